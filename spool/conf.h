@@ -1,0 +1,93 @@
+/*
+ * conf.h - spoold.conf: the configuration of spoold and spoolctl.
+ *
+ * conf_load() fills a struct conf from an INI file on top of the
+ * defaults; on any error it returns -1 and err says "file:line: reason".
+ * The struct owns all its strings; conf_free() releases them.
+ */
+#ifndef SPOOL_CONF_H
+#define SPOOL_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "log.h"
+
+#define CONF_PARTNER_MAX 64
+
+struct conf_route {
+	char		*type;		/* message type, or "*" */
+	char		*handler;	/* orders, ledger, exec */
+	char		**argv;		/* exec: NULL-terminated */
+	uint64_t	 timeout_ms;	/* exec */
+	bool		 auto_ack;	/* orders */
+	int		 line;		/* where the section starts */
+};
+
+struct conf_partner {
+	char		*name;
+	char		**aliases;	/* NULL-terminated */
+};
+
+struct conf {
+	char		*path;		/* file read, NULL for defaults */
+
+	/* [spool] */
+	char		*spool_dir;
+	char		*schema_dir;
+
+	/* [processing] */
+	unsigned	 batch_size;
+	unsigned	 chunk_size;
+	unsigned	 workers;
+	uint64_t	 settle_time_ms;
+	uint64_t	 max_message_size;
+	bool		 require_schema;
+	uint64_t	 gap_alert_after_ms;
+	uint64_t	 retention_ms;
+
+	/* [retry] */
+	uint64_t	 retry_initial_ms;
+	double		 retry_multiplier;
+	uint64_t	 retry_max_delay_ms;
+	unsigned	 retry_max_attempts;
+	unsigned	 retry_jitter_pct;
+
+	/* [bundle] */
+	uint64_t	 bundle_max_entries;
+	uint64_t	 bundle_max_entry_size;
+	uint64_t	 bundle_max_total_size;
+
+	/* [route TYPE] and [partner NAME] */
+	struct conf_route	*routes;
+	size_t			 nroutes;
+	struct conf_partner	*partners;
+	size_t			 npartners;
+
+	/* [log] */
+	int		 log_level;
+	enum log_target	 log_target;
+};
+
+void	conf_defaults(struct conf *);
+int	conf_load(struct conf *, const char *path, struct spool_error *);
+void	conf_free(struct conf *);
+
+/* The route for a message type: exact match, else "*", else NULL. */
+const struct conf_route *conf_route(const struct conf *, const char *type);
+
+/* May a file from partner directory `partner' carry Sender `sender'? */
+bool	conf_sender_ok(const struct conf *, const char *partner,
+	    const char *sender);
+
+/* Is name a valid partner name ([A-Za-z0-9][A-Za-z0-9._-]{0,63})? */
+bool	conf_partner_name_ok(const char *name);
+
+/* Value syntax, shared with spoolctl's options. 0 ok, -1 bad. */
+int	conf_parse_size(const char *, uint64_t *bytes);
+int	conf_parse_duration(const char *, uint64_t *ms);
+int	conf_parse_bool(const char *, bool *);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * message.h - parse one partner message and check its native header.
+ *
+ * msg_parse() turns the bytes of one file (or bundle entry) into a libxml2
+ * document without ever touching the network, the file system or an
+ * entity declaration (a DOCTYPE is refused), and extracts the header of
+ * DESIGN 4. The caller owns the struct msg it passed in and releases what
+ * msg_parse() put there with msg_free(); on error nothing needs freeing.
+ */
+#ifndef SPOOL_MESSAGE_H
+#define SPOOL_MESSAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libxml/tree.h>
+
+#include "error.h"
+
+#define MSG_ID_MAX	128	/* MessageId, TransactionId, Sender, Recipient */
+#define MSG_CREATED_MAX	64	/* Created: a timestamp, not free text */
+
+struct msg_header {
+	char	*type;		/* local name of the root element */
+	char	*message_id;	/* NULL if absent or empty */
+	char	*sender;	/* required */
+	char	*recipient;	/* NULL if absent */
+	char	*transaction_id; /* NULL if absent or empty: outside transactions */
+	int64_t	 sender_seq;	/* 1..INT64_MAX with a transaction, 0 without */
+	int64_t	 receiver_seq;	/* >= 0 with a transaction, 0 without */
+	char	*created;	/* NULL if absent or empty */
+};
+
+struct msg {
+	xmlDocPtr		 doc;	/* owned; for schema validation, handlers */
+	struct msg_header	 hdr;	/* strings owned (malloc'd copies) */
+};
+
+/*
+ * Parse len bytes (not NUL-terminated) as one message. Returns 0, or -1
+ * with err set to one sentence a partner's EDI team understands and
+ * err->line to the offending line when known (0 otherwise). On error *out
+ * is zeroed and nothing needs freeing. Safe to call from several threads
+ * at once once the program has called xmlInitParser().
+ */
+int	msg_parse(const char *buf, size_t len, struct msg *out,
+	    struct spool_error *err);
+
+/* Free what msg_parse() stored in *m and zero it; NULL and zeroed are ok. */
+void	msg_free(struct msg *m);
+
+#endif

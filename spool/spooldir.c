@@ -1,0 +1,365 @@
+/*
+ * spooldir.c - layout, safe names and atomic moves of the spool.
+ *
+ * Every state change of a message file is one rename() inside the spool's
+ * file system, made after the store commit that decided it, followed
+ * (once per cycle, not per file) by an fsync() of each directory touched.
+ * A crash between commit and rename leaves a file where the store does
+ * not expect it; start-up reconciliation moves it. A crash between
+ * rename and directory fsync can undo the rename; the same
+ * reconciliation repairs it. Renames use RENAME_NOREPLACE, so no file is
+ * ever overwritten by another.
+ *
+ * Names come from partner data (transaction IDs, types), so they are
+ * escaped: no '/', no leading '.', no control characters, bounded length.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "spooldir.h"
+
+static const char *state_names[ST_NSTATES] = {
+	[ST_QUEUE] = "queue",
+	[ST_PARKED] = "parked",
+	[ST_DEFERRED] = "deferred",
+	[ST_FAILED] = "failed",
+	[ST_REJECTED] = "rejected",
+	[ST_DONE] = "done",
+};
+
+const char *
+spool_state_name(enum spool_state s)
+{
+	if ((int)s < 0 || s >= ST_NSTATES)
+		return "?";
+	return state_names[s];
+}
+
+int
+spool_state_parse(const char *name)
+{
+	int i;
+
+	for (i = 0; i < ST_NSTATES; i++)
+		if (strcmp(state_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+static int
+mkdir_p1(int dirfd, const char *root, const char *name, mode_t mode,
+    struct spool_error *err)
+{
+	struct stat st;
+
+	if (mkdirat(dirfd, name, mode) == 0)
+		return 0;
+	if (errno != EEXIST) {
+		spool_seterr(err, "cannot create %s/%s: %s", root, name,
+		    strerror(errno));
+		return -1;
+	}
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    !S_ISDIR(st.st_mode)) {
+		spool_seterr(err, "%s/%s exists and is not a directory", root,
+		    name);
+		return -1;
+	}
+	return 0;
+}
+
+int
+spooldir_init(const char *root, struct spool_error *err)
+{
+	int fd, i, rc = -1;
+
+	if (mkdir(root, 0750) == -1 && errno != EEXIST) {
+		spool_seterr(err, "cannot create spool directory %s: %s", root,
+		    strerror(errno));
+		return -1;
+	}
+	if ((fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		spool_seterr(err, "cannot open spool directory %s: %s", root,
+		    strerror(errno));
+		return -1;
+	}
+	if (mkdir_p1(fd, root, "incoming", 0755, err) == -1 ||
+	    mkdir_p1(fd, root, "outgoing", 0755, err) == -1)
+		goto out;
+	for (i = 0; i < ST_NSTATES; i++)
+		if (mkdir_p1(fd, root, state_names[i], 0750, err) == -1)
+			goto out;
+	rc = spooldir_fsync_fd(fd, root, err);
+out:
+	close(fd);
+	return rc;
+}
+
+static int
+open_sub(int rootfd, const char *root, const char *name,
+    struct spool_error *err)
+{
+	int fd;
+
+	fd = openat(rootfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd == -1)
+		spool_seterr(err, "cannot open %s/%s: %s (run spoold --init?)",
+		    root, name, strerror(errno));
+	return fd;
+}
+
+int
+spooldir_open(struct spooldir *sd, const char *root, struct spool_error *err)
+{
+	int i;
+
+	memset(sd, 0, sizeof(*sd));
+	sd->root_fd = sd->incoming_fd = sd->outgoing_fd = -1;
+	for (i = 0; i < ST_NSTATES; i++)
+		sd->state_fd[i] = -1;
+	if ((sd->root = strdup(root)) == NULL) {
+		spool_seterr(err, "out of memory");
+		return -1;
+	}
+	sd->root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sd->root_fd == -1) {
+		spool_seterr(err, "cannot open spool directory %s: %s", root,
+		    strerror(errno));
+		goto fail;
+	}
+	if ((sd->incoming_fd = open_sub(sd->root_fd, root, "incoming",
+	    err)) == -1 ||
+	    (sd->outgoing_fd = open_sub(sd->root_fd, root, "outgoing",
+	    err)) == -1)
+		goto fail;
+	for (i = 0; i < ST_NSTATES; i++)
+		if ((sd->state_fd[i] = open_sub(sd->root_fd, root,
+		    state_names[i], err)) == -1)
+			goto fail;
+	return 0;
+fail:
+	spooldir_close(sd);
+	return -1;
+}
+
+void
+spooldir_close(struct spooldir *sd)
+{
+	int i;
+
+	if (sd->root_fd != -1)
+		close(sd->root_fd);
+	if (sd->incoming_fd != -1)
+		close(sd->incoming_fd);
+	if (sd->outgoing_fd != -1)
+		close(sd->outgoing_fd);
+	for (i = 0; i < ST_NSTATES; i++)
+		if (sd->state_fd[i] != -1)
+			close(sd->state_fd[i]);
+	free(sd->root);
+	memset(sd, 0, sizeof(*sd));
+	sd->root_fd = sd->incoming_fd = sd->outgoing_fd = -1;
+	for (i = 0; i < ST_NSTATES; i++)
+		sd->state_fd[i] = -1;
+}
+
+static int
+must_escape(unsigned char c, size_t pos)
+{
+	if (c <= ' ' || c >= 0x7f || c == '%' || c == ',' || c == '/' ||
+	    c == '\\' || c == '*' || c == '?' || c == '\'' || c == '"')
+		return 1;
+	return pos == 0 && c == '.';
+}
+
+size_t
+spooldir_escape(char *dst, size_t max, const char *src)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *s = (const unsigned char *)src;
+	size_t o = 0, i, full = 0, limit;
+
+	for (i = 0; s[i] != '\0'; i++)
+		full += must_escape(s[i], i) ? 3 : 1;
+	/* Too long: cut before an escape would straddle the end, mark it. */
+	limit = full <= max ? max : max - 1;
+	for (i = 0; s[i] != '\0'; i++) {
+		size_t need = must_escape(s[i], i) ? 3 : 1;
+
+		if (o + need > limit)
+			break;
+		if (need == 3) {
+			dst[o++] = '%';
+			dst[o++] = hex[s[i] >> 4];
+			dst[o++] = hex[s[i] & 0xf];
+		} else
+			dst[o++] = (char)s[i];
+	}
+	if (full > max)
+		dst[o++] = '~';
+	dst[o] = '\0';
+	return o;
+}
+
+int
+spooldir_name(char *buf, size_t len, const char *partner,
+    const char *transaction_id, int64_t seq, const char *type, int64_t id)
+{
+	char p[64 + 1], t[80 + 1], y[40 + 1];
+	int n;
+
+	spooldir_escape(p, 64, partner);
+	if (transaction_id == NULL)
+		snprintf(t, sizeof(t), "-");
+	else if (strcmp(transaction_id, "-") == 0)
+		snprintf(t, sizeof(t), "%%2D");
+	else
+		spooldir_escape(t, 80, transaction_id);
+	spooldir_escape(y, 40, type != NULL ? type : "-");
+	n = snprintf(buf, len, "%s,%s,%" PRId64 ",%s,%" PRId64 ".xml", p, t,
+	    transaction_id == NULL ? (int64_t)0 : seq, y, id);
+	if (n < 0 || (size_t)n >= len)
+		return -1;
+	return 0;
+}
+
+int
+spooldir_rejected_name(char *buf, size_t len, const char *partner,
+    const char *orig_name, int64_t id)
+{
+	char p[64 + 1], o[120 + 1];
+	int n;
+
+	spooldir_escape(p, 64, partner != NULL ? partner : "-");
+	spooldir_escape(o, 120, orig_name);
+	n = snprintf(buf, len, "%s,%s,%" PRId64 ".rejected", p, o, id);
+	if (n < 0 || (size_t)n >= len)
+		return -1;
+	return 0;
+}
+
+int
+spooldir_move(struct spooldir *sd, int from_fd, int from_state,
+    const char *from_name, enum spool_state to, const char *to_name,
+    struct spool_error *err)
+{
+	if (from_fd == -1) {
+		if (from_state < 0 || from_state >= ST_NSTATES) {
+			spool_seterr(err, "bad source state %d", from_state);
+			return -1;
+		}
+		from_fd = sd->state_fd[from_state];
+	}
+	if (renameat2(from_fd, from_name, sd->state_fd[to], to_name,
+	    RENAME_NOREPLACE) == -1) {
+		spool_seterr(err, "cannot move %s to %s/%s: %s", from_name,
+		    state_names[to], to_name, strerror(errno));
+		return -1;
+	}
+	sd->dirty[to] = true;
+	if (from_state >= 0 && from_state < ST_NSTATES)
+		sd->dirty[from_state] = true;
+	else
+		sd->incoming_dirty = true;
+	return 0;
+}
+
+int
+spooldir_write_reason(struct spooldir *sd, enum spool_state st,
+    const char *name, const char *text, struct spool_error *err)
+{
+	char final[SPOOLDIR_NAME_MAX + 16], tmp[SPOOLDIR_NAME_MAX + 24];
+	size_t len = strlen(text), off = 0;
+	ssize_t n;
+	int fd, dfd = sd->state_fd[st];
+
+	snprintf(final, sizeof(final), "%s.reason", name);
+	snprintf(tmp, sizeof(tmp), ".%s.reason.tmp", name);
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0640);
+	if (fd == -1) {
+		spool_seterr(err, "cannot create %s/%s: %s", state_names[st],
+		    tmp, strerror(errno));
+		return -1;
+	}
+	while (off < len || off == len) {
+		if (off == len) {
+			if (len == 0 || text[len - 1] != '\n') {
+				n = write(fd, "\n", 1);
+				if (n == 1)
+					break;
+			} else
+				break;
+		} else
+			n = write(fd, text + off, len - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			spool_seterr(err, "cannot write %s/%s: %s",
+			    state_names[st], tmp, strerror(errno));
+			goto fail;
+		}
+		off += (size_t)n;
+	}
+	if (fsync(fd) == -1) {
+		spool_seterr(err, "fsync %s/%s: %s", state_names[st], tmp,
+		    strerror(errno));
+		goto fail;
+	}
+	if (close(fd) == -1) {
+		fd = -1;
+		spool_seterr(err, "close %s/%s: %s", state_names[st], tmp,
+		    strerror(errno));
+		goto fail;
+	}
+	fd = -1;
+	if (renameat(dfd, tmp, dfd, final) == -1) {
+		spool_seterr(err, "cannot rename %s/%s: %s", state_names[st],
+		    tmp, strerror(errno));
+		goto fail;
+	}
+	sd->dirty[st] = true;
+	return 0;
+fail:
+	if (fd != -1)
+		close(fd);
+	unlinkat(dfd, tmp, 0);
+	return -1;
+}
+
+int
+spooldir_fsync_fd(int fd, const char *what, struct spool_error *err)
+{
+	if (fsync(fd) == -1) {
+		spool_seterr(err, "fsync of directory %s: %s", what,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+spooldir_sync(struct spooldir *sd, struct spool_error *err)
+{
+	int i, rc = 0;
+
+	for (i = 0; i < ST_NSTATES; i++) {
+		if (!sd->dirty[i])
+			continue;
+		if (spooldir_fsync_fd(sd->state_fd[i], state_names[i], err) ==
+		    -1)
+			rc = -1;
+		else
+			sd->dirty[i] = false;
+	}
+	return rc;
+}

@@ -1,0 +1,91 @@
+/*
+ * spooldir.h - the spool's directory tree: layout, file names, moves.
+ *
+ * The store says which state a message is in; the directory a file lies
+ * in says the same to an admin with ls. This module owns every rename()
+ * and every directory fsync() of the spool.
+ */
+#ifndef SPOOL_SPOOLDIR_H
+#define SPOOL_SPOOLDIR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+enum spool_state {
+	ST_QUEUE,
+	ST_PARKED,
+	ST_DEFERRED,
+	ST_FAILED,
+	ST_REJECTED,
+	ST_DONE,
+	ST_NSTATES
+};
+
+/* Longest name spooldir_name() makes (without the NUL); below NAME_MAX
+ * with room for the ".reason" suffix and a temporary prefix. */
+#define SPOOLDIR_NAME_MAX	230
+
+struct spooldir {
+	char	*root;
+	int	 root_fd;
+	int	 incoming_fd;
+	int	 outgoing_fd;
+	int	 state_fd[ST_NSTATES];
+	bool	 dirty[ST_NSTATES];
+	bool	 incoming_dirty;
+};
+
+const char *spool_state_name(enum spool_state);
+int	spool_state_parse(const char *);	/* -1 if unknown */
+
+/* Create the layout under root (mode 0750, incoming/ 0755); idempotent. */
+int	spooldir_init(const char *root, struct spool_error *);
+
+/* Open the directories of an existing spool. */
+int	spooldir_open(struct spooldir *, const char *root, struct spool_error *);
+void	spooldir_close(struct spooldir *);
+
+/*
+ * The name of a message file in a state directory:
+ *   <partner>,<transaction>,<seq>,<type>,<id>.xml
+ * Each field is escaped (%XX for '%', ',', '/', blanks, control
+ * characters, non-ASCII bytes and a leading '.'), long fields are cut at
+ * a character boundary and marked with '~', and <id> (the store's ID)
+ * makes the name unique. Messages outside transactions have "-" and 0.
+ */
+int	spooldir_name(char *buf, size_t len, const char *partner,
+	    const char *transaction_id, int64_t seq, const char *type,
+	    int64_t id);
+
+/* The name of a rejected file: <partner>,<original name>,<id>.rejected */
+int	spooldir_rejected_name(char *buf, size_t len, const char *partner,
+	    const char *orig_name, int64_t id);
+
+/* Escape src into dst (at most max bytes of output, plus NUL). */
+size_t	spooldir_escape(char *dst, size_t max, const char *src);
+
+/*
+ * Move from_name in directory from_fd into state directory `to' as
+ * to_name. Never replaces an existing file. The directories touched are
+ * marked for spooldir_sync(). Pass from_fd = -1 to move between state
+ * directories: from_state names the source then.
+ */
+int	spooldir_move(struct spooldir *, int from_fd, int from_state,
+	    const char *from_name, enum spool_state to, const char *to_name,
+	    struct spool_error *);
+
+/* Write <name>.reason in state directory `st' (temporary file, fsync,
+ * rename); the first line of text is the reason in one sentence. */
+int	spooldir_write_reason(struct spooldir *, enum spool_state st,
+	    const char *name, const char *text, struct spool_error *);
+
+/* fsync every directory marked by spooldir_move(); clears the marks. */
+int	spooldir_sync(struct spooldir *, struct spool_error *);
+
+/* fsync one directory by descriptor. */
+int	spooldir_fsync_fd(int fd, const char *what, struct spool_error *);
+
+#endif

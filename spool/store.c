@@ -1,0 +1,227 @@
+/*
+ * store.c - open, migrate and talk to the spool's SQLite store.
+ *
+ * The store is the truth about each message's state; files follow it.
+ * Settings that durability depends on are made here and nowhere else:
+ * WAL journal (readers never block the writer), synchronous=FULL (a
+ * commit survives power loss), a busy timeout (spoolctl and spoold share
+ * the file), foreign keys on. Write transactions are BEGIN IMMEDIATE so
+ * that a writer learns at once, not at COMMIT, that another one is busy.
+ *
+ * All SQL of libspool lives in this module and store_schema.c.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "spooldir.h"
+#include "store.h"
+
+static int
+pragma_int(struct store *s, const char *sql, int *out, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
+		return -1;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int(st, 0);
+	else if (rc != SQLITE_DONE)
+		spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int
+store_exec(struct store *s, const char *sql, struct spool_error *err)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		spool_seterr(err, "%s: %s", s->path,
+		    msg != NULL ? msg : sqlite3_errmsg(s->db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_begin(struct store *s, struct spool_error *err)
+{
+	return store_exec(s, "BEGIN IMMEDIATE", err);
+}
+
+int
+store_commit(struct store *s, struct spool_error *err)
+{
+	return store_exec(s, "COMMIT", err);
+}
+
+int
+store_rollback(struct store *s)
+{
+	if (sqlite3_get_autocommit(s->db))
+		return 0;
+	return store_exec(s, "ROLLBACK", NULL);
+}
+
+int
+store_migrate(struct store *s, int target, struct spool_error *err)
+{
+	char sql[64];
+	int v;
+
+	if (target > store_schema_version())
+		target = store_schema_version();
+	if (store_begin(s, err) == -1)
+		return -1;
+	if (pragma_int(s, "PRAGMA user_version", &v, err) == -1)
+		goto fail;
+	for (; v < target; v++) {
+		if (store_exec(s, store_migration(v + 1), err) == -1) {
+			char why[SPOOL_ERRLEN];
+
+			snprintf(why, sizeof(why), "%s", err != NULL ?
+			    err->msg : "");
+			spool_seterr(err, "migration to store version %d "
+			    "failed: %s", v + 1, why);
+			goto fail;
+		}
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v);
+	if (store_exec(s, sql, err) == -1 || store_commit(s, err) == -1)
+		goto fail;
+	s->version = v;
+	return 0;
+fail:
+	store_rollback(s);
+	return -1;
+}
+
+int
+store_open(struct store *s, const char *path, int flags,
+    struct spool_error *err)
+{
+	int oflags, v, rc;
+	char mode[32];
+
+	memset(s, 0, sizeof(*s));
+	s->errclass = STORE_ERR_IO;
+	if ((s->path = strdup(path)) == NULL) {
+		spool_seterr(err, "out of memory");
+		return -1;
+	}
+	oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+	if (flags & STORE_CREATE)
+		oflags |= SQLITE_OPEN_CREATE;
+	rc = sqlite3_open_v2(path, &s->db, oflags, NULL);
+	if (rc != SQLITE_OK) {
+		if (rc == SQLITE_CANTOPEN && access(path, F_OK) == -1 &&
+		    errno == ENOENT)
+			spool_seterr(err, "%s does not exist (create the spool "
+			    "with spoold --init)", path);
+		else
+			spool_seterr(err, "cannot open %s: %s", path,
+			    s->db != NULL ? sqlite3_errmsg(s->db) :
+			    "out of memory");
+		goto fail;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	if (sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS) != SQLITE_OK)
+		goto sqlfail;
+	if (pragma_int(s, "PRAGMA user_version", &v, err) == -1) {
+		s->errclass = STORE_ERR_CORRUPT;
+		spool_seterr(err, "%s is not a spoold store: %s", path,
+		    sqlite3_errmsg(s->db));
+		goto fail;
+	}
+	if (v > store_schema_version()) {
+		s->errclass = STORE_ERR_TOO_NEW;
+		spool_seterr(err, "%s has store version %d, newer than this "
+		    "program's %d: refusing to use it (upgrade spoold)", path,
+		    v, store_schema_version());
+		goto fail;
+	}
+	/* journal_mode answers with the mode in force. */
+	{
+		sqlite3_stmt *st;
+
+		if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1,
+		    &st, NULL) != SQLITE_OK)
+			goto sqlfail;
+		rc = sqlite3_step(st);
+		snprintf(mode, sizeof(mode), "%s", rc == SQLITE_ROW ?
+		    (const char *)sqlite3_column_text(st, 0) : "?");
+		sqlite3_finalize(st);
+		if (rc != SQLITE_ROW || strcmp(mode, "wal") != 0) {
+			spool_seterr(err, "%s: cannot switch to WAL mode "
+			    "(journal mode is %s)", path, mode);
+			goto fail;
+		}
+	}
+	if (store_exec(s, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+	    err) == -1)
+		goto fail;
+	s->version = v;
+	if (!(flags & STORE_READONLY) && v < store_schema_version() &&
+	    store_migrate(s, store_schema_version(), err) == -1) {
+		s->errclass = STORE_ERR_CORRUPT;
+		goto fail;
+	}
+	s->errclass = STORE_ERR_NONE;
+	return 0;
+sqlfail:
+	spool_seterr(err, "%s: %s", path, sqlite3_errmsg(s->db));
+fail:
+	{
+		enum store_errclass ec = s->errclass;
+
+		store_close(s);
+		s->errclass = ec;
+	}
+	return -1;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s->db != NULL)
+		sqlite3_close(s->db);
+	free(s->path);
+	memset(s, 0, sizeof(*s));
+}
+
+int
+store_state_counts(struct store *s, int64_t *counts, int n,
+    struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	int rc, i;
+
+	for (i = 0; i < n; i++)
+		counts[i] = 0;
+	if (sqlite3_prepare_v2(s->db, "SELECT state, count(*) FROM messages "
+	    "GROUP BY state", -1, &st, NULL) != SQLITE_OK) {
+		spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		i = spool_state_parse((const char *)sqlite3_column_text(st, 0));
+		if (i >= 0 && i < n)
+			counts[i] = sqlite3_column_int64(st, 1);
+	}
+	if (rc != SQLITE_DONE)
+		spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}

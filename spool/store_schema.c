@@ -1,0 +1,99 @@
+/*
+ * store_schema.c - the store's schema, as forward migrations.
+ *
+ * migrations[i] takes a store from version i to version i+1. A released
+ * migration is never edited; a change is a new step at the end. Each step
+ * runs inside the one transaction that store_migrate() opens, so a store
+ * is always at exactly one version.
+ */
+#include "config.h"
+
+#include <stddef.h>
+
+#include "store.h"
+
+static const char *migrations[] = {
+	/* 1: messages, transactions, attempts, the daemon's presence. */
+	"CREATE TABLE messages ("
+	"  id INTEGER PRIMARY KEY,"
+	"  partner TEXT NOT NULL,"
+	"  orig_name TEXT NOT NULL,"
+	"  file_name TEXT NOT NULL,"
+	"  state TEXT NOT NULL CHECK (state IN ('queue', 'parked',"
+	"    'deferred', 'failed', 'rejected', 'done')),"
+	"  type TEXT,"
+	"  message_id TEXT,"
+	"  sender TEXT,"
+	"  recipient TEXT,"
+	"  transaction_id TEXT,"
+	"  sender_seq INTEGER,"
+	"  receiver_seq INTEGER,"
+	"  stale INTEGER NOT NULL DEFAULT 0,"
+	"  sha256 BLOB,"
+	"  size INTEGER NOT NULL DEFAULT 0,"
+	"  duplicate_of INTEGER REFERENCES messages(id),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_attempt_at INTEGER,"
+	"  reason TEXT,"
+	"  received_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL"
+	");"
+	"CREATE UNIQUE INDEX messages_tx_seq ON messages"
+	"  (partner, transaction_id, sender_seq)"
+	"  WHERE transaction_id IS NOT NULL AND duplicate_of IS NULL"
+	"  AND state <> 'rejected';"
+	"CREATE UNIQUE INDEX messages_msgid ON messages (partner, message_id)"
+	"  WHERE transaction_id IS NULL AND message_id IS NOT NULL"
+	"  AND duplicate_of IS NULL AND state <> 'rejected';"
+	"CREATE INDEX messages_sha256 ON messages (partner, sha256);"
+	"CREATE INDEX messages_state ON messages (state, next_attempt_at);"
+	"CREATE TABLE transactions ("
+	"  partner TEXT NOT NULL,"
+	"  transaction_id TEXT NOT NULL,"
+	"  next_seq INTEGER NOT NULL DEFAULT 1,"
+	"  out_seq INTEGER NOT NULL DEFAULT 0,"
+	"  gap_since INTEGER,"
+	"  gap_alerted INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (partner, transaction_id)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE attempts ("
+	"  message INTEGER NOT NULL REFERENCES messages(id),"
+	"  attempt INTEGER NOT NULL,"
+	"  started_at INTEGER NOT NULL,"
+	"  finished_at INTEGER,"
+	"  outcome TEXT CHECK (outcome IN ('ok', 'temporary', 'permanent')),"
+	"  error TEXT,"
+	"  PRIMARY KEY (message, attempt)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE skips ("
+	"  partner TEXT NOT NULL,"
+	"  transaction_id TEXT NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  reason TEXT NOT NULL,"
+	"  user TEXT NOT NULL,"
+	"  at INTEGER NOT NULL,"
+	"  PRIMARY KEY (partner, transaction_id, seq)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE daemon ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  pid INTEGER NOT NULL,"
+	"  started_at INTEGER NOT NULL,"
+	"  version TEXT NOT NULL"
+	");",
+};
+
+int
+store_schema_version(void)
+{
+	return (int)(sizeof(migrations) / sizeof(migrations[0]));
+}
+
+const char *
+store_migration(int to_version)
+{
+	if (to_version < 1 || to_version > store_schema_version())
+		return NULL;
+	return migrations[to_version - 1];
+}

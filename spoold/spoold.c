@@ -1,0 +1,173 @@
+/*
+ * spoold.c - the spool daemon's command line.
+ *
+ * Parses the options, loads the configuration and then does one of:
+ * check the config (--check-config), create the spool (--init), or run
+ * the daemon in the foreground (daemon.c), once (--once) or until told
+ * to stop. Exit codes follow sysexits.h; see spoold(8).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "daemon.h"
+#include "log.h"
+#include "spooldir.h"
+#include "store.h"
+
+#ifndef SPOOLD_SYSCONFDIR
+#define SPOOLD_SYSCONFDIR "/usr/local/etc"
+#endif
+#define DEFAULT_CONF SPOOLD_SYSCONFDIR "/spoold/spoold.conf"
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp, "usage: spoold [-c FILE] [-d SPOOLDIR] [--init] [--once] "
+	    "[--check-config] [-v] [--version]\n");
+}
+
+/* Load the config named by -c, or the default file if it exists. */
+int
+spoold_load_conf(struct conf *conf, const char *path, const char *spool_dir,
+    struct spool_error *err)
+{
+	if (path == NULL && access(DEFAULT_CONF, F_OK) == 0)
+		path = DEFAULT_CONF;
+	if (conf_load(conf, path, err) == -1)
+		return -1;
+	if (spool_dir != NULL) {
+		char *d = strdup(spool_dir);
+
+		if (d == NULL) {
+			spool_seterr(err, "out of memory");
+			conf_free(conf);
+			return -1;
+		}
+		free(conf->spool_dir);
+		conf->spool_dir = d;
+	}
+	return 0;
+}
+
+static int
+do_init(const struct conf *conf)
+{
+	struct spool_error err;
+	struct store st;
+	char *db;
+
+	spool_clearerr(&err);
+	if (spooldir_init(conf->spool_dir, &err) == -1) {
+		log_err("event=init status=failed reason=\"%s\"", err.msg);
+		return EX_CANTCREAT;
+	}
+	if (asprintf(&db, "%s/spool.db", conf->spool_dir) == -1) {
+		log_err("event=init status=failed reason=\"out of memory\"");
+		return EX_OSERR;
+	}
+	if (store_open(&st, db, STORE_CREATE, &err) == -1) {
+		free(db);
+		log_err("event=init status=failed reason=\"%s\"", err.msg);
+		return st.errclass == STORE_ERR_TOO_NEW ? EX_UNAVAILABLE :
+		    EX_CANTCREAT;
+	}
+	log_notice("event=init spool=%s store_version=%d", conf->spool_dir,
+	    st.version);
+	store_close(&st);
+	free(db);
+	return EX_OK;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "spool-dir", required_argument, NULL, 'd' },
+		{ "init", no_argument, NULL, 'I' },
+		{ "once", no_argument, NULL, 'O' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *conf_path = NULL, *spool_dir = NULL;
+	bool init = false, once = false, check = false, verbose = false;
+	struct spool_error err;
+	struct conf conf;
+	int ch, rc;
+
+	log_init("spoold", LOG_TARGET_STDERR, LOG_INFO);
+	while ((ch = getopt_long(argc, argv, "c:d:vh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			conf_path = optarg;
+			break;
+		case 'd':
+			spool_dir = optarg;
+			break;
+		case 'I':
+			init = true;
+			break;
+		case 'O':
+			once = true;
+			break;
+		case 'C':
+			check = true;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'V':
+			printf("spoold %s\n", PACKAGE_VERSION);
+			return EX_OK;
+		case 'h':
+			usage(stdout);
+			return EX_OK;
+		default:
+			usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "spoold: unexpected argument: %s\n",
+		    argv[optind]);
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if ((init && (once || check)) || (once && check)) {
+		fprintf(stderr, "spoold: --init, --once and --check-config "
+		    "exclude each other\n");
+		usage(stderr);
+		return EX_USAGE;
+	}
+
+	spool_clearerr(&err);
+	if (spoold_load_conf(&conf, conf_path, spool_dir, &err) == -1) {
+		fprintf(stderr, "spoold: %s\n", err.msg);
+		return EX_CONFIG;
+	}
+	if (check) {
+		printf("%s: configuration ok\n", conf.path != NULL ?
+		    conf.path : "(built-in defaults)");
+		conf_free(&conf);
+		return EX_OK;
+	}
+	log_init("spoold", conf.log_target, verbose ? LOG_DEBUG :
+	    conf.log_level);
+	if (init)
+		rc = do_init(&conf);
+	else
+		rc = daemon_run(&conf, conf_path, spool_dir, once, verbose);
+	conf_free(&conf);
+	return rc;
+}

@@ -1,0 +1,1032 @@
+/*
+ * test_message.c - unit tests of spool/message.c: safe parsing of one
+ * partner message and the checks of its native header (DESIGN 4, 12).
+ *
+ * Every test's name states the rule it checks. An external entity loader
+ * that counts its calls is installed for the whole run, so the tests of
+ * hostile documents can assert that libxml2 never tried to load anything.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <libxml/parser.h>
+#include <libxml/parserInternals.h>
+
+#include "error.h"
+#include "message.h"
+
+#define NATIVE_DIR	SRCDIR "/../shared/samples/native"
+#define REAL_DIR	SRCDIR "/../shared/samples/real"
+
+static int				 loads;	/* external entity loads */
+static xmlExternalEntityLoader		 saved_loader;
+
+static xmlParserInputPtr
+counting_loader(const char *url, const char *id, xmlParserCtxtPtr ctxt)
+{
+	(void)url;
+	(void)id;
+	(void)ctxt;
+	loads++;
+	return NULL;
+}
+
+static int
+group_setup(void **state)
+{
+	(void)state;
+	xmlInitParser();
+	saved_loader = xmlGetExternalEntityLoader();
+	xmlSetExternalEntityLoader(counting_loader);
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	xmlSetExternalEntityLoader(saved_loader);
+	xmlCleanupParser();
+	return 0;
+}
+
+static char *
+slurp(const char *path, size_t *len)
+{
+	FILE *f;
+	char *buf;
+	long n;
+
+	if ((f = fopen(path, "rb")) == NULL)
+		fail_msg("cannot open %s", path);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n >= 0);
+	assert_int_equal(fseek(f, 0, SEEK_SET), 0);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	assert_int_equal(fclose(f), 0);
+	*len = (size_t)n;
+	return buf;
+}
+
+static void
+assert_zeroed(const struct msg *m)
+{
+	assert_null(m->doc);
+	assert_null(m->hdr.type);
+	assert_null(m->hdr.message_id);
+	assert_null(m->hdr.sender);
+	assert_null(m->hdr.recipient);
+	assert_null(m->hdr.transaction_id);
+	assert_null(m->hdr.created);
+	assert_true(m->hdr.sender_seq == 0);
+	assert_true(m->hdr.receiver_seq == 0);
+}
+
+/* Parse and expect success; the caller frees m. */
+static void
+parse_ok(const char *xml, struct msg *m)
+{
+	struct spool_error e;
+
+	if (msg_parse(xml, strlen(xml), m, &e) != 0)
+		fail_msg("refused: %s (line %d)\n%s", e.msg, e.line, xml);
+	assert_non_null(m->doc);
+	assert_non_null(m->hdr.type);
+	assert_non_null(m->hdr.sender);
+}
+
+/* Parse len bytes, expect refusal with want in the reason; return line. */
+static int
+refuse_buf(const char *buf, size_t len, const char *want)
+{
+	struct spool_error e;
+	struct msg m;
+	int before = loads;
+
+	memset(&m, 0xa5, sizeof(m));
+	if (msg_parse(buf, len, &m, &e) != -1)
+		fail_msg("accepted, wanted \"%s\"", want);
+	assert_zeroed(&m);
+	if (strstr(e.msg, want) == NULL)
+		fail_msg("reason \"%s\" lacks \"%s\"", e.msg, want);
+	assert_null(strchr(e.msg, '\n'));
+	assert_int_equal(loads, before);
+	return e.line;
+}
+
+static int
+refuse(const char *xml, const char *want)
+{
+	return refuse_buf(xml, strlen(xml), want);
+}
+
+/*
+ * A message with the given header fields: <Header> is on line 3, the
+ * first field on line 4.
+ */
+static const char *
+with_header(const char *fields)
+{
+	static char buf[16384];
+	int n;
+
+	n = snprintf(buf, sizeof(buf), "<?xml version=\"1.0\"?>\n"
+	    "<Invoice>\n"
+	    "  <Header>\n"
+	    "%s"
+	    "  </Header>\n"
+	    "  <Body/>\n"
+	    "</Invoice>\n", fields);
+	assert_true(n > 0 && (size_t)n < sizeof(buf));
+	return buf;
+}
+
+/* A transaction header whose SenderSequence (line 6) is v. */
+static const char *
+with_sender_seq(const char *v)
+{
+	static char f[4096];
+
+	snprintf(f, sizeof(f), "<Sender>ACME</Sender>\n"
+	    "<TransactionId>PO-1</TransactionId>\n"
+	    "<SenderSequence>%s</SenderSequence>\n"
+	    "<ReceiverSequence>0</ReceiverSequence>\n", v);
+	return with_header(f);
+}
+
+static const char *
+with_receiver_seq(const char *v)
+{
+	static char f[4096];
+
+	snprintf(f, sizeof(f), "<Sender>ACME</Sender>\n"
+	    "<TransactionId>PO-1</TransactionId>\n"
+	    "<SenderSequence>1</SenderSequence>\n"
+	    "<ReceiverSequence>%s</ReceiverSequence>\n", v);
+	return with_header(f);
+}
+
+static int64_t
+sender_seq_of(const char *v)
+{
+	struct msg m;
+	int64_t n;
+
+	parse_ok(with_sender_seq(v), &m);
+	n = m.hdr.sender_seq;
+	msg_free(&m);
+	return n;
+}
+
+static void
+assert_str_or_null(const char *got, const char *want)
+{
+	if (want == NULL)
+		assert_null(got);
+	else {
+		assert_non_null(got);
+		assert_string_equal(got, want);
+	}
+}
+
+/* --- the samples ---------------------------------------------------- */
+
+static const struct sample {
+	const char	*file;
+	const char	*type, *message_id, *sender, *recipient, *tx;
+	int64_t		 sseq, rseq;
+	const char	*created;
+} samples[] = {
+	{ "01-PurchaseOrderCreate.xml", "PurchaseOrderCreate", "ACME-000917",
+	    "ACME", "ERP", "PO-2026-000123", 1, 0, "2026-11-24T09:12:03Z" },
+	{ "02-PurchaseOrderAccept.xml", "PurchaseOrderAccept", "ACME-000918",
+	    "ACME", "ERP", "PO-2026-000123", 2, 1, NULL },
+	{ "03-DeliveryNote.xml", "DeliveryNote", NULL, "ACME", NULL,
+	    "PO-2026-000123", 3, 1, NULL },
+	{ "04-ProductInfo.xml", "ProductInfo", "ACME-PI-20261124-01", "ACME",
+	    NULL, NULL, 0, 0, NULL },
+	{ "05-InventoryMovement.xml", "InventoryMovement", NULL, "WH-NORTH",
+	    NULL, "GR-2026-5521", 1, 0, NULL },
+	{ "06-StockTransfer.xml", "StockTransfer", NULL, "WH-NORTH", NULL,
+	    "GR-2026-5521", 2, 0, NULL },
+	{ "07-FinancialPosting.xml", "FinancialPosting", NULL, "ACME", NULL,
+	    "PO-2026-000123", 4, 1, NULL },
+	{ "08-PurchaseOrderAck.xml", "PurchaseOrderAck", "ERP-000401", "ERP",
+	    "ACME", "PO-2026-000123", 1, 1, NULL },
+	{ "09-PurchaseOrderDecline.xml", "PurchaseOrderDecline",
+	    "GLOBEX-77120", "GLOBEX", NULL, "PO-2026-000124", 2, 1, NULL },
+	{ "10-PurchaseOrderChange.xml", "PurchaseOrderChange", NULL, "ACME",
+	    NULL, "PO-2026-000125", 2, 1, NULL },
+	{ "11-PurchaseOrderCancel.xml", "PurchaseOrderCancel", NULL, "ACME",
+	    NULL, "PO-2026-000125", 3, 1, NULL },
+	{ "12-Invoice.xml", "Invoice", "ACME-INV-2026-3301", "ACME", NULL,
+	    "PO-2026-000123", 5, 1, NULL },
+};
+
+static void
+test_every_native_sample_parses_with_its_header(void **state)
+{
+	struct spool_error e;
+	struct msg m;
+	char path[4096];
+	size_t i, len;
+	char *buf;
+
+	(void)state;
+	for (i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", NATIVE_DIR,
+		    samples[i].file);
+		buf = slurp(path, &len);
+		if (msg_parse(buf, len, &m, &e) != 0)
+			fail_msg("%s refused: %s", samples[i].file, e.msg);
+		free(buf);
+		assert_non_null(m.doc);
+		assert_string_equal(m.hdr.type, samples[i].type);
+		assert_str_or_null(m.hdr.message_id, samples[i].message_id);
+		assert_str_or_null(m.hdr.sender, samples[i].sender);
+		assert_str_or_null(m.hdr.recipient, samples[i].recipient);
+		assert_str_or_null(m.hdr.transaction_id, samples[i].tx);
+		assert_true(m.hdr.sender_seq == samples[i].sseq);
+		assert_true(m.hdr.receiver_seq == samples[i].rseq);
+		assert_str_or_null(m.hdr.created, samples[i].created);
+		msg_free(&m);
+	}
+}
+
+static void
+test_every_xml_file_in_native_samples_is_accepted(void **state)
+{
+	struct spool_error e;
+	struct dirent *de;
+	struct msg m;
+	char path[4096];
+	size_t len, n;
+	char *buf;
+	DIR *d;
+	int count = 0;
+
+	(void)state;
+	d = opendir(NATIVE_DIR);
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		n = strlen(de->d_name);
+		if (n < 4 || strcmp(de->d_name + n - 4, ".xml") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", NATIVE_DIR, de->d_name);
+		buf = slurp(path, &len);
+		if (msg_parse(buf, len, &m, &e) != 0)
+			fail_msg("%s refused: %s", de->d_name, e.msg);
+		free(buf);
+		msg_free(&m);
+		count++;
+	}
+	assert_int_equal(closedir(d), 0);
+	assert_true(count >= 12);
+	assert_int_equal(loads, 0);
+}
+
+/* --- SenderSequence / ReceiverSequence ------------------------------- */
+
+static void
+test_sender_sequence_0_is_refused_must_be_at_least_1(void **state)
+{
+	(void)state;
+	refuse(with_sender_seq("0"), "SenderSequence \"0\" must be at "
+	    "least 1 (line 6)");
+}
+
+static void
+test_sender_sequence_1_is_accepted(void **state)
+{
+	(void)state;
+	assert_true(sender_seq_of("1") == 1);
+}
+
+static void
+test_sender_sequence_int64_max_is_accepted(void **state)
+{
+	(void)state;
+	assert_true(sender_seq_of("9223372036854775807") == INT64_MAX);
+}
+
+static void
+test_sender_sequence_int64_max_plus_1_is_out_of_range(void **state)
+{
+	(void)state;
+	refuse(with_sender_seq("9223372036854775808"),
+	    "SenderSequence \"9223372036854775808\" is out of range "
+	    "(line 6)");
+	refuse(with_sender_seq("99999999999999999999999999"),
+	    "is out of range");
+}
+
+static void
+test_sender_sequence_word_is_not_a_number(void **state)
+{
+	(void)state;
+	refuse(with_sender_seq("two"),
+	    "SenderSequence \"two\" is not a number (line 6)");
+}
+
+static void
+test_sender_sequence_surrounding_whitespace_is_trimmed(void **state)
+{
+	(void)state;
+	assert_true(sender_seq_of(" 7") == 7);
+	assert_true(sender_seq_of("\n\t7 \r\n") == 7);
+}
+
+static void
+test_sender_sequence_trailing_garbage_is_not_a_number(void **state)
+{
+	(void)state;
+	refuse(with_sender_seq("7x"), "SenderSequence \"7x\" is not a "
+	    "number");
+	refuse(with_sender_seq("1 2"), "\"1 2\" is not a number");
+	refuse(with_sender_seq("0x10"), "is not a number");
+	refuse(with_sender_seq("7.0"), "is not a number");
+	refuse(with_sender_seq("++7"), "is not a number");
+	refuse(with_sender_seq("+"), "is not a number");
+}
+
+static void
+test_sender_sequence_negative_is_refused(void **state)
+{
+	(void)state;
+	refuse(with_sender_seq("-1"), "SenderSequence \"-1\" must be at "
+	    "least 1");
+	refuse(with_sender_seq("-99999999999999999999"),
+	    "must be at least 1");
+}
+
+static void
+test_sender_sequence_plus_sign_and_leading_zeros_are_accepted(void **state)
+{
+	(void)state;
+	assert_true(sender_seq_of("+7") == 7);
+	assert_true(sender_seq_of("007") == 7);
+	assert_true(sender_seq_of("00000000000000000000000000042") == 42);
+}
+
+static void
+test_sender_sequence_empty_is_not_a_number(void **state)
+{
+	(void)state;
+	refuse(with_sender_seq(""), "SenderSequence \"\" is not a number");
+	refuse(with_sender_seq("  "), "SenderSequence \"\" is not a number");
+}
+
+static void
+test_bad_sender_sequence_sets_err_line(void **state)
+{
+	(void)state;
+	assert_int_equal(refuse(with_sender_seq("two"), "two"), 6);
+}
+
+static void
+test_receiver_sequence_0_is_accepted(void **state)
+{
+	struct msg m;
+
+	(void)state;
+	parse_ok(with_receiver_seq("0"), &m);
+	assert_true(m.hdr.receiver_seq == 0);
+	assert_true(m.hdr.sender_seq == 1);
+	msg_free(&m);
+	parse_ok(with_receiver_seq("9223372036854775807"), &m);
+	assert_true(m.hdr.receiver_seq == INT64_MAX);
+	msg_free(&m);
+}
+
+static void
+test_receiver_sequence_negative_is_refused(void **state)
+{
+	(void)state;
+	assert_int_equal(refuse(with_receiver_seq("-1"),
+	    "ReceiverSequence \"-1\" must not be negative (line 7)"), 7);
+	refuse(with_receiver_seq("9223372036854775808"), "out of range");
+	refuse(with_receiver_seq("x"), "not a number");
+}
+
+static void
+test_transaction_without_receiver_sequence_is_refused(void **state)
+{
+	(void)state;
+	refuse(with_header("<Sender>ACME</Sender>\n"
+	    "<TransactionId>PO-1</TransactionId>\n"
+	    "<SenderSequence>1</SenderSequence>\n"),
+	    "TransactionId given without ReceiverSequence");
+}
+
+/* --- IDs ------------------------------------------------------------- */
+
+static char *
+repeat(char c, size_t n)
+{
+	char *s;
+
+	s = malloc(n + 1);
+	assert_non_null(s);
+	memset(s, c, n);
+	s[n] = '\0';
+	return s;
+}
+
+static void
+test_message_id_of_128_is_accepted_129_refused(void **state)
+{
+	char f[1024], *id128 = repeat('M', 128), *id129 = repeat('M', 129);
+	struct msg m;
+
+	(void)state;
+	snprintf(f, sizeof(f), "<MessageId>%s</MessageId>\n"
+	    "<Sender>ACME</Sender>\n", id128);
+	parse_ok(with_header(f), &m);
+	assert_string_equal(m.hdr.message_id, id128);
+	msg_free(&m);
+	snprintf(f, sizeof(f), "<MessageId>%s</MessageId>\n"
+	    "<Sender>ACME</Sender>\n", id129);
+	assert_int_equal(refuse(with_header(f),
+	    "MessageId is longer than 128 characters (line 4)"), 4);
+	free(id128);
+	free(id129);
+}
+
+static void
+test_transaction_id_of_128_is_accepted_129_refused(void **state)
+{
+	char f[1024], *id128 = repeat('T', 128), *id129 = repeat('T', 129);
+	struct msg m;
+
+	(void)state;
+	snprintf(f, sizeof(f), "<Sender>ACME</Sender>\n"
+	    "<TransactionId> %s </TransactionId>\n"
+	    "<SenderSequence>1</SenderSequence>\n"
+	    "<ReceiverSequence>0</ReceiverSequence>\n", id128);
+	parse_ok(with_header(f), &m);
+	assert_string_equal(m.hdr.transaction_id, id128);
+	msg_free(&m);
+	snprintf(f, sizeof(f), "<Sender>ACME</Sender>\n"
+	    "<TransactionId>%s</TransactionId>\n"
+	    "<SenderSequence>1</SenderSequence>\n"
+	    "<ReceiverSequence>0</ReceiverSequence>\n", id129);
+	assert_int_equal(refuse(with_header(f),
+	    "TransactionId is longer than 128 characters (line 5)"), 5);
+	free(id128);
+	free(id129);
+}
+
+static void
+test_sender_and_recipient_of_129_are_refused(void **state)
+{
+	char f[1024], *id129 = repeat('S', 129);
+
+	(void)state;
+	snprintf(f, sizeof(f), "<Sender>%s</Sender>\n", id129);
+	refuse(with_header(f), "Sender is longer than 128 characters");
+	snprintf(f, sizeof(f), "<Sender>ACME</Sender>\n"
+	    "<Recipient>%s</Recipient>\n", id129);
+	refuse(with_header(f), "Recipient is longer than 128 characters");
+	free(id129);
+}
+
+static const char *
+with_tx(const char *tx)
+{
+	static char f[4096];
+
+	snprintf(f, sizeof(f), "<Sender>ACME</Sender>\n"
+	    "<TransactionId>%s</TransactionId>\n"
+	    "<SenderSequence>1</SenderSequence>\n"
+	    "<ReceiverSequence>0</ReceiverSequence>\n", tx);
+	return with_header(f);
+}
+
+static void
+test_control_character_in_transaction_id_is_refused(void **state)
+{
+	(void)state;
+	/* XML 1.0 forbids &#x1; itself: refused by the parser. */
+	assert_int_equal(refuse(with_tx("PO&#x1;1"), "not well-formed XML"),
+	    5);
+	/* A raw tab inside (not at the ends) is a control character. */
+	assert_int_equal(refuse(with_tx("PO\t1"),
+	    "TransactionId \"PO\\t1\" contains a control character "
+	    "(line 5)"), 5);
+	refuse(with_tx("PO&#9;1"), "TransactionId \"PO\\t1\" contains a "
+	    "control character");
+	refuse(with_tx("PO&#x7f;1"), "TransactionId \"PO\\x7f1\" contains "
+	    "a control character");
+	refuse(with_tx("PO\n1"), "\"PO\\n1\" contains a control character");
+}
+
+static void
+test_raw_control_byte_in_document_is_not_well_formed(void **state)
+{
+	(void)state;
+	refuse(with_tx("PO\001"), "not well-formed XML");
+}
+
+static void
+test_non_ascii_in_ids_is_refused(void **state)
+{
+	(void)state;
+	refuse(with_tx("PO-\xc3\xa9"), "TransactionId \"PO-\\xc3\\xa9\" "
+	    "contains a character that is not printable ASCII (line 5)");
+	refuse(with_header("<Sender>AC&#xE9;ME</Sender>\n"),
+	    "Sender \"AC\\xc3\\xa9ME\" contains a character that is not "
+	    "printable ASCII");
+}
+
+static void
+test_whitespace_at_the_ends_of_ids_is_trimmed(void **state)
+{
+	struct msg m;
+
+	(void)state;
+	parse_ok(with_header("<MessageId>\n\t M-1 \r\n</MessageId>\n"
+	    "<Sender>  ACME\t</Sender>\n"
+	    "<Recipient><![CDATA[ ERP ]]></Recipient>\n"
+	    "<Created> 2026-11-24T10:00:00Z </Created>\n"), &m);
+	assert_string_equal(m.hdr.message_id, "M-1");
+	assert_string_equal(m.hdr.sender, "ACME");
+	assert_string_equal(m.hdr.recipient, "ERP");
+	assert_string_equal(m.hdr.created, "2026-11-24T10:00:00Z");
+	msg_free(&m);
+}
+
+static void
+test_quoted_value_in_error_is_escaped_and_cut(void **state)
+{
+	char *v = repeat('x', 100);
+	char f[1024], want[128];
+
+	(void)state;
+	snprintf(f, sizeof(f), "<Sender>ACME</Sender>\n"
+	    "<TransactionId>T</TransactionId>\n"
+	    "<SenderSequence>\"%s</SenderSequence>\n"
+	    "<ReceiverSequence>0</ReceiverSequence>\n", v);
+	snprintf(want, sizeof(want), "SenderSequence \"\\\"%.39s...\" is not "
+	    "a number (line 6)", v);
+	refuse(with_header(f), want);
+	free(v);
+}
+
+/* --- Header structure ------------------------------------------------ */
+
+static void
+test_missing_sender_is_refused(void **state)
+{
+	(void)state;
+	assert_int_equal(refuse(with_header("<MessageId>M</MessageId>\n"),
+	    "Sender is missing in Header"), 3);
+}
+
+static void
+test_empty_sender_is_refused(void **state)
+{
+	(void)state;
+	refuse(with_header("<Sender> </Sender>\n"), "Sender is empty "
+	    "(line 4)");
+}
+
+static void
+test_missing_header_is_refused(void **state)
+{
+	(void)state;
+	refuse("<Invoice><Body/></Invoice>", "Header is missing: the first "
+	    "element in Invoice is Body (line 1)");
+	refuse("<Invoice/>", "Header is missing in Invoice");
+	refuse("<Invoice>\n  <!-- no header -->\n</Invoice>",
+	    "Header is missing in Invoice");
+	refuse("<Invoice><Body/><Header><Sender>A</Sender></Header>"
+	    "</Invoice>", "Header is missing");
+}
+
+static void
+test_text_before_header_is_refused(void **state)
+{
+	(void)state;
+	refuse("<Invoice>hello<Header><Sender>A</Sender></Header></Invoice>",
+	    "unexpected text before Header in Invoice");
+}
+
+static void
+test_comments_and_whitespace_before_header_are_allowed(void **state)
+{
+	struct msg m;
+
+	(void)state;
+	parse_ok("<?xml version=\"1.0\"?>\n<!-- c -->\n<Invoice>\n"
+	    "  <!-- before -->\n  <?pi x?>\n  <Header>\n"
+	    "    <!-- inside --><Sender>A<!-- x -->CME</Sender>\n"
+	    "  </Header>\n</Invoice>\n", &m);
+	assert_string_equal(m.hdr.type, "Invoice");
+	assert_string_equal(m.hdr.sender, "ACME");
+	msg_free(&m);
+}
+
+static void
+test_transaction_id_without_sender_sequence_is_refused(void **state)
+{
+	(void)state;
+	assert_int_equal(refuse(with_header("<Sender>ACME</Sender>\n"
+	    "<TransactionId>PO-1</TransactionId>\n"
+	    "<ReceiverSequence>0</ReceiverSequence>\n"),
+	    "TransactionId given without SenderSequence"), 5);
+}
+
+static void
+test_sender_sequence_without_transaction_id_is_refused(void **state)
+{
+	(void)state;
+	assert_int_equal(refuse(with_header("<Sender>ACME</Sender>\n"
+	    "<SenderSequence>1</SenderSequence>\n"),
+	    "SenderSequence given without TransactionId"), 5);
+	refuse(with_header("<Sender>ACME</Sender>\n"
+	    "<ReceiverSequence>1</ReceiverSequence>\n"),
+	    "ReceiverSequence given without TransactionId");
+	refuse(with_header("<Sender>ACME</Sender>\n"
+	    "<TransactionId> </TransactionId>\n"
+	    "<SenderSequence>1</SenderSequence>\n"
+	    "<ReceiverSequence>0</ReceiverSequence>\n"),
+	    "SenderSequence given without TransactionId");
+}
+
+static void
+test_empty_transaction_id_means_outside_transaction(void **state)
+{
+	struct msg m;
+
+	(void)state;
+	parse_ok(with_header("<MessageId></MessageId>\n"
+	    "<Sender>ACME</Sender>\n"
+	    "<TransactionId>  </TransactionId>\n"
+	    "<Created/>\n"), &m);
+	assert_null(m.hdr.transaction_id);
+	assert_null(m.hdr.message_id);
+	assert_null(m.hdr.created);
+	assert_null(m.hdr.recipient);
+	assert_true(m.hdr.sender_seq == 0);
+	assert_true(m.hdr.receiver_seq == 0);
+	msg_free(&m);
+}
+
+static void
+test_field_given_twice_is_refused(void **state)
+{
+	(void)state;
+	assert_int_equal(refuse(with_header("<Sender>ACME</Sender>\n"
+	    "<Sender>ACME</Sender>\n"),
+	    "Sender is given twice in Header (lines 4 and 5)"), 5);
+	refuse(with_header("<Sender>ACME</Sender>\n<MessageId/>\n"
+	    "<MessageId>M</MessageId>\n"), "MessageId is given twice");
+}
+
+static void
+test_unknown_header_field_is_refused(void **state)
+{
+	(void)state;
+	assert_int_equal(refuse(with_header("<Sender>ACME</Sender>\n"
+	    "<Priority>high</Priority>\n"),
+	    "unexpected element Priority in Header (line 5)"), 5);
+	refuse(with_header("<Sender>ACME</Sender>\n"
+	    "<x:Sender xmlns:x=\"urn:x\">B</x:Sender>\n"),
+	    "unexpected element Sender in Header");
+}
+
+static void
+test_text_in_header_is_refused(void **state)
+{
+	(void)state;
+	refuse(with_header("<Sender>ACME</Sender>\nstray\n"),
+	    "unexpected text in Header");
+}
+
+static void
+test_element_inside_header_field_is_refused(void **state)
+{
+	(void)state;
+	assert_int_equal(refuse(with_header("<Sender><x/></Sender>\n"),
+	    "Sender must hold text only, not the element x (line 4)"), 4);
+	refuse(with_header("<Sender>ACME</Sender>\n<TransactionId>T"
+	    "</TransactionId>\n<SenderSequence><b>1</b></SenderSequence>\n"
+	    "<ReceiverSequence>0</ReceiverSequence>\n"),
+	    "SenderSequence must hold text only");
+}
+
+static void
+test_header_in_the_root_namespace_is_accepted_in_another_refused(void **state)
+{
+	struct msg m;
+
+	(void)state;
+	parse_ok("<Invoice xmlns=\"urn:example\"><Header><Sender>A</Sender>"
+	    "</Header></Invoice>", &m);
+	assert_string_equal(m.hdr.type, "Invoice");
+	msg_free(&m);
+	parse_ok("<p:Invoice xmlns:p=\"urn:example\"><p:Header><p:Sender>A"
+	    "</p:Sender></p:Header></p:Invoice>", &m);
+	assert_string_equal(m.hdr.type, "Invoice");
+	msg_free(&m);
+	refuse("<p:Invoice xmlns:p=\"urn:example\"><Header><Sender>A"
+	    "</Sender></Header></p:Invoice>", "Header is not in the "
+	    "namespace of Invoice (line 1)");
+}
+
+static void
+test_undeclared_namespace_prefix_is_refused(void **state)
+{
+	(void)state;
+	refuse("<x:Invoice><Header><Sender>A</Sender></Header></x:Invoice>",
+	    "not well-formed XML: Namespace prefix x");
+}
+
+static void
+test_overlong_type_is_refused(void **state)
+{
+	char *name = repeat('T', 129);
+	char buf[1024];
+
+	(void)state;
+	snprintf(buf, sizeof(buf), "<%s><Header><Sender>A</Sender></Header>"
+	    "</%s>", name, name);
+	refuse(buf, "longer than 128 characters");
+	free(name);
+}
+
+/* --- Well-formedness ------------------------------------------------- */
+
+static void
+test_not_well_formed_is_refused_with_libxml2_reason_and_line(void **state)
+{
+	(void)state;
+	assert_int_equal(refuse("<?xml version=\"1.0\"?>\n<Invoice>\n"
+	    "  <Header>\n    <Sender>ACME</Header>\n</Invoice>\n",
+	    "not well-formed XML: Opening and ending tag mismatch: Sender "
+	    "line 4 and Header (line 4)"), 4);
+	refuse("<Invoice><Header>", "not well-formed XML");
+	refuse("<Invoice/><Invoice/>", "not well-formed XML: Extra content");
+	refuse("just text", "not well-formed XML");
+	refuse("<Invoice>&undeclared;</Invoice>", "not well-formed XML");
+	refuse("<Invoice>\xff\xfe</Invoice>", "not well-formed XML");
+}
+
+static void
+test_empty_input_is_refused(void **state)
+{
+	(void)state;
+	assert_int_equal(refuse_buf("", 0, "file is empty"), 0);
+	refuse("  \r\n\t", "file is empty (whitespace only)");
+}
+
+static void
+test_embedded_nul_is_refused(void **state)
+{
+	static const char buf[] = "<Invoice><Header><Sender>A\0B</Sender>"
+	    "</Header></Invoice>";
+
+	(void)state;
+	refuse_buf(buf, sizeof(buf) - 1, "not well-formed XML");
+}
+
+static void
+test_buffer_need_not_be_nul_terminated(void **state)
+{
+	static const char xml[] = "<Invoice><Header><Sender>A</Sender>"
+	    "</Header></Invoice>GARBAGE";
+	struct spool_error e;
+	struct msg m;
+
+	(void)state;
+	assert_int_equal(msg_parse(xml, sizeof(xml) - 1 - 7, &m, &e), 0);
+	assert_string_equal(m.hdr.sender, "A");
+	msg_free(&m);
+}
+
+/* --- DOCTYPE, entity bombs, XXE -------------------------------------- */
+
+static void
+refuse_file(const char *rel, const char *want)
+{
+	char path[4096];
+	size_t len;
+	char *buf;
+
+	snprintf(path, sizeof(path), "%s/%s", REAL_DIR, rel);
+	buf = slurp(path, &len);
+	refuse_buf(buf, len, want);
+	free(buf);
+}
+
+static void
+test_adversarial_samples_are_refused_at_the_doctype(void **state)
+{
+	(void)state;
+	refuse_file("xml-adversarial-defusedxml/xmlbomb.xml",
+	    "DOCTYPE declarations are not allowed (line 1)");
+	refuse_file("xml-adversarial-defusedxml/cyclic.xml",
+	    "DOCTYPE declarations are not allowed");
+	refuse_file("xml-adversarial-defusedxml/quadratic.xml",
+	    "DOCTYPE declarations are not allowed");
+	refuse_file("xml-adversarial-defusedxml/external.xml",
+	    "DOCTYPE declarations are not allowed");
+	refuse_file("xml-adversarial-libxml2/lol_classic.xml",
+	    "DOCTYPE declarations are not allowed");
+	assert_int_equal(loads, 0);
+}
+
+static void
+test_broken_adversarial_samples_are_not_well_formed(void **state)
+{
+	(void)state;
+	refuse_file("xml-adversarial-libxml2/truncated-utf16.xml",
+	    "not well-formed XML");
+	refuse_file("xml-adversarial-libxml2/unclosed-element.xml",
+	    "not well-formed XML");
+}
+
+static void
+test_xxe_file_and_http_are_refused_without_loading(void **state)
+{
+	(void)state;
+	refuse("<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]>"
+	    "<x>&e;</x>", "DOCTYPE declarations are not allowed (line 1)");
+	refuse("<!DOCTYPE x [<!ENTITY e SYSTEM \"http://127.0.0.1:9/x\">]>"
+	    "<x>&e;</x>", "DOCTYPE declarations are not allowed");
+	refuse("<!DOCTYPE x SYSTEM \"file:///etc/passwd\"><x/>",
+	    "DOCTYPE declarations are not allowed");
+	refuse("<!DOCTYPE x PUBLIC \"-//x//y\" \"http://127.0.0.1:9/x.dtd\">"
+	    "<x/>", "DOCTYPE declarations are not allowed");
+	refuse("<!DOCTYPE x [<!ENTITY % p SYSTEM \"file:///etc/passwd\">"
+	    "%p;]><x/>", "DOCTYPE declarations are not allowed");
+	refuse("<?xml version=\"1.0\"?>\n<!DOCTYPE Invoice>\n<Invoice>"
+	    "<Header><Sender>A</Sender></Header></Invoice>",
+	    "DOCTYPE declarations are not allowed (line 2)");
+	assert_int_equal(loads, 0);
+}
+
+static void
+test_doctype_sets_err_line(void **state)
+{
+	(void)state;
+	assert_int_equal(refuse("<?xml version=\"1.0\"?>\n\n<!DOCTYPE x "
+	    "[<!ENTITY a \"b\">]>\n<x>&a;</x>", "DOCTYPE"), 3);
+}
+
+static void
+test_libxml2_never_writes_to_stderr(void **state)
+{
+	static const char *bad[] = {
+		"<a><b></a>",
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?><a>\xe9</a>",
+		"<?xml version=\"1.0\" encoding=\"no-such-enc\"?><a/>",
+		"<?xml version=\"1.0\" encoding=\"ISO-2022-JP\"?><a>\x1b$B</a>",
+		"\xff\xfe<\0d\0/\0>\0a",
+		"\xfe\xff\0<\0d\0>",
+		"<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///nonexistent\">]><x>&e;</x>",
+		"<a xmlns:p=\"relative\"><p:Header/></a>",
+		"<a xmlns:p=\"\"/>",
+		"<a b=\"1\" b=\"2\"/>",
+		"<a>&#0;</a>",
+	};
+	char path[] = "/tmp/test_message.XXXXXX", out[512];
+	size_t i, lens[] = { 0, 0, 0, 0, 11, 10, 0, 0, 0, 0, 0 };
+	struct spool_error e;
+	struct msg m;
+	int fd, saved, refused = 0;
+	ssize_t n;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(fflush(stderr), 0);
+	saved = dup(2);
+	assert_true(saved >= 0);
+	assert_true(dup2(fd, 2) == 2);
+	/* No cmocka assertion while stderr is redirected. */
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (msg_parse(bad[i], lens[i] ? lens[i] : strlen(bad[i]), &m,
+		    &e) == -1)
+			refused++;
+		else
+			msg_free(&m);
+	}
+	fflush(stderr);
+	dup2(saved, 2);
+	assert_int_equal(close(saved), 0);
+	assert_true(lseek(fd, 0, SEEK_SET) == 0);
+	n = read(fd, out, sizeof(out) - 1);
+	assert_int_equal(close(fd), 0);
+	assert_true(n >= 0);
+	out[n] = '\0';
+	if (n > 0)
+		fail_msg("libxml2 wrote to stderr: %s", out);
+	assert_int_equal(refused, (int)(sizeof(bad) / sizeof(bad[0])));
+}
+
+/* --- API ------------------------------------------------------------- */
+
+static void
+test_msg_free_is_safe_on_null_zeroed_and_freed_messages(void **state)
+{
+	struct msg m;
+
+	(void)state;
+	msg_free(NULL);
+	memset(&m, 0, sizeof(m));
+	msg_free(&m);
+	parse_ok(with_header("<Sender>A</Sender>\n"), &m);
+	msg_free(&m);
+	assert_zeroed(&m);
+	msg_free(&m);
+}
+
+static void
+test_null_error_pointer_is_allowed(void **state)
+{
+	struct msg m;
+
+	(void)state;
+	assert_int_equal(msg_parse("<x/>", 4, &m, NULL), -1);
+	assert_int_equal(msg_parse("", 0, &m, NULL), -1);
+	assert_int_equal(msg_parse("<x", 2, &m, NULL), -1);
+	assert_int_equal(msg_parse(with_header("<Sender>A</Sender>\n"),
+	    strlen(with_header("<Sender>A</Sender>\n")), &m, NULL), 0);
+	msg_free(&m);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_native_sample_parses_with_its_header),
+		cmocka_unit_test(test_every_xml_file_in_native_samples_is_accepted),
+		cmocka_unit_test(test_sender_sequence_0_is_refused_must_be_at_least_1),
+		cmocka_unit_test(test_sender_sequence_1_is_accepted),
+		cmocka_unit_test(test_sender_sequence_int64_max_is_accepted),
+		cmocka_unit_test(test_sender_sequence_int64_max_plus_1_is_out_of_range),
+		cmocka_unit_test(test_sender_sequence_word_is_not_a_number),
+		cmocka_unit_test(test_sender_sequence_surrounding_whitespace_is_trimmed),
+		cmocka_unit_test(test_sender_sequence_trailing_garbage_is_not_a_number),
+		cmocka_unit_test(test_sender_sequence_negative_is_refused),
+		cmocka_unit_test(test_sender_sequence_plus_sign_and_leading_zeros_are_accepted),
+		cmocka_unit_test(test_sender_sequence_empty_is_not_a_number),
+		cmocka_unit_test(test_bad_sender_sequence_sets_err_line),
+		cmocka_unit_test(test_receiver_sequence_0_is_accepted),
+		cmocka_unit_test(test_receiver_sequence_negative_is_refused),
+		cmocka_unit_test(test_transaction_without_receiver_sequence_is_refused),
+		cmocka_unit_test(test_message_id_of_128_is_accepted_129_refused),
+		cmocka_unit_test(test_transaction_id_of_128_is_accepted_129_refused),
+		cmocka_unit_test(test_sender_and_recipient_of_129_are_refused),
+		cmocka_unit_test(test_control_character_in_transaction_id_is_refused),
+		cmocka_unit_test(test_raw_control_byte_in_document_is_not_well_formed),
+		cmocka_unit_test(test_non_ascii_in_ids_is_refused),
+		cmocka_unit_test(test_whitespace_at_the_ends_of_ids_is_trimmed),
+		cmocka_unit_test(test_quoted_value_in_error_is_escaped_and_cut),
+		cmocka_unit_test(test_missing_sender_is_refused),
+		cmocka_unit_test(test_empty_sender_is_refused),
+		cmocka_unit_test(test_missing_header_is_refused),
+		cmocka_unit_test(test_text_before_header_is_refused),
+		cmocka_unit_test(test_comments_and_whitespace_before_header_are_allowed),
+		cmocka_unit_test(test_transaction_id_without_sender_sequence_is_refused),
+		cmocka_unit_test(test_sender_sequence_without_transaction_id_is_refused),
+		cmocka_unit_test(test_empty_transaction_id_means_outside_transaction),
+		cmocka_unit_test(test_field_given_twice_is_refused),
+		cmocka_unit_test(test_unknown_header_field_is_refused),
+		cmocka_unit_test(test_text_in_header_is_refused),
+		cmocka_unit_test(test_element_inside_header_field_is_refused),
+		cmocka_unit_test(test_header_in_the_root_namespace_is_accepted_in_another_refused),
+		cmocka_unit_test(test_undeclared_namespace_prefix_is_refused),
+		cmocka_unit_test(test_overlong_type_is_refused),
+		cmocka_unit_test(test_not_well_formed_is_refused_with_libxml2_reason_and_line),
+		cmocka_unit_test(test_empty_input_is_refused),
+		cmocka_unit_test(test_embedded_nul_is_refused),
+		cmocka_unit_test(test_buffer_need_not_be_nul_terminated),
+		cmocka_unit_test(test_adversarial_samples_are_refused_at_the_doctype),
+		cmocka_unit_test(test_broken_adversarial_samples_are_not_well_formed),
+		cmocka_unit_test(test_xxe_file_and_http_are_refused_without_loading),
+		cmocka_unit_test(test_doctype_sets_err_line),
+		cmocka_unit_test(test_libxml2_never_writes_to_stderr),
+		cmocka_unit_test(test_msg_free_is_safe_on_null_zeroed_and_freed_messages),
+		cmocka_unit_test(test_null_error_pointer_is_allowed),
+	};
+
+	return cmocka_run_group_tests_name("message", tests, group_setup,
+	    group_teardown);
+}

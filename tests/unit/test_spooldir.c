@@ -1,0 +1,210 @@
+/*
+ * test_spooldir.c - layout, safe and unique names, atomic moves.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "spooldir.h"
+
+static void
+assert_safe_name(const char *n)
+{
+	const unsigned char *p;
+
+	assert_true(strlen(n) > 0);
+	assert_true(strlen(n) <= SPOOLDIR_NAME_MAX);
+	assert_true(n[0] != '.');
+	assert_null(strchr(n, '/'));
+	for (p = (const unsigned char *)n; *p != '\0'; p++)
+		assert_true(*p > ' ' && *p < 0x7f);
+}
+
+static void
+test_name_shows_partner_tx_seq_type(void **state)
+{
+	char n[256];
+
+	(void)state;
+	assert_int_equal(spooldir_name(n, sizeof(n), "ACME", "PO-2026-000123",
+	    2, "PurchaseOrderAccept", 17), 0);
+	assert_string_equal(n, "ACME,PO-2026-000123,2,PurchaseOrderAccept,17.xml");
+	assert_int_equal(spooldir_name(n, sizeof(n), "ACME", NULL, 5,
+	    "ProductInfo", 9), 0);
+	assert_string_equal(n, "ACME,-,0,ProductInfo,9.xml");
+}
+
+static void
+test_name_escapes_slashes_dots_and_controls(void **state)
+{
+	char n[256];
+
+	(void)state;
+	assert_int_equal(spooldir_name(n, sizeof(n), "acme", "../../etc/passwd",
+	    1, "X", 1), 0);
+	assert_safe_name(n);
+	assert_string_equal(n, "acme,%2E.%2F..%2Fetc%2Fpasswd,1,X,1.xml");
+	assert_int_equal(spooldir_name(n, sizeof(n), "acme", "a\tb\nc\x7f",
+	    1, "X", 2), 0);
+	assert_safe_name(n);
+	assert_string_equal(n, "acme,a%09b%0Ac%7F,1,X,2.xml");
+	assert_int_equal(spooldir_name(n, sizeof(n), "acme", "1,2%3 4",
+	    1, "X", 3), 0);
+	assert_string_equal(n, "acme,1%2C2%253%204,1,X,3.xml");
+	assert_int_equal(spooldir_name(n, sizeof(n), "acme", "-", 1, "X", 4),
+	    0);
+	assert_string_equal(n, "acme,%2D,1,X,4.xml");
+	assert_int_equal(spooldir_name(n, sizeof(n), "acme", "\xc3\xa4", 1,
+	    ".Typ", 5), 0);
+	assert_string_equal(n, "acme,%C3%A4,1,%2ETyp,5.xml");
+}
+
+static void
+test_name_of_128_character_ids_is_bounded(void **state)
+{
+	char tx[129], ty[200], n[512];
+
+	(void)state;
+	memset(tx, 'T', 128);
+	tx[128] = '\0';
+	memset(ty, 'y', 199);
+	ty[199] = '\0';
+	assert_int_equal(spooldir_name(n, sizeof(n),
+	    "p123456789012345678901234567890123456789012345678901234567890123",
+	    tx, INT64_MAX, ty, INT64_MAX), 0);
+	assert_safe_name(n);
+	assert_non_null(strchr(n, '~'));	/* marked as cut */
+	/* all control characters: every byte escaped, still bounded */
+	memset(tx, '\x01', 128);
+	assert_int_equal(spooldir_name(n, sizeof(n), "p", tx, 1, "X", 1), 0);
+	assert_safe_name(n);
+	/* a cut never splits an escape sequence */
+	assert_null(strstr(n, "%0~"));
+	assert_null(strstr(n, "%~"));
+}
+
+static void
+test_names_are_unique_by_id(void **state)
+{
+	char a[256], b[256], tx[129];
+
+	(void)state;
+	memset(tx, 'T', 128);
+	tx[128] = '\0';
+	assert_int_equal(spooldir_name(a, sizeof(a), "p", tx, 1, "X", 1), 0);
+	tx[127] = 'U';	/* differs only past the cut */
+	assert_int_equal(spooldir_name(b, sizeof(b), "p", tx, 1, "X", 2), 0);
+	assert_string_not_equal(a, b);
+	assert_int_equal(spooldir_name(a, sizeof(a), "p", "a/b", 1, "X", 1),
+	    0);
+	assert_int_equal(spooldir_name(b, sizeof(b), "p", "a%2Fb", 1, "X", 1),
+	    0);
+	assert_string_not_equal(a, b);	/* '%' itself is escaped */
+}
+
+static void
+test_rejected_name_is_safe(void **state)
+{
+	char n[256];
+
+	(void)state;
+	assert_int_equal(spooldir_rejected_name(n, sizeof(n), "acme",
+	    ".hidden/../x,y", 42), 0);
+	assert_safe_name(n);
+	assert_string_equal(n, "acme,%2Ehidden%2F..%2Fx%2Cy,42.rejected");
+}
+
+static void
+test_state_names_round_trip(void **state)
+{
+	int i;
+
+	(void)state;
+	for (i = 0; i < ST_NSTATES; i++)
+		assert_int_equal(spool_state_parse(spool_state_name(i)), i);
+	assert_int_equal(spool_state_parse("nowhere"), -1);
+}
+
+static void
+test_init_is_idempotent_and_moves_never_replace(void **state)
+{
+	char root[] = "/tmp/test_spooldir.XXXXXX", path[256], buf[64];
+	struct spool_error err;
+	struct spooldir sd;
+	struct stat st;
+	int fd;
+	FILE *fp;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	assert_int_equal(spooldir_init(root, &err), 0);
+	assert_int_equal(spooldir_init(root, &err), 0);
+	snprintf(path, sizeof(path), "%s/queue", root);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(spooldir_open(&sd, root, &err), 0);
+
+	fd = openat(sd.state_fd[ST_QUEUE], "a.xml", O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	fd = openat(sd.state_fd[ST_DONE], "a.xml", O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	/* the target exists: refused, both files still there */
+	assert_int_equal(spooldir_move(&sd, -1, ST_QUEUE, "a.xml", ST_DONE,
+	    "a.xml", &err), -1);
+	assert_non_null(strstr(err.msg, "File exists"));
+	assert_int_equal(spooldir_move(&sd, -1, ST_QUEUE, "a.xml", ST_DONE,
+	    "b.xml", &err), 0);
+	assert_true(sd.dirty[ST_QUEUE] && sd.dirty[ST_DONE]);
+	assert_int_equal(spooldir_sync(&sd, &err), 0);
+	assert_false(sd.dirty[ST_DONE]);
+
+	assert_int_equal(spooldir_write_reason(&sd, ST_REJECTED, "x.rejected",
+	    "Sender ACME does not match partner directory globex", &err), 0);
+	snprintf(path, sizeof(path), "%s/rejected/x.rejected.reason", root);
+	assert_non_null(fp = fopen(path, "r"));
+	assert_non_null(fgets(buf, sizeof(buf), fp));
+	fclose(fp);
+	assert_string_equal(buf,
+	    "Sender ACME does not match partner directory globex\n");
+
+	spooldir_close(&sd);
+	/* a spool that lost a directory cannot be opened */
+	snprintf(path, sizeof(path), "%s/parked", root);
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(spooldir_open(&sd, root, &err), -1);
+	assert_non_null(strstr(err.msg, "parked"));
+	assert_int_equal(spooldir_init(root, &err), 0);	/* repairs it */
+	assert_int_equal(spooldir_open(&sd, root, &err), 0);
+	spooldir_close(&sd);
+	snprintf(path, sizeof(path), "rm -rf '%s'", root);
+	assert_int_equal(system(path), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_name_shows_partner_tx_seq_type),
+		cmocka_unit_test(test_name_escapes_slashes_dots_and_controls),
+		cmocka_unit_test(test_name_of_128_character_ids_is_bounded),
+		cmocka_unit_test(test_names_are_unique_by_id),
+		cmocka_unit_test(test_rejected_name_is_safe),
+		cmocka_unit_test(test_state_names_round_trip),
+		cmocka_unit_test(test_init_is_idempotent_and_moves_never_replace),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

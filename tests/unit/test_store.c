@@ -1,0 +1,222 @@
+/*
+ * test_store.c - the store: creation, settings, migrations, refusals.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "spooldir.h"
+#include "store.h"
+
+static char dir[64], db[96];
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/test_store.XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(db, sizeof(db), "%s/spool.db", dir);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static int
+query_int(struct store *s, const char *sql)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+
+	assert_int_equal(sqlite3_prepare_v2(s->db, sql, -1, &st, NULL),
+	    SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static void
+test_new_store_is_wal_full_sync_at_current_version(void **state)
+{
+	struct spool_error err;
+	struct store s;
+	sqlite3_stmt *st;
+
+	(void)state;
+	assert_int_equal(store_open(&s, db, STORE_CREATE, &err), 0);
+	assert_int_equal(s.version, store_schema_version());
+	assert_int_equal(query_int(&s, "PRAGMA user_version"),
+	    store_schema_version());
+	assert_int_equal(query_int(&s, "PRAGMA synchronous"), 2);	/* FULL */
+	assert_int_equal(query_int(&s, "PRAGMA foreign_keys"), 1);
+	assert_int_equal(sqlite3_prepare_v2(s.db, "PRAGMA journal_mode", -1,
+	    &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+	assert_int_equal(query_int(&s,
+	    "SELECT count(*) FROM sqlite_master WHERE name = 'messages'"), 1);
+	store_close(&s);
+}
+
+static void
+test_missing_store_is_not_created_without_flag(void **state)
+{
+	struct spool_error err;
+	struct store s;
+
+	(void)state;
+	assert_int_equal(store_open(&s, db, 0, &err), -1);
+	assert_non_null(strstr(err.msg, "spoold --init"));
+	assert_int_equal(access(db, F_OK), -1);
+}
+
+static void
+test_migrations_from_every_earlier_version(void **state)
+{
+	struct spool_error err;
+	struct store s;
+	int v;
+
+	(void)state;
+	for (v = 0; v < store_schema_version(); v++) {
+		unlink(db);
+		/* build a store at version v */
+		assert_int_equal(store_open(&s, db, STORE_CREATE |
+		    STORE_READONLY, &err), 0);
+		assert_int_equal(s.version, 0);
+		assert_int_equal(store_migrate(&s, v, &err), 0);
+		assert_int_equal(query_int(&s, "PRAGMA user_version"), v);
+		store_close(&s);
+		/* opening it migrates to the current version */
+		assert_int_equal(store_open(&s, db, 0, &err), 0);
+		assert_int_equal(s.version, store_schema_version());
+		assert_int_equal(query_int(&s, "PRAGMA user_version"),
+		    store_schema_version());
+		store_close(&s);
+	}
+}
+
+static void
+test_reopen_keeps_data(void **state)
+{
+	struct spool_error err;
+	struct store s;
+
+	(void)state;
+	assert_int_equal(store_open(&s, db, STORE_CREATE, &err), 0);
+	assert_int_equal(store_exec(&s, "INSERT INTO messages (partner, "
+	    "orig_name, file_name, state, received_at, updated_at) VALUES "
+	    "('acme', 'a.xml', 'x', 'queue', 1, 1)", &err), 0);
+	store_close(&s);
+	assert_int_equal(store_open(&s, db, STORE_CREATE, &err), 0);
+	assert_int_equal(query_int(&s, "SELECT count(*) FROM messages"), 1);
+	{
+		int64_t counts[ST_NSTATES];
+
+		assert_int_equal(store_state_counts(&s, counts, ST_NSTATES,
+		    &err), 0);
+		assert_int_equal(counts[ST_QUEUE], 1);
+		assert_int_equal(counts[ST_DONE], 0);
+	}
+	store_close(&s);
+}
+
+static void
+test_newer_store_is_refused(void **state)
+{
+	struct spool_error err;
+	struct store s;
+	char sql[64];
+
+	(void)state;
+	assert_int_equal(store_open(&s, db, STORE_CREATE, &err), 0);
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+	    store_schema_version() + 1);
+	assert_int_equal(store_exec(&s, sql, &err), 0);
+	store_close(&s);
+	assert_int_equal(store_open(&s, db, 0, &err), -1);
+	assert_int_equal(s.errclass, STORE_ERR_TOO_NEW);
+	assert_non_null(strstr(err.msg, "newer than this program"));
+}
+
+static void
+test_non_database_is_refused(void **state)
+{
+	struct spool_error err;
+	struct store s;
+	FILE *fp;
+
+	(void)state;
+	assert_non_null(fp = fopen(db, "w"));
+	fputs("this is not an SQLite database, just some text that is long "
+	    "enough to look like a header of a file to the library\n", fp);
+	fclose(fp);
+	assert_int_equal(store_open(&s, db, 0, &err), -1);
+	assert_int_equal(s.errclass, STORE_ERR_CORRUPT);
+	assert_non_null(strstr(err.msg, "not a spoold store"));
+}
+
+static void
+test_failed_migration_leaves_version_unchanged(void **state)
+{
+	struct spool_error err;
+	struct store s;
+
+	(void)state;
+	assert_int_equal(store_open(&s, db, STORE_CREATE | STORE_READONLY,
+	    &err), 0);
+	/* a table in the way makes migration 1 fail */
+	assert_int_equal(store_exec(&s, "CREATE TABLE messages (x)", &err), 0);
+	assert_int_equal(store_migrate(&s, store_schema_version(), &err), -1);
+	assert_non_null(strstr(err.msg, "migration to store version 1"));
+	assert_int_equal(query_int(&s, "PRAGMA user_version"), 0);
+	assert_int_equal(query_int(&s, "SELECT count(*) FROM sqlite_master "
+	    "WHERE name = 'transactions'"), 0);
+	store_close(&s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_new_store_is_wal_full_sync_at_current_version, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_missing_store_is_not_created_without_flag, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_migrations_from_every_earlier_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_newer_store_is_refused,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_non_database_is_refused,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_failed_migration_leaves_version_unchanged, setup,
+		    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
