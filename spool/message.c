@@ -50,6 +50,9 @@
  *   well-formedness error: later stages look elements up by namespace.
  * - Errors about a missing field carry the line of <Header> (or of the
  *   TransactionId) in err->line; the texts stay short.
+ * - A file of whitespace only is "empty". A UTF-16/UCS-4 file whose length
+ *   is not a whole number of characters is refused before parsing, since
+ *   libxml2 2.9.14 drops a truncated last character without an error.
  */
 #include "config.h"
 
@@ -388,7 +391,8 @@ msg_check_chars(const char *field, const char *v, size_t max, int line,
 	for (p = (const unsigned char *)v; *p != '\0'; p++) {
 		if (*p < 0x20 || *p == 0x7f) {
 			msg_err(err, line, "%s \"%s\" contains a control "
-			    "character (line %d)", field, msg_quote(q, v), line);
+			    "character (line %d)", field, msg_quote(q, v),
+			    line);
 			return -1;
 		}
 		if (*p > 0x7f) {
@@ -536,26 +540,19 @@ msg_find_header(xmlNodePtr root, const char *type, struct spool_error *err)
 	return c;
 }
 
-static int
-msg_strdup(char **dst, const char *src, struct spool_error *err)
-{
-	if (src == NULL) {
-		*dst = NULL;
-		return 0;
-	}
-	if ((*dst = strdup(src)) == NULL) {
-		msg_err(err, 0, "out of memory copying the header");
-		return -1;
-	}
-	return 0;
-}
-
 /* Fill h from the tree; on error the caller frees h. */
 static int
 msg_read_header(xmlDocPtr doc, struct msg_header *h, struct spool_error *err)
 {
 	struct msg_raw raw[MSG_F_COUNT];
 	xmlNodePtr root, hdr, c;
+	char **dst[MSG_F_COUNT] = {
+		[MSG_F_MESSAGEID] = &h->message_id,
+		[MSG_F_SENDER] = &h->sender,
+		[MSG_F_RECIPIENT] = &h->recipient,
+		[MSG_F_TRANSACTIONID] = &h->transaction_id,
+		[MSG_F_CREATED] = &h->created,
+	};
 	char q[MSG_QBUF];
 	const char *type;
 	int f, hline, ret = -1;
@@ -572,8 +569,10 @@ msg_read_header(xmlDocPtr doc, struct msg_header *h, struct spool_error *err)
 		    MSG_TYPE_MAX, msg_lineno(root));
 		goto out;
 	}
-	if (msg_strdup(&h->type, type, err) == -1)
+	if ((h->type = strdup(type)) == NULL) {
+		msg_err(err, 0, "out of memory copying the header");
 		goto out;
+	}
 	if ((hdr = msg_find_header(root, type, err)) == NULL)
 		goto out;
 	hline = msg_lineno(hdr);
@@ -635,15 +634,13 @@ msg_read_header(xmlDocPtr doc, struct msg_header *h, struct spool_error *err)
 		}
 	}
 
-	if (msg_strdup(&h->message_id, raw[MSG_F_MESSAGEID].value, err) ==
-	    -1 ||
-	    msg_strdup(&h->sender, raw[MSG_F_SENDER].value, err) == -1 ||
-	    msg_strdup(&h->recipient, raw[MSG_F_RECIPIENT].value, err) ==
-	    -1 ||
-	    msg_strdup(&h->transaction_id, raw[MSG_F_TRANSACTIONID].value,
-	    err) == -1 ||
-	    msg_strdup(&h->created, raw[MSG_F_CREATED].value, err) == -1)
-		goto out;
+	/* Hand the strings over; raw keeps what stays unused. */
+	for (f = 0; f < MSG_F_COUNT; f++) {
+		if (dst[f] == NULL)
+			continue;
+		*dst[f] = raw[f].value;
+		raw[f].value = NULL;
+	}
 	ret = 0;
 out:
 	for (f = 0; f < MSG_F_COUNT; f++)

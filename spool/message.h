@@ -17,7 +17,8 @@
 
 #include "error.h"
 
-#define MSG_ID_MAX	128	/* MessageId, TransactionId, Sender, Recipient */
+/* MessageId, TransactionId, Sender, Recipient: 1..MSG_ID_MAX characters. */
+#define MSG_ID_MAX	128
 #define MSG_CREATED_MAX	64	/* Created: a timestamp, not free text */
 
 struct msg_header {
@@ -25,14 +26,14 @@ struct msg_header {
 	char	*message_id;	/* NULL if absent or empty */
 	char	*sender;	/* required */
 	char	*recipient;	/* NULL if absent */
-	char	*transaction_id; /* NULL if absent or empty: outside transactions */
+	char	*transaction_id; /* NULL if absent or empty: no transaction */
 	int64_t	 sender_seq;	/* 1..INT64_MAX with a transaction, 0 without */
 	int64_t	 receiver_seq;	/* >= 0 with a transaction, 0 without */
 	char	*created;	/* NULL if absent or empty */
 };
 
 struct msg {
-	xmlDocPtr		 doc;	/* owned; for schema validation, handlers */
+	xmlDocPtr		 doc;	/* owned; for validation, handlers */
 	struct msg_header	 hdr;	/* strings owned (malloc'd copies) */
 };
 

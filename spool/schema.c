@@ -33,6 +33,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +80,7 @@ struct schema_xerr {
 	char		 msg[256];
 	char		 str1[96];
 	char		 str2[96];
+	char		 tname[64];	/* type named at the end of msg */
 };
 
 /* libxml2's per-thread handlers, saved while ours are installed. */
@@ -94,15 +96,16 @@ static const char *const schema_integer_types[] = {
 	"xs:long", "xs:int", "xs:short", "xs:byte", "xs:integer",
 	"xs:nonNegativeInteger", "xs:positiveInteger", "xs:unsignedLong",
 	"xs:unsignedInt", "xs:nonPositiveInteger", "xs:negativeInteger",
-	"Quantity", "PositiveQuantity", "SignedQuantity", "Amount",
+	"Long", "Quantity", "PositiveQuantity", "SignedQuantity", "Amount",
 	"LineNumber", "SenderSequenceNumber", "ReceiverSequenceNumber",
 	NULL
 };
 
 /*
- * Copy src into dst (size >= 8) as one printable line: control characters
- * become blanks, and a string that does not fit is cut at a UTF-8
- * character boundary and ends in "...".
+ * Copy src into dst (size >= 8) as one line of printable ASCII: control
+ * characters become blanks, bytes outside ASCII become \xNN (partner
+ * values may hold bidi overrides or C1 controls), and what does not fit
+ * is cut and ends in "...".
  */
 static void
 schema_copy(char *dst, size_t size, const char *src)
@@ -110,14 +113,20 @@ schema_copy(char *dst, size_t size, const char *src)
 	const unsigned char *s;
 	size_t o = 0, limit = size - 4;
 
-	s = (const unsigned char *)(src != NULL ? src : "");
-	while (s[o] != '\0' && o < limit) {
-		dst[o] = (s[o] < 0x20 || s[o] == 0x7f) ? ' ' : (char)s[o];
-		o++;
+	for (s = (const unsigned char *)(src != NULL ? src : "");
+	    *s != '\0'; s++) {
+		if (*s < 0x7f) {
+			if (o + 1 > limit)
+				break;
+			dst[o++] = *s < 0x20 ? ' ' : (char)*s;
+		} else {
+			if (o + 4 > limit)
+				break;
+			(void)snprintf(dst + o, 5, "\\x%02x", *s);
+			o += 4;
+		}
 	}
-	if (s[o] != '\0') {
-		while (o > 0 && (s[o] & 0xc0) == 0x80)
-			o--;
+	if (*s != '\0') {
 		memcpy(dst + o, "...", 3);
 		o += 3;
 	}
@@ -155,6 +164,28 @@ schema_cat(char *buf, size_t size, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * The type a datatype error names: "'v' is not a valid value of the
+ * atomic type 'T'." The value may be long and may itself hold "type '",
+ * so the last occurrence in the whole message counts.
+ */
+static void
+schema_type_name(const char *msg, char *buf, size_t size)
+{
+	const char *p, *last = NULL;
+	size_t len;
+
+	buf[0] = '\0';
+	if (msg == NULL)
+		return;
+	for (p = msg; (p = strstr(p, " type '")) != NULL; p++)
+		last = p + strlen(" type '");
+	if (last == NULL || (len = strcspn(last, "'")) >= size)
+		return;
+	memcpy(buf, last, len);
+	buf[len] = '\0';
+}
+
 static void
 schema_xerr_cb(void *ctx, schema_errptr e)
 {
@@ -175,6 +206,7 @@ schema_xerr_cb(void *ctx, schema_errptr e)
 	schema_rtrim(x->msg);
 	schema_copy(x->str1, sizeof(x->str1), e->str1);
 	schema_copy(x->str2, sizeof(x->str2), e->str2);
+	schema_type_name(e->message, x->tname, sizeof(x->tname));
 }
 
 static void
@@ -223,18 +255,20 @@ schema_find(const struct schema_set *set, const char *type)
 	    schema_entry_cmp);
 }
 
-/* "dir/name", malloc'd; NULL if out of memory. */
+/* "dir/name" followed by suffix, malloc'd; NULL if out of memory. */
 static char *
-schema_join(const char *dir, const char *name)
+schema_join(const char *dir, const char *name, const char *suffix)
 {
-	size_t dl = strlen(dir), nl = strlen(name);
+	size_t dl = strlen(dir), nl = strlen(name), sl = strlen(suffix);
 	char *p;
 
-	if (dl > SIZE_MAX - nl - 2 || (p = malloc(dl + nl + 2)) == NULL)
+	if (nl > SIZE_MAX / 2 - dl || sl > SIZE_MAX / 2 - 2 ||
+	    (p = malloc(dl + nl + sl + 2)) == NULL)
 		return NULL;
 	memcpy(p, dir, dl);
 	p[dl] = '/';
-	memcpy(p + dl + 1, name, nl + 1);
+	memcpy(p + dl + 1, name, nl);
+	memcpy(p + dl + 1 + nl, suffix, sl + 1);
 	return p;
 }
 
@@ -336,7 +370,7 @@ schema_scan(struct schema_set *set, const char *dir, struct spool_error *err)
 		    strcmp(de->d_name + len - 4, ".xsd") != 0)
 			continue;
 		free(path);
-		if ((path = schema_join(dir, de->d_name)) == NULL) {
+		if ((path = schema_join(dir, de->d_name, "")) == NULL) {
 			spool_seterr(err, "out of memory reading schema "
 			    "directory %s", dir);
 			goto out;
@@ -384,7 +418,7 @@ schema_set_load(const char *dir, struct spool_error *err)
 	xmlExternalEntityLoader oloader;
 	char *path = NULL;
 	size_t i;
-	int ok = 0;
+	int ret = -1;
 
 	spool_clearerr(err);
 	if (dir == NULL || dir[0] == '\0') {
@@ -397,6 +431,7 @@ schema_set_load(const char *dir, struct spool_error *err)
 	}
 	if (schema_scan(set, dir, err) == -1)
 		goto out;
+	/* Sorted before compiling: the same broken file is reported first. */
 	if (set->n > 1)
 		qsort(set->ent, set->n, sizeof(set->ent[0]), schema_entry_cmp);
 
@@ -405,27 +440,407 @@ schema_set_load(const char *dir, struct spool_error *err)
 	xmlSetExternalEntityLoader(xmlNoNetExternalEntityLoader);
 	for (i = 0; i < set->n; i++) {
 		free(path);
-		if ((path = malloc(strlen(set->ent[i].type) + 5)) == NULL) {
+		if ((path = schema_join(dir, set->ent[i].type, ".xsd")) ==
+		    NULL) {
 			spool_seterr(err, "out of memory loading schemas "
 			    "from %s", dir);
 			break;
 		}
-		memcpy(path, set->ent[i].type, strlen(set->ent[i].type));
-		memcpy(path + strlen(set->ent[i].type), ".xsd", 5);
-		free(path);
-		if ((path = schema_join(dir, "")) == NULL)
+		memset(&x, 0, sizeof(x));
+		schema_quiet_begin(&q, &x);
+		ret = schema_compile(&set->ent[i], path, &x, err);
+		schema_quiet_end(&q);
+		if (ret == -1)
 			break;
-		path = NULL;
 	}
 	xmlSetExternalEntityLoader(oloader);
-	(void)q;
-	(void)x;
-	ok = 1;
+	ret = i < set->n ? -1 : 0;
 out:
 	free(path);
-	if (!ok) {
+	if (ret == -1) {
 		schema_set_free(set);
 		return NULL;
 	}
 	return set;
+}
+
+void
+schema_set_free(struct schema_set *set)
+{
+	size_t i;
+
+	if (set == NULL)
+		return;
+	for (i = 0; i < set->n; i++) {
+		if (set->ent[i].vctxt != NULL)
+			xmlSchemaFreeValidCtxt(set->ent[i].vctxt);
+		if (set->ent[i].schema != NULL)
+			xmlSchemaFree(set->ent[i].schema);
+		free(set->ent[i].type);
+	}
+	free(set->ent);
+	free(set);
+}
+
+size_t
+schema_set_count(const struct schema_set *set)
+{
+	return set != NULL ? set->n : 0;
+}
+
+bool
+schema_set_has(const struct schema_set *set, const char *type)
+{
+	return schema_find(set, type) != NULL;
+}
+
+/* Whether a is an element named like b, in the same namespace. */
+static int
+schema_same_name(xmlNodePtr a, xmlNodePtr b)
+{
+	if (a->type != XML_ELEMENT_NODE || !xmlStrEqual(a->name, b->name))
+		return 0;
+	if (a->ns == NULL || b->ns == NULL)
+		return a->ns == b->ns;
+	return xmlStrEqual(a->ns->href, b->ns->href);
+}
+
+/* One path segment: the name, and [k] if siblings share the name. */
+static void
+schema_segment(xmlNodePtr n, char *buf, size_t size)
+{
+	xmlNodePtr c;
+	size_t k = 1, same = 0;
+	char name[SCHEMA_NAME_MAX];
+
+	schema_copy(name, sizeof(name), (const char *)n->name);
+	if (n->parent != NULL && n->parent->type == XML_ELEMENT_NODE) {
+		for (c = n->parent->children; c != NULL; c = c->next) {
+			if (!schema_same_name(c, n))
+				continue;
+			same++;
+			if (c == n)
+				k = same;
+		}
+	}
+	if (same > 1)
+		schema_cat(buf, size, "%s[%zu]", name, k);
+	else
+		schema_cat(buf, size, "%s", name);
+}
+
+/*
+ * The path of element n below the root ("Body/Line[2]/Quantity"), the
+ * root's name for the root itself, with "/@attr" for an attribute. Only
+ * the SCHEMA_PATH_DEPTH nearest segments are shown.
+ */
+static void
+schema_path(xmlNodePtr n, const char *attr, char *buf, size_t size)
+{
+	xmlNodePtr seg[SCHEMA_PATH_DEPTH], p;
+	size_t depth = 0, i;
+	int more = 0;
+
+	buf[0] = '\0';
+	if (n == NULL || n->type != XML_ELEMENT_NODE)
+		return;
+	for (p = n; p != NULL && p->type == XML_ELEMENT_NODE; p = p->parent) {
+		if (p != n && (p->parent == NULL ||
+		    p->parent->type != XML_ELEMENT_NODE))
+			break;		/* p is the root: not shown */
+		if (depth == SCHEMA_PATH_DEPTH) {
+			more = 1;
+			break;
+		}
+		seg[depth++] = p;
+	}
+	if (more)
+		schema_cat(buf, size, ".../");
+	for (i = depth; i > 0; i--) {
+		schema_segment(seg[i - 1], buf, size);
+		if (i > 1)
+			schema_cat(buf, size, "/");
+	}
+	if (attr != NULL && attr[0] != '\0')
+		schema_cat(buf, size, "/@%s", attr);
+}
+
+/*
+ * Split libxml2's "Element 'X', attribute 'a': text" into the attribute
+ * name (copied into attr, "" if none) and the text (returned). XML names
+ * hold no quote or blank, so the first "': " ends the prefix.
+ */
+static const char *
+schema_strip_prefix(const char *msg, char *attr, size_t size)
+{
+	const char *end, *a;
+	size_t len;
+
+	attr[0] = '\0';
+	if (strncmp(msg, "Element '", 9) != 0 ||
+	    (end = strstr(msg, "': ")) == NULL)
+		return msg;
+	if ((a = strstr(msg, "', attribute '")) != NULL && a < end) {
+		a += strlen("', attribute '");
+		len = (size_t)(end - a);
+		if (len >= size)
+			len = size - 1;
+		memcpy(attr, a, len);
+		attr[len] = '\0';
+	}
+	return end + 3;
+}
+
+/* Copy what follows key in s up to the next stop character into buf. */
+static int
+schema_after(const char *s, const char *key, const char *stop, char *buf,
+    size_t size)
+{
+	const char *p;
+	size_t len;
+
+	if ((p = strstr(s, key)) == NULL)
+		return 0;
+	p += strlen(key);
+	len = strcspn(p, stop);
+	if (len >= size)
+		len = size - 1;
+	memcpy(buf, p, len);
+	buf[len] = '\0';
+	return 1;
+}
+
+static int
+schema_is_integer_type(const char *name)
+{
+	size_t i;
+
+	for (i = 0; schema_integer_types[i] != NULL; i++)
+		if (strcmp(name, schema_integer_types[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Whether v is [+-]digits, i.e. an integer that is merely too large. */
+static int
+schema_looks_numeric(const char *v)
+{
+	if (*v == '+' || *v == '-')
+		v++;
+	if (*v == '\0')
+		return 0;
+	for (; *v != '\0'; v++)
+		if (*v < '0' || *v > '9')
+			return 0;
+	return 1;
+}
+
+/* "'abc' is not a valid integer", from a datatype error. */
+static void
+schema_what_value(const struct schema_xerr *x, char *buf, size_t size)
+{
+	const char *tname = x->tname;
+
+	if (schema_is_integer_type(tname)) {
+		if (schema_looks_numeric(x->str1))
+			schema_cat(buf, size, "'%s' is out of range for a "
+			    "64-bit integer", x->str1);
+		else
+			schema_cat(buf, size, "'%s' is not a valid integer",
+			    x->str1);
+	} else if (strcmp(tname, "xs:date") == 0)
+		schema_cat(buf, size, "'%s' is not a valid date "
+		    "(YYYY-MM-DD)", x->str1);
+	else if (strcmp(tname, "xs:dateTime") == 0 ||
+	    strcmp(tname, "Timestamp") == 0)
+		schema_cat(buf, size, "'%s' is not a valid date and time "
+		    "(YYYY-MM-DDThh:mm:ss, time zone optional)", x->str1);
+	else if (tname[0] != '\0')
+		schema_cat(buf, size, "'%s' is not a valid value of type %s",
+		    x->str1, tname);
+	else
+		schema_cat(buf, size, "'%s' is not a valid value", x->str1);
+}
+
+/* "... not expected. Expected is one of ( A, B )." and the like. */
+static void
+schema_what_content(const char *text, char *buf, size_t size)
+{
+	char list[160];
+	int one;
+
+	one = schema_after(text, "Expected is ( ", ")", list, sizeof(list));
+	if (!one && !schema_after(text, "Expected is one of ( ", ")", list,
+	    sizeof(list)))
+		list[0] = '\0';
+	schema_rtrim(list);
+	if (strstr(text, "Missing child element") != NULL)
+		schema_cat(buf, size, "a required element is missing");
+	else if (strstr(text, "not expected") != NULL)
+		schema_cat(buf, size, "this element is not allowed here");
+	else {
+		schema_cat(buf, size, "%s", text);
+		return;
+	}
+	if (list[0] != '\0')
+		schema_cat(buf, size, "; expected %s%s", one ? "" : "one of ",
+		    list);
+}
+
+/* The pattern facet, in words where the pattern is one of ours. */
+static void
+schema_what_pattern(const struct schema_xerr *x, char *buf, size_t size)
+{
+	if (x->str1[0] == '\0')
+		schema_cat(buf, size, "must not be empty");
+	else if (strncmp(x->str2, "[ -~]", 5) == 0)
+		schema_cat(buf, size, "'%s' contains a character that is not "
+		    "printable ASCII", x->str1);
+	else if (strstr(x->str2, "\\p{Cc}") != NULL &&
+	    strstr(x->str2, "\\s") != NULL)
+		schema_cat(buf, size, "'%s' contains a blank, a control or a "
+		    "format character", x->str1);
+	else if (strstr(x->str2, "\\p{Cc}") != NULL)
+		schema_cat(buf, size, "'%s' contains a control or format "
+		    "character", x->str1);
+	else
+		schema_cat(buf, size, "'%s' does not match the pattern %s",
+		    x->str1, x->str2);
+}
+
+/* What is wrong, in words, without the path or the line. */
+static void
+schema_what(const struct schema_xerr *x, const char *type, const char *text,
+    char *buf, size_t size)
+{
+	char key[64];
+
+	buf[0] = '\0';
+	switch (x->code) {
+	case XML_SCHEMAV_CVC_DATATYPE_VALID_1_2_1:
+	case XML_SCHEMAV_CVC_DATATYPE_VALID_1_2_2:
+	case XML_SCHEMAV_CVC_DATATYPE_VALID_1_2_3:
+		schema_what_value(x, buf, size);
+		break;
+	case XML_SCHEMAV_CVC_MININCLUSIVE_VALID:
+		schema_cat(buf, size, "'%s' is less than the minimum %s",
+		    x->str1, x->str2);
+		break;
+	case XML_SCHEMAV_CVC_MAXINCLUSIVE_VALID:
+		schema_cat(buf, size, "'%s' is greater than the maximum %s",
+		    x->str1, x->str2);
+		break;
+	case XML_SCHEMAV_CVC_MINEXCLUSIVE_VALID:
+		schema_cat(buf, size, "'%s' must be greater than %s",
+		    x->str1, x->str2);
+		break;
+	case XML_SCHEMAV_CVC_MAXEXCLUSIVE_VALID:
+		schema_cat(buf, size, "'%s' must be less than %s",
+		    x->str1, x->str2);
+		break;
+	case XML_SCHEMAV_CVC_PATTERN_VALID:
+		schema_what_pattern(x, buf, size);
+		break;
+	case XML_SCHEMAV_CVC_MINLENGTH_VALID:
+		if (strcmp(x->str1, "0") == 0)
+			schema_cat(buf, size, "must not be empty");
+		else
+			schema_cat(buf, size, "is %s characters long, shorter "
+			    "than the minimum %s", x->str1, x->str2);
+		break;
+	case XML_SCHEMAV_CVC_MAXLENGTH_VALID:
+		schema_cat(buf, size, "is %s characters long, longer than the "
+		    "maximum %s", x->str1, x->str2);
+		break;
+	case XML_SCHEMAV_CVC_ENUMERATION_VALID:
+		schema_cat(buf, size, "'%s' is not one of the allowed values",
+		    x->str1);
+		break;
+	case XML_SCHEMAV_ELEMENT_CONTENT:
+	case XML_SCHEMAV_CVC_COMPLEX_TYPE_2_4:
+		schema_what_content(text, buf, size);
+		break;
+	case XML_SCHEMAV_CVC_COMPLEX_TYPE_2_3:
+		schema_cat(buf, size, "text is not allowed here, only "
+		    "elements");
+		break;
+	case XML_SCHEMAV_CVC_COMPLEX_TYPE_3_2_1:
+	case XML_SCHEMAV_CVC_COMPLEX_TYPE_3_2_2:
+		schema_cat(buf, size, "this attribute is not allowed here");
+		break;
+	case XML_SCHEMAV_CVC_COMPLEX_TYPE_4:
+		schema_cat(buf, size, "the attribute '%s' is required but "
+		    "missing", x->str1);
+		break;
+	case XML_SCHEMAV_CVC_IDC:
+		if (strstr(x->str2, "'UniqueLineNumber'") != NULL &&
+		    schema_after(x->str1, "['", "'", key, sizeof(key)))
+			schema_cat(buf, size, "line number %s is used more "
+			    "than once", key);
+		else
+			schema_cat(buf, size, "%s", text);
+		break;
+	case XML_SCHEMAV_CVC_ELT_1:
+		schema_cat(buf, size, "a %s message must have the root "
+		    "element %s, without a namespace", type, type);
+		break;
+	case XML_SCHEMAV_DOCUMENT_ELEMENT_MISSING:
+		schema_cat(buf, size, "the document has no root element");
+		break;
+	default:
+		schema_cat(buf, size, "%s", text);
+		break;
+	}
+}
+
+int
+schema_validate(struct schema_set *set, const char *type, xmlDocPtr doc,
+    struct spool_error *err)
+{
+	struct schema_entry *ent;
+	struct schema_quiet q;
+	struct schema_xerr x;
+	const char *text;
+	char attr[SCHEMA_NAME_MAX], where[384], what[320];
+	long line;
+	int rc;
+
+	spool_clearerr(err);
+	if ((ent = schema_find(set, type)) == NULL)
+		return 0;
+	if (doc == NULL) {
+		spool_seterr(err, "no document to validate as %s", type);
+		return -1;
+	}
+	memset(&x, 0, sizeof(x));
+	xmlSchemaSetValidStructuredErrors(ent->vctxt, schema_xerr_cb, &x);
+	schema_quiet_begin(&q, &x);
+	rc = xmlSchemaValidateDoc(ent->vctxt, doc);
+	schema_quiet_end(&q);
+	xmlSchemaSetValidStructuredErrors(ent->vctxt, schema_xerr_cb, NULL);
+	if (rc == 0)
+		return 0;
+	if (rc < 0 || x.level == 0) {
+		spool_seterr(err, "%s message could not be validated: "
+		    "libxml2 internal error %d", type, rc);
+		return -1;
+	}
+
+	text = schema_strip_prefix(x.msg, attr, sizeof(attr));
+	schema_path(x.node, attr, where, sizeof(where));
+	schema_what(&x, type, text, what, sizeof(what));
+	line = x.node != NULL ? xmlGetLineNo(x.node) : -1;
+	if (line <= 0 || line > INT_MAX)
+		line = x.line > 0 ? x.line : 0;
+	if (err != NULL)
+		err->line = (int)line;
+	if (where[0] != '\0' && line > 0)
+		spool_seterr(err, "%s: %s (line %ld)", where, what, line);
+	else if (where[0] != '\0')
+		spool_seterr(err, "%s: %s", where, what);
+	else if (line > 0)
+		spool_seterr(err, "%s (line %ld)", what, line);
+	else
+		spool_seterr(err, "%s", what);
+	return -1;
 }

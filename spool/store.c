@@ -195,6 +195,11 @@ fail:
 void
 store_close(struct store *s)
 {
+	int i;
+
+	for (i = 0; i < SQ_COUNT; i++)
+		if (s->stmt[i] != NULL)
+			sqlite3_finalize(s->stmt[i]);
 	if (s->db != NULL)
 		sqlite3_close(s->db);
 	free(s->path);

@@ -31,8 +31,23 @@ enum store_errclass {
 	STORE_ERR_CORRUPT,	/* not a spoold store, or damaged */
 };
 
+enum store_stmt_id {
+	SQ_TX_NEXT,
+	SQ_TX_ENSURE,
+	SQ_TX_GAP,
+	SQ_FIND_SEQ,
+	SQ_FIND_MSGID,
+	SQ_FIND_HASH,
+	SQ_FIND_UPLOAD,
+	SQ_INSERT,
+	SQ_SET_NAME,
+	SQ_GET,
+	SQ_COUNT
+};
+
 struct store {
 	sqlite3			*db;
+	sqlite3_stmt		*stmt[SQ_COUNT];	/* prepared on first use */
 	char			*path;
 	int			 version;	/* after migration */
 	enum store_errclass	 errclass;
@@ -59,5 +74,67 @@ int	store_rollback(struct store *);
 /* Number of messages per state; counts[] indexed by enum spool_state. */
 int	store_state_counts(struct store *, int64_t *counts, int n,
 	    struct spool_error *);
+
+/* A message as the store knows it (strings owned by the caller's
+ * struct: store_msgref_free() releases them). */
+struct store_msgref {
+	int64_t		 id;
+	int		 state;		/* enum spool_state */
+	uint8_t		 sha256[32];
+	char		*partner;
+	char		*file_name;
+	char		*orig_name;
+	char		*transaction_id;
+	int64_t		 sender_seq;
+};
+
+void	store_msgref_free(struct store_msgref *);
+
+/* A message to record at acceptance. */
+struct store_newmsg {
+	const char	*partner;
+	const char	*orig_name;
+	int		 state;		/* enum spool_state */
+	const char	*type;
+	const char	*message_id;
+	const char	*sender;
+	const char	*recipient;
+	const char	*transaction_id;
+	int64_t		 sender_seq;
+	int64_t		 receiver_seq;
+	const uint8_t	*sha256;	/* 32 bytes, or NULL */
+	int64_t		 size;
+	int64_t		 duplicate_of;	/* 0 if none */
+	const char	*reason;
+};
+
+/* Lookups: 1 found (out filled), 0 not found, -1 error. */
+int	store_tx_next(struct store *, const char *partner, const char *tx,
+	    int64_t *next, struct spool_error *);
+int	store_find_seq(struct store *, const char *partner, const char *tx,
+	    int64_t seq, struct store_msgref *, struct spool_error *);
+int	store_find_msgid(struct store *, const char *partner,
+	    const char *message_id, struct store_msgref *,
+	    struct spool_error *);
+int	store_find_hash(struct store *, const char *partner,
+	    const uint8_t *sha256, struct store_msgref *, struct spool_error *);
+int	store_find_upload(struct store *, const char *partner,
+	    const char *orig_name, const uint8_t *sha256,
+	    struct store_msgref *, struct spool_error *);
+int	store_get(struct store *, int64_t id, struct store_msgref *,
+	    struct spool_error *);
+
+/* Record a message; *id gets its store ID. 0 ok, -1 error. */
+int	store_insert(struct store *, const struct store_newmsg *,
+	    int64_t *id, struct spool_error *);
+int	store_set_file_name(struct store *, int64_t id, const char *name,
+	    struct spool_error *);
+/* Make sure the transaction exists; note a gap opening now if parked. */
+int	store_tx_ensure(struct store *, const char *partner, const char *tx,
+	    struct spool_error *);
+int	store_tx_note_gap(struct store *, const char *partner, const char *tx,
+	    struct spool_error *);
+
+int64_t	store_now_ms(void);
 
 #endif

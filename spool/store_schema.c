@@ -46,6 +46,7 @@ static const char *migrations[] = {
 	"  WHERE transaction_id IS NULL AND message_id IS NOT NULL"
 	"  AND duplicate_of IS NULL AND state <> 'rejected';"
 	"CREATE INDEX messages_sha256 ON messages (partner, sha256);"
+	"CREATE INDEX messages_upload ON messages (partner, orig_name);"
 	"CREATE INDEX messages_state ON messages (state, next_attempt_at);"
 	"CREATE TABLE transactions ("
 	"  partner TEXT NOT NULL,"

@@ -1,27 +1,351 @@
 /*
- * daemon.c - spoold's run loop.
+ * daemon.c - spoold's run loop: one epoll over inotify, signals and a
+ * timer.
  *
- * Not yet written: the watcher, acceptance and processing land with the
- * acceptance and processing issues. Until then running the daemon says
- * so and exits EX_UNAVAILABLE rather than pretending to work.
+ * Start-up opens the spool, the store (migrating it) and the schemas,
+ * notes the daemon's pid in the store for spoolctl, and scans incoming/.
+ * Then, until SIGTERM or SIGINT: take the files the watcher has ready,
+ * accept them in one store transaction per batch, and sleep in
+ * epoll_wait until inotify, a signal, or the timer (a settling file, a
+ * retry after a store error) wakes us. No polling, no sleep loops.
+ *
+ * SIGTERM/SIGINT finish the batch in hand (it is committed and moved)
+ * and exit 0. SIGHUP reloads the config and the schemas; a bad new config
+ * or schema set is refused and the old one kept.
+ *
+ * With --once: scan, accept everything present (waiting for files that
+ * are still settling), and exit when nothing is left in incoming/.
  */
 #include "config.h"
 
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <sysexits.h>
+#include <unistd.h>
 
+#include <libxml/parser.h>
+
+#include "accept.h"
 #include "daemon.h"
 #include "log.h"
+#include "schema.h"
+#include "spooldir.h"
+#include "store.h"
+#include "watcher.h"
+
+#define ACCEPT_BATCH_MAX	1024	/* files per store transaction */
+#define STORE_RETRY_MS		1000	/* after a failed batch */
+
+struct daemon {
+	struct conf		*conf;
+	const char		*conf_path;
+	const char		*spool_dir_opt;
+	struct spooldir		 sd;
+	struct store		 store;
+	struct schema_set	*schemas;
+	struct watcher		*watcher;
+	int			 epfd, sigfd, timerfd;
+	bool			 once;
+	bool			 stop;
+};
+
+static int
+arm_timer(struct daemon *d, int64_t ms)
+{
+	struct itimerspec its;
+
+	memset(&its, 0, sizeof(its));
+	if (ms >= 0) {
+		if (ms == 0)
+			ms = 1;
+		its.it_value.tv_sec = ms / 1000;
+		its.it_value.tv_nsec = (ms % 1000) * 1000000;
+	}
+	return timerfd_settime(d->timerfd, 0, &its, NULL);
+}
+
+static int
+note_presence(struct daemon *d, bool running)
+{
+	struct spool_error err;
+	char sql[256];
+
+	if (running)
+		snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO daemon (id, "
+		    "pid, started_at, version) VALUES (1, %ld, %" PRId64
+		    ", '%s')", (long)getpid(), store_now_ms(),
+		    PACKAGE_VERSION);
+	else
+		snprintf(sql, sizeof(sql), "DELETE FROM daemon WHERE pid = %ld",
+		    (long)getpid());
+	if (store_exec(&d->store, sql, &err) == -1) {
+		log_warn("event=presence status=failed reason=\"%s\"", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+reload(struct daemon *d)
+{
+	struct spool_error err;
+	struct schema_set *ns;
+	struct conf nc;
+
+	spool_clearerr(&err);
+	if (spoold_load_conf(&nc, d->conf_path, d->spool_dir_opt, &err) ==
+	    -1) {
+		log_err("event=reload status=refused reason=\"%s\"", err.msg);
+		return;
+	}
+	if ((ns = schema_set_load(nc.schema_dir, &err)) == NULL) {
+		log_err("event=reload status=refused reason=\"%s\"", err.msg);
+		conf_free(&nc);
+		return;
+	}
+	if (strcmp(nc.spool_dir, d->conf->spool_dir) != 0)
+		log_warn("event=reload spool=%s reason=\"a new spool directory "
+		    "takes effect at restart\"", nc.spool_dir);
+	free(nc.spool_dir);
+	nc.spool_dir = d->conf->spool_dir;
+	d->conf->spool_dir = NULL;
+	conf_free(d->conf);
+	*d->conf = nc;
+	schema_set_free(d->schemas);
+	d->schemas = ns;
+	log_init("spoold", d->conf->log_target, d->conf->log_level);
+	watcher_set_settle(d->watcher, d->conf->settle_time_ms);
+	log_notice("event=reload status=ok schemas=%zu routes=%zu",
+	    schema_set_count(ns), d->conf->nroutes);
+}
+
+static void
+handle_signals(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+	ssize_t n;
+
+	while ((n = read(d->sigfd, &si, sizeof(si))) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			log_notice("event=stop signal=%s",
+			    si.ssi_signo == SIGTERM ? "TERM" : "INT");
+			d->stop = true;
+			break;
+		case SIGHUP:
+			reload(d);
+			break;
+		}
+	}
+}
+
+/* Accept what is ready. Returns ms until the next look, or -1. */
+static int64_t
+accept_ready(struct daemon *d)
+{
+	struct accept_ctx ctx = { d->conf, d->schemas, &d->store, &d->sd };
+	struct accept_file *files;
+	struct accept_stats st;
+	struct spool_error err;
+	int64_t next;
+	size_t n;
+
+	for (;;) {
+		n = watcher_ready(d->watcher, &files, ACCEPT_BATCH_MAX, &next);
+		if (n == 0)
+			return next;
+		spool_clearerr(&err);
+		if (accept_files(&ctx, files, n, &st, &err) == -1) {
+			log_err("event=accept status=failed files=%zu "
+			    "reason=\"%s\" retry_in=%dms", n, err.msg,
+			    STORE_RETRY_MS);
+			watcher_done(d->watcher, true);
+			return STORE_RETRY_MS;
+		}
+		watcher_done(d->watcher, false);
+		if (n > st.vanished)
+			log_info("event=batch files=%zu ready=%u parked=%u "
+			    "duplicate=%u rejected=%u restored=%u", n - st.vanished,
+			    st.ready, st.parked, st.duplicate, st.rejected,
+			    st.restored);
+		if (d->stop)
+			return -1;
+	}
+}
+
+static int
+setup_fds(struct daemon *d)
+{
+	struct epoll_event ev;
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1)
+		return -1;
+	signal(SIGPIPE, SIG_IGN);
+	if ((d->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) ==
+	    -1)
+		return -1;
+	if ((d->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
+	    TFD_CLOEXEC)) == -1)
+		return -1;
+	if ((d->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		return -1;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.fd = d->sigfd;
+	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->sigfd, &ev) == -1)
+		return -1;
+	ev.data.fd = d->timerfd;
+	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->timerfd, &ev) == -1)
+		return -1;
+	if (watcher_fd(d->watcher) != -1) {
+		ev.data.fd = watcher_fd(d->watcher);
+		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+run(struct daemon *d)
+{
+	struct epoll_event evs[8];
+	struct spool_error err;
+	uint64_t expirations;
+	int64_t next;
+	int i, n;
+
+	for (;;) {
+		next = accept_ready(d);
+		if (d->stop)
+			return EX_OK;
+		if (d->once && watcher_pending(d->watcher) == 0)
+			return EX_OK;
+		if (arm_timer(d, next) == -1) {
+			log_err("event=timer status=failed reason=\"%s\"",
+			    strerror(errno));
+			return EX_OSERR;
+		}
+		n = epoll_wait(d->epfd, evs, 8, -1);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			log_err("event=epoll status=failed reason=\"%s\"",
+			    strerror(errno));
+			return EX_OSERR;
+		}
+		for (i = 0; i < n; i++) {
+			if (evs[i].data.fd == d->sigfd)
+				handle_signals(d);
+			else if (evs[i].data.fd == d->timerfd) {
+				if (read(d->timerfd, &expirations,
+				    sizeof(expirations)) == -1 &&
+				    errno != EAGAIN)
+					log_warn("event=timer reason=\"%s\"",
+					    strerror(errno));
+			} else {
+				spool_clearerr(&err);
+				if (watcher_read_events(d->watcher, &err) ==
+				    -1) {
+					log_err("event=watch status=failed "
+					    "reason=\"%s\"", err.msg);
+					return EX_OSERR;
+				}
+			}
+		}
+	}
+}
 
 int
 daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
     bool once, bool verbose)
 {
-	(void)conf;
-	(void)conf_path;
-	(void)spool_dir;
-	(void)once;
+	struct spool_error err;
+	struct daemon d;
+	char *db = NULL;
+	int rc = EX_OK;
+
 	(void)verbose;
-	log_err("event=start status=failed reason=\"the daemon loop is not "
-	    "implemented yet\"");
-	return EX_UNAVAILABLE;
+	memset(&d, 0, sizeof(d));
+	d.conf = conf;
+	d.conf_path = conf_path;
+	d.spool_dir_opt = spool_dir;
+	d.once = once;
+	d.epfd = d.sigfd = d.timerfd = -1;
+	spool_clearerr(&err);
+	xmlInitParser();
+
+	if (spooldir_open(&d.sd, conf->spool_dir, &err) == -1) {
+		log_err("event=start status=failed reason=\"%s\"", err.msg);
+		return EX_NOINPUT;
+	}
+	if (asprintf(&db, "%s/spool.db", conf->spool_dir) == -1) {
+		spooldir_close(&d.sd);
+		return EX_OSERR;
+	}
+	if (store_open(&d.store, db, 0, &err) == -1) {
+		log_err("event=start status=failed reason=\"%s\"", err.msg);
+		rc = d.store.errclass == STORE_ERR_TOO_NEW ? EX_UNAVAILABLE :
+		    d.store.errclass == STORE_ERR_CORRUPT ? EX_DATAERR :
+		    EX_NOINPUT;
+		goto out;
+	}
+	if ((d.schemas = schema_set_load(conf->schema_dir, &err)) == NULL) {
+		log_err("event=start status=failed reason=\"%s\"", err.msg);
+		rc = EX_CONFIG;
+		goto out;
+	}
+	if ((d.watcher = watcher_new(d.sd.incoming_fd, !once,
+	    conf->settle_time_ms, &err)) == NULL) {
+		log_err("event=start status=failed reason=\"%s\"", err.msg);
+		rc = EX_OSERR;
+		goto out;
+	}
+	if (setup_fds(&d) == -1) {
+		log_err("event=start status=failed reason=\"%s\"",
+		    strerror(errno));
+		rc = EX_OSERR;
+		goto out;
+	}
+	note_presence(&d, true);
+	/* Scan after the watches are set: nothing falls between the two. */
+	if (watcher_scan(d.watcher, &err) == -1) {
+		log_err("event=start status=failed reason=\"%s\"", err.msg);
+		rc = EX_IOERR;
+		goto out;
+	}
+	log_notice("event=start spool=%s pid=%ld version=%s schemas=%zu "
+	    "mode=%s", conf->spool_dir, (long)getpid(), PACKAGE_VERSION,
+	    schema_set_count(d.schemas), once ? "once" : "daemon");
+	rc = run(&d);
+	log_notice("event=exit status=%d", rc);
+out:
+	if (d.store.db != NULL) {
+		note_presence(&d, false);
+		store_close(&d.store);
+	}
+	watcher_free(d.watcher);
+	schema_set_free(d.schemas);
+	if (d.epfd != -1)
+		close(d.epfd);
+	if (d.sigfd != -1)
+		close(d.sigfd);
+	if (d.timerfd != -1)
+		close(d.timerfd);
+	spooldir_close(&d.sd);
+	free(db);
+	xmlCleanupParser();
+	return rc;
 }

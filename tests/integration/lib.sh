@@ -26,6 +26,10 @@ trap 'exit 1' INT TERM
 
 fail() {
 	echo "FAIL: $*" >&2
+	if [ -s "$T/log" ]; then
+		echo "--- spoold's log (last 30 lines):" >&2
+		tail -n 30 "$T/log" >&2
+	fi
 	exit 1
 }
 
@@ -56,16 +60,77 @@ expect_out() {
 }
 
 # A config for a test spool at $T/spool using the source tree's schemas.
+# [processing] comes last: a test may append keys of its own to it.
 write_conf() {
 	cat >"$T/spoold.conf" <<CONF
 [spool]
 directory = $T/spool
 schemas = $top_srcdir/schemas
-[processing]
-settle_time = 0s
 [log]
 level = debug
+[processing]
+settle_time = 0s
 CONF
 }
 
 set -e
+
+# count DIR: regular message files in a spool directory (no sidecars).
+count() {
+	find "$T/spool/$1" -maxdepth 1 -type f ! -name '*.reason' | wc -l
+}
+
+# wait_until SECONDS 'SHELL CONDITION': re-check the condition each time
+# something changes in the spool (inotifywait), at least once a second,
+# until it holds or SECONDS pass.
+wait_until() {
+	limit=$1
+	shift
+	end=$(($(date +%s) + limit))
+	while ! eval "$1"; do
+		[ "$(date +%s)" -lt "$end" ] || return 1
+		inotifywait -qq -r -t 1 -e create,moved_to,close_write,delete \
+		    "$T/spool" "$T/log" 2>/dev/null || true
+	done
+}
+
+# start_daemon [ARGS]: run spoold in the background, log in $T/log.
+start_daemon() {
+	: >"$T/log"
+	$SPOOLD -c "$T/spoold.conf" "$@" >>"$T/log" 2>&1 &
+	DAEMON_PID=$!
+	wait_until 20 'grep -q "event=start" "$T/log"' ||
+	    { cat "$T/log" >&2; fail "spoold did not start"; }
+}
+
+# stop_daemon: SIGTERM, then expect exit 0.
+stop_daemon() {
+	kill -TERM "$DAEMON_PID"
+	set +e
+	wait "$DAEMON_PID"
+	rc=$?
+	set -e
+	DAEMON_PID=
+	[ "$rc" -eq 0 ] || { cat "$T/log" >&2; fail "spoold exited $rc"; }
+}
+
+# drop PARTNER NAME < content: write a file in place into incoming/.
+drop() {
+	mkdir -p "$T/spool/incoming/$1"
+	cat >"$T/spool/incoming/$1/$2"
+}
+
+# msg PARTNER TX SEQ [TYPE]: a small valid native message on stdout.
+msg() {
+	cat <<XML
+<?xml version="1.0" encoding="UTF-8"?>
+<${4:-ProductInfo}>
+  <Header>
+    <MessageId>$1-$2-$3</MessageId>
+    <Sender>$1</Sender>
+$( [ "$2" = - ] || printf '    <TransactionId>%s</TransactionId>\n    <SenderSequence>%s</SenderSequence>\n    <ReceiverSequence>0</ReceiverSequence>\n' "$2" "$3")
+  </Header>
+  <Body><Item>SKU-$3</Item></Body>
+</${4:-ProductInfo}>
+XML
+}

@@ -29,6 +29,13 @@
 #define NATIVE_DIR	SRCDIR "/../shared/samples/native"
 #define REAL_DIR	SRCDIR "/../shared/samples/real"
 
+/* The shared samples sit beside the source tree in a checkout and in
+ * CI, but not beside an unpacked release tarball (make distcheck). */
+#define NEED_SAMPLES() do {						\
+	if (access(NATIVE_DIR, R_OK | X_OK) != 0)			\
+		skip();							\
+} while (0)
+
 static int				 loads;	/* external entity loads */
 static xmlExternalEntityLoader		 saved_loader;
 
@@ -247,6 +254,7 @@ test_every_native_sample_parses_with_its_header(void **state)
 	char *buf;
 
 	(void)state;
+	NEED_SAMPLES();
 	for (i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", NATIVE_DIR,
 		    samples[i].file);
@@ -280,6 +288,7 @@ test_every_xml_file_in_native_samples_is_accepted(void **state)
 	int count = 0;
 
 	(void)state;
+	NEED_SAMPLES();
 	d = opendir(NATIVE_DIR);
 	assert_non_null(d);
 	while ((de = readdir(d)) != NULL) {
@@ -374,7 +383,7 @@ test_sender_sequence_negative_is_refused(void **state)
 }
 
 static void
-test_sender_sequence_plus_sign_and_leading_zeros_are_accepted(void **state)
+test_sender_sequence_plus_and_leading_zeros_are_accepted(void **state)
 {
 	(void)state;
 	assert_true(sender_seq_of("+7") == 7);
@@ -730,7 +739,7 @@ test_element_inside_header_field_is_refused(void **state)
 }
 
 static void
-test_header_in_the_root_namespace_is_accepted_in_another_refused(void **state)
+test_header_must_be_in_the_namespace_of_the_root(void **state)
 {
 	struct msg m;
 
@@ -837,6 +846,7 @@ static void
 test_adversarial_samples_are_refused_at_the_doctype(void **state)
 {
 	(void)state;
+	NEED_SAMPLES();
 	refuse_file("xml-adversarial-defusedxml/xmlbomb.xml",
 	    "DOCTYPE declarations are not allowed (line 1)");
 	refuse_file("xml-adversarial-defusedxml/cyclic.xml",
@@ -855,9 +865,9 @@ test_broken_adversarial_samples_are_not_well_formed(void **state)
 {
 	(void)state;
 	refuse_file("xml-adversarial-libxml2/truncated-utf16.xml",
-	    "not well-formed XML");
+	    "not well-formed XML: the file ends in the middle of a UTF-16");
 	refuse_file("xml-adversarial-libxml2/unclosed-element.xml",
-	    "not well-formed XML");
+	    "not well-formed XML: Premature end of data in tag d line 1");
 }
 
 static void
@@ -895,17 +905,18 @@ test_libxml2_never_writes_to_stderr(void **state)
 		"<a><b></a>",
 		"<?xml version=\"1.0\" encoding=\"UTF-8\"?><a>\xe9</a>",
 		"<?xml version=\"1.0\" encoding=\"no-such-enc\"?><a/>",
-		"<?xml version=\"1.0\" encoding=\"ISO-2022-JP\"?><a>\x1b$B</a>",
+		"<?xml version=\"1.0\" encoding=\"US-ASCII\"?><a>\xe9</a>",
 		"\xff\xfe<\0d\0/\0>\0a",
-		"\xfe\xff\0<\0d\0>",
-		"<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///nonexistent\">]><x>&e;</x>",
+		"\xfe\xff\0<\0d\0>\0",
+		"<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///nonexistent\">]>"
+		    "<x>&e;</x>",
 		"<a xmlns:p=\"relative\"><p:Header/></a>",
 		"<a xmlns:p=\"\"/>",
 		"<a b=\"1\" b=\"2\"/>",
 		"<a>&#0;</a>",
 	};
 	char path[] = "/tmp/test_message.XXXXXX", out[512];
-	size_t i, lens[] = { 0, 0, 0, 0, 11, 10, 0, 0, 0, 0, 0 };
+	size_t i, lens[] = { 0, 0, 0, 0, 11, 9, 0, 0, 0, 0, 0 };
 	struct spool_error e;
 	struct msg m;
 	int fd, saved, refused = 0;
@@ -974,58 +985,60 @@ test_null_error_pointer_is_allowed(void **state)
 int
 main(void)
 {
+#define T(f)	cmocka_unit_test(f)
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_every_native_sample_parses_with_its_header),
-		cmocka_unit_test(test_every_xml_file_in_native_samples_is_accepted),
-		cmocka_unit_test(test_sender_sequence_0_is_refused_must_be_at_least_1),
-		cmocka_unit_test(test_sender_sequence_1_is_accepted),
-		cmocka_unit_test(test_sender_sequence_int64_max_is_accepted),
-		cmocka_unit_test(test_sender_sequence_int64_max_plus_1_is_out_of_range),
-		cmocka_unit_test(test_sender_sequence_word_is_not_a_number),
-		cmocka_unit_test(test_sender_sequence_surrounding_whitespace_is_trimmed),
-		cmocka_unit_test(test_sender_sequence_trailing_garbage_is_not_a_number),
-		cmocka_unit_test(test_sender_sequence_negative_is_refused),
-		cmocka_unit_test(test_sender_sequence_plus_sign_and_leading_zeros_are_accepted),
-		cmocka_unit_test(test_sender_sequence_empty_is_not_a_number),
-		cmocka_unit_test(test_bad_sender_sequence_sets_err_line),
-		cmocka_unit_test(test_receiver_sequence_0_is_accepted),
-		cmocka_unit_test(test_receiver_sequence_negative_is_refused),
-		cmocka_unit_test(test_transaction_without_receiver_sequence_is_refused),
-		cmocka_unit_test(test_message_id_of_128_is_accepted_129_refused),
-		cmocka_unit_test(test_transaction_id_of_128_is_accepted_129_refused),
-		cmocka_unit_test(test_sender_and_recipient_of_129_are_refused),
-		cmocka_unit_test(test_control_character_in_transaction_id_is_refused),
-		cmocka_unit_test(test_raw_control_byte_in_document_is_not_well_formed),
-		cmocka_unit_test(test_non_ascii_in_ids_is_refused),
-		cmocka_unit_test(test_whitespace_at_the_ends_of_ids_is_trimmed),
-		cmocka_unit_test(test_quoted_value_in_error_is_escaped_and_cut),
-		cmocka_unit_test(test_missing_sender_is_refused),
-		cmocka_unit_test(test_empty_sender_is_refused),
-		cmocka_unit_test(test_missing_header_is_refused),
-		cmocka_unit_test(test_text_before_header_is_refused),
-		cmocka_unit_test(test_comments_and_whitespace_before_header_are_allowed),
-		cmocka_unit_test(test_transaction_id_without_sender_sequence_is_refused),
-		cmocka_unit_test(test_sender_sequence_without_transaction_id_is_refused),
-		cmocka_unit_test(test_empty_transaction_id_means_outside_transaction),
-		cmocka_unit_test(test_field_given_twice_is_refused),
-		cmocka_unit_test(test_unknown_header_field_is_refused),
-		cmocka_unit_test(test_text_in_header_is_refused),
-		cmocka_unit_test(test_element_inside_header_field_is_refused),
-		cmocka_unit_test(test_header_in_the_root_namespace_is_accepted_in_another_refused),
-		cmocka_unit_test(test_undeclared_namespace_prefix_is_refused),
-		cmocka_unit_test(test_overlong_type_is_refused),
-		cmocka_unit_test(test_not_well_formed_is_refused_with_libxml2_reason_and_line),
-		cmocka_unit_test(test_empty_input_is_refused),
-		cmocka_unit_test(test_embedded_nul_is_refused),
-		cmocka_unit_test(test_buffer_need_not_be_nul_terminated),
-		cmocka_unit_test(test_adversarial_samples_are_refused_at_the_doctype),
-		cmocka_unit_test(test_broken_adversarial_samples_are_not_well_formed),
-		cmocka_unit_test(test_xxe_file_and_http_are_refused_without_loading),
-		cmocka_unit_test(test_doctype_sets_err_line),
-		cmocka_unit_test(test_libxml2_never_writes_to_stderr),
-		cmocka_unit_test(test_msg_free_is_safe_on_null_zeroed_and_freed_messages),
-		cmocka_unit_test(test_null_error_pointer_is_allowed),
+		T(test_every_native_sample_parses_with_its_header),
+		T(test_every_xml_file_in_native_samples_is_accepted),
+		T(test_sender_sequence_0_is_refused_must_be_at_least_1),
+		T(test_sender_sequence_1_is_accepted),
+		T(test_sender_sequence_int64_max_is_accepted),
+		T(test_sender_sequence_int64_max_plus_1_is_out_of_range),
+		T(test_sender_sequence_word_is_not_a_number),
+		T(test_sender_sequence_surrounding_whitespace_is_trimmed),
+		T(test_sender_sequence_trailing_garbage_is_not_a_number),
+		T(test_sender_sequence_negative_is_refused),
+		T(test_sender_sequence_plus_and_leading_zeros_are_accepted),
+		T(test_sender_sequence_empty_is_not_a_number),
+		T(test_bad_sender_sequence_sets_err_line),
+		T(test_receiver_sequence_0_is_accepted),
+		T(test_receiver_sequence_negative_is_refused),
+		T(test_transaction_without_receiver_sequence_is_refused),
+		T(test_message_id_of_128_is_accepted_129_refused),
+		T(test_transaction_id_of_128_is_accepted_129_refused),
+		T(test_sender_and_recipient_of_129_are_refused),
+		T(test_control_character_in_transaction_id_is_refused),
+		T(test_raw_control_byte_in_document_is_not_well_formed),
+		T(test_non_ascii_in_ids_is_refused),
+		T(test_whitespace_at_the_ends_of_ids_is_trimmed),
+		T(test_quoted_value_in_error_is_escaped_and_cut),
+		T(test_missing_sender_is_refused),
+		T(test_empty_sender_is_refused),
+		T(test_missing_header_is_refused),
+		T(test_text_before_header_is_refused),
+		T(test_comments_and_whitespace_before_header_are_allowed),
+		T(test_transaction_id_without_sender_sequence_is_refused),
+		T(test_sender_sequence_without_transaction_id_is_refused),
+		T(test_empty_transaction_id_means_outside_transaction),
+		T(test_field_given_twice_is_refused),
+		T(test_unknown_header_field_is_refused),
+		T(test_text_in_header_is_refused),
+		T(test_element_inside_header_field_is_refused),
+		T(test_header_must_be_in_the_namespace_of_the_root),
+		T(test_undeclared_namespace_prefix_is_refused),
+		T(test_overlong_type_is_refused),
+		T(test_not_well_formed_is_refused_with_libxml2_reason_and_line),
+		T(test_empty_input_is_refused),
+		T(test_embedded_nul_is_refused),
+		T(test_buffer_need_not_be_nul_terminated),
+		T(test_adversarial_samples_are_refused_at_the_doctype),
+		T(test_broken_adversarial_samples_are_not_well_formed),
+		T(test_xxe_file_and_http_are_refused_without_loading),
+		T(test_doctype_sets_err_line),
+		T(test_libxml2_never_writes_to_stderr),
+		T(test_msg_free_is_safe_on_null_zeroed_and_freed_messages),
+		T(test_null_error_pointer_is_allowed),
 	};
+#undef T
 
 	return cmocka_run_group_tests_name("message", tests, group_setup,
 	    group_teardown);

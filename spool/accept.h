@@ -1,0 +1,46 @@
+/*
+ * accept.h - take files out of incoming/: read, check, record, move.
+ */
+#ifndef SPOOL_ACCEPT_H
+#define SPOOL_ACCEPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "error.h"
+#include "schema.h"
+#include "spooldir.h"
+#include "store.h"
+
+struct accept_ctx {
+	const struct conf	*conf;
+	struct schema_set	*schemas;	/* may be NULL: no schemas */
+	struct store		*store;
+	struct spooldir		*sd;
+};
+
+/* One file waiting in incoming/. */
+struct accept_file {
+	int		 dirfd;		/* its directory */
+	const char	*partner;	/* NULL: a stray file in incoming/ */
+	const char	*name;
+};
+
+struct accept_stats {
+	unsigned	 ready, parked, duplicate, rejected, restored, vanished;
+};
+
+/*
+ * Accept n files in one store transaction (group commit), then move each
+ * out of incoming/ into the directory of its state and fsync the
+ * directories touched. Returns 0, or -1 when the store could not record
+ * the batch: then nothing was moved and every file is still in incoming/.
+ */
+int	accept_files(struct accept_ctx *, const struct accept_file *, size_t n,
+	    struct accept_stats *, struct spool_error *);
+
+/* Is this incoming name an upload in progress (DESIGN 12)? */
+int	accept_name_skipped(const char *name);
+
+#endif

@@ -1,0 +1,14 @@
+/*
+ * digest.h - content digests of messages (SHA-256, by nettle).
+ */
+#ifndef SPOOL_DIGEST_H
+#define SPOOL_DIGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DIGEST_LEN	32
+
+void	digest_sha256(const void *buf, size_t len, uint8_t out[DIGEST_LEN]);
+
+#endif

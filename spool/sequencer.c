@@ -1,0 +1,104 @@
+/*
+ * sequencer.c - decide order: ready, parked, duplicate or conflict.
+ *
+ * Per (partner, TransactionId) the store keeps `next', the last processed
+ * SenderSequence + 1. A message whose number is already recorded, or is
+ * below next, is a duplicate when its content is the same (SHA-256) and
+ * a conflict when it differs: never silently dropped. A number equal to
+ * next is ready; a higher one is parked until the gap before it closes.
+ *
+ * Outside transactions the duplicate key is the MessageId (same partner),
+ * or without one the content digest. A MessageId seen before with other
+ * content is still a duplicate, as DESIGN 5 defines; the caller logs it.
+ *
+ * All state lives in the store: nothing here survives a call.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sequencer.h"
+
+const char *
+seq_verdict_name(enum seq_verdict v)
+{
+	switch (v) {
+	case SEQ_READY:
+		return "ready";
+	case SEQ_PARKED:
+		return "parked";
+	case SEQ_DUPLICATE:
+		return "duplicate";
+	case SEQ_CONFLICT:
+		return "conflict";
+	}
+	return "?";
+}
+
+static int
+classify_tx(struct store *s, const char *partner, const struct msg_header *h,
+    const uint8_t *sha, struct seq_result *r, struct spool_error *err)
+{
+	struct store_msgref ref;
+	int rc;
+
+	if (store_tx_next(s, partner, h->transaction_id, &r->next, err) == -1)
+		return -1;
+	rc = store_find_seq(s, partner, h->transaction_id, h->sender_seq,
+	    &ref, err);
+	if (rc == -1)
+		return -1;
+	if (rc == 1) {
+		if (memcmp(ref.sha256, sha, 32) == 0) {
+			r->verdict = SEQ_DUPLICATE;
+			r->duplicate_of = ref.id;
+		} else {
+			r->verdict = SEQ_CONFLICT;
+			snprintf(r->reason, sizeof(r->reason), "sequence number "
+			    "reused with different content: SenderSequence %"
+			    PRId64 " of transaction %s was first accepted as "
+			    "message %" PRId64, h->sender_seq,
+			    h->transaction_id, ref.id);
+		}
+		store_msgref_free(&ref);
+		return 0;
+	}
+	if (h->sender_seq < r->next) {
+		/* Below next but not recorded: an admin skipped it. */
+		r->verdict = SEQ_CONFLICT;
+		snprintf(r->reason, sizeof(r->reason), "SenderSequence %" PRId64
+		    " of transaction %s arrived after it was skipped (the "
+		    "transaction expects %" PRId64 " next)", h->sender_seq,
+		    h->transaction_id, r->next);
+		return 0;
+	}
+	r->verdict = h->sender_seq == r->next ? SEQ_READY : SEQ_PARKED;
+	return 0;
+}
+
+int
+seq_classify(struct store *s, const char *partner, const struct msg_header *h,
+    const uint8_t *sha, struct seq_result *r, struct spool_error *err)
+{
+	struct store_msgref ref;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	if (h->transaction_id != NULL)
+		return classify_tx(s, partner, h, sha, r, err);
+	if (h->message_id != NULL)
+		rc = store_find_msgid(s, partner, h->message_id, &ref, err);
+	else
+		rc = store_find_hash(s, partner, sha, &ref, err);
+	if (rc == -1)
+		return -1;
+	if (rc == 1) {
+		r->verdict = SEQ_DUPLICATE;
+		r->duplicate_of = ref.id;
+		store_msgref_free(&ref);
+	} else
+		r->verdict = SEQ_READY;
+	return 0;
+}

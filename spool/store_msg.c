@@ -1,0 +1,318 @@
+/*
+ * store_msg.c - the store's statements about messages and transactions.
+ *
+ * Each statement is prepared once, on first use, and kept in the struct
+ * store; callers bind nothing themselves. Every lookup that decides a
+ * message's fate (sequence taken? MessageId seen? content seen?) runs in
+ * the caller's write transaction, so a batch sees its own earlier rows.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "spooldir.h"
+#include "store.h"
+
+#define MSGREF_COLS "id, state, sha256, partner, file_name, orig_name, " \
+	"transaction_id, sender_seq"
+#define LIVE "duplicate_of IS NULL AND state <> 'rejected'"
+
+static const char *sql[SQ_COUNT] = {
+	[SQ_TX_NEXT] = "SELECT next_seq FROM transactions "
+	    "WHERE partner = ?1 AND transaction_id = ?2",
+	[SQ_TX_ENSURE] = "INSERT OR IGNORE INTO transactions (partner, "
+	    "transaction_id, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
+	[SQ_TX_GAP] = "UPDATE transactions SET gap_since = ?3 "
+	    "WHERE partner = ?1 AND transaction_id = ?2 AND gap_since IS NULL",
+	[SQ_FIND_SEQ] = "SELECT " MSGREF_COLS " FROM messages "
+	    "WHERE partner = ?1 AND transaction_id = ?2 AND sender_seq = ?3 "
+	    "AND " LIVE,
+	[SQ_FIND_MSGID] = "SELECT " MSGREF_COLS " FROM messages "
+	    "WHERE partner = ?1 AND message_id = ?2 AND transaction_id IS NULL "
+	    "AND " LIVE,
+	[SQ_FIND_HASH] = "SELECT " MSGREF_COLS " FROM messages "
+	    "WHERE partner = ?1 AND sha256 = ?2 AND transaction_id IS NULL "
+	    "AND message_id IS NULL AND " LIVE " LIMIT 1",
+	[SQ_FIND_UPLOAD] = "SELECT " MSGREF_COLS " FROM messages "
+	    "WHERE partner = ?1 AND orig_name = ?2 AND sha256 = ?3 "
+	    "ORDER BY id DESC LIMIT 1",
+	[SQ_INSERT] = "INSERT INTO messages (partner, orig_name, file_name, "
+	    "state, type, message_id, sender, recipient, transaction_id, "
+	    "sender_seq, receiver_seq, sha256, size, duplicate_of, reason, "
+	    "received_at, updated_at) VALUES (?1, ?2, '', ?3, ?4, ?5, ?6, ?7, "
+	    "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15)",
+	[SQ_SET_NAME] = "UPDATE messages SET file_name = ?2 WHERE id = ?1",
+	[SQ_GET] = "SELECT " MSGREF_COLS " FROM messages WHERE id = ?1",
+};
+
+int64_t
+store_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static sqlite3_stmt *
+stmt(struct store *s, enum store_stmt_id id, struct spool_error *err)
+{
+	sqlite3_stmt *st = s->stmt[id];
+
+	if (st == NULL) {
+		if (sqlite3_prepare_v3(s->db, sql[id], -1,
+		    SQLITE_PREPARE_PERSISTENT, &s->stmt[id], NULL) !=
+		    SQLITE_OK) {
+			spool_seterr(err, "%s: %s", s->path,
+			    sqlite3_errmsg(s->db));
+			return NULL;
+		}
+		return s->stmt[id];
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+static int
+sqlerr(struct store *s, sqlite3_stmt *st, struct spool_error *err)
+{
+	spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
+	sqlite3_reset(st);
+	return -1;
+}
+
+static char *
+col_strdup(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t != NULL ? strdup((const char *)t) : NULL;
+}
+
+void
+store_msgref_free(struct store_msgref *r)
+{
+	free(r->partner);
+	free(r->file_name);
+	free(r->orig_name);
+	free(r->transaction_id);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Step a lookup; on a row fill out. */
+static int
+lookup(struct store *s, sqlite3_stmt *st, struct store_msgref *out,
+    struct spool_error *err)
+{
+	int rc = sqlite3_step(st);
+
+	memset(out, 0, sizeof(*out));
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(st);
+		return 0;
+	}
+	if (rc != SQLITE_ROW)
+		return sqlerr(s, st, err);
+	out->id = sqlite3_column_int64(st, 0);
+	out->state = spool_state_parse((const char *)sqlite3_column_text(st,
+	    1));
+	if (sqlite3_column_bytes(st, 2) == 32)
+		memcpy(out->sha256, sqlite3_column_blob(st, 2), 32);
+	out->partner = col_strdup(st, 3);
+	out->file_name = col_strdup(st, 4);
+	out->orig_name = col_strdup(st, 5);
+	out->transaction_id = col_strdup(st, 6);
+	out->sender_seq = sqlite3_column_int64(st, 7);
+	sqlite3_reset(st);
+	if (out->partner == NULL || out->file_name == NULL ||
+	    out->orig_name == NULL) {
+		store_msgref_free(out);
+		spool_seterr(err, "out of memory");
+		return -1;
+	}
+	return 1;
+}
+
+int
+store_tx_next(struct store *s, const char *partner, const char *tx,
+    int64_t *next, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((st = stmt(s, SQ_TX_NEXT, err)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*next = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		return 1;
+	}
+	if (rc != SQLITE_DONE)
+		return sqlerr(s, st, err);
+	sqlite3_reset(st);
+	*next = 1;
+	return 0;
+}
+
+int
+store_find_seq(struct store *s, const char *partner, const char *tx,
+    int64_t seq, struct store_msgref *out, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, SQ_FIND_SEQ, err)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, seq);
+	return lookup(s, st, out, err);
+}
+
+int
+store_find_msgid(struct store *s, const char *partner, const char *msgid,
+    struct store_msgref *out, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, SQ_FIND_MSGID, err)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, msgid, -1, SQLITE_STATIC);
+	return lookup(s, st, out, err);
+}
+
+int
+store_find_hash(struct store *s, const char *partner, const uint8_t *sha,
+    struct store_msgref *out, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, SQ_FIND_HASH, err)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, sha, 32, SQLITE_STATIC);
+	return lookup(s, st, out, err);
+}
+
+int
+store_find_upload(struct store *s, const char *partner, const char *orig,
+    const uint8_t *sha, struct store_msgref *out, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, SQ_FIND_UPLOAD, err)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, orig, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, sha, 32, SQLITE_STATIC);
+	return lookup(s, st, out, err);
+}
+
+int
+store_get(struct store *s, int64_t id, struct store_msgref *out,
+    struct spool_error *err)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, SQ_GET, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	return lookup(s, st, out, err);
+}
+
+static void
+bind_opt_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v != NULL)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+int
+store_insert(struct store *s, const struct store_newmsg *m, int64_t *id,
+    struct spool_error *err)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, SQ_INSERT, err)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, m->partner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, m->orig_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, spool_state_name(m->state), -1,
+	    SQLITE_STATIC);
+	bind_opt_text(st, 4, m->type);
+	bind_opt_text(st, 5, m->message_id);
+	bind_opt_text(st, 6, m->sender);
+	bind_opt_text(st, 7, m->recipient);
+	bind_opt_text(st, 8, m->transaction_id);
+	if (m->transaction_id != NULL) {
+		sqlite3_bind_int64(st, 9, m->sender_seq);
+		sqlite3_bind_int64(st, 10, m->receiver_seq);
+	}
+	if (m->sha256 != NULL)
+		sqlite3_bind_blob(st, 11, m->sha256, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 12, m->size);
+	if (m->duplicate_of != 0)
+		sqlite3_bind_int64(st, 13, m->duplicate_of);
+	bind_opt_text(st, 14, m->reason);
+	sqlite3_bind_int64(st, 15, store_now_ms());
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return sqlerr(s, st, err);
+	sqlite3_reset(st);
+	*id = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+int
+store_set_file_name(struct store *s, int64_t id, const char *name,
+    struct spool_error *err)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, SQ_SET_NAME, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return sqlerr(s, st, err);
+	sqlite3_reset(st);
+	return 0;
+}
+
+static int
+tx_stmt(struct store *s, enum store_stmt_id id, const char *partner,
+    const char *tx, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, id, err)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, store_now_ms());
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return sqlerr(s, st, err);
+	sqlite3_reset(st);
+	return 0;
+}
+
+int
+store_tx_ensure(struct store *s, const char *partner, const char *tx,
+    struct spool_error *err)
+{
+	return tx_stmt(s, SQ_TX_ENSURE, partner, tx, err);
+}
+
+int
+store_tx_note_gap(struct store *s, const char *partner, const char *tx,
+    struct spool_error *err)
+{
+	return tx_stmt(s, SQ_TX_GAP, partner, tx, err);
+}
