@@ -200,6 +200,12 @@ store_close(struct store *s)
 	for (i = 0; i < SQ_COUNT; i++)
 		if (s->stmt[i] != NULL)
 			sqlite3_finalize(s->stmt[i]);
+	for (i = 0; i < (int)(sizeof(s->cstmt) / sizeof(s->cstmt[0])); i++)
+		if (s->cstmt[i] != NULL)
+			sqlite3_finalize(s->cstmt[i]);
+	for (i = 0; i < (int)(sizeof(s->hstmt) / sizeof(s->hstmt[0])); i++)
+		if (s->hstmt[i] != NULL)
+			sqlite3_finalize(s->hstmt[i]);
 	if (s->db != NULL)
 		sqlite3_close(s->db);
 	free(s->path);
@@ -229,4 +235,29 @@ store_state_counts(struct store *s, int64_t *counts, int n,
 		spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+sqlite3_stmt *
+store_cached(struct store *s, int slot, const char *sql,
+    struct spool_error *err)
+{
+	sqlite3_stmt **st;
+
+	if (slot < 0 || slot >= (int)(sizeof(s->hstmt) / sizeof(s->hstmt[0]))) {
+		spool_seterr(err, "statement slot %d out of range", slot);
+		return NULL;
+	}
+	st = &s->hstmt[slot];
+	if (*st == NULL) {
+		if (sqlite3_prepare_v3(s->db, sql, -1,
+		    SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
+			spool_seterr(err, "%s: %s", s->path,
+			    sqlite3_errmsg(s->db));
+			return NULL;
+		}
+		return *st;
+	}
+	sqlite3_reset(*st);
+	sqlite3_clear_bindings(*st);
+	return *st;
 }

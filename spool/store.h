@@ -48,6 +48,8 @@ enum store_stmt_id {
 struct store {
 	sqlite3			*db;
 	sqlite3_stmt		*stmt[SQ_COUNT];	/* prepared on first use */
+	sqlite3_stmt		*cstmt[16];	/* store_cycle.c's */
+	sqlite3_stmt		*hstmt[32];	/* handlers', see below */
 	char			*path;
 	int			 version;	/* after migration */
 	enum store_errclass	 errclass;
@@ -136,5 +138,13 @@ int	store_tx_note_gap(struct store *, const char *partner, const char *tx,
 	    struct spool_error *);
 
 int64_t	store_now_ms(void);
+
+/*
+ * Handlers that own tables keep their statements in the store, prepared
+ * once and finalized by store_close(): slots 0-7 ledger, 8-23 orders,
+ * 24-31 exec. Returns the statement reset and unbound, or NULL.
+ */
+sqlite3_stmt *store_cached(struct store *, int slot, const char *sql,
+	    struct spool_error *);
 
 #endif

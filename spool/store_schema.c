@@ -83,6 +83,40 @@ static const char *migrations[] = {
 	"  started_at INTEGER NOT NULL,"
 	"  version TEXT NOT NULL"
 	");",
+
+	/* 2: the ledger handler's books (insert-only history, balances). */
+	"CREATE TABLE ledger_moves ("
+	"  id INTEGER PRIMARY KEY,"
+	"  message INTEGER NOT NULL REFERENCES messages(id),"
+	"  item TEXT NOT NULL,"
+	"  warehouse TEXT NOT NULL,"
+	"  quantity INTEGER NOT NULL,"
+	"  at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX ledger_moves_message ON ledger_moves (message);"
+	"CREATE TABLE ledger_stock ("
+	"  item TEXT NOT NULL,"
+	"  warehouse TEXT NOT NULL,"
+	"  quantity INTEGER NOT NULL CHECK (quantity >= 0),"
+	"  PRIMARY KEY (item, warehouse)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE ledger_postings ("
+	"  message INTEGER NOT NULL REFERENCES messages(id),"
+	"  line INTEGER NOT NULL,"
+	"  account TEXT NOT NULL,"
+	"  debit INTEGER NOT NULL DEFAULT 0 CHECK (debit >= 0),"
+	"  credit INTEGER NOT NULL DEFAULT 0 CHECK (credit >= 0),"
+	"  currency TEXT,"
+	"  at INTEGER NOT NULL,"
+	"  PRIMARY KEY (message, line)"
+	") WITHOUT ROWID;"
+	"CREATE VIEW v_stock (item, warehouse, quantity) AS"
+	"  SELECT item, warehouse, quantity FROM ledger_stock;"
+	"CREATE VIEW v_postings (message, partner, transaction_id, line,"
+	"  account, debit, credit, currency, at) AS"
+	"  SELECT p.message, m.partner, m.transaction_id, p.line, p.account,"
+	"  p.debit, p.credit, p.currency, p.at"
+	"  FROM ledger_postings p JOIN messages m ON m.id = p.message;",
 };
 
 int

@@ -33,7 +33,9 @@
 #include <libxml/parser.h>
 
 #include "accept.h"
+#include "cycle.h"
 #include "daemon.h"
+#include "handler.h"
 #include "log.h"
 #include "schema.h"
 #include "spooldir.h"
@@ -51,6 +53,7 @@ struct daemon {
 	struct store		 store;
 	struct schema_set	*schemas;
 	struct watcher		*watcher;
+	struct router		 router;
 	int			 epfd, sigfd, timerfd;
 	bool			 once;
 	bool			 stop;
@@ -147,6 +150,44 @@ handle_signals(struct daemon *d)
 	}
 }
 
+/*
+ * Run one processing cycle. Returns 0 when more may be ready (loop at
+ * once), else ms until the next deferred message is due, or -1.
+ */
+static int64_t
+process_ready(struct daemon *d)
+{
+	struct cycle_ctx ctx = { d->conf, &d->store, &d->sd, handler_route,
+	    &d->router };
+	struct cycle_stats st;
+	struct spool_error err;
+
+	spool_clearerr(&err);
+	if (cycle_run(&ctx, &st, &err) == -1) {
+		log_err("event=cycle status=failed reason=\"%s\" retry_in=%dms",
+		    err.msg, STORE_RETRY_MS);
+		return STORE_RETRY_MS;
+	}
+	if (st.taken > 0) {
+		log_info("event=cycle messages=%u done=%u deferred=%u failed=%u "
+		    "released=%u chunks_replayed=%u", st.taken, st.done,
+		    st.deferred, st.failed, st.released, st.chunks_failed);
+		return 0;
+	}
+	spool_clearerr(&err);
+	return cycle_next_due_in(&d->store, &err);
+}
+
+static int64_t
+min_wait(int64_t a, int64_t b)
+{
+	if (a < 0)
+		return b;
+	if (b < 0)
+		return a;
+	return a < b ? a : b;
+}
+
 /* Accept what is ready. Returns ms until the next look, or -1. */
 static int64_t
 accept_ready(struct daemon *d)
@@ -224,15 +265,19 @@ run(struct daemon *d)
 	struct epoll_event evs[8];
 	struct spool_error err;
 	uint64_t expirations;
-	int64_t next;
+	int64_t next, pnext;
 	int i, n;
 
 	for (;;) {
 		next = accept_ready(d);
 		if (d->stop)
 			return EX_OK;
-		if (d->once && watcher_pending(d->watcher) == 0)
+		pnext = process_ready(d);
+		if (d->stop)
 			return EX_OK;
+		if (d->once && watcher_pending(d->watcher) == 0 && pnext != 0)
+			return EX_OK;
+		next = min_wait(next, pnext);
 		if (arm_timer(d, next) == -1) {
 			log_err("event=timer status=failed reason=\"%s\"",
 			    strerror(errno));
@@ -283,6 +328,7 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 	d.conf_path = conf_path;
 	d.spool_dir_opt = spool_dir;
 	d.once = once;
+	d.router.conf = conf;
 	d.epfd = d.sigfd = d.timerfd = -1;
 	spool_clearerr(&err);
 	xmlInitParser();

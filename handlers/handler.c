@@ -1,0 +1,42 @@
+/*
+ * handler.c - route each message to the handler of its type.
+ *
+ * A type without a route, with no [route *] either, fails permanently:
+ * retrying cannot help until an admin adds a route (and then retries it).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "handler.h"
+
+static const struct handler *handlers[] = {
+	&ledger_handler,
+};
+
+enum cycle_result
+handler_route(void *arg, struct store *s, const struct cycle_msg *m,
+    char *reason, size_t reasonlen)
+{
+	const struct router *r = arg;
+	const struct conf_route *route;
+	const char *type = m->work->type != NULL ? m->work->type : "";
+	size_t i;
+
+	route = conf_route(r->conf, type);
+	if (route == NULL) {
+		snprintf(reason, reasonlen, "no route for message type %s "
+		    "(add [route %s] or [route *] to the configuration)", type,
+		    type);
+		return CYCLE_PERMANENT;
+	}
+	for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
+		if (strcmp(handlers[i]->name, route->handler) == 0)
+			return handlers[i]->apply(s, route, m, reason,
+			    reasonlen);
+	snprintf(reason, reasonlen, "the %s handler (route %s) is not "
+	    "available in this version of spoold", route->handler,
+	    route->type);
+	return CYCLE_TEMPORARY;
+}

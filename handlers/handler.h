@@ -1,0 +1,32 @@
+/*
+ * handler.h - the handler interface and the router (DESIGN 7).
+ *
+ * A handler applies one message inside the cycle's store transaction and
+ * answers ok, temporary or permanent failure with a reason. The router
+ * picks the handler of a message's type from [route TYPE] / [route *].
+ */
+#ifndef HANDLERS_HANDLER_H
+#define HANDLERS_HANDLER_H
+
+#include "conf.h"
+#include "cycle.h"
+
+struct handler {
+	const char	*name;
+	enum cycle_result (*apply)(struct store *, const struct conf_route *,
+			    const struct cycle_msg *, char *reason,
+			    size_t reasonlen);
+};
+
+struct router {
+	const struct conf	*conf;	/* routes; reread after SIGHUP */
+};
+
+/* The cycle's callback: arg is a struct router. */
+enum cycle_result handler_route(void *arg, struct store *,
+	    const struct cycle_msg *, char *reason, size_t reasonlen);
+
+/* Built-in handlers. */
+extern const struct handler ledger_handler;
+
+#endif

@@ -1,0 +1,316 @@
+/*
+ * ledger.c - the ERP's own books: stock movements and financial postings.
+ *
+ * InventoryMovement (Item, Warehouse, signed Quantity), StockTransfer
+ * (Item, From, To, positive Quantity) and FinancialPosting (Lines of
+ * Account and Debit or Credit, integer minor units). Invariants: stock
+ * never goes negative; a posting's debits equal its credits. A violation
+ * is a permanent failure naming the numbers.
+ *
+ * Every movement is kept (ledger_moves, insert-only, with the message
+ * that caused it) and the balance per item and warehouse is kept beside
+ * it (ledger_stock, read through the view v_stock). Both are written in
+ * the cycle's transaction, together with the message's state: applying a
+ * message twice or out of order would show in the balances, which makes
+ * the ledger the oracle of exactly-once, in-order processing. Arithmetic
+ * is in int64_t with overflow checks; no floating point.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "handler.h"
+#include "xmlbody.h"
+
+#define NAME_MAX_LEN	129
+
+enum {
+	SLOT_STOCK = 0,
+	SLOT_UPSERT,
+	SLOT_MOVE,
+	SLOT_POSTING
+};
+
+static int
+sqlfail(struct store *s, sqlite3_stmt *st, char *reason, size_t len)
+{
+	snprintf(reason, len, "ledger store error: %s", sqlite3_errmsg(s->db));
+	if (st != NULL)
+		sqlite3_reset(st);
+	return -1;
+}
+
+/* The balance of item in warehouse (0 when never moved). */
+static int
+stock_of(struct store *s, const char *item, const char *wh, int64_t *q,
+    char *reason, size_t len)
+{
+	struct spool_error err;
+	sqlite3_stmt *st;
+	int rc;
+
+	st = store_cached(s, SLOT_STOCK, "SELECT quantity FROM ledger_stock "
+	    "WHERE item = ?1 AND warehouse = ?2", &err);
+	if (st == NULL) {
+		snprintf(reason, len, "%s", err.msg);
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, item, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, wh, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*q = sqlite3_column_int64(st, 0);
+	else if (rc == SQLITE_DONE)
+		*q = 0;
+	else
+		return sqlfail(s, st, reason, len);
+	sqlite3_reset(st);
+	return 0;
+}
+
+/* Append a movement and set the new balance. */
+static int
+move(struct store *s, int64_t msgid, const char *item, const char *wh,
+    int64_t q, int64_t balance, char *reason, size_t len)
+{
+	struct spool_error err;
+	sqlite3_stmt *st;
+
+	st = store_cached(s, SLOT_MOVE, "INSERT INTO ledger_moves (message, "
+	    "item, warehouse, quantity, at) VALUES (?1, ?2, ?3, ?4, ?5)", &err);
+	if (st == NULL) {
+		snprintf(reason, len, "%s", err.msg);
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, msgid);
+	sqlite3_bind_text(st, 2, item, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, wh, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, q);
+	sqlite3_bind_int64(st, 5, store_now_ms());
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return sqlfail(s, st, reason, len);
+	sqlite3_reset(st);
+	st = store_cached(s, SLOT_UPSERT, "INSERT INTO ledger_stock (item, "
+	    "warehouse, quantity) VALUES (?1, ?2, ?3) ON CONFLICT (item, "
+	    "warehouse) DO UPDATE SET quantity = excluded.quantity", &err);
+	if (st == NULL) {
+		snprintf(reason, len, "%s", err.msg);
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, item, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, wh, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, balance);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return sqlfail(s, st, reason, len);
+	sqlite3_reset(st);
+	return 0;
+}
+
+/* Read a required text field; on failure reason is set. */
+static int
+need_text(xmlNodePtr body, const char *name, char *buf, size_t len,
+    char *reason, size_t rlen)
+{
+	int rc = xb_text(body, name, buf, len, reason, rlen);
+
+	if (rc == 0)
+		snprintf(reason, rlen, "%s is missing", name);
+	if (rc == 1 && buf[0] == '\0') {
+		snprintf(reason, rlen, "%s is empty", name);
+		rc = 0;
+	}
+	return rc == 1 ? 0 : -1;
+}
+
+static int
+need_int(xmlNodePtr body, const char *name, int64_t *v, char *reason,
+    size_t rlen)
+{
+	int rc = xb_int64(body, name, v, reason, rlen);
+
+	if (rc == 0)
+		snprintf(reason, rlen, "%s is missing", name);
+	return rc == 1 ? 0 : -1;
+}
+
+static enum cycle_result
+inventory_movement(struct store *s, const struct cycle_msg *m,
+    xmlNodePtr body, char *reason, size_t len)
+{
+	char item[NAME_MAX_LEN], wh[NAME_MAX_LEN];
+	int64_t q, have, now;
+
+	if (need_text(body, "Item", item, sizeof(item), reason, len) == -1 ||
+	    need_text(body, "Warehouse", wh, sizeof(wh), reason, len) == -1 ||
+	    need_int(body, "Quantity", &q, reason, len) == -1)
+		return CYCLE_PERMANENT;
+	if (stock_of(s, item, wh, &have, reason, len) == -1)
+		return CYCLE_TEMPORARY;
+	if (__builtin_add_overflow(have, q, &now)) {
+		snprintf(reason, len, "stock of %s in %s would overflow", item,
+		    wh);
+		return CYCLE_PERMANENT;
+	}
+	if (now < 0) {
+		snprintf(reason, len, "stock of %s in %s would go negative: "
+		    "have %" PRId64 ", movement %" PRId64, item, wh, have, q);
+		return CYCLE_PERMANENT;
+	}
+	if (move(s, m->work->id, item, wh, q, now, reason, len) == -1)
+		return CYCLE_TEMPORARY;
+	return CYCLE_OK;
+}
+
+static enum cycle_result
+stock_transfer(struct store *s, const struct cycle_msg *m, xmlNodePtr body,
+    char *reason, size_t len)
+{
+	char item[NAME_MAX_LEN], from[NAME_MAX_LEN], to[NAME_MAX_LEN];
+	int64_t q, have_from, have_to, to_after;
+
+	if (need_text(body, "Item", item, sizeof(item), reason, len) == -1 ||
+	    need_text(body, "From", from, sizeof(from), reason, len) == -1 ||
+	    need_text(body, "To", to, sizeof(to), reason, len) == -1 ||
+	    need_int(body, "Quantity", &q, reason, len) == -1)
+		return CYCLE_PERMANENT;
+	if (q <= 0) {
+		snprintf(reason, len, "StockTransfer Quantity must be positive, "
+		    "not %" PRId64, q);
+		return CYCLE_PERMANENT;
+	}
+	if (strcmp(from, to) == 0) {
+		snprintf(reason, len, "StockTransfer from %s to itself", from);
+		return CYCLE_PERMANENT;
+	}
+	if (stock_of(s, item, from, &have_from, reason, len) == -1 ||
+	    stock_of(s, item, to, &have_to, reason, len) == -1)
+		return CYCLE_TEMPORARY;
+	if (have_from < q) {
+		snprintf(reason, len, "stock of %s in %s would go negative: "
+		    "have %" PRId64 ", transfer of %" PRId64 " to %s", item,
+		    from, have_from, q, to);
+		return CYCLE_PERMANENT;
+	}
+	if (__builtin_add_overflow(have_to, q, &to_after)) {
+		snprintf(reason, len, "stock of %s in %s would overflow", item,
+		    to);
+		return CYCLE_PERMANENT;
+	}
+	if (move(s, m->work->id, item, from, -q, have_from - q, reason,
+	    len) == -1 ||
+	    move(s, m->work->id, item, to, q, to_after, reason, len) == -1)
+		return CYCLE_TEMPORARY;
+	return CYCLE_OK;
+}
+
+static enum cycle_result
+financial_posting(struct store *s, const struct cycle_msg *m,
+    xmlNodePtr body, char *reason, size_t len)
+{
+	struct spool_error err;
+	char currency[16], account[NAME_MAX_LEN];
+	int64_t debits = 0, credits = 0, d, c;
+	xmlNodePtr line;
+	sqlite3_stmt *st;
+	int n = 0, hd, hc;
+
+	if (xb_text(body, "Currency", currency, sizeof(currency), reason,
+	    len) == -1)
+		return CYCLE_PERMANENT;
+	/* First check the whole posting, then write it. */
+	for (line = xb_child(body, "Line"); line != NULL;
+	    line = xb_next(line, "Line")) {
+		n++;
+		if (need_text(line, "Account", account, sizeof(account),
+		    reason, len) == -1)
+			return CYCLE_PERMANENT;
+		d = c = 0;
+		if ((hd = xb_int64(line, "Debit", &d, reason, len)) == -1 ||
+		    (hc = xb_int64(line, "Credit", &c, reason, len)) == -1)
+			return CYCLE_PERMANENT;
+		if (hd + hc != 1 || d < 0 || c < 0) {
+			snprintf(reason, len, "posting line %d (account %s) "
+			    "needs one non-negative Debit or Credit", n,
+			    account);
+			return CYCLE_PERMANENT;
+		}
+		if (__builtin_add_overflow(debits, d, &debits) ||
+		    __builtin_add_overflow(credits, c, &credits)) {
+			snprintf(reason, len, "posting amounts overflow");
+			return CYCLE_PERMANENT;
+		}
+	}
+	if (n == 0) {
+		snprintf(reason, len, "FinancialPosting has no Line");
+		return CYCLE_PERMANENT;
+	}
+	if (debits != credits) {
+		snprintf(reason, len, "posting does not balance: debits %"
+		    PRId64 " != credits %" PRId64, debits, credits);
+		return CYCLE_PERMANENT;
+	}
+	st = store_cached(s, SLOT_POSTING, "INSERT INTO ledger_postings "
+	    "(message, line, account, debit, credit, currency, at) VALUES "
+	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7)", &err);
+	if (st == NULL) {
+		snprintf(reason, len, "%s", err.msg);
+		return CYCLE_TEMPORARY;
+	}
+	n = 0;
+	for (line = xb_child(body, "Line"); line != NULL;
+	    line = xb_next(line, "Line")) {
+		n++;
+		d = c = 0;
+		xb_text(line, "Account", account, sizeof(account), reason, len);
+		xb_int64(line, "Debit", &d, reason, len);
+		xb_int64(line, "Credit", &c, reason, len);
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		sqlite3_bind_int64(st, 1, m->work->id);
+		sqlite3_bind_int(st, 2, n);
+		sqlite3_bind_text(st, 3, account, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 4, d);
+		sqlite3_bind_int64(st, 5, c);
+		if (currency[0] != '\0')
+			sqlite3_bind_text(st, 6, currency, -1,
+			    SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 7, store_now_ms());
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			sqlfail(s, st, reason, len);
+			return CYCLE_TEMPORARY;
+		}
+	}
+	sqlite3_reset(st);
+	return CYCLE_OK;
+}
+
+static enum cycle_result
+ledger_apply(struct store *s, const struct conf_route *route,
+    const struct cycle_msg *m, char *reason, size_t len)
+{
+	const char *type = m->work->type != NULL ? m->work->type : "";
+	xmlNodePtr body;
+
+	(void)route;
+	if ((body = xb_body(m->msg->doc)) == NULL) {
+		snprintf(reason, len, "%s has no Body", type);
+		return CYCLE_PERMANENT;
+	}
+	if (strcmp(type, "InventoryMovement") == 0)
+		return inventory_movement(s, m, body, reason, len);
+	if (strcmp(type, "StockTransfer") == 0)
+		return stock_transfer(s, m, body, reason, len);
+	if (strcmp(type, "FinancialPosting") == 0)
+		return financial_posting(s, m, body, reason, len);
+	snprintf(reason, len, "the ledger handler does not handle message "
+	    "type %s (it takes InventoryMovement, StockTransfer and "
+	    "FinancialPosting)", type);
+	return CYCLE_PERMANENT;
+}
+
+const struct handler ledger_handler = {
+	.name = "ledger",
+	.apply = ledger_apply,
+};

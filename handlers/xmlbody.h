@@ -1,0 +1,28 @@
+/*
+ * xmlbody.h - read a message's Body with libxml2, for handlers.
+ */
+#ifndef HANDLERS_XMLBODY_H
+#define HANDLERS_XMLBODY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libxml/tree.h>
+
+/* The Body element of a message, or NULL. */
+xmlNodePtr	xb_body(xmlDocPtr);
+/* The first element child of parent named name, or after `after'. */
+xmlNodePtr	xb_child(xmlNodePtr parent, const char *name);
+xmlNodePtr	xb_next(xmlNodePtr after, const char *name);
+/*
+ * The trimmed text of child `name' of parent into buf. 1: found, 0:
+ * absent, -1: too long or holds elements (reason says which).
+ */
+int		xb_text(xmlNodePtr parent, const char *name, char *buf,
+		    size_t len, char *reason, size_t reasonlen);
+/* An integer child (decimal, optional sign): 1 found, 0 absent, -1 bad. */
+int		xb_int64(xmlNodePtr parent, const char *name, int64_t *out,
+		    char *reason, size_t reasonlen);
+
+#endif

@@ -1,0 +1,470 @@
+/*
+ * cycle.c - the processing cycle of DESIGN 6.
+ *
+ * One cycle takes up to batch_size ready messages (queue/, and deferred/
+ * ones whose time has come), opens one write transaction and applies
+ * them in chunks of chunk_size, each inside a SAVEPOINT. When every
+ * message of a chunk succeeds the chunk is released as a whole. When one
+ * fails, the chunk is rolled back to its savepoint and its messages are
+ * applied again one by one, each in a savepoint of its own: exactly the
+ * failing ones are singled out, everything else of the chunk commits.
+ *
+ * A message that succeeds moves its transaction's `next' on; when the
+ * next number is parked it is released and appended to this cycle's work
+ * (while there is room), so a gap that closes lets the whole run behind
+ * it through in one cycle, in order. A failing message releases nothing:
+ * later messages of its transaction stay parked until it succeeds, is
+ * retried or skipped (DESIGN 5).
+ *
+ * One COMMIT ends the cycle; only then are files renamed into the
+ * directory of their new state (failed/ ones after their .reason
+ * sidecar), and each directory touched is fsynced once. A crash before
+ * COMMIT undoes the whole cycle; a crash after it leaves files in their
+ * old directories, which start-up reconciliation moves.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cycle.h"
+#include "log.h"
+#include "retry.h"
+
+#define REASON_MAX	1024
+
+struct item {
+	struct store_work	 w;
+	int			 to_state;	/* -1: unchanged */
+	char			 reason[REASON_MAX];
+};
+
+struct cycle {
+	struct cycle_ctx	*ctx;
+	struct cycle_stats	*stats;
+	struct item		*items;		/* the work, at most cap */
+	size_t			 n, cap;
+	struct store_work	*spill;		/* released, no room: to queue/ */
+	size_t			 nspill;
+	int64_t			 now;
+};
+
+/* Read a message file of ours; bounded by max_message_size. */
+static int
+read_message(struct spooldir *sd, const struct store_work *w, uint64_t max,
+    char **buf, size_t *len, char *why, size_t whylen)
+{
+	struct stat st;
+	size_t off = 0;
+	ssize_t r;
+	char *b;
+	int fd;
+
+	*buf = NULL;
+	fd = openat(sd->state_fd[w->state], w->file_name, O_RDONLY |
+	    O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1) {
+		snprintf(why, whylen, "cannot open %s/%s: %s",
+		    spool_state_name(w->state), w->file_name, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size > max + 1) {
+		snprintf(why, whylen, "%s/%s is not a regular file of at most "
+		    "max_message_size", spool_state_name(w->state),
+		    w->file_name);
+		close(fd);
+		return -1;
+	}
+	if ((b = malloc((size_t)st.st_size + 1)) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		close(fd);
+		return -1;
+	}
+	while (off < (size_t)st.st_size) {
+		r = read(fd, b + off, (size_t)st.st_size - off);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		off += (size_t)r;
+	}
+	close(fd);
+	if (off != (size_t)st.st_size) {
+		snprintf(why, whylen, "short read of %s/%s",
+		    spool_state_name(w->state), w->file_name);
+		free(b);
+		return -1;
+	}
+	*buf = b;
+	*len = off;
+	return 0;
+}
+
+static void
+logid(char *buf, size_t len, const struct store_work *w)
+{
+	if (w->transaction_id != NULL)
+		snprintf(buf, len, "id=%" PRId64 " partner=%s tx=%s seq=%"
+		    PRId64 " type=%s", w->id, w->partner, w->transaction_id,
+		    w->sender_seq, w->type != NULL ? w->type : "-");
+	else
+		snprintf(buf, len, "id=%" PRId64 " partner=%s type=%s", w->id,
+		    w->partner, w->type != NULL ? w->type : "-");
+}
+
+/* Call the handler for item i. */
+static enum cycle_result
+call_handler(struct cycle *c, struct item *it)
+{
+	struct spool_error perr;
+	struct cycle_msg cm;
+	struct msg msg;
+	char *buf;
+	size_t len;
+	enum cycle_result r;
+
+	it->reason[0] = '\0';
+	if (read_message(c->ctx->sd, &it->w, c->ctx->conf->max_message_size,
+	    &buf, &len, it->reason, sizeof(it->reason)) == -1)
+		return CYCLE_TEMPORARY;
+	spool_clearerr(&perr);
+	if (msg_parse(buf, len, &msg, &perr) == -1) {
+		snprintf(it->reason, sizeof(it->reason), "the message no "
+		    "longer parses: %s", perr.msg);
+		free(buf);
+		return CYCLE_PERMANENT;
+	}
+	cm.work = &it->w;
+	cm.attempt = it->w.attempts + 1;
+	cm.buf = buf;
+	cm.len = len;
+	cm.msg = &msg;
+	r = c->ctx->apply(c->ctx->arg, c->ctx->store, &cm, it->reason,
+	    sizeof(it->reason));
+	if (r != CYCLE_OK && it->reason[0] == '\0')
+		snprintf(it->reason, sizeof(it->reason), "the handler failed "
+		    "without a reason");
+	msg_free(&msg);
+	free(buf);
+	return r;
+}
+
+/*
+ * Take a released message into this cycle's work if there is room, else
+ * keep it aside: its file moves parked -> queue after COMMIT.
+ */
+static void
+take_released(struct cycle *c, struct store_work *w)
+{
+	if (c->n < c->cap) {
+		memset(&c->items[c->n], 0, sizeof(c->items[c->n]));
+		c->items[c->n].w = *w;
+		c->items[c->n].to_state = -1;
+		c->n++;
+	} else
+		c->spill[c->nspill++] = *w;
+}
+
+/*
+ * Record success of item i: done, its transaction's next moves on, and a
+ * parked successor is released (and taken into this cycle if it fits).
+ */
+static int
+succeed(struct cycle *c, struct item *it, struct spool_error *err)
+{
+	struct store *s = c->ctx->store;
+	struct store_work next;
+	int rc;
+
+	if (store_mark_done(s, it->w.id, err) == -1 ||
+	    store_add_attempt(s, it->w.id, it->w.attempts + 1, c->now, "ok",
+	    NULL, err) == -1)
+		return -1;
+	it->to_state = ST_DONE;
+	if (it->w.transaction_id == NULL)
+		return 0;
+	if (store_tx_advance(s, it->w.partner, it->w.transaction_id,
+	    it->w.sender_seq, err) == -1)
+		return -1;
+	rc = store_parked(s, it->w.partner, it->w.transaction_id,
+	    it->w.sender_seq + 1, &next, err);
+	if (rc == -1)
+		return -1;
+	if (rc == 0) {
+		rc = store_tx_has_parked(s, it->w.partner,
+		    it->w.transaction_id, err);
+		if (rc == -1)
+			return -1;
+		return store_tx_set_gap(s, it->w.partner, it->w.transaction_id,
+		    rc, err);
+	}
+	if (store_mark_queued(s, next.id, err) == -1 ||
+	    store_tx_set_gap(s, it->w.partner, it->w.transaction_id, 0,
+	    err) == -1) {
+		store_work_free(&next);
+		return -1;
+	}
+	c->stats->released++;
+	take_released(c, &next);
+	return 0;
+}
+
+/* Record failure of item i (after its savepoint was rolled back). */
+static int
+fail_item(struct cycle *c, struct item *it, enum cycle_result r,
+    struct spool_error *err)
+{
+	const struct conf *conf = c->ctx->conf;
+	struct store *s = c->ctx->store;
+	int attempt = it->w.attempts + 1;
+	char id[400];
+
+	logid(id, sizeof(id), &it->w);
+	if (store_add_attempt(s, it->w.id, attempt, c->now,
+	    r == CYCLE_PERMANENT ? "permanent" : "temporary", it->reason,
+	    err) == -1)
+		return -1;
+	if (r == CYCLE_TEMPORARY && (unsigned)attempt <
+	    conf->retry_max_attempts) {
+		uint64_t delay = retry_delay_ms(conf, (unsigned)attempt,
+		    retry_random());
+
+		if (store_mark_deferred(s, it->w.id, store_now_ms() +
+		    (int64_t)delay, it->reason, err) == -1)
+			return -1;
+		it->to_state = ST_DEFERRED;
+		c->stats->deferred++;
+		log_warn("event=defer %s attempt=%d retry_in=%" PRIu64 "ms "
+		    "reason=\"%s\"", id, attempt, delay, it->reason);
+		return 0;
+	}
+	if (r == CYCLE_TEMPORARY) {
+		char why[REASON_MAX];
+
+		snprintf(why, sizeof(why), "gave up after %d attempts: %.960s",
+		    attempt, it->reason);
+		snprintf(it->reason, sizeof(it->reason), "%s", why);
+	}
+	if (store_mark_failed(s, it->w.id, it->reason, err) == -1)
+		return -1;
+	it->to_state = ST_FAILED;
+	c->stats->failed++;
+	log_err("event=fail %s attempt=%d reason=\"%s\"", id, attempt,
+	    it->reason);
+	return 0;
+}
+
+/* Apply items [from, to) in one savepoint. 1: all ok, 0: one failed. */
+static int
+chunk_try(struct cycle *c, size_t from, size_t to, struct spool_error *err)
+{
+	size_t j;
+
+	for (j = from; j < to; j++) {
+		if (call_handler(c, &c->items[j]) != CYCLE_OK)
+			return 0;
+		if (succeed(c, &c->items[j], err) == -1)
+			return -1;
+	}
+	return 1;
+}
+
+/* Apply items [from, to) one by one, each in its own savepoint. */
+static int
+chunk_replay(struct cycle *c, size_t from, size_t to, struct spool_error *err)
+{
+	struct store *s = c->ctx->store;
+	enum cycle_result r;
+	size_t j;
+
+	for (j = from; j < to; j++) {
+		struct item *it = &c->items[j];
+
+		if (store_savepoint(s, "spoold_msg", err) == -1)
+			return -1;
+		r = call_handler(c, it);
+		if (r == CYCLE_OK) {
+			if (succeed(c, it, err) == -1)
+				return -1;
+			if (store_release(s, "spoold_msg", err) == -1)
+				return -1;
+			continue;
+		}
+		if (store_rollback_to(s, "spoold_msg", err) == -1 ||
+		    store_release(s, "spoold_msg", err) == -1)
+			return -1;
+		if (fail_item(c, it, r, err) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+move_files(struct cycle *c)
+{
+	struct spool_error err;
+	char text[REASON_MAX + 4096], id[400];
+	size_t i;
+
+	for (i = 0; i < c->n; i++) {
+		struct item *it = &c->items[i];
+
+		if (it->to_state < 0 || it->to_state == it->w.state)
+			continue;
+		spool_clearerr(&err);
+		if (it->to_state == ST_FAILED) {
+			char log[4096];
+
+			store_attempt_log(c->ctx->store, it->w.id, log,
+			    sizeof(log), NULL);
+			snprintf(text, sizeof(text), "%s\n%s", it->reason, log);
+			if (spooldir_write_reason(c->ctx->sd, ST_FAILED,
+			    it->w.file_name, text, &err) == -1)
+				log_err("event=reason status=failed "
+				    "reason=\"%s\"", err.msg);
+		}
+		if (spooldir_move(c->ctx->sd, -1, it->w.state,
+		    it->w.file_name, it->to_state, it->w.file_name,
+		    &err) == -1) {
+			logid(id, sizeof(id), &it->w);
+			log_err("event=move %s status=failed reason=\"%s\"",
+			    id, err.msg);
+		}
+	}
+	for (i = 0; i < c->nspill; i++) {
+		spool_clearerr(&err);
+		if (spooldir_move(c->ctx->sd, -1, ST_PARKED,
+		    c->spill[i].file_name, ST_QUEUE, c->spill[i].file_name,
+		    &err) == -1) {
+			logid(id, sizeof(id), &c->spill[i]);
+			log_err("event=move %s status=failed reason=\"%s\"",
+			    id, err.msg);
+		}
+	}
+	spool_clearerr(&err);
+	if (spooldir_sync(c->ctx->sd, &err) == -1)
+		log_err("event=sync status=failed reason=\"%s\"", err.msg);
+}
+
+static void
+free_cycle(struct cycle *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		store_work_free(&c->items[i].w);
+	for (i = 0; i < c->nspill; i++)
+		store_work_free(&c->spill[i]);
+	free(c->items);
+	free(c->spill);
+}
+
+int
+cycle_run(struct cycle_ctx *ctx, struct cycle_stats *stats,
+    struct spool_error *err)
+{
+	struct store *s = ctx->store;
+	struct store_work *ready = NULL;
+	struct cycle c;
+	size_t nready, i, from, to, j, base, base_spill;
+	unsigned base_released;
+	int rc;
+
+	memset(stats, 0, sizeof(*stats));
+	memset(&c, 0, sizeof(c));
+	c.ctx = ctx;
+	c.stats = stats;
+	c.cap = ctx->conf->batch_size;
+	/* Each item releases at most one successor: spill <= cap. */
+	if ((c.items = calloc(c.cap, sizeof(*c.items))) == NULL ||
+	    (c.spill = calloc(c.cap, sizeof(*c.spill))) == NULL) {
+		spool_seterr(err, "out of memory");
+		free_cycle(&c);
+		return -1;
+	}
+	if (store_begin(s, err) == -1) {
+		free_cycle(&c);
+		return -1;
+	}
+	c.now = store_now_ms();
+	if (store_ready(s, c.now, c.cap, &ready, &nready, err) == -1)
+		goto rollback;
+	for (i = 0; i < nready; i++) {
+		c.items[i].w = ready[i];
+		c.items[i].to_state = -1;
+	}
+	c.n = nready;
+	free(ready);
+	if (c.n == 0) {
+		store_rollback(s);
+		free_cycle(&c);
+		return 0;
+	}
+
+	for (from = 0; from < c.n; from = to) {
+		to = from + ctx->conf->chunk_size;
+		if (to > c.n)
+			to = c.n;
+		base = c.n;
+		base_spill = c.nspill;
+		base_released = stats->released;
+		if (store_savepoint(s, "spoold_chunk", err) == -1)
+			goto rollback;
+		rc = chunk_try(&c, from, to, err);
+		if (rc == -1)
+			goto rollback;
+		if (rc == 0) {
+			/* Undo the chunk and forget what it released. */
+			if (store_rollback_to(s, "spoold_chunk", err) == -1)
+				goto rollback;
+			for (j = base; j < c.n; j++)
+				store_work_free(&c.items[j].w);
+			for (j = base_spill; j < c.nspill; j++)
+				store_work_free(&c.spill[j]);
+			c.n = base;
+			c.nspill = base_spill;
+			stats->released = base_released;
+			for (j = from; j < to; j++)
+				c.items[j].to_state = -1;
+			stats->chunks_failed++;
+			if (chunk_replay(&c, from, to, err) == -1)
+				goto rollback;
+		}
+		if (store_release(s, "spoold_chunk", err) == -1)
+			goto rollback;
+	}
+	if (store_commit(s, err) == -1)
+		goto rollback;
+	stats->taken = (unsigned)c.n;
+	for (i = 0; i < c.n; i++)
+		if (c.items[i].to_state == ST_DONE)
+			stats->done++;
+	move_files(&c);
+	free_cycle(&c);
+	return 0;
+rollback:
+	store_rollback(s);
+	free_cycle(&c);
+	memset(stats, 0, sizeof(*stats));
+	return -1;
+}
+
+int64_t
+cycle_next_due_in(struct store *s, struct spool_error *err)
+{
+	int64_t at, now;
+	int rc;
+
+	rc = store_next_due(s, &at, err);
+	if (rc != 1)
+		return -1;
+	now = store_now_ms();
+	return at > now ? at - now : 0;
+}

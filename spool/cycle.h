@@ -1,0 +1,65 @@
+/*
+ * cycle.h - one processing cycle: ready messages, applied in savepointed
+ * chunks inside one store transaction (DESIGN 6).
+ */
+#ifndef SPOOL_CYCLE_H
+#define SPOOL_CYCLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "error.h"
+#include "message.h"
+#include "spooldir.h"
+#include "store.h"
+#include "store_cycle.h"
+
+enum cycle_result {
+	CYCLE_OK,
+	CYCLE_TEMPORARY,	/* try again later (deferred/) */
+	CYCLE_PERMANENT		/* give up (failed/) */
+};
+
+/* What a handler is given: one message, inside the cycle's transaction. */
+struct cycle_msg {
+	const struct store_work	*work;	/* id, partner, type, tx, seq... */
+	int			 attempt;	/* this attempt, from 1 */
+	const char		*buf;	/* the file's bytes */
+	size_t			 len;
+	const struct msg	*msg;	/* parsed: doc and header */
+};
+
+/*
+ * The program wires the handlers in through this callback (libspool knows
+ * none of them). It applies one message using the store's connection and
+ * must have no effect outside the store: a rolled-back savepoint must
+ * undo all of it. On failure it writes one sentence into reason.
+ */
+typedef enum cycle_result (*cycle_apply_fn)(void *arg, struct store *,
+    const struct cycle_msg *, char *reason, size_t reasonlen);
+
+struct cycle_ctx {
+	const struct conf	*conf;
+	struct store		*store;
+	struct spooldir		*sd;
+	cycle_apply_fn		 apply;
+	void			*arg;
+};
+
+struct cycle_stats {
+	unsigned	 taken;		/* messages looked at */
+	unsigned	 done, deferred, failed, released;
+	unsigned	 chunks_failed;
+};
+
+/*
+ * Run one cycle. 0 with stats->taken == 0 when nothing was ready; -1 when
+ * the store failed (the transaction is rolled back, no file moved).
+ */
+int	cycle_run(struct cycle_ctx *, struct cycle_stats *, struct spool_error *);
+
+/* Milliseconds until the next deferred message is due: -1 if none. */
+int64_t	cycle_next_due_in(struct store *, struct spool_error *);
+
+#endif

@@ -1,0 +1,175 @@
+/*
+ * store_admin.h - the store's statements for the admin's side:
+ * reconciliation, spoolctl's listings and figures, purging done/.
+ *
+ * Lookups return 1 (found, out filled), 0 (not found) or -1 (error, in
+ * err). Iterations call fn once per row; fn returns 0 to go on, or -1 to
+ * stop: the iteration then returns -1 and leaves err as fn left it.
+ * Strings handed to fn live until fn returns; structs filled by a lookup
+ * own their strings, and their _free() function releases them.
+ */
+#ifndef SPOOL_STORE_ADMIN_H
+#define SPOOL_STORE_ADMIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "store.h"
+
+/* Every column of a message row. Absent values are NULL or 0. */
+struct store_admin_msg {
+	int64_t		 id;
+	int		 state;		/* enum spool_state, -1 if unknown */
+	char		*partner;
+	char		*orig_name;
+	char		*file_name;
+	char		*type;
+	char		*message_id;
+	char		*sender;
+	char		*recipient;
+	char		*transaction_id;
+	bool		 has_seq;	/* sender_seq and receiver_seq set */
+	int64_t		 sender_seq;
+	int64_t		 receiver_seq;
+	bool		 stale;
+	bool		 has_sha256;
+	uint8_t		 sha256[32];
+	int64_t		 size;
+	int64_t		 duplicate_of;	/* 0: none */
+	int64_t		 attempts;
+	int64_t		 next_attempt_at;	/* ms since epoch, 0: none */
+	char		*reason;
+	int64_t		 received_at;	/* ms since epoch */
+	int64_t		 updated_at;
+};
+
+void	store_admin_msg_free(struct store_admin_msg *);
+
+/* Which messages store_admin_msg_list() and _count() take. */
+struct store_admin_filter {
+	int		 state;		/* enum spool_state, or -1: any */
+	const char	*partner;	/* NULL: any */
+	const char	*transaction_id;	/* NULL: any */
+	int64_t		 limit;		/* 0: no limit */
+	bool		 by_seq;	/* order by sender_seq, id (else id) */
+};
+
+/* One attempt of a message; outcome and error may be NULL. */
+struct store_admin_attempt {
+	int64_t		 attempt;
+	int64_t		 started_at;
+	int64_t		 finished_at;	/* 0: not finished */
+	const char	*outcome;	/* ok, temporary, permanent */
+	const char	*error;
+};
+
+/* A transaction row. */
+struct store_admin_tx {
+	int64_t		 next_seq;
+	int64_t		 out_seq;
+	int64_t		 gap_since;	/* 0: no gap open */
+	bool		 gap_alerted;
+	int64_t		 created_at;
+	int64_t		 updated_at;
+};
+
+/* A skipped sequence number. */
+struct store_admin_skip {
+	int64_t		 seq;
+	const char	*reason;
+	const char	*user;
+	int64_t		 at;
+};
+
+/* The figures of spoolctl status beyond the counts per state. */
+struct store_admin_status {
+	int64_t		 gaps_open;	/* transactions with gap_since */
+	int64_t		 oldest_gap_since;	/* 0: none */
+	char		*oldest_gap_partner;
+	char		*oldest_gap_tx;
+	int64_t		 oldest_gap_next_seq;
+	int64_t		 oldest_deferred_id;	/* 0: none deferred */
+	int64_t		 oldest_deferred_received_at;
+	int64_t		 oldest_deferred_next_at;	/* 0: not set */
+	int64_t		 oldest_deferred_attempts;
+	int64_t		 processed_last_minute;	/* done, not duplicates */
+	int64_t		 processed_last_hour;
+	int64_t		 duplicates_last_minute;
+	int64_t		 duplicates_last_hour;
+	bool		 daemon_known;	/* the daemon table has a row */
+	int64_t		 daemon_pid;
+	int64_t		 daemon_started_at;
+	char		*daemon_version;
+};
+
+void	store_admin_status_free(struct store_admin_status *);
+
+/*
+ * A read transaction, so that every query of one spoolctl command sees
+ * the same snapshot. Never held across anything slow: WAL readers do not
+ * block spoold, but a long one holds back checkpoints.
+ */
+int	store_admin_read_begin(struct store *, struct spool_error *);
+void	store_admin_read_end(struct store *);
+
+/* id, state and file name of every message (not those in done/ unless
+ * include_done), in ID order. */
+int	store_admin_rows(struct store *, bool include_done,
+	    int (*fn)(void *, int64_t id, int state, const char *file_name),
+	    void *arg, struct spool_error *);
+
+int	store_admin_msg_get(struct store *, int64_t id,
+	    struct store_admin_msg *, struct spool_error *);
+int	store_admin_msg_list(struct store *, const struct store_admin_filter *,
+	    int (*fn)(void *, const struct store_admin_msg *), void *arg,
+	    struct spool_error *);
+/* How many messages the filter takes, ignoring its limit. */
+int	store_admin_msg_count(struct store *, const struct store_admin_filter *,
+	    int64_t *n, struct spool_error *);
+
+/* A message's attempts, in order. */
+int	store_admin_attempts(struct store *, int64_t msg,
+	    int (*fn)(void *, const struct store_admin_attempt *), void *arg,
+	    struct spool_error *);
+
+int	store_admin_tx_get(struct store *, const char *partner, const char *tx,
+	    struct store_admin_tx *, struct spool_error *);
+/* Live messages of a transaction in parked/ (not duplicates). */
+int	store_admin_tx_parked(struct store *, const char *partner,
+	    const char *tx, int64_t *n, struct spool_error *);
+/* A transaction's skipped numbers, in order. */
+int	store_admin_skips(struct store *, const char *partner, const char *tx,
+	    int (*fn)(void *, const struct store_admin_skip *), void *arg,
+	    struct spool_error *);
+
+/* Fill st; now is the current time in ms since the epoch. */
+int	store_admin_status(struct store *, int64_t now,
+	    struct store_admin_status *, struct spool_error *);
+
+/*
+ * Purging done/. Candidates are messages in state done whose updated_at
+ * is before `before', with an ID below below_id, newest ID first (a
+ * duplicate always has a higher ID than the message it duplicates, so it
+ * goes first), at most limit of them.
+ *
+ * store_admin_purge_row() deletes one message's attempts and its row,
+ * inside a savepoint of the caller's write transaction: 1 deleted, 0 kept
+ * because another row still refers to it (a foreign key), -1 error.
+ */
+struct store_admin_purge;
+
+int	store_admin_purge_candidates(struct store *, int64_t before,
+	    int64_t below_id, int64_t limit,
+	    int (*fn)(void *, const struct store_admin_msg *), void *arg,
+	    struct spool_error *);
+struct store_admin_purge *store_admin_purge_open(struct store *,
+	    struct spool_error *);
+int	store_admin_purge_row(struct store_admin_purge *, int64_t id,
+	    struct spool_error *);
+void	store_admin_purge_close(struct store_admin_purge *);
+
+/* Was the last error of this store a busy or locked database? */
+bool	store_admin_busy(struct store *);
+
+#endif

@@ -1,0 +1,426 @@
+/*
+ * store_cycle.c - SQL of the processing cycle.
+ *
+ * Each statement is prepared once per store, on first use, into the
+ * store's cstmt slots. All calls run inside the cycle's write
+ * transaction; none commits.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "spooldir.h"
+#include "store_cycle.h"
+
+#define WORK_COLS "id, state, partner, type, transaction_id, sender_seq, " \
+	"receiver_seq, attempts, file_name"
+
+enum {
+	CQ_READY,
+	CQ_PARKED,
+	CQ_DONE,
+	CQ_DEFER,
+	CQ_FAIL,
+	CQ_QUEUE,
+	CQ_ATTEMPT,
+	CQ_ADVANCE,
+	CQ_GAP_OPEN,
+	CQ_GAP_CLOSE,
+	CQ_NEXT_DUE,
+	CQ_ATTEMPT_LOG,
+	CQ_HAS_PARKED,
+	CQ_COUNT
+};
+
+_Static_assert(CQ_COUNT <= sizeof(((struct store *)0)->cstmt) /
+    sizeof(sqlite3_stmt *), "struct store has too few cstmt slots");
+
+static const char *sql[CQ_COUNT] = {
+	[CQ_READY] = "SELECT " WORK_COLS " FROM messages WHERE state = "
+	    "'queue' OR (state = 'deferred' AND next_attempt_at <= ?1) "
+	    "ORDER BY id LIMIT ?2",
+	[CQ_PARKED] = "SELECT " WORK_COLS " FROM messages WHERE partner = ?1 "
+	    "AND transaction_id = ?2 AND sender_seq = ?3 AND state = 'parked' "
+	    "AND duplicate_of IS NULL",
+	[CQ_DONE] = "UPDATE messages SET state = 'done', attempts = attempts "
+	    "+ 1, next_attempt_at = NULL, reason = NULL, updated_at = ?2 "
+	    "WHERE id = ?1",
+	[CQ_DEFER] = "UPDATE messages SET state = 'deferred', attempts = "
+	    "attempts + 1, next_attempt_at = ?2, reason = ?3, updated_at = ?4 "
+	    "WHERE id = ?1",
+	[CQ_FAIL] = "UPDATE messages SET state = 'failed', attempts = "
+	    "attempts + 1, next_attempt_at = NULL, reason = ?2, updated_at = "
+	    "?3 WHERE id = ?1",
+	[CQ_QUEUE] = "UPDATE messages SET state = 'queue', updated_at = ?2 "
+	    "WHERE id = ?1",
+	[CQ_ATTEMPT] = "INSERT OR REPLACE INTO attempts (message, attempt, "
+	    "started_at, finished_at, outcome, error) VALUES (?1, ?2, ?3, ?4, "
+	    "?5, ?6)",
+	[CQ_ADVANCE] = "UPDATE transactions SET next_seq = ?3 + 1, "
+	    "updated_at = ?4 WHERE partner = ?1 AND transaction_id = ?2 AND "
+	    "next_seq = ?3",
+	[CQ_GAP_OPEN] = "UPDATE transactions SET gap_since = coalesce("
+	    "gap_since, ?3) WHERE partner = ?1 AND transaction_id = ?2",
+	[CQ_GAP_CLOSE] = "UPDATE transactions SET gap_since = NULL, "
+	    "gap_alerted = 0 WHERE partner = ?1 AND transaction_id = ?2",
+	[CQ_NEXT_DUE] = "SELECT min(next_attempt_at) FROM messages WHERE "
+	    "state = 'deferred'",
+	[CQ_HAS_PARKED] = "SELECT 1 FROM messages WHERE partner = ?1 AND "
+	    "transaction_id = ?2 AND state = 'parked' LIMIT 1",
+	[CQ_ATTEMPT_LOG] = "SELECT attempt, started_at, outcome, error FROM "
+	    "attempts WHERE message = ?1 ORDER BY attempt",
+};
+
+/* Statement slots live after the store's own ones (see store.h). */
+static sqlite3_stmt *
+stmt(struct store *s, int id, struct spool_error *err)
+{
+	sqlite3_stmt **slot = &s->cstmt[id];
+
+	if (*slot == NULL) {
+		if (sqlite3_prepare_v3(s->db, sql[id], -1,
+		    SQLITE_PREPARE_PERSISTENT, slot, NULL) != SQLITE_OK) {
+			spool_seterr(err, "%s: %s", s->path,
+			    sqlite3_errmsg(s->db));
+			return NULL;
+		}
+		return *slot;
+	}
+	sqlite3_reset(*slot);
+	sqlite3_clear_bindings(*slot);
+	return *slot;
+}
+
+static int
+done_step(struct store *s, sqlite3_stmt *st, struct spool_error *err)
+{
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
+		sqlite3_reset(st);
+		return -1;
+	}
+	sqlite3_reset(st);
+	return 0;
+}
+
+void
+store_work_free(struct store_work *w)
+{
+	free(w->partner);
+	free(w->type);
+	free(w->transaction_id);
+	free(w->file_name);
+	memset(w, 0, sizeof(*w));
+}
+
+static char *
+dupcol(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t != NULL ? strdup((const char *)t) : NULL;
+}
+
+static int
+fill_work(sqlite3_stmt *st, struct store_work *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->id = sqlite3_column_int64(st, 0);
+	w->state = spool_state_parse((const char *)sqlite3_column_text(st, 1));
+	w->partner = dupcol(st, 2);
+	w->type = dupcol(st, 3);
+	w->transaction_id = dupcol(st, 4);
+	w->sender_seq = sqlite3_column_int64(st, 5);
+	w->receiver_seq = sqlite3_column_int64(st, 6);
+	w->attempts = sqlite3_column_int(st, 7);
+	w->file_name = dupcol(st, 8);
+	if (w->partner == NULL || w->file_name == NULL ||
+	    (sqlite3_column_type(st, 4) != SQLITE_NULL &&
+	    w->transaction_id == NULL)) {
+		store_work_free(w);
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_ready(struct store *s, int64_t now, size_t max, struct store_work **out,
+    size_t *n, struct spool_error *err)
+{
+	struct store_work *v;
+	sqlite3_stmt *st;
+	size_t k = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((st = stmt(s, CQ_READY, err)) == NULL)
+		return -1;
+	if ((v = calloc(max ? max : 1, sizeof(*v))) == NULL) {
+		spool_seterr(err, "out of memory");
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, (int64_t)max);
+	while (k < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (fill_work(st, &v[k]) == -1) {
+			spool_seterr(err, "out of memory");
+			goto fail;
+		}
+		k++;
+	}
+	if (k < max && rc != SQLITE_DONE) {
+		spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
+		goto fail;
+	}
+	sqlite3_reset(st);
+	*out = v;
+	*n = k;
+	return 0;
+fail:
+	sqlite3_reset(st);
+	while (k > 0)
+		store_work_free(&v[--k]);
+	free(v);
+	return -1;
+}
+
+int
+store_parked(struct store *s, const char *partner, const char *tx,
+    int64_t seq, struct store_work *w, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((st = stmt(s, CQ_PARKED, err)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, seq);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(st);
+		return 0;
+	}
+	if (rc != SQLITE_ROW) {
+		spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
+		sqlite3_reset(st);
+		return -1;
+	}
+	rc = fill_work(st, w);
+	sqlite3_reset(st);
+	if (rc == -1) {
+		spool_seterr(err, "out of memory");
+		return -1;
+	}
+	return 1;
+}
+
+int
+store_mark_done(struct store *s, int64_t id, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, CQ_DONE, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, store_now_ms());
+	return done_step(s, st, err);
+}
+
+int
+store_mark_deferred(struct store *s, int64_t id, int64_t next_at,
+    const char *reason, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, CQ_DEFER, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, next_at);
+	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, store_now_ms());
+	return done_step(s, st, err);
+}
+
+int
+store_mark_failed(struct store *s, int64_t id, const char *reason,
+    struct spool_error *err)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, CQ_FAIL, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, store_now_ms());
+	return done_step(s, st, err);
+}
+
+int
+store_mark_queued(struct store *s, int64_t id, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, CQ_QUEUE, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, store_now_ms());
+	return done_step(s, st, err);
+}
+
+int
+store_add_attempt(struct store *s, int64_t id, int attempt, int64_t started,
+    const char *outcome, const char *error, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, CQ_ATTEMPT, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int(st, 2, attempt);
+	sqlite3_bind_int64(st, 3, started);
+	sqlite3_bind_int64(st, 4, store_now_ms());
+	sqlite3_bind_text(st, 5, outcome, -1, SQLITE_STATIC);
+	if (error != NULL)
+		sqlite3_bind_text(st, 6, error, -1, SQLITE_STATIC);
+	return done_step(s, st, err);
+}
+
+int
+store_tx_advance(struct store *s, const char *partner, const char *tx,
+    int64_t seq, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, CQ_ADVANCE, err)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, seq);
+	sqlite3_bind_int64(st, 4, store_now_ms());
+	return done_step(s, st, err);
+}
+
+int
+store_tx_set_gap(struct store *s, const char *partner, const char *tx,
+    int open, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, open ? CQ_GAP_OPEN : CQ_GAP_CLOSE, err)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
+	if (open)
+		sqlite3_bind_int64(st, 3, store_now_ms());
+	return done_step(s, st, err);
+}
+
+int
+store_tx_has_parked(struct store *s, const char *partner, const char *tx,
+    struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((st = stmt(s, CQ_HAS_PARKED, err)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
+	return -1;
+}
+
+int
+store_next_due(struct store *s, int64_t *at, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	int rc, found = 0;
+
+	if ((st = stmt(s, CQ_NEXT_DUE, err)) == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		*at = sqlite3_column_int64(st, 0);
+		found = 1;
+	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
+		found = -1;
+	}
+	sqlite3_reset(st);
+	return found;
+}
+
+int
+store_attempt_log(struct store *s, int64_t id, char *buf, size_t len,
+    struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	size_t o = 0;
+	int rc;
+
+	buf[0] = '\0';
+	if ((st = stmt(s, CQ_ATTEMPT_LOG, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && o + 1 < len) {
+		const unsigned char *e = sqlite3_column_text(st, 3);
+		int n;
+
+		time_t t = (time_t)(sqlite3_column_int64(st, 1) / 1000);
+		struct tm tm;
+		char when[32];
+
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		n = snprintf(buf + o, len - o, "attempt %d at %s: %s: %s\n",
+		    sqlite3_column_int(st, 0), when,
+		    (const char *)sqlite3_column_text(st, 2),
+		    e != NULL ? (const char *)e : "");
+		if (n < 0)
+			break;
+		o += (size_t)n < len - o ? (size_t)n : len - o - 1;
+	}
+	sqlite3_reset(st);
+	return 0;
+}
+
+static int
+savepoint_sql(struct store *s, const char *verb, const char *name,
+    struct spool_error *err)
+{
+	char q[96];
+
+	/* name is one of the cycle's own constant identifiers. */
+	snprintf(q, sizeof(q), "%s %s", verb, name);
+	return store_exec(s, q, err);
+}
+
+int
+store_savepoint(struct store *s, const char *name, struct spool_error *err)
+{
+	return savepoint_sql(s, "SAVEPOINT", name, err);
+}
+
+int
+store_release(struct store *s, const char *name, struct spool_error *err)
+{
+	return savepoint_sql(s, "RELEASE", name, err);
+}
+
+int
+store_rollback_to(struct store *s, const char *name, struct spool_error *err)
+{
+	return savepoint_sql(s, "ROLLBACK TO", name, err);
+}

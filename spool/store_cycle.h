@@ -1,0 +1,63 @@
+/*
+ * store_cycle.h - the store's statements for the processing cycle.
+ */
+#ifndef SPOOL_STORE_CYCLE_H
+#define SPOOL_STORE_CYCLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+/* A message as the cycle needs it; strings owned, store_work_free(). */
+struct store_work {
+	int64_t	 id;
+	int	 state;		/* enum spool_state: where its file lies */
+	char	*partner;
+	char	*type;
+	char	*transaction_id;	/* NULL outside transactions */
+	int64_t	 sender_seq;
+	int64_t	 receiver_seq;
+	int	 attempts;	/* attempts made so far */
+	char	*file_name;
+};
+
+void	store_work_free(struct store_work *);
+
+/* Ready messages (queue/, and deferred/ ones due at now), oldest first. */
+int	store_ready(struct store *, int64_t now, size_t max,
+	    struct store_work **, size_t *n, struct spool_error *);
+/* The parked message with this number, if any: 1 found, 0 not, -1. */
+int	store_parked(struct store *, const char *partner, const char *tx,
+	    int64_t seq, struct store_work *, struct spool_error *);
+
+int	store_mark_done(struct store *, int64_t id, struct spool_error *);
+int	store_mark_deferred(struct store *, int64_t id, int64_t next_at,
+	    const char *reason, struct spool_error *);
+int	store_mark_failed(struct store *, int64_t id, const char *reason,
+	    struct spool_error *);
+int	store_mark_queued(struct store *, int64_t id, struct spool_error *);
+int	store_add_attempt(struct store *, int64_t id, int attempt,
+	    int64_t started, const char *outcome, const char *error,
+	    struct spool_error *);
+/* next_seq = seq + 1 where it was seq. */
+int	store_tx_advance(struct store *, const char *partner, const char *tx,
+	    int64_t seq, struct spool_error *);
+/* A gap is open (the next number is missing, later ones parked) or not. */
+int	store_tx_set_gap(struct store *, const char *partner, const char *tx,
+	    int open, struct spool_error *);
+/* Does the transaction have parked messages? 1, 0, -1. */
+int	store_tx_has_parked(struct store *, const char *partner,
+	    const char *tx, struct spool_error *);
+/* Earliest next_attempt_at of deferred messages: 1 found, 0 none. */
+int	store_next_due(struct store *, int64_t *at, struct spool_error *);
+/* All attempts' errors of a message, one per line, for a .reason file. */
+int	store_attempt_log(struct store *, int64_t id, char *buf, size_t len,
+	    struct spool_error *);
+
+int	store_savepoint(struct store *, const char *name, struct spool_error *);
+int	store_release(struct store *, const char *name, struct spool_error *);
+int	store_rollback_to(struct store *, const char *name,
+	    struct spool_error *);
+
+#endif
