@@ -261,14 +261,31 @@ fail_item(struct cycle *c, struct item *it, enum cycle_result r,
 	return 0;
 }
 
+/* The handler runs outside: note the pending call; the file stays. */
+static int
+go_external(struct cycle *c, struct item *it, struct spool_error *err)
+{
+	c->stats->external++;
+	return store_exec_start(c->ctx->store, it->w.id, it->w.attempts + 1,
+	    err);
+}
+
 /* Apply items [from, to) in one savepoint. 1: all ok, 0: one failed. */
 static int
 chunk_try(struct cycle *c, size_t from, size_t to, struct spool_error *err)
 {
 	size_t j;
 
+	enum cycle_result r;
+
 	for (j = from; j < to; j++) {
-		if (call_handler(c, &c->items[j]) != CYCLE_OK)
+		r = call_handler(c, &c->items[j]);
+		if (r == CYCLE_EXTERNAL) {
+			if (go_external(c, &c->items[j], err) == -1)
+				return -1;
+			continue;
+		}
+		if (r != CYCLE_OK)
 			return 0;
 		if (succeed(c, &c->items[j], err) == -1)
 			return -1;
@@ -290,6 +307,12 @@ chunk_replay(struct cycle *c, size_t from, size_t to, struct spool_error *err)
 		if (store_savepoint(s, "spoold_msg", err) == -1)
 			return -1;
 		r = call_handler(c, it);
+		if (r == CYCLE_EXTERNAL) {
+			if (go_external(c, it, err) == -1 ||
+			    store_release(s, "spoold_msg", err) == -1)
+				return -1;
+			continue;
+		}
 		if (r == CYCLE_OK) {
 			if (succeed(c, it, err) == -1)
 				return -1;
@@ -453,6 +476,64 @@ rollback:
 	store_rollback(s);
 	free_cycle(&c);
 	memset(stats, 0, sizeof(*stats));
+	return -1;
+}
+
+int
+cycle_complete(struct cycle_ctx *ctx, int64_t id, int attempt,
+    enum cycle_result r, int exit_status, const char *reason,
+    struct spool_error *err)
+{
+	struct cycle_stats stats;
+	struct cycle c;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	memset(&stats, 0, sizeof(stats));
+	c.ctx = ctx;
+	c.stats = &stats;
+	c.cap = 1;
+	if ((c.items = calloc(1, sizeof(*c.items))) == NULL ||
+	    (c.spill = calloc(1, sizeof(*c.spill))) == NULL) {
+		spool_seterr(err, "out of memory");
+		free_cycle(&c);
+		return -1;
+	}
+	if (store_begin(ctx->store, err) == -1) {
+		free_cycle(&c);
+		return -1;
+	}
+	c.now = store_now_ms();
+	rc = store_work_get(ctx->store, id, &c.items[0].w, err);
+	if (rc != 1) {
+		if (rc == 0)
+			spool_seterr(err, "message %" PRId64 " is gone", id);
+		goto rollback;
+	}
+	c.n = 1;
+	c.items[0].to_state = -1;
+	/* The store's attempt count is the one before this call. */
+	c.items[0].w.attempts = attempt - 1;
+	if (store_exec_finish(ctx->store, id, attempt, r == CYCLE_OK,
+	    exit_status, r == CYCLE_OK ? NULL : reason, err) == -1)
+		goto rollback;
+	if (r == CYCLE_OK)
+		rc = succeed(&c, &c.items[0], err);
+	else {
+		snprintf(c.items[0].reason, sizeof(c.items[0].reason), "%s",
+		    reason != NULL && reason[0] != '\0' ? reason :
+		    "the handler failed without a reason");
+		rc = fail_item(&c, &c.items[0], r == CYCLE_PERMANENT ?
+		    CYCLE_PERMANENT : CYCLE_TEMPORARY, err);
+	}
+	if (rc == -1 || store_commit(ctx->store, err) == -1)
+		goto rollback;
+	move_files(&c);
+	free_cycle(&c);
+	return 0;
+rollback:
+	store_rollback(ctx->store);
+	free_cycle(&c);
 	return -1;
 }
 

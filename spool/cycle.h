@@ -18,7 +18,10 @@
 enum cycle_result {
 	CYCLE_OK,
 	CYCLE_TEMPORARY,	/* try again later (deferred/) */
-	CYCLE_PERMANENT		/* give up (failed/) */
+	CYCLE_PERMANENT,	/* give up (failed/) */
+	CYCLE_EXTERNAL		/* run outside the transaction (exec): the
+				 * cycle records a pending call and leaves
+				 * the message where it is */
 };
 
 /* What a handler is given: one message, inside the cycle's transaction. */
@@ -49,7 +52,7 @@ struct cycle_ctx {
 
 struct cycle_stats {
 	unsigned	 taken;		/* messages looked at */
-	unsigned	 done, deferred, failed, released;
+	unsigned	 done, deferred, failed, released, external;
 	unsigned	 chunks_failed;
 };
 
@@ -58,6 +61,16 @@ struct cycle_stats {
  * the store failed (the transaction is rolled back, no file moved).
  */
 int	cycle_run(struct cycle_ctx *, struct cycle_stats *, struct spool_error *);
+
+/*
+ * Finish a message whose handler ran outside the store (exec), in a
+ * transaction of its own: the pending call of `attempt' becomes valid (r
+ * is CYCLE_OK: the message is done, its successor released) or invalid
+ * (deferred or failed, as in a cycle). Then its file moves. 0 or -1.
+ */
+int	cycle_complete(struct cycle_ctx *, int64_t id, int attempt,
+	    enum cycle_result r, int exit_status, const char *reason,
+	    struct spool_error *);
 
 /* Milliseconds until the next deferred message is due: -1 if none. */
 int64_t	cycle_next_due_in(struct store *, struct spool_error *);

@@ -33,6 +33,9 @@ enum {
 	CQ_NEXT_DUE,
 	CQ_ATTEMPT_LOG,
 	CQ_HAS_PARKED,
+	CQ_GET,
+	CQ_EXEC_START,
+	CQ_EXEC_FINISH,
 	CQ_COUNT
 };
 
@@ -40,9 +43,16 @@ _Static_assert(CQ_COUNT <= sizeof(((struct store *)0)->cstmt) /
     sizeof(sqlite3_stmt *), "struct store has too few cstmt slots");
 
 static const char *sql[CQ_COUNT] = {
-	[CQ_READY] = "SELECT " WORK_COLS " FROM messages WHERE state = "
-	    "'queue' OR (state = 'deferred' AND next_attempt_at <= ?1) "
-	    "ORDER BY id LIMIT ?2",
+	[CQ_READY] = "SELECT " WORK_COLS " FROM messages WHERE (state = "
+	    "'queue' OR (state = 'deferred' AND next_attempt_at <= ?1)) "
+	    "AND NOT EXISTS (SELECT 1 FROM exec_calls e WHERE e.message = "
+	    "messages.id AND e.status = 'pending') ORDER BY id LIMIT ?2",
+	[CQ_GET] = "SELECT " WORK_COLS " FROM messages WHERE id = ?1",
+	[CQ_EXEC_START] = "INSERT OR REPLACE INTO exec_calls (message, "
+	    "attempt, status, started_at) VALUES (?1, ?2, 'pending', ?3)",
+	[CQ_EXEC_FINISH] = "UPDATE exec_calls SET status = ?3, finished_at "
+	    "= ?4, exit_status = ?5, error = ?6 WHERE message = ?1 AND "
+	    "attempt = ?2",
 	[CQ_PARKED] = "SELECT " WORK_COLS " FROM messages WHERE partner = ?1 "
 	    "AND transaction_id = ?2 AND sender_seq = ?3 AND state = 'parked' "
 	    "AND duplicate_of IS NULL",
@@ -423,4 +433,66 @@ int
 store_rollback_to(struct store *s, const char *name, struct spool_error *err)
 {
 	return savepoint_sql(s, "ROLLBACK TO", name, err);
+}
+
+int
+store_work_get(struct store *s, int64_t id, struct store_work *w,
+    struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((st = stmt(s, CQ_GET, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(st);
+		return 0;
+	}
+	if (rc != SQLITE_ROW) {
+		spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
+		sqlite3_reset(st);
+		return -1;
+	}
+	rc = fill_work(st, w);
+	sqlite3_reset(st);
+	if (rc == -1) {
+		spool_seterr(err, "out of memory");
+		return -1;
+	}
+	return 1;
+}
+
+int
+store_exec_start(struct store *s, int64_t id, int attempt,
+    struct spool_error *err)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, CQ_EXEC_START, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int(st, 2, attempt);
+	sqlite3_bind_int64(st, 3, store_now_ms());
+	return done_step(s, st, err);
+}
+
+int
+store_exec_finish(struct store *s, int64_t id, int attempt, bool valid,
+    int exit_status, const char *error, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, CQ_EXEC_FINISH, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int(st, 2, attempt);
+	sqlite3_bind_text(st, 3, valid ? "valid" : "invalid", -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, store_now_ms());
+	sqlite3_bind_int(st, 5, exit_status);
+	if (error != NULL)
+		sqlite3_bind_text(st, 6, error, -1, SQLITE_STATIC);
+	return done_step(s, st, err);
 }

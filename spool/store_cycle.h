@@ -4,6 +4,7 @@
 #ifndef SPOOL_STORE_CYCLE_H
 #define SPOOL_STORE_CYCLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,6 +55,15 @@ int	store_next_due(struct store *, int64_t *at, struct spool_error *);
 /* All attempts' errors of a message, one per line, for a .reason file. */
 int	store_attempt_log(struct store *, int64_t id, char *buf, size_t len,
 	    struct spool_error *);
+
+/* One message by ID: 1 found, 0 not, -1 error. */
+int	store_work_get(struct store *, int64_t id, struct store_work *,
+	    struct spool_error *);
+/* The exec bracket: a pending call, then valid or invalid. */
+int	store_exec_start(struct store *, int64_t id, int attempt,
+	    struct spool_error *);
+int	store_exec_finish(struct store *, int64_t id, int attempt, bool valid,
+	    int exit_status, const char *error, struct spool_error *);
 
 int	store_savepoint(struct store *, const char *name, struct spool_error *);
 int	store_release(struct store *, const char *name, struct spool_error *);

@@ -117,6 +117,26 @@ static const char *migrations[] = {
 	"  SELECT p.message, m.partner, m.transaction_id, p.line, p.account,"
 	"  p.debit, p.credit, p.currency, p.at"
 	"  FROM ledger_postings p JOIN messages m ON m.id = p.message;",
+
+	/*
+	 * 3: calls of external programs (exec handler), bracketed: a call
+	 * is 'pending' while it runs, then 'valid' (it succeeded) or
+	 * 'invalid'. A pending call found at start-up was interrupted and
+	 * is made again with the same message ID.
+	 */
+	"CREATE TABLE exec_calls ("
+	"  message INTEGER NOT NULL REFERENCES messages(id),"
+	"  attempt INTEGER NOT NULL,"
+	"  status TEXT NOT NULL CHECK (status IN ('pending', 'valid',"
+	"    'invalid')),"
+	"  started_at INTEGER NOT NULL,"
+	"  finished_at INTEGER,"
+	"  exit_status INTEGER,"
+	"  error TEXT,"
+	"  PRIMARY KEY (message, attempt)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX exec_calls_pending ON exec_calls (status)"
+	"  WHERE status = 'pending';",
 };
 
 int

@@ -1,0 +1,486 @@
+/*
+ * reconcile.c - make the state directories tell the store's story.
+ *
+ * The store is the truth; each message file should lie in the directory
+ * of its row's state (DESIGN 3). Three things can disagree: a file whose
+ * name names no row (or a row that names another file), a file in the
+ * wrong state directory, a row whose file is nowhere. The second is what
+ * a crash between a commit and its renames leaves behind, and the only
+ * one repaired: the file is renamed to where its row says. Nothing is
+ * deleted here, ever: a file without a row and a row without a file are
+ * reported for a person to judge.
+ *
+ * How: pass 1 lists each state directory looked at and looks up each
+ * file's row by the ID in its name (a primary-key lookup), then walks
+ * the rows and stats each one's file in its directory. What disagrees is
+ * only a candidate: spoold commits first and renames after, so a file
+ * it is moving looks misplaced for a moment. Pass 2, a moment later,
+ * looks at each candidate afresh, and only what still disagrees is
+ * reported (and repaired). Memory grows with the candidates, not with
+ * the spool.
+ *
+ * Names come from the store or from the directory, never from partner
+ * input; a name with '/' or a leading '.' is never used as a path.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "reconcile.h"
+#include "store_admin.h"
+
+#define RECONCILE_SETTLE_MS	200
+
+/* A file that disagreed in pass 1. */
+struct file_cand {
+	int64_t		 id;		/* from its name, 0 if none */
+	int		 dir;		/* enum spool_state */
+	char		*name;
+	bool		 reported;	/* as misplaced, in pass 2 */
+};
+
+struct run {
+	struct spooldir		*sd;
+	struct store		*store;
+	bool			 repair;
+	bool			 include_done;
+	void			(*report)(void *, const struct reconcile_finding *);
+	void			*arg;
+	struct reconcile_stats	 stats;
+	struct file_cand	*files;
+	size_t			 nfiles, capfiles;
+	int64_t			*rows;
+	size_t			 nrows, caprows;
+	struct spool_error	*err;
+};
+
+const char *
+reconcile_kind_name(enum reconcile_kind k)
+{
+	switch (k) {
+	case RECONCILE_FILE_WITHOUT_ROW:
+		return "file_without_row";
+	case RECONCILE_WRONG_DIR:
+		return "wrong_directory";
+	case RECONCILE_ROW_WITHOUT_FILE:
+		return "row_without_file";
+	}
+	return "?";
+}
+
+int
+reconcile_name_id(const char *name, int64_t *id)
+{
+	const char *comma, *p;
+	int64_t v = 0;
+
+	*id = 0;
+	if ((comma = strrchr(name, ',')) == NULL)
+		return 0;
+	for (p = comma + 1; *p >= '0' && *p <= '9'; p++) {
+		if (v > (INT64_MAX - 9) / 10)
+			return 0;
+		v = v * 10 + (*p - '0');
+	}
+	if (p == comma + 1 || comma[1] == '0' ||
+	    (strcmp(p, ".xml") != 0 && strcmp(p, ".rejected") != 0))
+		return 0;
+	*id = v;
+	return 1;
+}
+
+/* May a name from the store or a directory be used as a name in a state
+ * directory? */
+static bool
+name_ok(const char *name)
+{
+	return name[0] != '\0' && name[0] != '.' && strchr(name, '/') ==
+	    NULL && strlen(name) <= SPOOLDIR_NAME_MAX + 16;
+}
+
+static bool
+looked_at(const struct run *r, int st)
+{
+	return st != ST_DONE || r->include_done;
+}
+
+/* Is name in state directory st? 1 yes, 0 no, -1 error. */
+static int
+present(struct run *r, int st, const char *name)
+{
+	struct stat sb;
+
+	if (fstatat(r->sd->state_fd[st], name, &sb, AT_SYMLINK_NOFOLLOW) == 0)
+		return 1;
+	if (errno == ENOENT)
+		return 0;
+	spool_seterr(r->err, "%s/%s: %s", spool_state_name(st), name,
+	    strerror(errno));
+	return -1;
+}
+
+/* Where is a row's file, other than in its own directory? -1: nowhere. */
+static int
+find_elsewhere(struct run *r, int own, const char *name, int *where)
+{
+	int st, rc;
+
+	*where = -1;
+	for (st = 0; st < ST_NSTATES; st++) {
+		if (st == own)
+			continue;
+		if ((rc = present(r, st, name)) == -1)
+			return -1;
+		if (rc == 1) {
+			*where = st;
+			return 0;
+		}
+	}
+	return 0;
+}
+
+/*
+ * What the store says of file name in directory dir: 0 it agrees, 1 it
+ * does not (kind and expected filled), -1 error.
+ */
+static int
+judge_file(struct run *r, int dir, const char *name, int64_t *id,
+    enum reconcile_kind *kind, int *expected)
+{
+	struct store_msgref ref;
+	int rc;
+
+	*expected = -1;
+	*kind = RECONCILE_FILE_WITHOUT_ROW;
+	if (!reconcile_name_id(name, id))
+		return 1;
+	if ((rc = store_get(r->store, *id, &ref, r->err)) == -1)
+		return -1;
+	if (rc == 0)
+		return 1;
+	rc = 1;
+	if (strcmp(ref.file_name, name) != 0 || ref.state < 0 ||
+	    ref.state >= ST_NSTATES)
+		rc = 1;		/* the row names another file */
+	else if (ref.state == dir)
+		rc = 0;
+	else {
+		*kind = RECONCILE_WRONG_DIR;
+		*expected = ref.state;
+	}
+	store_msgref_free(&ref);
+	return rc;
+}
+
+static int
+add_file(struct run *r, int64_t id, int dir, const char *name)
+{
+	struct file_cand *nf;
+
+	if (r->nfiles == r->capfiles) {
+		size_t cap = r->capfiles ? r->capfiles * 2 : 16;
+
+		if ((nf = reallocarray(r->files, cap, sizeof(*nf))) == NULL)
+			goto oom;
+		r->files = nf;
+		r->capfiles = cap;
+	}
+	if ((r->files[r->nfiles].name = strdup(name)) == NULL)
+		goto oom;
+	r->files[r->nfiles].id = id;
+	r->files[r->nfiles].dir = dir;
+	r->files[r->nfiles].reported = false;
+	r->nfiles++;
+	return 0;
+oom:
+	spool_seterr(r->err, "out of memory");
+	return -1;
+}
+
+static int
+add_row(struct run *r, int64_t id)
+{
+	int64_t *nr;
+
+	if (r->nrows == r->caprows) {
+		size_t cap = r->caprows ? r->caprows * 2 : 16;
+
+		if ((nr = reallocarray(r->rows, cap, sizeof(*nr))) == NULL) {
+			spool_seterr(r->err, "out of memory");
+			return -1;
+		}
+		r->rows = nr;
+		r->caprows = cap;
+	}
+	r->rows[r->nrows++] = id;
+	return 0;
+}
+
+/* Pass 1, files: list one state directory. */
+static int
+scan_dir(struct run *r, int dir)
+{
+	enum reconcile_kind kind;
+	struct dirent *de;
+	int64_t id;
+	size_t len;
+	DIR *d;
+	int fd, expected, rc = -1;
+
+	fd = openat(r->sd->state_fd[dir], ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC);
+	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
+		spool_seterr(r->err, "cannot list %s/%s: %s", r->sd->root,
+		    spool_state_name(dir), strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL) {
+			if (errno != 0) {
+				spool_seterr(r->err, "cannot list %s/%s: %s",
+				    r->sd->root, spool_state_name(dir),
+				    strerror(errno));
+				goto out;
+			}
+			break;
+		}
+		len = strlen(de->d_name);
+		if (de->d_name[0] == '.' || (len >= 7 &&
+		    strcmp(de->d_name + len - 7, ".reason") == 0))
+			continue;
+		r->stats.files++;
+		switch (judge_file(r, dir, de->d_name, &id, &kind,
+		    &expected)) {
+		case -1:
+			goto out;
+		case 1:
+			if (add_file(r, id, dir, de->d_name) == -1)
+				goto out;
+			break;
+		}
+	}
+	rc = 0;
+out:
+	closedir(d);
+	return rc;
+}
+
+/* Pass 1, rows: is each row's file in its directory? */
+static int
+check_row(void *arg, int64_t id, int state, const char *name)
+{
+	struct run *r = arg;
+	int rc, where;
+
+	r->stats.rows++;
+	if (state < 0 || state >= ST_NSTATES)
+		return 0;
+	if (!name_ok(name))
+		return add_row(r, id);
+	if ((rc = present(r, state, name)) == -1)
+		return -1;
+	if (rc == 1)
+		return 0;
+	if (find_elsewhere(r, state, name, &where) == -1)
+		return -1;
+	/* A misplaced file in a directory listed above is a candidate
+	 * already. */
+	if (where >= 0 && looked_at(r, where))
+		return 0;
+	return add_row(r, id);
+}
+
+static void
+emit(struct run *r, enum reconcile_kind kind, int64_t id, int found,
+    int expected, const char *name, bool repaired, const char *error)
+{
+	struct reconcile_finding f;
+
+	f.kind = kind;
+	f.id = id;
+	f.found = found;
+	f.expected = expected;
+	f.file_name = name;
+	f.repaired = repaired;
+	f.error = error;
+	r->stats.findings++;
+	if (repaired)
+		r->stats.repaired++;
+	if (r->report != NULL)
+		r->report(r->arg, &f);
+}
+
+/* Move a misplaced file (and, to failed/ or rejected/, its sidecar). */
+static void
+repair_move(struct run *r, int64_t id, int from, int to, const char *name)
+{
+	struct spool_error merr;
+	char reason[SPOOLDIR_NAME_MAX + 32], why[SPOOL_ERRLEN + 64];
+
+	spool_clearerr(&merr);
+	if (spooldir_move(r->sd, -1, from, name, to, name, &merr) == -1) {
+		emit(r, RECONCILE_WRONG_DIR, id, from, to, name, false,
+		    merr.msg);
+		return;
+	}
+	why[0] = '\0';
+	if ((to == ST_FAILED || to == ST_REJECTED) &&
+	    snprintf(reason, sizeof(reason), "%s.reason", name) <
+	    (int)sizeof(reason) && present(r, from, reason) == 1 &&
+	    present(r, to, reason) == 0 && spooldir_move(r->sd, -1, from,
+	    reason, to, reason, &merr) == -1)
+		snprintf(why, sizeof(why), "moved, but its .reason sidecar "
+		    "stayed behind: %s", merr.msg);
+	emit(r, RECONCILE_WRONG_DIR, id, from, to, name, true,
+	    why[0] != '\0' ? why : NULL);
+}
+
+static int
+cmp_cand(const void *a, const void *b)
+{
+	const struct file_cand *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Pass 2, a file candidate: still there, still wrong? */
+static int
+confirm_file(struct run *r, struct file_cand *c)
+{
+	enum reconcile_kind kind;
+	int64_t id;
+	int rc, expected;
+
+	if ((rc = present(r, c->dir, c->name)) <= 0)
+		return rc;
+	if ((rc = judge_file(r, c->dir, c->name, &id, &kind, &expected)) <= 0)
+		return rc;
+	if (kind == RECONCILE_WRONG_DIR && r->repair) {
+		repair_move(r, id, c->dir, expected, c->name);
+		c->reported = true;
+	} else {
+		emit(r, kind, id, c->dir, expected, c->name, false, NULL);
+		c->reported = kind == RECONCILE_WRONG_DIR;
+	}
+	return 0;
+}
+
+/* Pass 2, a row candidate: still without its file? */
+static int
+confirm_row(struct run *r, int64_t id)
+{
+	struct store_msgref ref;
+	struct file_cand key, *hit;
+	int rc, where, ret = -1;
+
+	if ((rc = store_get(r->store, id, &ref, r->err)) <= 0)
+		return rc;
+	if (ref.state < 0 || ref.state >= ST_NSTATES ||
+	    !looked_at(r, ref.state)) {
+		ret = 0;
+		goto out;
+	}
+	if (!name_ok(ref.file_name)) {
+		emit(r, RECONCILE_ROW_WITHOUT_FILE, id, -1, ref.state,
+		    ref.file_name, false, NULL);
+		ret = 0;
+		goto out;
+	}
+	if ((rc = present(r, ref.state, ref.file_name)) == -1)
+		goto out;
+	if (rc == 1) {
+		ret = 0;
+		goto out;
+	}
+	if (find_elsewhere(r, ref.state, ref.file_name, &where) == -1)
+		goto out;
+	if (where < 0)
+		emit(r, RECONCILE_ROW_WITHOUT_FILE, id, -1, ref.state,
+		    ref.file_name, false, NULL);
+	else {
+		key.id = id;
+		hit = r->nfiles == 0 ? NULL : bsearch(&key, r->files,
+		    r->nfiles, sizeof(*r->files), cmp_cand);
+		if (hit != NULL && hit->reported && hit->dir == where)
+			;	/* reported with its file */
+		else if (r->repair)
+			repair_move(r, id, where, ref.state, ref.file_name);
+		else
+			emit(r, RECONCILE_WRONG_DIR, id, where, ref.state,
+			    ref.file_name, false, NULL);
+	}
+	ret = 0;
+out:
+	store_msgref_free(&ref);
+	return ret;
+}
+
+static void
+settle(void)
+{
+	struct timespec ts = { 0, RECONCILE_SETTLE_MS * 1000000L };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+int
+reconcile_run(struct spooldir *sd, struct store *store, bool repair,
+    bool include_done,
+    void (*report)(void *, const struct reconcile_finding *), void *arg,
+    struct reconcile_stats *stats, struct spool_error *err)
+{
+	struct run r;
+	size_t i;
+	int st, ret = -1;
+
+	memset(&r, 0, sizeof(r));
+	r.sd = sd;
+	r.store = store;
+	r.repair = repair;
+	r.include_done = include_done;
+	r.report = report;
+	r.arg = arg;
+	r.err = err;
+
+	/* Pass 1: candidates. */
+	for (st = 0; st < ST_NSTATES; st++)
+		if (looked_at(&r, st) && scan_dir(&r, st) == -1)
+			goto out;
+	if (store_admin_rows(store, include_done, check_row, &r, err) == -1)
+		goto out;
+
+	/* Pass 2: what still disagrees a moment later. */
+	if (r.nfiles > 0 || r.nrows > 0)
+		settle();
+	if (r.nfiles > 0)
+		qsort(r.files, r.nfiles, sizeof(*r.files), cmp_cand);
+	for (i = 0; i < r.nfiles; i++)
+		if (confirm_file(&r, &r.files[i]) == -1)
+			goto out;
+	for (i = 0; i < r.nrows; i++)
+		if (confirm_row(&r, r.rows[i]) == -1)
+			goto out;
+	if (spooldir_sync(sd, err) == -1)
+		goto out;
+	ret = (int)(r.stats.findings - r.stats.repaired);
+out:
+	if (stats != NULL)
+		*stats = r.stats;
+	for (i = 0; i < r.nfiles; i++)
+		free(r.files[i].name);
+	free(r.files);
+	free(r.rows);
+	return ret;
+}

@@ -1,0 +1,618 @@
+/*
+ * store_admin.c - the store's statements for reconciliation and spoolctl.
+ *
+ * Every statement is constant text with bound parameters; the listing's
+ * WHERE clause is put together from constant fragments chosen by which
+ * filters are set, never from the filter values. These statements run
+ * rarely (once per spoolctl command, once per start-up), so each is
+ * prepared per call and finalised before returning, except the purge's,
+ * which are prepared once per purge run.
+ *
+ * Purging deletes a message's attempts and its row inside a savepoint,
+ * so that a row another row still refers to (a duplicate, a handler's
+ * table) is kept whole rather than half deleted: the foreign keys, not a
+ * list kept here, say what may go.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "spooldir.h"
+#include "store_admin.h"
+
+#define MSG_COLS "id, state, partner, orig_name, file_name, type, " \
+	"message_id, sender, recipient, transaction_id, sender_seq, " \
+	"receiver_seq, stale, sha256, size, duplicate_of, attempts, " \
+	"next_attempt_at, reason, received_at, updated_at"
+
+struct store_admin_purge {
+	struct store	*s;
+	sqlite3_stmt	*del_attempts;
+	sqlite3_stmt	*del_msg;
+};
+
+static int
+prep(struct store *s, const char *sql, sqlite3_stmt **st,
+    struct spool_error *err)
+{
+	if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK) {
+		spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
+		*st = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+sqlerr(struct store *s, struct spool_error *err)
+{
+	spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
+	return -1;
+}
+
+static int
+dup_col(sqlite3_stmt *st, int i, char **out)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	*out = NULL;
+	if (t == NULL)
+		return 0;
+	if ((*out = strdup((const char *)t)) == NULL)
+		return -1;
+	return 0;
+}
+
+void
+store_admin_msg_free(struct store_admin_msg *m)
+{
+	free(m->partner);
+	free(m->orig_name);
+	free(m->file_name);
+	free(m->type);
+	free(m->message_id);
+	free(m->sender);
+	free(m->recipient);
+	free(m->transaction_id);
+	free(m->reason);
+	memset(m, 0, sizeof(*m));
+}
+
+/* Fill m from a row of MSG_COLS. */
+static int
+fill_msg(sqlite3_stmt *st, struct store_admin_msg *m,
+    struct spool_error *err)
+{
+	const char *state;
+
+	memset(m, 0, sizeof(*m));
+	m->id = sqlite3_column_int64(st, 0);
+	state = (const char *)sqlite3_column_text(st, 1);
+	m->state = state != NULL ? spool_state_parse(state) : -1;
+	if (dup_col(st, 2, &m->partner) == -1 ||
+	    dup_col(st, 3, &m->orig_name) == -1 ||
+	    dup_col(st, 4, &m->file_name) == -1 ||
+	    dup_col(st, 5, &m->type) == -1 ||
+	    dup_col(st, 6, &m->message_id) == -1 ||
+	    dup_col(st, 7, &m->sender) == -1 ||
+	    dup_col(st, 8, &m->recipient) == -1 ||
+	    dup_col(st, 9, &m->transaction_id) == -1 ||
+	    dup_col(st, 18, &m->reason) == -1) {
+		store_admin_msg_free(m);
+		spool_seterr(err, "out of memory");
+		return -1;
+	}
+	m->has_seq = sqlite3_column_type(st, 10) != SQLITE_NULL;
+	m->sender_seq = sqlite3_column_int64(st, 10);
+	m->receiver_seq = sqlite3_column_int64(st, 11);
+	m->stale = sqlite3_column_int(st, 12) != 0;
+	if (sqlite3_column_bytes(st, 13) == 32) {
+		memcpy(m->sha256, sqlite3_column_blob(st, 13), 32);
+		m->has_sha256 = true;
+	}
+	m->size = sqlite3_column_int64(st, 14);
+	m->duplicate_of = sqlite3_column_int64(st, 15);
+	m->attempts = sqlite3_column_int64(st, 16);
+	m->next_attempt_at = sqlite3_column_int64(st, 17);
+	m->received_at = sqlite3_column_int64(st, 19);
+	m->updated_at = sqlite3_column_int64(st, 20);
+	return 0;
+}
+
+/* Step st to its end, handing each message row to fn. */
+static int
+each_msg(struct store *s, sqlite3_stmt *st,
+    int (*fn)(void *, const struct store_admin_msg *), void *arg,
+    struct spool_error *err)
+{
+	struct store_admin_msg m;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (fill_msg(st, &m, err) == -1)
+			return -1;
+		rc = fn(arg, &m);
+		store_admin_msg_free(&m);
+		if (rc != 0)
+			return -1;
+	}
+	if (rc != SQLITE_DONE)
+		return sqlerr(s, err);
+	return 0;
+}
+
+int
+store_admin_read_begin(struct store *s, struct spool_error *err)
+{
+	return store_exec(s, "BEGIN DEFERRED", err);
+}
+
+void
+store_admin_read_end(struct store *s)
+{
+	/* A read transaction has nothing to keep: ending it cannot lose. */
+	store_rollback(s);
+}
+
+int
+store_admin_rows(struct store *s, bool include_done,
+    int (*fn)(void *, int64_t, int, const char *), void *arg,
+    struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	const char *state, *name;
+	int rc, ret = -1;
+
+	if (prep(s, include_done ?
+	    "SELECT id, state, file_name FROM messages ORDER BY id" :
+	    "SELECT id, state, file_name FROM messages "
+	    "WHERE state IN ('queue', 'parked', 'deferred', 'failed', "
+	    "'rejected') ORDER BY id", &st, err) == -1)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		state = (const char *)sqlite3_column_text(st, 1);
+		name = (const char *)sqlite3_column_text(st, 2);
+		if (fn(arg, sqlite3_column_int64(st, 0), state != NULL ?
+		    spool_state_parse(state) : -1, name != NULL ? name : "") !=
+		    0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		sqlerr(s, err);
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int
+store_admin_msg_get(struct store *s, int64_t id, struct store_admin_msg *m,
+    struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	int rc, ret = -1;
+
+	memset(m, 0, sizeof(*m));
+	if (prep(s, "SELECT " MSG_COLS " FROM messages WHERE id = ?1", &st,
+	    err) == -1)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		ret = fill_msg(st, m, err) == -1 ? -1 : 1;
+	else if (rc == SQLITE_DONE)
+		ret = 0;
+	else
+		sqlerr(s, err);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* The statement for a filter: constant fragments only. */
+static int
+filter_prep(struct store *s, const struct store_admin_filter *f, bool count,
+    sqlite3_stmt **st, struct spool_error *err)
+{
+	char sql[1024];
+
+	snprintf(sql, sizeof(sql), "SELECT %s FROM messages WHERE 1%s%s%s%s",
+	    count ? "count(*)" : MSG_COLS,
+	    f->state >= 0 ? " AND state = ?1" : "",
+	    f->partner != NULL ? " AND partner = ?2" : "",
+	    f->transaction_id != NULL ? " AND transaction_id = ?3" : "",
+	    count ? "" : f->by_seq ? " ORDER BY sender_seq, id LIMIT ?4" :
+	    " ORDER BY id LIMIT ?4");
+	if (prep(s, sql, st, err) == -1)
+		return -1;
+	if (f->state >= 0)
+		sqlite3_bind_text(*st, 1, spool_state_name(f->state), -1,
+		    SQLITE_STATIC);
+	if (f->partner != NULL)
+		sqlite3_bind_text(*st, 2, f->partner, -1, SQLITE_STATIC);
+	if (f->transaction_id != NULL)
+		sqlite3_bind_text(*st, 3, f->transaction_id, -1,
+		    SQLITE_STATIC);
+	if (!count)
+		sqlite3_bind_int64(*st, 4, f->limit > 0 ? f->limit : -1);
+	return 0;
+}
+
+int
+store_admin_msg_list(struct store *s, const struct store_admin_filter *f,
+    int (*fn)(void *, const struct store_admin_msg *), void *arg,
+    struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (filter_prep(s, f, false, &st, err) == -1)
+		return -1;
+	rc = each_msg(s, st, fn, arg, err);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+store_admin_msg_count(struct store *s, const struct store_admin_filter *f,
+    int64_t *n, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	int ret = -1;
+
+	*n = 0;
+	if (filter_prep(s, f, true, &st, err) == -1)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*n = sqlite3_column_int64(st, 0);
+		ret = 0;
+	} else
+		sqlerr(s, err);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int
+store_admin_attempts(struct store *s, int64_t msg,
+    int (*fn)(void *, const struct store_admin_attempt *), void *arg,
+    struct spool_error *err)
+{
+	struct store_admin_attempt a;
+	sqlite3_stmt *st;
+	int rc, ret = -1;
+
+	if (prep(s, "SELECT attempt, started_at, finished_at, outcome, error "
+	    "FROM attempts WHERE message = ?1 ORDER BY attempt", &st,
+	    err) == -1)
+		return -1;
+	sqlite3_bind_int64(st, 1, msg);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		a.attempt = sqlite3_column_int64(st, 0);
+		a.started_at = sqlite3_column_int64(st, 1);
+		a.finished_at = sqlite3_column_int64(st, 2);
+		a.outcome = (const char *)sqlite3_column_text(st, 3);
+		a.error = (const char *)sqlite3_column_text(st, 4);
+		if (fn(arg, &a) != 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		sqlerr(s, err);
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int
+store_admin_tx_get(struct store *s, const char *partner, const char *tx,
+    struct store_admin_tx *t, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	int rc, ret = -1;
+
+	memset(t, 0, sizeof(*t));
+	if (prep(s, "SELECT next_seq, out_seq, gap_since, gap_alerted, "
+	    "created_at, updated_at FROM transactions "
+	    "WHERE partner = ?1 AND transaction_id = ?2", &st, err) == -1)
+		return -1;
+	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		t->next_seq = sqlite3_column_int64(st, 0);
+		t->out_seq = sqlite3_column_int64(st, 1);
+		t->gap_since = sqlite3_column_int64(st, 2);
+		t->gap_alerted = sqlite3_column_int(st, 3) != 0;
+		t->created_at = sqlite3_column_int64(st, 4);
+		t->updated_at = sqlite3_column_int64(st, 5);
+		ret = 1;
+	} else if (rc == SQLITE_DONE) {
+		t->next_seq = 1;
+		ret = 0;
+	} else
+		sqlerr(s, err);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int
+store_admin_tx_parked(struct store *s, const char *partner, const char *tx,
+    int64_t *n, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	int ret = -1;
+
+	*n = 0;
+	if (prep(s, "SELECT count(*) FROM messages WHERE partner = ?1 AND "
+	    "transaction_id = ?2 AND state = 'parked' AND duplicate_of IS NULL",
+	    &st, err) == -1)
+		return -1;
+	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*n = sqlite3_column_int64(st, 0);
+		ret = 0;
+	} else
+		sqlerr(s, err);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int
+store_admin_skips(struct store *s, const char *partner, const char *tx,
+    int (*fn)(void *, const struct store_admin_skip *), void *arg,
+    struct spool_error *err)
+{
+	struct store_admin_skip k;
+	sqlite3_stmt *st;
+	int rc, ret = -1;
+
+	if (prep(s, "SELECT seq, reason, user, at FROM skips "
+	    "WHERE partner = ?1 AND transaction_id = ?2 ORDER BY seq", &st,
+	    err) == -1)
+		return -1;
+	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		k.seq = sqlite3_column_int64(st, 0);
+		k.reason = (const char *)sqlite3_column_text(st, 1);
+		k.user = (const char *)sqlite3_column_text(st, 2);
+		k.at = sqlite3_column_int64(st, 3);
+		if (fn(arg, &k) != 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		sqlerr(s, err);
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+void
+store_admin_status_free(struct store_admin_status *st)
+{
+	free(st->oldest_gap_partner);
+	free(st->oldest_gap_tx);
+	free(st->daemon_version);
+	memset(st, 0, sizeof(*st));
+}
+
+/* Run a one-row query with ?1 bound to now (if it has a parameter);
+ * rows == 0 is fine. fn reads the row. */
+static int
+one_row(struct store *s, const char *sql, int64_t p1, int64_t p2,
+    int (*fn)(sqlite3_stmt *, struct store_admin_status *),
+    struct store_admin_status *out, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	int rc, ret = -1;
+
+	if (prep(s, sql, &st, err) == -1)
+		return -1;
+	if (sqlite3_bind_parameter_count(st) >= 1)
+		sqlite3_bind_int64(st, 1, p1);
+	if (sqlite3_bind_parameter_count(st) >= 2)
+		sqlite3_bind_int64(st, 2, p2);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if (fn(st, out) == -1)
+			spool_seterr(err, "out of memory");
+		else
+			ret = 0;
+	} else if (rc == SQLITE_DONE)
+		ret = 0;
+	else
+		sqlerr(s, err);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+static int
+row_gaps(sqlite3_stmt *st, struct store_admin_status *o)
+{
+	o->gaps_open = sqlite3_column_int64(st, 0);
+	return 0;
+}
+
+static int
+row_oldest_gap(sqlite3_stmt *st, struct store_admin_status *o)
+{
+	o->oldest_gap_since = sqlite3_column_int64(st, 2);
+	o->oldest_gap_next_seq = sqlite3_column_int64(st, 3);
+	if (dup_col(st, 0, &o->oldest_gap_partner) == -1 ||
+	    dup_col(st, 1, &o->oldest_gap_tx) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+row_deferred(sqlite3_stmt *st, struct store_admin_status *o)
+{
+	o->oldest_deferred_id = sqlite3_column_int64(st, 0);
+	o->oldest_deferred_received_at = sqlite3_column_int64(st, 1);
+	o->oldest_deferred_next_at = sqlite3_column_int64(st, 2);
+	o->oldest_deferred_attempts = sqlite3_column_int64(st, 3);
+	return 0;
+}
+
+static int
+row_rates(sqlite3_stmt *st, struct store_admin_status *o)
+{
+	o->processed_last_minute = sqlite3_column_int64(st, 0);
+	o->processed_last_hour = sqlite3_column_int64(st, 1);
+	o->duplicates_last_minute = sqlite3_column_int64(st, 2);
+	o->duplicates_last_hour = sqlite3_column_int64(st, 3);
+	return 0;
+}
+
+static int
+row_daemon(sqlite3_stmt *st, struct store_admin_status *o)
+{
+	o->daemon_known = true;
+	o->daemon_pid = sqlite3_column_int64(st, 0);
+	o->daemon_started_at = sqlite3_column_int64(st, 1);
+	return dup_col(st, 2, &o->daemon_version);
+}
+
+int
+store_admin_status(struct store *s, int64_t now, struct store_admin_status *o,
+    struct spool_error *err)
+{
+	memset(o, 0, sizeof(*o));
+	if (one_row(s, "SELECT count(*) FROM transactions "
+	    "WHERE gap_since IS NOT NULL", 0, 0, row_gaps, o, err) == -1 ||
+	    one_row(s, "SELECT partner, transaction_id, gap_since, next_seq "
+	    "FROM transactions WHERE gap_since IS NOT NULL "
+	    "ORDER BY gap_since LIMIT 1", 0, 0, row_oldest_gap, o, err) == -1 ||
+	    one_row(s, "SELECT id, received_at, next_attempt_at, attempts "
+	    "FROM messages WHERE state = 'deferred' "
+	    "ORDER BY received_at, id LIMIT 1", 0, 0, row_deferred, o,
+	    err) == -1 ||
+	    one_row(s, "SELECT "
+	    "coalesce(sum(updated_at >= ?1 AND duplicate_of IS NULL), 0), "
+	    "coalesce(sum(duplicate_of IS NULL), 0), "
+	    "coalesce(sum(updated_at >= ?1 AND duplicate_of IS NOT NULL), 0), "
+	    "coalesce(sum(duplicate_of IS NOT NULL), 0) "
+	    "FROM messages WHERE state = 'done' AND updated_at >= ?2",
+	    now - 60 * 1000, now - 3600 * 1000, row_rates, o, err) == -1 ||
+	    one_row(s, "SELECT pid, started_at, version FROM daemon "
+	    "WHERE id = 1", 0, 0, row_daemon, o, err) == -1) {
+		store_admin_status_free(o);
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_admin_purge_candidates(struct store *s, int64_t before,
+    int64_t below_id, int64_t limit,
+    int (*fn)(void *, const struct store_admin_msg *), void *arg,
+    struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prep(s, "SELECT " MSG_COLS " FROM messages WHERE state = 'done' "
+	    "AND updated_at < ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3", &st,
+	    err) == -1)
+		return -1;
+	sqlite3_bind_int64(st, 1, before);
+	sqlite3_bind_int64(st, 2, below_id);
+	sqlite3_bind_int64(st, 3, limit > 0 ? limit : -1);
+	rc = each_msg(s, st, fn, arg, err);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+struct store_admin_purge *
+store_admin_purge_open(struct store *s, struct spool_error *err)
+{
+	struct store_admin_purge *p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		spool_seterr(err, "out of memory");
+		return NULL;
+	}
+	p->s = s;
+	if (prep(s, "DELETE FROM attempts WHERE message = ?1",
+	    &p->del_attempts, err) == -1 ||
+	    prep(s, "DELETE FROM messages WHERE id = ?1 AND state = 'done'",
+	    &p->del_msg, err) == -1) {
+		store_admin_purge_close(p);
+		return NULL;
+	}
+	return p;
+}
+
+void
+store_admin_purge_close(struct store_admin_purge *p)
+{
+	if (p == NULL)
+		return;
+	sqlite3_finalize(p->del_attempts);
+	sqlite3_finalize(p->del_msg);
+	free(p);
+}
+
+int
+store_admin_purge_row(struct store_admin_purge *p, int64_t id,
+    struct spool_error *err)
+{
+	struct store *s = p->s;
+	int rc;
+
+	if (store_exec(s, "SAVEPOINT purge_row", err) == -1)
+		return -1;
+	sqlite3_reset(p->del_attempts);
+	sqlite3_reset(p->del_msg);
+	sqlite3_bind_int64(p->del_attempts, 1, id);
+	sqlite3_bind_int64(p->del_msg, 1, id);
+	if (sqlite3_step(p->del_attempts) != SQLITE_DONE) {
+		sqlerr(s, err);
+		goto undo;
+	}
+	rc = sqlite3_step(p->del_msg);
+	if (rc == SQLITE_DONE) {
+		rc = sqlite3_changes(s->db) == 1 ? 1 : 0;
+		sqlite3_reset(p->del_msg);
+		if (rc == 0)
+			goto keep;
+		if (store_exec(s, "RELEASE purge_row", err) == -1)
+			return -1;
+		return 1;
+	}
+	if (sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_FOREIGNKEY) {
+		sqlite3_reset(p->del_msg);
+		goto keep;
+	}
+	sqlerr(s, err);
+undo:
+	sqlite3_reset(p->del_attempts);
+	sqlite3_reset(p->del_msg);
+	store_exec(s, "ROLLBACK TO purge_row; RELEASE purge_row", NULL);
+	return -1;
+keep:
+	if (store_exec(s, "ROLLBACK TO purge_row; RELEASE purge_row",
+	    err) == -1)
+		return -1;
+	return 0;
+}
+
+bool
+store_admin_busy(struct store *s)
+{
+	int rc;
+
+	if (s->db == NULL)
+		return false;
+	rc = sqlite3_extended_errcode(s->db) & 0xff;
+	return rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
+}
