@@ -35,6 +35,7 @@
 
 #include "accept.h"
 #include "digest.h"
+#include "failpoint.h"
 #include "log.h"
 #include "message.h"
 #include "sequencer.h"
@@ -445,6 +446,7 @@ accept_files(struct accept_ctx *c, const struct accept_file *files, size_t n,
 			goto rollback;
 	if (store_commit(c->store, err) == -1)
 		goto rollback;
+	failpoint("accept-commit");
 	for (i = 0; i < n; i++) {
 		if (out[i].state < 0)
 			continue;

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "cycle.h"
+#include "failpoint.h"
 #include "log.h"
 #include "retry.h"
 
@@ -465,6 +466,7 @@ cycle_run(struct cycle_ctx *ctx, struct cycle_stats *stats,
 	}
 	if (store_commit(s, err) == -1)
 		goto rollback;
+	failpoint("cycle-commit");
 	stats->taken = (unsigned)c.n;
 	for (i = 0; i < c.n; i++)
 		if (c.items[i].to_state == ST_DONE)

@@ -166,15 +166,16 @@ judge_file(struct run *r, int dir, const char *name, int64_t *id,
 		return -1;
 	if (rc == 0)
 		return 1;
+	/* A row that names another file does not own this one. */
 	rc = 1;
-	if (strcmp(ref.file_name, name) != 0 || ref.state < 0 ||
-	    ref.state >= ST_NSTATES)
-		rc = 1;		/* the row names another file */
-	else if (ref.state == dir)
-		rc = 0;
-	else {
-		*kind = RECONCILE_WRONG_DIR;
-		*expected = ref.state;
+	if (strcmp(ref.file_name, name) == 0 && ref.state >= 0 &&
+	    ref.state < ST_NSTATES) {
+		if (ref.state == dir)
+			rc = 0;
+		else {
+			*kind = RECONCILE_WRONG_DIR;
+			*expected = ref.state;
+		}
 	}
 	store_msgref_free(&ref);
 	return rc;
@@ -354,6 +355,30 @@ cmp_cand(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
+/* Was message id's file in directory dir reported as misplaced already?
+ * (r->files is sorted by ID.) */
+static bool
+reported_as_file(const struct run *r, int64_t id, int dir)
+{
+	struct file_cand key;
+	const struct file_cand *hit;
+	size_t i, lo;
+
+	if (r->nfiles == 0)
+		return false;
+	key.id = id;
+	if ((hit = bsearch(&key, r->files, r->nfiles, sizeof(*r->files),
+	    cmp_cand)) == NULL)
+		return false;
+	for (lo = (size_t)(hit - r->files); lo > 0 && r->files[lo - 1].id ==
+	    id; lo--)
+		;
+	for (i = lo; i < r->nfiles && r->files[i].id == id; i++)
+		if (r->files[i].dir == dir && r->files[i].reported)
+			return true;
+	return false;
+}
+
 /* Pass 2, a file candidate: still there, still wrong? */
 static int
 confirm_file(struct run *r, struct file_cand *c)
@@ -381,7 +406,6 @@ static int
 confirm_row(struct run *r, int64_t id)
 {
 	struct store_msgref ref;
-	struct file_cand key, *hit;
 	int rc, where, ret = -1;
 
 	if ((rc = store_get(r->store, id, &ref, r->err)) <= 0)
@@ -408,13 +432,8 @@ confirm_row(struct run *r, int64_t id)
 	if (where < 0)
 		emit(r, RECONCILE_ROW_WITHOUT_FILE, id, -1, ref.state,
 		    ref.file_name, false, NULL);
-	else {
-		key.id = id;
-		hit = r->nfiles == 0 ? NULL : bsearch(&key, r->files,
-		    r->nfiles, sizeof(*r->files), cmp_cand);
-		if (hit != NULL && hit->reported && hit->dir == where)
-			;	/* reported with its file */
-		else if (r->repair)
+	else if (!reported_as_file(r, id, where)) {
+		if (r->repair)
 			repair_move(r, id, where, ref.state, ref.file_name);
 		else
 			emit(r, RECONCILE_WRONG_DIR, id, where, ref.state,

@@ -580,30 +580,31 @@ store_admin_purge_row(struct store_admin_purge *p, int64_t id,
 		goto undo;
 	}
 	rc = sqlite3_step(p->del_msg);
-	if (rc == SQLITE_DONE) {
-		rc = sqlite3_changes(s->db) == 1 ? 1 : 0;
+	if (rc == SQLITE_DONE && sqlite3_changes(s->db) == 1) {
+		sqlite3_reset(p->del_attempts);
 		sqlite3_reset(p->del_msg);
-		if (rc == 0)
-			goto keep;
-		if (store_exec(s, "RELEASE purge_row", err) == -1)
-			return -1;
-		return 1;
+		return 1;	/* the savepoint stays open */
 	}
-	if (sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_FOREIGNKEY) {
+	if (rc == SQLITE_DONE || sqlite3_extended_errcode(s->db) ==
+	    SQLITE_CONSTRAINT_FOREIGNKEY) {
+		sqlite3_reset(p->del_attempts);
 		sqlite3_reset(p->del_msg);
-		goto keep;
+		return store_admin_purge_done(p, false, err) == -1 ? -1 : 0;
 	}
 	sqlerr(s, err);
 undo:
 	sqlite3_reset(p->del_attempts);
 	sqlite3_reset(p->del_msg);
-	store_exec(s, "ROLLBACK TO purge_row; RELEASE purge_row", NULL);
+	store_admin_purge_done(p, false, NULL);
 	return -1;
-keep:
-	if (store_exec(s, "ROLLBACK TO purge_row; RELEASE purge_row",
-	    err) == -1)
-		return -1;
-	return 0;
+}
+
+int
+store_admin_purge_done(struct store_admin_purge *p, bool keep_deletion,
+    struct spool_error *err)
+{
+	return store_exec(p->s, keep_deletion ? "RELEASE purge_row" :
+	    "ROLLBACK TO purge_row; RELEASE purge_row", err);
 }
 
 bool

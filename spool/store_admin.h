@@ -153,9 +153,14 @@ int	store_admin_status(struct store *, int64_t now,
  * duplicate always has a higher ID than the message it duplicates, so it
  * goes first), at most limit of them.
  *
- * store_admin_purge_row() deletes one message's attempts and its row,
- * inside a savepoint of the caller's write transaction: 1 deleted, 0 kept
- * because another row still refers to it (a foreign key), -1 error.
+ * store_admin_purge_row() deletes one message's attempts and its row
+ * inside a savepoint of the caller's write transaction. It returns 1
+ * when they are deleted, with the savepoint still open: the caller
+ * removes the file, then calls store_admin_purge_done() to keep the
+ * deletion (the file is gone) or undo it (the file could not be
+ * removed). It returns 0 when the row is kept because another row still
+ * refers to it (a foreign key), -1 on an error; the savepoint is closed
+ * then.
  */
 struct store_admin_purge;
 
@@ -166,6 +171,8 @@ int	store_admin_purge_candidates(struct store *, int64_t before,
 struct store_admin_purge *store_admin_purge_open(struct store *,
 	    struct spool_error *);
 int	store_admin_purge_row(struct store_admin_purge *, int64_t id,
+	    struct spool_error *);
+int	store_admin_purge_done(struct store_admin_purge *, bool keep_deletion,
 	    struct spool_error *);
 void	store_admin_purge_close(struct store_admin_purge *);
 

@@ -37,6 +37,7 @@
 #include "daemon.h"
 #include "handler.h"
 #include "log.h"
+#include "reconcile.h"
 #include "schema.h"
 #include "spooldir.h"
 #include "store.h"
@@ -93,6 +94,25 @@ note_presence(struct daemon *d, bool running)
 		return -1;
 	}
 	return 0;
+}
+
+static void
+report_finding(void *arg, const struct reconcile_finding *f)
+{
+	(void)arg;
+	if (f->repaired)
+		log_notice("event=reconcile id=%" PRId64 " file=%s from=%s "
+		    "to=%s status=moved", f->id, f->file_name,
+		    f->found >= 0 ? spool_state_name(f->found) : "-",
+		    f->expected >= 0 ? spool_state_name(f->expected) : "-");
+	else
+		log_warn("event=reconcile id=%" PRId64 " file=%s kind=%s "
+		    "found=%s expected=%s%s%s", f->id, f->file_name,
+		    reconcile_kind_name(f->kind),
+		    f->found >= 0 ? spool_state_name(f->found) : "-",
+		    f->expected >= 0 ? spool_state_name(f->expected) : "-",
+		    f->error != NULL ? " reason=" : "",
+		    f->error != NULL ? f->error : "");
 }
 
 static void
@@ -366,6 +386,14 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 		goto out;
 	}
 	note_presence(&d, true);
+	/* Files a crash left behind their store state go where the store
+	 * says (DESIGN 3); done/ is not scanned at start-up. */
+	if (reconcile_run(&d.sd, &d.store, true, false, report_finding, NULL,
+	    NULL, &err) == -1) {
+		log_err("event=start status=failed reason=\"%s\"", err.msg);
+		rc = EX_IOERR;
+		goto out;
+	}
 	/* Scan after the watches are set: nothing falls between the two. */
 	if (watcher_scan(d.watcher, &err) == -1) {
 		log_err("event=start status=failed reason=\"%s\"", err.msg);

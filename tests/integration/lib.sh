@@ -134,3 +134,71 @@ $( [ "$2" = - ] || printf '    <TransactionId>%s</TransactionId>\n    <SenderSeq
 </${4:-ProductInfo}>
 XML
 }
+
+# mv_msg PARTNER TX SEQ QTY: an InventoryMovement of ITEM-PARTNER-TX.
+mv_msg() {
+	cat <<XML
+<?xml version="1.0" encoding="UTF-8"?>
+<InventoryMovement>
+  <Header>
+    <MessageId>$1-$2-$3</MessageId>
+    <Sender>$1</Sender>
+    <TransactionId>$2</TransactionId>
+    <SenderSequence>$3</SenderSequence>
+    <ReceiverSequence>0</ReceiverSequence>
+  </Header>
+  <Body><Item>ITEM-$1-$2</Item><Warehouse>W1</Warehouse><Quantity>$4</Quantity></Body>
+</InventoryMovement>
+XML
+}
+
+# ledger_workload DIR: 3 partners x 8 transactions of 2..9 movements
+# (+3 at odd sequence numbers, -3 at even ones, so only in-order,
+# exactly-once application keeps stock >= 0 and ends at 0 or 3), plus a
+# redelivered copy of every 10th file. Files are named PARTNER,TX,SEQ.
+# Sets WL_TOTAL (distinct messages) and WL_DUPS.
+ledger_workload() {
+	mkdir -p "$1"
+	WL_TOTAL=0
+	WL_DUPS=0
+	for p in acme globex initech; do
+		for t in 1 2 3 4 5 6 7 8; do
+			n=$(( (t % 9) + 1 ))
+			s=1
+			while [ "$s" -le "$n" ]; do
+				q=3
+				[ $((s % 2)) -eq 0 ] && q=-3
+				mv_msg "$p" "TX$t" "$s" "$q" >"$1/$p,TX$t,$s.xml"
+				WL_TOTAL=$((WL_TOTAL + 1))
+				if [ $((WL_TOTAL % 10)) -eq 0 ]; then
+					cp "$1/$p,TX$t,$s.xml" "$1/$p,TX$t,$s.dup.xml"
+					WL_DUPS=$((WL_DUPS + 1))
+				fi
+				s=$((s + 1))
+			done
+		done
+	done
+}
+
+# check_ledger: every (partner, TX) balance of ledger_workload is exact.
+check_ledger() {
+	for p in acme globex initech; do
+		for t in 1 2 3 4 5 6 7 8; do
+			n=$(( (t % 9) + 1 ))
+			want_q=$(( 3 * (n % 2) ))
+			got=$(sqlite3 "$T/spool/spool.db" "SELECT quantity FROM \
+			    v_stock WHERE item = 'ITEM-$p-TX$t'")
+			[ "$got" = "$want_q" ] ||
+			    fail "ITEM-$p-TX$t balance $got, want $want_q"
+		done
+	done
+}
+
+# drop_file NAME: move $T/work/NAME into incoming/PARTNER/ (the part of
+# NAME before the first comma) through a dot-file, as SFTP clients do.
+drop_file() {
+	p=${1%%,*}
+	mkdir -p "$T/spool/incoming/$p"
+	cp "$T/work/$1" "$T/spool/incoming/$p/.$1"
+	mv "$T/spool/incoming/$p/.$1" "$T/spool/incoming/$p/$1"
+}

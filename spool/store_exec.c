@@ -1,0 +1,98 @@
+/*
+ * store_exec.c - SQL of the exec runner: the pending calls to make.
+ *
+ * A call is pending from the commit of the cycle that decided it until
+ * the commit of cycle_complete() after the program ran: a crash in
+ * between leaves it pending, and the runner finds it here at the next
+ * start and makes it again, with the same message ID and attempt number.
+ * Only calls whose message is in queue/ or deferred/ are listed: a file
+ * anywhere else is not the runner's to hand to a program.
+ *
+ * The statement is prepared once, in the store's handler slot 24 (slots
+ * 24-31 are exec's, see store.h), and reset after every iteration so
+ * that no read snapshot outlives the call.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "spooldir.h"
+#include "store_exec.h"
+
+#define SLOT_PENDING	24
+#define SLOT_NEXT_DUE	25
+
+static const char pending_sql[] =
+    "SELECT e.message, e.attempt, m.state, m.partner, m.type, "
+    "m.transaction_id, m.sender_seq, m.file_name FROM exec_calls e "
+    "JOIN messages m ON m.id = e.message WHERE e.status = 'pending' AND "
+    "m.state IN ('queue', 'deferred') ORDER BY e.started_at, e.message";
+
+static const char next_due_sql[] =
+    "SELECT min(next_attempt_at) FROM messages WHERE state = 'deferred' "
+    "AND NOT EXISTS (SELECT 1 FROM exec_calls e WHERE e.message = "
+    "messages.id AND e.status = 'pending')";
+
+int
+store_exec_pending(struct store *s, int (*fn)(void *,
+    const struct store_exec_call *), void *arg, struct spool_error *err)
+{
+	struct store_exec_call c;
+	sqlite3_stmt *st;
+	const unsigned char *t;
+	int rc, frc = 0;
+
+	if ((st = store_cached(s, SLOT_PENDING, pending_sql, err)) == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&c, 0, sizeof(c));
+		c.id = sqlite3_column_int64(st, 0);
+		c.attempt = sqlite3_column_int(st, 1);
+		c.state = spool_state_parse((const char *)
+		    sqlite3_column_text(st, 2));
+		c.partner = (const char *)sqlite3_column_text(st, 3);
+		t = sqlite3_column_text(st, 4);
+		c.type = t != NULL ? (const char *)t : "";
+		c.transaction_id = (const char *)sqlite3_column_text(st, 5);
+		c.sender_seq = sqlite3_column_int64(st, 6);
+		c.file_name = (const char *)sqlite3_column_text(st, 7);
+		if (c.partner == NULL || c.file_name == NULL ||
+		    (c.state != ST_QUEUE && c.state != ST_DEFERRED) ||
+		    (c.transaction_id == NULL &&
+		    sqlite3_column_type(st, 5) != SQLITE_NULL)) {
+			spool_seterr(err, "%s: message %lld: incomplete row or "
+			    "out of memory", s->path, (long long)c.id);
+			sqlite3_reset(st);
+			return -1;
+		}
+		if ((frc = fn(arg, &c)) != 0)
+			break;
+	}
+	if (frc == 0 && rc != SQLITE_DONE) {
+		spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
+		sqlite3_reset(st);
+		return -1;
+	}
+	sqlite3_reset(st);
+	return frc == -1 ? -1 : 0;
+}
+
+int
+store_exec_next_due(struct store *s, int64_t *at, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	int rc, found = 0;
+
+	if ((st = store_cached(s, SLOT_NEXT_DUE, next_due_sql, err)) == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		*at = sqlite3_column_int64(st, 0);
+		found = 1;
+	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
+		found = -1;
+	}
+	sqlite3_reset(st);
+	return found;
+}
