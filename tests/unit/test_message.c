@@ -836,6 +836,7 @@ refuse_file(const char *rel, const char *want)
 	size_t len;
 	char *buf;
 
+	NEED_SAMPLES();
 	snprintf(path, sizeof(path), "%s/%s", REAL_DIR, rel);
 	buf = slurp(path, &len);
 	refuse_buf(buf, len, want);
