@@ -13,6 +13,7 @@ aliases = ACME-GMBH
 CONF
 $SPOOLD -c "$T/spoold.conf" --init >/dev/null 2>&1
 mkdir -p "$T/spool/incoming/acme"
+limit_memory 1048576	# 1 GiB: the entity bombs below must not expand
 start_daemon
 
 # Accepted: recorded and out of incoming/, whatever processing made of it

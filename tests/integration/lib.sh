@@ -202,3 +202,14 @@ drop_file() {
 	cp "$T/work/$1" "$T/spool/incoming/$p/.$1"
 	mv "$T/spool/incoming/$p/.$1" "$T/spool/incoming/$p/$1"
 }
+
+# limit_memory KB: cap the virtual memory of this test and the spoold it
+# starts, so that a regression on a bomb fails the test instead of
+# exhausting the machine. Sanitizer builds reserve terabytes of address
+# space for their shadow memory and are left uncapped.
+limit_memory() {
+	if ldd "$top_builddir/spoold/spoold" 2>/dev/null | grep -q libasan; then
+		return 0
+	fi
+	ulimit -v "$1"
+}
