@@ -3,6 +3,11 @@
  *
  * A type without a route, with no [route *] either, fails permanently:
  * retrying cannot help until an admin adds a route (and then retries it).
+ *
+ * The exec handler does not run here: it answers CYCLE_EXTERNAL, the
+ * cycle records a pending call (attempt = attempts + 1) and leaves the
+ * message where it is, and spoold's runner (spoold/execq.c) makes the
+ * call outside the transaction and finishes it with cycle_complete().
  */
 #include "config.h"
 
@@ -11,8 +16,23 @@
 
 #include "handler.h"
 
+static enum cycle_result
+exec_apply(struct store *s, const struct conf_route *route,
+    const struct cycle_msg *m, char *reason, size_t reasonlen)
+{
+	(void)s;
+	(void)route;
+	(void)m;
+	(void)reason;
+	(void)reasonlen;
+	return CYCLE_EXTERNAL;
+}
+
+static const struct handler exec_handler = { "exec", exec_apply };
+
 static const struct handler *handlers[] = {
 	&ledger_handler,
+	&exec_handler,
 };
 
 enum cycle_result

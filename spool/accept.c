@@ -221,21 +221,24 @@ record_rejection(struct accept_ctx *c, const struct accept_file *f,
 	m.sha256 = sha;
 	m.size = size;
 	m.reason = o->reason;
-	if (store_insert(c->store, &m, &o->id, err) == -1)
-		return -1;
-	o->state = ST_REJECTED;
 	if (spooldir_rejected_name(o->file_name, sizeof(o->file_name),
 	    m.partner, f->name, o->id) == -1) {
 		spool_seterr(err, "file name too long");
 		return -1;
 	}
-	return store_set_file_name(c->store, o->id, o->file_name, err);
+	m.id = o->id;
+	m.file_name = o->file_name;
+	if (store_insert(c->store, &m, &o->id, err) == -1)
+		return -1;
+	o->state = ST_REJECTED;
+	return 0;
 }
 
 /* Decide and record one file. -1 only on store or system errors. */
 static int
 accept_one(struct accept_ctx *c, const struct accept_file *f,
-    struct outcome *o, struct accept_stats *stats, struct spool_error *err)
+    struct outcome *o, int64_t id, struct accept_stats *stats,
+    struct spool_error *err)
 {
 	struct spool_error perr;
 	struct store_msgref ref;
@@ -250,6 +253,7 @@ accept_one(struct accept_ctx *c, const struct accept_file *f,
 
 	memset(o, 0, sizeof(*o));
 	o->state = -1;
+	o->id = id;
 	snprintf(o->logid, sizeof(o->logid), "partner=%s file=%s",
 	    f->partner != NULL ? f->partner : "-", f->name);
 	spool_clearerr(&perr);
@@ -368,14 +372,14 @@ accept_one(struct accept_ctx *c, const struct accept_file *f,
 		    f->partner, m.transaction_id, err) == -1)
 			goto out;
 	}
-	if (store_insert(c->store, &m, &o->id, err) == -1)
-		goto out;
 	if (spooldir_name(o->file_name, sizeof(o->file_name), f->partner,
 	    m.transaction_id, m.sender_seq, m.type, o->id) == -1) {
 		spool_seterr(err, "file name too long");
 		goto out;
 	}
-	if (store_set_file_name(c->store, o->id, o->file_name, err) == -1)
+	m.id = o->id;
+	m.file_name = o->file_name;
+	if (store_insert(c->store, &m, &o->id, err) == -1)
 		goto out;
 	o->state = m.state;
 	if (m.duplicate_of != 0)
@@ -429,6 +433,7 @@ accept_files(struct accept_ctx *c, const struct accept_file *files, size_t n,
     struct accept_stats *stats, struct spool_error *err)
 {
 	struct outcome *out;
+	int64_t next_id;
 	size_t i;
 	int dirfd = -1;
 
@@ -441,8 +446,16 @@ accept_files(struct accept_ctx *c, const struct accept_file *files, size_t n,
 	}
 	if (store_begin(c->store, err) == -1)
 		goto fail;
+	/*
+	 * IDs are handed out here, so that each file's name is known before
+	 * its row is written (one INSERT, no UPDATE). The write transaction
+	 * keeps every other writer out; a file that vanishes leaves a gap.
+	 */
+	if (store_next_message_id(c->store, &next_id, err) == -1)
+		goto rollback;
 	for (i = 0; i < n; i++)
-		if (accept_one(c, &files[i], &out[i], stats, err) == -1)
+		if (accept_one(c, &files[i], &out[i], next_id + (int64_t)i,
+		    stats, err) == -1)
 			goto rollback;
 	if (store_commit(c->store, err) == -1)
 		goto rollback;

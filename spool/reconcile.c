@@ -41,7 +41,7 @@
 
 /* A file that disagreed in pass 1. */
 struct file_cand {
-	int64_t		 id;		/* from its name, 0 if none */
+	int64_t		 id;	/* from its name, 0 if none */
 	int		 dir;		/* enum spool_state */
 	char		*name;
 	bool		 reported;	/* as misplaced, in pass 2 */
@@ -52,7 +52,8 @@ struct run {
 	struct store		*store;
 	bool			 repair;
 	bool			 include_done;
-	void			(*report)(void *, const struct reconcile_finding *);
+	void			(*report)(void *,
+			    const struct reconcile_finding *);
 	void			*arg;
 	struct reconcile_stats	 stats;
 	struct file_cand	*files;

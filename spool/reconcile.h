@@ -22,15 +22,15 @@ enum reconcile_kind {
  * until the function returns. */
 struct reconcile_finding {
 	enum reconcile_kind	 kind;
-	int64_t			 id;		/* store ID; 0 if the name has
-						 * none */
-	int			 found;		/* directory (enum spool_state)
-						 * the file lies in, -1: none */
-	int			 expected;	/* state the store names, -1:
-						 * no row */
+	int64_t			 id;	/* store ID; 0: the name has none */
+	int			 found;	/* directory (enum spool_state) the
+					 * file lies in, -1: none */
+	int			 expected;	/* state the store names,
+						 * -1: no row */
 	const char		*file_name;
 	bool			 repaired;	/* moved where the store says */
-	const char		*error;		/* why a repair failed, or NULL */
+	const char		*error;		/* why a repair failed, or
+						 * NULL */
 };
 
 struct reconcile_stats {

@@ -169,8 +169,9 @@ store_open(struct store *s, const char *path, int flags,
 			goto fail;
 		}
 	}
-	if (store_exec(s, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
-	    err) == -1)
+	/* 16 MiB of page cache: the indexes of a busy spool fit. */
+	if (store_exec(s, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
+	    "PRAGMA cache_size=-16384;", err) == -1)
 		goto fail;
 	s->version = v;
 	if (!(flags & STORE_READONLY) && v < store_schema_version() &&

@@ -42,6 +42,7 @@ enum store_stmt_id {
 	SQ_INSERT,
 	SQ_SET_NAME,
 	SQ_GET,
+	SQ_NEXT_ID,
 	SQ_COUNT
 };
 
@@ -108,6 +109,8 @@ struct store_newmsg {
 	int64_t		 size;
 	int64_t		 duplicate_of;	/* 0 if none */
 	const char	*reason;
+	int64_t		 id;		/* 0: the store picks one */
+	const char	*file_name;	/* NULL: set later */
 };
 
 /* Lookups: 1 found (out filled), 0 not found, -1 error. */
@@ -129,6 +132,12 @@ int	store_get(struct store *, int64_t id, struct store_msgref *,
 /* Record a message; *id gets its store ID. 0 ok, -1 error. */
 int	store_insert(struct store *, const struct store_newmsg *,
 	    int64_t *id, struct spool_error *);
+/*
+ * The ID the next inserted message gets when none is given. Only valid
+ * inside the caller's write transaction, which keeps others out.
+ */
+int	store_next_message_id(struct store *, int64_t *id,
+	    struct spool_error *);
 int	store_set_file_name(struct store *, int64_t id, const char *name,
 	    struct spool_error *);
 /* Make sure the transaction exists; note a gap opening now if parked. */

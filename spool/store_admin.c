@@ -124,7 +124,7 @@ fill_msg(sqlite3_stmt *st, struct store_admin_msg *m,
 /* Step st to its end, handing each message row to fn. */
 static int
 each_msg(struct store *s, sqlite3_stmt *st,
-    int (*fn)(void *, const struct store_admin_msg *), void *arg,
+    int (*fn)(void *, struct store_admin_msg *), void *arg,
     struct spool_error *err)
 {
 	struct store_admin_msg m;
@@ -168,8 +168,7 @@ store_admin_rows(struct store *s, bool include_done,
 	if (prep(s, include_done ?
 	    "SELECT id, state, file_name FROM messages ORDER BY id" :
 	    "SELECT id, state, file_name FROM messages "
-	    "WHERE state IN ('queue', 'parked', 'deferred', 'failed', "
-	    "'rejected') ORDER BY id", &st, err) == -1)
+	    "WHERE state <> 'done' ORDER BY id", &st, err) == -1)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		state = (const char *)sqlite3_column_text(st, 1);
@@ -243,7 +242,7 @@ filter_prep(struct store *s, const struct store_admin_filter *f, bool count,
 
 int
 store_admin_msg_list(struct store *s, const struct store_admin_filter *f,
-    int (*fn)(void *, const struct store_admin_msg *), void *arg,
+    int (*fn)(void *, struct store_admin_msg *), void *arg,
     struct spool_error *err)
 {
 	sqlite3_stmt *st;
@@ -405,8 +404,8 @@ store_admin_status_free(struct store_admin_status *st)
 	memset(st, 0, sizeof(*st));
 }
 
-/* Run a one-row query with ?1 bound to now (if it has a parameter);
- * rows == 0 is fine. fn reads the row. */
+/* Run a query of at most one row, binding p1 and p2 to ?1 and ?2 where
+ * it has them; fn reads the row. No row is fine. */
 static int
 one_row(struct store *s, const char *sql, int64_t p1, int64_t p2,
     int (*fn)(sqlite3_stmt *, struct store_admin_status *),
@@ -514,7 +513,7 @@ store_admin_status(struct store *s, int64_t now, struct store_admin_status *o,
 int
 store_admin_purge_candidates(struct store *s, int64_t before,
     int64_t below_id, int64_t limit,
-    int (*fn)(void *, const struct store_admin_msg *), void *arg,
+    int (*fn)(void *, struct store_admin_msg *), void *arg,
     struct spool_error *err)
 {
 	sqlite3_stmt *st;

@@ -5,8 +5,10 @@
  * Lookups return 1 (found, out filled), 0 (not found) or -1 (error, in
  * err). Iterations call fn once per row; fn returns 0 to go on, or -1 to
  * stop: the iteration then returns -1 and leaves err as fn left it.
- * Strings handed to fn live until fn returns; structs filled by a lookup
- * own their strings, and their _free() function releases them.
+ * Strings handed to fn live until fn returns, except that fn may take
+ * over a struct store_admin_msg whole (copy it, then zero it: the
+ * iteration frees what is left). Structs filled by a lookup own their
+ * strings, and their _free() function releases them.
  */
 #ifndef SPOOL_STORE_ADMIN_H
 #define SPOOL_STORE_ADMIN_H
@@ -122,7 +124,7 @@ int	store_admin_rows(struct store *, bool include_done,
 int	store_admin_msg_get(struct store *, int64_t id,
 	    struct store_admin_msg *, struct spool_error *);
 int	store_admin_msg_list(struct store *, const struct store_admin_filter *,
-	    int (*fn)(void *, const struct store_admin_msg *), void *arg,
+	    int (*fn)(void *, struct store_admin_msg *), void *arg,
 	    struct spool_error *);
 /* How many messages the filter takes, ignoring its limit. */
 int	store_admin_msg_count(struct store *, const struct store_admin_filter *,
@@ -166,7 +168,7 @@ struct store_admin_purge;
 
 int	store_admin_purge_candidates(struct store *, int64_t before,
 	    int64_t below_id, int64_t limit,
-	    int (*fn)(void *, const struct store_admin_msg *), void *arg,
+	    int (*fn)(void *, struct store_admin_msg *), void *arg,
 	    struct spool_error *);
 struct store_admin_purge *store_admin_purge_open(struct store *,
 	    struct spool_error *);

@@ -78,7 +78,8 @@ static const char *sql[CQ_COUNT] = {
 	[CQ_GAP_CLOSE] = "UPDATE transactions SET gap_since = NULL, "
 	    "gap_alerted = 0 WHERE partner = ?1 AND transaction_id = ?2",
 	[CQ_NEXT_DUE] = "SELECT min(next_attempt_at) FROM messages WHERE "
-	    "state = 'deferred'",
+	    "state = 'deferred' AND NOT EXISTS (SELECT 1 FROM exec_calls e "
+	    "WHERE e.message = messages.id AND e.status = 'pending')",
 	[CQ_HAS_PARKED] = "SELECT 1 FROM messages WHERE partner = ?1 AND "
 	    "transaction_id = ?2 AND state = 'parked' LIMIT 1",
 	[CQ_ATTEMPT_LOG] = "SELECT attempt, started_at, outcome, error FROM "

@@ -1,5 +1,6 @@
 /*
- * store_exec.c - SQL of the exec runner: the pending calls to make.
+ * store_exec.c - SQL of the exec runner: the pending calls to make, and
+ * when the next deferred message without one is due.
  *
  * A call is pending from the commit of the cycle that decided it until
  * the commit of cycle_complete() after the program ran: a crash in
@@ -8,19 +9,24 @@
  * Only calls whose message is in queue/ or deferred/ are listed: a file
  * anywhere else is not the runner's to hand to a program.
  *
+ * (A deferred message whose call is pending keeps its old, passed
+ * next_attempt_at while the program runs; store_next_due() in
+ * store_cycle.c leaves it out, or the daemon's timer would fire again and
+ * again.)
+ *
  * The statement is prepared once, in the store's handler slot 24 (slots
- * 24-31 are exec's, see store.h), and reset after every iteration so
- * that no read snapshot outlives the call.
+ * 24-31 are exec's, see store.h), and reset after every use so that no
+ * read snapshot outlives the call.
  */
 #include "config.h"
 
+#include <inttypes.h>
 #include <string.h>
 
 #include "spooldir.h"
 #include "store_exec.h"
 
 #define SLOT_PENDING	24
-#define SLOT_NEXT_DUE	25
 
 static const char pending_sql[] =
     "SELECT e.message, e.attempt, m.state, m.partner, m.type, "
@@ -28,10 +34,6 @@ static const char pending_sql[] =
     "JOIN messages m ON m.id = e.message WHERE e.status = 'pending' AND "
     "m.state IN ('queue', 'deferred') ORDER BY e.started_at, e.message";
 
-static const char next_due_sql[] =
-    "SELECT min(next_attempt_at) FROM messages WHERE state = 'deferred' "
-    "AND NOT EXISTS (SELECT 1 FROM exec_calls e WHERE e.message = "
-    "messages.id AND e.status = 'pending')";
 
 int
 store_exec_pending(struct store *s, int (*fn)(void *,
@@ -60,8 +62,8 @@ store_exec_pending(struct store *s, int (*fn)(void *,
 		    (c.state != ST_QUEUE && c.state != ST_DEFERRED) ||
 		    (c.transaction_id == NULL &&
 		    sqlite3_column_type(st, 5) != SQLITE_NULL)) {
-			spool_seterr(err, "%s: message %lld: incomplete row or "
-			    "out of memory", s->path, (long long)c.id);
+			spool_seterr(err, "%s: message %" PRId64 ": incomplete "
+			    "row or out of memory", s->path, c.id);
 			sqlite3_reset(st);
 			return -1;
 		}
@@ -77,22 +79,3 @@ store_exec_pending(struct store *s, int (*fn)(void *,
 	return frc == -1 ? -1 : 0;
 }
 
-int
-store_exec_next_due(struct store *s, int64_t *at, struct spool_error *err)
-{
-	sqlite3_stmt *st;
-	int rc, found = 0;
-
-	if ((st = store_cached(s, SLOT_NEXT_DUE, next_due_sql, err)) == NULL)
-		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-		*at = sqlite3_column_int64(st, 0);
-		found = 1;
-	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
-		found = -1;
-	}
-	sqlite3_reset(st);
-	return found;
-}

@@ -35,11 +35,5 @@ struct store_exec_call {
 int	store_exec_pending(struct store *, int (*fn)(void *,
 	    const struct store_exec_call *), void *arg, struct spool_error *);
 
-/*
- * Earliest next_attempt_at of the deferred messages that have no call
- * pending (one whose call runs is not due, however old its time): 1
- * found (*at set), 0 none, -1 error.
- */
-int	store_exec_next_due(struct store *, int64_t *at, struct spool_error *);
 
 #endif

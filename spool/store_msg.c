@@ -38,11 +38,13 @@ static const char *sql[SQ_COUNT] = {
 	[SQ_FIND_UPLOAD] = "SELECT " MSGREF_COLS " FROM messages "
 	    "WHERE partner = ?1 AND orig_name = ?2 AND sha256 = ?3 "
 	    "ORDER BY id DESC LIMIT 1",
-	[SQ_INSERT] = "INSERT INTO messages (partner, orig_name, file_name, "
-	    "state, type, message_id, sender, recipient, transaction_id, "
-	    "sender_seq, receiver_seq, sha256, size, duplicate_of, reason, "
-	    "received_at, updated_at) VALUES (?1, ?2, '', ?3, ?4, ?5, ?6, ?7, "
-	    "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15)",
+	[SQ_INSERT] = "INSERT INTO messages (id, partner, orig_name, "
+	    "file_name, state, type, message_id, sender, recipient, "
+	    "transaction_id, sender_seq, receiver_seq, sha256, size, "
+	    "duplicate_of, reason, received_at, updated_at) VALUES (?16, ?1, "
+	    "?2, ?17, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+	    "?15)",
+	[SQ_NEXT_ID] = "SELECT coalesce(max(id), 0) + 1 FROM messages",
 	[SQ_SET_NAME] = "UPDATE messages SET file_name = ?2 WHERE id = ?1",
 	[SQ_GET] = "SELECT " MSGREF_COLS " FROM messages WHERE id = ?1",
 };
@@ -263,10 +265,28 @@ store_insert(struct store *s, const struct store_newmsg *m, int64_t *id,
 		sqlite3_bind_int64(st, 13, m->duplicate_of);
 	bind_opt_text(st, 14, m->reason);
 	sqlite3_bind_int64(st, 15, store_now_ms());
+	if (m->id != 0)
+		sqlite3_bind_int64(st, 16, m->id);
+	sqlite3_bind_text(st, 17, m->file_name != NULL ? m->file_name : "", -1,
+	    SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return sqlerr(s, st, err);
 	sqlite3_reset(st);
 	*id = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+int
+store_next_message_id(struct store *s, int64_t *id, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, SQ_NEXT_ID, err)) == NULL)
+		return -1;
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return sqlerr(s, st, err);
+	*id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
 	return 0;
 }
 

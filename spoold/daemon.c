@@ -15,6 +15,17 @@
  *
  * With --once: scan, accept everything present (waiting for files that
  * are still settling), and exit when nothing is left in incoming/.
+ *
+ * Exec calls (execq.c) run as child processes; their ends (a signalfd
+ * for SIGCHLD) and their stderr pipes are watched in the same epoll, and
+ * epoll_event.data.u64 tells the kinds apart (EV_* below, or
+ * EXECQ_EV_TAG for the runner's). After each cycle the runner starts the
+ * calls the cycle left pending (at start-up also those a crash left); a
+ * completed call may release a successor, so a cycle follows at once.
+ * The timer also covers the calls' timeouts. On SIGTERM no new call
+ * starts and spoold waits for the running ones to end (their timeouts
+ * still apply) before it exits; --once waits for them too, and exits
+ * when nothing is pending.
  */
 #include "config.h"
 
@@ -35,12 +46,14 @@
 #include "accept.h"
 #include "cycle.h"
 #include "daemon.h"
+#include "execq.h"
 #include "handler.h"
 #include "log.h"
 #include "reconcile.h"
 #include "schema.h"
 #include "spooldir.h"
 #include "store.h"
+#include "store_exec.h"
 #include "watcher.h"
 
 #define ACCEPT_BATCH_MAX	1024	/* files per store transaction */
@@ -55,9 +68,17 @@ struct daemon {
 	struct schema_set	*schemas;
 	struct watcher		*watcher;
 	struct router		 router;
+	struct execq		*execq;
 	int			 epfd, sigfd, timerfd;
 	bool			 once;
 	bool			 stop;
+};
+
+/* What an epoll event is about (the runner's have EXECQ_EV_TAG set). */
+enum {
+	EV_SIGNAL = 1,
+	EV_TIMER,
+	EV_WATCH
 };
 
 static int
@@ -190,8 +211,9 @@ process_ready(struct daemon *d)
 	}
 	if (st.taken > 0) {
 		log_info("event=cycle messages=%u done=%u deferred=%u failed=%u "
-		    "released=%u chunks_replayed=%u", st.taken, st.done,
-		    st.deferred, st.failed, st.released, st.chunks_failed);
+		    "released=%u external=%u chunks_replayed=%u", st.taken,
+		    st.done, st.deferred, st.failed, st.released, st.external,
+		    st.chunks_failed);
 		return 0;
 	}
 	spool_clearerr(&err);
@@ -265,72 +287,107 @@ setup_fds(struct daemon *d)
 		return -1;
 	memset(&ev, 0, sizeof(ev));
 	ev.events = EPOLLIN;
-	ev.data.fd = d->sigfd;
+	ev.data.u64 = EV_SIGNAL;
 	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->sigfd, &ev) == -1)
 		return -1;
-	ev.data.fd = d->timerfd;
+	ev.data.u64 = EV_TIMER;
 	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->timerfd, &ev) == -1)
 		return -1;
 	if (watcher_fd(d->watcher) != -1) {
-		ev.data.fd = watcher_fd(d->watcher);
-		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) == -1)
+		ev.data.u64 = EV_WATCH;
+		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, watcher_fd(d->watcher),
+		    &ev) == -1)
 			return -1;
 	}
 	return 0;
 }
 
+/*
+ * Sleep in epoll_wait until an event or `next' ms (-1: no limit), then
+ * hand out what came. EX_OK, or an exit code when the loop must end.
+ */
 static int
-run(struct daemon *d)
+wait_events(struct daemon *d, int64_t next)
 {
-	struct epoll_event evs[8];
+	struct epoll_event evs[16];
 	struct spool_error err;
-	uint64_t expirations;
-	int64_t next, pnext;
+	uint64_t expirations, tag;
 	int i, n;
 
-	for (;;) {
-		next = accept_ready(d);
-		if (d->stop)
-			return EX_OK;
-		pnext = process_ready(d);
-		if (d->stop)
-			return EX_OK;
-		if (d->once && watcher_pending(d->watcher) == 0 && pnext != 0)
-			return EX_OK;
-		next = min_wait(next, pnext);
-		if (arm_timer(d, next) == -1) {
-			log_err("event=timer status=failed reason=\"%s\"",
-			    strerror(errno));
-			return EX_OSERR;
-		}
-		n = epoll_wait(d->epfd, evs, 8, -1);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			log_err("event=epoll status=failed reason=\"%s\"",
-			    strerror(errno));
-			return EX_OSERR;
-		}
-		for (i = 0; i < n; i++) {
-			if (evs[i].data.fd == d->sigfd)
-				handle_signals(d);
-			else if (evs[i].data.fd == d->timerfd) {
-				if (read(d->timerfd, &expirations,
-				    sizeof(expirations)) == -1 &&
-				    errno != EAGAIN)
-					log_warn("event=timer reason=\"%s\"",
-					    strerror(errno));
-			} else {
-				spool_clearerr(&err);
-				if (watcher_read_events(d->watcher, &err) ==
-				    -1) {
-					log_err("event=watch status=failed "
-					    "reason=\"%s\"", err.msg);
-					return EX_OSERR;
-				}
+	if (arm_timer(d, next) == -1) {
+		log_err("event=timer status=failed reason=\"%s\"",
+		    strerror(errno));
+		return EX_OSERR;
+	}
+	n = epoll_wait(d->epfd, evs, 16, -1);
+	if (n == -1 && errno == EINTR)
+		return EX_OK;
+	if (n == -1) {
+		log_err("event=epoll status=failed reason=\"%s\"",
+		    strerror(errno));
+		return EX_OSERR;
+	}
+	for (i = 0; i < n; i++) {
+		tag = evs[i].data.u64;
+		if (tag & EXECQ_EV_TAG)
+			execq_event(d->execq, tag, evs[i].events);
+		else if (tag == EV_SIGNAL)
+			handle_signals(d);
+		else if (tag == EV_TIMER) {
+			if (read(d->timerfd, &expirations,
+			    sizeof(expirations)) == -1 && errno != EAGAIN)
+				log_warn("event=timer reason=\"%s\"",
+				    strerror(errno));
+		} else if (tag == EV_WATCH) {
+			spool_clearerr(&err);
+			if (watcher_read_events(d->watcher, &err) == -1) {
+				log_err("event=watch status=failed "
+				    "reason=\"%s\"", err.msg);
+				return EX_OSERR;
 			}
 		}
 	}
+	return EX_OK;
+}
+
+static int
+run(struct daemon *d)
+{
+	int64_t next, pnext;
+	int rc;
+
+	while (!d->stop) {
+		next = accept_ready(d);
+		if (d->stop)
+			break;
+		pnext = process_ready(d);
+		if (d->stop)
+			break;
+		/* Exec calls: deadlines, then what cycles left pending. */
+		execq_tick(d->execq);
+		execq_start(d->execq);
+		if (execq_take_completed(d->execq) > 0)
+			pnext = 0;	/* a successor may be ready */
+		if (d->once && watcher_pending(d->watcher) == 0 &&
+		    pnext != 0 && execq_idle(d->execq))
+			return EX_OK;
+		next = min_wait(min_wait(next, pnext),
+		    execq_next_timeout(d->execq));
+		if ((rc = wait_events(d, next)) != EX_OK)
+			return rc;
+	}
+	/* Stopping: no new call; the running ones end (or time out). */
+	execq_stop(d->execq);
+	if (execq_running(d->execq) > 0)
+		log_notice("event=stop exec_running=%u reason=\"waiting for "
+		    "exec calls to end\"", execq_running(d->execq));
+	while (execq_running(d->execq) > 0) {
+		execq_tick(d->execq);
+		if ((rc = wait_events(d, execq_next_timeout(d->execq))) !=
+		    EX_OK)
+			return rc;
+	}
+	return EX_OK;
 }
 
 int
@@ -385,6 +442,12 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 		rc = EX_OSERR;
 		goto out;
 	}
+	if ((d.execq = execq_new(conf, &d.store, &d.sd, d.epfd, &err)) ==
+	    NULL) {
+		log_err("event=start status=failed reason=\"%s\"", err.msg);
+		rc = EX_OSERR;
+		goto out;
+	}
 	note_presence(&d, true);
 	/* Files a crash left behind their store state go where the store
 	 * says (DESIGN 3); done/ is not scanned at start-up. */
@@ -406,6 +469,7 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 	rc = run(&d);
 	log_notice("event=exit status=%d", rc);
 out:
+	execq_free(d.execq);
 	if (d.store.db != NULL) {
 		note_presence(&d, false);
 		store_close(&d.store);

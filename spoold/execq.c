@@ -1,0 +1,1050 @@
+/*
+ * execq.c - the exec handler's runner: one child process per pending
+ * call, watched through the daemon's epoll loop (DESIGN 7).
+ *
+ * The cycle routes a message to exec by recording a pending call for its
+ * next attempt (store_exec_start) in the cycle's transaction; the message
+ * stays in its directory and is not ready while the call is pending. This
+ * module makes those calls: it lists them (store_exec_pending), oldest
+ * first, and starts a program for each while fewer than `workers' calls
+ * are in hand, never two for one (partner, transaction). (The sequencer
+ * makes a transaction's next message ready only after this one is done;
+ * the check keeps order even so.) Each outcome goes to cycle_complete(),
+ * which makes the call valid or invalid and the message done (releasing
+ * its successor), deferred or failed, and then moves its file.
+ *
+ * A program gets: argv from the route, started with posix_spawnp (fork
+ * and execve in one, with execvp's PATH lookup; no shell); stdin the
+ * message file opened read-only (a file, not a pipe: a program that never
+ * reads it blocks nothing); stdout /dev/null; stderr a pipe that is read
+ * whenever epoll says so, keeping only the last TAIL_MAX bytes (a flood
+ * costs CPU, never memory or a stall); a process group of its own, so
+ * that a timeout reaches what it started; default signal dispositions and
+ * an empty signal mask; our environment plus SPOOLD_*. Its end is seen
+ * through a signalfd for SIGCHLD in the same epoll (SIGCHLD is blocked
+ * in the daemon; a SIGCHLD says that some child ended, so each running
+ * call is asked with waitid; pidfd_open(2) would do too, but valgrind
+ * and older kernels lack it). A timeout sends SIGTERM to the group, then
+ * SIGKILL after KILL_GRACE_MS; the group is killed again before the
+ * program is reaped, while its ID cannot be reused.
+ *
+ * Crash safety: the pending row is committed before the program starts
+ * and turns valid or invalid only in cycle_complete()'s commit after the
+ * program ended. A crash at any point in between leaves it pending, and
+ * the next start lists it again and makes the call again, with the same
+ * SPOOLD_MESSAGE_ID and SPOOLD_ATTEMPT: at least once, never lost. When
+ * recording an outcome fails, the call stays in hand (its transaction
+ * stays blocked) and recording is retried; this process does not run the
+ * program again for it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cycle.h"
+#include "execq.h"
+#include "log.h"
+#include "store_exec.h"
+
+extern char **environ;
+
+#define TAIL_MAX	4096		/* bytes of stderr kept */
+#define REASON_BYTES	500		/* of them, at most this in a reason */
+#define REASON_MAX	(REASON_BYTES + 64)
+#define KILL_GRACE_MS	2000		/* SIGTERM, then SIGKILL after this */
+#define STORE_RETRY_MS	1000		/* after a store error */
+#define READ_BUDGET	(256 * 1024)	/* stderr bytes read per event */
+#define DRAIN_BUDGET	(1024 * 1024)	/* read at most at the program's end */
+#define GEN_MASK	0x7fffffffU
+
+enum job_state {
+	JOB_FREE,
+	JOB_ENDED,		/* no program runs: the outcome is to be
+				 * recorded (again at deadline, if that failed) */
+	JOB_RUNNING		/* the program runs */
+};
+
+struct job {
+	enum job_state	 state;
+	uint32_t	 gen;		/* tells stale epoll events apart */
+	int64_t		 id;
+	int		 attempt;
+	char		*partner;
+	char		*tx;		/* NULL outside transactions */
+	char		*type;
+	int64_t		 seq;
+	pid_t		 pid;		/* also the process group */
+	int		 errfd;		/* -1 once at EOF */
+	int64_t		 started;	/* monotonic ms */
+	int64_t		 deadline;	/* monotonic ms, -1: none */
+	uint64_t	 timeout_ms;
+	int		 kills;		/* 0; 1 SIGTERM sent; 2 SIGKILL sent */
+	char		 tail[TAIL_MAX];	/* the end of stderr */
+	size_t		 taillen;
+	bool		 cut;		/* bytes were dropped before tail */
+	enum cycle_result result;	/* once the program ended */
+	int		 exit_status;
+	char		 reason[REASON_MAX];
+};
+
+struct execq {
+	const struct conf	*conf;
+	struct store		*store;
+	struct spooldir		*sd;
+	int			 epfd;
+	int			 chldfd;	/* signalfd for SIGCHLD */
+	char			*root;		/* the spool, absolute */
+	struct job		*jobs;
+	size_t			 njobs;		/* slots allocated */
+	unsigned		 inhand;	/* slots in use */
+	unsigned		 running;	/* of which a program runs */
+	unsigned		 completed;
+	uint32_t		 gen;
+	int64_t			 retry_at;	/* monotonic ms, 0: none */
+	bool			 stopping;
+};
+
+/* A pending call picked to start; strings owned. */
+struct pend {
+	int64_t		 id;
+	int		 attempt;
+	int		 state;
+	int64_t		 seq;
+	char		*partner, *type, *tx, *file_name;
+};
+
+struct pick {
+	struct execq	*q;
+	struct pend	*v;
+	size_t		 n, max;
+};
+
+/* The environment of one call: environ's entries, then our own. */
+struct env {
+	char		**v;
+	size_t		 own;		/* v[own..] are ours to free */
+};
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		return 0;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t
+ev_data(const struct job *j, size_t slot, int kind)
+{
+	return EXECQ_EV_TAG | (uint64_t)(j->gen & GEN_MASK) << 32 |
+	    (uint64_t)slot << 2 | (uint64_t)kind;
+}
+
+enum { EV_ERR = 1, EV_CHLD = 2 };
+
+static void
+pend_free(struct pend *p)
+{
+	free(p->partner);
+	free(p->type);
+	free(p->tx);
+	free(p->file_name);
+	memset(p, 0, sizeof(*p));
+}
+
+static void
+logid(char *buf, size_t len, const struct job *j)
+{
+	char tx[300], type[300];
+
+	if (j->tx != NULL)
+		snprintf(buf, len, "id=%" PRId64 " partner=%s tx=%s seq=%"
+		    PRId64 " type=%s attempt=%d", j->id, j->partner,
+		    log_quote(tx, sizeof(tx), j->tx), j->seq,
+		    log_quote(type, sizeof(type), j->type), j->attempt);
+	else
+		snprintf(buf, len, "id=%" PRId64 " partner=%s type=%s "
+		    "attempt=%d", j->id, j->partner,
+		    log_quote(type, sizeof(type), j->type), j->attempt);
+}
+
+static void
+close_fd(struct execq *q, int *fd)
+{
+	if (*fd == -1)
+		return;
+	/* Not registered yet is fine: the close is what matters. */
+	(void)epoll_ctl(q->epfd, EPOLL_CTL_DEL, *fd, NULL);
+	if (close(*fd) == -1 && errno != EINTR)
+		log_warn("event=exec status=close reason=\"%s\"",
+		    strerror(errno));
+	*fd = -1;
+}
+
+static void
+job_clear(struct execq *q, struct job *j)
+{
+	close_fd(q, &j->errfd);
+	free(j->partner);
+	free(j->tx);
+	free(j->type);
+	memset(j, 0, sizeof(*j));
+	j->state = JOB_FREE;
+	j->errfd = -1;
+	q->inhand--;
+}
+
+/* A free slot, growing the table if needed; NULL when out of memory. */
+static struct job *
+job_alloc(struct execq *q, size_t *slot)
+{
+	struct job *v;
+	size_t i, n;
+
+	for (i = 0; i < q->njobs; i++)
+		if (q->jobs[i].state == JOB_FREE)
+			goto found;
+	n = q->njobs > 0 ? q->njobs * 2 : 4;
+	if ((v = reallocarray(q->jobs, n, sizeof(*v))) == NULL)
+		return NULL;
+	memset(v + q->njobs, 0, (n - q->njobs) * sizeof(*v));
+	for (i = q->njobs; i < n; i++)
+		v[i].errfd = -1;
+	i = q->njobs;
+	q->jobs = v;
+	q->njobs = n;
+found:
+	*slot = i;
+	q->jobs[i].state = JOB_ENDED;
+	q->jobs[i].deadline = -1;
+	q->jobs[i].gen = ++q->gen & GEN_MASK;
+	q->inhand++;
+	return &q->jobs[i];
+}
+
+/* Is this message, or another of its transaction, in hand already? */
+static bool
+busy(const struct execq *q, int64_t id, const char *partner, const char *tx)
+{
+	const struct job *j;
+	size_t i;
+
+	for (i = 0; i < q->njobs; i++) {
+		j = &q->jobs[i];
+		if (j->state == JOB_FREE)
+			continue;
+		if (j->id == id)
+			return true;
+		if (tx != NULL && j->tx != NULL && strcmp(j->tx, tx) == 0 &&
+		    strcmp(j->partner, partner) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* store_exec_pending's callback: take calls that may start now. */
+static int
+pick_one(void *arg, const struct store_exec_call *c)
+{
+	struct pick *pk = arg;
+	struct pend *p;
+	size_t i;
+
+	if (busy(pk->q, c->id, c->partner, c->transaction_id))
+		return 0;
+	for (i = 0; i < pk->n; i++) {
+		p = &pk->v[i];
+		if (p->id == c->id || (c->transaction_id != NULL &&
+		    p->tx != NULL && strcmp(p->tx, c->transaction_id) == 0 &&
+		    strcmp(p->partner, c->partner) == 0))
+			return 0;
+	}
+	p = &pk->v[pk->n];
+	p->id = c->id;
+	p->attempt = c->attempt;
+	p->state = c->state;
+	p->seq = c->sender_seq;
+	p->partner = strdup(c->partner);
+	p->type = strdup(c->type);
+	p->file_name = strdup(c->file_name);
+	if (c->transaction_id != NULL)
+		p->tx = strdup(c->transaction_id);
+	if (p->partner == NULL || p->type == NULL || p->file_name == NULL ||
+	    (c->transaction_id != NULL && p->tx == NULL)) {
+		pend_free(p);
+		return -1;
+	}
+	return ++pk->n == pk->max ? 1 : 0;
+}
+
+static void
+env_free(struct env *e)
+{
+	size_t i;
+
+	if (e->v == NULL)
+		return;
+	for (i = e->own; e->v[i] != NULL; i++)
+		free(e->v[i]);
+	free(e->v);
+	e->v = NULL;
+}
+
+/* The daemon's environment, without SPOOLD_*, plus the call's SPOOLD_*. */
+static int
+env_build(struct env *e, const struct execq *q, const struct job *j,
+    const char *state, const char *file_name)
+{
+	size_t n, i, k = 0;
+	int rc = 0;
+
+	for (n = 0; environ[n] != NULL; n++)
+		;
+	if ((e->v = calloc(n + 8, sizeof(*e->v))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (strncmp(environ[i], "SPOOLD_", 7) != 0)
+			e->v[k++] = environ[i];
+	e->own = k;
+	if (asprintf(&e->v[k++], "SPOOLD_MESSAGE_ID=%" PRId64, j->id) == -1)
+		rc = -1;
+	else if (asprintf(&e->v[k++], "SPOOLD_PARTNER=%s", j->partner) == -1)
+		rc = -1;
+	else if (asprintf(&e->v[k++], "SPOOLD_TYPE=%s", j->type) == -1)
+		rc = -1;
+	else if (asprintf(&e->v[k++], "SPOOLD_TRANSACTION_ID=%s",
+	    j->tx != NULL ? j->tx : "") == -1)
+		rc = -1;
+	else if (j->tx != NULL ? asprintf(&e->v[k++], "SPOOLD_SEQUENCE=%"
+	    PRId64, j->seq) == -1 : asprintf(&e->v[k++],
+	    "SPOOLD_SEQUENCE=") == -1)
+		rc = -1;
+	else if (asprintf(&e->v[k++], "SPOOLD_ATTEMPT=%d", j->attempt) == -1)
+		rc = -1;
+	else if (asprintf(&e->v[k++], "SPOOLD_FILE=%s/%s/%s", q->root, state,
+	    file_name) == -1)
+		rc = -1;
+	if (rc == -1) {
+		/* asprintf leaves the failed slot undefined. */
+		e->v[k - 1] = NULL;
+		env_free(e);
+	}
+	return rc;
+}
+
+/* Keep fd clear of 0, 1 and 2, which the child's dup2s overwrite. */
+static int
+above_stdio(int *fd)
+{
+	int nfd;
+
+	if (*fd > 2)
+		return 0;
+	if ((nfd = fcntl(*fd, F_DUPFD_CLOEXEC, 3)) == -1)
+		return -1;
+	(void)close(*fd);
+	*fd = nfd;
+	return 0;
+}
+
+/*
+ * posix_spawnp: stdin `in', stdout /dev/null, stderr `err', a process
+ * group of its own, no signal blocked, SIGPIPE and the daemon's signals
+ * at their defaults. 0 or an errno value (from the exec too).
+ */
+static int
+spawn(pid_t *pid, char *const argv[], char *const envp[], int in, int err)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, dfl;
+	int rc;
+
+	if ((rc = posix_spawn_file_actions_init(&fa)) != 0)
+		return rc;
+	if ((rc = posix_spawnattr_init(&at)) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return rc;
+	}
+	sigemptyset(&none);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGPIPE);
+	sigaddset(&dfl, SIGTERM);
+	sigaddset(&dfl, SIGINT);
+	sigaddset(&dfl, SIGHUP);
+	sigaddset(&dfl, SIGCHLD);
+	if ((rc = posix_spawn_file_actions_adddup2(&fa, in, 0)) != 0 ||
+	    (rc = posix_spawn_file_actions_addopen(&fa, 1, "/dev/null",
+	    O_WRONLY, 0)) != 0 ||
+	    (rc = posix_spawn_file_actions_adddup2(&fa, err, 2)) != 0)
+		goto out;
+#if defined(__GLIBC__) && defined(__GLIBC_PREREQ)
+#if __GLIBC_PREREQ(2, 34)
+	/* Whatever was inherited without FD_CLOEXEC stays with us. */
+	if ((rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) != 0)
+		goto out;
+#endif
+#endif
+	if ((rc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP |
+	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) != 0 ||
+	    (rc = posix_spawnattr_setpgroup(&at, 0)) != 0 ||
+	    (rc = posix_spawnattr_setsigmask(&at, &none)) != 0 ||
+	    (rc = posix_spawnattr_setsigdefault(&at, &dfl)) != 0)
+		goto out;
+	rc = posix_spawnp(pid, argv[0], &fa, &at, argv, envp);
+out:
+	posix_spawnattr_destroy(&at);
+	posix_spawn_file_actions_destroy(&fa);
+	return rc;
+}
+
+/* Signal the call's process group (or the program, if it left it). */
+static void
+signal_group(struct job *j, int sig)
+{
+	if (kill(-j->pid, sig) == -1 && errno == ESRCH)
+		(void)kill(j->pid, sig);
+}
+
+/* Keep the last TAIL_MAX bytes of what the program wrote to stderr. */
+static void
+keep_tail(struct job *j, const char *b, size_t n)
+{
+	size_t drop;
+
+	if (n >= TAIL_MAX) {
+		if (n > TAIL_MAX || j->taillen > 0)
+			j->cut = true;
+		memcpy(j->tail, b + n - TAIL_MAX, TAIL_MAX);
+		j->taillen = TAIL_MAX;
+		return;
+	}
+	if (j->taillen + n > TAIL_MAX) {
+		drop = j->taillen + n - TAIL_MAX;
+		memmove(j->tail, j->tail + drop, j->taillen - drop);
+		j->taillen -= drop;
+		j->cut = true;
+	}
+	memcpy(j->tail + j->taillen, b, n);
+	j->taillen += n;
+}
+
+/* Read stderr until it is empty, at EOF (then closed), or budget bytes. */
+static void
+read_err(struct execq *q, struct job *j, size_t budget)
+{
+	char buf[16384], id[700];
+	size_t got = 0;
+	ssize_t n;
+
+	while (j->errfd != -1 && got < budget) {
+		n = read(j->errfd, buf, sizeof(buf));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n == -1) {
+			logid(id, sizeof(id), j);
+			log_warn("event=exec %s status=stderr reason=\"%s\"", id,
+			    strerror(errno));
+		}
+		if (n <= 0) {
+			close_fd(q, &j->errfd);
+			return;
+		}
+		keep_tail(j, buf, (size_t)n);
+		got += (size_t)n;
+	}
+}
+
+/* Append one byte of stderr to out, escaped if it is a control byte. */
+static size_t
+esc_byte(char *out, size_t o, size_t len, unsigned char c)
+{
+	if (c < ' ' || c == 0x7f) {
+		if (o + 4 < len)
+			o += (size_t)snprintf(out + o, len - o, "\\x%02x", c);
+	} else if (o + 1 < len)
+		out[o++] = (char)c;
+	return o;
+}
+
+/* out = prefix + src, cut to len - 1 bytes. */
+static void
+copy_out(char *out, size_t len, const char *prefix, const char *src)
+{
+	size_t p = strlen(prefix), n = strlen(src);
+
+	if (len == 0)
+		return;
+	if (p > len - 1)
+		p = len - 1;
+	memcpy(out, prefix, p);
+	if (n > len - 1 - p)
+		n = len - 1 - p;
+	memcpy(out + p, src, n);
+	out[p + n] = '\0';
+}
+
+/*
+ * The reason from stderr's tail: its last lines, each trimmed, blank ones
+ * left out, joined by " | ", control bytes escaped, at most REASON_BYTES
+ * (the end of a longer last line, after "..."). Empty if nothing.
+ */
+static void
+tail_reason(const struct job *j, char *out, size_t len)
+{
+	char esc[TAIL_MAX * 4 + TAIL_MAX / 2 * 3 + 1];
+	const char *t = j->tail, *end = j->tail + j->taillen, *a, *b, *nl;
+	size_t o = 0, start;
+
+	out[0] = '\0';
+	/* A line cut at the front is not one to quote, if there are others. */
+	if (j->cut && (nl = memchr(t, '\n', j->taillen)) != NULL &&
+	    nl + 1 < end)
+		t = nl + 1;
+	for (a = t; a < end; a = b + 1) {
+		if ((b = memchr(a, '\n', (size_t)(end - a))) == NULL)
+			b = end;
+		nl = b;
+		while (a < nl && (*a == ' ' || *a == '\t' || *a == '\r'))
+			a++;
+		while (nl > a && (nl[-1] == ' ' || nl[-1] == '\t' ||
+		    nl[-1] == '\r'))
+			nl--;
+		if (a == nl)
+			continue;
+		if (o > 0 && o + 3 < sizeof(esc)) {
+			memcpy(esc + o, " | ", 3);
+			o += 3;
+		}
+		for (; a < nl; a++)
+			o = esc_byte(esc, o, sizeof(esc), (unsigned char)*a);
+	}
+	esc[o] = '\0';
+	if (o == 0)
+		return;
+	if (o <= REASON_BYTES) {
+		copy_out(out, len, "", esc);
+		return;
+	}
+	/* Whole lines from the end, if the last ones fit. */
+	start = o - REASON_BYTES;
+	if ((a = strstr(esc + start, " | ")) != NULL)
+		copy_out(out, len, "", a + 3);
+	else {
+		/* Not inside a UTF-8 sequence. */
+		while (((unsigned char)esc[start] & 0xc0) == 0x80)
+			start++;
+		copy_out(out, len, "...", esc + start);
+	}
+}
+
+static void
+fmt_duration(char *buf, size_t len, uint64_t ms)
+{
+	if (ms % 1000 == 0)
+		snprintf(buf, len, "%" PRIu64 " s", ms / 1000);
+	else
+		snprintf(buf, len, "%" PRIu64 " ms", ms);
+}
+
+/* Decide the outcome of a program that ended with `status'. */
+static void
+judge(struct job *j, int status)
+{
+	char tail[REASON_BYTES + 8], dur[32];
+
+	tail_reason(j, tail, sizeof(tail));
+	if (WIFEXITED(status))
+		j->exit_status = WEXITSTATUS(status);
+	else if (WIFSIGNALED(status))
+		j->exit_status = 128 + WTERMSIG(status);
+	else
+		j->exit_status = -1;
+	if (j->kills > 0) {
+		fmt_duration(dur, sizeof(dur), j->timeout_ms);
+		j->result = CYCLE_TEMPORARY;
+		snprintf(j->reason, sizeof(j->reason), "timed out after %s%s%s",
+		    dur, tail[0] != '\0' ? ": " : "", tail);
+		return;
+	}
+	if (WIFEXITED(status)) {
+		j->result = j->exit_status == 0 ? CYCLE_OK :
+		    j->exit_status == EX_TEMPFAIL ? CYCLE_TEMPORARY :
+		    CYCLE_PERMANENT;
+		if (tail[0] != '\0')
+			snprintf(j->reason, sizeof(j->reason), "%s", tail);
+		else
+			snprintf(j->reason, sizeof(j->reason), "exited with "
+			    "status %d", j->exit_status);
+	} else {
+		j->result = CYCLE_PERMANENT;
+		if (tail[0] != '\0')
+			snprintf(j->reason, sizeof(j->reason), "%s", tail);
+		else
+			snprintf(j->reason, sizeof(j->reason), "killed by "
+			    "signal %d", WIFSIGNALED(status) ?
+			    WTERMSIG(status) : -1);
+	}
+}
+
+/* Record the outcome in the store; on failure keep it and retry later. */
+static void
+record(struct execq *q, struct job *j)
+{
+	struct cycle_ctx ctx = { q->conf, q->store, q->sd, NULL, NULL };
+	struct spool_error err;
+	char id[700], why[REASON_MAX + 16];
+
+	j->state = JOB_ENDED;
+	spool_clearerr(&err);
+	logid(id, sizeof(id), j);
+	if (cycle_complete(&ctx, j->id, j->attempt, j->result, j->exit_status,
+	    j->result == CYCLE_OK ? NULL : j->reason, &err) == -1) {
+		log_err("event=exec %s status=unrecorded reason=\"%s\" "
+		    "retry_in=%dms", id, err.msg, STORE_RETRY_MS);
+		j->deadline = mono_ms() + STORE_RETRY_MS;
+		return;
+	}
+	if (j->result == CYCLE_OK)
+		log_info("event=exec %s status=ok duration=%" PRId64 "ms", id,
+		    mono_ms() - j->started);
+	else
+		log_debug("event=exec %s status=%s exit=%d duration=%" PRId64
+		    "ms reason=%s", id, j->result == CYCLE_TEMPORARY ?
+		    "temporary" : "permanent", j->exit_status,
+		    mono_ms() - j->started, log_quote(why, sizeof(why),
+		    j->reason));
+	q->completed++;
+	job_clear(q, j);
+}
+
+/* A call that could not run: record r with the reason at once. */
+static void
+no_run(struct execq *q, struct job *j, enum cycle_result r, int status,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void
+no_run(struct execq *q, struct job *j, enum cycle_result r, int status,
+    const char *fmt, ...)
+{
+	char id[700];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(j->reason, sizeof(j->reason), fmt, ap);
+	va_end(ap);
+	j->result = r;
+	j->exit_status = status;
+	logid(id, sizeof(id), j);
+	log_warn("event=exec %s status=not_started reason=\"%s\"", id,
+	    j->reason);
+	record(q, j);
+}
+
+/* Kill and reap a program we cannot watch (it ran for no time). */
+static void
+abandon(struct job *j)
+{
+	int st;
+
+	signal_group(j, SIGKILL);
+	while (waitpid(j->pid, &st, 0) == -1 && errno == EINTR)
+		;
+}
+
+/* Start the call p (its strings move into the job, p is emptied). */
+static void
+start_call(struct execq *q, struct pend *p)
+{
+	const struct conf_route *route;
+	struct epoll_event ev;
+	struct env env = { NULL, 0 };
+	struct job *j;
+	size_t slot;
+	char id[700];
+	int in = -1, pfd[2] = { -1, -1 }, rc, e;
+
+	if ((j = job_alloc(q, &slot)) == NULL) {
+		log_err("event=exec id=%" PRId64 " status=not_started "
+		    "reason=\"out of memory\"", p->id);
+		pend_free(p);
+		q->retry_at = mono_ms() + STORE_RETRY_MS;
+		return;
+	}
+	j->id = p->id;
+	j->attempt = p->attempt;
+	j->seq = p->seq;
+	j->partner = p->partner;
+	j->type = p->type;
+	j->tx = p->tx;
+	p->partner = p->type = p->tx = NULL;
+	j->pid = -1;
+	j->deadline = -1;
+	j->started = mono_ms();
+
+	route = conf_route(q->conf, j->type);
+	if (route == NULL || strcmp(route->handler, "exec") != 0 ||
+	    route->argv == NULL || route->argv[0] == NULL) {
+		no_run(q, j, CYCLE_TEMPORARY, -1, "the route of type %s is no "
+		    "longer exec; the next attempt follows the current "
+		    "configuration", j->type);
+		goto out;
+	}
+	j->timeout_ms = route->timeout_ms;
+	in = openat(q->sd->state_fd[p->state], p->file_name, O_RDONLY |
+	    O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	if (in == -1 || above_stdio(&in) == -1) {
+		no_run(q, j, CYCLE_TEMPORARY, -1, "cannot open %s/%s: %s",
+		    spool_state_name(p->state), p->file_name, strerror(errno));
+		goto out;
+	}
+	if (pipe2(pfd, O_CLOEXEC) == -1 || above_stdio(&pfd[0]) == -1 ||
+	    above_stdio(&pfd[1]) == -1 ||
+	    fcntl(pfd[0], F_SETFL, O_NONBLOCK) == -1) {
+		no_run(q, j, CYCLE_TEMPORARY, -1, "cannot make a pipe for "
+		    "stderr: %s", strerror(errno));
+		goto out;
+	}
+	if (env_build(&env, q, j, spool_state_name(p->state),
+	    p->file_name) == -1) {
+		no_run(q, j, CYCLE_TEMPORARY, -1, "out of memory");
+		goto out;
+	}
+	rc = spawn(&j->pid, route->argv, env.v, in, pfd[1]);
+	env_free(&env);
+	if (rc != 0) {
+		j->pid = -1;
+		no_run(q, j, CYCLE_PERMANENT, -1, "cannot execute %s: %s",
+		    route->argv[0], strerror(rc));
+		goto out;
+	}
+	(void)close(pfd[1]);
+	pfd[1] = -1;
+	j->errfd = pfd[0];
+	pfd[0] = -1;
+	j->state = JOB_RUNNING;
+	q->running++;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.u64 = ev_data(j, slot, EV_ERR);
+	if (epoll_ctl(q->epfd, EPOLL_CTL_ADD, j->errfd, &ev) == -1) {
+		e = errno;
+		abandon(j);
+		q->running--;
+		close_fd(q, &j->errfd);
+		no_run(q, j, CYCLE_TEMPORARY, -1, "cannot watch the program's "
+		    "stderr: %s", strerror(e));
+		goto out;
+	}
+	/* An end before this point is noted by the pending SIGCHLD. */
+	j->deadline = j->started + (int64_t)j->timeout_ms;
+	logid(id, sizeof(id), j);
+	log_debug("event=exec %s status=started pid=%ld", id, (long)j->pid);
+out:
+	if (in != -1)
+		(void)close(in);
+	if (pfd[0] != -1)
+		(void)close(pfd[0]);
+	if (pfd[1] != -1)
+		(void)close(pfd[1]);
+	pend_free(p);
+}
+
+/* Has the program of j ended? Then reap it and record the outcome. */
+static void
+reap(struct execq *q, struct job *j)
+{
+	siginfo_t si;
+	char id[700];
+	pid_t r;
+	int status = 0, e;
+
+	/* Look first, leaving a zombie: its group ID stays ours. */
+	memset(&si, 0, sizeof(si));
+	while ((r = waitid(P_PID, (id_t)j->pid, &si, WEXITED | WNOHANG |
+	    WNOWAIT)) == -1 && errno == EINTR)
+		;
+	if (r == 0 && si.si_pid == 0)
+		return;		/* still running */
+	/* A timed-out call: what it started goes with it. */
+	if (r == 0 && j->kills > 0)
+		(void)kill(-j->pid, SIGKILL);
+	while ((r = waitpid(j->pid, &status, WNOHANG)) == -1 &&
+	    errno == EINTR)
+		;
+	e = errno;
+	if (r == 0)
+		return;		/* not yet, after all */
+	q->running--;
+	read_err(q, j, DRAIN_BUDGET);
+	close_fd(q, &j->errfd);
+	if (r == -1) {
+		logid(id, sizeof(id), j);
+		log_err("event=exec %s status=wait reason=\"%s\"", id,
+		    strerror(e));
+		j->result = CYCLE_TEMPORARY;
+		j->exit_status = -1;
+		snprintf(j->reason, sizeof(j->reason), "cannot learn how the "
+		    "program ended: %s", strerror(e));
+	} else
+		judge(j, status);
+	j->deadline = -1;
+	record(q, j);
+}
+
+/* SIGCHLD: some child ended. Empty the signalfd, then ask each call. */
+static void
+children_ended(struct execq *q)
+{
+	struct signalfd_siginfo si;
+	ssize_t n;
+	size_t i;
+
+	for (;;) {
+		n = read(q->chldfd, &si, sizeof(si));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n != (ssize_t)sizeof(si)) {
+			if (n == -1 && errno != EAGAIN)
+				log_warn("event=exec status=sigchld "
+				    "reason=\"%s\"", strerror(errno));
+			break;
+		}
+	}
+	for (i = 0; i < q->njobs; i++)
+		if (q->jobs[i].state == JOB_RUNNING)
+			reap(q, &q->jobs[i]);
+}
+
+struct execq *
+execq_new(const struct conf *conf, struct store *store, struct spooldir *sd,
+    int epfd, struct spool_error *err)
+{
+	struct epoll_event ev;
+	struct sigaction sa;
+	struct execq *q;
+	sigset_t mask;
+
+	if ((q = calloc(1, sizeof(*q))) == NULL) {
+		spool_seterr(err, "out of memory");
+		return NULL;
+	}
+	q->conf = conf;
+	q->store = store;
+	q->sd = sd;
+	q->epfd = epfd;
+	q->chldfd = -1;
+	if ((q->root = realpath(sd->root, NULL)) == NULL) {
+		spool_seterr(err, "%s: %s", sd->root, strerror(errno));
+		goto fail;
+	}
+	/* Our children must stay waitable: an inherited SIG_IGN for
+	 * SIGCHLD would reap them behind our back. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	if (sigaction(SIGCHLD, &sa, NULL) == -1 ||
+	    sigprocmask(SIG_BLOCK, &mask, NULL) == -1 ||
+	    (q->chldfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) ==
+	    -1) {
+		spool_seterr(err, "SIGCHLD: %s", strerror(errno));
+		goto fail;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.u64 = EXECQ_EV_TAG | EV_CHLD;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, q->chldfd, &ev) == -1) {
+		spool_seterr(err, "epoll: %s", strerror(errno));
+		goto fail;
+	}
+	return q;
+fail:
+	if (q->chldfd != -1)
+		(void)close(q->chldfd);
+	free(q->root);
+	free(q);
+	return NULL;
+}
+
+void
+execq_free(struct execq *q)
+{
+	struct job *j;
+	char id[700];
+	size_t i;
+
+	if (q == NULL)
+		return;
+	for (i = 0; i < q->njobs; i++) {
+		j = &q->jobs[i];
+		if (j->state == JOB_FREE)
+			continue;
+		logid(id, sizeof(id), j);
+		log_warn("event=exec %s status=abandoned pid=%ld reason=\"the "
+		    "call stays pending and is made again at the next "
+		    "start\"", id, (long)j->pid);
+		job_clear(q, j);
+	}
+	close_fd(q, &q->chldfd);
+	free(q->jobs);
+	free(q->root);
+	free(q);
+}
+
+void
+execq_start(struct execq *q)
+{
+	struct spool_error err;
+	struct pick pk;
+	unsigned workers = q->conf->workers > 0 ? q->conf->workers : 1;
+	int64_t now;
+	size_t i;
+
+	if (q->stopping || q->inhand >= workers)
+		return;
+	now = mono_ms();
+	if (q->retry_at != 0 && q->retry_at > now)
+		return;
+	q->retry_at = 0;
+	memset(&pk, 0, sizeof(pk));
+	pk.q = q;
+	pk.max = workers - q->inhand;
+	if ((pk.v = calloc(pk.max, sizeof(*pk.v))) == NULL) {
+		log_err("event=exec status=failed reason=\"out of memory\" "
+		    "retry_in=%dms", STORE_RETRY_MS);
+		q->retry_at = now + STORE_RETRY_MS;
+		return;
+	}
+	spool_clearerr(&err);
+	if (store_exec_pending(q->store, pick_one, &pk, &err) == -1) {
+		log_err("event=exec status=failed reason=\"%s\" retry_in=%dms",
+		    err.msg[0] != '\0' ? err.msg : "out of memory",
+		    STORE_RETRY_MS);
+		q->retry_at = now + STORE_RETRY_MS;
+	}
+	/* What was picked before an error still starts. */
+	for (i = 0; i < pk.n; i++)
+		start_call(q, &pk.v[i]);
+	free(pk.v);
+}
+
+void
+execq_event(struct execq *q, uint64_t data, uint32_t events)
+{
+	struct job *j;
+	size_t slot = (size_t)((data & 0xffffffffU) >> 2);
+	uint32_t gen = (uint32_t)(data >> 32) & GEN_MASK;
+
+	(void)events;
+	if ((data & 3) == EV_CHLD) {
+		children_ended(q);
+		return;
+	}
+	if (slot >= q->njobs)
+		return;
+	j = &q->jobs[slot];
+	if (j->state != JOB_RUNNING || j->gen != gen)
+		return;		/* an event of a call that ended */
+	read_err(q, j, READ_BUDGET);
+}
+
+void
+execq_tick(struct execq *q)
+{
+	struct job *j;
+	char id[700], dur[32];
+	int64_t now = mono_ms();
+	size_t i;
+
+	for (i = 0; i < q->njobs; i++) {
+		j = &q->jobs[i];
+		if (j->state == JOB_FREE || j->deadline < 0 ||
+		    j->deadline > now)
+			continue;
+		if (j->state == JOB_ENDED) {
+			record(q, j);
+			continue;
+		}
+		logid(id, sizeof(id), j);
+		if (j->kills == 0) {
+			fmt_duration(dur, sizeof(dur), j->timeout_ms);
+			log_warn("event=exec %s status=timeout pid=%ld "
+			    "timeout=\"%s\" signal=TERM", id, (long)j->pid,
+			    dur);
+			signal_group(j, SIGTERM);
+			j->kills = 1;
+			j->deadline = now + KILL_GRACE_MS;
+		} else {
+			log_warn("event=exec %s status=timeout pid=%ld "
+			    "signal=KILL", id, (long)j->pid);
+			signal_group(j, SIGKILL);
+			j->kills = 2;
+			j->deadline = -1;
+		}
+	}
+}
+
+int64_t
+execq_next_timeout(struct execq *q)
+{
+	int64_t at = -1, now;
+	size_t i;
+
+	for (i = 0; i < q->njobs; i++)
+		if (q->jobs[i].state != JOB_FREE && q->jobs[i].deadline >= 0 &&
+		    (at < 0 || q->jobs[i].deadline < at))
+			at = q->jobs[i].deadline;
+	if (!q->stopping && q->retry_at != 0 && (at < 0 || q->retry_at < at))
+		at = q->retry_at;
+	if (at < 0)
+		return -1;
+	now = mono_ms();
+	return at > now ? at - now : 0;
+}
+
+void
+execq_stop(struct execq *q)
+{
+	q->stopping = true;
+}
+
+unsigned
+execq_running(const struct execq *q)
+{
+	return q->running;
+}
+
+bool
+execq_idle(const struct execq *q)
+{
+	return q->inhand == 0 && q->retry_at == 0;
+}
+
+unsigned
+execq_take_completed(struct execq *q)
+{
+	unsigned n = q->completed;
+
+	q->completed = 0;
+	return n;
+}
