@@ -200,7 +200,7 @@ succeed(struct cycle *c, struct item *it, struct spool_error *err)
 		return -1;
 	if (rc == 0) {
 		rc = store_tx_has_parked(s, it->w.partner,
-		    it->w.transaction_id, err);
+		    it->w.transaction_id, it->w.sender_seq, err);
 		if (rc == -1)
 			return -1;
 		return store_tx_set_gap(s, it->w.partner, it->w.transaction_id,

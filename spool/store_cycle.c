@@ -16,6 +16,10 @@
 #include "spooldir.h"
 #include "store_cycle.h"
 
+/* The WHERE of the partial index messages_tx_seq (store_schema.c). */
+#define TX_SEQ_INDEX "transaction_id IS NOT NULL AND duplicate_of IS NULL " \
+	"AND state <> 'rejected'"
+
 #define WORK_COLS "id, state, partner, type, transaction_id, sender_seq, " \
 	"receiver_seq, attempts, file_name"
 
@@ -53,9 +57,14 @@ static const char *sql[CQ_COUNT] = {
 	[CQ_EXEC_FINISH] = "UPDATE exec_calls SET status = ?3, finished_at "
 	    "= ?4, exit_status = ?5, error = ?6 WHERE message = ?1 AND "
 	    "attempt = ?2",
+	/*
+	 * The terms of the partial index messages_tx_seq are spelt out so
+	 * that SQLite uses it: a search over all parked messages per
+	 * processed one would make a cycle quadratic in the parked count.
+	 */
 	[CQ_PARKED] = "SELECT " WORK_COLS " FROM messages WHERE partner = ?1 "
-	    "AND transaction_id = ?2 AND sender_seq = ?3 AND state = 'parked' "
-	    "AND duplicate_of IS NULL",
+	    "AND transaction_id = ?2 AND sender_seq = ?3 AND " TX_SEQ_INDEX
+	    " AND state = 'parked'",
 	[CQ_DONE] = "UPDATE messages SET state = 'done', attempts = attempts "
 	    "+ 1, next_attempt_at = NULL, reason = NULL, updated_at = ?2 "
 	    "WHERE id = ?1",
@@ -81,7 +90,8 @@ static const char *sql[CQ_COUNT] = {
 	    "state = 'deferred' AND NOT EXISTS (SELECT 1 FROM exec_calls e "
 	    "WHERE e.message = messages.id AND e.status = 'pending')",
 	[CQ_HAS_PARKED] = "SELECT 1 FROM messages WHERE partner = ?1 AND "
-	    "transaction_id = ?2 AND state = 'parked' LIMIT 1",
+	    "transaction_id = ?2 AND sender_seq > ?3 AND " TX_SEQ_INDEX
+	    " AND state = 'parked' LIMIT 1",
 	[CQ_ATTEMPT_LOG] = "SELECT attempt, started_at, outcome, error FROM "
 	    "attempts WHERE message = ?1 ORDER BY attempt",
 };
@@ -334,7 +344,7 @@ store_tx_set_gap(struct store *s, const char *partner, const char *tx,
 
 int
 store_tx_has_parked(struct store *s, const char *partner, const char *tx,
-    struct spool_error *err)
+    int64_t after, struct spool_error *err)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -343,6 +353,7 @@ store_tx_has_parked(struct store *s, const char *partner, const char *tx,
 		return -1;
 	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, after);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)

@@ -47,9 +47,9 @@ int	store_tx_advance(struct store *, const char *partner, const char *tx,
 /* A gap is open (the next number is missing, later ones parked) or not. */
 int	store_tx_set_gap(struct store *, const char *partner, const char *tx,
 	    int open, struct spool_error *);
-/* Does the transaction have parked messages? 1, 0, -1. */
+/* Does the transaction have parked messages after number `after'? */
 int	store_tx_has_parked(struct store *, const char *partner,
-	    const char *tx, struct spool_error *);
+	    const char *tx, int64_t after, struct spool_error *);
 /* Earliest next_attempt_at of deferred messages: 1 found, 0 none. */
 int	store_next_due(struct store *, int64_t *at, struct spool_error *);
 /* All attempts' errors of a message, one per line, for a .reason file. */

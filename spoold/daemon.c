@@ -72,6 +72,9 @@ struct daemon {
 	int			 epfd, sigfd, timerfd;
 	bool			 once;
 	bool			 stop;
+	/* Totals of this run, logged at exit (and read by the benchmark). */
+	uint64_t		 accepted, processed;
+	int64_t			 accept_ms, process_ms;
 };
 
 /* What an epoll event is about (the runner's have EXECQ_EV_TAG set). */
@@ -202,9 +205,15 @@ process_ready(struct daemon *d)
 	    &d->router };
 	struct cycle_stats st;
 	struct spool_error err;
+	int64_t t0;
+	int rc;
 
 	spool_clearerr(&err);
-	if (cycle_run(&ctx, &st, &err) == -1) {
+	t0 = store_now_ms();
+	rc = cycle_run(&ctx, &st, &err);
+	d->process_ms += store_now_ms() - t0;
+	d->processed += st.done + st.deferred + st.failed;
+	if (rc == -1) {
 		log_err("event=cycle status=failed reason=\"%s\" retry_in=%dms",
 		    err.msg, STORE_RETRY_MS);
 		return STORE_RETRY_MS;
@@ -238,7 +247,8 @@ accept_ready(struct daemon *d)
 	struct accept_file *files;
 	struct accept_stats st;
 	struct spool_error err;
-	int64_t next;
+	int64_t next, t0;
+	int rc;
 	size_t n;
 
 	for (;;) {
@@ -246,7 +256,12 @@ accept_ready(struct daemon *d)
 		if (n == 0)
 			return next;
 		spool_clearerr(&err);
-		if (accept_files(&ctx, files, n, &st, &err) == -1) {
+		t0 = store_now_ms();
+		rc = accept_files(&ctx, files, n, &st, &err);
+		d->accept_ms += store_now_ms() - t0;
+		d->accepted += st.ready + st.parked + st.duplicate +
+		    st.rejected;
+		if (rc == -1) {
 			log_err("event=accept status=failed files=%zu "
 			    "reason=\"%s\" retry_in=%dms", n, err.msg,
 			    STORE_RETRY_MS);
@@ -467,7 +482,9 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 	    "mode=%s", conf->spool_dir, (long)getpid(), PACKAGE_VERSION,
 	    schema_set_count(d.schemas), once ? "once" : "daemon");
 	rc = run(&d);
-	log_notice("event=exit status=%d", rc);
+	log_notice("event=exit status=%d accepted=%" PRIu64 " accept_ms=%"
+	    PRId64 " processed=%" PRIu64 " process_ms=%" PRId64, rc,
+	    d.accepted, d.accept_ms, d.processed, d.process_ms);
 out:
 	execq_free(d.execq);
 	if (d.store.db != NULL) {

@@ -7,7 +7,9 @@
  * way (the start-up scan, the rescan after IN_Q_OVERFLOW, a new partner
  * directory, a hard link) may still be growing: it is taken once its
  * mtime is settle_time in the past and its size and mtime have not
- * changed since it was first seen. Uploads in progress (DESIGN 12:
+ * changed for at least SETTLE_MIN_MS since it was first seen (so that a
+ * file a writer has just created is not taken empty, even with
+ * settle_time = 0). Uploads in progress (DESIGN 12:
  * dot-files, .tmp, .part, .partial, .filepart, ~) are never taken;
  * their rename to the final name is an IN_MOVED_TO.
  *
@@ -34,6 +36,9 @@
 
 #define PARTNER_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | \
 	IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+/* A scanned file must hold still at least this long, whatever settle_time. */
+#define SETTLE_MIN_MS	50
+
 #define TOP_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ONLYDIR)
 
 struct partner {
@@ -48,6 +53,7 @@ struct pending {
 	bool		 settle;	/* found by a scan */
 	off_t		 size;
 	struct timespec	 mtime;
+	int64_t		 seen_ms;	/* since when size and mtime held */
 };
 
 struct watcher {
@@ -444,18 +450,21 @@ watcher_ready(struct watcher *w, struct accept_file **files, size_t max,
 			if (p->size != st.st_size ||
 			    p->mtime.tv_sec != st.st_mtim.tv_sec ||
 			    p->mtime.tv_nsec != st.st_mtim.tv_nsec) {
-				bool first = p->size == -1;
-
+				/* First look, or it changed: look again. */
 				p->size = st.st_size;
 				p->mtime = st.st_mtim;
-				if (!first) {
-					wait = (int64_t)w->settle_ms;
-					if (*next_ms == -1 || wait < *next_ms)
-						*next_ms = wait;
-					continue;
-				}
+				p->seen_ms = now;
 			}
-			wait = mt + (int64_t)w->settle_ms - now;
+			/*
+			 * Take it once it has held still since we first saw
+			 * it for SETTLE_MIN_MS (even with settle_time = 0, a
+			 * file just created by a writer is not taken empty)
+			 * and its mtime is settle_time in the past.
+			 */
+			wait = p->seen_ms + SETTLE_MIN_MS - now;
+			if (S_ISREG(st.st_mode) &&
+			    mt + (int64_t)w->settle_ms - now > wait)
+				wait = mt + (int64_t)w->settle_ms - now;
 			if (S_ISREG(st.st_mode) && wait > 0) {
 				if (*next_ms == -1 || wait < *next_ms)
 					*next_ms = wait;
