@@ -483,3 +483,48 @@ fail:
 	free(out);
 	return -1;
 }
+
+int
+accept_restore(struct accept_ctx *c, int64_t id, struct spool_error *err)
+{
+	struct store_msgref ref;
+	struct accept_file f;
+	uint8_t sha[DIGEST_LEN];
+	char why[SPOOL_ERRLEN], *buf = NULL;
+	size_t len;
+	int rc, dirfd = -1, ret = 0;
+
+	if ((rc = store_get(c->store, id, &ref, err)) != 1)
+		return rc == 0 ? 0 : -1;
+	if (ref.state < 0 || !conf_partner_name_ok(ref.partner) ||
+	    !file_missing(c->sd, &ref))
+		goto out;
+	dirfd = openat(c->sd->incoming_fd, ref.partner, O_RDONLY |
+	    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dirfd == -1)
+		goto out;
+	f.dirfd = dirfd;
+	f.partner = ref.partner;
+	f.name = ref.orig_name;
+	if (read_file(&f, c->conf->max_message_size, &buf, &len, why,
+	    sizeof(why), err) != 0)
+		goto out;	/* not there, or not the file it was */
+	digest_sha256(buf, len, sha);
+	if (memcmp(sha, ref.sha256, DIGEST_LEN) != 0)
+		goto out;	/* another upload under the same name */
+	if (spooldir_move(c->sd, dirfd, -1, ref.orig_name, ref.state,
+	    ref.file_name, err) == -1) {
+		ret = -1;
+		goto out;
+	}
+	spooldir_fsync_fd(dirfd, "incoming", NULL);
+	log_notice("event=restore partner=%s file=%s id=%" PRId64 " state=%s",
+	    ref.partner, ref.orig_name, id, spool_state_name(ref.state));
+	ret = 1;
+out:
+	free(buf);
+	if (dirfd != -1)
+		close(dirfd);
+	store_msgref_free(&ref);
+	return ret;
+}

@@ -40,6 +40,14 @@ struct accept_stats {
 int	accept_files(struct accept_ctx *, const struct accept_file *, size_t n,
 	    struct accept_stats *, struct spool_error *);
 
+/*
+ * A recorded message whose file is missing from its state directory:
+ * if its upload is still in incoming/<partner>/ under its original name,
+ * with the recorded content, move it where the store says (a crash came
+ * between COMMIT and the move). 1 restored, 0 nothing to do, -1 error.
+ */
+int	accept_restore(struct accept_ctx *, int64_t id, struct spool_error *);
+
 /* Is this incoming name an upload in progress (DESIGN 12)? */
 int	accept_name_skipped(const char *name);
 

@@ -120,10 +120,32 @@ note_presence(struct daemon *d, bool running)
 	return 0;
 }
 
+/* Rows without a file, collected at start-up for accept_restore(). */
+struct missing {
+	int64_t		*ids;
+	size_t		 n, cap;
+};
+
 static void
 report_finding(void *arg, const struct reconcile_finding *f)
 {
-	(void)arg;
+	struct missing *m = arg;
+
+	if (f->kind == RECONCILE_ROW_WITHOUT_FILE && m != NULL) {
+		if (m->n == m->cap) {
+			size_t ncap = m->cap ? m->cap * 2 : 64;
+			int64_t *n = realloc(m->ids, ncap * sizeof(*n));
+
+			if (n != NULL) {
+				m->ids = n;
+				m->cap = ncap;
+			}
+		}
+		if (m->n < m->cap) {
+			m->ids[m->n++] = f->id;
+			return;	/* reported after the restore attempt */
+		}
+	}
 	if (f->repaired)
 		log_notice("event=reconcile id=%" PRId64 " file=%s from=%s "
 		    "to=%s status=moved", f->id, f->file_name,
@@ -410,6 +432,7 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
     bool once, bool verbose)
 {
 	struct spool_error err;
+	struct missing missing = { NULL, 0, 0 };
 	struct daemon d;
 	char *db = NULL;
 	int rc = EX_OK;
@@ -466,11 +489,30 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 	note_presence(&d, true);
 	/* Files a crash left behind their store state go where the store
 	 * says (DESIGN 3); done/ is not scanned at start-up. */
-	if (reconcile_run(&d.sd, &d.store, true, false, report_finding, NULL,
-	    NULL, &err) == -1) {
+	if (reconcile_run(&d.sd, &d.store, true, false, report_finding,
+	    &missing, NULL, &err) == -1) {
 		log_err("event=start status=failed reason=\"%s\"", err.msg);
+		free(missing.ids);
 		rc = EX_IOERR;
 		goto out;
+	}
+	/* A row without its file: the upload may still be in incoming/. */
+	{
+		struct accept_ctx ac = { d.conf, d.schemas, &d.store, &d.sd };
+		size_t i;
+
+		for (i = 0; i < missing.n; i++) {
+			spool_clearerr(&err);
+			if (accept_restore(&ac, missing.ids[i], &err) == 0)
+				log_warn("event=reconcile id=%" PRId64
+				    " kind=row_without_file", missing.ids[i]);
+			else if (err.msg[0] != '\0')
+				log_err("event=restore id=%" PRId64
+				    " status=failed reason=\"%s\"",
+				    missing.ids[i], err.msg);
+		}
+		free(missing.ids);
+		spooldir_sync(&d.sd, NULL);
 	}
 	/* Scan after the watches are set: nothing falls between the two. */
 	if (watcher_scan(d.watcher, &err) == -1) {
