@@ -208,8 +208,11 @@ drop_file() {
 # exhausting the machine. Sanitizer builds reserve terabytes of address
 # space for their shadow memory and are left uncapped.
 limit_memory() {
-	if ldd "$top_builddir/spoold/spoold" 2>/dev/null | grep -q libasan; then
-		return 0
-	fi
+	sanitized && return 0
 	ulimit -v "$1"
+}
+
+# sanitized: is spoold built with AddressSanitizer (which costs memory)?
+sanitized() {
+	ldd "$top_builddir/spoold/spoold" 2>/dev/null | grep -q libasan
 }
