@@ -37,6 +37,7 @@
 #include "failpoint.h"
 #include "log.h"
 #include "retry.h"
+#include "store_exec.h"
 
 #define REASON_MAX	1024
 
@@ -58,18 +59,39 @@ struct cycle {
 
 /* Read a message file of ours; bounded by max_message_size. */
 static int
-read_message(struct spooldir *sd, const struct store_work *w, uint64_t max,
+read_message(struct spooldir *sd, struct store_work *w, uint64_t max,
     char **buf, size_t *len, char *why, size_t whylen)
 {
 	struct stat st;
 	size_t off = 0;
 	ssize_t r;
 	char *b;
-	int fd;
+	int fd, pass, st_try;
 
 	*buf = NULL;
 	fd = openat(sd->state_fd[w->state], w->file_name, O_RDONLY |
 	    O_NOFOLLOW | O_CLOEXEC);
+	/*
+	 * Another process (spoolctl retry or skip) commits, then moves the
+	 * file: between the two it is still in its old directory. Look
+	 * there (twice, in case it moves while we look) and take the file
+	 * from where it is; the move after our COMMIT starts from there.
+	 */
+	for (pass = 0; fd == -1 && errno == ENOENT && pass < 2; pass++) {
+		for (st_try = 0; st_try < ST_NSTATES; st_try++) {
+			if (st_try == w->state)
+				continue;
+			fd = openat(sd->state_fd[st_try], w->file_name,
+			    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd != -1) {
+				w->state = st_try;
+				break;
+			}
+		}
+		if (fd == -1)
+			fd = openat(sd->state_fd[w->state], w->file_name,
+			    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	}
 	if (fd == -1) {
 		snprintf(why, whylen, "cannot open %s/%s: %s",
 		    spool_state_name(w->state), w->file_name, strerror(errno));
@@ -173,6 +195,9 @@ take_released(struct cycle *c, struct store_work *w)
 		c->spill[c->nspill++] = *w;
 }
 
+static int	advance(struct cycle *, const char *, const char *, int64_t,
+		    struct spool_error *);
+
 /*
  * Record success of item i: done, its transaction's next moves on, and a
  * parked successor is released (and taken into this cycle if it fits).
@@ -181,8 +206,6 @@ static int
 succeed(struct cycle *c, struct item *it, struct spool_error *err)
 {
 	struct store *s = c->ctx->store;
-	struct store_work next;
-	int rc;
 
 	if (store_mark_done(s, it->w.id, err) == -1 ||
 	    store_add_attempt(s, it->w.id, it->w.attempts + 1, c->now, "ok",
@@ -191,24 +214,35 @@ succeed(struct cycle *c, struct item *it, struct spool_error *err)
 	it->to_state = ST_DONE;
 	if (it->w.transaction_id == NULL)
 		return 0;
-	if (store_tx_advance(s, it->w.partner, it->w.transaction_id,
-	    it->w.sender_seq, err) == -1)
+	return advance(c, it->w.partner, it->w.transaction_id,
+	    it->w.sender_seq, err);
+}
+
+/*
+ * Sequence number seq of a transaction is done (processed or skipped):
+ * next moves on, and a parked successor is released into this cycle.
+ */
+static int
+advance(struct cycle *c, const char *partner, const char *tx, int64_t seq,
+    struct spool_error *err)
+{
+	struct store *s = c->ctx->store;
+	struct store_work next;
+	int rc;
+
+	if (store_tx_advance(s, partner, tx, seq, err) == -1)
 		return -1;
-	rc = store_parked(s, it->w.partner, it->w.transaction_id,
-	    it->w.sender_seq + 1, &next, err);
+	rc = store_parked(s, partner, tx, seq + 1, &next, err);
 	if (rc == -1)
 		return -1;
 	if (rc == 0) {
-		rc = store_tx_has_parked(s, it->w.partner,
-		    it->w.transaction_id, it->w.sender_seq, err);
+		rc = store_tx_has_parked(s, partner, tx, seq, err);
 		if (rc == -1)
 			return -1;
-		return store_tx_set_gap(s, it->w.partner, it->w.transaction_id,
-		    rc, err);
+		return store_tx_set_gap(s, partner, tx, rc, err);
 	}
 	if (store_mark_queued(s, next.id, err) == -1 ||
-	    store_tx_set_gap(s, it->w.partner, it->w.transaction_id, 0,
-	    err) == -1) {
+	    store_tx_set_gap(s, partner, tx, 0, err) == -1) {
 		store_work_free(&next);
 		return -1;
 	}
@@ -232,9 +266,12 @@ fail_item(struct cycle *c, struct item *it, enum cycle_result r,
 	    r == CYCLE_PERMANENT ? "permanent" : "temporary", it->reason,
 	    err) == -1)
 		return -1;
-	if (r == CYCLE_TEMPORARY && (unsigned)attempt <
+	/* Attempts count from the last spoolctl retry. */
+	int tries = attempt - it->w.retry_base;
+
+	if (r == CYCLE_TEMPORARY && (unsigned)tries <
 	    conf->retry_max_attempts) {
-		uint64_t delay = retry_delay_ms(conf, (unsigned)attempt,
+		uint64_t delay = retry_delay_ms(conf, (unsigned)tries,
 		    retry_random());
 
 		if (store_mark_deferred(s, it->w.id, store_now_ms() +
@@ -250,7 +287,7 @@ fail_item(struct cycle *c, struct item *it, enum cycle_result r,
 		char why[REASON_MAX];
 
 		snprintf(why, sizeof(why), "gave up after %d attempts: %.960s",
-		    attempt, it->reason);
+		    tries, it->reason);
 		snprintf(it->reason, sizeof(it->reason), "%s", why);
 	}
 	if (store_mark_failed(s, it->w.id, it->reason, err) == -1)
@@ -532,6 +569,153 @@ cycle_complete(struct cycle_ctx *ctx, int64_t id, int attempt,
 		goto rollback;
 	move_files(&c);
 	free_cycle(&c);
+	return 0;
+rollback:
+	store_rollback(ctx->store);
+	free_cycle(&c);
+	return -1;
+}
+
+/* Start a lever's transaction with room for n items. */
+static int
+lever_begin(struct cycle *c, struct cycle_ctx *ctx, struct cycle_stats *st,
+    size_t n, struct spool_error *err)
+{
+	memset(c, 0, sizeof(*c));
+	memset(st, 0, sizeof(*st));
+	c->ctx = ctx;
+	c->stats = st;
+	c->cap = n;
+	if ((c->items = calloc(n ? n : 1, sizeof(*c->items))) == NULL ||
+	    (c->spill = calloc(n ? n : 1, sizeof(*c->spill))) == NULL) {
+		spool_seterr(err, "out of memory");
+		free_cycle(c);
+		return -1;
+	}
+	if (store_begin(ctx->store, err) == -1) {
+		free_cycle(c);
+		return -1;
+	}
+	c->now = store_now_ms();
+	return 0;
+}
+
+int
+cycle_retry(struct cycle_ctx *ctx, int64_t id, const char *partner,
+    const char *tx, bool failed_only, int64_t *count, struct spool_error *err)
+{
+	struct store_work *v = NULL;
+	struct cycle_stats st;
+	struct cycle c;
+	char reason[SPOOLDIR_NAME_MAX + 16];
+	size_t n, i;
+
+	*count = 0;
+	if (store_begin(ctx->store, err) == -1)
+		return -1;
+	if (store_retry_candidates(ctx->store, id, partner, tx, failed_only,
+	    &v, &n, err) == -1) {
+		store_rollback(ctx->store);
+		return -1;
+	}
+	store_rollback(ctx->store);
+	if (lever_begin(&c, ctx, &st, n, err) == -1)
+		goto fail_list;
+	for (i = 0; i < n; i++) {
+		c.items[i].w = v[i];
+		c.items[i].to_state = ST_QUEUE;
+		c.n = i + 1;
+		if (store_mark_retried(ctx->store, v[i].id, err) == -1)
+			goto rollback;
+	}
+	free(v);
+	v = NULL;
+	if (store_commit(ctx->store, err) == -1)
+		goto rollback;
+	move_files(&c);
+	/* The old .reason of a dead letter goes; its text stays in the
+	 * store's attempts, shown by spoolctl show. */
+	for (i = 0; i < c.n; i++) {
+		if (c.items[i].w.state != ST_FAILED)
+			continue;
+		snprintf(reason, sizeof(reason), "%s.reason",
+		    c.items[i].w.file_name);
+		unlinkat(ctx->sd->state_fd[ST_FAILED], reason, 0);
+	}
+	*count = (int64_t)c.n;
+	free_cycle(&c);
+	return 0;
+rollback:
+	store_rollback(ctx->store);
+	free_cycle(&c);
+fail_list:
+	if (v != NULL) {
+		for (i = c.n; i < n; i++)
+			store_work_free(&v[i]);
+		free(v);
+	}
+	return -1;
+}
+
+int
+cycle_skip(struct cycle_ctx *ctx, const char *partner, const char *tx,
+    int64_t seq, const char *user, const char *why, struct spool_error *err)
+{
+	struct cycle_stats st;
+	struct store_work w;
+	struct cycle c;
+	char reason[REASON_MAX];
+	int64_t next;
+	int rc;
+
+	if (lever_begin(&c, ctx, &st, 1, err) == -1)
+		return -1;
+	rc = store_tx_next(ctx->store, partner, tx, &next, err);
+	if (rc != 1) {
+		if (rc == 0)
+			spool_seterr(err, "partner %s has no transaction %s",
+			    partner, tx);
+		goto rollback;
+	}
+	if (seq != next) {
+		spool_seterr(err, "transaction %s of %s waits for sequence %"
+		    PRId64 "; only that number can be skipped", tx, partner,
+		    next);
+		goto rollback;
+	}
+	snprintf(reason, sizeof(reason), "skipped by %s: %s", user, why);
+	rc = store_at_seq(ctx->store, partner, tx, seq, &w, err);
+	if (rc == -1)
+		goto rollback;
+	if (rc == 1) {
+		int pending;
+
+		/* Not while its exec call runs: its outcome would follow. */
+		pending = store_exec_is_pending(ctx->store, w.id, err);
+		if (pending != 0) {
+			if (pending == 1)
+				spool_seterr(err, "message %" PRId64 " has an "
+				    "exec call running; wait for it", w.id);
+			store_work_free(&w);
+			goto rollback;
+		}
+		c.items[0].w = w;
+		c.items[0].to_state = ST_DONE;
+		c.n = 1;
+		if (store_mark_skipped(ctx->store, w.id, reason, err) == -1)
+			goto rollback;
+	}
+	if (store_add_skip(ctx->store, partner, tx, seq, user, why, err) ==
+	    -1 || advance(&c, partner, tx, seq, err) == -1)
+		goto rollback;
+	if (store_commit(ctx->store, err) == -1)
+		goto rollback;
+	/* A skipped message's file goes to done/; a released successor
+	 * (no room in this one-item cycle) moves to queue/. */
+	move_files(&c);
+	free_cycle(&c);
+	log_notice("event=skip partner=%s tx=%s seq=%" PRId64 " user=%s",
+	    partner, tx, seq, user);
 	return 0;
 rollback:
 	store_rollback(ctx->store);

@@ -49,7 +49,7 @@ enum store_stmt_id {
 struct store {
 	sqlite3			*db;
 	sqlite3_stmt		*stmt[SQ_COUNT];	/* prepared on first use */
-	sqlite3_stmt		*cstmt[16];	/* store_cycle.c's */
+	sqlite3_stmt		*cstmt[32];	/* store_cycle.c's */
 	sqlite3_stmt		*hstmt[32];	/* handlers', see below */
 	char			*path;
 	int			 version;	/* after migration */

@@ -21,7 +21,7 @@
 	"AND state <> 'rejected'"
 
 #define WORK_COLS "id, state, partner, type, transaction_id, sender_seq, " \
-	"receiver_seq, attempts, file_name"
+	"receiver_seq, attempts, file_name, retry_base"
 
 enum {
 	CQ_READY,
@@ -40,6 +40,11 @@ enum {
 	CQ_GET,
 	CQ_EXEC_START,
 	CQ_EXEC_FINISH,
+	CQ_RETRY_LIST,
+	CQ_RETRIED,
+	CQ_AT_SEQ,
+	CQ_SKIPPED,
+	CQ_ADD_SKIP,
 	CQ_COUNT
 };
 
@@ -52,6 +57,21 @@ static const char *sql[CQ_COUNT] = {
 	    "AND NOT EXISTS (SELECT 1 FROM exec_calls e WHERE e.message = "
 	    "messages.id AND e.status = 'pending') ORDER BY id LIMIT ?2",
 	[CQ_GET] = "SELECT " WORK_COLS " FROM messages WHERE id = ?1",
+	[CQ_RETRY_LIST] = "SELECT " WORK_COLS " FROM messages WHERE state IN "
+	    "('failed', 'deferred') AND (?1 = 0 OR id = ?1) AND (?2 IS NULL OR "
+	    "(partner = ?2 AND transaction_id = ?3)) AND (?4 = 0 OR state = "
+	    "'failed') AND NOT EXISTS (SELECT 1 "
+	    "FROM exec_calls e WHERE e.message = messages.id AND e.status = "
+	    "'pending') ORDER BY id",
+	[CQ_RETRIED] = "UPDATE messages SET state = 'queue', next_attempt_at "
+	    "= NULL, reason = NULL, retry_base = attempts, updated_at = ?2 "
+	    "WHERE id = ?1",
+	[CQ_AT_SEQ] = "SELECT " WORK_COLS " FROM messages WHERE partner = ?1 "
+	    "AND transaction_id = ?2 AND sender_seq = ?3 AND " TX_SEQ_INDEX,
+	[CQ_SKIPPED] = "UPDATE messages SET state = 'done', next_attempt_at = "
+	    "NULL, reason = ?2, updated_at = ?3 WHERE id = ?1",
+	[CQ_ADD_SKIP] = "INSERT INTO skips (partner, transaction_id, seq, "
+	    "reason, user, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[CQ_EXEC_START] = "INSERT OR REPLACE INTO exec_calls (message, "
 	    "attempt, status, started_at) VALUES (?1, ?2, 'pending', ?3)",
 	[CQ_EXEC_FINISH] = "UPDATE exec_calls SET status = ?3, finished_at "
@@ -159,6 +179,7 @@ fill_work(sqlite3_stmt *st, struct store_work *w)
 	w->receiver_seq = sqlite3_column_int64(st, 6);
 	w->attempts = sqlite3_column_int(st, 7);
 	w->file_name = dupcol(st, 8);
+	w->retry_base = sqlite3_column_int(st, 9);
 	if (w->partner == NULL || w->file_name == NULL ||
 	    (sqlite3_column_type(st, 4) != SQLITE_NULL &&
 	    w->transaction_id == NULL)) {
@@ -506,5 +527,129 @@ store_exec_finish(struct store *s, int64_t id, int attempt, bool valid,
 	sqlite3_bind_int(st, 5, exit_status);
 	if (error != NULL)
 		sqlite3_bind_text(st, 6, error, -1, SQLITE_STATIC);
+	return done_step(s, st, err);
+}
+
+int
+store_retry_candidates(struct store *s, int64_t id, const char *partner,
+    const char *tx, bool failed_only, struct store_work **out, size_t *n,
+    struct spool_error *err)
+{
+	struct store_work *v = NULL, *nv;
+	sqlite3_stmt *st;
+	size_t k = 0, cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((st = stmt(s, CQ_RETRY_LIST, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	if (partner != NULL) {
+		sqlite3_bind_text(st, 2, partner, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, tx, -1, SQLITE_STATIC);
+	}
+	sqlite3_bind_int(st, 4, failed_only);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (k == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((nv = realloc(v, cap * sizeof(*v))) == NULL)
+				goto oom;
+			v = nv;
+		}
+		if (fill_work(st, &v[k]) == -1)
+			goto oom;
+		k++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
+		goto fail;
+	}
+	*out = v;
+	*n = k;
+	return 0;
+oom:
+	sqlite3_reset(st);
+	spool_seterr(err, "out of memory");
+fail:
+	while (k > 0)
+		store_work_free(&v[--k]);
+	free(v);
+	return -1;
+}
+
+int
+store_mark_retried(struct store *s, int64_t id, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, CQ_RETRIED, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, store_now_ms());
+	return done_step(s, st, err);
+}
+
+int
+store_at_seq(struct store *s, const char *partner, const char *tx,
+    int64_t seq, struct store_work *w, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((st = stmt(s, CQ_AT_SEQ, err)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, seq);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(st);
+		return 0;
+	}
+	if (rc != SQLITE_ROW) {
+		spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
+		sqlite3_reset(st);
+		return -1;
+	}
+	rc = fill_work(st, w);
+	sqlite3_reset(st);
+	if (rc == -1) {
+		spool_seterr(err, "out of memory");
+		return -1;
+	}
+	return 1;
+}
+
+int
+store_mark_skipped(struct store *s, int64_t id, const char *reason,
+    struct spool_error *err)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, CQ_SKIPPED, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, store_now_ms());
+	return done_step(s, st, err);
+}
+
+int
+store_add_skip(struct store *s, const char *partner, const char *tx,
+    int64_t seq, const char *user, const char *reason,
+    struct spool_error *err)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, CQ_ADD_SKIP, err)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, seq);
+	sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, user, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, store_now_ms());
 	return done_step(s, st, err);
 }

@@ -20,6 +20,7 @@ struct store_work {
 	int64_t	 sender_seq;
 	int64_t	 receiver_seq;
 	int	 attempts;	/* attempts made so far */
+	int	 retry_base;	/* attempts when an admin last retried it */
 	char	*file_name;
 };
 
@@ -64,6 +65,20 @@ int	store_exec_start(struct store *, int64_t id, int attempt,
 	    struct spool_error *);
 int	store_exec_finish(struct store *, int64_t id, int attempt, bool valid,
 	    int exit_status, const char *error, struct spool_error *);
+
+/* spoolctl's levers (see cycle.h: cycle_retry, cycle_skip). */
+int	store_retry_candidates(struct store *, int64_t id, const char *partner,
+	    const char *tx, bool failed_only, struct store_work **, size_t *n,
+	    struct spool_error *);
+int	store_mark_retried(struct store *, int64_t id, struct spool_error *);
+/* The live message holding a sequence number: 1, 0, -1. */
+int	store_at_seq(struct store *, const char *partner, const char *tx,
+	    int64_t seq, struct store_work *, struct spool_error *);
+int	store_mark_skipped(struct store *, int64_t id, const char *reason,
+	    struct spool_error *);
+int	store_add_skip(struct store *, const char *partner, const char *tx,
+	    int64_t seq, const char *user, const char *reason,
+	    struct spool_error *);
 
 int	store_savepoint(struct store *, const char *name, struct spool_error *);
 int	store_release(struct store *, const char *name, struct spool_error *);

@@ -27,6 +27,7 @@
 #include "store_exec.h"
 
 #define SLOT_PENDING	24
+#define SLOT_IS_PENDING	25
 
 static const char pending_sql[] =
     "SELECT e.message, e.attempt, m.state, m.partner, m.type, "
@@ -79,3 +80,24 @@ store_exec_pending(struct store *s, int (*fn)(void *,
 	return frc == -1 ? -1 : 0;
 }
 
+
+int
+store_exec_is_pending(struct store *s, int64_t id, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	st = store_cached(s, SLOT_IS_PENDING, "SELECT 1 FROM exec_calls WHERE "
+	    "message = ?1 AND status = 'pending'", err);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
+	return -1;
+}

@@ -36,4 +36,7 @@ int	store_exec_pending(struct store *, int (*fn)(void *,
 	    const struct store_exec_call *), void *arg, struct spool_error *);
 
 
+/* Has message id an exec call running? 1, 0, -1. */
+int	store_exec_is_pending(struct store *, int64_t id, struct spool_error *);
+
 #endif

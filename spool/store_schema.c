@@ -138,6 +138,14 @@ static const char *migrations[] = {
 	") WITHOUT ROWID;"
 	"CREATE INDEX exec_calls_pending ON exec_calls (status)"
 	"  WHERE status = 'pending';",
+
+	/*
+	 * 4: spoolctl retry gives a message a fresh set of attempts without
+	 * forgetting the old ones: retry_base is the attempt count at the
+	 * retry, and max_attempts counts from there.
+	 */
+	"ALTER TABLE messages ADD COLUMN retry_base INTEGER NOT NULL"
+	"  DEFAULT 0;",
 };
 
 int

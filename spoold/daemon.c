@@ -212,6 +212,10 @@ handle_signals(struct daemon *d)
 		case SIGHUP:
 			reload(d);
 			break;
+		case SIGUSR1:
+			/* Nothing to do here: waking up runs a cycle. */
+			log_debug("event=wakeup signal=USR1");
+			break;
 		}
 	}
 }
@@ -311,6 +315,7 @@ setup_fds(struct daemon *d)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);	/* spoolctl: the store changed */
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1)
 		return -1;
 	signal(SIGPIPE, SIG_IGN);

@@ -23,6 +23,7 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "cycle.h"
 #include "json.h"
 #include "log.h"
 #include "reconcile.h"
@@ -1620,6 +1622,163 @@ cmd_check(struct ctl *c, int argc, char **argv)
 	return rc;
 }
 
+/*
+ * Tell a running spoold that the store changed (SIGUSR1 wakes its loop,
+ * which then runs a cycle). Not being able to is not an error: spoold
+ * picks the change up at its next wake-up anyway; say so.
+ */
+static void
+tell_daemon(struct ctl *c)
+{
+	struct store_admin_status st;
+	struct spool_error err;
+
+	memset(&st, 0, sizeof(st));
+	spool_clearerr(&err);
+	if (store_admin_status(&c->store, c->now, &st, &err) == -1)
+		return;
+	if (st.daemon_known && st.daemon_pid > 0 &&
+	    kill((pid_t)st.daemon_pid, SIGUSR1) == -1 && errno != ESRCH)
+		fprintf(stderr, "spoolctl: cannot tell spoold (pid %" PRId64
+		    "): %s; it acts at its next wake-up\n", st.daemon_pid,
+		    strerror(errno));
+	store_admin_status_free(&st);
+}
+
+static int
+parse_id(const char *s, int64_t *id)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || v <= 0)
+		return -1;
+	*id = (int64_t)v;
+	return 0;
+}
+
+static int
+cmd_retry(struct ctl *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "tx", no_argument, NULL, 't' },
+		{ "all-failed", no_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct cycle_ctx ctx = { &c->conf, &c->store, &c->sd, NULL, NULL };
+	const char *usage_text = "usage: spoolctl retry MSGID | --tx PARTNER "
+	    "ID | --all-failed";
+	const char *partner = NULL, *tx = NULL;
+	struct spool_error err;
+	bool by_tx = false, all = false;
+	int64_t id = 0, n;
+	int ch, rc;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch == 't')
+			by_tx = true;
+		else if (ch == 'a')
+			all = true;
+		else
+			return fail(EX_USAGE, "%s", usage_text);
+	}
+	argc -= optind;
+	argv += optind;
+	if (all && (by_tx || argc != 0))
+		return fail(EX_USAGE, "%s", usage_text);
+	if (by_tx && argc == 2) {
+		partner = argv[0];
+		tx = argv[1];
+	} else if (!by_tx && !all && argc == 1) {
+		if (parse_id(argv[0], &id) == -1)
+			return fail(EX_USAGE, "%s is not a message id", argv[0]);
+	} else if (!all)
+		return fail(EX_USAGE, "%s", usage_text);
+	if ((rc = need_spooldir(c)) != EX_OK)
+		return rc;
+	spool_clearerr(&err);
+	if (cycle_retry(&ctx, id, partner, tx, all, &n, &err) == -1)
+		return store_fail(c, &err);
+	if (n == 0 && !all)
+		return fail(EX_DATAERR, "nothing to retry: no failed or deferred "
+		    "message %s (or its exec call is still running)",
+		    id ? "with that id" : "in that transaction");
+	if (n > 0)
+		tell_daemon(c);
+	if (c->json) {
+		json_object(&c->j);
+		json_kint(&c->j, "retried", n);
+		json_object_end(&c->j);
+		return finish_json(c, EX_OK);
+	}
+	printf("retry: %" PRId64 " message%s back in queue/\n", n,
+	    n == 1 ? "" : "s");
+	return EX_OK;
+}
+
+static int
+cmd_skip(struct ctl *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "reason", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct cycle_ctx ctx = { &c->conf, &c->store, &c->sd, NULL, NULL };
+	const char *usage_text = "usage: spoolctl skip PARTNER ID SEQ "
+	    "--reason TEXT";
+	const char *reason = NULL, *user;
+	struct spool_error err;
+	struct passwd *pw;
+	char uidbuf[32];
+	int64_t seq;
+	int ch, rc;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch != 'r')
+			return fail(EX_USAGE, "%s", usage_text);
+		reason = optarg;
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 3 || reason == NULL || reason[0] == '\0')
+		return fail(EX_USAGE, "%s", usage_text);
+	if (parse_id(argv[2], &seq) == -1)
+		return fail(EX_USAGE, "%s is not a sequence number", argv[2]);
+	if ((pw = getpwuid(getuid())) != NULL)
+		user = pw->pw_name;
+	else {
+		snprintf(uidbuf, sizeof(uidbuf), "uid %ld", (long)getuid());
+		user = uidbuf;
+	}
+	if ((rc = need_spooldir(c)) != EX_OK)
+		return rc;
+	spool_clearerr(&err);
+	if (cycle_skip(&ctx, argv[0], argv[1], seq, user, reason, &err) ==
+	    -1) {
+		if (store_admin_busy(&c->store))
+			return fail(EX_TEMPFAIL, "%s", err.msg);
+		return fail(EX_DATAERR, "%s", err.msg);
+	}
+	tell_daemon(c);
+	if (c->json) {
+		json_object(&c->j);
+		json_kstr(&c->j, "partner", argv[0]);
+		json_kstr(&c->j, "transaction_id", argv[1]);
+		json_kint(&c->j, "seq", seq);
+		json_kstr(&c->j, "user", user);
+		json_kstr(&c->j, "reason", reason);
+		json_object_end(&c->j);
+		return finish_json(c, EX_OK);
+	}
+	printf("skip: sequence %" PRId64 " of %s %s declared done by %s\n",
+	    seq, argv[0], argv[1], user);
+	return EX_OK;
+}
+
 static const struct {
 	const char	*name;
 	int		(*fn)(struct ctl *, int, char **);
@@ -1627,8 +1786,8 @@ static const struct {
 	{ "status", cmd_status },
 	{ "list", cmd_list },
 	{ "show", cmd_show },
-	{ "retry", NULL },
-	{ "skip", NULL },
+	{ "retry", cmd_retry },
+	{ "skip", cmd_skip },
 	{ "batch", NULL },
 	{ "purge", cmd_purge },
 	{ "check", cmd_check },

@@ -204,12 +204,9 @@ expect_out "check: store and directories agree (10 files, 10 rows)"
 json 0 check
 jqt '.agree == true and .findings == [] and .files == 10 and .rows == 10'
 
-# What is left to the lead: exit 69, and nothing on stdout.
-for c in "retry 1" "skip acme T1 1 --reason x" "batch 1"; do
-	expect_exit 69 ctl $c
-	expect_out "not implemented yet"
-done
-ok "check while spoold runs; retry, skip, batch not implemented yet (69)"
+expect_exit 69 ctl batch 1
+expect_out "not implemented yet"
+ok "batch not implemented yet (69)"
 
 stop_daemon
 
@@ -398,3 +395,79 @@ set -e
     fail "an error with --json: exit $rc, stdout or stderr wrong"
 expect_exit 66 $SPOOLCTL -d "$T/nowhere" list
 ok "errors: one line on stderr, no JSON, sysexits codes"
+
+
+# The levers, while spoold runs again.
+start_daemon
+# inv PARTNER TX SEQ QTY ITEM: an InventoryMovement of ITEM.
+inv() {
+	mv_msg "$1" "$2" "$3" "$4" | sed "s|<Item>[^<]*</Item>|<Item>$5</Item>|"
+}
+state_of() {
+	sql "SELECT state FROM messages WHERE transaction_id = '$1' AND \
+	    sender_seq = $2 AND duplicate_of IS NULL"
+}
+
+# retry, while spoold runs: a movement fails (stock would go negative),
+# its successor waits; stock arrives in another transaction; the admin
+# retries the failed one, and both go through, in order.
+inv acme R1 1 -5 ITEM-R | put acme r1-1.xml
+inv acme R1 2 1 ITEM-R | put acme r1-2.xml
+wait_until 20 '[ "$(state_of R1 1)" = failed ] && [ "$(state_of R1 2)" = parked ]' ||
+    fail "R1 1 did not fail"
+R1_1=$(sql "SELECT id FROM messages WHERE transaction_id = 'R1' AND \
+    sender_seq = 1")
+inv acme S1 1 10 ITEM-R | put acme s1-1.xml
+wait_until 20 '[ "$(state_of S1 1)" = done ]' || fail "S1 not done"
+expect_exit 0 ctl retry "$R1_1"
+expect_out "retry: 1 message back in queue/"
+wait_until 20 '[ "$(state_of R1 2)" = done ]' || fail "retried R1 not done"
+[ "$(state_of R1 1)" = done ] || fail "R1 1 not done after retry"
+[ "$(sql "SELECT quantity FROM v_stock WHERE item = 'ITEM-R'")" = 6 ] ||
+    fail "ITEM-R stock after retry"
+[ "$(sql "SELECT count(*) FROM attempts WHERE message = $R1_1")" = 2 ] ||
+    fail "both attempts of R1 1 kept"
+[ ! -e "$(ls "$T"/spool/failed/*,R1,1,*.reason 2>/dev/null | head -n 1)" ] ||
+    fail "stale .reason left in failed/"
+expect_exit 65 ctl retry "$R1_1"
+expect_out "nothing to retry"
+expect_exit 64 ctl retry --all-failed 5
+expect_exit 64 ctl retry
+ok "retry of a failed message that then succeeds, while spoold runs"
+
+# skip, while spoold runs: 1 never comes; 2 and 3 wait behind the gap;
+# the admin skips 1 and the parked run goes through in order.
+inv acme K1 2 4 ITEM-K | put acme k1-2.xml
+inv acme K1 3 -1 ITEM-K | put acme k1-3.xml
+wait_until 20 '[ "$(state_of K1 3)" = parked ] && [ "$(state_of K1 2)" = parked ]' ||
+    fail "K1 not parked"
+expect_exit 64 ctl skip acme K1 1
+expect_exit 65 ctl skip acme K1 2 --reason "not the one it waits for"
+expect_out "waits for sequence 1"
+expect_exit 0 ctl skip acme K1 1 --reason "lost by the partner"
+expect_out "skip: sequence 1 of acme K1 declared done by "
+wait_until 20 '[ "$(state_of K1 3)" = done ]' || fail "K1 run not released"
+[ "$(sql "SELECT quantity FROM v_stock WHERE item = 'ITEM-K'")" = 3 ] ||
+    fail "ITEM-K stock after skip"
+json 0 show --tx acme K1
+jqt '.skips | length == 1 and .[0].seq == 1 and
+    .[0].reason == "lost by the partner" and (.[0].user | length > 0)'
+inv acme K1 1 4 ITEM-K | put acme k1-1-late.xml
+wait_until 20 'ls "$T/spool/rejected" | grep -q "k1-1-late.*reason"' ||
+    fail "late skipped number not rejected"
+grep -q "arrived after it was skipped" "$T"/spool/rejected/*k1-1-late*.reason ||
+    fail "late skipped number: reason"
+ok "skip of a gap releases the parked run behind it, in order"
+
+stop_daemon
+
+# retry --all-failed, without spoold: every dead letter back to queue/.
+nf=$(sql "SELECT count(*) FROM messages WHERE state = 'failed'")
+[ "$nf" -ge 1 ] || fail "no failed message left to retry"
+json 0 retry --all-failed
+jqt ".retried == $nf"
+[ "$(sql "SELECT count(*) FROM messages WHERE state = 'failed'")" = 0 ] ||
+    fail "failed rows after retry --all-failed"
+[ "$(count failed)" -eq 0 ] || fail "files left in failed/"
+expect_exit 0 ctl check
+ok "retry --all-failed moves every dead letter back to queue/"
