@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "log.h"
 #include "spooldir.h"
 #include "store_cycle.h"
 
@@ -45,6 +46,10 @@ enum {
 	CQ_AT_SEQ,
 	CQ_SKIPPED,
 	CQ_ADD_SKIP,
+	CQ_GAPS_DUE,
+	CQ_GAPS_MARK,
+	CQ_NEXT_GAP,
+	CQ_GAP_STATE,
 	CQ_COUNT
 };
 
@@ -70,6 +75,15 @@ static const char *sql[CQ_COUNT] = {
 	    "AND transaction_id = ?2 AND sender_seq = ?3 AND " TX_SEQ_INDEX,
 	[CQ_SKIPPED] = "UPDATE messages SET state = 'done', next_attempt_at = "
 	    "NULL, reason = ?2, updated_at = ?3 WHERE id = ?1",
+	[CQ_GAPS_DUE] = "SELECT partner, transaction_id, gap_since, next_seq "
+	    "FROM transactions WHERE gap_since IS NOT NULL AND gap_since <= ?1 "
+	    "AND gap_alerted = 0",
+	[CQ_GAPS_MARK] = "UPDATE transactions SET gap_alerted = 1 WHERE "
+	    "gap_since IS NOT NULL AND gap_since <= ?1 AND gap_alerted = 0",
+	[CQ_NEXT_GAP] = "SELECT min(gap_since) FROM transactions WHERE "
+	    "gap_since IS NOT NULL AND gap_alerted = 0",
+	[CQ_GAP_STATE] = "SELECT gap_since, gap_alerted FROM transactions "
+	    "WHERE partner = ?1 AND transaction_id = ?2",
 	[CQ_ADD_SKIP] = "INSERT INTO skips (partner, transaction_id, seq, "
 	    "reason, user, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[CQ_EXEC_START] = "INSERT OR REPLACE INTO exec_calls (message, "
@@ -353,6 +367,21 @@ store_tx_set_gap(struct store *s, const char *partner, const char *tx,
     int open, struct spool_error *err)
 {
 	sqlite3_stmt *st;
+
+	/* A gap that was reported is reported again when it closes. */
+	if (!open) {
+		if ((st = stmt(s, CQ_GAP_STATE, err)) == NULL)
+			return -1;
+		sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW &&
+		    sqlite3_column_type(st, 0) != SQLITE_NULL &&
+		    sqlite3_column_int(st, 1) != 0)
+			log_notice("event=gap_closed partner=%s tx=%s "
+			    "waited_s=%" PRId64, partner, tx, (int64_t)(store_now_ms() -
+			    sqlite3_column_int64(st, 0)) / 1000);
+		sqlite3_reset(st);
+	}
 
 	if ((st = stmt(s, open ? CQ_GAP_OPEN : CQ_GAP_CLOSE, err)) == NULL)
 		return -1;
@@ -652,4 +681,54 @@ store_add_skip(struct store *s, const char *partner, const char *tx,
 	sqlite3_bind_text(st, 5, user, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, store_now_ms());
 	return done_step(s, st, err);
+}
+
+int
+store_gaps_alert(struct store *s, int64_t older_than,
+    void (*fn)(void *, const char *, const char *, int64_t, int64_t),
+    void *arg, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	int rc, n = 0;
+
+	if ((st = stmt(s, CQ_GAPS_DUE, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, older_than);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		fn(arg, (const char *)sqlite3_column_text(st, 0),
+		    (const char *)sqlite3_column_text(st, 1),
+		    sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3));
+		n++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
+		return -1;
+	}
+	if (n == 0)
+		return 0;
+	if ((st = stmt(s, CQ_GAPS_MARK, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, older_than);
+	return done_step(s, st, err) == -1 ? -1 : n;
+}
+
+int
+store_next_gap(struct store *s, int64_t *since, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	int rc, found = 0;
+
+	if ((st = stmt(s, CQ_NEXT_GAP, err)) == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		*since = sqlite3_column_int64(st, 0);
+		found = 1;
+	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
+		found = -1;
+	}
+	sqlite3_reset(st);
+	return found;
 }

@@ -80,6 +80,17 @@ int	store_add_skip(struct store *, const char *partner, const char *tx,
 	    int64_t seq, const char *user, const char *reason,
 	    struct spool_error *);
 
+/*
+ * Gaps open since before older_than and not reported yet: fn(arg,
+ * partner, tx, gap_since, next_seq) for each, then they are marked
+ * reported. Returns how many, or -1.
+ */
+int	store_gaps_alert(struct store *, int64_t older_than,
+	    void (*fn)(void *, const char *, const char *, int64_t, int64_t),
+	    void *arg, struct spool_error *);
+/* The oldest unreported gap's start: 1 (*since set), 0 none, -1. */
+int	store_next_gap(struct store *, int64_t *since, struct spool_error *);
+
 int	store_savepoint(struct store *, const char *name, struct spool_error *);
 int	store_release(struct store *, const char *name, struct spool_error *);
 int	store_rollback_to(struct store *, const char *name,

@@ -145,7 +145,10 @@ static const char *migrations[] = {
 	 * retry, and max_attempts counts from there.
 	 */
 	"ALTER TABLE messages ADD COLUMN retry_base INTEGER NOT NULL"
-	"  DEFAULT 0;",
+	"  DEFAULT 0;"
+	/* Open gaps, for gap_alert_after, found without a scan. */
+	"CREATE INDEX transactions_gap ON transactions (gap_since)"
+	"  WHERE gap_since IS NOT NULL;",
 };
 
 int

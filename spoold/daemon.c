@@ -53,6 +53,7 @@
 #include "schema.h"
 #include "spooldir.h"
 #include "store.h"
+#include "store_cycle.h"
 #include "store_exec.h"
 #include "watcher.h"
 
@@ -255,6 +256,50 @@ process_ready(struct daemon *d)
 	return cycle_next_due_in(&d->store, &err);
 }
 
+static void
+gap_alert(void *arg, const char *partner, const char *tx, int64_t since,
+    int64_t next)
+{
+	(void)arg;
+	log_warn("event=gap partner=%s tx=%s waiting_for=%" PRId64
+	    " waited_s=%" PRId64 " reason=\"sequence %" PRId64 " has not "
+	    "arrived; later messages are parked behind it\"", partner, tx,
+	    next, (store_now_ms() - since) / 1000, next);
+}
+
+/*
+ * Report gaps older than gap_alert_after, once each (they are reported
+ * again when they close, by the cycle). Returns ms until the next one is
+ * due, or -1.
+ */
+static int64_t
+check_gaps(struct daemon *d)
+{
+	struct spool_error err;
+	int64_t since, now = store_now_ms(), after;
+	int rc;
+
+	after = (int64_t)d->conf->gap_alert_after_ms;
+	spool_clearerr(&err);
+	rc = store_next_gap(&d->store, &since, &err);
+	if (rc != 1)
+		return -1;
+	if (since + after > now)
+		return since + after - now;
+	if (store_begin(&d->store, &err) == -1)
+		return STORE_RETRY_MS;
+	if (store_gaps_alert(&d->store, now - after, gap_alert, d, &err) ==
+	    -1 || store_commit(&d->store, &err) == -1) {
+		store_rollback(&d->store);
+		log_err("event=gap status=failed reason=\"%s\"", err.msg);
+		return STORE_RETRY_MS;
+	}
+	rc = store_next_gap(&d->store, &since, &err);
+	if (rc != 1)
+		return -1;
+	return since + after > now ? since + after - now : STORE_RETRY_MS;
+}
+
 static int64_t
 min_wait(int64_t a, int64_t b)
 {
@@ -415,6 +460,7 @@ run(struct daemon *d)
 			return EX_OK;
 		next = min_wait(min_wait(next, pnext),
 		    execq_next_timeout(d->execq));
+		next = min_wait(next, check_gaps(d));
 		if ((rc = wait_events(d, next)) != EX_OK)
 			return rc;
 	}

@@ -82,3 +82,27 @@ grep -q "^stock of ITEM-acme-NEG in W1 would go negative: have 0, movement -5$" 
     "$T"/spool/failed/acme,NEG,1,*.reason || fail "negative stock reason"
 [ -f "$(ls "$T"/spool/parked/acme,NEG,2,*)" ] || fail "NEG 2 not parked"
 ok "ledger invariants: unbalanced posting and negative stock fail, successors wait"
+
+# A gap older than gap_alert_after is reported once, and again when it
+# closes; the parked message is not dropped.
+sed -i 's/^\[processing\]$/[processing]\ngap_alert_after = 1s/' "$T/spoold.conf"
+start_daemon
+mv_msg acme GAP 2 1 >"$T/spool/incoming/acme/.gap2"
+mv "$T/spool/incoming/acme/.gap2" "$T/spool/incoming/acme/gap2.xml"
+wait_until 20 'grep -q "event=gap partner=acme tx=GAP waiting_for=1 " "$T/log"' ||
+    fail "gap not reported"
+mv_msg acme GAP3 1 1 >"$T/spool/incoming/acme/.other"
+mv "$T/spool/incoming/acme/.other" "$T/spool/incoming/acme/other.xml"
+wait_until 20 '[ -n "$(ls "$T"/spool/done/acme,GAP3,1,* 2>/dev/null)" ]' ||
+    fail "other transaction not processed"
+[ "$(grep -c "event=gap partner=acme tx=GAP " "$T/log")" -eq 1 ] ||
+    fail "gap reported more than once"
+[ -n "$(ls "$T"/spool/parked/acme,GAP,2,*)" ] || fail "parked message gone"
+mv_msg acme GAP 1 1 >"$T/spool/incoming/acme/.gap1"
+mv "$T/spool/incoming/acme/.gap1" "$T/spool/incoming/acme/gap1.xml"
+wait_until 20 'grep -q "event=gap_closed partner=acme tx=GAP " "$T/log"' ||
+    fail "closed gap not reported"
+wait_until 20 '[ -n "$(ls "$T"/spool/done/acme,GAP,2,* 2>/dev/null)" ]' ||
+    fail "the run behind the gap not processed"
+stop_daemon
+ok "a gap is reported once after gap_alert_after, and when it closes"
