@@ -198,6 +198,18 @@ file_missing(struct spooldir *sd, const struct store_msgref *r)
 	    AT_SYMLINK_NOFOLLOW) == -1 && errno == ENOENT;
 }
 
+/* Does incoming/<name>/ exist as a directory (a partner of its own)? */
+static bool
+is_partner_dir(struct spooldir *sd, const char *name)
+{
+	struct stat st;
+
+	if (!conf_partner_name_ok(name))
+		return false;
+	return fstatat(sd->incoming_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISDIR(st.st_mode);
+}
+
 static int
 record_rejection(struct accept_ctx *c, const struct accept_file *f,
     const uint8_t *sha, int64_t size, const struct msg_header *h,
@@ -302,6 +314,17 @@ accept_one(struct accept_ctx *c, const struct accept_file *f,
 	if (!conf_sender_ok(c->conf, f->partner, msg.hdr.sender)) {
 		snprintf(o->reason, sizeof(o->reason), "Sender %s does not "
 		    "match partner directory %s", msg.hdr.sender, f->partner);
+		ret = record_rejection(c, f, sha, (int64_t)len, &msg.hdr, o,
+		    err);
+		goto out;
+	}
+	if (strcmp(msg.hdr.sender, f->partner) != 0 &&
+	    is_partner_dir(c->sd, msg.hdr.sender)) {
+		/* An alias that names another partner's directory: a
+		 * partner can never speak for another. */
+		snprintf(o->reason, sizeof(o->reason), "Sender %s is a partner "
+		    "of its own (incoming/%s exists): partner %s cannot send "
+		    "in its name", msg.hdr.sender, msg.hdr.sender, f->partner);
 		ret = record_rejection(c, f, sha, (int64_t)len, &msg.hdr, o,
 		    err);
 		goto out;

@@ -9,7 +9,7 @@ write_conf
 cat >>"$T/spoold.conf" <<CONF
 max_message_size = 4K
 [partner acme]
-aliases = ACME-GMBH
+aliases = ACME-GMBH globex
 CONF
 $SPOOLD -c "$T/spoold.conf" --init >/dev/null 2>&1
 mkdir -p "$T/spool/incoming/acme"
@@ -80,6 +80,13 @@ wait_until 10 'ls "$T/spool/rejected" | grep -q "spoof.*reason"' ||
 grep -q "^Sender acme does not match partner directory globex$" \
     "$T"/spool/rejected/globex,spoof.xml,*.reason || fail "spoof reason"
 wait_until 10 '[ "$(accepted)" -eq 7 ]' || fail "globex/alias not queued"
+# An alias naming a partner that has its own directory does not let one
+# speak for the other.
+msg globex - 11 | drop acme impostor.xml
+wait_until 10 'ls "$T/spool/rejected" | grep -q "impostor.*reason"' ||
+    fail "alias of another partner accepted"
+grep -q "^Sender globex is a partner of its own" \
+    "$T"/spool/rejected/acme,impostor.xml,*.reason || fail "impostor reason"
 ok "new partner directory, alias, spoofed sender"
 
 # Hostile files: none followed, read or blocking.
