@@ -9,15 +9,39 @@
 # committed and before its files were moved.
 . "$(dirname "$0")/lib.sh"
 
+# The exec handler logs each call: partner, transaction, sequence, id.
+cat >"$T/handler.sh" <<'SH'
+#!/bin/sh
+cat >/dev/null
+echo "$SPOOLD_PARTNER $SPOOLD_TRANSACTION_ID $SPOOLD_SEQUENCE $SPOOLD_MESSAGE_ID" \
+    >>"$EXEC_LOG"
+SH
+chmod +x "$T/handler.sh"
+export EXEC_LOG="$T/exec.log"
+: >"$EXEC_LOG"
+
 write_conf
 cat >>"$T/spoold.conf" <<CONF
 batch_size = 8
 chunk_size = 2
 [route InventoryMovement]
 handler = ledger
+[route ExecNote]
+handler = exec
+command = $T/handler.sh
 CONF
 $SPOOLD -c "$T/spoold.conf" --init >/dev/null 2>&1
 ledger_workload "$T/work"
+# Plus 2 exec transactions of 5 messages per partner.
+exec_total=0
+for p in acme globex initech; do
+	for t in EX1 EX2; do
+		for s in 1 2 3 4 5; do
+			msg "$p" "$t" "$s" ExecNote >"$T/work/$p,$t,$s.xml"
+			exec_total=$((exec_total + 1))
+		done
+	done
+done
 ls "$T/work" | shuf >"$T/order"
 
 # Drop the files in 25 slices; kill spoold once per slice.
@@ -62,23 +86,36 @@ total=$WL_TOTAL
 dups=$WL_DUPS
 [ -z "$(find "$T/spool/incoming" -type f)" ] || fail "files left in incoming/"
 n=$(sqlite3 "$T/spool/spool.db" "SELECT count(*) FROM messages")
-[ "$n" -eq $((total + dups)) ] ||
-    fail "$n messages recorded, want $((total + dups))"
+[ "$n" -eq $((total + dups + exec_total)) ] ||
+    fail "$n messages recorded, want $((total + dups + exec_total))"
 [ "$(sqlite3 "$T/spool/spool.db" "SELECT count(*) FROM messages WHERE \
     state <> 'done'")" -eq 0 ] || {
 	sqlite3 "$T/spool/spool.db" "SELECT id, state, reason FROM messages \
 	    WHERE state <> 'done'" >&2
 	fail "messages not done"
 }
-ok "nothing missing: $total messages and $dups duplicates, all done"
+ok "nothing missing: $total + $exec_total messages and $dups duplicates, all done"
+
+# exec: every message called at least once, and within a transaction the
+# calls never went back to an earlier number (a repeat after a crash is
+# the same number again, with the same SPOOLD_MESSAGE_ID).
+for id in $(sqlite3 "$T/spool/spool.db" "SELECT id FROM messages WHERE \
+    type = 'ExecNote'"); do
+	awk -v id="$id" '$4 == id { f = 1 } END { exit !f }' "$EXEC_LOG" ||
+	    fail "exec never called for message $id"
+done
+awk '{ k = $1 " " $2; if (k in last && $3 < last[k]) bad++; last[k] = $3 }
+    END { exit bad > 0 }' "$EXEC_LOG" || fail "exec calls out of order"
+calls=$(wc -l <"$EXEC_LOG")
+ok "exec: $exec_total messages, $calls calls, each at least once, in order"
 
 check_ledger
 [ "$(sqlite3 "$T/spool/spool.db" "SELECT count(*) FROM ledger_moves")" \
     -eq "$total" ] || fail "a movement was applied twice or lost"
 ok "ledger exact after $kills kills"
 
-[ "$(count done)" -eq $((total + dups)) ] ||
-    fail "done/ holds $(count done) files, want $((total + dups))"
+[ "$(count done)" -eq $((total + dups + exec_total)) ] ||
+    fail "done/ holds $(count done) files, want $((total + dups + exec_total))"
 for d in queue parked deferred failed rejected; do
 	[ "$(count "$d")" -eq 0 ] || fail "files left in $d/"
 done
