@@ -23,8 +23,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "conf.h"
+
+#ifndef SPOOLD_SYSCONFDIR
+#define SPOOLD_SYSCONFDIR "/usr/local/etc"
+#endif
+#define CONF_DEFAULT_PATH SPOOLD_SYSCONFDIR "/spoold/spoold.conf"
 
 #ifndef SPOOLD_SCHEMADIR
 #define SPOOLD_SCHEMADIR "/usr/local/share/spoold/schemas"
@@ -867,4 +873,26 @@ conf_sender_ok(const struct conf *c, const char *partner, const char *sender)
 				return true;
 	}
 	return false;
+}
+
+int
+conf_load_cmdline(struct conf *c, const char *path, const char *spool_dir,
+    struct spool_error *err)
+{
+	char *d;
+
+	if (path == NULL && access(CONF_DEFAULT_PATH, F_OK) == 0)
+		path = CONF_DEFAULT_PATH;
+	if (conf_load(c, path, err) == -1)
+		return -1;
+	if (spool_dir == NULL)
+		return 0;
+	if ((d = strdup(spool_dir)) == NULL) {
+		spool_seterr(err, "out of memory");
+		conf_free(c);
+		return -1;
+	}
+	free(c->spool_dir);
+	c->spool_dir = d;
+	return 0;
 }

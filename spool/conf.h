@@ -75,6 +75,14 @@ void	conf_defaults(struct conf *);
 int	conf_load(struct conf *, const char *path, struct spool_error *);
 void	conf_free(struct conf *);
 
+/*
+ * What the programs' -c and -d mean: the file named (or the default
+ * $(sysconfdir)/spoold/spoold.conf when it exists, else built-in
+ * defaults), with spool_dir (if not NULL) in place of [spool] directory.
+ */
+int	conf_load_cmdline(struct conf *, const char *path,
+	    const char *spool_dir, struct spool_error *);
+
 /* The route for a message type: exact match, else "*", else NULL. */
 const struct conf_route *conf_route(const struct conf *, const char *type);
 

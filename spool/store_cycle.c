@@ -203,6 +203,31 @@ fill_work(sqlite3_stmt *st, struct store_work *w)
 	return 0;
 }
 
+/* Step a statement that yields at most one work row: 1, 0, -1. */
+static int
+one_work(struct store *s, sqlite3_stmt *st, struct store_work *w,
+    struct spool_error *err)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(st);
+		return 0;
+	}
+	if (rc != SQLITE_ROW) {
+		spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
+		sqlite3_reset(st);
+		return -1;
+	}
+	rc = fill_work(st, w);
+	sqlite3_reset(st);
+	if (rc == -1) {
+		spool_seterr(err, "out of memory");
+		return -1;
+	}
+	return 1;
+}
+
 int
 store_ready(struct store *s, int64_t now, size_t max, struct store_work **out,
     size_t *n, struct spool_error *err)
@@ -250,30 +275,13 @@ store_parked(struct store *s, const char *partner, const char *tx,
     int64_t seq, struct store_work *w, struct spool_error *err)
 {
 	sqlite3_stmt *st;
-	int rc;
 
 	if ((st = stmt(s, CQ_PARKED, err)) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, seq);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		sqlite3_reset(st);
-		return 0;
-	}
-	if (rc != SQLITE_ROW) {
-		spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
-		sqlite3_reset(st);
-		return -1;
-	}
-	rc = fill_work(st, w);
-	sqlite3_reset(st);
-	if (rc == -1) {
-		spool_seterr(err, "out of memory");
-		return -1;
-	}
-	return 1;
+	return one_work(s, st, w, err);
 }
 
 int
@@ -502,28 +510,11 @@ store_work_get(struct store *s, int64_t id, struct store_work *w,
     struct spool_error *err)
 {
 	sqlite3_stmt *st;
-	int rc;
 
 	if ((st = stmt(s, CQ_GET, err)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		sqlite3_reset(st);
-		return 0;
-	}
-	if (rc != SQLITE_ROW) {
-		spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
-		sqlite3_reset(st);
-		return -1;
-	}
-	rc = fill_work(st, w);
-	sqlite3_reset(st);
-	if (rc == -1) {
-		spool_seterr(err, "out of memory");
-		return -1;
-	}
-	return 1;
+	return one_work(s, st, w, err);
 }
 
 int
@@ -625,30 +616,13 @@ store_at_seq(struct store *s, const char *partner, const char *tx,
     int64_t seq, struct store_work *w, struct spool_error *err)
 {
 	sqlite3_stmt *st;
-	int rc;
 
 	if ((st = stmt(s, CQ_AT_SEQ, err)) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, seq);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		sqlite3_reset(st);
-		return 0;
-	}
-	if (rc != SQLITE_ROW) {
-		spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
-		sqlite3_reset(st);
-		return -1;
-	}
-	rc = fill_work(st, w);
-	sqlite3_reset(st);
-	if (rc == -1) {
-		spool_seterr(err, "out of memory");
-		return -1;
-	}
-	return 1;
+	return one_work(s, st, w, err);
 }
 
 int

@@ -170,7 +170,7 @@ reload(struct daemon *d)
 	struct conf nc;
 
 	spool_clearerr(&err);
-	if (spoold_load_conf(&nc, d->conf_path, d->spool_dir_opt, &err) ==
+	if (conf_load_cmdline(&nc, d->conf_path, d->spool_dir_opt, &err) ==
 	    -1) {
 		log_err("event=reload status=refused reason=\"%s\"", err.msg);
 		return;

@@ -14,8 +14,4 @@
 int	daemon_run(struct conf *, const char *conf_path,
 	    const char *spool_dir, bool once, bool verbose);
 
-/* Defined in spoold.c: load the config the way the command line says. */
-int	spoold_load_conf(struct conf *, const char *path,
-	    const char *spool_dir, struct spool_error *);
-
 #endif

@@ -40,11 +40,6 @@
 #include "store.h"
 #include "store_admin.h"
 
-#ifndef SPOOLD_SYSCONFDIR
-#define SPOOLD_SYSCONFDIR "/usr/local/etc"
-#endif
-#define DEFAULT_CONF SPOOLD_SYSCONFDIR "/spoold/spoold.conf"
-
 #define LIST_LIMIT	100	/* list's default --limit */
 #define PURGE_CHUNK	256	/* messages per purge transaction */
 #define SHORT_REASON	60	/* characters of a reason in list */
@@ -1865,20 +1860,10 @@ main(int argc, char *argv[])
 		    argv[0]);
 		return EX_UNAVAILABLE;
 	}
-	if (conf_path == NULL && access(DEFAULT_CONF, F_OK) == 0)
-		conf_path = DEFAULT_CONF;
 	spool_clearerr(&err);
-	if (conf_load(&c.conf, conf_path, &err) == -1) {
+	if (conf_load_cmdline(&c.conf, conf_path, spool_dir, &err) == -1) {
 		fprintf(stderr, "spoolctl: %s\n", err.msg);
 		return EX_CONFIG;
-	}
-	if (spool_dir != NULL) {
-		free(c.conf.spool_dir);
-		if ((c.conf.spool_dir = strdup(spool_dir)) == NULL) {
-			fprintf(stderr, "spoolctl: out of memory\n");
-			conf_free(&c.conf);
-			return EX_OSERR;
-		}
 	}
 	if (asprintf(&db, "%s/spool.db", c.conf.spool_dir) == -1) {
 		fprintf(stderr, "spoolctl: out of memory\n");

@@ -22,39 +22,12 @@
 #include "spooldir.h"
 #include "store.h"
 
-#ifndef SPOOLD_SYSCONFDIR
-#define SPOOLD_SYSCONFDIR "/usr/local/etc"
-#endif
-#define DEFAULT_CONF SPOOLD_SYSCONFDIR "/spoold/spoold.conf"
 
 static void
 usage(FILE *fp)
 {
 	fprintf(fp, "usage: spoold [-c FILE] [-d SPOOLDIR] [--init] [--once] "
 	    "[--check-config] [-v] [--version]\n");
-}
-
-/* Load the config named by -c, or the default file if it exists. */
-int
-spoold_load_conf(struct conf *conf, const char *path, const char *spool_dir,
-    struct spool_error *err)
-{
-	if (path == NULL && access(DEFAULT_CONF, F_OK) == 0)
-		path = DEFAULT_CONF;
-	if (conf_load(conf, path, err) == -1)
-		return -1;
-	if (spool_dir != NULL) {
-		char *d = strdup(spool_dir);
-
-		if (d == NULL) {
-			spool_seterr(err, "out of memory");
-			conf_free(conf);
-			return -1;
-		}
-		free(conf->spool_dir);
-		conf->spool_dir = d;
-	}
-	return 0;
 }
 
 static int
@@ -152,7 +125,7 @@ main(int argc, char *argv[])
 	}
 
 	spool_clearerr(&err);
-	if (spoold_load_conf(&conf, conf_path, spool_dir, &err) == -1) {
+	if (conf_load_cmdline(&conf, conf_path, spool_dir, &err) == -1) {
 		fprintf(stderr, "spoold: %s\n", err.msg);
 		return EX_CONFIG;
 	}
