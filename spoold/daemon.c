@@ -72,6 +72,7 @@ struct daemon {
 	struct execq		*execq;
 	int			 epfd, sigfd, timerfd;
 	bool			 once;
+	bool			 verbose;	/* -v: debug, whatever [log] says */
 	bool			 stop;
 	/* Totals of this run, logged at exit (and read by the benchmark). */
 	uint64_t		 accepted, processed;
@@ -190,7 +191,8 @@ reload(struct daemon *d)
 	*d->conf = nc;
 	schema_set_free(d->schemas);
 	d->schemas = ns;
-	log_init("spoold", d->conf->log_target, d->conf->log_level);
+	log_init("spoold", d->conf->log_target, d->verbose ? LOG_DEBUG :
+	    d->conf->log_level);
 	watcher_set_settle(d->watcher, d->conf->settle_time_ms);
 	log_notice("event=reload status=ok schemas=%zu routes=%zu",
 	    schema_set_count(ns), d->conf->nroutes);
@@ -488,8 +490,8 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 	char *db = NULL;
 	int rc = EX_OK;
 
-	(void)verbose;
 	memset(&d, 0, sizeof(d));
+	d.verbose = verbose;
 	d.conf = conf;
 	d.conf_path = conf_path;
 	d.spool_dir_opt = spool_dir;
