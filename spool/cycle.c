@@ -1,9 +1,14 @@
 /*
  * cycle.c - the processing cycle of DESIGN 6.
  *
- * One cycle takes up to batch_size ready messages (queue/, and deferred/
- * ones whose time has come), opens one write transaction and applies
- * them in chunks of chunk_size, each inside a SAVEPOINT. When every
+ * One cycle holds up to batch_size messages (ready ones from queue/, and
+ * deferred/ ones whose time has come), in one write transaction, applied
+ * in chunks of chunk_size, each inside a SAVEPOINT. It takes half its
+ * room in ready messages first; the successors they release join it,
+ * and when they are applied the rest of the room is filled the same way
+ * (all of it, once nothing more is released). So a run behind a closed
+ * gap goes parked -> done in one cycle, without a round trip through
+ * queue/, and a cycle without transactions still fills up. When every
  * message of a chunk succeeds the chunk is released as a whole. When one
  * fails, the chunk is rolled back to its savepoint and its messages are
  * applied again one by one, each in a savepoint of its own: exactly the
@@ -427,15 +432,70 @@ free_cycle(struct cycle *c)
 	free(c->spill);
 }
 
+/*
+ * Take up to want more ready messages into the cycle. Every message
+ * already in it has been applied (or handed out) by now, so the store no
+ * longer calls it ready, with one exception that is skipped here: a
+ * message deferred by this cycle with no delay.
+ */
+static int
+refill(struct cycle *c, size_t want, struct spool_error *err)
+{
+	struct store_work *ready = NULL;
+	size_t nready, i, j;
+
+	if (want > c->cap - c->n)
+		want = c->cap - c->n;
+	if (want == 0)
+		return 0;
+	if (store_ready(c->ctx->store, c->now, want, &ready, &nready,
+	    err) == -1)
+		return -1;
+	for (i = 0; i < nready; i++) {
+		for (j = 0; j < c->n; j++)
+			if (c->items[j].w.id == ready[i].id)
+				break;
+		if (j < c->n) {
+			store_work_free(&ready[i]);
+			continue;
+		}
+		memset(&c->items[c->n], 0, sizeof(c->items[c->n]));
+		c->items[c->n].w = ready[i];
+		c->items[c->n].to_state = -1;
+		c->n++;
+	}
+	free(ready);
+	return 0;
+}
+
+/*
+ * Everything taken so far is applied and there is room left: take more
+ * ready messages. While the last ones released successors, take half the
+ * room again (the rest is for what they release); when they released
+ * none, fill it. 1: more were taken, 0: none, -1: error.
+ */
+static int
+refill_more(struct cycle *c, unsigned *mark, struct spool_error *err)
+{
+	size_t before = c->n, room = c->cap - c->n, want;
+
+	if (room == 0)
+		return 0;
+	want = c->stats->released > *mark ? (room + 1) / 2 : room;
+	*mark = c->stats->released;
+	if (refill(c, want, err) == -1)
+		return -1;
+	return c->n > before;
+}
+
 int
 cycle_run(struct cycle_ctx *ctx, struct cycle_stats *stats,
     struct spool_error *err)
 {
 	struct store *s = ctx->store;
-	struct store_work *ready = NULL;
 	struct cycle c;
-	size_t nready, i, from, to, j, base, base_spill;
-	unsigned base_released;
+	size_t i, from, to, j, base, base_spill;
+	unsigned base_released, mark_released;
 	int rc;
 
 	memset(stats, 0, sizeof(*stats));
@@ -455,21 +515,24 @@ cycle_run(struct cycle_ctx *ctx, struct cycle_stats *stats,
 		return -1;
 	}
 	c.now = store_now_ms();
-	if (store_ready(s, c.now, c.cap, &ready, &nready, err) == -1)
+	/* Half the room first: the successors they release fill the rest. */
+	if (refill(&c, c.cap / 2 ? c.cap / 2 : 1, err) == -1)
 		goto rollback;
-	for (i = 0; i < nready; i++) {
-		c.items[i].w = ready[i];
-		c.items[i].to_state = -1;
-	}
-	c.n = nready;
-	free(ready);
 	if (c.n == 0) {
 		store_rollback(s);
 		free_cycle(&c);
 		return 0;
 	}
 
-	for (from = 0; from < c.n; from = to) {
+	mark_released = 0;
+	for (from = 0;; from = to) {
+		if (from == c.n) {
+			rc = refill_more(&c, &mark_released, err);
+			if (rc == -1)
+				goto rollback;
+			if (rc == 0)
+				break;
+		}
 		to = from + ctx->conf->chunk_size;
 		if (to > c.n)
 			to = c.n;

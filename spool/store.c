@@ -169,9 +169,15 @@ store_open(struct store *s, const char *path, int flags,
 			goto fail;
 		}
 	}
-	/* 16 MiB of page cache: the indexes of a busy spool fit. */
+	/*
+	 * 16 MiB of page cache: the indexes of a busy spool fit. Statement
+	 * journals (a cycle's savepoints) in memory, not in files under
+	 * /var/tmp: they hold the pages one cycle changed, bounded by
+	 * batch_size, and are written for every page a chunk touches.
+	 */
 	if (store_exec(s, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
-	    "PRAGMA cache_size=-16384;", err) == -1)
+	    "PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;",
+	    err) == -1)
 		goto fail;
 	s->version = v;
 	if (!(flags & STORE_READONLY) && v < store_schema_version() &&

@@ -287,6 +287,62 @@ test_release_that_does_not_fit_waits_in_queue(void **state)
 	assert_string_equal(e->calls[2], "T:3");
 }
 
+/*
+ * A cycle takes half its room in ready messages first and leaves the rest
+ * for the successors they release, so that a run goes parked -> done in
+ * one cycle instead of waiting in queue/ for the next one.
+ */
+static void
+test_cycle_keeps_room_for_released_successors(void **state)
+{
+	struct env *e = *state;
+	struct cycle_stats cs;
+	const char *txs[] = { "A", "B", "C", "D", "E", "F", "G", "H" };
+	int i;
+
+	e->conf.batch_size = 8;
+	e->conf.chunk_size = 4;
+	for (i = 0; i < 8; i++)
+		drop(e, txs[i], 2, NULL);
+	for (i = 0; i < 8; i++)
+		drop(e, txs[i], 1, NULL);
+	cs = run_cycle(e);
+	assert_int_equal(cs.done, 8);
+	assert_int_equal(cs.released, 4);
+	assert_int_equal(e->ncalls, 8);
+	for (i = 0; i < 4; i++) {
+		char want[8];
+
+		snprintf(want, sizeof(want), "%s:1", txs[i]);
+		assert_string_equal(e->calls[i], want);
+		snprintf(want, sizeof(want), "%s:2", txs[i]);
+		assert_string_equal(e->calls[4 + i], want);
+	}
+	assert_int_equal(count_files(e, "queue"), 4);	/* E1..H1 */
+	assert_int_equal(count_files(e, "parked"), 4);	/* E2..H2 */
+	assert_int_equal(count_state(e, "queue"), 4);
+}
+
+/* Without successors to release, a cycle fills its whole batch_size. */
+static void
+test_cycle_without_successors_fills_its_batch(void **state)
+{
+	struct env *e = *state;
+	struct cycle_stats cs;
+	int i;
+
+	e->conf.batch_size = 8;
+	e->conf.chunk_size = 4;
+	for (i = 1; i <= 10; i++)
+		drop(e, NULL, i, NULL);
+	cs = run_cycle(e);
+	assert_int_equal(cs.taken, 8);
+	assert_int_equal(cs.done, 8);
+	assert_int_equal(count_files(e, "queue"), 2);
+	cs = run_cycle(e);
+	assert_int_equal(cs.done, 2);
+}
+
 static void
 test_duplicate_after_processing_is_not_processed(void **state)
 {
@@ -393,7 +449,8 @@ test_chunk_isolation_poison_at_37_of_64(void **state)
 	char tx[16];
 	int i;
 
-	e->conf.batch_size = 64;
+	/* A cycle first takes half its batch_size: 64 ready, one chunk. */
+	e->conf.batch_size = 128;
 	e->conf.chunk_size = 64;
 	for (i = 1; i <= 64; i++) {
 		snprintf(tx, sizeof(tx), "T%02d", i);
@@ -459,6 +516,8 @@ main(void)
 		T(test_duplicate_without_message_id_is_found_by_content),
 		T(test_release_cascade_gap_at_one),
 		T(test_release_that_does_not_fit_waits_in_queue),
+		T(test_cycle_keeps_room_for_released_successors),
+		T(test_cycle_without_successors_fills_its_batch),
 		T(test_duplicate_after_processing_is_not_processed),
 		T(test_failed_message_blocks_its_successors),
 		T(test_temporary_failure_defers_then_gives_up),
