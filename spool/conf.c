@@ -147,7 +147,7 @@ void
 conf_defaults(struct conf *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->batch_size = 256;
+	c->batch_size = 1024;
 	c->chunk_size = 64;
 	c->workers = 4;
 	c->settle_time_ms = SEC(2);

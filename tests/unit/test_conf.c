@@ -81,7 +81,7 @@ test_defaults_without_file(void **state)
 	assert_int_equal(conf_load(&c, NULL, &err), 0);
 	assert_string_equal(c.spool_dir, "/var/spool/spoold");
 	assert_non_null(c.schema_dir);
-	assert_int_equal(c.batch_size, 256);
+	assert_int_equal(c.batch_size, 1024);
 	assert_int_equal(c.chunk_size, 64);
 	assert_int_equal(c.workers, 4);
 	assert_int_equal(c.settle_time_ms, 2000);
@@ -110,7 +110,7 @@ test_empty_file_gives_defaults(void **state)
 	struct conf c = load_ok("# nothing but a comment\n\n; another\n");
 
 	(void)state;
-	assert_int_equal(c.batch_size, 256);
+	assert_int_equal(c.batch_size, 1024);
 	assert_string_equal(c.spool_dir, "/var/spool/spoold");
 	conf_free(&c);
 }
