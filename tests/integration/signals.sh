@@ -85,3 +85,33 @@ grep -q "message type NoSuchType has no schema" \
     "$T"/spool/rejected/acme,noschema.xml,*.reason || fail "reason"
 stop_daemon
 ok "SIGHUP reloads the config (require_schema) without a restart"
+
+# IN_Q_OVERFLOW: while spoold is stopped, more files arrive than its
+# inotify queue holds (each file is IN_CREATE + IN_CLOSE_WRITE); when it
+# runs again the kernel reports the overflow and spoold rescans
+# incoming/, so that no file is left behind.
+cp "$T/good.conf" "$T/spoold.conf"
+qmax=$(cat /proc/sys/fs/inotify/max_queued_events)
+nover=$((qmax / 2 + 500))
+[ "$nover" -le 100000 ] ||
+    fail "max_queued_events is $qmax: too many files to overflow it"
+before=$(rows)
+start_daemon
+kill -STOP "$DAEMON_PID"
+awk -v dir="$T/spool/incoming/acme" -v n="$nover" 'BEGIN {
+	for (i = 1; i <= n; i++) {
+		f = sprintf("%s/q%d.xml", dir, i)
+		printf "<ProductInfo><Header><MessageId>q-%d</MessageId>" \
+		    "<Sender>acme</Sender></Header><Body><Item>Q%d</Item>" \
+		    "</Body></ProductInfo>\n", i, i >f
+		close(f)
+	}
+}'
+kill -CONT "$DAEMON_PID"
+wait_until 120 '[ "$(rows)" -eq $((before + nover)) ]' ||
+    fail "after an overflow: $(($(rows) - before)) of $nover accepted"
+grep -q "event=watch status=overflow" "$T/log" ||
+    fail "$nover files while stopped: no overflow reported"
+[ "$(left)" -eq 0 ] || fail "files left in incoming/ after the overflow"
+stop_daemon
+ok "inotify queue overflow: reported, rescanned, all $nover files accepted"
