@@ -52,6 +52,7 @@
 #include "reconcile.h"
 #include "schema.h"
 #include "spooldir.h"
+#include "spoollock.h"
 #include "store.h"
 #include "store_cycle.h"
 #include "store_exec.h"
@@ -71,6 +72,7 @@ struct daemon {
 	struct router		 router;
 	struct execq		*execq;
 	int			 epfd, sigfd, timerfd;
+	int			 lockfd;	/* spoold.lock, held */
 	bool			 once;
 	bool			 verbose;	/* -v: debug, whatever [log] says */
 	bool			 stop;
@@ -497,7 +499,7 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 	d.spool_dir_opt = spool_dir;
 	d.once = once;
 	d.router.conf = conf;
-	d.epfd = d.sigfd = d.timerfd = -1;
+	d.epfd = d.sigfd = d.timerfd = d.lockfd = -1;
 	spool_clearerr(&err);
 	xmlInitParser();
 
@@ -505,7 +507,16 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 		log_err("event=start status=failed reason=\"%s\"", err.msg);
 		return EX_NOINPUT;
 	}
+	/* One spoold per spool; before the store, so that nothing (not
+	 * even a migration) runs beside another one. */
+	if ((d.lockfd = spool_lock(d.sd.root_fd, conf->spool_dir, "spoold",
+	    &err)) < 0) {
+		log_err("event=start status=failed reason=\"%s\"", err.msg);
+		spooldir_close(&d.sd);
+		return d.lockfd == -2 ? EX_TEMPFAIL : EX_IOERR;
+	}
 	if (asprintf(&db, "%s/spool.db", conf->spool_dir) == -1) {
+		close(d.lockfd);
 		spooldir_close(&d.sd);
 		return EX_OSERR;
 	}
@@ -595,6 +606,7 @@ out:
 	if (d.timerfd != -1)
 		close(d.timerfd);
 	spooldir_close(&d.sd);
+	close(d.lockfd);
 	free(db);
 	xmlCleanupParser();
 	return rc;

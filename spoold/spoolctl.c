@@ -37,6 +37,7 @@
 #include "log.h"
 #include "reconcile.h"
 #include "spooldir.h"
+#include "spoollock.h"
 #include "store.h"
 #include "store_admin.h"
 
@@ -1569,7 +1570,7 @@ cmd_check(struct ctl *c, int argc, char **argv)
 	struct spool_error err;
 	struct json *j = &c->j;
 	bool repair = false;
-	int ch, rc, remain;
+	int ch, rc, remain, lockfd = -1;
 
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -1582,6 +1583,13 @@ cmd_check(struct ctl *c, int argc, char **argv)
 		return fail(EX_USAGE, "usage: spoolctl check [--repair]");
 	if ((rc = need_spooldir(c)) != EX_OK)
 		return rc;
+	/* A repair moves files: not under a running spoold's feet. */
+	spool_clearerr(&err);
+	if (repair && (lockfd = spool_lock(c->sd.root_fd, c->sd.root,
+	    "spoolctl", &err)) < 0)
+		return fail(lockfd == -2 ? EX_TEMPFAIL : EX_IOERR, "%s%s",
+		    err.msg, lockfd == -2 ? "; stop it before check --repair" :
+		    "");
 	if (c->json) {
 		json_object(j);
 		json_kbool(j, "repair", repair);
@@ -1591,6 +1599,8 @@ cmd_check(struct ctl *c, int argc, char **argv)
 	spool_clearerr(&err);
 	remain = reconcile_run(&c->sd, &c->store, repair, true, check_report,
 	    c, &rs, &err);
+	if (lockfd != -1)
+		close(lockfd);
 	if (remain == -1)
 		return store_fail(c, &err);
 	rc = remain == 0 ? EX_OK : EX_DATAERR;

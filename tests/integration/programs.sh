@@ -76,6 +76,19 @@ expect_exit 66 $SPOOLCTL -d "$T/nowhere" status
 expect_out "spoold --init"
 ok "spoolctl on a missing spool says how to create it"
 
+# One spoold per spool: a second one is refused, naming the first; the
+# lock goes with the first one's process, even when it is killed.
+start_daemon
+expect_exit 75 $SPOOLD -c "$T/spoold.conf" --once
+expect_out "is in use by spoold (pid $DAEMON_PID)"
+expect_exit 75 $SPOOLCTL -c "$T/spoold.conf" check --repair
+expect_out "stop it before check --repair"
+kill -KILL "$DAEMON_PID"
+wait "$DAEMON_PID" 2>/dev/null || true
+DAEMON_PID=
+expect_exit 0 $SPOOLD -c "$T/spoold.conf" --once
+ok "a second spoold (and a repair) on a running spool is refused"
+
 # A store from a newer spoold is refused.
 sqlite3 "$T/spool/spool.db" 'PRAGMA user_version = 999'
 expect_exit 69 $SPOOLD -c "$T/spoold.conf" --init
