@@ -120,6 +120,7 @@ struct parse {
 	int			 key_line[NKEYS];
 	unsigned		*route_seen;	/* parallel to conf->routes */
 	unsigned		*partner_seen;	/* parallel to conf->partners */
+	int			*alias_line;	/* parallel: line of aliases */
 };
 
 static int	fail(struct parse *, const char *, ...)
@@ -574,6 +575,7 @@ partner_get(struct parse *p, const char *name)
 	struct conf *c = p->conf;
 	struct conf_partner *pa;
 	unsigned *seen;
+	int *line;
 	size_t i;
 
 	for (i = 0; i < c->npartners; i++)
@@ -587,6 +589,11 @@ partner_get(struct parse *p, const char *name)
 	    (c->npartners + 1) * sizeof(*seen))) == NULL)
 		return NULL;
 	p->partner_seen = seen;
+	if ((line = realloc(p->alias_line,
+	    (c->npartners + 1) * sizeof(*line))) == NULL)
+		return NULL;
+	p->alias_line = line;
+	line[c->npartners] = 0;
 	pa = &c->partners[c->npartners];
 	memset(pa, 0, sizeof(*pa));
 	if ((pa->name = strdup(name)) == NULL)
@@ -612,6 +619,7 @@ partner_key(struct parse *p, const char *name, const char *key,
 	if (*seen & PK_ALIASES)
 		return fail(p, "duplicate key \"aliases\" in [partner %s]", name);
 	*seen |= PK_ALIASES;
+	p->alias_line[pa - p->conf->partners] = p->line;
 	if ((dup = strdup(v)) == NULL)
 		return fail(p, "out of memory");
 	for (tok = strtok_r(dup, " \t,", &save); tok != NULL;
@@ -728,6 +736,18 @@ reader(char *str, int num, void *stream)
 }
 
 /* Checks that need the whole file: relations between keys. */
+/* The line where a fixed key was set, 0 if it was not. */
+static int
+line_of(const struct parse *p, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return p->key_line[i];
+	return 0;
+}
+
 static int
 check_whole(struct parse *p)
 {
@@ -759,7 +779,7 @@ check_whole(struct parse *p)
 
 			for (k = 0; k < c->npartners; k++) {
 				if (k != i && strcmp(c->partners[k].name, a) == 0) {
-					p->line = 0;
+					p->line = p->alias_line[i];
 					return fail(p, "alias %s of partner %s is "
 					    "itself a partner", a,
 					    c->partners[i].name);
@@ -770,13 +790,16 @@ check_whole(struct parse *p)
 	for (i = 0; i < NKEYS; i++) {
 		if (strcmp(keys[i].name, "chunk_size") == 0 &&
 		    c->chunk_size > c->batch_size) {
-			p->line = p->key_line[i];
+			/* The line of whichever of the two was set. */
+			p->line = p->key_line[i] ? p->key_line[i] :
+			    line_of(p, "batch_size");
 			return fail(p, "chunk_size (%u) must not exceed "
 			    "batch_size (%u)", c->chunk_size, c->batch_size);
 		}
 		if (strcmp(keys[i].name, "max_delay") == 0 &&
 		    c->retry_max_delay_ms < c->retry_initial_ms) {
-			p->line = p->key_line[i];
+			p->line = p->key_line[i] ? p->key_line[i] :
+			    line_of(p, "initial_delay");
 			return fail(p, "max_delay must not be shorter than "
 			    "initial_delay");
 		}
@@ -830,6 +853,7 @@ conf_load(struct conf *c, const char *path, struct spool_error *err)
 	fclose(p.fp);
 	free(p.route_seen);
 	free(p.partner_seen);
+	free(p.alias_line);
 	if (!p.failed && ((c->path = strdup(path)) == NULL ||
 	    defaults_strings(c) == -1)) {
 		spool_seterr(err, "out of memory");

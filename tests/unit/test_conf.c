@@ -277,6 +277,11 @@ test_out_of_range_values_are_errors(void **state)
 	    "chunk_size (20) must not exceed batch_size (10)");
 	expect_error("[retry]\ninitial_delay = 1h\nmax_delay = 1m\n", 3,
 	    "max_delay must not be shorter than initial_delay");
+	/* One of a pair set alone: the line of the one that was set. */
+	expect_error("[processing]\nbatch_size = 10\n", 2,
+	    "chunk_size (64) must not exceed batch_size (10)");
+	expect_error("[retry]\nmax_delay = 1s\n", 2,
+	    "max_delay must not be shorter than initial_delay");
 	expect_error("[route X]\nhandler = exec\ncommand = /bin/true\n"
 	    "timeout = 0s\n", 4, "timeout must be between 1s and 1d");
 }
@@ -308,7 +313,8 @@ test_partner_rules(void **state)
 	expect_error("[partner ../etc]\naliases = x\n", 1,
 	    "not a valid partner name");
 	expect_error("[partner .hidden]\n", 1, "not a valid partner name");
-	expect_error("[partner acme]\naliases = globex\n[partner globex]\n", 0,
+	/* The line of the aliases key. */
+	expect_error("[partner acme]\naliases = globex\n[partner globex]\n", 2,
 	    "alias globex of partner acme is itself a partner");
 }
 
