@@ -445,6 +445,7 @@ static int
 run(struct daemon *d)
 {
 	int64_t next, pnext;
+	unsigned done;
 	int rc;
 
 	while (!d->stop) {
@@ -457,8 +458,10 @@ run(struct daemon *d)
 		/* Exec calls: deadlines, then what cycles left pending. */
 		execq_tick(d->execq);
 		execq_start(d->execq);
-		if (execq_take_completed(d->execq) > 0)
+		if ((done = execq_take_completed(d->execq)) > 0) {
+			d->processed += done;
 			pnext = 0;	/* a successor may be ready */
+		}
 		if (d->once && watcher_pending(d->watcher) == 0 &&
 		    pnext != 0 && execq_idle(d->execq))
 			return EX_OK;

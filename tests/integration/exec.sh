@@ -264,4 +264,6 @@ expect_exit 0 $SPOOLD -c "$T/spoold.conf" --once
 [ "$(grep '|T4|' "$T/calls.log" | cut -d'|' -f5 | tr '\n' ' ')" = "1 2 " ] ||
     fail "--once: T4 out of order"
 [ "$(in_dir done ExecLog)" -eq 12 ] || fail "--once left ExecLog messages"
+grep -q "event=exit status=0 accepted=2 .* processed=2 " "$T/out" ||
+    fail "--once's exit line does not count the two exec outcomes"
 ok "--once makes the calls, in order, and waits for them"
