@@ -17,10 +17,12 @@
 #include "handler.h"
 
 static enum cycle_result
-exec_apply(struct store *s, const struct conf_route *route,
-    const struct cycle_msg *m, char *reason, size_t reasonlen)
+exec_apply(struct store *s, const struct router *r,
+    const struct conf_route *route, const struct cycle_msg *m, char *reason,
+    size_t reasonlen)
 {
 	(void)s;
+	(void)r;
 	(void)route;
 	(void)m;
 	(void)reason;
@@ -32,6 +34,7 @@ static const struct handler exec_handler = { "exec", exec_apply };
 
 static const struct handler *handlers[] = {
 	&ledger_handler,
+	&orders_handler,
 	&exec_handler,
 };
 
@@ -53,7 +56,7 @@ handler_route(void *arg, struct store *s, const struct cycle_msg *m,
 	}
 	for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
 		if (strcmp(handlers[i]->name, route->handler) == 0)
-			return handlers[i]->apply(s, route, m, reason,
+			return handlers[i]->apply(s, r, route, m, reason,
 			    reasonlen);
 	snprintf(reason, reasonlen, "the %s handler (route %s) is not "
 	    "available in this version of spoold", route->handler,

@@ -10,16 +10,20 @@
 
 #include "conf.h"
 #include "cycle.h"
-
-struct handler {
-	const char	*name;
-	enum cycle_result (*apply)(struct store *, const struct conf_route *,
-			    const struct cycle_msg *, char *reason,
-			    size_t reasonlen);
-};
+#include "schema.h"
 
 struct router {
 	const struct conf	*conf;	/* routes; reread after SIGHUP */
+	struct schema_set	*schemas;	/* for outbound messages; NULL:
+						 * not checked */
+};
+
+struct handler {
+	const char	*name;
+	enum cycle_result (*apply)(struct store *, const struct router *,
+			    const struct conf_route *,
+			    const struct cycle_msg *, char *reason,
+			    size_t reasonlen);
 };
 
 /* The cycle's callback: arg is a struct router. */
@@ -28,5 +32,6 @@ enum cycle_result handler_route(void *arg, struct store *,
 
 /* Built-in handlers. */
 extern const struct handler ledger_handler;
+extern const struct handler orders_handler;
 
 #endif

@@ -36,14 +36,17 @@
 #include "cycle.h"
 #include "failpoint.h"
 #include "log.h"
+#include "outbound.h"
 #include "retry.h"
 #include "store_exec.h"
+#include "store_outbound.h"
 
 #define REASON_MAX	1024
 
 struct item {
 	struct store_work	 w;
 	int			 to_state;	/* -1: unchanged */
+	bool			 stale;		/* seen by the last call */
 	char			 reason[REASON_MAX];
 };
 
@@ -164,11 +167,31 @@ call_handler(struct cycle *c, struct item *it)
 		free(buf);
 		return CYCLE_PERMANENT;
 	}
+	memset(&cm, 0, sizeof(cm));
 	cm.work = &it->w;
 	cm.attempt = it->w.attempts + 1;
 	cm.buf = buf;
 	cm.len = len;
 	cm.msg = &msg;
+	/*
+	 * Stale (DESIGN 5): written without knowledge of our latest message
+	 * in the transaction. Decided here, at processing time, because only
+	 * now is our counter final: an earlier message of the same
+	 * transaction in this very cycle may have caused a reply.
+	 */
+	it->stale = false;
+	if (it->w.transaction_id != NULL) {
+		if (store_out_last_seq(c->ctx->store, it->w.partner,
+		    it->w.transaction_id, &cm.out_seq, &perr) == -1) {
+			snprintf(it->reason, sizeof(it->reason), "%s",
+			    perr.msg);
+			msg_free(&msg);
+			free(buf);
+			return CYCLE_TEMPORARY;
+		}
+		cm.stale = it->w.receiver_seq < cm.out_seq;
+		it->stale = cm.stale;
+	}
 	r = c->ctx->apply(c->ctx->arg, c->ctx->store, &cm, it->reason,
 	    sizeof(it->reason));
 	if (r != CYCLE_OK && it->reason[0] == '\0')
@@ -210,6 +233,8 @@ succeed(struct cycle *c, struct item *it, struct spool_error *err)
 	if (store_mark_done(s, it->w.id, err) == -1 ||
 	    store_add_attempt(s, it->w.id, it->w.attempts + 1, c->now, "ok",
 	    NULL, err) == -1)
+		return -1;
+	if (it->stale && store_msg_mark_stale(s, it->w.id, err) == -1)
 		return -1;
 	it->to_state = ST_DONE;
 	if (it->w.transaction_id == NULL)
@@ -265,6 +290,8 @@ fail_item(struct cycle *c, struct item *it, enum cycle_result r,
 	if (store_add_attempt(s, it->w.id, attempt, c->now,
 	    r == CYCLE_PERMANENT ? "permanent" : "temporary", it->reason,
 	    err) == -1)
+		return -1;
+	if (it->stale && store_msg_mark_stale(s, it->w.id, err) == -1)
 		return -1;
 	/* Attempts count from the last spoolctl retry. */
 	int tries = attempt - it->w.retry_base;
@@ -414,6 +441,24 @@ move_files(struct cycle *c)
 		log_err("event=sync status=failed reason=\"%s\"", err.msg);
 }
 
+/*
+ * After COMMIT: write the outbound messages the cycle recorded. A failure
+ * is logged and left for the next flush (every cycle that records one,
+ * and start-up): the messages are safe in the store.
+ */
+static void
+flush_outbound(struct cycle_ctx *ctx)
+{
+	struct spool_error err;
+
+	if (ctx->store->outbound_new == 0)
+		return;
+	spool_clearerr(&err);
+	if (outbound_flush(ctx->sd, ctx->store, NULL, &err) == -1)
+		log_err("event=outbound status=failed reason=\"%s\"",
+		    err.msg);
+}
+
 static void
 free_cycle(struct cycle *c)
 {
@@ -510,6 +555,7 @@ cycle_run(struct cycle_ctx *ctx, struct cycle_stats *stats,
 			stats->done++;
 	move_files(&c);
 	free_cycle(&c);
+	flush_outbound(ctx);
 	return 0;
 rollback:
 	store_rollback(s);
@@ -569,6 +615,7 @@ cycle_complete(struct cycle_ctx *ctx, int64_t id, int attempt,
 		goto rollback;
 	move_files(&c);
 	free_cycle(&c);
+	flush_outbound(ctx);
 	return 0;
 rollback:
 	store_rollback(ctx->store);

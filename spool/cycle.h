@@ -32,13 +32,18 @@ struct cycle_msg {
 	const char		*buf;	/* the file's bytes */
 	size_t			 len;
 	const struct msg	*msg;	/* parsed: doc and header */
+	int64_t			 out_seq;	/* our last SenderSequence in
+						 * its transaction (0: none) */
+	bool			 stale;	/* receiver_seq < out_seq (DESIGN 5) */
 };
 
 /*
  * The program wires the handlers in through this callback (libspool knows
  * none of them). It applies one message using the store's connection and
  * must have no effect outside the store: a rolled-back savepoint must
- * undo all of it. On failure it writes one sentence into reason.
+ * undo all of it (outbound messages are recorded in the store, see
+ * outbound.h, and written after COMMIT). On failure it writes one
+ * sentence into reason.
  */
 typedef enum cycle_result (*cycle_apply_fn)(void *arg, struct store *,
     const struct cycle_msg *, char *reason, size_t reasonlen);

@@ -1,0 +1,54 @@
+/*
+ * outbound.h - messages spoold sends to a partner (DESIGN 8).
+ *
+ * outbound_emit() stamps a message (transaction ID, our next
+ * SenderSequence, as ReceiverSequence the partner's last processed
+ * number), checks it against its schema and records it in the caller's
+ * store transaction. outbound_flush(), after COMMIT, writes every
+ * recorded message not yet written to outgoing/<partner>/.
+ */
+#ifndef SPOOL_OUTBOUND_H
+#define SPOOL_OUTBOUND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "schema.h"
+#include "spooldir.h"
+#include "store.h"
+
+struct outbound_req {
+	const char	*partner;	/* the partner it goes to */
+	const char	*transaction_id;	/* NULL: outside transactions */
+	int64_t		 receiver_seq;	/* the partner's last processed */
+	const char	*type;		/* root element: a native type name */
+	const char	*sender;	/* our name in the header */
+	const char	*recipient;	/* the partner's, or NULL */
+	const char	*body;		/* the Body's content, as XML */
+	int64_t		 cause;		/* inbound message, 0: none */
+};
+
+/*
+ * Stamp, build, validate (schemas may be NULL: no check) and record one
+ * outbound message inside the caller's write transaction. *id and *seq
+ * get its outbound ID and SenderSequence. 0, or -1 (err says why; a
+ * message that does not validate is an error, never sent).
+ */
+int	outbound_emit(struct store *, struct schema_set *,
+	    const struct outbound_req *, int64_t *id, int64_t *seq,
+	    struct spool_error *);
+
+/*
+ * Write every outbound message the store has not marked written into
+ * outgoing/<partner>/ (dot-file, fsync, rename, directory fsync), then
+ * mark them written in one transaction. Outside any transaction. 0 or -1;
+ * *written (may be NULL) counts the files.
+ */
+int	outbound_flush(struct spooldir *, struct store *, unsigned *written,
+	    struct spool_error *);
+
+/* XML-escape src into a malloc'd string; NULL when out of memory. */
+char	*outbound_xml_escape(const char *src);
+
+#endif
