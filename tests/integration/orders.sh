@@ -201,3 +201,22 @@ grep -q "^over-delivery: DeliveryNote line 2 delivers 6 of SKU-2, but 0 of the 5
 [ "$(sqlite3 "$DB" "SELECT state FROM v_orders WHERE transaction_id = \
     'OVER'")" = accepted ] || fail "over-delivery changed the order"
 ok "over-delivery refused with its numbers"
+
+# spoolctl show --tx: the order's revisions and the replies.
+expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" show --tx acme PO1
+expect_out "order ON-PO1"
+expect_out "acknowledged         PurchaseOrderAck     outbound #"
+expect_out "invoiced             Invoice"
+expect_out "PurchaseOrderAck     answers 1     written acme,PO1,1,PurchaseOrderAck,"
+expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" show --tx acme PO1 --json
+jq -e '[.revisions[].state] == ["open", "acknowledged", "accepted",
+    "partially_delivered", "delivered", "invoiced"] and
+    .revisions[1].outbound == .outbound[0].id and
+    .revisions[0].message == .outbound[0].cause and
+    .outbound[0].sender_seq == 1 and .outbound[0].receiver_seq == 1 and
+    .outbound[0].written_at != null and
+    .outbound[0].type == "PurchaseOrderAck"' "$T/out" >/dev/null ||
+    { cat "$T/out" >&2; fail "show --tx --json lacks revisions or outbound"; }
+expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" show --tx acme CRASH --json
+jq -e '.revisions | length == 2' "$T/out" >/dev/null || fail "CRASH revisions"
+ok "spoolctl show --tx shows revisions and outbound messages"
