@@ -564,13 +564,46 @@ rollback:
 	return -1;
 }
 
+/*
+ * The outbound messages of an exec call that exited 0, in a savepoint:
+ * 0 recorded, 1 refused (why says why; nothing recorded), -1 store error.
+ */
+static int
+exec_outbound(struct cycle_ctx *ctx, const struct store_work *w,
+    const char *out, size_t outlen, char *why, size_t whylen,
+    struct spool_error *err)
+{
+	struct outbound_req req;
+	struct spool_error oerr;
+	unsigned n;
+
+	if (store_savepoint(ctx->store, "spoold_out", err) == -1)
+		return -1;
+	memset(&req, 0, sizeof(req));
+	req.partner = w->partner;
+	req.transaction_id = w->transaction_id;
+	req.receiver_seq = w->transaction_id != NULL ? w->sender_seq : 0;
+	req.cause = w->id;
+	spool_clearerr(&oerr);
+	if (outbound_emit_file(ctx->store, ctx->schemas, &req, "spoold", out,
+	    outlen, &n, &oerr) == 0)
+		return store_release(ctx->store, "spoold_out", err);
+	snprintf(why, whylen, "the program exited 0, but what it wrote to "
+	    "SPOOLD_OUTBOUND is refused: %s", oerr.msg);
+	if (store_rollback_to(ctx->store, "spoold_out", err) == -1 ||
+	    store_release(ctx->store, "spoold_out", err) == -1)
+		return -1;
+	return 1;
+}
+
 int
 cycle_complete(struct cycle_ctx *ctx, int64_t id, int attempt,
     enum cycle_result r, int exit_status, const char *reason,
-    struct spool_error *err)
+    const char *out, size_t outlen, struct spool_error *err)
 {
 	struct cycle_stats stats;
 	struct cycle c;
+	char why[REASON_MAX];
 	int rc;
 
 	memset(&c, 0, sizeof(c));
@@ -599,6 +632,16 @@ cycle_complete(struct cycle_ctx *ctx, int64_t id, int attempt,
 	c.items[0].to_state = -1;
 	/* The store's attempt count is the one before this call. */
 	c.items[0].w.attempts = attempt - 1;
+	if (r == CYCLE_OK && out != NULL && outlen > 0) {
+		rc = exec_outbound(ctx, &c.items[0].w, out, outlen, why,
+		    sizeof(why), err);
+		if (rc == -1)
+			goto rollback;
+		if (rc == 1) {
+			r = CYCLE_PERMANENT;
+			reason = why;
+		}
+	}
 	if (store_exec_finish(ctx->store, id, attempt, r == CYCLE_OK,
 	    exit_status, r == CYCLE_OK ? NULL : reason, err) == -1)
 		goto rollback;

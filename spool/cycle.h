@@ -12,6 +12,7 @@
 #include "conf.h"
 #include "error.h"
 #include "message.h"
+#include "schema.h"
 #include "spooldir.h"
 #include "store.h"
 #include "store_cycle.h"
@@ -54,6 +55,8 @@ struct cycle_ctx {
 	struct spooldir		*sd;
 	cycle_apply_fn		 apply;
 	void			*arg;
+	struct schema_set	*schemas;	/* cycle_complete()'s outbound
+						 * messages; NULL: unchecked */
 };
 
 struct cycle_stats {
@@ -72,11 +75,15 @@ int	cycle_run(struct cycle_ctx *, struct cycle_stats *, struct spool_error *);
  * Finish a message whose handler ran outside the store (exec), in a
  * transaction of its own: the pending call of `attempt' becomes valid (r
  * is CYCLE_OK: the message is done, its successor released) or invalid
- * (deferred or failed, as in a cycle). Then its file moves. 0 or -1.
+ * (deferred or failed, as in a cycle). With r CYCLE_OK, the outbound
+ * messages the program wrote (out, outlen bytes; NULL or 0: none, see
+ * outbound_emit_file()) are stamped and recorded in the same transaction;
+ * if they are refused, the call is invalid and the message fails
+ * permanently instead. Then its file moves and they are written. 0 or -1.
  */
 int	cycle_complete(struct cycle_ctx *, int64_t id, int attempt,
 	    enum cycle_result r, int exit_status, const char *reason,
-	    struct spool_error *);
+	    const char *out, size_t outlen, struct spool_error *);
 
 /*
  * spoolctl retry: failed and deferred messages (one by id, or those of

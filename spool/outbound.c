@@ -30,12 +30,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
 
 #include "conf.h"
 #include "failpoint.h"
@@ -180,6 +184,209 @@ outbound_emit(struct store *s, struct schema_set *schemas,
 	rc = store_out_insert(s, *id, &om, err);
 	free(doc);
 	return rc;
+}
+
+/*
+ * The end of the XML document that starts at buf[from] (after its
+ * prolog, the end of its root element), or 0 when there is none: a
+ * scanner of tags that knows comments, processing instructions, CDATA
+ * and quoted attribute values, enough to find where one document ends
+ * and the next begins. The parser checks each piece properly.
+ */
+static size_t
+doc_end(const char *buf, size_t len, size_t from)
+{
+	size_t i = from;
+	long depth = 0;
+	const char *e;
+	char q;
+
+	while (i < len) {
+		if (buf[i] != '<') {
+			i++;
+			continue;
+		}
+#define AT(s)	(len - i >= sizeof(s) - 1 && memcmp(buf + i, s, \
+		    sizeof(s) - 1) == 0)
+#define SKIP_TO(s) do {							\
+		e = memmem(buf + i, len - i, s, sizeof(s) - 1);		\
+		if (e == NULL)						\
+			return 0;					\
+		i = (size_t)(e - buf) + sizeof(s) - 1;			\
+	} while (0)
+		if (AT("<!--"))
+			SKIP_TO("-->");
+		else if (AT("<![CDATA["))
+			SKIP_TO("]]>");
+		else if (AT("<?"))
+			SKIP_TO("?>");
+		else if (AT("<!"))
+			return 0;	/* a DOCTYPE: refused */
+		else {
+			bool end_tag = AT("</"), empty = false;
+
+			for (i++, q = 0; i < len; i++) {
+				if (q != 0) {
+					if (buf[i] == q)
+						q = 0;
+				} else if (buf[i] == '"' || buf[i] == '\'')
+					q = buf[i];
+				else if (buf[i] == '>')
+					break;
+			}
+			if (i >= len)
+				return 0;
+			empty = buf[i - 1] == '/';
+			i++;
+			if (end_tag)
+				depth--;
+			else if (!empty)
+				depth++;
+			if (depth <= 0)
+				return depth == 0 ? i : 0;
+		}
+#undef AT
+#undef SKIP_TO
+	}
+	return 0;
+}
+
+/* The serialized children of node (its content as XML); malloc'd. */
+static char *
+inner_xml(xmlNodePtr node)
+{
+	xmlBufferPtr b = xmlBufferCreate();
+	xmlNodePtr c;
+	char *out = NULL;
+
+	if (b == NULL)
+		return NULL;
+	for (c = node->children; c != NULL; c = c->next)
+		if (xmlNodeDump(b, node->doc, c, 0, 0) == -1)
+			goto out;
+	out = strdup((const char *)xmlBufferContent(b));
+out:
+	xmlBufferFree(b);
+	return out;
+}
+
+static xmlNodePtr
+child(xmlNodePtr parent, const char *name)
+{
+	xmlNodePtr n;
+
+	for (n = parent != NULL ? parent->children : NULL; n != NULL;
+	    n = n->next)
+		if (n->type == XML_ELEMENT_NODE && n->ns == NULL &&
+		    strcmp((const char *)n->name, name) == 0)
+			return n;
+	return NULL;
+}
+
+/* A header field's trimmed text, malloc'd, or NULL if absent/empty. */
+static char *
+header_text(xmlNodePtr header, const char *name)
+{
+	xmlNodePtr n = child(header, name);
+	xmlChar *t;
+	char *s, *p, *e;
+
+	if (n == NULL || (t = xmlNodeGetContent(n)) == NULL)
+		return NULL;
+	s = (char *)t;
+	for (p = s; *p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'; p++)
+		;
+	e = p + strlen(p);
+	while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
+	    e[-1] == '\n'))
+		e--;
+	*e = '\0';
+	p = *p != '\0' ? strdup(p) : NULL;
+	xmlFree(t);
+	return p;
+}
+
+static int
+emit_doc(struct store *s, struct schema_set *schemas,
+    const struct outbound_req *r, const char *def_sender, const char *buf,
+    size_t len, int n, struct spool_error *err)
+{
+	struct outbound_req req = *r;
+	xmlDocPtr doc;
+	xmlNodePtr root, header, body;
+	char *sender = NULL, *rcpt = NULL, *inner = NULL;
+	int64_t id, seq;
+	int rc = -1;
+
+	if (len > INT32_MAX) {
+		spool_seterr(err, "message %d is too large", n);
+		return -1;
+	}
+	doc = xmlReadMemory(buf, (int)len, NULL, NULL, XML_PARSE_NONET |
+	    XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	if (doc == NULL) {
+		spool_seterr(err, "message %d is not well-formed XML", n);
+		return -1;
+	}
+	root = xmlDocGetRootElement(doc);
+	if (doc->intSubset != NULL || root == NULL || root->ns != NULL) {
+		spool_seterr(err, "message %d has a DOCTYPE, no root element or "
+		    "a namespace", n);
+		goto out;
+	}
+	header = child(root, "Header");
+	if ((body = child(root, "Body")) == NULL) {
+		spool_seterr(err, "message %d (%.64s) has no Body", n,
+		    (const char *)root->name);
+		goto out;
+	}
+	sender = header_text(header, "Sender");
+	rcpt = header_text(header, "Recipient");
+	if ((inner = inner_xml(body)) == NULL) {
+		spool_seterr(err, "out of memory");
+		goto out;
+	}
+	req.type = (const char *)root->name;
+	req.sender = sender != NULL ? sender : def_sender;
+	req.recipient = rcpt != NULL ? rcpt : r->partner;
+	req.body = inner;
+	rc = outbound_emit(s, schemas, &req, &id, &seq, err);
+out:
+	free(sender);
+	free(rcpt);
+	free(inner);
+	xmlFreeDoc(doc);
+	return rc;
+}
+
+int
+outbound_emit_file(struct store *s, struct schema_set *schemas,
+    const struct outbound_req *r, const char *def_sender, const char *buf,
+    size_t len, unsigned *count, struct spool_error *err)
+{
+	size_t from = 0, end;
+	int n = 0;
+
+	*count = 0;
+	for (;;) {
+		while (from < len && (buf[from] == ' ' || buf[from] == '\t' ||
+		    buf[from] == '\r' || buf[from] == '\n'))
+			from++;
+		if (from >= len)
+			break;
+		n++;
+		if ((end = doc_end(buf, len, from)) == 0) {
+			spool_seterr(err, "message %d is incomplete or not XML "
+			    "(or has a DOCTYPE)", n);
+			return -1;
+		}
+		if (emit_doc(s, schemas, r, def_sender, buf + from,
+		    end - from, n, err) == -1)
+			return -1;
+		from = end;
+		(*count)++;
+	}
+	return 0;
 }
 
 /* outgoing/<partner>/, created if need be. */

@@ -40,6 +40,20 @@ int	outbound_emit(struct store *, struct schema_set *,
 	    struct spool_error *);
 
 /*
+ * The messages an external program wrote (exec, SPOOLD_OUTBOUND): buf
+ * holds one or more complete XML documents one after another. Each one's
+ * root element is its type and its Body is taken as it is; its Header may
+ * give Sender (default def_sender) and Recipient (default the partner),
+ * and everything else in it is replaced by the stamps of `r' (whose type,
+ * sender, recipient and body are ignored). All are recorded, or none: on
+ * error the caller rolls back. *count says how many. 0 or -1.
+ */
+int	outbound_emit_file(struct store *, struct schema_set *,
+	    const struct outbound_req *r, const char *def_sender,
+	    const char *buf, size_t len, unsigned *count,
+	    struct spool_error *);
+
+/*
  * Write every outbound message the store has not marked written into
  * outgoing/<partner>/ (dot-file, fsync, rename, directory fsync), then
  * mark them written in one transaction. Outside any transaction. 0 or -1;

@@ -235,7 +235,7 @@ static int64_t
 process_ready(struct daemon *d)
 {
 	struct cycle_ctx ctx = { d->conf, &d->store, &d->sd, handler_route,
-	    &d->router };
+	    &d->router, d->schemas };
 	struct cycle_stats st;
 	struct spool_error err;
 	int64_t t0;
@@ -538,7 +538,8 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 		rc = EX_OSERR;
 		goto out;
 	}
-	if ((d.execq = execq_new(conf, &d.store, &d.sd, d.epfd, &err)) ==
+	if ((d.execq = execq_new(conf, &d.store, &d.sd, &d.schemas,
+	    d.epfd, &err)) ==
 	    NULL) {
 		log_err("event=start status=failed reason=\"%s\"", err.msg);
 		rc = EX_OSERR;

@@ -1772,7 +1772,8 @@ cmd_retry(struct ctl *c, int argc, char **argv)
 		{ "all-failed", no_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct cycle_ctx ctx = { &c->conf, &c->store, &c->sd, NULL, NULL };
+	struct cycle_ctx ctx = { &c->conf, &c->store, &c->sd, NULL, NULL,
+	    NULL };
 	const char *usage_text = "usage: spoolctl retry MSGID | --tx PARTNER "
 	    "ID | --all-failed";
 	const char *partner = NULL, *tx = NULL;
@@ -1831,7 +1832,8 @@ cmd_skip(struct ctl *c, int argc, char **argv)
 		{ "reason", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct cycle_ctx ctx = { &c->conf, &c->store, &c->sd, NULL, NULL };
+	struct cycle_ctx ctx = { &c->conf, &c->store, &c->sd, NULL, NULL,
+	    NULL };
 	const char *usage_text = "usage: spoolctl skip PARTNER ID SEQ "
 	    "--reason TEXT";
 	const char *reason = NULL, *user;

@@ -148,7 +148,8 @@ drop(struct env *e, const char *tx, long seq, const char *body)
 static struct cycle_stats
 run_cycle(struct env *e)
 {
-	struct cycle_ctx ctx = { &e->conf, &e->store, &e->sd, fake_apply, e };
+	struct cycle_ctx ctx = { &e->conf, &e->store, &e->sd, fake_apply, e,
+	    NULL };
 	struct cycle_stats st;
 	struct spool_error err;
 

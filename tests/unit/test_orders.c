@@ -186,7 +186,7 @@ static void
 run(struct env *e)
 {
 	struct cycle_ctx ctx = { &e->conf, &e->store, &e->sd, handler_route,
-	    &e->router };
+	    &e->router, e->schemas };
 	struct cycle_stats st;
 	struct spool_error err;
 
@@ -764,6 +764,54 @@ test_outbound_that_does_not_validate_is_refused(void **state)
 	store_rollback(&e->store);
 }
 
+static void
+test_outbound_file_split_into_messages_and_stamped(void **state)
+{
+	struct env *e = *state;
+	struct outbound_req r;
+	struct spool_error err;
+	unsigned n;
+	char got[64];
+	static const char two[] =
+	    "<?xml version=\"1.0\"?>\n<!-- a comment with > and </x> -->\n"
+	    "<PurchaseOrderAck note='a>b'><Header><Sender>E</Sender>"
+	    "<SenderSequence>99</SenderSequence></Header><Body><OrderNumber>"
+	    "<![CDATA[A<B>]]></OrderNumber></Body></PurchaseOrderAck>\n"
+	    "<?xml version=\"1.0\"?><PurchaseOrderAck><Header/><Body>"
+	    "<OrderNumber>C</OrderNumber></Body></PurchaseOrderAck>\n";
+	static const char cut[] = "<PurchaseOrderAck><Header/><Body>";
+	static const char dtd[] = "<!DOCTYPE x [<!ENTITY a \"b\">]>"
+	    "<PurchaseOrderAck><Header/><Body><OrderNumber>&a;</OrderNumber>"
+	    "</Body></PurchaseOrderAck>";
+
+	drop(e, "X", 1, 0, "PurchaseOrderCreate", bodies[CREATE]);
+	run(e);
+	memset(&r, 0, sizeof(r));
+	r.partner = "acme";
+	r.transaction_id = "X";
+	r.receiver_seq = 1;
+	assert_int_equal(store_begin(&e->store, &err), 0);
+	assert_int_equal(outbound_emit_file(&e->store, e->schemas, &r, "ERP",
+	    two, sizeof(two) - 1, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(outbound_emit_file(&e->store, e->schemas, &r, "ERP",
+	    cut, sizeof(cut) - 1, &n, &err), -1);
+	assert_int_equal(outbound_emit_file(&e->store, e->schemas, &r, "ERP",
+	    dtd, sizeof(dtd) - 1, &n, &err), -1);
+	assert_int_equal(store_commit(&e->store, &err), 0);
+	/* After the auto Ack (1): 2 and 3, answering 1. */
+	q_text(e, "SELECT group_concat(sender_seq || ':' || receiver_seq, ' ') "
+	    "FROM (SELECT * FROM outbound WHERE transaction_id = ?1 ORDER BY "
+	    "id)", "X", 0, got, sizeof(got));
+	assert_string_equal(got, "1:1 2:1 3:1");
+	assert_int_equal(q_int(e, "SELECT count(*) FROM outbound WHERE "
+	    "instr(content, '<![CDATA[A<B>]]>') > 0 AND "
+	    "instr(content, '<Sender>E</Sender>') > 0", NULL, 0), 1);
+	assert_int_equal(q_int(e, "SELECT count(*) FROM outbound WHERE "
+	    "instr(content, '<Sender>ERP</Sender>') > 0 AND instr(content, "
+	    "'<Recipient>acme</Recipient>') > 0", NULL, 0), 2);
+}
+
 int
 main(void)
 {
@@ -797,6 +845,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_outbound_that_does_not_validate_is_refused, setup_ack,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_outbound_file_split_into_messages_and_stamped,
+		    setup_ack, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
