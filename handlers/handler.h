@@ -34,4 +34,15 @@ enum cycle_result handler_route(void *arg, struct store *,
 extern const struct handler ledger_handler;
 extern const struct handler orders_handler;
 
+/*
+ * The orders life cycle for spoold's own outbound messages (those an exec
+ * program sends, see cycle_outbound_fn): an order message in a
+ * transaction that has an order is checked and appended as a revision,
+ * caused by the outbound message; a transition the life cycle does not
+ * allow refuses it (-1). Other messages pass (0). arg is unused.
+ */
+int	orders_outbound(void *arg, struct store *, const struct store_work *,
+	    const char *type, xmlNodePtr body, int64_t outbound_id, char *why,
+	    size_t whylen);
+
 #endif

@@ -34,7 +34,9 @@
  * auto_ack: a PurchaseOrderCreate is answered with a PurchaseOrderAck
  * (outbound.c) in the same transaction, and the Ack is recorded as the
  * order's next revision (open -> acknowledged), cause: the outbound
- * message.
+ * message. Order messages an exec program sends (SPOOLD_OUTBOUND) go
+ * through the same life cycle (orders_outbound) when their transaction
+ * has an order.
  *
  * Quantities and prices are int64_t; no floating point. Partner input is
  * read with the strict readers of xmlbody.c and checked again here.
@@ -623,6 +625,55 @@ out:
 	order_free(&next);
 	order_free(&cur);
 	return res;
+}
+
+int
+orders_outbound(void *arg, struct store *s, const struct store_work *w,
+    const char *type, xmlNodePtr body, int64_t outbound_id, char *why,
+    size_t len)
+{
+	struct spool_error err;
+	struct order cur, next;
+	struct order_cause c;
+	int64_t compensates, revision, rev_id;
+	int k, rc = -1;
+
+	(void)arg;
+	if ((k = kind_of(type)) == -1 || w->transaction_id == NULL)
+		return 0;
+	spool_clearerr(&err);
+	if ((rc = order_load(s, w->partner, w->transaction_id, &cur, &err)) !=
+	    1) {
+		if (rc == -1)
+			snprintf(why, len, "%s", err.msg);
+		return rc == 0 ? 0 : -1;
+	}
+	rc = -1;
+	if (check_allowed(&cur, w->transaction_id, type, k, why, len) == -1) {
+		order_free(&cur);
+		return -1;
+	}
+	if (copy_order(&cur, &next) == -1) {
+		snprintf(why, len, "out of memory");
+		goto out;
+	}
+	if (transition(&cur, k, body, &next, &compensates, why, len) == -1)
+		goto out;
+	memset(&c, 0, sizeof(c));
+	c.type = type;
+	c.message = w->id;
+	c.outbound = outbound_id;
+	c.compensates = compensates;
+	if (order_append(s, w->partner, w->transaction_id, cur.revision,
+	    &next, &c, &rev_id, &revision, &err) != 0) {
+		snprintf(why, len, "%s", err.msg);
+		goto out;
+	}
+	rc = 0;
+out:
+	order_free(&next);
+	order_free(&cur);
+	return rc;
 }
 
 const struct handler orders_handler = {

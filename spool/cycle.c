@@ -326,11 +326,17 @@ fail_item(struct cycle *c, struct item *it, enum cycle_result r,
 	return 0;
 }
 
-/* The handler runs outside: note the pending call; the file stays. */
+/*
+ * The handler runs outside: note the pending call; the file stays, except
+ * that a message released from parked/ in this cycle goes to queue/,
+ * where the store now says it is and where the runner opens it.
+ */
 static int
 go_external(struct cycle *c, struct item *it, struct spool_error *err)
 {
 	c->stats->external++;
+	if (it->w.state == ST_PARKED)
+		it->to_state = ST_QUEUE;
 	return store_exec_start(c->ctx->store, it->w.id, it->w.attempts + 1,
 	    err);
 }
@@ -564,6 +570,21 @@ rollback:
 	return -1;
 }
 
+struct out_hook {
+	struct cycle_ctx	*ctx;
+	const struct store_work	*w;
+};
+
+static int
+out_hook(void *arg, struct store *s, const char *type, xmlNodePtr body,
+    int64_t id, char *why, size_t whylen)
+{
+	struct out_hook *h = arg;
+
+	return h->ctx->on_outbound(h->ctx->on_outbound_arg, s, h->w, type,
+	    body, id, why, whylen);
+}
+
 /*
  * The outbound messages of an exec call that exited 0, in a savepoint:
  * 0 recorded, 1 refused (why says why; nothing recorded), -1 store error.
@@ -575,6 +596,7 @@ exec_outbound(struct cycle_ctx *ctx, const struct store_work *w,
 {
 	struct outbound_req req;
 	struct spool_error oerr;
+	struct out_hook h = { ctx, w };
 	unsigned n;
 
 	if (store_savepoint(ctx->store, "spoold_out", err) == -1)
@@ -586,7 +608,8 @@ exec_outbound(struct cycle_ctx *ctx, const struct store_work *w,
 	req.cause = w->id;
 	spool_clearerr(&oerr);
 	if (outbound_emit_file(ctx->store, ctx->schemas, &req, "spoold", out,
-	    outlen, &n, &oerr) == 0)
+	    outlen, ctx->on_outbound != NULL ? out_hook : NULL, &h, &n,
+	    &oerr) == 0)
 		return store_release(ctx->store, "spoold_out", err);
 	snprintf(why, whylen, "the program exited 0, but what it wrote to "
 	    "SPOOLD_OUTBOUND is refused: %s", oerr.msg);

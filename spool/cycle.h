@@ -49,6 +49,16 @@ struct cycle_msg {
 typedef enum cycle_result (*cycle_apply_fn)(void *arg, struct store *,
     const struct cycle_msg *, char *reason, size_t reasonlen);
 
+/*
+ * Called for each outbound message an exec program had sent, once it is
+ * recorded, inside the transaction (the program wires the orders life
+ * cycle in here, so that spoold's own order messages become revisions):
+ * 0 ok, -1 refused with one sentence in why.
+ */
+typedef int (*cycle_outbound_fn)(void *arg, struct store *,
+    const struct store_work *cause, const char *type, xmlNodePtr body,
+    int64_t outbound_id, char *why, size_t whylen);
+
 struct cycle_ctx {
 	const struct conf	*conf;
 	struct store		*store;
@@ -57,6 +67,8 @@ struct cycle_ctx {
 	void			*arg;
 	struct schema_set	*schemas;	/* cycle_complete()'s outbound
 						 * messages; NULL: unchecked */
+	cycle_outbound_fn	 on_outbound;	/* NULL: none */
+	void			*on_outbound_arg;
 };
 
 struct cycle_stats {

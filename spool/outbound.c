@@ -309,8 +309,9 @@ header_text(xmlNodePtr header, const char *name)
 static int
 emit_doc(struct store *s, struct schema_set *schemas,
     const struct outbound_req *r, const char *def_sender, const char *buf,
-    size_t len, int n, struct spool_error *err)
+    size_t len, int n, outbound_fn fn, void *arg, struct spool_error *err)
 {
+	char why[1024];
 	struct outbound_req req = *r;
 	xmlDocPtr doc;
 	xmlNodePtr root, header, body;
@@ -351,6 +352,13 @@ emit_doc(struct store *s, struct schema_set *schemas,
 	req.recipient = rcpt != NULL ? rcpt : r->partner;
 	req.body = inner;
 	rc = outbound_emit(s, schemas, &req, &id, &seq, err);
+	if (rc == 0 && fn != NULL) {
+		why[0] = '\0';
+		if ((rc = fn(arg, s, req.type, body, id, why, sizeof(why))) !=
+		    0)
+			spool_seterr(err, "message %d (%s): %s", n, req.type,
+			    why[0] != '\0' ? why : "refused");
+	}
 out:
 	free(sender);
 	free(rcpt);
@@ -362,7 +370,8 @@ out:
 int
 outbound_emit_file(struct store *s, struct schema_set *schemas,
     const struct outbound_req *r, const char *def_sender, const char *buf,
-    size_t len, unsigned *count, struct spool_error *err)
+    size_t len, outbound_fn fn, void *arg, unsigned *count,
+    struct spool_error *err)
 {
 	size_t from = 0, end;
 	int n = 0;
@@ -381,7 +390,7 @@ outbound_emit_file(struct store *s, struct schema_set *schemas,
 			return -1;
 		}
 		if (emit_doc(s, schemas, r, def_sender, buf + from,
-		    end - from, n, err) == -1)
+		    end - from, n, fn, arg, err) == -1)
 			return -1;
 		from = end;
 		(*count)++;

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <libxml/tree.h>
+
 #include "error.h"
 #include "schema.h"
 #include "spooldir.h"
@@ -46,12 +48,17 @@ int	outbound_emit(struct store *, struct schema_set *,
  * give Sender (default def_sender) and Recipient (default the partner),
  * and everything else in it is replaced by the stamps of `r' (whose type,
  * sender, recipient and body are ignored). All are recorded, or none: on
- * error the caller rolls back. *count says how many. 0 or -1.
+ * error the caller rolls back. After each is recorded, fn (if not NULL)
+ * is called with its type, its parsed Body and its outbound ID, and may
+ * refuse it (-1, with a reason in why). *count says how many. 0 or -1.
  */
+typedef int (*outbound_fn)(void *arg, struct store *, const char *type,
+    xmlNodePtr body, int64_t id, char *why, size_t whylen);
+
 int	outbound_emit_file(struct store *, struct schema_set *,
 	    const struct outbound_req *r, const char *def_sender,
-	    const char *buf, size_t len, unsigned *count,
-	    struct spool_error *);
+	    const char *buf, size_t len, outbound_fn fn, void *arg,
+	    unsigned *count, struct spool_error *);
 
 /*
  * Write every outbound message the store has not marked written into

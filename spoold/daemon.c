@@ -235,7 +235,7 @@ static int64_t
 process_ready(struct daemon *d)
 {
 	struct cycle_ctx ctx = { d->conf, &d->store, &d->sd, handler_route,
-	    &d->router, d->schemas };
+	    &d->router, d->schemas, NULL, NULL };
 	struct cycle_stats st;
 	struct spool_error err;
 	int64_t t0;

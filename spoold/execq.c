@@ -61,6 +61,7 @@
 
 #include "cycle.h"
 #include "execq.h"
+#include "handler.h"
 #include "log.h"
 #include "store_exec.h"
 
@@ -677,7 +678,7 @@ static void
 record(struct execq *q, struct job *j)
 {
 	struct cycle_ctx ctx = { q->conf, q->store, q->sd, NULL, NULL,
-	    q->schemas != NULL ? *q->schemas : NULL };
+	    q->schemas != NULL ? *q->schemas : NULL, orders_outbound, NULL };
 	struct spool_error err;
 	char id[700], why[REASON_MAX + 16], *out = NULL;
 	size_t outlen = 0;

@@ -2,7 +2,8 @@
 # outbound.sh - messages written by an exec program to SPOOLD_OUTBOUND:
 # sent only if it exits 0, each stamped with the transaction's ID, our
 # next SenderSequence and the number it answers, validated, written once
-# to outgoing/<partner>/; refused whole when one does not validate.
+# to outgoing/<partner>/; refused whole when one does not validate; order
+# messages checked by the orders life cycle and kept as revisions.
 . "$(dirname "$0")/lib.sh"
 
 cat >"$T/h.sh" <<'EOF2'
@@ -28,6 +29,16 @@ TEMP)
 	[ "$SPOOLD_ATTEMPT" -ge 2 ] && exit 0
 	echo "busy" >&2
 	exit 75 ;;
+ORD)
+	# The ERP answers the order: an Ack at 2, a DeliveryNote at 3
+	# (which the life cycle does not allow before acceptance).
+	if [ "$SPOOLD_SEQUENCE" -eq 2 ]; then
+		ack ON-ORD >"$SPOOLD_OUTBOUND"
+	else
+		printf '<DeliveryNote><Header/><Body><DeliveryNumber>D</DeliveryNumber><Line number="1"><Item>SKU-1</Item><Quantity>1</Quantity></Line></Body></DeliveryNote>' \
+		    >"$SPOOLD_OUTBOUND"
+	fi
+	exit 0 ;;
 BAD)
 	{ ack ON-B; printf '<PurchaseOrderAck><Header/><Body/></PurchaseOrderAck>'; } \
 	    >"$SPOOLD_OUTBOUND"
@@ -42,6 +53,8 @@ cat >>"$T/spoold.conf" <<CONF
 [route ExecNote]
 handler = exec
 command = $T/h.sh
+[route PurchaseOrderCreate]
+handler = orders
 [retry]
 initial_delay = 1s
 jitter = 0
@@ -53,10 +66,17 @@ for s in 1 2; do msg acme OK "$s" ExecNote | drop acme "ok$s.xml"; done
 msg acme FAIL 1 ExecNote | drop acme fail.xml
 msg acme TEMP 1 ExecNote | drop acme temp.xml
 msg acme BAD 1 ExecNote | drop acme bad.xml
+cat <<XML | drop acme ord1.xml
+<PurchaseOrderCreate><Header><Sender>acme</Sender><TransactionId>ORD</TransactionId>
+<SenderSequence>1</SenderSequence><ReceiverSequence>0</ReceiverSequence></Header>
+<Body><OrderNumber>ON-ORD</OrderNumber><Line number="1"><Item>SKU-1</Item>
+<Quantity>3</Quantity></Line></Body></PurchaseOrderCreate>
+XML
+for s in 2 3; do msg acme ORD "$s" ExecNote | drop acme "ord$s.xml"; done
 start_daemon
 settled() {
 	[ "$(sqlite3 "$DB" "SELECT count(*) FROM messages WHERE state IN \
-	    ('done', 'failed')")" -eq 5 ]
+	    ('done', 'failed')")" -eq 8 ]
 }
 wait_until 60 settled || {
 	sqlite3 "$DB" "SELECT id, transaction_id, state, reason FROM messages" >&2
@@ -107,3 +127,18 @@ grep -q "^the program exited 0, but what it wrote to SPOOLD_OUTBOUND is refused:
 [ -z "$(find "$T/spool" -maxdepth 1 -name '.outbound.*')" ] ||
     fail "SPOOLD_OUTBOUND files left behind"
 ok "a refused outbound message fails the call and sends nothing"
+
+# ORD: the ERP's Ack is the order's revision 2, caused by the outbound
+# message; its DeliveryNote before acceptance is refused by the life
+# cycle, and not sent.
+[ "$(sqlite3 "$DB" "SELECT state || ' ' || revision FROM v_orders WHERE \
+    transaction_id = 'ORD'")" = "acknowledged 2" ] || fail "ORD not acknowledged"
+[ "$(sqlite3 "$DB" "SELECT count(*) FROM v_order_history h JOIN outbound o \
+    ON o.id = h.outbound WHERE h.transaction_id = 'ORD' AND h.revision = 2 \
+    AND h.message_type = 'PurchaseOrderAck'")" -eq 1 ] ||
+    fail "ORD: the Ack is not a revision caused by the outbound message"
+grep -q "DeliveryNote is not allowed for order ON-ORD in state acknowledged" \
+    "$T"/spool/failed/acme,ORD,3,*.reason || fail "ORD 3: reason"
+[ "$(ls "$T"/spool/outgoing/acme/*ORD* | wc -l)" -eq 1 ] ||
+    fail "ORD: the refused DeliveryNote was sent"
+ok "an exec program's order messages go through the life cycle"

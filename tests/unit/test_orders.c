@@ -186,7 +186,7 @@ static void
 run(struct env *e)
 {
 	struct cycle_ctx ctx = { &e->conf, &e->store, &e->sd, handler_route,
-	    &e->router, e->schemas };
+	    &e->router, e->schemas, NULL, NULL };
 	struct cycle_stats st;
 	struct spool_error err;
 
@@ -792,12 +792,12 @@ test_outbound_file_split_into_messages_and_stamped(void **state)
 	r.receiver_seq = 1;
 	assert_int_equal(store_begin(&e->store, &err), 0);
 	assert_int_equal(outbound_emit_file(&e->store, e->schemas, &r, "ERP",
-	    two, sizeof(two) - 1, &n, &err), 0);
+	    two, sizeof(two) - 1, NULL, NULL, &n, &err), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(outbound_emit_file(&e->store, e->schemas, &r, "ERP",
-	    cut, sizeof(cut) - 1, &n, &err), -1);
+	    cut, sizeof(cut) - 1, NULL, NULL, &n, &err), -1);
 	assert_int_equal(outbound_emit_file(&e->store, e->schemas, &r, "ERP",
-	    dtd, sizeof(dtd) - 1, &n, &err), -1);
+	    dtd, sizeof(dtd) - 1, NULL, NULL, &n, &err), -1);
 	assert_int_equal(store_commit(&e->store, &err), 0);
 	/* After the auto Ack (1): 2 and 3, answering 1. */
 	q_text(e, "SELECT group_concat(sender_seq || ':' || receiver_seq, ' ') "
