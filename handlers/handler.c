@@ -8,6 +8,8 @@
  * cycle records a pending call (attempt = attempts + 1) and leaves the
  * message where it is, and spoold's runner (spoold/execq.c) makes the
  * call outside the transaction and finishes it with cycle_complete().
+ * Before that, an order message of an existing order is checked by the
+ * orders life cycle and written as a pending revision (orders.c).
  */
 #include "config.h"
 
@@ -21,13 +23,8 @@ exec_apply(struct store *s, const struct router *r,
     const struct conf_route *route, const struct cycle_msg *m, char *reason,
     size_t reasonlen)
 {
-	(void)s;
-	(void)r;
-	(void)route;
-	(void)m;
-	(void)reason;
-	(void)reasonlen;
-	return CYCLE_EXTERNAL;
+	/* An order message of an existing order: a pending revision. */
+	return orders_external(s, r, route, m, reason, reasonlen);
 }
 
 static const struct handler exec_handler = { "exec", exec_apply };

@@ -35,6 +35,15 @@ extern const struct handler ledger_handler;
 extern const struct handler orders_handler;
 
 /*
+ * The exec handler's first step: an order message in a transaction that
+ * has an order is checked by the life cycle and appended as a pending
+ * revision (the call's end decides it). CYCLE_EXTERNAL, or the failure.
+ */
+enum cycle_result orders_external(struct store *, const struct router *,
+	    const struct conf_route *, const struct cycle_msg *, char *reason,
+	    size_t reasonlen);
+
+/*
  * The orders life cycle for spoold's own outbound messages (those an exec
  * program sends, see cycle_outbound_fn): an order message in a
  * transaction that has an order is checked and appended as a revision,

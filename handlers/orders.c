@@ -38,6 +38,14 @@
  * through the same life cycle (orders_outbound) when their transaction
  * has an order.
  *
+ * Two systems (DESIGN 1): an order message routed to exec, in a
+ * transaction that has an order, is checked here first (orders_external)
+ * and appended as a *pending* revision in the cycle's transaction; the
+ * end of the call makes it valid (exit 0) or invalid
+ * (store_exec_decide_revisions). Readers see it only once valid. A
+ * transition the life cycle does not allow fails at once, and the
+ * program is not called.
+ *
  * Quantities and prices are int64_t; no floating point. Partner input is
  * read with the strict readers of xmlbody.c and checked again here.
  */
@@ -549,10 +557,16 @@ auto_ack(struct store *s, const struct router *r, const struct cycle_msg *m,
 	return res;
 }
 
+/*
+ * Apply message m to its order: a valid revision (the orders handler), or
+ * a pending one (external: an exec call decides; only when the order
+ * exists, and never a Create). *skip says that external found nothing to
+ * do (not an order message, or no order).
+ */
 static enum cycle_result
-orders_apply(struct store *s, const struct router *r,
-    const struct conf_route *route, const struct cycle_msg *m, char *reason,
-    size_t len)
+apply_msg(struct store *s, const struct router *r,
+    const struct conf_route *route, const struct cycle_msg *m, bool external,
+    bool *skip, char *reason, size_t len)
 {
 	const char *type = m->work->type != NULL ? m->work->type : "";
 	const char *tx = m->work->transaction_id;
@@ -565,6 +579,12 @@ orders_apply(struct store *s, const struct router *r,
 	int k, rc;
 	bool changed;
 
+	*skip = false;
+	if (external && ((k = kind_of(type)) == -1 || k == K_CREATE ||
+	    tx == NULL)) {
+		*skip = true;
+		return CYCLE_OK;
+	}
 	if ((k = kind_of(type)) == -1) {
 		snprintf(reason, len, "the orders handler does not handle "
 		    "message type %s (it takes PurchaseOrderCreate, "
@@ -587,6 +607,11 @@ orders_apply(struct store *s, const struct router *r,
 	if (rc == -1) {
 		snprintf(reason, len, "%s", err.msg);
 		return CYCLE_TEMPORARY;
+	}
+	if (rc == 0 && external) {
+		*skip = true;
+		order_free(&cur);
+		return CYCLE_OK;
 	}
 	if (check_allowed(&cur, tx, type, k, reason, len) == -1) {
 		order_free(&cur);
@@ -618,6 +643,7 @@ orders_apply(struct store *s, const struct router *r,
 	c.type = type;
 	c.message = m->work->id;
 	c.compensates = compensates;
+	c.pending = external;
 	res = append(s, m, cur.revision, &next, &c, &revision, reason, len);
 	if (res == CYCLE_OK && k == K_CREATE && route->auto_ack)
 		res = auto_ack(s, r, m, &next, revision, reason, len);
@@ -625,6 +651,28 @@ out:
 	order_free(&next);
 	order_free(&cur);
 	return res;
+}
+
+static enum cycle_result
+orders_apply(struct store *s, const struct router *r,
+    const struct conf_route *route, const struct cycle_msg *m, char *reason,
+    size_t len)
+{
+	bool skip;
+
+	return apply_msg(s, r, route, m, false, &skip, reason, len);
+}
+
+enum cycle_result
+orders_external(struct store *s, const struct router *r,
+    const struct conf_route *route, const struct cycle_msg *m, char *reason,
+    size_t len)
+{
+	enum cycle_result res;
+	bool skip;
+
+	res = apply_msg(s, r, route, m, true, &skip, reason, len);
+	return res == CYCLE_OK ? CYCLE_EXTERNAL : res;
 }
 
 int

@@ -586,8 +586,10 @@ out_hook(void *arg, struct store *s, const char *type, xmlNodePtr body,
 }
 
 /*
- * The outbound messages of an exec call that exited 0, in a savepoint:
- * 0 recorded, 1 refused (why says why; nothing recorded), -1 store error.
+ * An exec call that exited 0, in a savepoint: the order revisions its
+ * message wrote as pending are decided (first: what the program sends
+ * builds on them), then the outbound messages it wrote are recorded.
+ * 0 done, 1 refused (why says why; nothing of it kept), -1 store error.
  */
 static int
 exec_outbound(struct cycle_ctx *ctx, const struct store_work *w,
@@ -601,6 +603,10 @@ exec_outbound(struct cycle_ctx *ctx, const struct store_work *w,
 
 	if (store_savepoint(ctx->store, "spoold_out", err) == -1)
 		return -1;
+	if (store_exec_decide_revisions(ctx->store, w->id, true, err) == -1)
+		return -1;
+	if (out == NULL || outlen == 0)
+		return store_release(ctx->store, "spoold_out", err);
 	memset(&req, 0, sizeof(req));
 	req.partner = w->partner;
 	req.transaction_id = w->transaction_id;
@@ -655,7 +661,7 @@ cycle_complete(struct cycle_ctx *ctx, int64_t id, int attempt,
 	c.items[0].to_state = -1;
 	/* The store's attempt count is the one before this call. */
 	c.items[0].w.attempts = attempt - 1;
-	if (r == CYCLE_OK && out != NULL && outlen > 0) {
+	if (r == CYCLE_OK) {
 		rc = exec_outbound(ctx, &c.items[0].w, out, outlen, why,
 		    sizeof(why), err);
 		if (rc == -1)
@@ -665,6 +671,9 @@ cycle_complete(struct cycle_ctx *ctx, int64_t id, int attempt,
 			reason = why;
 		}
 	}
+	if (r != CYCLE_OK && store_exec_decide_revisions(ctx->store, id,
+	    false, err) == -1)
+		goto rollback;
 	if (store_exec_finish(ctx->store, id, attempt, r == CYCLE_OK,
 	    exit_status, r == CYCLE_OK ? NULL : reason, err) == -1)
 		goto rollback;

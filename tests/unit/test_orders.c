@@ -37,8 +37,8 @@
 struct env {
 	char			 root[64];
 	struct conf		 conf;
-	struct conf_route	 routes[2];
-	char			 names[4][32];	/* the routes' strings */
+	struct conf_route	 routes[3];
+	char			 names[5][32];	/* the routes' strings */
 	struct spooldir		 sd;
 	struct store		 store;
 	struct schema_set	*schemas;
@@ -47,7 +47,7 @@ struct env {
 };
 
 static int
-setup_with(void **state, bool auto_ack)
+setup_with(void **state, bool auto_ack, bool exec_accept)
 {
 	struct spool_error err;
 	struct env *e = calloc(1, sizeof(*e));
@@ -72,6 +72,16 @@ setup_with(void **state, bool auto_ack)
 	e->routes[1].handler = e->names[1];
 	e->conf.routes = e->routes;
 	e->conf.nroutes = 2;
+	if (exec_accept) {
+		/* The ERP decides on acceptance: Accept goes to exec. */
+		snprintf(e->names[3], sizeof(e->names[3]),
+		    "PurchaseOrderAccept");
+		snprintf(e->names[4], sizeof(e->names[4]), "exec");
+		e->routes[2] = e->routes[1];
+		e->routes[1].type = e->names[3];
+		e->routes[1].handler = e->names[4];
+		e->conf.nroutes = 3;
+	}
 	if (spooldir_init(e->root, &err) == -1 ||
 	    spooldir_open(&e->sd, e->root, &err) == -1)
 		return -1;
@@ -94,13 +104,19 @@ setup_with(void **state, bool auto_ack)
 static int
 setup(void **state)
 {
-	return setup_with(state, false);
+	return setup_with(state, false, false);
 }
 
 static int
 setup_ack(void **state)
 {
-	return setup_with(state, true);
+	return setup_with(state, true, false);
+}
+
+static int
+setup_exec(void **state)
+{
+	return setup_with(state, false, true);
 }
 
 static int
@@ -812,6 +828,100 @@ test_outbound_file_split_into_messages_and_stamped(void **state)
 	    "'<Recipient>acme</Recipient>') > 0", NULL, 0), 2);
 }
 
+/* The exec call's end, as spoold's runner reports it. */
+static void
+complete(struct env *e, const char *tx, long seq, enum cycle_result r)
+{
+	struct cycle_ctx ctx = { &e->conf, &e->store, &e->sd, handler_route,
+	    &e->router, e->schemas, NULL, NULL };
+	struct spool_error err;
+	long id;
+
+	id = q_int(e, "SELECT id FROM messages WHERE transaction_id = ?1 AND "
+	    "sender_seq = ?2", tx, seq);
+	if (cycle_complete(&ctx, id, 1, r, r == CYCLE_OK ? 0 : 75,
+	    r == CYCLE_OK ? NULL : "ERP busy", NULL, 0, &err) == -1)
+		fail_msg("complete: %s", err.msg);
+}
+
+static void
+test_exec_decision_pending_then_valid_or_invalid(void **state)
+{
+	struct env *e = *state;
+	char got[1100];
+
+	/* The ERP says yes: pending while it runs, then valid. */
+	drop(e, "Y", 1, 0, types[CREATE], bodies[CREATE]);
+	drop(e, "Y", 2, 0, types[ACK], bodies[ACK]);
+	drop(e, "Y", 3, 0, types[ACCEPT], bodies[ACCEPT]);
+	/* The ERP says not now: invalid, and the order stays. */
+	drop(e, "N", 1, 0, types[CREATE], bodies[CREATE]);
+	drop(e, "N", 2, 0, types[ACK], bodies[ACK]);
+	drop(e, "N", 3, 0, types[ACCEPT], bodies[ACCEPT]);
+	/* Not allowed by the life cycle: fails, the ERP is never asked. */
+	drop(e, "F", 1, 0, types[CREATE], bodies[CREATE]);
+	drop(e, "F", 2, 0, types[ACCEPT], bodies[ACCEPT]);
+	run(e);
+	assert_int_equal(q_int(e, "SELECT count(*) FROM exec_calls WHERE "
+	    "status = 'pending'", NULL, 0), 2);
+	assert_int_equal(q_int(e, "SELECT count(*) FROM order_revisions WHERE "
+	    "validity = 'pending' AND state = 'accepted'", NULL, 0), 2);
+	order_state(e, "Y", got, sizeof(got));
+	assert_string_equal(got, "acknowledged");
+	history(e, "Y", got, sizeof(got));
+	assert_string_equal(got, "open:1:-,acknowledged:2:-");
+	msg_state(e, "F", 2, got, sizeof(got));
+	assert_string_equal(got, "failed");
+	msg_reason(e, "F", 2, got, sizeof(got));
+	assert_non_null(strstr(got, "PurchaseOrderAccept is not allowed for "
+	    "order PO-1 in state open"));
+
+	complete(e, "Y", 3, CYCLE_OK);
+	order_state(e, "Y", got, sizeof(got));
+	assert_string_equal(got, "accepted");
+	history(e, "Y", got, sizeof(got));
+	assert_string_equal(got, "open:1:-,acknowledged:2:-,accepted:3:-");
+
+	complete(e, "N", 3, CYCLE_TEMPORARY);
+	order_state(e, "N", got, sizeof(got));
+	assert_string_equal(got, "acknowledged");
+	assert_int_equal(q_int(e, "SELECT count(*) FROM order_revisions WHERE "
+	    "transaction_id = ?1 AND validity = 'invalid'", "N", 0), 1);
+	msg_state(e, "N", 3, got, sizeof(got));
+	assert_string_equal(got, "deferred");
+
+	/* Another writer made a newer valid revision while the ERP was
+	 * asked: the pending one lost the race and is invalid. */
+	{
+		struct spool_error err;
+		struct order o;
+		struct order_cause c = { "PurchaseOrderCancel", 0, 0, 0,
+		    false };
+		int64_t rev_id, revision;
+
+		drop(e, "Z", 1, 0, types[CREATE], bodies[CREATE]);
+		drop(e, "Z", 2, 0, types[ACK], bodies[ACK]);
+		drop(e, "Z", 3, 0, types[ACCEPT], bodies[ACCEPT]);
+		run(e);
+		assert_int_equal(order_load(&e->store, "acme", "Z", &o, &err),
+		    1);
+		o.state = OS_CANCELLED;
+		assert_int_equal(store_begin(&e->store, &err), 0);
+		assert_int_equal(order_append(&e->store, "acme", "Z",
+		    o.revision, &o, &c, &rev_id, &revision, &err), 0);
+		assert_int_equal(revision, 4);
+		assert_int_equal(store_commit(&e->store, &err), 0);
+		order_free(&o);
+		complete(e, "Z", 3, CYCLE_OK);
+		history(e, "Z", got, sizeof(got));
+		assert_string_equal(got, "open:1:-,acknowledged:2:-,"
+		    "cancelled:4:-");
+		assert_int_equal(q_int(e, "SELECT count(*) FROM "
+		    "order_revisions WHERE transaction_id = ?1 AND revision = 3 "
+		    "AND validity = 'invalid'", "Z", 0), 1);
+	}
+}
+
 int
 main(void)
 {
@@ -848,6 +958,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_outbound_file_split_into_messages_and_stamped,
 		    setup_ack, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_exec_decision_pending_then_valid_or_invalid,
+		    setup_exec, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
