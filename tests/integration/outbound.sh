@@ -104,6 +104,16 @@ grep -q '<OrderNumber>ON-2-b</OrderNumber>' \
     "$T"/spool/outgoing/acme/acme,OK,4,* || fail "OK 4 carries the wrong body"
 ok "exit 0: every message written is stamped, validated and sent"
 
+# Our counter survives a restart: the next call in OK goes on at 5.
+msg acme OK 3 ExecNote | drop acme ok3.xml
+expect_exit 0 $SPOOLD -c "$T/spoold.conf" --once
+got=$(sqlite3 "$DB" "SELECT group_concat(sender_seq || ':' || receiver_seq, \
+    ' ') FROM (SELECT * FROM outbound WHERE transaction_id = 'OK' ORDER BY id)")
+[ "$got" = "1:1 2:1 3:2 4:2 5:3 6:3" ] || fail "OK after restart: $got"
+[ "$(ls "$T"/spool/outgoing/acme/acme,OK,* | wc -l)" -eq 6 ] ||
+    fail "OK: not 6 files after the restart"
+ok "our SenderSequence goes on across restarts"
+
 # FAIL: exit 65, nothing sent.
 [ -z "$(ls "$T"/spool/outgoing/acme/*FAIL* 2>/dev/null)" ] ||
     fail "a failed call's message was sent"
