@@ -258,8 +258,8 @@ read_order_lines(xmlNodePtr body, struct order *o, char *reason, size_t len)
 		    -1)
 			return -1;
 		if (rc == 1 && price < 0) {
-			snprintf(reason, len, "Line %" PRId64 ": Price must not "
-			    "be negative", num);
+			snprintf(reason, len, "Line %" PRId64 ": Price must "
+			    "not be negative", num);
 			return -1;
 		}
 		if (o->nlines == cap) {
@@ -337,10 +337,10 @@ deliver(xmlNodePtr body, struct order *o, char *reason, size_t len)
 		}
 		if (__builtin_add_overflow(o->lines[i].delivered, q, &now) ||
 		    now > o->lines[i].quantity) {
-			snprintf(reason, len, "over-delivery: DeliveryNote line "
-			    "%s delivers %" PRId64 " of %s, but %" PRId64
-			    " of the %" PRId64 " ordered on line %s of order %s "
-			    "are delivered already", num_s, q, item,
+			snprintf(reason, len, "over-delivery: DeliveryNote "
+			    "line %s delivers %" PRId64 " of %s, but %"
+			    PRId64 " of the %" PRId64 " ordered on line %s "
+			    "of order %s are delivered already", num_s, q, item,
 			    o->lines[i].delivered, o->lines[i].quantity,
 			    num_s, o->number);
 			return -1;
@@ -479,7 +479,7 @@ transition(const struct order *cur, int k, xmlNodePtr body,
 				next->state = OS_PARTIALLY_DELIVERED;
 		if (next->state == OS_PARTIALLY_DELIVERED &&
 		    cur->state == OS_ACCEPTED && same_lines(cur, next))
-			next->state = OS_ACCEPTED;	/* nothing delivered */
+			next->state = OS_ACCEPTED; /* nothing delivered */
 		break;
 	case K_INVOICE:
 		next->state = OS_INVOICED;
@@ -588,8 +588,9 @@ apply_msg(struct store *s, const struct router *r,
 	if ((k = kind_of(type)) == -1) {
 		snprintf(reason, len, "the orders handler does not handle "
 		    "message type %s (it takes PurchaseOrderCreate, "
-		    "PurchaseOrderSubmit, PurchaseOrderAck, PurchaseOrderAccept,"
-		    " PurchaseOrderDecline, PurchaseOrderChange, "
+		    "PurchaseOrderSubmit, PurchaseOrderAck, "
+		    "PurchaseOrderAccept, PurchaseOrderDecline, "
+		    "PurchaseOrderChange, "
 		    "PurchaseOrderCancel, DeliveryNote and Invoice)", type);
 		return CYCLE_PERMANENT;
 	}

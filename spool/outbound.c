@@ -61,13 +61,30 @@ outbound_xml_escape(const char *src)
 	if ((out = malloc(n + 1)) == NULL)
 		return NULL;
 	for (p = src, o = out; *p != '\0'; p++) {
+		const char *ent = NULL;
+
 		switch (*p) {
-		case '&': memcpy(o, "&amp;", 5); o += 5; break;
-		case '<': memcpy(o, "&lt;", 4); o += 4; break;
-		case '>': memcpy(o, "&gt;", 4); o += 4; break;
-		case '"': memcpy(o, "&quot;", 6); o += 6; break;
-		case '\'': memcpy(o, "&apos;", 6); o += 6; break;
-		default: *o++ = *p; break;
+		case '&':
+			ent = "&amp;";
+			break;
+		case '<':
+			ent = "&lt;";
+			break;
+		case '>':
+			ent = "&gt;";
+			break;
+		case '"':
+			ent = "&quot;";
+			break;
+		case '\'':
+			ent = "&apos;";
+			break;
+		}
+		if (ent == NULL)
+			*o++ = *p;
+		else {
+			memcpy(o, ent, strlen(ent));
+			o += strlen(ent);
 		}
 	}
 	*o = '\0';
@@ -331,8 +348,8 @@ emit_doc(struct store *s, struct schema_set *schemas,
 	}
 	root = xmlDocGetRootElement(doc);
 	if (doc->intSubset != NULL || root == NULL || root->ns != NULL) {
-		spool_seterr(err, "message %d has a DOCTYPE, no root element or "
-		    "a namespace", n);
+		spool_seterr(err, "message %d has a DOCTYPE, no root element "
+		    "or a namespace", n);
 		goto out;
 	}
 	header = child(root, "Header");

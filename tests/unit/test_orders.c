@@ -362,8 +362,8 @@ test_every_transition_allowed_or_refused_with_states_named(void **state)
 				if (strstr(reason, types[k]) == NULL ||
 				    strstr(reason, state_names[s]) == NULL ||
 				    strstr(reason, "allowed: ") == NULL)
-					fail_msg("reason lacks message, state or "
-					    "allowed messages: %s", reason);
+					fail_msg("reason lacks message, state "
+					    "or allowed messages: %s", reason);
 				order_state(e, tx, got, sizeof(got));
 				assert_string_equal(got, state_names[s]);
 				assert_int_equal(revisions(e, tx), before);
@@ -377,8 +377,8 @@ test_every_transition_allowed_or_refused_with_states_named(void **state)
 				}
 				order_state(e, tx, got, sizeof(got));
 				if (strcmp(got, expect[s][k]) != 0)
-					fail_msg("%s from %s: state %s, want %s",
-					    types[k], state_names[s], got,
+					fail_msg("%s from %s: state %s, want "
+					    "%s", types[k], state_names[s], got,
 					    expect[s][k]);
 				assert_int_equal(revisions(e, tx), before + 1);
 			}
@@ -917,8 +917,8 @@ test_exec_decision_pending_then_valid_or_invalid(void **state)
 		assert_string_equal(got, "open:1:-,acknowledged:2:-,"
 		    "cancelled:4:-");
 		assert_int_equal(q_int(e, "SELECT count(*) FROM "
-		    "order_revisions WHERE transaction_id = ?1 AND revision = 3 "
-		    "AND validity = 'invalid'", "Z", 0), 1);
+		    "order_revisions WHERE transaction_id = ?1 AND "
+		    "revision = 3 AND validity = 'invalid'", "Z", 0), 1);
 	}
 }
 
