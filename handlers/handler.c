@@ -8,6 +8,8 @@
  * cycle records a pending call (attempt = attempts + 1) and leaves the
  * message where it is, and spoold's runner (spoold/execq.c) makes the
  * call outside the transaction and finishes it with cycle_complete().
+ * Before that, an order message of an existing order is checked by the
+ * orders life cycle and written as a pending revision (orders.c).
  */
 #include "config.h"
 
@@ -17,21 +19,19 @@
 #include "handler.h"
 
 static enum cycle_result
-exec_apply(struct store *s, const struct conf_route *route,
-    const struct cycle_msg *m, char *reason, size_t reasonlen)
+exec_apply(struct store *s, const struct router *r,
+    const struct conf_route *route, const struct cycle_msg *m, char *reason,
+    size_t reasonlen)
 {
-	(void)s;
-	(void)route;
-	(void)m;
-	(void)reason;
-	(void)reasonlen;
-	return CYCLE_EXTERNAL;
+	/* An order message of an existing order: a pending revision. */
+	return orders_external(s, r, route, m, reason, reasonlen);
 }
 
 static const struct handler exec_handler = { "exec", exec_apply };
 
 static const struct handler *handlers[] = {
 	&ledger_handler,
+	&orders_handler,
 	&exec_handler,
 };
 
@@ -53,7 +53,7 @@ handler_route(void *arg, struct store *s, const struct cycle_msg *m,
 	}
 	for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
 		if (strcmp(handlers[i]->name, route->handler) == 0)
-			return handlers[i]->apply(s, route, m, reason,
+			return handlers[i]->apply(s, r, route, m, reason,
 			    reasonlen);
 	snprintf(reason, reasonlen, "the %s handler (route %s) is not "
 	    "available in this version of spoold", route->handler,

@@ -10,16 +10,20 @@
 
 #include "conf.h"
 #include "cycle.h"
-
-struct handler {
-	const char	*name;
-	enum cycle_result (*apply)(struct store *, const struct conf_route *,
-			    const struct cycle_msg *, char *reason,
-			    size_t reasonlen);
-};
+#include "schema.h"
 
 struct router {
 	const struct conf	*conf;	/* routes; reread after SIGHUP */
+	struct schema_set	*schemas;	/* for outbound messages; NULL:
+						 * not checked */
+};
+
+struct handler {
+	const char	*name;
+	enum cycle_result (*apply)(struct store *, const struct router *,
+			    const struct conf_route *,
+			    const struct cycle_msg *, char *reason,
+			    size_t reasonlen);
 };
 
 /* The cycle's callback: arg is a struct router. */
@@ -28,5 +32,26 @@ enum cycle_result handler_route(void *arg, struct store *,
 
 /* Built-in handlers. */
 extern const struct handler ledger_handler;
+extern const struct handler orders_handler;
+
+/*
+ * The exec handler's first step: an order message in a transaction that
+ * has an order is checked by the life cycle and appended as a pending
+ * revision (the call's end decides it). CYCLE_EXTERNAL, or the failure.
+ */
+enum cycle_result orders_external(struct store *, const struct router *,
+	    const struct conf_route *, const struct cycle_msg *, char *reason,
+	    size_t reasonlen);
+
+/*
+ * The orders life cycle for spoold's own outbound messages (those an exec
+ * program sends, see cycle_outbound_fn): an order message in a
+ * transaction that has an order is checked and appended as a revision,
+ * caused by the outbound message; a transition the life cycle does not
+ * allow refuses it (-1). Other messages pass (0). arg is unused.
+ */
+int	orders_outbound(void *arg, struct store *, const struct store_work *,
+	    const char *type, xmlNodePtr body, int64_t outbound_id, char *why,
+	    size_t whylen);
 
 #endif

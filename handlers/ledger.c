@@ -287,12 +287,14 @@ financial_posting(struct store *s, const struct cycle_msg *m,
 }
 
 static enum cycle_result
-ledger_apply(struct store *s, const struct conf_route *route,
-    const struct cycle_msg *m, char *reason, size_t len)
+ledger_apply(struct store *s, const struct router *r,
+    const struct conf_route *route, const struct cycle_msg *m, char *reason,
+    size_t len)
 {
 	const char *type = m->work->type != NULL ? m->work->type : "";
 	xmlNodePtr body;
 
+	(void)r;
 	(void)route;
 	if ((body = xb_body(m->msg->doc)) == NULL) {
 		snprintf(reason, len, "%s has no Body", type);

@@ -41,14 +41,17 @@
 #include "cycle.h"
 #include "failpoint.h"
 #include "log.h"
+#include "outbound.h"
 #include "retry.h"
 #include "store_exec.h"
+#include "store_outbound.h"
 
 #define REASON_MAX	1024
 
 struct item {
 	struct store_work	 w;
 	int			 to_state;	/* -1: unchanged */
+	bool			 stale;		/* seen by the last call */
 	char			 reason[REASON_MAX];
 };
 
@@ -169,11 +172,31 @@ call_handler(struct cycle *c, struct item *it)
 		free(buf);
 		return CYCLE_PERMANENT;
 	}
+	memset(&cm, 0, sizeof(cm));
 	cm.work = &it->w;
 	cm.attempt = it->w.attempts + 1;
 	cm.buf = buf;
 	cm.len = len;
 	cm.msg = &msg;
+	/*
+	 * Stale (DESIGN 5): written without knowledge of our latest message
+	 * in the transaction. Decided here, at processing time, because only
+	 * now is our counter final: an earlier message of the same
+	 * transaction in this very cycle may have caused a reply.
+	 */
+	it->stale = false;
+	if (it->w.transaction_id != NULL) {
+		if (store_out_last_seq(c->ctx->store, it->w.partner,
+		    it->w.transaction_id, &cm.out_seq, &perr) == -1) {
+			snprintf(it->reason, sizeof(it->reason), "%s",
+			    perr.msg);
+			msg_free(&msg);
+			free(buf);
+			return CYCLE_TEMPORARY;
+		}
+		cm.stale = it->w.receiver_seq < cm.out_seq;
+		it->stale = cm.stale;
+	}
 	r = c->ctx->apply(c->ctx->arg, c->ctx->store, &cm, it->reason,
 	    sizeof(it->reason));
 	if (r != CYCLE_OK && it->reason[0] == '\0')
@@ -215,6 +238,8 @@ succeed(struct cycle *c, struct item *it, struct spool_error *err)
 	if (store_mark_done(s, it->w.id, err) == -1 ||
 	    store_add_attempt(s, it->w.id, it->w.attempts + 1, c->now, "ok",
 	    NULL, err) == -1)
+		return -1;
+	if (it->stale && store_msg_mark_stale(s, it->w.id, err) == -1)
 		return -1;
 	it->to_state = ST_DONE;
 	if (it->w.transaction_id == NULL)
@@ -271,6 +296,8 @@ fail_item(struct cycle *c, struct item *it, enum cycle_result r,
 	    r == CYCLE_PERMANENT ? "permanent" : "temporary", it->reason,
 	    err) == -1)
 		return -1;
+	if (it->stale && store_msg_mark_stale(s, it->w.id, err) == -1)
+		return -1;
 	/* Attempts count from the last spoolctl retry. */
 	int tries = attempt - it->w.retry_base;
 
@@ -304,11 +331,17 @@ fail_item(struct cycle *c, struct item *it, enum cycle_result r,
 	return 0;
 }
 
-/* The handler runs outside: note the pending call; the file stays. */
+/*
+ * The handler runs outside: note the pending call; the file stays, except
+ * that a message released from parked/ in this cycle goes to queue/,
+ * where the store now says it is and where the runner opens it.
+ */
 static int
 go_external(struct cycle *c, struct item *it, struct spool_error *err)
 {
 	c->stats->external++;
+	if (it->w.state == ST_PARKED)
+		it->to_state = ST_QUEUE;
 	return store_exec_start(c->ctx->store, it->w.id, it->w.attempts + 1,
 	    err);
 }
@@ -417,6 +450,24 @@ move_files(struct cycle *c)
 	spool_clearerr(&err);
 	if (spooldir_sync(c->ctx->sd, &err) == -1)
 		log_err("event=sync status=failed reason=\"%s\"", err.msg);
+}
+
+/*
+ * After COMMIT: write the outbound messages the cycle recorded. A failure
+ * is logged and left for the next flush (every cycle that records one,
+ * and start-up): the messages are safe in the store.
+ */
+static void
+flush_outbound(struct cycle_ctx *ctx)
+{
+	struct spool_error err;
+
+	if (ctx->store->outbound_new == 0)
+		return;
+	spool_clearerr(&err);
+	if (outbound_flush(ctx->sd, ctx->store, NULL, &err) == -1)
+		log_err("event=outbound status=failed reason=\"%s\"",
+		    err.msg);
 }
 
 static void
@@ -573,6 +624,7 @@ cycle_run(struct cycle_ctx *ctx, struct cycle_stats *stats,
 			stats->done++;
 	move_files(&c);
 	free_cycle(&c);
+	flush_outbound(ctx);
 	return 0;
 rollback:
 	store_rollback(s);
@@ -581,13 +633,69 @@ rollback:
 	return -1;
 }
 
+struct out_hook {
+	struct cycle_ctx	*ctx;
+	const struct store_work	*w;
+};
+
+static int
+out_hook(void *arg, struct store *s, const char *type, xmlNodePtr body,
+    int64_t id, char *why, size_t whylen)
+{
+	struct out_hook *h = arg;
+
+	return h->ctx->on_outbound(h->ctx->on_outbound_arg, s, h->w, type,
+	    body, id, why, whylen);
+}
+
+/*
+ * An exec call that exited 0, in a savepoint: the order revisions its
+ * message wrote as pending are decided (first: what the program sends
+ * builds on them), then the outbound messages it wrote are recorded.
+ * 0 done, 1 refused (why says why; nothing of it kept), -1 store error.
+ */
+static int
+exec_outbound(struct cycle_ctx *ctx, const struct store_work *w,
+    const char *out, size_t outlen, char *why, size_t whylen,
+    struct spool_error *err)
+{
+	struct outbound_req req;
+	struct spool_error oerr;
+	struct out_hook h = { ctx, w };
+	unsigned n;
+
+	if (store_savepoint(ctx->store, "spoold_out", err) == -1)
+		return -1;
+	if (store_exec_decide_revisions(ctx->store, w->id, true, err) == -1)
+		return -1;
+	if (out == NULL || outlen == 0)
+		return store_release(ctx->store, "spoold_out", err);
+	memset(&req, 0, sizeof(req));
+	req.partner = w->partner;
+	req.transaction_id = w->transaction_id;
+	req.receiver_seq = w->transaction_id != NULL ? w->sender_seq : 0;
+	req.cause = w->id;
+	spool_clearerr(&oerr);
+	if (outbound_emit_file(ctx->store, ctx->schemas, &req, "spoold", out,
+	    outlen, ctx->on_outbound != NULL ? out_hook : NULL, &h, &n,
+	    &oerr) == 0)
+		return store_release(ctx->store, "spoold_out", err);
+	snprintf(why, whylen, "the program exited 0, but what it wrote to "
+	    "SPOOLD_OUTBOUND is refused: %s", oerr.msg);
+	if (store_rollback_to(ctx->store, "spoold_out", err) == -1 ||
+	    store_release(ctx->store, "spoold_out", err) == -1)
+		return -1;
+	return 1;
+}
+
 int
 cycle_complete(struct cycle_ctx *ctx, int64_t id, int attempt,
     enum cycle_result r, int exit_status, const char *reason,
-    struct spool_error *err)
+    const char *out, size_t outlen, struct spool_error *err)
 {
 	struct cycle_stats stats;
 	struct cycle c;
+	char why[REASON_MAX];
 	int rc;
 
 	memset(&c, 0, sizeof(c));
@@ -616,6 +724,19 @@ cycle_complete(struct cycle_ctx *ctx, int64_t id, int attempt,
 	c.items[0].to_state = -1;
 	/* The store's attempt count is the one before this call. */
 	c.items[0].w.attempts = attempt - 1;
+	if (r == CYCLE_OK) {
+		rc = exec_outbound(ctx, &c.items[0].w, out, outlen, why,
+		    sizeof(why), err);
+		if (rc == -1)
+			goto rollback;
+		if (rc == 1) {
+			r = CYCLE_PERMANENT;
+			reason = why;
+		}
+	}
+	if (r != CYCLE_OK && store_exec_decide_revisions(ctx->store, id,
+	    false, err) == -1)
+		goto rollback;
 	if (store_exec_finish(ctx->store, id, attempt, r == CYCLE_OK,
 	    exit_status, r == CYCLE_OK ? NULL : reason, err) == -1)
 		goto rollback;
@@ -632,6 +753,7 @@ cycle_complete(struct cycle_ctx *ctx, int64_t id, int attempt,
 		goto rollback;
 	move_files(&c);
 	free_cycle(&c);
+	flush_outbound(ctx);
 	return 0;
 rollback:
 	store_rollback(ctx->store);

@@ -12,6 +12,7 @@
 #include "conf.h"
 #include "error.h"
 #include "message.h"
+#include "schema.h"
 #include "spooldir.h"
 #include "store.h"
 #include "store_cycle.h"
@@ -32,16 +33,31 @@ struct cycle_msg {
 	const char		*buf;	/* the file's bytes */
 	size_t			 len;
 	const struct msg	*msg;	/* parsed: doc and header */
+	int64_t			 out_seq;	/* our last SenderSequence in
+						 * its transaction (0: none) */
+	bool			 stale;	/* receiver_seq < out_seq (DESIGN 5) */
 };
 
 /*
  * The program wires the handlers in through this callback (libspool knows
  * none of them). It applies one message using the store's connection and
  * must have no effect outside the store: a rolled-back savepoint must
- * undo all of it. On failure it writes one sentence into reason.
+ * undo all of it (outbound messages are recorded in the store, see
+ * outbound.h, and written after COMMIT). On failure it writes one
+ * sentence into reason.
  */
 typedef enum cycle_result (*cycle_apply_fn)(void *arg, struct store *,
     const struct cycle_msg *, char *reason, size_t reasonlen);
+
+/*
+ * Called for each outbound message an exec program had sent, once it is
+ * recorded, inside the transaction (the program wires the orders life
+ * cycle in here, so that spoold's own order messages become revisions):
+ * 0 ok, -1 refused with one sentence in why.
+ */
+typedef int (*cycle_outbound_fn)(void *arg, struct store *,
+    const struct store_work *cause, const char *type, xmlNodePtr body,
+    int64_t outbound_id, char *why, size_t whylen);
 
 struct cycle_ctx {
 	const struct conf	*conf;
@@ -49,6 +65,10 @@ struct cycle_ctx {
 	struct spooldir		*sd;
 	cycle_apply_fn		 apply;
 	void			*arg;
+	struct schema_set	*schemas;	/* cycle_complete()'s outbound
+						 * messages; NULL: unchecked */
+	cycle_outbound_fn	 on_outbound;	/* NULL: none */
+	void			*on_outbound_arg;
 };
 
 struct cycle_stats {
@@ -67,11 +87,15 @@ int	cycle_run(struct cycle_ctx *, struct cycle_stats *, struct spool_error *);
  * Finish a message whose handler ran outside the store (exec), in a
  * transaction of its own: the pending call of `attempt' becomes valid (r
  * is CYCLE_OK: the message is done, its successor released) or invalid
- * (deferred or failed, as in a cycle). Then its file moves. 0 or -1.
+ * (deferred or failed, as in a cycle). With r CYCLE_OK, the outbound
+ * messages the program wrote (out, outlen bytes; NULL or 0: none, see
+ * outbound_emit_file()) are stamped and recorded in the same transaction;
+ * if they are refused, the call is invalid and the message fails
+ * permanently instead. Then its file moves and they are written. 0 or -1.
  */
 int	cycle_complete(struct cycle_ctx *, int64_t id, int attempt,
 	    enum cycle_result r, int exit_status, const char *reason,
-	    struct spool_error *);
+	    const char *out, size_t outlen, struct spool_error *);
 
 /*
  * spoolctl retry: failed and deferred messages (one by id, or those of

@@ -8,7 +8,10 @@
  * If the environment variable SPOOLD_FAILPOINT names this point, the
  * process kills itself with SIGKILL here, as a power cut would. Points:
  * "accept-commit" (after an acceptance batch commits, before its files
- * move) and "cycle-commit" (after a cycle commits, before its moves).
+ * move), "cycle-commit" (after a cycle commits, before its moves),
+ * "outbound-write" (after the commit that recorded outbound messages,
+ * before any is written) and "outbound-mark" (after they are renamed
+ * into outgoing/, before the store notes it).
  */
 void	failpoint(const char *name);
 

@@ -213,6 +213,9 @@ store_close(struct store *s)
 	for (i = 0; i < (int)(sizeof(s->hstmt) / sizeof(s->hstmt[0])); i++)
 		if (s->hstmt[i] != NULL)
 			sqlite3_finalize(s->hstmt[i]);
+	for (i = 0; i < (int)(sizeof(s->ostmt) / sizeof(s->ostmt[0])); i++)
+		if (s->ostmt[i] != NULL)
+			sqlite3_finalize(s->ostmt[i]);
 	if (s->db != NULL)
 		sqlite3_close(s->db);
 	free(s->path);

@@ -51,6 +51,9 @@ struct store {
 	sqlite3_stmt		*stmt[SQ_COUNT];	/* prepared on first use */
 	sqlite3_stmt		*cstmt[32];	/* store_cycle.c's */
 	sqlite3_stmt		*hstmt[32];	/* handlers', see below */
+	sqlite3_stmt		*ostmt[12];	/* store_outbound.c's */
+	unsigned		 outbound_new;	/* outbound recorded since the
+						 * last outbound_flush() */
 	char			*path;
 	int			 version;	/* after migration */
 	enum store_errclass	 errclass;

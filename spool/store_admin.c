@@ -395,6 +395,105 @@ out:
 	return ret;
 }
 
+/* Does the store have this table? 1, 0, -1. */
+static int
+has_table(struct store *s, const char *name, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prep(s, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+	    "name = ?1", &st, err) == -1)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return sqlerr(s, err);
+}
+
+int
+store_admin_revisions(struct store *s, const char *partner, const char *tx,
+    int (*fn)(void *, const struct store_admin_revision *), void *arg,
+    struct spool_error *err)
+{
+	struct store_admin_revision r;
+	sqlite3_stmt *st;
+	int rc, ret = -1;
+
+	if ((rc = has_table(s, "order_revisions", err)) != 1)
+		return rc;
+	if (prep(s, "SELECT revision, order_number, state, message_type, "
+	    "message, outbound, compensates, created_at FROM v_order_history "
+	    "WHERE partner = ?1 AND transaction_id = ?2 ORDER BY revision",
+	    &st, err) == -1)
+		return -1;
+	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r.revision = sqlite3_column_int64(st, 0);
+		r.order_number = (const char *)sqlite3_column_text(st, 1);
+		r.state = (const char *)sqlite3_column_text(st, 2);
+		r.message_type = (const char *)sqlite3_column_text(st, 3);
+		r.message = sqlite3_column_int64(st, 4);
+		r.outbound = sqlite3_column_int64(st, 5);
+		r.compensates = sqlite3_column_int64(st, 6);
+		r.created_at = sqlite3_column_int64(st, 7);
+		if (fn(arg, &r) != 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		sqlerr(s, err);
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int
+store_admin_outbound(struct store *s, const char *partner, const char *tx,
+    int (*fn)(void *, const struct store_admin_outbound *), void *arg,
+    struct spool_error *err)
+{
+	struct store_admin_outbound o;
+	sqlite3_stmt *st;
+	int rc, ret = -1;
+
+	if ((rc = has_table(s, "outbound", err)) != 1)
+		return rc;
+	if (prep(s, "SELECT id, type, file_name, sender_seq, receiver_seq, "
+	    "cause, created_at, written_at FROM outbound WHERE partner = ?1 "
+	    "AND transaction_id = ?2 ORDER BY id", &st, err) == -1)
+		return -1;
+	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		o.id = sqlite3_column_int64(st, 0);
+		o.type = (const char *)sqlite3_column_text(st, 1);
+		o.file_name = (const char *)sqlite3_column_text(st, 2);
+		o.sender_seq = sqlite3_column_int64(st, 3);
+		o.receiver_seq = sqlite3_column_int64(st, 4);
+		o.cause = sqlite3_column_int64(st, 5);
+		o.created_at = sqlite3_column_int64(st, 6);
+		o.written_at = sqlite3_column_int64(st, 7);
+		if (fn(arg, &o) != 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		sqlerr(s, err);
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
 void
 store_admin_status_free(struct store_admin_status *st)
 {

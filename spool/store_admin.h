@@ -145,6 +145,43 @@ int	store_admin_skips(struct store *, const char *partner, const char *tx,
 	    int (*fn)(void *, const struct store_admin_skip *), void *arg,
 	    struct spool_error *);
 
+/* A valid order revision (orders handler); strings may be NULL. */
+struct store_admin_revision {
+	int64_t		 revision;
+	const char	*order_number;
+	const char	*state;
+	const char	*message_type;
+	int64_t		 message;	/* 0: none */
+	int64_t		 outbound;	/* 0: none */
+	int64_t		 compensates;	/* 0: none */
+	int64_t		 created_at;
+};
+
+/* An outbound message of a transaction. */
+struct store_admin_outbound {
+	int64_t		 id;
+	const char	*type;
+	const char	*file_name;
+	int64_t		 sender_seq;
+	int64_t		 receiver_seq;
+	int64_t		 cause;		/* 0: none */
+	int64_t		 created_at;
+	int64_t		 written_at;	/* 0: not written yet */
+};
+
+/*
+ * A transaction's valid order revisions, and its outbound messages, in
+ * order. A store without these tables (not migrated yet) has none.
+ */
+int	store_admin_revisions(struct store *, const char *partner,
+	    const char *tx, int (*fn)(void *,
+	    const struct store_admin_revision *), void *arg,
+	    struct spool_error *);
+int	store_admin_outbound(struct store *, const char *partner,
+	    const char *tx, int (*fn)(void *,
+	    const struct store_admin_outbound *), void *arg,
+	    struct spool_error *);
+
 /* Fill st; now is the current time in ms since the epoch. */
 int	store_admin_status(struct store *, int64_t now,
 	    struct store_admin_status *, struct spool_error *);

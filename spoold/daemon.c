@@ -3,7 +3,9 @@
  * timer.
  *
  * Start-up opens the spool, the store (migrating it) and the schemas,
- * notes the daemon's pid in the store for spoolctl, and scans incoming/.
+ * notes the daemon's pid in the store for spoolctl, reconciles, writes
+ * the outbound messages a crash left unwritten (outbound.c), and scans
+ * incoming/.
  * Then, until SIGTERM or SIGINT: take the files the watcher has ready,
  * accept them in one store transaction per batch, and sleep in
  * epoll_wait until inotify, a signal, or the timer (a settling file, a
@@ -49,6 +51,7 @@
 #include "execq.h"
 #include "handler.h"
 #include "log.h"
+#include "outbound.h"
 #include "reconcile.h"
 #include "schema.h"
 #include "spooldir.h"
@@ -193,6 +196,7 @@ reload(struct daemon *d)
 	*d->conf = nc;
 	schema_set_free(d->schemas);
 	d->schemas = ns;
+	d->router.schemas = ns;
 	log_init("spoold", d->conf->log_target, d->verbose ? LOG_DEBUG :
 	    d->conf->log_level);
 	watcher_set_settle(d->watcher, d->conf->settle_time_ms);
@@ -233,7 +237,7 @@ static int64_t
 process_ready(struct daemon *d)
 {
 	struct cycle_ctx ctx = { d->conf, &d->store, &d->sd, handler_route,
-	    &d->router };
+	    &d->router, d->schemas, NULL, NULL };
 	struct cycle_stats st;
 	struct spool_error err;
 	int64_t t0;
@@ -535,6 +539,7 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 		rc = EX_CONFIG;
 		goto out;
 	}
+	d.router.schemas = d.schemas;
 	if ((d.watcher = watcher_new(d.sd.incoming_fd, !once,
 	    conf->settle_time_ms, &err)) == NULL) {
 		log_err("event=start status=failed reason=\"%s\"", err.msg);
@@ -547,7 +552,8 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 		rc = EX_OSERR;
 		goto out;
 	}
-	if ((d.execq = execq_new(conf, &d.store, &d.sd, d.epfd, &err)) ==
+	if ((d.execq = execq_new(conf, &d.store, &d.sd, &d.schemas,
+	    d.epfd, &err)) ==
 	    NULL) {
 		log_err("event=start status=failed reason=\"%s\"", err.msg);
 		rc = EX_OSERR;
@@ -580,6 +586,18 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 		}
 		free(missing.ids);
 		spooldir_sync(&d.sd, NULL);
+	}
+	/* Outbound messages a crash left unwritten after their commit. */
+	{
+		unsigned n = 0;
+
+		spool_clearerr(&err);
+		if (outbound_flush(&d.sd, &d.store, &n, &err) == -1)
+			log_err("event=outbound status=failed reason=\"%s\"",
+			    err.msg);
+		else if (n > 0)
+			log_notice("event=outbound written=%u reason=\"left "
+			    "unwritten by an earlier run\"", n);
 	}
 	/* Scan after the watches are set: nothing falls between the two. */
 	if (watcher_scan(d.watcher, &err) == -1) {

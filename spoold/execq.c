@@ -20,7 +20,10 @@
  * whenever epoll says so, keeping only the last TAIL_MAX bytes (a flood
  * costs CPU, never memory or a stall); a process group of its own, so
  * that a timeout reaches what it started; default signal dispositions and
- * an empty signal mask; our environment plus SPOOLD_*. Its end is seen
+ * an empty signal mask; our environment plus SPOOLD_*, among them
+ * SPOOLD_OUTBOUND, an empty private file <spool>/.outbound.<id>.<attempt>
+ * for the messages it wants sent (read only after exit 0, stamped and
+ * recorded by cycle_complete() with the outcome, then removed). Its end is seen
  * through a signalfd for SIGCHLD in the same epoll (SIGCHLD is blocked
  * in the daemon; a SIGCHLD says that some child ended, so each running
  * call is asked with waitid; pidfd_open(2) would do too, but valgrind
@@ -50,6 +53,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <sysexits.h>
 #include <time.h>
@@ -57,6 +61,7 @@
 
 #include "cycle.h"
 #include "execq.h"
+#include "handler.h"
 #include "log.h"
 #include "store_exec.h"
 
@@ -99,10 +104,12 @@ struct job {
 	enum cycle_result result;	/* once the program ended */
 	int		 exit_status;
 	char		 reason[REASON_MAX];
+	char		*outpath;	/* SPOOLD_OUTBOUND, NULL: none */
 };
 
 struct execq {
 	const struct conf	*conf;
+	struct schema_set *const *schemas;	/* the daemon's, reloaded */
 	struct store		*store;
 	struct spooldir		*sd;
 	int			 epfd;
@@ -204,6 +211,7 @@ job_clear(struct execq *q, struct job *j)
 	free(j->partner);
 	free(j->tx);
 	free(j->type);
+	free(j->outpath);
 	memset(j, 0, sizeof(*j));
 	j->state = JOB_FREE;
 	j->errfd = -1;
@@ -316,7 +324,7 @@ env_build(struct env *e, const struct execq *q, const struct job *j,
 
 	for (n = 0; environ[n] != NULL; n++)
 		;
-	if ((e->v = calloc(n + 8, sizeof(*e->v))) == NULL)
+	if ((e->v = calloc(n + 9, sizeof(*e->v))) == NULL)
 		return -1;
 	for (i = 0; i < n; i++)
 		if (strncmp(environ[i], "SPOOLD_", 7) != 0)
@@ -339,6 +347,8 @@ env_build(struct env *e, const struct execq *q, const struct job *j,
 		rc = -1;
 	else if (asprintf(&e->v[k++], "SPOOLD_FILE=%s/%s/%s", q->root, state,
 	    file_name) == -1)
+		rc = -1;
+	else if (asprintf(&e->v[k++], "SPOOLD_OUTBOUND=%s", j->outpath) == -1)
 		rc = -1;
 	if (rc == -1) {
 		/* asprintf leaves the failed slot undefined. */
@@ -605,24 +615,93 @@ judge(struct job *j, int status)
 	}
 }
 
+/*
+ * What the program wrote to SPOOLD_OUTBOUND: 0 (*buf malloc'd, or NULL
+ * when empty), or -1 with j's outcome made a permanent failure.
+ */
+static int
+read_outbound(struct execq *q, struct job *j, char **buf, size_t *len)
+{
+	struct stat st;
+	size_t off = 0;
+	ssize_t r;
+	char *b = NULL;
+	int fd;
+
+	*buf = NULL;
+	*len = 0;
+	fd = open(j->outpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1 && errno == ENOENT)
+		return 0;	/* the program removed it: nothing to send */
+	if (fd == -1 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size > q->conf->max_message_size) {
+		snprintf(j->reason, sizeof(j->reason), "the program exited 0, "
+		    "but its SPOOLD_OUTBOUND file cannot be read or is not a "
+		    "regular file of at most max_message_size");
+		goto refuse;
+	}
+	if (st.st_size == 0) {
+		close(fd);
+		return 0;
+	}
+	if ((b = malloc((size_t)st.st_size)) == NULL) {
+		snprintf(j->reason, sizeof(j->reason), "out of memory");
+		goto refuse;
+	}
+	while (off < (size_t)st.st_size) {
+		r = read(fd, b + off, (size_t)st.st_size - off);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		off += (size_t)r;
+	}
+	if (off != (size_t)st.st_size) {
+		snprintf(j->reason, sizeof(j->reason), "short read of the "
+		    "SPOOLD_OUTBOUND file");
+		goto refuse;
+	}
+	close(fd);
+	*buf = b;
+	*len = off;
+	return 0;
+refuse:
+	if (fd != -1)
+		close(fd);
+	free(b);
+	j->result = CYCLE_PERMANENT;
+	return -1;
+}
+
 /* Record the outcome in the store; on failure keep it and retry later. */
 static void
 record(struct execq *q, struct job *j)
 {
-	struct cycle_ctx ctx = { q->conf, q->store, q->sd, NULL, NULL };
+	struct cycle_ctx ctx = { q->conf, q->store, q->sd, NULL, NULL,
+	    q->schemas != NULL ? *q->schemas : NULL, orders_outbound, NULL };
 	struct spool_error err;
-	char id[700], why[REASON_MAX + 16];
+	char id[700], why[REASON_MAX + 16], *out = NULL;
+	size_t outlen = 0;
+	int rc;
 
 	j->state = JOB_ENDED;
 	spool_clearerr(&err);
 	logid(id, sizeof(id), j);
-	if (cycle_complete(&ctx, j->id, j->attempt, j->result, j->exit_status,
-	    j->result == CYCLE_OK ? NULL : j->reason, &err) == -1) {
+	/* Its messages are sent only if it exits 0. */
+	if (j->result == CYCLE_OK && j->outpath != NULL)
+		(void)read_outbound(q, j, &out, &outlen);
+	rc = cycle_complete(&ctx, j->id, j->attempt, j->result,
+	    j->exit_status, j->result == CYCLE_OK ? NULL : j->reason, out,
+	    outlen, &err);
+	free(out);
+	if (rc == -1) {
 		log_err("event=exec %s status=unrecorded reason=\"%s\" "
 		    "retry_in=%dms", id, err.msg, STORE_RETRY_MS);
 		j->deadline = mono_ms() + STORE_RETRY_MS;
 		return;
 	}
+	if (j->outpath != NULL)
+		(void)unlink(j->outpath);
 	if (j->result == CYCLE_OK)
 		log_info("event=exec %s status=ok duration=%" PRId64 "ms", id,
 		    mono_ms() - j->started);
@@ -714,6 +793,19 @@ start_call(struct execq *q, struct pend *p)
 	if (in == -1 || above_stdio(&in) == -1) {
 		no_run(q, j, CYCLE_TEMPORARY, -1, "cannot open %s/%s: %s",
 		    spool_state_name(p->state), p->file_name, strerror(errno));
+		goto out;
+	}
+	/* SPOOLD_OUTBOUND: empty, private, the same name on a repeat. */
+	if (asprintf(&j->outpath, "%s/.outbound.%" PRId64 ".%d", q->root,
+	    j->id, j->attempt) == -1) {
+		j->outpath = NULL;
+		no_run(q, j, CYCLE_TEMPORARY, -1, "out of memory");
+		goto out;
+	}
+	if ((e = open(j->outpath, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) == -1 || close(e) == -1) {
+		no_run(q, j, CYCLE_TEMPORARY, -1, "cannot create %s: %s",
+		    j->outpath, strerror(errno));
 		goto out;
 	}
 	if (pipe2(pfd, O_CLOEXEC) == -1 || above_stdio(&pfd[0]) == -1 ||
@@ -836,7 +928,7 @@ children_ended(struct execq *q)
 
 struct execq *
 execq_new(const struct conf *conf, struct store *store, struct spooldir *sd,
-    int epfd, struct spool_error *err)
+    struct schema_set *const *schemas, int epfd, struct spool_error *err)
 {
 	struct epoll_event ev;
 	struct sigaction sa;
@@ -850,6 +942,7 @@ execq_new(const struct conf *conf, struct store *store, struct spooldir *sd,
 	q->conf = conf;
 	q->store = store;
 	q->sd = sd;
+	q->schemas = schemas;
 	q->epfd = epfd;
 	q->chldfd = -1;
 	if ((q->root = realpath(sd->root, NULL)) == NULL) {

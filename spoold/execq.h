@@ -17,6 +17,7 @@
 
 #include "conf.h"
 #include "error.h"
+#include "schema.h"
 #include "spooldir.h"
 #include "store.h"
 
@@ -32,7 +33,8 @@ struct execq;
  * the runner. NULL on error (err says why).
  */
 struct execq	*execq_new(const struct conf *, struct store *,
-		    struct spooldir *, int epfd, struct spool_error *);
+		    struct spooldir *, struct schema_set *const *schemas,
+		    int epfd, struct spool_error *);
 /* Free the runner. Programs still running are left to run: their calls
  * stay pending and are made again at the next start. */
 void		 execq_free(struct execq *);

@@ -1125,6 +1125,9 @@ tx_seq(struct ctl *c, const struct txview *v, const struct store_admin_tx *tx,
 	return 0;
 }
 
+static int	tx_extra(struct ctl *, const char *, const char *,
+		    struct spool_error *);
+
 static int
 show_tx(struct ctl *c, const char *partner, const char *txid)
 {
@@ -1241,9 +1244,12 @@ show_tx(struct ctl *c, const char *partner, const char *txid)
 			json_object_end(j);
 		}
 		json_array_end(j);
+		if (tx_extra(c, partner, txid, &err) == -1)
+			goto sqlfail;
 		json_object_end(j);
 		rc = finish_json(c, EX_OK);
-	}
+	} else if (tx_extra(c, partner, txid, &err) == -1)
+		goto sqlfail;
 	store_admin_read_end(&c->store);
 	txview_free(&v);
 	return rc;
@@ -1252,6 +1258,110 @@ sqlfail:
 	store_admin_read_end(&c->store);
 	txview_free(&v);
 	return rc;
+}
+
+/* Order revisions and outbound messages of show --tx. */
+struct txextra {
+	struct ctl	*c;
+	int		 n;
+};
+
+static int
+tx_revision(void *arg, const struct store_admin_revision *r)
+{
+	struct txextra *x = arg;
+	struct json *j = &x->c->j;
+	char b[600], b2[64], cause[64], t[64];
+
+	if (x->c->json) {
+		json_object(j);
+		json_kint(j, "revision", r->revision);
+		json_kstr(j, "order_number", r->order_number);
+		json_kstr(j, "state", r->state);
+		json_kstr(j, "message_type", r->message_type);
+		json_kopt(j, "message", r->message);
+		json_kopt(j, "outbound", r->outbound);
+		json_kopt(j, "compensates", r->compensates);
+		json_ktime(j, "created_at", r->created_at);
+		json_object_end(j);
+		return 0;
+	}
+	if (x->n++ == 0)
+		printf("\norder %s\n%10s  %-20s %-20s %-14s %s\n",
+		    clean(b, sizeof(b), r->order_number, 0), "revision",
+		    "state", "message", "cause", "at");
+	if (r->outbound != 0)
+		snprintf(cause, sizeof(cause), "outbound #%" PRId64,
+		    r->outbound);
+	else if (r->message != 0)
+		snprintf(cause, sizeof(cause), "#%" PRId64, r->message);
+	else
+		snprintf(cause, sizeof(cause), "-");
+	printf("%10" PRId64 "  %-20s %-20s %-14s %s", r->revision,
+	    r->state != NULL ? r->state : "?", clean(b2, sizeof(b2),
+	    r->message_type, 0), cause, tlocal(t, sizeof(t), r->created_at,
+	    true));
+	if (r->compensates != 0)
+		printf("  (compensates revision %" PRId64 ")", r->compensates);
+	printf("\n");
+	return 0;
+}
+
+static int
+tx_outbound(void *arg, const struct store_admin_outbound *o)
+{
+	struct txextra *x = arg;
+	struct json *j = &x->c->j;
+	char b[600], b2[64];
+
+	if (x->c->json) {
+		json_object(j);
+		json_kint(j, "id", o->id);
+		json_kstr(j, "type", o->type);
+		json_kint(j, "sender_seq", o->sender_seq);
+		json_kint(j, "receiver_seq", o->receiver_seq);
+		json_kopt(j, "cause", o->cause);
+		json_kstr(j, "file_name", o->file_name);
+		json_ktime(j, "created_at", o->created_at);
+		json_ktime(j, "written_at", o->written_at);
+		json_object_end(j);
+		return 0;
+	}
+	if (x->n++ == 0)
+		printf("\noutbound\n");
+	printf("%10" PRId64 "  out #%-6" PRId64 " %-20s answers %-5" PRId64
+	    " %s %s\n", o->sender_seq, o->id, clean(b2, sizeof(b2), o->type,
+	    0), o->receiver_seq, o->written_at > 0 ? "written" : "pending",
+	    clean(b, sizeof(b), o->file_name, 0));
+	return 0;
+}
+
+/* After the sequences: the order's revisions, the outbound messages. */
+static int
+tx_extra(struct ctl *c, const char *partner, const char *txid,
+    struct spool_error *err)
+{
+	struct txextra x = { c, 0 };
+
+	if (c->json) {
+		json_key(&c->j, "revisions");
+		json_array(&c->j);
+	}
+	if (store_admin_revisions(&c->store, partner, txid, tx_revision, &x,
+	    err) == -1)
+		return -1;
+	if (c->json) {
+		json_array_end(&c->j);
+		json_key(&c->j, "outbound");
+		json_array(&c->j);
+	}
+	x.n = 0;
+	if (store_admin_outbound(&c->store, partner, txid, tx_outbound, &x,
+	    err) == -1)
+		return -1;
+	if (c->json)
+		json_array_end(&c->j);
+	return 0;
 }
 
 static int
@@ -1672,7 +1782,8 @@ cmd_retry(struct ctl *c, int argc, char **argv)
 		{ "all-failed", no_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct cycle_ctx ctx = { &c->conf, &c->store, &c->sd, NULL, NULL };
+	struct cycle_ctx ctx = { &c->conf, &c->store, &c->sd, NULL, NULL,
+	    NULL, NULL, NULL };
 	const char *usage_text = "usage: spoolctl retry MSGID | --tx PARTNER "
 	    "ID | --all-failed";
 	const char *partner = NULL, *tx = NULL;
@@ -1731,7 +1842,8 @@ cmd_skip(struct ctl *c, int argc, char **argv)
 		{ "reason", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct cycle_ctx ctx = { &c->conf, &c->store, &c->sd, NULL, NULL };
+	struct cycle_ctx ctx = { &c->conf, &c->store, &c->sd, NULL, NULL,
+	    NULL, NULL, NULL };
 	const char *usage_text = "usage: spoolctl skip PARTNER ID SEQ "
 	    "--reason TEXT";
 	const char *reason = NULL, *user;

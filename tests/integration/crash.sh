@@ -4,9 +4,12 @@
 # message is missing, none was applied twice (the ledger is exact), every
 # file lies where the store says, and incoming/ is empty.
 #
-# Most kills come at a random moment; some at the two worst points on
+# Most kills come at a random moment; some at the worst points on
 # purpose (SPOOLD_FAILPOINT): after an acceptance batch or a cycle has
-# committed and before its files were moved.
+# committed and before its files were moved, and after a reply was
+# recorded and before its file was written. Purchase orders with
+# auto_ack run alongside: each ends with exactly one reply in
+# outgoing/.
 . "$(dirname "$0")/lib.sh"
 
 # The exec handler logs each call: partner, transaction, sequence, id.
@@ -29,6 +32,15 @@ handler = ledger
 [route ExecNote]
 handler = exec
 command = $T/handler.sh
+[route PurchaseOrderCreate]
+handler = orders
+auto_ack = yes
+[route PurchaseOrderAccept]
+handler = orders
+[route DeliveryNote]
+handler = orders
+[route Invoice]
+handler = orders
 CONF
 $SPOOLD -c "$T/spoold.conf" --init >/dev/null 2>&1
 ledger_workload "$T/work"
@@ -40,6 +52,26 @@ for p in acme globex initech; do
 			msg "$p" "$t" "$s" ExecNote >"$T/work/$p,$t,$s.xml"
 			exec_total=$((exec_total + 1))
 		done
+	done
+done
+# Plus 3 purchase orders per partner: Create (answered), Accept,
+# DeliveryNote, Invoice.
+po() {
+	printf '<%s><Header><Sender>%s</Sender><TransactionId>%s</TransactionId>' \
+	    "$4" "$1" "$2"
+	printf '<SenderSequence>%s</SenderSequence><ReceiverSequence>%s' "$3" \
+	    "$((${3} > 1))"
+	printf '</ReceiverSequence></Header><Body>%s</Body></%s>\n' "$5" "$4"
+}
+order_total=0
+for p in acme globex initech; do
+	for t in PO1 PO2 PO3; do
+		w="$T/work/$p,$t"
+		po "$p" "$t" 1 PurchaseOrderCreate "<OrderNumber>N</OrderNumber><Line number=\"1\"><Item>I</Item><Quantity>2</Quantity></Line>" >"$w,1.xml"
+		po "$p" "$t" 2 PurchaseOrderAccept "<OrderNumber>N</OrderNumber>" >"$w,2.xml"
+		po "$p" "$t" 3 DeliveryNote "<DeliveryNumber>D</DeliveryNumber><Line number=\"1\"><Item>I</Item><Quantity>2</Quantity></Line>" >"$w,3.xml"
+		po "$p" "$t" 4 Invoice "<InvoiceNumber>V</InvoiceNumber><Line number=\"1\"><Item>I</Item><Quantity>2</Quantity><Amount>5</Amount></Line><Total>5</Total>" >"$w,4.xml"
+		order_total=$((order_total + 4))
 	done
 done
 ls "$T/work" | shuf >"$T/order"
@@ -56,6 +88,7 @@ while [ "$i" -lt "$slices" ]; do
 	case $((i % 5)) in
 	1) fp=accept-commit ;;
 	3) fp=cycle-commit ;;
+	4) if [ $((i % 10)) -eq 4 ]; then fp=outbound-write; else fp=outbound-mark; fi ;;
 	*) fp= ;;
 	esac
 	: >"$T/log"
@@ -85,16 +118,16 @@ expect_exit 0 timeout 120 $SPOOLD -c "$T/spoold.conf" --once
 total=$WL_TOTAL
 dups=$WL_DUPS
 [ -z "$(find "$T/spool/incoming" -type f)" ] || fail "files left in incoming/"
+all=$((total + dups + exec_total + order_total))
 n=$(sqlite3 "$T/spool/spool.db" "SELECT count(*) FROM messages")
-[ "$n" -eq $((total + dups + exec_total)) ] ||
-    fail "$n messages recorded, want $((total + dups + exec_total))"
+[ "$n" -eq "$all" ] || fail "$n messages recorded, want $all"
 [ "$(sqlite3 "$T/spool/spool.db" "SELECT count(*) FROM messages WHERE \
     state <> 'done'")" -eq 0 ] || {
 	sqlite3 "$T/spool/spool.db" "SELECT id, state, reason FROM messages \
 	    WHERE state <> 'done'" >&2
 	fail "messages not done"
 }
-ok "nothing missing: $total + $exec_total messages and $dups duplicates, all done"
+ok "nothing missing: $total + $exec_total + $order_total messages and $dups duplicates, all done"
 
 # exec: every message called at least once, and within a transaction the
 # calls never went back to an earlier number (a repeat after a crash is
@@ -114,9 +147,24 @@ check_ledger
     -eq "$total" ] || fail "a movement was applied twice or lost"
 ok "ledger exact after $kills kills"
 
-[ "$(count done)" -eq $((total + dups + exec_total)) ] ||
-    fail "done/ holds $(count done) files, want $((total + dups + exec_total))"
+[ "$(count done)" -eq "$all" ] ||
+    fail "done/ holds $(count done) files, want $all"
 for d in queue parked deferred failed rejected; do
 	[ "$(count "$d")" -eq 0 ] || fail "files left in $d/"
 done
 ok "every file lies where the store says"
+
+# Orders: each invoiced, with one reply, written once, numbered 1.
+[ "$(sqlite3 "$T/spool/spool.db" "SELECT count(*) FROM v_orders WHERE \
+    state = 'invoiced' AND revision = 5")" -eq 9 ] || {
+	sqlite3 "$T/spool/spool.db" "SELECT * FROM v_orders" >&2
+	fail "orders not all invoiced with 5 revisions"
+}
+[ "$(sqlite3 "$T/spool/spool.db" "SELECT count(*) FROM outbound WHERE \
+    written_at IS NOT NULL AND sender_seq = 1 AND receiver_seq = 1")" -eq 9 ] ||
+    fail "not one written reply per order"
+[ "$(find "$T/spool/outgoing" -type f ! -name '.*' | wc -l)" -eq 9 ] ||
+    fail "outgoing/ does not hold exactly one reply per order"
+[ -z "$(find "$T/spool/outgoing" -name '.*' -type f)" ] ||
+    fail "a partial reply is left in outgoing/"
+ok "orders exact after $kills kills: one reply each, none doubled or partial"

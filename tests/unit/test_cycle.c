@@ -148,7 +148,8 @@ drop(struct env *e, const char *tx, long seq, const char *body)
 static struct cycle_stats
 run_cycle(struct env *e)
 {
-	struct cycle_ctx ctx = { &e->conf, &e->store, &e->sd, fake_apply, e };
+	struct cycle_ctx ctx = { &e->conf, &e->store, &e->sd, fake_apply, e,
+	    NULL, NULL, NULL };
 	struct cycle_stats st;
 	struct spool_error err;
 
@@ -472,6 +473,28 @@ test_chunk_isolation_poison_at_37_of_64(void **state)
 	assert_int_equal(count_files(e, "done"), 63);
 }
 
+/* A parked message released in a cycle and handed to an external
+ * program: its file must be in queue/, where the runner opens it. */
+static void
+test_released_external_message_moves_to_queue(void **state)
+{
+	struct env *e = *state;
+	struct cycle_stats st;
+
+	snprintf(e->poison, sizeof(e->poison), "T:2");
+	e->poison_result = CYCLE_EXTERNAL;
+	e->poison_times = -1;
+	drop(e, "T", 2, NULL);
+	drop(e, "T", 1, NULL);
+	st = run_cycle(e);
+	assert_int_equal(st.done, 1);
+	assert_int_equal(st.released, 1);
+	assert_int_equal(st.external, 1);
+	assert_int_equal(count_state(e, "queue"), 1);
+	assert_int_equal(count_files(e, "queue"), 1);
+	assert_int_equal(count_files(e, "parked"), 0);
+}
+
 static void
 test_backoff_schedule(void **state)
 {
@@ -522,6 +545,7 @@ main(void)
 		T(test_failed_message_blocks_its_successors),
 		T(test_temporary_failure_defers_then_gives_up),
 		T(test_chunk_isolation_poison_at_37_of_64),
+		T(test_released_external_message_moves_to_queue),
 		cmocka_unit_test(test_backoff_schedule),
 	};
 

@@ -1,0 +1,308 @@
+/*
+ * order_store.c - SQL of the order tables (order_revisions, order_lines).
+ *
+ * Revisions are insert-only (the schema's triggers refuse updates and
+ * deletes, except a pending revision's one change of validity). A new
+ * revision gets the next number after every revision of its order,
+ * whatever their validity, so an invalid revision keeps its number.
+ *
+ * Optimistic concurrency: order_append() checks, in the writer's own
+ * write transaction, that the latest valid revision is still `base', the
+ * one the writer read; a newer one means another writer won, and this
+ * one must not overwrite its decision. Inside spoold the cycle's
+ * transaction reads and writes at once, so the check only ever fires
+ * between two connections (a test proves it with two).
+ *
+ * Statements live in the store's handler slots 8-23 (see store.h).
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "order_store.h"
+
+enum {
+	SLOT_LATEST = 8,
+	SLOT_LINES,
+	SLOT_MAXREV,
+	SLOT_INSREV,
+	SLOT_INSLINE,
+	SLOT_DECIDE
+};
+
+static const char *state_names[OS_NSTATES] = {
+	[OS_OPEN] = "open",
+	[OS_ACKNOWLEDGED] = "acknowledged",
+	[OS_ACCEPTED] = "accepted",
+	[OS_DECLINED] = "declined",
+	[OS_PARTIALLY_DELIVERED] = "partially_delivered",
+	[OS_DELIVERED] = "delivered",
+	[OS_INVOICED] = "invoiced",
+	[OS_CANCELLED] = "cancelled",
+};
+
+const char *
+order_state_name(enum order_state s)
+{
+	if (s == OS_NONE)
+		return "none";
+	if ((int)s < 0 || s >= OS_NSTATES)
+		return "?";
+	return state_names[s];
+}
+
+int
+order_state_parse(const char *name)
+{
+	int i;
+
+	for (i = 0; i < OS_NSTATES; i++)
+		if (strcmp(state_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+void
+order_free(struct order *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->nlines; i++) {
+		free(o->lines[i].item);
+		free(o->lines[i].unit);
+	}
+	free(o->lines);
+	free(o->number);
+	memset(o, 0, sizeof(*o));
+	o->state = OS_NONE;
+}
+
+static int
+sqlerr(struct store *s, sqlite3_stmt *st, struct spool_error *err)
+{
+	spool_seterr(err, "%s: orders: %s", s->path, sqlite3_errmsg(s->db));
+	if (st != NULL)
+		sqlite3_reset(st);
+	return -1;
+}
+
+static char *
+dup_col(sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	return t != NULL ? strdup((const char *)t) : NULL;
+}
+
+static int
+load_lines(struct store *s, int64_t rowid, struct order *o,
+    struct spool_error *err)
+{
+	struct order_line *l, *nl;
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	st = store_cached(s, SLOT_LINES, "SELECT line, item, quantity, unit, "
+	    "price, delivered FROM order_lines WHERE revision = ?1 ORDER BY "
+	    "line", err);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, rowid);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (o->nlines == cap) {
+			cap = cap ? cap * 2 : 8;
+			if ((nl = realloc(o->lines, cap * sizeof(*nl))) ==
+			    NULL) {
+				sqlite3_reset(st);
+				spool_seterr(err, "out of memory");
+				return -1;
+			}
+			o->lines = nl;
+		}
+		l = &o->lines[o->nlines];
+		memset(l, 0, sizeof(*l));
+		l->line = sqlite3_column_int64(st, 0);
+		l->item = dup_col(st, 1);
+		l->quantity = sqlite3_column_int64(st, 2);
+		if (sqlite3_column_type(st, 3) != SQLITE_NULL &&
+		    (l->unit = dup_col(st, 3)) == NULL) {
+			free(l->item);
+			l->item = NULL;
+		}
+		l->has_price = sqlite3_column_type(st, 4) != SQLITE_NULL;
+		l->price = sqlite3_column_int64(st, 4);
+		l->delivered = sqlite3_column_int64(st, 5);
+		if (l->item == NULL) {
+			sqlite3_reset(st);
+			spool_seterr(err, "out of memory");
+			return -1;
+		}
+		o->nlines++;
+	}
+	if (rc != SQLITE_DONE)
+		return sqlerr(s, st, err);
+	sqlite3_reset(st);
+	return 0;
+}
+
+int
+order_load(struct store *s, const char *partner, const char *tx,
+    struct order *o, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	int64_t rowid;
+	int rc;
+
+	memset(o, 0, sizeof(*o));
+	o->state = OS_NONE;
+	st = store_cached(s, SLOT_LATEST, "SELECT id, revision, order_number, "
+	    "state FROM order_revisions WHERE partner = ?1 AND "
+	    "transaction_id = ?2 AND validity = 'valid' ORDER BY revision "
+	    "DESC LIMIT 1", err);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(st);
+		return 0;
+	}
+	if (rc != SQLITE_ROW)
+		return sqlerr(s, st, err);
+	rowid = sqlite3_column_int64(st, 0);
+	o->revision = sqlite3_column_int64(st, 1);
+	o->number = dup_col(st, 2);
+	rc = order_state_parse((const char *)sqlite3_column_text(st, 3) ?
+	    (const char *)sqlite3_column_text(st, 3) : "");
+	sqlite3_reset(st);
+	if (o->number == NULL || rc < 0) {
+		spool_seterr(err, "%s: order of %s/%s: bad revision row or out "
+		    "of memory", s->path, partner, tx);
+		order_free(o);
+		return -1;
+	}
+	o->state = rc;
+	if (load_lines(s, rowid, o, err) == -1) {
+		order_free(o);
+		return -1;
+	}
+	return 1;
+}
+
+static void
+bind_opt_id(sqlite3_stmt *st, int col, int64_t v)
+{
+	if (v > 0)
+		sqlite3_bind_int64(st, col, v);
+	else
+		sqlite3_bind_null(st, col);
+}
+
+int
+order_append(struct store *s, const char *partner, const char *tx,
+    int64_t base, const struct order *o, const struct order_cause *c,
+    int64_t *rev_id, int64_t *revision, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	int64_t latest_valid, latest_any, now = store_now_ms();
+	size_t i;
+
+	st = store_cached(s, SLOT_MAXREV, "SELECT coalesce(max(CASE WHEN "
+	    "validity = 'valid' THEN revision END), 0), coalesce(max("
+	    "revision), 0) FROM order_revisions WHERE partner = ?1 AND "
+	    "transaction_id = ?2", err);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return sqlerr(s, st, err);
+	latest_valid = sqlite3_column_int64(st, 0);
+	latest_any = sqlite3_column_int64(st, 1);
+	sqlite3_reset(st);
+	if (latest_valid != base) {
+		spool_seterr(err, "order of %s/%s changed meanwhile: revision %"
+		    PRId64 " is the latest valid one, not %" PRId64 " as read",
+		    partner, tx, latest_valid, base);
+		return ORDER_CONFLICT;
+	}
+	st = store_cached(s, SLOT_INSREV, "INSERT INTO order_revisions "
+	    "(partner, transaction_id, revision, order_number, state, "
+	    "message_type, message, outbound, compensates, validity, "
+	    "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+	    "?11)", err);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, latest_any + 1);
+	sqlite3_bind_text(st, 4, o->number, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, order_state_name(o->state), -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, c->type, -1, SQLITE_STATIC);
+	bind_opt_id(st, 7, c->message);
+	bind_opt_id(st, 8, c->outbound);
+	bind_opt_id(st, 9, c->compensates);
+	sqlite3_bind_text(st, 10, c->pending ? "pending" : "valid", -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_int64(st, 11, now);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return sqlerr(s, st, err);
+	sqlite3_reset(st);
+	*rev_id = sqlite3_last_insert_rowid(s->db);
+	*revision = latest_any + 1;
+	st = store_cached(s, SLOT_INSLINE, "INSERT INTO order_lines (revision, "
+	    "line, item, quantity, unit, price, delivered) VALUES (?1, ?2, "
+	    "?3, ?4, ?5, ?6, ?7)", err);
+	if (st == NULL)
+		return -1;
+	for (i = 0; i < o->nlines; i++) {
+		const struct order_line *l = &o->lines[i];
+
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		sqlite3_bind_int64(st, 1, *rev_id);
+		sqlite3_bind_int64(st, 2, l->line);
+		sqlite3_bind_text(st, 3, l->item, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, l->quantity);
+		if (l->unit != NULL)
+			sqlite3_bind_text(st, 5, l->unit, -1, SQLITE_STATIC);
+		if (l->has_price)
+			sqlite3_bind_int64(st, 6, l->price);
+		sqlite3_bind_int64(st, 7, l->delivered);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			return sqlerr(s, st, err);
+	}
+	sqlite3_reset(st);
+	return 0;
+}
+
+int
+order_decide(struct store *s, int64_t rev_id, bool valid,
+    struct spool_error *err)
+{
+	sqlite3_stmt *st;
+
+	st = store_cached(s, SLOT_DECIDE, "UPDATE order_revisions SET "
+	    "validity = ?2, decided_at = ?3 WHERE id = ?1 AND validity = "
+	    "'pending'", err);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, rev_id);
+	sqlite3_bind_text(st, 2, valid ? "valid" : "invalid", -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, store_now_ms());
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return sqlerr(s, st, err);
+	sqlite3_reset(st);
+	if (sqlite3_changes(s->db) != 1) {
+		spool_seterr(err, "order revision %" PRId64 " is not pending",
+		    rev_id);
+		return -1;
+	}
+	return 0;
+}
