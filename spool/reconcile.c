@@ -19,6 +19,9 @@
  * reported (and repaired). Memory grows with the candidates, not with
  * the spool.
  *
+ * Bundle files (<partner>,<name>,<batch>.bundle in done/ or rejected/)
+ * are judged against their batch row, as message files against theirs.
+ *
  * Names come from the store or from the directory, never from partner
  * input; a name with '/' or a leading '.' is never used as a path.
  */
@@ -36,6 +39,7 @@
 
 #include "reconcile.h"
 #include "store_admin.h"
+#include "store_batch.h"
 
 #define RECONCILE_SETTLE_MS	200
 
@@ -148,6 +152,34 @@ find_elsewhere(struct run *r, int own, const char *name, int *where)
 	return 0;
 }
 
+static int bundle_name_id(const char *, int64_t *);
+
+/* A bundle file: does its batch name it, in this directory? */
+static int
+judge_bundle(struct run *r, int dir, const char *name, int64_t id,
+    enum reconcile_kind *kind, int *expected)
+{
+	struct store_batch b;
+	int rc;
+
+	if ((rc = store_batch_get(r->store, id, &b, r->err)) == -1)
+		return -1;
+	if (rc == 0)
+		return 1;
+	rc = 1;
+	if (strcmp(b.file_name, name) == 0 && b.state >= 0 &&
+	    b.state < ST_NSTATES) {
+		if (b.state == dir)
+			rc = 0;
+		else {
+			*kind = RECONCILE_WRONG_DIR;
+			*expected = b.state;
+		}
+	}
+	store_batch_free(&b);
+	return rc;
+}
+
 /*
  * What the store says of file name in directory dir: 0 it agrees, 1 it
  * does not (kind and expected filled), -1 error.
@@ -161,6 +193,8 @@ judge_file(struct run *r, int dir, const char *name, int64_t *id,
 
 	*expected = -1;
 	*kind = RECONCILE_FILE_WITHOUT_ROW;
+	if (bundle_name_id(name, id))
+		return judge_bundle(r, dir, name, *id, kind, expected);
 	if (!reconcile_name_id(name, id))
 		return 1;
 	if ((rc = store_get(r->store, *id, &ref, r->err)) == -1)
@@ -453,6 +487,27 @@ settle(void)
 
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
+}
+
+/* The batch ID in a bundle file's name (spooldir_bundle_name()). */
+static int
+bundle_name_id(const char *name, int64_t *id)
+{
+	const char *comma, *p;
+	int64_t v = 0;
+
+	*id = 0;
+	if ((comma = strrchr(name, ',')) == NULL)
+		return 0;
+	for (p = comma + 1; *p >= '0' && *p <= '9'; p++) {
+		if (v > (INT64_MAX - 9) / 10)
+			return 0;
+		v = v * 10 + (*p - '0');
+	}
+	if (p == comma + 1 || comma[1] == '0' || strcmp(p, ".bundle") != 0)
+		return 0;
+	*id = v;
+	return 1;
 }
 
 int

@@ -207,6 +207,9 @@ store_close(struct store *s)
 	for (i = 0; i < (int)(sizeof(s->hstmt) / sizeof(s->hstmt[0])); i++)
 		if (s->hstmt[i] != NULL)
 			sqlite3_finalize(s->hstmt[i]);
+	for (i = 0; i < (int)(sizeof(s->bstmt) / sizeof(s->bstmt[0])); i++)
+		if (s->bstmt[i] != NULL)
+			sqlite3_finalize(s->bstmt[i]);
 	if (s->db != NULL)
 		sqlite3_close(s->db);
 	free(s->path);

@@ -51,6 +51,7 @@ struct store {
 	sqlite3_stmt		*stmt[SQ_COUNT];	/* prepared on first use */
 	sqlite3_stmt		*cstmt[32];	/* store_cycle.c's */
 	sqlite3_stmt		*hstmt[32];	/* handlers', see below */
+	sqlite3_stmt		*bstmt[16];	/* store_batch.c's */
 	char			*path;
 	int			 version;	/* after migration */
 	enum store_errclass	 errclass;
@@ -111,6 +112,7 @@ struct store_newmsg {
 	const char	*reason;
 	int64_t		 id;		/* 0: the store picks one */
 	const char	*file_name;	/* NULL: set later */
+	int64_t		 batch;		/* a bundle entry's batch, or 0 */
 };
 
 /* Lookups: 1 found (out filled), 0 not found, -1 error. */
