@@ -39,6 +39,7 @@
 #include "spooldir.h"
 #include "store.h"
 #include "store_admin.h"
+#include "store_batch.h"
 
 #define LIST_LIMIT	100	/* list's default --limit */
 #define PURGE_CHUNK	256	/* messages per purge transaction */
@@ -1270,6 +1271,115 @@ cmd_show(struct ctl *c, int argc, char **argv)
 	    "ID");
 }
 
+/* batch: one bundle and the fate of each of its entries (DESIGN 9). */
+static int
+batch_entry(void *arg, const struct store_batch_entry *e)
+{
+	struct ctl *c = arg;
+	struct json *j = &c->j;
+	char b[2048], r[1024], f[SPOOLDIR_NAME_MAX + 32];
+	const char *fate = e->fate >= 0 ? batch_fate_name(e->fate) : "?";
+
+	f[0] = '\0';
+	if (e->message != 0 && e->msg_state >= 0 && e->msg_file != NULL)
+		snprintf(f, sizeof(f), "%s/%s", state_name(e->msg_state),
+		    e->msg_file);
+	if (c->json) {
+		json_object(j);
+		json_kint(j, "index", e->index);
+		json_kstr(j, "name", e->name);
+		json_kstr(j, "fate", fate);
+		json_kstr(j, "reason", e->reason);
+		json_kopt(j, "message", e->message);
+		json_kstr(j, "state", e->msg_state >= 0 ?
+		    state_name(e->msg_state) : NULL);
+		json_kstr(j, "file", f[0] != '\0' ? f : NULL);
+		json_object_end(j);
+		return 0;
+	}
+	if (e->message != 0)
+		snprintf(r, sizeof(r), "%" PRId64, e->message);
+	else
+		snprintf(r, sizeof(r), "-");
+	printf("%6" PRId64 "  %-9s  %8s  %-9s  %s\n", e->index, fate, r,
+	    e->msg_state >= 0 ? state_name(e->msg_state) : "-",
+	    clean(b, sizeof(b), e->name, 0));
+	if (e->reason != NULL && e->fate != FATE_DUPLICATE)
+		printf("%6s  %s\n", "", first_line(b, sizeof(b), e->reason,
+		    0));
+	return 0;
+}
+
+static int
+cmd_batch(struct ctl *c, int argc, char **argv)
+{
+	struct store_batch b;
+	struct spool_error err;
+	struct json *j = &c->j;
+	char buf[2048], t[64], f[SPOOLDIR_NAME_MAX + 32];
+	int64_t id;
+	int rc, i;
+
+	if (argc != 2 || parse_int(argv[1], 1, &id) == -1)
+		return fail(EX_USAGE, "usage: spoolctl batch ID");
+	spool_clearerr(&err);
+	if (store_admin_read_begin(&c->store, &err) == -1)
+		return store_fail(c, &err);
+	if ((rc = store_batch_get(&c->store, id, &b, &err)) != 1) {
+		store_admin_read_end(&c->store);
+		return rc == 0 ? fail(EX_DATAERR, "no batch %" PRId64, id) :
+		    store_fail(c, &err);
+	}
+	snprintf(f, sizeof(f), "%s/%s", state_name(b.state), b.file_name);
+	if (c->json) {
+		json_object(j);
+		json_kint(j, "batch", b.id);
+		json_kstr(j, "partner", b.partner);
+		json_kstr(j, "bundle", b.orig_name);
+		json_kstr(j, "state", state_name(b.state));
+		json_kstr(j, "file", f);
+		json_kint(j, "size", b.size);
+		json_kint(j, "entry_count", b.entries);
+		json_ktime(j, "received_at", b.received_at);
+		json_kstr(j, "reason", b.reason);
+		json_key(j, "entries");
+		json_array(j);
+	} else {
+		printf("batch         %" PRId64 "\n", b.id);
+		printf("partner       %s\n", clean(buf, sizeof(buf), b.partner,
+		    0));
+		printf("bundle        %s\n", clean(buf, sizeof(buf),
+		    b.orig_name, 0));
+		printf("state         %s\n", state_name(b.state));
+		printf("file          %s\n", clean(buf, sizeof(buf), f, 0));
+		printf("size          %" PRId64 "\n", b.size);
+		printf("sha256        ");
+		for (i = 0; i < 32; i++)
+			printf("%02x", b.sha256[i]);
+		printf("\n");
+		printf("received      %s\n", tlocal(t, sizeof(t),
+		    b.received_at, true));
+		printf("entries       %" PRId64 "\n", b.entries);
+		if (b.reason != NULL)
+			printf("reason        %s\n", first_line(buf,
+			    sizeof(buf), b.reason, 0));
+		if (b.entries > 0)
+			printf("\n%6s  %-9s  %8s  %-9s  %s\n", "entry", "fate",
+			    "message", "state", "name");
+	}
+	rc = store_batch_entries(&c->store, b.id, batch_entry, c, &err);
+	store_admin_read_end(&c->store);
+	store_batch_free(&b);
+	if (rc == -1)
+		return store_fail(c, &err);
+	if (c->json) {
+		json_array_end(j);
+		json_object_end(j);
+		return finish_json(c, EX_OK);
+	}
+	return EX_OK;
+}
+
 /* purge: the candidates of one chunk, taken over from the store. */
 struct victims {
 	struct ctl		*c;
@@ -1783,7 +1893,7 @@ static const struct {
 	{ "show", cmd_show },
 	{ "retry", cmd_retry },
 	{ "skip", cmd_skip },
-	{ "batch", NULL },
+	{ "batch", cmd_batch },
 	{ "purge", cmd_purge },
 	{ "check", cmd_check },
 };
