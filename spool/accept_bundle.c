@@ -159,6 +159,8 @@ pass1_entry(void *arg, const struct bundle_entry *be, struct spool_error *err)
 
 	if (ensure_batch(p, err) == -1)
 		return -1;
+	if (be->index == 2)
+		failpoint("bundle-entry");	/* inside the transaction */
 	if (be->skip != NULL)
 		return store_batch_add_entry(p->c->store, p->batch,
 		    (int64_t)be->index, be->name, FATE_SKIPPED, be->skip, 0,
