@@ -177,9 +177,17 @@ pass1_entry(void *arg, const struct bundle_entry *be, struct spool_error *err)
 	src.bundle = p->f->name;
 	src.batch = p->batch;
 	digest_sha256(be->data, be->len, sha);
-	if (be->nested) {
-		spooldir_escape(b, 120, p->f->name);
-		spooldir_escape(e, 120, be->name);
+	spooldir_escape(b, 120, p->f->name);
+	spooldir_escape(e, 120, be->name);
+	if (be->len > p->c->conf->max_message_size) {
+		/* As for a single file: processing reads no more. */
+		snprintf(o.reason, sizeof(o.reason), "bundle %s, entry %s: "
+		    "entry is %zu bytes, more than max_message_size (%" PRIu64
+		    " bytes)", b, e, be->len, p->c->conf->max_message_size);
+		if (accept_reject(p->c, &src, sha, (int64_t)be->len, NULL, &o,
+		    err) == -1)
+			return -1;
+	} else if (be->nested) {
 		snprintf(o.reason, sizeof(o.reason), "bundle %s, entry %s: is "
 		    "an archive itself; nested archives are not unpacked", b, e);
 		if (accept_reject(p->c, &src, sha, (int64_t)be->len, NULL, &o,

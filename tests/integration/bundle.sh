@@ -14,6 +14,7 @@ done
 
 write_conf
 cat >>"$T/spoold.conf" <<CONF
+max_message_size = 64K
 [route InventoryMovement]
 handler = ledger
 [bundle]
@@ -213,6 +214,23 @@ grep -q "^bundle nested.zip, entry inner.zip: is an archive itself" \
     "$T"/spool/rejected/acme,inner.zip,*.rejected.reason ||
     fail "nested reason"
 ok "a nested zip is rejected as an entry, the others accepted"
+
+# An entry over max_message_size is rejected on its own, as a single
+# file would be.
+msg acme - 15 >"$T/w/small.xml"
+{ msg acme - 16; head -c 100000 /dev/zero | tr '\0' ' '; } >"$T/w/large.xml"
+(cd "$T/w" && bsdtar -cf "$T/work/large.tar" large.xml small.xml)
+bundle large.tar
+run_once
+b=$(last_batch)
+[ "$(db "SELECT fate FROM batch_entries WHERE batch = $b AND \
+    name = 'large.xml'")" = rejected ] || fail "large entry not rejected"
+[ "$(db "SELECT fate FROM batch_entries WHERE batch = $b AND \
+    name = 'small.xml'")" = accepted ] || fail "small entry not accepted"
+grep -q "entry large.xml: entry is [0-9]* bytes, more than max_message_size" \
+    "$T"/spool/rejected/acme,large.xml,*.rejected.reason ||
+    fail "large entry reason"
+ok "an entry over max_message_size is rejected on its own"
 
 # A zip bomb: 64 MiB of zeros in a small zip, over max_total_size (1M).
 head -c 67108864 /dev/zero >"$T/w/zeros.xml"
