@@ -22,18 +22,20 @@
  *   still in incoming/: it is taken again as if new.
  * - Killed after COMMIT, before the bundle's rename is durable: the
  *   batch and its messages are recorded, some entry files may be
- *   missing, left as a temporary dot-file, or renamed but with their
- *   data lost (files are not fsynced one by one). The bundle is still in
+ *   missing, cut short, or (after a power loss) empty: files are written
+ *   straight under their final names and not fsynced one by one. The bundle is still in
  *   incoming/, and its batch is found again by (partner, name, SHA-256).
  *   At start-up (accept_bundles_restore(), before reconciliation and
  *   before any processing) and whenever the bundle is taken again, pass
  *   2 runs again: each entry file that is missing, or whose content does
- *   not hash to its row's SHA-256, is written anew (temporary dot-file,
- *   rename over it); the files that are right are left alone. Then the
+ *   not hash to its row's SHA-256, is written anew; the files that are
+ *   right are left alone. Nothing processes an entry before this: the
+ *   processing cycle runs after acceptance returns, and at start-up
+ *   after the restore. Then the
  *   bundle is moved. Pass 2 is idempotent, so a crash inside it is no
  *   different.
  * - The bundle is renamed only after syncfs() has made every entry file
- *   and every rename before it durable, so once the bundle has left
+ *   durable, so once the bundle has left
  *   incoming/ for good, every entry file it held is on disk.
  * A rejected entry's .reason sidecar is written before its file, as for
  * single files, so rejected/ never holds a file without its reason.
@@ -376,26 +378,25 @@ file_matches(int dfd, const char *name, const uint8_t *sha)
 	return ok;
 }
 
-/* Write data as file name in dfd: temporary dot-file, then rename. */
+/*
+ * Write data as file name in dfd. Straight under its final name, no
+ * temporary file and rename: the name is this message's own (its store
+ * ID is in it), nothing reads it before acceptance returns, and a copy
+ * cut short by a crash is found by its content and written again (see
+ * the top of this file). O_TRUNC: only a copy of ours can be there.
+ */
 static int
 write_file(int dfd, const char *dir, const char *name, const char *data,
     size_t len, struct spool_error *err)
 {
-	char tmp[SPOOLDIR_NAME_MAX + 16];
 	size_t off = 0;
 	ssize_t n;
 	int fd;
 
-	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
-	if (unlinkat(dfd, tmp, 0) == -1 && errno != ENOENT) {
-		spool_seterr(err, "cannot remove %s/%s: %s", dir, tmp,
-		    strerror(errno));
-		return -1;
-	}
-	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	fd = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
 	    O_CLOEXEC, 0640);
 	if (fd == -1) {
-		spool_seterr(err, "cannot create %s/%s: %s", dir, tmp,
+		spool_seterr(err, "cannot create %s/%s: %s", dir, name,
 		    strerror(errno));
 		return -1;
 	}
@@ -404,28 +405,19 @@ write_file(int dfd, const char *dir, const char *name, const char *data,
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			spool_seterr(err, "cannot write %s/%s: %s", dir, tmp,
+			spool_seterr(err, "cannot write %s/%s: %s", dir, name,
 			    n == 0 ? "no progress" : strerror(errno));
 			close(fd);
-			goto fail;
+			return -1;
 		}
 		off += (size_t)n;
 	}
 	if (close(fd) == -1) {
-		spool_seterr(err, "close %s/%s: %s", dir, tmp, strerror(errno));
-		goto fail;
-	}
-	/* The name is this message's own (its store ID is in it): only a
-	 * copy of ours, from before a crash, can be there to replace. */
-	if (renameat(dfd, tmp, dfd, name) == -1) {
-		spool_seterr(err, "cannot rename %s/%s: %s", dir, tmp,
+		spool_seterr(err, "close %s/%s: %s", dir, name,
 		    strerror(errno));
-		goto fail;
+		return -1;
 	}
 	return 0;
-fail:
-	unlinkat(dfd, tmp, 0);
-	return -1;
 }
 
 /* Pass 2, one entry that became a message: make its file right. */
@@ -571,9 +563,11 @@ accept_bundle_finish(struct accept_ctx *c, const struct accept_file *f,
 	struct spool_error err;
 	struct pass2 p;
 	char text[SPOOL_ERRLEN + 512];
+	int64_t t0;
 
 	spool_clearerr(&err);
 	memset(&p, 0, sizeof(p));
+	t0 = store_now_ms();
 	if (o->state == ST_DONE) {
 		if (materialise(c, f, o->fd, o->batch, o->restore, &p, &err) ==
 		    -1) {
@@ -608,10 +602,11 @@ accept_bundle_finish(struct accept_ctx *c, const struct accept_file *f,
 		stats->restored++;
 	if (o->state == ST_DONE)
 		log_notice("event=bundle partner=%s file=%s batch=%" PRId64
-		    " accepted=%u duplicate=%u rejected=%u skipped=%u%s",
-		    f->partner, f->name, o->batch, p.fates[FATE_ACCEPTED],
-		    p.fates[FATE_DUPLICATE], p.fates[FATE_REJECTED],
-		    p.fates[FATE_SKIPPED], o->restore ? " restored=yes" : "");
+		    " accepted=%u duplicate=%u rejected=%u skipped=%u "
+		    "write_ms=%" PRId64 "%s", f->partner, f->name, o->batch,
+		    p.fates[FATE_ACCEPTED], p.fates[FATE_DUPLICATE],
+		    p.fates[FATE_REJECTED], p.fates[FATE_SKIPPED],
+		    store_now_ms() - t0, o->restore ? " restored=yes" : "");
 	else
 		log_notice("event=bundle partner=%s file=%s batch=%" PRId64
 		    " status=rejected reason=\"%s\"", f->partner, f->name,
