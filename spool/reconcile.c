@@ -81,8 +81,9 @@ reconcile_kind_name(enum reconcile_kind k)
 	return "?";
 }
 
-int
-reconcile_name_id(const char *name, int64_t *id)
+/* The ID in "...,<id><ext>": 1 and *id, or 0. */
+static int
+name_id(const char *name, const char *ext, int64_t *id)
 {
 	const char *comma, *p;
 	int64_t v = 0;
@@ -95,11 +96,23 @@ reconcile_name_id(const char *name, int64_t *id)
 			return 0;
 		v = v * 10 + (*p - '0');
 	}
-	if (p == comma + 1 || comma[1] == '0' ||
-	    (strcmp(p, ".xml") != 0 && strcmp(p, ".rejected") != 0))
+	if (p == comma + 1 || comma[1] == '0' || strcmp(p, ext) != 0)
 		return 0;
 	*id = v;
 	return 1;
+}
+
+int
+reconcile_name_id(const char *name, int64_t *id)
+{
+	return name_id(name, ".xml", id) || name_id(name, ".rejected", id);
+}
+
+/* The batch ID in a bundle file's name (spooldir_bundle_name()). */
+static int
+bundle_name_id(const char *name, int64_t *id)
+{
+	return name_id(name, ".bundle", id);
 }
 
 /* May a name from the store or a directory be used as a name in a state
@@ -151,8 +164,6 @@ find_elsewhere(struct run *r, int own, const char *name, int *where)
 	}
 	return 0;
 }
-
-static int bundle_name_id(const char *, int64_t *);
 
 /* A bundle file: does its batch name it, in this directory? */
 static int
@@ -487,27 +498,6 @@ settle(void)
 
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
-}
-
-/* The batch ID in a bundle file's name (spooldir_bundle_name()). */
-static int
-bundle_name_id(const char *name, int64_t *id)
-{
-	const char *comma, *p;
-	int64_t v = 0;
-
-	*id = 0;
-	if ((comma = strrchr(name, ',')) == NULL)
-		return 0;
-	for (p = comma + 1; *p >= '0' && *p <= '9'; p++) {
-		if (v > (INT64_MAX - 9) / 10)
-			return 0;
-		v = v * 10 + (*p - '0');
-	}
-	if (p == comma + 1 || comma[1] == '0' || strcmp(p, ".bundle") != 0)
-		return 0;
-	*id = v;
-	return 1;
 }
 
 int

@@ -158,4 +158,13 @@ int64_t	store_now_ms(void);
 sqlite3_stmt *store_cached(struct store *, int slot, const char *sql,
 	    struct spool_error *);
 
+/*
+ * For the store's own modules: the statement in *slot, prepared from sql
+ * on first use, else reset and unbound; NULL on error. store_stmt_err()
+ * fills err from the database's last error, resets st, returns -1.
+ */
+sqlite3_stmt *store_slot(struct store *, sqlite3_stmt **slot,
+	    const char *sql, struct spool_error *);
+int	store_stmt_err(struct store *, sqlite3_stmt *, struct spool_error *);
+
 #endif

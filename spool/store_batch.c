@@ -78,29 +78,7 @@ fate_parse(const char *s)
 static sqlite3_stmt *
 stmt(struct store *s, int id, struct spool_error *err)
 {
-	sqlite3_stmt *st = s->bstmt[id];
-
-	if (st == NULL) {
-		if (sqlite3_prepare_v3(s->db, sql[id], -1,
-		    SQLITE_PREPARE_PERSISTENT, &s->bstmt[id], NULL) !=
-		    SQLITE_OK) {
-			spool_seterr(err, "%s: %s", s->path,
-			    sqlite3_errmsg(s->db));
-			return NULL;
-		}
-		return s->bstmt[id];
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return st;
-}
-
-static int
-sqlerr(struct store *s, sqlite3_stmt *st, struct spool_error *err)
-{
-	spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
-	sqlite3_reset(st);
-	return -1;
+	return store_slot(s, &s->bstmt[id], sql[id], err);
 }
 
 static void
@@ -116,7 +94,7 @@ static int
 step_done(struct store *s, sqlite3_stmt *st, struct spool_error *err)
 {
 	if (sqlite3_step(st) != SQLITE_DONE)
-		return sqlerr(s, st, err);
+		return store_stmt_err(s, st, err);
 	sqlite3_reset(st);
 	return 0;
 }
@@ -212,7 +190,7 @@ lookup(struct store *s, sqlite3_stmt *st, struct store_batch *b,
 		return 0;
 	}
 	if (rc != SQLITE_ROW)
-		return sqlerr(s, st, err);
+		return store_stmt_err(s, st, err);
 	b->id = sqlite3_column_int64(st, 0);
 	b->state = spool_state_parse((const char *)sqlite3_column_text(st,
 	    1));
@@ -280,7 +258,7 @@ store_message_batch(struct store *s, int64_t message, int64_t *batch,
 		return 1;
 	}
 	if (rc != SQLITE_DONE)
-		return sqlerr(s, st, err);
+		return store_stmt_err(s, st, err);
 	sqlite3_reset(st);
 	return 0;
 }
@@ -320,7 +298,7 @@ store_batch_entries(struct store *s, int64_t batch,
 		}
 	}
 	if (rc != SQLITE_DONE)
-		return sqlerr(s, st, err);
+		return store_stmt_err(s, st, err);
 	sqlite3_reset(st);
 	return 0;
 }
@@ -340,7 +318,7 @@ store_batch_ids(struct store *s, int (*fn)(void *, int64_t), void *arg,
 			return -1;
 		}
 	if (rc != SQLITE_DONE)
-		return sqlerr(s, st, err);
+		return store_stmt_err(s, st, err);
 	sqlite3_reset(st);
 	return 0;
 }

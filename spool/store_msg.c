@@ -61,29 +61,13 @@ store_now_ms(void)
 static sqlite3_stmt *
 stmt(struct store *s, enum store_stmt_id id, struct spool_error *err)
 {
-	sqlite3_stmt *st = s->stmt[id];
-
-	if (st == NULL) {
-		if (sqlite3_prepare_v3(s->db, sql[id], -1,
-		    SQLITE_PREPARE_PERSISTENT, &s->stmt[id], NULL) !=
-		    SQLITE_OK) {
-			spool_seterr(err, "%s: %s", s->path,
-			    sqlite3_errmsg(s->db));
-			return NULL;
-		}
-		return s->stmt[id];
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return st;
+	return store_slot(s, &s->stmt[id], sql[id], err);
 }
 
 static int
 sqlerr(struct store *s, sqlite3_stmt *st, struct spool_error *err)
 {
-	spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
-	sqlite3_reset(st);
-	return -1;
+	return store_stmt_err(s, st, err);
 }
 
 static char *
