@@ -310,3 +310,16 @@ ok "a bundle dropped while spoold runs is taken"
 
 expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" check
 ok "spoolctl check: bundles and their entries agree with the store"
+
+# Purging done/ removes bundle entries' messages too; the batch keeps
+# each entry's fate.
+db "UPDATE messages SET updated_at = updated_at - 864000000 WHERE batch = 2"
+expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" purge --done-older-than 7d
+[ "$(db "SELECT count(*) FROM messages WHERE batch = 2")" -eq 0 ] ||
+    fail "purge kept bundle entries"
+[ "$(db "SELECT count(*) FROM batch_entries WHERE batch = 2 AND \
+    fate = 'duplicate' AND message IS NULL")" -eq 4 ] ||
+    fail "purged entries lost their fate"
+expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" batch 2
+expect_out "duplicate"
+ok "purge removes bundle entries' messages; the batch keeps their fates"
