@@ -21,22 +21,22 @@
  *   file was written (pass 2 comes after COMMIT), and the bundle is
  *   still in incoming/: it is taken again as if new.
  * - Killed after COMMIT, before the bundle's rename is durable: the
- *   batch and its messages are recorded, some entry files may be
- *   missing, cut short, or (after a power loss) empty: files are written
- *   straight under their final names and not fsynced one by one. The bundle is still in
- *   incoming/, and its batch is found again by (partner, name, SHA-256).
- *   At start-up (accept_bundles_restore(), before reconciliation and
- *   before any processing) and whenever the bundle is taken again, pass
- *   2 runs again: each entry file that is missing, or whose content does
- *   not hash to its row's SHA-256, is written anew; the files that are
- *   right are left alone. Nothing processes an entry before this: the
- *   processing cycle runs after acceptance returns, and at start-up
- *   after the restore. Then the
+ *   batch and its messages are recorded; some entry files may be
+ *   missing, cut short, or (after a power loss) empty, since they are
+ *   written straight under their final names and not fsynced one by
+ *   one. The bundle is still in incoming/, and its batch is found again
+ *   by (partner, name, SHA-256). At start-up (accept_bundles_restore(),
+ *   before reconciliation and before any processing) and whenever the
+ *   bundle is taken again, pass 2 runs again: each entry file that is
+ *   missing, or whose content does not hash to its row's SHA-256, is
+ *   written anew; the files that are right are left alone. Nothing
+ *   processes an entry before this: the processing cycle runs after
+ *   acceptance returns, and at start-up after the restore. Then the
  *   bundle is moved. Pass 2 is idempotent, so a crash inside it is no
  *   different.
  * - The bundle is renamed only after syncfs() has made every entry file
- *   durable, so once the bundle has left
- *   incoming/ for good, every entry file it held is on disk.
+ *   durable, so once the bundle has left incoming/ for good, every
+ *   entry file it held is on disk.
  * A rejected entry's .reason sidecar is written before its file, as for
  * single files, so rejected/ never holds a file without its reason.
  *
@@ -73,7 +73,7 @@ struct pass1 {
 	const struct accept_file	*f;
 	const uint8_t			*sha;
 	int64_t				 size;
-	int64_t				 batch;	/* 0 until the first entry */
+	int64_t				 batch;	/* 0: none yet */
 	int64_t				*next_id;
 	struct accept_stats		*stats;
 };
@@ -191,7 +191,8 @@ pass1_entry(void *arg, const struct bundle_entry *be, struct spool_error *err)
 			return -1;
 	} else if (be->nested) {
 		snprintf(o.reason, sizeof(o.reason), "bundle %s, entry %s: is "
-		    "an archive itself; nested archives are not unpacked", b, e);
+		    "an archive itself; nested archives are not unpacked", b,
+		    e);
 		if (accept_reject(p->c, &src, sha, (int64_t)be->len, NULL, &o,
 		    err) == -1)
 			return -1;
@@ -280,7 +281,7 @@ accept_bundle(struct accept_ctx *c, const struct accept_file *f, int fd,
 	why[0] = '\0';
 	rc = bundle_read(fd, &lim, pass1_entry, &p, &n, why, sizeof(why), err);
 	if (rc == -1)
-		return -1;	/* the caller rolls the whole transaction back */
+		return -1;	/* the caller rolls everything back */
 	if (rc == 1 || rc == 2 || n == 0) {
 		/* Refused whole, or not a bundle: none of its entries stays. */
 		if (store_batch_rollback(c->store, err) == -1)

@@ -103,7 +103,7 @@ bundle_looks_like_xml(const void *buf, size_t len)
 		p += 3;
 	else if (len >= 2 && ((p[0] == 0xff && p[1] == 0xfe) ||
 	    (p[0] == 0xfe && p[1] == 0xff)))
-		return true;	/* UTF-16 text: a message, never an archive */
+		return true;	/* UTF-16 text: a message, not an archive */
 	while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' ||
 	    *p == '\n'))
 		p++;
@@ -240,8 +240,9 @@ bundle_read(int fd, const struct bundle_limits *lim, bundle_entry_fn fn,
 		}
 		entry_name(e, name, sizeof(name));
 		if (++n > lim->max_entries) {
-			snprintf(why, whylen, "bundle has more than max_entries "
-			    "(%" PRIu64 ") entries", lim->max_entries);
+			snprintf(why, whylen, "bundle has more than "
+			    "max_entries (%" PRIu64 ") entries",
+			    lim->max_entries);
 			ret = 1;
 			goto out;
 		}
@@ -253,11 +254,12 @@ bundle_read(int fd, const struct bundle_limits *lim, bundle_entry_fn fn,
 				goto out;
 			continue;
 		}
-		if (archive_entry_size_is_set(e) && (archive_entry_size(e) < 0 ||
+		if (archive_entry_size_is_set(e) &&
+		    (archive_entry_size(e) < 0 ||
 		    (uint64_t)archive_entry_size(e) > lim->max_entry_size)) {
-			snprintf(why, whylen, "entry %" PRIu64 " (%s) is %" PRId64
-			    " bytes, more than max_entry_size (%" PRIu64
-			    " bytes)", n, name, archive_entry_size(e),
+			snprintf(why, whylen, "entry %" PRIu64 " (%s) is %"
+			    PRId64 " bytes, more than max_entry_size (%"
+			    PRIu64 " bytes)", n, name, archive_entry_size(e),
 			    lim->max_entry_size);
 			ret = 1;
 			goto out;

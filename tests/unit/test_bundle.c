@@ -28,7 +28,7 @@ struct wentry {
 	const char	*data;		/* regular files */
 	size_t		 len;		/* 0: strlen(data) */
 	unsigned	 type;		/* AE_IF*, 0: regular */
-	const char	*link;		/* symlink target or hard link */
+	const char	*link;		/* a link's target */
 };
 
 enum { F_TAR, F_TGZ, F_ZIP };
@@ -381,7 +381,8 @@ main(void)
 		    test_max_entries_stops_reading_at_the_first_entry_over),
 		cmocka_unit_test(
 		    test_a_bomb_is_refused_before_it_is_unpacked_whole),
-		cmocka_unit_test(test_a_truncated_archive_is_refused_naming_where),
+		cmocka_unit_test(
+		    test_a_truncated_archive_is_refused_naming_where),
 		cmocka_unit_test(
 		    test_nested_archives_are_flagged_and_empty_ones_read),
 	};
