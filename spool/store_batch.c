@@ -22,6 +22,8 @@ enum {
 	SB_MSG_BATCH,
 	SB_ENTRIES,
 	SB_IDS,
+	SB_PURGE,
+	SB_FORGET,
 	SB_COUNT
 };
 
@@ -47,6 +49,10 @@ static const char *sql[SB_COUNT] = {
 	    "LEFT JOIN messages m ON m.id = e.message WHERE e.batch = ?1 "
 	    "ORDER BY e.idx",
 	[SB_IDS] = "SELECT id FROM batches ORDER BY id",
+	[SB_PURGE] = "SELECT id, file_name FROM batches WHERE state = 'done' "
+	    "AND file_name <> '' AND received_at < ?1 AND NOT EXISTS "
+	    "(SELECT 1 FROM messages WHERE batch = batches.id) ORDER BY id",
+	[SB_FORGET] = "UPDATE batches SET file_name = '' WHERE id = ?1",
 };
 
 static const char *fate_names[] = {
@@ -321,6 +327,43 @@ store_batch_ids(struct store *s, int (*fn)(void *, int64_t), void *arg,
 		return store_stmt_err(s, st, err);
 	sqlite3_reset(st);
 	return 0;
+}
+
+int
+store_batch_purge_candidates(struct store *s, int64_t before,
+    int (*fn)(void *, int64_t, const char *), void *arg,
+    struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	const char *name;
+	int rc;
+
+	if ((st = stmt(s, SB_PURGE, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, before);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		name = (const char *)sqlite3_column_text(st, 1);
+		if (fn(arg, sqlite3_column_int64(st, 0), name != NULL ? name :
+		    "") == -1) {
+			sqlite3_reset(st);
+			return -1;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		return store_stmt_err(s, st, err);
+	sqlite3_reset(st);
+	return 0;
+}
+
+int
+store_batch_forget_file(struct store *s, int64_t id, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, SB_FORGET, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	return step_done(s, st, err);
 }
 
 /*

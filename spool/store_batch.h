@@ -80,6 +80,18 @@ int	store_batch_entries(struct store *, int64_t batch,
 int	store_batch_ids(struct store *, int (*fn)(void *, int64_t), void *arg,
 	    struct spool_error *);
 
+/*
+ * Purging done/: the bundles in done/ received before `before' (ms)
+ * none of whose messages is left; fn gets each one's ID and file name.
+ * Once its file is removed, store_batch_forget_file() records that (the
+ * batch and its entries' fates stay).
+ */
+int	store_batch_purge_candidates(struct store *, int64_t before,
+	    int (*fn)(void *, int64_t, const char *), void *arg,
+	    struct spool_error *);
+int	store_batch_forget_file(struct store *, int64_t id,
+	    struct spool_error *);
+
 /* SAVEPOINT for one bundle; release it, or roll back to it and release. */
 int	store_batch_savepoint(struct store *, struct spool_error *);
 int	store_batch_release(struct store *, struct spool_error *);

@@ -1330,14 +1330,18 @@ cmd_batch(struct ctl *c, int argc, char **argv)
 		return rc == 0 ? fail(EX_DATAERR, "no batch %" PRId64, id) :
 		    store_fail(c, &err);
 	}
-	snprintf(f, sizeof(f), "%s/%s", state_name(b.state), b.file_name);
+	/* An empty name: purged from done/. */
+	f[0] = '\0';
+	if (b.file_name[0] != '\0')
+		snprintf(f, sizeof(f), "%s/%s", state_name(b.state),
+		    b.file_name);
 	if (c->json) {
 		json_object(j);
 		json_kint(j, "batch", b.id);
 		json_kstr(j, "partner", b.partner);
 		json_kstr(j, "bundle", b.orig_name);
 		json_kstr(j, "state", state_name(b.state));
-		json_kstr(j, "file", f);
+		json_kstr(j, "file", f[0] != '\0' ? f : NULL);
 		json_kint(j, "size", b.size);
 		json_kint(j, "entry_count", b.entries);
 		json_ktime(j, "received_at", b.received_at);
@@ -1351,7 +1355,8 @@ cmd_batch(struct ctl *c, int argc, char **argv)
 		printf("bundle        %s\n", clean(buf, sizeof(buf),
 		    b.orig_name, 0));
 		printf("state         %s\n", state_name(b.state));
-		printf("file          %s\n", clean(buf, sizeof(buf), f, 0));
+		printf("file          %s\n", f[0] != '\0' ? clean(buf,
+		    sizeof(buf), f, 0) : "- (purged)");
 		printf("size          %" PRId64 "\n", b.size);
 		printf("sha256        ");
 		for (i = 0; i < 32; i++)
@@ -1506,6 +1511,99 @@ purge_chunk(struct ctl *c, struct store_admin_purge *p, struct victims *vs,
 	return spooldir_fsync_fd(c->sd.state_fd[ST_DONE], "done", err);
 }
 
+/* purge: bundle files in done/ whose messages are all purged. */
+struct bvictims {
+	int64_t		*id;
+	char		**name;
+	size_t		 n, cap;
+};
+
+static int
+bundle_collect(void *arg, int64_t id, const char *name)
+{
+	struct bvictims *b = arg;
+
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 16;
+		int64_t *ni;
+		char **nn;
+
+		if ((ni = reallocarray(b->id, cap, sizeof(*ni))) == NULL)
+			return -1;
+		b->id = ni;
+		if ((nn = reallocarray(b->name, cap, sizeof(*nn))) == NULL)
+			return -1;
+		b->name = nn;
+		b->cap = cap;
+	}
+	if ((b->name[b->n] = strdup(name)) == NULL)
+		return -1;
+	b->id[b->n++] = id;
+	return 0;
+}
+
+/*
+ * Remove each bundle file, then forget its name in the store: a crash
+ * in between leaves a batch naming a file that is gone, which nothing
+ * acts on. Returns the number removed (or that would be), or -1.
+ */
+static int64_t
+purge_bundles(struct ctl *c, int64_t before, bool dry_run,
+    struct spool_error *err)
+{
+	struct bvictims b;
+	int64_t n = 0;
+	size_t i;
+
+	memset(&b, 0, sizeof(b));
+	if (store_admin_read_begin(&c->store, err) == -1)
+		return -1;
+	if (store_batch_purge_candidates(&c->store, before, bundle_collect,
+	    &b, err) == -1) {
+		store_admin_read_end(&c->store);
+		if (err->msg[0] == '\0')
+			spool_seterr(err, "out of memory");
+		n = -1;
+		goto out;
+	}
+	store_admin_read_end(&c->store);
+	for (i = 0; i < b.n; i++) {
+		if (b.name[i][0] == '\0' || b.name[i][0] == '.' ||
+		    strchr(b.name[i], '/') != NULL)
+			continue;
+		if (dry_run) {
+			n++;
+			continue;
+		}
+		if (unlinkat(c->sd.state_fd[ST_DONE], b.name[i], 0) == -1 &&
+		    errno != ENOENT) {
+			spool_seterr(err, "cannot remove done/%s: %s",
+			    b.name[i], strerror(errno));
+			n = -1;
+			goto out;
+		}
+		if (store_begin(&c->store, err) == -1)
+			goto fail;
+		if (store_batch_forget_file(&c->store, b.id[i], err) == -1 ||
+		    store_commit(&c->store, err) == -1) {
+			store_rollback(&c->store);
+			goto fail;
+		}
+		n++;
+	}
+	if (!dry_run && n > 0)
+		spooldir_fsync_fd(c->sd.state_fd[ST_DONE], "done", NULL);
+	goto out;
+fail:
+	n = -1;
+out:
+	for (i = 0; i < b.n; i++)
+		free(b.name[i]);
+	free(b.name);
+	free(b.id);
+	return n;
+}
+
 static int
 cmd_purge(struct ctl *c, int argc, char **argv)
 {
@@ -1521,7 +1619,7 @@ cmd_purge(struct ctl *c, int argc, char **argv)
 	const char *age = NULL;
 	char t[64];
 	uint64_t ms;
-	int64_t before, below = INT64_MAX, removed = 0, kept = 0;
+	int64_t before, below = INT64_MAX, removed = 0, kept = 0, bundles;
 	int ch, rc;
 
 	memset(&vs, 0, sizeof(vs));
@@ -1594,11 +1692,14 @@ cmd_purge(struct ctl *c, int argc, char **argv)
 		free(vs.v);
 		store_admin_purge_close(p);
 	}
+	if ((bundles = purge_bundles(c, before, vs.dry_run, &err)) == -1)
+		return store_fail(c, &err);
 	if (c->json) {
 		json_array_end(j);
 		json_kint(j, "matched", vs.matched);
 		json_kint(j, "removed", removed);
 		json_kint(j, "kept", kept);
+		json_kint(j, "bundles", bundles);
 		json_object_end(j);
 		return finish_json(c, EX_OK);
 	}
@@ -1611,6 +1712,10 @@ cmd_purge(struct ctl *c, int argc, char **argv)
 		printf("purge: removed %" PRId64 " message%s done before %s, "
 		    "kept %" PRId64 "\n", removed, removed == 1 ? "" : "s",
 		    tlocal(t, sizeof(t), before, true), kept);
+	if (bundles > 0)
+		printf("purge: %s %" PRId64 " bundle file%s from done/\n",
+		    vs.dry_run ? "would remove" : "removed", bundles,
+		    bundles == 1 ? "" : "s");
 	return EX_OK;
 rollback:
 	rc = store_fail(c, &err);

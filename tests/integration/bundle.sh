@@ -323,3 +323,23 @@ expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" purge --done-older-than 7d
 expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" batch 2
 expect_out "duplicate"
 ok "purge removes bundle entries' messages; the batch keeps their fates"
+
+# Once none of its messages is left, purge removes the bundle file from
+# done/; the batch stays. A bundle with messages left stays.
+db "UPDATE batches SET received_at = received_at - 864000000 \
+    WHERE id IN (1, 2)"
+expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" purge --done-older-than 7d \
+    --dry-run
+expect_out "would remove 1 bundle file from done/"
+[ -f "$T/spool/done/acme,day.tgz,2.bundle" ] || fail "dry run removed"
+expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" --json purge \
+    --done-older-than 7d
+[ "$(jq .bundles "$T/out")" -eq 1 ] || fail "purge --json bundles"
+[ ! -e "$T/spool/done/acme,day.tgz,2.bundle" ] || fail "bundle not purged"
+[ -f "$T/spool/done/acme,plain.tar,1.bundle" ] ||
+    fail "a bundle with messages left was purged"
+expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" batch 2 --json
+[ "$(jq -r '.file, (.entries | length)' "$T/out" | tr '\n' ' ')" = \
+    "null 4 " ] || fail "purged batch"
+expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" check
+ok "purge removes a bundle file once its messages are gone"
