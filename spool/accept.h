@@ -29,6 +29,7 @@ struct accept_file {
 
 struct accept_stats {
 	unsigned	 ready, parked, duplicate, rejected, restored, vanished;
+	unsigned	 bundles;	/* bundle files among the files */
 };
 
 /*
@@ -44,9 +45,18 @@ int	accept_files(struct accept_ctx *, const struct accept_file *, size_t n,
  * A recorded message whose file is missing from its state directory:
  * if its upload is still in incoming/<partner>/ under its original name,
  * with the recorded content, move it where the store says (a crash came
- * between COMMIT and the move). 1 restored, 0 nothing to do, -1 error.
+ * between COMMIT and the move). A bundle entry's file is written again
+ * from its bundle, if that is still in incoming/ (accept_bundle.c).
+ * 1 restored, 0 nothing to do, -1 error.
  */
 int	accept_restore(struct accept_ctx *, int64_t id, struct spool_error *);
+
+/*
+ * At start-up: finish every bundle whose batch is recorded but whose
+ * file is still in incoming/ (a crash came after COMMIT): write its
+ * entries' files that are missing or wrong, then move it. 0 or -1.
+ */
+int	accept_bundles_restore(struct accept_ctx *, struct spool_error *);
 
 /* Is this incoming name an upload in progress (DESIGN 12)? */
 int	accept_name_skipped(const char *name);

@@ -19,6 +19,9 @@
  * reported (and repaired). Memory grows with the candidates, not with
  * the spool.
  *
+ * Bundle files (<partner>,<name>,<batch>.bundle in done/ or rejected/)
+ * are judged against their batch row, as message files against theirs.
+ *
  * Names come from the store or from the directory, never from partner
  * input; a name with '/' or a leading '.' is never used as a path.
  */
@@ -36,6 +39,7 @@
 
 #include "reconcile.h"
 #include "store_admin.h"
+#include "store_batch.h"
 
 #define RECONCILE_SETTLE_MS	200
 
@@ -77,8 +81,9 @@ reconcile_kind_name(enum reconcile_kind k)
 	return "?";
 }
 
-int
-reconcile_name_id(const char *name, int64_t *id)
+/* The ID in "...,<id><ext>": 1 and *id, or 0. */
+static int
+name_id(const char *name, const char *ext, int64_t *id)
 {
 	const char *comma, *p;
 	int64_t v = 0;
@@ -91,11 +96,23 @@ reconcile_name_id(const char *name, int64_t *id)
 			return 0;
 		v = v * 10 + (*p - '0');
 	}
-	if (p == comma + 1 || comma[1] == '0' ||
-	    (strcmp(p, ".xml") != 0 && strcmp(p, ".rejected") != 0))
+	if (p == comma + 1 || comma[1] == '0' || strcmp(p, ext) != 0)
 		return 0;
 	*id = v;
 	return 1;
+}
+
+int
+reconcile_name_id(const char *name, int64_t *id)
+{
+	return name_id(name, ".xml", id) || name_id(name, ".rejected", id);
+}
+
+/* The batch ID in a bundle file's name (spooldir_bundle_name()). */
+static int
+bundle_name_id(const char *name, int64_t *id)
+{
+	return name_id(name, ".bundle", id);
 }
 
 /* May a name from the store or a directory be used as a name in a state
@@ -148,6 +165,32 @@ find_elsewhere(struct run *r, int own, const char *name, int *where)
 	return 0;
 }
 
+/* A bundle file: does its batch name it, in this directory? */
+static int
+judge_bundle(struct run *r, int dir, const char *name, int64_t id,
+    enum reconcile_kind *kind, int *expected)
+{
+	struct store_batch b;
+	int rc;
+
+	if ((rc = store_batch_get(r->store, id, &b, r->err)) == -1)
+		return -1;
+	if (rc == 0)
+		return 1;
+	rc = 1;
+	if (strcmp(b.file_name, name) == 0 && b.state >= 0 &&
+	    b.state < ST_NSTATES) {
+		if (b.state == dir)
+			rc = 0;
+		else {
+			*kind = RECONCILE_WRONG_DIR;
+			*expected = b.state;
+		}
+	}
+	store_batch_free(&b);
+	return rc;
+}
+
 /*
  * What the store says of file name in directory dir: 0 it agrees, 1 it
  * does not (kind and expected filled), -1 error.
@@ -161,6 +204,8 @@ judge_file(struct run *r, int dir, const char *name, int64_t *id,
 
 	*expected = -1;
 	*kind = RECONCILE_FILE_WITHOUT_ROW;
+	if (bundle_name_id(name, id))
+		return judge_bundle(r, dir, name, *id, kind, expected);
 	if (!reconcile_name_id(name, id))
 		return 1;
 	if ((rc = store_get(r->store, *id, &ref, r->err)) == -1)

@@ -248,6 +248,21 @@ spooldir_rejected_name(char *buf, size_t len, const char *partner,
 }
 
 int
+spooldir_bundle_name(char *buf, size_t len, const char *partner,
+    const char *orig_name, int64_t batch)
+{
+	char p[64 + 1], o[120 + 1];
+	int n;
+
+	spooldir_escape(p, 64, partner != NULL ? partner : "-");
+	spooldir_escape(o, 120, orig_name);
+	n = snprintf(buf, len, "%s,%s,%" PRId64 ".bundle", p, o, batch);
+	if (n < 0 || (size_t)n >= len)
+		return -1;
+	return 0;
+}
+
+int
 spooldir_move(struct spooldir *sd, int from_fd, int from_state,
     const char *from_name, enum spool_state to, const char *to_name,
     struct spool_error *err)

@@ -64,6 +64,11 @@ int	spooldir_name(char *buf, size_t len, const char *partner,
 int	spooldir_rejected_name(char *buf, size_t len, const char *partner,
 	    const char *orig_name, int64_t id);
 
+/* The name of a bundle file in done/ or rejected/, showing its batch
+ * ID: <partner>,<original name>,<batch>.bundle */
+int	spooldir_bundle_name(char *buf, size_t len, const char *partner,
+	    const char *orig_name, int64_t batch);
+
 /* Escape src into dst (at most max bytes of output, plus NUL). */
 size_t	spooldir_escape(char *dst, size_t max, const char *src);
 

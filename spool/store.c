@@ -216,6 +216,9 @@ store_close(struct store *s)
 	for (i = 0; i < (int)(sizeof(s->ostmt) / sizeof(s->ostmt[0])); i++)
 		if (s->ostmt[i] != NULL)
 			sqlite3_finalize(s->ostmt[i]);
+	for (i = 0; i < (int)(sizeof(s->bstmt) / sizeof(s->bstmt[0])); i++)
+		if (s->bstmt[i] != NULL)
+			sqlite3_finalize(s->bstmt[i]);
 	if (s->db != NULL)
 		sqlite3_close(s->db);
 	free(s->path);
@@ -248,16 +251,9 @@ store_state_counts(struct store *s, int64_t *counts, int n,
 }
 
 sqlite3_stmt *
-store_cached(struct store *s, int slot, const char *sql,
+store_slot(struct store *s, sqlite3_stmt **st, const char *sql,
     struct spool_error *err)
 {
-	sqlite3_stmt **st;
-
-	if (slot < 0 || slot >= (int)(sizeof(s->hstmt) / sizeof(s->hstmt[0]))) {
-		spool_seterr(err, "statement slot %d out of range", slot);
-		return NULL;
-	}
-	st = &s->hstmt[slot];
 	if (*st == NULL) {
 		if (sqlite3_prepare_v3(s->db, sql, -1,
 		    SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
@@ -270,4 +266,23 @@ store_cached(struct store *s, int slot, const char *sql,
 	sqlite3_reset(*st);
 	sqlite3_clear_bindings(*st);
 	return *st;
+}
+
+int
+store_stmt_err(struct store *s, sqlite3_stmt *st, struct spool_error *err)
+{
+	spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
+	sqlite3_reset(st);
+	return -1;
+}
+
+sqlite3_stmt *
+store_cached(struct store *s, int slot, const char *sql,
+    struct spool_error *err)
+{
+	if (slot < 0 || slot >= (int)(sizeof(s->hstmt) / sizeof(s->hstmt[0]))) {
+		spool_seterr(err, "statement slot %d out of range", slot);
+		return NULL;
+	}
+	return store_slot(s, &s->hstmt[slot], sql, err);
 }

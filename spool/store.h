@@ -54,6 +54,7 @@ struct store {
 	sqlite3_stmt		*ostmt[12];	/* store_outbound.c's */
 	unsigned		 outbound_new;	/* outbound recorded since the
 						 * last outbound_flush() */
+	sqlite3_stmt		*bstmt[16];	/* store_batch.c's */
 	char			*path;
 	int			 version;	/* after migration */
 	enum store_errclass	 errclass;
@@ -114,6 +115,7 @@ struct store_newmsg {
 	const char	*reason;
 	int64_t		 id;		/* 0: the store picks one */
 	const char	*file_name;	/* NULL: set later */
+	int64_t		 batch;		/* a bundle entry's batch, or 0 */
 };
 
 /* Lookups: 1 found (out filled), 0 not found, -1 error. */
@@ -158,5 +160,14 @@ int64_t	store_now_ms(void);
  */
 sqlite3_stmt *store_cached(struct store *, int slot, const char *sql,
 	    struct spool_error *);
+
+/*
+ * For the store's own modules: the statement in *slot, prepared from sql
+ * on first use, else reset and unbound; NULL on error. store_stmt_err()
+ * fills err from the database's last error, resets st, returns -1.
+ */
+sqlite3_stmt *store_slot(struct store *, sqlite3_stmt **slot,
+	    const char *sql, struct spool_error *);
+int	store_stmt_err(struct store *, sqlite3_stmt *, struct spool_error *);
 
 #endif

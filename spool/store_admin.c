@@ -30,6 +30,7 @@
 struct store_admin_purge {
 	struct store	*s;
 	sqlite3_stmt	*del_attempts;
+	sqlite3_stmt	*unlink_entry;	/* a bundle entry keeps its fate */
 	sqlite3_stmt	*del_msg;
 };
 
@@ -642,6 +643,9 @@ store_admin_purge_open(struct store *s, struct spool_error *err)
 	p->s = s;
 	if (prep(s, "DELETE FROM attempts WHERE message = ?1",
 	    &p->del_attempts, err) == -1 ||
+	    prep(s, "UPDATE batch_entries SET message = NULL WHERE message = "
+	    "?1 AND EXISTS (SELECT 1 FROM messages WHERE id = ?1 AND "
+	    "state = 'done')", &p->unlink_entry, err) == -1 ||
 	    prep(s, "DELETE FROM messages WHERE id = ?1 AND state = 'done'",
 	    &p->del_msg, err) == -1) {
 		store_admin_purge_close(p);
@@ -656,6 +660,7 @@ store_admin_purge_close(struct store_admin_purge *p)
 	if (p == NULL)
 		return;
 	sqlite3_finalize(p->del_attempts);
+	sqlite3_finalize(p->unlink_entry);
 	sqlite3_finalize(p->del_msg);
 	free(p);
 }
@@ -670,28 +675,34 @@ store_admin_purge_row(struct store_admin_purge *p, int64_t id,
 	if (store_exec(s, "SAVEPOINT purge_row", err) == -1)
 		return -1;
 	sqlite3_reset(p->del_attempts);
+	sqlite3_reset(p->unlink_entry);
 	sqlite3_reset(p->del_msg);
 	sqlite3_bind_int64(p->del_attempts, 1, id);
+	sqlite3_bind_int64(p->unlink_entry, 1, id);
 	sqlite3_bind_int64(p->del_msg, 1, id);
-	if (sqlite3_step(p->del_attempts) != SQLITE_DONE) {
+	if (sqlite3_step(p->del_attempts) != SQLITE_DONE ||
+	    sqlite3_step(p->unlink_entry) != SQLITE_DONE) {
 		sqlerr(s, err);
 		goto undo;
 	}
 	rc = sqlite3_step(p->del_msg);
 	if (rc == SQLITE_DONE && sqlite3_changes(s->db) == 1) {
 		sqlite3_reset(p->del_attempts);
+		sqlite3_reset(p->unlink_entry);
 		sqlite3_reset(p->del_msg);
 		return 1;	/* the savepoint stays open */
 	}
 	if (rc == SQLITE_DONE || sqlite3_extended_errcode(s->db) ==
 	    SQLITE_CONSTRAINT_FOREIGNKEY) {
 		sqlite3_reset(p->del_attempts);
+		sqlite3_reset(p->unlink_entry);
 		sqlite3_reset(p->del_msg);
 		return store_admin_purge_done(p, false, err) == -1 ? -1 : 0;
 	}
 	sqlerr(s, err);
 undo:
 	sqlite3_reset(p->del_attempts);
+	sqlite3_reset(p->unlink_entry);
 	sqlite3_reset(p->del_msg);
 	store_admin_purge_done(p, false, NULL);
 	return -1;

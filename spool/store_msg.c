@@ -37,13 +37,13 @@ static const char *sql[SQ_COUNT] = {
 	    "AND message_id IS NULL AND " LIVE " LIMIT 1",
 	[SQ_FIND_UPLOAD] = "SELECT " MSGREF_COLS " FROM messages "
 	    "WHERE partner = ?1 AND orig_name = ?2 AND sha256 = ?3 "
-	    "ORDER BY id DESC LIMIT 1",
+	    "AND batch IS NULL ORDER BY id DESC LIMIT 1",
 	[SQ_INSERT] = "INSERT INTO messages (id, partner, orig_name, "
 	    "file_name, state, type, message_id, sender, recipient, "
 	    "transaction_id, sender_seq, receiver_seq, sha256, size, "
-	    "duplicate_of, reason, received_at, updated_at) VALUES (?16, ?1, "
-	    "?2, ?17, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
-	    "?15)",
+	    "duplicate_of, reason, received_at, updated_at, batch) VALUES "
+	    "(?16, ?1, ?2, ?17, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+	    "?14, ?15, ?15, ?18)",
 	[SQ_NEXT_ID] = "SELECT coalesce(max(id), 0) + 1 FROM messages",
 	[SQ_SET_NAME] = "UPDATE messages SET file_name = ?2 WHERE id = ?1",
 	[SQ_GET] = "SELECT " MSGREF_COLS " FROM messages WHERE id = ?1",
@@ -61,29 +61,13 @@ store_now_ms(void)
 static sqlite3_stmt *
 stmt(struct store *s, enum store_stmt_id id, struct spool_error *err)
 {
-	sqlite3_stmt *st = s->stmt[id];
-
-	if (st == NULL) {
-		if (sqlite3_prepare_v3(s->db, sql[id], -1,
-		    SQLITE_PREPARE_PERSISTENT, &s->stmt[id], NULL) !=
-		    SQLITE_OK) {
-			spool_seterr(err, "%s: %s", s->path,
-			    sqlite3_errmsg(s->db));
-			return NULL;
-		}
-		return s->stmt[id];
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return st;
+	return store_slot(s, &s->stmt[id], sql[id], err);
 }
 
 static int
 sqlerr(struct store *s, sqlite3_stmt *st, struct spool_error *err)
 {
-	spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
-	sqlite3_reset(st);
-	return -1;
+	return store_stmt_err(s, st, err);
 }
 
 static char *
@@ -269,6 +253,8 @@ store_insert(struct store *s, const struct store_newmsg *m, int64_t *id,
 		sqlite3_bind_int64(st, 16, m->id);
 	sqlite3_bind_text(st, 17, m->file_name != NULL ? m->file_name : "", -1,
 	    SQLITE_STATIC);
+	if (m->batch != 0)
+		sqlite3_bind_int64(st, 18, m->batch);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return sqlerr(s, st, err);
 	sqlite3_reset(st);

@@ -250,6 +250,40 @@ static const char *migrations[] = {
 	"  max(x.revision) FROM order_revisions x WHERE"
 	"  x.partner = r.partner AND x.transaction_id = r.transaction_id"
 	"  AND x.validity = 'valid');",
+
+	/*
+	 * 6: bundles (DESIGN 9). A batch is one bundle file: its fate
+	 * ('done': read whole, its entries decided; 'rejected': refused
+	 * whole, no entry accepted) and the name it has in done/ or
+	 * rejected/. Each entry's fate is kept, with the message it became;
+	 * messages.batch ties a message to the bundle it came in.
+	 */
+	"CREATE TABLE batches ("
+	"  id INTEGER PRIMARY KEY,"
+	"  partner TEXT NOT NULL,"
+	"  orig_name TEXT NOT NULL,"
+	"  file_name TEXT NOT NULL,"
+	"  state TEXT NOT NULL CHECK (state IN ('done', 'rejected')),"
+	"  sha256 BLOB,"
+	"  size INTEGER NOT NULL DEFAULT 0,"
+	"  entries INTEGER NOT NULL DEFAULT 0,"
+	"  reason TEXT,"
+	"  received_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX batches_upload ON batches (partner, orig_name);"
+	"CREATE TABLE batch_entries ("
+	"  batch INTEGER NOT NULL REFERENCES batches(id),"
+	"  idx INTEGER NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  fate TEXT NOT NULL CHECK (fate IN ('accepted', 'duplicate',"
+	"    'rejected', 'skipped')),"
+	"  reason TEXT,"
+	"  message INTEGER REFERENCES messages(id),"
+	"  PRIMARY KEY (batch, idx)"
+	") WITHOUT ROWID;"
+	"ALTER TABLE messages ADD COLUMN batch INTEGER REFERENCES batches(id);"
+	"CREATE INDEX messages_batch ON messages (batch)"
+	"  WHERE batch IS NOT NULL;",
 };
 
 int

@@ -350,9 +350,9 @@ accept_ready(struct daemon *d)
 		watcher_done(d->watcher, false);
 		if (n > st.vanished)
 			log_info("event=batch files=%zu ready=%u parked=%u "
-			    "duplicate=%u rejected=%u restored=%u", n - st.vanished,
-			    st.ready, st.parked, st.duplicate, st.rejected,
-			    st.restored);
+			    "duplicate=%u rejected=%u restored=%u bundles=%u",
+			    n - st.vanished, st.ready, st.parked, st.duplicate,
+			    st.rejected, st.restored, st.bundles);
 		if (d->stop)
 			return -1;
 	}
@@ -560,6 +560,16 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 		goto out;
 	}
 	note_presence(&d, true);
+	/* Bundles a crash left in incoming/ after their COMMIT: their entry
+	 * files first, before reconciliation looks for rows without files
+	 * and before anything is processed. */
+	{
+		struct accept_ctx ac = { d.conf, d.schemas, &d.store, &d.sd };
+
+		if (accept_bundles_restore(&ac, &err) == -1)
+			log_err("event=restore status=failed reason=\"%s\"",
+			    err.msg);
+	}
 	/* Files a crash left behind their store state go where the store
 	 * says (DESIGN 3); done/ is not scanned at start-up. */
 	if (reconcile_run(&d.sd, &d.store, true, false, report_finding,

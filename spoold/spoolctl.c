@@ -40,6 +40,7 @@
 #include "spoollock.h"
 #include "store.h"
 #include "store_admin.h"
+#include "store_batch.h"
 
 #define LIST_LIMIT	100	/* list's default --limit */
 #define PURGE_CHUNK	256	/* messages per purge transaction */
@@ -1381,6 +1382,120 @@ cmd_show(struct ctl *c, int argc, char **argv)
 	    "ID");
 }
 
+/* batch: one bundle and the fate of each of its entries (DESIGN 9). */
+static int
+batch_entry(void *arg, const struct store_batch_entry *e)
+{
+	struct ctl *c = arg;
+	struct json *j = &c->j;
+	char b[2048], r[1024], f[SPOOLDIR_NAME_MAX + 32];
+	const char *fate = e->fate >= 0 ? batch_fate_name(e->fate) : "?";
+
+	f[0] = '\0';
+	if (e->message != 0 && e->msg_state >= 0 && e->msg_file != NULL)
+		snprintf(f, sizeof(f), "%s/%s", state_name(e->msg_state),
+		    e->msg_file);
+	if (c->json) {
+		json_object(j);
+		json_kint(j, "index", e->index);
+		json_kstr(j, "name", e->name);
+		json_kstr(j, "fate", fate);
+		json_kstr(j, "reason", e->reason);
+		json_kopt(j, "message", e->message);
+		json_kstr(j, "state", e->msg_state >= 0 ?
+		    state_name(e->msg_state) : NULL);
+		json_kstr(j, "file", f[0] != '\0' ? f : NULL);
+		json_object_end(j);
+		return 0;
+	}
+	if (e->message != 0)
+		snprintf(r, sizeof(r), "%" PRId64, e->message);
+	else
+		snprintf(r, sizeof(r), "-");
+	printf("%6" PRId64 "  %-9s  %8s  %-9s  %s\n", e->index, fate, r,
+	    e->msg_state >= 0 ? state_name(e->msg_state) : "-",
+	    clean(b, sizeof(b), e->name, 0));
+	if (e->reason != NULL && e->fate != FATE_DUPLICATE)
+		printf("%6s  %s\n", "", first_line(b, sizeof(b), e->reason,
+		    0));
+	return 0;
+}
+
+static int
+cmd_batch(struct ctl *c, int argc, char **argv)
+{
+	struct store_batch b;
+	struct spool_error err;
+	struct json *j = &c->j;
+	char buf[2048], t[64], f[SPOOLDIR_NAME_MAX + 32];
+	int64_t id;
+	int rc, i;
+
+	if (argc != 2 || parse_int(argv[1], 1, &id) == -1)
+		return fail(EX_USAGE, "usage: spoolctl batch ID");
+	spool_clearerr(&err);
+	if (store_admin_read_begin(&c->store, &err) == -1)
+		return store_fail(c, &err);
+	if ((rc = store_batch_get(&c->store, id, &b, &err)) != 1) {
+		store_admin_read_end(&c->store);
+		return rc == 0 ? fail(EX_DATAERR, "no batch %" PRId64, id) :
+		    store_fail(c, &err);
+	}
+	/* An empty name: purged from done/. */
+	f[0] = '\0';
+	if (b.file_name[0] != '\0')
+		snprintf(f, sizeof(f), "%s/%s", state_name(b.state),
+		    b.file_name);
+	if (c->json) {
+		json_object(j);
+		json_kint(j, "batch", b.id);
+		json_kstr(j, "partner", b.partner);
+		json_kstr(j, "bundle", b.orig_name);
+		json_kstr(j, "state", state_name(b.state));
+		json_kstr(j, "file", f[0] != '\0' ? f : NULL);
+		json_kint(j, "size", b.size);
+		json_kint(j, "entry_count", b.entries);
+		json_ktime(j, "received_at", b.received_at);
+		json_kstr(j, "reason", b.reason);
+		json_key(j, "entries");
+		json_array(j);
+	} else {
+		printf("batch         %" PRId64 "\n", b.id);
+		printf("partner       %s\n", clean(buf, sizeof(buf), b.partner,
+		    0));
+		printf("bundle        %s\n", clean(buf, sizeof(buf),
+		    b.orig_name, 0));
+		printf("state         %s\n", state_name(b.state));
+		printf("file          %s\n", f[0] != '\0' ? clean(buf,
+		    sizeof(buf), f, 0) : "- (purged)");
+		printf("size          %" PRId64 "\n", b.size);
+		printf("sha256        ");
+		for (i = 0; i < 32; i++)
+			printf("%02x", b.sha256[i]);
+		printf("\n");
+		printf("received      %s\n", tlocal(t, sizeof(t),
+		    b.received_at, true));
+		printf("entries       %" PRId64 "\n", b.entries);
+		if (b.reason != NULL)
+			printf("reason        %s\n", first_line(buf,
+			    sizeof(buf), b.reason, 0));
+		if (b.entries > 0)
+			printf("\n%6s  %-9s  %8s  %-9s  %s\n", "entry", "fate",
+			    "message", "state", "name");
+	}
+	rc = store_batch_entries(&c->store, b.id, batch_entry, c, &err);
+	store_admin_read_end(&c->store);
+	store_batch_free(&b);
+	if (rc == -1)
+		return store_fail(c, &err);
+	if (c->json) {
+		json_array_end(j);
+		json_object_end(j);
+		return finish_json(c, EX_OK);
+	}
+	return EX_OK;
+}
+
 /* purge: the candidates of one chunk, taken over from the store. */
 struct victims {
 	struct ctl		*c;
@@ -1507,6 +1622,99 @@ purge_chunk(struct ctl *c, struct store_admin_purge *p, struct victims *vs,
 	return spooldir_fsync_fd(c->sd.state_fd[ST_DONE], "done", err);
 }
 
+/* purge: bundle files in done/ whose messages are all purged. */
+struct bvictims {
+	int64_t		*id;
+	char		**name;
+	size_t		 n, cap;
+};
+
+static int
+bundle_collect(void *arg, int64_t id, const char *name)
+{
+	struct bvictims *b = arg;
+
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 16;
+		int64_t *ni;
+		char **nn;
+
+		if ((ni = reallocarray(b->id, cap, sizeof(*ni))) == NULL)
+			return -1;
+		b->id = ni;
+		if ((nn = reallocarray(b->name, cap, sizeof(*nn))) == NULL)
+			return -1;
+		b->name = nn;
+		b->cap = cap;
+	}
+	if ((b->name[b->n] = strdup(name)) == NULL)
+		return -1;
+	b->id[b->n++] = id;
+	return 0;
+}
+
+/*
+ * Remove each bundle file, then forget its name in the store: a crash
+ * in between leaves a batch naming a file that is gone, which nothing
+ * acts on. Returns the number removed (or that would be), or -1.
+ */
+static int64_t
+purge_bundles(struct ctl *c, int64_t before, bool dry_run,
+    struct spool_error *err)
+{
+	struct bvictims b;
+	int64_t n = 0;
+	size_t i;
+
+	memset(&b, 0, sizeof(b));
+	if (store_admin_read_begin(&c->store, err) == -1)
+		return -1;
+	if (store_batch_purge_candidates(&c->store, before, bundle_collect,
+	    &b, err) == -1) {
+		store_admin_read_end(&c->store);
+		if (err->msg[0] == '\0')
+			spool_seterr(err, "out of memory");
+		n = -1;
+		goto out;
+	}
+	store_admin_read_end(&c->store);
+	for (i = 0; i < b.n; i++) {
+		if (b.name[i][0] == '\0' || b.name[i][0] == '.' ||
+		    strchr(b.name[i], '/') != NULL)
+			continue;
+		if (dry_run) {
+			n++;
+			continue;
+		}
+		if (unlinkat(c->sd.state_fd[ST_DONE], b.name[i], 0) == -1 &&
+		    errno != ENOENT) {
+			spool_seterr(err, "cannot remove done/%s: %s",
+			    b.name[i], strerror(errno));
+			n = -1;
+			goto out;
+		}
+		if (store_begin(&c->store, err) == -1)
+			goto fail;
+		if (store_batch_forget_file(&c->store, b.id[i], err) == -1 ||
+		    store_commit(&c->store, err) == -1) {
+			store_rollback(&c->store);
+			goto fail;
+		}
+		n++;
+	}
+	if (!dry_run && n > 0)
+		spooldir_fsync_fd(c->sd.state_fd[ST_DONE], "done", NULL);
+	goto out;
+fail:
+	n = -1;
+out:
+	for (i = 0; i < b.n; i++)
+		free(b.name[i]);
+	free(b.name);
+	free(b.id);
+	return n;
+}
+
 static int
 cmd_purge(struct ctl *c, int argc, char **argv)
 {
@@ -1522,7 +1730,7 @@ cmd_purge(struct ctl *c, int argc, char **argv)
 	const char *age = NULL;
 	char t[64];
 	uint64_t ms;
-	int64_t before, below = INT64_MAX, removed = 0, kept = 0;
+	int64_t before, below = INT64_MAX, removed = 0, kept = 0, bundles;
 	int ch, rc;
 
 	memset(&vs, 0, sizeof(vs));
@@ -1595,11 +1803,14 @@ cmd_purge(struct ctl *c, int argc, char **argv)
 		free(vs.v);
 		store_admin_purge_close(p);
 	}
+	if ((bundles = purge_bundles(c, before, vs.dry_run, &err)) == -1)
+		return store_fail(c, &err);
 	if (c->json) {
 		json_array_end(j);
 		json_kint(j, "matched", vs.matched);
 		json_kint(j, "removed", removed);
 		json_kint(j, "kept", kept);
+		json_kint(j, "bundles", bundles);
 		json_object_end(j);
 		return finish_json(c, EX_OK);
 	}
@@ -1612,6 +1823,10 @@ cmd_purge(struct ctl *c, int argc, char **argv)
 		printf("purge: removed %" PRId64 " message%s done before %s, "
 		    "kept %" PRId64 "\n", removed, removed == 1 ? "" : "s",
 		    tlocal(t, sizeof(t), before, true), kept);
+	if (bundles > 0)
+		printf("purge: %s %" PRId64 " bundle file%s from done/\n",
+		    vs.dry_run ? "would remove" : "removed", bundles,
+		    bundles == 1 ? "" : "s");
 	return EX_OK;
 rollback:
 	rc = store_fail(c, &err);
@@ -1905,7 +2120,7 @@ static const struct {
 	{ "show", cmd_show },
 	{ "retry", cmd_retry },
 	{ "skip", cmd_skip },
-	{ "batch", NULL },
+	{ "batch", cmd_batch },
 	{ "purge", cmd_purge },
 	{ "check", cmd_check },
 };

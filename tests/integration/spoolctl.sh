@@ -204,9 +204,10 @@ expect_out "check: store and directories agree (10 files, 10 rows)"
 json 0 check
 jqt '.agree == true and .findings == [] and .files == 10 and .rows == 10'
 
-expect_exit 69 ctl batch 1
-expect_out "not implemented yet"
-ok "batch not implemented yet (69)"
+expect_exit 65 ctl batch 1
+expect_out "no batch 1"
+expect_exit 64 ctl batch
+ok "batch of an unknown ID (65; bundle.sh tests the rest)"
 
 stop_daemon
 

@@ -1,0 +1,69 @@
+/*
+ * accept_int.h - what accept.c and accept_bundle.c share; not for other
+ * modules.
+ */
+#ifndef SPOOL_ACCEPT_INT_H
+#define SPOOL_ACCEPT_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "accept.h"
+#include "message.h"
+
+/* What became of one file (or bundle entry), between COMMIT and the
+ * move. */
+struct outcome {
+	int64_t		 id;
+	int		 state;		/* enum spool_state, or -1: leave it */
+	bool		 restore;	/* row existed; only move the file */
+	bool		 duplicate;
+	bool		 bundle;	/* a bundle: see the fields below */
+	int		 fd;		/* the bundle, open; or -1 */
+	int64_t		 batch;		/* its batch ID */
+	char		 file_name[SPOOLDIR_NAME_MAX + 1];
+	char		 reason[SPOOL_ERRLEN];
+	char		 logid[300];	/* partner/tx/seq for log lines */
+};
+
+/* Where a message comes from: a file in incoming/, or a bundle entry. */
+struct accept_src {
+	const char	*partner;	/* NULL: a stray file in incoming/ */
+	const char	*orig_name;	/* file name, or entry name (data) */
+	const char	*bundle;	/* the bundle's file name, or NULL */
+	int64_t		 batch;		/* its batch, or 0 */
+};
+
+/*
+ * The checks every message goes through, and its row: parse, sender,
+ * schema, sequencer, insert (o->id preset). A message that fails a check
+ * is recorded as rejected, with its reason. -1 only on store errors.
+ */
+int	accept_message(struct accept_ctx *, const struct accept_src *,
+	    const char *buf, size_t len, const uint8_t *sha,
+	    struct outcome *, struct accept_stats *, struct spool_error *);
+/* Record a rejection with o->reason (o->id preset). */
+int	accept_reject(struct accept_ctx *, const struct accept_src *,
+	    const uint8_t *sha, int64_t size, const struct msg_header *,
+	    struct outcome *, struct spool_error *);
+
+/* Could this file be a bundle, by size? */
+bool	accept_bundle_size_ok(struct accept_ctx *, const struct stat *);
+/*
+ * Read a bundle (fd, from a file of f) inside the caller's transaction:
+ * each entry accepted through accept_message(). 0: it was a bundle (o
+ * filled, o->fd takes over fd), 2: not an archive, -1 error.
+ */
+int	accept_bundle(struct accept_ctx *, const struct accept_file *, int fd,
+	    const struct stat *, struct outcome *, int64_t *next_id,
+	    struct accept_stats *, struct spool_error *);
+/* After COMMIT: write the entries' files, then move the bundle. */
+void	accept_bundle_finish(struct accept_ctx *, const struct accept_file *,
+	    struct outcome *, struct accept_stats *);
+/* A recorded batch whose bundle may still be in incoming/: finish it.
+ * 1 done, 0 nothing to do, -1 error. */
+int	accept_bundle_restore(struct accept_ctx *, int64_t batch,
+	    struct spool_error *);
+
+#endif

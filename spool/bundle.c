@@ -1,0 +1,339 @@
+/*
+ * bundle.c - reading bundles: archives of many messages (DESIGN 9).
+ *
+ * A bundle is read once, front to back, from its open descriptor; each
+ * entry goes to a callback and is forgotten before the next is read, so
+ * memory is one buffer of at most max_entry_size + 1 bytes, however big
+ * the bundle. The limits are checked while reading: a header that
+ * announces too much is refused before its data is unpacked, and data
+ * that unpacks to more than announced is refused as soon as it crosses
+ * the limit (a zip bomb is never unpacked whole).
+ *
+ * What libarchive is allowed to read is chosen, not "all": the tar, cpio,
+ * zip, 7-Zip and RAR formats, and the compression filters that libarchive
+ * implements itself. Left out on purpose: "raw" (it would make any file
+ * an archive), mtree (its entries name files on this machine, which
+ * libarchive then opens: a partner could read /etc/passwd into the
+ * spool), and filters that libarchive would run as an external program
+ * (a partner's bytes would reach another program). Entry names are
+ * handed on as data; nothing here ever opens a path.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "bundle.h"
+
+#define BUNDLE_BLOCK		65536
+#define BUNDLE_NAME_MAX		1024	/* longest entry name kept */
+
+/* Filters, each registered only when libarchive has it built in. */
+static int (*const filters[])(struct archive *) = {
+	archive_read_support_filter_gzip,
+	archive_read_support_filter_bzip2,
+	archive_read_support_filter_xz,
+	archive_read_support_filter_lzma,
+	archive_read_support_filter_lzip,
+	archive_read_support_filter_zstd,
+	archive_read_support_filter_lz4,
+	archive_read_support_filter_compress,
+};
+#define NFILTERS	(sizeof(filters) / sizeof(filters[0]))
+
+/*
+ * Which filters libarchive implements itself: registering one that it
+ * would run as a program answers ARCHIVE_WARN. Probed once per process
+ * on a throw-away archive object.
+ */
+static bool
+filter_builtin(size_t i)
+{
+	static int probed[NFILTERS];	/* 0 unknown, 1 built in, 2 not */
+	struct archive *a;
+
+	if (probed[i] == 0) {
+		probed[i] = 2;
+		if ((a = archive_read_new()) != NULL) {
+			if (filters[i](a) == ARCHIVE_OK)
+				probed[i] = 1;
+			archive_read_free(a);
+		}
+	}
+	return probed[i] == 1;
+}
+
+static struct archive *
+new_reader(void)
+{
+	struct archive *a;
+	size_t i;
+
+	if ((a = archive_read_new()) == NULL)
+		return NULL;
+	for (i = 0; i < NFILTERS; i++)
+		if (filter_builtin(i) && filters[i](a) != ARCHIVE_OK)
+			goto fail;
+	if (archive_read_support_format_tar(a) != ARCHIVE_OK ||
+	    archive_read_support_format_cpio(a) != ARCHIVE_OK ||
+	    archive_read_support_format_zip(a) != ARCHIVE_OK ||
+	    archive_read_support_format_7zip(a) != ARCHIVE_OK ||
+	    archive_read_support_format_rar(a) != ARCHIVE_OK ||
+	    archive_read_support_format_rar5(a) != ARCHIVE_OK)
+		goto fail;
+	return a;
+fail:
+	archive_read_free(a);
+	return NULL;
+}
+
+bool
+bundle_looks_like_xml(const void *buf, size_t len)
+{
+	const unsigned char *p = buf, *end = p + len;
+
+	if (len >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf)
+		p += 3;
+	else if (len >= 2 && ((p[0] == 0xff && p[1] == 0xfe) ||
+	    (p[0] == 0xfe && p[1] == 0xff)))
+		return true;	/* UTF-16 text: a message, not an archive */
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' ||
+	    *p == '\n'))
+		p++;
+	return p < end && *p == '<';
+}
+
+/* After the first header read: was anything recognised at all? */
+static bool
+recognised(struct archive *a, int rc)
+{
+	if (rc == ARCHIVE_OK || rc == ARCHIVE_WARN)
+		return true;
+	return archive_format(a) != 0 || archive_filter_count(a) > 1;
+}
+
+bool
+bundle_is_archive_mem(const void *buf, size_t len)
+{
+	struct archive_entry *e;
+	struct archive *a;
+	bool yes = false;
+	int rc;
+
+	if (len == 0 || bundle_looks_like_xml(buf, len))
+		return false;
+	if ((a = new_reader()) == NULL)
+		return false;
+	if (archive_read_open_memory(a, buf, len) == ARCHIVE_OK) {
+		rc = archive_read_next_header(a, &e);
+		yes = recognised(a, rc);
+	} else
+		yes = archive_filter_count(a) > 1 || archive_format(a) != 0;
+	archive_read_free(a);
+	return yes;
+}
+
+static const char *
+skip_kind(struct archive_entry *e)
+{
+	if (archive_entry_hardlink(e) != NULL)
+		return "a hard link";
+	switch (archive_entry_filetype(e)) {
+	case AE_IFREG:
+		return NULL;
+	case AE_IFDIR:
+		return "a directory";
+	case AE_IFLNK:
+		return "a symbolic link";
+	case AE_IFCHR:
+		return "a character device";
+	case AE_IFBLK:
+		return "a block device";
+	case AE_IFIFO:
+		return "a FIFO";
+	case AE_IFSOCK:
+		return "a socket";
+	default:
+		return "not a regular file";
+	}
+}
+
+/* The entry's name, bounded, as data. */
+static void
+entry_name(struct archive_entry *e, char *buf, size_t len)
+{
+	const char *n = archive_entry_pathname(e);
+	size_t l;
+
+	if (n == NULL)
+		n = archive_entry_pathname_utf8(e);
+	if (n == NULL)
+		n = "";
+	l = strlen(n);
+	if (l < len) {
+		memcpy(buf, n, l + 1);
+		return;
+	}
+	memcpy(buf, n, len - 4);
+	memcpy(buf + len - 4, "...", 4);
+}
+
+int
+bundle_read(int fd, const struct bundle_limits *lim, bundle_entry_fn fn,
+    void *arg, uint64_t *nentries, char *why, size_t whylen,
+    struct spool_error *err)
+{
+	struct bundle_entry be;
+	struct archive_entry *e;
+	struct archive *a;
+	char name[BUNDLE_NAME_MAX + 1], *buf = NULL;
+	uint64_t total = 0, n = 0;
+	size_t cap = 0, off;
+	ssize_t got;
+	int rc, ret = -1;
+
+	*nentries = 0;
+	if ((a = new_reader()) == NULL) {
+		spool_seterr(err, "cannot set up libarchive");
+		return -1;
+	}
+	if (archive_read_open_fd(a, fd, BUNDLE_BLOCK) != ARCHIVE_OK) {
+		if (archive_filter_count(a) <= 1 && archive_format(a) == 0) {
+			ret = 2;
+			goto out;
+		}
+		snprintf(why, whylen, "bundle cannot be read: %s",
+		    archive_error_string(a));
+		ret = 1;
+		goto out;
+	}
+	for (;;) {
+		rc = archive_read_next_header(a, &e);
+		if (rc == ARCHIVE_EOF)
+			break;
+		if (n == 0 && rc != ARCHIVE_OK && rc != ARCHIVE_WARN &&
+		    !recognised(a, rc)) {
+			ret = 2;
+			goto out;
+		}
+		if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
+			if (n == 0)
+				snprintf(why, whylen, "bundle is corrupt or "
+				    "truncated: first entry unreadable at byte "
+				    "%" PRId64 ": %s", archive_filter_bytes(a,
+				    -1), archive_error_string(a));
+			else
+				snprintf(why, whylen, "bundle is corrupt or "
+				    "truncated after entry %" PRIu64 " (%s), "
+				    "at byte %" PRId64 ": %s", n, name,
+				    archive_filter_bytes(a, -1),
+				    archive_error_string(a));
+			ret = 1;
+			goto out;
+		}
+		entry_name(e, name, sizeof(name));
+		if (++n > lim->max_entries) {
+			snprintf(why, whylen, "bundle has more than "
+			    "max_entries (%" PRIu64 ") entries",
+			    lim->max_entries);
+			ret = 1;
+			goto out;
+		}
+		memset(&be, 0, sizeof(be));
+		be.index = n;
+		be.name = name;
+		if ((be.skip = skip_kind(e)) != NULL) {
+			if (fn(arg, &be, err) == -1)
+				goto out;
+			continue;
+		}
+		if (archive_entry_size_is_set(e) &&
+		    (archive_entry_size(e) < 0 ||
+		    (uint64_t)archive_entry_size(e) > lim->max_entry_size)) {
+			snprintf(why, whylen, "entry %" PRIu64 " (%s) is %"
+			    PRId64 " bytes, more than max_entry_size (%"
+			    PRIu64 " bytes)", n, name, archive_entry_size(e),
+			    lim->max_entry_size);
+			ret = 1;
+			goto out;
+		}
+		if (archive_entry_size_is_set(e) && total +
+		    (uint64_t)archive_entry_size(e) > lim->max_total_size) {
+			snprintf(why, whylen, "bundle unpacks to more than "
+			    "max_total_size (%" PRIu64 " bytes) at entry %"
+			    PRIu64 " (%s)", lim->max_total_size, n, name);
+			ret = 1;
+			goto out;
+		}
+		off = 0;
+		for (;;) {
+			size_t want;
+
+			if (off == cap) {
+				size_t ncap;
+				char *nb;
+
+				if (cap > lim->max_entry_size) {
+					snprintf(why, whylen, "entry %" PRIu64
+					    " (%s) unpacks to more than "
+					    "max_entry_size (%" PRIu64
+					    " bytes)", n, name,
+					    lim->max_entry_size);
+					ret = 1;
+					goto out;
+				}
+				ncap = cap == 0 ? BUNDLE_BLOCK : cap * 2;
+				if (ncap > lim->max_entry_size + 1)
+					ncap = (size_t)lim->max_entry_size + 1;
+				if ((nb = realloc(buf, ncap)) == NULL) {
+					spool_seterr(err, "out of memory");
+					goto out;
+				}
+				buf = nb;
+				cap = ncap;
+			}
+			want = cap - off < BUNDLE_BLOCK ? cap - off :
+			    BUNDLE_BLOCK;
+			got = archive_read_data(a, buf + off, want);
+			if (got < 0) {
+				snprintf(why, whylen, "bundle is corrupt or "
+				    "truncated in entry %" PRIu64 " (%s), at "
+				    "byte %" PRId64 ": %s", n, name,
+				    archive_filter_bytes(a, -1),
+				    archive_error_string(a));
+				ret = 1;
+				goto out;
+			}
+			if (got == 0)
+				break;
+			off += (size_t)got;
+			total += (uint64_t)got;
+			if (total > lim->max_total_size) {
+				snprintf(why, whylen, "bundle unpacks to more "
+				    "than max_total_size (%" PRIu64 " bytes) "
+				    "at entry %" PRIu64 " (%s)",
+				    lim->max_total_size, n, name);
+				ret = 1;
+				goto out;
+			}
+		}
+		be.data = buf != NULL ? buf : "";
+		be.len = off;
+		be.nested = bundle_is_archive_mem(be.data, be.len);
+		if (fn(arg, &be, err) == -1)
+			goto out;
+	}
+	*nentries = n;
+	ret = 0;
+out:
+	free(buf);
+	archive_read_free(a);
+	return ret;
+}

@@ -1,0 +1,62 @@
+/*
+ * bundle.h - read tar/zip/... bundles (DESIGN 9) with libarchive, within
+ * limits, handing each entry to a callback.
+ */
+#ifndef SPOOL_BUNDLE_H
+#define SPOOL_BUNDLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+struct bundle_limits {
+	uint64_t	 max_entries;	/* entries of any kind */
+	uint64_t	 max_entry_size;	/* unpacked, one entry */
+	uint64_t	 max_total_size;	/* unpacked, all entries */
+};
+
+/* One entry, as handed to the callback; valid until it returns. */
+struct bundle_entry {
+	uint64_t	 index;		/* position in the archive, from 1 */
+	const char	*name;		/* as the archive says: data, never a
+					 * path; "" if it has none */
+	const char	*skip;		/* not a regular file: what it is
+					 * ("a symbolic link", ...); else NULL */
+	bool		 nested;	/* its content is an archive itself */
+	const char	*data;		/* regular entries: the content */
+	size_t		 len;
+};
+
+/* 0 go on, -1 stop (err says why). */
+typedef int	(*bundle_entry_fn)(void *arg, const struct bundle_entry *,
+		    struct spool_error *);
+
+/*
+ * Does buf (the start of a file) look like XML text: after an optional
+ * byte-order mark and white space, a '<'? Such a file is a message and
+ * is never handed to libarchive.
+ */
+bool	bundle_looks_like_xml(const void *buf, size_t len);
+
+/* Is buf (a whole entry) an archive or compressed data libarchive reads? */
+bool	bundle_is_archive_mem(const void *buf, size_t len);
+
+/*
+ * Read the archive in fd (from its current offset) entry by entry and
+ * call fn for each. Memory: one buffer of at most max_entry_size + 1
+ * bytes, reused. Reading stops as soon as a limit is crossed.
+ *
+ * Returns 0: a sound archive, read to its end (*nentries entries).
+ * 1: refused whole (corrupt, truncated, over a limit); why names the
+ *    entry or offset. fn may have been called for earlier entries.
+ * 2: not an archive at all (nothing called; the caller treats the file
+ *    as a single message).
+ * -1: a system error or fn said stop; err says why.
+ */
+int	bundle_read(int fd, const struct bundle_limits *, bundle_entry_fn fn,
+	    void *arg, uint64_t *nentries, char *why, size_t whylen,
+	    struct spool_error *err);
+
+#endif
