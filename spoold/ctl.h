@@ -1,0 +1,77 @@
+/*
+ * ctl.h - what spoolctl's modules share: the one state object of a run
+ * (struct ctl), the helpers that print, format and fail in the same way
+ * for every command, and the commands themselves.
+ *
+ * spoolctl.c has main(), the helpers and the command table;
+ * ctl_status.c the overviews (status, list, batch); ctl_show.c one
+ * message or one transaction (show); ctl_lever.c the commands that
+ * change the spool (retry, skip, purge, check).
+ *
+ * Each command takes the argv from its own name on and returns a
+ * sysexits.h code. With --json it builds its document in c->j and ends
+ * with finish_json(); main() prints the document only when it is whole.
+ */
+#ifndef SPOOLD_CTL_H
+#define SPOOLD_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "conf.h"
+#include "error.h"
+#include "json.h"
+#include "spooldir.h"
+#include "store.h"
+#include "store_admin.h"
+
+#define SHORT_REASON	60	/* characters of a reason, shortened */
+
+struct ctl {
+	struct conf	 conf;
+	struct store	 store;
+	struct spooldir	 sd;
+	bool		 sd_open;
+	bool		 json;
+	FILE		*out;		/* stdout, or a JSON buffer */
+	struct json	 j;
+	bool		 complete;	/* the JSON document is whole */
+	int64_t		 now;		/* ms since the epoch */
+};
+
+/* Errors: one line on stderr; each returns code (or its own). */
+int		 fail(int code, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
+int		 store_fail(struct ctl *, const struct spool_error *);
+int		 finish_json(struct ctl *, int rc);
+int		 need_spooldir(struct ctl *);
+
+/* Text for a terminal and times; each returns buf (or a constant). */
+const char	*clean(char *buf, size_t len, const char *s, size_t max);
+const char	*first_line(char *buf, size_t len, const char *s,
+		    size_t max);
+const char	*tlocal(char *buf, size_t len, int64_t ms, bool secs);
+const char	*tiso(char *buf, size_t len, int64_t ms);
+const char	*dur(char *buf, size_t len, int64_t ms, bool two);
+const char	*state_name(int st);
+int		 parse_int(const char *s, int64_t min, int64_t *v);
+
+/* JSON pieces. */
+void		 json_ktime(struct json *, const char *key, int64_t ms);
+void		 json_kopt(struct json *, const char *key, int64_t v);
+void		 json_msg_open(struct ctl *, const struct store_admin_msg *);
+void		 json_msg(struct ctl *, const struct store_admin_msg *);
+
+/* The commands. */
+int		 cmd_status(struct ctl *, int argc, char **argv);
+int		 cmd_list(struct ctl *, int argc, char **argv);
+int		 cmd_batch(struct ctl *, int argc, char **argv);
+int		 cmd_show(struct ctl *, int argc, char **argv);
+int		 cmd_retry(struct ctl *, int argc, char **argv);
+int		 cmd_skip(struct ctl *, int argc, char **argv);
+int		 cmd_purge(struct ctl *, int argc, char **argv);
+int		 cmd_check(struct ctl *, int argc, char **argv);
+
+#endif

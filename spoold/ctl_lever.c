@@ -1,0 +1,645 @@
+/*
+ * ctl_lever.c - spoolctl's levers, the commands that change the spool:
+ * retry and skip (through the processing cycle, then a SIGUSR1 to wake
+ * spoold), purge (old messages and bundle files in done/) and check
+ * (store against directories, with --repair under the spool lock).
+ *
+ * purge writes in short write transactions of at most PURGE_CHUNK
+ * messages; the order of file and row removal is argued at
+ * purge_chunk() and purge_bundles().
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "cycle.h"
+#include "reconcile.h"
+#include "spoollock.h"
+#include "store_batch.h"
+
+#define PURGE_CHUNK	256	/* messages per purge transaction */
+
+/* purge: the candidates of one chunk, taken over from the store. */
+struct victims {
+	struct ctl		*c;
+	struct store_admin_msg	*v;
+	size_t			 n, cap;
+	bool			 dry_run;
+	int64_t			 matched;
+};
+
+static void
+purge_line(struct ctl *c, const struct store_admin_msg *m, const char *action,
+    const char *why)
+{
+	struct json *j = &c->j;
+	char b[600], t[64], w[600];
+
+	if (c->json) {
+		json_object(j);
+		json_kint(j, "id", m->id);
+		json_kstr(j, "file_name", m->file_name);
+		json_kstr(j, "partner", m->partner);
+		json_kstr(j, "transaction_id", m->transaction_id);
+		if (m->has_seq)
+			json_kint(j, "sender_seq", m->sender_seq);
+		else
+			json_knull(j, "sender_seq");
+		json_kstr(j, "type", m->type);
+		json_ktime(j, "done_at", m->updated_at);
+		json_kstr(j, "action", action);
+		json_kstr(j, "why", why);
+		json_object_end(j);
+		return;
+	}
+	printf("%-12s #%-7" PRId64 " done/%s (done %s)%s%s\n", action, m->id,
+	    clean(b, sizeof(b), m->file_name, 0), tlocal(t, sizeof(t),
+	    m->updated_at, false), why != NULL ? ": " : "", why != NULL ?
+	    clean(w, sizeof(w), why, 0) : "");
+}
+
+static int
+purge_collect(void *arg, struct store_admin_msg *m)
+{
+	struct victims *vs = arg;
+	struct store_admin_msg *n;
+
+	vs->matched++;
+	if (vs->dry_run) {
+		purge_line(vs->c, m, "would_remove", NULL);
+		return 0;
+	}
+	if (vs->n == vs->cap) {
+		size_t cap = vs->cap ? vs->cap * 2 : 64;
+
+		if ((n = reallocarray(vs->v, cap, sizeof(*n))) == NULL)
+			return -1;
+		vs->v = n;
+		vs->cap = cap;
+	}
+	vs->v[vs->n++] = *m;	/* take the strings over */
+	memset(m, 0, sizeof(*m));
+	return 0;
+}
+
+static void
+victims_clear(struct victims *vs)
+{
+	size_t i;
+
+	for (i = 0; i < vs->n; i++)
+		store_admin_msg_free(&vs->v[i]);
+	vs->n = 0;
+}
+
+/*
+ * One chunk, in the caller's short write transaction: delete each row
+ * (in a savepoint), remove its file, keep the deletion only if the file
+ * is gone; then fsync done/. The caller commits. Files go before their
+ * rows are committed: a crash in between leaves rows without files,
+ * which the next purge finishes (a missing file counts as removed),
+ * never files without rows.
+ */
+static int
+purge_chunk(struct ctl *c, struct store_admin_purge *p, struct victims *vs,
+    int64_t *removed, int64_t *kept, struct spool_error *err)
+{
+	struct store_admin_msg *m;
+	char why[300];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < vs->n; i++) {
+		m = &vs->v[i];
+		if (m->file_name == NULL || m->file_name[0] == '\0' ||
+		    m->file_name[0] == '.' || strchr(m->file_name, '/') !=
+		    NULL) {
+			purge_line(c, m, "kept", "the store holds no usable "
+			    "file name");
+			(*kept)++;
+			continue;
+		}
+		if ((rc = store_admin_purge_row(p, m->id, err)) == -1)
+			return -1;
+		if (rc == 0) {
+			purge_line(c, m, "kept", "another record still refers "
+			    "to it");
+			(*kept)++;
+			continue;
+		}
+		if (unlinkat(c->sd.state_fd[ST_DONE], m->file_name, 0) == -1 &&
+		    errno != ENOENT) {
+			snprintf(why, sizeof(why), "cannot remove the file: %s",
+			    strerror(errno));
+			if (store_admin_purge_done(p, false, err) == -1)
+				return -1;
+			purge_line(c, m, "kept", why);
+			(*kept)++;
+			continue;
+		}
+		if (store_admin_purge_done(p, true, err) == -1)
+			return -1;
+		purge_line(c, m, "removed", NULL);
+		(*removed)++;
+	}
+	return spooldir_fsync_fd(c->sd.state_fd[ST_DONE], "done", err);
+}
+
+/* purge: bundle files in done/ whose messages are all purged. */
+struct bvictims {
+	int64_t		*id;
+	char		**name;
+	size_t		 n, cap;
+};
+
+static int
+bundle_collect(void *arg, int64_t id, const char *name)
+{
+	struct bvictims *b = arg;
+
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 16;
+		int64_t *ni;
+		char **nn;
+
+		if ((ni = reallocarray(b->id, cap, sizeof(*ni))) == NULL)
+			return -1;
+		b->id = ni;
+		if ((nn = reallocarray(b->name, cap, sizeof(*nn))) == NULL)
+			return -1;
+		b->name = nn;
+		b->cap = cap;
+	}
+	if ((b->name[b->n] = strdup(name)) == NULL)
+		return -1;
+	b->id[b->n++] = id;
+	return 0;
+}
+
+/*
+ * Remove each bundle file, then forget its name in the store: a crash
+ * in between leaves a batch naming a file that is gone, which nothing
+ * acts on. Returns the number removed (or that would be), or -1.
+ */
+static int64_t
+purge_bundles(struct ctl *c, int64_t before, bool dry_run,
+    struct spool_error *err)
+{
+	struct bvictims b;
+	int64_t n = 0;
+	size_t i;
+
+	memset(&b, 0, sizeof(b));
+	if (store_admin_read_begin(&c->store, err) == -1)
+		return -1;
+	if (store_batch_purge_candidates(&c->store, before, bundle_collect,
+	    &b, err) == -1) {
+		store_admin_read_end(&c->store);
+		if (err->msg[0] == '\0')
+			spool_seterr(err, "out of memory");
+		n = -1;
+		goto out;
+	}
+	store_admin_read_end(&c->store);
+	for (i = 0; i < b.n; i++) {
+		if (b.name[i][0] == '\0' || b.name[i][0] == '.' ||
+		    strchr(b.name[i], '/') != NULL)
+			continue;
+		if (dry_run) {
+			n++;
+			continue;
+		}
+		if (unlinkat(c->sd.state_fd[ST_DONE], b.name[i], 0) == -1 &&
+		    errno != ENOENT) {
+			spool_seterr(err, "cannot remove done/%s: %s",
+			    b.name[i], strerror(errno));
+			n = -1;
+			goto out;
+		}
+		if (store_begin(&c->store, err) == -1)
+			goto fail;
+		if (store_batch_forget_file(&c->store, b.id[i], err) == -1 ||
+		    store_commit(&c->store, err) == -1) {
+			store_rollback(&c->store);
+			goto fail;
+		}
+		n++;
+	}
+	if (!dry_run && n > 0)
+		spooldir_fsync_fd(c->sd.state_fd[ST_DONE], "done", NULL);
+	goto out;
+fail:
+	n = -1;
+out:
+	for (i = 0; i < b.n; i++)
+		free(b.name[i]);
+	free(b.name);
+	free(b.id);
+	return n;
+}
+
+int
+cmd_purge(struct ctl *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "done-older-than", required_argument, NULL, 'o' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct store_admin_purge *p = NULL;
+	struct victims vs;
+	struct spool_error err;
+	struct json *j = &c->j;
+	const char *age = NULL;
+	char t[64];
+	uint64_t ms;
+	int64_t before, below = INT64_MAX, removed = 0, kept = 0, bundles;
+	int ch, rc;
+
+	memset(&vs, 0, sizeof(vs));
+	vs.c = c;
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'o':
+			age = optarg;
+			break;
+		case 'n':
+			vs.dry_run = true;
+			break;
+		default:
+			return fail(EX_USAGE, "usage: spoolctl purge "
+			    "--done-older-than AGE [--dry-run]");
+		}
+	}
+	if (optind != argc || age == NULL)
+		return fail(EX_USAGE, "usage: spoolctl purge --done-older-than "
+		    "AGE [--dry-run]");
+	if (conf_parse_duration(age, &ms) == -1 || ms > (uint64_t)c->now)
+		return fail(EX_USAGE, "purge: %s is not a duration (a number "
+		    "with ms, s, m, h or d, such as 30d)", age);
+	before = c->now - (int64_t)ms;
+	if ((rc = need_spooldir(c)) != EX_OK)
+		return rc;
+	if (c->json) {
+		json_object(j);
+		json_kbool(j, "dry_run", vs.dry_run);
+		json_kint(j, "older_than_seconds", (int64_t)(ms / 1000));
+		json_ktime(j, "before", before);
+		json_key(j, "messages");
+		json_array(j);
+	}
+	spool_clearerr(&err);
+	if (vs.dry_run) {
+		if (store_admin_read_begin(&c->store, &err) == -1)
+			return store_fail(c, &err);
+		rc = store_admin_purge_candidates(&c->store, before, below, 0,
+		    purge_collect, &vs, &err);
+		store_admin_read_end(&c->store);
+		if (rc == -1)
+			return store_fail(c, &err);
+	} else {
+		if ((p = store_admin_purge_open(&c->store, &err)) == NULL)
+			return store_fail(c, &err);
+		for (;;) {
+			if (store_begin(&c->store, &err) == -1) {
+				rc = store_fail(c, &err);
+				goto out;
+			}
+			if (store_admin_purge_candidates(&c->store, before,
+			    below, PURGE_CHUNK, purge_collect, &vs, &err) ==
+			    -1) {
+				if (err.msg[0] == '\0')
+					spool_seterr(&err, "out of memory");
+				goto rollback;
+			}
+			if (vs.n == 0) {
+				store_rollback(&c->store);
+				break;
+			}
+			below = vs.v[vs.n - 1].id;
+			if (purge_chunk(c, p, &vs, &removed, &kept, &err) ==
+			    -1 || store_commit(&c->store, &err) == -1)
+				goto rollback;
+			victims_clear(&vs);
+		}
+		free(vs.v);
+		store_admin_purge_close(p);
+	}
+	if ((bundles = purge_bundles(c, before, vs.dry_run, &err)) == -1)
+		return store_fail(c, &err);
+	if (c->json) {
+		json_array_end(j);
+		json_kint(j, "matched", vs.matched);
+		json_kint(j, "removed", removed);
+		json_kint(j, "kept", kept);
+		json_kint(j, "bundles", bundles);
+		json_object_end(j);
+		return finish_json(c, EX_OK);
+	}
+	if (vs.dry_run)
+		printf("purge: would remove %" PRId64 " message%s done before "
+		    "%s (dry run: nothing removed)\n", vs.matched,
+		    vs.matched == 1 ? "" : "s", tlocal(t, sizeof(t), before,
+		    true));
+	else
+		printf("purge: removed %" PRId64 " message%s done before %s, "
+		    "kept %" PRId64 "\n", removed, removed == 1 ? "" : "s",
+		    tlocal(t, sizeof(t), before, true), kept);
+	if (bundles > 0)
+		printf("purge: %s %" PRId64 " bundle file%s from done/\n",
+		    vs.dry_run ? "would remove" : "removed", bundles,
+		    bundles == 1 ? "" : "s");
+	return EX_OK;
+rollback:
+	rc = store_fail(c, &err);
+	store_rollback(&c->store);
+out:
+	victims_clear(&vs);
+	free(vs.v);
+	store_admin_purge_close(p);
+	if (removed > 0)
+		fprintf(stderr, "spoolctl: purge: %" PRId64 " message%s "
+		    "removed before the error\n", removed, removed == 1 ? "" :
+		    "s");
+	return rc;
+}
+
+static void
+check_report(void *arg, const struct reconcile_finding *f)
+{
+	struct ctl *c = arg;
+	struct json *j = &c->j;
+	char b[600], e[600];
+	const char *dir = f->found >= 0 ? state_name(f->found) : NULL;
+	const char *exp = f->expected >= 0 ? state_name(f->expected) : NULL;
+
+	if (c->json) {
+		json_object(j);
+		json_kstr(j, "kind", reconcile_kind_name(f->kind));
+		json_kopt(j, "id", f->id);
+		json_kstr(j, "file_name", f->file_name);
+		json_kstr(j, "directory", dir);
+		json_kstr(j, "expected_state", exp);
+		json_kbool(j, "repaired", f->repaired);
+		json_kstr(j, "error", f->error);
+		json_object_end(j);
+		return;
+	}
+	clean(b, sizeof(b), f->file_name, 0);
+	switch (f->kind) {
+	case RECONCILE_FILE_WITHOUT_ROW:
+		printf("file without row: %s/%s (left where it is)\n", dir, b);
+		break;
+	case RECONCILE_WRONG_DIR:
+		printf("file in the wrong state directory: %s/%s (store says "
+		    "%s)", dir, b, exp);
+		if (f->repaired)
+			printf(": moved to %s/", exp);
+		if (f->error != NULL)
+			printf(": %s", clean(e, sizeof(e), f->error, 0));
+		printf("\n");
+		break;
+	case RECONCILE_ROW_WITHOUT_FILE:
+		printf("row without file: message %" PRId64 " (%s): %s/%s is "
+		    "missing\n", f->id, exp, exp, b);
+		break;
+	}
+}
+
+int
+cmd_check(struct ctl *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "repair", no_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct reconcile_stats rs;
+	struct spool_error err;
+	struct json *j = &c->j;
+	bool repair = false;
+	int ch, rc, remain, lockfd = -1;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch != 'r')
+			return fail(EX_USAGE, "usage: spoolctl check "
+			    "[--repair]");
+		repair = true;
+	}
+	if (optind != argc)
+		return fail(EX_USAGE, "usage: spoolctl check [--repair]");
+	if ((rc = need_spooldir(c)) != EX_OK)
+		return rc;
+	/* A repair moves files: not under a running spoold's feet. */
+	spool_clearerr(&err);
+	if (repair && (lockfd = spool_lock(c->sd.root_fd, c->sd.root,
+	    "spoolctl", &err)) < 0)
+		return fail(lockfd == -2 ? EX_TEMPFAIL : EX_IOERR, "%s%s",
+		    err.msg, lockfd == -2 ? "; stop it before check --repair" :
+		    "");
+	if (c->json) {
+		json_object(j);
+		json_kbool(j, "repair", repair);
+		json_key(j, "findings");
+		json_array(j);
+	}
+	spool_clearerr(&err);
+	remain = reconcile_run(&c->sd, &c->store, repair, true, check_report,
+	    c, &rs, &err);
+	if (lockfd != -1)
+		close(lockfd);
+	if (remain == -1)
+		return store_fail(c, &err);
+	rc = remain == 0 ? EX_OK : EX_DATAERR;
+	if (c->json) {
+		json_array_end(j);
+		json_kint(j, "files", rs.files);
+		json_kint(j, "rows", rs.rows);
+		json_kint(j, "disagreements", rs.findings);
+		json_kint(j, "repaired", rs.repaired);
+		json_kint(j, "remaining", remain);
+		json_kbool(j, "agree", remain == 0);
+		json_object_end(j);
+		return finish_json(c, rc);
+	}
+	if (rs.findings == 0)
+		printf("check: store and directories agree (%" PRId64 " files, "
+		    "%" PRId64 " rows)\n", rs.files, rs.rows);
+	else
+		printf("check: %" PRId64 " disagreement%s, %" PRId64
+		    " repaired, %d remain%s (%" PRId64 " files, %" PRId64
+		    " rows)\n", rs.findings, rs.findings == 1 ? "" : "s",
+		    rs.repaired, remain, remain == 1 ? "s" : "", rs.files,
+		    rs.rows);
+	return rc;
+}
+
+/*
+ * Tell a running spoold that the store changed (SIGUSR1 wakes its loop,
+ * which then runs a cycle). Not being able to is not an error: spoold
+ * picks the change up at its next wake-up anyway; say so.
+ */
+static void
+tell_daemon(struct ctl *c)
+{
+	struct store_admin_status st;
+	struct spool_error err;
+
+	memset(&st, 0, sizeof(st));
+	spool_clearerr(&err);
+	if (store_admin_status(&c->store, c->now, &st, &err) == -1)
+		return;
+	if (st.daemon_known && st.daemon_pid > 0 &&
+	    kill((pid_t)st.daemon_pid, SIGUSR1) == -1 && errno != ESRCH)
+		fprintf(stderr, "spoolctl: cannot tell spoold (pid %" PRId64
+		    "): %s; it acts at its next wake-up\n", st.daemon_pid,
+		    strerror(errno));
+	store_admin_status_free(&st);
+}
+
+static int
+parse_id(const char *s, int64_t *id)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || v <= 0)
+		return -1;
+	*id = (int64_t)v;
+	return 0;
+}
+
+int
+cmd_retry(struct ctl *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "tx", no_argument, NULL, 't' },
+		{ "all-failed", no_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct cycle_ctx ctx = { &c->conf, &c->store, &c->sd, NULL, NULL,
+	    NULL, NULL, NULL };
+	const char *usage_text = "usage: spoolctl retry MSGID | --tx PARTNER "
+	    "ID | --all-failed";
+	const char *partner = NULL, *tx = NULL;
+	struct spool_error err;
+	bool by_tx = false, all = false;
+	int64_t id = 0, n;
+	int ch, rc;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch == 't')
+			by_tx = true;
+		else if (ch == 'a')
+			all = true;
+		else
+			return fail(EX_USAGE, "%s", usage_text);
+	}
+	argc -= optind;
+	argv += optind;
+	if (all && (by_tx || argc != 0))
+		return fail(EX_USAGE, "%s", usage_text);
+	if (by_tx && argc == 2) {
+		partner = argv[0];
+		tx = argv[1];
+	} else if (!by_tx && !all && argc == 1) {
+		if (parse_id(argv[0], &id) == -1)
+			return fail(EX_USAGE, "%s is not a message id", argv[0]);
+	} else if (!all)
+		return fail(EX_USAGE, "%s", usage_text);
+	if ((rc = need_spooldir(c)) != EX_OK)
+		return rc;
+	spool_clearerr(&err);
+	if (cycle_retry(&ctx, id, partner, tx, all, &n, &err) == -1)
+		return store_fail(c, &err);
+	if (n == 0 && !all)
+		return fail(EX_DATAERR, "nothing to retry: no failed or deferred "
+		    "message %s (or its exec call is still running)",
+		    id ? "with that id" : "in that transaction");
+	if (n > 0)
+		tell_daemon(c);
+	if (c->json) {
+		json_object(&c->j);
+		json_kint(&c->j, "retried", n);
+		json_object_end(&c->j);
+		return finish_json(c, EX_OK);
+	}
+	printf("retry: %" PRId64 " message%s back in queue/\n", n,
+	    n == 1 ? "" : "s");
+	return EX_OK;
+}
+
+int
+cmd_skip(struct ctl *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "reason", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct cycle_ctx ctx = { &c->conf, &c->store, &c->sd, NULL, NULL,
+	    NULL, NULL, NULL };
+	const char *usage_text = "usage: spoolctl skip PARTNER ID SEQ "
+	    "--reason TEXT";
+	const char *reason = NULL, *user;
+	struct spool_error err;
+	struct passwd *pw;
+	char uidbuf[32];
+	int64_t seq;
+	int ch, rc;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch != 'r')
+			return fail(EX_USAGE, "%s", usage_text);
+		reason = optarg;
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 3 || reason == NULL || reason[0] == '\0')
+		return fail(EX_USAGE, "%s", usage_text);
+	if (parse_id(argv[2], &seq) == -1)
+		return fail(EX_USAGE, "%s is not a sequence number", argv[2]);
+	if ((pw = getpwuid(getuid())) != NULL)
+		user = pw->pw_name;
+	else {
+		snprintf(uidbuf, sizeof(uidbuf), "uid %ld", (long)getuid());
+		user = uidbuf;
+	}
+	if ((rc = need_spooldir(c)) != EX_OK)
+		return rc;
+	spool_clearerr(&err);
+	if (cycle_skip(&ctx, argv[0], argv[1], seq, user, reason, &err) ==
+	    -1) {
+		if (store_admin_busy(&c->store))
+			return fail(EX_TEMPFAIL, "%s", err.msg);
+		return fail(EX_DATAERR, "%s", err.msg);
+	}
+	tell_daemon(c);
+	if (c->json) {
+		json_object(&c->j);
+		json_kstr(&c->j, "partner", argv[0]);
+		json_kstr(&c->j, "transaction_id", argv[1]);
+		json_kint(&c->j, "seq", seq);
+		json_kstr(&c->j, "user", user);
+		json_kstr(&c->j, "reason", reason);
+		json_object_end(&c->j);
+		return finish_json(c, EX_OK);
+	}
+	printf("skip: sequence %" PRId64 " of %s %s declared done by %s\n",
+	    seq, argv[0], argv[1], user);
+	return EX_OK;
+}

@@ -1,0 +1,466 @@
+/*
+ * ctl_status.c - spoolctl's overviews: status (the spool in figures),
+ * list (messages, oldest first) and batch (one bundle and the fate of
+ * each of its entries).
+ *
+ * Each reads in one read transaction, so its figures agree with each
+ * other. Text output passes partner data through clean().
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "ctl.h"
+#include "store_batch.h"
+
+#define LIST_LIMIT	100	/* list's default --limit */
+
+/* Files waiting in incoming/<partner>/ (and stray ones at its top). */
+static int64_t
+count_incoming(const char *root)
+{
+	char path[4096];
+	struct dirent *de, *pe;
+	DIR *d, *pd;
+	int64_t n = 0;
+
+	snprintf(path, sizeof(path), "%s/incoming", root);
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (de->d_type != DT_DIR) {
+			n++;
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/incoming/%s", root,
+		    de->d_name);
+		if ((pd = opendir(path)) == NULL)
+			continue;
+		while ((pe = readdir(pd)) != NULL)
+			if (pe->d_name[0] != '.')
+				n++;
+		closedir(pd);
+	}
+	closedir(d);
+	return n;
+}
+
+/* Does the daemon table's pid name a live process? */
+static bool
+daemon_alive(const struct store_admin_status *as)
+{
+	if (!as->daemon_known || as->daemon_pid <= 0 ||
+	    as->daemon_pid > INT32_MAX)
+		return false;
+	return kill((pid_t)as->daemon_pid, 0) == 0 || errno == EPERM;
+}
+
+static void
+status_json(struct ctl *c, const int64_t *counts, int64_t incoming,
+    const struct store_admin_status *as, const struct store_admin_msg *def,
+    bool alive)
+{
+	struct json *j = &c->j;
+	int i;
+
+	json_object(j);
+	json_kstr(j, "spool", c->conf.spool_dir);
+	json_kint(j, "schema_version", c->store.version);
+	json_key(j, "counts");
+	json_object(j);
+	json_kint(j, "incoming", incoming);
+	for (i = 0; i < ST_NSTATES; i++)
+		json_kint(j, spool_state_name(i), counts[i]);
+	json_object_end(j);
+	json_key(j, "daemon");
+	json_object(j);
+	json_kbool(j, "running", alive);
+	if (as->daemon_known) {
+		json_kint(j, "pid", as->daemon_pid);
+		json_ktime(j, "started_at", as->daemon_started_at);
+		json_kstr(j, "version", as->daemon_version);
+	} else {
+		json_knull(j, "pid");
+		json_knull(j, "started_at");
+		json_knull(j, "version");
+	}
+	json_object_end(j);
+	json_key(j, "gaps");
+	json_object(j);
+	json_kint(j, "open", as->gaps_open);
+	json_key(j, "oldest");
+	if (as->oldest_gap_since > 0) {
+		json_object(j);
+		json_kstr(j, "partner", as->oldest_gap_partner);
+		json_kstr(j, "transaction_id", as->oldest_gap_tx);
+		json_kint(j, "next_seq", as->oldest_gap_next_seq);
+		json_ktime(j, "since", as->oldest_gap_since);
+		json_kint(j, "age_seconds",
+		    (c->now - as->oldest_gap_since) / 1000);
+		json_object_end(j);
+	} else
+		json_null(j);
+	json_object_end(j);
+	json_key(j, "oldest_deferred");
+	if (def != NULL) {
+		json_object(j);
+		json_kint(j, "id", def->id);
+		json_kstr(j, "partner", def->partner);
+		json_kstr(j, "transaction_id", def->transaction_id);
+		if (def->has_seq)
+			json_kint(j, "sender_seq", def->sender_seq);
+		else
+			json_knull(j, "sender_seq");
+		json_kstr(j, "type", def->type);
+		json_kint(j, "attempts", def->attempts);
+		json_ktime(j, "received_at", def->received_at);
+		json_ktime(j, "next_attempt_at", def->next_attempt_at);
+		json_kstr(j, "reason", def->reason);
+		json_object_end(j);
+	} else
+		json_null(j);
+	json_key(j, "processed");
+	json_object(j);
+	json_kint(j, "last_minute", as->processed_last_minute);
+	json_kint(j, "last_hour", as->processed_last_hour);
+	json_object_end(j);
+	json_key(j, "duplicates");
+	json_object(j);
+	json_kint(j, "last_minute", as->duplicates_last_minute);
+	json_kint(j, "last_hour", as->duplicates_last_hour);
+	json_object_end(j);
+	json_object_end(j);
+}
+
+static void
+status_text(struct ctl *c, const int64_t *counts, int64_t incoming,
+    const struct store_admin_status *as, const struct store_admin_msg *def,
+    bool alive)
+{
+	char t1[64], t2[64], b1[300], b2[300];
+	int i;
+
+	printf("spool     %s\n", c->conf.spool_dir);
+	if (alive)
+		printf("spoold    running, pid %" PRId64 ", since %s\n",
+		    as->daemon_pid, tlocal(t1, sizeof(t1),
+		    as->daemon_started_at, true));
+	else if (as->daemon_known)
+		printf("spoold    not running (pid %" PRId64 ", started %s, "
+		    "is gone)\n", as->daemon_pid, tlocal(t1, sizeof(t1),
+		    as->daemon_started_at, true));
+	else
+		printf("spoold    not running\n");
+	printf("incoming  %" PRId64 "\n", incoming);
+	for (i = 0; i < ST_NSTATES; i++)
+		printf("%-9s %" PRId64 "\n", spool_state_name(i), counts[i]);
+	if (as->oldest_gap_since > 0)
+		printf("gaps      %" PRId64 " open; oldest since %s (%s): "
+		    "%s %s "
+		    "waits for sequence %" PRId64 "\n", as->gaps_open,
+		    tlocal(t1, sizeof(t1), as->oldest_gap_since, false),
+		    dur(t2, sizeof(t2), c->now - as->oldest_gap_since, true),
+		    clean(b1, sizeof(b1), as->oldest_gap_partner, 0),
+		    clean(b2, sizeof(b2), as->oldest_gap_tx, 0),
+		    as->oldest_gap_next_seq);
+	else
+		printf("gaps      none\n");
+	if (def != NULL) {
+		printf("next try  oldest deferred #%" PRId64 " (%s, %" PRId64
+		    " attempt%s): ", def->id, clean(b1, sizeof(b1),
+		    def->partner, 0), def->attempts, def->attempts == 1 ? "" :
+		    "s");
+		if (def->next_attempt_at <= 0)
+			printf("not scheduled\n");
+		else if (def->next_attempt_at > c->now)
+			printf("%s (in %s)\n", tlocal(t1, sizeof(t1),
+			    def->next_attempt_at, true), dur(t2, sizeof(t2),
+			    def->next_attempt_at - c->now, true));
+		else
+			printf("%s (due)\n", tlocal(t1, sizeof(t1),
+			    def->next_attempt_at, true));
+	} else
+		printf("next try  none deferred\n");
+	printf("processed %" PRId64 " in the last minute, %" PRId64
+	    " in the last hour\n", as->processed_last_minute,
+	    as->processed_last_hour);
+	printf("duplicate %" PRId64 " in the last minute, %" PRId64
+	    " in the last hour\n", as->duplicates_last_minute,
+	    as->duplicates_last_hour);
+}
+
+int
+cmd_status(struct ctl *c, int argc, char **argv)
+{
+	struct store_admin_status as;
+	struct store_admin_msg def;
+	struct spool_error err;
+	int64_t counts[ST_NSTATES], incoming;
+	bool have_def = false, alive;
+	int rc;
+
+	(void)argv;
+	if (argc != 1)
+		return fail(EX_USAGE, "status takes no arguments");
+	spool_clearerr(&err);
+	memset(&def, 0, sizeof(def));
+	if (store_admin_read_begin(&c->store, &err) == -1)
+		return store_fail(c, &err);
+	if (store_state_counts(&c->store, counts, ST_NSTATES, &err) == -1 ||
+	    store_admin_status(&c->store, c->now, &as, &err) == -1) {
+		rc = store_fail(c, &err);
+		store_admin_read_end(&c->store);
+		return rc;
+	}
+	if (as.oldest_deferred_id != 0) {
+		if ((rc = store_admin_msg_get(&c->store, as.oldest_deferred_id,
+		    &def, &err)) == -1) {
+			rc = store_fail(c, &err);
+			store_admin_read_end(&c->store);
+			store_admin_status_free(&as);
+			return rc;
+		}
+		have_def = rc == 1;
+	}
+	store_admin_read_end(&c->store);
+	incoming = count_incoming(c->conf.spool_dir);
+	alive = daemon_alive(&as);
+	if (c->json)
+		status_json(c, counts, incoming, &as, have_def ? &def : NULL,
+		    alive);
+	else
+		status_text(c, counts, incoming, &as, have_def ? &def : NULL,
+		    alive);
+	store_admin_msg_free(&def);
+	store_admin_status_free(&as);
+	return c->json ? finish_json(c, EX_OK) : EX_OK;
+}
+
+static int
+list_one(void *arg, struct store_admin_msg *m)
+{
+	struct ctl *c = arg;
+	char partner[300], tx[600], type[300], reason[300], age[32], seq[24];
+
+	if (c->json) {
+		json_msg(c, m);
+		return 0;
+	}
+	if (m->has_seq)
+		snprintf(seq, sizeof(seq), "%" PRId64, m->sender_seq);
+	else
+		snprintf(seq, sizeof(seq), "-");
+	printf("%-7" PRId64 " %-12s %-20s %5s %-20s %-8s %3" PRId64
+	    " %-5s %s\n", m->id, clean(partner, sizeof(partner), m->partner,
+	    0), clean(tx, sizeof(tx), m->transaction_id, 0), seq,
+	    clean(type, sizeof(type), m->type, 0), state_name(m->state),
+	    m->attempts, dur(age, sizeof(age), c->now - m->received_at,
+	    false), m->duplicate_of != 0 && m->reason == NULL ? "duplicate" :
+	    first_line(reason, sizeof(reason), m->reason, SHORT_REASON));
+	return 0;
+}
+
+int
+cmd_list(struct ctl *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "state", required_argument, NULL, 's' },
+		{ "partner", required_argument, NULL, 'p' },
+		{ "tx", required_argument, NULL, 't' },
+		{ "limit", required_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct store_admin_filter f;
+	struct spool_error err;
+	struct json *j = &c->j;
+	int64_t total;
+	int ch, rc;
+
+	memset(&f, 0, sizeof(f));
+	f.state = -1;
+	f.limit = LIST_LIMIT;
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			if ((f.state = spool_state_parse(optarg)) < 0)
+				return fail(EX_USAGE, "list: unknown state %s "
+				    "(queue, parked, deferred, failed, "
+				    "rejected, done)", optarg);
+			break;
+		case 'p':
+			f.partner = optarg;
+			break;
+		case 't':
+			f.transaction_id = optarg;
+			break;
+		case 'n':
+			if (parse_int(optarg, 0, &f.limit) == -1)
+				return fail(EX_USAGE, "list: --limit wants a "
+				    "number (0: no limit), not %s", optarg);
+			break;
+		default:
+			return fail(EX_USAGE, "usage: spoolctl list [--state "
+			    "S] [--partner P] [--tx ID] [--limit N]");
+		}
+	}
+	if (optind != argc)
+		return fail(EX_USAGE, "list: unexpected argument %s",
+		    argv[optind]);
+	spool_clearerr(&err);
+	if (store_admin_read_begin(&c->store, &err) == -1)
+		return store_fail(c, &err);
+	if (store_admin_msg_count(&c->store, &f, &total, &err) == -1)
+		goto sqlfail;
+	if (c->json) {
+		json_object(j);
+		json_kint(j, "total", total);
+		json_kint(j, "limit", f.limit);
+		json_key(j, "messages");
+		json_array(j);
+	} else if (total > 0)
+		printf("%-7s %-12s %-20s %5s %-20s %-8s %3s %-5s %s\n", "ID",
+		    "PARTNER", "TRANSACTION", "SEQ", "TYPE", "STATE", "ATT",
+		    "AGE", "REASON");
+	if (store_admin_msg_list(&c->store, &f, list_one, c, &err) == -1)
+		goto sqlfail;
+	store_admin_read_end(&c->store);
+	if (c->json) {
+		json_array_end(j);
+		json_object_end(j);
+		return finish_json(c, EX_OK);
+	}
+	if (total == 0)
+		printf("no messages\n");
+	else if (f.limit > 0 && total > f.limit)
+		printf("-- %" PRId64 " of %" PRId64 " messages shown, oldest "
+		    "first (--limit 0 shows all)\n", f.limit, total);
+	return EX_OK;
+sqlfail:
+	rc = store_fail(c, &err);
+	store_admin_read_end(&c->store);
+	return rc;
+}
+
+/* batch: one bundle and the fate of each of its entries (DESIGN 9). */
+static int
+batch_entry(void *arg, const struct store_batch_entry *e)
+{
+	struct ctl *c = arg;
+	struct json *j = &c->j;
+	char b[2048], r[1024], f[SPOOLDIR_NAME_MAX + 32];
+	const char *fate = e->fate >= 0 ? batch_fate_name(e->fate) : "?";
+
+	f[0] = '\0';
+	if (e->message != 0 && e->msg_state >= 0 && e->msg_file != NULL)
+		snprintf(f, sizeof(f), "%s/%s", state_name(e->msg_state),
+		    e->msg_file);
+	if (c->json) {
+		json_object(j);
+		json_kint(j, "index", e->index);
+		json_kstr(j, "name", e->name);
+		json_kstr(j, "fate", fate);
+		json_kstr(j, "reason", e->reason);
+		json_kopt(j, "message", e->message);
+		json_kstr(j, "state", e->msg_state >= 0 ?
+		    state_name(e->msg_state) : NULL);
+		json_kstr(j, "file", f[0] != '\0' ? f : NULL);
+		json_object_end(j);
+		return 0;
+	}
+	if (e->message != 0)
+		snprintf(r, sizeof(r), "%" PRId64, e->message);
+	else
+		snprintf(r, sizeof(r), "-");
+	printf("%6" PRId64 "  %-9s  %8s  %-9s  %s\n", e->index, fate, r,
+	    e->msg_state >= 0 ? state_name(e->msg_state) : "-",
+	    clean(b, sizeof(b), e->name, 0));
+	if (e->reason != NULL && e->fate != FATE_DUPLICATE)
+		printf("%6s  %s\n", "", first_line(b, sizeof(b), e->reason,
+		    0));
+	return 0;
+}
+
+int
+cmd_batch(struct ctl *c, int argc, char **argv)
+{
+	struct store_batch b;
+	struct spool_error err;
+	struct json *j = &c->j;
+	char buf[2048], t[64], f[SPOOLDIR_NAME_MAX + 32];
+	int64_t id;
+	int rc, i;
+
+	if (argc != 2 || parse_int(argv[1], 1, &id) == -1)
+		return fail(EX_USAGE, "usage: spoolctl batch ID");
+	spool_clearerr(&err);
+	if (store_admin_read_begin(&c->store, &err) == -1)
+		return store_fail(c, &err);
+	if ((rc = store_batch_get(&c->store, id, &b, &err)) != 1) {
+		store_admin_read_end(&c->store);
+		return rc == 0 ? fail(EX_DATAERR, "no batch %" PRId64, id) :
+		    store_fail(c, &err);
+	}
+	/* An empty name: purged from done/. */
+	f[0] = '\0';
+	if (b.file_name[0] != '\0')
+		snprintf(f, sizeof(f), "%s/%s", state_name(b.state),
+		    b.file_name);
+	if (c->json) {
+		json_object(j);
+		json_kint(j, "batch", b.id);
+		json_kstr(j, "partner", b.partner);
+		json_kstr(j, "bundle", b.orig_name);
+		json_kstr(j, "state", state_name(b.state));
+		json_kstr(j, "file", f[0] != '\0' ? f : NULL);
+		json_kint(j, "size", b.size);
+		json_kint(j, "entry_count", b.entries);
+		json_ktime(j, "received_at", b.received_at);
+		json_kstr(j, "reason", b.reason);
+		json_key(j, "entries");
+		json_array(j);
+	} else {
+		printf("batch         %" PRId64 "\n", b.id);
+		printf("partner       %s\n", clean(buf, sizeof(buf), b.partner,
+		    0));
+		printf("bundle        %s\n", clean(buf, sizeof(buf),
+		    b.orig_name, 0));
+		printf("state         %s\n", state_name(b.state));
+		printf("file          %s\n", f[0] != '\0' ? clean(buf,
+		    sizeof(buf), f, 0) : "- (purged)");
+		printf("size          %" PRId64 "\n", b.size);
+		printf("sha256        ");
+		for (i = 0; i < 32; i++)
+			printf("%02x", b.sha256[i]);
+		printf("\n");
+		printf("received      %s\n", tlocal(t, sizeof(t),
+		    b.received_at, true));
+		printf("entries       %" PRId64 "\n", b.entries);
+		if (b.reason != NULL)
+			printf("reason        %s\n", first_line(buf,
+			    sizeof(buf), b.reason, 0));
+		if (b.entries > 0)
+			printf("\n%6s  %-9s  %8s  %-9s  %s\n", "entry", "fate",
+			    "message", "state", "name");
+	}
+	rc = store_batch_entries(&c->store, b.id, batch_entry, c, &err);
+	store_admin_read_end(&c->store);
+	store_batch_free(&b);
+	if (rc == -1)
+		return store_fail(c, &err);
+	if (c->json) {
+		json_array_end(j);
+		json_object_end(j);
+		return finish_json(c, EX_OK);
+	}
+	return EX_OK;
+}
