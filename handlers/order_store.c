@@ -88,14 +88,6 @@ sqlerr(struct store *s, sqlite3_stmt *st, struct spool_error *err)
 	return -1;
 }
 
-static char *
-dup_col(sqlite3_stmt *st, int col)
-{
-	const unsigned char *t = sqlite3_column_text(st, col);
-
-	return t != NULL ? strdup((const char *)t) : NULL;
-}
-
 static int
 load_lines(struct store *s, int64_t rowid, struct order *o,
     struct spool_error *err)
@@ -125,10 +117,10 @@ load_lines(struct store *s, int64_t rowid, struct order *o,
 		l = &o->lines[o->nlines];
 		memset(l, 0, sizeof(*l));
 		l->line = sqlite3_column_int64(st, 0);
-		l->item = dup_col(st, 1);
+		l->item = store_col_strdup(st, 1);
 		l->quantity = sqlite3_column_int64(st, 2);
 		if (sqlite3_column_type(st, 3) != SQLITE_NULL &&
-		    (l->unit = dup_col(st, 3)) == NULL) {
+		    (l->unit = store_col_strdup(st, 3)) == NULL) {
 			free(l->item);
 			l->item = NULL;
 		}
@@ -175,7 +167,7 @@ order_load(struct store *s, const char *partner, const char *tx,
 		return sqlerr(s, st, err);
 	rowid = sqlite3_column_int64(st, 0);
 	o->revision = sqlite3_column_int64(st, 1);
-	o->number = dup_col(st, 2);
+	o->number = store_col_strdup(st, 2);
 	rc = order_state_parse((const char *)sqlite3_column_text(st, 3) ?
 	    (const char *)sqlite3_column_text(st, 3) : "");
 	sqlite3_reset(st);

@@ -276,6 +276,14 @@ store_stmt_err(struct store *s, sqlite3_stmt *st, struct spool_error *err)
 	return -1;
 }
 
+char *
+store_col_strdup(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t != NULL ? strdup((const char *)t) : NULL;
+}
+
 sqlite3_stmt *
 store_cached(struct store *s, int slot, const char *sql,
     struct spool_error *err)

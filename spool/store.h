@@ -170,4 +170,8 @@ sqlite3_stmt *store_slot(struct store *, sqlite3_stmt **slot,
 	    const char *sql, struct spool_error *);
 int	store_stmt_err(struct store *, sqlite3_stmt *, struct spool_error *);
 
+/* A malloc'd copy of column i's text (the caller frees it); NULL when the
+ * column is NULL or memory runs out. */
+char	*store_col_strdup(sqlite3_stmt *, int i);
+
 #endif

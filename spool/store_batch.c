@@ -176,14 +176,6 @@ store_batch_add_entry(struct store *s, int64_t batch, int64_t index,
 	return step_done(s, st, err);
 }
 
-static char *
-col_strdup(sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-
-	return t != NULL ? strdup((const char *)t) : NULL;
-}
-
 static int
 lookup(struct store *s, sqlite3_stmt *st, struct store_batch *b,
     struct spool_error *err)
@@ -200,10 +192,10 @@ lookup(struct store *s, sqlite3_stmt *st, struct store_batch *b,
 	b->id = sqlite3_column_int64(st, 0);
 	b->state = spool_state_parse((const char *)sqlite3_column_text(st,
 	    1));
-	b->partner = col_strdup(st, 2);
-	b->orig_name = col_strdup(st, 3);
-	b->file_name = col_strdup(st, 4);
-	b->reason = col_strdup(st, 5);
+	b->partner = store_col_strdup(st, 2);
+	b->orig_name = store_col_strdup(st, 3);
+	b->file_name = store_col_strdup(st, 4);
+	b->reason = store_col_strdup(st, 5);
 	if (sqlite3_column_bytes(st, 6) == 32)
 		memcpy(b->sha256, sqlite3_column_blob(st, 6), 32);
 	b->size = sqlite3_column_int64(st, 7);

@@ -422,17 +422,18 @@ store_tx_has_parked(struct store *s, const char *partner, const char *tx,
 	return -1;
 }
 
-int
-store_next_due(struct store *s, int64_t *at, struct spool_error *err)
+/* A query of one nullable integer: 1 with *v set, 0 when NULL, -1. */
+static int
+scalar_int64(struct store *s, int q, int64_t *v, struct spool_error *err)
 {
 	sqlite3_stmt *st;
 	int rc, found = 0;
 
-	if ((st = stmt(s, CQ_NEXT_DUE, err)) == NULL)
+	if ((st = stmt(s, q, err)) == NULL)
 		return -1;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-		*at = sqlite3_column_int64(st, 0);
+		*v = sqlite3_column_int64(st, 0);
 		found = 1;
 	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
@@ -440,6 +441,12 @@ store_next_due(struct store *s, int64_t *at, struct spool_error *err)
 	}
 	sqlite3_reset(st);
 	return found;
+}
+
+int
+store_next_due(struct store *s, int64_t *at, struct spool_error *err)
+{
+	return scalar_int64(s, CQ_NEXT_DUE, at, err);
 }
 
 int
@@ -690,19 +697,5 @@ store_gaps_alert(struct store *s, int64_t older_than,
 int
 store_next_gap(struct store *s, int64_t *since, struct spool_error *err)
 {
-	sqlite3_stmt *st;
-	int rc, found = 0;
-
-	if ((st = stmt(s, CQ_NEXT_GAP, err)) == NULL)
-		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-		*since = sqlite3_column_int64(st, 0);
-		found = 1;
-	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
-		found = -1;
-	}
-	sqlite3_reset(st);
-	return found;
+	return scalar_int64(s, CQ_NEXT_GAP, since, err);
 }

@@ -70,14 +70,6 @@ sqlerr(struct store *s, sqlite3_stmt *st, struct spool_error *err)
 	return store_stmt_err(s, st, err);
 }
 
-static char *
-col_strdup(sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-
-	return t != NULL ? strdup((const char *)t) : NULL;
-}
-
 void
 store_msgref_free(struct store_msgref *r)
 {
@@ -107,10 +99,10 @@ lookup(struct store *s, sqlite3_stmt *st, struct store_msgref *out,
 	    1));
 	if (sqlite3_column_bytes(st, 2) == 32)
 		memcpy(out->sha256, sqlite3_column_blob(st, 2), 32);
-	out->partner = col_strdup(st, 3);
-	out->file_name = col_strdup(st, 4);
-	out->orig_name = col_strdup(st, 5);
-	out->transaction_id = col_strdup(st, 6);
+	out->partner = store_col_strdup(st, 3);
+	out->file_name = store_col_strdup(st, 4);
+	out->orig_name = store_col_strdup(st, 5);
+	out->transaction_id = store_col_strdup(st, 6);
 	out->sender_seq = sqlite3_column_int64(st, 7);
 	sqlite3_reset(st);
 	if (out->partner == NULL || out->file_name == NULL ||

@@ -49,28 +49,7 @@ static const char *sqls[OQ_COUNT] = {
 static sqlite3_stmt *
 stmt(struct store *s, int id, struct spool_error *err)
 {
-	sqlite3_stmt **st = &s->ostmt[id];
-
-	if (*st == NULL) {
-		if (sqlite3_prepare_v3(s->db, sqls[id], -1,
-		    SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
-			spool_seterr(err, "%s: %s", s->path,
-			    sqlite3_errmsg(s->db));
-			return NULL;
-		}
-		return *st;
-	}
-	sqlite3_reset(*st);
-	sqlite3_clear_bindings(*st);
-	return *st;
-}
-
-static int
-sqlerr(struct store *s, sqlite3_stmt *st, struct spool_error *err)
-{
-	spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
-	sqlite3_reset(st);
-	return -1;
+	return store_slot(s, &s->ostmt[id], sqls[id], err);
 }
 
 static int
@@ -101,7 +80,7 @@ tx_seq(struct store *s, int id, const char *partner, const char *tx,
 		return -1;
 	}
 	if (rc != SQLITE_DONE)
-		return sqlerr(s, st, err);
+		return store_stmt_err(s, st, err);
 	sqlite3_reset(st);
 	return 0;
 }
@@ -128,7 +107,7 @@ store_out_next_id(struct store *s, int64_t *id, struct spool_error *err)
 	if ((st = stmt(s, OQ_NEXT_ID, err)) == NULL)
 		return -1;
 	if (sqlite3_step(st) != SQLITE_ROW)
-		return sqlerr(s, st, err);
+		return store_stmt_err(s, st, err);
 	*id = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	return 0;
@@ -156,7 +135,7 @@ store_out_insert(struct store *s, int64_t id, const struct store_outmsg *m,
 	sqlite3_bind_blob(st, 9, m->content, (int)m->len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 10, store_now_ms());
 	if (sqlite3_step(st) != SQLITE_DONE)
-		return sqlerr(s, st, err);
+		return store_stmt_err(s, st, err);
 	sqlite3_reset(st);
 	s->outbound_new++;
 	return 0;
@@ -218,7 +197,7 @@ store_out_unwritten(struct store *s, struct store_outfile **out, size_t *n,
 	if (rc != SQLITE_DONE) {
 		store_outfiles_free(v, *n);
 		*n = 0;
-		return sqlerr(s, st, err);
+		return store_stmt_err(s, st, err);
 	}
 	sqlite3_reset(st);
 	*out = v;
@@ -241,7 +220,7 @@ store_out_mark_written(struct store *s, int64_t id, struct spool_error *err)
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, store_now_ms());
 	if (sqlite3_step(st) != SQLITE_DONE)
-		return sqlerr(s, st, err);
+		return store_stmt_err(s, st, err);
 	sqlite3_reset(st);
 	return 0;
 }
@@ -255,7 +234,7 @@ store_msg_mark_stale(struct store *s, int64_t id, struct spool_error *err)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	if (sqlite3_step(st) != SQLITE_DONE)
-		return sqlerr(s, st, err);
+		return store_stmt_err(s, st, err);
 	sqlite3_reset(st);
 	return 0;
 }
