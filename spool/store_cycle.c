@@ -19,7 +19,7 @@
 
 /* The WHERE of the partial index messages_tx_seq (store_schema.c). */
 #define TX_SEQ_INDEX "transaction_id IS NOT NULL AND duplicate_of IS NULL " \
-	"AND state <> 'rejected'"
+	"AND rejected = 0"
 
 #define WORK_COLS "id, state, partner, type, transaction_id, sender_seq, " \
 	"receiver_seq, attempts, file_name, retry_base"
@@ -110,9 +110,18 @@ static const char *sql[CQ_COUNT] = {
 	    "?3 WHERE id = ?1",
 	[CQ_QUEUE] = "UPDATE messages SET state = 'queue', updated_at = ?2 "
 	    "WHERE id = ?1",
-	[CQ_ATTEMPT] = "INSERT OR REPLACE INTO attempts (message, attempt, "
+	/*
+	 * An upsert, not INSERT OR REPLACE: REPLACE may delete a row, which
+	 * costs every call a statement journal. A row for the same attempt
+	 * cannot exist (attempts only grows, in the same transaction), but
+	 * if it ever did, the newer outcome wins instead of stalling.
+	 */
+	[CQ_ATTEMPT] = "INSERT INTO attempts (message, attempt, "
 	    "started_at, finished_at, outcome, error) VALUES (?1, ?2, ?3, ?4, "
-	    "?5, ?6)",
+	    "?5, ?6) ON CONFLICT (message, attempt) DO UPDATE SET "
+	    "started_at = excluded.started_at, finished_at = "
+	    "excluded.finished_at, outcome = excluded.outcome, error = "
+	    "excluded.error",
 	[CQ_ADVANCE] = "UPDATE transactions SET next_seq = ?3 + 1, "
 	    "updated_at = ?4 WHERE partner = ?1 AND transaction_id = ?2 AND "
 	    "next_seq = ?3",

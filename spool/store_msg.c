@@ -17,7 +17,8 @@
 
 #define MSGREF_COLS "id, state, sha256, partner, file_name, orig_name, " \
 	"transaction_id, sender_seq"
-#define LIVE "duplicate_of IS NULL AND state <> 'rejected'"
+/* Not a duplicate, not refused: the WHERE of messages_tx_seq and _msgid. */
+#define LIVE "duplicate_of IS NULL AND rejected = 0"
 
 static const char *sql[SQ_COUNT] = {
 	[SQ_TX_NEXT] = "SELECT next_seq FROM transactions "
@@ -41,9 +42,9 @@ static const char *sql[SQ_COUNT] = {
 	[SQ_INSERT] = "INSERT INTO messages (id, partner, orig_name, "
 	    "file_name, state, type, message_id, sender, recipient, "
 	    "transaction_id, sender_seq, receiver_seq, sha256, size, "
-	    "duplicate_of, reason, received_at, updated_at, batch) VALUES "
-	    "(?16, ?1, ?2, ?17, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-	    "?14, ?15, ?15, ?18)",
+	    "duplicate_of, reason, received_at, updated_at, batch, rejected) "
+	    "VALUES (?16, ?1, ?2, ?17, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+	    "?12, ?13, ?14, ?15, ?15, ?18, ?3 = 'rejected')",
 	[SQ_NEXT_ID] = "SELECT coalesce(max(id), 0) + 1 FROM messages",
 	[SQ_SET_NAME] = "UPDATE messages SET file_name = ?2 WHERE id = ?1",
 	[SQ_GET] = "SELECT " MSGREF_COLS " FROM messages WHERE id = ?1",

@@ -284,6 +284,28 @@ static const char *migrations[] = {
 	"ALTER TABLE messages ADD COLUMN batch INTEGER REFERENCES batches(id);"
 	"CREATE INDEX messages_batch ON messages (batch)"
 	"  WHERE batch IS NOT NULL;",
+
+	/*
+	 * 7: the uniqueness indexes no longer read `state'. A partial
+	 * index whose WHERE names a column is rewritten (and its
+	 * uniqueness checked again) by every UPDATE of that column, and
+	 * every message changes state two or three times. They only need
+	 * to leave out messages refused at acceptance, whose state is
+	 * 'rejected' from their INSERT on and never changes: that is now
+	 * the column `rejected' (1 for them, 0 for all others), written
+	 * once, by the INSERT.
+	 */
+	"ALTER TABLE messages ADD COLUMN rejected INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE messages SET rejected = 1 WHERE state = 'rejected';"
+	"DROP INDEX messages_tx_seq;"
+	"DROP INDEX messages_msgid;"
+	"CREATE UNIQUE INDEX messages_tx_seq ON messages"
+	"  (partner, transaction_id, sender_seq)"
+	"  WHERE transaction_id IS NOT NULL AND duplicate_of IS NULL"
+	"  AND rejected = 0;"
+	"CREATE UNIQUE INDEX messages_msgid ON messages (partner, message_id)"
+	"  WHERE transaction_id IS NULL AND message_id IS NOT NULL"
+	"  AND duplicate_of IS NULL AND rejected = 0;",
 };
 
 int

@@ -116,6 +116,57 @@ test_migrations_from_every_earlier_version(void **state)
 	}
 }
 
+/*
+ * Migration 7: a refused message keeps its transaction and sequence
+ * number without taking them from a live one, before and after; the
+ * `rejected' column is set from the state, by the migration for old rows
+ * and by store_insert() for new ones.
+ */
+static void
+test_refused_messages_stay_out_of_uniqueness(void **state)
+{
+	struct store_newmsg m;
+	struct spool_error err;
+	struct store s;
+	int64_t id;
+
+	(void)state;
+	assert_int_equal(store_open(&s, db, STORE_CREATE | STORE_READONLY,
+	    &err), 0);
+	assert_int_equal(store_migrate(&s, 6, &err), 0);
+	assert_int_equal(store_exec(&s, "INSERT INTO messages (partner, "
+	    "orig_name, file_name, state, transaction_id, sender_seq, "
+	    "received_at, updated_at) VALUES "
+	    "('acme', 'a', 'a', 'rejected', 'T', 1, 1, 1), "
+	    "('acme', 'b', 'b', 'parked', 'T', 1, 1, 1)", &err), 0);
+	store_close(&s);
+	assert_int_equal(store_open(&s, db, 0, &err), 0);
+	assert_int_equal(query_int(&s, "SELECT rejected FROM messages "
+	    "WHERE orig_name = 'a'"), 1);
+	assert_int_equal(query_int(&s, "SELECT rejected FROM messages "
+	    "WHERE orig_name = 'b'"), 0);
+
+	memset(&m, 0, sizeof(m));
+	m.partner = "acme";
+	m.orig_name = "c";
+	m.transaction_id = "T";
+	m.sender_seq = 1;
+	m.state = ST_REJECTED;
+	assert_int_equal(store_insert(&s, &m, &id, &err), 0);
+	assert_int_equal(query_int(&s, "SELECT rejected FROM messages "
+	    "ORDER BY id DESC LIMIT 1"), 1);
+	/* a second live T/1 is refused by the index ... */
+	m.state = ST_QUEUE;
+	assert_int_equal(store_insert(&s, &m, &id, &err), -1);
+	assert_non_null(strstr(err.msg, "UNIQUE"));
+	/* ... and a state change does not touch the refused ones */
+	assert_int_equal(store_exec(&s, "UPDATE messages SET state = 'done' "
+	    "WHERE state = 'parked'", &err), 0);
+	assert_int_equal(query_int(&s, "SELECT count(*) FROM messages "
+	    "WHERE rejected = 1 AND state = 'rejected'"), 2);
+	store_close(&s);
+}
+
 static void
 test_reopen_keeps_data(void **state)
 {
@@ -207,6 +258,9 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_migrations_from_every_earlier_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_refused_messages_stay_out_of_uniqueness, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_newer_store_is_refused,
