@@ -27,11 +27,16 @@
 	"receiver_seq, stale, sha256, size, duplicate_of, attempts, " \
 	"next_attempt_at, reason, received_at, updated_at"
 
+/*
+ * Purging one message: first the store's own records of it (its attempts,
+ * its exec calls: spoold's bookkeeping, not a handler's books), and a
+ * bundle entry's link to it (the entry keeps its fate), then its row.
+ */
+enum { PURGE_ATTEMPTS, PURGE_CALLS, PURGE_ENTRY, PURGE_MSG, PURGE_NSTMT };
+
 struct store_admin_purge {
 	struct store	*s;
-	sqlite3_stmt	*del_attempts;
-	sqlite3_stmt	*unlink_entry;	/* a bundle entry keeps its fate */
-	sqlite3_stmt	*del_msg;
+	sqlite3_stmt	*st[PURGE_NSTMT];
 };
 
 static int
@@ -642,26 +647,39 @@ store_admin_purge_open(struct store *s, struct spool_error *err)
 	}
 	p->s = s;
 	if (prep(s, "DELETE FROM attempts WHERE message = ?1",
-	    &p->del_attempts, err) == -1 ||
+	    &p->st[PURGE_ATTEMPTS], err) == -1 ||
+	    prep(s, "DELETE FROM exec_calls WHERE message = ?1 AND status <> "
+	    "'pending' AND EXISTS (SELECT 1 FROM messages WHERE id = ?1 AND "
+	    "state = 'done')", &p->st[PURGE_CALLS], err) == -1 ||
 	    prep(s, "UPDATE batch_entries SET message = NULL WHERE message = "
 	    "?1 AND EXISTS (SELECT 1 FROM messages WHERE id = ?1 AND "
-	    "state = 'done')", &p->unlink_entry, err) == -1 ||
+	    "state = 'done')", &p->st[PURGE_ENTRY], err) == -1 ||
 	    prep(s, "DELETE FROM messages WHERE id = ?1 AND state = 'done'",
-	    &p->del_msg, err) == -1) {
+	    &p->st[PURGE_MSG], err) == -1) {
 		store_admin_purge_close(p);
 		return NULL;
 	}
 	return p;
 }
 
+static void
+purge_reset(struct store_admin_purge *p)
+{
+	int i;
+
+	for (i = 0; i < PURGE_NSTMT; i++)
+		sqlite3_reset(p->st[i]);
+}
+
 void
 store_admin_purge_close(struct store_admin_purge *p)
 {
+	int i;
+
 	if (p == NULL)
 		return;
-	sqlite3_finalize(p->del_attempts);
-	sqlite3_finalize(p->unlink_entry);
-	sqlite3_finalize(p->del_msg);
+	for (i = 0; i < PURGE_NSTMT; i++)
+		sqlite3_finalize(p->st[i]);
 	free(p);
 }
 
@@ -670,40 +688,31 @@ store_admin_purge_row(struct store_admin_purge *p, int64_t id,
     struct spool_error *err)
 {
 	struct store *s = p->s;
-	int rc;
+	int i, rc;
 
 	if (store_exec(s, "SAVEPOINT purge_row", err) == -1)
 		return -1;
-	sqlite3_reset(p->del_attempts);
-	sqlite3_reset(p->unlink_entry);
-	sqlite3_reset(p->del_msg);
-	sqlite3_bind_int64(p->del_attempts, 1, id);
-	sqlite3_bind_int64(p->unlink_entry, 1, id);
-	sqlite3_bind_int64(p->del_msg, 1, id);
-	if (sqlite3_step(p->del_attempts) != SQLITE_DONE ||
-	    sqlite3_step(p->unlink_entry) != SQLITE_DONE) {
-		sqlerr(s, err);
-		goto undo;
-	}
-	rc = sqlite3_step(p->del_msg);
+	purge_reset(p);
+	for (i = 0; i < PURGE_NSTMT; i++)
+		sqlite3_bind_int64(p->st[i], 1, id);
+	for (i = 0; i < PURGE_MSG; i++)
+		if (sqlite3_step(p->st[i]) != SQLITE_DONE) {
+			sqlerr(s, err);
+			goto undo;
+		}
+	rc = sqlite3_step(p->st[PURGE_MSG]);
 	if (rc == SQLITE_DONE && sqlite3_changes(s->db) == 1) {
-		sqlite3_reset(p->del_attempts);
-		sqlite3_reset(p->unlink_entry);
-		sqlite3_reset(p->del_msg);
+		purge_reset(p);
 		return 1;	/* the savepoint stays open */
 	}
 	if (rc == SQLITE_DONE || sqlite3_extended_errcode(s->db) ==
 	    SQLITE_CONSTRAINT_FOREIGNKEY) {
-		sqlite3_reset(p->del_attempts);
-		sqlite3_reset(p->unlink_entry);
-		sqlite3_reset(p->del_msg);
+		purge_reset(p);
 		return store_admin_purge_done(p, false, err) == -1 ? -1 : 0;
 	}
 	sqlerr(s, err);
 undo:
-	sqlite3_reset(p->del_attempts);
-	sqlite3_reset(p->unlink_entry);
-	sqlite3_reset(p->del_msg);
+	purge_reset(p);
 	store_admin_purge_done(p, false, NULL);
 	return -1;
 }

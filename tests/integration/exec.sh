@@ -267,3 +267,22 @@ expect_exit 0 $SPOOLD -c "$T/spoold.conf" --once
 grep -q "event=exit status=0 accepted=2 .* processed=2 " "$T/out" ||
     fail "--once's exit line does not count the two exec outcomes"
 ok "--once makes the calls, in order, and waits for them"
+
+# purge: an exec call's record is spoold's bookkeeping, like an attempt:
+# the messages the calls handled go, file, row, attempts and calls.
+called=$(db "SELECT count(DISTINCT message) FROM exec_calls e JOIN messages
+    m ON m.id = e.message WHERE m.state = 'done'")
+[ "$called" -ge 12 ] || fail "only $called done messages with exec calls"
+ndone=$(db "SELECT count(*) FROM messages WHERE state = 'done'")
+db "UPDATE messages SET updated_at = 0 WHERE state = 'done'" >/dev/null
+expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" purge --done-older-than 1d
+grep -q "^purge: removed $ndone messages .*, kept 0$" "$T/out" ||
+    fail "purge: $(tail -n 1 "$T/out")"
+[ "$(db "SELECT count(*) FROM exec_calls e JOIN messages m ON
+    m.id = e.message WHERE m.state = 'done'")" -eq 0 ] ||
+    fail "purge kept messages handled by exec calls"
+[ "$(db "SELECT count(*) FROM exec_calls WHERE message NOT IN
+    (SELECT id FROM messages)")" -eq 0 ] || fail "calls of purged messages"
+[ "$(ls "$T/spool/done" | grep -vc '\.reason$')" -eq 0 ] ||
+    fail "done/ still has files: $(ls "$T/spool/done")"
+ok "purge removes messages handled by exec calls, and their calls"

@@ -167,6 +167,37 @@ test_refused_messages_stay_out_of_uniqueness(void **state)
 	store_close(&s);
 }
 
+/*
+ * Every column that refers to another table leads an index, so that
+ * deleting the row it refers to (purge) looks it up instead of reading
+ * the whole table.
+ */
+static void
+test_every_reference_is_indexed(void **state)
+{
+	struct spool_error err;
+	struct store s;
+	sqlite3_stmt *st;
+	const unsigned char *missing;
+
+	(void)state;
+	assert_int_equal(store_open(&s, db, STORE_CREATE, &err), 0);
+	assert_int_equal(sqlite3_prepare_v2(s.db, "SELECT group_concat("
+	    "m.name || '.' || f.\"from\", ' ') FROM sqlite_schema m, "
+	    "pragma_foreign_key_list(m.name) f WHERE m.type = 'table' AND "
+	    "NOT EXISTS (SELECT 1 FROM pragma_index_list(m.name) il, "
+	    "pragma_index_info(il.name) ii WHERE ii.seqno = 0 AND "
+	    "ii.name = f.\"from\")", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	missing = sqlite3_column_text(st, 0);
+	if (missing != NULL)
+		fail_msg("references without an index: %s", missing);
+	assert_int_equal(query_int(&s, "SELECT count(*) FROM sqlite_schema m,"
+	    " pragma_foreign_key_list(m.name) f WHERE m.type = 'table'"), 12);
+	sqlite3_finalize(st);
+	store_close(&s);
+}
+
 static void
 test_reopen_keeps_data(void **state)
 {
@@ -261,6 +292,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_refused_messages_stay_out_of_uniqueness, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_every_reference_is_indexed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_newer_store_is_refused,
