@@ -25,7 +25,8 @@
 #define MSG_COLS "id, state, partner, orig_name, file_name, type, " \
 	"message_id, sender, recipient, transaction_id, sender_seq, " \
 	"receiver_seq, stale, sha256, size, duplicate_of, attempts, " \
-	"next_attempt_at, reason, received_at, updated_at"
+	"next_attempt_at, reason, received_at, updated_at, batch, " \
+	"(SELECT orig_name FROM batches WHERE batches.id = messages.batch)"
 
 /*
  * Purging one message: first the store's own records of it (its attempts,
@@ -83,6 +84,7 @@ store_admin_msg_free(struct store_admin_msg *m)
 	free(m->recipient);
 	free(m->transaction_id);
 	free(m->reason);
+	free(m->bundle);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -105,7 +107,8 @@ fill_msg(sqlite3_stmt *st, struct store_admin_msg *m,
 	    dup_col(st, 7, &m->sender) == -1 ||
 	    dup_col(st, 8, &m->recipient) == -1 ||
 	    dup_col(st, 9, &m->transaction_id) == -1 ||
-	    dup_col(st, 18, &m->reason) == -1) {
+	    dup_col(st, 18, &m->reason) == -1 ||
+	    dup_col(st, 22, &m->bundle) == -1) {
 		store_admin_msg_free(m);
 		spool_seterr(err, "out of memory");
 		return -1;
@@ -124,6 +127,7 @@ fill_msg(sqlite3_stmt *st, struct store_admin_msg *m,
 	m->next_attempt_at = sqlite3_column_int64(st, 17);
 	m->received_at = sqlite3_column_int64(st, 19);
 	m->updated_at = sqlite3_column_int64(st, 20);
+	m->batch = sqlite3_column_int64(st, 21);
 	return 0;
 }
 

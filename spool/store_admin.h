@@ -44,6 +44,8 @@ struct store_admin_msg {
 	char		*reason;
 	int64_t		 received_at;	/* ms since epoch */
 	int64_t		 updated_at;
+	int64_t		 batch;		/* the bundle it came in, 0: none */
+	char		*bundle;	/* that bundle's upload name */
 };
 
 void	store_admin_msg_free(struct store_admin_msg *);

@@ -146,6 +146,9 @@ show_msg(struct ctl *c, int64_t id)
 		    clean(b, sizeof(b), m.file_name, 0));
 		printf("uploaded as   %s\n", clean(b, sizeof(b), m.orig_name,
 		    0));
+		if (m.batch != 0)
+			printf("bundle        %s (batch %" PRId64 ")\n",
+			    clean(b, sizeof(b), m.bundle, 0), m.batch);
 		printf("size          %" PRId64 "\n", m.size);
 		if (m.has_sha256) {
 			printf("sha256        ");

@@ -280,6 +280,8 @@ json_msg_open(struct ctl *c, const struct store_admin_msg *m)
 		json_knull(j, "sha256");
 	json_kint(j, "size", m->size);
 	json_kopt(j, "duplicate_of", m->duplicate_of);
+	json_kopt(j, "batch", m->batch);
+	json_kstr(j, "bundle", m->bundle);
 	json_kint(j, "attempts", m->attempts);
 	json_ktime(j, "next_attempt_at", m->next_attempt_at);
 	json_kstr(j, "reason", m->reason);

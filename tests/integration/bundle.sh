@@ -104,9 +104,19 @@ expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" batch 2 --json
     tr '\n' ' ')" = "4 done day.tgz acme " ] || fail "batch --json fields"
 [ "$(jq -r '.entries[0].index, .entries[0].name' "$T/out" |
     tr '\n' ' ')" = "1 m1.xml " ] || fail "batch --json entry"
+# show and list name the bundle a message came in.
+mid=$(db "SELECT id FROM messages WHERE batch = 1 ORDER BY id LIMIT 1")
+expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" show "$mid"
+expect_out "bundle        plain.tar (batch 1)"
+expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" --json list
+[ "$(jq -r "[.messages[] | select(.id == $mid)][0] | \"\\(.batch) \\(.bundle)\"" \
+    "$T/out")" = "1 plain.tar" ] || fail "list --json: batch and bundle"
+[ "$(jq -r '[.messages[] | select(.batch == null)] | length' "$T/out")" = \
+    "$(db "SELECT count(*) FROM messages WHERE batch IS NULL")" ] ||
+    fail "list --json: batch of single files"
 expect_exit 65 $SPOOLCTL -c "$T/spoold.conf" batch 999
 expect_exit 64 $SPOOLCTL -c "$T/spoold.conf" batch x
-ok "spoolctl batch shows a bundle's entries and fates"
+ok "spoolctl batch shows a bundle's entries; show and list name the bundle"
 
 # A transaction over two bundles, the later half first; the ledger
 # proves the order (stock would go negative out of order).
