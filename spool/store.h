@@ -152,6 +152,8 @@ int	store_tx_note_gap(struct store *, const char *partner, const char *tx,
 	    struct spool_error *);
 
 int64_t	store_now_ms(void);
+/* The most memory SQLite held at once in this process, in bytes. */
+int64_t	store_mem_peak(void);
 
 /*
  * Handlers that own tables keep their statements in the store, prepared

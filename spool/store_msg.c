@@ -50,6 +50,21 @@ static const char *sql[SQ_COUNT] = {
 	[SQ_GET] = "SELECT " MSGREF_COLS " FROM messages WHERE id = ?1",
 };
 
+/*
+ * SQLite's own count (its page caches, schemas and statements), kept
+ * unless it was built without SQLITE_DEFAULT_MEMSTATUS: then 0.
+ */
+int64_t
+store_mem_peak(void)
+{
+	sqlite3_int64 cur = 0, peak = 0;
+
+	if (sqlite3_status64(SQLITE_STATUS_MEMORY_USED, &cur, &peak, 0) !=
+	    SQLITE_OK)
+		return 0;
+	return peak;
+}
+
 int64_t
 store_now_ms(void)
 {

@@ -620,8 +620,9 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 	    schema_set_count(d.schemas), once ? "once" : "daemon");
 	rc = run(&d);
 	log_notice("event=exit status=%d accepted=%" PRIu64 " accept_ms=%"
-	    PRId64 " processed=%" PRIu64 " process_ms=%" PRId64, rc,
-	    d.accepted, d.accept_ms, d.processed, d.process_ms);
+	    PRId64 " processed=%" PRIu64 " process_ms=%" PRId64
+	    " store_peak_kb=%" PRId64, rc, d.accepted, d.accept_ms,
+	    d.processed, d.process_ms, store_mem_peak() / 1024);
 out:
 	execq_free(d.execq);
 	if (d.store.db != NULL) {

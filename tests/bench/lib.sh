@@ -119,16 +119,18 @@ store_count() {
 }
 
 # exit_stats LOG: from spoold's exit line in LOG ("event=exit status=0
-# accepted=N accept_ms=X processed=M process_ms=Y") set $x_accepted,
-# $x_accept_ms, $x_processed and $x_process_ms. Fails the benchmark
+# accepted=N accept_ms=X processed=M process_ms=Y store_peak_kb=K") set
+# $x_accepted, $x_accept_ms, $x_processed, $x_process_ms and $x_store_kb
+# (empty from a spoold older than store_peak_kb). Fails the benchmark
 # when the line is missing.
 exit_stats() {
 	line=$(grep 'event=exit ' "$1" | tail -n 1) || line=
 	[ -n "$line" ] ||
 	    { tail -n 20 "$1" >&2; die "no exit line in spoold's log"; }
-	x_accepted=; x_accept_ms=; x_processed=; x_process_ms=
+	x_accepted=; x_accept_ms=; x_processed=; x_process_ms=; x_store_kb=
 	for w in $line; do
 		case $w in
+		store_peak_kb=*) x_store_kb=${w#*=} ;;
 		accepted=*) x_accepted=${w#*=} ;;
 		accept_ms=*) x_accept_ms=${w#*=} ;;
 		processed=*) x_processed=${w#*=} ;;
