@@ -68,6 +68,8 @@ test_new_store_is_wal_full_sync_at_current_version(void **state)
 	    store_schema_version());
 	assert_int_equal(query_int(&s, "PRAGMA synchronous"), 2);	/* FULL */
 	assert_int_equal(query_int(&s, "PRAGMA foreign_keys"), 1);
+	assert_int_equal(query_int(&s, "PRAGMA wal_autocheckpoint"), 8192);
+	assert_int_equal(query_int(&s, "PRAGMA temp_store"), 2);  /* MEMORY */
 	assert_int_equal(sqlite3_prepare_v2(s.db, "PRAGMA journal_mode", -1,
 	    &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
