@@ -52,6 +52,8 @@ struct item {
 	struct store_work	 w;
 	int			 to_state;	/* -1: unchanged */
 	bool			 stale;		/* seen by the last call */
+	bool			 parked_row;	/* released here: the store
+						   still says 'parked' */
 	char			 reason[REASON_MAX];
 };
 
@@ -208,19 +210,27 @@ call_handler(struct cycle *c, struct item *it)
 }
 
 /*
- * Take a released message into this cycle's work if there is room, else
- * keep it aside: its file moves parked -> queue after COMMIT.
+ * Take a released message into this cycle's work if there is room: its
+ * row stays 'parked' until its outcome (done, deferred, failed, or
+ * queue when an exec call takes it), one UPDATE instead of two, and
+ * refill() cannot take it twice. Else keep it aside: its row becomes
+ * 'queue' now and its file moves parked -> queue after COMMIT.
  */
-static void
-take_released(struct cycle *c, struct store_work *w)
+static int
+take_released(struct cycle *c, struct store_work *w, struct spool_error *err)
 {
 	if (c->n < c->cap) {
 		memset(&c->items[c->n], 0, sizeof(c->items[c->n]));
 		c->items[c->n].w = *w;
 		c->items[c->n].to_state = -1;
+		c->items[c->n].parked_row = true;
 		c->n++;
-	} else
-		c->spill[c->nspill++] = *w;
+		return 0;
+	}
+	if (store_mark_queued(c->ctx->store, w->id, err) == -1)
+		return -1;
+	c->spill[c->nspill++] = *w;
+	return 0;
 }
 
 static int	advance(struct cycle *, const char *, const char *, int64_t,
@@ -271,13 +281,12 @@ advance(struct cycle *c, const char *partner, const char *tx, int64_t seq,
 			return -1;
 		return store_tx_set_gap(s, partner, tx, rc, err);
 	}
-	if (store_mark_queued(s, next.id, err) == -1 ||
-	    store_tx_set_gap(s, partner, tx, 0, err) == -1) {
+	if (store_tx_set_gap(s, partner, tx, 0, err) == -1 ||
+	    take_released(c, &next, err) == -1) {
 		store_work_free(&next);
 		return -1;
 	}
 	c->stats->released++;
-	take_released(c, &next);
 	return 0;
 }
 
@@ -334,12 +343,16 @@ fail_item(struct cycle *c, struct item *it, enum cycle_result r,
 /*
  * The handler runs outside: note the pending call; the file stays, except
  * that a message released from parked/ in this cycle goes to queue/,
- * where the store now says it is and where the runner opens it.
+ * where the store now says it is (marked here) and where the runner
+ * opens it.
  */
 static int
 go_external(struct cycle *c, struct item *it, struct spool_error *err)
 {
 	c->stats->external++;
+	if (it->parked_row &&
+	    store_mark_queued(c->ctx->store, it->w.id, err) == -1)
+		return -1;
 	if (it->w.state == ST_PARKED)
 		it->to_state = ST_QUEUE;
 	return store_exec_start(c->ctx->store, it->w.id, it->w.attempts + 1,
