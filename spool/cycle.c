@@ -64,6 +64,9 @@ struct cycle {
 	size_t			 n, cap;
 	struct store_work	*spill;		/* released, no room: to queue/ */
 	size_t			 nspill;
+	bool			 take;		/* released ones join the work:
+						   only cycle_run() applies
+						   what it takes */
 	int64_t			 now;
 };
 
@@ -210,16 +213,18 @@ call_handler(struct cycle *c, struct item *it)
 }
 
 /*
- * Take a released message into this cycle's work if there is room: its
- * row stays 'parked' until its outcome (done, deferred, failed, or
- * queue when an exec call takes it), one UPDATE instead of two, and
- * refill() cannot take it twice. Else keep it aside: its row becomes
- * 'queue' now and its file moves parked -> queue after COMMIT.
+ * Take a released message into this processing cycle's work if there is
+ * room: its row stays 'parked' until its outcome (done, deferred,
+ * failed, or queue when an exec call takes it), one UPDATE instead of
+ * two, and refill() cannot take it twice. Else (no room, or a lever's
+ * cycle, which applies nothing: skip, an exec call's end) keep it aside:
+ * its row becomes 'queue' now and its file moves parked -> queue after
+ * COMMIT.
  */
 static int
 take_released(struct cycle *c, struct store_work *w, struct spool_error *err)
 {
-	if (c->n < c->cap) {
+	if (c->take && c->n < c->cap) {
 		memset(&c->items[c->n], 0, sizeof(c->items[c->n]));
 		c->items[c->n].w = *w;
 		c->items[c->n].to_state = -1;
@@ -567,6 +572,7 @@ cycle_run(struct cycle_ctx *ctx, struct cycle_stats *stats,
 	c.ctx = ctx;
 	c.stats = stats;
 	c.cap = ctx->conf->batch_size;
+	c.take = true;
 	/* Each item releases at most one successor: spill <= cap. */
 	if ((c.items = calloc(c.cap, sizeof(*c.items))) == NULL ||
 	    (c.spill = calloc(c.cap, sizeof(*c.spill))) == NULL) {
@@ -909,7 +915,7 @@ cycle_skip(struct cycle_ctx *ctx, const char *partner, const char *tx,
 	if (store_commit(ctx->store, err) == -1)
 		goto rollback;
 	/* A skipped message's file goes to done/; a released successor
-	 * (no room in this one-item cycle) moves to queue/. */
+	 * moves to queue/. */
 	move_files(&c);
 	free_cycle(&c);
 	log_notice("event=skip partner=%s tx=%s seq=%" PRId64 " user=%s",

@@ -495,6 +495,36 @@ test_released_external_message_moves_to_queue(void **state)
 	assert_int_equal(count_files(e, "parked"), 0);
 }
 
+/*
+ * Skipping a number that never arrived releases its parked successor to
+ * queue/ (store and file), where the next cycle takes it: a lever's cycle
+ * applies nothing, so nothing may be left waiting in its work.
+ */
+static void
+test_skip_of_a_missing_number_queues_its_successor(void **state)
+{
+	struct env *e = *state;
+	struct cycle_ctx ctx = { &e->conf, &e->store, &e->sd, fake_apply, e,
+	    NULL, NULL, NULL };
+	struct spool_error err;
+	struct cycle_stats cs;
+
+	drop(e, "T", 2, NULL);
+	drop(e, "T", 3, NULL);
+	assert_int_equal(count_state(e, "parked"), 2);
+	if (cycle_skip(&ctx, "acme", "T", 1, "tester", "lost", &err) == -1)
+		fail_msg("skip: %s", err.msg);
+	assert_int_equal(count_state(e, "queue"), 1);
+	assert_int_equal(count_files(e, "queue"), 1);
+	assert_int_equal(count_state(e, "parked"), 1);
+	assert_int_equal(count_files(e, "parked"), 1);
+	cs = run_cycle(e);
+	assert_int_equal(cs.done, 2);
+	assert_int_equal(e->ncalls, 2);
+	assert_string_equal(e->calls[0], "T:2");
+	assert_string_equal(e->calls[1], "T:3");
+}
+
 static void
 test_backoff_schedule(void **state)
 {
@@ -546,6 +576,7 @@ main(void)
 		T(test_temporary_failure_defers_then_gives_up),
 		T(test_chunk_isolation_poison_at_37_of_64),
 		T(test_released_external_message_moves_to_queue),
+		T(test_skip_of_a_missing_number_queues_its_successor),
 		cmocka_unit_test(test_backoff_schedule),
 	};
 
