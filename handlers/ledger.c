@@ -176,8 +176,8 @@ stock_transfer(struct store *s, const struct cycle_msg *m, xmlNodePtr body,
 	    need_int(body, "Quantity", &q, reason, len) == -1)
 		return CYCLE_PERMANENT;
 	if (q <= 0) {
-		snprintf(reason, len, "StockTransfer Quantity must be positive, "
-		    "not %" PRId64, q);
+		snprintf(reason, len, "StockTransfer Quantity must be "
+		    "positive, not %" PRId64, q);
 		return CYCLE_PERMANENT;
 	}
 	if (strcmp(from, to) == 0) {

@@ -157,8 +157,8 @@ read_upload(int fd, const struct stat *stp, const char *name, uint64_t max,
 
 			if (cap > max) {
 				snprintf(why, whylen, "file grew past "
-				    "max_message_size (%" PRIu64 " bytes) while "
-				    "being read", max);
+				    "max_message_size (%" PRIu64 " bytes) "
+				    "while being read", max);
 				free(b);
 				return 1;
 			}

@@ -23,7 +23,8 @@ struct bundle_entry {
 	const char	*name;		/* as the archive says: data, never a
 					 * path; "" if it has none */
 	const char	*skip;		/* not a regular file: what it is
-					 * ("a symbolic link", ...); else NULL */
+					 * ("a symbolic link", ...);
+					 * else NULL */
 	bool		 nested;	/* its content is an archive itself */
 	const char	*data;		/* regular entries: the content */
 	size_t		 len;

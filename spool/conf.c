@@ -61,7 +61,8 @@ struct key {
 #define KB	((uint64_t)1024)
 
 static const struct key keys[] = {
-	{ "spool", "directory", K_PATH, offsetof(struct conf, spool_dir), 0, 0 },
+	{ "spool", "directory", K_PATH,
+	    offsetof(struct conf, spool_dir), 0, 0 },
 	{ "spool", "schemas", K_PATH, offsetof(struct conf, schema_dir), 0, 0 },
 	{ "processing", "batch_size", K_UINT,
 	    offsetof(struct conf, batch_size), 1, 100000 },
@@ -349,8 +350,8 @@ set_value(struct parse *p, const struct key *k, const char *v)
 	switch (k->kind) {
 	case K_PATH:
 		if (v[0] != '/')
-			return fail(p, "%s must be an absolute path, not \"%s\"",
-			    k->name, v);
+			return fail(p, "%s must be an absolute path, "
+			    "not \"%s\"", k->name, v);
 		free(*(char **)dst);
 		if ((*(char **)dst = strdup(v)) == NULL)
 			return fail(p, "out of memory");
@@ -537,14 +538,15 @@ route_key(struct parse *p, const char *type, const char *name,
 	else
 		return fail(p, "unknown key \"%s\" in [route %s]", name, type);
 	if (*seen & bit)
-		return fail(p, "duplicate key \"%s\" in [route %s]", name, type);
+		return fail(p, "duplicate key \"%s\" in [route %s]", name,
+		    type);
 	*seen |= bit;
 	switch (bit) {
 	case RK_HANDLER:
 		if (strcmp(v, "orders") != 0 && strcmp(v, "ledger") != 0 &&
 		    strcmp(v, "exec") != 0)
-			return fail(p, "handler must be orders, ledger or exec, "
-			    "not \"%s\"", v);
+			return fail(p, "handler must be orders, ledger or "
+			    "exec, not \"%s\"", v);
 		if ((r->handler = strdup(v)) == NULL)
 			return fail(p, "out of memory");
 		break;
@@ -617,7 +619,8 @@ partner_key(struct parse *p, const char *name, const char *key,
 	if (strcmp(key, "aliases") != 0)
 		return fail(p, "unknown key \"%s\" in [partner %s]", key, name);
 	if (*seen & PK_ALIASES)
-		return fail(p, "duplicate key \"aliases\" in [partner %s]", name);
+		return fail(p, "duplicate key \"aliases\" in [partner %s]",
+		    name);
 	*seen |= PK_ALIASES;
 	p->alias_line[pa - p->conf->partners] = p->line;
 	if ((dup = strdup(v)) == NULL)
@@ -667,8 +670,8 @@ handler(void *user, const char *section, const char *name, const char *value)
 		    strcmp(keys[i].name, name) != 0)
 			continue;
 		if (p->key_line[i] != 0)
-			return fail(p, "duplicate key \"%s\" in [%s] (first set "
-			    "on line %d)", name, section, p->key_line[i]);
+			return fail(p, "duplicate key \"%s\" in [%s] (first "
+			    "set on line %d)", name, section, p->key_line[i]);
 		p->key_line[i] = p->line;
 		return set_value(p, &keys[i], value);
 	}
@@ -778,10 +781,11 @@ check_whole(struct parse *p)
 			const char *a = c->partners[i].aliases[j];
 
 			for (k = 0; k < c->npartners; k++) {
-				if (k != i && strcmp(c->partners[k].name, a) == 0) {
+				if (k != i &&
+				    strcmp(c->partners[k].name, a) == 0) {
 					p->line = p->alias_line[i];
-					return fail(p, "alias %s of partner %s is "
-					    "itself a partner", a,
+					return fail(p, "alias %s of partner "
+					    "%s is itself a partner", a,
 					    c->partners[i].name);
 				}
 			}

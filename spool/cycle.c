@@ -62,7 +62,8 @@ struct cycle {
 	struct cycle_stats	*stats;
 	struct item		*items;		/* the work, at most cap */
 	size_t			 n, cap;
-	struct store_work	*spill;		/* released, no room: to queue/ */
+	struct store_work	*spill;		/* released, no room: to
+						   queue/ */
 	size_t			 nspill;
 	bool			 take;		/* released ones join the work:
 						   only cycle_run() applies

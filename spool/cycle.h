@@ -81,7 +81,8 @@ struct cycle_stats {
  * Run one cycle. 0 with stats->taken == 0 when nothing was ready; -1 when
  * the store failed (the transaction is rolled back, no file moved).
  */
-int	cycle_run(struct cycle_ctx *, struct cycle_stats *, struct spool_error *);
+int	cycle_run(struct cycle_ctx *, struct cycle_stats *,
+	    struct spool_error *);
 
 /*
  * Finish a message whose handler ran outside the store (exec), in a

@@ -56,10 +56,10 @@ classify_tx(struct store *s, const char *partner, const struct msg_header *h,
 			r->duplicate_of = ref.id;
 		} else {
 			r->verdict = SEQ_CONFLICT;
-			snprintf(r->reason, sizeof(r->reason), "sequence number "
-			    "reused with different content: SenderSequence %"
-			    PRId64 " of transaction %s was first accepted as "
-			    "message %" PRId64, h->sender_seq,
+			snprintf(r->reason, sizeof(r->reason),
+			    "sequence number reused with different content: "
+			    "SenderSequence %" PRId64 " of transaction %s was "
+			    "first accepted as message %" PRId64, h->sender_seq,
 			    h->transaction_id, ref.id);
 		}
 		store_msgref_free(&ref);

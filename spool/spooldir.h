@@ -45,7 +45,8 @@ int	spool_state_parse(const char *);	/* -1 if unknown */
 int	spooldir_init(const char *root, struct spool_error *);
 
 /* Open the directories of an existing spool. */
-int	spooldir_open(struct spooldir *, const char *root, struct spool_error *);
+int	spooldir_open(struct spooldir *, const char *root,
+	    struct spool_error *);
 void	spooldir_close(struct spooldir *);
 
 /*

@@ -48,7 +48,8 @@ enum store_stmt_id {
 
 struct store {
 	sqlite3			*db;
-	sqlite3_stmt		*stmt[SQ_COUNT];	/* prepared on first use */
+	/* prepared on first use */
+	sqlite3_stmt		*stmt[SQ_COUNT];
 	sqlite3_stmt		*cstmt[32];	/* store_cycle.c's */
 	sqlite3_stmt		*hstmt[32];	/* handlers', see below */
 	sqlite3_stmt		*ostmt[12];	/* store_outbound.c's */

@@ -19,7 +19,8 @@
 struct store_exec_call {
 	int64_t		 id;		/* the message's store ID */
 	int		 attempt;	/* the attempt this call is */
-	int		 state;		/* enum spool_state: where its file lies */
+	int		 state;		/* enum spool_state: where its
+					 * file lies */
 	const char	*partner;
 	const char	*type;		/* "" if the store has none */
 	const char	*transaction_id;	/* NULL outside transactions */

@@ -558,7 +558,8 @@ cmd_retry(struct ctl *c, int argc, char **argv)
 		tx = argv[1];
 	} else if (!by_tx && !all && argc == 1) {
 		if (parse_id(argv[0], &id) == -1)
-			return fail(EX_USAGE, "%s is not a message id", argv[0]);
+			return fail(EX_USAGE, "%s is not a message id",
+			    argv[0]);
 	} else if (!all)
 		return fail(EX_USAGE, "%s", usage_text);
 	if ((rc = need_spooldir(c)) != EX_OK)
@@ -567,8 +568,8 @@ cmd_retry(struct ctl *c, int argc, char **argv)
 	if (cycle_retry(&ctx, id, partner, tx, all, &n, &err) == -1)
 		return store_fail(c, &err);
 	if (n == 0 && !all)
-		return fail(EX_DATAERR, "nothing to retry: no failed or deferred "
-		    "message %s (or its exec call is still running)",
+		return fail(EX_DATAERR, "nothing to retry: no failed or "
+		    "deferred message %s (or its exec call is still running)",
 		    id ? "with that id" : "in that transaction");
 	if (n > 0)
 		tell_daemon(c);

@@ -77,7 +77,8 @@ struct daemon {
 	int			 epfd, sigfd, timerfd;
 	int			 lockfd;	/* spoold.lock, held */
 	bool			 once;
-	bool			 verbose;	/* -v: debug, whatever [log] says */
+	bool			 verbose;	/* -v: debug, whatever
+						 * [log] says */
 	bool			 stop;
 	/* Totals of this run, logged at exit (and read by the benchmark). */
 	uint64_t		 accepted, processed;
@@ -254,10 +255,10 @@ process_ready(struct daemon *d)
 		return STORE_RETRY_MS;
 	}
 	if (st.taken > 0) {
-		log_info("event=cycle messages=%u done=%u deferred=%u failed=%u "
-		    "released=%u external=%u chunks_replayed=%u", st.taken,
-		    st.done, st.deferred, st.failed, st.released, st.external,
-		    st.chunks_failed);
+		log_info("event=cycle messages=%u done=%u deferred=%u "
+		    "failed=%u released=%u external=%u chunks_replayed=%u",
+		    st.taken, st.done, st.deferred, st.failed, st.released,
+		    st.external, st.chunks_failed);
 		return 0;
 	}
 	spool_clearerr(&err);

@@ -79,7 +79,8 @@ extern char **environ;
 enum job_state {
 	JOB_FREE,
 	JOB_ENDED,		/* no program runs: the outcome is to be
-				 * recorded (again at deadline, if that failed) */
+				 * recorded (again at deadline, if that
+				 * failed) */
 	JOB_RUNNING		/* the program runs */
 };
 
@@ -471,8 +472,8 @@ read_err(struct execq *q, struct job *j, size_t budget)
 			return;
 		if (n == -1) {
 			logid(id, sizeof(id), j);
-			log_warn("event=exec %s status=stderr reason=\"%s\"", id,
-			    strerror(errno));
+			log_warn("event=exec %s status=stderr reason=\"%s\"",
+			    id, strerror(errno));
 		}
 		if (n <= 0) {
 			close_fd(q, &j->errfd);

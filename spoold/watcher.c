@@ -274,7 +274,8 @@ scan_dir(struct watcher *w, size_t partner, struct spool_error *err)
 					closedir(d);
 					return -1;
 				}
-				if (p > 0 && scan_dir(w, (size_t)p, err) == -1) {
+				if (p > 0 &&
+				    scan_dir(w, (size_t)p, err) == -1) {
 					closedir(d);
 					return -1;
 				}
@@ -357,7 +358,8 @@ watcher_read_events(struct watcher *w, struct spool_error *err)
 
 				if (pi == -2)
 					return -1;
-				if (pi > 0 && scan_dir(w, (size_t)pi, err) == -1)
+				if (pi > 0 &&
+				    scan_dir(w, (size_t)pi, err) == -1)
 					return -1;
 				continue;
 			}

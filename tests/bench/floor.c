@@ -5,12 +5,13 @@
  * usage: floor SRCDIR DB DESTDIR
  *
  * For every file in SRCDIR (names starting with '.' skipped; anything
- * but a regular file is an error), in readdir order: open it, read it whole, hash it (64-bit FNV-1a), and
- * insert one row (id, name, size, hash) into the table files of the
- * SQLite database DB (created; WAL, synchronous=FULL). Every 256 files:
- * COMMIT, then rename the 256 files from SRCDIR into DESTDIR, then fsync
- * DESTDIR and SRCDIR once each. The order is spoold's: record, commit,
- * then move, then make the moves durable.
+ * but a regular file is an error), in readdir order: open it, read it
+ * whole, hash it (64-bit FNV-1a), and insert one row (id, name, size,
+ * hash) into the table files of the SQLite database DB (created; WAL,
+ * synchronous=FULL). Every 256 files: COMMIT, then rename the 256 files
+ * from SRCDIR into DESTDIR, then fsync DESTDIR and SRCDIR once each. The
+ * order is spoold's: record, commit, then move, then make the moves
+ * durable.
  *
  * The row holds a hash of the body, not the body: spoold keeps a digest
  * of each message in its store and the message itself as a file, so
@@ -261,7 +262,8 @@ main(int argc, char *argv[])
 			size_t cap = capnames ? capnames * 2 : 1024;
 			char **nn;
 
-			if ((nn = realloc(names, cap * sizeof(*names))) == NULL) {
+			if ((nn = realloc(names,
+			    cap * sizeof(*names))) == NULL) {
 				fprintf(stderr, "floor: out of memory\n");
 				goto out;
 			}

@@ -409,7 +409,8 @@ main(void)
 		cmocka_unit_test(test_empty_file_gives_defaults),
 		cmocka_unit_test(test_every_key_is_read),
 		cmocka_unit_test(test_unknown_key_is_an_error),
-		cmocka_unit_test(test_unknown_section_is_an_error_even_if_empty),
+		cmocka_unit_test(
+		    test_unknown_section_is_an_error_even_if_empty),
 		cmocka_unit_test(test_key_outside_section_is_an_error),
 		cmocka_unit_test(test_duplicate_key_is_an_error),
 		cmocka_unit_test(test_missing_equals_is_an_error),

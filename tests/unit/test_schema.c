@@ -44,7 +44,8 @@
 static struct schema_set	*set;
 static xmlExternalEntityLoader	 saved_loader;
 static int			 refused_loads;
-static int			 have_samples;	/* ../shared is not in a tarball */
+static int			 have_samples;	/* ../shared is not in a
+						 * tarball */
 
 static xmlParserInputPtr
 refusing_loader(const char *url, const char *id, xmlParserCtxtPtr ctxt)
@@ -769,7 +770,7 @@ main(void)
 		cmocka_unit_test(
 		    test_other_invalid_variants_are_refused_in_plain_words),
 		cmocka_unit_test(
-		    test_whitespace_comments_and_empty_transaction_id_are_accepted),
+		test_whitespace_comments_and_empty_transaction_id_are_accepted),
 		cmocka_unit_test(
 		    test_schema_location_hints_in_messages_are_ignored),
 		cmocka_unit_test(

@@ -39,7 +39,8 @@ test_name_shows_partner_tx_seq_type(void **state)
 	(void)state;
 	assert_int_equal(spooldir_name(n, sizeof(n), "ACME", "PO-2026-000123",
 	    2, "PurchaseOrderAccept", 17), 0);
-	assert_string_equal(n, "ACME,PO-2026-000123,2,PurchaseOrderAccept,17.xml");
+	assert_string_equal(n,
+	    "ACME,PO-2026-000123,2,PurchaseOrderAccept,17.xml");
 	assert_int_equal(spooldir_name(n, sizeof(n), "ACME", NULL, 5,
 	    "ProductInfo", 9), 0);
 	assert_string_equal(n, "ACME,-,0,ProductInfo,9.xml");
@@ -203,7 +204,8 @@ main(void)
 		cmocka_unit_test(test_names_are_unique_by_id),
 		cmocka_unit_test(test_rejected_name_is_safe),
 		cmocka_unit_test(test_state_names_round_trip),
-		cmocka_unit_test(test_init_is_idempotent_and_moves_never_replace),
+		cmocka_unit_test(
+		    test_init_is_idempotent_and_moves_never_replace),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -66,7 +66,7 @@ test_new_store_is_wal_full_sync_at_current_version(void **state)
 	assert_int_equal(s.version, store_schema_version());
 	assert_int_equal(query_int(&s, "PRAGMA user_version"),
 	    store_schema_version());
-	assert_int_equal(query_int(&s, "PRAGMA synchronous"), 2);	/* FULL */
+	assert_int_equal(query_int(&s, "PRAGMA synchronous"), 2);  /* FULL */
 	assert_int_equal(query_int(&s, "PRAGMA foreign_keys"), 1);
 	assert_int_equal(query_int(&s, "PRAGMA wal_autocheckpoint"), 8192);
 	assert_int_equal(query_int(&s, "PRAGMA temp_store"), 2);  /* MEMORY */
@@ -290,7 +290,8 @@ main(void)
 		    test_missing_store_is_not_created_without_flag, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_migrations_from_every_earlier_version, setup, teardown),
+		    test_migrations_from_every_earlier_version, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_refused_messages_stay_out_of_uniqueness, setup,
 		    teardown),
