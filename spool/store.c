@@ -280,6 +280,24 @@ store_stmt_err(struct store *s, sqlite3_stmt *st, struct spool_error *err)
 	return -1;
 }
 
+int
+store_step_done(struct store *s, sqlite3_stmt *st, struct spool_error *err)
+{
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return store_stmt_err(s, st, err);
+	sqlite3_reset(st);
+	return 0;
+}
+
+void
+store_bind_opt_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v != NULL)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
 char *
 store_col_strdup(sqlite3_stmt *st, int i)
 {

@@ -172,6 +172,10 @@ sqlite3_stmt *store_cached(struct store *, int slot, const char *sql,
 sqlite3_stmt *store_slot(struct store *, sqlite3_stmt **slot,
 	    const char *sql, struct spool_error *);
 int	store_stmt_err(struct store *, sqlite3_stmt *, struct spool_error *);
+/* Step a statement that returns no row, then reset it: 0, or -1 (err). */
+int	store_step_done(struct store *, sqlite3_stmt *, struct spool_error *);
+/* Bind v as text, or NULL when v is NULL. */
+void	store_bind_opt_text(sqlite3_stmt *, int, const char *);
 
 /* A malloc'd copy of column i's text (the caller frees it); NULL when the
  * column is NULL or memory runs out. */

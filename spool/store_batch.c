@@ -87,24 +87,6 @@ stmt(struct store *s, int id, struct spool_error *err)
 	return store_slot(s, &s->bstmt[id], sql[id], err);
 }
 
-static void
-bind_opt_text(sqlite3_stmt *st, int i, const char *v)
-{
-	if (v != NULL)
-		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, i);
-}
-
-static int
-step_done(struct store *s, sqlite3_stmt *st, struct spool_error *err)
-{
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return store_stmt_err(s, st, err);
-	sqlite3_reset(st);
-	return 0;
-}
-
 void
 store_batch_free(struct store_batch *b)
 {
@@ -132,9 +114,9 @@ store_batch_insert(struct store *s, const struct store_batch *b, int64_t *id,
 	sqlite3_bind_blob(st, 5, b->sha256, 32, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, b->size);
 	sqlite3_bind_int64(st, 7, b->entries);
-	bind_opt_text(st, 8, b->reason);
+	store_bind_opt_text(st, 8, b->reason);
 	sqlite3_bind_int64(st, 9, store_now_ms());
-	if (step_done(s, st, err) == -1)
+	if (store_step_done(s, st, err) == -1)
 		return -1;
 	*id = sqlite3_last_insert_rowid(s->db);
 	return 0;
@@ -152,9 +134,9 @@ store_batch_finish(struct store *s, int64_t id, int state,
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, spool_state_name(state), -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, file_name, -1, SQLITE_STATIC);
-	bind_opt_text(st, 4, reason);
+	store_bind_opt_text(st, 4, reason);
 	sqlite3_bind_int64(st, 5, entries);
-	return step_done(s, st, err);
+	return store_step_done(s, st, err);
 }
 
 int
@@ -170,10 +152,10 @@ store_batch_add_entry(struct store *s, int64_t batch, int64_t index,
 	sqlite3_bind_int64(st, 2, index);
 	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, batch_fate_name(fate), -1, SQLITE_STATIC);
-	bind_opt_text(st, 5, reason);
+	store_bind_opt_text(st, 5, reason);
 	if (message != 0)
 		sqlite3_bind_int64(st, 6, message);
-	return step_done(s, st, err);
+	return store_step_done(s, st, err);
 }
 
 static int
@@ -355,7 +337,7 @@ store_batch_forget_file(struct store *s, int64_t id, struct spool_error *err)
 	if ((st = stmt(s, SB_FORGET, err)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
-	return step_done(s, st, err);
+	return store_step_done(s, st, err);
 }
 
 /*

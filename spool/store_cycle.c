@@ -143,32 +143,7 @@ static const char *sql[CQ_COUNT] = {
 static sqlite3_stmt *
 stmt(struct store *s, int id, struct spool_error *err)
 {
-	sqlite3_stmt **slot = &s->cstmt[id];
-
-	if (*slot == NULL) {
-		if (sqlite3_prepare_v3(s->db, sql[id], -1,
-		    SQLITE_PREPARE_PERSISTENT, slot, NULL) != SQLITE_OK) {
-			spool_seterr(err, "%s: %s", s->path,
-			    sqlite3_errmsg(s->db));
-			return NULL;
-		}
-		return *slot;
-	}
-	sqlite3_reset(*slot);
-	sqlite3_clear_bindings(*slot);
-	return *slot;
-}
-
-static int
-done_step(struct store *s, sqlite3_stmt *st, struct spool_error *err)
-{
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
-		sqlite3_reset(st);
-		return -1;
-	}
-	sqlite3_reset(st);
-	return 0;
+	return store_slot(s, &s->cstmt[id], sql[id], err);
 }
 
 void
@@ -302,7 +277,7 @@ store_mark_done(struct store *s, int64_t id, struct spool_error *err)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, store_now_ms());
-	return done_step(s, st, err);
+	return store_step_done(s, st, err);
 }
 
 int
@@ -317,7 +292,7 @@ store_mark_deferred(struct store *s, int64_t id, int64_t next_at,
 	sqlite3_bind_int64(st, 2, next_at);
 	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, store_now_ms());
-	return done_step(s, st, err);
+	return store_step_done(s, st, err);
 }
 
 int
@@ -331,7 +306,7 @@ store_mark_failed(struct store *s, int64_t id, const char *reason,
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, store_now_ms());
-	return done_step(s, st, err);
+	return store_step_done(s, st, err);
 }
 
 int
@@ -343,7 +318,7 @@ store_mark_queued(struct store *s, int64_t id, struct spool_error *err)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, store_now_ms());
-	return done_step(s, st, err);
+	return store_step_done(s, st, err);
 }
 
 int
@@ -361,7 +336,7 @@ store_add_attempt(struct store *s, int64_t id, int attempt, int64_t started,
 	sqlite3_bind_text(st, 5, outcome, -1, SQLITE_STATIC);
 	if (error != NULL)
 		sqlite3_bind_text(st, 6, error, -1, SQLITE_STATIC);
-	return done_step(s, st, err);
+	return store_step_done(s, st, err);
 }
 
 int
@@ -376,7 +351,7 @@ store_tx_advance(struct store *s, const char *partner, const char *tx,
 	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, seq);
 	sqlite3_bind_int64(st, 4, store_now_ms());
-	return done_step(s, st, err);
+	return store_step_done(s, st, err);
 }
 
 int
@@ -407,7 +382,7 @@ store_tx_set_gap(struct store *s, const char *partner, const char *tx,
 	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
 	if (open)
 		sqlite3_bind_int64(st, 3, store_now_ms());
-	return done_step(s, st, err);
+	return store_step_done(s, st, err);
 }
 
 int
@@ -545,7 +520,7 @@ store_exec_start(struct store *s, int64_t id, int attempt,
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int(st, 2, attempt);
 	sqlite3_bind_int64(st, 3, store_now_ms());
-	return done_step(s, st, err);
+	return store_step_done(s, st, err);
 }
 
 int
@@ -564,7 +539,7 @@ store_exec_finish(struct store *s, int64_t id, int attempt, bool valid,
 	sqlite3_bind_int(st, 5, exit_status);
 	if (error != NULL)
 		sqlite3_bind_text(st, 6, error, -1, SQLITE_STATIC);
-	return done_step(s, st, err);
+	return store_step_done(s, st, err);
 }
 
 int
@@ -625,7 +600,7 @@ store_mark_retried(struct store *s, int64_t id, struct spool_error *err)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, store_now_ms());
-	return done_step(s, st, err);
+	return store_step_done(s, st, err);
 }
 
 int
@@ -653,7 +628,7 @@ store_mark_skipped(struct store *s, int64_t id, const char *reason,
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, store_now_ms());
-	return done_step(s, st, err);
+	return store_step_done(s, st, err);
 }
 
 int
@@ -671,7 +646,7 @@ store_add_skip(struct store *s, const char *partner, const char *tx,
 	sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, user, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, store_now_ms());
-	return done_step(s, st, err);
+	return store_step_done(s, st, err);
 }
 
 int
@@ -701,7 +676,7 @@ store_gaps_alert(struct store *s, int64_t older_than,
 	if ((st = stmt(s, CQ_GAPS_MARK, err)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, older_than);
-	return done_step(s, st, err) == -1 ? -1 : n;
+	return store_step_done(s, st, err) == -1 ? -1 : n;
 }
 
 int

@@ -126,11 +126,5 @@ store_exec_decide_revisions(struct store *s, int64_t id, bool valid,
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int(st, 2, valid ? 1 : 0);
 	sqlite3_bind_int64(st, 3, store_now_ms());
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
-		sqlite3_reset(st);
-		return -1;
-	}
-	sqlite3_reset(st);
-	return 0;
+	return store_step_done(s, st, err);
 }

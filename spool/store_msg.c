@@ -220,15 +220,6 @@ store_get(struct store *s, int64_t id, struct store_msgref *out,
 	return lookup(s, st, out, err);
 }
 
-static void
-bind_opt_text(sqlite3_stmt *st, int i, const char *v)
-{
-	if (v != NULL)
-		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, i);
-}
-
 int
 store_insert(struct store *s, const struct store_newmsg *m, int64_t *id,
     struct spool_error *err)
@@ -241,11 +232,11 @@ store_insert(struct store *s, const struct store_newmsg *m, int64_t *id,
 	sqlite3_bind_text(st, 2, m->orig_name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, spool_state_name(m->state), -1,
 	    SQLITE_STATIC);
-	bind_opt_text(st, 4, m->type);
-	bind_opt_text(st, 5, m->message_id);
-	bind_opt_text(st, 6, m->sender);
-	bind_opt_text(st, 7, m->recipient);
-	bind_opt_text(st, 8, m->transaction_id);
+	store_bind_opt_text(st, 4, m->type);
+	store_bind_opt_text(st, 5, m->message_id);
+	store_bind_opt_text(st, 6, m->sender);
+	store_bind_opt_text(st, 7, m->recipient);
+	store_bind_opt_text(st, 8, m->transaction_id);
 	if (m->transaction_id != NULL) {
 		sqlite3_bind_int64(st, 9, m->sender_seq);
 		sqlite3_bind_int64(st, 10, m->receiver_seq);
@@ -255,7 +246,7 @@ store_insert(struct store *s, const struct store_newmsg *m, int64_t *id,
 	sqlite3_bind_int64(st, 12, m->size);
 	if (m->duplicate_of != 0)
 		sqlite3_bind_int64(st, 13, m->duplicate_of);
-	bind_opt_text(st, 14, m->reason);
+	store_bind_opt_text(st, 14, m->reason);
 	sqlite3_bind_int64(st, 15, store_now_ms());
 	if (m->id != 0)
 		sqlite3_bind_int64(st, 16, m->id);
@@ -263,9 +254,8 @@ store_insert(struct store *s, const struct store_newmsg *m, int64_t *id,
 	    SQLITE_STATIC);
 	if (m->batch != 0)
 		sqlite3_bind_int64(st, 18, m->batch);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return sqlerr(s, st, err);
-	sqlite3_reset(st);
+	if (store_step_done(s, st, err) == -1)
+		return -1;
 	*id = sqlite3_last_insert_rowid(s->db);
 	return 0;
 }
@@ -294,10 +284,7 @@ store_set_file_name(struct store *s, int64_t id, const char *name,
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return sqlerr(s, st, err);
-	sqlite3_reset(st);
-	return 0;
+	return store_step_done(s, st, err);
 }
 
 static int
@@ -311,10 +298,7 @@ tx_stmt(struct store *s, enum store_stmt_id id, const char *partner,
 	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, store_now_ms());
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return sqlerr(s, st, err);
-	sqlite3_reset(st);
-	return 0;
+	return store_step_done(s, st, err);
 }
 
 int

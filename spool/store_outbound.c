@@ -134,9 +134,8 @@ store_out_insert(struct store *s, int64_t id, const struct store_outmsg *m,
 	sqlite3_bind_text(st, 8, m->file_name, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 9, m->content, (int)m->len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 10, store_now_ms());
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return store_stmt_err(s, st, err);
-	sqlite3_reset(st);
+	if (store_step_done(s, st, err) == -1)
+		return -1;
 	s->outbound_new++;
 	return 0;
 }
@@ -219,10 +218,7 @@ store_out_mark_written(struct store *s, int64_t id, struct spool_error *err)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, store_now_ms());
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return store_stmt_err(s, st, err);
-	sqlite3_reset(st);
-	return 0;
+	return store_step_done(s, st, err);
 }
 
 int
@@ -233,8 +229,5 @@ store_msg_mark_stale(struct store *s, int64_t id, struct spool_error *err)
 	if ((st = stmt(s, OQ_STALE, err)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return store_stmt_err(s, st, err);
-	sqlite3_reset(st);
-	return 0;
+	return store_step_done(s, st, err);
 }
