@@ -66,12 +66,30 @@ classify_tx(struct store *s, const char *partner, const struct msg_header *h,
 		return 0;
 	}
 	if (h->sender_seq < r->next) {
-		/* Below next but not recorded: an admin skipped it. */
+		/*
+		 * Below next but not recorded: an admin skipped it, or it
+		 * was processed and its record has been purged since (only
+		 * done messages are purged). Either way it is not applied,
+		 * and the reason says which.
+		 */
 		r->verdict = SEQ_CONFLICT;
-		snprintf(r->reason, sizeof(r->reason), "SenderSequence %" PRId64
-		    " of transaction %s arrived after it was skipped (the "
-		    "transaction expects %" PRId64 " next)", h->sender_seq,
-		    h->transaction_id, r->next);
+		if ((rc = store_find_skip(s, partner, h->transaction_id,
+		    h->sender_seq, err)) == -1)
+			return -1;
+		if (rc == 1)
+			snprintf(r->reason, sizeof(r->reason), "SenderSequence "
+			    "%" PRId64 " of transaction %s arrived after it "
+			    "was skipped (the transaction expects %" PRId64
+			    " next)", h->sender_seq, h->transaction_id,
+			    r->next);
+		else
+			snprintf(r->reason, sizeof(r->reason), "SenderSequence "
+			    "%" PRId64 " of transaction %s was processed "
+			    "before and its record has been purged since, so "
+			    "this copy cannot be compared with it and is not "
+			    "applied (the transaction expects %" PRId64
+			    " next)", h->sender_seq, h->transaction_id,
+			    r->next);
 		return 0;
 	}
 	r->verdict = h->sender_seq == r->next ? SEQ_READY : SEQ_PARKED;

@@ -43,6 +43,7 @@ enum store_stmt_id {
 	SQ_SET_NAME,
 	SQ_GET,
 	SQ_NEXT_ID,
+	SQ_FIND_SKIP,
 	SQ_COUNT
 };
 
@@ -60,6 +61,16 @@ struct store {
 	int			 version;	/* after migration */
 	enum store_errclass	 errclass;
 };
+
+/*
+ * The ID a new row of table tbl ("messages", "batches", "outbound")
+ * gets, as an SQL expression: above every row there is and above every
+ * ID ever deleted (id_floor, store_schema.c), so that no ID is given
+ * out twice. Inside a write transaction only.
+ */
+#define STORE_NEXT_ID(tbl)						\
+	"(SELECT max(coalesce((SELECT max(id) FROM " tbl "), 0), "	\
+	"coalesce((SELECT id FROM id_floor WHERE tbl = '" tbl "'), 0)) + 1)"
 
 /* The schema version this program writes. */
 int	store_schema_version(void);
@@ -134,6 +145,9 @@ int	store_find_upload(struct store *, const char *partner,
 	    struct store_msgref *, struct spool_error *);
 int	store_get(struct store *, int64_t id, struct store_msgref *,
 	    struct spool_error *);
+/* Did an admin skip this number (spoolctl skip)? 1, 0, or -1. */
+int	store_find_skip(struct store *, const char *partner, const char *tx,
+	    int64_t seq, struct spool_error *);
 
 /* Record a message; *id gets its store ID. 0 ok, -1 error. */
 int	store_insert(struct store *, const struct store_newmsg *,

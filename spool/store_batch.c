@@ -31,9 +31,10 @@ enum {
 	"sha256, size, entries, received_at"
 
 static const char *sql[SB_COUNT] = {
-	[SB_INSERT] = "INSERT INTO batches (partner, orig_name, file_name, "
-	    "state, sha256, size, entries, reason, received_at) VALUES (?1, "
-	    "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[SB_INSERT] = "INSERT INTO batches (id, partner, orig_name, "
+	    "file_name, state, sha256, size, entries, reason, received_at) "
+	    "VALUES (" STORE_NEXT_ID("batches") ", ?1, ?2, ?3, ?4, ?5, ?6, "
+	    "?7, ?8, ?9)",
 	[SB_FINISH] = "UPDATE batches SET state = ?2, file_name = ?3, "
 	    "reason = ?4, entries = ?5 WHERE id = ?1",
 	[SB_ENTRY] = "INSERT INTO batch_entries (batch, idx, name, fate, "

@@ -43,11 +43,14 @@ static const char *sql[SQ_COUNT] = {
 	    "file_name, state, type, message_id, sender, recipient, "
 	    "transaction_id, sender_seq, receiver_seq, sha256, size, "
 	    "duplicate_of, reason, received_at, updated_at, batch, rejected) "
-	    "VALUES (?16, ?1, ?2, ?17, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-	    "?12, ?13, ?14, ?15, ?15, ?18, ?3 = 'rejected')",
-	[SQ_NEXT_ID] = "SELECT coalesce(max(id), 0) + 1 FROM messages",
+	    "VALUES (coalesce(?16, " STORE_NEXT_ID("messages") "), ?1, ?2, "
+	    "?17, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+	    "?15, ?18, ?3 = 'rejected')",
+	[SQ_NEXT_ID] = "SELECT " STORE_NEXT_ID("messages"),
 	[SQ_SET_NAME] = "UPDATE messages SET file_name = ?2 WHERE id = ?1",
 	[SQ_GET] = "SELECT " MSGREF_COLS " FROM messages WHERE id = ?1",
+	[SQ_FIND_SKIP] = "SELECT 1 FROM skips WHERE partner = ?1 AND "
+	    "transaction_id = ?2 AND seq = ?3",
 };
 
 /*
@@ -218,6 +221,25 @@ store_get(struct store *s, int64_t id, struct store_msgref *out,
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	return lookup(s, st, out, err);
+}
+
+int
+store_find_skip(struct store *s, const char *partner, const char *tx,
+    int64_t seq, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((st = stmt(s, SQ_FIND_SKIP, err)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, seq);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sqlerr(s, st, err);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW;
 }
 
 int

@@ -35,7 +35,7 @@ static const char *sqls[OQ_COUNT] = {
 	[OQ_TAKE_SEQ] = "UPDATE transactions SET out_seq = out_seq + 1, "
 	    "updated_at = ?3 WHERE partner = ?1 AND transaction_id = ?2 "
 	    "RETURNING out_seq",
-	[OQ_NEXT_ID] = "SELECT coalesce(max(id), 0) + 1 FROM outbound",
+	[OQ_NEXT_ID] = "SELECT " STORE_NEXT_ID("outbound"),
 	[OQ_INSERT] = "INSERT INTO outbound (id, partner, transaction_id, "
 	    "sender_seq, receiver_seq, type, cause, file_name, content, "
 	    "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",

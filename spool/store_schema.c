@@ -5,6 +5,34 @@
  * migration is never edited; a change is a new step at the end. Each step
  * runs inside the one transaction that store_migrate() opens, so a store
  * is always at exactly one version.
+ *
+ * IDs are never given out twice, whatever is purged (DESIGN 3). The IDs
+ * that users and programs see -- messages (SPOOLD_MESSAGE_ID, the exec
+ * handler's idempotency key; an exec call is named by its message and
+ * attempt), batches, outbound messages (their ID is in the document we
+ * send) -- are rowids, and SQLite gives a new row max(rowid) + 1: once
+ * the newest rows are deleted, their IDs come back. AUTOINCREMENT would
+ * stop that, but SQLite cannot add it to a table: the tables would have
+ * to be rebuilt, which means copying every message inside the migration
+ * (minutes for a big spool, at start-up) and redoing by hand every index,
+ * trigger, view and foreign key that names them, with foreign keys that
+ * cannot be switched off inside the migration's transaction. Migration 9
+ * instead keeps, per table, a floor: id_floor.id, at or below which no
+ * new row may have an ID. A trigger raises it to the ID of every row
+ * deleted, so a purge (or any later deletion) costs one small UPDATE per
+ * row, and inserting costs nothing but a check; the store's inserts name
+ * the ID themselves, max(max(id), floor) + 1 (STORE_NEXT_ID in store.h).
+ * A second trigger refuses any insert at or below the floor, so that a
+ * new insert that forgets this fails loudly rather than hands out an ID
+ * again. The floor starts at the highest ID the old store can still
+ * show: its rows, the rows that still name a message deleted behind its
+ * back (the sqlite3 shell checks no foreign keys), and the entries of a
+ * bundle after the last one whose message is left (a bundle's messages
+ * take consecutive IDs, one per entry not skipped). A purged message
+ * that left no such trace was the newest and is not known: its ID may
+ * come back once, for stores purged before this migration only.
+ * Order revisions are insert-only (triggers refuse deletes) and ledger
+ * rows go only with their message, which they keep from being purged.
  */
 #include "config.h"
 
@@ -324,6 +352,64 @@ static const char *migrations[] = {
 	"  WHERE outbound IS NOT NULL;"
 	"CREATE INDEX batch_entries_message ON batch_entries (message)"
 	"  WHERE message IS NOT NULL;",
+
+	/*
+	 * 9: IDs are never given out twice (see the top of this file): a
+	 * floor per table, raised by every deletion, checked by every
+	 * insert, seeded from every trace of an ID the store has.
+	 */
+	"CREATE TABLE id_floor ("
+	"  tbl TEXT PRIMARY KEY,"
+	"  id INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"INSERT INTO id_floor (tbl, id) SELECT 'messages', max("
+	"  coalesce((SELECT max(id) FROM messages), 0),"
+	"  coalesce((SELECT max(duplicate_of) FROM messages"
+	"    WHERE duplicate_of IS NOT NULL), 0),"
+	"  coalesce((SELECT max(message) FROM attempts), 0),"
+	"  coalesce((SELECT max(message) FROM exec_calls), 0),"
+	"  coalesce((SELECT max(message) FROM ledger_moves), 0),"
+	"  coalesce((SELECT max(message) FROM ledger_postings), 0),"
+	"  coalesce((SELECT max(message) FROM order_revisions"
+	"    WHERE message IS NOT NULL), 0),"
+	"  coalesce((SELECT max(cause) FROM outbound"
+	"    WHERE cause IS NOT NULL), 0),"
+	"  coalesce((SELECT max(message) FROM batch_entries"
+	"    WHERE message IS NOT NULL), 0),"
+	"  coalesce((SELECT max(message + coalesce(later, 0)) FROM"
+	"    (SELECT message, sum(fate <> 'skipped') OVER (PARTITION BY batch"
+	"    ORDER BY idx ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)"
+	"    AS later FROM batch_entries) WHERE message IS NOT NULL), 0));"
+	"INSERT INTO id_floor (tbl, id) SELECT 'batches', max("
+	"  coalesce((SELECT max(id) FROM batches), 0),"
+	"  coalesce((SELECT max(batch) FROM messages"
+	"    WHERE batch IS NOT NULL), 0),"
+	"  coalesce((SELECT max(batch) FROM batch_entries), 0));"
+	"INSERT INTO id_floor (tbl, id) SELECT 'outbound', max("
+	"  coalesce((SELECT max(id) FROM outbound), 0),"
+	"  coalesce((SELECT max(outbound) FROM order_revisions"
+	"    WHERE outbound IS NOT NULL), 0));"
+	"CREATE TRIGGER messages_id_gone AFTER DELETE ON messages BEGIN"
+	"  UPDATE id_floor SET id = OLD.id WHERE tbl = 'messages'"
+	"  AND id < OLD.id; END;"
+	"CREATE TRIGGER messages_id_new AFTER INSERT ON messages"
+	"  WHEN NEW.id <= (SELECT id FROM id_floor WHERE tbl = 'messages')"
+	"  BEGIN SELECT RAISE(ABORT, 'message ID given out before: IDs are"
+	"  never reused'); END;"
+	"CREATE TRIGGER batches_id_gone AFTER DELETE ON batches BEGIN"
+	"  UPDATE id_floor SET id = OLD.id WHERE tbl = 'batches'"
+	"  AND id < OLD.id; END;"
+	"CREATE TRIGGER batches_id_new AFTER INSERT ON batches"
+	"  WHEN NEW.id <= (SELECT id FROM id_floor WHERE tbl = 'batches')"
+	"  BEGIN SELECT RAISE(ABORT, 'batch ID given out before: IDs are"
+	"  never reused'); END;"
+	"CREATE TRIGGER outbound_id_gone AFTER DELETE ON outbound BEGIN"
+	"  UPDATE id_floor SET id = OLD.id WHERE tbl = 'outbound'"
+	"  AND id < OLD.id; END;"
+	"CREATE TRIGGER outbound_id_new AFTER INSERT ON outbound"
+	"  WHEN NEW.id <= (SELECT id FROM id_floor WHERE tbl = 'outbound')"
+	"  BEGIN SELECT RAISE(ABORT, 'outbound ID given out before: IDs are"
+	"  never reused'); END;",
 };
 
 int

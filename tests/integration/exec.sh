@@ -52,6 +52,14 @@ flood)
 	done
 	echo "flood over" >&2
 	exit 0 ;;
+idem)	# idempotent: a message ID seen before is not applied again
+	if grep -qx "$id" "$T/seen.ids" 2>/dev/null; then
+		echo "skipped id $id" >>"$T/idem.log"
+	else
+		echo "$id" >>"$T/seen.ids"
+		echo "ran id $id" >>"$T/idem.log"
+	fi
+	exit 0 ;;
 crash)
 	echo "start $id $SPOOLD_ATTEMPT" >>"$T/crash.log"
 	sleep 2
@@ -91,6 +99,9 @@ command = $T/h.sh flood
 [route ExecCrash]
 handler = exec
 command = $T/h.sh crash
+[route ExecIdem]
+handler = exec
+command = $T/h.sh idem
 CONF
 $SPOOLD -c "$T/spoold.conf" --init >/dev/null 2>&1
 ROOT=$(cd "$T/spool" && pwd -P)
@@ -274,6 +285,11 @@ called=$(db "SELECT count(DISTINCT message) FROM exec_calls e JOIN messages
     m ON m.id = e.message WHERE m.state = 'done'")
 [ "$called" -ge 12 ] || fail "only $called done messages with exec calls"
 ndone=$(db "SELECT count(*) FROM messages WHERE state = 'done'")
+# Every ID given out so far, as an idempotent program would know them.
+db "SELECT id FROM messages" >"$T/seen.ids"
+high=$(db "SELECT max(id) FROM messages")
+[ "$(db "SELECT state FROM messages WHERE id = $high")" = done ] ||
+    fail "the newest message is not done: the purge below would not take it"
 db "UPDATE messages SET updated_at = 0 WHERE state = 'done'" >/dev/null
 expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" purge --done-older-than 1d
 grep -q "^purge: removed $ndone messages .*, kept 0$" "$T/out" ||
@@ -286,3 +302,32 @@ grep -q "^purge: removed $ndone messages .*, kept 0$" "$T/out" ||
 [ "$(ls "$T/spool/done" | grep -vc '\.reason$')" -eq 0 ] ||
     fail "done/ still has files: $(ls "$T/spool/done")"
 ok "purge removes messages handled by exec calls, and their calls"
+
+# (g) After a purge of the newest messages: IDs are never given out
+# twice (DESIGN 3). A new message gets a new SPOOLD_MESSAGE_ID, so an
+# idempotent program runs it instead of skipping it as seen; and a
+# redelivered copy of a purged, processed message is refused with a
+# reason that says so (it was never skipped).
+[ "$(db "SELECT coalesce(max(id), 0) FROM messages")" -lt "$high" ] ||
+    fail "purge left the newest message"
+start_daemon
+msg acme - 9 ExecIdem | put idem.xml
+msg acme T4 1 ExecLog | put once-1-again.xml
+wait_until 20 '[ -s "$T/idem.log" ] && [ "$(in_dir done ExecIdem)" -eq 1 ] &&
+    ls "$T/spool/rejected" | grep -q "once-1-again.*\.reason$"' ||
+    fail "ExecIdem not done or the redelivery not refused"
+id=$(db "SELECT id FROM messages WHERE type = 'ExecIdem'")
+[ "$id" -gt "$high" ] ||
+    fail "new message got ID $id, given out before (<= $high)"
+[ "$(cat "$T/idem.log")" = "ran id $id" ] ||
+    fail "the idempotent program skipped the new one: $(cat "$T/idem.log")"
+ok "after a purge of the newest messages a new message gets a new ID"
+reason=$(head -n 1 "$T"/spool/rejected/*once-1-again*.reason)
+case $reason in
+*skipped*) fail "redelivery after purge: reason claims a skip: $reason" ;;
+*"was processed before and its record has been purged"*) ;;
+*) fail "redelivery after purge: reason $reason" ;;
+esac
+[ "$(grep -c '|T4|' "$T/calls.log")" -eq 2 ] || fail "T4 1 was called again"
+stop_daemon
+ok "a redelivery after a purge is refused as processed and purged, not skipped"

@@ -16,6 +16,9 @@
 
 #include "spooldir.h"
 #include "store.h"
+#include "store_admin.h"
+#include "store_batch.h"
+#include "store_outbound.h"
 
 static char dir[64], db[96];
 
@@ -200,6 +203,212 @@ test_every_reference_is_indexed(void **state)
 	store_close(&s);
 }
 
+/* Record a message in state done, the store picking its ID. */
+static int64_t
+add_done(struct store *s)
+{
+	struct store_newmsg m;
+	struct spool_error err;
+	int64_t id = 0;
+
+	memset(&m, 0, sizeof(m));
+	m.partner = "acme";
+	m.orig_name = "a.xml";
+	m.file_name = "a.xml";
+	m.state = ST_DONE;
+	assert_int_equal(store_insert(s, &m, &id, &err), 0);
+	assert_true(id > 0);
+	return id;
+}
+
+/* spoolctl purge's way of removing one message. */
+static void
+purge(struct store *s, int64_t id)
+{
+	struct store_admin_purge *p;
+	struct spool_error err;
+
+	assert_int_equal(store_begin(s, &err), 0);
+	assert_non_null(p = store_admin_purge_open(s, &err));
+	assert_int_equal(store_admin_purge_row(p, id, &err), 1);
+	assert_int_equal(store_admin_purge_done(p, true, &err), 0);
+	store_admin_purge_close(p);
+	assert_int_equal(store_commit(s, &err), 0);
+}
+
+static int64_t
+add_batch(struct store *s)
+{
+	struct store_batch b;
+	struct spool_error err;
+	int64_t id = 0;
+
+	memset(&b, 0, sizeof(b));
+	b.state = ST_DONE;
+	b.partner = (char *)"acme";
+	b.orig_name = (char *)"b.tar";
+	b.file_name = (char *)"";
+	assert_int_equal(store_batch_insert(s, &b, &id, &err), 0);
+	return id;
+}
+
+static int64_t
+add_outbound(struct store *s)
+{
+	struct store_outmsg o;
+	struct spool_error err;
+	char name[32];
+	int64_t id = 0;
+
+	assert_int_equal(store_out_next_id(s, &id, &err), 0);
+	memset(&o, 0, sizeof(o));
+	o.partner = "acme";
+	o.type = "PurchaseOrderAck";
+	snprintf(name, sizeof(name), "out-%lld.xml", (long long)id);
+	o.file_name = name;
+	o.content = "<x/>";
+	o.len = 4;
+	assert_int_equal(store_out_insert(s, id, &o, &err), 0);
+	return id;
+}
+
+/*
+ * DESIGN 3: IDs are never given out twice, whatever is purged. Purging
+ * the newest messages (and deleting the newest batch or outbound
+ * message) must not let their IDs come back, not even after the store
+ * is closed and opened again. SPOOLD_MESSAGE_ID is an exec program's
+ * idempotency key: a reused ID makes it skip a new message.
+ */
+static void
+test_ids_are_never_given_out_twice_after_a_purge(void **state)
+{
+	struct spool_error err;
+	struct store s;
+	int64_t id, high, next;
+	int i;
+
+	(void)state;
+	assert_int_equal(store_open(&s, db, STORE_CREATE, &err), 0);
+	for (i = 0; i < 5; i++)
+		high = add_done(&s);
+	assert_int_equal(store_exec(&s, "INSERT INTO exec_calls (message, "
+	    "attempt, status, started_at) SELECT id, 1, 'valid', 1 FROM "
+	    "messages", &err), 0);
+	/* the newest two go: their IDs stay taken */
+	purge(&s, high);
+	purge(&s, high - 1);
+	assert_int_equal(store_next_message_id(&s, &next, &err), 0);
+	assert_true(next > high);
+	id = add_done(&s);
+	assert_true(id > high);
+	/* a new message inherits no exec call of a purged one */
+	assert_int_equal(query_int(&s, "SELECT count(*) FROM exec_calls e "
+	    "WHERE e.message NOT IN (SELECT id FROM messages) OR e.message = "
+	    "(SELECT max(id) FROM messages)"), 0);
+	high = id;
+	purge(&s, high);
+	store_close(&s);
+
+	/* and after a restart */
+	assert_int_equal(store_open(&s, db, 0, &err), 0);
+	assert_int_equal(store_next_message_id(&s, &next, &err), 0);
+	assert_true(next > high);
+	id = add_done(&s);
+	assert_true(id > high);
+	/* a message given its ID by the caller: the same rule */
+	purge(&s, id);
+	assert_int_equal(store_exec(&s, "INSERT INTO messages (id, partner, "
+	    "orig_name, file_name, state, received_at, updated_at) VALUES "
+	    "((SELECT max(id) FROM messages) + 1, 'acme', 'x', 'x', 'done', "
+	    "1, 1)", &err), -1);
+
+	/* batches */
+	(void)add_batch(&s);
+	high = add_batch(&s);
+	assert_int_equal(store_exec(&s, "DELETE FROM batches WHERE id = "
+	    "(SELECT max(id) FROM batches)", &err), 0);
+	assert_true(add_batch(&s) > high);
+
+	/* outbound messages (their ID is in the document we send) */
+	(void)add_outbound(&s);
+	high = add_outbound(&s);
+	assert_int_equal(store_exec(&s, "DELETE FROM outbound WHERE id = "
+	    "(SELECT max(id) FROM outbound)", &err), 0);
+	store_close(&s);
+	assert_int_equal(store_open(&s, db, 0, &err), 0);
+	assert_true(add_outbound(&s) > high);
+	store_close(&s);
+}
+
+/*
+ * A store written by the previous release (version 8) had no record of
+ * the IDs it had given out. Migrating it keeps every ID it can still
+ * know of taken: the rows there are, the later entries of a bundle
+ * whose messages were purged (a bundle's messages take consecutive
+ * IDs), and rows that still name a message deleted behind the store's
+ * back (sqlite3 on the command line does not check foreign keys).
+ */
+static void
+test_migration_keeps_ids_known_from_traces(void **state)
+{
+	static const char *stores[][2] = {
+		/* plain: the newest rows are all there is */
+		{ "INSERT INTO messages (id, partner, orig_name, file_name, "
+		  "state, received_at, updated_at) VALUES "
+		  "(1, 'acme', 'a', 'a', 'done', 1, 1), "
+		  "(2, 'acme', 'b', 'b', 'failed', 1, 1)", "3" },
+		/* a bundle: entries 0, 2, 3 were messages 3, 4, 5 (entry 1
+		 * was skipped); 4 and 5 have been purged */
+		{ "INSERT INTO batches (id, partner, orig_name, file_name, "
+		  "state, received_at) VALUES (1, 'acme', 'b.tar', 'b.tar', "
+		  "'done', 1);"
+		  "INSERT INTO messages (id, partner, orig_name, file_name, "
+		  "state, received_at, updated_at, batch) VALUES "
+		  "(2, 'acme', 'a', 'a', 'failed', 1, 1, NULL), "
+		  "(3, 'acme', 'e0', 'e0', 'failed', 1, 1, 1);"
+		  "INSERT INTO batch_entries (batch, idx, name, fate, message) "
+		  "VALUES (1, 0, 'e0', 'accepted', 3), "
+		  "(1, 1, 'e1', 'skipped', NULL), "
+		  "(1, 2, 'e2', 'accepted', NULL), "
+		  "(1, 3, 'e3', 'duplicate', NULL)", "6" },
+		/* message 7 deleted by hand, its attempts left behind */
+		{ "INSERT INTO messages (id, partner, orig_name, file_name, "
+		  "state, received_at, updated_at) VALUES "
+		  "(1, 'acme', 'a', 'a', 'failed', 1, 1);"
+		  "PRAGMA foreign_keys = OFF;"
+		  "INSERT INTO attempts (message, attempt, started_at) VALUES "
+		  "(7, 1, 1);"
+		  "INSERT INTO exec_calls (message, attempt, status, "
+		  "started_at) VALUES (6, 1, 'valid', 1);"
+		  "INSERT INTO outbound (id, partner, type, cause, file_name, "
+		  "content, created_at) VALUES (4, 'acme', 'X', 5, 'o', '', 1)",
+		  "8" },
+	};
+	struct spool_error err;
+	struct store s;
+	int64_t next;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(stores) / sizeof(stores[0]); i++) {
+		unlink(db);
+		assert_int_equal(store_open(&s, db, STORE_CREATE |
+		    STORE_READONLY, &err), 0);
+		assert_int_equal(store_migrate(&s, 8, &err), 0);
+		if (store_exec(&s, stores[i][0], &err) == -1)
+			fail_msg("store %zu: %s", i, err.msg);
+		store_close(&s);
+		assert_int_equal(store_open(&s, db, 0, &err), 0);
+		assert_int_equal(s.version, store_schema_version());
+		assert_int_equal(store_next_message_id(&s, &next, &err), 0);
+		if (next != strtoll(stores[i][1], NULL, 10))
+			fail_msg("store %zu: next message ID %lld, want %s", i,
+			    (long long)next, stores[i][1]);
+		assert_int_equal(add_done(&s), next);
+		store_close(&s);
+	}
+}
+
 static void
 test_reopen_keeps_data(void **state)
 {
@@ -297,6 +506,12 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_every_reference_is_indexed, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_ids_are_never_given_out_twice_after_a_purge, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_migration_keeps_ids_known_from_traces, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_newer_store_is_refused,
