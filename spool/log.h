@@ -38,7 +38,7 @@ const char *log_quote(char *buf, size_t len, const char *value);
 
 /* log_quote() into a buffer that lives until the end of the enclosing
  * block: log_info("event=x file=%s", LOG_Q(name)). */
-#define LOG_QLEN	512
+#define LOG_QLEN	1024
 #define LOG_Q(v)	log_quote((char[LOG_QLEN]){ 0 }, LOG_QLEN, (v))
 
 /* Is stderr the stream systemd's journal gave us (JOURNAL_STREAM)? */

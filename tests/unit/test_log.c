@@ -216,7 +216,7 @@ test_journal_stream_drops_time(void **state)
 }
 
 static void
-test_unquoted_control_characters_cannot_add_a_line(void **state)
+test_unquoted_control_character_adds_no_line(void **state)
 {
 	char *l, *nl;
 
@@ -276,7 +276,7 @@ main(void)
 		cmocka_unit_test(test_long_value_is_cut_inside_its_quotes),
 		cmocka_unit_test(test_line_starts_with_rfc3339_time_and_level),
 		cmocka_unit_test(test_journal_stream_drops_time),
-		cmocka_unit_test(test_unquoted_control_characters_cannot_add_a_line),
+		cmocka_unit_test(test_unquoted_control_character_adds_no_line),
 		cmocka_unit_test(test_line_cut_inside_quotes_is_closed),
 		cmocka_unit_test(test_lq_macro_quotes_in_place),
 	};
