@@ -197,3 +197,18 @@ LC_ALL=C grep -l 'evil.xml\\nspoold: err: event=fail reason=x' \
     "$T"/spool/rejected/*.reason >/dev/null ||
     fail "no sidecar names the evil file escaped"
 ok "no .reason first line holds a control character"
+
+# Under the journal (JOURNAL_STREAM names standard error) no time=: the
+# journal stamps each line; a JOURNAL_STREAM naming another stream keeps
+# it.
+: >"$T/jlog"
+JOURNAL_STREAM=$(stat -c '%d:%i' "$T/jlog") $SPOOLD -c "$T/spoold.conf" \
+    --once >/dev/null 2>>"$T/jlog" || fail "spoold --once failed"
+grep -q '^level=notice event=start ' "$T/jlog" ||
+    { cat "$T/jlog" >&2; fail "no event=start line under the journal"; }
+grep -v '^level=' "$T/jlog" >&2 && fail "a line with time= under the journal"
+JOURNAL_STREAM=1:1 $SPOOLD -c "$T/spoold.conf" --once >/dev/null \
+    2>"$T/jlog" || fail "spoold --once failed"
+grep -q '^time=[0-9T:.-]*Z level=notice event=start ' "$T/jlog" ||
+    { cat "$T/jlog" >&2; fail "no time= when stderr is not the journal"; }
+ok "under the journal, lines carry no time="
