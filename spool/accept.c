@@ -94,12 +94,12 @@ open_upload(const struct accept_file *f, int *fdp, struct stat *stp,
 			return 2;
 		if (errno == ELOOP) {
 			snprintf(why, whylen, "%s is a symbolic link; only "
-			    "regular files are accepted", f->name);
+			    "regular files are accepted", LOG_Q(f->name));
 			return 1;
 		}
 		if (errno == ENXIO || errno == EACCES || errno == EPERM) {
 			snprintf(why, whylen, "%s cannot be opened (%s)",
-			    f->name, strerror(errno));
+			    LOG_Q(f->name), strerror(errno));
 			return 1;
 		}
 		spool_seterr(err, "cannot open %s: %s", f->name,
@@ -113,7 +113,7 @@ open_upload(const struct accept_file *f, int *fdp, struct stat *stp,
 	}
 	if (!S_ISREG(stp->st_mode)) {
 		snprintf(why, whylen, "%s is %s; only regular files are "
-		    "accepted", f->name, file_kind(stp->st_mode));
+		    "accepted", LOG_Q(f->name), file_kind(stp->st_mode));
 		close(fd);
 		return 1;
 	}
@@ -327,8 +327,9 @@ accept_message(struct accept_ctx *c, const struct accept_src *src,
 		goto out;
 	if (msg.hdr.transaction_id != NULL)
 		snprintf(o->logid, sizeof(o->logid), "partner=%s tx=%s seq=%"
-		    PRId64 " file=%s", src->partner, msg.hdr.transaction_id,
-		    msg.hdr.sender_seq, src->orig_name);
+		    PRId64 " file=%s", LOG_Q(src->partner),
+		    LOG_Q(msg.hdr.transaction_id), msg.hdr.sender_seq,
+		    LOG_Q(src->orig_name));
 	if (sr.verdict == SEQ_CONFLICT) {
 		set_reason(o, src, sr.reason);
 		ret = accept_reject(c, src, sha, (int64_t)len, &msg.hdr, o,
@@ -389,7 +390,7 @@ accept_message(struct accept_ctx *c, const struct accept_src *src,
 		    PRId64, o->logid, o->id, m.duplicate_of);
 	else
 		log_debug("event=accept %s id=%" PRId64 " type=%s state=%s",
-		    o->logid, o->id, m.type, spool_state_name(m.state));
+		    o->logid, o->id, LOG_Q(m.type), spool_state_name(m.state));
 	ret = 0;
 out:
 	msg_free(&msg);
@@ -416,14 +417,15 @@ accept_one(struct accept_ctx *c, const struct accept_file *f,
 	o->fd = -1;
 	o->id = (*next_id)++;
 	snprintf(o->logid, sizeof(o->logid), "partner=%s file=%s",
-	    f->partner != NULL ? f->partner : "-", f->name);
+	    f->partner != NULL ? LOG_Q(f->partner) : "-", LOG_Q(f->name));
 	memset(&src, 0, sizeof(src));
 	src.partner = f->partner;
 	src.orig_name = f->name;
 
 	if (f->partner == NULL) {
 		snprintf(o->reason, sizeof(o->reason), "%s was dropped at the "
-		    "top of incoming/, not in a partner directory", f->name);
+		    "top of incoming/, not in a partner directory",
+		    LOG_Q(f->name));
 		return accept_reject(c, &src, NULL, 0, NULL, o, err);
 	}
 	rc = open_upload(f, &fd, &st, o->reason, sizeof(o->reason), err);
@@ -504,14 +506,15 @@ move_one(struct accept_ctx *c, const struct accept_file *f,
 	if (o->state == ST_REJECTED && !o->restore) {
 		snprintf(text, sizeof(text), "%s\npartner: %s\nfile: %s\n"
 		    "id: %" PRId64 "\n", o->reason,
-		    f->partner != NULL ? f->partner : "-", f->name, o->id);
+		    f->partner != NULL ? LOG_Q(f->partner) : "-",
+		    LOG_Q(f->name), o->id);
 		if (spooldir_write_reason(c->sd, ST_REJECTED, o->file_name,
 		    text, &err) == -1)
-			log_err("event=reject %s status=failed reason=\"%s\"",
-			    o->logid, err.msg);
+			log_err("event=reject %s status=failed reason=%s",
+			    o->logid, LOG_Q(err.msg));
 		stats->rejected++;
-		log_notice("event=reject %s id=%" PRId64 " reason=\"%s\"",
-		    o->logid, o->id, o->reason);
+		log_notice("event=reject %s id=%" PRId64 " reason=%s",
+		    o->logid, o->id, LOG_Q(o->reason));
 	}
 	if (o->restore) {
 		stats->restored++;
@@ -521,7 +524,7 @@ move_one(struct accept_ctx *c, const struct accept_file *f,
 	if (spooldir_move(c->sd, f->dirfd, -1, f->name, o->state,
 	    o->file_name, &err) == -1)
 		log_err("event=move %s id=%" PRId64 " status=failed "
-		    "reason=\"%s\"", o->logid, o->id, err.msg);
+		    "reason=%s", o->logid, o->id, LOG_Q(err.msg));
 }
 
 static void
@@ -587,7 +590,7 @@ accept_files(struct accept_ctx *c, const struct accept_file *files, size_t n,
 		spooldir_fsync_fd(dirfd, "incoming", NULL);
 	}
 	if (spooldir_sync(c->sd, err) == -1)
-		log_err("event=sync status=failed reason=\"%s\"", err->msg);
+		log_err("event=sync status=failed reason=%s", LOG_Q(err->msg));
 	close_bundles(out, n);
 	free(out);
 	return 0;
@@ -650,7 +653,8 @@ accept_restore(struct accept_ctx *c, int64_t id, struct spool_error *err)
 	}
 	spooldir_fsync_fd(dirfd, "incoming", NULL);
 	log_notice("event=restore partner=%s file=%s id=%" PRId64 " state=%s",
-	    ref.partner, ref.orig_name, id, spool_state_name(ref.state));
+	    LOG_Q(ref.partner), LOG_Q(ref.orig_name), id,
+	    spool_state_name(ref.state));
 	ret = 1;
 out:
 	free(buf);

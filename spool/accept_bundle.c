@@ -172,7 +172,7 @@ pass1_entry(void *arg, const struct bundle_entry *be, struct spool_error *err)
 	o.fd = -1;
 	o.id = (*p->next_id)++;
 	snprintf(o.logid, sizeof(o.logid), "partner=%s bundle=%s entry=%"
-	    PRIu64, p->f->partner, p->f->name, be->index);
+	    PRIu64, LOG_Q(p->f->partner), LOG_Q(p->f->name), be->index);
 	memset(&src, 0, sizeof(src));
 	src.partner = p->f->partner;
 	src.orig_name = be->name;
@@ -464,8 +464,9 @@ put_entry(struct pass2 *p, struct ment *m, const struct bundle_entry *be)
 		    p->err) == -1)
 			return -1;
 		log_notice("event=reject partner=%s bundle=%s entry=%" PRIu64
-		    " batch=%" PRId64 " id=%" PRId64 " reason=\"%s\"",
-		    p->partner, b, be->index, p->batch, m->id, m->reason);
+		    " batch=%" PRId64 " id=%" PRId64 " reason=%s",
+		    LOG_Q(p->partner), LOG_Q(b), be->index, p->batch, m->id,
+		    LOG_Q(m->reason));
 	}
 	if (write_file(dfd, spool_state_name(m->state), m->file, be->data,
 	    be->len, p->err) == -1)
@@ -573,28 +574,28 @@ accept_bundle_finish(struct accept_ctx *c, const struct accept_file *f,
 		if (materialise(c, f, o->fd, o->batch, o->restore, &p, &err) ==
 		    -1) {
 			log_err("event=bundle partner=%s file=%s batch=%" PRId64
-			    " status=failed reason=\"%s\" (the bundle stays "
-			    "in incoming/)", f->partner, f->name, o->batch,
-			    err.msg);
+			    " status=failed reason=%s note=\"the bundle stays "
+			    "in incoming/\"", LOG_Q(f->partner), LOG_Q(f->name),
+			    o->batch, LOG_Q(err.msg));
 			pass2_free(&p);
 			return;
 		}
 	} else {
 		snprintf(text, sizeof(text), "%s\npartner: %s\nfile: %s\n"
-		    "batch: %" PRId64 "\n", o->reason, f->partner, f->name,
-		    o->batch);
+		    "batch: %" PRId64 "\n", o->reason, LOG_Q(f->partner),
+		    LOG_Q(f->name), o->batch);
 		if (spooldir_write_reason(c->sd, ST_REJECTED, o->file_name,
 		    text, &err) == -1)
 			log_err("event=bundle partner=%s file=%s batch=%" PRId64
-			    " status=failed reason=\"%s\"", f->partner,
-			    f->name, o->batch, err.msg);
+			    " status=failed reason=%s", LOG_Q(f->partner),
+			    LOG_Q(f->name), o->batch, LOG_Q(err.msg));
 	}
 	failpoint("bundle-entries");
 	if (spooldir_move(c->sd, f->dirfd, -1, f->name, o->state,
 	    o->file_name, &err) == -1) {
 		log_err("event=move partner=%s file=%s batch=%" PRId64
-		    " status=failed reason=\"%s\"", f->partner, f->name,
-		    o->batch, err.msg);
+		    " status=failed reason=%s", LOG_Q(f->partner),
+		    LOG_Q(f->name), o->batch, LOG_Q(err.msg));
 		pass2_free(&p);
 		return;
 	}
@@ -604,14 +605,15 @@ accept_bundle_finish(struct accept_ctx *c, const struct accept_file *f,
 	if (o->state == ST_DONE)
 		log_notice("event=bundle partner=%s file=%s batch=%" PRId64
 		    " accepted=%u duplicate=%u rejected=%u skipped=%u "
-		    "write_ms=%" PRId64 "%s", f->partner, f->name, o->batch,
+		    "write_ms=%" PRId64 "%s", LOG_Q(f->partner),
+		    LOG_Q(f->name), o->batch,
 		    p.fates[FATE_ACCEPTED], p.fates[FATE_DUPLICATE],
 		    p.fates[FATE_REJECTED], p.fates[FATE_SKIPPED],
 		    store_now_ms() - t0, o->restore ? " restored=yes" : "");
 	else
 		log_notice("event=bundle partner=%s file=%s batch=%" PRId64
-		    " status=rejected reason=\"%s\"", f->partner, f->name,
-		    o->batch, o->reason);
+		    " status=rejected reason=%s", LOG_Q(f->partner),
+		    LOG_Q(f->name), o->batch, LOG_Q(o->reason));
 	pass2_free(&p);
 }
 
@@ -681,7 +683,7 @@ restore_one(void *arg, int64_t id)
 	spool_clearerr(&err);
 	if (accept_bundle_restore(c, id, &err) == -1)
 		log_err("event=restore batch=%" PRId64 " status=failed "
-		    "reason=\"%s\"", id, err.msg);
+		    "reason=%s", id, LOG_Q(err.msg));
 	return 0;
 }
 

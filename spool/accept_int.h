@@ -24,7 +24,7 @@ struct outcome {
 	int64_t		 batch;		/* its batch ID */
 	char		 file_name[SPOOLDIR_NAME_MAX + 1];
 	char		 reason[SPOOL_ERRLEN];
-	char		 logid[300];	/* partner/tx/seq for log lines */
+	char		 logid[1536];	/* partner/tx/seq for log lines */
 };
 
 /* Where a message comes from: a file in incoming/, or a bundle entry. */

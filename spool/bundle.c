@@ -31,6 +31,7 @@
 #include <archive_entry.h>
 
 #include "bundle.h"
+#include "log.h"
 
 #define BUNDLE_BLOCK		65536
 #define BUNDLE_NAME_MAX		1024	/* longest entry name kept */
@@ -232,7 +233,7 @@ bundle_read(int fd, const struct bundle_limits *lim, bundle_entry_fn fn,
 			else
 				snprintf(why, whylen, "bundle is corrupt or "
 				    "truncated after entry %" PRIu64 " (%s), "
-				    "at byte %" PRId64 ": %s", n, name,
+				    "at byte %" PRId64 ": %s", n, LOG_Q(name),
 				    archive_filter_bytes(a, -1),
 				    archive_error_string(a));
 			ret = 1;
@@ -259,7 +260,8 @@ bundle_read(int fd, const struct bundle_limits *lim, bundle_entry_fn fn,
 		    (uint64_t)archive_entry_size(e) > lim->max_entry_size)) {
 			snprintf(why, whylen, "entry %" PRIu64 " (%s) is %"
 			    PRId64 " bytes, more than max_entry_size (%"
-			    PRIu64 " bytes)", n, name, archive_entry_size(e),
+			    PRIu64 " bytes)", n, LOG_Q(name),
+			    archive_entry_size(e),
 			    lim->max_entry_size);
 			ret = 1;
 			goto out;
@@ -268,7 +270,8 @@ bundle_read(int fd, const struct bundle_limits *lim, bundle_entry_fn fn,
 		    (uint64_t)archive_entry_size(e) > lim->max_total_size) {
 			snprintf(why, whylen, "bundle unpacks to more than "
 			    "max_total_size (%" PRIu64 " bytes) at entry %"
-			    PRIu64 " (%s)", lim->max_total_size, n, name);
+			    PRIu64 " (%s)", lim->max_total_size, n,
+			    LOG_Q(name));
 			ret = 1;
 			goto out;
 		}
@@ -284,7 +287,7 @@ bundle_read(int fd, const struct bundle_limits *lim, bundle_entry_fn fn,
 					snprintf(why, whylen, "entry %" PRIu64
 					    " (%s) unpacks to more than "
 					    "max_entry_size (%" PRIu64
-					    " bytes)", n, name,
+					    " bytes)", n, LOG_Q(name),
 					    lim->max_entry_size);
 					ret = 1;
 					goto out;
@@ -305,7 +308,7 @@ bundle_read(int fd, const struct bundle_limits *lim, bundle_entry_fn fn,
 			if (got < 0) {
 				snprintf(why, whylen, "bundle is corrupt or "
 				    "truncated in entry %" PRIu64 " (%s), at "
-				    "byte %" PRId64 ": %s", n, name,
+				    "byte %" PRId64 ": %s", n, LOG_Q(name),
 				    archive_filter_bytes(a, -1),
 				    archive_error_string(a));
 				ret = 1;
@@ -319,7 +322,7 @@ bundle_read(int fd, const struct bundle_limits *lim, bundle_entry_fn fn,
 				snprintf(why, whylen, "bundle unpacks to more "
 				    "than max_total_size (%" PRIu64 " bytes) "
 				    "at entry %" PRIu64 " (%s)",
-				    lim->max_total_size, n, name);
+				    lim->max_total_size, n, LOG_Q(name));
 				ret = 1;
 				goto out;
 			}

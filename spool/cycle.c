@@ -149,11 +149,12 @@ logid(char *buf, size_t len, const struct store_work *w)
 {
 	if (w->transaction_id != NULL)
 		snprintf(buf, len, "id=%" PRId64 " partner=%s tx=%s seq=%"
-		    PRId64 " type=%s", w->id, w->partner, w->transaction_id,
-		    w->sender_seq, w->type != NULL ? w->type : "-");
+		    PRId64 " type=%s", w->id, LOG_Q(w->partner),
+		    LOG_Q(w->transaction_id), w->sender_seq,
+		    w->type != NULL ? LOG_Q(w->type) : "-");
 	else
 		snprintf(buf, len, "id=%" PRId64 " partner=%s type=%s", w->id,
-		    w->partner, w->type != NULL ? w->type : "-");
+		    LOG_Q(w->partner), w->type != NULL ? LOG_Q(w->type) : "-");
 }
 
 /* Call the handler for item i. */
@@ -304,7 +305,7 @@ fail_item(struct cycle *c, struct item *it, enum cycle_result r,
 	const struct conf *conf = c->ctx->conf;
 	struct store *s = c->ctx->store;
 	int attempt = it->w.attempts + 1;
-	char id[400];
+	char id[1024];
 
 	logid(id, sizeof(id), &it->w);
 	if (store_add_attempt(s, it->w.id, attempt, c->now,
@@ -327,7 +328,7 @@ fail_item(struct cycle *c, struct item *it, enum cycle_result r,
 		it->to_state = ST_DEFERRED;
 		c->stats->deferred++;
 		log_warn("event=defer %s attempt=%d retry_in=%" PRIu64 "ms "
-		    "reason=\"%s\"", id, attempt, delay, it->reason);
+		    "reason=%s", id, attempt, delay, LOG_Q(it->reason));
 		return 0;
 	}
 	if (r == CYCLE_TEMPORARY) {
@@ -341,8 +342,8 @@ fail_item(struct cycle *c, struct item *it, enum cycle_result r,
 		return -1;
 	it->to_state = ST_FAILED;
 	c->stats->failed++;
-	log_err("event=fail %s attempt=%d reason=\"%s\"", id, attempt,
-	    it->reason);
+	log_err("event=fail %s attempt=%d reason=%s", id, attempt,
+	    LOG_Q(it->reason));
 	return 0;
 }
 
@@ -428,7 +429,7 @@ static void
 move_files(struct cycle *c)
 {
 	struct spool_error err;
-	char text[REASON_MAX + 4096], id[400];
+	char text[REASON_MAX + 4096], id[1024];
 	size_t i;
 
 	for (i = 0; i < c->n; i++) {
@@ -446,14 +447,14 @@ move_files(struct cycle *c)
 			if (spooldir_write_reason(c->ctx->sd, ST_FAILED,
 			    it->w.file_name, text, &err) == -1)
 				log_err("event=reason status=failed "
-				    "reason=\"%s\"", err.msg);
+				    "reason=%s", LOG_Q(err.msg));
 		}
 		if (spooldir_move(c->ctx->sd, -1, it->w.state,
 		    it->w.file_name, it->to_state, it->w.file_name,
 		    &err) == -1) {
 			logid(id, sizeof(id), &it->w);
-			log_err("event=move %s status=failed reason=\"%s\"",
-			    id, err.msg);
+			log_err("event=move %s status=failed reason=%s",
+			    id, LOG_Q(err.msg));
 		}
 	}
 	for (i = 0; i < c->nspill; i++) {
@@ -462,13 +463,13 @@ move_files(struct cycle *c)
 		    c->spill[i].file_name, ST_QUEUE, c->spill[i].file_name,
 		    &err) == -1) {
 			logid(id, sizeof(id), &c->spill[i]);
-			log_err("event=move %s status=failed reason=\"%s\"",
-			    id, err.msg);
+			log_err("event=move %s status=failed reason=%s",
+			    id, LOG_Q(err.msg));
 		}
 	}
 	spool_clearerr(&err);
 	if (spooldir_sync(c->ctx->sd, &err) == -1)
-		log_err("event=sync status=failed reason=\"%s\"", err.msg);
+		log_err("event=sync status=failed reason=%s", LOG_Q(err.msg));
 }
 
 /*
@@ -485,8 +486,8 @@ flush_outbound(struct cycle_ctx *ctx)
 		return;
 	spool_clearerr(&err);
 	if (outbound_flush(ctx->sd, ctx->store, NULL, &err) == -1)
-		log_err("event=outbound status=failed reason=\"%s\"",
-		    err.msg);
+		log_err("event=outbound status=failed reason=%s",
+		    LOG_Q(err.msg));
 }
 
 static void
@@ -920,7 +921,7 @@ cycle_skip(struct cycle_ctx *ctx, const char *partner, const char *tx,
 	move_files(&c);
 	free_cycle(&c);
 	log_notice("event=skip partner=%s tx=%s seq=%" PRId64 " user=%s",
-	    partner, tx, seq, user);
+	    LOG_Q(partner), LOG_Q(tx), seq, LOG_Q(user));
 	return 0;
 rollback:
 	store_rollback(ctx->store);

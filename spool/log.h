@@ -1,10 +1,11 @@
 /*
- * log.h - one line per event, key=value, to stderr or syslog.
+ * log.h - one logfmt line per event, key=value, to stderr or syslog.
  */
 #ifndef SPOOL_LOG_H
 #define SPOOL_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <syslog.h>
 
 enum log_target {
@@ -26,7 +27,21 @@ void	log_msg(int level, const char *fmt, ...)
 #define log_info(...)	log_msg(LOG_INFO, __VA_ARGS__)
 #define log_debug(...)	log_msg(LOG_DEBUG, __VA_ARGS__)
 
-/* Quote a value for a key=value log line into buf: "..." with escapes. */
+/*
+ * A value for a key=value log line (or a name inside a reason), written
+ * into buf and returned: bare if it holds no blank, '=', '"', '\\',
+ * control character or invalid UTF-8 and is not empty; else in double
+ * quotes with \" \\ \n \t \xNN escapes (UTF-8 kept), cut with a '~'
+ * before the closing quote if buf is too short. NULL is written "".
+ */
 const char *log_quote(char *buf, size_t len, const char *value);
+
+/* log_quote() into a buffer that lives until the end of the enclosing
+ * block: log_info("event=x file=%s", LOG_Q(name)). */
+#define LOG_QLEN	1024
+#define LOG_Q(v)	log_quote((char[LOG_QLEN]){ 0 }, LOG_QLEN, (v))
+
+/* Is stderr the stream systemd's journal gave us (JOURNAL_STREAM)? */
+bool	log_under_journal(void);
 
 #endif

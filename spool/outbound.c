@@ -531,8 +531,9 @@ outbound_flush(struct spooldir *sd, struct store *s, unsigned *written,
 	for (i = 0; i < n; i++) {
 		if (write_one(sd, &v[i], err) == -1) {
 			log_err("event=outbound id=%" PRId64 " partner=%s "
-			    "file=%s status=failed reason=\"%s\"", v[i].id,
-			    v[i].partner, v[i].file_name, err->msg);
+			    "file=%s status=failed reason=%s", v[i].id,
+			    LOG_Q(v[i].partner), LOG_Q(v[i].file_name),
+			    LOG_Q(err->msg));
 			rc = -1;
 			v[i].id = 0;	/* not marked: tried again */
 			continue;
@@ -556,7 +557,8 @@ outbound_flush(struct spooldir *sd, struct store *s, unsigned *written,
 			if (v[i].id != 0)
 				log_info("event=outbound id=%" PRId64
 				    " partner=%s file=%s status=written",
-				    v[i].id, v[i].partner, v[i].file_name);
+				    v[i].id, LOG_Q(v[i].partner),
+				    LOG_Q(v[i].file_name));
 	}
 	if (written != NULL)
 		*written = (unsigned)ok;

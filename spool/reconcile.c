@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "reconcile.h"
 #include "store_admin.h"
 #include "store_batch.h"
@@ -140,7 +141,7 @@ present(struct run *r, int st, const char *name)
 		return 1;
 	if (errno == ENOENT)
 		return 0;
-	spool_seterr(r->err, "%s/%s: %s", spool_state_name(st), name,
+	spool_seterr(r->err, "%s/%s: %s", spool_state_name(st), LOG_Q(name),
 	    strerror(errno));
 	return -1;
 }

@@ -288,6 +288,40 @@ spooldir_move(struct spooldir *sd, int from_fd, int from_state,
 	return 0;
 }
 
+/*
+ * The reason's first line is what admins and scripts read: any control
+ * character in it (from a handler's message, say) is written as \xNN.
+ * *clean is a new copy (the caller frees it), or NULL if text is clean.
+ */
+static int
+reason_clean(const char *text, char **clean)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p;
+	size_t n = 0, o = 0;
+	char *c;
+
+	*clean = NULL;
+	for (p = (const unsigned char *)text; *p != '\0' && *p != '\n'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			n++;
+	if (n == 0)
+		return 0;
+	if ((c = malloc(strlen(text) + 3 * n + 1)) == NULL)
+		return -1;
+	for (p = (const unsigned char *)text; *p != '\0' && *p != '\n'; p++)
+		if (*p < 0x20 || *p == 0x7f) {
+			c[o++] = '\\';
+			c[o++] = 'x';
+			c[o++] = hex[*p >> 4];
+			c[o++] = hex[*p & 0xf];
+		} else
+			c[o++] = (char)*p;
+	memcpy(c + o, p, strlen((const char *)p) + 1);
+	*clean = c;
+	return 0;
+}
+
 int
 spooldir_write_reason(struct spooldir *sd, enum spool_state st,
     const char *name, const char *text, struct spool_error *err)
@@ -296,7 +330,17 @@ spooldir_write_reason(struct spooldir *sd, enum spool_state st,
 	size_t len = strlen(text), off = 0;
 	ssize_t n;
 	int fd, dfd = sd->state_fd[st];
+	char *clean;
 
+	if (reason_clean(text, &clean) == -1) {
+		spool_seterr(err, "out of memory writing %s/%s.reason",
+		    state_names[st], name);
+		return -1;
+	}
+	if (clean != NULL) {
+		text = clean;
+		len = strlen(text);
+	}
 	snprintf(final, sizeof(final), "%s.reason", name);
 	snprintf(tmp, sizeof(tmp), ".%s.reason.tmp", name);
 	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
@@ -304,6 +348,7 @@ spooldir_write_reason(struct spooldir *sd, enum spool_state st,
 	if (fd == -1) {
 		spool_seterr(err, "cannot create %s/%s: %s", state_names[st],
 		    tmp, strerror(errno));
+		free(clean);
 		return -1;
 	}
 	while (off < len || off == len) {
@@ -343,11 +388,13 @@ spooldir_write_reason(struct spooldir *sd, enum spool_state st,
 		goto fail;
 	}
 	sd->dirty[st] = true;
+	free(clean);
 	return 0;
 fail:
 	if (fd != -1)
 		close(fd);
 	unlinkat(dfd, tmp, 0);
+	free(clean);
 	return -1;
 }
 

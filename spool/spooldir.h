@@ -84,7 +84,8 @@ int	spooldir_move(struct spooldir *, int from_fd, int from_state,
 	    struct spool_error *);
 
 /* Write <name>.reason in state directory `st' (temporary file, fsync,
- * rename); the first line of text is the reason in one sentence. */
+ * rename); the first line of text is the reason in one sentence (any
+ * control character in it written as \xNN). */
 int	spooldir_write_reason(struct spooldir *, enum spool_state st,
 	    const char *name, const char *text, struct spool_error *);
 

@@ -370,7 +370,7 @@ store_tx_set_gap(struct store *s, const char *partner, const char *tx,
 		    sqlite3_column_type(st, 0) != SQLITE_NULL &&
 		    sqlite3_column_int(st, 1) != 0)
 			log_notice("event=gap_closed partner=%s tx=%s "
-			    "waited_s=%" PRId64, partner, tx,
+			    "waited_s=%" PRId64, LOG_Q(partner), LOG_Q(tx),
 			    (int64_t)(store_now_ms() -
 			    sqlite3_column_int64(st, 0)) / 1000);
 		sqlite3_reset(st);

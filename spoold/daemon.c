@@ -122,7 +122,8 @@ note_presence(struct daemon *d, bool running)
 		snprintf(sql, sizeof(sql), "DELETE FROM daemon WHERE pid = %ld",
 		    (long)getpid());
 	if (store_exec(&d->store, sql, &err) == -1) {
-		log_warn("event=presence status=failed reason=\"%s\"", err.msg);
+		log_warn("event=presence status=failed reason=%s",
+		    LOG_Q(err.msg));
 		return -1;
 	}
 	return 0;
@@ -156,17 +157,17 @@ report_finding(void *arg, const struct reconcile_finding *f)
 	}
 	if (f->repaired)
 		log_notice("event=reconcile id=%" PRId64 " file=%s from=%s "
-		    "to=%s status=moved", f->id, f->file_name,
+		    "to=%s status=moved", f->id, LOG_Q(f->file_name),
 		    f->found >= 0 ? spool_state_name(f->found) : "-",
 		    f->expected >= 0 ? spool_state_name(f->expected) : "-");
 	else
 		log_warn("event=reconcile id=%" PRId64 " file=%s kind=%s "
-		    "found=%s expected=%s%s%s", f->id, f->file_name,
+		    "found=%s expected=%s%s%s", f->id, LOG_Q(f->file_name),
 		    reconcile_kind_name(f->kind),
 		    f->found >= 0 ? spool_state_name(f->found) : "-",
 		    f->expected >= 0 ? spool_state_name(f->expected) : "-",
 		    f->error != NULL ? " reason=" : "",
-		    f->error != NULL ? f->error : "");
+		    f->error != NULL ? LOG_Q(f->error) : "");
 }
 
 static void
@@ -179,17 +180,19 @@ reload(struct daemon *d)
 	spool_clearerr(&err);
 	if (conf_load_cmdline(&nc, d->conf_path, d->spool_dir_opt, &err) ==
 	    -1) {
-		log_err("event=reload status=refused reason=\"%s\"", err.msg);
+		log_err("event=reload status=refused reason=%s",
+		    LOG_Q(err.msg));
 		return;
 	}
 	if ((ns = schema_set_load(nc.schema_dir, &err)) == NULL) {
-		log_err("event=reload status=refused reason=\"%s\"", err.msg);
+		log_err("event=reload status=refused reason=%s",
+		    LOG_Q(err.msg));
 		conf_free(&nc);
 		return;
 	}
 	if (strcmp(nc.spool_dir, d->conf->spool_dir) != 0)
 		log_warn("event=reload spool=%s reason=\"a new spool directory "
-		    "takes effect at restart\"", nc.spool_dir);
+		    "takes effect at restart\"", LOG_Q(nc.spool_dir));
 	free(nc.spool_dir);
 	nc.spool_dir = d->conf->spool_dir;
 	d->conf->spool_dir = NULL;
@@ -250,8 +253,8 @@ process_ready(struct daemon *d)
 	d->process_ms += store_now_ms() - t0;
 	d->processed += st.done + st.deferred + st.failed;
 	if (rc == -1) {
-		log_err("event=cycle status=failed reason=\"%s\" retry_in=%dms",
-		    err.msg, STORE_RETRY_MS);
+		log_err("event=cycle status=failed reason=%s retry_in=%dms",
+		    LOG_Q(err.msg), STORE_RETRY_MS);
 		return STORE_RETRY_MS;
 	}
 	if (st.taken > 0) {
@@ -272,7 +275,8 @@ gap_alert(void *arg, const char *partner, const char *tx, int64_t since,
 	(void)arg;
 	log_warn("event=gap partner=%s tx=%s waiting_for=%" PRId64
 	    " waited_s=%" PRId64 " reason=\"sequence %" PRId64 " has not "
-	    "arrived; later messages are parked behind it\"", partner, tx,
+	    "arrived; later messages are parked behind it\"", LOG_Q(partner),
+	    LOG_Q(tx),
 	    next, (store_now_ms() - since) / 1000, next);
 }
 
@@ -300,7 +304,7 @@ check_gaps(struct daemon *d)
 	if (store_gaps_alert(&d->store, now - after, gap_alert, d, &err) ==
 	    -1 || store_commit(&d->store, &err) == -1) {
 		store_rollback(&d->store);
-		log_err("event=gap status=failed reason=\"%s\"", err.msg);
+		log_err("event=gap status=failed reason=%s", LOG_Q(err.msg));
 		return STORE_RETRY_MS;
 	}
 	rc = store_next_gap(&d->store, &since, &err);
@@ -343,7 +347,7 @@ accept_ready(struct daemon *d)
 		    st.rejected;
 		if (rc == -1) {
 			log_err("event=accept status=failed files=%zu "
-			    "reason=\"%s\" retry_in=%dms", n, err.msg,
+			    "reason=%s retry_in=%dms", n, LOG_Q(err.msg),
 			    STORE_RETRY_MS);
 			watcher_done(d->watcher, true);
 			return STORE_RETRY_MS;
@@ -411,16 +415,16 @@ wait_events(struct daemon *d, int64_t next)
 	int i, n;
 
 	if (arm_timer(d, next) == -1) {
-		log_err("event=timer status=failed reason=\"%s\"",
-		    strerror(errno));
+		log_err("event=timer status=failed reason=%s",
+		    LOG_Q(strerror(errno)));
 		return EX_OSERR;
 	}
 	n = epoll_wait(d->epfd, evs, 16, -1);
 	if (n == -1 && errno == EINTR)
 		return EX_OK;
 	if (n == -1) {
-		log_err("event=epoll status=failed reason=\"%s\"",
-		    strerror(errno));
+		log_err("event=epoll status=failed reason=%s",
+		    LOG_Q(strerror(errno)));
 		return EX_OSERR;
 	}
 	for (i = 0; i < n; i++) {
@@ -432,13 +436,13 @@ wait_events(struct daemon *d, int64_t next)
 		else if (tag == EV_TIMER) {
 			if (read(d->timerfd, &expirations,
 			    sizeof(expirations)) == -1 && errno != EAGAIN)
-				log_warn("event=timer reason=\"%s\"",
-				    strerror(errno));
+				log_warn("event=timer reason=%s",
+				    LOG_Q(strerror(errno)));
 		} else if (tag == EV_WATCH) {
 			spool_clearerr(&err);
 			if (watcher_read_events(d->watcher, &err) == -1) {
 				log_err("event=watch status=failed "
-				    "reason=\"%s\"", err.msg);
+				    "reason=%s", LOG_Q(err.msg));
 				return EX_OSERR;
 			}
 		}
@@ -512,14 +516,14 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 	xmlInitParser();
 
 	if (spooldir_open(&d.sd, conf->spool_dir, &err) == -1) {
-		log_err("event=start status=failed reason=\"%s\"", err.msg);
+		log_err("event=start status=failed reason=%s", LOG_Q(err.msg));
 		return EX_NOINPUT;
 	}
 	/* One spoold per spool; before the store, so that nothing (not
 	 * even a migration) runs beside another one. */
 	if ((d.lockfd = spool_lock(d.sd.root_fd, conf->spool_dir, "spoold",
 	    &err)) < 0) {
-		log_err("event=start status=failed reason=\"%s\"", err.msg);
+		log_err("event=start status=failed reason=%s", LOG_Q(err.msg));
 		spooldir_close(&d.sd);
 		return d.lockfd == -2 ? EX_TEMPFAIL : EX_IOERR;
 	}
@@ -529,34 +533,34 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 		return EX_OSERR;
 	}
 	if (store_open(&d.store, db, 0, &err) == -1) {
-		log_err("event=start status=failed reason=\"%s\"", err.msg);
+		log_err("event=start status=failed reason=%s", LOG_Q(err.msg));
 		rc = d.store.errclass == STORE_ERR_TOO_NEW ? EX_UNAVAILABLE :
 		    d.store.errclass == STORE_ERR_CORRUPT ? EX_DATAERR :
 		    EX_NOINPUT;
 		goto out;
 	}
 	if ((d.schemas = schema_set_load(conf->schema_dir, &err)) == NULL) {
-		log_err("event=start status=failed reason=\"%s\"", err.msg);
+		log_err("event=start status=failed reason=%s", LOG_Q(err.msg));
 		rc = EX_CONFIG;
 		goto out;
 	}
 	d.router.schemas = d.schemas;
 	if ((d.watcher = watcher_new(d.sd.incoming_fd, !once,
 	    conf->settle_time_ms, &err)) == NULL) {
-		log_err("event=start status=failed reason=\"%s\"", err.msg);
+		log_err("event=start status=failed reason=%s", LOG_Q(err.msg));
 		rc = EX_OSERR;
 		goto out;
 	}
 	if (setup_fds(&d) == -1) {
-		log_err("event=start status=failed reason=\"%s\"",
-		    strerror(errno));
+		log_err("event=start status=failed reason=%s",
+		    LOG_Q(strerror(errno)));
 		rc = EX_OSERR;
 		goto out;
 	}
 	if ((d.execq = execq_new(conf, &d.store, &d.sd, &d.schemas,
 	    d.epfd, &err)) ==
 	    NULL) {
-		log_err("event=start status=failed reason=\"%s\"", err.msg);
+		log_err("event=start status=failed reason=%s", LOG_Q(err.msg));
 		rc = EX_OSERR;
 		goto out;
 	}
@@ -568,14 +572,14 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 		struct accept_ctx ac = { d.conf, d.schemas, &d.store, &d.sd };
 
 		if (accept_bundles_restore(&ac, &err) == -1)
-			log_err("event=restore status=failed reason=\"%s\"",
-			    err.msg);
+			log_err("event=restore status=failed reason=%s",
+			    LOG_Q(err.msg));
 	}
 	/* Files a crash left behind their store state go where the store
 	 * says (DESIGN 3); done/ is not scanned at start-up. */
 	if (reconcile_run(&d.sd, &d.store, true, false, report_finding,
 	    &missing, NULL, &err) == -1) {
-		log_err("event=start status=failed reason=\"%s\"", err.msg);
+		log_err("event=start status=failed reason=%s", LOG_Q(err.msg));
 		free(missing.ids);
 		rc = EX_IOERR;
 		goto out;
@@ -592,8 +596,8 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 				    " kind=row_without_file", missing.ids[i]);
 			else if (err.msg[0] != '\0')
 				log_err("event=restore id=%" PRId64
-				    " status=failed reason=\"%s\"",
-				    missing.ids[i], err.msg);
+				    " status=failed reason=%s",
+				    missing.ids[i], LOG_Q(err.msg));
 		}
 		free(missing.ids);
 		spooldir_sync(&d.sd, NULL);
@@ -604,20 +608,20 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 
 		spool_clearerr(&err);
 		if (outbound_flush(&d.sd, &d.store, &n, &err) == -1)
-			log_err("event=outbound status=failed reason=\"%s\"",
-			    err.msg);
+			log_err("event=outbound status=failed reason=%s",
+			    LOG_Q(err.msg));
 		else if (n > 0)
 			log_notice("event=outbound written=%u reason=\"left "
 			    "unwritten by an earlier run\"", n);
 	}
 	/* Scan after the watches are set: nothing falls between the two. */
 	if (watcher_scan(d.watcher, &err) == -1) {
-		log_err("event=start status=failed reason=\"%s\"", err.msg);
+		log_err("event=start status=failed reason=%s", LOG_Q(err.msg));
 		rc = EX_IOERR;
 		goto out;
 	}
 	log_notice("event=start spool=%s pid=%ld version=%s schemas=%zu "
-	    "mode=%s", conf->spool_dir, (long)getpid(), PACKAGE_VERSION,
+	    "mode=%s", LOG_Q(conf->spool_dir), (long)getpid(), PACKAGE_VERSION,
 	    schema_set_count(d.schemas), once ? "once" : "daemon");
 	rc = run(&d);
 	log_notice("event=exit status=%d accepted=%" PRIu64 " accept_ms=%"

@@ -183,12 +183,12 @@ logid(char *buf, size_t len, const struct job *j)
 
 	if (j->tx != NULL)
 		snprintf(buf, len, "id=%" PRId64 " partner=%s tx=%s seq=%"
-		    PRId64 " type=%s attempt=%d", j->id, j->partner,
+		    PRId64 " type=%s attempt=%d", j->id, LOG_Q(j->partner),
 		    log_quote(tx, sizeof(tx), j->tx), j->seq,
 		    log_quote(type, sizeof(type), j->type), j->attempt);
 	else
 		snprintf(buf, len, "id=%" PRId64 " partner=%s type=%s "
-		    "attempt=%d", j->id, j->partner,
+		    "attempt=%d", j->id, LOG_Q(j->partner),
 		    log_quote(type, sizeof(type), j->type), j->attempt);
 }
 
@@ -200,8 +200,8 @@ close_fd(struct execq *q, int *fd)
 	/* Not registered yet is fine: the close is what matters. */
 	(void)epoll_ctl(q->epfd, EPOLL_CTL_DEL, *fd, NULL);
 	if (close(*fd) == -1 && errno != EINTR)
-		log_warn("event=exec status=close reason=\"%s\"",
-		    strerror(errno));
+		log_warn("event=exec status=close reason=%s",
+		    LOG_Q(strerror(errno)));
 	*fd = -1;
 }
 
@@ -472,8 +472,8 @@ read_err(struct execq *q, struct job *j, size_t budget)
 			return;
 		if (n == -1) {
 			logid(id, sizeof(id), j);
-			log_warn("event=exec %s status=stderr reason=\"%s\"",
-			    id, strerror(errno));
+			log_warn("event=exec %s status=stderr reason=%s",
+			    id, LOG_Q(strerror(errno)));
 		}
 		if (n <= 0) {
 			close_fd(q, &j->errfd);
@@ -696,8 +696,8 @@ record(struct execq *q, struct job *j)
 	    outlen, &err);
 	free(out);
 	if (rc == -1) {
-		log_err("event=exec %s status=unrecorded reason=\"%s\" "
-		    "retry_in=%dms", id, err.msg, STORE_RETRY_MS);
+		log_err("event=exec %s status=unrecorded reason=%s "
+		    "retry_in=%dms", id, LOG_Q(err.msg), STORE_RETRY_MS);
 		j->deadline = mono_ms() + STORE_RETRY_MS;
 		return;
 	}
@@ -734,8 +734,8 @@ no_run(struct execq *q, struct job *j, enum cycle_result r, int status,
 	j->result = r;
 	j->exit_status = status;
 	logid(id, sizeof(id), j);
-	log_warn("event=exec %s status=not_started reason=\"%s\"", id,
-	    j->reason);
+	log_warn("event=exec %s status=not_started reason=%s", id,
+	    LOG_Q(j->reason));
 	record(q, j);
 }
 
@@ -891,8 +891,8 @@ reap(struct execq *q, struct job *j)
 	close_fd(q, &j->errfd);
 	if (r == -1) {
 		logid(id, sizeof(id), j);
-		log_err("event=exec %s status=wait reason=\"%s\"", id,
-		    strerror(e));
+		log_err("event=exec %s status=wait reason=%s", id,
+		    LOG_Q(strerror(e)));
 		j->result = CYCLE_TEMPORARY;
 		j->exit_status = -1;
 		snprintf(j->reason, sizeof(j->reason), "cannot learn how the "
@@ -918,7 +918,7 @@ children_ended(struct execq *q)
 		if (n != (ssize_t)sizeof(si)) {
 			if (n == -1 && errno != EAGAIN)
 				log_warn("event=exec status=sigchld "
-				    "reason=\"%s\"", strerror(errno));
+				    "reason=%s", LOG_Q(strerror(errno)));
 			break;
 		}
 	}
@@ -1031,8 +1031,8 @@ execq_start(struct execq *q)
 	}
 	spool_clearerr(&err);
 	if (store_exec_pending(q->store, pick_one, &pk, &err) == -1) {
-		log_err("event=exec status=failed reason=\"%s\" retry_in=%dms",
-		    err.msg[0] != '\0' ? err.msg : "out of memory",
+		log_err("event=exec status=failed reason=%s retry_in=%dms",
+		    LOG_Q(err.msg[0] != '\0' ? err.msg : "out of memory"),
 		    STORE_RETRY_MS);
 		q->retry_at = now + STORE_RETRY_MS;
 	}

@@ -39,7 +39,7 @@ do_init(const struct conf *conf)
 
 	spool_clearerr(&err);
 	if (spooldir_init(conf->spool_dir, &err) == -1) {
-		log_err("event=init status=failed reason=\"%s\"", err.msg);
+		log_err("event=init status=failed reason=%s", LOG_Q(err.msg));
 		return EX_CANTCREAT;
 	}
 	if (asprintf(&db, "%s/spool.db", conf->spool_dir) == -1) {
@@ -48,12 +48,12 @@ do_init(const struct conf *conf)
 	}
 	if (store_open(&st, db, STORE_CREATE, &err) == -1) {
 		free(db);
-		log_err("event=init status=failed reason=\"%s\"", err.msg);
+		log_err("event=init status=failed reason=%s", LOG_Q(err.msg));
 		return st.errclass == STORE_ERR_TOO_NEW ? EX_UNAVAILABLE :
 		    EX_CANTCREAT;
 	}
-	log_notice("event=init spool=%s store_version=%d", conf->spool_dir,
-	    st.version);
+	log_notice("event=init spool=%s store_version=%d",
+	    LOG_Q(conf->spool_dir), st.version);
 	store_close(&st);
 	free(db);
 	return EX_OK;

@@ -177,7 +177,7 @@ add_pending(struct watcher *w, size_t partner, const char *name, bool settle)
 
 		if ((p = realloc(w->pend, ncap * sizeof(*p))) == NULL) {
 			log_err("event=watch status=failed reason=\"out of "
-			    "memory\" file=%s", name);
+			    "memory\" file=%s", LOG_Q(name));
 			return;	/* the next scan finds it again */
 		}
 		w->pend = p;
@@ -206,14 +206,14 @@ add_partner(struct watcher *w, const char *name, struct spool_error *err)
 			return (int)i;
 	if (!conf_partner_name_ok(name)) {
 		log_warn("event=partner status=ignored dir=%s reason=\"not a "
-		    "valid partner name\"", name);
+		    "valid partner name\"", LOG_Q(name));
 		return -1;
 	}
 	fd = openat(w->incoming_fd, name, O_RDONLY | O_DIRECTORY |
 	    O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1) {
-		log_warn("event=partner status=ignored dir=%s reason=\"%s\"",
-		    name, strerror(errno));
+		log_warn("event=partner status=ignored dir=%s reason=%s",
+		    LOG_Q(name), LOG_Q(strerror(errno)));
 		return -1;
 	}
 	if (w->ifd != -1) {
@@ -238,7 +238,7 @@ add_partner(struct watcher *w, const char *name, struct spool_error *err)
 	w->partners = np;
 	np[w->npartners].fd = fd;
 	np[w->npartners].wd = wd;
-	log_info("event=partner dir=%s status=watched", name);
+	log_info("event=partner dir=%s status=watched", LOG_Q(name));
 	return (int)w->npartners++;
 }
 
@@ -299,7 +299,8 @@ drop_partner(struct watcher *w, size_t i)
 {
 	size_t j;
 
-	log_notice("event=partner dir=%s status=gone", w->partners[i].name);
+	log_notice("event=partner dir=%s status=gone",
+	    LOG_Q(w->partners[i].name));
 	close(w->partners[i].fd);
 	w->partners[i].fd = -1;
 	w->partners[i].wd = -1;

@@ -194,6 +194,33 @@ test_init_is_idempotent_and_moves_never_replace(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+static void
+test_reason_first_line_has_no_control_characters(void **state)
+{
+	char root[] = "/tmp/test_spooldir.XXXXXX", path[256], buf[256];
+	struct spool_error err;
+	struct spooldir sd;
+	FILE *fp;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	assert_int_equal(spooldir_init(root, &err), 0);
+	assert_int_equal(spooldir_open(&sd, root, &err), 0);
+	assert_int_equal(spooldir_write_reason(&sd, ST_FAILED, "y.xml",
+	    "exit 1:\tbad\r\x1b[2Jinput\x7f\nattempt 1\tkept\n", &err), 0);
+	snprintf(path, sizeof(path), "%s/failed/y.xml.reason", root);
+	assert_non_null(fp = fopen(path, "r"));
+	assert_non_null(fgets(buf, sizeof(buf), fp));
+	assert_string_equal(buf,
+	    "exit 1:\\x09bad\\x0d\\x1b[2Jinput\\x7f\n");
+	assert_non_null(fgets(buf, sizeof(buf), fp));
+	assert_string_equal(buf, "attempt 1\tkept\n");	/* later lines as is */
+	fclose(fp);
+	spooldir_close(&sd);
+	snprintf(path, sizeof(path), "rm -rf '%s'", root);
+	assert_int_equal(system(path), 0);
+}
+
 int
 main(void)
 {
@@ -206,6 +233,8 @@ main(void)
 		cmocka_unit_test(test_state_names_round_trip),
 		cmocka_unit_test(
 		    test_init_is_idempotent_and_moves_never_replace),
+		cmocka_unit_test(
+		    test_reason_first_line_has_no_control_characters),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
