@@ -252,7 +252,7 @@ struct src {
 	bool		 padding;	/* NUL bytes seen after the stream */
 	bool		 in_eof;	/* fd read to its end */
 	bool		 done;		/* the stream ended and held up */
-	bool		 syserr;	/* fail is a system error, not the data */
+	bool		 syserr;	/* fail: the system's, not the data's */
 	unsigned	 members;
 	unsigned char	*in, *out;
 	uint64_t	 raw;		/* compressed bytes read from fd */
