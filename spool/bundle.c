@@ -38,6 +38,12 @@
  *   unpacked stream may be no bigger than an uncompressed bundle may be
  *   (max_total_size plus room for headers), so the drain cannot be a
  *   bomb either.
+ * - A tar archive must end with its end-of-archive block: libarchive
+ *   takes a tar that stops at a block boundary after an entry as whole,
+ *   and that is what an upload cut between two entries looks like. (In
+ *   an unpacked stream the block is looked for in the last block handed
+ *   to libarchive and the 512 bytes before it; if libarchive stopped
+ *   before those, it cannot be seen and is trusted.)
  * - A warning from libarchive is a failure: that is how it reports a bad
  *   zip or 7-Zip CRC, zip headers whose CRCs disagree, and a damaged tar
  *   header it skipped. Entry names are read in a UTF-8 locale, so that a
@@ -73,6 +79,7 @@
 #define BUNDLE_BLOCK		65536
 #define BUNDLE_NAME_MAX		1024	/* longest entry name kept */
 #define BUNDLE_ENTRY_ROOM	4096	/* headers and padding, per entry */
+#define TAR_BLOCK		512
 
 /* Filters, each registered only when libarchive has it built in. */
 static int (*const filters[])(struct archive *) = {
@@ -258,6 +265,10 @@ struct src {
 	uint64_t	 raw;		/* compressed bytes read from fd */
 	uint64_t	 unpacked;	/* bytes handed to the archive reader */
 	uint64_t	 max;		/* most the unpacked stream may hold */
+	const unsigned char *cur;	/* the block handed on last */
+	size_t		 curlen;
+	unsigned char	 tail[TAR_BLOCK];	/* the stream before cur */
+	size_t		 taillen;
 	char		 fail[SPOOL_ERRLEN];	/* why the stream is refused */
 };
 
@@ -438,9 +449,77 @@ src_read(struct archive *a, void *arg, const void **buf)
 	struct src *s = arg;
 	ssize_t n;
 
+	/* Keep the last TAR_BLOCK bytes before the new block. */
+	if (s->curlen >= TAR_BLOCK) {
+		memcpy(s->tail, s->cur + s->curlen - TAR_BLOCK, TAR_BLOCK);
+		s->taillen = TAR_BLOCK;
+	} else if (s->curlen > 0) {
+		if (s->taillen + s->curlen > TAR_BLOCK) {
+			memmove(s->tail, s->tail + s->taillen + s->curlen -
+			    TAR_BLOCK, TAR_BLOCK - s->curlen);
+			s->taillen = TAR_BLOCK - s->curlen;
+		}
+		memcpy(s->tail + s->taillen, s->cur, s->curlen);
+		s->taillen += s->curlen;
+	}
+	s->cur = NULL;
+	s->curlen = 0;
 	if ((n = src_next(s, buf)) == -1)
 		archive_set_error(a, EIO, "%s", s->fail);
+	else if (n > 0) {
+		s->cur = *buf;
+		s->curlen = (size_t)n;
+	}
 	return n;
+}
+
+/*
+ * Did a tar archive end with its end-of-archive block? libarchive takes
+ * a tar that stops at a block boundary after an entry as complete; that
+ * is how an upload cut short between two entries looks. at: where the
+ * tar reader stopped, in the (unpacked) stream. 1 yes, 0 no, -1 error.
+ */
+static int
+tar_ended(struct src *s, int64_t at)
+{
+	unsigned char b[TAR_BLOCK];
+	const unsigned char *p;
+	size_t i, incur;
+	ssize_t n;
+
+	if (at < TAR_BLOCK)
+		return 0;
+	if (s->kind == SRC_PLAIN) {
+		do
+			n = pread(s->fd, b, TAR_BLOCK, s->start + at -
+			    TAR_BLOCK);
+		while (n == -1 && errno == EINTR);
+		if (n == -1)
+			return src_syserr(s, "read");
+		if (n != TAR_BLOCK)
+			return 0;
+	} else {
+		/* The block before at: in cur, or partly in tail. */
+		if ((uint64_t)at > s->unpacked ||
+		    s->unpacked - (uint64_t)at > s->curlen)
+			return 1;	/* not where we can see: trust it */
+		incur = s->curlen - (size_t)(s->unpacked - (uint64_t)at);
+		if (incur >= TAR_BLOCK)
+			memcpy(b, s->cur + incur - TAR_BLOCK, TAR_BLOCK);
+		else {
+			if (s->taillen < TAR_BLOCK - incur)
+				return 0;
+			memcpy(b, s->tail + s->taillen - (TAR_BLOCK - incur),
+			    TAR_BLOCK - incur);
+			if (incur > 0)
+				memcpy(b + TAR_BLOCK - incur, s->cur, incur);
+		}
+	}
+	p = b;
+	for (i = 0; i < TAR_BLOCK; i++)
+		if (p[i] != 0)
+			return 0;
+	return 1;
 }
 
 /*
@@ -828,6 +907,23 @@ bundle_read(int fd, const struct bundle_limits *lim, bundle_entry_fn fn,
 		be.nested = bundle_is_archive_mem(be.data, be.len);
 		if (call_fn(fn, arg, &be, caller, err) == -1)
 			goto out;
+	}
+	/* A tar that stops after an entry, without its end, was cut. */
+	if (n > 0 && (archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) ==
+	    ARCHIVE_FORMAT_TAR) {
+		int64_t at = archive_filter_bytes(a, 0);
+
+		if ((rc = tar_ended(&s, at)) == -1)
+			goto refused;
+		if (rc == 0) {
+			snprintf(why, whylen, "bundle is truncated: its tar "
+			    "archive stops after entry %" PRIu64 " (%s), at "
+			    "byte %" PRId64 "%s, without its end-of-archive "
+			    "blocks", n, name, at, s.kind == SRC_PLAIN ? "" :
+			    " unpacked");
+			ret = 1;
+			goto out;
+		}
 	}
 	/* The archive has ended; its compressed stream must too. */
 	if (src_finish(&s) == -1) {

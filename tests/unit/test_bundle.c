@@ -783,6 +783,59 @@ test_a_bundle_compressed_twice_is_refused(void **state)
 	free(buf);
 }
 
+/* gzip buf[0..len) into out with zlib, one member; its length. */
+static size_t
+gzip_of(const char *buf, size_t len, char *out, size_t cap)
+{
+	z_stream z;
+	size_t used;
+
+	memset(&z, 0, sizeof(z));
+	assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8,
+	    Z_DEFAULT_STRATEGY), Z_OK);
+	z.next_in = (Bytef *)(uintptr_t)buf;
+	z.avail_in = (uInt)len;
+	z.next_out = (Bytef *)out;
+	z.avail_out = (uInt)cap;
+	assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+	used = cap - z.avail_out;
+	deflateEnd(&z);
+	return used;
+}
+
+static void
+test_a_tar_cut_between_two_entries_is_refused(void **state)
+{
+	struct damage d;
+	struct seen s;
+	char why[512], *gz, *p;
+	size_t cut, len, cap = 1 << 20;
+
+	(void)state;
+	damage_setup(&d, F_TAR);
+	/* Where last.xml's header starts: after it, libarchive saw an end. */
+	p = memmem(d.buf, d.len, "last.xml", 8);
+	assert_non_null(p);
+	cut = (size_t)(p - d.buf);
+	assert_int_equal(cut % 512, 0);
+	assert_refused(d.buf, cut, -1, 0, "without its end-of-archive");
+	assert_int_equal(read_damaged(d.buf, cut, -1, 0, why, sizeof(why),
+	    &s), 1);
+	assert_non_null(strstr(why, "after entry 2 (big)"));
+	/* The same tar compressed: the gzip stream is sound, the tar not. */
+	gz = malloc(cap);
+	assert_non_null(gz);
+	len = gzip_of(d.buf, cut, gz, cap);
+	assert_refused(gz, len, -1, 0, "without its end-of-archive");
+	/* Whole, compressed: read. */
+	len = gzip_of(d.buf, d.len, gz, cap);
+	assert_int_equal(read_damaged(gz, len, -1, 0, why, sizeof(why), &s),
+	    0);
+	assert_int_equal(s.n, 3);
+	free(gz);
+	damage_free(&d);
+}
+
 int
 main(void)
 {
@@ -819,6 +872,7 @@ main(void)
 		    test_a_damaged_tar_header_is_refused_not_skipped),
 		cmocka_unit_test(test_utf8_names_are_no_warning),
 		cmocka_unit_test(test_a_bundle_compressed_twice_is_refused),
+		cmocka_unit_test(test_a_tar_cut_between_two_entries_is_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
