@@ -4,7 +4,8 @@
 # corrupt and truncated archives rejected whole, hostile entries (names
 # with ../ and absolute paths, links, devices, FIFOs, nested archives),
 # the [bundle] limits (a zip bomb, max_entries), an empty archive,
-# damaged compressed streams (gzip, xz, bzip2, zstd, zip CRCs), and
+# damaged compressed streams (gzip, xz, bzip2, zstd, zip CRCs), a tar
+# cut between two entries, and
 # spoolctl batch. The archives are built here with bsdtar and zip.
 . "$(dirname "$0")/lib.sh"
 
@@ -359,7 +360,14 @@ flip "$T/work/crc.tbz2" $(($(stat -c %s "$T/work/crc.tbz2") - 3))
 off=$(grep -boa '<Quantity>1</Quantity>' "$T/work/crc.zip" | head -n 1 |
     cut -d: -f1)
 flip "$T/work/crc.zip" $((off + 10)) 8
-damaged="stored.tgz:gzip_CRC-32_check_failed crc.tgz:gzip_CRC-32_check_failed
+# A plain tar cut where q2.xml's header starts: the entries before the
+# cut are whole, the end-of-archive blocks missing.
+(cd "$T/d" && bsdtar -cf "$T/work/whole.tar" $files)
+off=$(grep -boa 'q2\.xml' "$T/work/whole.tar" | head -n 1 | cut -d: -f1)
+[ $((off % 512)) -eq 0 ] || fail "q2.xml's header at $off"
+head -c "$off" "$T/work/whole.tar" >"$T/work/cut.tar"
+damaged="cut.tar:without_its_end-of-archive_blocks
+stored.tgz:gzip_CRC-32_check_failed crc.tgz:gzip_CRC-32_check_failed
 len.tgz:gzip_length_check_failed junk.tgz:after_the_end_of_the_gzip_stream
 check.txz:xz_stream_fails_its_checks crc.tbz2:bzip2_stream_fails_its_checks
 crc.zip:ZIP_bad_CRC"
@@ -380,7 +388,7 @@ for d in $damaged; do
 	b=$(db "SELECT id FROM batches WHERE orig_name = '$f'")
 	[ -f "$T/spool/rejected/acme,$f,$b.bundle" ] || fail "$f: no bundle"
 	head -n 1 "$T/spool/rejected/acme,$f,$b.bundle.reason" |
-	    grep -q "^bundle is corrupt.*$why" || fail "$f: reason: $(head \
+	    grep -q "^bundle is .*$why" || fail "$f: reason: $(head \
 	    -n 1 "$T/spool/rejected/acme,$f,$b.bundle.reason"), want $why"
 	[ "$(db "SELECT count(*) FROM batch_entries WHERE batch = $b")" \
 	    -eq 0 ] || fail "$f: entries recorded"
@@ -401,7 +409,7 @@ stop_daemon
 [ "$(db "SELECT quantity FROM v_stock WHERE item = 'ITEM-acme-TXD'")" = 2 ] ||
     fail "stock of TXD: $(db "SELECT quantity FROM v_stock WHERE \
     item = 'ITEM-acme-TXD'"), want 2"
-ok "damaged gzip, xz, bzip2, zstd and zip bundles are rejected whole"
+ok "damaged gzip, xz, bzip2, zstd, zip and cut tar bundles: rejected whole"
 
 expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" check
 ok "spoolctl check: bundles and their entries agree with the store"
