@@ -49,9 +49,14 @@ bool	bundle_is_archive_mem(const void *buf, size_t len);
  * call fn for each. Memory: one buffer of at most max_entry_size + 1
  * bytes, reused. Reading stops as soon as a limit is crossed.
  *
- * Returns 0: a sound archive, read to its end (*nentries entries).
- * 1: refused whole (corrupt, truncated, over a limit); why names the
- *    entry or offset. fn may have been called for earlier entries.
+ * Returns 0: a sound archive, read to its real end (*nentries entries):
+ *    its compressed stream unpacked to its end and every check of the
+ *    compression and the format held (bundle.c says which there are).
+ * 1: refused whole (corrupt, truncated, a check failed, over a limit);
+ *    why names the check, entry or offset. fn may have been called for
+ *    any of its entries, even all of them (the checks at the end of a
+ *    stream come after its last entry): the caller keeps no entry
+ *    unless 0 is returned.
  * 2: not an archive at all (nothing called; the caller treats the file
  *    as a single message).
  * -1: a system error or fn said stop; err says why.

@@ -3,7 +3,9 @@
 # single file, a transaction spread over bundles in reverse order,
 # corrupt and truncated archives rejected whole, hostile entries (names
 # with ../ and absolute paths, links, devices, FIFOs, nested archives),
-# the [bundle] limits (a zip bomb, max_entries), an empty archive, and
+# the [bundle] limits (a zip bomb, max_entries), an empty archive,
+# damaged compressed streams (gzip, xz, bzip2, zstd, zip CRCs), a tar
+# cut between two entries, and
 # spoolctl batch. The archives are built here with bsdtar and zip.
 . "$(dirname "$0")/lib.sh"
 
@@ -317,6 +319,97 @@ wait_until 20 '[ -f "$T/spool/done/acme,live.tgz,$(last_batch).bundle" ]' ||
     fail "live bundle not taken"
 stop_daemon
 ok "a bundle dropped while spoold runs is taken"
+
+# Damaged compressed bundles, dropped while spoold runs: each ends in
+# rejected/ whole, its reason naming the check that failed, and none of
+# its entries is recorded or processed (the ledger never sees TXD). The
+# archives are over 64 KiB, so that libarchive's tar reader meets the
+# end-of-archive blocks long before the compressed stream's trailer.
+# flip FILE OFFSET [XOR]: change the byte at OFFSET (bit 0 by default).
+flip() {
+	v=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+	printf "$(printf '\\%03o' $((v ^ ${3:-1})))" |
+	    dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+mkdir "$T/d"
+mv_msg acme TXD 1 1 >"$T/d/q1.xml"
+mv_msg acme TXD 2 1 >"$T/d/q2.xml"
+for i in 1 2; do
+	{ msg acme - "30$i"; printf '<!-- '; head -c 40000 /dev/urandom |
+	    base64 -w 0; printf ' -->\n'; } >"$T/d/pad$i.xml"
+done
+files="q1.xml pad1.xml pad2.xml q2.xml"
+(cd "$T/d" && bsdtar --options gzip:compression-level=0 -czf \
+    "$T/work/stored.tgz" $files)
+off=$(grep -boa '<Quantity>1</Quantity>' "$T/work/stored.tgz" | head -n 1 |
+    cut -d: -f1)
+flip "$T/work/stored.tgz" $((off + 10)) 8	# '1' becomes '9'
+grep -qa '<Quantity>9</Quantity>' "$T/work/stored.tgz" || fail "no 9"
+(cd "$T/d" && bsdtar -czf "$T/work/good.tgz" $files)
+size=$(stat -c %s "$T/work/good.tgz")
+cp "$T/work/good.tgz" "$T/work/crc.tgz"
+flip "$T/work/crc.tgz" $((size - 8))
+cp "$T/work/good.tgz" "$T/work/len.tgz"
+flip "$T/work/len.tgz" $((size - 2))
+{ cat "$T/work/good.tgz"; printf 'junk'; } >"$T/work/junk.tgz"
+(cd "$T/d" && bsdtar -cJf "$T/work/check.txz" $files)
+flip "$T/work/check.txz" $(($(stat -c %s "$T/work/check.txz") - 16))
+(cd "$T/d" && bsdtar -cjf "$T/work/crc.tbz2" $files)
+flip "$T/work/crc.tbz2" $(($(stat -c %s "$T/work/crc.tbz2") - 3))
+(cd "$T/d" && zip -q -0 "$T/work/crc.zip" $files)
+off=$(grep -boa '<Quantity>1</Quantity>' "$T/work/crc.zip" | head -n 1 |
+    cut -d: -f1)
+flip "$T/work/crc.zip" $((off + 10)) 8
+# A plain tar cut where q2.xml's header starts: the entries before the
+# cut are whole, the end-of-archive blocks missing.
+(cd "$T/d" && bsdtar -cf "$T/work/whole.tar" $files)
+off=$(grep -boa 'q2\.xml' "$T/work/whole.tar" | head -n 1 | cut -d: -f1)
+[ $((off % 512)) -eq 0 ] || fail "q2.xml's header at $off"
+head -c "$off" "$T/work/whole.tar" >"$T/work/cut.tar"
+damaged="cut.tar:without_its_end-of-archive_blocks
+stored.tgz:gzip_CRC-32_check_failed crc.tgz:gzip_CRC-32_check_failed
+len.tgz:gzip_length_check_failed junk.tgz:after_the_end_of_the_gzip_stream
+check.txz:xz_stream_fails_its_checks crc.tbz2:bzip2_stream_fails_its_checks
+crc.zip:ZIP_bad_CRC"
+if command -v zstd >/dev/null; then
+	(cd "$T/d" && bsdtar -cf - $files) | zstd -q --check >"$T/work/sum.tzst"
+	flip "$T/work/sum.tzst" $(($(stat -c %s "$T/work/sum.tzst") - 1))
+	damaged="$damaged sum.tzst:zstd_stream_fails_its_checks"
+fi
+n0=$(db "SELECT count(*) FROM messages")
+start_daemon
+for d in $damaged; do
+	f=${d%%:*}
+	why=$(echo "${d#*:}" | tr _ ' ')
+	bundle "$f"
+	wait_until 20 'ls "$T/spool/rejected" |
+	    grep -q "^acme,$f,[0-9]*\.bundle\.reason\$"' ||
+	    fail "$f not rejected"
+	b=$(db "SELECT id FROM batches WHERE orig_name = '$f'")
+	[ -f "$T/spool/rejected/acme,$f,$b.bundle" ] || fail "$f: no bundle"
+	head -n 1 "$T/spool/rejected/acme,$f,$b.bundle.reason" |
+	    grep -q "^bundle is .*$why" || fail "$f: reason: $(head \
+	    -n 1 "$T/spool/rejected/acme,$f,$b.bundle.reason"), want $why"
+	[ "$(db "SELECT count(*) FROM batch_entries WHERE batch = $b")" \
+	    -eq 0 ] || fail "$f: entries recorded"
+	[ ! -e "$T/spool/incoming/acme/$f" ] || fail "$f still in incoming/"
+done
+[ "$(db "SELECT count(*) FROM messages WHERE transaction_id = 'TXD'")" \
+    -eq 0 ] || fail "an entry of a damaged bundle was accepted"
+[ -z "$(db "SELECT quantity FROM v_stock WHERE item = 'ITEM-acme-TXD'")" ] ||
+    fail "an entry of a damaged bundle reached the ledger"
+# The sound bundle after them: its movements are applied, once.
+bundle good.tgz
+wait_until 20 '[ "$(db "SELECT count(*) FROM messages WHERE \
+    transaction_id = '\''TXD'\'' AND state = '\''done'\''")" -eq 2 ]' ||
+    fail "the sound bundle was not processed"
+stop_daemon
+[ "$(db "SELECT count(*) FROM messages")" -eq $((n0 + 4)) ] ||
+    fail "entries of damaged bundles were accepted"
+[ "$(db "SELECT quantity FROM v_stock WHERE item = 'ITEM-acme-TXD'")" = 2 ] ||
+    fail "stock of TXD: $(db "SELECT quantity FROM v_stock WHERE \
+    item = 'ITEM-acme-TXD'"), want 2"
+ok "damaged gzip, xz, bzip2, zstd, zip and cut tar bundles: rejected whole"
 
 expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" check
 ok "spoolctl check: bundles and their entries agree with the store"

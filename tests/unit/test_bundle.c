@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <locale.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +20,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <cmocka.h>
+#include <zlib.h>
 
 #include "bundle.h"
 
@@ -31,30 +33,37 @@ struct wentry {
 	const char	*link;		/* a link's target */
 };
 
-enum { F_TAR, F_TGZ, F_ZIP };
+enum { F_TAR, F_TGZ, F_ZIP, F_TGZ0, F_TXZ, F_TBZ2, F_ZIP0 };
 
-/* Write the entries as an archive into a temporary file; its fd. */
-static int
-make_archive(int format, const struct wentry *e, size_t n, size_t cut)
+/* Write the entries as an archive into buf; its length. */
+static size_t
+archive_bytes(int format, const struct wentry *e, size_t n, char *buf,
+    size_t cap)
 {
 	struct archive_entry *ae;
 	struct archive *a;
-	size_t used = 0, cap = 1 << 20, i, len;
-	char *buf;
-	FILE *fp;
-	int fd;
+	size_t used = 0, i, len;
 
-	buf = malloc(cap);
-	assert_non_null(buf);
 	a = archive_write_new();
 	assert_non_null(a);
-	if (format == F_ZIP)
+	if (format == F_ZIP || format == F_ZIP0)
 		assert_int_equal(archive_write_set_format_zip(a), ARCHIVE_OK);
 	else
 		assert_int_equal(archive_write_set_format_pax_restricted(a),
 		    ARCHIVE_OK);
-	if (format == F_TGZ)
+	if (format == F_ZIP0)
+		assert_int_equal(archive_write_set_format_option(a, "zip",
+		    "compression", "store"), ARCHIVE_OK);
+	if (format == F_TGZ || format == F_TGZ0)
 		assert_int_equal(archive_write_add_filter_gzip(a), ARCHIVE_OK);
+	if (format == F_TGZ0)	/* stored blocks: a changed byte inflates */
+		assert_int_equal(archive_write_set_filter_option(a, "gzip",
+		    "compression-level", "0"), ARCHIVE_OK);
+	if (format == F_TXZ)
+		assert_int_equal(archive_write_add_filter_xz(a), ARCHIVE_OK);
+	if (format == F_TBZ2)
+		assert_int_equal(archive_write_add_filter_bzip2(a),
+		    ARCHIVE_OK);
 	assert_int_equal(archive_write_open_memory(a, buf, cap, &used),
 	    ARCHIVE_OK);
 	for (i = 0; i < n; i++) {
@@ -85,17 +94,43 @@ make_archive(int format, const struct wentry *e, size_t n, size_t cut)
 	}
 	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
 	archive_write_free(a);
-	if (cut > 0 && cut < used)
-		used = cut;
+	return used;
+}
+
+/* A temporary file holding len bytes of buf; its fd, at offset 0. */
+static int
+file_of(const void *buf, size_t len)
+{
+	FILE *fp;
+	int fd;
+
 	fp = tmpfile();
 	assert_non_null(fp);
-	assert_int_equal(fwrite(buf, 1, used, fp), used);
+	if (len > 0)
+		assert_int_equal(fwrite(buf, 1, len, fp), len);
 	assert_int_equal(fflush(fp), 0);
 	fd = dup(fileno(fp));
 	fclose(fp);
-	free(buf);
 	assert_true(fd >= 0);
 	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	return fd;
+}
+
+/* Write the entries as an archive into a temporary file; its fd. */
+static int
+make_archive(int format, const struct wentry *e, size_t n, size_t cut)
+{
+	size_t used, cap = 1 << 20;
+	char *buf;
+	int fd;
+
+	buf = malloc(cap);
+	assert_non_null(buf);
+	used = archive_bytes(format, e, n, buf, cap);
+	if (cut > 0 && cut < used)
+		used = cut;
+	fd = file_of(buf, used);
+	free(buf);
 	return fd;
 }
 
@@ -367,6 +402,440 @@ test_nested_archives_are_flagged_and_empty_ones_read(void **state)
 	assert_int_equal(s.n, 0);
 }
 
+/*
+ * Damaged compressed bundles. The archives are big enough (about 200 KB
+ * of unpackable data) that libarchive's tar reader meets the
+ * end-of-archive blocks long before the compressed stream's trailer.
+ */
+struct damage {
+	char	*buf;		/* a sound archive */
+	size_t	 len;
+	char	*data;		/* the big entry's content */
+};
+
+static void
+damage_setup(struct damage *d, int format)
+{
+	struct wentry e[3];
+	size_t i, cap = 1 << 20;
+
+	d->data = malloc(200000);
+	assert_non_null(d->data);
+	srand(7);
+	for (i = 0; i < 200000; i++)
+		d->data[i] = (char)('a' + rand() % 26);
+	e[0] = (struct wentry){ "one.xml", "<one>qty=1</one>", 0, 0, NULL };
+	e[1] = (struct wentry){ "big", d->data, 200000, 0, NULL };
+	e[2] = (struct wentry){ "last.xml", "<last>qty=1</last>", 0, 0,
+	    NULL };
+	d->buf = malloc(cap);
+	assert_non_null(d->buf);
+	d->len = archive_bytes(format, e, 3, d->buf, cap);
+}
+
+static void
+damage_free(struct damage *d)
+{
+	free(d->buf);
+	free(d->data);
+}
+
+/* bundle_read() over buf[0..len) with byte at xor'ed (at == -1: none). */
+static int
+read_damaged(const char *buf, size_t len, ssize_t at, unsigned char x,
+    char *why, size_t whylen, struct seen *s)
+{
+	struct spool_error err;
+	uint64_t n;
+	char *copy;
+	int fd, rc;
+
+	copy = malloc(len + 1);
+	assert_non_null(copy);
+	memcpy(copy, buf, len);
+	if (at >= 0)
+		copy[at] ^= (char)x;
+	fd = file_of(copy, len);
+	free(copy);
+	memset(s, 0, sizeof(*s));
+	why[0] = '\0';
+	memset(&err, 0, sizeof(err));
+	rc = bundle_read(fd, &big, record, s, &n, why, whylen, &err);
+	close(fd);
+	return rc;
+}
+
+static void
+assert_refused(const char *buf, size_t len, ssize_t at, unsigned char x,
+    const char *check)
+{
+	struct seen s;
+	char why[512];
+
+	if (read_damaged(buf, len, at, x, why, sizeof(why), &s) != 1)
+		fail_msg("byte %zd ^ 0x%02x of %zu: not refused (%s)", at, x,
+		    len, why);
+	if (strstr(why, check) == NULL)
+		fail_msg("byte %zd of %zu: reason \"%s\" does not name \"%s\"",
+		    at, len, why, check);
+}
+
+static void
+test_sound_compressed_bundles_are_read_to_their_end(void **state)
+{
+	const int formats[] = { F_TGZ, F_TGZ0, F_TXZ, F_TBZ2, F_ZIP0 };
+	struct damage d;
+	struct seen s;
+	char why[512];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		damage_setup(&d, formats[i]);
+		assert_int_equal(read_damaged(d.buf, d.len, -1, 0, why,
+		    sizeof(why), &s), 0);
+		assert_int_equal(s.n, 3);
+		assert_int_equal(s.len[1], 200000);
+		damage_free(&d);
+	}
+}
+
+static void
+test_a_changed_byte_in_a_stored_gzip_fails_its_crc(void **state)
+{
+	struct damage d;
+	char *p;
+
+	(void)state;
+	damage_setup(&d, F_TGZ0);
+	p = memmem(d.buf, d.len, "<last>qty=1", 11);
+	assert_non_null(p);
+	/* '1' becomes '9': the tar reader cannot see it, the CRC can. */
+	assert_refused(d.buf, d.len, p - d.buf + 10, '1' ^ '9', "CRC-32");
+	damage_free(&d);
+}
+
+static void
+test_a_damaged_gzip_trailer_is_refused_naming_the_check(void **state)
+{
+	struct damage d;
+	struct seen s;
+	char why[512];
+	ssize_t k;
+
+	(void)state;
+	damage_setup(&d, F_TGZ);
+	for (k = 1; k <= 8; k++)	/* CRC-32, then ISIZE */
+		assert_refused(d.buf, d.len, (ssize_t)d.len - k, 0x40,
+		    k > 4 ? "CRC-32" : "length");
+	assert_int_equal(read_damaged(d.buf, d.len - 3, -1, 0, why,
+	    sizeof(why), &s), 1);
+	assert_non_null(strstr(why, "gzip stream is truncated"));
+	damage_free(&d);
+}
+
+/* gzip with zlib: the tar in two members, then what follows. */
+static size_t
+two_members(const char *tar, size_t len, char *out, size_t cap)
+{
+	size_t used = 0, half = len / 2, part;
+	z_stream z;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		memset(&z, 0, sizeof(z));
+		assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS,
+		    8, Z_DEFAULT_STRATEGY), Z_OK);
+		part = i == 0 ? half : len - half;
+		z.next_in = (Bytef *)(uintptr_t)(tar + (i == 0 ? 0 : half));
+		z.avail_in = (uInt)part;
+		z.next_out = (Bytef *)out + used;
+		z.avail_out = (uInt)(cap - used);
+		assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+		used = cap - z.avail_out;
+		deflateEnd(&z);
+	}
+	return used;
+}
+
+static void
+test_gzip_members_and_nul_padding_read_trailing_data_not(void **state)
+{
+	struct damage d;
+	struct seen s;
+	char why[512], *gz;
+	size_t len, cap = 1 << 20;
+
+	(void)state;
+	damage_setup(&d, F_TAR);
+	gz = malloc(cap);
+	assert_non_null(gz);
+	len = two_members(d.buf, d.len, gz, cap - 1024);
+	assert_int_equal(read_damaged(gz, len, -1, 0, why, sizeof(why), &s),
+	    0);
+	assert_int_equal(s.n, 3);
+	memset(gz + len, 0, 1024);	/* NUL padding, as gzip(1) allows */
+	assert_int_equal(read_damaged(gz, len + 1024, -1, 0, why,
+	    sizeof(why), &s), 0);
+	memcpy(gz + len + 512, "junk", 4);
+	assert_refused(gz, len + 1024, -1, 0, "after the end of the gzip");
+	memcpy(gz + len, "junk", 4);
+	assert_refused(gz, len + 4, -1, 0, "after the end of the gzip");
+	free(gz);
+	damage_free(&d);
+}
+
+static void
+test_a_damaged_xz_stream_or_trailer_is_refused(void **state)
+{
+	struct damage d;
+	ssize_t k;
+
+	(void)state;
+	damage_setup(&d, F_TXZ);
+	assert_refused(d.buf, d.len, (ssize_t)d.len / 2, 0x01, "xz");
+	/* The block's check, the index and the footer. */
+	for (k = 1; k <= 48; k++)
+		assert_refused(d.buf, d.len, (ssize_t)d.len - k, 0x01, "xz");
+	assert_refused(d.buf, d.len - 6, -1, 0, "xz");
+	damage_free(&d);
+}
+
+static void
+test_a_damaged_bzip2_stream_or_trailer_is_refused(void **state)
+{
+	struct damage d;
+	ssize_t k;
+
+	(void)state;
+	damage_setup(&d, F_TBZ2);
+	assert_refused(d.buf, d.len, (ssize_t)d.len / 2, 0x01, "bzip2");
+	/* The stream's combined CRC and the end-of-stream marker. */
+	for (k = 2; k <= 10; k++)
+		assert_refused(d.buf, d.len, (ssize_t)d.len - k, 0x01,
+		    "bzip2");
+	damage_free(&d);
+}
+
+/* A tar of a.xml and b.xml, by zstd(1) with its checksum (--check). */
+static const char zst[] =
+	    "\x28\xb5\x2f\xfd\x04\x68\xb5\x02\x00\x42\x83\x0b\x11\xa0\xed\x78"
+	    "\x78\x62\x2c\xfe\x1f\xa8\xa8\xec\x3b\xa1\x00\xfc\x48\x01\x8c\x15"
+	    "\xe6\xb5\x22\x0d\x55\xe5\x5b\x9b\xfc\x1b\xae\x8c\xd3\x3e\x30\x39"
+	    "\x3a\x36\xe3\xbf\x8d\x39\x77\x73\x34\x6c\x0e\x20\x80\xad\xd6\x0d"
+	    "\xfd\xdf\x83\xbc\xba\x2f\x23\x53\x55\x2a\x03\x50\x17\x7c\xf5\xcf"
+	    "\xa5\xce\xff\x79\x7b\xc1\x96\x8a\xc2\xa0\x00\xb6\x93\x82\x03\x76"
+	    "\xbb\xa1\xb6";
+
+static void
+test_a_damaged_zstd_frame_is_refused(void **state)
+{
+	struct archive *a;
+	struct seen s;
+	char why[512];
+	size_t len = sizeof(zst) - 1;
+	ssize_t k;
+	int rc;
+
+	(void)state;
+	a = archive_read_new();
+	assert_non_null(a);
+	rc = archive_read_support_filter_zstd(a);
+	archive_read_free(a);
+	if (rc != ARCHIVE_OK)
+		skip();		/* libarchive without zstd built in */
+	assert_int_equal(read_damaged(zst, len, -1, 0, why, sizeof(why), &s),
+	    0);
+	assert_int_equal(s.n, 2);
+	assert_refused(zst, len, 40, 0x01, "zstd");
+	for (k = 1; k <= 4; k++)	/* the checksum */
+		assert_refused(zst, len, (ssize_t)len - k, 0x01, "zstd");
+	assert_refused(zst, len - 2, -1, 0, "zstd");
+	memcpy(why, zst, len);
+	memcpy(why + len, "junk", 4);
+	assert_refused(why, len + 4, -1, 0, "zstd");
+}
+
+/* A zip of a.xml by Python's zipfile: no data descriptor. */
+static const char zip[] =
+	    "\x50\x4b\x03\x04\x14\x00\x00\x00\x00\x00\x00\x00\x21\x50\x51\x1f"
+	    "\x6a\x2b\x0c\x00\x00\x00\x0c\x00\x00\x00\x05\x00\x00\x00\x61\x2e"
+	    "\x78\x6d\x6c\x3c\x61\x3e\x71\x74\x79\x3d\x31\x3c\x2f\x61\x3e\x50"
+	    "\x4b\x01\x02\x14\x03\x14\x00\x00\x00\x00\x00\x00\x00\x21\x50\x51"
+	    "\x1f\x6a\x2b\x0c\x00\x00\x00\x0c\x00\x00\x00\x05\x00\x00\x00\x00"
+	    "\x00\x00\x00\x00\x00\x00\x00\x80\x01\x00\x00\x00\x00\x61\x2e\x78"
+	    "\x6d\x6c\x50\x4b\x05\x06\x00\x00\x00\x00\x01\x00\x01\x00\x33\x00"
+	    "\x00\x00\x2f\x00\x00\x00\x00\x00";
+
+static void
+test_a_zip_entry_whose_crc_fails_is_refused(void **state)
+{
+	struct damage d;
+	struct seen s;
+	char why[512], *p;
+
+	(void)state;
+	assert_int_equal(read_damaged(zip, sizeof(zip) - 1, -1, 0, why,
+	    sizeof(why), &s), 0);
+	assert_int_equal(s.n, 1);
+	/* The central directory's CRC-32 (at 47 + 16) disagrees with the
+	 * local header's: libarchive only warns. */
+	assert_refused(zip, sizeof(zip) - 1, 47 + 16, 0x01, "CRC");
+	assert_refused(zip, sizeof(zip) - 1, 14, 0x01, "CRC");
+
+	damage_setup(&d, F_ZIP0);
+	p = memmem(d.buf, d.len, "<last>qty=1", 11);
+	assert_non_null(p);
+	assert_refused(d.buf, d.len, p - d.buf + 10, '1' ^ '9', "CRC");
+	/* The CRC-32 in the first local header, and in the central one. */
+	assert_refused(d.buf, d.len, 14, 0x01, "CRC");
+	p = memmem(d.buf, d.len, "PK\001\002", 4);
+	assert_non_null(p);
+	assert_refused(d.buf, d.len, p - d.buf + 16, 0x01, "CRC");
+	damage_free(&d);
+}
+
+static void
+test_a_damaged_tar_header_is_refused_not_skipped(void **state)
+{
+	const struct wentry e[] = {
+		{ "1.xml", "<a/>", 0, 0, NULL },
+		{ "2.xml", "<b/>", 0, 0, NULL },
+		{ "3.xml", "<c/>", 0, 0, NULL },
+	};
+	char *buf, *p;
+	size_t len;
+
+	(void)state;
+	buf = malloc(1 << 20);
+	assert_non_null(buf);
+	len = archive_bytes(F_TAR, e, 3, buf, 1 << 20);
+	p = memmem(buf, len, "2.xml", 5);
+	assert_non_null(p);
+	/* libarchive skips the damaged header with a warning. */
+	assert_refused(buf, len, p - buf, 0x01, "corrupt");
+	free(buf);
+}
+
+static void
+test_utf8_names_are_no_warning(void **state)
+{
+	const struct wentry e[] = {
+		{ "M\xc3\xbcller-Bestellung.xml", "<a/>", 0, 0, NULL },
+	};
+	struct spool_error err;
+	struct seen s;
+	locale_t utf8, old;
+	char why[512];
+	uint64_t n;
+	int f, fd;
+
+	(void)state;
+	/* The writer, unlike the reader, needs a UTF-8 locale for them. */
+	utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+	if (utf8 == (locale_t)0)
+		skip();
+	for (f = F_TAR; f <= F_ZIP; f++) {
+		memset(&s, 0, sizeof(s));
+		old = uselocale(utf8);
+		fd = make_archive(f, e, 1, 0);
+		uselocale(old);
+		assert_int_equal(bundle_read(fd, &big, record, &s, &n, why,
+		    sizeof(why), &err), 0);
+		close(fd);
+		assert_int_equal(s.n, 1);
+		assert_string_equal(s.names[0], "M\xc3\xbcller-Bestellung.xml");
+	}
+	freelocale(utf8);
+}
+
+static void
+test_a_bundle_compressed_twice_is_refused(void **state)
+{
+	const struct wentry e[] = { { "a.xml", "<a/>", 0, 0, NULL } };
+	struct archive_entry *ae;
+	struct archive *a;
+	size_t used = 0, cap = 1 << 16;
+	char *buf;
+
+	(void)state;
+	buf = malloc(cap);
+	assert_non_null(buf);
+	a = archive_write_new();
+	assert_non_null(a);
+	assert_int_equal(archive_write_set_format_pax_restricted(a),
+	    ARCHIVE_OK);
+	assert_int_equal(archive_write_add_filter_gzip(a), ARCHIVE_OK);
+	assert_int_equal(archive_write_add_filter_xz(a), ARCHIVE_OK);
+	assert_int_equal(archive_write_open_memory(a, buf, cap, &used),
+	    ARCHIVE_OK);
+	ae = archive_entry_new();
+	archive_entry_set_pathname(ae, e[0].name);
+	archive_entry_set_filetype(ae, AE_IFREG);
+	archive_entry_set_perm(ae, 0644);
+	archive_entry_set_size(ae, 4);
+	assert_int_equal(archive_write_header(a, ae), ARCHIVE_OK);
+	assert_int_equal(archive_write_data(a, "<a/>", 4), 4);
+	archive_entry_free(ae);
+	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+	archive_write_free(a);
+	assert_refused(buf, used, -1, 0, "more than once");
+	free(buf);
+}
+
+/* gzip buf[0..len) into out with zlib, one member; its length. */
+static size_t
+gzip_of(const char *buf, size_t len, char *out, size_t cap)
+{
+	z_stream z;
+	size_t used;
+
+	memset(&z, 0, sizeof(z));
+	assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8,
+	    Z_DEFAULT_STRATEGY), Z_OK);
+	z.next_in = (Bytef *)(uintptr_t)buf;
+	z.avail_in = (uInt)len;
+	z.next_out = (Bytef *)out;
+	z.avail_out = (uInt)cap;
+	assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+	used = cap - z.avail_out;
+	deflateEnd(&z);
+	return used;
+}
+
+static void
+test_a_tar_cut_between_two_entries_is_refused(void **state)
+{
+	struct damage d;
+	struct seen s;
+	char why[512], *gz, *p;
+	size_t cut, len, cap = 1 << 20;
+
+	(void)state;
+	damage_setup(&d, F_TAR);
+	/* Where last.xml's header starts: after it, libarchive saw an end. */
+	p = memmem(d.buf, d.len, "last.xml", 8);
+	assert_non_null(p);
+	cut = (size_t)(p - d.buf);
+	assert_int_equal(cut % 512, 0);
+	assert_refused(d.buf, cut, -1, 0, "without its end-of-archive");
+	assert_int_equal(read_damaged(d.buf, cut, -1, 0, why, sizeof(why),
+	    &s), 1);
+	assert_non_null(strstr(why, "after entry 2 (big)"));
+	/* The same tar compressed: the gzip stream is sound, the tar not. */
+	gz = malloc(cap);
+	assert_non_null(gz);
+	len = gzip_of(d.buf, cut, gz, cap);
+	assert_refused(gz, len, -1, 0, "without its end-of-archive");
+	/* Whole, compressed: read. */
+	len = gzip_of(d.buf, d.len, gz, cap);
+	assert_int_equal(read_damaged(gz, len, -1, 0, why, sizeof(why), &s),
+	    0);
+	assert_int_equal(s.n, 3);
+	free(gz);
+	damage_free(&d);
+}
+
 int
 main(void)
 {
@@ -385,6 +854,25 @@ main(void)
 		    test_a_truncated_archive_is_refused_naming_where),
 		cmocka_unit_test(
 		    test_nested_archives_are_flagged_and_empty_ones_read),
+		cmocka_unit_test(
+		    test_sound_compressed_bundles_are_read_to_their_end),
+		cmocka_unit_test(
+		    test_a_changed_byte_in_a_stored_gzip_fails_its_crc),
+		cmocka_unit_test(
+		    test_a_damaged_gzip_trailer_is_refused_naming_the_check),
+		cmocka_unit_test(
+		    test_gzip_members_and_nul_padding_read_trailing_data_not),
+		cmocka_unit_test(
+		    test_a_damaged_xz_stream_or_trailer_is_refused),
+		cmocka_unit_test(
+		    test_a_damaged_bzip2_stream_or_trailer_is_refused),
+		cmocka_unit_test(test_a_damaged_zstd_frame_is_refused),
+		cmocka_unit_test(test_a_zip_entry_whose_crc_fails_is_refused),
+		cmocka_unit_test(
+		    test_a_damaged_tar_header_is_refused_not_skipped),
+		cmocka_unit_test(test_utf8_names_are_no_warning),
+		cmocka_unit_test(test_a_bundle_compressed_twice_is_refused),
+		cmocka_unit_test(test_a_tar_cut_between_two_entries_is_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
