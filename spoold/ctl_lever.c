@@ -531,7 +531,7 @@ cmd_retry(struct ctl *c, int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct cycle_ctx ctx = { &c->conf, &c->store, &c->sd, NULL, NULL,
-	    NULL, NULL, NULL };
+	    NULL, NULL, NULL, NULL, NULL };
 	const char *usage_text = "usage: spoolctl retry MSGID | --tx PARTNER "
 	    "ID | --all-failed";
 	const char *partner = NULL, *tx = NULL;
@@ -592,7 +592,7 @@ cmd_skip(struct ctl *c, int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct cycle_ctx ctx = { &c->conf, &c->store, &c->sd, NULL, NULL,
-	    NULL, NULL, NULL };
+	    NULL, NULL, NULL, NULL, NULL };
 	const char *usage_text = "usage: spoolctl skip PARTNER ID SEQ "
 	    "--reason TEXT";
 	const char *reason = NULL, *user;

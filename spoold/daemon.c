@@ -11,8 +11,11 @@
  * epoll_wait until inotify, a signal, or the timer (a settling file, a
  * retry after a store error) wakes us. No polling, no sleep loops.
  *
- * SIGTERM/SIGINT finish the batch in hand (it is committed and moved)
- * and exit 0. SIGHUP reloads the config and the schemas; a bad new config
+ * SIGTERM/SIGINT finish the chunk or batch in hand (it is committed and
+ * moved) and exit 0: the signal stays pending on the signalfd until the
+ * loop reads it, so sigpending() tells the cycle (between chunks), the
+ * acceptance loop (between batches) and the exec runner (before each
+ * call) that it has come, and nothing new starts after it. SIGHUP reloads the config and the schemas; a bad new config
  * or schema set is refused and the old one kept.
  *
  * With --once: scan, accept everything present (waiting for files that
@@ -205,6 +208,36 @@ reload(struct daemon *d)
 	    schema_set_count(ns), d->conf->nroutes);
 }
 
+/*
+ * Has SIGTERM or SIGINT come? It is blocked and waits on the signalfd
+ * until handle_signals() reads it, so sigpending() sees it at once. The
+ * cycle and the exec runner ask this (they must not reload a config).
+ */
+static bool
+stop_pending(void *arg)
+{
+	struct daemon *d = arg;
+	sigset_t set;
+
+	if (d->stop)
+		return true;
+	if (sigpending(&set) == -1)
+		return false;
+	return sigismember(&set, SIGTERM) == 1 ||
+	    sigismember(&set, SIGINT) == 1;
+}
+
+static void	handle_signals(struct daemon *);
+
+/* Between two steps of the loop: stop now if told to (logged). */
+static bool
+stopping(struct daemon *d)
+{
+	if (!d->stop && stop_pending(d))
+		handle_signals(d);
+	return d->stop;
+}
+
 static void
 handle_signals(struct daemon *d)
 {
@@ -238,7 +271,7 @@ static int64_t
 process_ready(struct daemon *d)
 {
 	struct cycle_ctx ctx = { d->conf, &d->store, &d->sd, handler_route,
-	    &d->router, d->schemas, NULL, NULL };
+	    &d->router, d->schemas, NULL, NULL, stop_pending, d };
 	struct cycle_stats st;
 	struct spool_error err;
 	int64_t t0;
@@ -254,11 +287,12 @@ process_ready(struct daemon *d)
 		    err.msg, STORE_RETRY_MS);
 		return STORE_RETRY_MS;
 	}
-	if (st.taken > 0) {
+	if (st.taken > 0 || st.stopped) {
 		log_info("event=cycle messages=%u done=%u deferred=%u "
-		    "failed=%u released=%u external=%u chunks_replayed=%u",
+		    "failed=%u released=%u external=%u chunks_replayed=%u%s",
 		    st.taken, st.done, st.deferred, st.failed, st.released,
-		    st.external, st.chunks_failed);
+		    st.external, st.chunks_failed, st.stopped ?
+		    " status=stopped" : "");
 		return 0;
 	}
 	spool_clearerr(&err);
@@ -332,6 +366,8 @@ accept_ready(struct daemon *d)
 	size_t n;
 
 	for (;;) {
+		if (stopping(d))
+			return -1;
 		n = watcher_ready(d->watcher, &files, ACCEPT_BATCH_MAX, &next);
 		if (n == 0)
 			return next;
@@ -354,8 +390,6 @@ accept_ready(struct daemon *d)
 			    "duplicate=%u rejected=%u restored=%u bundles=%u",
 			    n - st.vanished, st.ready, st.parked, st.duplicate,
 			    st.rejected, st.restored, st.bundles);
-		if (d->stop)
-			return -1;
 	}
 }
 
@@ -453,12 +487,12 @@ run(struct daemon *d)
 	unsigned done;
 	int rc;
 
-	while (!d->stop) {
+	while (!stopping(d)) {
 		next = accept_ready(d);
-		if (d->stop)
+		if (stopping(d))
 			break;
 		pnext = process_ready(d);
-		if (d->stop)
+		if (stopping(d))
 			break;
 		/* Exec calls: deadlines, then what cycles left pending. */
 		execq_tick(d->execq);
@@ -560,6 +594,7 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 		rc = EX_OSERR;
 		goto out;
 	}
+	execq_stop_when(d.execq, stop_pending, &d);
 	note_presence(&d, true);
 	/* Bundles a crash left in incoming/ after their COMMIT: their entry
 	 * files first, before reconciliation looks for rows without files
