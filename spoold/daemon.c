@@ -15,8 +15,9 @@
  * moved) and exit 0: the signal stays pending on the signalfd until the
  * loop reads it, so sigpending() tells the cycle (between chunks), the
  * acceptance loop (between batches) and the exec runner (before each
- * call) that it has come, and nothing new starts after it. SIGHUP reloads the config and the schemas; a bad new config
- * or schema set is refused and the old one kept.
+ * call) that it has come, and nothing new starts after it. SIGHUP
+ * reloads the config and the schemas; a bad new config or schema set is
+ * refused and the old one kept.
  *
  * Every GUARD_MS the loop checks that spoold.lock and spool.db are still
  * the files it locked and opened (device and inode at their paths). A
