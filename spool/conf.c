@@ -11,11 +11,17 @@
  * inih calls the handler only for keys, so the reader itself checks each
  * section header, which catches an unknown section that holds no keys.
  * Comments are whole lines starting with '#' or ';'.
+ *
+ * The file is opened without blocking and must be a regular file of at
+ * most CONF_MAX_SIZE bytes (checked with fstat, and again while reading):
+ * a FIFO would hang start-up or a SIGHUP reload, and /dev/zero would
+ * never end. A symlink is followed, as for any config file.
  */
 #include "config.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <math.h>
 #include <stddef.h>
@@ -23,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -31,6 +38,7 @@
 #define SPOOLD_SYSCONFDIR "/usr/local/etc"
 #endif
 #define CONF_DEFAULT_PATH SPOOLD_SYSCONFDIR "/spoold/spoold.conf"
+#define CONF_MAX_SIZE	(1024 * 1024)	/* bytes in a config file */
 
 #ifndef SPOOLD_SCHEMADIR
 #define SPOOLD_SCHEMADIR "/usr/local/share/spoold/schemas"
@@ -116,6 +124,7 @@ struct parse {
 	const char		*path;
 	FILE			*fp;
 	int			 line;
+	size_t			 bytes;		/* read so far */
 	bool			 failed;
 	struct spool_error	*err;
 	int			 key_line[NKEYS];
@@ -730,6 +739,10 @@ reader(char *str, int num, void *stream)
 		return NULL;
 	p->line++;
 	len = strlen(str);
+	if ((p->bytes += len) > CONF_MAX_SIZE) {
+		fail(p, "the file is longer than %d bytes", CONF_MAX_SIZE);
+		return NULL;
+	}
 	if (len > 0 && str[len - 1] != '\n' && !feof(p->fp)) {
 		fail(p, "line is longer than %d characters", num - 2);
 		return NULL;
@@ -823,6 +836,71 @@ defaults_strings(struct conf *c)
 	return 0;
 }
 
+static const char *
+file_kind(mode_t m)
+{
+	if (S_ISFIFO(m))
+		return "a FIFO";
+	if (S_ISCHR(m))
+		return "a character device";
+	if (S_ISBLK(m))
+		return "a block device";
+	if (S_ISDIR(m))
+		return "a directory";
+	if (S_ISSOCK(m))
+		return "a socket";
+	return "not a regular file";
+}
+
+/*
+ * Open a config file for reading: never blocking (a FIFO without a
+ * writer, a device), only a regular file, at most CONF_MAX_SIZE bytes.
+ * stat() first so that a device is not even opened, fstat() after the
+ * open for what was opened.
+ */
+static FILE *
+open_conf(const char *path, struct spool_error *err)
+{
+	struct stat st;
+	FILE *fp;
+	int fd;
+
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		spool_seterr(err, "%s: is %s, not a regular file; refused",
+		    path, file_kind(st.st_mode));
+		return NULL;
+	}
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) ==
+	    -1) {
+		spool_seterr(err, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) == -1) {
+		spool_seterr(err, "%s: %s", path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		spool_seterr(err, "%s: is %s, not a regular file; refused",
+		    path, file_kind(st.st_mode));
+		close(fd);
+		return NULL;
+	}
+	if (st.st_size > CONF_MAX_SIZE) {
+		spool_seterr(err, "%s: %jd bytes, more than the %d a config "
+		    "file may have; refused", path, (intmax_t)st.st_size,
+		    CONF_MAX_SIZE);
+		close(fd);
+		return NULL;
+	}
+	if ((fp = fdopen(fd, "r")) == NULL) {
+		spool_seterr(err, "%s: %s", path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	return fp;
+}
+
 int
 conf_load(struct conf *c, const char *path, struct spool_error *err)
 {
@@ -841,10 +919,8 @@ conf_load(struct conf *c, const char *path, struct spool_error *err)
 	p.conf = c;
 	p.path = path;
 	p.err = err;
-	if ((p.fp = fopen(path, "r")) == NULL) {
-		spool_seterr(err, "%s: %s", path, strerror(errno));
+	if ((p.fp = open_conf(path, err)) == NULL)
 		return -1;
-	}
 	rc = ini_parse_stream(reader, &p, handler, &p);
 	if (!p.failed && ferror(p.fp))
 		fail(&p, "read error");

@@ -21,6 +21,12 @@
  * later messages of its transaction stay parked until it succeeds, is
  * retried or skipped (DESIGN 5).
  *
+ * Before each chunk the cycle asks the program whether to stop
+ * (SIGTERM): then it commits what it applied; the messages it took but
+ * did not apply are still ready in the store (a released successor is
+ * marked queued and moves parked -> queue like a spilled one), so the
+ * next start goes on from there.
+ *
  * One COMMIT ends the cycle; only then are files renamed into the
  * directory of their new state (failed/ ones after their .reason
  * sidecar), and each directory touched is fsynced once. A crash before
@@ -540,6 +546,37 @@ refill(struct cycle *c, size_t want, struct spool_error *err)
 }
 
 /*
+ * Told to stop: the items from `from' on are not applied. Those that
+ * came from queue/ or deferred/ are untouched in the store; a successor
+ * released in this cycle still says 'parked': it becomes 'queue' and its
+ * file moves after COMMIT, as a spilled one (spill has room: every
+ * release is in items or in spill, at most cap of them).
+ */
+static int
+drop_unapplied(struct cycle *c, size_t from, struct spool_error *err)
+{
+	size_t j;
+
+	for (j = from; j < c->n; j++) {
+		if (!c->items[j].parked_row) {
+			store_work_free(&c->items[j].w);
+			continue;
+		}
+		if (store_mark_queued(c->ctx->store, c->items[j].w.id,
+		    err) == -1) {
+			/* The rest is freed by free_cycle(). */
+			memmove(&c->items[from], &c->items[j],
+			    (c->n - j) * sizeof(*c->items));
+			c->n = from + (c->n - j);
+			return -1;
+		}
+		c->spill[c->nspill++] = c->items[j].w;
+	}
+	c->n = from;
+	return 0;
+}
+
+/*
  * Everything taken so far is applied and there is room left: take more
  * ready messages. While the last ones released successors, take half the
  * room again (the rest is for what they release); when they released
@@ -598,6 +635,13 @@ cycle_run(struct cycle_ctx *ctx, struct cycle_stats *stats,
 
 	mark_released = 0;
 	for (from = 0;; from = to) {
+		if (ctx->should_stop != NULL &&
+		    ctx->should_stop(ctx->stop_arg)) {
+			stats->stopped = true;
+			if (drop_unapplied(&c, from, err) == -1)
+				goto rollback;
+			break;
+		}
 		if (from == c.n) {
 			rc = refill_more(&c, &mark_released, err);
 			if (rc == -1)

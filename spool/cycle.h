@@ -59,6 +59,13 @@ typedef int (*cycle_outbound_fn)(void *arg, struct store *,
     const struct store_work *cause, const char *type, xmlNodePtr body,
     int64_t outbound_id, char *why, size_t whylen);
 
+/*
+ * Asked by cycle_run() before each chunk: true when the program is
+ * told to stop (libspool knows nothing of why). The cycle then commits
+ * what it has applied and leaves the rest where it was.
+ */
+typedef bool (*cycle_stop_fn)(void *arg);
+
 struct cycle_ctx {
 	const struct conf	*conf;
 	struct store		*store;
@@ -69,17 +76,23 @@ struct cycle_ctx {
 						 * messages; NULL: unchecked */
 	cycle_outbound_fn	 on_outbound;	/* NULL: none */
 	void			*on_outbound_arg;
+	cycle_stop_fn		 should_stop;	/* NULL: never stop early */
+	void			*stop_arg;
 };
 
 struct cycle_stats {
 	unsigned	 taken;		/* messages looked at */
 	unsigned	 done, deferred, failed, released, external;
 	unsigned	 chunks_failed;
+	bool		 stopped;	/* ended early by should_stop */
 };
 
 /*
  * Run one cycle. 0 with stats->taken == 0 when nothing was ready; -1 when
- * the store failed (the transaction is rolled back, no file moved).
+ * the store failed (the transaction is rolled back, no file moved). When
+ * should_stop says so between two chunks, the cycle ends early: what it
+ * applied commits, the messages it took but did not apply stay ready
+ * (successors it released go to queue/), and stats->stopped is set.
  */
 int	cycle_run(struct cycle_ctx *, struct cycle_stats *,
 	    struct spool_error *);

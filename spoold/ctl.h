@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "conf.h"
 #include "error.h"
@@ -47,6 +48,15 @@ int		 fail(int code, const char *fmt, ...)
 int		 store_fail(struct ctl *, const struct spool_error *);
 int		 finish_json(struct ctl *, int rc);
 int		 need_spooldir(struct ctl *);
+
+/*
+ * The spoold running on the spool: the one its lock names (the store's
+ * daemon row may name a pid that is gone, or reused). 1 with *pid (0
+ * when not visible from here), 0: none, -1: error (said on stderr).
+ */
+int		 ctl_daemon(struct ctl *, pid_t *pid);
+/* Signal that spoold, and only it: 1 sent, 0 none runs, -1 error (errno). */
+int		 ctl_signal_daemon(struct ctl *, int sig, pid_t *pid);
 
 /* Text for a terminal and times; each returns buf (or a constant). */
 const char	*clean(char *buf, size_t len, const char *s, size_t max);

@@ -487,25 +487,19 @@ cmd_check(struct ctl *c, int argc, char **argv)
 
 /*
  * Tell a running spoold that the store changed (SIGUSR1 wakes its loop,
- * which then runs a cycle). Not being able to is not an error: spoold
- * picks the change up at its next wake-up anyway; say so.
+ * which then runs a cycle): the one spoold's lock names, never the pid
+ * the store remembers (ctl_signal_daemon()). Not being able to is not an
+ * error: spoold picks the change up at its next wake-up anyway; say so.
  */
 static void
 tell_daemon(struct ctl *c)
 {
-	struct store_admin_status st;
-	struct spool_error err;
+	pid_t pid = 0;
 
-	memset(&st, 0, sizeof(st));
-	spool_clearerr(&err);
-	if (store_admin_status(&c->store, c->now, &st, &err) == -1)
-		return;
-	if (st.daemon_known && st.daemon_pid > 0 &&
-	    kill((pid_t)st.daemon_pid, SIGUSR1) == -1 && errno != ESRCH)
-		fprintf(stderr, "spoolctl: cannot tell spoold (pid %" PRId64
-		    "): %s; it acts at its next wake-up\n", st.daemon_pid,
+	if (ctl_signal_daemon(c, SIGUSR1, &pid) == -1)
+		fprintf(stderr, "spoolctl: cannot tell spoold (pid %ld): %s; "
+		    "it acts at its next wake-up\n", (long)pid,
 		    strerror(errno));
-	store_admin_status_free(&st);
 }
 
 static int
@@ -531,7 +525,7 @@ cmd_retry(struct ctl *c, int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct cycle_ctx ctx = { &c->conf, &c->store, &c->sd, NULL, NULL,
-	    NULL, NULL, NULL };
+	    NULL, NULL, NULL, NULL, NULL };
 	const char *usage_text = "usage: spoolctl retry MSGID | --tx PARTNER "
 	    "ID | --all-failed";
 	const char *partner = NULL, *tx = NULL;
@@ -592,7 +586,7 @@ cmd_skip(struct ctl *c, int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct cycle_ctx ctx = { &c->conf, &c->store, &c->sd, NULL, NULL,
-	    NULL, NULL, NULL };
+	    NULL, NULL, NULL, NULL, NULL };
 	const char *usage_text = "usage: spoolctl skip PARTNER ID SEQ "
 	    "--reason TEXT";
 	const char *reason = NULL, *user;

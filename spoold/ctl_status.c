@@ -54,20 +54,20 @@ count_incoming(const char *root)
 	return n;
 }
 
-/* Does the daemon table's pid name a live process? */
+/*
+ * The daemon table's row describes the running spoold only when it has
+ * the pid spoold's lock names; else it is what an earlier one left.
+ */
 static bool
-daemon_alive(const struct store_admin_status *as)
+row_is_running(const struct store_admin_status *as, bool alive, pid_t pid)
 {
-	if (!as->daemon_known || as->daemon_pid <= 0 ||
-	    as->daemon_pid > INT32_MAX)
-		return false;
-	return kill((pid_t)as->daemon_pid, 0) == 0 || errno == EPERM;
+	return alive && as->daemon_known && as->daemon_pid == (int64_t)pid;
 }
 
 static void
 status_json(struct ctl *c, const int64_t *counts, int64_t incoming,
     const struct store_admin_status *as, const struct store_admin_msg *def,
-    bool alive)
+    bool alive, pid_t pid)
 {
 	struct json *j = &c->j;
 	int i;
@@ -84,7 +84,14 @@ status_json(struct ctl *c, const int64_t *counts, int64_t incoming,
 	json_key(j, "daemon");
 	json_object(j);
 	json_kbool(j, "running", alive);
-	if (as->daemon_known) {
+	if (alive && !row_is_running(as, alive, pid)) {
+		if (pid > 0)
+			json_kint(j, "pid", pid);
+		else
+			json_knull(j, "pid");
+		json_knull(j, "started_at");
+		json_knull(j, "version");
+	} else if (as->daemon_known) {
 		json_kint(j, "pid", as->daemon_pid);
 		json_ktime(j, "started_at", as->daemon_started_at);
 		json_kstr(j, "version", as->daemon_version);
@@ -144,16 +151,20 @@ status_json(struct ctl *c, const int64_t *counts, int64_t incoming,
 static void
 status_text(struct ctl *c, const int64_t *counts, int64_t incoming,
     const struct store_admin_status *as, const struct store_admin_msg *def,
-    bool alive)
+    bool alive, pid_t pid)
 {
 	char t1[64], t2[64], b1[300], b2[300];
 	int i;
 
 	printf("spool     %s\n", c->conf.spool_dir);
-	if (alive)
+	if (row_is_running(as, alive, pid))
 		printf("spoold    running, pid %" PRId64 ", since %s\n",
 		    as->daemon_pid, tlocal(t1, sizeof(t1),
 		    as->daemon_started_at, true));
+	else if (alive && pid > 0)
+		printf("spoold    running, pid %ld\n", (long)pid);
+	else if (alive)
+		printf("spoold    running\n");
 	else if (as->daemon_known)
 		printf("spoold    not running (pid %" PRId64 ", started %s, "
 		    "is gone)\n", as->daemon_pid, tlocal(t1, sizeof(t1),
@@ -206,6 +217,7 @@ cmd_status(struct ctl *c, int argc, char **argv)
 	struct spool_error err;
 	int64_t counts[ST_NSTATES], incoming;
 	bool have_def = false, alive;
+	pid_t pid;
 	int rc;
 
 	(void)argv;
@@ -233,13 +245,13 @@ cmd_status(struct ctl *c, int argc, char **argv)
 	}
 	store_admin_read_end(&c->store);
 	incoming = count_incoming(c->conf.spool_dir);
-	alive = daemon_alive(&as);
+	alive = ctl_daemon(c, &pid) == 1;
 	if (c->json)
 		status_json(c, counts, incoming, &as, have_def ? &def : NULL,
-		    alive);
+		    alive, pid);
 	else
 		status_text(c, counts, incoming, &as, have_def ? &def : NULL,
-		    alive);
+		    alive, pid);
 	store_admin_msg_free(&def);
 	store_admin_status_free(&as);
 	return c->json ? finish_json(c, EX_OK) : EX_OK;

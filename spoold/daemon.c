@@ -11,9 +11,21 @@
  * epoll_wait until inotify, a signal, or the timer (a settling file, a
  * retry after a store error) wakes us. No polling, no sleep loops.
  *
- * SIGTERM/SIGINT finish the batch in hand (it is committed and moved)
- * and exit 0. SIGHUP reloads the config and the schemas; a bad new config
- * or schema set is refused and the old one kept.
+ * SIGTERM/SIGINT finish the chunk or batch in hand (it is committed and
+ * moved) and exit 0: the signal stays pending on the signalfd until the
+ * loop reads it, so sigpending() tells the cycle (between chunks), the
+ * acceptance loop (between batches) and the exec runner (before each
+ * call) that it has come, and nothing new starts after it. SIGHUP
+ * reloads the config and the schemas; a bad new config or schema set is
+ * refused and the old one kept.
+ *
+ * Every GUARD_MS the loop checks that spoold.lock and spool.db are still
+ * the files it locked and opened (device and inode at their paths). A
+ * removed or replaced lock file lets a second spoold start beside us
+ * (exec calls twice); a removed store would be written on to its grave
+ * and be gone at the next start. Either way spoold logs it at err and
+ * exits at once with EX_OSFILE, writing nothing more to the store,
+ * rather than fork the spool's history.
  *
  * With --once: scan, accept everything present (waiting for files that
  * are still settling), and exit when nothing is left in incoming/.
@@ -37,8 +49,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -63,6 +77,8 @@
 
 #define ACCEPT_BATCH_MAX	1024	/* files per store transaction */
 #define STORE_RETRY_MS		1000	/* after a failed batch */
+#define GUARD_MS		2000	/* lock file and store still ours? */
+#define STORE_NAME		"spool.db"
 
 struct daemon {
 	struct conf		*conf;
@@ -80,6 +96,9 @@ struct daemon {
 	bool			 verbose;	/* -v: debug, whatever
 						 * [log] says */
 	bool			 stop;
+	bool			 lost;		/* lock file or store gone */
+	struct stat		 lock_st, db_st;	/* what we hold */
+	int64_t			 guard_at;	/* next check, store_now_ms */
 	/* Totals of this run, logged at exit (and read by the benchmark). */
 	uint64_t		 accepted, processed;
 	int64_t			 accept_ms, process_ms;
@@ -134,6 +153,56 @@ struct missing {
 	int64_t		*ids;
 	size_t		 n, cap;
 };
+
+/*
+ * Is the file at name in the spool's root still the one of `was'? Says
+ * why not at err. A stat error other than ENOENT is not taken for a
+ * loss (it says nothing about the file); it is logged.
+ */
+static bool
+still_ours(struct daemon *d, const char *name, const struct stat *was,
+    const char *what)
+{
+	struct stat st;
+
+	if (fstatat(d->sd.root_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (st.st_dev == was->st_dev && st.st_ino == was->st_ino)
+			return true;
+		log_err("event=guard file=%s/%s status=replaced reason=\"%s "
+		    "was replaced under the running spoold; stopping\"",
+		    d->conf->spool_dir, name, what);
+		return false;
+	}
+	if (errno != ENOENT) {
+		log_warn("event=guard file=%s/%s reason=\"%s\"",
+		    d->conf->spool_dir, name, strerror(errno));
+		return true;
+	}
+	log_err("event=guard file=%s/%s status=removed reason=\"%s was "
+	    "removed under the running spoold; stopping\"", d->conf->spool_dir,
+	    name, what);
+	return false;
+}
+
+/*
+ * Every GUARD_MS: are spoold.lock and the store still ours? Sets d->lost
+ * when not. Returns ms until the next check.
+ */
+static int64_t
+guard(struct daemon *d)
+{
+	int64_t now = store_now_ms();
+
+	if (now < d->guard_at)
+		return d->guard_at - now;
+	if (!still_ours(d, SPOOL_LOCK_NAME, &d->lock_st, "the lock file "
+	    "(another spoold could take the spool)") ||
+	    !still_ours(d, STORE_NAME, &d->db_st, "the store (its history "
+	    "would fork)"))
+		d->lost = true;
+	d->guard_at = now + GUARD_MS;
+	return GUARD_MS;
+}
 
 static void
 report_finding(void *arg, const struct reconcile_finding *f)
@@ -208,6 +277,36 @@ reload(struct daemon *d)
 	    schema_set_count(ns), d->conf->nroutes);
 }
 
+/*
+ * Has SIGTERM or SIGINT come? It is blocked and waits on the signalfd
+ * until handle_signals() reads it, so sigpending() sees it at once. The
+ * cycle and the exec runner ask this (they must not reload a config).
+ */
+static bool
+stop_pending(void *arg)
+{
+	struct daemon *d = arg;
+	sigset_t set;
+
+	if (d->stop)
+		return true;
+	if (sigpending(&set) == -1)
+		return false;
+	return sigismember(&set, SIGTERM) == 1 ||
+	    sigismember(&set, SIGINT) == 1;
+}
+
+static void	handle_signals(struct daemon *);
+
+/* Between two steps of the loop: stop now if told to (logged). */
+static bool
+stopping(struct daemon *d)
+{
+	if (!d->stop && stop_pending(d))
+		handle_signals(d);
+	return d->stop;
+}
+
 static void
 handle_signals(struct daemon *d)
 {
@@ -241,7 +340,7 @@ static int64_t
 process_ready(struct daemon *d)
 {
 	struct cycle_ctx ctx = { d->conf, &d->store, &d->sd, handler_route,
-	    &d->router, d->schemas, NULL, NULL };
+	    &d->router, d->schemas, NULL, NULL, stop_pending, d };
 	struct cycle_stats st;
 	struct spool_error err;
 	int64_t t0;
@@ -257,11 +356,12 @@ process_ready(struct daemon *d)
 		    LOG_Q(err.msg), STORE_RETRY_MS);
 		return STORE_RETRY_MS;
 	}
-	if (st.taken > 0) {
+	if (st.taken > 0 || st.stopped) {
 		log_info("event=cycle messages=%u done=%u deferred=%u "
-		    "failed=%u released=%u external=%u chunks_replayed=%u",
+		    "failed=%u released=%u external=%u chunks_replayed=%u%s",
 		    st.taken, st.done, st.deferred, st.failed, st.released,
-		    st.external, st.chunks_failed);
+		    st.external, st.chunks_failed, st.stopped ?
+		    " status=stopped" : "");
 		return 0;
 	}
 	spool_clearerr(&err);
@@ -336,6 +436,8 @@ accept_ready(struct daemon *d)
 	size_t n;
 
 	for (;;) {
+		if (stopping(d))
+			return -1;
 		n = watcher_ready(d->watcher, &files, ACCEPT_BATCH_MAX, &next);
 		if (n == 0)
 			return next;
@@ -358,8 +460,6 @@ accept_ready(struct daemon *d)
 			    "duplicate=%u rejected=%u restored=%u bundles=%u",
 			    n - st.vanished, st.ready, st.parked, st.duplicate,
 			    st.rejected, st.restored, st.bundles);
-		if (d->stop)
-			return -1;
 	}
 }
 
@@ -457,12 +557,15 @@ run(struct daemon *d)
 	unsigned done;
 	int rc;
 
-	while (!d->stop) {
+	while (!stopping(d)) {
+		(void)guard(d);
+		if (d->lost)
+			return EX_OSFILE;
 		next = accept_ready(d);
-		if (d->stop)
+		if (stopping(d))
 			break;
 		pnext = process_ready(d);
-		if (d->stop)
+		if (stopping(d))
 			break;
 		/* Exec calls: deadlines, then what cycles left pending. */
 		execq_tick(d->execq);
@@ -477,6 +580,9 @@ run(struct daemon *d)
 		next = min_wait(min_wait(next, pnext),
 		    execq_next_timeout(d->execq));
 		next = min_wait(next, check_gaps(d));
+		next = min_wait(next, guard(d));
+		if (d->lost)
+			return EX_OSFILE;
 		if ((rc = wait_events(d, next)) != EX_OK)
 			return rc;
 	}
@@ -527,7 +633,14 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 		spooldir_close(&d.sd);
 		return d.lockfd == -2 ? EX_TEMPFAIL : EX_IOERR;
 	}
-	if (asprintf(&db, "%s/spool.db", conf->spool_dir) == -1) {
+	if (fstat(d.lockfd, &d.lock_st) == -1) {
+		log_err("event=start status=failed reason=\"%s\"",
+		    strerror(errno));
+		close(d.lockfd);
+		spooldir_close(&d.sd);
+		return EX_IOERR;
+	}
+	if (asprintf(&db, "%s/" STORE_NAME, conf->spool_dir) == -1) {
 		close(d.lockfd);
 		spooldir_close(&d.sd);
 		return EX_OSERR;
@@ -537,6 +650,13 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 		rc = d.store.errclass == STORE_ERR_TOO_NEW ? EX_UNAVAILABLE :
 		    d.store.errclass == STORE_ERR_CORRUPT ? EX_DATAERR :
 		    EX_NOINPUT;
+		goto out;
+	}
+	if (fstatat(d.sd.root_fd, STORE_NAME, &d.db_st, AT_SYMLINK_NOFOLLOW) ==
+	    -1) {
+		log_err("event=start status=failed reason=\"%s/%s: %s\"",
+		    conf->spool_dir, STORE_NAME, strerror(errno));
+		rc = EX_NOINPUT;
 		goto out;
 	}
 	if ((d.schemas = schema_set_load(conf->schema_dir, &err)) == NULL) {
@@ -564,6 +684,7 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 		rc = EX_OSERR;
 		goto out;
 	}
+	execq_stop_when(d.execq, stop_pending, &d);
 	note_presence(&d, true);
 	/* Bundles a crash left in incoming/ after their COMMIT: their entry
 	 * files first, before reconciliation looks for rows without files
@@ -631,7 +752,8 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 out:
 	execq_free(d.execq);
 	if (d.store.db != NULL) {
-		note_presence(&d, false);
+		if (!d.lost)	/* else it may be another spoold's */
+			note_presence(&d, false);
 		store_close(&d.store);
 	}
 	watcher_free(d.watcher);

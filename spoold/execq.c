@@ -124,6 +124,8 @@ struct execq {
 	uint32_t		 gen;
 	int64_t			 retry_at;	/* monotonic ms, 0: none */
 	bool			 stopping;
+	bool			(*stop_asked)(void *);	/* NULL: never */
+	void			*stop_arg;
 };
 
 /* A pending call picked to start; strings owned. */
@@ -679,7 +681,8 @@ static void
 record(struct execq *q, struct job *j)
 {
 	struct cycle_ctx ctx = { q->conf, q->store, q->sd, NULL, NULL,
-	    q->schemas != NULL ? *q->schemas : NULL, orders_outbound, NULL };
+	    q->schemas != NULL ? *q->schemas : NULL, orders_outbound, NULL,
+	    NULL, NULL };
 	struct spool_error err;
 	char id[700], why[REASON_MAX + 16], *out = NULL;
 	size_t outlen = 0;
@@ -1036,9 +1039,17 @@ execq_start(struct execq *q)
 		    STORE_RETRY_MS);
 		q->retry_at = now + STORE_RETRY_MS;
 	}
-	/* What was picked before an error still starts. */
-	for (i = 0; i < pk.n; i++)
-		start_call(q, &pk.v[i]);
+	/* What was picked before an error still starts; nothing once the
+	 * daemon is told to stop (SIGTERM may come while we start them). */
+	for (i = 0; i < pk.n; i++) {
+		if (!q->stopping && q->stop_asked != NULL &&
+		    q->stop_asked(q->stop_arg))
+			q->stopping = true;
+		if (q->stopping)
+			pend_free(&pk.v[i]);
+		else
+			start_call(q, &pk.v[i]);
+	}
 	free(pk.v);
 }
 
@@ -1114,6 +1125,13 @@ execq_next_timeout(struct execq *q)
 		return -1;
 	now = mono_ms();
 	return at > now ? at - now : 0;
+}
+
+void
+execq_stop_when(struct execq *q, bool (*asked)(void *), void *arg)
+{
+	q->stop_asked = asked;
+	q->stop_arg = arg;
 }
 
 void

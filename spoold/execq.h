@@ -52,6 +52,12 @@ void		 execq_tick(struct execq *);
 /* Milliseconds until execq_tick() has work, or -1 if never. */
 int64_t		 execq_next_timeout(struct execq *);
 
+/*
+ * execq_start() asks `asked' before each call it starts; once it says
+ * true, no call starts any more (as after execq_stop()).
+ */
+void		 execq_stop_when(struct execq *, bool (*asked)(void *),
+		    void *arg);
 /* Start no new call from now on (shutdown). */
 void		 execq_stop(struct execq *);
 /* Programs running now. */

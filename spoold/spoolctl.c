@@ -18,6 +18,13 @@
  * helpers every command shares (ctl.h); the commands are in
  * ctl_status.c (status, list, batch), ctl_show.c (show) and ctl_lever.c
  * (retry, skip, purge, check).
+ *
+ * The running spoold is the process that holds spoold's lock (the kernel
+ * names it, see spoollock.c); the pid in the store's daemon table is
+ * only what the last one wrote, and after a crash it may be another
+ * process's. spoolctl signals spoold through a pidfd opened on the pid
+ * the lock names, checked again after the open, so that neither a stale
+ * pid nor a pid reused in between gets the signal.
  */
 #include "config.h"
 
@@ -28,14 +35,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <sysexits.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "ctl.h"
 #include "json.h"
 #include "log.h"
 #include "spooldir.h"
+#include "spoollock.h"
 #include "store.h"
 #include "store_admin.h"
 
@@ -67,6 +78,61 @@ store_fail(struct ctl *c, const struct spool_error *err)
 {
 	return fail(store_admin_busy(&c->store) ? EX_TEMPFAIL : EX_IOERR, "%s",
 	    err->msg);
+}
+
+int
+ctl_daemon(struct ctl *c, pid_t *pid)
+{
+	struct spool_error err;
+	int rc;
+
+	spool_clearerr(&err);
+	if ((rc = spool_lock_daemon(c->conf.spool_dir, pid, &err)) == -1)
+		fprintf(stderr, "spoolctl: cannot tell whether spoold runs: "
+		    "%s\n", err.msg);
+	return rc;
+}
+
+int
+ctl_signal_daemon(struct ctl *c, int sig, pid_t *pid)
+{
+	pid_t again;
+	int pidfd, rc, saved;
+
+	if ((rc = ctl_daemon(c, pid)) != 1)
+		return rc;
+	if (*pid <= 0) {
+		errno = ESRCH;
+		return -1;
+	}
+#if defined(SYS_pidfd_open) && defined(SYS_pidfd_send_signal)
+	pidfd = (int)syscall(SYS_pidfd_open, *pid, 0);
+	if (pidfd == -1 && errno == ESRCH)
+		return 0;
+	if (pidfd == -1 && errno != ENOSYS)
+		return -1;
+#else
+	pidfd = -1;
+#endif
+	/* The pidfd is of the process that had *pid when it was opened: if
+	 * the lock still names *pid, that is spoold. */
+	if ((rc = ctl_daemon(c, &again)) != 1 || again != *pid) {
+		if (pidfd != -1)
+			close(pidfd);
+		return rc == -1 ? -1 : 0;
+	}
+	if (pidfd == -1)	/* no pidfds: a window of a few syscalls */
+		return kill(*pid, sig) == 0 ? 1 : errno == ESRCH ? 0 : -1;
+#if defined(SYS_pidfd_open) && defined(SYS_pidfd_send_signal)
+	rc = (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+	saved = errno;
+	close(pidfd);
+	errno = saved;
+	if (rc == -1)
+		return errno == ESRCH ? 0 : -1;
+#endif
+	(void)saved;
+	return 1;
 }
 
 int

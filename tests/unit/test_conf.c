@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -401,6 +402,51 @@ test_example_config_parses(void **state)
 	conf_free(&c);
 }
 
+/* Not a regular file: refused before reading, with what it is. */
+static void
+test_fifo_device_and_directory_are_refused(void **state)
+{
+	struct spool_error err;
+	struct conf c;
+	char fifo[64];
+
+	(void)state;
+	snprintf(fifo, sizeof(fifo), "%s", tmpl);
+	assert_non_null(mkdtemp(fifo));
+	assert_int_equal(rmdir(fifo), 0);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	spool_clearerr(&err);
+	assert_int_equal(conf_load(&c, fifo, &err), -1);
+	assert_non_null(strstr(err.msg, "is a FIFO, not a regular file"));
+	unlink(fifo);
+	spool_clearerr(&err);
+	assert_int_equal(conf_load(&c, "/dev/zero", &err), -1);
+	assert_non_null(strstr(err.msg, "is a character device"));
+	spool_clearerr(&err);
+	assert_int_equal(conf_load(&c, "/tmp", &err), -1);
+	assert_non_null(strstr(err.msg, "is a directory"));
+}
+
+/* A file over 1 MiB is refused whole, not read. */
+static void
+test_oversized_file_is_refused(void **state)
+{
+	struct spool_error err;
+	struct conf c;
+	char *big;
+
+	(void)state;
+	assert_non_null(big = malloc(1024 * 1024 + 2));
+	memset(big, '#', 1024 * 1024 + 1);
+	big[1024 * 1024 + 1] = '\0';
+	assert_int_equal(write_conf(big), 0);
+	free(big);
+	spool_clearerr(&err);
+	assert_int_equal(conf_load(&c, path, &err), -1);
+	assert_non_null(strstr(err.msg, "more than the 1048576"));
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -422,6 +468,8 @@ main(void)
 		cmocka_unit_test(test_value_parsers),
 		cmocka_unit_test(test_missing_file_is_an_error),
 		cmocka_unit_test(test_example_config_parses),
+		cmocka_unit_test(test_fifo_device_and_directory_are_refused),
+		cmocka_unit_test(test_oversized_file_is_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

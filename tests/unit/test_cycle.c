@@ -149,7 +149,7 @@ static struct cycle_stats
 run_cycle(struct env *e)
 {
 	struct cycle_ctx ctx = { &e->conf, &e->store, &e->sd, fake_apply, e,
-	    NULL, NULL, NULL };
+	    NULL, NULL, NULL, NULL, NULL };
 	struct cycle_stats st;
 	struct spool_error err;
 
@@ -505,7 +505,7 @@ test_skip_of_a_missing_number_queues_its_successor(void **state)
 {
 	struct env *e = *state;
 	struct cycle_ctx ctx = { &e->conf, &e->store, &e->sd, fake_apply, e,
-	    NULL, NULL, NULL };
+	    NULL, NULL, NULL, NULL, NULL };
 	struct spool_error err;
 	struct cycle_stats cs;
 
@@ -523,6 +523,61 @@ test_skip_of_a_missing_number_queues_its_successor(void **state)
 	assert_int_equal(e->ncalls, 2);
 	assert_string_equal(e->calls[0], "T:2");
 	assert_string_equal(e->calls[1], "T:3");
+}
+
+static bool
+stop_at_third_ask(void *arg)
+{
+	int *asked = arg;
+
+	return ++*asked >= 3;
+}
+
+/*
+ * Told to stop between chunks (SIGTERM), a cycle commits the chunks it
+ * applied; a successor it released but did not apply goes to queue/
+ * (store and file), the rest stays parked, and the next cycle goes on in
+ * order.
+ */
+static void
+test_stop_between_chunks_commits_applied_and_queues_released(void **state)
+{
+	struct env *e = *state;
+	struct cycle_ctx ctx = { &e->conf, &e->store, &e->sd, fake_apply, e,
+	    NULL, NULL, NULL, stop_at_third_ask, NULL };
+	struct cycle_stats cs;
+	struct spool_error err;
+	int asked = 0;
+
+	e->conf.chunk_size = 1;
+	drop(e, "T", 5, NULL);
+	drop(e, "T", 4, NULL);
+	drop(e, "T", 3, NULL);
+	drop(e, "T", 2, NULL);
+	drop(e, "T", 1, NULL);
+	ctx.stop_arg = &asked;
+	if (cycle_run(&ctx, &cs, &err) == -1)
+		fail_msg("cycle: %s", err.msg);
+	assert_true(cs.stopped);
+	assert_int_equal(cs.taken, 2);
+	assert_int_equal(cs.done, 2);
+	assert_int_equal(e->ncalls, 2);		/* T:1, T:2 */
+	assert_int_equal(count_state(e, "done"), 2);
+	assert_int_equal(count_state(e, "queue"), 1);	/* T:3, released */
+	assert_int_equal(count_state(e, "parked"), 2);
+	assert_int_equal(count_files(e, "done"), 2);
+	assert_int_equal(count_files(e, "queue"), 1);
+	assert_int_equal(count_files(e, "parked"), 2);
+	cs = run_cycle(e);
+	assert_false(cs.stopped);
+	assert_int_equal(cs.done, 3);
+	assert_int_equal(e->ncalls, 5);
+	assert_string_equal(e->calls[2], "T:3");
+	assert_string_equal(e->calls[3], "T:4");
+	assert_string_equal(e->calls[4], "T:5");
+	assert_int_equal(count_files(e, "done"), 5);
+	assert_int_equal(count_files(e, "queue"), 0);
+	assert_int_equal(count_files(e, "parked"), 0);
 }
 
 static void
@@ -577,6 +632,7 @@ main(void)
 		T(test_chunk_isolation_poison_at_37_of_64),
 		T(test_released_external_message_moves_to_queue),
 		T(test_skip_of_a_missing_number_queues_its_successor),
+		T(test_stop_between_chunks_commits_applied_and_queues_released),
 		cmocka_unit_test(test_backoff_schedule),
 	};
 
