@@ -584,10 +584,16 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 	{
 		struct accept_ctx ac = { d.conf, d.schemas, &d.store, &d.sd };
 		size_t i;
+		int r;
 
 		for (i = 0; i < missing.n; i++) {
 			spool_clearerr(&err);
-			if (accept_restore(&ac, missing.ids[i], &err) == 0)
+			if ((r = accept_restore(&ac, missing.ids[i],
+			    &err)) == 0)
+				/* Gone for good: a final state, no retries. */
+				r = reconcile_settle_lost(&d.sd, &d.store,
+				    missing.ids[i], &err);
+			if (r == 0)
 				log_warn("event=reconcile id=%" PRId64
 				    " kind=row_without_file", missing.ids[i]);
 			else if (err.msg[0] != '\0')
