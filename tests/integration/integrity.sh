@@ -14,13 +14,27 @@
 #   the failpoint accept-commit, then rm, then a restart): the message is
 #   failed with its reason, no retries, no row in a live state without
 #   its file; and uploads removed right after their close while spoold
-#   runs leave no row without its file.
+#   runs leave no row without its file;
+# - an exec call recorded, spoold killed before the program ran
+#   (failpoint cycle-commit), the upload rewritten through a kept
+#   descriptor: at restart the program is not run on the new bytes, the
+#   message fails with "file changed after acceptance".
 . "$(dirname "$0")/lib.sh"
 
+cat >"$T/prog.sh" <<'SH'
+#!/bin/sh
+cat >>"$CALLS"
+SH
+chmod +x "$T/prog.sh"
+export CALLS="$T/calls"
+: >"$CALLS"
 write_conf
 cat >>"$T/spoold.conf" <<CONF
 [route InventoryMovement]
 handler = ledger
+[route ExecNote]
+handler = exec
+command = $T/prog.sh
 CONF
 $SPOOLD -c "$T/spoold.conf" --init >/dev/null 2>&1
 IN="$T/spool/incoming/acme"
@@ -137,7 +151,34 @@ $SPOOLCTL -c "$T/spoold.conf" check >"$T/out" 2>&1 ||
     { cat "$T/out" >&2; fail "spoolctl check reports the settled row"; }
 ok "an upload removed after COMMIT is failed with its reason, at once"
 
-# 5. An mtime in the future: spoold --once takes the file and ends.
+# 5. An exec call recorded, the program not yet run, the upload rewritten.
+exec 8<>"$IN/.e1.xml"
+msg acme - 1 ExecNote >"$IN/.e1.xml"
+: >"$T/log"
+SPOOLD_FAILPOINT=cycle-commit $SPOOLD -c "$T/spoold.conf" >>"$T/log" 2>&1 &
+DAEMON_PID=$!
+wait_until 10 'grep -q "event=start" "$T/log"' || fail "spoold did not start"
+mv "$IN/.e1.xml" "$IN/e1.xml"
+set +e
+wait "$DAEMON_PID"
+set -e
+DAEMON_PID=
+[ "$(db "SELECT count(*) FROM exec_calls e JOIN messages m ON m.id = \
+    e.message WHERE m.orig_name = 'e1.xml' AND e.status = 'pending'")" \
+    -eq 1 ] || fail "no pending exec call for e1: $(state e1.xml)"
+msg acme - 1 ExecNote | sed 's/SKU-1/SKU-666-CHANGED/' >&8
+exec 8>&-
+start_daemon
+wait_until 10 '[ "$(state e1.xml)" = failed ]' ||
+    fail "rewritten e1 is $(state e1.xml), not failed"
+stop_daemon
+[ ! -s "$CALLS" ] || fail "the program ran on: $(cat "$CALLS")"
+db "SELECT reason FROM messages WHERE orig_name = 'e1.xml'" |
+    grep -q "file changed after acceptance: digest" ||
+    fail "e1's reason: $(db "SELECT reason FROM messages WHERE orig_name = 'e1.xml'")"
+ok "an exec program never runs on bytes changed after acceptance"
+
+# 6. An mtime in the future: spoold --once takes the file and ends.
 sed -i 's/^settle_time = 0s$/settle_time = 1s/' "$T/spoold.conf"
 mv_msg acme F 1 2 >"$IN/f1.xml"
 touch -d '+1 day' "$IN/f1.xml"
