@@ -44,6 +44,10 @@ readfile_fd(int fd, const char *name, uint64_t max, char **buf, size_t *len,
 		spool_seterr(err, "fstat %s: %s", name, strerror(errno));
 		return -1;
 	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, whylen, "%s is not a regular file", name);
+		return 1;
+	}
 	if (st.st_size < 0 || (uint64_t)st.st_size > max) {
 		snprintf(why, whylen, "file is %jd bytes, more than "
 		    "max_message_size (%" PRIu64 " bytes)",
