@@ -14,7 +14,8 @@
  * Read the open regular file fd whole, from offset 0, at most max bytes
  * (name is for messages only). 0: *buf (malloc'd, the caller frees it)
  * and *len hold it. 1: refused (not a regular file, larger than max or
- * grown past it while being read), a sentence in why. -1: system error (err). fd stays open.
+ * grown past it while being read), a sentence in why. -1: system error
+ * (err). fd stays open.
  */
 int	readfile_fd(int fd, const char *name, uint64_t max, char **buf,
 	    size_t *len, char *why, size_t whylen, struct spool_error *);

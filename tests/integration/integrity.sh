@@ -40,6 +40,7 @@ $SPOOLD -c "$T/spoold.conf" --init >/dev/null 2>&1
 IN="$T/spool/incoming/acme"
 mkdir -p "$IN"
 db() { sqlite3 "$T/spool/spool.db" "$1"; }
+reason() { db "SELECT reason FROM messages WHERE orig_name = '$1'"; }
 stock() { db "SELECT coalesce(sum(quantity), 0) FROM v_stock WHERE \
     item = 'ITEM-acme-$1'"; }
 state() { db "SELECT state FROM messages WHERE orig_name = '$1' \
@@ -58,7 +59,8 @@ evil() {
     <SenderSequence>$2</SenderSequence>
     <ReceiverSequence>0</ReceiverSequence>
   </Header>
-  <Body><Item>ITEM-acme-$1</Item><Warehouse>W1</Warehouse><Quantity>777777</Quantity><Extra>x</Extra></Body>
+  <Body><Item>ITEM-acme-$1</Item><Warehouse>W1</Warehouse>
+    <Quantity>777777</Quantity><Extra>x</Extra></Body>
 </InventoryMovement>
 <!-- padding padding padding padding padding padding padding padding -->
 XML
@@ -78,9 +80,9 @@ mv_msg acme K 1 3 | drop acme k1.xml
 wait_until 10 '[ "$(state k2.xml)" = failed ]' ||
     fail "rewritten k2 is $(state k2.xml), not failed"
 [ "$(stock K)" -eq 3 ] || fail "stock of K is $(stock K), want 3 (seq 1 only)"
-db "SELECT reason FROM messages WHERE orig_name = 'k2.xml'" |
+reason k2.xml |
     grep -q "file changed after acceptance: digest [0-9a-f]* does not match" ||
-    fail "reason: $(db "SELECT reason FROM messages WHERE orig_name = 'k2.xml'")"
+    fail "reason: $(reason k2.xml)"
 [ "$(db "SELECT count(*) FROM messages WHERE orig_name = 'k2.xml' AND \
     attempts = 1")" -eq 1 ] || fail "k2 retried: a changed file is permanent"
 ok "bytes rewritten through a kept descriptor never reach the handler"
@@ -139,9 +141,9 @@ rm "$IN/c1.xml"
 start_daemon
 wait_until 10 '[ "$(state c1.xml)" = failed ]' ||
     fail "c1 is $(state c1.xml), not failed"
-[ "$(db "SELECT reason FROM messages WHERE orig_name = 'c1.xml'")" = \
+[ "$(reason c1.xml)" = \
     "the upload was removed before spoold had its copy" ] ||
-    fail "c1's reason: $(db "SELECT reason FROM messages WHERE orig_name = 'c1.xml'")"
+    fail "c1's reason: $(reason c1.xml)"
 grep -q "removed before spoold had its copy" "$T"/spool/failed/*,C,1,*.reason ||
     fail "no .reason sidecar for c1"
 [ "$(db "SELECT count(*) FROM messages WHERE orig_name = 'c1.xml'")" -eq 1 ] ||
@@ -173,9 +175,9 @@ wait_until 10 '[ "$(state e1.xml)" = failed ]' ||
     fail "rewritten e1 is $(state e1.xml), not failed"
 stop_daemon
 [ ! -s "$CALLS" ] || fail "the program ran on: $(cat "$CALLS")"
-db "SELECT reason FROM messages WHERE orig_name = 'e1.xml'" |
+reason e1.xml |
     grep -q "file changed after acceptance: digest" ||
-    fail "e1's reason: $(db "SELECT reason FROM messages WHERE orig_name = 'e1.xml'")"
+    fail "e1's reason: $(reason e1.xml)"
 ok "an exec program never runs on bytes changed after acceptance"
 
 # 6. An mtime in the future: spoold --once takes the file and ends.
