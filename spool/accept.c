@@ -12,12 +12,36 @@
  * rejected file's .reason sidecar is written before the file is moved,
  * so rejected/ never holds a file without its reason.
  *
+ * The bytes processed are the bytes accepted. A partner may still reach
+ * its upload after acceptance: through a descriptor it kept open, or a
+ * hard link under a name spoold ignores (x.tmp) or outside its
+ * directory. So: an upload with more than one link is refused unread
+ * (copying it instead would let a link to a file outside the partner's
+ * directory make spoold read that file; refusing costs an honest partner
+ * nothing, since SFTP uploads have one link). The digest of the bytes
+ * checked is recorded with the row; after COMMIT the upload is renamed
+ * into its state directory, and when that name no longer holds the
+ * inode that was read, or the inode has gained a link meanwhile, the
+ * file there is replaced by spoold's own copy of the checked bytes. A
+ * descriptor kept open can still write into the renamed inode; that is
+ * why every later reader (the cycle, the exec runner) checks the digest
+ * (readfile_verify) and fails the message, permanently, when it differs.
+ *
+ * An upload deleted between its read and the move (a partner that
+ * removes what it has just closed) is written from the bytes held since
+ * the read (spooldir_write_file: dot-file, fsync, rename), so no
+ * committed row is left without its file. The bytes of a batch are held
+ * up to HOLD_MAX; a file beyond that which vanishes too is settled as
+ * failed with its reason (reconcile_settle_lost), never retried.
+ *
  * Crash safety: killed before COMMIT, nothing was recorded and every file
  * is still in incoming/. Killed after COMMIT but before a rename, the
  * file is still in incoming/ while the store has its row: when it is
  * taken again, its row is found by (partner, original name, digest) with
  * no file in its state directory, and the file is moved there
- * ("restored") instead of being recorded twice.
+ * ("restored") instead of being recorded twice. If the partner removed
+ * it meanwhile, start-up settles the row as failed: the upload was removed
+ * before spoold had its copy (reconcile_settle_lost).
  *
  * Nothing from a partner becomes a path: state-directory names are made
  * by spooldir_name() from escaped fields and the store's ID.
@@ -40,8 +64,13 @@
 #include "failpoint.h"
 #include "log.h"
 #include "message.h"
+#include "readfile.h"
+#include "reconcile.h"
 #include "sequencer.h"
 #include "store_batch.h"
+
+/* Bytes of checked uploads a batch holds until their move. */
+#define HOLD_MAX	(64 * 1024 * 1024)
 
 int
 accept_name_skipped(const char *name)
@@ -117,75 +146,15 @@ open_upload(const struct accept_file *f, int *fdp, struct stat *stp,
 		close(fd);
 		return 1;
 	}
-	*fdp = fd;
-	return 0;
-}
-
-/*
- * Read an open upload whole, from offset 0, at most max bytes. 0: *buf
- * and *len hold it. 1: refused, reason in why. -1: system error. The
- * descriptor stays open.
- */
-static int
-read_upload(int fd, const struct stat *stp, const char *name, uint64_t max,
-    char **buf, size_t *len, char *why, size_t whylen,
-    struct spool_error *err)
-{
-	struct stat st = *stp;
-	char *b = NULL;
-	size_t off = 0, cap;
-	ssize_t n;
-
-	*buf = NULL;
-	*len = 0;
-	if ((uint64_t)st.st_size > max) {
-		snprintf(why, whylen, "file is %jd bytes, more than "
-		    "max_message_size (%" PRIu64 " bytes)",
-		    (intmax_t)st.st_size, max);
+	if (stp->st_nlink > 1) {
+		snprintf(why, whylen, "%s has %ju hard links; an upload must "
+		    "have one, so that nobody can change it after it is "
+		    "accepted (refused unread)", f->name,
+		    (uintmax_t)stp->st_nlink);
+		close(fd);
 		return 1;
 	}
-	/* Read at most max+1 bytes: a file that grew past the limit is
-	 * refused too, never read whole. */
-	cap = (size_t)st.st_size + 1;
-	if ((b = malloc(cap)) == NULL) {
-		spool_seterr(err, "out of memory reading %s", name);
-		return -1;
-	}
-	for (;;) {
-		if (off == cap) {
-			char *nb;
-
-			if (cap > max) {
-				snprintf(why, whylen, "file grew past "
-				    "max_message_size (%" PRIu64 " bytes) "
-				    "while being read", max);
-				free(b);
-				return 1;
-			}
-			cap = cap * 2 > max + 1 ? (size_t)max + 1 : cap * 2;
-			if ((nb = realloc(b, cap)) == NULL) {
-				spool_seterr(err, "out of memory reading %s",
-				    name);
-				free(b);
-				return -1;
-			}
-			b = nb;
-		}
-		n = pread(fd, b + off, cap - off, (off_t)off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			spool_seterr(err, "read %s: %s", name,
-			    strerror(errno));
-			free(b);
-			return -1;
-		}
-		if (n == 0)
-			break;
-		off += (size_t)n;
-	}
-	*buf = b;
-	*len = off;
+	*fdp = fd;
 	return 0;
 }
 
@@ -459,7 +428,7 @@ accept_one(struct accept_ctx *c, const struct accept_file *f,
 		/* Not an archive: a (bad) single message after all. */
 	}
 
-	rc = read_upload(fd, &st, f->name, c->conf->max_message_size, &buf,
+	rc = readfile_fd(fd, f->name, c->conf->max_message_size, &buf,
 	    &len, o->reason, sizeof(o->reason), err);
 	if (rc == -1)
 		goto out;
@@ -482,16 +451,97 @@ accept_one(struct accept_ctx *c, const struct accept_file *f,
 			    ref.file_name);
 			store_msgref_free(&ref);
 			ret = 0;
-			goto out;
+			goto hold;
 		}
 		store_msgref_free(&ref);
 	}
-	ret = accept_message(c, &src, buf, len, sha, o, stats, err);
+	if ((ret = accept_message(c, &src, buf, len, sha, o, stats, err)) ==
+	    -1)
+		goto out;
+hold:
+	/* Held until the move (accept_files() may drop them). */
+	o->buf = buf;
+	o->len = len;
+	o->dev = st.st_dev;
+	o->ino = st.st_ino;
+	buf = NULL;
 out:
 	if (fd != -1)
 		close(fd);
 	free(buf);
 	return ret;
+}
+
+/* Replace what lies at o's name by spoold's own copy of the bytes. */
+static int
+write_copy(struct accept_ctx *c, struct outcome *o, bool replace,
+    const char *why)
+{
+	struct spool_error err;
+
+	spool_clearerr(&err);
+	if (spooldir_write_file(c->sd, o->state, o->file_name, o->buf, o->len,
+	    replace, &err) == -1) {
+		log_err("event=move %s id=%" PRId64 " status=failed "
+		    "reason=%s", o->logid, o->id, LOG_Q(err.msg));
+		return -1;
+	}
+	log_notice("event=copy %s id=%" PRId64 " reason=%s", o->logid,
+	    o->id, LOG_Q(why));
+	return 0;
+}
+
+/*
+ * Move the upload to where the store says it is. Its name must still
+ * hold the inode that was read, with one link; when it does not, the
+ * bytes that were checked are written instead (see the header).
+ */
+static void
+move_upload(struct accept_ctx *c, const struct accept_file *f,
+    struct outcome *o)
+{
+	struct spool_error err;
+	struct stat st;
+	bool same;
+
+	spool_clearerr(&err);
+	if (o->buf != NULL && fstatat(f->dirfd, f->name, &st,
+	    AT_SYMLINK_NOFOLLOW) == 0 && (st.st_dev != o->dev ||
+	    st.st_ino != o->ino)) {
+		/* Another file under its name: a new upload, left for its
+		 * own turn. */
+		write_copy(c, o, false, "another file took the upload's name "
+		    "before its move; the bytes checked were written");
+		return;
+	}
+	if (spooldir_move(c->sd, f->dirfd, -1, f->name, o->state,
+	    o->file_name, &err) == -1) {
+		if (errno != ENOENT) {
+			log_err("event=move %s id=%" PRId64 " status=failed "
+			    "reason=%s", o->logid, o->id, LOG_Q(err.msg));
+			return;
+		}
+		if (o->buf != NULL) {
+			write_copy(c, o, false, "the upload was removed "
+			    "before its move; the bytes checked were "
+			    "written");
+			return;
+		}
+		spool_clearerr(&err);
+		if (reconcile_settle_lost(c->sd, c->store, o->id, &err) == -1)
+			log_err("event=move %s id=%" PRId64 " status=failed "
+			    "reason=%s", o->logid, o->id, LOG_Q(err.msg));
+		return;
+	}
+	if (o->buf == NULL)
+		return;
+	same = fstatat(c->sd->state_fd[o->state], o->file_name, &st,
+	    AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == o->dev &&
+	    st.st_ino == o->ino && st.st_nlink == 1;
+	if (!same)
+		write_copy(c, o, true, "the upload gained a link or was "
+		    "replaced before its move; the bytes checked were "
+		    "written");
 }
 
 /* After COMMIT: move one file to where the store says it is. */
@@ -521,10 +571,7 @@ move_one(struct accept_ctx *c, const struct accept_file *f,
 		log_notice("event=restore %s id=%" PRId64 " state=%s",
 		    o->logid, o->id, spool_state_name(o->state));
 	}
-	if (spooldir_move(c->sd, f->dirfd, -1, f->name, o->state,
-	    o->file_name, &err) == -1)
-		log_err("event=move %s id=%" PRId64 " status=failed "
-		    "reason=%s", o->logid, o->id, LOG_Q(err.msg));
+	move_upload(c, f, o);
 }
 
 static void
@@ -532,11 +579,14 @@ close_bundles(struct outcome *out, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if (out[i].fd != -1) {
 			close(out[i].fd);
 			out[i].fd = -1;
 		}
+		free(out[i].buf);
+		out[i].buf = NULL;
+	}
 }
 
 int
@@ -545,7 +595,7 @@ accept_files(struct accept_ctx *c, const struct accept_file *files, size_t n,
 {
 	struct outcome *out;
 	int64_t next_id;
-	size_t i;
+	size_t i, held = 0;
 	int dirfd = -1;
 
 	memset(stats, 0, sizeof(*stats));
@@ -567,10 +617,16 @@ accept_files(struct accept_ctx *c, const struct accept_file *files, size_t n,
 	 */
 	if (store_next_message_id(c->store, &next_id, err) == -1)
 		goto rollback;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if (accept_one(c, &files[i], &out[i], &next_id, stats,
 		    err) == -1)
 			goto rollback;
+		if (out[i].buf != NULL && out[i].len > HOLD_MAX - held) {
+			free(out[i].buf);
+			out[i].buf = NULL;
+		} else
+			held += out[i].len;
+	}
 	if (store_commit(c->store, err) == -1)
 		goto rollback;
 	failpoint("accept-commit");
@@ -608,7 +664,7 @@ accept_restore(struct accept_ctx *c, int64_t id, struct spool_error *err)
 {
 	struct store_msgref ref;
 	struct accept_file f;
-	struct stat st;
+	struct stat st, st2;
 	uint8_t sha[DIGEST_LEN];
 	char why[SPOOL_ERRLEN], *buf = NULL;
 	size_t len;
@@ -640,8 +696,8 @@ accept_restore(struct accept_ctx *c, int64_t id, struct spool_error *err)
 	f.partner = ref.partner;
 	f.name = ref.orig_name;
 	if (open_upload(&f, &fd, &st, why, sizeof(why), err) != 0 ||
-	    read_upload(fd, &st, f.name, c->conf->max_message_size, &buf,
-	    &len, why, sizeof(why), err) != 0)
+	    readfile_fd(fd, f.name, c->conf->max_message_size, &buf, &len,
+	    why, sizeof(why), err) != 0)
 		goto out;	/* not there, or not the file it was */
 	digest_sha256(buf, len, sha);
 	if (memcmp(sha, ref.sha256, DIGEST_LEN) != 0)
@@ -650,6 +706,16 @@ accept_restore(struct accept_ctx *c, int64_t id, struct spool_error *err)
 	    ref.file_name, err) == -1) {
 		ret = -1;
 		goto out;
+	}
+	/* Still the inode read, with one link? Else our own copy. */
+	if (fstatat(c->sd->state_fd[ref.state], ref.file_name, &st2,
+	    AT_SYMLINK_NOFOLLOW) == -1 || st2.st_dev != st.st_dev ||
+	    st2.st_ino != st.st_ino || st2.st_nlink != 1) {
+		if (spooldir_write_file(c->sd, ref.state, ref.file_name, buf,
+		    len, true, err) == -1) {
+			ret = -1;
+			goto out;
+		}
 	}
 	spooldir_fsync_fd(dirfd, "incoming", NULL);
 	log_notice("event=restore partner=%s file=%s id=%" PRId64 " state=%s",

@@ -21,6 +21,11 @@ struct outcome {
 	bool		 duplicate;
 	bool		 bundle;	/* a bundle: see the fields below */
 	int		 fd;		/* the bundle, open; or -1 */
+	char		*buf;		/* the bytes checked, held until the
+					   move; or NULL */
+	size_t		 len;
+	dev_t		 dev;		/* the upload's inode, as read */
+	ino_t		 ino;
 	int64_t		 batch;		/* its batch ID */
 	char		 file_name[SPOOLDIR_NAME_MAX + 1];
 	char		 reason[SPOOL_ERRLEN];

@@ -27,6 +27,11 @@
  * marked queued and moves parked -> queue like a spilled one), so the
  * next start goes on from there.
  *
+ * A message file is read (readfile.c, bounded) and its digest compared
+ * with the one recorded at acceptance before any handler sees it: bytes
+ * a partner changed after acceptance fail the message permanently
+ * ("file changed after acceptance"), they are never applied.
+ *
  * One COMMIT ends the cycle; only then are files renamed into the
  * directory of their new state (failed/ ones after their .reason
  * sidecar), and each directory touched is fsynced once. A crash before
@@ -48,6 +53,7 @@
 #include "failpoint.h"
 #include "log.h"
 #include "outbound.h"
+#include "readfile.h"
 #include "retry.h"
 #include "store_exec.h"
 #include "store_outbound.h"
@@ -77,20 +83,25 @@ struct cycle {
 	int64_t			 now;
 };
 
-/* Read a message file of ours; bounded by max_message_size. */
+/*
+ * Read a message file, bounded by max_message_size, and check it is the
+ * file accepted: its digest must be the one recorded at acceptance (a
+ * partner may have kept a way to write into its upload; accept.c). 0:
+ * *buf and *len hold it. -1: not now (cannot open, cannot read), a
+ * temporary failure. 1: the bytes are not the ones accepted, a permanent
+ * failure. why says which.
+ */
 static int
 read_message(struct spooldir *sd, struct store_work *w, uint64_t max,
     char **buf, size_t *len, char *why, size_t whylen)
 {
-	struct stat st;
-	size_t off = 0;
-	ssize_t r;
-	char *b;
-	int fd, pass, st_try;
+	struct spool_error err;
+	char name[SPOOLDIR_NAME_MAX + 16];
+	int fd, pass, st_try, rc;
 
 	*buf = NULL;
 	fd = openat(sd->state_fd[w->state], w->file_name, O_RDONLY |
-	    O_NOFOLLOW | O_CLOEXEC);
+	    O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	/*
 	 * Another process (spoolctl retry or skip) commits, then moves the
 	 * file: between the two it is still in its old directory. Look
@@ -102,7 +113,7 @@ read_message(struct spooldir *sd, struct store_work *w, uint64_t max,
 			if (st_try == w->state)
 				continue;
 			fd = openat(sd->state_fd[st_try], w->file_name,
-			    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 			if (fd != -1) {
 				w->state = st_try;
 				break;
@@ -110,43 +121,28 @@ read_message(struct spooldir *sd, struct store_work *w, uint64_t max,
 		}
 		if (fd == -1)
 			fd = openat(sd->state_fd[w->state], w->file_name,
-			    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	}
 	if (fd == -1) {
 		snprintf(why, whylen, "cannot open %s/%s: %s",
 		    spool_state_name(w->state), w->file_name, strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (uint64_t)st.st_size > max + 1) {
-		snprintf(why, whylen, "%s/%s is not a regular file of at most "
-		    "max_message_size", spool_state_name(w->state),
-		    w->file_name);
-		close(fd);
-		return -1;
-	}
-	if ((b = malloc((size_t)st.st_size + 1)) == NULL) {
-		snprintf(why, whylen, "out of memory");
-		close(fd);
-		return -1;
-	}
-	while (off < (size_t)st.st_size) {
-		r = read(fd, b + off, (size_t)st.st_size - off);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		off += (size_t)r;
-	}
+	snprintf(name, sizeof(name), "%s/%s", spool_state_name(w->state),
+	    w->file_name);
+	spool_clearerr(&err);
+	rc = readfile_fd(fd, name, max, buf, len, why, whylen, &err);
 	close(fd);
-	if (off != (size_t)st.st_size) {
-		snprintf(why, whylen, "short read of %s/%s",
-		    spool_state_name(w->state), w->file_name);
-		free(b);
+	if (rc == -1)
+		snprintf(why, whylen, "%s", err.msg);
+	if (rc != 0)
 		return -1;
+	if (w->has_sha256 && readfile_verify(*buf, *len, w->sha256, why,
+	    whylen) != 0) {
+		free(*buf);
+		*buf = NULL;
+		return 1;
 	}
-	*buf = b;
-	*len = off;
 	return 0;
 }
 
@@ -173,11 +169,13 @@ call_handler(struct cycle *c, struct item *it)
 	char *buf;
 	size_t len;
 	enum cycle_result r;
+	int rc;
 
 	it->reason[0] = '\0';
-	if (read_message(c->ctx->sd, &it->w, c->ctx->conf->max_message_size,
-	    &buf, &len, it->reason, sizeof(it->reason)) == -1)
-		return CYCLE_TEMPORARY;
+	if ((rc = read_message(c->ctx->sd, &it->w,
+	    c->ctx->conf->max_message_size, &buf, &len, it->reason,
+	    sizeof(it->reason))) != 0)
+		return rc == 1 ? CYCLE_PERMANENT : CYCLE_TEMPORARY;
 	spool_clearerr(&perr);
 	if (msg_parse(buf, len, &msg, &perr) == -1) {
 		snprintf(it->reason, sizeof(it->reason), "the message no "

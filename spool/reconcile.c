@@ -22,6 +22,15 @@
  * Bundle files (<partner>,<name>,<batch>.bundle in done/ or rejected/)
  * are judged against their batch row, as message files against theirs.
  *
+ * One row without a file is settled rather than reported: a message
+ * still to be processed whose upload the partner removed after spoold's
+ * COMMIT but before spoold had its own copy (a crash came between, or
+ * the batch held too many bytes to keep them all). Its bytes are gone
+ * for good, so retrying would only fail until it became a dead letter:
+ * reconcile_settle_lost() makes it failed at once, with the reason
+ * RECONCILE_LOST_REASON (in the store and in failed/<name>.reason),
+ * and such a row is not reported again.
+ *
  * Names come from the store or from the directory, never from partner
  * input; a name with '/' or a leading '.' is never used as a path.
  */
@@ -30,6 +39,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +51,7 @@
 #include "reconcile.h"
 #include "store_admin.h"
 #include "store_batch.h"
+#include "store_cycle.h"
 
 #define RECONCILE_SETTLE_MS	200
 
@@ -448,6 +459,78 @@ confirm_file(struct run *r, struct file_cand *c)
 	return 0;
 }
 
+/* A row settled by reconcile_settle_lost(): failed, and its sidecar
+ * says why. */
+static bool
+settled_lost(struct run *r, const struct store_msgref *ref)
+{
+	char name[SPOOLDIR_NAME_MAX + 16], line[sizeof(RECONCILE_LOST_REASON)];
+	size_t want = sizeof(line) - 1, off = 0;
+	ssize_t n;
+	int fd;
+
+	if (ref->state != ST_FAILED || snprintf(name, sizeof(name),
+	    "%s.reason", ref->file_name) >= (int)sizeof(name))
+		return false;
+	fd = openat(r->sd->state_fd[ST_FAILED], name, O_RDONLY | O_NOFOLLOW |
+	    O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1)
+		return false;
+	while (off < want) {
+		n = read(fd, line + off, want - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	close(fd);
+	return off == want && memcmp(line, RECONCILE_LOST_REASON, want) == 0;
+}
+
+int
+reconcile_settle_lost(struct spooldir *sd, struct store *store, int64_t id,
+    struct spool_error *err)
+{
+	struct store_msgref ref;
+	char text[SPOOLDIR_NAME_MAX + 256];
+	int rc, ret = -1;
+
+	memset(&ref, 0, sizeof(ref));
+	if (store_begin(store, err) == -1)
+		return -1;
+	if ((rc = store_get(store, id, &ref, err)) == -1)
+		goto rollback;
+	if (rc == 0 || (ref.state != ST_QUEUE && ref.state != ST_PARKED &&
+	    ref.state != ST_DEFERRED) || !name_ok(ref.file_name)) {
+		store_rollback(store);
+		ret = 0;
+		goto out;
+	}
+	if (store_mark_failed(store, id, RECONCILE_LOST_REASON, err) == -1)
+		goto rollback;
+	if (store_commit(store, err) == -1)
+		goto rollback;
+	/* After COMMIT: a crash before the sidecar leaves a failed row
+	 * without one, which is reported as a row without a file. */
+	snprintf(text, sizeof(text), "%s\npartner: %s\nfile: %s\nid: %"
+	    PRId64 "\n", RECONCILE_LOST_REASON, ref.partner,
+	    ref.orig_name != NULL ? ref.orig_name : "-", id);
+	if (spooldir_write_reason(sd, ST_FAILED, ref.file_name, text, err) ==
+	    -1)
+		goto out;
+	log_warn("event=lost id=%" PRId64 " partner=%s file=%s state=failed "
+	    "reason=%s", id, LOG_Q(ref.partner), ref.orig_name != NULL ?
+	    LOG_Q(ref.orig_name) : "-", LOG_Q(RECONCILE_LOST_REASON));
+	ret = 1;
+	goto out;
+rollback:
+	store_rollback(store);
+out:
+	store_msgref_free(&ref);
+	return ret;
+}
+
 /* Pass 2, a row candidate: still without its file? */
 static int
 confirm_row(struct run *r, int64_t id)
@@ -476,6 +559,10 @@ confirm_row(struct run *r, int64_t id)
 	}
 	if (find_elsewhere(r, ref.state, ref.file_name, &where) == -1)
 		goto out;
+	if (where < 0 && settled_lost(r, &ref)) {
+		ret = 0;
+		goto out;
+	}
 	if (where < 0)
 		emit(r, RECONCILE_ROW_WITHOUT_FILE, id, -1, ref.state,
 		    ref.file_name, false, NULL);

@@ -68,6 +68,22 @@ int	reconcile_run(struct spooldir *, struct store *, bool repair,
 	    void (*report)(void *arg, const struct reconcile_finding *),
 	    void *arg, struct reconcile_stats *, struct spool_error *);
 
+/* The reason of a message whose upload vanished before spoold had its
+ * own copy of the bytes. */
+#define RECONCILE_LOST_REASON	"the upload was removed before spoold " \
+	"had its copy"
+
+/*
+ * Message id has no file anywhere and none can be restored: when it is
+ * still to be processed (queue, parked, deferred), make it failed with
+ * RECONCILE_LOST_REASON in its own transaction and write its .reason
+ * sidecar in failed/ (no retries: its bytes are gone). Such a row is
+ * not reported by reconcile_run() again. 1 settled, 0 nothing to do
+ * (another state, or no row), -1 error.
+ */
+int	reconcile_settle_lost(struct spooldir *, struct store *, int64_t id,
+	    struct spool_error *);
+
 /* The store ID in a state-directory file name: 1 and *id, or 0. */
 int	reconcile_name_id(const char *name, int64_t *id);
 

@@ -276,8 +276,11 @@ spooldir_move(struct spooldir *sd, int from_fd, int from_state,
 	}
 	if (renameat2(from_fd, from_name, sd->state_fd[to], to_name,
 	    RENAME_NOREPLACE) == -1) {
+		int e = errno;
+
 		spool_seterr(err, "cannot move %s to %s/%s: %s", from_name,
-		    state_names[to], to_name, strerror(errno));
+		    state_names[to], to_name, strerror(e));
+		errno = e;	/* the caller may tell ENOENT apart */
 		return -1;
 	}
 	sd->dirty[to] = true;
@@ -320,6 +323,66 @@ reason_clean(const char *text, char **clean)
 	memcpy(c + o, p, strlen((const char *)p) + 1);
 	*clean = c;
 	return 0;
+}
+
+int
+spooldir_write_file(struct spooldir *sd, enum spool_state st,
+    const char *name, const char *data, size_t len, bool replace,
+    struct spool_error *err)
+{
+	char tmp[SPOOLDIR_NAME_MAX + 24];
+	size_t off = 0;
+	ssize_t n;
+	int fd, dfd = sd->state_fd[st];
+
+	if (snprintf(tmp, sizeof(tmp), ".%s.tmp", name) >= (int)sizeof(tmp)) {
+		spool_seterr(err, "file name too long: %s", name);
+		return -1;
+	}
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0640);
+	if (fd == -1) {
+		spool_seterr(err, "cannot create %s/%s: %s", state_names[st],
+		    tmp, strerror(errno));
+		return -1;
+	}
+	while (off < len) {
+		n = write(fd, data + off, len - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			spool_seterr(err, "cannot write %s/%s: %s",
+			    state_names[st], tmp, n == 0 ? "no progress" :
+			    strerror(errno));
+			goto fail;
+		}
+		off += (size_t)n;
+	}
+	if (fsync(fd) == -1) {
+		spool_seterr(err, "fsync %s/%s: %s", state_names[st], tmp,
+		    strerror(errno));
+		goto fail;
+	}
+	if (close(fd) == -1) {
+		fd = -1;
+		spool_seterr(err, "close %s/%s: %s", state_names[st], tmp,
+		    strerror(errno));
+		goto fail;
+	}
+	fd = -1;
+	if (renameat2(dfd, tmp, dfd, name, replace ? 0 : RENAME_NOREPLACE) ==
+	    -1) {
+		spool_seterr(err, "cannot rename %s/%s: %s", state_names[st],
+		    tmp, strerror(errno));
+		goto fail;
+	}
+	sd->dirty[st] = true;
+	return 0;
+fail:
+	if (fd != -1)
+		close(fd);
+	unlinkat(dfd, tmp, 0);
+	return -1;
 }
 
 int

@@ -77,10 +77,20 @@ size_t	spooldir_escape(char *dst, size_t max, const char *src);
  * Move from_name in directory from_fd into state directory `to' as
  * to_name. Never replaces an existing file. The directories touched are
  * marked for spooldir_sync(). Pass from_fd = -1 to move between state
- * directories: from_state names the source then.
+ * directories: from_state names the source then. On failure errno is
+ * rename's.
  */
 int	spooldir_move(struct spooldir *, int from_fd, int from_state,
 	    const char *from_name, enum spool_state to, const char *to_name,
+	    struct spool_error *);
+
+/*
+ * Write a file of spoold's own, name in state directory `st': a
+ * temporary dot-file, write, fsync, rename (replacing a file of that
+ * name only with replace). The directory is marked for spooldir_sync().
+ */
+int	spooldir_write_file(struct spooldir *, enum spool_state st,
+	    const char *name, const char *data, size_t len, bool replace,
 	    struct spool_error *);
 
 /* Write <name>.reason in state directory `st' (temporary file, fsync,

@@ -22,7 +22,7 @@
 	"AND rejected = 0"
 
 #define WORK_COLS "id, state, partner, type, transaction_id, sender_seq, " \
-	"receiver_seq, attempts, file_name, retry_base"
+	"receiver_seq, attempts, file_name, retry_base, sha256"
 
 enum {
 	CQ_READY,
@@ -178,6 +178,11 @@ fill_work(sqlite3_stmt *st, struct store_work *w)
 	w->attempts = sqlite3_column_int(st, 7);
 	w->file_name = dupcol(st, 8);
 	w->retry_base = sqlite3_column_int(st, 9);
+	if (sqlite3_column_bytes(st, 10) == (int)sizeof(w->sha256)) {
+		memcpy(w->sha256, sqlite3_column_blob(st, 10),
+		    sizeof(w->sha256));
+		w->has_sha256 = true;
+	}
 	if (w->partner == NULL || w->file_name == NULL ||
 	    (sqlite3_column_type(st, 4) != SQLITE_NULL &&
 	    w->transaction_id == NULL)) {

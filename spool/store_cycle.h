@@ -22,6 +22,8 @@ struct store_work {
 	int	 attempts;	/* attempts made so far */
 	int	 retry_base;	/* attempts when an admin last retried it */
 	char	*file_name;
+	bool	 has_sha256;	/* digest recorded at acceptance */
+	uint8_t	 sha256[32];
 };
 
 void	store_work_free(struct store_work *);

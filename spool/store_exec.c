@@ -37,7 +37,8 @@
 
 static const char pending_sql[] =
     "SELECT e.message, e.attempt, m.state, m.partner, m.type, "
-    "m.transaction_id, m.sender_seq, m.file_name FROM exec_calls e "
+    "m.transaction_id, m.sender_seq, m.file_name, m.sha256 FROM "
+    "exec_calls e "
     "JOIN messages m ON m.id = e.message WHERE e.status = 'pending' AND "
     "m.state IN ('queue', 'deferred') ORDER BY e.started_at, e.message";
 
@@ -65,6 +66,11 @@ store_exec_pending(struct store *s, int (*fn)(void *,
 		c.transaction_id = (const char *)sqlite3_column_text(st, 5);
 		c.sender_seq = sqlite3_column_int64(st, 6);
 		c.file_name = (const char *)sqlite3_column_text(st, 7);
+		if (sqlite3_column_bytes(st, 8) == (int)sizeof(c.sha256)) {
+			memcpy(c.sha256, sqlite3_column_blob(st, 8),
+			    sizeof(c.sha256));
+			c.has_sha256 = true;
+		}
 		if (c.partner == NULL || c.file_name == NULL ||
 		    (c.state != ST_QUEUE && c.state != ST_DEFERRED) ||
 		    (c.transaction_id == NULL &&

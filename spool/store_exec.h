@@ -26,6 +26,8 @@ struct store_exec_call {
 	const char	*transaction_id;	/* NULL outside transactions */
 	int64_t		 sender_seq;	/* 0 outside transactions */
 	const char	*file_name;
+	bool		 has_sha256;	/* digest recorded at acceptance */
+	uint8_t		 sha256[32];
 };
 
 /*

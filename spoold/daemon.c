@@ -45,6 +45,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,23 +165,25 @@ still_ours(struct daemon *d, const char *name, const struct stat *was,
     const char *what)
 {
 	struct stat st;
+	char path[PATH_MAX];
 
+	snprintf(path, sizeof(path), "%s/%s", d->conf->spool_dir, name);
 	if (fstatat(d->sd.root_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (st.st_dev == was->st_dev && st.st_ino == was->st_ino)
 			return true;
-		log_err("event=guard file=%s/%s status=replaced reason=\"%s "
+		log_err("event=guard file=%s status=replaced reason=\"%s "
 		    "was replaced under the running spoold; stopping\"",
-		    d->conf->spool_dir, name, what);
+		    LOG_Q(path), what);
 		return false;
 	}
 	if (errno != ENOENT) {
-		log_warn("event=guard file=%s/%s reason=\"%s\"",
-		    d->conf->spool_dir, name, strerror(errno));
+		log_warn("event=guard file=%s reason=%s", LOG_Q(path),
+		    LOG_Q(strerror(errno)));
 		return true;
 	}
-	log_err("event=guard file=%s/%s status=removed reason=\"%s was "
-	    "removed under the running spoold; stopping\"", d->conf->spool_dir,
-	    name, what);
+	log_err("event=guard file=%s status=removed reason=\"%s was "
+	    "removed under the running spoold; stopping\"", LOG_Q(path),
+	    what);
 	return false;
 }
 
@@ -634,8 +637,8 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 		return d.lockfd == -2 ? EX_TEMPFAIL : EX_IOERR;
 	}
 	if (fstat(d.lockfd, &d.lock_st) == -1) {
-		log_err("event=start status=failed reason=\"%s\"",
-		    strerror(errno));
+		log_err("event=start status=failed reason=%s",
+		    LOG_Q(strerror(errno)));
 		close(d.lockfd);
 		spooldir_close(&d.sd);
 		return EX_IOERR;
@@ -654,8 +657,12 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 	}
 	if (fstatat(d.sd.root_fd, STORE_NAME, &d.db_st, AT_SYMLINK_NOFOLLOW) ==
 	    -1) {
-		log_err("event=start status=failed reason=\"%s/%s: %s\"",
-		    conf->spool_dir, STORE_NAME, strerror(errno));
+		char path[PATH_MAX];
+
+		snprintf(path, sizeof(path), "%s/%s", conf->spool_dir,
+		    STORE_NAME);
+		log_err("event=start status=failed file=%s reason=%s",
+		    LOG_Q(path), LOG_Q(strerror(errno)));
 		rc = EX_NOINPUT;
 		goto out;
 	}
@@ -709,10 +716,16 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 	{
 		struct accept_ctx ac = { d.conf, d.schemas, &d.store, &d.sd };
 		size_t i;
+		int r;
 
 		for (i = 0; i < missing.n; i++) {
 			spool_clearerr(&err);
-			if (accept_restore(&ac, missing.ids[i], &err) == 0)
+			if ((r = accept_restore(&ac, missing.ids[i],
+			    &err)) == 0)
+				/* Gone for good: a final state, no retries. */
+				r = reconcile_settle_lost(&d.sd, &d.store,
+				    missing.ids[i], &err);
+			if (r == 0)
 				log_warn("event=reconcile id=%" PRId64
 				    " kind=row_without_file", missing.ids[i]);
 			else if (err.msg[0] != '\0')

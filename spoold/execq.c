@@ -14,9 +14,8 @@
  * its successor), deferred or failed, and then moves its file.
  *
  * A program gets: argv from the route, started with posix_spawnp (fork
- * and execve in one, with execvp's PATH lookup; no shell); stdin the
- * message file opened read-only (a file, not a pipe: a program that never
- * reads it blocks nothing); stdout /dev/null; stderr a pipe that is read
+ * and execve in one, with execvp's PATH lookup; no shell); stdin a sealed
+ * copy of the message (below); stdout /dev/null; stderr a pipe that is read
  * whenever epoll says so, keeping only the last TAIL_MAX bytes (a flood
  * costs CPU, never memory or a stall); a process group of its own, so
  * that a timeout reaches what it started; default signal dispositions and
@@ -30,6 +29,17 @@
  * and older kernels lack it). A timeout sends SIGTERM to the group, then
  * SIGKILL after KILL_GRACE_MS; the group is killed again before the
  * program is reaped, while its ID cannot be reused.
+ *
+ * The message a program gets is the message accepted. Its file is read
+ * (readfile.c, bounded) and its digest compared with the one recorded at
+ * acceptance; a difference (a partner wrote into its upload after it was
+ * accepted) fails the call permanently, unstarted. The verified bytes go
+ * into a memfd sealed against writing, shrinking and growing: still a
+ * file, not a pipe (a program that never reads it blocks nothing, one
+ * that seeks can), and nobody, the program included, can change it while
+ * the program runs. SPOOLD_FILE is /dev/stdin, a name for that copy that
+ * a program can open (it reopens from offset 0); spoold's own file is not
+ * given out, since its path was never a promise of its bytes.
  *
  * Crash safety: the pending row is committed before the program starts
  * and turns valid or invalid only in cycle_complete()'s commit after the
@@ -52,6 +62,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -63,6 +74,7 @@
 #include "execq.h"
 #include "handler.h"
 #include "log.h"
+#include "readfile.h"
 #include "store_exec.h"
 
 extern char **environ;
@@ -135,6 +147,8 @@ struct pend {
 	int		 state;
 	int64_t		 seq;
 	char		*partner, *type, *tx, *file_name;
+	bool		 has_sha256;
+	uint8_t		 sha256[32];
 };
 
 struct pick {
@@ -294,6 +308,8 @@ pick_one(void *arg, const struct store_exec_call *c)
 	p->partner = strdup(c->partner);
 	p->type = strdup(c->type);
 	p->file_name = strdup(c->file_name);
+	p->has_sha256 = c->has_sha256;
+	memcpy(p->sha256, c->sha256, sizeof(p->sha256));
 	if (c->transaction_id != NULL)
 		p->tx = strdup(c->transaction_id);
 	if (p->partner == NULL || p->type == NULL || p->file_name == NULL ||
@@ -319,8 +335,7 @@ env_free(struct env *e)
 
 /* The daemon's environment, without SPOOLD_*, plus the call's SPOOLD_*. */
 static int
-env_build(struct env *e, const struct execq *q, const struct job *j,
-    const char *state, const char *file_name)
+env_build(struct env *e, const struct job *j)
 {
 	size_t n, i, k = 0;
 	int rc = 0;
@@ -348,8 +363,7 @@ env_build(struct env *e, const struct execq *q, const struct job *j,
 		rc = -1;
 	else if (asprintf(&e->v[k++], "SPOOLD_ATTEMPT=%d", j->attempt) == -1)
 		rc = -1;
-	else if (asprintf(&e->v[k++], "SPOOLD_FILE=%s/%s/%s", q->root, state,
-	    file_name) == -1)
+	else if ((e->v[k++] = strdup("SPOOLD_FILE=/dev/stdin")) == NULL)
 		rc = -1;
 	else if (asprintf(&e->v[k++], "SPOOLD_OUTBOUND=%s", j->outpath) == -1)
 		rc = -1;
@@ -625,53 +639,40 @@ judge(struct job *j, int status)
 static int
 read_outbound(struct execq *q, struct job *j, char **buf, size_t *len)
 {
+	struct spool_error err;
 	struct stat st;
-	size_t off = 0;
-	ssize_t r;
-	char *b = NULL;
-	int fd;
+	char why[200];
+	int fd, rc;
 
 	*buf = NULL;
 	*len = 0;
-	fd = open(j->outpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = open(j->outpath, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd == -1 && errno == ENOENT)
 		return 0;	/* the program removed it: nothing to send */
-	if (fd == -1 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (uint64_t)st.st_size > q->conf->max_message_size) {
+	if (fd == -1 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		snprintf(j->reason, sizeof(j->reason), "the program exited 0, "
 		    "but its SPOOLD_OUTBOUND file cannot be read or is not a "
 		    "regular file of at most max_message_size");
 		goto refuse;
 	}
-	if (st.st_size == 0) {
-		close(fd);
-		return 0;
-	}
-	if ((b = malloc((size_t)st.st_size)) == NULL) {
-		snprintf(j->reason, sizeof(j->reason), "out of memory");
-		goto refuse;
-	}
-	while (off < (size_t)st.st_size) {
-		r = read(fd, b + off, (size_t)st.st_size - off);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		off += (size_t)r;
-	}
-	if (off != (size_t)st.st_size) {
-		snprintf(j->reason, sizeof(j->reason), "short read of the "
-		    "SPOOLD_OUTBOUND file");
+	spool_clearerr(&err);
+	rc = readfile_fd(fd, "the SPOOLD_OUTBOUND file",
+	    q->conf->max_message_size, buf, len, why, sizeof(why), &err);
+	if (rc != 0) {
+		snprintf(j->reason, sizeof(j->reason), "the program exited 0, "
+		    "but its SPOOLD_OUTBOUND file cannot be read: %.200s",
+		    rc == 1 ? why : err.msg);
 		goto refuse;
 	}
 	close(fd);
-	*buf = b;
-	*len = off;
+	if (*len == 0) {
+		free(*buf);
+		*buf = NULL;
+	}
 	return 0;
 refuse:
 	if (fd != -1)
 		close(fd);
-	free(b);
 	j->result = CYCLE_PERMANENT;
 	return -1;
 }
@@ -753,6 +754,78 @@ abandon(struct job *j)
 		;
 }
 
+/*
+ * The program's stdin: the message file, read and checked against its
+ * digest, copied into a sealed memfd at offset 0 (see the header). 0:
+ * *fdp is open. 1: the file is not the one accepted (permanent). -1:
+ * cannot now (temporary). why says what.
+ */
+static int
+sealed_copy(struct execq *q, const struct pend *p, int *fdp, char *why,
+    size_t whylen)
+{
+	struct spool_error err;
+	char name[SPOOLDIR_NAME_MAX + 16], *buf = NULL;
+	size_t len = 0, off = 0;
+	ssize_t n;
+	int fd, mfd = -1, rc, ret = -1;
+
+	*fdp = -1;
+	snprintf(name, sizeof(name), "%s/%s", spool_state_name(p->state),
+	    p->file_name);
+	fd = openat(q->sd->state_fd[p->state], p->file_name, O_RDONLY |
+	    O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd == -1) {
+		snprintf(why, whylen, "cannot open %s: %s", name,
+		    strerror(errno));
+		return -1;
+	}
+	spool_clearerr(&err);
+	rc = readfile_fd(fd, name, q->conf->max_message_size, &buf, &len,
+	    why, whylen, &err);
+	(void)close(fd);
+	if (rc == -1)
+		snprintf(why, whylen, "%s", err.msg);
+	if (rc != 0)
+		return -1;
+	if (p->has_sha256 && readfile_verify(buf, len, p->sha256, why,
+	    whylen) != 0) {
+		ret = 1;
+		goto out;
+	}
+	if ((mfd = memfd_create("spoold-message", MFD_CLOEXEC |
+	    MFD_ALLOW_SEALING)) == -1) {
+		snprintf(why, whylen, "memfd_create: %s", strerror(errno));
+		goto out;
+	}
+	while (off < len) {
+		n = write(mfd, buf + off, len - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			snprintf(why, whylen, "cannot copy %s: %s", name,
+			    n == 0 ? "no progress" : strerror(errno));
+			goto out;
+		}
+		off += (size_t)n;
+	}
+	if (fcntl(mfd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK |
+	    F_SEAL_GROW | F_SEAL_SEAL) == -1 ||
+	    lseek(mfd, 0, SEEK_SET) == -1) {
+		snprintf(why, whylen, "cannot seal the copy of %s: %s", name,
+		    strerror(errno));
+		goto out;
+	}
+	*fdp = mfd;
+	mfd = -1;
+	ret = 0;
+out:
+	if (mfd != -1)
+		(void)close(mfd);
+	free(buf);
+	return ret;
+}
+
 /* Start the call p (its strings move into the job, p is emptied). */
 static void
 start_call(struct execq *q, struct pend *p)
@@ -762,7 +835,7 @@ start_call(struct execq *q, struct pend *p)
 	struct env env = { NULL, 0 };
 	struct job *j;
 	size_t slot;
-	char id[700];
+	char id[700], why[REASON_MAX];
 	int in = -1, pfd[2] = { -1, -1 }, rc, e;
 
 	if ((j = job_alloc(q, &slot)) == NULL) {
@@ -792,11 +865,14 @@ start_call(struct execq *q, struct pend *p)
 		goto out;
 	}
 	j->timeout_ms = route->timeout_ms;
-	in = openat(q->sd->state_fd[p->state], p->file_name, O_RDONLY |
-	    O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
-	if (in == -1 || above_stdio(&in) == -1) {
-		no_run(q, j, CYCLE_TEMPORARY, -1, "cannot open %s/%s: %s",
-		    spool_state_name(p->state), p->file_name, strerror(errno));
+	if ((rc = sealed_copy(q, p, &in, why, sizeof(why))) != 0) {
+		no_run(q, j, rc == 1 ? CYCLE_PERMANENT : CYCLE_TEMPORARY, -1,
+		    "%s", why);
+		goto out;
+	}
+	if (above_stdio(&in) == -1) {
+		no_run(q, j, CYCLE_TEMPORARY, -1, "cannot move a descriptor: "
+		    "%s", strerror(errno));
 		goto out;
 	}
 	/* SPOOLD_OUTBOUND: empty, private, the same name on a repeat. */
@@ -819,8 +895,7 @@ start_call(struct execq *q, struct pend *p)
 		    "stderr: %s", strerror(errno));
 		goto out;
 	}
-	if (env_build(&env, q, j, spool_state_name(p->state),
-	    p->file_name) == -1) {
+	if (env_build(&env, j) == -1) {
 		no_run(q, j, CYCLE_TEMPORARY, -1, "out of memory");
 		goto out;
 	}
@@ -1094,8 +1169,8 @@ execq_tick(struct execq *q)
 		if (j->kills == 0) {
 			fmt_duration(dur, sizeof(dur), j->timeout_ms);
 			log_warn("event=exec %s status=timeout pid=%ld "
-			    "timeout=\"%s\" signal=TERM", id, (long)j->pid,
-			    dur);
+			    "timeout=%s signal=TERM", id, (long)j->pid,
+			    LOG_Q(dur));
 			signal_group(j, SIGTERM);
 			j->kills = 1;
 			j->deadline = now + KILL_GRACE_MS;

@@ -5,11 +5,15 @@
  * files) and every partner directory. A file announced by IN_CLOSE_WRITE
  * or IN_MOVED_TO is complete and taken at once. A file found any other
  * way (the start-up scan, the rescan after IN_Q_OVERFLOW, a new partner
- * directory, a hard link) may still be growing: it is taken once its
- * mtime is settle_time in the past and its size and mtime have not
- * changed for at least SETTLE_MIN_MS since it was first seen (so that a
- * file a writer has just created is not taken empty, even with
- * settle_time = 0). Uploads in progress (DESIGN 12:
+ * directory, a hard link) may still be growing: it is taken once its size
+ * and mtime have not changed for at least SETTLE_MIN_MS since it was
+ * first seen (so that a file a writer has just created is not taken
+ * empty, even with settle_time = 0) and, either, its mtime is
+ * settle_time in the past, or spoold has seen it unchanged for
+ * settle_time. The mtime is the partner's clock: it may only shorten the
+ * wait (a file that has not changed for an hour before a restart is
+ * taken at once), never lengthen it, so a file with an mtime in the
+ * future settles like any other. Uploads in progress (DESIGN 12:
  * dot-files, .tmp, .part, .partial, .filepart, ~) are never taken;
  * their rename to the final name is an IN_MOVED_TO.
  *
@@ -441,7 +445,7 @@ watcher_ready(struct watcher *w, struct accept_file **files, size_t max,
 		if (p->partner == (size_t)-1)
 			continue;	/* its directory is gone */
 		if (p->settle) {
-			int64_t mt;
+			int64_t mt, due;
 
 			if (fstatat(w->partners[p->partner].fd, p->name, &st,
 			    AT_SYMLINK_NOFOLLOW) == -1) {
@@ -462,12 +466,16 @@ watcher_ready(struct watcher *w, struct accept_file **files, size_t max,
 			 * Take it once it has held still since we first saw
 			 * it for SETTLE_MIN_MS (even with settle_time = 0, a
 			 * file just created by a writer is not taken empty)
-			 * and its mtime is settle_time in the past.
+			 * and for settle_time, by our clock or by its mtime,
+			 * whichever says sooner (a future mtime never
+			 * holds it back).
 			 */
 			wait = p->seen_ms + SETTLE_MIN_MS - now;
-			if (S_ISREG(st.st_mode) &&
-			    mt + (int64_t)w->settle_ms - now > wait)
-				wait = mt + (int64_t)w->settle_ms - now;
+			due = p->seen_ms + (int64_t)w->settle_ms;
+			if (mt + (int64_t)w->settle_ms < due)
+				due = mt + (int64_t)w->settle_ms;
+			if (S_ISREG(st.st_mode) && due - now > wait)
+				wait = due - now;
 			if (S_ISREG(st.st_mode) && wait > 0) {
 				if (*next_ms == -1 || wait < *next_ms)
 					*next_ms = wait;

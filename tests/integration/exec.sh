@@ -17,6 +17,12 @@ id=$SPOOLD_MESSAGE_ID
 case $1 in
 log)
 	cat >"$T/stdin.$id"
+	# SPOOLD_FILE names the same sealed copy: it reopens from 0, and
+	# nobody can write into it.
+	cat "$SPOOLD_FILE" >"$T/file.$id"
+	if printf 'x' 2>/dev/null >>"$SPOOLD_FILE"; then
+		echo "stdin of $id is writable" >>"$T/writable.log"
+	fi
 	printf '%s|%s|%s|%s|%s|%s|%s\n' "$id" "$SPOOLD_PARTNER" \
 	    "$SPOOLD_TYPE" "$SPOOLD_TRANSACTION_ID" "$SPOOLD_SEQUENCE" \
 	    "$SPOOLD_ATTEMPT" "$SPOOLD_FILE" >>"$T/calls.log"
@@ -146,19 +152,23 @@ ok "each message called once, in sequence order within its transaction"
 while IFS='|' read -r id partner type tx seq attempt file; do
 	want=$(db "SELECT partner || '|' || type || '|' || \
 	    coalesce(transaction_id, '') || '|' || CASE WHEN transaction_id \
-	    IS NULL THEN '' ELSE sender_seq END || '|1|$ROOT/queue/' || \
-	    file_name FROM messages WHERE id = $id")
+	    IS NULL THEN '' ELSE sender_seq END || '|1|/dev/stdin' \
+	    FROM messages WHERE id = $id")
 	[ "$partner|$type|$tx|$seq|$attempt|$file" = "$want" ] ||
 	    fail "env of $id: $partner|$type|$tx|$seq|$attempt|$file, want $want"
 	name=$(db "SELECT file_name FROM messages WHERE id = $id")
 	cmp -s "$T/stdin.$id" "$T/spool/done/$name" ||
 	    fail "stdin of $id is not the message"
+	cmp -s "$T/file.$id" "$T/spool/done/$name" ||
+	    fail "SPOOLD_FILE of $id is not the message"
 done <"$T/calls.log"
 grep -q '^[0-9]*|acme|ExecLog|||1|' "$T/calls.log" ||
     fail "outside a transaction, SPOOLD_TRANSACTION_ID and _SEQUENCE are empty"
 [ "$(db "SELECT count(*) FROM exec_calls WHERE status = 'valid'")" -eq 9 ] ||
     fail "exec_calls not valid"
+[ ! -e "$T/writable.log" ] || fail "$(cat "$T/writable.log")"
 ok "SPOOLD_* environment right, stdin is the message, calls recorded valid"
+ok "stdin and SPOOLD_FILE are a sealed copy of the message"
 
 # (b) Exit 75 twice, then 0: retried, done after 3 attempts.
 msg acme - 2 ExecRetry | put retry.xml

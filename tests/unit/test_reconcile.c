@@ -452,6 +452,44 @@ test_repair_never_replaces_a_file(void **state)
 }
 
 static void
+test_lost_upload_fails_at_once_with_its_reason(void **state)
+{
+	struct fixture *fx = *state;
+	struct spool_error err;
+	struct findings fs;
+	struct store_msgref ref;
+	char lost[256], done[256], reason[300];
+	int64_t id, did;
+
+	id = add_row(fx, ST_QUEUE, lost, sizeof(lost));
+	did = add_row(fx, ST_DONE, done, sizeof(done));
+	memset(&fs, 0, sizeof(fs));
+	assert_int_equal(reconcile_run(&fx->sd, &fx->store, true, false,
+	    collect, &fs, NULL, &err), 1);
+	assert_non_null(find(&fs, RECONCILE_ROW_WITHOUT_FILE, lost));
+
+	/* Only a message still to be processed is settled. */
+	assert_int_equal(reconcile_settle_lost(&fx->sd, &fx->store, did,
+	    &err), 0);
+	assert_int_equal(reconcile_settle_lost(&fx->sd, &fx->store, id,
+	    &err), 1);
+	assert_int_equal(store_get(&fx->store, id, &ref, &err), 1);
+	assert_int_equal(ref.state, ST_FAILED);
+	store_msgref_free(&ref);
+	snprintf(reason, sizeof(reason), "%s.reason", lost);
+	assert_true(is_in(fx, ST_FAILED, reason));
+	assert_false(is_in(fx, ST_FAILED, lost));
+	/* Settled once: a second call has nothing to do. */
+	assert_int_equal(reconcile_settle_lost(&fx->sd, &fx->store, id,
+	    &err), 0);
+
+	memset(&fs, 0, sizeof(fs));
+	assert_int_equal(reconcile_run(&fx->sd, &fx->store, true, false,
+	    collect, &fs, NULL, &err), 0);
+	assert_int_equal(fs.n, 0);
+}
+
+static void
 test_kind_names_are_stable(void **state)
 {
 	(void)state;
@@ -483,6 +521,9 @@ main(void)
 		    test_reason_sidecar_follows_into_failed, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_repair_never_replaces_a_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_lost_upload_fails_at_once_with_its_reason, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -221,6 +221,42 @@ test_reason_first_line_has_no_control_characters(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+static void
+test_write_file_is_whole_and_replaces_only_when_asked(void **state)
+{
+	char root[] = "/tmp/test_spooldir.XXXXXX", path[256], buf[16];
+	struct spool_error err;
+	struct spooldir sd;
+	struct stat st;
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	assert_int_equal(spooldir_init(root, &err), 0);
+	assert_int_equal(spooldir_open(&sd, root, &err), 0);
+	assert_int_equal(spooldir_write_file(&sd, ST_QUEUE, "m.xml", "first",
+	    5, false, &err), 0);
+	assert_true(sd.dirty[ST_QUEUE]);
+	/* Never over an existing file, unless asked; no temporary left. */
+	assert_int_equal(spooldir_write_file(&sd, ST_QUEUE, "m.xml", "other",
+	    5, false, &err), -1);
+	assert_int_equal(fstatat(sd.state_fd[ST_QUEUE], ".m.xml.tmp", &st,
+	    0), -1);
+	assert_int_equal(spooldir_write_file(&sd, ST_QUEUE, "m.xml", "second",
+	    6, true, &err), 0);
+	fd = openat(sd.state_fd[ST_QUEUE], "m.xml", O_RDONLY);
+	assert_true(fd >= 0);
+	memset(buf, 0, sizeof(buf));
+	assert_int_equal(read(fd, buf, sizeof(buf)), 6);
+	assert_string_equal(buf, "second");
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_nlink, 1);
+	close(fd);
+	spooldir_close(&sd);
+	snprintf(path, sizeof(path), "rm -rf '%s'", root);
+	assert_int_equal(system(path), 0);
+}
+
 int
 main(void)
 {
@@ -235,6 +271,8 @@ main(void)
 		    test_init_is_idempotent_and_moves_never_replace),
 		cmocka_unit_test(
 		    test_reason_first_line_has_no_control_characters),
+		cmocka_unit_test(
+		    test_write_file_is_whole_and_replaces_only_when_asked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
