@@ -575,7 +575,8 @@ accept_files(struct accept_ctx *c, const struct accept_file *files, size_t n,
 		if (out[i].state < 0)
 			continue;
 		if (out[i].bundle)
-			accept_bundle_finish(c, &files[i], &out[i], stats);
+			(void)accept_bundle_finish(c, &files[i], &out[i],
+			    false, stats);
 		else
 			move_one(c, &files[i], &out[i], stats);
 	}
@@ -616,7 +617,7 @@ accept_restore(struct accept_ctx *c, int64_t id, struct spool_error *err)
 	 * never a path. */
 	if ((rc = store_message_batch(c->store, id, &batch, err)) == -1)
 		return -1;
-	if (rc == 1 && accept_bundle_restore(c, batch, err) == -1)
+	if (rc == 1 && accept_bundle_restore(c, batch, false, err) == -1)
 		return -1;
 	if ((rc = store_get(c->store, id, &ref, err)) != 1)
 		return rc == 0 ? 0 : -1;

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "spooldir.h"
@@ -295,7 +296,7 @@ spooldir_write_reason(struct spooldir *sd, enum spool_state st,
 	char final[SPOOLDIR_NAME_MAX + 16], tmp[SPOOLDIR_NAME_MAX + 24];
 	size_t len = strlen(text), off = 0;
 	ssize_t n;
-	int fd, dfd = sd->state_fd[st];
+	int fd, dfd = sd->state_fd[st], saved;
 
 	snprintf(final, sizeof(final), "%s.reason", name);
 	snprintf(tmp, sizeof(tmp), ".%s.reason.tmp", name);
@@ -345,9 +346,11 @@ spooldir_write_reason(struct spooldir *sd, enum spool_state st,
 	sd->dirty[st] = true;
 	return 0;
 fail:
+	saved = errno;
 	if (fd != -1)
 		close(fd);
 	unlinkat(dfd, tmp, 0);
+	errno = saved;	/* the caller tells ENOSPC and EIO apart */
 	return -1;
 }
 
@@ -377,4 +380,24 @@ spooldir_sync(struct spooldir *sd, struct spool_error *err)
 			sd->dirty[i] = false;
 	}
 	return rc;
+}
+
+int
+spooldir_space(int fd, uint64_t min_free, uint64_t *avail, uint64_t *limit)
+{
+	struct statvfs vfs;
+	uint64_t size, five;
+
+	if (fstatvfs(fd, &vfs) == -1)
+		return -1;
+	/* f_bavail: what an unprivileged spoold may still use. */
+	*avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	if (min_free != UINT64_MAX) {
+		*limit = min_free;
+		return 0;
+	}
+	size = (uint64_t)vfs.f_blocks * vfs.f_frsize;
+	five = size / 20;
+	*limit = five < ((uint64_t)1 << 30) ? five : (uint64_t)1 << 30;
+	return 0;
 }

@@ -94,4 +94,17 @@ int	spooldir_sync(struct spooldir *, struct spool_error *);
 /* fsync one directory by descriptor. */
 int	spooldir_fsync_fd(int fd, const char *what, struct spool_error *);
 
+/*
+ * Space on the file system of fd (the spool): *avail the bytes free for
+ * an unprivileged process, *limit the min_free_space that applies: the
+ * configured one, or for UINT64_MAX (not set) 1 GiB or 5% of the file
+ * system, whichever is smaller. 0, or -1 with errno set.
+ */
+int	spooldir_space(int fd, uint64_t min_free, uint64_t *avail,
+	    uint64_t *limit);
+
+/* In the spool's root: what spoold says about its own condition (disk
+ * full, below min_free_space) for spoolctl status. Written in place. */
+#define SPOOLDIR_STATUS_FILE	"spoold.status"
+
 #endif
