@@ -68,6 +68,15 @@ int	accept_restore(struct accept_ctx *, int64_t id, struct spool_error *);
 int	accept_bundles_restore(struct accept_ctx *, bool retrying,
 	    struct spool_error *);
 
+/*
+ * The .reason sidecars a full disk kept back (struct spooldir's owed,
+ * noted by the cycle for failed/ and by acceptance for rejected/): write
+ * each, then move its file where the store says (from its old state
+ * directory, or from incoming/). Returns how many are still owed (>= 0),
+ * or -1.
+ */
+int	accept_settle_owed(struct accept_ctx *, struct spool_error *);
+
 /* Is this incoming name an upload in progress (DESIGN 12)? */
 int	accept_name_skipped(const char *name);
 

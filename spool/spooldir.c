@@ -167,6 +167,7 @@ spooldir_close(struct spooldir *sd)
 		if (sd->state_fd[i] != -1)
 			close(sd->state_fd[i]);
 	free(sd->root);
+	free(sd->owed);
 	memset(sd, 0, sizeof(*sd));
 	sd->root_fd = sd->incoming_fd = sd->outgoing_fd = -1;
 	for (i = 0; i < ST_NSTATES; i++)
@@ -380,6 +381,25 @@ spooldir_sync(struct spooldir *sd, struct spool_error *err)
 			sd->dirty[i] = false;
 	}
 	return rc;
+}
+
+void
+spooldir_owe(struct spooldir *sd, int64_t id)
+{
+	int64_t *n;
+	size_t i, cap;
+
+	for (i = 0; i < sd->nowed; i++)
+		if (sd->owed[i] == id)
+			return;
+	if (sd->nowed == sd->owedcap) {
+		cap = sd->owedcap ? sd->owedcap * 2 : 16;
+		if ((n = reallocarray(sd->owed, cap, sizeof(*n))) == NULL)
+			return;
+		sd->owed = n;
+		sd->owedcap = cap;
+	}
+	sd->owed[sd->nowed++] = id;
 }
 
 int

@@ -36,6 +36,10 @@ struct spooldir {
 	int	 state_fd[ST_NSTATES];
 	bool	 dirty[ST_NSTATES];
 	bool	 incoming_dirty;
+	/* Messages whose .reason sidecar could not be written (disk full):
+	 * their files wait where they were; accept_settle_owed(). */
+	int64_t	*owed;
+	size_t	 nowed, owedcap;
 };
 
 const char *spool_state_name(enum spool_state);
@@ -90,6 +94,10 @@ int	spooldir_write_reason(struct spooldir *, enum spool_state st,
 
 /* fsync every directory marked by spooldir_move(); clears the marks. */
 int	spooldir_sync(struct spooldir *, struct spool_error *);
+
+/* Note that message id's .reason sidecar is owed (see struct spooldir).
+ * Out of memory: not noted (reconciliation at start-up finds it). */
+void	spooldir_owe(struct spooldir *, int64_t id);
 
 /* fsync one directory by descriptor. */
 int	spooldir_fsync_fd(int fd, const char *what, struct spool_error *);

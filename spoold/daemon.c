@@ -390,7 +390,7 @@ static bool
 in_trouble(const struct daemon *d)
 {
 	return d->low_space || d->unfinished > 0 ||
-	    d->store.outbound_new > 0;
+	    d->store.outbound_new > 0 || d->sd.nowed > 0;
 }
 
 /*
@@ -424,6 +424,12 @@ status_update(struct daemon *d)
 	    d->cycle_err[0] != '\0'))
 		snprintf(why + len, sizeof(why) - len, "%soutbound messages "
 		    "wait to be written", len > 0 ? "; " : "");
+	len = strlen(why);
+	if (d->sd.nowed > 0)
+		snprintf(why + len, sizeof(why) - len, "%s%zu .reason "
+		    "sidecar%s wait%s to be written", len > 0 ? "; " : "",
+		    d->sd.nowed, d->sd.nowed == 1 ? "" : "s",
+		    d->sd.nowed == 1 ? "s" : "");
 	len = strlen(why);
 	if (d->cycle_err[0] != '\0')
 		snprintf(why + len, sizeof(why) - len, "%scycles fail: %.300s",
@@ -469,6 +475,12 @@ retry_writes(struct daemon *d)
 				    "are written; processing goes on\"");
 			d->unfinished = rc;
 		}
+	}
+	if (d->sd.nowed > 0) {
+		spool_clearerr(&err);
+		if (accept_settle_owed(&ac, &err) == -1)
+			log_debug("event=reason status=failed reason=\"%s\"",
+			    err.msg);
 	}
 	if (d->store.outbound_new > 0) {
 		spool_clearerr(&err);
