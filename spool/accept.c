@@ -588,8 +588,10 @@ accept_files(struct accept_ctx *c, const struct accept_file *files, size_t n,
 		if (out[i].state < 0)
 			continue;
 		if (out[i].bundle)
+			/* Taken again (restore): its failure was logged by
+			 * the start-up restore already. */
 			(void)accept_bundle_finish(c, &files[i], &out[i],
-			    false, stats);
+			    out[i].restore, stats);
 		else
 			move_one(c, &files[i], &out[i], stats);
 	}

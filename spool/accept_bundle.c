@@ -23,8 +23,9 @@
  * - Killed after COMMIT, before the bundle's rename is durable: the
  *   batch and its messages are recorded; some entry files may be
  *   missing, or (after a power loss) empty, since they are not fsynced
- *   one by one (syncfs() below makes them durable together). The bundle is still in incoming/, and its batch is found again
- *   by (partner, name, SHA-256). At start-up (accept_bundles_restore(),
+ *   one by one (syncfs() below makes them durable together). The
+ *   bundle is still in incoming/, and its batch is found again by
+ *   (partner, name, SHA-256). At start-up (accept_bundles_restore(),
  *   before reconciliation and before any processing) and whenever the
  *   bundle is taken again, pass 2 runs again: each entry file that is
  *   missing, or whose content does not hash to its row's SHA-256, is
@@ -664,9 +665,10 @@ unfinished:
 		    o->batch, err.msg);
 	else
 		log_err("event=bundle partner=%s file=%s batch=%" PRId64
-		    " status=%s reason=\"%s\" (the bundle stays in incoming/%s)",
-		    f->partner, f->name, o->batch, rc == 1 ? "unfinished" :
-		    "failed", err.msg, rc == 1 ? "; it is finished when "
+		    " status=%s reason=\"%s\" (the bundle stays in "
+		    "incoming/%s)", f->partner, f->name, o->batch, rc == 1 ?
+		    "unfinished" : "failed", err.msg, rc == 1 ? "; it is "
+		    "finished when "
 		    "the disk has room again, and nothing is processed until "
 		    "then" : "");
 	pass2_free(&p);

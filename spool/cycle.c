@@ -25,9 +25,9 @@
  * directory of their new state (failed/ ones after their .reason
  * sidecar; a sidecar that cannot be written leaves the file where it
  * was, owed: accept_settle_owed()), and each directory touched is
- * fsynced once. A crash before
- * COMMIT undoes the whole cycle; a crash after it leaves files in their
- * old directories, which start-up reconciliation moves.
+ * fsynced once. A crash before COMMIT undoes the whole cycle; a crash
+ * after it leaves files in their old directories, which start-up
+ * reconciliation moves.
  */
 #include "config.h"
 

@@ -158,8 +158,9 @@ disk_text(const struct disk *dk)
 		    dk->avail < dk->min_free ? " (below it)" : "");
 	if (dk->said && (!dk->accepting || dk->paused ||
 	    dk->reason[0] != '\0'))
-		printf("trouble   %s%s%s\n", !dk->accepting ? "not accepting; " :
-		    "", dk->paused ? "processing paused; " : "",
+		printf("trouble   %s%s%s\n", !dk->accepting ?
+		    "not accepting; " : "", dk->paused ?
+		    "processing paused; " : "",
 		    clean(b, sizeof(b), dk->reason, 0));
 }
 

@@ -97,15 +97,22 @@ struct daemon {
 	bool			 verbose;	/* -v: debug, whatever
 						 * [log] says */
 	bool			 stop;
-	/* Disk trouble: see the top of this file. */
-	int			 statusfd;	/* spoold.status, or -1 */
-	bool			 low_space;	/* below min_free_space */
-	uint64_t		 avail, min_free;	/* bytes, last look */
-	int			 unfinished;	/* bundles waiting for room */
-	int64_t			 trouble_due;	/* next retry, ms */
-	char			 status[STATUS_SIZE];	/* as written */
-	char			 cycle_err[SPOOL_ERRLEN];	/* logged */
-	char			 accept_err[SPOOL_ERRLEN];	/* logged */
+	/*
+	 * Disk trouble (see the top of this file): spoold.status (or -1);
+	 * below min_free_space; free bytes and the limit at the last look;
+	 * bundles waiting for room; when to retry (ms); what spoold.status
+	 * says; the last cycle and acceptance errors logged.
+	 */
+	int			 statusfd;
+	bool			 present;	/* noted in the store */
+	bool			 presence_tried;
+	bool			 low_space;
+	uint64_t		 avail, min_free;
+	int			 unfinished;
+	int64_t			 trouble_due;
+	char			 status[STATUS_SIZE];
+	char			 cycle_err[SPOOL_ERRLEN];
+	char			 accept_err[SPOOL_ERRLEN];
 	/* Totals of this run, logged at exit (and read by the benchmark). */
 	uint64_t		 accepted, processed;
 	int64_t			 accept_ms, process_ms;
@@ -148,7 +155,13 @@ note_presence(struct daemon *d, bool running)
 		snprintf(sql, sizeof(sql), "DELETE FROM daemon WHERE pid = %ld",
 		    (long)getpid());
 	if (store_exec(&d->store, sql, &err) == -1) {
-		log_warn("event=presence status=failed reason=\"%s\"", err.msg);
+		if (running && d->presence_tried)	/* a retry: quiet */
+			log_debug("event=presence status=failed "
+			    "reason=\"%s\"", err.msg);
+		else
+			log_warn("event=presence status=failed "
+			    "reason=\"%s\"", err.msg);
+		d->presence_tried = true;
 		return -1;
 	}
 	return 0;
@@ -390,7 +403,7 @@ static bool
 in_trouble(const struct daemon *d)
 {
 	return d->low_space || d->unfinished > 0 ||
-	    d->store.outbound_new > 0 || d->sd.nowed > 0;
+	    d->store.outbound_new > 0 || d->sd.nowed > 0 || !d->present;
 }
 
 /*
@@ -462,6 +475,9 @@ retry_writes(struct daemon *d)
 	unsigned n = 0;
 	int rc;
 
+	/* Started on a full disk: spoolctl learns our pid now. */
+	if (!d->present && note_presence(d, true) == 0)
+		d->present = true;
 	if (d->unfinished > 0) {
 		spool_clearerr(&err);
 		rc = accept_bundles_restore(&ac, true, &err);
@@ -555,16 +571,21 @@ static void
 status_open(struct daemon *d)
 {
 	struct stat st;
-	int fd;
+	int fd, e = 0;
 
 	(void)unlinkat(d->sd.root_fd, SPOOLDIR_STATUS_FILE, 0);
 	fd = openat(d->sd.root_fd, SPOOLDIR_STATUS_FILE, O_RDWR | O_CREAT |
 	    O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
-	if (fd == -1 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    posix_fallocate(fd, 0, STATUS_SIZE) != 0) {
+	if (fd == -1 || fstat(fd, &st) == -1)
+		e = errno;
+	else if (!S_ISREG(st.st_mode))
+		e = EINVAL;
+	else
+		e = posix_fallocate(fd, 0, STATUS_SIZE);
+	if (e != 0) {
 		log_warn("event=start file=%s reason=\"cannot make it: %s; "
 		    "spoolctl status will not show a full disk\"",
-		    SPOOLDIR_STATUS_FILE, strerror(errno));
+		    SPOOLDIR_STATUS_FILE, strerror(e));
 		if (fd != -1)
 			close(fd);
 		return;
@@ -784,7 +805,7 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 		rc = EX_OSERR;
 		goto out;
 	}
-	note_presence(&d, true);
+	d.present = note_presence(&d, true) == 0;
 	status_open(&d);
 	/* Bundles a crash left in incoming/ after their COMMIT: their entry
 	 * files first, before reconciliation looks for rows without files
@@ -814,6 +835,17 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 		struct accept_ctx ac = { d.conf, d.schemas, &d.store, &d.sd };
 		size_t i;
 
+		/* A bundle the disk has no room for yet: its rows without
+		 * files are its entries, written on the timer; reading the
+		 * bundle again for each of them would only fail again. The
+		 * scan below takes single files still in incoming/. */
+		if (d.unfinished > 0 && missing.n > 0) {
+			log_warn("event=reconcile rows_without_file=%zu "
+			    "reason=\"left to the %d unfinished bundle%s and "
+			    "to the scan of incoming/\"", missing.n,
+			    d.unfinished, d.unfinished == 1 ? "" : "s");
+			missing.n = 0;
+		}
 		for (i = 0; i < missing.n; i++) {
 			spool_clearerr(&err);
 			if (accept_restore(&ac, missing.ids[i], &err) == 0)

@@ -106,7 +106,7 @@ struct job {
 	int		 exit_status;
 	char		 reason[REASON_MAX];
 	char		*outpath;	/* SPOOLD_OUTBOUND, NULL: none */
-	bool		 unrecorded;	/* logged that the store refused */
+	bool		 unrecorded;	/* its store error was logged */
 };
 
 struct execq {

@@ -101,6 +101,16 @@ jq -e '.disk.processing_paused == true and (.disk.reason | test("bundle"))' \
     fail "the unfinished bundle was logged more than once"
 ok "nothing is processed from it meanwhile; logged once; status says so"
 
+# Restarted while the disk is still full: still nothing is processed.
+stop_daemon
+start_daemon
+wait_until 10 'grep -q "rows_without_file=" "$T/log"' ||
+    fail "the restart did not see the unfinished bundle"
+sleep 2
+[ "$(sqlite3 "$DB" "SELECT count(*) FROM messages WHERE state <> 'queue'")" \
+    -eq 0 ] || fail "after a restart, messages of the unfinished bundle ran"
+ok "after a restart on a full disk nothing of the bundle is processed"
+
 # Room again: finished and processed, without a restart.
 rm -f "$T/spool/filler"
 wait_until 30 '[ ! -e "$T/spool/incoming/acme/b.tgz" ] &&
