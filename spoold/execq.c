@@ -632,6 +632,7 @@ read_outbound(struct execq *q, struct job *j, char **buf, size_t *len)
 
 	*buf = NULL;
 	*len = 0;
+	memset(&st, 0, sizeof(st));
 	/* The program controls this path: never block, never follow. */
 	fd = open(j->outpath, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
 	    O_CLOEXEC);
