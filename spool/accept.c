@@ -10,7 +10,10 @@
  * it in the store. A whole batch is one transaction: one fsync for many
  * files. Only after COMMIT are the files renamed out of incoming/; a
  * rejected file's .reason sidecar is written before the file is moved,
- * so rejected/ never holds a file without its reason.
+ * so rejected/ never holds a file without its reason: when the sidecar
+ * cannot be written (disk full), the file stays in incoming/ and the
+ * reason is owed (spooldir_owe(); accept_settle_owed() writes it and
+ * moves the file later, also for the cycle's failed/ files).
  *
  * The bytes processed are the bytes accepted. A partner may still reach
  * its upload after acceptance: through a descriptor it kept open, or a
@@ -67,7 +70,9 @@
 #include "readfile.h"
 #include "reconcile.h"
 #include "sequencer.h"
+#include "store_admin.h"
 #include "store_batch.h"
+#include "store_cycle.h"
 
 /* Bytes of checked uploads a batch holds until their move. */
 #define HOLD_MAX	(64 * 1024 * 1024)
@@ -559,9 +564,17 @@ move_one(struct accept_ctx *c, const struct accept_file *f,
 		    f->partner != NULL ? LOG_Q(f->partner) : "-",
 		    LOG_Q(f->name), o->id);
 		if (spooldir_write_reason(c->sd, ST_REJECTED, o->file_name,
-		    text, &err) == -1)
-			log_err("event=reject %s status=failed reason=%s",
-			    o->logid, LOG_Q(err.msg));
+		    text, &err) == -1) {
+			/* No file in rejected/ without its reason: it
+			 * stays in incoming/, the reason is owed. */
+			log_err("event=reject %s id=%" PRId64 " status=failed "
+			    "reason=%s note=\"the file stays in incoming/ "
+			    "until its reason is written\"", o->logid, o->id,
+			    LOG_Q(err.msg));
+			spooldir_owe(c->sd, o->id);
+			stats->rejected++;
+			return;
+		}
 		stats->rejected++;
 		log_notice("event=reject %s id=%" PRId64 " reason=%s",
 		    o->logid, o->id, LOG_Q(o->reason));
@@ -634,7 +647,10 @@ accept_files(struct accept_ctx *c, const struct accept_file *files, size_t n,
 		if (out[i].state < 0)
 			continue;
 		if (out[i].bundle)
-			accept_bundle_finish(c, &files[i], &out[i], stats);
+			/* Taken again (restore): its failure was logged by
+			 * the start-up restore already. */
+			(void)accept_bundle_finish(c, &files[i], &out[i],
+			    out[i].restore, stats);
 		else
 			move_one(c, &files[i], &out[i], stats);
 	}
@@ -675,7 +691,7 @@ accept_restore(struct accept_ctx *c, int64_t id, struct spool_error *err)
 	 * never a path. */
 	if ((rc = store_message_batch(c->store, id, &batch, err)) == -1)
 		return -1;
-	if (rc == 1 && accept_bundle_restore(c, batch, err) == -1)
+	if (rc == 1 && accept_bundle_restore(c, batch, false, err) == -1)
 		return -1;
 	if ((rc = store_get(c->store, id, &ref, err)) != 1)
 		return rc == 0 ? 0 : -1;
@@ -730,4 +746,74 @@ out:
 		close(dirfd);
 	store_msgref_free(&ref);
 	return ret;
+}
+
+int
+accept_settle_owed(struct accept_ctx *c, struct spool_error *err)
+{
+	struct spooldir *sd = c->sd;
+	struct store_admin_msg m;
+	struct spool_error e;
+	struct stat st;
+	char text[SPOOL_ERRLEN + 4096 + 512], log[4096];
+	size_t i, keep = 0;
+	int64_t id;
+	int rc, from;
+
+	for (i = 0; i < sd->nowed; i++) {
+		id = sd->owed[i];
+		spool_clearerr(&e);
+		memset(&m, 0, sizeof(m));
+		if ((rc = store_admin_msg_get(c->store, id, &m, err)) == -1) {
+			memmove(sd->owed + keep, sd->owed + i,
+			    (sd->nowed - i) * sizeof(*sd->owed));
+			sd->nowed = keep + (sd->nowed - i);
+			return -1;
+		}
+		if (rc == 0 || (m.state != ST_FAILED && m.state !=
+		    ST_REJECTED) || m.file_name == NULL ||
+		    m.file_name[0] == '\0' || m.file_name[0] == '.' ||
+		    strchr(m.file_name, '/') != NULL)
+			goto next;	/* moved on: no longer owed */
+		if (m.state == ST_FAILED) {
+			log[0] = '\0';
+			store_attempt_log(c->store, id, log, sizeof(log),
+			    NULL);
+			snprintf(text, sizeof(text), "%s\n%s", m.reason !=
+			    NULL ? m.reason : "failed", log);
+		} else
+			snprintf(text, sizeof(text), "%s\npartner: %s\nfile: "
+			    "%s\nid: %" PRId64 "\n", m.reason != NULL ?
+			    m.reason : "rejected", m.partner != NULL ?
+			    m.partner : "-", m.orig_name != NULL ?
+			    m.orig_name : "-", id);
+		if (spooldir_write_reason(sd, m.state, m.file_name, text,
+		    &e) == -1) {
+			sd->owed[keep++] = id;
+			goto next;
+		}
+		if (m.state == ST_FAILED) {
+			for (from = 0; from < ST_NSTATES; from++)
+				if (from != ST_FAILED && fstatat(
+				    sd->state_fd[from], m.file_name, &st,
+				    AT_SYMLINK_NOFOLLOW) == 0)
+					break;
+			if (from < ST_NSTATES && spooldir_move(sd, -1, from,
+			    m.file_name, ST_FAILED, m.file_name, &e) == -1) {
+				sd->owed[keep++] = id;
+				goto next;
+			}
+		} else if (accept_restore(c, id, &e) == -1) {
+			sd->owed[keep++] = id;
+			goto next;
+		}
+		log_notice("event=reason id=%" PRId64 " state=%s "
+		    "status=written", id, spool_state_name(m.state));
+next:
+		store_admin_msg_free(&m);
+	}
+	sd->nowed = keep;
+	if (spooldir_sync(sd, err) == -1)
+		return -1;
+	return (int)keep;
 }

@@ -4,6 +4,7 @@
 #ifndef SPOOL_ACCEPT_H
 #define SPOOL_ACCEPT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,10 @@ struct accept_file {
 struct accept_stats {
 	unsigned	 ready, parked, duplicate, rejected, restored, vanished;
 	unsigned	 bundles;	/* bundle files among the files */
+	/* Bundles left in incoming/ for lack of space or an I/O error:
+	 * their entries' files are not all written (retry
+	 * accept_bundles_restore()). */
+	unsigned	 unfinished;
 };
 
 /*
@@ -52,11 +57,25 @@ int	accept_files(struct accept_ctx *, const struct accept_file *, size_t n,
 int	accept_restore(struct accept_ctx *, int64_t id, struct spool_error *);
 
 /*
- * At start-up: finish every bundle whose batch is recorded but whose
- * file is still in incoming/ (a crash came after COMMIT): write its
- * entries' files that are missing or wrong, then move it. 0 or -1.
+ * At start-up, and on a timer after a write failure: finish every bundle
+ * whose batch is recorded but whose file is still in incoming/ (a crash
+ * came after COMMIT, or the disk was full): write its entries' files
+ * that are missing or wrong, then move it. Returns the number of bundles
+ * left unfinished for lack of space or an I/O error (>= 0), or -1. With
+ * retrying, such a failure is logged at debug level only (it was logged
+ * when it first happened).
  */
-int	accept_bundles_restore(struct accept_ctx *, struct spool_error *);
+int	accept_bundles_restore(struct accept_ctx *, bool retrying,
+	    struct spool_error *);
+
+/*
+ * The .reason sidecars a full disk kept back (struct spooldir's owed,
+ * noted by the cycle for failed/ and by acceptance for rejected/): write
+ * each, then move its file where the store says (from its old state
+ * directory, or from incoming/). Returns how many are still owed (>= 0),
+ * or -1.
+ */
+int	accept_settle_owed(struct accept_ctx *, struct spool_error *);
 
 /* Is this incoming name an upload in progress (DESIGN 12)? */
 int	accept_name_skipped(const char *name);

@@ -22,10 +22,10 @@
  *   still in incoming/: it is taken again as if new.
  * - Killed after COMMIT, before the bundle's rename is durable: the
  *   batch and its messages are recorded; some entry files may be
- *   missing, cut short, or (after a power loss) empty, since they are
- *   written straight under their final names and not fsynced one by
- *   one. The bundle is still in incoming/, and its batch is found again
- *   by (partner, name, SHA-256). At start-up (accept_bundles_restore(),
+ *   missing, or (after a power loss) empty, since they are not fsynced
+ *   one by one (syncfs() below makes them durable together). The
+ *   bundle is still in incoming/, and its batch is found again by
+ *   (partner, name, SHA-256). At start-up (accept_bundles_restore(),
  *   before reconciliation and before any processing) and whenever the
  *   bundle is taken again, pass 2 runs again: each entry file that is
  *   missing, or whose content does not hash to its row's SHA-256, is
@@ -39,6 +39,16 @@
  *   entry file it held is on disk.
  * A rejected entry's .reason sidecar is written before its file, as for
  * single files, so rejected/ never holds a file without its reason.
+ *
+ * Disk full, I/O errors (ENOSPC, EDQUOT, EIO): each entry file is written
+ * as a dot file (which nothing reads: reconciliation and the watcher
+ * skip dot files) and renamed to its name only once whole, so no entry
+ * file is ever cut short under its name; a failed write removes its dot
+ * file. The bundle then stays in incoming/, accept_bundle_finish() says
+ * so (1), and the caller retries accept_bundles_restore() on a timer,
+ * without processing anything meanwhile (spoold/daemon.c): the store
+ * has rows whose files are not all written yet. The failure is logged
+ * once; retries (retrying) log only at debug level.
  *
  * Entry names are data: they are stored, escaped in reasons and logs,
  * and never used as paths. Entry files are named by spooldir_name() from
@@ -101,8 +111,17 @@ struct pass2 {
 	struct ment		*e;
 	size_t			 n, cap, cur;
 	unsigned		 fates[FATE_SKIPPED + 1];
+	int			 syserr;	/* errno of a failed write */
 	struct spool_error	*err;
 };
+
+/* Would a later attempt succeed once the disk has room or heals? */
+static bool
+resource_error(int e)
+{
+	return e == ENOSPC || e == EDQUOT || e == EIO || e == ENOMEM ||
+	    e == EROFS;
+}
 
 static struct bundle_limits
 limits(const struct accept_ctx *c)
@@ -380,24 +399,35 @@ file_matches(int dfd, const char *name, const uint8_t *sha)
 }
 
 /*
- * Write data as file name in dfd. Straight under its final name, no
- * temporary file and rename: the name is this message's own (its store
- * ID is in it), nothing reads it before acceptance returns, and a copy
- * cut short by a crash is found by its content and written again (see
- * the top of this file). O_TRUNC: only a copy of ours can be there.
+ * Write data as file name in dfd: into the dot file .<name>.tmp, renamed
+ * to name once whole, so that a write that fails (ENOSPC, EIO) leaves no
+ * partial file under the name (the dot file is removed, *syserr gets the
+ * errno). Not fsynced one by one: materialise() makes them all durable
+ * with one syncfs() before the bundle moves, and a copy that a power
+ * loss left empty is found by its content and written again (see the
+ * top of this file). A leftover dot file is ours: it is replaced.
  */
 static int
 write_file(int dfd, const char *dir, const char *name, const char *data,
-    size_t len, struct spool_error *err)
+    size_t len, int *syserr, struct spool_error *err)
 {
+	char tmp[SPOOLDIR_NAME_MAX + 8];
 	size_t off = 0;
 	ssize_t n;
-	int fd;
+	int fd, e;
 
-	fd = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
-	    O_CLOEXEC, 0640);
+	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
+	if (unlinkat(dfd, tmp, 0) == -1 && errno != ENOENT) {
+		*syserr = errno;
+		spool_seterr(err, "cannot remove %s/%s: %s", dir, tmp,
+		    strerror(errno));
+		return -1;
+	}
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_NONBLOCK | O_CLOEXEC, 0640);
 	if (fd == -1) {
-		spool_seterr(err, "cannot create %s/%s: %s", dir, name,
+		*syserr = errno;
+		spool_seterr(err, "cannot create %s/%s: %s", dir, tmp,
 		    strerror(errno));
 		return -1;
 	}
@@ -406,19 +436,30 @@ write_file(int dfd, const char *dir, const char *name, const char *data,
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			spool_seterr(err, "cannot write %s/%s: %s", dir, name,
-			    n == 0 ? "no progress" : strerror(errno));
+			e = n == 0 ? EIO : errno;
+			spool_seterr(err, "cannot write %s/%s: %s", dir, tmp,
+			    n == 0 ? "no progress" : strerror(e));
 			close(fd);
-			return -1;
+			goto fail;
 		}
 		off += (size_t)n;
 	}
 	if (close(fd) == -1) {
-		spool_seterr(err, "close %s/%s: %s", dir, name,
-		    strerror(errno));
-		return -1;
+		e = errno;
+		spool_seterr(err, "close %s/%s: %s", dir, tmp, strerror(e));
+		goto fail;
+	}
+	if (renameat(dfd, tmp, dfd, name) == -1) {
+		e = errno;
+		spool_seterr(err, "cannot rename %s/%s: %s", dir, tmp,
+		    strerror(e));
+		goto fail;
 	}
 	return 0;
+fail:
+	*syserr = e;
+	(void)unlinkat(dfd, tmp, 0);
+	return -1;
 }
 
 /* Pass 2, one entry that became a message: make its file right. */
@@ -461,15 +502,17 @@ put_entry(struct pass2 *p, struct ment *m, const struct bundle_entry *be)
 		    "entry: %s\nbatch: %" PRId64 "\nid: %" PRId64 "\n",
 		    m->reason, p->partner, b, e, p->batch, m->id);
 		if (spooldir_write_reason(c->sd, ST_REJECTED, m->file, text,
-		    p->err) == -1)
+		    p->err) == -1) {
+			p->syserr = errno;
 			return -1;
+		}
 		log_notice("event=reject partner=%s bundle=%s entry=%" PRIu64
 		    " batch=%" PRId64 " id=%" PRId64 " reason=%s",
 		    LOG_Q(p->partner), LOG_Q(b), be->index, p->batch, m->id,
 		    LOG_Q(m->reason));
 	}
 	if (write_file(dfd, spool_state_name(m->state), m->file, be->data,
-	    be->len, p->err) == -1)
+	    be->len, &p->syserr, p->err) == -1)
 		return -1;
 	c->sd->dirty[m->state] = true;
 	return 0;
@@ -537,6 +580,7 @@ materialise(struct accept_ctx *c, const struct accept_file *f, int fd,
 		}
 	/* Every entry file and rename durable before the bundle moves. */
 	if (syncfs(c->sd->root_fd) == -1) {
+		p->syserr = errno;
 		spool_seterr(err, "syncfs %s: %s", c->sd->root,
 		    strerror(errno));
 		return -1;
@@ -558,37 +602,33 @@ pass2_free(struct pass2 *p)
 	p->n = p->cap = 0;
 }
 
-void
+int
 accept_bundle_finish(struct accept_ctx *c, const struct accept_file *f,
-    struct outcome *o, struct accept_stats *stats)
+    struct outcome *o, bool retrying, struct accept_stats *stats)
 {
 	struct spool_error err;
 	struct pass2 p;
 	char text[SPOOL_ERRLEN + 512];
 	int64_t t0;
+	int rc = -1;
 
 	spool_clearerr(&err);
 	memset(&p, 0, sizeof(p));
 	t0 = store_now_ms();
 	if (o->state == ST_DONE) {
 		if (materialise(c, f, o->fd, o->batch, o->restore, &p, &err) ==
-		    -1) {
-			log_err("event=bundle partner=%s file=%s batch=%" PRId64
-			    " status=failed reason=%s note=\"the bundle stays "
-			    "in incoming/\"", LOG_Q(f->partner), LOG_Q(f->name),
-			    o->batch, LOG_Q(err.msg));
-			pass2_free(&p);
-			return;
-		}
+		    -1)
+			goto unfinished;
 	} else {
 		snprintf(text, sizeof(text), "%s\npartner: %s\nfile: %s\n"
 		    "batch: %" PRId64 "\n", o->reason, LOG_Q(f->partner),
 		    LOG_Q(f->name), o->batch);
 		if (spooldir_write_reason(c->sd, ST_REJECTED, o->file_name,
-		    text, &err) == -1)
-			log_err("event=bundle partner=%s file=%s batch=%" PRId64
-			    " status=failed reason=%s", LOG_Q(f->partner),
-			    LOG_Q(f->name), o->batch, LOG_Q(err.msg));
+		    text, &err) == -1) {
+			/* No file in rejected/ without its reason. */
+			p.syserr = errno;
+			goto unfinished;
+		}
 	}
 	failpoint("bundle-entries");
 	if (spooldir_move(c->sd, f->dirfd, -1, f->name, o->state,
@@ -597,7 +637,7 @@ accept_bundle_finish(struct accept_ctx *c, const struct accept_file *f,
 		    " status=failed reason=%s", LOG_Q(f->partner),
 		    LOG_Q(f->name), o->batch, LOG_Q(err.msg));
 		pass2_free(&p);
-		return;
+		return -1;
 	}
 	stats->bundles++;
 	if (o->restore)
@@ -615,10 +655,30 @@ accept_bundle_finish(struct accept_ctx *c, const struct accept_file *f,
 		    " status=rejected reason=%s", LOG_Q(f->partner),
 		    LOG_Q(f->name), o->batch, LOG_Q(o->reason));
 	pass2_free(&p);
+	return 0;
+unfinished:
+	if (resource_error(p.syserr)) {
+		rc = 1;
+		stats->unfinished++;
+	}
+	if (rc == 1 && retrying)
+		log_debug("event=bundle partner=%s file=%s batch=%" PRId64
+		    " status=unfinished reason=%s", LOG_Q(f->partner),
+		    LOG_Q(f->name), o->batch, LOG_Q(err.msg));
+	else
+		log_err("event=bundle partner=%s file=%s batch=%" PRId64
+		    " status=%s reason=%s note=\"the bundle stays in "
+		    "incoming/%s\"", LOG_Q(f->partner), LOG_Q(f->name),
+		    o->batch, rc == 1 ? "unfinished" : "failed",
+		    LOG_Q(err.msg), rc == 1 ? "; it is finished when the "
+		    "disk has room again, and nothing is processed until "
+		    "then" : "");
+	pass2_free(&p);
+	return rc;
 }
 
 int
-accept_bundle_restore(struct accept_ctx *c, int64_t batch,
+accept_bundle_restore(struct accept_ctx *c, int64_t batch, bool retrying,
     struct spool_error *err)
 {
 	struct accept_stats stats;
@@ -659,9 +719,11 @@ accept_bundle_restore(struct accept_ctx *c, int64_t batch,
 	f.partner = b.partner;
 	f.name = b.orig_name;
 	memset(&stats, 0, sizeof(stats));
-	accept_bundle_finish(c, &f, &o, &stats);
+	rc = accept_bundle_finish(c, &f, &o, retrying, &stats);
 	spooldir_fsync_fd(dirfd, "incoming", NULL);
-	if (spooldir_sync(c->sd, err) == -1)
+	if (rc == 1)
+		ret = 2;
+	else if (spooldir_sync(c->sd, err) == -1)
 		ret = -1;
 	else
 		ret = stats.bundles > 0 ? 1 : 0;
@@ -674,21 +736,35 @@ out:
 	return ret;
 }
 
+struct restore_all {
+	struct accept_ctx	*c;
+	bool			 retrying;
+	int			 unfinished;
+};
+
 static int
 restore_one(void *arg, int64_t id)
 {
-	struct accept_ctx *c = arg;
+	struct restore_all *r = arg;
 	struct spool_error err;
+	int rc;
 
 	spool_clearerr(&err);
-	if (accept_bundle_restore(c, id, &err) == -1)
+	if ((rc = accept_bundle_restore(r->c, id, r->retrying, &err)) == -1)
 		log_err("event=restore batch=%" PRId64 " status=failed "
 		    "reason=%s", id, LOG_Q(err.msg));
+	else if (rc == 2)
+		r->unfinished++;
 	return 0;
 }
 
 int
-accept_bundles_restore(struct accept_ctx *c, struct spool_error *err)
+accept_bundles_restore(struct accept_ctx *c, bool retrying,
+    struct spool_error *err)
 {
-	return store_batch_ids(c->store, restore_one, c, err);
+	struct restore_all r = { c, retrying, 0 };
+
+	if (store_batch_ids(c->store, restore_one, &r, err) == -1)
+		return -1;
+	return r.unfinished;
 }

@@ -63,12 +63,18 @@ bool	accept_bundle_size_ok(struct accept_ctx *, const struct stat *);
 int	accept_bundle(struct accept_ctx *, const struct accept_file *, int fd,
 	    const struct stat *, struct outcome *, int64_t *next_id,
 	    struct accept_stats *, struct spool_error *);
-/* After COMMIT: write the entries' files, then move the bundle. */
-void	accept_bundle_finish(struct accept_ctx *, const struct accept_file *,
-	    struct outcome *, struct accept_stats *);
+/*
+ * After COMMIT: write the entries' files, then move the bundle. 0 done;
+ * 1 left in incoming/ for lack of space or an I/O error (to be finished
+ * later: stats->unfinished counts it); -1 left there for another reason
+ * (logged).
+ */
+int	accept_bundle_finish(struct accept_ctx *, const struct accept_file *,
+	    struct outcome *, bool retrying, struct accept_stats *);
 /* A recorded batch whose bundle may still be in incoming/: finish it.
- * 1 done, 0 nothing to do, -1 error. */
+ * 1 done, 0 nothing to do, 2 still unfinished (no space, I/O error),
+ * -1 error. */
 int	accept_bundle_restore(struct accept_ctx *, int64_t batch,
-	    struct spool_error *);
+	    bool retrying, struct spool_error *);
 
 #endif

@@ -88,6 +88,8 @@ static const struct key keys[] = {
 	    offsetof(struct conf, gap_alert_after_ms), SEC(1), 365 * DAY },
 	{ "processing", "retention", K_DURATION,
 	    offsetof(struct conf, retention_ms), 0, 3650 * DAY },
+	{ "processing", "min_free_space", K_SIZE,
+	    offsetof(struct conf, min_free_space), 0, KB * KB * KB * KB * KB },
 	{ "retry", "initial_delay", K_DURATION,
 	    offsetof(struct conf, retry_initial_ms), SEC(1), DAY },
 	{ "retry", "multiplier", K_DECIMAL,
@@ -166,6 +168,7 @@ conf_defaults(struct conf *c)
 	c->require_schema = false;
 	c->gap_alert_after_ms = SEC(3600);
 	c->retention_ms = 7 * DAY;
+	c->min_free_space = CONF_MIN_FREE_AUTO;
 	c->retry_initial_ms = SEC(30);
 	c->retry_multiplier = 2.0;
 	c->retry_max_delay_ms = SEC(3600);

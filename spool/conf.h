@@ -16,6 +16,7 @@
 #include "log.h"
 
 #define CONF_PARTNER_MAX 64
+#define CONF_MIN_FREE_AUTO UINT64_MAX	/* min_free_space not set */
 
 struct conf_route {
 	char		*type;		/* message type, or "*" */
@@ -47,6 +48,8 @@ struct conf {
 	bool		 require_schema;
 	uint64_t	 gap_alert_after_ms;
 	uint64_t	 retention_ms;
+	uint64_t	 min_free_space;	/* bytes; CONF_MIN_FREE_AUTO:
+						   1 GiB or 5%, the smaller */
 
 	/* [retry] */
 	uint64_t	 retry_initial_ms;

@@ -34,9 +34,11 @@
  *
  * One COMMIT ends the cycle; only then are files renamed into the
  * directory of their new state (failed/ ones after their .reason
- * sidecar), and each directory touched is fsynced once. A crash before
- * COMMIT undoes the whole cycle; a crash after it leaves files in their
- * old directories, which start-up reconciliation moves.
+ * sidecar; a sidecar that cannot be written leaves the file where it
+ * was, owed: accept_settle_owed()), and each directory touched is
+ * fsynced once. A crash before COMMIT undoes the whole cycle; a crash
+ * after it leaves files in their old directories, which start-up
+ * reconciliation moves.
  */
 #include "config.h"
 
@@ -448,10 +450,19 @@ move_files(struct cycle *c)
 			store_attempt_log(c->ctx->store, it->w.id, log,
 			    sizeof(log), NULL);
 			snprintf(text, sizeof(text), "%s\n%s", it->reason, log);
+			/* No file in failed/ without its reason: the file
+			 * waits where it is, the reason is owed. */
 			if (spooldir_write_reason(c->ctx->sd, ST_FAILED,
-			    it->w.file_name, text, &err) == -1)
-				log_err("event=reason status=failed "
-				    "reason=%s", LOG_Q(err.msg));
+			    it->w.file_name, text, &err) == -1) {
+				logid(id, sizeof(id), &it->w);
+				log_err("event=reason %s status=failed "
+				    "reason=%s note=\"the file stays in %s/ "
+				    "until its reason is written\"", id,
+				    LOG_Q(err.msg),
+				    spool_state_name(it->w.state));
+				spooldir_owe(c->ctx->sd, it->w.id);
+				continue;
+			}
 		}
 		if (spooldir_move(c->ctx->sd, -1, it->w.state,
 		    it->w.file_name, it->to_state, it->w.file_name,

@@ -22,6 +22,13 @@
  *   it (no second copy). If the partner took the file in that window, it
  *   is written again under the same name with the same sequence number,
  *   which the partner ignores as a duplicate (at-least-once, DESIGN 1).
+ * A write that fails (disk full, I/O error) removes its dot-file and
+ * leaves the row unwritten; store.outbound_new stays set, so the next
+ * flush tries again (spoold retries on a timer, not only after the next
+ * cycle). The temporary name lies in a directory the partner may write
+ * in: whatever is found there is removed and the file created anew
+ * (O_EXCL, O_NOFOLLOW, O_NONBLOCK: a FIFO or a link cannot divert or
+ * block us).
  * Failpoints: "outbound-write" (after COMMIT, before any file is
  * written), "outbound-mark" (after the files, before they are marked).
  */
@@ -464,11 +471,27 @@ write_one(struct spooldir *sd, const struct store_outfile *f,
 		return 0;
 	}
 	snprintf(tmp, sizeof(tmp), ".%s.tmp", f->file_name);
-	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
-	    O_CLOEXEC, 0644);
+	/*
+	 * outgoing/<partner>/ may be the partner's to write in (its SFTP
+	 * chroot): whatever lies at the temporary name (a FIFO would block
+	 * an open, a link would lead elsewhere) is removed, and the file is
+	 * created anew, without blocking, and checked.
+	 */
+	if (unlinkat(dfd, tmp, 0) == -1 && errno != ENOENT) {
+		spool_seterr(err, "cannot remove outgoing/%s/%s: %s",
+		    f->partner, tmp, strerror(errno));
+		goto out;
+	}
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0644);
 	if (fd == -1) {
 		spool_seterr(err, "cannot create outgoing/%s/%s: %s",
 		    f->partner, tmp, strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		spool_seterr(err, "outgoing/%s/%s is not a regular file",
+		    f->partner, tmp);
 		goto out;
 	}
 	while (off < f->len) {
@@ -503,8 +526,11 @@ write_one(struct spooldir *sd, const struct store_outfile *f,
 	}
 	rc = spooldir_fsync_fd(dfd, "outgoing partner directory", err);
 out:
-	if (fd != -1)
+	if (fd != -1) {
 		close(fd);
+		/* No partial file stays (ENOSPC, EIO): written anew later. */
+		(void)unlinkat(dfd, tmp, 0);
+	}
 	close(dfd);
 	return rc;
 }
@@ -529,11 +555,13 @@ outbound_flush(struct spooldir *sd, struct store *s, unsigned *written,
 	}
 	failpoint("outbound-write");
 	for (i = 0; i < n; i++) {
-		if (write_one(sd, &v[i], err) == -1) {
-			log_err("event=outbound id=%" PRId64 " partner=%s "
+		/* The first failure is the caller's to log (once: a disk
+		 * that is full fails every file alike). */
+		if (write_one(sd, &v[i], rc == -1 ? &merr : err) == -1) {
+			log_debug("event=outbound id=%" PRId64 " partner=%s "
 			    "file=%s status=failed reason=%s", v[i].id,
 			    LOG_Q(v[i].partner), LOG_Q(v[i].file_name),
-			    LOG_Q(err->msg));
+			    LOG_Q(rc == -1 ? merr.msg : err->msg));
 			rc = -1;
 			v[i].id = 0;	/* not marked: tried again */
 			continue;
@@ -562,12 +590,15 @@ outbound_flush(struct spooldir *sd, struct store *s, unsigned *written,
 	}
 	if (written != NULL)
 		*written = (unsigned)ok;
+	if (rc == -1)
+		s->outbound_new = 1;	/* the next flush tries again */
 	store_outfiles_free(v, n);
 	return rc;
 markfail:
 	/* The files are in place; the next flush finds and marks them. */
 	spool_seterr(err, "outbound files written but not marked: %s",
 	    merr.msg);
+	s->outbound_new = 1;
 	store_outfiles_free(v, n);
 	return -1;
 }

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "spooldir.h"
@@ -166,6 +167,7 @@ spooldir_close(struct spooldir *sd)
 		if (sd->state_fd[i] != -1)
 			close(sd->state_fd[i]);
 	free(sd->root);
+	free(sd->owed);
 	memset(sd, 0, sizeof(*sd));
 	sd->root_fd = sd->incoming_fd = sd->outgoing_fd = -1;
 	for (i = 0; i < ST_NSTATES; i++)
@@ -392,7 +394,7 @@ spooldir_write_reason(struct spooldir *sd, enum spool_state st,
 	char final[SPOOLDIR_NAME_MAX + 16], tmp[SPOOLDIR_NAME_MAX + 24];
 	size_t len = strlen(text), off = 0;
 	ssize_t n;
-	int fd, dfd = sd->state_fd[st];
+	int fd, dfd = sd->state_fd[st], saved;
 	char *clean;
 
 	if (reason_clean(text, &clean) == -1) {
@@ -454,10 +456,12 @@ spooldir_write_reason(struct spooldir *sd, enum spool_state st,
 	free(clean);
 	return 0;
 fail:
+	saved = errno;
 	if (fd != -1)
 		close(fd);
 	unlinkat(dfd, tmp, 0);
 	free(clean);
+	errno = saved;	/* the caller tells ENOSPC and EIO apart */
 	return -1;
 }
 
@@ -487,4 +491,43 @@ spooldir_sync(struct spooldir *sd, struct spool_error *err)
 			sd->dirty[i] = false;
 	}
 	return rc;
+}
+
+void
+spooldir_owe(struct spooldir *sd, int64_t id)
+{
+	int64_t *n;
+	size_t i, cap;
+
+	for (i = 0; i < sd->nowed; i++)
+		if (sd->owed[i] == id)
+			return;
+	if (sd->nowed == sd->owedcap) {
+		cap = sd->owedcap ? sd->owedcap * 2 : 16;
+		if ((n = reallocarray(sd->owed, cap, sizeof(*n))) == NULL)
+			return;
+		sd->owed = n;
+		sd->owedcap = cap;
+	}
+	sd->owed[sd->nowed++] = id;
+}
+
+int
+spooldir_space(int fd, uint64_t min_free, uint64_t *avail, uint64_t *limit)
+{
+	struct statvfs vfs;
+	uint64_t size, five;
+
+	if (fstatvfs(fd, &vfs) == -1)
+		return -1;
+	/* f_bavail: what an unprivileged spoold may still use. */
+	*avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	if (min_free != UINT64_MAX) {
+		*limit = min_free;
+		return 0;
+	}
+	size = (uint64_t)vfs.f_blocks * vfs.f_frsize;
+	five = size / 20;
+	*limit = five < ((uint64_t)1 << 30) ? five : (uint64_t)1 << 30;
+	return 0;
 }

@@ -36,6 +36,10 @@ struct spooldir {
 	int	 state_fd[ST_NSTATES];
 	bool	 dirty[ST_NSTATES];
 	bool	 incoming_dirty;
+	/* Messages whose .reason sidecar could not be written (disk full):
+	 * their files wait where they were; accept_settle_owed(). */
+	int64_t	*owed;
+	size_t	 nowed, owedcap;
 };
 
 const char *spool_state_name(enum spool_state);
@@ -102,7 +106,24 @@ int	spooldir_write_reason(struct spooldir *, enum spool_state st,
 /* fsync every directory marked by spooldir_move(); clears the marks. */
 int	spooldir_sync(struct spooldir *, struct spool_error *);
 
+/* Note that message id's .reason sidecar is owed (see struct spooldir).
+ * Out of memory: not noted (reconciliation at start-up finds it). */
+void	spooldir_owe(struct spooldir *, int64_t id);
+
 /* fsync one directory by descriptor. */
 int	spooldir_fsync_fd(int fd, const char *what, struct spool_error *);
+
+/*
+ * Space on the file system of fd (the spool): *avail the bytes free for
+ * an unprivileged process, *limit the min_free_space that applies: the
+ * configured one, or for UINT64_MAX (not set) 1 GiB or 5% of the file
+ * system, whichever is smaller. 0, or -1 with errno set.
+ */
+int	spooldir_space(int fd, uint64_t min_free, uint64_t *avail,
+	    uint64_t *limit);
+
+/* In the spool's root: what spoold says about its own condition (disk
+ * full, below min_free_space) for spoolctl status. Written in place. */
+#define SPOOLDIR_STATUS_FILE	"spoold.status"
 
 #endif

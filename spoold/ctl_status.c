@@ -10,12 +10,14 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include "ctl.h"
 #include "store_batch.h"
@@ -54,6 +56,58 @@ count_incoming(const char *root)
 	return n;
 }
 
+/* The disk as spoold and spoolctl see it (DESIGN 18). */
+struct disk {
+	bool		 known;		/* statvfs worked */
+	uint64_t	 avail, min_free;
+	bool		 said;		/* spoold.status was read */
+	bool		 accepting, paused;
+	char		 reason[1024];
+};
+
+/* statvfs of the spool, and what a running spoold says in spoold.status. */
+static void
+disk_read(struct ctl *c, bool alive, struct disk *dk)
+{
+	char path[4096], buf[1100], *line, *save, *nl;
+	ssize_t n;
+	int fd;
+
+	memset(dk, 0, sizeof(*dk));
+	dk->accepting = true;
+	snprintf(path, sizeof(path), "%s", c->conf.spool_dir);
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		dk->known = spooldir_space(fd, c->conf.min_free_space,
+		    &dk->avail, &dk->min_free) == 0;
+		close(fd);
+	}
+	if (!alive)
+		return;
+	snprintf(path, sizeof(path), "%s/%s", c->conf.spool_dir,
+	    SPOOLDIR_STATUS_FILE);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	dk->said = true;
+	for (line = strtok_r(buf, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if ((nl = strchr(line, '=')) == NULL)
+			continue;
+		*nl++ = '\0';
+		if (strcmp(line, "accepting") == 0)
+			dk->accepting = strcmp(nl, "no") != 0;
+		else if (strcmp(line, "processing") == 0)
+			dk->paused = strcmp(nl, "paused") == 0;
+		else if (strcmp(line, "reason") == 0)
+			snprintf(dk->reason, sizeof(dk->reason), "%s", nl);
+	}
+}
+
 /*
  * The daemon table's row describes the running spoold only when it has
  * the pid spoold's lock names; else it is what an earlier one left.
@@ -65,9 +119,55 @@ row_is_running(const struct store_admin_status *as, bool alive, pid_t pid)
 }
 
 static void
+disk_json(struct json *j, const struct disk *dk)
+{
+	json_key(j, "disk");
+	json_object(j);
+	if (dk->known) {
+		json_kint(j, "free_bytes", (int64_t)dk->avail);
+		json_kint(j, "min_free_space", (int64_t)dk->min_free);
+		json_kbool(j, "below_min_free_space", dk->avail < dk->min_free);
+	} else {
+		json_knull(j, "free_bytes");
+		json_knull(j, "min_free_space");
+		json_knull(j, "below_min_free_space");
+	}
+	if (dk->said) {
+		json_kbool(j, "accepting", dk->accepting);
+		json_kbool(j, "processing_paused", dk->paused);
+		if (dk->reason[0] != '\0')
+			json_kstr(j, "reason", dk->reason);
+		else
+			json_knull(j, "reason");
+	} else {
+		json_knull(j, "accepting");
+		json_knull(j, "processing_paused");
+		json_knull(j, "reason");
+	}
+	json_object_end(j);
+}
+
+static void
+disk_text(const struct disk *dk)
+{
+	char b[1100];
+
+	if (dk->known)
+		printf("disk      %" PRIu64 " MiB free, min_free_space %" PRIu64
+		    " MiB%s\n", dk->avail >> 20, dk->min_free >> 20,
+		    dk->avail < dk->min_free ? " (below it)" : "");
+	if (dk->said && (!dk->accepting || dk->paused ||
+	    dk->reason[0] != '\0'))
+		printf("trouble   %s%s%s\n", !dk->accepting ?
+		    "not accepting; " : "", dk->paused ?
+		    "processing paused; " : "",
+		    clean(b, sizeof(b), dk->reason, 0));
+}
+
+static void
 status_json(struct ctl *c, const int64_t *counts, int64_t incoming,
     const struct store_admin_status *as, const struct store_admin_msg *def,
-    bool alive, pid_t pid)
+    bool alive, pid_t pid, const struct disk *dk)
 {
 	struct json *j = &c->j;
 	int i;
@@ -145,13 +245,14 @@ status_json(struct ctl *c, const int64_t *counts, int64_t incoming,
 	json_kint(j, "last_minute", as->duplicates_last_minute);
 	json_kint(j, "last_hour", as->duplicates_last_hour);
 	json_object_end(j);
+	disk_json(j, dk);
 	json_object_end(j);
 }
 
 static void
 status_text(struct ctl *c, const int64_t *counts, int64_t incoming,
     const struct store_admin_status *as, const struct store_admin_msg *def,
-    bool alive, pid_t pid)
+    bool alive, pid_t pid, const struct disk *dk)
 {
 	char t1[64], t2[64], b1[300], b2[300];
 	int i;
@@ -207,6 +308,7 @@ status_text(struct ctl *c, const int64_t *counts, int64_t incoming,
 	printf("duplicate %" PRId64 " in the last minute, %" PRId64
 	    " in the last hour\n", as->duplicates_last_minute,
 	    as->duplicates_last_hour);
+	disk_text(dk);
 }
 
 int
@@ -215,6 +317,7 @@ cmd_status(struct ctl *c, int argc, char **argv)
 	struct store_admin_status as;
 	struct store_admin_msg def;
 	struct spool_error err;
+	struct disk dk;
 	int64_t counts[ST_NSTATES], incoming;
 	bool have_def = false, alive;
 	pid_t pid;
@@ -246,12 +349,13 @@ cmd_status(struct ctl *c, int argc, char **argv)
 	store_admin_read_end(&c->store);
 	incoming = count_incoming(c->conf.spool_dir);
 	alive = ctl_daemon(c, &pid) == 1;
+	disk_read(c, alive, &dk);
 	if (c->json)
 		status_json(c, counts, incoming, &as, have_def ? &def : NULL,
-		    alive, pid);
+		    alive, pid, &dk);
 	else
 		status_text(c, counts, incoming, &as, have_def ? &def : NULL,
-		    alive, pid);
+		    alive, pid, &dk);
 	store_admin_msg_free(&def);
 	store_admin_status_free(&as);
 	return c->json ? finish_json(c, EX_OK) : EX_OK;

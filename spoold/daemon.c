@@ -40,6 +40,19 @@
  * starts and spoold waits for the running ones to end (their timeouts
  * still apply) before it exits; --once waits for them too, and exits
  * when nothing is pending.
+ *
+ * Disk full and I/O errors (spoold(8), DISK FULL): before each round of
+ * acceptance, statvfs() of the spool; below min_free_space nothing is
+ * accepted (files stay in incoming/, the watcher keeps them) until there
+ * is room again, looked at on the timer. A bundle whose entry files
+ * could not all be written (ENOSPC, EIO) stays in incoming/ and is
+ * finished on the timer (accept_bundles_restore()); until then no
+ * processing cycle runs, since the store has rows whose files are not
+ * there yet. Outbound files that could not be written are written on
+ * the timer too. Each condition is logged when it begins and when it
+ * ends, not on every retry, and written to <spool>/spoold.status (a
+ * file preallocated at start-up and rewritten in place, so that writing
+ * it needs no free block) for spoolctl status.
  */
 #include "config.h"
 
@@ -80,6 +93,8 @@
 #define STORE_RETRY_MS		1000	/* after a failed batch */
 #define GUARD_MS		2000	/* lock file and store still ours? */
 #define STORE_NAME		"spool.db"
+#define TROUBLE_RETRY_MS	2000	/* disk full: look again after */
+#define STATUS_SIZE		1024	/* bytes of spoold.status */
 
 struct daemon {
 	struct conf		*conf;
@@ -100,6 +115,22 @@ struct daemon {
 	bool			 lost;		/* lock file or store gone */
 	struct stat		 lock_st, db_st;	/* what we hold */
 	int64_t			 guard_at;	/* next check, store_now_ms */
+	/*
+	 * Disk trouble (see the top of this file): spoold.status (or -1);
+	 * below min_free_space; free bytes and the limit at the last look;
+	 * bundles waiting for room; when to retry (ms); what spoold.status
+	 * says; the last cycle and acceptance errors logged.
+	 */
+	int			 statusfd;
+	bool			 present;	/* noted in the store */
+	bool			 presence_tried;
+	bool			 low_space;
+	uint64_t		 avail, min_free;
+	int			 unfinished;
+	int64_t			 trouble_due;
+	char			 status[STATUS_SIZE];
+	char			 cycle_err[SPOOL_ERRLEN];
+	char			 accept_err[SPOOL_ERRLEN];
 	/* Totals of this run, logged at exit (and read by the benchmark). */
 	uint64_t		 accepted, processed;
 	int64_t			 accept_ms, process_ms;
@@ -142,8 +173,13 @@ note_presence(struct daemon *d, bool running)
 		snprintf(sql, sizeof(sql), "DELETE FROM daemon WHERE pid = %ld",
 		    (long)getpid());
 	if (store_exec(&d->store, sql, &err) == -1) {
-		log_warn("event=presence status=failed reason=%s",
-		    LOG_Q(err.msg));
+		if (running && d->presence_tried)	/* a retry: quiet */
+			log_debug("event=presence status=failed reason=%s",
+			    LOG_Q(err.msg));
+		else
+			log_warn("event=presence status=failed reason=%s",
+			    LOG_Q(err.msg));
+		d->presence_tried = true;
 		return -1;
 	}
 	return 0;
@@ -355,9 +391,20 @@ process_ready(struct daemon *d)
 	d->process_ms += store_now_ms() - t0;
 	d->processed += st.done + st.deferred + st.failed;
 	if (rc == -1) {
-		log_err("event=cycle status=failed reason=%s retry_in=%dms",
-		    LOG_Q(err.msg), STORE_RETRY_MS);
+		/* Logged once, not once a second (a full disk lasts). */
+		if (strcmp(err.msg, d->cycle_err) != 0)
+			log_err("event=cycle status=failed reason=%s "
+			    "retry_in=%dms", LOG_Q(err.msg), STORE_RETRY_MS);
+		else
+			log_debug("event=cycle status=failed reason=%s "
+			    "retry_in=%dms", LOG_Q(err.msg), STORE_RETRY_MS);
+		snprintf(d->cycle_err, sizeof(d->cycle_err), "%s", err.msg);
 		return STORE_RETRY_MS;
+	}
+	if (d->cycle_err[0] != '\0') {
+		log_notice("event=cycle status=ok reason=\"cycles commit "
+		    "again\"");
+		d->cycle_err[0] = '\0';
 	}
 	if (st.taken > 0 || st.stopped) {
 		log_info("event=cycle messages=%u done=%u deferred=%u "
@@ -426,6 +473,146 @@ min_wait(int64_t a, int64_t b)
 	return a < b ? a : b;
 }
 
+/*
+ * Is the spool's file system below min_free_space? Logged when it
+ * becomes so and when it ends.
+ */
+static void
+check_space(struct daemon *d)
+{
+	uint64_t avail, limit;
+	bool low;
+
+	if (spooldir_space(d->sd.root_fd, d->conf->min_free_space, &avail,
+	    &limit) == -1)
+		return;
+	low = avail < limit;
+	if (low && !d->low_space)
+		log_warn("event=disk status=low free=%" PRIu64
+		    " min_free_space=%" PRIu64 " reason=\"free space on the "
+		    "spool's file system is below min_free_space; new files "
+		    "stay in incoming/ until there is room again\"", avail,
+		    limit);
+	else if (!low && d->low_space)
+		log_notice("event=disk status=ok free=%" PRIu64
+		    " min_free_space=%" PRIu64 " reason=\"there is room "
+		    "again; accepting\"", avail, limit);
+	d->low_space = low;
+	d->avail = avail;
+	d->min_free = limit;
+}
+
+/* Is anything waiting for room on the disk (or for the disk to heal)? */
+static bool
+in_trouble(const struct daemon *d)
+{
+	return d->low_space || d->unfinished > 0 ||
+	    d->store.outbound_new > 0 || d->sd.nowed > 0 || !d->present;
+}
+
+/*
+ * Tell spoolctl status how we are: spoold.status, rewritten in place
+ * (it was preallocated, so even a full disk takes it), only when it
+ * changes.
+ */
+static void
+status_update(struct daemon *d)
+{
+	char buf[STATUS_SIZE], why[STATUS_SIZE - 128];
+	size_t len;
+	ssize_t n;
+
+	if (d->statusfd == -1)
+		return;
+	why[0] = '\0';
+	if (d->low_space)
+		snprintf(why, sizeof(why), "free space is below "
+		    "min_free_space (%" PRIu64 " bytes): new files stay in "
+		    "incoming/", d->min_free);
+	len = strlen(why);
+	if (d->unfinished > 0)
+		snprintf(why + len, sizeof(why) - len, "%s%d bundle%s could "
+		    "not be written whole (disk full or I/O error): "
+		    "processing waits until %s finished", len > 0 ? "; " : "",
+		    d->unfinished, d->unfinished == 1 ? "" : "s",
+		    d->unfinished == 1 ? "it is" : "they are");
+	len = strlen(why);
+	if (d->store.outbound_new > 0 && (d->low_space || d->unfinished > 0 ||
+	    d->cycle_err[0] != '\0'))
+		snprintf(why + len, sizeof(why) - len, "%soutbound messages "
+		    "wait to be written", len > 0 ? "; " : "");
+	len = strlen(why);
+	if (d->sd.nowed > 0)
+		snprintf(why + len, sizeof(why) - len, "%s%zu .reason "
+		    "sidecar%s wait%s to be written", len > 0 ? "; " : "",
+		    d->sd.nowed, d->sd.nowed == 1 ? "" : "s",
+		    d->sd.nowed == 1 ? "s" : "");
+	len = strlen(why);
+	if (d->cycle_err[0] != '\0')
+		snprintf(why + len, sizeof(why) - len, "%scycles fail: %.300s",
+		    len > 0 ? "; " : "", d->cycle_err);
+	memset(buf, '\n', sizeof(buf));
+	snprintf(buf, sizeof(buf), "accepting=%s\nprocessing=%s\n"
+	    "reason=%s\n", d->low_space ? "no" : "yes", d->unfinished > 0 ?
+	    "paused" : "running", why);
+	len = strlen(buf);
+	memset(buf + len, '\n', sizeof(buf) - len);
+	if (memcmp(buf, d->status, sizeof(buf)) == 0)
+		return;
+	do
+		n = pwrite(d->statusfd, buf, sizeof(buf), 0);
+	while (n == -1 && errno == EINTR);
+	if (n == (ssize_t)sizeof(buf))
+		memcpy(d->status, buf, sizeof(buf));
+}
+
+/*
+ * On the timer while in trouble: finish the bundles a full disk left
+ * unfinished, write the outbound files it kept back. Quiet: each
+ * failure was logged when it first happened; the end is logged.
+ */
+static void
+retry_writes(struct daemon *d)
+{
+	struct accept_ctx ac = { d->conf, d->schemas, &d->store, &d->sd };
+	struct spool_error err;
+	unsigned n = 0;
+	int rc;
+
+	/* Started on a full disk: spoolctl learns our pid now. */
+	if (!d->present && note_presence(d, true) == 0)
+		d->present = true;
+	if (d->unfinished > 0) {
+		spool_clearerr(&err);
+		rc = accept_bundles_restore(&ac, true, &err);
+		if (rc == -1)
+			log_debug("event=bundle status=unfinished "
+			    "reason=%s", LOG_Q(err.msg));
+		else {
+			if (rc == 0)
+				log_notice("event=bundle status=finished "
+				    "reason=\"the bundles left unfinished "
+				    "are written; processing goes on\"");
+			d->unfinished = rc;
+		}
+	}
+	if (d->sd.nowed > 0) {
+		spool_clearerr(&err);
+		if (accept_settle_owed(&ac, &err) == -1)
+			log_debug("event=reason status=failed reason=%s",
+			    LOG_Q(err.msg));
+	}
+	if (d->store.outbound_new > 0) {
+		spool_clearerr(&err);
+		if (outbound_flush(&d->sd, &d->store, &n, &err) == 0 && n > 0)
+			log_notice("event=outbound written=%u reason=\""
+			    "written after an earlier failure\"", n);
+		else if (d->store.outbound_new > 0)
+			log_debug("event=outbound status=failed "
+			    "reason=%s", LOG_Q(err.msg));
+	}
+}
+
 /* Accept what is ready. Returns ms until the next look, or -1. */
 static int64_t
 accept_ready(struct daemon *d)
@@ -441,6 +628,10 @@ accept_ready(struct daemon *d)
 	for (;;) {
 		if (stopping(d))
 			return -1;
+		/* Below min_free_space: the files stay where they are. */
+		check_space(d);
+		if (d->low_space)
+			return TROUBLE_RETRY_MS;
 		n = watcher_ready(d->watcher, &files, ACCEPT_BATCH_MAX, &next);
 		if (n == 0)
 			return next;
@@ -451,12 +642,25 @@ accept_ready(struct daemon *d)
 		d->accepted += st.ready + st.parked + st.duplicate +
 		    st.rejected;
 		if (rc == -1) {
-			log_err("event=accept status=failed files=%zu "
-			    "reason=%s retry_in=%dms", n, LOG_Q(err.msg),
-			    STORE_RETRY_MS);
+			if (strcmp(err.msg, d->accept_err) != 0)
+				log_err("event=accept status=failed files=%zu "
+				    "reason=%s retry_in=%dms", n,
+				    LOG_Q(err.msg), STORE_RETRY_MS);
+			else
+				log_debug("event=accept status=failed "
+				    "files=%zu reason=%s retry_in=%dms", n,
+				    LOG_Q(err.msg), STORE_RETRY_MS);
+			snprintf(d->accept_err, sizeof(d->accept_err), "%s",
+			    err.msg);
 			watcher_done(d->watcher, true);
 			return STORE_RETRY_MS;
 		}
+		if (d->accept_err[0] != '\0') {
+			log_notice("event=accept status=ok reason=\"the store "
+			    "takes writes again\"");
+			d->accept_err[0] = '\0';
+		}
+		d->unfinished += (int)st.unfinished;
 		watcher_done(d->watcher, false);
 		if (n > st.vanished)
 			log_info("event=batch files=%zu ready=%u parked=%u "
@@ -464,6 +668,34 @@ accept_ready(struct daemon *d)
 			    n - st.vanished, st.ready, st.parked, st.duplicate,
 			    st.rejected, st.restored, st.bundles);
 	}
+}
+
+/* spoold.status: made and filled now, while there is room. */
+static void
+status_open(struct daemon *d)
+{
+	struct stat st;
+	int fd, e = 0;
+
+	(void)unlinkat(d->sd.root_fd, SPOOLDIR_STATUS_FILE, 0);
+	fd = openat(d->sd.root_fd, SPOOLDIR_STATUS_FILE, O_RDWR | O_CREAT |
+	    O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+	if (fd == -1 || fstat(fd, &st) == -1)
+		e = errno;
+	else if (!S_ISREG(st.st_mode))
+		e = EINVAL;
+	else
+		e = posix_fallocate(fd, 0, STATUS_SIZE);
+	if (e != 0) {
+		log_warn("event=start file=%s reason=\"cannot make it: %s; "
+		    "spoolctl status will not show a full disk\"",
+		    SPOOLDIR_STATUS_FILE, strerror(e));
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	d->statusfd = fd;
+	status_update(d);
 }
 
 static int
@@ -567,7 +799,14 @@ run(struct daemon *d)
 		next = accept_ready(d);
 		if (stopping(d))
 			break;
-		pnext = process_ready(d);
+		if (in_trouble(d) && store_now_ms() >= d->trouble_due) {
+			retry_writes(d);
+			d->trouble_due = store_now_ms() + TROUBLE_RETRY_MS;
+		}
+		/* Rows whose files are not all written: nothing is processed
+		 * until the bundle is finished. */
+		pnext = d->unfinished == 0 ? process_ready(d) : -1;
+		status_update(d);
 		if (stopping(d))
 			break;
 		/* Exec calls: deadlines, then what cycles left pending. */
@@ -577,11 +816,14 @@ run(struct daemon *d)
 			d->processed += done;
 			pnext = 0;	/* a successor may be ready */
 		}
-		if (d->once && watcher_pending(d->watcher) == 0 &&
-		    pnext != 0 && execq_idle(d->execq))
+		if (d->once && (watcher_pending(d->watcher) == 0 ||
+		    d->low_space) && pnext != 0 && execq_idle(d->execq))
 			return EX_OK;
 		next = min_wait(min_wait(next, pnext),
 		    execq_next_timeout(d->execq));
+		if (in_trouble(d))
+			next = min_wait(next, d->trouble_due > store_now_ms() ?
+			    d->trouble_due - store_now_ms() : 1);
 		next = min_wait(next, check_gaps(d));
 		next = min_wait(next, guard(d));
 		if (d->lost)
@@ -620,7 +862,7 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 	d.spool_dir_opt = spool_dir;
 	d.once = once;
 	d.router.conf = conf;
-	d.epfd = d.sigfd = d.timerfd = d.lockfd = -1;
+	d.epfd = d.sigfd = d.timerfd = d.lockfd = d.statusfd = -1;
 	spool_clearerr(&err);
 	xmlInitParser();
 
@@ -692,16 +934,21 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 		goto out;
 	}
 	execq_stop_when(d.execq, stop_pending, &d);
-	note_presence(&d, true);
+	d.present = note_presence(&d, true) == 0;
+	status_open(&d);
 	/* Bundles a crash left in incoming/ after their COMMIT: their entry
 	 * files first, before reconciliation looks for rows without files
 	 * and before anything is processed. */
 	{
 		struct accept_ctx ac = { d.conf, d.schemas, &d.store, &d.sd };
 
-		if (accept_bundles_restore(&ac, &err) == -1)
+		int left = accept_bundles_restore(&ac, false, &err);
+
+		if (left == -1)
 			log_err("event=restore status=failed reason=%s",
 			    LOG_Q(err.msg));
+		else
+			d.unfinished = left;
 	}
 	/* Files a crash left behind their store state go where the store
 	 * says (DESIGN 3); done/ is not scanned at start-up. */
@@ -718,6 +965,17 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 		size_t i;
 		int r;
 
+		/* A bundle the disk has no room for yet: its rows without
+		 * files are its entries, written on the timer; reading the
+		 * bundle again for each of them would only fail again. The
+		 * scan below takes single files still in incoming/. */
+		if (d.unfinished > 0 && missing.n > 0) {
+			log_warn("event=reconcile rows_without_file=%zu "
+			    "reason=\"left to the %d unfinished bundle%s and "
+			    "to the scan of incoming/\"", missing.n,
+			    d.unfinished, d.unfinished == 1 ? "" : "s");
+			missing.n = 0;
+		}
 		for (i = 0; i < missing.n; i++) {
 			spool_clearerr(&err);
 			if ((r = accept_restore(&ac, missing.ids[i],
@@ -777,6 +1035,8 @@ out:
 		close(d.sigfd);
 	if (d.timerfd != -1)
 		close(d.timerfd);
+	if (d.statusfd != -1)
+		close(d.statusfd);
 	spooldir_close(&d.sd);
 	close(d.lockfd);
 	free(db);

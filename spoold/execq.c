@@ -118,6 +118,7 @@ struct job {
 	int		 exit_status;
 	char		 reason[REASON_MAX];
 	char		*outpath;	/* SPOOLD_OUTBOUND, NULL: none */
+	bool		 unrecorded;	/* its store error was logged */
 };
 
 struct execq {
@@ -646,13 +647,20 @@ read_outbound(struct execq *q, struct job *j, char **buf, size_t *len)
 
 	*buf = NULL;
 	*len = 0;
-	fd = open(j->outpath, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	memset(&st, 0, sizeof(st));
+	/* The program controls this path: never block, never follow. */
+	fd = open(j->outpath, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC);
 	if (fd == -1 && errno == ENOENT)
 		return 0;	/* the program removed it: nothing to send */
 	if (fd == -1 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		snprintf(j->reason, sizeof(j->reason), "the program exited 0, "
-		    "but its SPOOLD_OUTBOUND file cannot be read or is not a "
-		    "regular file of at most max_message_size");
+		    "but its SPOOLD_OUTBOUND file %s", fd == -1 && errno ==
+		    ELOOP ? "was replaced by a symbolic link" : fd == -1 ?
+		    "cannot be read" : !S_ISREG(st.st_mode) ? "was replaced "
+		    "by something that is not a regular file (a FIFO, a "
+		    "device, a socket or a directory)" : "is larger than "
+		    "max_message_size");
 		goto refuse;
 	}
 	spool_clearerr(&err);
@@ -700,8 +708,12 @@ record(struct execq *q, struct job *j)
 	    outlen, &err);
 	free(out);
 	if (rc == -1) {
-		log_err("event=exec %s status=unrecorded reason=%s "
-		    "retry_in=%dms", id, LOG_Q(err.msg), STORE_RETRY_MS);
+		/* Once, not once a second (a full disk lasts). */
+		if (!j->unrecorded)
+			log_err("event=exec %s status=unrecorded reason=%s "
+			    "retry_in=%dms", id, LOG_Q(err.msg),
+			    STORE_RETRY_MS);
+		j->unrecorded = true;
 		j->deadline = mono_ms() + STORE_RETRY_MS;
 		return;
 	}
@@ -882,8 +894,14 @@ start_call(struct execq *q, struct pend *p)
 		no_run(q, j, CYCLE_TEMPORARY, -1, "out of memory");
 		goto out;
 	}
-	if ((e = open(j->outpath, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
-	    O_CLOEXEC, 0600)) == -1 || close(e) == -1) {
+	/* A leftover of an earlier run may be anything the program made of
+	 * it (a FIFO would block an open): remove it, create anew. */
+	if (unlink(j->outpath) == -1 && errno != ENOENT && errno != EISDIR)
+		log_warn("event=exec id=%" PRId64 " file=%s reason=\"cannot "
+		    "remove a leftover: %s\"", j->id, j->outpath,
+		    strerror(errno));
+	if ((e = open(j->outpath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_NONBLOCK | O_CLOEXEC, 0600)) == -1 || close(e) == -1) {
 		no_run(q, j, CYCLE_TEMPORARY, -1, "cannot create %s: %s",
 		    j->outpath, strerror(errno));
 		goto out;

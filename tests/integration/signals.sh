@@ -31,9 +31,11 @@ make_files() {
 start_daemon
 make_files "$T/stage" 1 1000
 find "$T/stage" -name '*.xml' -exec mv -t "$T/spool/incoming/acme" {} +
-# (rows commit before their files move: wait for both)
-wait_until 60 '[ "$(rows)" -eq 1000 ] && [ "$(left)" -eq 0 ]' ||
-    fail "only $(rows) of 1000 accepted, $(left) files left in incoming/"
+# The rows are there at COMMIT, the renames follow: wait for both.
+wait_until 60 '[ "$(rows)" -eq 1000 ] && [ "$(left)" -eq 0 ]' || {
+	[ "$(rows)" -eq 1000 ] || fail "only $(rows) of 1000 accepted"
+	fail "files left in incoming/"
+}
 batches=$(grep -c "event=batch" "$T/log")
 [ "$batches" -lt 500 ] ||
     fail "$batches acceptance batches for 1000 files: no group commit"
