@@ -14,6 +14,7 @@
 
 #include "error.h"
 #include "log.h"
+#include "msglimits.h"
 
 #define CONF_PARTNER_MAX 64
 
@@ -47,6 +48,7 @@ struct conf {
 	bool		 require_schema;
 	uint64_t	 gap_alert_after_ms;
 	uint64_t	 retention_ms;
+	struct msg_limits msg_limits;	/* max_attributes, ... */
 
 	/* [retry] */
 	uint64_t	 retry_initial_ms;
