@@ -19,6 +19,10 @@
  *   blow-up) and XXE (file://, http://) without trusting a libxml2 limit
  *   or option: the internal subset that would declare the entities is
  *   never parsed.
+ * - libxml2 never reads what the pre-scan (below) did not: the bounds of
+ *   struct msg_limits are checked on the bytes before libxml2 parses
+ *   them, and the parse stops at libxml2's first error. A NUL character
+ *   anywhere is refused (libxml2 takes it for the end of the input).
  * - libxml2 never prints. Its errors go to a structured handler on the
  *   parser context and, for errors raised outside the context (encoding
  *   conversion), to a per-thread handler installed only for the duration

@@ -43,7 +43,9 @@ struct msg {
  * with err set to one sentence a partner's EDI team understands and
  * err->line to the offending line when known (0 otherwise). On error *out
  * is zeroed and nothing needs freeing. Safe to call from several threads
- * at once once the program has called xmlInitParser().
+ * at once once the program has called xmlInitParser(). A NUL character
+ * is refused; after the root element only white space, comments and
+ * processing instructions may follow.
  */
 int	msg_parse(const char *buf, size_t len, struct msg *out,
 	    struct spool_error *err);
