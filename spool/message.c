@@ -1008,36 +1008,58 @@ text:
 	return -1;
 }
 
-/* Encodings whose bytes the pass may read as they are. */
+/*
+ * Encodings libxml2 2.9.14 does not switch to when a document declares
+ * them (it keeps what it detected), and those whose bytes the pass may
+ * read as they are (ASCII is ASCII in them, one byte a character).
+ */
 static int
-msg_ascii_safe(const char *enc)
+msg_enc_in(const char *enc, const char *const *names, size_t n, int prefix)
 {
-	static const char *const same[] = { "UTF-8", "UTF8", "US-ASCII",
-	    "ASCII", "LATIN1", "ISO-LATIN-1", "UTF-16", "UTF16" };
-	static const char *const family[] = { "ISO-8859-", "ISO8859-",
-	    "WINDOWS-125", "CP125" };
 	size_t i;
 
-	for (i = 0; i < sizeof(same) / sizeof(same[0]); i++)
-		if (strcasecmp(enc, same[i]) == 0)
-			return 1;
-	for (i = 0; i < sizeof(family) / sizeof(family[0]); i++)
-		if (strncasecmp(enc, family[i], strlen(family[i])) == 0)
+	for (i = 0; i < n; i++)
+		if (prefix ? strncasecmp(enc, names[i],
+		    strlen(names[i])) == 0 : strcasecmp(enc, names[i]) == 0)
 			return 1;
 	return 0;
 }
 
+static int
+msg_enc_kept(const char *enc)
+{
+	static const char *const kept[] = { "UTF-8", "UTF8", "UTF-16",
+	    "UTF16" };
+
+	return msg_enc_in(enc, kept, 4, 0);
+}
+
+static int
+msg_enc_bytes(const char *enc)
+{
+	static const char *const same[] = { "US-ASCII", "ASCII", "LATIN1",
+	    "ISO-LATIN-1" };
+	static const char *const family[] = { "ISO-8859-", "ISO8859-",
+	    "WINDOWS-125", "CP125" };
+
+	return msg_enc_kept(enc) || msg_enc_in(enc, same, 4, 0) ||
+	    msg_enc_in(enc, family, 4, 1);
+}
+
 /*
- * The encoding an ASCII-looking document declares, into enc (empty if
- * none or unreadable: the parser then refuses a broken declaration).
- * "UTF-16" counts as safe: on such bytes libxml2 refuses the label.
+ * The encoding the XML declaration at the start of sc names, into enc
+ * (empty if none or unreadable: the parser then refuses the
+ * declaration), and in *after the offset just past its closing quote,
+ * where libxml2 switches to it.
  */
 static void
-msg_declared_encoding(const struct msg_scan *sc, char *enc, size_t size)
+msg_declared_encoding(const struct msg_scan *sc, char *enc, size_t size,
+    size_t *after)
 {
 	size_t i = 0, end, j, k;
 
 	enc[0] = '\0';
+	*after = 0;
 	if (msg_at(sc, 0, "\xef\xbb\xbf"))
 		i = 3;
 	if (!msg_at(sc, i, "<?xml") || i + 5 >= sc->n ||
@@ -1061,42 +1083,79 @@ msg_declared_encoding(const struct msg_scan *sc, char *enc, size_t size)
 		return;
 	memcpy(enc, sc->p + j + 1, k - j - 1);
 	enc[k - j - 1] = '\0';
+	*after = k + 1;
 }
 
-/* Scan what h makes of buf, as UTF-8. */
-static int
-msg_scan_decoded(struct msg_scan *sc, xmlCharEncodingHandlerPtr h,
-    const char *buf, size_t len, struct spool_error *err)
+/*
+ * buf[0..keep) as it is, then what h makes of the rest, as UTF-8, into
+ * a new buffer (NULL: out of memory).
+ */
+static xmlBufferPtr
+msg_decode(xmlCharEncodingHandlerPtr h, const char *buf, size_t len,
+    size_t keep)
 {
 	xmlBufferPtr in, out;
-	int rc = -1, left;
+	int left;
 
-	in = xmlBufferCreateSize(len + 1);
+	in = xmlBufferCreateSize(len - keep + 1);
 	out = xmlBufferCreateSize(2 * len + 64);
 	if (in == NULL || out == NULL ||
-	    xmlBufferAdd(in, (const xmlChar *)buf, (int)len) != 0) {
-		msg_err(err, 0, "out of memory converting the document");
+	    xmlBufferAdd(out, (const xmlChar *)buf, (int)keep) != 0 ||
+	    xmlBufferAdd(in, (const xmlChar *)buf + keep,
+	    (int)(len - keep)) != 0) {
+		if (out != NULL)
+			xmlBufferFree(out);
+		out = NULL;
 		goto out;
 	}
-	/* Stops at the first bad sequence: the parser stops there too. */
+	/*
+	 * -3 is "output full" or a character cut at the end: go on while
+	 * input is consumed. -2, a bad sequence, ends it: the parser stops
+	 * there too.
+	 */
 	do {
 		left = xmlBufferLength(in);
-	} while (xmlCharEncInFunc(h, out, in) >= 0 &&
+	} while (xmlCharEncInFunc(h, out, in) != -2 &&
 	    xmlBufferLength(in) > 0 && xmlBufferLength(in) < left);
+out:
+	if (in != NULL)
+		xmlBufferFree(in);
+	return out;
+}
+
+/* Scan what h makes of buf after its first keep bytes. */
+static int
+msg_scan_decoded(struct msg_scan *sc, xmlCharEncodingHandlerPtr h,
+    const char *buf, size_t len, size_t keep, struct spool_error *err)
+{
+	xmlBufferPtr out;
+	int rc;
+
+	if ((out = msg_decode(h, buf, len, keep)) == NULL) {
+		msg_err(err, 0, "out of memory converting the document");
+		return -1;
+	}
 	sc->p = xmlBufferContent(out);
 	sc->n = (size_t)xmlBufferLength(out);
 	sc->raw = 0;
 	sc->nsdecl = 0;
 	rc = msg_scan(sc, err);
-out:
-	if (in != NULL)
-		xmlBufferFree(in);
-	if (out != NULL)
-		xmlBufferFree(out);
+	xmlBufferFree(out);
 	return rc;
 }
 
-/* Check buf against lim (NUL characters only if lim is NULL). */
+/*
+ * Check buf against lim (NUL characters only if lim is NULL), in the
+ * encoding libxml2 will read it in:
+ * - detected as ASCII-like (UTF-8, no BOM or a UTF-8 one): its bytes;
+ *   and if it declares an encoding libxml2 switches to, also its bytes
+ *   up to the declaration's closing quote followed by the rest decoded;
+ * - UTF-16 or UCS-4 (by BOM or by "<?"): decoded; a declaration of
+ *   another encoding is refused, since libxml2 would switch to it
+ *   somewhere after the part it has already decoded;
+ * - EBCDIC: decoded with the encoding it declares, which is what
+ *   libxml2 reads it with from the start (none: libxml2 refuses it).
+ */
 static int
 msg_prescan(const char *buf, size_t len, const struct msg_limits *lim,
     struct spool_error *err)
@@ -1105,8 +1164,10 @@ msg_prescan(const char *buf, size_t len, const struct msg_limits *lim,
 	struct msg_scan *sc;
 	xmlCharEncodingHandlerPtr h = NULL;
 	xmlCharEncoding enc;
-	char name[64];
-	int rc = 0, raw = 1;
+	xmlBufferPtr head;
+	char name[64], q[MSG_QBUF];
+	size_t after;
+	int rc = 0;
 
 	if ((sc = calloc(1, sizeof(*sc))) == NULL) {
 		msg_err(err, 0, "out of memory scanning the document");
@@ -1125,24 +1186,59 @@ msg_prescan(const char *buf, size_t len, const struct msg_limits *lim,
 	case XML_CHAR_ENCODING_UCS4BE:
 	case XML_CHAR_ENCODING_UCS4_2143:
 	case XML_CHAR_ENCODING_UCS4_3412:
+		if ((h = xmlGetCharEncodingHandler(enc)) == NULL) {
+			msg_err(err, 0, "not well-formed XML: the document's "
+			    "encoding is not supported");
+			rc = -1;
+			break;
+		}
+		/* The declaration, if any, is in the first line. */
+		if ((head = msg_decode(h, buf, len < 1024 ? len : 1024, 0)) ==
+		    NULL) {
+			msg_err(err, 0, "out of memory converting the "
+			    "document");
+			rc = -1;
+			break;
+		}
+		sc->p = xmlBufferContent(head);
+		sc->n = (size_t)xmlBufferLength(head);
+		msg_declared_encoding(sc, name, sizeof(name), &after);
+		xmlBufferFree(head);
+		if (name[0] != '\0' && !msg_enc_kept(name) &&
+		    (h->name == NULL || strcasecmp(name, h->name) != 0)) {
+			msg_err(err, 1, "not well-formed XML: a document "
+			    "written in %s declares encoding %s (line 1)",
+			    h->name != NULL ? h->name : "UTF-16 or UCS-4",
+			    msg_quote(q, name));
+			rc = -1;
+			break;
+		}
+		rc = msg_scan_decoded(sc, h, buf, len, 0, err);
+		break;
 	case XML_CHAR_ENCODING_EBCDIC:
-		raw = 0;
-		h = xmlGetCharEncodingHandler(enc);
+		if ((h = xmlGetCharEncodingHandler(enc)) == NULL ||
+		    (head = msg_decode(h, buf, len < 1024 ? len : 1024,
+		    0)) == NULL)
+			break;		/* libxml2 cannot read it either */
+		sc->p = xmlBufferContent(head);
+		sc->n = (size_t)xmlBufferLength(head);
+		msg_declared_encoding(sc, name, sizeof(name), &after);
+		xmlBufferFree(head);
+		xmlCharEncCloseFunc(h);
+		if (name[0] == '\0' ||
+		    (h = xmlFindCharEncodingHandler(name)) == NULL)
+			break;		/* libxml2 refuses it */
+		rc = msg_scan_decoded(sc, h, buf, len, 0, err);
 		break;
 	default:
-		msg_declared_encoding(sc, name, sizeof(name));
-		if (name[0] != '\0' && !msg_ascii_safe(name))
-			h = xmlFindCharEncodingHandler(name);
+		if ((rc = msg_scan(sc, err)) == -1)
+			break;
+		msg_declared_encoding(sc, name, sizeof(name), &after);
+		if (name[0] == '\0' || msg_enc_bytes(name) ||
+		    (h = xmlFindCharEncodingHandler(name)) == NULL)
+			break;		/* bytes it is, or libxml2 refuses */
+		rc = msg_scan_decoded(sc, h, buf, len, after, err);
 		break;
-	}
-	if (raw)
-		rc = msg_scan(sc, err);
-	if (rc == 0 && h != NULL)
-		rc = msg_scan_decoded(sc, h, buf, len, err);
-	else if (rc == 0 && !raw) {
-		msg_err(err, 0, "not well-formed XML: the document's "
-		    "encoding is not supported");
-		rc = -1;
 	}
 	if (h != NULL)
 		xmlCharEncCloseFunc(h);

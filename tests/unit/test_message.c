@@ -1287,6 +1287,44 @@ test_utf16_document_is_bounded_too(void **state)
 	free(b.s);
 }
 
+/* xml in UTF-16LE with a BOM, into a malloc'd buffer of *len bytes. */
+static char *
+utf16le(const char *xml, size_t *len)
+{
+	size_t i, n = strlen(xml);
+	char *u;
+
+	u = malloc(2 * n + 2);
+	assert_non_null(u);
+	u[0] = '\xff';
+	u[1] = '\xfe';
+	for (i = 0; i < n; i++) {
+		u[2 + 2 * i] = xml[i];
+		u[3 + 2 * i] = '\0';
+	}
+	*len = 2 * n + 2;
+	return u;
+}
+
+static void
+test_utf16_may_declare_utf16_not_another_encoding(void **state)
+{
+	char *u;
+	size_t len;
+
+	(void)state;
+	u = utf16le("<?xml version=\"1.0\" encoding=\"UTF-16\"?>\n"
+	    DOC_HEAD DOC_TAIL, &len);
+	lim_ok(u, len, &deflim);
+	free(u);
+	u = utf16le("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n"
+	    DOC_HEAD DOC_TAIL, &len);
+	assert_int_equal(lim_refuse(u, len, &deflim, "not well-formed XML: "
+	    "a document written in UTF-16LE declares encoding ISO-8859-1 "
+	    "(line 1)"), 1);
+	free(u);
+}
+
 static void
 test_attributes_hidden_by_a_declared_encoding_are_counted(void **state)
 {
@@ -1306,7 +1344,7 @@ test_attributes_hidden_by_a_declared_encoding_are_counted(void **state)
 }
 
 static void
-test_tag_hidden_after_an_error_in_a_comment_is_refused_quickly(void **state)
+test_tag_after_an_error_in_a_comment_is_refused_quickly(void **state)
 {
 	/*
 	 * A bad character in a comment: libxml2 would go on and parse the
@@ -1503,8 +1541,9 @@ main(void)
 		T(test_long_text_cdata_and_values_are_refused),
 		T(test_namespaces_in_scope_are_bounded),
 		T(test_utf16_document_is_bounded_too),
+		T(test_utf16_may_declare_utf16_not_another_encoding),
 		T(test_attributes_hidden_by_a_declared_encoding_are_counted),
-		T(test_tag_hidden_after_an_error_in_a_comment_is_refused_quickly),
+		T(test_tag_after_an_error_in_a_comment_is_refused_quickly),
 		T(test_unbounded_parse_still_checks_well_formedness),
 		T(test_nul_and_junk_after_the_document_are_refused),
 		T(test_second_document_after_nul_is_refused),
