@@ -1209,6 +1209,7 @@ test_long_text_cdata_and_values_are_refused(void **state)
 	    "<C><![CDATA[%s]]></C>" DOC_TAIL, text, text, text);
 	lim_ok(b.s, b.len, &lim);
 	text[1024] = 'x';
+	text[1025] = '\0';
 	b.len = 0;
 	sb_add(&b, DOC_HEAD "<Note>%s</Note>" DOC_TAIL, text);
 	lim_refuse(b.s, b.len, &lim, "element Note holds text longer than "
