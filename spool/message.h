@@ -52,13 +52,13 @@ int	msg_parse(const char *buf, size_t len, struct msg *out,
 
 /*
  * msg_parse() with the bounds of lim on what libxml2 is given: attributes
- * per start tag, element depth, name lengths and text lengths, checked by
- * a linear pre-scan before libxml2 parses anything (libxml2 2.9.14 checks
- * attributes for duplicates in quadratic time). A breach is an error that
- * names the bound ("element Line has more than 256 attributes
- * (max_attributes)"). lim NULL means no bounds but libxml2's own: for
- * what we wrote or accepted ourselves. For partner input, pass the
- * [processing] limits of spoold.conf(5).
+ * per start tag, element depth, name and text lengths, namespaces in
+ * scope, checked by a linear pre-scan before libxml2 parses anything
+ * (libxml2 2.9.14 checks attributes for duplicates in quadratic time). A
+ * breach is an error that names the bound ("element Line has more than
+ * 64 attributes (max_attributes, line 3)"). lim NULL means no bounds but
+ * libxml2's own: for what we wrote or accepted ourselves. For partner
+ * input, pass the [processing] bounds of spoold.conf(5).
  */
 int	msg_parse_limits(const char *buf, size_t len,
 	    const struct msg_limits *lim, struct msg *out,
