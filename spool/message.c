@@ -281,8 +281,12 @@ msg_xml_error(void *ctx, xmlErrorPtr e)
 	 * Stop at the first error: libxml2 2.9.14 goes on parsing after a
 	 * fatal error (with SAX off), and what it reads after a mistake is
 	 * not what the pre-scan read. Only the first error is reported.
+	 * Not from an encoding converter's error (XML_FROM_I18N, raised
+	 * outside the context): xmlStopParser() frees the input buffer the
+	 * encoding switch is still using; the parser's own error follows.
 	 */
-	xmlStopParser(ctxt);
+	if (e->domain == XML_FROM_PARSER || e->domain == XML_FROM_NAMESPACE)
+		xmlStopParser(ctxt);
 }
 
 static void
