@@ -260,30 +260,33 @@ msg_xml_error(void *ctx, xmlErrorPtr e)
 	if (ctxt == NULL || e == NULL || e->level < XML_ERR_ERROR)
 		return;
 	st = ctxt->_private;
-	if (st == NULL || st->have_error || st->doctype)
+	if (st == NULL || st->doctype)
 		return;
-	st->have_error = 1;
-	st->error_line = e->line;
-	/* One line: control characters become one blank, ends trimmed. */
-	for (s = e->message != NULL ? e->message : "unknown error";
-	    *s != '\0' && o < sizeof(st->errmsg) - 1; s++) {
-		if ((unsigned char)*s < 0x20 || *s == ' ') {
-			space = o > 0;
-			continue;
+	if (!st->have_error) {
+		st->have_error = 1;
+		st->error_line = e->line;
+		/* One line: control characters become one blank. */
+		for (s = e->message != NULL ? e->message : "unknown error";
+		    *s != '\0' && o < sizeof(st->errmsg) - 1; s++) {
+			if ((unsigned char)*s < 0x20 || *s == ' ') {
+				space = o > 0;
+				continue;
+			}
+			if (space && o < sizeof(st->errmsg) - 2)
+				st->errmsg[o++] = ' ';
+			space = 0;
+			st->errmsg[o++] = *s;
 		}
-		if (space && o < sizeof(st->errmsg) - 2)
-			st->errmsg[o++] = ' ';
-		space = 0;
-		st->errmsg[o++] = *s;
+		st->errmsg[o] = '\0';
 	}
-	st->errmsg[o] = '\0';
 	/*
-	 * Stop at the first error: libxml2 2.9.14 goes on parsing after a
-	 * fatal error (with SAX off), and what it reads after a mistake is
-	 * not what the pre-scan read. Only the first error is reported.
-	 * Not from an encoding converter's error (XML_FROM_I18N, raised
-	 * outside the context): xmlStopParser() frees the input buffer the
-	 * encoding switch is still using; the parser's own error follows.
+	 * Stop at the first parser error: libxml2 2.9.14 goes on parsing
+	 * after a fatal error (with SAX off), and what it reads after a
+	 * mistake is not what the pre-scan read. Only the first error is
+	 * reported. Not at an encoding converter's error (XML_FROM_I18N,
+	 * raised outside the context): xmlStopParser() frees the input
+	 * buffer the encoding switch is still using; the parser's own
+	 * error follows, and stops it.
 	 */
 	if (e->domain == XML_FROM_PARSER || e->domain == XML_FROM_NAMESPACE)
 		xmlStopParser(ctxt);
