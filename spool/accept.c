@@ -253,7 +253,8 @@ accept_message(struct accept_ctx *c, const struct accept_src *src,
 	int ret = -1;
 
 	spool_clearerr(&perr);
-	if (msg_parse(buf, len, &msg, &perr) == -1) {
+	if (msg_parse_limits(buf, len, &c->conf->msg_limits, &msg,
+	    &perr) == -1) {
 		set_reason(o, src, perr.msg);
 		return accept_reject(c, src, sha, (int64_t)len, NULL, o, err);
 	}

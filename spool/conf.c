@@ -90,6 +90,19 @@ static const struct key keys[] = {
 	    offsetof(struct conf, retention_ms), 0, 3650 * DAY },
 	{ "processing", "min_free_space", K_SIZE,
 	    offsetof(struct conf, min_free_space), 0, KB * KB * KB * KB * KB },
+	{ "processing", "max_attributes", K_UINT,
+	    offsetof(struct conf, msg_limits.max_attributes), 1, 4096 },
+	{ "processing", "max_depth", K_UINT,
+	    offsetof(struct conf, msg_limits.max_depth), 1,
+	    MSG_XML_DEPTH_CAP - 1 },
+	{ "processing", "max_name_length", K_UINT,
+	    offsetof(struct conf, msg_limits.max_name_length), 16,
+	    MSG_XML_NAME_CAP - 1 },
+	{ "processing", "max_text_length", K_SIZE,
+	    offsetof(struct conf, msg_limits.max_text_length), KB,
+	    9 * KB * KB },
+	{ "processing", "max_namespaces", K_UINT,
+	    offsetof(struct conf, msg_limits.max_namespaces), 1, 4096 },
 	{ "retry", "initial_delay", K_DURATION,
 	    offsetof(struct conf, retry_initial_ms), SEC(1), DAY },
 	{ "retry", "multiplier", K_DECIMAL,
@@ -169,6 +182,11 @@ conf_defaults(struct conf *c)
 	c->gap_alert_after_ms = SEC(3600);
 	c->retention_ms = 7 * DAY;
 	c->min_free_space = CONF_MIN_FREE_AUTO;
+	c->msg_limits.max_attributes = MSG_MAX_ATTRIBUTES;
+	c->msg_limits.max_depth = MSG_MAX_DEPTH;
+	c->msg_limits.max_name_length = MSG_MAX_NAME_LENGTH;
+	c->msg_limits.max_text_length = MSG_MAX_TEXT_LENGTH;
+	c->msg_limits.max_namespaces = MSG_MAX_NAMESPACES;
 	c->retry_initial_ms = SEC(30);
 	c->retry_multiplier = 2.0;
 	c->retry_max_delay_ms = SEC(3600);

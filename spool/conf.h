@@ -14,6 +14,7 @@
 
 #include "error.h"
 #include "log.h"
+#include "msglimits.h"
 
 #define CONF_PARTNER_MAX 64
 #define CONF_MIN_FREE_AUTO UINT64_MAX	/* min_free_space not set */
@@ -50,6 +51,7 @@ struct conf {
 	uint64_t	 retention_ms;
 	uint64_t	 min_free_space;	/* bytes; CONF_MIN_FREE_AUTO:
 						   1 GiB or 5%, the smaller */
+	struct msg_limits msg_limits;	/* max_attributes, ... */
 
 	/* [retry] */
 	uint64_t	 retry_initial_ms;

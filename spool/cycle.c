@@ -644,6 +644,7 @@ cycle_run(struct cycle_ctx *ctx, struct cycle_stats *stats,
 
 	mark_released = 0;
 	for (from = 0;; from = to) {
+		failpoint("cycle-chunk");
 		if (ctx->should_stop != NULL &&
 		    ctx->should_stop(ctx->stop_arg)) {
 			stats->stopped = true;

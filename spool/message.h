@@ -16,6 +16,7 @@
 #include <libxml/tree.h>
 
 #include "error.h"
+#include "msglimits.h"
 
 /* MessageId, TransactionId, Sender, Recipient: 1..MSG_ID_MAX characters. */
 #define MSG_ID_MAX	128
@@ -42,9 +43,25 @@ struct msg {
  * with err set to one sentence a partner's EDI team understands and
  * err->line to the offending line when known (0 otherwise). On error *out
  * is zeroed and nothing needs freeing. Safe to call from several threads
- * at once once the program has called xmlInitParser().
+ * at once once the program has called xmlInitParser(). A NUL character
+ * is refused; after the root element only white space, comments and
+ * processing instructions may follow.
  */
 int	msg_parse(const char *buf, size_t len, struct msg *out,
+	    struct spool_error *err);
+
+/*
+ * msg_parse() with the bounds of lim on what libxml2 is given: attributes
+ * per start tag, element depth, name and text lengths, namespaces in
+ * scope, checked by a linear pre-scan before libxml2 parses anything
+ * (libxml2 2.9.14 checks attributes for duplicates in quadratic time). A
+ * breach is an error that names the bound ("element Line has more than
+ * 64 attributes (max_attributes, line 3)"). lim NULL means no bounds but
+ * libxml2's own: for what we wrote or accepted ourselves. For partner
+ * input, pass the [processing] bounds of spoold.conf(5).
+ */
+int	msg_parse_limits(const char *buf, size_t len,
+	    const struct msg_limits *lim, struct msg *out,
 	    struct spool_error *err);
 
 /* Free what msg_parse() stored in *m and zero it; NULL and zeroed are ok. */

@@ -288,6 +288,40 @@ test_out_of_range_values_are_errors(void **state)
 }
 
 static void
+test_xml_bounds_are_read_with_defaults_and_ranges(void **state)
+{
+	struct conf d, c = load_ok("[processing]\nmax_attributes = 100\n"
+	    "max_depth = 20\nmax_name_length = 64\nmax_text_length = 1M\n"
+	    "max_namespaces = 8\n");
+	struct spool_error err;
+
+	(void)state;
+	assert_int_equal(c.msg_limits.max_attributes, 100);
+	assert_int_equal(c.msg_limits.max_depth, 20);
+	assert_int_equal(c.msg_limits.max_name_length, 64);
+	assert_int_equal(c.msg_limits.max_text_length, 1024 * 1024);
+	assert_int_equal(c.msg_limits.max_namespaces, 8);
+	conf_free(&c);
+	assert_int_equal(conf_load(&d, NULL, &err), 0);
+	assert_int_equal(d.msg_limits.max_attributes, 64);
+	assert_int_equal(d.msg_limits.max_depth, 32);
+	assert_int_equal(d.msg_limits.max_name_length, 256);
+	assert_int_equal(d.msg_limits.max_text_length, 4 * 1024 * 1024);
+	assert_int_equal(d.msg_limits.max_namespaces, 16);
+	conf_free(&d);
+	expect_error("[processing]\nmax_attributes = 0\n", 2,
+	    "max_attributes must be between 1 and 4096");
+	expect_error("[processing]\nmax_depth = 256\n", 2,
+	    "max_depth must be between 1 and 255");
+	expect_error("[processing]\nmax_name_length = 50000\n", 2,
+	    "max_name_length must be between 16 and 49999");
+	expect_error("[processing]\nmax_text_length = 10M\n", 2,
+	    "max_text_length is out of range");
+	expect_error("[processing]\nmax_namespaces = 4097\n", 2,
+	    "max_namespaces must be between 1 and 4096");
+}
+
+static void
 test_route_rules(void **state)
 {
 	(void)state;
@@ -462,6 +496,8 @@ main(void)
 		cmocka_unit_test(test_missing_equals_is_an_error),
 		cmocka_unit_test(test_bad_units_are_errors),
 		cmocka_unit_test(test_out_of_range_values_are_errors),
+		cmocka_unit_test(
+		    test_xml_bounds_are_read_with_defaults_and_ranges),
 		cmocka_unit_test(test_route_rules),
 		cmocka_unit_test(test_partner_rules),
 		cmocka_unit_test(test_long_line_is_an_error),

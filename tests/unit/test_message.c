@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -952,6 +953,501 @@ test_libxml2_never_writes_to_stderr(void **state)
 	assert_int_equal(refused, (int)(sizeof(bad) / sizeof(bad[0])));
 }
 
+/* --- bounds on what libxml2 is given (spoold.conf(5) [processing]) ---- */
+
+static const struct msg_limits deflim = {
+	.max_attributes = MSG_MAX_ATTRIBUTES,
+	.max_depth = MSG_MAX_DEPTH,
+	.max_name_length = MSG_MAX_NAME_LENGTH,
+	.max_text_length = MSG_MAX_TEXT_LENGTH,
+	.max_namespaces = MSG_MAX_NAMESPACES,
+};
+
+#define DOC_HEAD	"<Invoice><Header><Sender>A</Sender></Header>\n"
+#define DOC_TAIL	"</Invoice>\n"
+
+/* A growing string; every append checks for memory. */
+struct sbuf {
+	char	*s;
+	size_t	 len, cap;
+};
+
+static void sb_add(struct sbuf *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+sb_add(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->s != NULL ? b->s + b->len : NULL,
+		    b->s != NULL ? b->cap - b->len : 0, fmt, ap);
+		va_end(ap);
+		assert_true(n >= 0);
+		if (b->s != NULL && b->len + (size_t)n < b->cap)
+			break;
+		b->cap = (b->cap + (size_t)n + 1) * 2;
+		b->s = realloc(b->s, b->cap);
+		assert_non_null(b->s);
+	}
+	b->len += (size_t)n;
+}
+
+/* <Line a0="1" ... a(n-1)="1"/> inside a message. */
+static struct sbuf
+doc_with_attrs(const char *elem, unsigned n)
+{
+	struct sbuf b = { NULL, 0, 0 };
+	unsigned i;
+
+	sb_add(&b, DOC_HEAD "<%s", elem);
+	for (i = 0; i < n; i++)
+		sb_add(&b, " a%u=\"1\"", i);
+	sb_add(&b, "/>\n" DOC_TAIL);
+	return b;
+}
+
+/* Parse with lim and expect success. */
+static void
+lim_ok(const char *buf, size_t len, const struct msg_limits *lim)
+{
+	struct spool_error e;
+	struct msg m;
+
+	if (msg_parse_limits(buf, len, lim, &m, &e) != 0)
+		fail_msg("refused: %s (line %d)", e.msg, e.line);
+	assert_string_equal(m.hdr.sender, "A");
+	msg_free(&m);
+}
+
+/* Parse with lim, expect refusal with want in the reason; return line. */
+static int
+lim_refuse(const char *buf, size_t len, const struct msg_limits *lim,
+    const char *want)
+{
+	struct spool_error e;
+	struct msg m;
+
+	memset(&m, 0xa5, sizeof(m));
+	if (msg_parse_limits(buf, len, lim, &m, &e) != -1)
+		fail_msg("accepted, wanted \"%s\"", want);
+	assert_zeroed(&m);
+	if (strstr(e.msg, want) == NULL)
+		fail_msg("reason \"%s\" lacks \"%s\"", e.msg, want);
+	assert_null(strchr(e.msg, '\n'));
+	return e.line;
+}
+
+static double
+mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+test_attributes_up_to_max_are_accepted_one_more_refused(void **state)
+{
+	struct sbuf b;
+
+	(void)state;
+	b = doc_with_attrs("Line", MSG_MAX_ATTRIBUTES);
+	lim_ok(b.s, b.len, &deflim);
+	free(b.s);
+	b = doc_with_attrs("Line", MSG_MAX_ATTRIBUTES + 1);
+	assert_int_equal(lim_refuse(b.s, b.len, &deflim, "element Line has "
+	    "more than 64 attributes (max_attributes, line 2)"), 2);
+	free(b.s);
+}
+
+static void
+test_200000_attributes_are_refused_at_once(void **state)
+{
+	struct sbuf b;
+	double t;
+
+	(void)state;
+	b = doc_with_attrs("Line", 200000);
+	assert_true(b.len > 2000000);
+	t = mono();
+	lim_refuse(b.s, b.len, &deflim, "more than 64 attributes "
+	    "(max_attributes");
+	t = mono() - t;
+	/* libxml2 alone takes minutes; the pre-scan stops at the 65th. */
+	if (t > 1.0)
+		fail_msg("took %.2f s", t);
+	free(b.s);
+}
+
+static void
+test_attribute_bound_is_configurable(void **state)
+{
+	struct msg_limits lim = deflim;
+	struct sbuf b;
+
+	(void)state;
+	lim.max_attributes = 3;
+	b = doc_with_attrs("Item", 3);
+	lim_ok(b.s, b.len, &lim);
+	free(b.s);
+	b = doc_with_attrs("Item", 4);
+	lim_refuse(b.s, b.len, &lim, "element Item has more than 3 "
+	    "attributes (max_attributes");
+	free(b.s);
+}
+
+static void
+test_lt_in_an_attribute_value_is_left_to_libxml2(void **state)
+{
+	struct msg_limits lim = deflim;
+	static const char xml[] = DOC_HEAD
+	    "<!-- <x a=\"1\" b=\"2\" c=\"3\"> -- -->\n"
+	    "<?pi <x a=\"1\" b=\"2\" c=\"3\"> ?>\n"
+	    "<Line a='x>\"/> b=\"c' b=\"<!--\" c=\"?>\">"
+	    "<![CDATA[<x a=\"1\" b=\"2\" c=\"3\"/>]]></Line>\n"
+	    DOC_TAIL "<!-- after -->\n<?after x?>\n";
+
+	(void)state;
+	lim.max_attributes = 3;
+	/* "<!--" inside a value holds no '<' for XML: not well-formed */
+	lim_refuse(xml, sizeof(xml) - 1, &lim, "not well-formed XML");
+	lim.max_attributes = 2;
+	lim_refuse(xml, sizeof(xml) - 1, &lim, "not well-formed XML");
+}
+
+static void
+test_quoted_values_holding_gt_and_slash_do_not_end_the_tag(void **state)
+{
+	struct msg_limits lim = deflim;
+	static const char xml[] = DOC_HEAD
+	    "<!-- <x a=\"1\" b=\"2\" c=\"3\"> -->\n"
+	    "<?pi <x a=\"1\" b=\"2\" c=\"3\"> ?>\n"
+	    "<Line a='x>\"/> b=\"c' b=\"-->\" c=\"?>\">"
+	    "<![CDATA[<x a=\"1\" b=\"2\" c=\"3\" d=\"4\"/>]]></Line>\n"
+	    DOC_TAIL "<!-- after -->\n<?after x?>\n";
+	static const char more[] = DOC_HEAD
+	    "<Line a='x>' b=\"/>\" c=\"1\" d=\"2\"/>\n" DOC_TAIL;
+
+	(void)state;
+	lim.max_attributes = 3;
+	lim_ok(xml, sizeof(xml) - 1, &lim);
+	lim_refuse(more, sizeof(more) - 1, &lim, "element Line has more "
+	    "than 3 attributes");
+}
+
+static void
+test_nesting_up_to_max_depth_is_accepted_one_more_refused(void **state)
+{
+	struct sbuf b = { NULL, 0, 0 };
+	unsigned i;
+
+	(void)state;
+	/* Invoice is level 1: MSG_MAX_DEPTH levels in all. */
+	sb_add(&b, DOC_HEAD);
+	for (i = 1; i < MSG_MAX_DEPTH; i++)
+		sb_add(&b, "<L%u>", i);
+	for (i = MSG_MAX_DEPTH - 1; i >= 1; i--)
+		sb_add(&b, "</L%u>", i);
+	sb_add(&b, DOC_TAIL);
+	lim_ok(b.s, b.len, &deflim);
+	b.len = 0;
+	sb_add(&b, DOC_HEAD);
+	for (i = 1; i <= MSG_MAX_DEPTH; i++)
+		sb_add(&b, "<L%u>", i);
+	for (i = MSG_MAX_DEPTH; i >= 1; i--)
+		sb_add(&b, "</L%u>", i);
+	sb_add(&b, DOC_TAIL);
+	assert_int_equal(lim_refuse(b.s, b.len, &deflim, "element L32 is "
+	    "nested deeper than 32 elements (max_depth, line 2)"), 2);
+	free(b.s);
+}
+
+static void
+test_long_names_are_refused_naming_max_name_length(void **state)
+{
+	struct sbuf b = { NULL, 0, 0 };
+	char name[MSG_MAX_NAME_LENGTH + 2];
+
+	(void)state;
+	memset(name, 'n', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	sb_add(&b, DOC_HEAD "<%s/>" DOC_TAIL, name);
+	lim_refuse(b.s, b.len, &deflim, "element name nnnn");
+	lim_refuse(b.s, b.len, &deflim, "is longer than 256 bytes "
+	    "(max_name_length, line 2)");
+	b.len = 0;
+	sb_add(&b, DOC_HEAD "<Line %s=\"1\"/>" DOC_TAIL, name);
+	lim_refuse(b.s, b.len, &deflim, "attribute name nnnn");
+	b.len = 0;
+	sb_add(&b, DOC_HEAD "<?%s x?>" DOC_TAIL, name);
+	lim_refuse(b.s, b.len, &deflim, "processing instruction nnnn");
+	b.len = 0;
+	name[MSG_MAX_NAME_LENGTH] = '\0';
+	sb_add(&b, DOC_HEAD "<%s %s=\"1\"/><?%s?>" DOC_TAIL, name, name,
+	    name);
+	lim_ok(b.s, b.len, &deflim);
+	free(b.s);
+}
+
+static void
+test_long_text_cdata_and_values_are_refused(void **state)
+{
+	struct msg_limits lim = deflim;
+	struct sbuf b = { NULL, 0, 0 };
+	char text[1026];
+
+	(void)state;
+	lim.max_text_length = 1024;
+	memset(text, 'x', sizeof(text) - 1);
+	text[1024] = '\0';
+	sb_add(&b, DOC_HEAD "<Note>%s</Note><N a=\"%s\"/>"
+	    "<C><![CDATA[%s]]></C>" DOC_TAIL, text, text, text);
+	lim_ok(b.s, b.len, &lim);
+	text[1024] = 'x';
+	text[1025] = '\0';
+	b.len = 0;
+	sb_add(&b, DOC_HEAD "<Note>%s</Note>" DOC_TAIL, text);
+	lim_refuse(b.s, b.len, &lim, "element Note holds text longer than "
+	    "1024 bytes (max_text_length, line 2)");
+	b.len = 0;
+	sb_add(&b, DOC_HEAD "<C><![CDATA[%s]]></C>" DOC_TAIL, text);
+	lim_refuse(b.s, b.len, &lim, "element C holds text longer than "
+	    "1024 bytes (max_text_length");
+	b.len = 0;
+	sb_add(&b, DOC_HEAD "<N a=\"%s\"/>" DOC_TAIL, text);
+	lim_refuse(b.s, b.len, &lim, "attribute a of element N is longer "
+	    "than 1024 bytes (max_text_length");
+	free(b.s);
+}
+
+static void
+test_namespaces_in_scope_are_bounded(void **state)
+{
+	struct sbuf b = { NULL, 0, 0 };
+	unsigned i;
+
+	(void)state;
+	/* 16 in scope at once, in sibling elements many more. */
+	sb_add(&b, DOC_HEAD "<A xmlns=\"urn:a\"");
+	for (i = 1; i < MSG_MAX_NAMESPACES; i++)
+		sb_add(&b, " xmlns:p%u=\"urn:p%u\"", i, i);
+	sb_add(&b, ">");
+	for (i = 0; i < 100; i++)
+		sb_add(&b, "<q:B xmlns:q=\"urn:q%u\"/>", i);
+	sb_add(&b, "</A>" DOC_TAIL);
+	b.len -= strlen("</A>" DOC_TAIL);
+	sb_add(&b, "</A><C xmlns:z=\"urn:z\"/>" DOC_TAIL);
+	b.s[b.len] = '\0';
+	{
+		struct spool_error e;
+		struct msg m;
+
+		/* the 100 siblings each make 17 in scope: refused */
+		assert_int_equal(msg_parse_limits(b.s, b.len, &deflim, &m,
+		    &e), -1);
+		assert_non_null(strstr(e.msg, "element q:B has more than 16 "
+		    "namespace declarations in scope (max_namespaces"));
+	}
+	b.len = 0;
+	sb_add(&b, DOC_HEAD "<A xmlns=\"urn:a\"");
+	for (i = 1; i < MSG_MAX_NAMESPACES - 1; i++)
+		sb_add(&b, " xmlns:p%u=\"urn:p%u\"", i, i);
+	sb_add(&b, ">");
+	for (i = 0; i < 100; i++)
+		sb_add(&b, "<q:B xmlns:q=\"urn:q%u\"/>", i);
+	sb_add(&b, "</A>" DOC_TAIL);
+	lim_ok(b.s, b.len, &deflim);
+	free(b.s);
+}
+
+static void
+test_utf16_document_is_bounded_too(void **state)
+{
+	struct sbuf b;
+	char *u;
+	size_t i;
+
+	(void)state;
+	b = doc_with_attrs("Line", MSG_MAX_ATTRIBUTES + 1);
+	u = malloc(2 * b.len + 2);
+	assert_non_null(u);
+	u[0] = '\xff';
+	u[1] = '\xfe';
+	for (i = 0; i < b.len; i++) {
+		u[2 + 2 * i] = b.s[i];
+		u[3 + 2 * i] = '\0';
+	}
+	lim_refuse(u, 2 * b.len + 2, &deflim, "element Line has more than 64 "
+	    "attributes (max_attributes, line 2)");
+	free(u);
+	free(b.s);
+}
+
+/* xml in UTF-16LE with a BOM, into a malloc'd buffer of *len bytes. */
+static char *
+utf16le(const char *xml, size_t *len)
+{
+	size_t i, n = strlen(xml);
+	char *u;
+
+	u = malloc(2 * n + 2);
+	assert_non_null(u);
+	u[0] = '\xff';
+	u[1] = '\xfe';
+	for (i = 0; i < n; i++) {
+		u[2 + 2 * i] = xml[i];
+		u[3 + 2 * i] = '\0';
+	}
+	*len = 2 * n + 2;
+	return u;
+}
+
+static void
+test_utf16_may_declare_utf16_not_another_encoding(void **state)
+{
+	char *u;
+	size_t len;
+
+	(void)state;
+	u = utf16le("<?xml version=\"1.0\" encoding=\"UTF-16\"?>\n"
+	    DOC_HEAD DOC_TAIL, &len);
+	lim_ok(u, len, &deflim);
+	free(u);
+	u = utf16le("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n"
+	    DOC_HEAD DOC_TAIL, &len);
+	assert_int_equal(lim_refuse(u, len, &deflim, "not well-formed XML: "
+	    "a document written in UTF-16LE declares encoding ISO-8859-1 "
+	    "(line 1)"), 1);
+	free(u);
+}
+
+static void
+test_attributes_hidden_by_a_declared_encoding_are_counted(void **state)
+{
+	/* UTF-7: the start tag's '<' is "+ADw-", invisible as bytes. */
+	struct sbuf b = { NULL, 0, 0 };
+	unsigned i;
+
+	(void)state;
+	sb_add(&b, "<?xml version=\"1.0\" encoding=\"UTF-7\"?>\n" DOC_HEAD
+	    "+ADw-Line");
+	for (i = 0; i < 100; i++)
+		sb_add(&b, " a%u=+ACI-1+ACI-", i);
+	sb_add(&b, "/+AD4-\n" DOC_TAIL);
+	lim_refuse(b.s, b.len, &deflim, "element Line has more than 64 "
+	    "attributes");
+	free(b.s);
+}
+
+static void
+test_tag_after_an_error_in_a_comment_is_refused_quickly(void **state)
+{
+	/*
+	 * A bad character in a comment: libxml2 would go on and parse the
+	 * rest of the comment as content, tags the pre-scan skipped.
+	 */
+	struct sbuf b = { NULL, 0, 0 };
+	double t;
+	unsigned i;
+
+	(void)state;
+	sb_add(&b, DOC_HEAD "<!-- \x01 <Line");
+	for (i = 0; i < 100000; i++)
+		sb_add(&b, " a%u=\"1\"", i);
+	sb_add(&b, "/> -->" DOC_TAIL);
+	t = mono();
+	lim_refuse(b.s, b.len, &deflim, "not well-formed XML");
+	t = mono() - t;
+	if (t > 1.0)
+		fail_msg("took %.2f s", t);
+	free(b.s);
+}
+
+static void
+test_unbounded_parse_still_checks_well_formedness(void **state)
+{
+	struct sbuf b;
+
+	(void)state;
+	b = doc_with_attrs("Line", 1000);
+	lim_ok(b.s, b.len, NULL);
+	free(b.s);
+}
+
+/* --- after the root element ------------------------------------------ */
+
+static void
+test_nul_and_junk_after_the_document_are_refused(void **state)
+{
+	static const char xml[] = "<Invoice><Header><Sender>A</Sender>"
+	    "</Header></Invoice>\0junk";
+
+	(void)state;
+	assert_int_equal(refuse_buf(xml, sizeof(xml) - 1,
+	    "not well-formed XML: NUL byte at offset 54 (line 1)"), 1);
+}
+
+static void
+test_second_document_after_nul_is_refused(void **state)
+{
+	static const char xml[] = "<Invoice><Header><Sender>A</Sender>"
+	    "</Header></Invoice>\n\0\n<Invoice><Header><Sender>B</Sender>"
+	    "</Header></Invoice>";
+
+	(void)state;
+	assert_int_equal(refuse_buf(xml, sizeof(xml) - 1,
+	    "NUL byte at offset 55 (line 2)"), 2);
+	lim_refuse(xml, sizeof(xml) - 1, &deflim, "NUL byte at offset 55");
+}
+
+static void
+test_second_document_is_refused(void **state)
+{
+	(void)state;
+	refuse("<Invoice><Header><Sender>A</Sender></Header></Invoice>\n"
+	    "<Invoice><Header><Sender>B</Sender></Header></Invoice>",
+	    "not well-formed XML: Extra content at the end of the document");
+	refuse("<Invoice><Header><Sender>A</Sender></Header></Invoice>junk",
+	    "Extra content at the end of the document");
+}
+
+static void
+test_comments_pis_and_blanks_after_the_root_are_accepted(void **state)
+{
+	static const char xml[] = "<Invoice><Header><Sender>A</Sender>"
+	    "</Header></Invoice>\n<!-- c -->\n<?pi x?>\n \t\r\n";
+
+	(void)state;
+	lim_ok(xml, sizeof(xml) - 1, &deflim);
+}
+
+static void
+test_nul_character_in_utf16_is_refused(void **state)
+{
+	static const char xml[] = "<Invoice><Header><Sender>A</Sender>"
+	    "</Header></Invoice>";
+	char u[2 * sizeof(xml) + 6];
+	size_t i, n = 0;
+
+	(void)state;
+	u[n++] = '\xff';
+	u[n++] = '\xfe';
+	for (i = 0; i < sizeof(xml) - 1; i++) {
+		u[n++] = xml[i];
+		u[n++] = '\0';
+	}
+	u[n++] = '\0';
+	u[n++] = '\0';
+	u[n++] = 'x';
+	u[n++] = '\0';
+	refuse_buf(u, n, "NUL character (U+0000) on line 1");
+}
+
 /* --- API ------------------------------------------------------------- */
 
 static void
@@ -1036,6 +1532,25 @@ main(void)
 		T(test_xxe_file_and_http_are_refused_without_loading),
 		T(test_doctype_sets_err_line),
 		T(test_libxml2_never_writes_to_stderr),
+		T(test_attributes_up_to_max_are_accepted_one_more_refused),
+		T(test_200000_attributes_are_refused_at_once),
+		T(test_attribute_bound_is_configurable),
+		T(test_lt_in_an_attribute_value_is_left_to_libxml2),
+		T(test_quoted_values_holding_gt_and_slash_do_not_end_the_tag),
+		T(test_nesting_up_to_max_depth_is_accepted_one_more_refused),
+		T(test_long_names_are_refused_naming_max_name_length),
+		T(test_long_text_cdata_and_values_are_refused),
+		T(test_namespaces_in_scope_are_bounded),
+		T(test_utf16_document_is_bounded_too),
+		T(test_utf16_may_declare_utf16_not_another_encoding),
+		T(test_attributes_hidden_by_a_declared_encoding_are_counted),
+		T(test_tag_after_an_error_in_a_comment_is_refused_quickly),
+		T(test_unbounded_parse_still_checks_well_formedness),
+		T(test_nul_and_junk_after_the_document_are_refused),
+		T(test_second_document_after_nul_is_refused),
+		T(test_second_document_is_refused),
+		T(test_comments_pis_and_blanks_after_the_root_are_accepted),
+		T(test_nul_character_in_utf16_is_refused),
 		T(test_msg_free_is_safe_on_null_zeroed_and_freed_messages),
 		T(test_null_error_pointer_is_allowed),
 	};
