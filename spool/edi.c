@@ -412,7 +412,7 @@ edi_check_bytes(struct edi_interchange *ic, const struct edi_lex *lx,
 			spool_seterr(err, "line %zu: segment %s holds the byte "
 			    "0x%02x, which is not %s as %s declares",
 			    line, s->tag, (unsigned char)*ip, ic->charset,
-			    ic->syntax_id ? ic->syntax_id : "X12");
+			    ic->syntax == EDI_X12 ? "X12" : ic->syntax_id);
 			return -1;
 		}
 	}
