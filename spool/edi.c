@@ -126,9 +126,9 @@ push_val(struct edi_seg *s, unsigned elem, unsigned rep, unsigned comp,
 }
 
 static int
-tag_ok(const char *t)
+tag_ok(const char *t, size_t n)
 {
-	size_t i, n = strlen(t);
+	size_t i;
 
 	if (n < 2 || n > 3)
 		return 0;
@@ -221,7 +221,7 @@ edi_lex_next(struct edi_lex *lx, struct edi_seg *s, struct spool_error *err)
 			    err) == -1)
 				return -1;
 			if (elem == 0 && comp == 1 && rep == 1) {
-				if (!tag_ok(s->text + vstart)) {
+				if (!tag_ok(s->text + vstart, t - vstart)) {
 					printable(show, sizeof(show),
 					    s->text + vstart, t - vstart);
 					spool_seterr(err, "line %zu: '%s' is "

@@ -655,6 +655,9 @@ test_bounds_each_fail_with_a_reason(void **state)
 	REFUSED(UNB "UNH+1+ORDERS:D:96A:UN'ABCD+1'", "'ABCD' is not a "
 	    "segment tag");
 	REFUSED(UNB "UNH+1+ORDERS:D:96A:UN'+1'", "'' is not a segment tag");
+	/* Found by fuzz_edifact: a NUL in a tag overran the tag buffer. */
+	REFUSED(UNB "UNH+1+ORDERS:D:96A:UN'UN\0AAAAAAAAAAAAAAAAAAAAAA+1'",
+	    "'UN\\x00AAAAAAAAAAAAAAAAAAAAAA' is not a segment tag");
 }
 
 static void
