@@ -354,13 +354,12 @@ unoa_char(int c)
 }
 
 int
-edi_check_bytes(struct edi_interchange *ic, const struct edi_lex *lx,
+edi_check_bytes(struct edi_interchange *ic, struct edi_lex *lx,
     const struct edi_seg *s, struct spool_error *err)
 {
 	const unsigned char *p = (const unsigned char *)lx->buf + s->start;
 	size_t i, n = s->end - s->start, line = s->line, left, outleft;
 	char out[256], *ip, *op;
-	iconv_t cd;
 	int c, ascii;
 
 	ascii = strcmp(ic->charset, "ASCII") == 0;
@@ -391,20 +390,27 @@ edi_check_bytes(struct edi_interchange *ic, const struct edi_lex *lx,
 	}
 	if (ascii)
 		return 0;
-	if ((cd = iconv_open("UTF-8", ic->charset)) == (iconv_t)-1) {
-		spool_seterr(err, "character set %s (%s) is not available "
-		    "here: %s", ic->syntax_id ? ic->syntax_id : "",
-		    ic->charset, strerror(errno));
-		return -1;
+	if (lx->cdset != ic->charset) {
+		if (lx->cdset != NULL)
+			iconv_close(lx->cd);
+		lx->cdset = NULL;
+		if ((lx->cd = iconv_open("UTF-8", ic->charset)) ==
+		    (iconv_t)-1) {
+			spool_seterr(err, "character set %s (%s) is not "
+			    "available here: %s", ic->syntax_id ?
+			    ic->syntax_id : "", ic->charset, strerror(errno));
+			return -1;
+		}
+		lx->cdset = ic->charset;
 	}
+	iconv(lx->cd, NULL, NULL, NULL, NULL);
 	ip = (char *)(uintptr_t)p;
 	left = n;
 	while (left > 0) {
 		op = out;
 		outleft = sizeof(out);
-		if (iconv(cd, &ip, &left, &op, &outleft) == (size_t)-1 &&
+		if (iconv(lx->cd, &ip, &left, &op, &outleft) == (size_t)-1 &&
 		    errno != E2BIG) {
-			iconv_close(cd);
 			line = s->line;
 			for (i = 0; i < (size_t)(ip - (const char *)p); i++)
 				if (p[i] == '\n')
@@ -416,7 +422,6 @@ edi_check_bytes(struct edi_interchange *ic, const struct edi_lex *lx,
 			return -1;
 		}
 	}
-	iconv_close(cd);
 	return 0;
 }
 
@@ -608,9 +613,13 @@ edi_read(const char *buf, size_t len, const struct edi_limits *lim,
 			lx.pos++;
 		}
 	}
+	if (lx.cdset != NULL)
+		iconv_close(lx.cd);
 	*out = head;
 	return 0;
 fail:
+	if (lx.cdset != NULL)
+		iconv_close(lx.cd);
 	edi_free(head);
 	return -1;
 }

@@ -6,6 +6,7 @@
 #ifndef SPOOL_EDI_INT_H
 #define SPOOL_EDI_INT_H
 
+#include <iconv.h>
 #include <stddef.h>
 
 #include "edi.h"
@@ -35,6 +36,8 @@ struct edi_lex {
 	size_t			 nsegs, nmsgs;
 	int			 unterminated;	/* last segment had no
 						   terminator (EOF) */
+	iconv_t			 cd;	/* to UTF-8 from cdset, opened once */
+	const char		*cdset;
 };
 
 /* 1: a segment in *seg; 0: end of data; -1: error. */
@@ -50,7 +53,7 @@ char		*edi_seg_dup(const struct edi_seg *, unsigned, unsigned,
 /* A number of digits only, compared as numbers (ISA13, GS06, counts). */
 int		 edi_number(const char *, long long *);
 /* Check the bytes of a segment against the interchange's set. */
-int		 edi_check_bytes(struct edi_interchange *, const struct edi_lex *,
+int		 edi_check_bytes(struct edi_interchange *, struct edi_lex *,
 		    const struct edi_seg *, struct spool_error *);
 /* Add a message / group; NULL and err set when out of memory or over
    the limit. */

@@ -193,8 +193,8 @@ read_st(struct edi_message *m, const struct edi_seg *s, struct edi_group *g,
 	m->segments = 1;
 	DUP(m->type, edi_seg_dup(s, 1, 1, err));
 	DUP(m->ref, edi_seg_dup(s, 2, 1, err));
-	DUP(m->version, strdup(s->nelems >= 3 ? edi_seg_val(s, 3, 1) :
-	    g->version));
+	DUP(m->version, strdup(edi_seg_val(s, 3, 1)[0] != '\0' ?
+	    edi_seg_val(s, 3, 1) : g->version));
 	if (m->type[0] == '\0' || m->ref[0] == '\0') {
 		spool_seterr(err, "line %zu: ST lacks its %s", s->line,
 		    m->type[0] == '\0' ? "transaction set identifier (ST01)" :
