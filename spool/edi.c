@@ -193,7 +193,8 @@ edi_lex_next(struct edi_lex *lx, struct edi_seg *s, struct spool_error *err)
 	for (;;) {
 		if (lx->pos >= lx->len) {
 			if (lx->seg != '\n' && lx->seg != '\r') {
-				printable(show, sizeof(show), s->text, 3);
+				printable(show, sizeof(show), s->text,
+				    t < 3 ? t : 3);
 				spool_seterr(err, "line %zu: segment %s is not "
 				    "terminated: the data ends before its "
 				    "terminator", s->line, s->tag[0] ?

@@ -338,6 +338,9 @@ test_edifact_trailer_mismatches(void **state)
 	REFUSED(UNB MSG1 "UNZ+1+REF1'XYZ", "data that does not start an "
 	    "EDIFACT interchange");
 	REFUSED(UNB MSG1 "UNZ+1+REF1", "segment UNZ is not terminated");
+	/* Found by valgrind over fuzz_edifact's corpus: the tag of an
+	   unterminated last segment was taken from the segment before. */
+	REFUSED(UNB MSG1 "UN", "segment UN is not terminated");
 	REFUSED("UNB+UNOC:3+S+R+200101:1200'", "control reference (0020)");
 	REFUSED("UNB+UNOC:9+S+R+200101:1200+1'", "syntax version '9'");
 	REFUSED("UNA:+.? 'BGM+1'", "starts with BGM, not UNB");
