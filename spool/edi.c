@@ -133,7 +133,8 @@ tag_ok(const char *t, size_t n)
 	if (n < 2 || n > 3)
 		return 0;
 	for (i = 0; i < n; i++)
-		if (!((t[i] >= 'A' && t[i] <= 'Z') || (t[i] >= '0' && t[i] <= '9')))
+		if (!((t[i] >= 'A' && t[i] <= 'Z') ||
+		    (t[i] >= '0' && t[i] <= '9')))
 			return 0;
 	return 1;
 }
@@ -148,7 +149,8 @@ printable(char *out, size_t outlen, const char *s, size_t n)
 		if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\')
 			out[o++] = (char)c;
 		else
-			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
+			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x",
+			    c);
 	}
 	out[o] = '\0';
 }
@@ -229,7 +231,8 @@ edi_lex_next(struct edi_lex *lx, struct edi_seg *s, struct spool_error *err)
 					    "not a segment tag", s->line, show);
 					return -1;
 				}
-				memcpy(s->tag, s->text + vstart, t - vstart + 1);
+				memcpy(s->tag, s->text + vstart,
+				    t - vstart + 1);
 			}
 			if (++t >= s->textcap) {	/* see need */
 				spool_seterr(err, "line %zu: segment too long",
@@ -246,26 +249,27 @@ edi_lex_next(struct edi_lex *lx, struct edi_seg *s, struct spool_error *err)
 				rep = comp = 1;
 				s->nelems = elem;
 				if (elem > lim->max_elements) {
-					spool_seterr(err, "line %zu: segment %s "
-					    "has more than %zu elements",
-					    s->line, s->tag, lim->max_elements);
+					spool_seterr(err, "line %zu: "
+					    "segment %s has more than %zu "
+					    "elements", s->line, s->tag,
+					    lim->max_elements);
 					return -1;
 				}
 			} else if (c == lx->comp) {
 				if (++comp > lim->max_components) {
-					spool_seterr(err, "line %zu: segment %s "
-					    "element %u has more than %zu "
-					    "components", s->line, s->tag,
-					    elem, lim->max_components);
+					spool_seterr(err, "line %zu: "
+					    "segment %s element %u has more "
+					    "than %zu components", s->line,
+					    s->tag, elem, lim->max_components);
 					return -1;
 				}
 			} else {
 				comp = 1;
 				if (++rep > lim->max_repetitions) {
-					spool_seterr(err, "line %zu: segment %s "
-					    "element %u has more than %zu "
-					    "repetitions", s->line, s->tag,
-					    elem, lim->max_repetitions);
+					spool_seterr(err, "line %zu: "
+					    "segment %s element %u has more "
+					    "than %zu repetitions", s->line,
+					    s->tag, elem, lim->max_repetitions);
 					return -1;
 				}
 			}
@@ -579,8 +583,8 @@ edi_read(const char *buf, size_t len, const struct edi_limits *lim,
 		if (syn != first) {
 			printable(show, sizeof(show), buf + lx.pos,
 			    len - lx.pos < 12 ? len - lx.pos : 12);
-			spool_seterr(err, "line %zu: after the %s trailer, data "
-			    "that does not start an %s interchange: '%s'",
+			spool_seterr(err, "line %zu: after the %s trailer, "
+			    "data that does not start an %s interchange: '%s'",
 			    lx.line, first == EDI_EDIFACT ? "UNZ" : "IEA",
 			    first == EDI_EDIFACT ? "EDIFACT" : "X12", show);
 			goto fail;

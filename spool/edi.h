@@ -54,7 +54,7 @@ struct edi_message {			/* UNH..UNT, ST..SE */
 	size_t	 start, end;		/* first byte of UNH/ST, one past the
 					   terminator of UNT/SE */
 	size_t	 line;			/* line of UNH/ST, 1-based */
-	size_t	 segments;		/* counted, UNH/ST and UNT/SE included */
+	size_t	 segments;		/* counted, with UNH/ST, UNT/SE */
 	char	*type;			/* UNH S009 0065, ST01 */
 	char	*ref;			/* UNH 0062, ST02 */
 	char	*version;		/* UNH 0052:0054:0051[:0057], GS08 */
@@ -67,7 +67,7 @@ struct edi_interchange {
 	enum edi_syntax	 syntax;
 	size_t		 start, end;	/* UNA/UNB or ISA .. end of UNZ/IEA */
 	size_t		 hdr_start, hdr_end;	/* UNB or ISA segment */
-	int		 una;		/* 1: a UNA segment set the separators */
+	int		 una;		/* 1: UNA set the separators */
 	unsigned char	 comp, elem, seg;	/* separators */
 	int		 rep, release;	/* repetition, release: -1 none */
 	unsigned char	 decimal;	/* decimal mark (UNA3; '.' for X12) */

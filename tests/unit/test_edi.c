@@ -261,7 +261,8 @@ static void
 test_crlf_and_blank_lines_between_segments(void **state)
 {
 	static const char s[] = "UNA:+.? '\r\n" UNB "\r\n"
-	    "UNH+1+ORDERS:D:96A:UN'\r\nBGM+220+PO1'\r\n\r\nUNT+3+1'\nUNZ+1+REF1'"
+	    "UNH+1+ORDERS:D:96A:UN'\r\nBGM+220+PO1'\r\n\r\nUNT+3+1'\n"
+	    "UNZ+1+REF1'"
 	    "\r\n";
 	struct edi_interchange *ic;
 
