@@ -94,6 +94,12 @@ read_una(struct edi_lex *lx, struct edi_interchange *ic,
 				return -1;
 			}
 	}
+	if ((ic->rep >= 'A' && ic->rep <= 'Z') || (ic->rep >= '0' &&
+	    ic->rep <= '9')) {
+		spool_seterr(err, "line %zu: UNA repetition separator is '%c', "
+		    "a letter or digit", lx->line, ic->rep);
+		return -1;
+	}
 	if (ic->decimal != '.' && ic->decimal != ',') {
 		spool_seterr(err, "line %zu: UNA decimal mark is '%c', not "
 		    "'.' or ','", lx->line, ic->decimal);

@@ -216,6 +216,7 @@ test_una_sets_separators_and_decimal_comma(void **state)
 	REFUSED("UNA:+.?:'UNB", "two separators");
 	REFUSED("UNA:A.? 'UNB", "a letter, digit or blank");
 	REFUSED("UNA:+;? 'UNB", "decimal mark");
+	REFUSED("UNA:+.?A'UNB", "repetition separator is 'A'");
 }
 
 static void
