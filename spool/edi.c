@@ -1,0 +1,630 @@
+/*
+ * edi.c - the EDIFACT and X12 tokenizer (DESIGN 15): the segment lexer,
+ * the character set checks and edi_read(), which reads every
+ * interchange of a file. The envelopes themselves are edi_edifact.c's
+ * and edi_x12.c's; the XML tree is edi_tree.c's.
+ *
+ * The lexer reads one segment at a time from the caller's buffer with
+ * the separators the interchange declared (UNA, or the fixed-width ISA)
+ * and never reads past len: a release character at the end of the data
+ * is an error, not a read of the byte after. Every quantity a partner
+ * controls is bounded by struct edi_limits and checked before memory is
+ * given for it; a segment's values go into one buffer of at most twice
+ * its length, reused from segment to segment.
+ *
+ * Character sets are declared, never guessed: the syntax identifier of
+ * UNB names one, X12 declares none and is read as UTF-8 (ASCII being
+ * part of it). Bytes the declared set does not have are a rejection
+ * that names the byte and its line; the one leniency is UNOA, whose
+ * repertoire has no lower case letters and few punctuation marks: other
+ * printable ASCII is accepted with a warning, since many senders that
+ * declare UNOA write lower case. C0 control characters other than CR,
+ * LF, TAB and the separators are refused in every set.
+ *
+ * Nothing here touches a file or the store: no crash-safety concern.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <iconv.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "edi.h"
+#include "edi_int.h"
+
+void
+edi_limits_default(struct edi_limits *l)
+{
+	l->max_interchanges = 1000;
+	l->max_messages = 100000;
+	l->max_segments = 1000000;
+	l->max_elements = 99;
+	l->max_components = 99;
+	l->max_repetitions = 99;
+	l->max_value = 70000;
+}
+
+static size_t
+skip_bom_ws(const char *buf, size_t len)
+{
+	size_t p = 0;
+
+	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+		p = 3;
+	while (p < len && (buf[p] == ' ' || buf[p] == '\t' || buf[p] == '\r' ||
+	    buf[p] == '\n'))
+		p++;
+	return p;
+}
+
+static enum edi_syntax
+detect_at(const char *buf, size_t len)
+{
+	if (len >= 3 && (memcmp(buf, "UNA", 3) == 0 ||
+	    memcmp(buf, "UNB", 3) == 0))
+		return EDI_EDIFACT;
+	if (len >= 3 && memcmp(buf, "ISA", 3) == 0)
+		return EDI_X12;
+	return EDI_NONE;
+}
+
+enum edi_syntax
+edi_detect(const char *buf, size_t len)
+{
+	size_t p = skip_bom_ws(buf, len);
+
+	return detect_at(buf + p, len - p);
+}
+
+void
+edi_lex_skipws(struct edi_lex *lx)
+{
+	int c;
+
+	while (lx->pos < lx->len) {
+		c = (unsigned char)lx->buf[lx->pos];
+		/* Blank lines; with a newline terminator, empty segments. */
+		if ((c != '\r' && c != '\n') || c == lx->elem ||
+		    c == lx->comp || c == lx->rep || c == lx->release)
+			break;
+		if (c == '\n')
+			lx->line++;
+		lx->pos++;
+	}
+}
+
+static int
+push_val(struct edi_seg *s, unsigned elem, unsigned rep, unsigned comp,
+    size_t off, size_t len, struct spool_error *err)
+{
+	struct edi_val *v;
+	size_t cap;
+
+	s->text[off + len] = '\0';
+	if (len == 0)
+		return 0;
+	if (s->nvals == s->valcap) {
+		cap = s->valcap ? s->valcap * 2 : 32;
+		if ((v = reallocarray(s->vals, cap, sizeof(*v))) == NULL) {
+			spool_seterr(err, "out of memory");
+			return -1;
+		}
+		s->vals = v;
+		s->valcap = cap;
+	}
+	v = &s->vals[s->nvals++];
+	v->elem = elem;
+	v->rep = rep;
+	v->comp = comp;
+	v->off = off;
+	v->len = len;
+	return 0;
+}
+
+static int
+tag_ok(const char *t, size_t n)
+{
+	size_t i;
+
+	if (n < 2 || n > 3)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((t[i] >= 'A' && t[i] <= 'Z') ||
+		    (t[i] >= '0' && t[i] <= '9')))
+			return 0;
+	return 1;
+}
+
+static void
+printable(char *out, size_t outlen, const char *s, size_t n)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n && o + 5 < outlen; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\')
+			out[o++] = (char)c;
+		else
+			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x",
+			    c);
+	}
+	out[o] = '\0';
+}
+
+int
+edi_lex_next(struct edi_lex *lx, struct edi_seg *s, struct spool_error *err)
+{
+	const struct edi_limits *lim = lx->lim;
+	unsigned elem = 0, rep = 1, comp = 1;
+	size_t vstart = 0, t = 0, need;
+	char *nt, show[64];
+	int c;
+
+	edi_lex_skipws(lx);
+	if (lx->pos >= lx->len)
+		return 0;
+	if (++lx->nsegs > lim->max_segments) {
+		spool_seterr(err, "line %zu: more than %zu segments",
+		    lx->line, lim->max_segments);
+		return -1;
+	}
+	s->start = lx->pos;
+	s->line = lx->line;
+	s->nvals = 0;
+	s->nelems = 0;
+	s->tag[0] = '\0';
+	lx->unterminated = 0;
+	/*
+	 * Each byte read adds at most one byte to text (a separator ends a
+	 * value with a NUL), and the end of the data one more: the rest of
+	 * the data plus two is enough for any segment.
+	 */
+	need = (lx->len - lx->pos) + 2;
+	if (s->textcap < need) {
+		if ((nt = realloc(s->text, need)) == NULL) {
+			spool_seterr(err, "out of memory");
+			return -1;
+		}
+		s->text = nt;
+		s->textcap = need;
+	}
+	for (;;) {
+		if (lx->pos >= lx->len) {
+			if (lx->seg != '\n' && lx->seg != '\r') {
+				printable(show, sizeof(show), s->text,
+				    t < 3 ? t : 3);
+				spool_seterr(err, "line %zu: segment %s is not "
+				    "terminated: the data ends before its "
+				    "terminator", s->line, s->tag[0] ?
+				    s->tag : show);
+				return -1;
+			}
+			lx->unterminated = 1;
+			c = lx->seg;
+		} else
+			c = (unsigned char)lx->buf[lx->pos++];
+		if (c == lx->release) {
+			if (lx->pos >= lx->len) {
+				spool_seterr(err, "line %zu: release character "
+				    "'%c' at the end of the data", lx->line, c);
+				return -1;
+			}
+			c = (unsigned char)lx->buf[lx->pos++];
+			if (c == '\n')
+				lx->line++;
+			goto plain;
+		}
+		if (c == lx->seg || c == lx->elem || c == lx->comp ||
+		    (c == lx->rep && elem > 0)) {
+			if (push_val(s, elem, rep, comp, vstart, t - vstart,
+			    err) == -1)
+				return -1;
+			if (elem == 0 && comp == 1 && rep == 1) {
+				if (!tag_ok(s->text + vstart, t - vstart)) {
+					printable(show, sizeof(show),
+					    s->text + vstart, t - vstart);
+					spool_seterr(err, "line %zu: '%s' is "
+					    "not a segment tag", s->line, show);
+					return -1;
+				}
+				memcpy(s->tag, s->text + vstart,
+				    t - vstart + 1);
+			}
+			if (++t >= s->textcap) {	/* see need */
+				spool_seterr(err, "line %zu: segment too long",
+				    s->line);
+				return -1;
+			}
+			vstart = t;
+			if (c == '\n' && c == lx->seg)
+				lx->line++;
+			if (c == lx->seg)
+				break;
+			if (c == lx->elem) {
+				elem++;
+				rep = comp = 1;
+				s->nelems = elem;
+				if (elem > lim->max_elements) {
+					spool_seterr(err, "line %zu: "
+					    "segment %s has more than %zu "
+					    "elements", s->line, s->tag,
+					    lim->max_elements);
+					return -1;
+				}
+			} else if (c == lx->comp) {
+				if (++comp > lim->max_components) {
+					spool_seterr(err, "line %zu: "
+					    "segment %s element %u has more "
+					    "than %zu components", s->line,
+					    s->tag, elem, lim->max_components);
+					return -1;
+				}
+			} else {
+				comp = 1;
+				if (++rep > lim->max_repetitions) {
+					spool_seterr(err, "line %zu: "
+					    "segment %s element %u has more "
+					    "than %zu repetitions", s->line,
+					    s->tag, elem, lim->max_repetitions);
+					return -1;
+				}
+			}
+			continue;
+		}
+		/* CRLF where the terminator is LF: the CR is not data. */
+		if (c == '\r' && lx->seg == '\n' && lx->pos < lx->len &&
+		    lx->buf[lx->pos] == '\n')
+			continue;
+		if (c == '\n')
+			lx->line++;
+plain:
+		if (t - vstart >= lim->max_value) {
+			spool_seterr(err, "line %zu: segment %s element %u: a "
+			    "value longer than %zu bytes", s->line,
+			    s->tag[0] ? s->tag : "(tag)", elem, lim->max_value);
+			return -1;
+		}
+		if (t + 2 >= s->textcap) {
+			spool_seterr(err, "line %zu: segment too long",
+			    s->line);
+			return -1;
+		}
+		s->text[t++] = (char)c;
+	}
+	if (s->tag[0] == '\0') {
+		spool_seterr(err, "line %zu: a segment without a tag", s->line);
+		return -1;
+	}
+	s->end = lx->pos;
+	return 1;
+}
+
+void
+edi_seg_free(struct edi_seg *s)
+{
+	free(s->text);
+	free(s->vals);
+	memset(s, 0, sizeof(*s));
+}
+
+const char *
+edi_seg_val(const struct edi_seg *s, unsigned elem, unsigned comp)
+{
+	size_t i;
+
+	for (i = 0; i < s->nvals; i++)
+		if (s->vals[i].elem == elem && s->vals[i].comp == comp &&
+		    s->vals[i].rep == 1)
+			return s->text + s->vals[i].off;
+	return "";
+}
+
+char *
+edi_seg_dup(const struct edi_seg *s, unsigned elem, unsigned comp,
+    struct spool_error *err)
+{
+	char *p;
+
+	if ((p = strdup(edi_seg_val(s, elem, comp))) == NULL)
+		spool_seterr(err, "out of memory");
+	return p;
+}
+
+int
+edi_number(const char *s, long long *v)
+{
+	long long n = 0;
+	size_t i;
+
+	if (s[0] == '\0' || strlen(s) > 18)
+		return -1;
+	for (i = 0; s[i] != '\0'; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		n = n * 10 + (s[i] - '0');
+	}
+	*v = n;
+	return 0;
+}
+
+static int
+unoa_char(int c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	    strchr(" .,-()/='+:?!\"%&*;<>", c) != NULL;
+}
+
+int
+edi_check_bytes(struct edi_interchange *ic, struct edi_lex *lx,
+    const struct edi_seg *s, struct spool_error *err)
+{
+	const unsigned char *p = (const unsigned char *)lx->buf + s->start;
+	size_t i, n = s->end - s->start, line = s->line, left, outleft;
+	char out[256], *ip, *op;
+	int c, ascii;
+
+	ascii = strcmp(ic->charset, "ASCII") == 0;
+	for (i = 0; i < n; i++) {
+		c = p[i];
+		if (c == '\n')
+			line++;
+		if (c == ic->seg || c == ic->elem || c == ic->comp ||
+		    c == ic->rep || c == ic->release)
+			continue;
+		if (c < 0x20 && c != '\r' && c != '\n' && c != '\t') {
+			spool_seterr(err, "line %zu: segment %s holds the "
+			    "control character 0x%02x", line, s->tag, c);
+			return -1;
+		}
+		if (ascii && c >= 0x7f) {
+			spool_seterr(err, "line %zu: segment %s holds the byte "
+			    "0x%02x, which the character set %s does not "
+			    "allow", line, s->tag, c, ic->syntax_id);
+			return -1;
+		}
+		if (ascii && ic->syntax_id != NULL &&
+		    strcmp(ic->syntax_id, "UNOA") == 0 && !unoa_char(c) &&
+		    ic->warning == NULL && edi_warn(ic, err, "line %zu: "
+		    "segment %s holds '%c', which UNOA does not allow; "
+		    "accepted", line, s->tag, c) == -1)
+			return -1;
+	}
+	if (ascii)
+		return 0;
+	if (lx->cdset != ic->charset) {
+		if (lx->cdset != NULL)
+			iconv_close(lx->cd);
+		lx->cdset = NULL;
+		if ((lx->cd = iconv_open("UTF-8", ic->charset)) ==
+		    (iconv_t)-1) {
+			spool_seterr(err, "character set %s (%s) is not "
+			    "available here: %s", ic->syntax_id ?
+			    ic->syntax_id : "", ic->charset, strerror(errno));
+			return -1;
+		}
+		lx->cdset = ic->charset;
+	}
+	iconv(lx->cd, NULL, NULL, NULL, NULL);
+	ip = (char *)(uintptr_t)p;
+	left = n;
+	while (left > 0) {
+		op = out;
+		outleft = sizeof(out);
+		if (iconv(lx->cd, &ip, &left, &op, &outleft) == (size_t)-1 &&
+		    errno != E2BIG) {
+			line = s->line;
+			for (i = 0; i < (size_t)(ip - (const char *)p); i++)
+				if (p[i] == '\n')
+					line++;
+			spool_seterr(err, "line %zu: segment %s holds the byte "
+			    "0x%02x, which is not %s as %s declares",
+			    line, s->tag, (unsigned char)*ip, ic->charset,
+			    ic->syntax == EDI_X12 ? "X12" : ic->syntax_id);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+edi_warn(struct edi_interchange *ic, struct spool_error *err,
+    const char *fmt, ...)
+{
+	char buf[SPOOL_ERRLEN];
+	va_list ap;
+
+	if (ic->warning != NULL)
+		return 0;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if ((ic->warning = strdup(buf)) == NULL) {
+		spool_seterr(err, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+int
+edi_msg_reject(struct edi_message *m, struct spool_error *err,
+    const char *fmt, ...)
+{
+	char buf[SPOOL_ERRLEN];
+	va_list ap;
+
+	if (m->reason != NULL)
+		return 0;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if ((m->reason = strdup(buf)) == NULL) {
+		spool_seterr(err, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+struct edi_message *
+edi_add_message(struct edi_interchange *ic, struct edi_lex *lx,
+    struct spool_error *err)
+{
+	struct edi_message *m;
+
+	if (++lx->nmsgs > lx->lim->max_messages) {
+		spool_seterr(err, "line %zu: more than %zu messages",
+		    lx->line, lx->lim->max_messages);
+		return NULL;
+	}
+	if ((m = reallocarray(ic->msgs, ic->nmsgs + 1, sizeof(*m))) == NULL) {
+		spool_seterr(err, "out of memory");
+		return NULL;
+	}
+	ic->msgs = m;
+	m = &ic->msgs[ic->nmsgs++];
+	memset(m, 0, sizeof(*m));
+	m->group = -1;
+	return m;
+}
+
+struct edi_group *
+edi_add_group(struct edi_interchange *ic, struct spool_error *err)
+{
+	struct edi_group *g;
+
+	g = reallocarray(ic->groups, ic->ngroups + 1, sizeof(*g));
+	if (g == NULL) {
+		spool_seterr(err, "out of memory");
+		return NULL;
+	}
+	ic->groups = g;
+	g = &ic->groups[ic->ngroups++];
+	memset(g, 0, sizeof(*g));
+	return g;
+}
+
+static void
+free_one(struct edi_interchange *ic)
+{
+	size_t i;
+
+	for (i = 0; i < ic->nmsgs; i++) {
+		free(ic->msgs[i].type);
+		free(ic->msgs[i].ref);
+		free(ic->msgs[i].version);
+		free(ic->msgs[i].reason);
+	}
+	for (i = 0; i < ic->ngroups; i++) {
+		free(ic->groups[i].id);
+		free(ic->groups[i].sender);
+		free(ic->groups[i].recipient);
+		free(ic->groups[i].date);
+		free(ic->groups[i].time);
+		free(ic->groups[i].control);
+		free(ic->groups[i].agency);
+		free(ic->groups[i].version);
+	}
+	free(ic->msgs);
+	free(ic->groups);
+	free(ic->syntax_id);
+	free(ic->syntax_version);
+	free(ic->sender_qual);
+	free(ic->sender);
+	free(ic->recipient_qual);
+	free(ic->recipient);
+	free(ic->date);
+	free(ic->time);
+	free(ic->control);
+	free(ic->warning);
+	free(ic);
+}
+
+void
+edi_free(struct edi_interchange *ic)
+{
+	struct edi_interchange *next;
+
+	for (; ic != NULL; ic = next) {
+		next = ic->next;
+		free_one(ic);
+	}
+}
+
+int
+edi_read(const char *buf, size_t len, const struct edi_limits *lim,
+    struct edi_interchange **out, struct spool_error *err)
+{
+	struct edi_interchange *head = NULL, **tail = &head, *ic;
+	struct edi_lex lx;
+	enum edi_syntax syn, first;
+	size_t n = 0;
+	char show[64];
+
+	*out = NULL;
+	memset(&lx, 0, sizeof(lx));
+	lx.buf = buf;
+	lx.len = len;
+	lx.lim = lim;
+	lx.line = 1;
+	lx.pos = skip_bom_ws(buf, len);
+	for (size_t i = 0; i < lx.pos; i++)
+		if (buf[i] == '\n')
+			lx.line++;
+	if ((first = detect_at(buf + lx.pos, len - lx.pos)) == EDI_NONE) {
+		spool_seterr(err, "neither EDIFACT nor X12: the data does not "
+		    "start with UNA, UNB or ISA");
+		return -1;
+	}
+	while (lx.pos < len) {
+		syn = detect_at(buf + lx.pos, len - lx.pos);
+		if (syn != first) {
+			printable(show, sizeof(show), buf + lx.pos,
+			    len - lx.pos < 12 ? len - lx.pos : 12);
+			spool_seterr(err, "line %zu: after the %s trailer, "
+			    "data that does not start an %s interchange: '%s'",
+			    lx.line, first == EDI_EDIFACT ? "UNZ" : "IEA",
+			    first == EDI_EDIFACT ? "EDIFACT" : "X12", show);
+			goto fail;
+		}
+		if (++n > lim->max_interchanges) {
+			spool_seterr(err, "line %zu: more than %zu "
+			    "interchanges in one file", lx.line,
+			    lim->max_interchanges);
+			goto fail;
+		}
+		if ((ic = calloc(1, sizeof(*ic))) == NULL) {
+			spool_seterr(err, "out of memory");
+			goto fail;
+		}
+		*tail = ic;
+		tail = &ic->next;
+		ic->syntax = syn;
+		ic->start = lx.pos;
+		if ((syn == EDI_EDIFACT ? edi_edifact_read(&lx, ic, err) :
+		    edi_x12_read(&lx, ic, err)) == -1)
+			goto fail;
+		ic->end = lx.pos;
+		/* Blank lines and trailing blanks between interchanges. */
+		lx.comp = lx.elem = lx.seg = lx.rep = lx.release = -1;
+		while (lx.pos < len && (buf[lx.pos] == ' ' ||
+		    buf[lx.pos] == '\t' || buf[lx.pos] == '\r' ||
+		    buf[lx.pos] == '\n' || buf[lx.pos] == '\0' ||
+		    buf[lx.pos] == 0x1a)) {
+			if (buf[lx.pos] == '\n')
+				lx.line++;
+			lx.pos++;
+		}
+	}
+	if (lx.cdset != NULL)
+		iconv_close(lx.cd);
+	*out = head;
+	return 0;
+fail:
+	if (lx.cdset != NULL)
+		iconv_close(lx.cd);
+	edi_free(head);
+	return -1;
+}

@@ -1,0 +1,74 @@
+/*
+ * edi_int.h - what edi.c, edi_edifact.c and edi_x12.c share: the
+ * segment lexer and the helpers that build struct edi_interchange.
+ * Not for use outside those three files.
+ */
+#ifndef SPOOL_EDI_INT_H
+#define SPOOL_EDI_INT_H
+
+#include <iconv.h>
+#include <stddef.h>
+
+#include "edi.h"
+#include "error.h"
+
+struct edi_val {			/* one non-empty value of a segment */
+	unsigned	 elem, rep, comp;	/* elem 0 is the tag */
+	size_t		 off, len;	/* in edi_seg.text, NUL-terminated */
+};
+
+struct edi_seg {
+	size_t		 start, end;	/* bytes in the buffer */
+	size_t		 line;
+	char		 tag[4];
+	char		*text;		/* values, release characters gone */
+	size_t		 textcap;
+	struct edi_val	*vals;
+	size_t		 nvals, valcap;
+	unsigned	 nelems;	/* highest element position seen */
+};
+
+struct edi_lex {
+	const char		*buf;
+	size_t			 len, pos, line;
+	int			 comp, elem, seg, rep, release;	/* -1 none */
+	const struct edi_limits	*lim;
+	size_t			 nsegs, nmsgs;
+	int			 unterminated;	/* last segment had no
+						   terminator (EOF) */
+	iconv_t			 cd;	/* to UTF-8 from cdset, opened once */
+	const char		*cdset;
+};
+
+/* 1: a segment in *seg; 0: end of data; -1: error. */
+int		 edi_lex_next(struct edi_lex *, struct edi_seg *,
+		    struct spool_error *);
+void		 edi_lex_skipws(struct edi_lex *);
+void		 edi_seg_free(struct edi_seg *);
+/* Value of element e, component c, first repetition; "" if absent. */
+const char	*edi_seg_val(const struct edi_seg *, unsigned, unsigned);
+/* Copy of that value (NULL only when out of memory: err set). */
+char		*edi_seg_dup(const struct edi_seg *, unsigned, unsigned,
+		    struct spool_error *);
+/* A number of digits only, compared as numbers (ISA13, GS06, counts). */
+int		 edi_number(const char *, long long *);
+/* Check the bytes of a segment against the interchange's set. */
+int		 edi_check_bytes(struct edi_interchange *, struct edi_lex *,
+		    const struct edi_seg *, struct spool_error *);
+/* Add a message / group; NULL and err set when out of memory or over
+   the limit. */
+struct edi_message *edi_add_message(struct edi_interchange *,
+		    struct edi_lex *, struct spool_error *);
+struct edi_group *edi_add_group(struct edi_interchange *,
+		    struct spool_error *);
+int		 edi_msg_reject(struct edi_message *, struct spool_error *,
+		    const char *, ...) __attribute__((format(printf, 3, 4)));
+int		 edi_warn(struct edi_interchange *, struct spool_error *,
+		    const char *, ...) __attribute__((format(printf, 3, 4)));
+
+int		 edi_edifact_read(struct edi_lex *, struct edi_interchange *,
+		    struct spool_error *);
+int		 edi_x12_read(struct edi_lex *, struct edi_interchange *,
+		    struct spool_error *);
+
+#endif

@@ -1,0 +1,102 @@
+/*
+ * fuzz_edi.h - the body that fuzz_edifact.c and fuzz_x12.c share: a
+ * file as the EDIFACT and X12 tokenizer reads it (edi_read), then every
+ * message laid out as its XML tree (edi_message_tree).
+ *
+ * Beyond "no crash, no leak, no undefined behaviour" it checks the
+ * tokenizer's promises: a refusal has a reason; an accepted file's
+ * interchanges lie in order inside the buffer, each message inside its
+ * interchange, with a type, a reference, a valid group and a reason only
+ * if rejected alone; and the tree of every message builds, with as many
+ * segments as the message was counted to have.
+ */
+#ifndef FUZZ_EDI_H
+#define FUZZ_EDI_H
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "edi.h"
+#include "error.h"
+
+static size_t
+fuzz_edi_segments(xmlNodePtr n)
+{
+	xmlNodePtr c;
+	size_t k = 0;
+
+	for (; n != NULL; n = n->next) {
+		if (n->type != XML_ELEMENT_NODE)
+			continue;
+		if (strcmp((const char *)n->name, "message") == 0) {
+			for (c = n->children; c != NULL; c = c->next)
+				if (c->type == XML_ELEMENT_NODE)
+					k++;
+			return k;
+		}
+		if (strcmp((const char *)n->name, "group") == 0)
+			return fuzz_edi_segments(n->children);
+	}
+	abort();	/* no message element */
+}
+
+static int
+fuzz_edi(const uint8_t *data, size_t size)
+{
+	const char *buf = (const char *)data;
+	struct edi_interchange *head, *ic;
+	const struct edi_message *m;
+	struct edi_limits lim;
+	struct spool_error err;
+	size_t i, prev = 0;
+	xmlDocPtr doc;
+	xmlNodePtr root;
+
+	edi_limits_default(&lim);
+	lim.max_interchanges = 20;
+	lim.max_messages = 200;
+	lim.max_segments = 5000;
+	lim.max_value = 512;
+	spool_clearerr(&err);
+	if (edi_read(buf, size, &lim, &head, &err) == -1) {
+		if (err.msg[0] == '\0' || head != NULL)
+			abort();
+		return 0;
+	}
+	if (head == NULL || edi_detect(buf, size) == EDI_NONE)
+		abort();
+	for (ic = head; ic != NULL; ic = ic->next) {
+		if (ic->start < prev || ic->end <= ic->start ||
+		    ic->end > size || ic->charset == NULL ||
+		    ic->syntax != head->syntax)
+			abort();
+		prev = ic->end;
+		for (i = 0; i < ic->nmsgs; i++) {
+			m = &ic->msgs[i];
+			if (m->start < ic->start || m->end <= m->start ||
+			    m->end > ic->end || m->type[0] == '\0' ||
+			    m->ref[0] == '\0' || m->group >= (int)ic->ngroups ||
+			    (m->reason != NULL && m->reason[0] == '\0'))
+				abort();
+			spool_clearerr(&err);
+			if ((doc = edi_message_tree(ic, i, buf, size,
+			    &err)) == NULL)
+				abort();
+			root = xmlDocGetRootElement(doc);
+			if (strcmp((const char *)root->name, ic->syntax ==
+			    EDI_X12 ? "x12" : "edifact") != 0 ||
+			    fuzz_edi_segments(root->children->children) !=
+			    m->segments)
+				abort();
+			xmlFreeDoc(doc);
+		}
+	}
+	edi_free(head);
+	return 0;
+}
+
+#endif
