@@ -84,8 +84,10 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 	mkdir "$T/verify"
 	sed -e "s|$sbindir/|$D$sbindir/|g" -e "s|$sysconfdir/|$D$sysconfdir/|g" \
 	    "$unit" >"$T/verify/spoold.service"
+	man=no
+	! command -v man >/dev/null 2>&1 || man=yes
 	set +e
-	MANPATH=$D$mandir systemd-analyze verify --man=yes \
+	MANPATH=$D$mandir systemd-analyze verify --man=$man \
 	    "$T/verify/spoold.service" >"$T/out" 2>&1
 	rc=$?
 	set -e
