@@ -1,0 +1,110 @@
+#!/bin/sh
+# install.sh - make install DESTDIR=... from the build tree installs the
+# systemd unit (with this build's paths), the sysusers.d and tmpfiles.d
+# entries and the configuration; a second install keeps a changed
+# configuration, uninstall too; systemd-analyze verify accepts the unit.
+. "$(dirname "$0")/lib.sh"
+
+D=$T/root
+# The installation directories of this build, as make expands them.
+mkvar() {
+	printf 'print-%%:\n\t@echo $($*)\n' |
+	    env -u MAKEFLAGS -u MFLAGS make -s -C "$top_builddir/contrib" \
+	    -f Makefile -f - "print-$1"
+}
+sbindir=$(mkvar sbindir)
+sysconfdir=$(mkvar sysconfdir)
+unitdir=$(mkvar systemdsystemunitdir)
+sysusersdir=$(mkvar sysusersdir)
+tmpfilesdir=$(mkvar tmpfilesdir)
+mandir=$(mkvar mandir)
+for v in "$sbindir" "$sysconfdir" "$unitdir" "$sysusersdir" "$tmpfilesdir" \
+    "$mandir"; do
+	case $v in
+	/*) ;;
+	*) fail "an installation directory is not absolute: '$v'" ;;
+	esac
+done
+
+install_tree() {
+	env -u MAKEFLAGS -u MFLAGS make -C "$top_builddir" install \
+	    DESTDIR="$D" >"$T/install.log" 2>&1 ||
+	    { tail -n 30 "$T/install.log" >&2; fail "make install failed"; }
+}
+
+install_tree
+unit=$D$unitdir/spoold.service
+conf=$D$sysconfdir/spoold/spoold.conf
+for f in "$D$sbindir/spoold" "$unit" "$D$sysusersdir/spoold.conf" \
+    "$D$tmpfilesdir/spoold.conf" "$conf"; do
+	[ -f "$f" ] || fail "not installed: ${f#"$D"}"
+done
+ok "unit, sysusers.d, tmpfiles.d and config installed"
+
+# The unit runs the installed spoold on the installed config.
+grep -qx "ExecStart=$sbindir/spoold -c $sysconfdir/spoold/spoold.conf" \
+    "$unit" || { grep Exec "$unit" >&2; fail "ExecStart has other paths"; }
+grep -qx "ExecStartPre=$sbindir/spoold --check-config -c $sysconfdir/spoold/spoold.conf" \
+    "$unit" || fail "no ExecStartPre --check-config"
+grep -qx "ExecStartPre=$sbindir/spoold --init -c $sysconfdir/spoold/spoold.conf" \
+    "$unit" || fail "no ExecStartPre --init"
+grep -q '@[a-z]*@' "$unit" && fail "unsubstituted @var@ left in the unit"
+grep -qx 'UMask=0027' "$unit" || fail "unit lacks UMask=0027"
+grep -qx 'AmbientCapabilities=CAP_DAC_READ_SEARCH' "$unit" ||
+    fail "unit lacks the ambient CAP_DAC_READ_SEARCH"
+grep -qx 'CapabilityBoundingSet=CAP_DAC_READ_SEARCH' "$unit" ||
+    fail "unit's bounding set is not CAP_DAC_READ_SEARCH"
+ok "unit's paths are this build's"
+
+grep -q '^u spoold ' "$D$sysusersdir/spoold.conf" ||
+    fail "sysusers.d entry lacks user spoold"
+grep -qx 'd /var/spool/spoold 0750 spoold spoold -' \
+    "$D$tmpfilesdir/spoold.conf" || fail "tmpfiles.d entry differs"
+ok "sysusers.d: user spoold; tmpfiles.d: /var/spool/spoold 0750"
+
+# The installed configuration is valid as it is, checked the way the
+# unit's ExecStartPre does.
+expect_exit 0 "$D$sbindir/spoold" --check-config -c "$conf"
+expect_out "configuration ok"
+ok "installed config passes --check-config"
+
+# A second install keeps a changed configuration.
+echo "# changed by the admin" >>"$conf"
+cp "$conf" "$T/changed"
+install_tree
+cmp -s "$conf" "$T/changed" || fail "make install overwrote a changed config"
+grep -q 'spoold.conf exists: kept' "$T/install.log" ||
+    fail "make install did not say it kept the config"
+ok "a second make install keeps a changed config"
+
+# systemd-analyze verify on the installed unit, its paths pointed into
+# DESTDIR (verify wants the programs at the unit's paths) and man(1)
+# looking in DESTDIR's man pages (for Documentation=).
+if command -v systemd-analyze >/dev/null 2>&1; then
+	mkdir "$T/verify"
+	sed -e "s|$sbindir/|$D$sbindir/|g" -e "s|$sysconfdir/|$D$sysconfdir/|g" \
+	    "$unit" >"$T/verify/spoold.service"
+	man=no
+	! command -v man >/dev/null 2>&1 || man=yes
+	set +e
+	MANPATH=$D$mandir systemd-analyze verify --man=$man \
+	    "$T/verify/spoold.service" >"$T/out" 2>&1
+	rc=$?
+	set -e
+	[ "$rc" -eq 0 ] && ! grep -q 'spoold.service:' "$T/out" ||
+	    { cat "$T/out" >&2; fail "systemd-analyze verify: exit $rc"; }
+	ok "systemd-analyze verify accepts the unit"
+else
+	echo "skip - systemd-analyze verify (no systemd-analyze)"
+fi
+
+# Uninstall keeps the changed configuration and removes everything else
+# this test checked.
+env -u MAKEFLAGS -u MFLAGS make -C "$top_builddir" uninstall DESTDIR="$D" \
+    >"$T/uninstall.log" 2>&1 || fail "make uninstall failed"
+cmp -s "$conf" "$T/changed" || fail "make uninstall removed a changed config"
+for f in "$D$sbindir/spoold" "$unit" "$D$sysusersdir/spoold.conf" \
+    "$D$tmpfilesdir/spoold.conf"; do
+	[ ! -e "$f" ] || fail "left by make uninstall: ${f#"$D"}"
+done
+ok "make uninstall keeps the changed config, removes the rest"
