@@ -28,6 +28,9 @@
 #include "store.h"
 #include "store_admin.h"
 
+/* status: spoold is not running (as systemctl status, LSB "not running"). */
+#define CTL_EXIT_NOT_RUNNING	3
+
 #define SHORT_REASON	60	/* characters of a reason, shortened */
 
 struct ctl {

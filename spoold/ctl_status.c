@@ -358,7 +358,9 @@ cmd_status(struct ctl *c, int argc, char **argv)
 		    alive, pid, &dk);
 	store_admin_msg_free(&def);
 	store_admin_status_free(&as);
-	return c->json ? finish_json(c, EX_OK) : EX_OK;
+	/* As systemctl status: 3 when the program is not running. */
+	rc = alive ? EX_OK : CTL_EXIT_NOT_RUNNING;
+	return c->json ? finish_json(c, rc) : rc;
 }
 
 static int

@@ -221,14 +221,14 @@ sql "UPDATE messages SET state = 'queue' WHERE id = $P8"
 mv "$T/spool/failed/acme,-,0,ProductInfo,$P8.xml" "$T/spool/queue/"
 rm -f "$T"/spool/failed/*.reason
 msg acme - 9 | put acme waiting.xml
-expect_exit 0 ctl status
+expect_exit 3 ctl status
 expect_out "spoold    not running"
 expect_out "incoming  1"
 expect_out "queue     1"
 expect_out "deferred  1"
 expect_out "next try  oldest deferred #$P7 (acme, 1 attempt): "
 expect_out "(in 59m"
-json 0 status
+json 3 status
 jqt '.daemon.running == false and .counts.queue == 1 and
     .counts.deferred == 1 and .counts.incoming == 1'
 jqt ".oldest_deferred | .id == $P7 and .attempts == 1 and
