@@ -226,13 +226,26 @@ static int
 filter_prep(struct store *s, const struct store_admin_filter *f, bool count,
     sqlite3_stmt **st, struct spool_error *err)
 {
-	char sql[1024];
+	char sql[1024], states[128];
+	size_t o = 0;
+	int i;
 
-	snprintf(sql, sizeof(sql), "SELECT %s FROM messages WHERE 1%s%s%s%s",
+	/* ",queue,parked,": bound as a value, matched with instr(). */
+	states[o++] = ',';
+	for (i = 0; i < ST_NSTATES; i++)
+		if (f->states & (1u << i))
+			o += (size_t)snprintf(states + o, sizeof(states) - o,
+			    "%s,", spool_state_name(i));
+	snprintf(sql, sizeof(sql), "SELECT %s FROM messages WHERE 1%s%s%s%s"
+	    "%s%s%s%s",
 	    count ? "count(*)" : MSG_COLS,
 	    f->state >= 0 ? " AND state = ?1" : "",
 	    f->partner != NULL ? " AND partner = ?2" : "",
 	    f->transaction_id != NULL ? " AND transaction_id = ?3" : "",
+	    f->states != 0 ? " AND instr(?5, ',' || state || ',') > 0" : "",
+	    f->type != NULL ? " AND type = ?6" : "",
+	    f->batch != 0 ? " AND batch = ?7" : "",
+	    f->received_before != 0 ? " AND received_at < ?8" : "",
 	    count ? "" : f->by_seq ? " ORDER BY sender_seq, id LIMIT ?4" :
 	    " ORDER BY id LIMIT ?4");
 	if (prep(s, sql, st, err) == -1)
@@ -247,6 +260,14 @@ filter_prep(struct store *s, const struct store_admin_filter *f, bool count,
 		    SQLITE_STATIC);
 	if (!count)
 		sqlite3_bind_int64(*st, 4, f->limit > 0 ? f->limit : -1);
+	if (f->states != 0)
+		sqlite3_bind_text(*st, 5, states, -1, SQLITE_TRANSIENT);
+	if (f->type != NULL)
+		sqlite3_bind_text(*st, 6, f->type, -1, SQLITE_STATIC);
+	if (f->batch != 0)
+		sqlite3_bind_int64(*st, 7, f->batch);
+	if (f->received_before != 0)
+		sqlite3_bind_int64(*st, 8, f->received_before);
 	return 0;
 }
 

@@ -57,6 +57,11 @@ struct store_admin_filter {
 	const char	*transaction_id;	/* NULL: any */
 	int64_t		 limit;		/* 0: no limit */
 	bool		 by_seq;	/* order by sender_seq, id (else id) */
+	/* Any of these states (bit 1 << enum spool_state); 0: any. */
+	unsigned	 states;
+	const char	*type;		/* NULL: any */
+	int64_t		 batch;		/* 0: any */
+	int64_t		 received_before;	/* ms since the epoch; 0: any */
 };
 
 /* One attempt of a message; outcome and error may be NULL. */

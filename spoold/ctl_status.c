@@ -394,32 +394,59 @@ cmd_list(struct ctl *c, int argc, char **argv)
 		{ "state", required_argument, NULL, 's' },
 		{ "partner", required_argument, NULL, 'p' },
 		{ "tx", required_argument, NULL, 't' },
+		{ "type", required_argument, NULL, 'y' },
+		{ "batch", required_argument, NULL, 'b' },
+		{ "older-than", required_argument, NULL, 'o' },
 		{ "limit", required_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct store_admin_filter f;
 	struct spool_error err;
 	struct json *j = &c->j;
+	uint64_t ms;
 	int64_t total;
-	int ch, rc;
+	int ch, rc, st;
 
 	memset(&f, 0, sizeof(f));
 	f.state = -1;
 	f.limit = LIST_LIMIT;
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	/* "+": --tx PARTNER ID takes the word after its argument. */
+	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
-			if ((f.state = spool_state_parse(optarg)) < 0)
+			if ((st = spool_state_parse(optarg)) < 0)
 				return fail(EX_USAGE, "list: unknown state %s "
 				    "(queue, parked, deferred, failed, "
 				    "rejected, done)", optarg);
+			f.states |= 1u << st;
 			break;
 		case 'p':
 			f.partner = optarg;
 			break;
 		case 't':
-			f.transaction_id = optarg;
+			/* --tx PARTNER ID; the older --tx ID: any partner. */
+			if (optind < argc && argv[optind][0] != '-') {
+				f.partner = optarg;
+				f.transaction_id = argv[optind++];
+			} else
+				f.transaction_id = optarg;
+			break;
+		case 'y':
+			f.type = optarg;
+			break;
+		case 'b':
+			if (parse_int(optarg, 1, &f.batch) == -1)
+				return fail(EX_USAGE, "list: --batch wants a "
+				    "batch ID, not %s", optarg);
+			break;
+		case 'o':
+			if (conf_parse_duration(optarg, &ms) == -1 ||
+			    ms == 0 || ms > (uint64_t)c->now)
+				return fail(EX_USAGE, "list: %s is not a "
+				    "duration (a number with ms, s, m, h or d, "
+				    "such as 2h)", optarg);
+			f.received_before = c->now - (int64_t)ms;
 			break;
 		case 'n':
 			if (parse_int(optarg, 0, &f.limit) == -1)
@@ -428,12 +455,16 @@ cmd_list(struct ctl *c, int argc, char **argv)
 			break;
 		default:
 			return fail(EX_USAGE, "usage: spoolctl list [--state "
-			    "S] [--partner P] [--tx ID] [--limit N]");
+			    "S]... [--partner P] [--tx PARTNER ID] [--type T] "
+			    "[--batch N] [--older-than AGE] [--limit N]");
 		}
 	}
 	if (optind != argc)
 		return fail(EX_USAGE, "list: unexpected argument %s",
 		    argv[optind]);
+	/* By default what still needs a look: everything not done. */
+	if (f.states == 0)
+		f.states = ((1u << ST_NSTATES) - 1) & ~(1u << ST_DONE);
 	spool_clearerr(&err);
 	if (store_admin_read_begin(&c->store, &err) == -1)
 		return store_fail(c, &err);

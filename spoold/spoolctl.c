@@ -50,13 +50,74 @@
 #include "store.h"
 #include "store_admin.h"
 
+/* Each command's synopsis and what it does: spoolctl help COMMAND. */
+static const struct {
+	const char	*name;
+	const char	*synopsis;
+	const char	*text;
+} help[] = {
+	{ "status", "status",
+	    "counts per state, the oldest gap and what blocks it, the oldest\n"
+	    "deferred message, rates; exits 3 when spoold is not running" },
+	{ "list", "list [--state S]... [--partner P] [--tx PARTNER ID] "
+	    "[--type T]\n"
+	    "     [--batch N] [--older-than AGE] [--limit N]",
+	    "the messages, oldest first; by default every one not done,\n"
+	    "at most 100 (--limit 0: all)" },
+	{ "show", "show MSGID | show --tx PARTNER ID",
+	    "one message, or a transaction's timeline" },
+	{ "retry", "retry MSGID... | retry - | retry --tx PARTNER ID | "
+	    "retry --all-failed",
+	    "queue failed or deferred messages again (-: IDs from standard\n"
+	    "input, one a line)" },
+	{ "skip", "skip --tx PARTNER ID SEQ --reason TEXT\n"
+	    "     (or skip PARTNER ID SEQ --reason TEXT)",
+	    "declare a missing or failed sequence number done without\n"
+	    "applying it" },
+	{ "batch", "batch ID", "one bundle and the fate of each entry" },
+	{ "purge", "purge --done-older-than AGE [--dry-run]",
+	    "delete processed messages older than AGE" },
+	{ "check", "check [--repair]",
+	    "reconcile the store and the directories; --repair fixes" },
+	{ "help", "help [COMMAND]", "this text, or one command's" },
+};
+
 static void
 usage(FILE *fp)
 {
+	size_t i;
+
 	fprintf(fp, "usage: spoolctl [-c FILE] [-d SPOOLDIR] [--json] COMMAND "
 	    "[ARGS]\n"
-	    "commands: status, list, show, retry, skip, batch, purge, "
-	    "check\n");
+	    "       spoolctl help [COMMAND] | COMMAND --help | --version\n"
+	    "commands:");
+	for (i = 0; i < sizeof(help) / sizeof(help[0]); i++)
+		fprintf(fp, " %s", help[i].name);
+	fputc('\n', fp);
+}
+
+/* help [COMMAND]: 0, or -1 for an unknown command. */
+static int
+print_help(FILE *fp, const char *cmd)
+{
+	size_t i;
+
+	if (cmd == NULL) {
+		usage(fp);
+		fputc('\n', fp);
+		for (i = 0; i < sizeof(help) / sizeof(help[0]); i++)
+			fprintf(fp, "  %s\n", help[i].synopsis);
+		fprintf(fp, "\nspoolctl help COMMAND tells more; see "
+		    "spoolctl(8).\n");
+		return 0;
+	}
+	for (i = 0; i < sizeof(help) / sizeof(help[0]); i++)
+		if (strcmp(help[i].name, cmd) == 0) {
+			fprintf(fp, "usage: spoolctl %s\n\n%s\n",
+			    help[i].synopsis, help[i].text);
+			return 0;
+		}
+	return -1;
 }
 
 int
@@ -398,7 +459,8 @@ main(int argc, char *argv[])
 	memset(&c, 0, sizeof(c));
 	log_init("spoolctl", LOG_TARGET_STDERR, LOG_WARNING);
 	/* "+": options end at the command; its own options follow it. */
-	while ((ch = getopt_long(argc, argv, "+c:d:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+c:d:hV", longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
 		case 'c':
 			conf_path = optarg;
@@ -426,6 +488,24 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return EX_USAGE;
 	}
+	/* help needs no spool. */
+	if (strcmp(argv[0], "help") == 0) {
+		if (argc > 2 || print_help(stdout, argv[1]) == -1) {
+			if (argc == 2)
+				fprintf(stderr, "spoolctl: unknown command: "
+				    "%s\n", argv[1]);
+			usage(stderr);
+			return EX_USAGE;
+		}
+		return fflush(stdout) == EOF ? EX_IOERR : EX_OK;
+	}
+	for (j = 1; j < argc; j++)
+		if (strcmp(argv[j], "--help") == 0 ||
+		    strcmp(argv[j], "-h") == 0) {
+			if (print_help(stdout, argv[0]) == -1)
+				break;
+			return fflush(stdout) == EOF ? EX_IOERR : EX_OK;
+		}
 	/* --json may also follow the command. */
 	for (j = 1; j < argc; j++) {
 		if (strcmp(argv[j], "--json") == 0) {
