@@ -82,6 +82,24 @@ static const struct {
 	{ "help", "help [COMMAND]", "this text, or one command's" },
 };
 
+/* Whether the command line changes the store (else: open it read-only). */
+static bool
+writes(int argc, char **argv)
+{
+	int i;
+	bool dry = false, repair = false;
+
+	for (i = 1; i < argc; i++) {
+		dry |= strcmp(argv[i], "--dry-run") == 0;
+		repair |= strcmp(argv[i], "--repair") == 0;
+	}
+	if (strcmp(argv[0], "check") == 0)
+		return repair;
+	if (strcmp(argv[0], "purge") == 0)
+		return !dry;
+	return strcmp(argv[0], "retry") == 0 || strcmp(argv[0], "skip") == 0;
+}
+
 static void
 usage(FILE *fp)
 {
@@ -539,7 +557,18 @@ main(int argc, char *argv[])
 		conf_free(&c.conf);
 		return EX_OSERR;
 	}
-	if (store_open(&c.store, db, 0, &err) == -1) {
+	/*
+	 * A reading command opens the store read-only, so that a member of
+	 * the spool's group who may not write it can read; a store older
+	 * than this program is opened for writing, which migrates it.
+	 */
+	rc = store_open(&c.store, db, writes(argc, argv) ? 0 : STORE_READER,
+	    &err);
+	if (rc == 0 && c.store.version < store_schema_version()) {
+		store_close(&c.store);
+		rc = store_open(&c.store, db, 0, &err);
+	}
+	if (rc == -1) {
 		fprintf(stderr, "spoolctl: %s\n", err.msg);
 		free(db);
 		conf_free(&c.conf);
