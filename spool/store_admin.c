@@ -530,6 +530,7 @@ store_admin_status_free(struct store_admin_status *st)
 {
 	free(st->oldest_gap_partner);
 	free(st->oldest_gap_tx);
+	free(st->oldest_gap_next_state);
 	free(st->daemon_version);
 	memset(st, 0, sizeof(*st));
 }
@@ -576,8 +577,10 @@ row_oldest_gap(sqlite3_stmt *st, struct store_admin_status *o)
 {
 	o->oldest_gap_since = sqlite3_column_int64(st, 2);
 	o->oldest_gap_next_seq = sqlite3_column_int64(st, 3);
+	o->oldest_gap_next_id = sqlite3_column_int64(st, 4);
 	if (dup_col(st, 0, &o->oldest_gap_partner) == -1 ||
-	    dup_col(st, 1, &o->oldest_gap_tx) == -1)
+	    dup_col(st, 1, &o->oldest_gap_tx) == -1 ||
+	    dup_col(st, 5, &o->oldest_gap_next_state) == -1)
 		return -1;
 	return 0;
 }
@@ -618,9 +621,15 @@ store_admin_status(struct store *s, int64_t now, struct store_admin_status *o,
 	memset(o, 0, sizeof(*o));
 	if (one_row(s, "SELECT count(*) FROM transactions "
 	    "WHERE gap_since IS NOT NULL", 0, 0, row_gaps, o, err) == -1 ||
-	    one_row(s, "SELECT partner, transaction_id, gap_since, next_seq "
-	    "FROM transactions WHERE gap_since IS NOT NULL "
-	    "ORDER BY gap_since LIMIT 1", 0, 0, row_oldest_gap, o, err) == -1 ||
+	    one_row(s, "SELECT t.partner, t.transaction_id, t.gap_since, "
+	    "t.next_seq, m.id, m.state FROM transactions t "
+	    "LEFT JOIN messages m ON m.id = (SELECT b.id FROM messages b "
+	    "WHERE b.partner = t.partner AND "
+	    "b.transaction_id = t.transaction_id AND "
+	    "b.sender_seq = t.next_seq AND b.duplicate_of IS NULL AND "
+	    "b.state NOT IN ('rejected', 'done') ORDER BY b.id DESC LIMIT 1) "
+	    "WHERE t.gap_since IS NOT NULL "
+	    "ORDER BY t.gap_since LIMIT 1", 0, 0, row_oldest_gap, o, err) == -1 ||
 	    one_row(s, "SELECT id, received_at, next_attempt_at, attempts "
 	    "FROM messages WHERE state = 'deferred' "
 	    "ORDER BY received_at, id LIMIT 1", 0, 0, row_deferred, o,

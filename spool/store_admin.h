@@ -98,6 +98,11 @@ struct store_admin_status {
 	char		*oldest_gap_partner;
 	char		*oldest_gap_tx;
 	int64_t		 oldest_gap_next_seq;
+	/* The message with that number when it arrived (and is not done,
+	 * rejected or a duplicate): it blocks the transaction; 0/NULL: the
+	 * number has not arrived. */
+	int64_t		 oldest_gap_next_id;
+	char		*oldest_gap_next_state;
 	int64_t		 oldest_deferred_id;	/* 0: none deferred */
 	int64_t		 oldest_deferred_received_at;
 	int64_t		 oldest_deferred_next_at;	/* 0: not set */

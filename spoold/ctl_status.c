@@ -213,6 +213,16 @@ status_json(struct ctl *c, const int64_t *counts, int64_t incoming,
 		json_ktime(j, "since", as->oldest_gap_since);
 		json_kint(j, "age_seconds",
 		    (c->now - as->oldest_gap_since) / 1000);
+		/* The number arrived and is stuck (failed, deferred, ...),
+		 * or null: it has not arrived. */
+		json_key(j, "blocked_by");
+		if (as->oldest_gap_next_id != 0) {
+			json_object(j);
+			json_kint(j, "id", as->oldest_gap_next_id);
+			json_kstr(j, "state", as->oldest_gap_next_state);
+			json_object_end(j);
+		} else
+			json_null(j);
 		json_object_end(j);
 	} else
 		json_null(j);
@@ -275,15 +285,23 @@ status_text(struct ctl *c, const int64_t *counts, int64_t incoming,
 	printf("incoming  %" PRId64 "\n", incoming);
 	for (i = 0; i < ST_NSTATES; i++)
 		printf("%-9s %" PRId64 "\n", spool_state_name(i), counts[i]);
-	if (as->oldest_gap_since > 0)
+	if (as->oldest_gap_since > 0) {
 		printf("gaps      %" PRId64 " open; oldest since %s (%s): "
-		    "%s %s "
-		    "waits for sequence %" PRId64 "\n", as->gaps_open,
+		    "%s %s ", as->gaps_open,
 		    tlocal(t1, sizeof(t1), as->oldest_gap_since, false),
 		    dur(t2, sizeof(t2), c->now - as->oldest_gap_since, true),
 		    clean(b1, sizeof(b1), as->oldest_gap_partner, 0),
-		    clean(b2, sizeof(b2), as->oldest_gap_tx, 0),
-		    as->oldest_gap_next_seq);
+		    clean(b2, sizeof(b2), as->oldest_gap_tx, 0));
+		/* Arrived and stuck, or not arrived: different remedies. */
+		if (as->oldest_gap_next_id != 0)
+			printf("blocked by %s sequence %" PRId64 " (#%" PRId64
+			    ")\n", clean(b1, sizeof(b1),
+			    as->oldest_gap_next_state, 0),
+			    as->oldest_gap_next_seq, as->oldest_gap_next_id);
+		else
+			printf("waits for sequence %" PRId64 "\n",
+			    as->oldest_gap_next_seq);
+	}
 	else
 		printf("gaps      none\n");
 	if (def != NULL) {
