@@ -769,3 +769,93 @@ store_admin_busy(struct store *s)
 	rc = sqlite3_extended_errcode(s->db) & 0xff;
 	return rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
 }
+
+int
+store_admin_batch_counts(struct store *s, int64_t batch, int64_t *counts,
+    struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	const char *state;
+	int rc, i;
+
+	for (i = 0; i < ST_NSTATES; i++)
+		counts[i] = 0;
+	if (prep(s, "SELECT state, count(*) FROM messages WHERE batch = ?1 "
+	    "GROUP BY state", &st, err) == -1)
+		return -1;
+	sqlite3_bind_int64(st, 1, batch);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		state = (const char *)sqlite3_column_text(st, 0);
+		if (state != NULL && (i = spool_state_parse(state)) >= 0)
+			counts[i] = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : sqlerr(s, err);
+}
+
+int
+store_admin_batches(struct store *s, int64_t limit,
+    int (*fn)(void *, const struct store_admin_batch_row *), void *arg,
+    int64_t *total, struct spool_error *err)
+{
+	struct store_admin_batch_row r;
+	sqlite3_stmt *st;
+	const char *state;
+	int rc, ret = -1, i;
+
+	*total = 0;
+	if (prep(s, "SELECT count(*) FROM batches", &st, err) == -1)
+		return -1;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return sqlerr(s, err);
+	}
+	*total = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	/* One row per batch and state of its messages, newest first. */
+	if (prep(s, "SELECT b.id, b.partner, b.orig_name, b.state, "
+	    "b.entries, b.received_at, m.state, count(m.id) "
+	    "FROM (SELECT * FROM batches ORDER BY id DESC LIMIT ?1) b "
+	    "LEFT JOIN messages m ON m.batch = b.id "
+	    "GROUP BY b.id, m.state ORDER BY b.id DESC", &st, err) == -1)
+		return -1;
+	sqlite3_bind_int64(st, 1, limit > 0 ? limit : -1);
+	memset(&r, 0, sizeof(r));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (r.id != 0 && r.id != sqlite3_column_int64(st, 0)) {
+			if (fn(arg, &r) != 0)
+				goto out;
+			free(r.partner);
+			free(r.orig_name);
+			memset(&r, 0, sizeof(r));
+		}
+		if (r.id == 0) {
+			r.id = sqlite3_column_int64(st, 0);
+			state = (const char *)sqlite3_column_text(st, 3);
+			r.state = state != NULL ? spool_state_parse(state) :
+			    -1;
+			r.entries = sqlite3_column_int64(st, 4);
+			r.received_at = sqlite3_column_int64(st, 5);
+			if (dup_col(st, 1, &r.partner) == -1 ||
+			    dup_col(st, 2, &r.orig_name) == -1) {
+				spool_seterr(err, "out of memory");
+				goto out;
+			}
+		}
+		state = (const char *)sqlite3_column_text(st, 6);
+		if (state != NULL && (i = spool_state_parse(state)) >= 0)
+			r.counts[i] = sqlite3_column_int64(st, 7);
+	}
+	if (rc != SQLITE_DONE) {
+		sqlerr(s, err);
+		goto out;
+	}
+	if (r.id != 0 && fn(arg, &r) != 0)
+		goto out;
+	ret = 0;
+out:
+	free(r.partner);
+	free(r.orig_name);
+	sqlite3_finalize(st);
+	return ret;
+}

@@ -230,4 +230,27 @@ void	store_admin_purge_close(struct store_admin_purge *);
 /* Was the last error of this store a busy or locked database? */
 bool	store_admin_busy(struct store *);
 
+/*
+ * A bundle's entries by the state of the message each became (duplicates
+ * included; entries that became no message are not counted), for
+ * spoolctl batch and batches.
+ */
+struct store_admin_batch_row {
+	int64_t		 id;
+	char		*partner;	/* owned by store_admin_batches() */
+	char		*orig_name;
+	int		 state;		/* the bundle file's: done or rejected */
+	int64_t		 entries;
+	int64_t		 received_at;
+	int64_t		 counts[ST_NSTATES];	/* messages per state */
+};
+
+/* counts[ST_NSTATES] of batch's messages. */
+int	store_admin_batch_counts(struct store *, int64_t batch,
+	    int64_t *counts, struct spool_error *);
+/* Batches, newest first, at most limit (0: all); *total: how many. */
+int	store_admin_batches(struct store *, int64_t limit,
+	    int (*fn)(void *, const struct store_admin_batch_row *), void *arg,
+	    int64_t *total, struct spool_error *);
+
 #endif

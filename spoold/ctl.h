@@ -81,6 +81,7 @@ void		 json_msg(struct ctl *, const struct store_admin_msg *);
 int		 cmd_status(struct ctl *, int argc, char **argv);
 int		 cmd_list(struct ctl *, int argc, char **argv);
 int		 cmd_batch(struct ctl *, int argc, char **argv);
+int		 cmd_batches(struct ctl *, int argc, char **argv);
 int		 cmd_show(struct ctl *, int argc, char **argv);
 int		 cmd_retry(struct ctl *, int argc, char **argv);
 int		 cmd_skip(struct ctl *, int argc, char **argv);

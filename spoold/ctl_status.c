@@ -557,9 +557,53 @@ batch_entry(void *arg, const struct store_batch_entry *e)
 	return 0;
 }
 
+/*
+ * A batch's state: rejected (the bundle was refused), done (every entry's
+ * message is done or was rejected: nothing left to happen), or pending
+ * (some are queued, parked, deferred or failed).
+ */
+static const char *
+batch_state(int bundle_state, const int64_t *counts)
+{
+	if (bundle_state == ST_REJECTED)
+		return "rejected";
+	if (counts[ST_QUEUE] + counts[ST_PARKED] + counts[ST_DEFERRED] +
+	    counts[ST_FAILED] > 0)
+		return "pending";
+	return "done";
+}
+
+/* "2 parked, 1 failed": the entries not done. */
+static void
+batch_pending_text(const int64_t *counts)
+{
+	static const int st[] = { ST_QUEUE, ST_PARKED, ST_DEFERRED, ST_FAILED };
+	const char *sep = "";
+	size_t i;
+
+	for (i = 0; i < sizeof(st) / sizeof(st[0]); i++)
+		if (counts[st[i]] > 0) {
+			printf("%s%" PRId64 " %s", sep, counts[st[i]],
+			    spool_state_name(st[i]));
+			sep = ", ";
+		}
+}
+
+static void
+json_counts(struct json *j, const int64_t *counts)
+{
+	int i;
+
+	json_object(j);
+	for (i = 0; i < ST_NSTATES; i++)
+		json_kint(j, spool_state_name(i), counts[i]);
+	json_object_end(j);
+}
+
 int
 cmd_batch(struct ctl *c, int argc, char **argv)
 {
+	int64_t counts[ST_NSTATES];
 	struct store_batch b;
 	struct spool_error err;
 	struct json *j = &c->j;
@@ -577,6 +621,12 @@ cmd_batch(struct ctl *c, int argc, char **argv)
 		return rc == 0 ? fail(EX_DATAERR, "no batch %" PRId64, id) :
 		    store_fail(c, &err);
 	}
+	if (store_admin_batch_counts(&c->store, b.id, counts, &err) == -1) {
+		rc = store_fail(c, &err);
+		store_admin_read_end(&c->store);
+		store_batch_free(&b);
+		return rc;
+	}
 	/* An empty name: purged from done/. */
 	f[0] = '\0';
 	if (b.file_name[0] != '\0')
@@ -587,7 +637,9 @@ cmd_batch(struct ctl *c, int argc, char **argv)
 		json_kint(j, "batch", b.id);
 		json_kstr(j, "partner", b.partner);
 		json_kstr(j, "bundle", b.orig_name);
-		json_kstr(j, "state", state_name(b.state));
+		json_kstr(j, "state", batch_state(b.state, counts));
+		json_key(j, "counts");
+		json_counts(j, counts);
 		json_kstr(j, "file", f[0] != '\0' ? f : NULL);
 		json_kint(j, "size", b.size);
 		json_kint(j, "entry_count", b.entries);
@@ -601,7 +653,13 @@ cmd_batch(struct ctl *c, int argc, char **argv)
 		    0));
 		printf("bundle        %s\n", clean(buf, sizeof(buf),
 		    b.orig_name, 0));
-		printf("state         %s\n", state_name(b.state));
+		printf("state         %s", batch_state(b.state, counts));
+		if (strcmp(batch_state(b.state, counts), "pending") == 0) {
+			printf(" (");
+			batch_pending_text(counts);
+			printf(")");
+		}
+		printf("\n");
 		printf("file          %s\n", f[0] != '\0' ? clean(buf,
 		    sizeof(buf), f, 0) : "- (purged)");
 		printf("size          %" PRId64 "\n", b.size);
@@ -629,5 +687,97 @@ cmd_batch(struct ctl *c, int argc, char **argv)
 		json_object_end(j);
 		return finish_json(c, EX_OK);
 	}
+	return EX_OK;
+}
+
+/* batches: the bundles, newest first, with their entries' states. */
+static int
+batches_one(void *arg, const struct store_admin_batch_row *r)
+{
+	struct ctl *c = arg;
+	struct json *j = &c->j;
+	char p[300], n[600], t[64];
+	const char *st = batch_state(r->state, r->counts);
+
+	if (c->json) {
+		json_object(j);
+		json_kint(j, "batch", r->id);
+		json_kstr(j, "partner", r->partner);
+		json_kstr(j, "bundle", r->orig_name);
+		json_kstr(j, "state", st);
+		json_kint(j, "entry_count", r->entries);
+		json_ktime(j, "received_at", r->received_at);
+		json_key(j, "counts");
+		json_counts(j, r->counts);
+		json_object_end(j);
+		return 0;
+	}
+	printf("%-7" PRId64 " %-12s %-16s %7" PRId64 " %-8s %s  ", r->id,
+	    clean(p, sizeof(p), r->partner, 0), tlocal(t, sizeof(t),
+	    r->received_at, false), r->entries, st,
+	    clean(n, sizeof(n), r->orig_name, 0));
+	if (strcmp(st, "pending") == 0) {
+		printf("(");
+		batch_pending_text(r->counts);
+		printf(")");
+	}
+	printf("\n");
+	return 0;
+}
+
+int
+cmd_batches(struct ctl *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "limit", required_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct spool_error err;
+	struct json *j = &c->j;
+	int64_t limit = LIST_LIMIT, total;
+	int ch, rc;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'n':
+			if (parse_int(optarg, 0, &limit) == -1)
+				return fail(EX_USAGE, "batches: --limit wants "
+				    "a number (0: no limit), not %s", optarg);
+			break;
+		default:
+			return fail(EX_USAGE, "usage: spoolctl batches "
+			    "[--limit N]");
+		}
+	}
+	if (optind != argc)
+		return fail(EX_USAGE, "usage: spoolctl batches [--limit N]");
+	spool_clearerr(&err);
+	if (store_admin_read_begin(&c->store, &err) == -1)
+		return store_fail(c, &err);
+	if (c->json) {
+		json_object(j);
+		json_key(j, "batches");
+		json_array(j);
+	} else
+		printf("%-7s %-12s %-16s %7s %-8s %s\n", "BATCH", "PARTNER",
+		    "RECEIVED", "ENTRIES", "STATE", "BUNDLE");
+	rc = store_admin_batches(&c->store, limit, batches_one, c, &total,
+	    &err);
+	store_admin_read_end(&c->store);
+	if (rc == -1)
+		return store_fail(c, &err);
+	if (c->json) {
+		json_array_end(j);
+		json_kint(j, "total", total);
+		json_kint(j, "limit", limit);
+		json_object_end(j);
+		return finish_json(c, EX_OK);
+	}
+	if (total == 0)
+		printf("no batches\n");
+	else if (limit > 0 && total > limit)
+		printf("-- %" PRId64 " of %" PRId64 " batches shown, newest "
+		    "first (--limit 0 shows all)\n", limit, total);
 	return EX_OK;
 }

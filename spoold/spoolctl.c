@@ -74,7 +74,11 @@ static const struct {
 	    "     (or skip PARTNER ID SEQ --reason TEXT)",
 	    "declare a missing or failed sequence number done without\n"
 	    "applying it" },
-	{ "batch", "batch ID", "one bundle and the fate of each entry" },
+	{ "batch", "batch ID",
+	    "one bundle and the fate of each entry; done only when every\n"
+	    "entry's message is done" },
+	{ "batches", "batches [--limit N]",
+	    "the bundles, newest first, with their entries' states" },
 	{ "purge", "purge --done-older-than AGE [--dry-run]",
 	    "delete processed messages older than AGE" },
 	{ "check", "check [--repair]",
@@ -452,6 +456,7 @@ static const struct {
 	{ "retry", cmd_retry },
 	{ "skip", cmd_skip },
 	{ "batch", cmd_batch },
+	{ "batches", cmd_batches },
 	{ "purge", cmd_purge },
 	{ "check", cmd_check },
 };

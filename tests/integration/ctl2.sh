@@ -42,4 +42,48 @@ expect_exit 0 ctl --json status
 jqt ".gaps.oldest | .transaction_id == \"F\" and .next_seq == 1 and
     .blocked_by == {\"id\": $F1, \"state\": \"failed\"}"
 ok "status: blocked by a failed sequence number, text and JSON"
+
+# Bundles: one with an entry parked and one failed is pending, not done;
+# one whose entries are all done is done; batches lists them newest first.
+mkdir -p "$T/b1" "$T/b2" "$T/spool/incoming/acme"
+mv_msg acme B 1 1 >"$T/b1/b1.xml"
+mv_msg acme B 3 1 >"$T/b1/b3.xml"
+msg acme - 9 >"$T/b1/p9.xml"
+mv_msg acme C 1 1 >"$T/b2/c1.xml"
+tar -C "$T/b1" -cf "$T/spool/incoming/acme/.one.tar" b1.xml b3.xml p9.xml
+mv "$T/spool/incoming/acme/.one.tar" "$T/spool/incoming/acme/one.tar"
+wait_until 20 '[ "$(count parked)" -eq 2 ] && [ "$(count failed)" -eq 2 ]' ||
+    fail "bundle one: entries not parked and failed"
+tar -C "$T/b2" -cf "$T/spool/incoming/acme/.two.tar" c1.xml
+mv "$T/spool/incoming/acme/.two.tar" "$T/spool/incoming/acme/two.tar"
+wait_until 20 '[ "$(sql "SELECT count(*) FROM messages WHERE
+    transaction_id = '"'C'"' AND state = '"'done'"'")" -eq 1 ]' ||
+    fail "bundle two not done"
+B1=$(sql "SELECT id FROM batches WHERE orig_name = 'one.tar'")
+B2=$(sql "SELECT id FROM batches WHERE orig_name = 'two.tar'")
+expect_exit 0 ctl batch "$B1"
+expect_out "state         pending (1 parked, 1 failed)"
+expect_exit 0 ctl --json batch "$B1"
+jqt '.state == "pending" and .counts.parked == 1 and .counts.failed == 1 and
+    .counts.done == 1 and .entry_count == 3'
+expect_exit 0 ctl batch "$B2"
+expect_out "state         done"
+expect_exit 0 ctl batches
+expect_out "BATCH   PARTNER"
+[ "$(grep -c '^[0-9]' "$T/out")" -eq 2 ] || fail "batches: not 2 lines"
+grep '^[0-9]' "$T/out" | head -1 | grep -q "^$B2 .* done *two.tar" ||
+    fail "batches: newest first, done"
+grep -q "^$B1 .* pending *one.tar *(1 parked, 1 failed)" "$T/out" ||
+    fail "batches: pending with its counts"
+expect_exit 0 ctl batches --limit 1
+expect_out "-- 1 of 2 batches shown"
+expect_exit 0 ctl --json batches
+jqt ".total == 2 and [.batches[].batch] == [$B2, $B1] and
+    .batches[0].state == \"done\" and .batches[1].state == \"pending\" and
+    .batches[1].counts.parked == 1 and .batches[0].bundle == \"two.tar\""
+expect_exit 0 ctl list --batch "$B1"
+[ "$(grep -c '^[0-9]' "$T/out")" -eq 2 ] || fail "list --batch"
+expect_exit 64 ctl batches --limit x
+ok "batch is done only when every entry is; batches, text and JSON"
+
 stop_daemon
