@@ -71,6 +71,16 @@ const char	*dur(char *buf, size_t len, int64_t ms, bool two);
 const char	*state_name(int st);
 int		 parse_int(const char *s, int64_t min, int64_t *v);
 
+/*
+ * The message IDs a lever acts on (retry; hold, release and delete use
+ * the same reader): the arguments, or with the one argument "-", standard
+ * input, one ID a line (blank lines and surrounding blanks ignored).
+ * EX_OK with *ids (the caller frees it) and *n >= 1, or a sysexits code
+ * said on stderr (a word that is no ID names its line).
+ */
+int		 ctl_read_ids(const char *cmd, int argc, char **argv,
+		    int64_t **ids, size_t *n);
+
 /* JSON pieces. */
 void		 json_ktime(struct json *, const char *key, int64_t ms);
 void		 json_kopt(struct json *, const char *key, int64_t v);

@@ -391,6 +391,71 @@ parse_int(const char *s, int64_t min, int64_t *v)
 	return 0;
 }
 
+static int
+add_id(const char *cmd, const char *s, const char *where, int64_t **ids,
+    size_t *n, size_t *cap)
+{
+	int64_t id, *p;
+
+	if (parse_int(s, 1, &id) == -1)
+		return fail(EX_USAGE, "%s: %s%s is not a message ID", cmd,
+		    where, s);
+	if (*n == *cap) {
+		*cap = *cap == 0 ? 16 : *cap * 2;
+		if ((p = reallocarray(*ids, *cap, sizeof(*p))) == NULL)
+			return fail(EX_OSERR, "out of memory");
+		*ids = p;
+	}
+	(*ids)[(*n)++] = id;
+	return EX_OK;
+}
+
+int
+ctl_read_ids(const char *cmd, int argc, char **argv, int64_t **ids,
+    size_t *n)
+{
+	char *line = NULL, *b, *e, where[64];
+	size_t cap = 0, len = 0;
+	ssize_t got;
+	int64_t lineno = 0;
+	int i, rc = EX_OK;
+
+	*ids = NULL;
+	*n = 0;
+	if (argc == 1 && strcmp(argv[0], "-") == 0) {
+		while (rc == EX_OK && (got = getline(&line, &len, stdin)) !=
+		    -1) {
+			lineno++;
+			for (b = line; *b == ' ' || *b == '\t'; b++)
+				;
+			for (e = b + strlen(b); e > b && (e[-1] == '\n' ||
+			    e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t');
+			    e--)
+				;
+			*e = '\0';
+			if (*b == '\0')
+				continue;
+			snprintf(where, sizeof(where), "line %" PRId64 ": ",
+			    lineno);
+			rc = add_id(cmd, b, where, ids, n, &cap);
+		}
+		if (rc == EX_OK && ferror(stdin))
+			rc = fail(EX_IOERR, "%s: cannot read standard input: "
+			    "%s", cmd, strerror(errno));
+		free(line);
+	} else
+		for (i = 0; i < argc && rc == EX_OK; i++)
+			rc = add_id(cmd, argv[i], "", ids, n, &cap);
+	if (rc == EX_OK && *n == 0)
+		rc = fail(EX_USAGE, "%s: no message IDs", cmd);
+	if (rc != EX_OK) {
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
 /* Every column of a message, as a JSON object left open for more. */
 void
 json_msg_open(struct ctl *c, const struct store_admin_msg *m)

@@ -86,4 +86,57 @@ expect_exit 0 ctl list --batch "$B1"
 expect_exit 64 ctl batches --limit x
 ok "batch is done only when every entry is; batches, text and JSON"
 
+
+# retry: several IDs, or IDs on standard input; an ID that cannot be
+# retried is named, the others are retried, exit 65.
+P9=$(sql "SELECT id FROM messages WHERE orig_name = 'p9.xml'")
+attempts() {
+	sql "SELECT group_concat(attempts) FROM messages WHERE id IN ($F1, $P9)"
+}
+[ "$(attempts)" = "1,1" ] || fail "attempts before retry: $(attempts)"
+expect_exit 0 ctl retry "$F1" "$P9"
+expect_out "retry: 2 messages back in queue/"
+wait_until 20 '[ "$(attempts)" = "2,2" ] && [ "$(count failed)" -eq 2 ]' ||
+    fail "retry of two IDs: attempts $(attempts)"
+printf '%s\n\n  %s  \n' "$F1" "$P9" | ctl retry - >"$T/out" 2>&1 ||
+    fail "retry - exited $?: $(cat "$T/out")"
+expect_out "retry: 2 messages back in queue/"
+wait_until 20 '[ "$(attempts)" = "3,3" ] && [ "$(count failed)" -eq 2 ]' ||
+    fail "retry -: attempts $(attempts)"
+expect_exit 65 ctl --json retry 999999 "$F1"
+expect_out "no failed or deferred message 999999"
+sed -n '$p' "$T/out" >"$T/out.json"
+jq -e '.retried == 1 and .not_retried == [999999]' "$T/out.json" \
+    >/dev/null || fail "retry --json: $(cat "$T/out")"
+wait_until 20 '[ "$(attempts)" = "4,3" ] && [ "$(count failed)" -eq 2 ]' ||
+    fail "retry of a known and an unknown ID: attempts $(attempts)"
+expect_exit 64 ctl retry "$F1" x
+expect_exit 64 sh -c "printf '1\nx\n' | $SPOOLCTL -c '$T/spoold.conf' retry -"
+expect_out "line 2: x is not a message ID"
+expect_exit 64 sh -c "printf '\n' | $SPOOLCTL -c '$T/spoold.conf' retry -"
+ok "retry of several IDs, and of IDs on standard input"
+
+# skip: a range with one reason; the older form stays.
+mv_msg acme G 4 1 | drop acme g4.xml
+mv_msg acme H 2 1 | drop acme h2.xml
+wait_until 20 '[ "$(sql "SELECT count(*) FROM messages WHERE
+    transaction_id IN ('"'G'"', '"'H'"') AND state = '"'parked'"'")" -eq 2 ]' ||
+    fail "G 4 and H 2 not parked"
+expect_exit 0 ctl skip --tx acme G 1-3 --reason "never sent"
+expect_out "skip: sequences 1 to 3 of acme G declared done by "
+[ "$(sql "SELECT group_concat(seq) FROM (SELECT seq FROM skips
+    WHERE transaction_id = 'G' ORDER BY seq)")" = "1,2,3" ] ||
+    fail "skip range: skips not recorded"
+wait_until 20 '[ "$(sql "SELECT state FROM messages WHERE
+    transaction_id = '"'G'"' AND sender_seq = 4")" = done ]' ||
+    fail "G 4 not released after the range skip"
+expect_exit 65 ctl skip --tx acme G 9-10 --reason "too far"
+expect_out "waits for sequence 5"
+expect_exit 0 ctl --json skip acme H 1 --reason "old form"
+jqt '.partner == "acme" and .transaction_id == "H" and .seq == 1 and
+    .to == 1 and .reason == "old form"'
+expect_exit 64 ctl skip --tx acme G 7-6 --reason "backwards"
+expect_exit 64 ctl skip --tx acme G 7
+ok "skip --tx PARTNER ID FROM-TO, and the older skip PARTNER ID SEQ"
+
 stop_daemon
