@@ -196,7 +196,10 @@ store_open(struct store *s, const char *path, int flags,
 	/*
 	 * A writer keeps -wal and -shm when it closes (they are made with
 	 * spool.db's mode and owner), so that a reader who may not create
-	 * files in the spool finds them, also while spoold is stopped.
+	 * files in the spool finds them, also while spoold is stopped. With
+	 * a journal_size_limit SQLite cuts the kept -wal to 0 bytes at close
+	 * (and to the limit when it is reset while open), so it takes no
+	 * room on the spool's file system while nothing writes.
 	 */
 	if (!(flags & STORE_READER)) {
 		int one = 1;
@@ -204,6 +207,9 @@ store_open(struct store *s, const char *path, int flags,
 		if (sqlite3_file_control(s->db, "main",
 		    SQLITE_FCNTL_PERSIST_WAL, &one) != SQLITE_OK)
 			goto sqlfail;
+		if (store_exec(s, "PRAGMA journal_size_limit=67108864", err) ==
+		    -1)
+			goto fail;
 	}
 	s->version = v;
 	if (!(flags & (STORE_READONLY | STORE_READER)) &&

@@ -85,7 +85,8 @@ ok "retry and skip are refused to the reader, nothing changes"
 
 # spoold stopped: its -wal and -shm stay, and the reader still reads.
 stop_daemon
-[ -e "$DB-wal" ] && [ -e "$DB-shm" ] || fail "-wal or -shm removed at exit"
+[ -e "$DB-wal" ] && [ -e "$DB-shm" ] ||
+    fail "-wal or -shm removed at exit: $(ls "$T/spool")"
 expect_exit 3 rctl status
 expect_out "spoold    not running"
 expect_out "done      1"
