@@ -23,7 +23,7 @@
 
 #include "conf.h"
 #include "error.h"
-#include "json.h"
+#include "jdoc.h"
 #include "spooldir.h"
 #include "store.h"
 #include "store_admin.h"
@@ -40,7 +40,7 @@ struct ctl {
 	bool		 sd_open;
 	bool		 json;
 	FILE		*out;		/* stdout, or a JSON buffer */
-	struct json	 j;
+	struct jdoc	 j;
 	bool		 complete;	/* the JSON document is whole */
 	int64_t		 now;		/* ms since the epoch */
 };
@@ -82,10 +82,10 @@ int		 ctl_read_ids(const char *cmd, int argc, char **argv,
 		    int64_t **ids, size_t *n);
 
 /* JSON pieces. */
-void		 json_ktime(struct json *, const char *key, int64_t ms);
-void		 json_kopt(struct json *, const char *key, int64_t v);
-void		 json_msg_open(struct ctl *, const struct store_admin_msg *);
-void		 json_msg(struct ctl *, const struct store_admin_msg *);
+void		 jd_ktime(struct jdoc *, const char *key, int64_t ms);
+void		 jd_kopt(struct jdoc *, const char *key, int64_t v);
+void		 jd_msg_open(struct ctl *, const struct store_admin_msg *);
+void		 jd_msg(struct ctl *, const struct store_admin_msg *);
 
 /* The commands. */
 int		 cmd_status(struct ctl *, int argc, char **argv);

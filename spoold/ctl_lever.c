@@ -42,24 +42,24 @@ static void
 purge_line(struct ctl *c, const struct store_admin_msg *m, const char *action,
     const char *why)
 {
-	struct json *j = &c->j;
+	struct jdoc *j = &c->j;
 	char b[600], t[64], w[600];
 
 	if (c->json) {
-		json_object(j);
-		json_kint(j, "id", m->id);
-		json_kstr(j, "file_name", m->file_name);
-		json_kstr(j, "partner", m->partner);
-		json_kstr(j, "transaction_id", m->transaction_id);
+		jd_object(j);
+		jd_kint(j, "id", m->id);
+		jd_kstr(j, "file_name", m->file_name);
+		jd_kstr(j, "partner", m->partner);
+		jd_kstr(j, "transaction_id", m->transaction_id);
 		if (m->has_seq)
-			json_kint(j, "sender_seq", m->sender_seq);
+			jd_kint(j, "sender_seq", m->sender_seq);
 		else
-			json_knull(j, "sender_seq");
-		json_kstr(j, "type", m->type);
-		json_ktime(j, "done_at", m->updated_at);
-		json_kstr(j, "action", action);
-		json_kstr(j, "why", why);
-		json_object_end(j);
+			jd_knull(j, "sender_seq");
+		jd_kstr(j, "type", m->type);
+		jd_ktime(j, "done_at", m->updated_at);
+		jd_kstr(j, "action", action);
+		jd_kstr(j, "why", why);
+		jd_object_end(j);
 		return;
 	}
 	printf("%-12s #%-7" PRId64 " done/%s (done %s)%s%s\n", action, m->id,
@@ -259,7 +259,7 @@ cmd_purge(struct ctl *c, int argc, char **argv)
 	struct store_admin_purge *p = NULL;
 	struct victims vs;
 	struct spool_error err;
-	struct json *j = &c->j;
+	struct jdoc *j = &c->j;
 	const char *age = NULL;
 	char t[64];
 	uint64_t ms;
@@ -292,12 +292,12 @@ cmd_purge(struct ctl *c, int argc, char **argv)
 	if ((rc = need_spooldir(c)) != EX_OK)
 		return rc;
 	if (c->json) {
-		json_object(j);
-		json_kbool(j, "dry_run", vs.dry_run);
-		json_kint(j, "older_than_seconds", (int64_t)(ms / 1000));
-		json_ktime(j, "before", before);
-		json_key(j, "messages");
-		json_array(j);
+		jd_object(j);
+		jd_kbool(j, "dry_run", vs.dry_run);
+		jd_kint(j, "older_than_seconds", (int64_t)(ms / 1000));
+		jd_ktime(j, "before", before);
+		jd_key(j, "messages");
+		jd_array(j);
 	}
 	spool_clearerr(&err);
 	if (vs.dry_run) {
@@ -339,12 +339,12 @@ cmd_purge(struct ctl *c, int argc, char **argv)
 	if ((bundles = purge_bundles(c, before, vs.dry_run, &err)) == -1)
 		return store_fail(c, &err);
 	if (c->json) {
-		json_array_end(j);
-		json_kint(j, "matched", vs.matched);
-		json_kint(j, "removed", removed);
-		json_kint(j, "kept", kept);
-		json_kint(j, "bundles", bundles);
-		json_object_end(j);
+		jd_array_end(j);
+		jd_kint(j, "matched", vs.matched);
+		jd_kint(j, "removed", removed);
+		jd_kint(j, "kept", kept);
+		jd_kint(j, "bundles", bundles);
+		jd_object_end(j);
 		return finish_json(c, EX_OK);
 	}
 	if (vs.dry_run)
@@ -379,21 +379,21 @@ static void
 check_report(void *arg, const struct reconcile_finding *f)
 {
 	struct ctl *c = arg;
-	struct json *j = &c->j;
+	struct jdoc *j = &c->j;
 	char b[600], e[600];
 	const char *dir = f->found >= 0 ? state_name(f->found) : NULL;
 	const char *exp = f->expected >= 0 ? state_name(f->expected) : NULL;
 
 	if (c->json) {
-		json_object(j);
-		json_kstr(j, "kind", reconcile_kind_name(f->kind));
-		json_kopt(j, "id", f->id);
-		json_kstr(j, "file_name", f->file_name);
-		json_kstr(j, "directory", dir);
-		json_kstr(j, "expected_state", exp);
-		json_kbool(j, "repaired", f->repaired);
-		json_kstr(j, "error", f->error);
-		json_object_end(j);
+		jd_object(j);
+		jd_kstr(j, "kind", reconcile_kind_name(f->kind));
+		jd_kopt(j, "id", f->id);
+		jd_kstr(j, "file_name", f->file_name);
+		jd_kstr(j, "directory", dir);
+		jd_kstr(j, "expected_state", exp);
+		jd_kbool(j, "repaired", f->repaired);
+		jd_kstr(j, "error", f->error);
+		jd_object_end(j);
 		return;
 	}
 	clean(b, sizeof(b), f->file_name, 0);
@@ -426,7 +426,7 @@ cmd_check(struct ctl *c, int argc, char **argv)
 	};
 	struct reconcile_stats rs;
 	struct spool_error err;
-	struct json *j = &c->j;
+	struct jdoc *j = &c->j;
 	bool repair = false;
 	int ch, rc, remain, lockfd = -1;
 
@@ -449,10 +449,10 @@ cmd_check(struct ctl *c, int argc, char **argv)
 		    err.msg, lockfd == -2 ? "; stop it before check --repair" :
 		    "");
 	if (c->json) {
-		json_object(j);
-		json_kbool(j, "repair", repair);
-		json_key(j, "findings");
-		json_array(j);
+		jd_object(j);
+		jd_kbool(j, "repair", repair);
+		jd_key(j, "findings");
+		jd_array(j);
 	}
 	spool_clearerr(&err);
 	remain = reconcile_run(&c->sd, &c->store, repair, true, check_report,
@@ -463,14 +463,14 @@ cmd_check(struct ctl *c, int argc, char **argv)
 		return store_fail(c, &err);
 	rc = remain == 0 ? EX_OK : EX_DATAERR;
 	if (c->json) {
-		json_array_end(j);
-		json_kint(j, "files", rs.files);
-		json_kint(j, "rows", rs.rows);
-		json_kint(j, "disagreements", rs.findings);
-		json_kint(j, "repaired", rs.repaired);
-		json_kint(j, "remaining", remain);
-		json_kbool(j, "agree", remain == 0);
-		json_object_end(j);
+		jd_array_end(j);
+		jd_kint(j, "files", rs.files);
+		jd_kint(j, "rows", rs.rows);
+		jd_kint(j, "disagreements", rs.findings);
+		jd_kint(j, "repaired", rs.repaired);
+		jd_kint(j, "remaining", remain);
+		jd_kbool(j, "agree", remain == 0);
+		jd_object_end(j);
 		return finish_json(c, rc);
 	}
 	if (rs.findings == 0)
@@ -566,9 +566,9 @@ cmd_retry(struct ctl *c, int argc, char **argv)
 	}
 	spool_clearerr(&err);
 	if (c->json) {
-		json_object(&c->j);
-		json_key(&c->j, "not_retried");
-		json_array(&c->j);
+		jd_object(&c->j);
+		jd_key(&c->j, "not_retried");
+		jd_array(&c->j);
 	}
 	if (nids == 0) {
 		if (cycle_retry(&ctx, 0, partner, tx, all, &total, &err) == -1)
@@ -594,7 +594,7 @@ cmd_retry(struct ctl *c, int argc, char **argv)
 			    "or deferred message %" PRId64 " (or its exec "
 			    "call is still running)\n", ids[i]);
 			if (c->json)
-				json_int(&c->j, ids[i]);
+				jd_int(&c->j, ids[i]);
 		}
 	}
 	free(ids);
@@ -602,9 +602,9 @@ cmd_retry(struct ctl *c, int argc, char **argv)
 		tell_daemon(c);
 	rc = missed > 0 ? EX_DATAERR : EX_OK;
 	if (c->json) {
-		json_array_end(&c->j);
-		json_kint(&c->j, "retried", total);
-		json_object_end(&c->j);
+		jd_array_end(&c->j);
+		jd_kint(&c->j, "retried", total);
+		jd_object_end(&c->j);
 		return finish_json(c, rc);
 	}
 	printf("retry: %" PRId64 " message%s back in queue/\n", total,
@@ -693,14 +693,14 @@ cmd_skip(struct ctl *c, int argc, char **argv)
 		return fail(EX_DATAERR, "%s", err.msg);
 	}
 	if (c->json) {
-		json_object(&c->j);
-		json_kstr(&c->j, "partner", argv[0]);
-		json_kstr(&c->j, "transaction_id", argv[1]);
-		json_kint(&c->j, "seq", from);
-		json_kint(&c->j, "to", to);
-		json_kstr(&c->j, "user", user);
-		json_kstr(&c->j, "reason", reason);
-		json_object_end(&c->j);
+		jd_object(&c->j);
+		jd_kstr(&c->j, "partner", argv[0]);
+		jd_kstr(&c->j, "transaction_id", argv[1]);
+		jd_kint(&c->j, "seq", from);
+		jd_kint(&c->j, "to", to);
+		jd_kstr(&c->j, "user", user);
+		jd_kstr(&c->j, "reason", reason);
+		jd_object_end(&c->j);
 		return finish_json(c, EX_OK);
 	}
 	if (from == to)

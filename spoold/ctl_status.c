@@ -119,32 +119,32 @@ row_is_running(const struct store_admin_status *as, bool alive, pid_t pid)
 }
 
 static void
-disk_json(struct json *j, const struct disk *dk)
+disk_json(struct jdoc *j, const struct disk *dk)
 {
-	json_key(j, "disk");
-	json_object(j);
+	jd_key(j, "disk");
+	jd_object(j);
 	if (dk->known) {
-		json_kint(j, "free_bytes", (int64_t)dk->avail);
-		json_kint(j, "min_free_space", (int64_t)dk->min_free);
-		json_kbool(j, "below_min_free_space", dk->avail < dk->min_free);
+		jd_kint(j, "free_bytes", (int64_t)dk->avail);
+		jd_kint(j, "min_free_space", (int64_t)dk->min_free);
+		jd_kbool(j, "below_min_free_space", dk->avail < dk->min_free);
 	} else {
-		json_knull(j, "free_bytes");
-		json_knull(j, "min_free_space");
-		json_knull(j, "below_min_free_space");
+		jd_knull(j, "free_bytes");
+		jd_knull(j, "min_free_space");
+		jd_knull(j, "below_min_free_space");
 	}
 	if (dk->said) {
-		json_kbool(j, "accepting", dk->accepting);
-		json_kbool(j, "processing_paused", dk->paused);
+		jd_kbool(j, "accepting", dk->accepting);
+		jd_kbool(j, "processing_paused", dk->paused);
 		if (dk->reason[0] != '\0')
-			json_kstr(j, "reason", dk->reason);
+			jd_kstr(j, "reason", dk->reason);
 		else
-			json_knull(j, "reason");
+			jd_knull(j, "reason");
 	} else {
-		json_knull(j, "accepting");
-		json_knull(j, "processing_paused");
-		json_knull(j, "reason");
+		jd_knull(j, "accepting");
+		jd_knull(j, "processing_paused");
+		jd_knull(j, "reason");
 	}
-	json_object_end(j);
+	jd_object_end(j);
 }
 
 static void
@@ -169,94 +169,94 @@ status_json(struct ctl *c, const int64_t *counts, int64_t incoming,
     const struct store_admin_status *as, const struct store_admin_msg *def,
     bool alive, pid_t pid, const struct disk *dk)
 {
-	struct json *j = &c->j;
+	struct jdoc *j = &c->j;
 	int i;
 
-	json_object(j);
-	json_kstr(j, "spool", c->conf.spool_dir);
-	json_kint(j, "schema_version", c->store.version);
-	json_key(j, "counts");
-	json_object(j);
-	json_kint(j, "incoming", incoming);
+	jd_object(j);
+	jd_kstr(j, "spool", c->conf.spool_dir);
+	jd_kint(j, "schema_version", c->store.version);
+	jd_key(j, "counts");
+	jd_object(j);
+	jd_kint(j, "incoming", incoming);
 	for (i = 0; i < ST_NSTATES; i++)
-		json_kint(j, spool_state_name(i), counts[i]);
-	json_object_end(j);
-	json_key(j, "daemon");
-	json_object(j);
-	json_kbool(j, "running", alive);
+		jd_kint(j, spool_state_name(i), counts[i]);
+	jd_object_end(j);
+	jd_key(j, "daemon");
+	jd_object(j);
+	jd_kbool(j, "running", alive);
 	if (alive && !row_is_running(as, alive, pid)) {
 		if (pid > 0)
-			json_kint(j, "pid", pid);
+			jd_kint(j, "pid", pid);
 		else
-			json_knull(j, "pid");
-		json_knull(j, "started_at");
-		json_knull(j, "version");
+			jd_knull(j, "pid");
+		jd_knull(j, "started_at");
+		jd_knull(j, "version");
 	} else if (as->daemon_known) {
-		json_kint(j, "pid", as->daemon_pid);
-		json_ktime(j, "started_at", as->daemon_started_at);
-		json_kstr(j, "version", as->daemon_version);
+		jd_kint(j, "pid", as->daemon_pid);
+		jd_ktime(j, "started_at", as->daemon_started_at);
+		jd_kstr(j, "version", as->daemon_version);
 	} else {
-		json_knull(j, "pid");
-		json_knull(j, "started_at");
-		json_knull(j, "version");
+		jd_knull(j, "pid");
+		jd_knull(j, "started_at");
+		jd_knull(j, "version");
 	}
-	json_object_end(j);
-	json_key(j, "gaps");
-	json_object(j);
-	json_kint(j, "open", as->gaps_open);
-	json_key(j, "oldest");
+	jd_object_end(j);
+	jd_key(j, "gaps");
+	jd_object(j);
+	jd_kint(j, "open", as->gaps_open);
+	jd_key(j, "oldest");
 	if (as->oldest_gap_since > 0) {
-		json_object(j);
-		json_kstr(j, "partner", as->oldest_gap_partner);
-		json_kstr(j, "transaction_id", as->oldest_gap_tx);
-		json_kint(j, "next_seq", as->oldest_gap_next_seq);
-		json_ktime(j, "since", as->oldest_gap_since);
-		json_kint(j, "age_seconds",
+		jd_object(j);
+		jd_kstr(j, "partner", as->oldest_gap_partner);
+		jd_kstr(j, "transaction_id", as->oldest_gap_tx);
+		jd_kint(j, "next_seq", as->oldest_gap_next_seq);
+		jd_ktime(j, "since", as->oldest_gap_since);
+		jd_kint(j, "age_seconds",
 		    (c->now - as->oldest_gap_since) / 1000);
 		/* The number arrived and is stuck (failed, deferred, ...),
 		 * or null: it has not arrived. */
-		json_key(j, "blocked_by");
+		jd_key(j, "blocked_by");
 		if (as->oldest_gap_next_id != 0) {
-			json_object(j);
-			json_kint(j, "id", as->oldest_gap_next_id);
-			json_kstr(j, "state", as->oldest_gap_next_state);
-			json_object_end(j);
+			jd_object(j);
+			jd_kint(j, "id", as->oldest_gap_next_id);
+			jd_kstr(j, "state", as->oldest_gap_next_state);
+			jd_object_end(j);
 		} else
-			json_null(j);
-		json_object_end(j);
+			jd_null(j);
+		jd_object_end(j);
 	} else
-		json_null(j);
-	json_object_end(j);
-	json_key(j, "oldest_deferred");
+		jd_null(j);
+	jd_object_end(j);
+	jd_key(j, "oldest_deferred");
 	if (def != NULL) {
-		json_object(j);
-		json_kint(j, "id", def->id);
-		json_kstr(j, "partner", def->partner);
-		json_kstr(j, "transaction_id", def->transaction_id);
+		jd_object(j);
+		jd_kint(j, "id", def->id);
+		jd_kstr(j, "partner", def->partner);
+		jd_kstr(j, "transaction_id", def->transaction_id);
 		if (def->has_seq)
-			json_kint(j, "sender_seq", def->sender_seq);
+			jd_kint(j, "sender_seq", def->sender_seq);
 		else
-			json_knull(j, "sender_seq");
-		json_kstr(j, "type", def->type);
-		json_kint(j, "attempts", def->attempts);
-		json_ktime(j, "received_at", def->received_at);
-		json_ktime(j, "next_attempt_at", def->next_attempt_at);
-		json_kstr(j, "reason", def->reason);
-		json_object_end(j);
+			jd_knull(j, "sender_seq");
+		jd_kstr(j, "type", def->type);
+		jd_kint(j, "attempts", def->attempts);
+		jd_ktime(j, "received_at", def->received_at);
+		jd_ktime(j, "next_attempt_at", def->next_attempt_at);
+		jd_kstr(j, "reason", def->reason);
+		jd_object_end(j);
 	} else
-		json_null(j);
-	json_key(j, "processed");
-	json_object(j);
-	json_kint(j, "last_minute", as->processed_last_minute);
-	json_kint(j, "last_hour", as->processed_last_hour);
-	json_object_end(j);
-	json_key(j, "duplicates");
-	json_object(j);
-	json_kint(j, "last_minute", as->duplicates_last_minute);
-	json_kint(j, "last_hour", as->duplicates_last_hour);
-	json_object_end(j);
+		jd_null(j);
+	jd_key(j, "processed");
+	jd_object(j);
+	jd_kint(j, "last_minute", as->processed_last_minute);
+	jd_kint(j, "last_hour", as->processed_last_hour);
+	jd_object_end(j);
+	jd_key(j, "duplicates");
+	jd_object(j);
+	jd_kint(j, "last_minute", as->duplicates_last_minute);
+	jd_kint(j, "last_hour", as->duplicates_last_hour);
+	jd_object_end(j);
 	disk_json(j, dk);
-	json_object_end(j);
+	jd_object_end(j);
 }
 
 static void
@@ -388,7 +388,7 @@ list_one(void *arg, struct store_admin_msg *m)
 	char partner[300], tx[600], type[300], reason[300], age[32], seq[24];
 
 	if (c->json) {
-		json_msg(c, m);
+		jd_msg(c, m);
 		return 0;
 	}
 	if (m->has_seq)
@@ -420,7 +420,7 @@ cmd_list(struct ctl *c, int argc, char **argv)
 	};
 	struct store_admin_filter f;
 	struct spool_error err;
-	struct json *j = &c->j;
+	struct jdoc *j = &c->j;
 	uint64_t ms;
 	int64_t total;
 	int ch, rc, st;
@@ -489,11 +489,11 @@ cmd_list(struct ctl *c, int argc, char **argv)
 	if (store_admin_msg_count(&c->store, &f, &total, &err) == -1)
 		goto sqlfail;
 	if (c->json) {
-		json_object(j);
-		json_kint(j, "total", total);
-		json_kint(j, "limit", f.limit);
-		json_key(j, "messages");
-		json_array(j);
+		jd_object(j);
+		jd_kint(j, "total", total);
+		jd_kint(j, "limit", f.limit);
+		jd_key(j, "messages");
+		jd_array(j);
 	} else if (total > 0)
 		printf("%-7s %-12s %-20s %5s %-20s %-8s %3s %-5s %s\n", "ID",
 		    "PARTNER", "TRANSACTION", "SEQ", "TYPE", "STATE", "ATT",
@@ -502,8 +502,8 @@ cmd_list(struct ctl *c, int argc, char **argv)
 		goto sqlfail;
 	store_admin_read_end(&c->store);
 	if (c->json) {
-		json_array_end(j);
-		json_object_end(j);
+		jd_array_end(j);
+		jd_object_end(j);
 		return finish_json(c, EX_OK);
 	}
 	if (total == 0)
@@ -523,7 +523,7 @@ static int
 batch_entry(void *arg, const struct store_batch_entry *e)
 {
 	struct ctl *c = arg;
-	struct json *j = &c->j;
+	struct jdoc *j = &c->j;
 	char b[2048], r[1024], f[SPOOLDIR_NAME_MAX + 32];
 	const char *fate = e->fate >= 0 ? batch_fate_name(e->fate) : "?";
 
@@ -532,16 +532,16 @@ batch_entry(void *arg, const struct store_batch_entry *e)
 		snprintf(f, sizeof(f), "%s/%s", state_name(e->msg_state),
 		    e->msg_file);
 	if (c->json) {
-		json_object(j);
-		json_kint(j, "index", e->index);
-		json_kstr(j, "name", e->name);
-		json_kstr(j, "fate", fate);
-		json_kstr(j, "reason", e->reason);
-		json_kopt(j, "message", e->message);
-		json_kstr(j, "state", e->msg_state >= 0 ?
+		jd_object(j);
+		jd_kint(j, "index", e->index);
+		jd_kstr(j, "name", e->name);
+		jd_kstr(j, "fate", fate);
+		jd_kstr(j, "reason", e->reason);
+		jd_kopt(j, "message", e->message);
+		jd_kstr(j, "state", e->msg_state >= 0 ?
 		    state_name(e->msg_state) : NULL);
-		json_kstr(j, "file", f[0] != '\0' ? f : NULL);
-		json_object_end(j);
+		jd_kstr(j, "file", f[0] != '\0' ? f : NULL);
+		jd_object_end(j);
 		return 0;
 	}
 	if (e->message != 0)
@@ -590,14 +590,14 @@ batch_pending_text(const int64_t *counts)
 }
 
 static void
-json_counts(struct json *j, const int64_t *counts)
+jd_counts(struct jdoc *j, const int64_t *counts)
 {
 	int i;
 
-	json_object(j);
+	jd_object(j);
 	for (i = 0; i < ST_NSTATES; i++)
-		json_kint(j, spool_state_name(i), counts[i]);
-	json_object_end(j);
+		jd_kint(j, spool_state_name(i), counts[i]);
+	jd_object_end(j);
 }
 
 int
@@ -606,7 +606,7 @@ cmd_batch(struct ctl *c, int argc, char **argv)
 	int64_t counts[ST_NSTATES];
 	struct store_batch b;
 	struct spool_error err;
-	struct json *j = &c->j;
+	struct jdoc *j = &c->j;
 	char buf[2048], t[64], f[SPOOLDIR_NAME_MAX + 32];
 	int64_t id;
 	int rc, i;
@@ -633,20 +633,20 @@ cmd_batch(struct ctl *c, int argc, char **argv)
 		snprintf(f, sizeof(f), "%s/%s", state_name(b.state),
 		    b.file_name);
 	if (c->json) {
-		json_object(j);
-		json_kint(j, "batch", b.id);
-		json_kstr(j, "partner", b.partner);
-		json_kstr(j, "bundle", b.orig_name);
-		json_kstr(j, "state", batch_state(b.state, counts));
-		json_key(j, "counts");
-		json_counts(j, counts);
-		json_kstr(j, "file", f[0] != '\0' ? f : NULL);
-		json_kint(j, "size", b.size);
-		json_kint(j, "entry_count", b.entries);
-		json_ktime(j, "received_at", b.received_at);
-		json_kstr(j, "reason", b.reason);
-		json_key(j, "entries");
-		json_array(j);
+		jd_object(j);
+		jd_kint(j, "batch", b.id);
+		jd_kstr(j, "partner", b.partner);
+		jd_kstr(j, "bundle", b.orig_name);
+		jd_kstr(j, "state", batch_state(b.state, counts));
+		jd_key(j, "counts");
+		jd_counts(j, counts);
+		jd_kstr(j, "file", f[0] != '\0' ? f : NULL);
+		jd_kint(j, "size", b.size);
+		jd_kint(j, "entry_count", b.entries);
+		jd_ktime(j, "received_at", b.received_at);
+		jd_kstr(j, "reason", b.reason);
+		jd_key(j, "entries");
+		jd_array(j);
 	} else {
 		printf("batch         %" PRId64 "\n", b.id);
 		printf("partner       %s\n", clean(buf, sizeof(buf), b.partner,
@@ -683,8 +683,8 @@ cmd_batch(struct ctl *c, int argc, char **argv)
 	if (rc == -1)
 		return store_fail(c, &err);
 	if (c->json) {
-		json_array_end(j);
-		json_object_end(j);
+		jd_array_end(j);
+		jd_object_end(j);
 		return finish_json(c, EX_OK);
 	}
 	return EX_OK;
@@ -695,21 +695,21 @@ static int
 batches_one(void *arg, const struct store_admin_batch_row *r)
 {
 	struct ctl *c = arg;
-	struct json *j = &c->j;
+	struct jdoc *j = &c->j;
 	char p[300], n[600], t[64];
 	const char *st = batch_state(r->state, r->counts);
 
 	if (c->json) {
-		json_object(j);
-		json_kint(j, "batch", r->id);
-		json_kstr(j, "partner", r->partner);
-		json_kstr(j, "bundle", r->orig_name);
-		json_kstr(j, "state", st);
-		json_kint(j, "entry_count", r->entries);
-		json_ktime(j, "received_at", r->received_at);
-		json_key(j, "counts");
-		json_counts(j, r->counts);
-		json_object_end(j);
+		jd_object(j);
+		jd_kint(j, "batch", r->id);
+		jd_kstr(j, "partner", r->partner);
+		jd_kstr(j, "bundle", r->orig_name);
+		jd_kstr(j, "state", st);
+		jd_kint(j, "entry_count", r->entries);
+		jd_ktime(j, "received_at", r->received_at);
+		jd_key(j, "counts");
+		jd_counts(j, r->counts);
+		jd_object_end(j);
 		return 0;
 	}
 	printf("%-7" PRId64 " %-12s %-16s %7" PRId64 " %-8s %s  ", r->id,
@@ -733,7 +733,7 @@ cmd_batches(struct ctl *c, int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct spool_error err;
-	struct json *j = &c->j;
+	struct jdoc *j = &c->j;
 	int64_t limit = LIST_LIMIT, total;
 	int ch, rc;
 
@@ -756,9 +756,9 @@ cmd_batches(struct ctl *c, int argc, char **argv)
 	if (store_admin_read_begin(&c->store, &err) == -1)
 		return store_fail(c, &err);
 	if (c->json) {
-		json_object(j);
-		json_key(j, "batches");
-		json_array(j);
+		jd_object(j);
+		jd_key(j, "batches");
+		jd_array(j);
 	} else
 		printf("%-7s %-12s %-16s %7s %-8s %s\n", "BATCH", "PARTNER",
 		    "RECEIVED", "ENTRIES", "STATE", "BUNDLE");
@@ -768,10 +768,10 @@ cmd_batches(struct ctl *c, int argc, char **argv)
 	if (rc == -1)
 		return store_fail(c, &err);
 	if (c->json) {
-		json_array_end(j);
-		json_kint(j, "total", total);
-		json_kint(j, "limit", limit);
-		json_object_end(j);
+		jd_array_end(j);
+		jd_kint(j, "total", total);
+		jd_kint(j, "limit", limit);
+		jd_object_end(j);
 		return finish_json(c, EX_OK);
 	}
 	if (total == 0)

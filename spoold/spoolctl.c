@@ -43,7 +43,7 @@
 
 #include "conf.h"
 #include "ctl.h"
-#include "json.h"
+#include "jdoc.h"
 #include "log.h"
 #include "spooldir.h"
 #include "spoollock.h"
@@ -221,7 +221,7 @@ ctl_signal_daemon(struct ctl *c, int sig, pid_t *pid)
 int
 finish_json(struct ctl *c, int rc)
 {
-	if (json_end(&c->j) == -1)
+	if (jd_end(&c->j) == -1)
 		return fail(EX_SOFTWARE, "cannot build the JSON document");
 	c->complete = true;
 	return rc;
@@ -348,24 +348,24 @@ dur(char *buf, size_t len, int64_t ms, bool two)
 }
 
 void
-json_ktime(struct json *j, const char *key, int64_t ms)
+jd_ktime(struct jdoc *j, const char *key, int64_t ms)
 {
 	char b[32];
 
 	if (ms <= 0)
-		json_knull(j, key);
+		jd_knull(j, key);
 	else
-		json_kstr(j, key, tiso(b, sizeof(b), ms));
+		jd_kstr(j, key, tiso(b, sizeof(b), ms));
 }
 
 /* An optional integer: 0 is null. */
 void
-json_kopt(struct json *j, const char *key, int64_t v)
+jd_kopt(struct jdoc *j, const char *key, int64_t v)
 {
 	if (v == 0)
-		json_knull(j, key);
+		jd_knull(j, key);
 	else
-		json_kint(j, key, v);
+		jd_kint(j, key, v);
 }
 
 const char *
@@ -458,57 +458,57 @@ ctl_read_ids(const char *cmd, int argc, char **argv, int64_t **ids,
 
 /* Every column of a message, as a JSON object left open for more. */
 void
-json_msg_open(struct ctl *c, const struct store_admin_msg *m)
+jd_msg_open(struct ctl *c, const struct store_admin_msg *m)
 {
-	struct json *j = &c->j;
+	struct jdoc *j = &c->j;
 	char hex[65], path[SPOOLDIR_NAME_MAX + 32];
 	int i;
 
-	json_object(j);
-	json_kint(j, "id", m->id);
-	json_kstr(j, "state", state_name(m->state));
-	json_kstr(j, "partner", m->partner);
-	json_kstr(j, "transaction_id", m->transaction_id);
+	jd_object(j);
+	jd_kint(j, "id", m->id);
+	jd_kstr(j, "state", state_name(m->state));
+	jd_kstr(j, "partner", m->partner);
+	jd_kstr(j, "transaction_id", m->transaction_id);
 	if (m->has_seq) {
-		json_kint(j, "sender_seq", m->sender_seq);
-		json_kint(j, "receiver_seq", m->receiver_seq);
+		jd_kint(j, "sender_seq", m->sender_seq);
+		jd_kint(j, "receiver_seq", m->receiver_seq);
 	} else {
-		json_knull(j, "sender_seq");
-		json_knull(j, "receiver_seq");
+		jd_knull(j, "sender_seq");
+		jd_knull(j, "receiver_seq");
 	}
-	json_kstr(j, "type", m->type);
-	json_kstr(j, "message_id", m->message_id);
-	json_kstr(j, "sender", m->sender);
-	json_kstr(j, "recipient", m->recipient);
-	json_kstr(j, "orig_name", m->orig_name);
-	json_kstr(j, "file_name", m->file_name);
+	jd_kstr(j, "type", m->type);
+	jd_kstr(j, "message_id", m->message_id);
+	jd_kstr(j, "sender", m->sender);
+	jd_kstr(j, "recipient", m->recipient);
+	jd_kstr(j, "orig_name", m->orig_name);
+	jd_kstr(j, "file_name", m->file_name);
 	snprintf(path, sizeof(path), "%s/%s", state_name(m->state),
 	    m->file_name != NULL ? m->file_name : "");
-	json_kstr(j, "file", path);
-	json_kbool(j, "stale", m->stale);
+	jd_kstr(j, "file", path);
+	jd_kbool(j, "stale", m->stale);
 	if (m->has_sha256) {
 		for (i = 0; i < 32; i++)
 			snprintf(hex + 2 * i, 3, "%02x", m->sha256[i]);
-		json_kstr(j, "sha256", hex);
+		jd_kstr(j, "sha256", hex);
 	} else
-		json_knull(j, "sha256");
-	json_kint(j, "size", m->size);
-	json_kopt(j, "duplicate_of", m->duplicate_of);
-	json_kopt(j, "batch", m->batch);
-	json_kstr(j, "bundle", m->bundle);
-	json_kint(j, "attempts", m->attempts);
-	json_ktime(j, "next_attempt_at", m->next_attempt_at);
-	json_kstr(j, "reason", m->reason);
-	json_ktime(j, "received_at", m->received_at);
-	json_ktime(j, "updated_at", m->updated_at);
-	json_kint(j, "age_seconds", (c->now - m->received_at) / 1000);
+		jd_knull(j, "sha256");
+	jd_kint(j, "size", m->size);
+	jd_kopt(j, "duplicate_of", m->duplicate_of);
+	jd_kopt(j, "batch", m->batch);
+	jd_kstr(j, "bundle", m->bundle);
+	jd_kint(j, "attempts", m->attempts);
+	jd_ktime(j, "next_attempt_at", m->next_attempt_at);
+	jd_kstr(j, "reason", m->reason);
+	jd_ktime(j, "received_at", m->received_at);
+	jd_ktime(j, "updated_at", m->updated_at);
+	jd_kint(j, "age_seconds", (c->now - m->received_at) / 1000);
 }
 
 void
-json_msg(struct ctl *c, const struct store_admin_msg *m)
+jd_msg(struct ctl *c, const struct store_admin_msg *m)
 {
-	json_msg_open(c, m);
-	json_object_end(&c->j);
+	jd_msg_open(c, m);
+	jd_object_end(&c->j);
 }
 
 static const struct {
@@ -654,8 +654,9 @@ main(int argc, char *argv[])
 		conf_free(&c.conf);
 		return EX_OSERR;
 	}
-	json_init(&c.j, c.out);
+	jd_init(&c.j, c.out);
 	rc = commands[i].fn(&c, argc, argv);
+	jd_free(&c.j);		/* a command that failed left its tree */
 	if (c.json) {
 		if (fclose(c.out) == EOF && rc == EX_OK)
 			rc = fail(EX_OSERR, "out of memory");
