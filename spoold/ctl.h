@@ -4,7 +4,7 @@
  * for every command, and the commands themselves.
  *
  * spoolctl.c has main(), the helpers and the command table;
- * ctl_status.c the overviews (status, list, batch); ctl_show.c one
+ * ctl_status.c the overviews (status, list, batch, batches); ctl_show.c one
  * message or one transaction (show); ctl_lever.c the commands that
  * change the spool (retry, skip, purge, check).
  *

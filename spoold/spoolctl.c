@@ -6,7 +6,8 @@
  * document per call. Errors go to stderr in one line; exit codes follow
  * sysexits.h. See spoolctl(8).
  *
- * Invariants: each reading command runs its queries in one read
+ * Invariants: each reading command opens the store read-only (so that
+ * the spool's group may read it) and runs its queries in one read
  * transaction, so its figures agree with each other; writes (purge) are
  * short write transactions of at most PURGE_CHUNK messages. A --json
  * document is built in memory and printed only when complete, so a
@@ -16,8 +17,8 @@
  *
  * This file has main(), the global options, the command table and the
  * helpers every command shares (ctl.h); the commands are in
- * ctl_status.c (status, list, batch), ctl_show.c (show) and ctl_lever.c
- * (retry, skip, purge, check).
+ * ctl_status.c (status, list, batch, batches), ctl_show.c (show) and
+ * ctl_lever.c (retry, skip, purge, check); jdoc.c builds --json output.
  *
  * The running spoold is the process that holds spoold's lock (the kernel
  * names it, see spoollock.c); the pid in the store's daemon table is
