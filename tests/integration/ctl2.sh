@@ -139,4 +139,15 @@ expect_exit 64 ctl skip --tx acme G 7-6 --reason "backwards"
 expect_exit 64 ctl skip --tx acme G 7
 ok "skip --tx PARTNER ID FROM-TO, and the older skip PARTNER ID SEQ"
 
+
+# --json (jansson): a name that is not UTF-8 comes out as U+FFFD, and the
+# document is valid JSON.
+printf 'not xml\n' >"$T/spool/incoming/acme/.bad"
+mv "$T/spool/incoming/acme/.bad" "$T/spool/incoming/acme/bad$(printf '\377').xml"
+wait_until 20 '[ "$(sql "SELECT count(*) FROM messages WHERE
+    orig_name LIKE '"'bad%'"'")" -eq 1 ]' || fail "bad name not rejected"
+expect_exit 0 ctl --json list --state rejected
+jqt '[.messages[] | select(.orig_name == "bad\ufffd.xml")] | length == 1'
+ok "--json: bytes that are not UTF-8 become U+FFFD"
+
 stop_daemon
