@@ -180,7 +180,8 @@ must_escape(unsigned char c, size_t pos)
 	if (c <= ' ' || c >= 0x7f || c == '%' || c == ',' || c == '/' ||
 	    c == '\\' || c == '*' || c == '?' || c == '\'' || c == '"')
 		return 1;
-	return pos == 0 && c == '.';
+	/* Not hidden, and not an option to a program given the name. */
+	return pos == 0 && (c == '.' || c == '-');
 }
 
 size_t
@@ -241,7 +242,10 @@ spooldir_rejected_name(char *buf, size_t len, const char *partner,
 	char p[64 + 1], o[120 + 1];
 	int n;
 
-	spooldir_escape(p, 64, partner != NULL ? partner : "-");
+	if (partner != NULL && strcmp(partner, "-") != 0)
+		spooldir_escape(p, 64, partner);
+	else
+		snprintf(p, sizeof(p), "%s", SPOOLDIR_NO_PARTNER);
 	spooldir_escape(o, 120, orig_name);
 	n = snprintf(buf, len, "%s,%s,%" PRId64 ".rejected", p, o, id);
 	if (n < 0 || (size_t)n >= len)
@@ -256,7 +260,10 @@ spooldir_bundle_name(char *buf, size_t len, const char *partner,
 	char p[64 + 1], o[120 + 1];
 	int n;
 
-	spooldir_escape(p, 64, partner != NULL ? partner : "-");
+	if (partner != NULL && strcmp(partner, "-") != 0)
+		spooldir_escape(p, 64, partner);
+	else
+		snprintf(p, sizeof(p), "%s", SPOOLDIR_NO_PARTNER);
 	spooldir_escape(o, 120, orig_name);
 	n = snprintf(buf, len, "%s,%s,%" PRId64 ".bundle", p, o, batch);
 	if (n < 0 || (size_t)n >= len)

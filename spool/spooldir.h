@@ -65,6 +65,14 @@ int	spooldir_name(char *buf, size_t len, const char *partner,
 	    const char *transaction_id, int64_t seq, const char *type,
 	    int64_t id);
 
+/*
+ * The partner part of a name for a file that has no partner (a stray
+ * file in incoming/ itself; NULL or "-" as partner): '%' followed by a letter is no escape
+ * spooldir_escape() makes, so no partner's name can look like it, and a
+ * name never starts with '-' (an option to ls, rm, ...) or '.'.
+ */
+#define SPOOLDIR_NO_PARTNER	"%none"
+
 /* The name of a rejected file: <partner>,<original name>,<id>.rejected */
 int	spooldir_rejected_name(char *buf, size_t len, const char *partner,
 	    const char *orig_name, int64_t id);

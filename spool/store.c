@@ -121,8 +121,17 @@ store_open(struct store *s, const char *path, int flags,
 		spool_seterr(err, "out of memory");
 		return -1;
 	}
-	oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
-	if (flags & STORE_CREATE)
+	/*
+	 * Read-only (spoolctl's reading commands): a member of the spool's
+	 * group who may read spool.db, -wal and -shm but write none of
+	 * them reads a consistent snapshot; SQLite (3.22 and later) maps a
+	 * -shm it cannot write read-only and takes its read locks on it.
+	 */
+	if (flags & STORE_READER)
+		oflags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX;
+	else
+		oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+	if ((flags & STORE_CREATE) && !(flags & STORE_READER))
 		oflags |= SQLITE_OPEN_CREATE;
 	rc = sqlite3_open_v2(path, &s->db, oflags, NULL);
 	if (rc != SQLITE_OK) {
@@ -156,7 +165,8 @@ store_open(struct store *s, const char *path, int flags,
 	{
 		sqlite3_stmt *st;
 
-		if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1,
+		if (sqlite3_prepare_v2(s->db, flags & STORE_READER ?
+		    "PRAGMA journal_mode" : "PRAGMA journal_mode=WAL", -1,
 		    &st, NULL) != SQLITE_OK)
 			goto sqlfail;
 		rc = sqlite3_step(st);
@@ -183,8 +193,27 @@ store_open(struct store *s, const char *path, int flags,
 	    "PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY; "
 	    "PRAGMA wal_autocheckpoint=8192;", err) == -1)
 		goto fail;
+	/*
+	 * A writer keeps -wal and -shm when it closes (they are made with
+	 * spool.db's mode and owner), so that a reader who may not create
+	 * files in the spool finds them, also while spoold is stopped. With
+	 * a journal_size_limit SQLite cuts the kept -wal to 0 bytes at close
+	 * (and to the limit when it is reset while open), so it takes no
+	 * room on the spool's file system while nothing writes.
+	 */
+	if (!(flags & STORE_READER)) {
+		int one = 1;
+
+		if (sqlite3_file_control(s->db, "main",
+		    SQLITE_FCNTL_PERSIST_WAL, &one) != SQLITE_OK)
+			goto sqlfail;
+		if (store_exec(s, "PRAGMA journal_size_limit=67108864", err) ==
+		    -1)
+			goto fail;
+	}
 	s->version = v;
-	if (!(flags & STORE_READONLY) && v < store_schema_version() &&
+	if (!(flags & (STORE_READONLY | STORE_READER)) &&
+	    v < store_schema_version() &&
 	    store_migrate(s, store_schema_version(), err) == -1) {
 		s->errclass = STORE_ERR_CORRUPT;
 		goto fail;

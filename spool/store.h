@@ -21,6 +21,11 @@
 enum store_open_flags {
 	STORE_CREATE = 1,	/* create spool.db if it does not exist */
 	STORE_READONLY = 2,	/* no migration, no writes (spoolctl reads) */
+	/*
+	 * Open spool.db read-only (SQLITE_OPEN_READONLY), no migration: for
+	 * a reader who may read spool.db, -wal and -shm but not write them.
+	 */
+	STORE_READER = 4,
 };
 
 /* Error classes of store_open(), so programs can pick an exit code. */

@@ -226,13 +226,26 @@ static int
 filter_prep(struct store *s, const struct store_admin_filter *f, bool count,
     sqlite3_stmt **st, struct spool_error *err)
 {
-	char sql[1024];
+	char sql[1024], states[128];
+	size_t o = 0;
+	int i;
 
-	snprintf(sql, sizeof(sql), "SELECT %s FROM messages WHERE 1%s%s%s%s",
+	/* ",queue,parked,": bound as a value, matched with instr(). */
+	states[o++] = ',';
+	for (i = 0; i < ST_NSTATES; i++)
+		if (f->states & (1u << i))
+			o += (size_t)snprintf(states + o, sizeof(states) - o,
+			    "%s,", spool_state_name(i));
+	snprintf(sql, sizeof(sql), "SELECT %s FROM messages WHERE 1%s%s%s%s"
+	    "%s%s%s%s",
 	    count ? "count(*)" : MSG_COLS,
 	    f->state >= 0 ? " AND state = ?1" : "",
 	    f->partner != NULL ? " AND partner = ?2" : "",
 	    f->transaction_id != NULL ? " AND transaction_id = ?3" : "",
+	    f->states != 0 ? " AND instr(?5, ',' || state || ',') > 0" : "",
+	    f->type != NULL ? " AND type = ?6" : "",
+	    f->batch != 0 ? " AND batch = ?7" : "",
+	    f->received_before != 0 ? " AND received_at < ?8" : "",
 	    count ? "" : f->by_seq ? " ORDER BY sender_seq, id LIMIT ?4" :
 	    " ORDER BY id LIMIT ?4");
 	if (prep(s, sql, st, err) == -1)
@@ -247,6 +260,14 @@ filter_prep(struct store *s, const struct store_admin_filter *f, bool count,
 		    SQLITE_STATIC);
 	if (!count)
 		sqlite3_bind_int64(*st, 4, f->limit > 0 ? f->limit : -1);
+	if (f->states != 0)
+		sqlite3_bind_text(*st, 5, states, -1, SQLITE_TRANSIENT);
+	if (f->type != NULL)
+		sqlite3_bind_text(*st, 6, f->type, -1, SQLITE_STATIC);
+	if (f->batch != 0)
+		sqlite3_bind_int64(*st, 7, f->batch);
+	if (f->received_before != 0)
+		sqlite3_bind_int64(*st, 8, f->received_before);
 	return 0;
 }
 
@@ -509,6 +530,7 @@ store_admin_status_free(struct store_admin_status *st)
 {
 	free(st->oldest_gap_partner);
 	free(st->oldest_gap_tx);
+	free(st->oldest_gap_next_state);
 	free(st->daemon_version);
 	memset(st, 0, sizeof(*st));
 }
@@ -555,8 +577,10 @@ row_oldest_gap(sqlite3_stmt *st, struct store_admin_status *o)
 {
 	o->oldest_gap_since = sqlite3_column_int64(st, 2);
 	o->oldest_gap_next_seq = sqlite3_column_int64(st, 3);
+	o->oldest_gap_next_id = sqlite3_column_int64(st, 4);
 	if (dup_col(st, 0, &o->oldest_gap_partner) == -1 ||
-	    dup_col(st, 1, &o->oldest_gap_tx) == -1)
+	    dup_col(st, 1, &o->oldest_gap_tx) == -1 ||
+	    dup_col(st, 5, &o->oldest_gap_next_state) == -1)
 		return -1;
 	return 0;
 }
@@ -597,9 +621,15 @@ store_admin_status(struct store *s, int64_t now, struct store_admin_status *o,
 	memset(o, 0, sizeof(*o));
 	if (one_row(s, "SELECT count(*) FROM transactions "
 	    "WHERE gap_since IS NOT NULL", 0, 0, row_gaps, o, err) == -1 ||
-	    one_row(s, "SELECT partner, transaction_id, gap_since, next_seq "
-	    "FROM transactions WHERE gap_since IS NOT NULL "
-	    "ORDER BY gap_since LIMIT 1", 0, 0, row_oldest_gap, o, err) == -1 ||
+	    one_row(s, "SELECT t.partner, t.transaction_id, t.gap_since, "
+	    "t.next_seq, m.id, m.state FROM transactions t "
+	    "LEFT JOIN messages m ON m.id = (SELECT b.id FROM messages b "
+	    "WHERE b.partner = t.partner AND "
+	    "b.transaction_id = t.transaction_id AND "
+	    "b.sender_seq = t.next_seq AND b.duplicate_of IS NULL AND "
+	    "b.state NOT IN ('rejected', 'done') ORDER BY b.id DESC LIMIT 1) "
+	    "WHERE t.gap_since IS NOT NULL "
+	    "ORDER BY t.gap_since LIMIT 1", 0, 0, row_oldest_gap, o, err) == -1 ||
 	    one_row(s, "SELECT id, received_at, next_attempt_at, attempts "
 	    "FROM messages WHERE state = 'deferred' "
 	    "ORDER BY received_at, id LIMIT 1", 0, 0, row_deferred, o,
@@ -738,4 +768,94 @@ store_admin_busy(struct store *s)
 		return false;
 	rc = sqlite3_extended_errcode(s->db) & 0xff;
 	return rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
+}
+
+int
+store_admin_batch_counts(struct store *s, int64_t batch, int64_t *counts,
+    struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	const char *state;
+	int rc, i;
+
+	for (i = 0; i < ST_NSTATES; i++)
+		counts[i] = 0;
+	if (prep(s, "SELECT state, count(*) FROM messages WHERE batch = ?1 "
+	    "GROUP BY state", &st, err) == -1)
+		return -1;
+	sqlite3_bind_int64(st, 1, batch);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		state = (const char *)sqlite3_column_text(st, 0);
+		if (state != NULL && (i = spool_state_parse(state)) >= 0)
+			counts[i] = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : sqlerr(s, err);
+}
+
+int
+store_admin_batches(struct store *s, int64_t limit,
+    int (*fn)(void *, const struct store_admin_batch_row *), void *arg,
+    int64_t *total, struct spool_error *err)
+{
+	struct store_admin_batch_row r;
+	sqlite3_stmt *st;
+	const char *state;
+	int rc, ret = -1, i;
+
+	*total = 0;
+	if (prep(s, "SELECT count(*) FROM batches", &st, err) == -1)
+		return -1;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return sqlerr(s, err);
+	}
+	*total = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	/* One row per batch and state of its messages, newest first. */
+	if (prep(s, "SELECT b.id, b.partner, b.orig_name, b.state, "
+	    "b.entries, b.received_at, m.state, count(m.id) "
+	    "FROM (SELECT * FROM batches ORDER BY id DESC LIMIT ?1) b "
+	    "LEFT JOIN messages m ON m.batch = b.id "
+	    "GROUP BY b.id, m.state ORDER BY b.id DESC", &st, err) == -1)
+		return -1;
+	sqlite3_bind_int64(st, 1, limit > 0 ? limit : -1);
+	memset(&r, 0, sizeof(r));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (r.id != 0 && r.id != sqlite3_column_int64(st, 0)) {
+			if (fn(arg, &r) != 0)
+				goto out;
+			free(r.partner);
+			free(r.orig_name);
+			memset(&r, 0, sizeof(r));
+		}
+		if (r.id == 0) {
+			r.id = sqlite3_column_int64(st, 0);
+			state = (const char *)sqlite3_column_text(st, 3);
+			r.state = state != NULL ? spool_state_parse(state) :
+			    -1;
+			r.entries = sqlite3_column_int64(st, 4);
+			r.received_at = sqlite3_column_int64(st, 5);
+			if (dup_col(st, 1, &r.partner) == -1 ||
+			    dup_col(st, 2, &r.orig_name) == -1) {
+				spool_seterr(err, "out of memory");
+				goto out;
+			}
+		}
+		state = (const char *)sqlite3_column_text(st, 6);
+		if (state != NULL && (i = spool_state_parse(state)) >= 0)
+			r.counts[i] = sqlite3_column_int64(st, 7);
+	}
+	if (rc != SQLITE_DONE) {
+		sqlerr(s, err);
+		goto out;
+	}
+	if (r.id != 0 && fn(arg, &r) != 0)
+		goto out;
+	ret = 0;
+out:
+	free(r.partner);
+	free(r.orig_name);
+	sqlite3_finalize(st);
+	return ret;
 }

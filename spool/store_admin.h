@@ -57,6 +57,11 @@ struct store_admin_filter {
 	const char	*transaction_id;	/* NULL: any */
 	int64_t		 limit;		/* 0: no limit */
 	bool		 by_seq;	/* order by sender_seq, id (else id) */
+	/* Any of these states (bit 1 << enum spool_state); 0: any. */
+	unsigned	 states;
+	const char	*type;		/* NULL: any */
+	int64_t		 batch;		/* 0: any */
+	int64_t		 received_before;	/* ms since the epoch; 0: any */
 };
 
 /* One attempt of a message; outcome and error may be NULL. */
@@ -93,6 +98,11 @@ struct store_admin_status {
 	char		*oldest_gap_partner;
 	char		*oldest_gap_tx;
 	int64_t		 oldest_gap_next_seq;
+	/* The message with that number when it arrived (and is not done,
+	 * rejected or a duplicate): it blocks the transaction; 0/NULL: the
+	 * number has not arrived. */
+	int64_t		 oldest_gap_next_id;
+	char		*oldest_gap_next_state;
 	int64_t		 oldest_deferred_id;	/* 0: none deferred */
 	int64_t		 oldest_deferred_received_at;
 	int64_t		 oldest_deferred_next_at;	/* 0: not set */
@@ -219,5 +229,28 @@ void	store_admin_purge_close(struct store_admin_purge *);
 
 /* Was the last error of this store a busy or locked database? */
 bool	store_admin_busy(struct store *);
+
+/*
+ * A bundle's entries by the state of the message each became (duplicates
+ * included; entries that became no message are not counted), for
+ * spoolctl batch and batches.
+ */
+struct store_admin_batch_row {
+	int64_t		 id;
+	char		*partner;	/* owned by store_admin_batches() */
+	char		*orig_name;
+	int		 state;		/* the bundle file's: done or rejected */
+	int64_t		 entries;
+	int64_t		 received_at;
+	int64_t		 counts[ST_NSTATES];	/* messages per state */
+};
+
+/* counts[ST_NSTATES] of batch's messages. */
+int	store_admin_batch_counts(struct store *, int64_t batch,
+	    int64_t *counts, struct spool_error *);
+/* Batches, newest first, at most limit (0: all); *total: how many. */
+int	store_admin_batches(struct store *, int64_t limit,
+	    int (*fn)(void *, const struct store_admin_batch_row *), void *arg,
+	    int64_t *total, struct spool_error *);
 
 #endif

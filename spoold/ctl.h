@@ -4,7 +4,7 @@
  * for every command, and the commands themselves.
  *
  * spoolctl.c has main(), the helpers and the command table;
- * ctl_status.c the overviews (status, list, batch); ctl_show.c one
+ * ctl_status.c the overviews (status, list, batch, batches); ctl_show.c one
  * message or one transaction (show); ctl_lever.c the commands that
  * change the spool (retry, skip, purge, check).
  *
@@ -23,10 +23,13 @@
 
 #include "conf.h"
 #include "error.h"
-#include "json.h"
+#include "jdoc.h"
 #include "spooldir.h"
 #include "store.h"
 #include "store_admin.h"
+
+/* status: spoold is not running (as systemctl status, LSB "not running"). */
+#define CTL_EXIT_NOT_RUNNING	3
 
 #define SHORT_REASON	60	/* characters of a reason, shortened */
 
@@ -37,7 +40,7 @@ struct ctl {
 	bool		 sd_open;
 	bool		 json;
 	FILE		*out;		/* stdout, or a JSON buffer */
-	struct json	 j;
+	struct jdoc	 j;
 	bool		 complete;	/* the JSON document is whole */
 	int64_t		 now;		/* ms since the epoch */
 };
@@ -68,16 +71,27 @@ const char	*dur(char *buf, size_t len, int64_t ms, bool two);
 const char	*state_name(int st);
 int		 parse_int(const char *s, int64_t min, int64_t *v);
 
+/*
+ * The message IDs a lever acts on (retry; hold, release and delete use
+ * the same reader): the arguments, or with the one argument "-", standard
+ * input, one ID a line (blank lines and surrounding blanks ignored).
+ * EX_OK with *ids (the caller frees it) and *n >= 1, or a sysexits code
+ * said on stderr (a word that is no ID names its line).
+ */
+int		 ctl_read_ids(const char *cmd, int argc, char **argv,
+		    int64_t **ids, size_t *n);
+
 /* JSON pieces. */
-void		 json_ktime(struct json *, const char *key, int64_t ms);
-void		 json_kopt(struct json *, const char *key, int64_t v);
-void		 json_msg_open(struct ctl *, const struct store_admin_msg *);
-void		 json_msg(struct ctl *, const struct store_admin_msg *);
+void		 jd_ktime(struct jdoc *, const char *key, int64_t ms);
+void		 jd_kopt(struct jdoc *, const char *key, int64_t v);
+void		 jd_msg_open(struct ctl *, const struct store_admin_msg *);
+void		 jd_msg(struct ctl *, const struct store_admin_msg *);
 
 /* The commands. */
 int		 cmd_status(struct ctl *, int argc, char **argv);
 int		 cmd_list(struct ctl *, int argc, char **argv);
 int		 cmd_batch(struct ctl *, int argc, char **argv);
+int		 cmd_batches(struct ctl *, int argc, char **argv);
 int		 cmd_show(struct ctl *, int argc, char **argv);
 int		 cmd_retry(struct ctl *, int argc, char **argv);
 int		 cmd_skip(struct ctl *, int argc, char **argv);

@@ -42,24 +42,24 @@ static void
 purge_line(struct ctl *c, const struct store_admin_msg *m, const char *action,
     const char *why)
 {
-	struct json *j = &c->j;
+	struct jdoc *j = &c->j;
 	char b[600], t[64], w[600];
 
 	if (c->json) {
-		json_object(j);
-		json_kint(j, "id", m->id);
-		json_kstr(j, "file_name", m->file_name);
-		json_kstr(j, "partner", m->partner);
-		json_kstr(j, "transaction_id", m->transaction_id);
+		jd_object(j);
+		jd_kint(j, "id", m->id);
+		jd_kstr(j, "file_name", m->file_name);
+		jd_kstr(j, "partner", m->partner);
+		jd_kstr(j, "transaction_id", m->transaction_id);
 		if (m->has_seq)
-			json_kint(j, "sender_seq", m->sender_seq);
+			jd_kint(j, "sender_seq", m->sender_seq);
 		else
-			json_knull(j, "sender_seq");
-		json_kstr(j, "type", m->type);
-		json_ktime(j, "done_at", m->updated_at);
-		json_kstr(j, "action", action);
-		json_kstr(j, "why", why);
-		json_object_end(j);
+			jd_knull(j, "sender_seq");
+		jd_kstr(j, "type", m->type);
+		jd_ktime(j, "done_at", m->updated_at);
+		jd_kstr(j, "action", action);
+		jd_kstr(j, "why", why);
+		jd_object_end(j);
 		return;
 	}
 	printf("%-12s #%-7" PRId64 " done/%s (done %s)%s%s\n", action, m->id,
@@ -259,7 +259,7 @@ cmd_purge(struct ctl *c, int argc, char **argv)
 	struct store_admin_purge *p = NULL;
 	struct victims vs;
 	struct spool_error err;
-	struct json *j = &c->j;
+	struct jdoc *j = &c->j;
 	const char *age = NULL;
 	char t[64];
 	uint64_t ms;
@@ -292,12 +292,12 @@ cmd_purge(struct ctl *c, int argc, char **argv)
 	if ((rc = need_spooldir(c)) != EX_OK)
 		return rc;
 	if (c->json) {
-		json_object(j);
-		json_kbool(j, "dry_run", vs.dry_run);
-		json_kint(j, "older_than_seconds", (int64_t)(ms / 1000));
-		json_ktime(j, "before", before);
-		json_key(j, "messages");
-		json_array(j);
+		jd_object(j);
+		jd_kbool(j, "dry_run", vs.dry_run);
+		jd_kint(j, "older_than_seconds", (int64_t)(ms / 1000));
+		jd_ktime(j, "before", before);
+		jd_key(j, "messages");
+		jd_array(j);
 	}
 	spool_clearerr(&err);
 	if (vs.dry_run) {
@@ -339,12 +339,12 @@ cmd_purge(struct ctl *c, int argc, char **argv)
 	if ((bundles = purge_bundles(c, before, vs.dry_run, &err)) == -1)
 		return store_fail(c, &err);
 	if (c->json) {
-		json_array_end(j);
-		json_kint(j, "matched", vs.matched);
-		json_kint(j, "removed", removed);
-		json_kint(j, "kept", kept);
-		json_kint(j, "bundles", bundles);
-		json_object_end(j);
+		jd_array_end(j);
+		jd_kint(j, "matched", vs.matched);
+		jd_kint(j, "removed", removed);
+		jd_kint(j, "kept", kept);
+		jd_kint(j, "bundles", bundles);
+		jd_object_end(j);
 		return finish_json(c, EX_OK);
 	}
 	if (vs.dry_run)
@@ -379,21 +379,21 @@ static void
 check_report(void *arg, const struct reconcile_finding *f)
 {
 	struct ctl *c = arg;
-	struct json *j = &c->j;
+	struct jdoc *j = &c->j;
 	char b[600], e[600];
 	const char *dir = f->found >= 0 ? state_name(f->found) : NULL;
 	const char *exp = f->expected >= 0 ? state_name(f->expected) : NULL;
 
 	if (c->json) {
-		json_object(j);
-		json_kstr(j, "kind", reconcile_kind_name(f->kind));
-		json_kopt(j, "id", f->id);
-		json_kstr(j, "file_name", f->file_name);
-		json_kstr(j, "directory", dir);
-		json_kstr(j, "expected_state", exp);
-		json_kbool(j, "repaired", f->repaired);
-		json_kstr(j, "error", f->error);
-		json_object_end(j);
+		jd_object(j);
+		jd_kstr(j, "kind", reconcile_kind_name(f->kind));
+		jd_kopt(j, "id", f->id);
+		jd_kstr(j, "file_name", f->file_name);
+		jd_kstr(j, "directory", dir);
+		jd_kstr(j, "expected_state", exp);
+		jd_kbool(j, "repaired", f->repaired);
+		jd_kstr(j, "error", f->error);
+		jd_object_end(j);
 		return;
 	}
 	clean(b, sizeof(b), f->file_name, 0);
@@ -426,7 +426,7 @@ cmd_check(struct ctl *c, int argc, char **argv)
 	};
 	struct reconcile_stats rs;
 	struct spool_error err;
-	struct json *j = &c->j;
+	struct jdoc *j = &c->j;
 	bool repair = false;
 	int ch, rc, remain, lockfd = -1;
 
@@ -449,10 +449,10 @@ cmd_check(struct ctl *c, int argc, char **argv)
 		    err.msg, lockfd == -2 ? "; stop it before check --repair" :
 		    "");
 	if (c->json) {
-		json_object(j);
-		json_kbool(j, "repair", repair);
-		json_key(j, "findings");
-		json_array(j);
+		jd_object(j);
+		jd_kbool(j, "repair", repair);
+		jd_key(j, "findings");
+		jd_array(j);
 	}
 	spool_clearerr(&err);
 	remain = reconcile_run(&c->sd, &c->store, repair, true, check_report,
@@ -463,14 +463,14 @@ cmd_check(struct ctl *c, int argc, char **argv)
 		return store_fail(c, &err);
 	rc = remain == 0 ? EX_OK : EX_DATAERR;
 	if (c->json) {
-		json_array_end(j);
-		json_kint(j, "files", rs.files);
-		json_kint(j, "rows", rs.rows);
-		json_kint(j, "disagreements", rs.findings);
-		json_kint(j, "repaired", rs.repaired);
-		json_kint(j, "remaining", remain);
-		json_kbool(j, "agree", remain == 0);
-		json_object_end(j);
+		jd_array_end(j);
+		jd_kint(j, "files", rs.files);
+		jd_kint(j, "rows", rs.rows);
+		jd_kint(j, "disagreements", rs.findings);
+		jd_kint(j, "repaired", rs.repaired);
+		jd_kint(j, "remaining", remain);
+		jd_kbool(j, "agree", remain == 0);
+		jd_object_end(j);
 		return finish_json(c, rc);
 	}
 	if (rs.findings == 0)
@@ -502,6 +502,8 @@ tell_daemon(struct ctl *c)
 		    strerror(errno));
 }
 
+#define SKIP_RANGE_MAX	10000	/* numbers in one skip FROM-TO */
+
 static int
 parse_id(const char *s, int64_t *id)
 {
@@ -526,16 +528,18 @@ cmd_retry(struct ctl *c, int argc, char **argv)
 	};
 	struct cycle_ctx ctx = { &c->conf, &c->store, &c->sd, NULL, NULL,
 	    NULL, NULL, NULL, NULL, NULL };
-	const char *usage_text = "usage: spoolctl retry MSGID | --tx PARTNER "
-	    "ID | --all-failed";
+	const char *usage_text = "usage: spoolctl retry MSGID... | retry - | "
+	    "retry --tx PARTNER ID | retry --all-failed";
 	const char *partner = NULL, *tx = NULL;
 	struct spool_error err;
 	bool by_tx = false, all = false;
-	int64_t id = 0, n;
+	int64_t *ids = NULL, n, total = 0;
+	size_t nids = 0, i, missed = 0;
 	int ch, rc;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	/* "+": "-" (IDs on standard input) is an argument, not an option. */
+	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		if (ch == 't')
 			by_tx = true;
 		else if (ch == 'a')
@@ -550,32 +554,83 @@ cmd_retry(struct ctl *c, int argc, char **argv)
 	if (by_tx && argc == 2) {
 		partner = argv[0];
 		tx = argv[1];
-	} else if (!by_tx && !all && argc == 1) {
-		if (parse_id(argv[0], &id) == -1)
-			return fail(EX_USAGE, "%s is not a message id",
-			    argv[0]);
+	} else if (!by_tx && !all && argc >= 1) {
+		if ((rc = ctl_read_ids("retry", argc, argv, &ids, &nids)) !=
+		    EX_OK)
+			return rc;
 	} else if (!all)
 		return fail(EX_USAGE, "%s", usage_text);
-	if ((rc = need_spooldir(c)) != EX_OK)
+	if ((rc = need_spooldir(c)) != EX_OK) {
+		free(ids);
 		return rc;
-	spool_clearerr(&err);
-	if (cycle_retry(&ctx, id, partner, tx, all, &n, &err) == -1)
-		return store_fail(c, &err);
-	if (n == 0 && !all)
-		return fail(EX_DATAERR, "nothing to retry: no failed or "
-		    "deferred message %s (or its exec call is still running)",
-		    id ? "with that id" : "in that transaction");
-	if (n > 0)
-		tell_daemon(c);
-	if (c->json) {
-		json_object(&c->j);
-		json_kint(&c->j, "retried", n);
-		json_object_end(&c->j);
-		return finish_json(c, EX_OK);
 	}
-	printf("retry: %" PRId64 " message%s back in queue/\n", n,
-	    n == 1 ? "" : "s");
-	return EX_OK;
+	spool_clearerr(&err);
+	if (c->json) {
+		jd_object(&c->j);
+		jd_key(&c->j, "not_retried");
+		jd_array(&c->j);
+	}
+	if (nids == 0) {
+		if (cycle_retry(&ctx, 0, partner, tx, all, &total, &err) == -1)
+			return store_fail(c, &err);
+		if (total == 0 && !all)
+			return fail(EX_DATAERR, "nothing to retry: no failed "
+			    "or deferred message in that transaction (or its "
+			    "exec call is still running)");
+	}
+	/* One ID after the other, each in its own transaction. */
+	for (i = 0; i < nids; i++) {
+		if (cycle_retry(&ctx, ids[i], NULL, NULL, false, &n, &err) ==
+		    -1) {
+			free(ids);
+			if (total > 0)
+				tell_daemon(c);
+			return store_fail(c, &err);
+		}
+		total += n;
+		if (n == 0) {
+			missed++;
+			fprintf(stderr, "spoolctl: nothing to retry: no failed "
+			    "or deferred message %" PRId64 " (or its exec "
+			    "call is still running)\n", ids[i]);
+			if (c->json)
+				jd_int(&c->j, ids[i]);
+		}
+	}
+	free(ids);
+	if (total > 0)
+		tell_daemon(c);
+	rc = missed > 0 ? EX_DATAERR : EX_OK;
+	if (c->json) {
+		jd_array_end(&c->j);
+		jd_kint(&c->j, "retried", total);
+		jd_object_end(&c->j);
+		return finish_json(c, rc);
+	}
+	printf("retry: %" PRId64 " message%s back in queue/\n", total,
+	    total == 1 ? "" : "s");
+	return rc;
+}
+
+/* "FROM" or "FROM-TO" of sequence numbers; -1 if it is neither. */
+static int
+parse_range(const char *s, int64_t *from, int64_t *to)
+{
+	char buf[64];
+	char *dash;
+
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	snprintf(buf, sizeof(buf), "%s", s);
+	if ((dash = strchr(buf, '-')) != NULL)
+		*dash = '\0';
+	if (parse_id(buf, from) == -1)
+		return -1;
+	*to = *from;
+	if (dash != NULL && (parse_id(dash + 1, to) == -1 || *to < *from ||
+	    *to - *from >= SKIP_RANGE_MAX))
+		return -1;
+	return 0;
 }
 
 int
@@ -583,31 +638,34 @@ cmd_skip(struct ctl *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "reason", required_argument, NULL, 'r' },
+		{ "tx", no_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct cycle_ctx ctx = { &c->conf, &c->store, &c->sd, NULL, NULL,
 	    NULL, NULL, NULL, NULL, NULL };
-	const char *usage_text = "usage: spoolctl skip PARTNER ID SEQ "
-	    "--reason TEXT";
+	const char *usage_text = "usage: spoolctl skip --tx PARTNER ID "
+	    "FROM[-TO] --reason TEXT";
 	const char *reason = NULL, *user;
 	struct spool_error err;
 	struct passwd *pw;
 	char uidbuf[32];
-	int64_t seq;
+	int64_t seq, from, to;
 	int ch, rc;
 
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (ch != 'r')
+		if (ch == 'r')
+			reason = optarg;
+		else if (ch != 't')	/* --tx, or the older form without */
 			return fail(EX_USAGE, "%s", usage_text);
-		reason = optarg;
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc != 3 || reason == NULL || reason[0] == '\0')
 		return fail(EX_USAGE, "%s", usage_text);
-	if (parse_id(argv[2], &seq) == -1)
-		return fail(EX_USAGE, "%s is not a sequence number", argv[2]);
+	if (parse_range(argv[2], &from, &to) == -1)
+		return fail(EX_USAGE, "%s is not a sequence number or a range "
+		    "FROM-TO (of at most %d)", argv[2], SKIP_RANGE_MAX);
 	if ((pw = getpwuid(getuid())) != NULL)
 		user = pw->pw_name;
 	else {
@@ -617,24 +675,39 @@ cmd_skip(struct ctl *c, int argc, char **argv)
 	if ((rc = need_spooldir(c)) != EX_OK)
 		return rc;
 	spool_clearerr(&err);
-	if (cycle_skip(&ctx, argv[0], argv[1], seq, user, reason, &err) ==
-	    -1) {
+	/* In order, each number in its own transaction: a refusal stops
+	 * the range, and the numbers before it stay skipped. */
+	for (seq = from; seq <= to; seq++)
+		if (cycle_skip(&ctx, argv[0], argv[1], seq, user, reason,
+		    &err) == -1)
+			break;
+	if (seq > from)
+		tell_daemon(c);
+	if (seq <= to) {
+		if (seq > from)
+			fprintf(stderr, "spoolctl: skip: sequences %" PRId64
+			    " to %" PRId64 " of %s %s declared done; %" PRId64
+			    " not:\n", from, seq - 1, argv[0], argv[1], seq);
 		if (store_admin_busy(&c->store))
 			return fail(EX_TEMPFAIL, "%s", err.msg);
 		return fail(EX_DATAERR, "%s", err.msg);
 	}
-	tell_daemon(c);
 	if (c->json) {
-		json_object(&c->j);
-		json_kstr(&c->j, "partner", argv[0]);
-		json_kstr(&c->j, "transaction_id", argv[1]);
-		json_kint(&c->j, "seq", seq);
-		json_kstr(&c->j, "user", user);
-		json_kstr(&c->j, "reason", reason);
-		json_object_end(&c->j);
+		jd_object(&c->j);
+		jd_kstr(&c->j, "partner", argv[0]);
+		jd_kstr(&c->j, "transaction_id", argv[1]);
+		jd_kint(&c->j, "seq", from);
+		jd_kint(&c->j, "to", to);
+		jd_kstr(&c->j, "user", user);
+		jd_kstr(&c->j, "reason", reason);
+		jd_object_end(&c->j);
 		return finish_json(c, EX_OK);
 	}
-	printf("skip: sequence %" PRId64 " of %s %s declared done by %s\n",
-	    seq, argv[0], argv[1], user);
+	if (from == to)
+		printf("skip: sequence %" PRId64 " of %s %s declared done by "
+		    "%s\n", from, argv[0], argv[1], user);
+	else
+		printf("skip: sequences %" PRId64 " to %" PRId64 " of %s %s "
+		    "declared done by %s\n", from, to, argv[0], argv[1], user);
 	return EX_OK;
 }

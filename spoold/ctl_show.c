@@ -31,17 +31,17 @@ attempt_one(void *arg, const struct store_admin_attempt *a)
 {
 	struct attempts_out *ao = arg;
 	struct ctl *c = ao->c;
-	struct json *j = &c->j;
+	struct jdoc *j = &c->j;
 	char t1[64], t2[64], b[2048];
 
 	if (c->json) {
-		json_object(j);
-		json_kint(j, "attempt", a->attempt);
-		json_ktime(j, "started_at", a->started_at);
-		json_ktime(j, "finished_at", a->finished_at);
-		json_kstr(j, "outcome", a->outcome);
-		json_kstr(j, "error", a->error);
-		json_object_end(j);
+		jd_object(j);
+		jd_kint(j, "attempt", a->attempt);
+		jd_ktime(j, "started_at", a->started_at);
+		jd_ktime(j, "finished_at", a->finished_at);
+		jd_kstr(j, "outcome", a->outcome);
+		jd_kstr(j, "error", a->error);
+		jd_object_end(j);
 		return 0;
 	}
 	printf("%sattempt %" PRId64 "  %s -> %s  %s%s%s\n", ao->indent,
@@ -61,10 +61,10 @@ attempts_of(struct ctl *c, int64_t id, const char *indent,
 	int rc;
 
 	if (c->json)
-		json_array(&c->j);
+		jd_array(&c->j);
 	rc = store_admin_attempts(&c->store, id, attempt_one, &ao, err);
 	if (c->json)
-		json_array_end(&c->j);
+		jd_array_end(&c->j);
 	return rc;
 }
 
@@ -104,7 +104,7 @@ show_msg(struct ctl *c, int64_t id)
 {
 	struct store_admin_msg m;
 	struct spool_error err;
-	struct json *j = &c->j;
+	struct jdoc *j = &c->j;
 	char b[2048], t[64], line[1024];
 	bool has_reason;
 	int rc, i;
@@ -121,10 +121,10 @@ show_msg(struct ctl *c, int64_t id)
 	}
 	has_reason = reason_file(c, &m, line, sizeof(line));
 	if (c->json) {
-		json_object(j);
-		json_key(j, "message");
-		json_msg_open(c, &m);
-		json_key(j, "attempt_log");
+		jd_object(j);
+		jd_key(j, "message");
+		jd_msg_open(c, &m);
+		jd_key(j, "attempt_log");
 	} else {
 		printf("id            %" PRId64 "\n", m.id);
 		printf("state         %s\n", state_name(m.state));
@@ -180,18 +180,18 @@ show_msg(struct ctl *c, int64_t id)
 		return store_fail(c, &err);
 	}
 	if (c->json) {
-		json_object_end(j);	/* the message */
-		json_key(j, "reason_file");
+		jd_object_end(j);	/* the message */
+		jd_key(j, "reason_file");
 		if (has_reason) {
-			json_object(j);
+			jd_object(j);
 			snprintf(b, sizeof(b), "%s/%s.reason",
 			    state_name(m.state), m.file_name);
-			json_kstr(j, "file", b);
-			json_kstr(j, "first_line", line);
-			json_object_end(j);
+			jd_kstr(j, "file", b);
+			jd_kstr(j, "first_line", line);
+			jd_object_end(j);
 		} else
-			json_null(j);
-		json_object_end(j);
+			jd_null(j);
+		jd_object_end(j);
 		rc = finish_json(c, EX_OK);
 	} else
 		rc = EX_OK;
@@ -406,10 +406,10 @@ tx_range(struct ctl *c, int64_t first, int64_t last, bool gap)
 	if (first > last)
 		return;
 	if (c->json) {
-		json_object(&c->j);
-		json_kint(&c->j, "first", first);
-		json_kint(&c->j, "last", last);
-		json_object_end(&c->j);
+		jd_object(&c->j);
+		jd_kint(&c->j, "first", first);
+		jd_kint(&c->j, "last", last);
+		jd_object_end(&c->j);
 		return;
 	}
 	if (first == last)
@@ -448,7 +448,7 @@ tx_seq(struct ctl *c, const struct txview *v, const struct store_admin_tx *tx,
 {
 	const struct store_admin_msg *lm = live_at(v, seq), *m;
 	const struct txskip *k = skip_of(v, seq);
-	struct json *j = &c->j;
+	struct jdoc *j = &c->j;
 	char num[24], b[600], b2[600], t[64];
 	const char *status;
 	size_t i;
@@ -457,28 +457,28 @@ tx_seq(struct ctl *c, const struct txview *v, const struct store_admin_tx *tx,
 	    seq < tx->next_seq ? "processed" : "gap";
 	snprintf(num, sizeof(num), "%" PRId64, seq);
 	if (c->json) {
-		json_object(j);
-		json_kint(j, "seq", seq);
-		json_kstr(j, "status", status);
-		json_key(j, "skip");
+		jd_object(j);
+		jd_kint(j, "seq", seq);
+		jd_kstr(j, "status", status);
+		jd_key(j, "skip");
 		if (k != NULL) {
-			json_object(j);
-			json_kstr(j, "user", k->user);
-			json_kstr(j, "reason", k->reason);
-			json_ktime(j, "at", k->at);
-			json_object_end(j);
+			jd_object(j);
+			jd_kstr(j, "user", k->user);
+			jd_kstr(j, "reason", k->reason);
+			jd_ktime(j, "at", k->at);
+			jd_object_end(j);
 		} else
-			json_null(j);
-		json_key(j, "messages");
-		json_array(j);
+			jd_null(j);
+		jd_key(j, "messages");
+		jd_array(j);
 	}
 	for (i = 0; i < v->nmsgs; i++) {
 		m = &v->msgs[i];
 		if (!m->has_seq || m->sender_seq != seq)
 			continue;
 		if (c->json) {
-			json_msg_open(c, m);
-			json_key(j, "attempt_log");
+			jd_msg_open(c, m);
+			jd_key(j, "attempt_log");
 		} else {
 			printf("%10s  #%-7" PRId64 " %-9s %-20s %s\n", num,
 			    m->id, state_name(m->state), clean(b, sizeof(b),
@@ -490,11 +490,11 @@ tx_seq(struct ctl *c, const struct txview *v, const struct store_admin_tx *tx,
 		if (attempts_of(c, m->id, "              ", err) == -1)
 			return -1;
 		if (c->json)
-			json_object_end(j);
+			jd_object_end(j);
 	}
 	if (c->json) {
-		json_array_end(j);
-		json_object_end(j);
+		jd_array_end(j);
+		jd_object_end(j);
 		return 0;
 	}
 	if (k != NULL)
@@ -516,7 +516,7 @@ show_tx(struct ctl *c, const char *partner, const char *txid)
 	struct store_admin_tx tx;
 	struct spool_error err;
 	struct txview v;
-	struct json *j = &c->j;
+	struct jdoc *j = &c->j;
 	const char *word = "idle";
 	char sentence[1024], t[64], b[600], b2[600];
 	int64_t parked, max, seq, upto;
@@ -561,20 +561,20 @@ show_tx(struct ctl *c, const char *partner, const char *txid)
 	tx_waiting(&v, &tx, parked, &word, sentence, sizeof(sentence));
 
 	if (c->json) {
-		json_object(j);
-		json_kstr(j, "partner", partner);
-		json_kstr(j, "transaction_id", txid);
-		json_kbool(j, "known", known == 1);
-		json_kint(j, "next_seq", tx.next_seq);
-		json_kint(j, "out_seq", tx.out_seq);
-		json_ktime(j, "gap_since", tx.gap_since);
-		json_ktime(j, "created_at", tx.created_at);
-		json_ktime(j, "updated_at", tx.updated_at);
-		json_kint(j, "parked", parked);
-		json_kstr(j, "status", word);
-		json_kstr(j, "waiting_for", sentence);
-		json_key(j, "sequences");
-		json_array(j);
+		jd_object(j);
+		jd_kstr(j, "partner", partner);
+		jd_kstr(j, "transaction_id", txid);
+		jd_kbool(j, "known", known == 1);
+		jd_kint(j, "next_seq", tx.next_seq);
+		jd_kint(j, "out_seq", tx.out_seq);
+		jd_ktime(j, "gap_since", tx.gap_since);
+		jd_ktime(j, "created_at", tx.created_at);
+		jd_ktime(j, "updated_at", tx.updated_at);
+		jd_kint(j, "parked", parked);
+		jd_kstr(j, "status", word);
+		jd_kstr(j, "waiting_for", sentence);
+		jd_key(j, "sequences");
+		jd_array(j);
 	} else {
 		printf("transaction   %s %s\n", clean(b, sizeof(b), partner, 0),
 		    clean(b2, sizeof(b2), txid, 0));
@@ -605,29 +605,29 @@ show_tx(struct ctl *c, const char *partner, const char *txid)
 			goto sqlfail;
 	}
 	if (c->json) {
-		json_array_end(j);
-		json_key(j, "gaps");
-		json_array(j);
+		jd_array_end(j);
+		jd_key(j, "gaps");
+		jd_array(j);
 		tx_runs(c, &v, tx.next_seq, max, true);
-		json_array_end(j);
-		json_key(j, "purged");
-		json_array(j);
+		jd_array_end(j);
+		jd_key(j, "purged");
+		jd_array(j);
 		tx_runs(c, &v, tx.next_seq, max, false);
-		json_array_end(j);
-		json_key(j, "skips");
-		json_array(j);
+		jd_array_end(j);
+		jd_key(j, "skips");
+		jd_array(j);
 		for (i = 0; i < v.nskips; i++) {
-			json_object(j);
-			json_kint(j, "seq", v.skips[i].seq);
-			json_kstr(j, "user", v.skips[i].user);
-			json_kstr(j, "reason", v.skips[i].reason);
-			json_ktime(j, "at", v.skips[i].at);
-			json_object_end(j);
+			jd_object(j);
+			jd_kint(j, "seq", v.skips[i].seq);
+			jd_kstr(j, "user", v.skips[i].user);
+			jd_kstr(j, "reason", v.skips[i].reason);
+			jd_ktime(j, "at", v.skips[i].at);
+			jd_object_end(j);
 		}
-		json_array_end(j);
+		jd_array_end(j);
 		if (tx_extra(c, partner, txid, &err) == -1)
 			goto sqlfail;
-		json_object_end(j);
+		jd_object_end(j);
 		rc = finish_json(c, EX_OK);
 	} else if (tx_extra(c, partner, txid, &err) == -1)
 		goto sqlfail;
@@ -651,20 +651,20 @@ static int
 tx_revision(void *arg, const struct store_admin_revision *r)
 {
 	struct txextra *x = arg;
-	struct json *j = &x->c->j;
+	struct jdoc *j = &x->c->j;
 	char b[600], b2[64], cause[64], t[64];
 
 	if (x->c->json) {
-		json_object(j);
-		json_kint(j, "revision", r->revision);
-		json_kstr(j, "order_number", r->order_number);
-		json_kstr(j, "state", r->state);
-		json_kstr(j, "message_type", r->message_type);
-		json_kopt(j, "message", r->message);
-		json_kopt(j, "outbound", r->outbound);
-		json_kopt(j, "compensates", r->compensates);
-		json_ktime(j, "created_at", r->created_at);
-		json_object_end(j);
+		jd_object(j);
+		jd_kint(j, "revision", r->revision);
+		jd_kstr(j, "order_number", r->order_number);
+		jd_kstr(j, "state", r->state);
+		jd_kstr(j, "message_type", r->message_type);
+		jd_kopt(j, "message", r->message);
+		jd_kopt(j, "outbound", r->outbound);
+		jd_kopt(j, "compensates", r->compensates);
+		jd_ktime(j, "created_at", r->created_at);
+		jd_object_end(j);
 		return 0;
 	}
 	if (x->n++ == 0)
@@ -692,20 +692,20 @@ static int
 tx_outbound(void *arg, const struct store_admin_outbound *o)
 {
 	struct txextra *x = arg;
-	struct json *j = &x->c->j;
+	struct jdoc *j = &x->c->j;
 	char b[600], b2[64];
 
 	if (x->c->json) {
-		json_object(j);
-		json_kint(j, "id", o->id);
-		json_kstr(j, "type", o->type);
-		json_kint(j, "sender_seq", o->sender_seq);
-		json_kint(j, "receiver_seq", o->receiver_seq);
-		json_kopt(j, "cause", o->cause);
-		json_kstr(j, "file_name", o->file_name);
-		json_ktime(j, "created_at", o->created_at);
-		json_ktime(j, "written_at", o->written_at);
-		json_object_end(j);
+		jd_object(j);
+		jd_kint(j, "id", o->id);
+		jd_kstr(j, "type", o->type);
+		jd_kint(j, "sender_seq", o->sender_seq);
+		jd_kint(j, "receiver_seq", o->receiver_seq);
+		jd_kopt(j, "cause", o->cause);
+		jd_kstr(j, "file_name", o->file_name);
+		jd_ktime(j, "created_at", o->created_at);
+		jd_ktime(j, "written_at", o->written_at);
+		jd_object_end(j);
 		return 0;
 	}
 	if (x->n++ == 0)
@@ -725,23 +725,23 @@ tx_extra(struct ctl *c, const char *partner, const char *txid,
 	struct txextra x = { c, 0 };
 
 	if (c->json) {
-		json_key(&c->j, "revisions");
-		json_array(&c->j);
+		jd_key(&c->j, "revisions");
+		jd_array(&c->j);
 	}
 	if (store_admin_revisions(&c->store, partner, txid, tx_revision, &x,
 	    err) == -1)
 		return -1;
 	if (c->json) {
-		json_array_end(&c->j);
-		json_key(&c->j, "outbound");
-		json_array(&c->j);
+		jd_array_end(&c->j);
+		jd_key(&c->j, "outbound");
+		jd_array(&c->j);
 	}
 	x.n = 0;
 	if (store_admin_outbound(&c->store, partner, txid, tx_outbound, &x,
 	    err) == -1)
 		return -1;
 	if (c->json)
-		json_array_end(&c->j);
+		jd_array_end(&c->j);
 	return 0;
 }
 

@@ -119,32 +119,32 @@ row_is_running(const struct store_admin_status *as, bool alive, pid_t pid)
 }
 
 static void
-disk_json(struct json *j, const struct disk *dk)
+disk_json(struct jdoc *j, const struct disk *dk)
 {
-	json_key(j, "disk");
-	json_object(j);
+	jd_key(j, "disk");
+	jd_object(j);
 	if (dk->known) {
-		json_kint(j, "free_bytes", (int64_t)dk->avail);
-		json_kint(j, "min_free_space", (int64_t)dk->min_free);
-		json_kbool(j, "below_min_free_space", dk->avail < dk->min_free);
+		jd_kint(j, "free_bytes", (int64_t)dk->avail);
+		jd_kint(j, "min_free_space", (int64_t)dk->min_free);
+		jd_kbool(j, "below_min_free_space", dk->avail < dk->min_free);
 	} else {
-		json_knull(j, "free_bytes");
-		json_knull(j, "min_free_space");
-		json_knull(j, "below_min_free_space");
+		jd_knull(j, "free_bytes");
+		jd_knull(j, "min_free_space");
+		jd_knull(j, "below_min_free_space");
 	}
 	if (dk->said) {
-		json_kbool(j, "accepting", dk->accepting);
-		json_kbool(j, "processing_paused", dk->paused);
+		jd_kbool(j, "accepting", dk->accepting);
+		jd_kbool(j, "processing_paused", dk->paused);
 		if (dk->reason[0] != '\0')
-			json_kstr(j, "reason", dk->reason);
+			jd_kstr(j, "reason", dk->reason);
 		else
-			json_knull(j, "reason");
+			jd_knull(j, "reason");
 	} else {
-		json_knull(j, "accepting");
-		json_knull(j, "processing_paused");
-		json_knull(j, "reason");
+		jd_knull(j, "accepting");
+		jd_knull(j, "processing_paused");
+		jd_knull(j, "reason");
 	}
-	json_object_end(j);
+	jd_object_end(j);
 }
 
 static void
@@ -169,84 +169,94 @@ status_json(struct ctl *c, const int64_t *counts, int64_t incoming,
     const struct store_admin_status *as, const struct store_admin_msg *def,
     bool alive, pid_t pid, const struct disk *dk)
 {
-	struct json *j = &c->j;
+	struct jdoc *j = &c->j;
 	int i;
 
-	json_object(j);
-	json_kstr(j, "spool", c->conf.spool_dir);
-	json_kint(j, "schema_version", c->store.version);
-	json_key(j, "counts");
-	json_object(j);
-	json_kint(j, "incoming", incoming);
+	jd_object(j);
+	jd_kstr(j, "spool", c->conf.spool_dir);
+	jd_kint(j, "schema_version", c->store.version);
+	jd_key(j, "counts");
+	jd_object(j);
+	jd_kint(j, "incoming", incoming);
 	for (i = 0; i < ST_NSTATES; i++)
-		json_kint(j, spool_state_name(i), counts[i]);
-	json_object_end(j);
-	json_key(j, "daemon");
-	json_object(j);
-	json_kbool(j, "running", alive);
+		jd_kint(j, spool_state_name(i), counts[i]);
+	jd_object_end(j);
+	jd_key(j, "daemon");
+	jd_object(j);
+	jd_kbool(j, "running", alive);
 	if (alive && !row_is_running(as, alive, pid)) {
 		if (pid > 0)
-			json_kint(j, "pid", pid);
+			jd_kint(j, "pid", pid);
 		else
-			json_knull(j, "pid");
-		json_knull(j, "started_at");
-		json_knull(j, "version");
+			jd_knull(j, "pid");
+		jd_knull(j, "started_at");
+		jd_knull(j, "version");
 	} else if (as->daemon_known) {
-		json_kint(j, "pid", as->daemon_pid);
-		json_ktime(j, "started_at", as->daemon_started_at);
-		json_kstr(j, "version", as->daemon_version);
+		jd_kint(j, "pid", as->daemon_pid);
+		jd_ktime(j, "started_at", as->daemon_started_at);
+		jd_kstr(j, "version", as->daemon_version);
 	} else {
-		json_knull(j, "pid");
-		json_knull(j, "started_at");
-		json_knull(j, "version");
+		jd_knull(j, "pid");
+		jd_knull(j, "started_at");
+		jd_knull(j, "version");
 	}
-	json_object_end(j);
-	json_key(j, "gaps");
-	json_object(j);
-	json_kint(j, "open", as->gaps_open);
-	json_key(j, "oldest");
+	jd_object_end(j);
+	jd_key(j, "gaps");
+	jd_object(j);
+	jd_kint(j, "open", as->gaps_open);
+	jd_key(j, "oldest");
 	if (as->oldest_gap_since > 0) {
-		json_object(j);
-		json_kstr(j, "partner", as->oldest_gap_partner);
-		json_kstr(j, "transaction_id", as->oldest_gap_tx);
-		json_kint(j, "next_seq", as->oldest_gap_next_seq);
-		json_ktime(j, "since", as->oldest_gap_since);
-		json_kint(j, "age_seconds",
+		jd_object(j);
+		jd_kstr(j, "partner", as->oldest_gap_partner);
+		jd_kstr(j, "transaction_id", as->oldest_gap_tx);
+		jd_kint(j, "next_seq", as->oldest_gap_next_seq);
+		jd_ktime(j, "since", as->oldest_gap_since);
+		jd_kint(j, "age_seconds",
 		    (c->now - as->oldest_gap_since) / 1000);
-		json_object_end(j);
+		/* The number arrived and is stuck (failed, deferred, ...),
+		 * or null: it has not arrived. */
+		jd_key(j, "blocked_by");
+		if (as->oldest_gap_next_id != 0) {
+			jd_object(j);
+			jd_kint(j, "id", as->oldest_gap_next_id);
+			jd_kstr(j, "state", as->oldest_gap_next_state);
+			jd_object_end(j);
+		} else
+			jd_null(j);
+		jd_object_end(j);
 	} else
-		json_null(j);
-	json_object_end(j);
-	json_key(j, "oldest_deferred");
+		jd_null(j);
+	jd_object_end(j);
+	jd_key(j, "oldest_deferred");
 	if (def != NULL) {
-		json_object(j);
-		json_kint(j, "id", def->id);
-		json_kstr(j, "partner", def->partner);
-		json_kstr(j, "transaction_id", def->transaction_id);
+		jd_object(j);
+		jd_kint(j, "id", def->id);
+		jd_kstr(j, "partner", def->partner);
+		jd_kstr(j, "transaction_id", def->transaction_id);
 		if (def->has_seq)
-			json_kint(j, "sender_seq", def->sender_seq);
+			jd_kint(j, "sender_seq", def->sender_seq);
 		else
-			json_knull(j, "sender_seq");
-		json_kstr(j, "type", def->type);
-		json_kint(j, "attempts", def->attempts);
-		json_ktime(j, "received_at", def->received_at);
-		json_ktime(j, "next_attempt_at", def->next_attempt_at);
-		json_kstr(j, "reason", def->reason);
-		json_object_end(j);
+			jd_knull(j, "sender_seq");
+		jd_kstr(j, "type", def->type);
+		jd_kint(j, "attempts", def->attempts);
+		jd_ktime(j, "received_at", def->received_at);
+		jd_ktime(j, "next_attempt_at", def->next_attempt_at);
+		jd_kstr(j, "reason", def->reason);
+		jd_object_end(j);
 	} else
-		json_null(j);
-	json_key(j, "processed");
-	json_object(j);
-	json_kint(j, "last_minute", as->processed_last_minute);
-	json_kint(j, "last_hour", as->processed_last_hour);
-	json_object_end(j);
-	json_key(j, "duplicates");
-	json_object(j);
-	json_kint(j, "last_minute", as->duplicates_last_minute);
-	json_kint(j, "last_hour", as->duplicates_last_hour);
-	json_object_end(j);
+		jd_null(j);
+	jd_key(j, "processed");
+	jd_object(j);
+	jd_kint(j, "last_minute", as->processed_last_minute);
+	jd_kint(j, "last_hour", as->processed_last_hour);
+	jd_object_end(j);
+	jd_key(j, "duplicates");
+	jd_object(j);
+	jd_kint(j, "last_minute", as->duplicates_last_minute);
+	jd_kint(j, "last_hour", as->duplicates_last_hour);
+	jd_object_end(j);
 	disk_json(j, dk);
-	json_object_end(j);
+	jd_object_end(j);
 }
 
 static void
@@ -275,15 +285,23 @@ status_text(struct ctl *c, const int64_t *counts, int64_t incoming,
 	printf("incoming  %" PRId64 "\n", incoming);
 	for (i = 0; i < ST_NSTATES; i++)
 		printf("%-9s %" PRId64 "\n", spool_state_name(i), counts[i]);
-	if (as->oldest_gap_since > 0)
+	if (as->oldest_gap_since > 0) {
 		printf("gaps      %" PRId64 " open; oldest since %s (%s): "
-		    "%s %s "
-		    "waits for sequence %" PRId64 "\n", as->gaps_open,
+		    "%s %s ", as->gaps_open,
 		    tlocal(t1, sizeof(t1), as->oldest_gap_since, false),
 		    dur(t2, sizeof(t2), c->now - as->oldest_gap_since, true),
 		    clean(b1, sizeof(b1), as->oldest_gap_partner, 0),
-		    clean(b2, sizeof(b2), as->oldest_gap_tx, 0),
-		    as->oldest_gap_next_seq);
+		    clean(b2, sizeof(b2), as->oldest_gap_tx, 0));
+		/* Arrived and stuck, or not arrived: different remedies. */
+		if (as->oldest_gap_next_id != 0)
+			printf("blocked by %s sequence %" PRId64 " (#%" PRId64
+			    ")\n", clean(b1, sizeof(b1),
+			    as->oldest_gap_next_state, 0),
+			    as->oldest_gap_next_seq, as->oldest_gap_next_id);
+		else
+			printf("waits for sequence %" PRId64 "\n",
+			    as->oldest_gap_next_seq);
+	}
 	else
 		printf("gaps      none\n");
 	if (def != NULL) {
@@ -358,7 +376,9 @@ cmd_status(struct ctl *c, int argc, char **argv)
 		    alive, pid, &dk);
 	store_admin_msg_free(&def);
 	store_admin_status_free(&as);
-	return c->json ? finish_json(c, EX_OK) : EX_OK;
+	/* As systemctl status: 3 when the program is not running. */
+	rc = alive ? EX_OK : CTL_EXIT_NOT_RUNNING;
+	return c->json ? finish_json(c, rc) : rc;
 }
 
 static int
@@ -368,7 +388,7 @@ list_one(void *arg, struct store_admin_msg *m)
 	char partner[300], tx[600], type[300], reason[300], age[32], seq[24];
 
 	if (c->json) {
-		json_msg(c, m);
+		jd_msg(c, m);
 		return 0;
 	}
 	if (m->has_seq)
@@ -392,32 +412,59 @@ cmd_list(struct ctl *c, int argc, char **argv)
 		{ "state", required_argument, NULL, 's' },
 		{ "partner", required_argument, NULL, 'p' },
 		{ "tx", required_argument, NULL, 't' },
+		{ "type", required_argument, NULL, 'y' },
+		{ "batch", required_argument, NULL, 'b' },
+		{ "older-than", required_argument, NULL, 'o' },
 		{ "limit", required_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct store_admin_filter f;
 	struct spool_error err;
-	struct json *j = &c->j;
+	struct jdoc *j = &c->j;
+	uint64_t ms;
 	int64_t total;
-	int ch, rc;
+	int ch, rc, st;
 
 	memset(&f, 0, sizeof(f));
 	f.state = -1;
 	f.limit = LIST_LIMIT;
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	/* "+": --tx PARTNER ID takes the word after its argument. */
+	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
-			if ((f.state = spool_state_parse(optarg)) < 0)
+			if ((st = spool_state_parse(optarg)) < 0)
 				return fail(EX_USAGE, "list: unknown state %s "
 				    "(queue, parked, deferred, failed, "
 				    "rejected, done)", optarg);
+			f.states |= 1u << st;
 			break;
 		case 'p':
 			f.partner = optarg;
 			break;
 		case 't':
-			f.transaction_id = optarg;
+			/* --tx PARTNER ID; the older --tx ID: any partner. */
+			if (optind < argc && argv[optind][0] != '-') {
+				f.partner = optarg;
+				f.transaction_id = argv[optind++];
+			} else
+				f.transaction_id = optarg;
+			break;
+		case 'y':
+			f.type = optarg;
+			break;
+		case 'b':
+			if (parse_int(optarg, 1, &f.batch) == -1)
+				return fail(EX_USAGE, "list: --batch wants a "
+				    "batch ID, not %s", optarg);
+			break;
+		case 'o':
+			if (conf_parse_duration(optarg, &ms) == -1 ||
+			    ms == 0 || ms > (uint64_t)c->now)
+				return fail(EX_USAGE, "list: %s is not a "
+				    "duration (a number with ms, s, m, h or d, "
+				    "such as 2h)", optarg);
+			f.received_before = c->now - (int64_t)ms;
 			break;
 		case 'n':
 			if (parse_int(optarg, 0, &f.limit) == -1)
@@ -426,23 +473,27 @@ cmd_list(struct ctl *c, int argc, char **argv)
 			break;
 		default:
 			return fail(EX_USAGE, "usage: spoolctl list [--state "
-			    "S] [--partner P] [--tx ID] [--limit N]");
+			    "S]... [--partner P] [--tx PARTNER ID] [--type T] "
+			    "[--batch N] [--older-than AGE] [--limit N]");
 		}
 	}
 	if (optind != argc)
 		return fail(EX_USAGE, "list: unexpected argument %s",
 		    argv[optind]);
+	/* By default what still needs a look: everything not done. */
+	if (f.states == 0)
+		f.states = ((1u << ST_NSTATES) - 1) & ~(1u << ST_DONE);
 	spool_clearerr(&err);
 	if (store_admin_read_begin(&c->store, &err) == -1)
 		return store_fail(c, &err);
 	if (store_admin_msg_count(&c->store, &f, &total, &err) == -1)
 		goto sqlfail;
 	if (c->json) {
-		json_object(j);
-		json_kint(j, "total", total);
-		json_kint(j, "limit", f.limit);
-		json_key(j, "messages");
-		json_array(j);
+		jd_object(j);
+		jd_kint(j, "total", total);
+		jd_kint(j, "limit", f.limit);
+		jd_key(j, "messages");
+		jd_array(j);
 	} else if (total > 0)
 		printf("%-7s %-12s %-20s %5s %-20s %-8s %3s %-5s %s\n", "ID",
 		    "PARTNER", "TRANSACTION", "SEQ", "TYPE", "STATE", "ATT",
@@ -451,8 +502,8 @@ cmd_list(struct ctl *c, int argc, char **argv)
 		goto sqlfail;
 	store_admin_read_end(&c->store);
 	if (c->json) {
-		json_array_end(j);
-		json_object_end(j);
+		jd_array_end(j);
+		jd_object_end(j);
 		return finish_json(c, EX_OK);
 	}
 	if (total == 0)
@@ -472,7 +523,7 @@ static int
 batch_entry(void *arg, const struct store_batch_entry *e)
 {
 	struct ctl *c = arg;
-	struct json *j = &c->j;
+	struct jdoc *j = &c->j;
 	char b[2048], r[1024], f[SPOOLDIR_NAME_MAX + 32];
 	const char *fate = e->fate >= 0 ? batch_fate_name(e->fate) : "?";
 
@@ -481,16 +532,16 @@ batch_entry(void *arg, const struct store_batch_entry *e)
 		snprintf(f, sizeof(f), "%s/%s", state_name(e->msg_state),
 		    e->msg_file);
 	if (c->json) {
-		json_object(j);
-		json_kint(j, "index", e->index);
-		json_kstr(j, "name", e->name);
-		json_kstr(j, "fate", fate);
-		json_kstr(j, "reason", e->reason);
-		json_kopt(j, "message", e->message);
-		json_kstr(j, "state", e->msg_state >= 0 ?
+		jd_object(j);
+		jd_kint(j, "index", e->index);
+		jd_kstr(j, "name", e->name);
+		jd_kstr(j, "fate", fate);
+		jd_kstr(j, "reason", e->reason);
+		jd_kopt(j, "message", e->message);
+		jd_kstr(j, "state", e->msg_state >= 0 ?
 		    state_name(e->msg_state) : NULL);
-		json_kstr(j, "file", f[0] != '\0' ? f : NULL);
-		json_object_end(j);
+		jd_kstr(j, "file", f[0] != '\0' ? f : NULL);
+		jd_object_end(j);
 		return 0;
 	}
 	if (e->message != 0)
@@ -506,12 +557,56 @@ batch_entry(void *arg, const struct store_batch_entry *e)
 	return 0;
 }
 
+/*
+ * A batch's state: rejected (the bundle was refused), done (every entry's
+ * message is done or was rejected: nothing left to happen), or pending
+ * (some are queued, parked, deferred or failed).
+ */
+static const char *
+batch_state(int bundle_state, const int64_t *counts)
+{
+	if (bundle_state == ST_REJECTED)
+		return "rejected";
+	if (counts[ST_QUEUE] + counts[ST_PARKED] + counts[ST_DEFERRED] +
+	    counts[ST_FAILED] > 0)
+		return "pending";
+	return "done";
+}
+
+/* "2 parked, 1 failed": the entries not done. */
+static void
+batch_pending_text(const int64_t *counts)
+{
+	static const int st[] = { ST_QUEUE, ST_PARKED, ST_DEFERRED, ST_FAILED };
+	const char *sep = "";
+	size_t i;
+
+	for (i = 0; i < sizeof(st) / sizeof(st[0]); i++)
+		if (counts[st[i]] > 0) {
+			printf("%s%" PRId64 " %s", sep, counts[st[i]],
+			    spool_state_name(st[i]));
+			sep = ", ";
+		}
+}
+
+static void
+jd_counts(struct jdoc *j, const int64_t *counts)
+{
+	int i;
+
+	jd_object(j);
+	for (i = 0; i < ST_NSTATES; i++)
+		jd_kint(j, spool_state_name(i), counts[i]);
+	jd_object_end(j);
+}
+
 int
 cmd_batch(struct ctl *c, int argc, char **argv)
 {
+	int64_t counts[ST_NSTATES];
 	struct store_batch b;
 	struct spool_error err;
-	struct json *j = &c->j;
+	struct jdoc *j = &c->j;
 	char buf[2048], t[64], f[SPOOLDIR_NAME_MAX + 32];
 	int64_t id;
 	int rc, i;
@@ -526,31 +621,45 @@ cmd_batch(struct ctl *c, int argc, char **argv)
 		return rc == 0 ? fail(EX_DATAERR, "no batch %" PRId64, id) :
 		    store_fail(c, &err);
 	}
+	if (store_admin_batch_counts(&c->store, b.id, counts, &err) == -1) {
+		rc = store_fail(c, &err);
+		store_admin_read_end(&c->store);
+		store_batch_free(&b);
+		return rc;
+	}
 	/* An empty name: purged from done/. */
 	f[0] = '\0';
 	if (b.file_name[0] != '\0')
 		snprintf(f, sizeof(f), "%s/%s", state_name(b.state),
 		    b.file_name);
 	if (c->json) {
-		json_object(j);
-		json_kint(j, "batch", b.id);
-		json_kstr(j, "partner", b.partner);
-		json_kstr(j, "bundle", b.orig_name);
-		json_kstr(j, "state", state_name(b.state));
-		json_kstr(j, "file", f[0] != '\0' ? f : NULL);
-		json_kint(j, "size", b.size);
-		json_kint(j, "entry_count", b.entries);
-		json_ktime(j, "received_at", b.received_at);
-		json_kstr(j, "reason", b.reason);
-		json_key(j, "entries");
-		json_array(j);
+		jd_object(j);
+		jd_kint(j, "batch", b.id);
+		jd_kstr(j, "partner", b.partner);
+		jd_kstr(j, "bundle", b.orig_name);
+		jd_kstr(j, "state", batch_state(b.state, counts));
+		jd_key(j, "counts");
+		jd_counts(j, counts);
+		jd_kstr(j, "file", f[0] != '\0' ? f : NULL);
+		jd_kint(j, "size", b.size);
+		jd_kint(j, "entry_count", b.entries);
+		jd_ktime(j, "received_at", b.received_at);
+		jd_kstr(j, "reason", b.reason);
+		jd_key(j, "entries");
+		jd_array(j);
 	} else {
 		printf("batch         %" PRId64 "\n", b.id);
 		printf("partner       %s\n", clean(buf, sizeof(buf), b.partner,
 		    0));
 		printf("bundle        %s\n", clean(buf, sizeof(buf),
 		    b.orig_name, 0));
-		printf("state         %s\n", state_name(b.state));
+		printf("state         %s", batch_state(b.state, counts));
+		if (strcmp(batch_state(b.state, counts), "pending") == 0) {
+			printf(" (");
+			batch_pending_text(counts);
+			printf(")");
+		}
+		printf("\n");
 		printf("file          %s\n", f[0] != '\0' ? clean(buf,
 		    sizeof(buf), f, 0) : "- (purged)");
 		printf("size          %" PRId64 "\n", b.size);
@@ -574,9 +683,101 @@ cmd_batch(struct ctl *c, int argc, char **argv)
 	if (rc == -1)
 		return store_fail(c, &err);
 	if (c->json) {
-		json_array_end(j);
-		json_object_end(j);
+		jd_array_end(j);
+		jd_object_end(j);
 		return finish_json(c, EX_OK);
 	}
+	return EX_OK;
+}
+
+/* batches: the bundles, newest first, with their entries' states. */
+static int
+batches_one(void *arg, const struct store_admin_batch_row *r)
+{
+	struct ctl *c = arg;
+	struct jdoc *j = &c->j;
+	char p[300], n[600], t[64];
+	const char *st = batch_state(r->state, r->counts);
+
+	if (c->json) {
+		jd_object(j);
+		jd_kint(j, "batch", r->id);
+		jd_kstr(j, "partner", r->partner);
+		jd_kstr(j, "bundle", r->orig_name);
+		jd_kstr(j, "state", st);
+		jd_kint(j, "entry_count", r->entries);
+		jd_ktime(j, "received_at", r->received_at);
+		jd_key(j, "counts");
+		jd_counts(j, r->counts);
+		jd_object_end(j);
+		return 0;
+	}
+	printf("%-7" PRId64 " %-12s %-16s %7" PRId64 " %-8s %s  ", r->id,
+	    clean(p, sizeof(p), r->partner, 0), tlocal(t, sizeof(t),
+	    r->received_at, false), r->entries, st,
+	    clean(n, sizeof(n), r->orig_name, 0));
+	if (strcmp(st, "pending") == 0) {
+		printf("(");
+		batch_pending_text(r->counts);
+		printf(")");
+	}
+	printf("\n");
+	return 0;
+}
+
+int
+cmd_batches(struct ctl *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "limit", required_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct spool_error err;
+	struct jdoc *j = &c->j;
+	int64_t limit = LIST_LIMIT, total;
+	int ch, rc;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'n':
+			if (parse_int(optarg, 0, &limit) == -1)
+				return fail(EX_USAGE, "batches: --limit wants "
+				    "a number (0: no limit), not %s", optarg);
+			break;
+		default:
+			return fail(EX_USAGE, "usage: spoolctl batches "
+			    "[--limit N]");
+		}
+	}
+	if (optind != argc)
+		return fail(EX_USAGE, "usage: spoolctl batches [--limit N]");
+	spool_clearerr(&err);
+	if (store_admin_read_begin(&c->store, &err) == -1)
+		return store_fail(c, &err);
+	if (c->json) {
+		jd_object(j);
+		jd_key(j, "batches");
+		jd_array(j);
+	} else
+		printf("%-7s %-12s %-16s %7s %-8s %s\n", "BATCH", "PARTNER",
+		    "RECEIVED", "ENTRIES", "STATE", "BUNDLE");
+	rc = store_admin_batches(&c->store, limit, batches_one, c, &total,
+	    &err);
+	store_admin_read_end(&c->store);
+	if (rc == -1)
+		return store_fail(c, &err);
+	if (c->json) {
+		jd_array_end(j);
+		jd_kint(j, "total", total);
+		jd_kint(j, "limit", limit);
+		jd_object_end(j);
+		return finish_json(c, EX_OK);
+	}
+	if (total == 0)
+		printf("no batches\n");
+	else if (limit > 0 && total > limit)
+		printf("-- %" PRId64 " of %" PRId64 " batches shown, newest "
+		    "first (--limit 0 shows all)\n", limit, total);
 	return EX_OK;
 }

@@ -6,7 +6,8 @@
  * document per call. Errors go to stderr in one line; exit codes follow
  * sysexits.h. See spoolctl(8).
  *
- * Invariants: each reading command runs its queries in one read
+ * Invariants: each reading command opens the store read-only (so that
+ * the spool's group may read it) and runs its queries in one read
  * transaction, so its figures agree with each other; writes (purge) are
  * short write transactions of at most PURGE_CHUNK messages. A --json
  * document is built in memory and printed only when complete, so a
@@ -16,8 +17,8 @@
  *
  * This file has main(), the global options, the command table and the
  * helpers every command shares (ctl.h); the commands are in
- * ctl_status.c (status, list, batch), ctl_show.c (show) and ctl_lever.c
- * (retry, skip, purge, check).
+ * ctl_status.c (status, list, batch, batches), ctl_show.c (show) and
+ * ctl_lever.c (retry, skip, purge, check); jdoc.c builds --json output.
  *
  * The running spoold is the process that holds spoold's lock (the kernel
  * names it, see spoollock.c); the pid in the store's daemon table is
@@ -43,20 +44,103 @@
 
 #include "conf.h"
 #include "ctl.h"
-#include "json.h"
+#include "jdoc.h"
 #include "log.h"
 #include "spooldir.h"
 #include "spoollock.h"
 #include "store.h"
 #include "store_admin.h"
 
+/* Each command's synopsis and what it does: spoolctl help COMMAND. */
+static const struct {
+	const char	*name;
+	const char	*synopsis;
+	const char	*text;
+} help[] = {
+	{ "status", "status",
+	    "counts per state, the oldest gap and what blocks it, the oldest\n"
+	    "deferred message, rates; exits 3 when spoold is not running" },
+	{ "list", "list [--state S]... [--partner P] [--tx PARTNER ID] "
+	    "[--type T]\n"
+	    "     [--batch N] [--older-than AGE] [--limit N]",
+	    "the messages, oldest first; by default every one not done,\n"
+	    "at most 100 (--limit 0: all)" },
+	{ "show", "show MSGID | show --tx PARTNER ID",
+	    "one message, or a transaction's timeline" },
+	{ "retry", "retry MSGID... | retry - | retry --tx PARTNER ID | "
+	    "retry --all-failed",
+	    "queue failed or deferred messages again (-: IDs from standard\n"
+	    "input, one a line)" },
+	{ "skip", "skip --tx PARTNER ID SEQ --reason TEXT\n"
+	    "     (or skip PARTNER ID SEQ --reason TEXT)",
+	    "declare a missing or failed sequence number done without\n"
+	    "applying it" },
+	{ "batch", "batch ID",
+	    "one bundle and the fate of each entry; done only when every\n"
+	    "entry's message is done" },
+	{ "batches", "batches [--limit N]",
+	    "the bundles, newest first, with their entries' states" },
+	{ "purge", "purge --done-older-than AGE [--dry-run]",
+	    "delete processed messages older than AGE" },
+	{ "check", "check [--repair]",
+	    "reconcile the store and the directories; --repair fixes" },
+	{ "help", "help [COMMAND]", "this text, or one command's" },
+};
+
+/* Whether the command line changes the store (else: open it read-only). */
+static bool
+writes(int argc, char **argv)
+{
+	int i;
+	bool dry = false, repair = false;
+
+	for (i = 1; i < argc; i++) {
+		dry |= strcmp(argv[i], "--dry-run") == 0;
+		repair |= strcmp(argv[i], "--repair") == 0;
+	}
+	if (strcmp(argv[0], "check") == 0)
+		return repair;
+	if (strcmp(argv[0], "purge") == 0)
+		return !dry;
+	return strcmp(argv[0], "retry") == 0 || strcmp(argv[0], "skip") == 0;
+}
+
 static void
 usage(FILE *fp)
 {
+	size_t i;
+
 	fprintf(fp, "usage: spoolctl [-c FILE] [-d SPOOLDIR] [--json] COMMAND "
 	    "[ARGS]\n"
-	    "commands: status, list, show, retry, skip, batch, purge, "
-	    "check\n");
+	    "       spoolctl help [COMMAND] | COMMAND --help | --version\n"
+	    "commands:");
+	for (i = 0; i < sizeof(help) / sizeof(help[0]); i++)
+		fprintf(fp, " %s", help[i].name);
+	fputc('\n', fp);
+}
+
+/* help [COMMAND]: 0, or -1 for an unknown command. */
+static int
+print_help(FILE *fp, const char *cmd)
+{
+	size_t i;
+
+	if (cmd == NULL) {
+		usage(fp);
+		fputc('\n', fp);
+		for (i = 0; i < sizeof(help) / sizeof(help[0]); i++)
+			fprintf(fp, "  %s\n", help[i].synopsis);
+		fprintf(fp, "\nspoolctl help COMMAND tells more; see "
+		    "spoolctl(8).\n");
+		return 0;
+	}
+	for (i = 0; i < sizeof(help) / sizeof(help[0]); i++)
+		if (strcmp(help[i].name, cmd) == 0) {
+			fprintf(fp, "usage: spoolctl %s\n\n%s\n",
+			    help[i].synopsis, help[i].text);
+			return 0;
+		}
+	return -1;
 }
 
 int
@@ -138,7 +222,7 @@ ctl_signal_daemon(struct ctl *c, int sig, pid_t *pid)
 int
 finish_json(struct ctl *c, int rc)
 {
-	if (json_end(&c->j) == -1)
+	if (jd_end(&c->j) == -1)
 		return fail(EX_SOFTWARE, "cannot build the JSON document");
 	c->complete = true;
 	return rc;
@@ -265,24 +349,24 @@ dur(char *buf, size_t len, int64_t ms, bool two)
 }
 
 void
-json_ktime(struct json *j, const char *key, int64_t ms)
+jd_ktime(struct jdoc *j, const char *key, int64_t ms)
 {
 	char b[32];
 
 	if (ms <= 0)
-		json_knull(j, key);
+		jd_knull(j, key);
 	else
-		json_kstr(j, key, tiso(b, sizeof(b), ms));
+		jd_kstr(j, key, tiso(b, sizeof(b), ms));
 }
 
 /* An optional integer: 0 is null. */
 void
-json_kopt(struct json *j, const char *key, int64_t v)
+jd_kopt(struct jdoc *j, const char *key, int64_t v)
 {
 	if (v == 0)
-		json_knull(j, key);
+		jd_knull(j, key);
 	else
-		json_kint(j, key, v);
+		jd_kint(j, key, v);
 }
 
 const char *
@@ -308,59 +392,124 @@ parse_int(const char *s, int64_t min, int64_t *v)
 	return 0;
 }
 
+static int
+add_id(const char *cmd, const char *s, const char *where, int64_t **ids,
+    size_t *n, size_t *cap)
+{
+	int64_t id, *p;
+
+	if (parse_int(s, 1, &id) == -1)
+		return fail(EX_USAGE, "%s: %s%s is not a message ID", cmd,
+		    where, s);
+	if (*n == *cap) {
+		*cap = *cap == 0 ? 16 : *cap * 2;
+		if ((p = reallocarray(*ids, *cap, sizeof(*p))) == NULL)
+			return fail(EX_OSERR, "out of memory");
+		*ids = p;
+	}
+	(*ids)[(*n)++] = id;
+	return EX_OK;
+}
+
+int
+ctl_read_ids(const char *cmd, int argc, char **argv, int64_t **ids,
+    size_t *n)
+{
+	char *line = NULL, *b, *e, where[64];
+	size_t cap = 0, len = 0;
+	ssize_t got;
+	int64_t lineno = 0;
+	int i, rc = EX_OK;
+
+	*ids = NULL;
+	*n = 0;
+	if (argc == 1 && strcmp(argv[0], "-") == 0) {
+		while (rc == EX_OK && (got = getline(&line, &len, stdin)) !=
+		    -1) {
+			lineno++;
+			for (b = line; *b == ' ' || *b == '\t'; b++)
+				;
+			for (e = b + strlen(b); e > b && (e[-1] == '\n' ||
+			    e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t');
+			    e--)
+				;
+			*e = '\0';
+			if (*b == '\0')
+				continue;
+			snprintf(where, sizeof(where), "line %" PRId64 ": ",
+			    lineno);
+			rc = add_id(cmd, b, where, ids, n, &cap);
+		}
+		if (rc == EX_OK && ferror(stdin))
+			rc = fail(EX_IOERR, "%s: cannot read standard input: "
+			    "%s", cmd, strerror(errno));
+		free(line);
+	} else
+		for (i = 0; i < argc && rc == EX_OK; i++)
+			rc = add_id(cmd, argv[i], "", ids, n, &cap);
+	if (rc == EX_OK && *n == 0)
+		rc = fail(EX_USAGE, "%s: no message IDs", cmd);
+	if (rc != EX_OK) {
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
 /* Every column of a message, as a JSON object left open for more. */
 void
-json_msg_open(struct ctl *c, const struct store_admin_msg *m)
+jd_msg_open(struct ctl *c, const struct store_admin_msg *m)
 {
-	struct json *j = &c->j;
+	struct jdoc *j = &c->j;
 	char hex[65], path[SPOOLDIR_NAME_MAX + 32];
 	int i;
 
-	json_object(j);
-	json_kint(j, "id", m->id);
-	json_kstr(j, "state", state_name(m->state));
-	json_kstr(j, "partner", m->partner);
-	json_kstr(j, "transaction_id", m->transaction_id);
+	jd_object(j);
+	jd_kint(j, "id", m->id);
+	jd_kstr(j, "state", state_name(m->state));
+	jd_kstr(j, "partner", m->partner);
+	jd_kstr(j, "transaction_id", m->transaction_id);
 	if (m->has_seq) {
-		json_kint(j, "sender_seq", m->sender_seq);
-		json_kint(j, "receiver_seq", m->receiver_seq);
+		jd_kint(j, "sender_seq", m->sender_seq);
+		jd_kint(j, "receiver_seq", m->receiver_seq);
 	} else {
-		json_knull(j, "sender_seq");
-		json_knull(j, "receiver_seq");
+		jd_knull(j, "sender_seq");
+		jd_knull(j, "receiver_seq");
 	}
-	json_kstr(j, "type", m->type);
-	json_kstr(j, "message_id", m->message_id);
-	json_kstr(j, "sender", m->sender);
-	json_kstr(j, "recipient", m->recipient);
-	json_kstr(j, "orig_name", m->orig_name);
-	json_kstr(j, "file_name", m->file_name);
+	jd_kstr(j, "type", m->type);
+	jd_kstr(j, "message_id", m->message_id);
+	jd_kstr(j, "sender", m->sender);
+	jd_kstr(j, "recipient", m->recipient);
+	jd_kstr(j, "orig_name", m->orig_name);
+	jd_kstr(j, "file_name", m->file_name);
 	snprintf(path, sizeof(path), "%s/%s", state_name(m->state),
 	    m->file_name != NULL ? m->file_name : "");
-	json_kstr(j, "file", path);
-	json_kbool(j, "stale", m->stale);
+	jd_kstr(j, "file", path);
+	jd_kbool(j, "stale", m->stale);
 	if (m->has_sha256) {
 		for (i = 0; i < 32; i++)
 			snprintf(hex + 2 * i, 3, "%02x", m->sha256[i]);
-		json_kstr(j, "sha256", hex);
+		jd_kstr(j, "sha256", hex);
 	} else
-		json_knull(j, "sha256");
-	json_kint(j, "size", m->size);
-	json_kopt(j, "duplicate_of", m->duplicate_of);
-	json_kopt(j, "batch", m->batch);
-	json_kstr(j, "bundle", m->bundle);
-	json_kint(j, "attempts", m->attempts);
-	json_ktime(j, "next_attempt_at", m->next_attempt_at);
-	json_kstr(j, "reason", m->reason);
-	json_ktime(j, "received_at", m->received_at);
-	json_ktime(j, "updated_at", m->updated_at);
-	json_kint(j, "age_seconds", (c->now - m->received_at) / 1000);
+		jd_knull(j, "sha256");
+	jd_kint(j, "size", m->size);
+	jd_kopt(j, "duplicate_of", m->duplicate_of);
+	jd_kopt(j, "batch", m->batch);
+	jd_kstr(j, "bundle", m->bundle);
+	jd_kint(j, "attempts", m->attempts);
+	jd_ktime(j, "next_attempt_at", m->next_attempt_at);
+	jd_kstr(j, "reason", m->reason);
+	jd_ktime(j, "received_at", m->received_at);
+	jd_ktime(j, "updated_at", m->updated_at);
+	jd_kint(j, "age_seconds", (c->now - m->received_at) / 1000);
 }
 
 void
-json_msg(struct ctl *c, const struct store_admin_msg *m)
+jd_msg(struct ctl *c, const struct store_admin_msg *m)
 {
-	json_msg_open(c, m);
-	json_object_end(&c->j);
+	jd_msg_open(c, m);
+	jd_object_end(&c->j);
 }
 
 static const struct {
@@ -373,6 +522,7 @@ static const struct {
 	{ "retry", cmd_retry },
 	{ "skip", cmd_skip },
 	{ "batch", cmd_batch },
+	{ "batches", cmd_batches },
 	{ "purge", cmd_purge },
 	{ "check", cmd_check },
 };
@@ -398,7 +548,8 @@ main(int argc, char *argv[])
 	memset(&c, 0, sizeof(c));
 	log_init("spoolctl", LOG_TARGET_STDERR, LOG_WARNING);
 	/* "+": options end at the command; its own options follow it. */
-	while ((ch = getopt_long(argc, argv, "+c:d:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+c:d:hV", longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
 		case 'c':
 			conf_path = optarg;
@@ -426,6 +577,24 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return EX_USAGE;
 	}
+	/* help needs no spool. */
+	if (strcmp(argv[0], "help") == 0) {
+		if (argc > 2 || print_help(stdout, argv[1]) == -1) {
+			if (argc == 2)
+				fprintf(stderr, "spoolctl: unknown command: "
+				    "%s\n", argv[1]);
+			usage(stderr);
+			return EX_USAGE;
+		}
+		return fflush(stdout) == EOF ? EX_IOERR : EX_OK;
+	}
+	for (j = 1; j < argc; j++)
+		if (strcmp(argv[j], "--help") == 0 ||
+		    strcmp(argv[j], "-h") == 0) {
+			if (print_help(stdout, argv[0]) == -1)
+				break;
+			return fflush(stdout) == EOF ? EX_IOERR : EX_OK;
+		}
 	/* --json may also follow the command. */
 	for (j = 1; j < argc; j++) {
 		if (strcmp(argv[j], "--json") == 0) {
@@ -459,7 +628,18 @@ main(int argc, char *argv[])
 		conf_free(&c.conf);
 		return EX_OSERR;
 	}
-	if (store_open(&c.store, db, 0, &err) == -1) {
+	/*
+	 * A reading command opens the store read-only, so that a member of
+	 * the spool's group who may not write it can read; a store older
+	 * than this program is opened for writing, which migrates it.
+	 */
+	rc = store_open(&c.store, db, writes(argc, argv) ? 0 : STORE_READER,
+	    &err);
+	if (rc == 0 && c.store.version < store_schema_version()) {
+		store_close(&c.store);
+		rc = store_open(&c.store, db, 0, &err);
+	}
+	if (rc == -1) {
 		fprintf(stderr, "spoolctl: %s\n", err.msg);
 		free(db);
 		conf_free(&c.conf);
@@ -475,8 +655,9 @@ main(int argc, char *argv[])
 		conf_free(&c.conf);
 		return EX_OSERR;
 	}
-	json_init(&c.j, c.out);
+	jd_init(&c.j, c.out);
 	rc = commands[i].fn(&c, argc, argv);
+	jd_free(&c.j);		/* a command that failed left its tree */
 	if (c.json) {
 		if (fclose(c.out) == EOF && rc == EX_OK)
 			rc = fail(EX_OSERR, "out of memory");

@@ -131,7 +131,7 @@ wait_until 10 '[ "$(ls "$T"/spool/rejected/*big.xml*.reason "$T"/spool/rejected/
     fail "big/invalid/stray not rejected"
 grep -q "more than max_message_size" "$T"/spool/rejected/acme,big.xml,*.reason
 grep -q "does not match its schema" "$T"/spool/rejected/acme,invalid.xml,*.reason
-grep -q "not in a partner directory" "$T"/spool/rejected/-,stray.xml,*.reason
+grep -q "not in a partner directory" "$T"/spool/rejected/%none,stray.xml,*.reason
 ok "oversized, schema-invalid and stray files rejected with reasons"
 
 # Every rejected file has its reason; the log names partner and file.

@@ -56,9 +56,9 @@ sleep 600 &
 sleeper=$!
 sqlite3 "$T/spool/spool.db" "UPDATE daemon SET pid = $sleeper"
 echo "$sleeper" >"$T/spool/spoold.lock"
-expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" status
+expect_exit 3 $SPOOLCTL -c "$T/spoold.conf" status
 expect_out "spoold    not running"
-expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" --json status
+expect_exit 3 $SPOOLCTL -c "$T/spoold.conf" --json status
 [ "$(jq -r '.daemon.running' "$T/out")" = false ] ||
     fail "status --json: a stranger taken for spoold"
 expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" retry --all-failed

@@ -63,10 +63,10 @@ expect_exit 0 $SPOOLD -c "$T/spoold.conf" -d "$T/other" --init
 [ -f "$T/other/spool.db" ] || fail "-d was not used"
 ok "-d overrides [spool] directory"
 
-expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" status
+expect_exit 3 $SPOOLCTL -c "$T/spoold.conf" status
 expect_out "queue     1"
 expect_out "incoming  1"
-expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" status --json
+expect_exit 3 $SPOOLCTL -c "$T/spoold.conf" status --json
 [ "$(jq -r '.counts.queue' "$T/out")" = 1 ] || fail "status --json queue"
 [ "$(jq -r '.counts.incoming' "$T/out")" = 1 ] ||
     fail "status --json incoming"

@@ -52,6 +52,28 @@ put() {
 	mv "$T/spool/incoming/$1/.$2" "$T/spool/incoming/$1/$2"
 }
 
+# help, per command too, and the version: on stdout, exit 0, no spool
+# needed; an unknown option or command: 64 and a usage line on stderr.
+expect_exit 0 $SPOOLCTL help
+expect_out "commands: status list show"
+for c in status list show retry skip batch purge check; do
+	expect_exit 0 $SPOOLCTL -d "$T/nowhere" help $c
+	expect_out "usage: spoolctl $c"
+	$SPOOLCTL -d "$T/nowhere" $c --help >"$T/help" 2>"$T/err" ||
+	    fail "$c --help exits $?"
+	grep -q "^usage: spoolctl $c" "$T/help" || fail "$c --help: no usage"
+	[ ! -s "$T/err" ] || fail "$c --help wrote on stderr"
+done
+expect_exit 0 $SPOOLCTL -V
+grep -q "^spoolctl [0-9]" "$T/out" || fail "-V: no version"
+expect_exit 0 $SPOOLCTL --version
+expect_exit 64 $SPOOLCTL --bogus status
+expect_out "usage: spoolctl"
+expect_exit 64 $SPOOLCTL help bogus
+expect_exit 64 ctl list --bogus
+expect_out "usage: spoolctl list"
+ok "help, COMMAND --help, -V; unknown options exit 64 with a usage line"
+
 start_daemon
 
 # Processed (ledger), duplicates, parked behind a gap, failed, rejected.
@@ -107,10 +129,11 @@ jqt '.duplicates == {"last_minute": 3, "last_hour": 3}'
 jqt ".schema_version >= 1 and .spool == \"$T/spool\""
 ok "status while spoold runs, text and JSON"
 
-# list: everything oldest first, filters, limit.
+# list: everything not done, oldest first; filters, limit.
 expect_exit 0 ctl list
 expect_out "ID      PARTNER      TRANSACTION            SEQ TYPE"
-[ "$(grep -c '^[0-9]' "$T/out")" -eq 10 ] || fail "list: not 10 lines"
+[ "$(grep -c '^[0-9]' "$T/out")" -eq 5 ] || fail "list: not 5 lines"
+grep -q ' done ' "$T/out" && fail "list shows done messages by default"
 grep -q "^$T1_3 *acme *T1 *3 ProductInfo *parked *0 " "$T/out" ||
     fail "list: parked T1 3 line"
 grep -q "^$P8 .* failed *1 .*no route for message type ProductInfo" \
@@ -119,9 +142,32 @@ grep '^[0-9]' "$T/out" | cut -d' ' -f1 >"$T/ids"
 sort -n "$T/ids" | cmp -s - "$T/ids" || fail "list is not oldest first"
 expect_exit 0 ctl list --state parked --partner acme --tx T1
 [ "$(grep -c '^[0-9]' "$T/out")" -eq 2 ] || fail "list filters"
+expect_exit 0 ctl list --state parked --tx acme T1
+[ "$(grep -c '^[0-9]' "$T/out")" -eq 2 ] || fail "list --tx PARTNER ID"
+expect_exit 0 ctl list --tx other T1
+expect_out "no messages"
 expect_exit 0 ctl list --limit 3
 [ "$(grep -c '^[0-9]' "$T/out")" -eq 3 ] || fail "list --limit"
-expect_out "-- 3 of 10 messages shown"
+expect_out "-- 3 of 5 messages shown"
+expect_exit 0 ctl list --state done --state failed --state parked \
+    --state rejected --state queue --state deferred
+[ "$(grep -c '^[0-9]' "$T/out")" -eq 10 ] || fail "list: every --state"
+expect_exit 0 ctl list --state failed --state rejected
+[ "$(grep -c '^[0-9]' "$T/out")" -eq 3 ] || fail "list: two --state"
+expect_exit 0 ctl list --type ProductInfo --state failed
+[ "$(grep -c '^[0-9]' "$T/out")" -eq 2 ] || fail "list --type"
+expect_exit 0 ctl list --type InventoryMovement
+expect_out "no messages"
+expect_exit 0 ctl list --older-than 1h
+expect_out "no messages"
+expect_exit 0 ctl list --older-than 1ms
+[ "$(grep -c '^[0-9]' "$T/out")" -eq 5 ] || fail "list --older-than 1ms"
+expect_exit 0 ctl list --batch 1
+expect_out "no messages"
+expect_exit 64 ctl list --older-than soon
+expect_exit 64 ctl list --batch x
+json 0 list --state parked --tx acme T1 --type ProductInfo
+jqt '.total == 2 and ([.messages[].sender_seq] == [3, 5])'
 expect_exit 0 ctl list --partner nobody
 expect_out "no messages"
 expect_exit 64 ctl list --state nonsense
@@ -221,14 +267,14 @@ sql "UPDATE messages SET state = 'queue' WHERE id = $P8"
 mv "$T/spool/failed/acme,-,0,ProductInfo,$P8.xml" "$T/spool/queue/"
 rm -f "$T"/spool/failed/*.reason
 msg acme - 9 | put acme waiting.xml
-expect_exit 0 ctl status
+expect_exit 3 ctl status
 expect_out "spoold    not running"
 expect_out "incoming  1"
 expect_out "queue     1"
 expect_out "deferred  1"
 expect_out "next try  oldest deferred #$P7 (acme, 1 attempt): "
 expect_out "(in 59m"
-json 0 status
+json 3 status
 jqt '.daemon.running == false and .counts.queue == 1 and
     .counts.deferred == 1 and .counts.incoming == 1'
 jqt ".oldest_deferred | .id == $P7 and .attempts == 1 and

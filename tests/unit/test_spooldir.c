@@ -25,7 +25,7 @@ assert_safe_name(const char *n)
 
 	assert_true(strlen(n) > 0);
 	assert_true(strlen(n) <= SPOOLDIR_NAME_MAX);
-	assert_true(n[0] != '.');
+	assert_true(n[0] != '.' && n[0] != '-');
 	assert_null(strchr(n, '/'));
 	for (p = (const unsigned char *)n; *p != '\0'; p++)
 		assert_true(*p > ' ' && *p < 0x7f);
@@ -124,6 +124,31 @@ test_rejected_name_is_safe(void **state)
 	    ".hidden/../x,y", 42), 0);
 	assert_safe_name(n);
 	assert_string_equal(n, "acme,%2Ehidden%2F..%2Fx%2Cy,42.rejected");
+}
+
+static void
+test_names_never_start_with_a_dash(void **state)
+{
+	char n[256];
+
+	(void)state;
+	assert_int_equal(spooldir_rejected_name(n, sizeof(n), NULL,
+	    "stray.xml", 22), 0);
+	assert_safe_name(n);
+	assert_true(n[0] != '-');
+	assert_string_equal(n, "%none,stray.xml,22.rejected");
+	assert_int_equal(spooldir_rejected_name(n, sizeof(n), "-",
+	    "stray.xml", 22), 0);
+	assert_string_equal(n, "%none,stray.xml,22.rejected");
+	assert_int_equal(spooldir_bundle_name(n, sizeof(n), NULL, "b.tgz", 3),
+	    0);
+	assert_true(n[0] != '-');
+	assert_int_equal(spooldir_rejected_name(n, sizeof(n), "-rf",
+	    "-x.xml", 5), 0);
+	assert_string_equal(n, "%2Drf,%2Dx.xml,5.rejected");
+	assert_int_equal(spooldir_name(n, sizeof(n), "-acme", "-T", 1, "-Y",
+	    7), 0);
+	assert_string_equal(n, "%2Dacme,%2DT,1,%2DY,7.xml");
 }
 
 static void
@@ -266,6 +291,7 @@ main(void)
 		cmocka_unit_test(test_name_of_128_character_ids_is_bounded),
 		cmocka_unit_test(test_names_are_unique_by_id),
 		cmocka_unit_test(test_rejected_name_is_safe),
+		cmocka_unit_test(test_names_never_start_with_a_dash),
 		cmocka_unit_test(test_state_names_round_trip),
 		cmocka_unit_test(
 		    test_init_is_idempotent_and_moves_never_replace),
