@@ -382,8 +382,10 @@ for d in $damaged; do
 	f=${d%%:*}
 	why=$(echo "${d#*:}" | tr _ ' ')
 	bundle "$f"
+	# (the .reason is written first, then the bundle moved: wait for both)
 	wait_until 20 'ls "$T/spool/rejected" |
-	    grep -q "^acme,$f,[0-9]*\.bundle\.reason\$"' ||
+	    grep -q "^acme,$f,[0-9]*\.bundle\.reason\$" &&
+	    ls "$T/spool/rejected" | grep -q "^acme,$f,[0-9]*\.bundle\$"' ||
 	    fail "$f not rejected"
 	b=$(db "SELECT id FROM batches WHERE orig_name = '$f'")
 	[ -f "$T/spool/rejected/acme,$f,$b.bundle" ] || fail "$f: no bundle"
