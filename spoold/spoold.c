@@ -5,6 +5,13 @@
  * check the config (--check-config), create the spool (--init), or run
  * the daemon in the foreground (daemon.c), once (--once) or until told
  * to stop. Exit codes follow sysexits.h; see spoold(8).
+ *
+ * Capabilities: the unit gives spoold CAP_DAC_READ_SEARCH as an ambient
+ * capability, so that it can read uploads an SFTP client wrote with mode
+ * 0600. spoold keeps it in its own effective set but clears the ambient
+ * set first thing, so that no program it starts (exec handlers,
+ * archive_command) inherits it: they run with the plain rights of the
+ * spoold user.
  */
 #include "config.h"
 
@@ -13,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -139,8 +147,15 @@ main(int argc, char *argv[])
 	    conf.log_level);
 	if (init)
 		rc = do_init(&conf);
-	else
+	else {
+		/* Ours alone, never our children's (see the top). EINVAL:
+		 * a kernel without ambient capabilities, nothing to clear. */
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) ==
+		    -1 && errno != EINVAL)
+			log_warn("event=start reason=%s",
+			    LOG_Q("cannot clear the ambient capabilities"));
 		rc = daemon_run(&conf, conf_path, spool_dir, once, verbose);
+	}
 	conf_free(&conf);
 	return rc;
 }

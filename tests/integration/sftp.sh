@@ -109,6 +109,9 @@ handler = orders
 auto_ack = yes
 [route InventoryMovement]
 handler = ledger
+[route CapCheck]
+handler = exec
+command = $R/caps.sh
 [log]
 level = debug
 CONF
@@ -230,8 +233,18 @@ message "$B" InventoryMovement MV-1 '<Item>SKU-1</Item>
     <Warehouse>W1</Warehouse><Quantity>5</Quantity>' >"$T/up/spoof.xml"
 message "$B" InventoryMovement MV-2 '<Item>SKU-2</Item>
     <Warehouse>W1</Warehouse><Quantity>7</Quantity>' >"$T/up/b.xml"
+message "$A" CapCheck CAP-1 '<Check/>' >"$T/up/cap.xml"
 chmod 0600 "$T/up/po.xml"
-chmod 0644 "$T/up/mv.xml" "$T/up/spoof.xml" "$T/up/b.xml"
+chmod 0644 "$T/up/mv.xml" "$T/up/spoof.xml" "$T/up/b.xml" "$T/up/cap.xml"
+# The exec program notes the capabilities it runs with: spoold keeps
+# CAP_DAC_READ_SEARCH for itself, its children must not inherit it.
+cat >"$R/caps.sh" <<'SH'
+#!/bin/sh
+cat >/dev/null
+grep -E '^Cap(Eff|Amb):' /proc/self/status >"${0%/*}/caps.out"
+SH
+chmod 0755 "$R/caps.sh"
+install -o "$SU" -g "$SU" -m 0644 /dev/null "$R/caps.out"
 
 # A uploads: the order with mode 0600 under a dot-name, renamed when
 # done; a movement in place; a movement that claims to come from B.
@@ -241,6 +254,7 @@ put -p $T/up/po.xml .po.xml
 rename .po.xml po.xml
 put $T/up/mv.xml mv.xml
 put $T/up/spoof.xml spoof.xml
+put $T/up/cap.xml cap.xml
 EOF
 grep -q 'Remote working directory: /incoming' "$T/out" ||
     { cat "$T/out" >&2; fail "A does not start in /incoming"; }
@@ -311,7 +325,13 @@ done
 [ -z "$(ls -A "$in_a")" ] || fail "left in incoming/$A: $(ls -A "$in_a")"
 ls "$R/spool/done/" | grep -q "^$A,PO-1,1,PurchaseOrderCreate," ||
     fail "po.xml not in done/"
+[ "$(q "SELECT state FROM messages WHERE orig_name = 'cap.xml'")" = \
+    done ] || fail "cap.xml not done"
+grep -q '^CapEff:[[:space:]]*0*$' "$R/caps.out" &&
+    grep -q '^CapAmb:[[:space:]]*0*$' "$R/caps.out" ||
+    fail "an exec program inherits capabilities: $(cat "$R/caps.out")"
 ok "spoold with CAP_DAC_READ_SEARCH, unprivileged: A's files done as A's"
+ok "its exec programs run without the capability"
 
 # A fetches spoold's Ack from /outgoing and removes it.
 ack=$(ls "$R/spool/outgoing/$A")
