@@ -13,7 +13,8 @@
  * transaction reads and writes at once, so the check only ever fires
  * between two connections (a test proves it with two).
  *
- * Statements live in the store's handler slots 8-23 (see store.h).
+ * Its statements are its own: prepared once per store, kept in the
+ * store's part for this module (store_part()), finalized by order_fini().
  */
 #include "config.h"
 
@@ -23,14 +24,45 @@
 
 #include "order_store.h"
 
+/* The orders' own statements on a store (store_part()). */
 enum {
-	SLOT_LATEST = 8,
+	SLOT_LATEST,
 	SLOT_LINES,
 	SLOT_MAXREV,
 	SLOT_INSREV,
 	SLOT_INSLINE,
-	SLOT_DECIDE
+	SLOT_DECIDE,
+	SLOT_COUNT
 };
+
+struct order_stmts {
+	sqlite3_stmt	*st[SLOT_COUNT];
+};
+
+static const char order_part;	/* its key */
+
+static void
+order_fini(struct store *s, void *p)
+{
+	struct order_stmts *os = p;
+	int i;
+
+	(void)s;
+	for (i = 0; i < SLOT_COUNT; i++)
+		sqlite3_finalize(os->st[i]);
+}
+
+static sqlite3_stmt *
+order_stmt(struct store *s, int which, const char *sql,
+    struct spool_error *err)
+{
+	struct order_stmts *os;
+
+	os = store_part(s, &order_part, sizeof(*os), order_fini, err);
+	if (os == NULL)
+		return NULL;
+	return store_prepare(s, &os->st[which], sql, err);
+}
 
 static const char *state_names[OS_NSTATES] = {
 	[OS_OPEN] = "open",
@@ -97,7 +129,7 @@ load_lines(struct store *s, int64_t rowid, struct order *o,
 	size_t cap = 0;
 	int rc;
 
-	st = store_cached(s, SLOT_LINES, "SELECT line, item, quantity, unit, "
+	st = order_stmt(s, SLOT_LINES, "SELECT line, item, quantity, unit, "
 	    "price, delivered FROM order_lines WHERE revision = ?1 ORDER BY "
 	    "line", err);
 	if (st == NULL)
@@ -150,7 +182,7 @@ order_load(struct store *s, const char *partner, const char *tx,
 
 	memset(o, 0, sizeof(*o));
 	o->state = OS_NONE;
-	st = store_cached(s, SLOT_LATEST, "SELECT id, revision, order_number, "
+	st = order_stmt(s, SLOT_LATEST, "SELECT id, revision, order_number, "
 	    "state FROM order_revisions WHERE partner = ?1 AND "
 	    "transaction_id = ?2 AND validity = 'valid' ORDER BY revision "
 	    "DESC LIMIT 1", err);
@@ -203,7 +235,7 @@ order_append(struct store *s, const char *partner, const char *tx,
 	int64_t latest_valid, latest_any, now = store_now_ms();
 	size_t i;
 
-	st = store_cached(s, SLOT_MAXREV, "SELECT coalesce(max(CASE WHEN "
+	st = order_stmt(s, SLOT_MAXREV, "SELECT coalesce(max(CASE WHEN "
 	    "validity = 'valid' THEN revision END), 0), coalesce(max("
 	    "revision), 0) FROM order_revisions WHERE partner = ?1 AND "
 	    "transaction_id = ?2", err);
@@ -222,7 +254,7 @@ order_append(struct store *s, const char *partner, const char *tx,
 		    partner, tx, latest_valid, base);
 		return ORDER_CONFLICT;
 	}
-	st = store_cached(s, SLOT_INSREV, "INSERT INTO order_revisions "
+	st = order_stmt(s, SLOT_INSREV, "INSERT INTO order_revisions "
 	    "(partner, transaction_id, revision, order_number, state, "
 	    "message_type, message, outbound, compensates, validity, "
 	    "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
@@ -247,7 +279,7 @@ order_append(struct store *s, const char *partner, const char *tx,
 	sqlite3_reset(st);
 	*rev_id = sqlite3_last_insert_rowid(s->db);
 	*revision = latest_any + 1;
-	st = store_cached(s, SLOT_INSLINE, "INSERT INTO order_lines (revision, "
+	st = order_stmt(s, SLOT_INSLINE, "INSERT INTO order_lines (revision, "
 	    "line, item, quantity, unit, price, delivered) VALUES (?1, ?2, "
 	    "?3, ?4, ?5, ?6, ?7)", err);
 	if (st == NULL)
@@ -279,7 +311,7 @@ order_decide(struct store *s, int64_t rev_id, bool valid,
 {
 	sqlite3_stmt *st;
 
-	st = store_cached(s, SLOT_DECIDE, "UPDATE order_revisions SET "
+	st = order_stmt(s, SLOT_DECIDE, "UPDATE order_revisions SET "
 	    "validity = ?2, decided_at = ?3 WHERE id = ?1 AND validity = "
 	    "'pending'", err);
 	if (st == NULL)

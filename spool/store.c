@@ -22,6 +22,13 @@
 #include "spooldir.h"
 #include "store.h"
 
+struct store_part {
+	const void		*key;
+	void			*data;
+	void			(*fini)(struct store *, void *);
+	struct store_part	*next;
+};
+
 static int
 pragma_int(struct store *s, const char *sql, int *out, struct spool_error *err)
 {
@@ -206,6 +213,7 @@ fail:
 void
 store_close(struct store *s)
 {
+	struct store_part *p;
 	int i;
 
 	for (i = 0; i < SQ_COUNT; i++)
@@ -214,9 +222,16 @@ store_close(struct store *s)
 	for (i = 0; i < (int)(sizeof(s->cstmt) / sizeof(s->cstmt[0])); i++)
 		if (s->cstmt[i] != NULL)
 			sqlite3_finalize(s->cstmt[i]);
-	for (i = 0; i < (int)(sizeof(s->hstmt) / sizeof(s->hstmt[0])); i++)
-		if (s->hstmt[i] != NULL)
-			sqlite3_finalize(s->hstmt[i]);
+	while ((p = s->parts) != NULL) {
+		s->parts = p->next;
+		if (p->fini != NULL)
+			p->fini(s, p->data);
+		free(p->data);
+		free(p);
+	}
+	for (i = 0; i < (int)(sizeof(s->xstmt) / sizeof(s->xstmt[0])); i++)
+		if (s->xstmt[i] != NULL)
+			sqlite3_finalize(s->xstmt[i]);
 	for (i = 0; i < (int)(sizeof(s->ostmt) / sizeof(s->ostmt[0])); i++)
 		if (s->ostmt[i] != NULL)
 			sqlite3_finalize(s->ostmt[i]);
@@ -255,7 +270,7 @@ store_state_counts(struct store *s, int64_t *counts, int n,
 }
 
 sqlite3_stmt *
-store_slot(struct store *s, sqlite3_stmt **st, const char *sql,
+store_prepare(struct store *s, sqlite3_stmt **st, const char *sql,
     struct spool_error *err)
 {
 	if (*st == NULL) {
@@ -306,13 +321,24 @@ store_col_strdup(sqlite3_stmt *st, int i)
 	return t != NULL ? strdup((const char *)t) : NULL;
 }
 
-sqlite3_stmt *
-store_cached(struct store *s, int slot, const char *sql,
-    struct spool_error *err)
+void *
+store_part(struct store *s, const void *key, size_t size,
+    void (*fini)(struct store *, void *), struct spool_error *err)
 {
-	if (slot < 0 || slot >= (int)(sizeof(s->hstmt) / sizeof(s->hstmt[0]))) {
-		spool_seterr(err, "statement slot %d out of range", slot);
+	struct store_part *p;
+
+	for (p = s->parts; p != NULL; p = p->next)
+		if (p->key == key)
+			return p->data;
+	if ((p = calloc(1, sizeof(*p))) == NULL ||
+	    (p->data = calloc(1, size)) == NULL) {
+		free(p);
+		spool_seterr(err, "out of memory");
 		return NULL;
 	}
-	return store_slot(s, &s->hstmt[slot], sql, err);
+	p->key = key;
+	p->fini = fini;
+	p->next = s->parts;
+	s->parts = p;
+	return p->data;
 }

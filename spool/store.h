@@ -47,12 +47,16 @@ enum store_stmt_id {
 	SQ_COUNT
 };
 
+struct store_part;
+
 struct store {
 	sqlite3			*db;
 	/* prepared on first use */
 	sqlite3_stmt		*stmt[SQ_COUNT];
 	sqlite3_stmt		*cstmt[32];	/* store_cycle.c's */
-	sqlite3_stmt		*hstmt[32];	/* handlers', see below */
+	struct store_part	*parts;		/* components' own state, see
+						 * store_part() */
+	sqlite3_stmt		*xstmt[4];	/* store_exec.c's */
 	sqlite3_stmt		*ostmt[12];	/* store_outbound.c's */
 	unsigned		 outbound_new;	/* outbound recorded since the
 						 * last outbound_flush() */
@@ -171,19 +175,23 @@ int64_t	store_now_ms(void);
 int64_t	store_mem_peak(void);
 
 /*
- * Handlers that own tables keep their statements in the store, prepared
- * once and finalized by store_close(): slots 0-7 ledger, 8-23 orders,
- * 24-31 exec. Returns the statement reset and unbound, or NULL.
+ * A component's own state on this store (a handler's prepared
+ * statements, for one): a zeroed block of `size' bytes made on the
+ * first call with `key' (the address of anything of the component's
+ * own), the same block afterwards. store_close() calls fini(store,
+ * block) -- the component finalizes its statements there -- and then
+ * frees the block. libspool never looks inside. NULL when out of memory.
  */
-sqlite3_stmt *store_cached(struct store *, int slot, const char *sql,
-	    struct spool_error *);
+void	*store_part(struct store *, const void *key, size_t size,
+	    void (*fini)(struct store *, void *), struct spool_error *);
 
 /*
- * For the store's own modules: the statement in *slot, prepared from sql
- * on first use, else reset and unbound; NULL on error. store_stmt_err()
- * fills err from the database's last error, resets st, returns -1.
+ * The statement in *slot (the caller's own), prepared from sql on first
+ * use, else reset and unbound; NULL on error. Whoever owns *slot
+ * finalizes it. store_stmt_err() fills err from the database's last
+ * error, resets st, returns -1.
  */
-sqlite3_stmt *store_slot(struct store *, sqlite3_stmt **slot,
+sqlite3_stmt *store_prepare(struct store *, sqlite3_stmt **slot,
 	    const char *sql, struct spool_error *);
 int	store_stmt_err(struct store *, sqlite3_stmt *, struct spool_error *);
 /* Step a statement that returns no row, then reset it: 0, or -1 (err). */

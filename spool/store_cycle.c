@@ -143,7 +143,7 @@ static const char *sql[CQ_COUNT] = {
 static sqlite3_stmt *
 stmt(struct store *s, int id, struct spool_error *err)
 {
-	return store_slot(s, &s->cstmt[id], sql[id], err);
+	return store_prepare(s, &s->cstmt[id], sql[id], err);
 }
 
 void

@@ -19,9 +19,8 @@
  * transaction: a revision that spans two systems is valid only once the
  * second one has said yes.
  *
- * Statements are prepared once, in the store's handler slots 24-26 (slots
- * 24-31 are exec's, see store.h), and reset after every use so that no
- * read snapshot outlives the call.
+ * Statements are prepared once, in the store's xstmt[], and reset after
+ * every use so that no read snapshot outlives the call.
  */
 #include "config.h"
 
@@ -31,9 +30,7 @@
 #include "spooldir.h"
 #include "store_exec.h"
 
-#define SLOT_PENDING	24
-#define SLOT_IS_PENDING	25
-#define SLOT_DECIDE	26
+enum { XQ_PENDING, XQ_IS_PENDING, XQ_DECIDE };
 
 static const char pending_sql[] =
     "SELECT e.message, e.attempt, m.state, m.partner, m.type, "
@@ -52,7 +49,8 @@ store_exec_pending(struct store *s, int (*fn)(void *,
 	const unsigned char *t;
 	int rc, frc = 0;
 
-	if ((st = store_cached(s, SLOT_PENDING, pending_sql, err)) == NULL)
+	st = store_prepare(s, &s->xstmt[XQ_PENDING], pending_sql, err);
+	if (st == NULL)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		memset(&c, 0, sizeof(c));
@@ -99,7 +97,8 @@ store_exec_is_pending(struct store *s, int64_t id, struct spool_error *err)
 	sqlite3_stmt *st;
 	int rc;
 
-	st = store_cached(s, SLOT_IS_PENDING, "SELECT 1 FROM exec_calls WHERE "
+	st = store_prepare(s, &s->xstmt[XQ_IS_PENDING],
+	    "SELECT 1 FROM exec_calls WHERE "
 	    "message = ?1 AND status = 'pending'", err);
 	if (st == NULL)
 		return -1;
@@ -120,7 +119,8 @@ store_exec_decide_revisions(struct store *s, int64_t id, bool valid,
 {
 	sqlite3_stmt *st;
 
-	st = store_cached(s, SLOT_DECIDE, "UPDATE order_revisions AS r SET "
+	st = store_prepare(s, &s->xstmt[XQ_DECIDE], "UPDATE order_revisions "
+	    "AS r SET "
 	    "validity = CASE WHEN ?2 AND NOT EXISTS (SELECT 1 FROM "
 	    "order_revisions x WHERE x.partner = r.partner AND "
 	    "x.transaction_id = r.transaction_id AND x.validity = 'valid' AND "

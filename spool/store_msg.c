@@ -80,7 +80,7 @@ store_now_ms(void)
 static sqlite3_stmt *
 stmt(struct store *s, enum store_stmt_id id, struct spool_error *err)
 {
-	return store_slot(s, &s->stmt[id], sql[id], err);
+	return store_prepare(s, &s->stmt[id], sql[id], err);
 }
 
 static int

@@ -49,7 +49,7 @@ static const char *sqls[OQ_COUNT] = {
 static sqlite3_stmt *
 stmt(struct store *s, int id, struct spool_error *err)
 {
-	return store_slot(s, &s->ostmt[id], sqls[id], err);
+	return store_prepare(s, &s->ostmt[id], sqls[id], err);
 }
 
 static int
