@@ -7,9 +7,11 @@
  * The exec handler does not run here: it answers CYCLE_EXTERNAL, the
  * cycle records a pending call (attempt = attempts + 1) and leaves the
  * message where it is, and spoold's runner (spoold/execq.c) makes the
- * call outside the transaction and finishes it with cycle_complete().
- * Before that, an order message of an existing order is checked by the
- * orders life cycle and written as a pending revision (orders.c).
+ * call outside the transaction and finishes it with cycle_complete(),
+ * which calls back the handler's finish (handler_external). Before
+ * that, an order message of an existing order is checked by the orders
+ * life cycle and written as a pending revision (orders.c); the finish
+ * decides it (orders_finish).
  */
 #include "config.h"
 
@@ -27,7 +29,33 @@ exec_apply(struct store *s, const struct router *r,
 	return orders_external(s, r, route, m, reason, reasonlen);
 }
 
-static const struct handler exec_handler = { "exec", exec_apply };
+static int
+exec_finish(struct store *s, const struct store_work *w, bool ok,
+    struct spool_error *err)
+{
+	/* Its pending order revision, if it wrote one. */
+	return orders_finish(s, w, ok, err);
+}
+
+static const struct handler exec_handler = {
+	.name = "exec",
+	.apply = exec_apply,
+	.finish = exec_finish,
+};
+
+/* The end of an external call: exec is the one handler that makes one. */
+static int
+handler_finish(void *arg, struct store *s, const struct store_work *w,
+    bool ok, struct spool_error *err)
+{
+	(void)arg;
+	return exec_handler.finish(s, w, ok, err);
+}
+
+const struct cycle_external handler_external = {
+	.outbound = orders_outbound,
+	.finish = handler_finish,
+};
 
 static const struct handler *handlers[] = {
 	&ledger_handler,

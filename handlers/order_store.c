@@ -305,28 +305,59 @@ order_append(struct store *s, const char *partner, const char *tx,
 	return 0;
 }
 
-int
-order_decide(struct store *s, int64_t rev_id, bool valid,
+/*
+ * The one decision of pending revisions: revision rev_id, or (rev_id 0)
+ * every pending revision message wrote. Valid when `valid' and no newer
+ * valid revision of the order exists meanwhile (a writer that lost a
+ * race must not overwrite), else invalid. The number of rows decided,
+ * or -1.
+ */
+static int
+decide(struct store *s, int64_t rev_id, int64_t message, bool valid,
     struct spool_error *err)
 {
 	sqlite3_stmt *st;
 
-	st = order_stmt(s, SLOT_DECIDE, "UPDATE order_revisions SET "
-	    "validity = ?2, decided_at = ?3 WHERE id = ?1 AND validity = "
-	    "'pending'", err);
+	st = order_stmt(s, SLOT_DECIDE, "UPDATE order_revisions AS r SET "
+	    "validity = CASE WHEN ?3 AND NOT EXISTS (SELECT 1 FROM "
+	    "order_revisions x WHERE x.partner = r.partner AND "
+	    "x.transaction_id = r.transaction_id AND x.validity = 'valid' AND "
+	    "x.revision > r.revision) THEN 'valid' ELSE 'invalid' END, "
+	    "decided_at = ?4 WHERE r.validity = 'pending' AND (r.id = ?1 OR "
+	    "r.message = ?2)", err);
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, rev_id);
-	sqlite3_bind_text(st, 2, valid ? "valid" : "invalid", -1,
-	    SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, store_now_ms());
+	if (rev_id != 0)
+		sqlite3_bind_int64(st, 1, rev_id);
+	else
+		sqlite3_bind_int64(st, 2, message);
+	sqlite3_bind_int(st, 3, valid ? 1 : 0);
+	sqlite3_bind_int64(st, 4, store_now_ms());
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return sqlerr(s, st, err);
 	sqlite3_reset(st);
-	if (sqlite3_changes(s->db) != 1) {
+	return sqlite3_changes(s->db);
+}
+
+int
+order_decide(struct store *s, int64_t rev_id, bool valid,
+    struct spool_error *err)
+{
+	int n;
+
+	if ((n = decide(s, rev_id, 0, valid, err)) == -1)
+		return -1;
+	if (n != 1) {
 		spool_seterr(err, "order revision %" PRId64 " is not pending",
 		    rev_id);
 		return -1;
 	}
 	return 0;
+}
+
+int
+order_decide_call(struct store *s, int64_t message, bool ok,
+    struct spool_error *err)
+{
+	return decide(s, 0, message, ok, err) == -1 ? -1 : 0;
 }

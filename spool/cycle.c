@@ -719,13 +719,24 @@ out_hook(void *arg, struct store *s, const char *type, xmlNodePtr body,
 {
 	struct out_hook *h = arg;
 
-	return h->ctx->on_outbound(h->ctx->on_outbound_arg, s, h->w, type,
-	    body, id, why, whylen);
+	return h->ctx->external->outbound(h->ctx->external_arg, s, h->w,
+	    type, body, id, why, whylen);
+}
+
+/* The handler's end of an external call (cycle_finish_fn). */
+static int
+finish(struct cycle_ctx *ctx, const struct store_work *w, bool ok,
+    struct spool_error *err)
+{
+	if (ctx->external == NULL || ctx->external->finish == NULL)
+		return 0;
+	return ctx->external->finish(ctx->external_arg, ctx->store, w, ok,
+	    err);
 }
 
 /*
- * An exec call that exited 0, in a savepoint: the order revisions its
- * message wrote as pending are decided (first: what the program sends
+ * An exec call that exited 0, in a savepoint: what its message left
+ * pending is decided by the handler (first: what the program sends
  * builds on them), then the outbound messages it wrote are recorded.
  * 0 done, 1 refused (why says why; nothing of it kept), -1 store error.
  */
@@ -741,7 +752,7 @@ exec_outbound(struct cycle_ctx *ctx, const struct store_work *w,
 
 	if (store_savepoint(ctx->store, "spoold_out", err) == -1)
 		return -1;
-	if (store_exec_decide_revisions(ctx->store, w->id, true, err) == -1)
+	if (finish(ctx, w, true, err) == -1)
 		return -1;
 	if (out == NULL || outlen == 0)
 		return store_release(ctx->store, "spoold_out", err);
@@ -752,7 +763,8 @@ exec_outbound(struct cycle_ctx *ctx, const struct store_work *w,
 	req.cause = w->id;
 	spool_clearerr(&oerr);
 	if (outbound_emit_file(ctx->store, ctx->schemas, &req, "spoold", out,
-	    outlen, ctx->on_outbound != NULL ? out_hook : NULL, &h, &n,
+	    outlen, ctx->external != NULL && ctx->external->outbound != NULL ?
+	    out_hook : NULL, &h, &n,
 	    &oerr) == 0)
 		return store_release(ctx->store, "spoold_out", err);
 	snprintf(why, whylen, "the program exited 0, but what it wrote to "
@@ -809,8 +821,7 @@ cycle_complete(struct cycle_ctx *ctx, int64_t id, int attempt,
 			reason = why;
 		}
 	}
-	if (r != CYCLE_OK && store_exec_decide_revisions(ctx->store, id,
-	    false, err) == -1)
+	if (r != CYCLE_OK && finish(ctx, &c.items[0].w, false, err) == -1)
 		goto rollback;
 	if (store_exec_finish(ctx->store, id, attempt, r == CYCLE_OK,
 	    exit_status, r == CYCLE_OK ? NULL : reason, err) == -1)

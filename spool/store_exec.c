@@ -14,11 +14,6 @@
  * store_cycle.c leaves it out, or the daemon's timer would fire again and
  * again.)
  *
- * The end of a call also decides the order revisions its message wrote
- * as pending (store_exec_decide_revisions), in cycle_complete()'s
- * transaction: a revision that spans two systems is valid only once the
- * second one has said yes.
- *
  * Statements are prepared once, in the store's xstmt[], and reset after
  * every use so that no read snapshot outlives the call.
  */
@@ -30,7 +25,7 @@
 #include "spooldir.h"
 #include "store_exec.h"
 
-enum { XQ_PENDING, XQ_IS_PENDING, XQ_DECIDE };
+enum { XQ_PENDING, XQ_IS_PENDING };
 
 static const char pending_sql[] =
     "SELECT e.message, e.attempt, m.state, m.partner, m.type, "
@@ -111,26 +106,4 @@ store_exec_is_pending(struct store *s, int64_t id, struct spool_error *err)
 		return 0;
 	spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
 	return -1;
-}
-
-int
-store_exec_decide_revisions(struct store *s, int64_t id, bool valid,
-    struct spool_error *err)
-{
-	sqlite3_stmt *st;
-
-	st = store_prepare(s, &s->xstmt[XQ_DECIDE], "UPDATE order_revisions "
-	    "AS r SET "
-	    "validity = CASE WHEN ?2 AND NOT EXISTS (SELECT 1 FROM "
-	    "order_revisions x WHERE x.partner = r.partner AND "
-	    "x.transaction_id = r.transaction_id AND x.validity = 'valid' AND "
-	    "x.revision > r.revision) THEN 'valid' ELSE 'invalid' END, "
-	    "decided_at = ?3 WHERE r.message = ?1 AND r.validity = 'pending'",
-	    err);
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int(st, 2, valid ? 1 : 0);
-	sqlite3_bind_int64(st, 3, store_now_ms());
-	return store_step_done(s, st, err);
 }

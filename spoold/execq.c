@@ -690,7 +690,7 @@ static void
 record(struct execq *q, struct job *j)
 {
 	struct cycle_ctx ctx = { q->conf, q->store, q->sd, NULL, NULL,
-	    q->schemas != NULL ? *q->schemas : NULL, orders_outbound, NULL,
+	    q->schemas != NULL ? *q->schemas : NULL, &handler_external, NULL,
 	    NULL, NULL };
 	struct spool_error err;
 	char id[700], why[REASON_MAX + 16], *out = NULL;
