@@ -13,6 +13,9 @@
  * transaction reads and writes at once, so the check only ever fires
  * between two connections (a test proves it with two).
  *
+ * spoolctl reads a transaction's history through order_history() (the
+ * view v_order_history), so that libspool names none of these tables.
+ *
  * Its statements are its own: prepared once per store, kept in the
  * store's part for this module (store_part()), finalized by order_fini().
  */
@@ -360,4 +363,53 @@ order_decide_call(struct store *s, int64_t message, bool ok,
     struct spool_error *err)
 {
 	return decide(s, 0, message, ok, err) == -1 ? -1 : 0;
+}
+
+int
+order_history(struct store *s, const char *partner, const char *tx,
+    int (*fn)(void *, const struct order_history_row *), void *arg,
+    struct spool_error *err)
+{
+	struct order_history_row r;
+	sqlite3_stmt *st;
+	int rc, ret = -1;
+
+	/* One-shot reads: prepared here, finalized here. */
+	if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM sqlite_master WHERE "
+	    "type = 'table' AND name = 'order_revisions'", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return sqlerr(s, NULL, err);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return sqlerr(s, NULL, err);
+	if (sqlite3_prepare_v2(s->db, "SELECT revision, order_number, state, "
+	    "message_type, message, outbound, compensates, created_at FROM "
+	    "v_order_history WHERE partner = ?1 AND transaction_id = ?2 "
+	    "ORDER BY revision", -1, &st, NULL) != SQLITE_OK)
+		return sqlerr(s, NULL, err);
+	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r.revision = sqlite3_column_int64(st, 0);
+		r.order_number = (const char *)sqlite3_column_text(st, 1);
+		r.state = (const char *)sqlite3_column_text(st, 2);
+		r.message_type = (const char *)sqlite3_column_text(st, 3);
+		r.message = sqlite3_column_int64(st, 4);
+		r.outbound = sqlite3_column_int64(st, 5);
+		r.compensates = sqlite3_column_int64(st, 6);
+		r.created_at = sqlite3_column_int64(st, 7);
+		if (fn(arg, &r) != 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		sqlerr(s, NULL, err);
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
 }

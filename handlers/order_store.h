@@ -102,4 +102,26 @@ int	order_decide(struct store *, int64_t rev_id, bool valid,
 int	order_decide_call(struct store *, int64_t message, bool ok,
 	    struct spool_error *);
 
+/* A valid order revision, as spoolctl shows it; strings may be NULL. */
+struct order_history_row {
+	int64_t		 revision;
+	const char	*order_number;
+	const char	*state;
+	const char	*message_type;
+	int64_t		 message;	/* 0: none */
+	int64_t		 outbound;	/* 0: none */
+	int64_t		 compensates;	/* 0: none */
+	int64_t		 created_at;
+};
+
+/*
+ * A transaction's valid order revisions, in order, read through the view
+ * v_order_history (for spoolctl: a read-only store will do). fn returns
+ * 0 to go on, else stops the walk. A store without the orders' tables
+ * (not migrated yet) has none. 0 or -1.
+ */
+int	order_history(struct store *, const char *partner, const char *tx,
+	    int (*fn)(void *, const struct order_history_row *), void *arg,
+	    struct spool_error *);
+
 #endif

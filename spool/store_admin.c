@@ -426,46 +426,6 @@ has_table(struct store *s, const char *name, struct spool_error *err)
 }
 
 int
-store_admin_revisions(struct store *s, const char *partner, const char *tx,
-    int (*fn)(void *, const struct store_admin_revision *), void *arg,
-    struct spool_error *err)
-{
-	struct store_admin_revision r;
-	sqlite3_stmt *st;
-	int rc, ret = -1;
-
-	if ((rc = has_table(s, "order_revisions", err)) != 1)
-		return rc;
-	if (prep(s, "SELECT revision, order_number, state, message_type, "
-	    "message, outbound, compensates, created_at FROM v_order_history "
-	    "WHERE partner = ?1 AND transaction_id = ?2 ORDER BY revision",
-	    &st, err) == -1)
-		return -1;
-	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		r.revision = sqlite3_column_int64(st, 0);
-		r.order_number = (const char *)sqlite3_column_text(st, 1);
-		r.state = (const char *)sqlite3_column_text(st, 2);
-		r.message_type = (const char *)sqlite3_column_text(st, 3);
-		r.message = sqlite3_column_int64(st, 4);
-		r.outbound = sqlite3_column_int64(st, 5);
-		r.compensates = sqlite3_column_int64(st, 6);
-		r.created_at = sqlite3_column_int64(st, 7);
-		if (fn(arg, &r) != 0)
-			goto out;
-	}
-	if (rc != SQLITE_DONE) {
-		sqlerr(s, err);
-		goto out;
-	}
-	ret = 0;
-out:
-	sqlite3_finalize(st);
-	return ret;
-}
-
-int
 store_admin_outbound(struct store *s, const char *partner, const char *tx,
     int (*fn)(void *, const struct store_admin_outbound *), void *arg,
     struct spool_error *err)
