@@ -115,15 +115,6 @@ order_free(struct order *o)
 }
 
 static int
-sqlerr(struct store *s, sqlite3_stmt *st, struct spool_error *err)
-{
-	spool_seterr(err, "%s: orders: %s", s->path, sqlite3_errmsg(s->db));
-	if (st != NULL)
-		sqlite3_reset(st);
-	return -1;
-}
-
-static int
 load_lines(struct store *s, int64_t rowid, struct order *o,
     struct spool_error *err)
 {
@@ -170,7 +161,7 @@ load_lines(struct store *s, int64_t rowid, struct order *o,
 		o->nlines++;
 	}
 	if (rc != SQLITE_DONE)
-		return sqlerr(s, st, err);
+		return store_stmt_err(s, st, err);
 	sqlite3_reset(st);
 	return 0;
 }
@@ -199,7 +190,7 @@ order_load(struct store *s, const char *partner, const char *tx,
 		return 0;
 	}
 	if (rc != SQLITE_ROW)
-		return sqlerr(s, st, err);
+		return store_stmt_err(s, st, err);
 	rowid = sqlite3_column_int64(st, 0);
 	o->revision = sqlite3_column_int64(st, 1);
 	o->number = store_col_strdup(st, 2);
@@ -247,7 +238,7 @@ order_append(struct store *s, const char *partner, const char *tx,
 	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_ROW)
-		return sqlerr(s, st, err);
+		return store_stmt_err(s, st, err);
 	latest_valid = sqlite3_column_int64(st, 0);
 	latest_any = sqlite3_column_int64(st, 1);
 	sqlite3_reset(st);
@@ -278,7 +269,7 @@ order_append(struct store *s, const char *partner, const char *tx,
 	    SQLITE_STATIC);
 	sqlite3_bind_int64(st, 11, now);
 	if (sqlite3_step(st) != SQLITE_DONE)
-		return sqlerr(s, st, err);
+		return store_stmt_err(s, st, err);
 	sqlite3_reset(st);
 	*rev_id = sqlite3_last_insert_rowid(s->db);
 	*revision = latest_any + 1;
@@ -302,7 +293,7 @@ order_append(struct store *s, const char *partner, const char *tx,
 			sqlite3_bind_int64(st, 6, l->price);
 		sqlite3_bind_int64(st, 7, l->delivered);
 		if (sqlite3_step(st) != SQLITE_DONE)
-			return sqlerr(s, st, err);
+			return store_stmt_err(s, st, err);
 	}
 	sqlite3_reset(st);
 	return 0;
@@ -337,7 +328,7 @@ decide(struct store *s, int64_t rev_id, int64_t message, bool valid,
 	sqlite3_bind_int(st, 3, valid ? 1 : 0);
 	sqlite3_bind_int64(st, 4, store_now_ms());
 	if (sqlite3_step(st) != SQLITE_DONE)
-		return sqlerr(s, st, err);
+		return store_stmt_err(s, st, err);
 	sqlite3_reset(st);
 	return sqlite3_changes(s->db);
 }
@@ -374,22 +365,14 @@ order_history(struct store *s, const char *partner, const char *tx,
 	sqlite3_stmt *st;
 	int rc, ret = -1;
 
-	/* One-shot reads: prepared here, finalized here. */
-	if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM sqlite_master WHERE "
-	    "type = 'table' AND name = 'order_revisions'", -1, &st, NULL) !=
-	    SQLITE_OK)
-		return sqlerr(s, NULL, err);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_DONE)
-		return 0;
-	if (rc != SQLITE_ROW)
-		return sqlerr(s, NULL, err);
+	if ((rc = store_has_table(s, "order_revisions", err)) != 1)
+		return rc;
+	/* A one-shot read: prepared here, finalized here. */
 	if (sqlite3_prepare_v2(s->db, "SELECT revision, order_number, state, "
 	    "message_type, message, outbound, compensates, created_at FROM "
 	    "v_order_history WHERE partner = ?1 AND transaction_id = ?2 "
 	    "ORDER BY revision", -1, &st, NULL) != SQLITE_OK)
-		return sqlerr(s, NULL, err);
+		return store_stmt_err(s, NULL, err);
 	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -405,7 +388,7 @@ order_history(struct store *s, const char *partner, const char *tx,
 			goto out;
 	}
 	if (rc != SQLITE_DONE) {
-		sqlerr(s, NULL, err);
+		store_stmt_err(s, NULL, err);
 		goto out;
 	}
 	ret = 0;

@@ -234,34 +234,34 @@ spooldir_name(char *buf, size_t len, const char *partner,
 	return 0;
 }
 
-int
-spooldir_rejected_name(char *buf, size_t len, const char *partner,
-    const char *orig_name, int64_t id)
+/* partner,orig_name,id.suffix, both names escaped. */
+static int
+upload_name(char *buf, size_t len, const char *partner,
+    const char *orig_name, int64_t id, const char *suffix)
 {
 	char p[64 + 1], o[120 + 1];
 	int n;
 
 	spooldir_escape(p, 64, partner != NULL ? partner : "-");
 	spooldir_escape(o, 120, orig_name);
-	n = snprintf(buf, len, "%s,%s,%" PRId64 ".rejected", p, o, id);
+	n = snprintf(buf, len, "%s,%s,%" PRId64 ".%s", p, o, id, suffix);
 	if (n < 0 || (size_t)n >= len)
 		return -1;
 	return 0;
 }
 
 int
+spooldir_rejected_name(char *buf, size_t len, const char *partner,
+    const char *orig_name, int64_t id)
+{
+	return upload_name(buf, len, partner, orig_name, id, "rejected");
+}
+
+int
 spooldir_bundle_name(char *buf, size_t len, const char *partner,
     const char *orig_name, int64_t batch)
 {
-	char p[64 + 1], o[120 + 1];
-	int n;
-
-	spooldir_escape(p, 64, partner != NULL ? partner : "-");
-	spooldir_escape(o, 120, orig_name);
-	n = snprintf(buf, len, "%s,%s,%" PRId64 ".bundle", p, o, batch);
-	if (n < 0 || (size_t)n >= len)
-		return -1;
-	return 0;
+	return upload_name(buf, len, partner, orig_name, batch, "bundle");
 }
 
 int

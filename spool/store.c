@@ -291,7 +291,8 @@ int
 store_stmt_err(struct store *s, sqlite3_stmt *st, struct spool_error *err)
 {
 	spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
-	sqlite3_reset(st);
+	if (st != NULL)
+		sqlite3_reset(st);
 	return -1;
 }
 
@@ -316,9 +317,41 @@ store_bind_opt_text(sqlite3_stmt *st, int i, const char *v)
 char *
 store_col_strdup(sqlite3_stmt *st, int i)
 {
+	char *v;
+
+	return store_col_dup(st, i, &v) == 0 ? v : NULL;
+}
+
+int
+store_col_dup(sqlite3_stmt *st, int i, char **out)
+{
 	const unsigned char *t = sqlite3_column_text(st, i);
 
-	return t != NULL ? strdup((const char *)t) : NULL;
+	*out = NULL;
+	if (t == NULL)
+		return 0;
+	if ((*out = strdup((const char *)t)) == NULL)
+		return -1;
+	return 0;
+}
+
+int
+store_has_table(struct store *s, const char *name, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM sqlite_master WHERE "
+	    "type = 'table' AND name = ?1", -1, &st, NULL) != SQLITE_OK)
+		return store_stmt_err(s, NULL, err);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return store_stmt_err(s, NULL, err);
 }
 
 void *

@@ -174,6 +174,11 @@ int64_t	store_now_ms(void);
 /* The most memory SQLite held at once in this process, in bytes. */
 int64_t	store_mem_peak(void);
 
+/* Does the store have this table (a component's, not migrated yet)?
+ * 1, 0, or -1 (err). */
+int	store_has_table(struct store *, const char *name,
+	    struct spool_error *);
+
 /*
  * A component's own state on this store (a handler's prepared
  * statements, for one): a zeroed block of `size' bytes made on the
@@ -188,8 +193,9 @@ void	*store_part(struct store *, const void *key, size_t size,
 /*
  * The statement in *slot (the caller's own), prepared from sql on first
  * use, else reset and unbound; NULL on error. Whoever owns *slot
- * finalizes it. store_stmt_err() fills err from the database's last
- * error, resets st, returns -1.
+ * finalizes it. store_stmt_err() -- the one SQL error helper -- fills
+ * err from the database's last error, resets st (unless NULL), returns
+ * -1.
  */
 sqlite3_stmt *store_prepare(struct store *, sqlite3_stmt **slot,
 	    const char *sql, struct spool_error *);
@@ -199,8 +205,12 @@ int	store_step_done(struct store *, sqlite3_stmt *, struct spool_error *);
 /* Bind v as text, or NULL when v is NULL. */
 void	store_bind_opt_text(sqlite3_stmt *, int, const char *);
 
-/* A malloc'd copy of column i's text (the caller frees it); NULL when the
- * column is NULL or memory runs out. */
+/*
+ * The one column copy: *out a malloc'd copy of column i's text (the
+ * caller frees it), NULL when the column is NULL; 0, or -1 when memory
+ * runs out. store_col_strdup() is the same, NULL for both.
+ */
+int	 store_col_dup(sqlite3_stmt *, int i, char **out);
 char	*store_col_strdup(sqlite3_stmt *, int i);
 
 #endif

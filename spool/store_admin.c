@@ -52,26 +52,6 @@ prep(struct store *s, const char *sql, sqlite3_stmt **st,
 	return 0;
 }
 
-static int
-sqlerr(struct store *s, struct spool_error *err)
-{
-	spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
-	return -1;
-}
-
-static int
-dup_col(sqlite3_stmt *st, int i, char **out)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-
-	*out = NULL;
-	if (t == NULL)
-		return 0;
-	if ((*out = strdup((const char *)t)) == NULL)
-		return -1;
-	return 0;
-}
-
 void
 store_admin_msg_free(struct store_admin_msg *m)
 {
@@ -99,16 +79,16 @@ fill_msg(sqlite3_stmt *st, struct store_admin_msg *m,
 	m->id = sqlite3_column_int64(st, 0);
 	state = (const char *)sqlite3_column_text(st, 1);
 	m->state = state != NULL ? spool_state_parse(state) : -1;
-	if (dup_col(st, 2, &m->partner) == -1 ||
-	    dup_col(st, 3, &m->orig_name) == -1 ||
-	    dup_col(st, 4, &m->file_name) == -1 ||
-	    dup_col(st, 5, &m->type) == -1 ||
-	    dup_col(st, 6, &m->message_id) == -1 ||
-	    dup_col(st, 7, &m->sender) == -1 ||
-	    dup_col(st, 8, &m->recipient) == -1 ||
-	    dup_col(st, 9, &m->transaction_id) == -1 ||
-	    dup_col(st, 18, &m->reason) == -1 ||
-	    dup_col(st, 22, &m->bundle) == -1) {
+	if (store_col_dup(st, 2, &m->partner) == -1 ||
+	    store_col_dup(st, 3, &m->orig_name) == -1 ||
+	    store_col_dup(st, 4, &m->file_name) == -1 ||
+	    store_col_dup(st, 5, &m->type) == -1 ||
+	    store_col_dup(st, 6, &m->message_id) == -1 ||
+	    store_col_dup(st, 7, &m->sender) == -1 ||
+	    store_col_dup(st, 8, &m->recipient) == -1 ||
+	    store_col_dup(st, 9, &m->transaction_id) == -1 ||
+	    store_col_dup(st, 18, &m->reason) == -1 ||
+	    store_col_dup(st, 22, &m->bundle) == -1) {
 		store_admin_msg_free(m);
 		spool_seterr(err, "out of memory");
 		return -1;
@@ -149,7 +129,7 @@ each_msg(struct store *s, sqlite3_stmt *st,
 			return -1;
 	}
 	if (rc != SQLITE_DONE)
-		return sqlerr(s, err);
+		return store_stmt_err(s, NULL, err);
 	return 0;
 }
 
@@ -189,7 +169,7 @@ store_admin_rows(struct store *s, bool include_done,
 			goto out;
 	}
 	if (rc != SQLITE_DONE) {
-		sqlerr(s, err);
+		store_stmt_err(s, NULL, err);
 		goto out;
 	}
 	ret = 0;
@@ -216,7 +196,7 @@ store_admin_msg_get(struct store *s, int64_t id, struct store_admin_msg *m,
 	else if (rc == SQLITE_DONE)
 		ret = 0;
 	else
-		sqlerr(s, err);
+		store_stmt_err(s, NULL, err);
 	sqlite3_finalize(st);
 	return ret;
 }
@@ -279,7 +259,7 @@ store_admin_msg_count(struct store *s, const struct store_admin_filter *f,
 		*n = sqlite3_column_int64(st, 0);
 		ret = 0;
 	} else
-		sqlerr(s, err);
+		store_stmt_err(s, NULL, err);
 	sqlite3_finalize(st);
 	return ret;
 }
@@ -308,7 +288,7 @@ store_admin_attempts(struct store *s, int64_t msg,
 			goto out;
 	}
 	if (rc != SQLITE_DONE) {
-		sqlerr(s, err);
+		store_stmt_err(s, NULL, err);
 		goto out;
 	}
 	ret = 0;
@@ -344,7 +324,7 @@ store_admin_tx_get(struct store *s, const char *partner, const char *tx,
 		t->next_seq = 1;
 		ret = 0;
 	} else
-		sqlerr(s, err);
+		store_stmt_err(s, NULL, err);
 	sqlite3_finalize(st);
 	return ret;
 }
@@ -367,7 +347,7 @@ store_admin_tx_parked(struct store *s, const char *partner, const char *tx,
 		*n = sqlite3_column_int64(st, 0);
 		ret = 0;
 	} else
-		sqlerr(s, err);
+		store_stmt_err(s, NULL, err);
 	sqlite3_finalize(st);
 	return ret;
 }
@@ -396,33 +376,13 @@ store_admin_skips(struct store *s, const char *partner, const char *tx,
 			goto out;
 	}
 	if (rc != SQLITE_DONE) {
-		sqlerr(s, err);
+		store_stmt_err(s, NULL, err);
 		goto out;
 	}
 	ret = 0;
 out:
 	sqlite3_finalize(st);
 	return ret;
-}
-
-/* Does the store have this table? 1, 0, -1. */
-static int
-has_table(struct store *s, const char *name, struct spool_error *err)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (prep(s, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
-	    "name = ?1", &st, err) == -1)
-		return -1;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	return sqlerr(s, err);
 }
 
 int
@@ -434,7 +394,7 @@ store_admin_outbound(struct store *s, const char *partner, const char *tx,
 	sqlite3_stmt *st;
 	int rc, ret = -1;
 
-	if ((rc = has_table(s, "outbound", err)) != 1)
+	if ((rc = store_has_table(s, "outbound", err)) != 1)
 		return rc;
 	if (prep(s, "SELECT id, type, file_name, sender_seq, receiver_seq, "
 	    "cause, created_at, written_at FROM outbound WHERE partner = ?1 "
@@ -455,7 +415,7 @@ store_admin_outbound(struct store *s, const char *partner, const char *tx,
 			goto out;
 	}
 	if (rc != SQLITE_DONE) {
-		sqlerr(s, err);
+		store_stmt_err(s, NULL, err);
 		goto out;
 	}
 	ret = 0;
@@ -498,7 +458,7 @@ one_row(struct store *s, const char *sql, int64_t p1, int64_t p2,
 	} else if (rc == SQLITE_DONE)
 		ret = 0;
 	else
-		sqlerr(s, err);
+		store_stmt_err(s, NULL, err);
 	sqlite3_finalize(st);
 	return ret;
 }
@@ -515,8 +475,8 @@ row_oldest_gap(sqlite3_stmt *st, struct store_admin_status *o)
 {
 	o->oldest_gap_since = sqlite3_column_int64(st, 2);
 	o->oldest_gap_next_seq = sqlite3_column_int64(st, 3);
-	if (dup_col(st, 0, &o->oldest_gap_partner) == -1 ||
-	    dup_col(st, 1, &o->oldest_gap_tx) == -1)
+	if (store_col_dup(st, 0, &o->oldest_gap_partner) == -1 ||
+	    store_col_dup(st, 1, &o->oldest_gap_tx) == -1)
 		return -1;
 	return 0;
 }
@@ -547,7 +507,7 @@ row_daemon(sqlite3_stmt *st, struct store_admin_status *o)
 	o->daemon_known = true;
 	o->daemon_pid = sqlite3_column_int64(st, 0);
 	o->daemon_started_at = sqlite3_column_int64(st, 1);
-	return dup_col(st, 2, &o->daemon_version);
+	return store_col_dup(st, 2, &o->daemon_version);
 }
 
 int
@@ -661,7 +621,7 @@ store_admin_purge_row(struct store_admin_purge *p, int64_t id,
 		sqlite3_bind_int64(p->st[i], 1, id);
 	for (i = 0; i < PURGE_MSG; i++)
 		if (sqlite3_step(p->st[i]) != SQLITE_DONE) {
-			sqlerr(s, err);
+			store_stmt_err(s, NULL, err);
 			goto undo;
 		}
 	rc = sqlite3_step(p->st[PURGE_MSG]);
@@ -674,7 +634,7 @@ store_admin_purge_row(struct store_admin_purge *p, int64_t id,
 		purge_reset(p);
 		return store_admin_purge_done(p, false, err) == -1 ? -1 : 0;
 	}
-	sqlerr(s, err);
+	store_stmt_err(s, NULL, err);
 undo:
 	purge_reset(p);
 	store_admin_purge_done(p, false, NULL);

@@ -181,9 +181,8 @@ store_out_unwritten(struct store *s, struct store_outfile **out, size_t *n,
 		if (sqlite3_column_text(st, 1) == NULL ||
 		    sqlite3_column_text(st, 2) == NULL)
 			goto nomem;
-		f->partner = strdup((const char *)sqlite3_column_text(st, 1));
-		f->file_name = strdup((const char *)sqlite3_column_text(st,
-		    2));
+		f->partner = store_col_strdup(st, 1);
+		f->file_name = store_col_strdup(st, 2);
 		blob = sqlite3_column_blob(st, 3);
 		bl = sqlite3_column_bytes(st, 3);
 		f->len = bl > 0 ? (size_t)bl : 0;
