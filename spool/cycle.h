@@ -129,28 +129,6 @@ int	cycle_complete(struct cycle_ctx *, int64_t id, int attempt,
 	    enum cycle_result r, int exit_status, const char *reason,
 	    const char *out, size_t outlen, struct spool_error *);
 
-/*
- * spoolctl retry: failed and deferred messages (one by id, or those of
- * one transaction; with id 0, partner NULL and failed_only, every failed
- * one) go back to queue/ for an immediate attempt, with a fresh set of
- * max_attempts; their earlier attempts stay recorded. Messages with an
- * exec call running are left alone. *count says how many moved.
- */
-int	cycle_retry(struct cycle_ctx *, int64_t id, const char *partner,
-	    const char *tx, bool failed_only, int64_t *count,
-	    struct spool_error *);
-
-/*
- * spoolctl skip: declare sequence number seq of a transaction done
- * without applying it, recording who and why. Only the number the
- * transaction waits for can be skipped; a message holding it (failed,
- * deferred or queued) goes to done/ unapplied, and the parked successor
- * is released.
- */
-int	cycle_skip(struct cycle_ctx *, const char *partner, const char *tx,
-	    int64_t seq, const char *user, const char *why,
-	    struct spool_error *);
-
 /* Milliseconds until the next deferred message is due: -1 if none. */
 int64_t	cycle_next_due_in(struct store *, struct spool_error *);
 

@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
-#include "cycle.h"
+#include "lever.h"
 #include "reconcile.h"
 #include "spoollock.h"
 #include "store_batch.h"
@@ -559,7 +559,7 @@ cmd_retry(struct ctl *c, int argc, char **argv)
 	if ((rc = need_spooldir(c)) != EX_OK)
 		return rc;
 	spool_clearerr(&err);
-	if (cycle_retry(&ctx, id, partner, tx, all, &n, &err) == -1)
+	if (lever_retry(&ctx, id, partner, tx, all, &n, &err) == -1)
 		return store_fail(c, &err);
 	if (n == 0 && !all)
 		return fail(EX_DATAERR, "nothing to retry: no failed or "
@@ -617,7 +617,7 @@ cmd_skip(struct ctl *c, int argc, char **argv)
 	if ((rc = need_spooldir(c)) != EX_OK)
 		return rc;
 	spool_clearerr(&err);
-	if (cycle_skip(&ctx, argv[0], argv[1], seq, user, reason, &err) ==
+	if (lever_skip(&ctx, argv[0], argv[1], seq, user, reason, &err) ==
 	    -1) {
 		if (store_admin_busy(&c->store))
 			return fail(EX_TEMPFAIL, "%s", err.msg);
