@@ -4,14 +4,10 @@
  * A type without a route, with no [route *] either, fails permanently:
  * retrying cannot help until an admin adds a route (and then retries it).
  *
- * The exec handler does not run here: it answers CYCLE_EXTERNAL, the
- * cycle records a pending call (attempt = attempts + 1) and leaves the
- * message where it is, and spoold's runner (spoold/execq.c) makes the
- * call outside the transaction and finishes it with cycle_complete(),
- * which calls back the handler's finish (handler_external). Before
- * that, an order message of an existing order is checked by the orders
- * life cycle and written as a pending revision (orders.c); the finish
- * decides it (orders_finish).
+ * The exec handler (exec.c) answers CYCLE_EXTERNAL: the cycle records a
+ * pending call and spoold's runner (spoold/execq.c) makes it outside the
+ * transaction; cycle_complete() then calls back the handler's finish
+ * through handler_external, defined here.
  */
 #include "config.h"
 
@@ -20,27 +16,10 @@
 
 #include "handler.h"
 
-static enum cycle_result
-exec_apply(struct store *s, const struct router *r,
-    const struct conf_route *route, const struct cycle_msg *m, char *reason,
-    size_t reasonlen)
-{
-	/* An order message of an existing order: a pending revision. */
-	return orders_external(s, r, route, m, reason, reasonlen);
-}
-
-static int
-exec_finish(struct store *s, const struct store_work *w, bool ok,
-    struct spool_error *err)
-{
-	/* Its pending order revision, if it wrote one. */
-	return orders_finish(s, w, ok, err);
-}
-
-static const struct handler exec_handler = {
-	.name = "exec",
-	.apply = exec_apply,
-	.finish = exec_finish,
+static const struct handler *handlers[] = {
+	&ledger_handler,
+	&orders_handler,
+	&exec_handler,
 };
 
 /* The end of an external call: exec is the one handler that makes one. */
@@ -55,12 +34,6 @@ handler_finish(void *arg, struct store *s, const struct store_work *w,
 const struct cycle_external handler_external = {
 	.outbound = orders_outbound,
 	.finish = handler_finish,
-};
-
-static const struct handler *handlers[] = {
-	&ledger_handler,
-	&orders_handler,
-	&exec_handler,
 };
 
 enum cycle_result

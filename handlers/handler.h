@@ -44,6 +44,7 @@ extern const struct cycle_external handler_external;
 /* Built-in handlers. */
 extern const struct handler ledger_handler;
 extern const struct handler orders_handler;
+extern const struct handler exec_handler;
 
 /*
  * The exec handler's first step: an order message in a transaction that

@@ -19,7 +19,8 @@
  * whenever epoll says so, keeping only the last TAIL_MAX bytes (a flood
  * costs CPU, never memory or a stall); a process group of its own, so
  * that a timeout reaches what it started; default signal dispositions and
- * an empty signal mask; our environment plus SPOOLD_*, among them
+ * an empty signal mask; our environment plus SPOOLD_* (the exec
+ * handler's exec_env_build(), handlers/exec.c), among them
  * SPOOLD_OUTBOUND, an empty private file <spool>/.outbound.<id>.<attempt>
  * for the messages it wants sent (read only after exit 0, stamped and
  * recorded by cycle_complete() with the outcome, then removed). Its end is seen
@@ -28,7 +29,8 @@
  * call is asked with waitid; pidfd_open(2) would do too, but valgrind
  * and older kernels lack it). A timeout sends SIGTERM to the group, then
  * SIGKILL after KILL_GRACE_MS; the group is killed again before the
- * program is reaped, while its ID cannot be reused.
+ * program is reaped, while its ID cannot be reused. What its end means
+ * (exit 0 / 75 / other, a timeout) is the handler's exec_judge().
  *
  * The message a program gets is the message accepted. Its file is read
  * (readfile.c, bounded) and its digest compared with the one recorded at
@@ -66,18 +68,16 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cycle.h"
 #include "execq.h"
+#include "exec.h"
 #include "handler.h"
 #include "log.h"
 #include "readfile.h"
 #include "store_exec.h"
-
-extern char **environ;
 
 #define TAIL_MAX	4096		/* bytes of stderr kept */
 #define REASON_BYTES	500		/* of them, at most this in a reason */
@@ -156,12 +156,6 @@ struct pick {
 	struct execq	*q;
 	struct pend	*v;
 	size_t		 n, max;
-};
-
-/* The environment of one call: environ's entries, then our own. */
-struct env {
-	char		**v;
-	size_t		 own;		/* v[own..] are ours to free */
 };
 
 static int64_t
@@ -319,61 +313,6 @@ pick_one(void *arg, const struct store_exec_call *c)
 		return -1;
 	}
 	return ++pk->n == pk->max ? 1 : 0;
-}
-
-static void
-env_free(struct env *e)
-{
-	size_t i;
-
-	if (e->v == NULL)
-		return;
-	for (i = e->own; e->v[i] != NULL; i++)
-		free(e->v[i]);
-	free(e->v);
-	e->v = NULL;
-}
-
-/* The daemon's environment, without SPOOLD_*, plus the call's SPOOLD_*. */
-static int
-env_build(struct env *e, const struct job *j)
-{
-	size_t n, i, k = 0;
-	int rc = 0;
-
-	for (n = 0; environ[n] != NULL; n++)
-		;
-	if ((e->v = calloc(n + 9, sizeof(*e->v))) == NULL)
-		return -1;
-	for (i = 0; i < n; i++)
-		if (strncmp(environ[i], "SPOOLD_", 7) != 0)
-			e->v[k++] = environ[i];
-	e->own = k;
-	if (asprintf(&e->v[k++], "SPOOLD_MESSAGE_ID=%" PRId64, j->id) == -1)
-		rc = -1;
-	else if (asprintf(&e->v[k++], "SPOOLD_PARTNER=%s", j->partner) == -1)
-		rc = -1;
-	else if (asprintf(&e->v[k++], "SPOOLD_TYPE=%s", j->type) == -1)
-		rc = -1;
-	else if (asprintf(&e->v[k++], "SPOOLD_TRANSACTION_ID=%s",
-	    j->tx != NULL ? j->tx : "") == -1)
-		rc = -1;
-	else if (j->tx != NULL ? asprintf(&e->v[k++], "SPOOLD_SEQUENCE=%"
-	    PRId64, j->seq) == -1 : asprintf(&e->v[k++],
-	    "SPOOLD_SEQUENCE=") == -1)
-		rc = -1;
-	else if (asprintf(&e->v[k++], "SPOOLD_ATTEMPT=%d", j->attempt) == -1)
-		rc = -1;
-	else if ((e->v[k++] = strdup("SPOOLD_FILE=/dev/stdin")) == NULL)
-		rc = -1;
-	else if (asprintf(&e->v[k++], "SPOOLD_OUTBOUND=%s", j->outpath) == -1)
-		rc = -1;
-	if (rc == -1) {
-		/* asprintf leaves the failed slot undefined. */
-		e->v[k - 1] = NULL;
-		env_free(e);
-	}
-	return rc;
 }
 
 /* Keep fd clear of 0, 1 and 2, which the child's dup2s overwrite. */
@@ -584,53 +523,15 @@ tail_reason(const struct job *j, char *out, size_t len)
 	}
 }
 
-static void
-fmt_duration(char *buf, size_t len, uint64_t ms)
-{
-	if (ms % 1000 == 0)
-		snprintf(buf, len, "%" PRIu64 " s", ms / 1000);
-	else
-		snprintf(buf, len, "%" PRIu64 " ms", ms);
-}
-
 /* Decide the outcome of a program that ended with `status'. */
 static void
 judge(struct job *j, int status)
 {
-	char tail[REASON_BYTES + 8], dur[32];
+	char tail[REASON_BYTES + 8];
 
 	tail_reason(j, tail, sizeof(tail));
-	if (WIFEXITED(status))
-		j->exit_status = WEXITSTATUS(status);
-	else if (WIFSIGNALED(status))
-		j->exit_status = 128 + WTERMSIG(status);
-	else
-		j->exit_status = -1;
-	if (j->kills > 0) {
-		fmt_duration(dur, sizeof(dur), j->timeout_ms);
-		j->result = CYCLE_TEMPORARY;
-		snprintf(j->reason, sizeof(j->reason), "timed out after %s%s%s",
-		    dur, tail[0] != '\0' ? ": " : "", tail);
-		return;
-	}
-	if (WIFEXITED(status)) {
-		j->result = j->exit_status == 0 ? CYCLE_OK :
-		    j->exit_status == EX_TEMPFAIL ? CYCLE_TEMPORARY :
-		    CYCLE_PERMANENT;
-		if (tail[0] != '\0')
-			snprintf(j->reason, sizeof(j->reason), "%s", tail);
-		else
-			snprintf(j->reason, sizeof(j->reason), "exited with "
-			    "status %d", j->exit_status);
-	} else {
-		j->result = CYCLE_PERMANENT;
-		if (tail[0] != '\0')
-			snprintf(j->reason, sizeof(j->reason), "%s", tail);
-		else
-			snprintf(j->reason, sizeof(j->reason), "killed by "
-			    "signal %d", WIFSIGNALED(status) ?
-			    WTERMSIG(status) : -1);
-	}
+	j->result = exec_judge(status, j->kills > 0, j->timeout_ms, tail,
+	    &j->exit_status, j->reason, sizeof(j->reason));
 }
 
 /*
@@ -844,7 +745,8 @@ start_call(struct execq *q, struct pend *p)
 {
 	const struct conf_route *route;
 	struct epoll_event ev;
-	struct env env = { NULL, 0 };
+	struct exec_env env = { NULL, 0 };
+	struct exec_call call;
 	struct job *j;
 	size_t slot;
 	char id[700], why[REASON_MAX];
@@ -913,12 +815,19 @@ start_call(struct execq *q, struct pend *p)
 		    "stderr: %s", strerror(errno));
 		goto out;
 	}
-	if (env_build(&env, j) == -1) {
+	call.id = j->id;
+	call.attempt = j->attempt;
+	call.partner = j->partner;
+	call.type = j->type;
+	call.tx = j->tx;
+	call.seq = j->seq;
+	call.outpath = j->outpath;
+	if (exec_env_build(&env, &call) == -1) {
 		no_run(q, j, CYCLE_TEMPORARY, -1, "out of memory");
 		goto out;
 	}
 	rc = spawn(&j->pid, route->argv, env.v, in, pfd[1]);
-	env_free(&env);
+	exec_env_free(&env);
 	if (rc != 0) {
 		j->pid = -1;
 		no_run(q, j, CYCLE_PERMANENT, -1, "cannot execute %s: %s",
@@ -1185,7 +1094,7 @@ execq_tick(struct execq *q)
 		}
 		logid(id, sizeof(id), j);
 		if (j->kills == 0) {
-			fmt_duration(dur, sizeof(dur), j->timeout_ms);
+			exec_fmt_duration(dur, sizeof(dur), j->timeout_ms);
 			log_warn("event=exec %s status=timeout pid=%ld "
 			    "timeout=%s signal=TERM", id, (long)j->pid,
 			    LOG_Q(dur));
