@@ -1,6 +1,6 @@
 /*
  * execq.c - the exec handler's runner: one child process per pending
- * call, watched through the daemon's epoll loop (DESIGN 7).
+ * call, watched through the daemon's event loop (loop.c; DESIGN 7).
  *
  * The cycle routes a message to exec by recording a pending call for its
  * next attempt (store_exec_start) in the cycle's transaction; the message
@@ -63,7 +63,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -73,6 +72,7 @@
 
 #include "cycle.h"
 #include "execq.h"
+#include "loop.h"
 #include "exec.h"
 #include "handler.h"
 #include "log.h"
@@ -126,7 +126,7 @@ struct execq {
 	struct schema_set *const *schemas;	/* the daemon's, reloaded */
 	struct store		*store;
 	struct spooldir		*sd;
-	int			 epfd;
+	struct loop		*loop;		/* the daemon's */
 	int			 chldfd;	/* signalfd for SIGCHLD */
 	char			*root;		/* the spool, absolute */
 	struct job		*jobs;
@@ -171,7 +171,7 @@ mono_ms(void)
 static uint64_t
 ev_data(const struct job *j, size_t slot, int kind)
 {
-	return EXECQ_EV_TAG | (uint64_t)(j->gen & GEN_MASK) << 32 |
+	return LOOP_EXECQ | (uint64_t)(j->gen & GEN_MASK) << 32 |
 	    (uint64_t)slot << 2 | (uint64_t)kind;
 }
 
@@ -209,7 +209,7 @@ close_fd(struct execq *q, int *fd)
 	if (*fd == -1)
 		return;
 	/* Not registered yet is fine: the close is what matters. */
-	(void)epoll_ctl(q->epfd, EPOLL_CTL_DEL, *fd, NULL);
+	loop_del(q->loop, *fd);
 	if (close(*fd) == -1 && errno != EINTR)
 		log_warn("event=exec status=close reason=%s",
 		    LOG_Q(strerror(errno)));
@@ -744,7 +744,6 @@ static void
 start_call(struct execq *q, struct pend *p)
 {
 	const struct conf_route *route;
-	struct epoll_event ev;
 	struct exec_env env = { NULL, 0 };
 	struct exec_call call;
 	struct job *j;
@@ -840,10 +839,7 @@ start_call(struct execq *q, struct pend *p)
 	pfd[0] = -1;
 	j->state = JOB_RUNNING;
 	q->running++;
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN;
-	ev.data.u64 = ev_data(j, slot, EV_ERR);
-	if (epoll_ctl(q->epfd, EPOLL_CTL_ADD, j->errfd, &ev) == -1) {
+	if (loop_add(q->loop, j->errfd, ev_data(j, slot, EV_ERR)) == -1) {
 		e = errno;
 		abandon(j);
 		q->running--;
@@ -934,9 +930,9 @@ children_ended(struct execq *q)
 
 struct execq *
 execq_new(const struct conf *conf, struct store *store, struct spooldir *sd,
-    struct schema_set *const *schemas, int epfd, struct spool_error *err)
+    struct schema_set *const *schemas, struct loop *loop,
+    struct spool_error *err)
 {
-	struct epoll_event ev;
 	struct sigaction sa;
 	struct execq *q;
 	sigset_t mask;
@@ -949,7 +945,7 @@ execq_new(const struct conf *conf, struct store *store, struct spooldir *sd,
 	q->store = store;
 	q->sd = sd;
 	q->schemas = schemas;
-	q->epfd = epfd;
+	q->loop = loop;
 	q->chldfd = -1;
 	if ((q->root = realpath(sd->root, NULL)) == NULL) {
 		spool_seterr(err, "%s: %s", sd->root, strerror(errno));
@@ -969,10 +965,7 @@ execq_new(const struct conf *conf, struct store *store, struct spooldir *sd,
 		spool_seterr(err, "SIGCHLD: %s", strerror(errno));
 		goto fail;
 	}
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN;
-	ev.data.u64 = EXECQ_EV_TAG | EV_CHLD;
-	if (epoll_ctl(epfd, EPOLL_CTL_ADD, q->chldfd, &ev) == -1) {
+	if (loop_add(loop, q->chldfd, LOOP_EXECQ | EV_CHLD) == -1) {
 		spool_seterr(err, "epoll: %s", strerror(errno));
 		goto fail;
 	}
