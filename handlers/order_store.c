@@ -35,6 +35,7 @@ enum {
 	SLOT_INSREV,
 	SLOT_INSLINE,
 	SLOT_DECIDE,
+	SLOT_HISTORY,
 	SLOT_COUNT
 };
 
@@ -363,16 +364,16 @@ order_history(struct store *s, const char *partner, const char *tx,
 {
 	struct order_history_row r;
 	sqlite3_stmt *st;
-	int rc, ret = -1;
+	int rc;
 
 	if ((rc = store_has_table(s, "order_revisions", err)) != 1)
 		return rc;
-	/* A one-shot read: prepared here, finalized here. */
-	if (sqlite3_prepare_v2(s->db, "SELECT revision, order_number, state, "
-	    "message_type, message, outbound, compensates, created_at FROM "
-	    "v_order_history WHERE partner = ?1 AND transaction_id = ?2 "
-	    "ORDER BY revision", -1, &st, NULL) != SQLITE_OK)
-		return store_stmt_err(s, NULL, err);
+	st = order_stmt(s, SLOT_HISTORY, "SELECT revision, order_number, "
+	    "state, message_type, message, outbound, compensates, created_at "
+	    "FROM v_order_history WHERE partner = ?1 AND transaction_id = ?2 "
+	    "ORDER BY revision", err);
+	if (st == NULL)
+		return -1;
 	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -384,15 +385,15 @@ order_history(struct store *s, const char *partner, const char *tx,
 		r.outbound = sqlite3_column_int64(st, 5);
 		r.compensates = sqlite3_column_int64(st, 6);
 		r.created_at = sqlite3_column_int64(st, 7);
-		if (fn(arg, &r) != 0)
-			goto out;
+		if (fn(arg, &r) != 0) {
+			/* fn stopped the walk: an error of its own. */
+			sqlite3_reset(st);
+			return -1;
+		}
 	}
-	if (rc != SQLITE_DONE) {
-		store_stmt_err(s, NULL, err);
-		goto out;
-	}
-	ret = 0;
-out:
-	sqlite3_finalize(st);
-	return ret;
+	if (rc != SQLITE_DONE)
+		return store_stmt_err(s, st, err);
+	/* No read snapshot outlives the call. */
+	sqlite3_reset(st);
+	return 0;
 }

@@ -117,8 +117,8 @@ struct order_history_row {
 /*
  * A transaction's valid order revisions, in order, read through the view
  * v_order_history (for spoolctl: a read-only store will do). fn returns
- * 0 to go on, else stops the walk. A store without the orders' tables
- * (not migrated yet) has none. 0 or -1.
+ * 0 to go on; anything else stops the walk, and -1 is returned. A store
+ * without the orders' tables (not migrated yet) has none. 0 or -1.
  */
 int	order_history(struct store *, const char *partner, const char *tx,
 	    int (*fn)(void *, const struct order_history_row *), void *arg,
