@@ -4,12 +4,10 @@
  * A type without a route, with no [route *] either, fails permanently:
  * retrying cannot help until an admin adds a route (and then retries it).
  *
- * The exec handler does not run here: it answers CYCLE_EXTERNAL, the
- * cycle records a pending call (attempt = attempts + 1) and leaves the
- * message where it is, and spoold's runner (spoold/execq.c) makes the
- * call outside the transaction and finishes it with cycle_complete().
- * Before that, an order message of an existing order is checked by the
- * orders life cycle and written as a pending revision (orders.c).
+ * The exec handler (exec.c) answers CYCLE_EXTERNAL: the cycle records a
+ * pending call and spoold's runner (spoold/execq.c) makes it outside the
+ * transaction; cycle_complete() then calls back the handler's finish
+ * through handler_external, defined here.
  */
 #include "config.h"
 
@@ -18,21 +16,24 @@
 
 #include "handler.h"
 
-static enum cycle_result
-exec_apply(struct store *s, const struct router *r,
-    const struct conf_route *route, const struct cycle_msg *m, char *reason,
-    size_t reasonlen)
-{
-	/* An order message of an existing order: a pending revision. */
-	return orders_external(s, r, route, m, reason, reasonlen);
-}
-
-static const struct handler exec_handler = { "exec", exec_apply };
-
 static const struct handler *handlers[] = {
 	&ledger_handler,
 	&orders_handler,
 	&exec_handler,
+};
+
+/* The end of an external call: exec is the one handler that makes one. */
+static int
+handler_finish(void *arg, struct store *s, const struct store_work *w,
+    bool ok, struct spool_error *err)
+{
+	(void)arg;
+	return exec_handler.finish(s, w, ok, err);
+}
+
+const struct cycle_external handler_external = {
+	.outbound = orders_outbound,
+	.finish = handler_finish,
 };
 
 enum cycle_result

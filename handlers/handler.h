@@ -24,15 +24,27 @@ struct handler {
 			    const struct conf_route *,
 			    const struct cycle_msg *, char *reason,
 			    size_t reasonlen);
+	/* A handler whose apply answers CYCLE_EXTERNAL: the end of its
+	 * call (ok or not), in cycle_complete()'s transaction. */
+	int		(*finish)(struct store *, const struct store_work *,
+			    bool ok, struct spool_error *);
 };
 
 /* The cycle's callback: arg is a struct router. */
 enum cycle_result handler_route(void *arg, struct store *,
 	    const struct cycle_msg *, char *reason, size_t reasonlen);
 
+/*
+ * What the program gives cycle_complete() (struct cycle_ctx's external,
+ * arg unused): the handler's finish, and the orders life cycle for the
+ * outbound messages a call sent.
+ */
+extern const struct cycle_external handler_external;
+
 /* Built-in handlers. */
 extern const struct handler ledger_handler;
 extern const struct handler orders_handler;
+extern const struct handler exec_handler;
 
 /*
  * The exec handler's first step: an order message in a transaction that
@@ -42,6 +54,13 @@ extern const struct handler orders_handler;
 enum cycle_result orders_external(struct store *, const struct router *,
 	    const struct conf_route *, const struct cycle_msg *, char *reason,
 	    size_t reasonlen);
+
+/*
+ * The end of that call: the order revisions its message wrote as pending
+ * become valid (ok, and no newer valid one meanwhile) or invalid. 0, -1.
+ */
+int	orders_finish(struct store *, const struct store_work *, bool ok,
+	    struct spool_error *);
 
 /*
  * The orders life cycle for spoold's own outbound messages (those an exec

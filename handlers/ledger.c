@@ -26,12 +26,37 @@
 
 #define NAME_MAX_LEN	129
 
-enum {
-	SLOT_STOCK = 0,
-	SLOT_UPSERT,
-	SLOT_MOVE,
-	SLOT_POSTING
+/* The ledger's own statements on a store (store_part()). */
+enum { SLOT_STOCK, SLOT_UPSERT, SLOT_MOVE, SLOT_POSTING, SLOT_COUNT };
+
+struct ledger_stmts {
+	sqlite3_stmt	*st[SLOT_COUNT];
 };
+
+static const char ledger_part;	/* its key */
+
+static void
+ledger_fini(struct store *s, void *p)
+{
+	struct ledger_stmts *ls = p;
+	int i;
+
+	(void)s;
+	for (i = 0; i < SLOT_COUNT; i++)
+		sqlite3_finalize(ls->st[i]);
+}
+
+static sqlite3_stmt *
+ledger_stmt(struct store *s, int which, const char *sql,
+    struct spool_error *err)
+{
+	struct ledger_stmts *ls;
+
+	ls = store_part(s, &ledger_part, sizeof(*ls), ledger_fini, err);
+	if (ls == NULL)
+		return NULL;
+	return store_prepare(s, &ls->st[which], sql, err);
+}
 
 static int
 sqlfail(struct store *s, sqlite3_stmt *st, char *reason, size_t len)
@@ -51,8 +76,8 @@ stock_of(struct store *s, const char *item, const char *wh, int64_t *q,
 	sqlite3_stmt *st;
 	int rc;
 
-	st = store_cached(s, SLOT_STOCK, "SELECT quantity FROM ledger_stock "
-	    "WHERE item = ?1 AND warehouse = ?2", &err);
+	st = ledger_stmt(s, SLOT_STOCK, "SELECT quantity FROM "
+	    "ledger_stock WHERE item = ?1 AND warehouse = ?2", &err);
 	if (st == NULL) {
 		snprintf(reason, len, "%s", err.msg);
 		return -1;
@@ -78,7 +103,7 @@ move(struct store *s, int64_t msgid, const char *item, const char *wh,
 	struct spool_error err;
 	sqlite3_stmt *st;
 
-	st = store_cached(s, SLOT_MOVE, "INSERT INTO ledger_moves (message, "
+	st = ledger_stmt(s, SLOT_MOVE, "INSERT INTO ledger_moves (message, "
 	    "item, warehouse, quantity, at) VALUES (?1, ?2, ?3, ?4, ?5)", &err);
 	if (st == NULL) {
 		snprintf(reason, len, "%s", err.msg);
@@ -92,7 +117,7 @@ move(struct store *s, int64_t msgid, const char *item, const char *wh,
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return sqlfail(s, st, reason, len);
 	sqlite3_reset(st);
-	st = store_cached(s, SLOT_UPSERT, "INSERT INTO ledger_stock (item, "
+	st = ledger_stmt(s, SLOT_UPSERT, "INSERT INTO ledger_stock (item, "
 	    "warehouse, quantity) VALUES (?1, ?2, ?3) ON CONFLICT (item, "
 	    "warehouse) DO UPDATE SET quantity = excluded.quantity", &err);
 	if (st == NULL) {
@@ -251,7 +276,7 @@ financial_posting(struct store *s, const struct cycle_msg *m,
 		    PRId64 " != credits %" PRId64, debits, credits);
 		return CYCLE_PERMANENT;
 	}
-	st = store_cached(s, SLOT_POSTING, "INSERT INTO ledger_postings "
+	st = ledger_stmt(s, SLOT_POSTING, "INSERT INTO ledger_postings "
 	    "(message, line, account, debit, credit, currency, at) VALUES "
 	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7)", &err);
 	if (st == NULL) {

@@ -13,7 +13,11 @@
  * transaction reads and writes at once, so the check only ever fires
  * between two connections (a test proves it with two).
  *
- * Statements live in the store's handler slots 8-23 (see store.h).
+ * spoolctl reads a transaction's history through order_history() (the
+ * view v_order_history), so that libspool names none of these tables.
+ *
+ * Its statements are its own: prepared once per store, kept in the
+ * store's part for this module (store_part()), finalized by order_fini().
  */
 #include "config.h"
 
@@ -23,14 +27,46 @@
 
 #include "order_store.h"
 
+/* The orders' own statements on a store (store_part()). */
 enum {
-	SLOT_LATEST = 8,
+	SLOT_LATEST,
 	SLOT_LINES,
 	SLOT_MAXREV,
 	SLOT_INSREV,
 	SLOT_INSLINE,
-	SLOT_DECIDE
+	SLOT_DECIDE,
+	SLOT_HISTORY,
+	SLOT_COUNT
 };
+
+struct order_stmts {
+	sqlite3_stmt	*st[SLOT_COUNT];
+};
+
+static const char order_part;	/* its key */
+
+static void
+order_fini(struct store *s, void *p)
+{
+	struct order_stmts *os = p;
+	int i;
+
+	(void)s;
+	for (i = 0; i < SLOT_COUNT; i++)
+		sqlite3_finalize(os->st[i]);
+}
+
+static sqlite3_stmt *
+order_stmt(struct store *s, int which, const char *sql,
+    struct spool_error *err)
+{
+	struct order_stmts *os;
+
+	os = store_part(s, &order_part, sizeof(*os), order_fini, err);
+	if (os == NULL)
+		return NULL;
+	return store_prepare(s, &os->st[which], sql, err);
+}
 
 static const char *state_names[OS_NSTATES] = {
 	[OS_OPEN] = "open",
@@ -80,15 +116,6 @@ order_free(struct order *o)
 }
 
 static int
-sqlerr(struct store *s, sqlite3_stmt *st, struct spool_error *err)
-{
-	spool_seterr(err, "%s: orders: %s", s->path, sqlite3_errmsg(s->db));
-	if (st != NULL)
-		sqlite3_reset(st);
-	return -1;
-}
-
-static int
 load_lines(struct store *s, int64_t rowid, struct order *o,
     struct spool_error *err)
 {
@@ -97,7 +124,7 @@ load_lines(struct store *s, int64_t rowid, struct order *o,
 	size_t cap = 0;
 	int rc;
 
-	st = store_cached(s, SLOT_LINES, "SELECT line, item, quantity, unit, "
+	st = order_stmt(s, SLOT_LINES, "SELECT line, item, quantity, unit, "
 	    "price, delivered FROM order_lines WHERE revision = ?1 ORDER BY "
 	    "line", err);
 	if (st == NULL)
@@ -135,7 +162,7 @@ load_lines(struct store *s, int64_t rowid, struct order *o,
 		o->nlines++;
 	}
 	if (rc != SQLITE_DONE)
-		return sqlerr(s, st, err);
+		return store_stmt_err(s, st, err);
 	sqlite3_reset(st);
 	return 0;
 }
@@ -150,7 +177,7 @@ order_load(struct store *s, const char *partner, const char *tx,
 
 	memset(o, 0, sizeof(*o));
 	o->state = OS_NONE;
-	st = store_cached(s, SLOT_LATEST, "SELECT id, revision, order_number, "
+	st = order_stmt(s, SLOT_LATEST, "SELECT id, revision, order_number, "
 	    "state FROM order_revisions WHERE partner = ?1 AND "
 	    "transaction_id = ?2 AND validity = 'valid' ORDER BY revision "
 	    "DESC LIMIT 1", err);
@@ -164,7 +191,7 @@ order_load(struct store *s, const char *partner, const char *tx,
 		return 0;
 	}
 	if (rc != SQLITE_ROW)
-		return sqlerr(s, st, err);
+		return store_stmt_err(s, st, err);
 	rowid = sqlite3_column_int64(st, 0);
 	o->revision = sqlite3_column_int64(st, 1);
 	o->number = store_col_strdup(st, 2);
@@ -203,7 +230,7 @@ order_append(struct store *s, const char *partner, const char *tx,
 	int64_t latest_valid, latest_any, now = store_now_ms();
 	size_t i;
 
-	st = store_cached(s, SLOT_MAXREV, "SELECT coalesce(max(CASE WHEN "
+	st = order_stmt(s, SLOT_MAXREV, "SELECT coalesce(max(CASE WHEN "
 	    "validity = 'valid' THEN revision END), 0), coalesce(max("
 	    "revision), 0) FROM order_revisions WHERE partner = ?1 AND "
 	    "transaction_id = ?2", err);
@@ -212,7 +239,7 @@ order_append(struct store *s, const char *partner, const char *tx,
 	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_ROW)
-		return sqlerr(s, st, err);
+		return store_stmt_err(s, st, err);
 	latest_valid = sqlite3_column_int64(st, 0);
 	latest_any = sqlite3_column_int64(st, 1);
 	sqlite3_reset(st);
@@ -222,7 +249,7 @@ order_append(struct store *s, const char *partner, const char *tx,
 		    partner, tx, latest_valid, base);
 		return ORDER_CONFLICT;
 	}
-	st = store_cached(s, SLOT_INSREV, "INSERT INTO order_revisions "
+	st = order_stmt(s, SLOT_INSREV, "INSERT INTO order_revisions "
 	    "(partner, transaction_id, revision, order_number, state, "
 	    "message_type, message, outbound, compensates, validity, "
 	    "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
@@ -243,11 +270,11 @@ order_append(struct store *s, const char *partner, const char *tx,
 	    SQLITE_STATIC);
 	sqlite3_bind_int64(st, 11, now);
 	if (sqlite3_step(st) != SQLITE_DONE)
-		return sqlerr(s, st, err);
+		return store_stmt_err(s, st, err);
 	sqlite3_reset(st);
 	*rev_id = sqlite3_last_insert_rowid(s->db);
 	*revision = latest_any + 1;
-	st = store_cached(s, SLOT_INSLINE, "INSERT INTO order_lines (revision, "
+	st = order_stmt(s, SLOT_INSLINE, "INSERT INTO order_lines (revision, "
 	    "line, item, quantity, unit, price, delivered) VALUES (?1, ?2, "
 	    "?3, ?4, ?5, ?6, ?7)", err);
 	if (st == NULL)
@@ -267,34 +294,106 @@ order_append(struct store *s, const char *partner, const char *tx,
 			sqlite3_bind_int64(st, 6, l->price);
 		sqlite3_bind_int64(st, 7, l->delivered);
 		if (sqlite3_step(st) != SQLITE_DONE)
-			return sqlerr(s, st, err);
+			return store_stmt_err(s, st, err);
 	}
 	sqlite3_reset(st);
 	return 0;
+}
+
+/*
+ * The one decision of pending revisions: revision rev_id, or (rev_id 0)
+ * every pending revision message wrote. Valid when `valid' and no newer
+ * valid revision of the order exists meanwhile (a writer that lost a
+ * race must not overwrite), else invalid. The number of rows decided,
+ * or -1.
+ */
+static int
+decide(struct store *s, int64_t rev_id, int64_t message, bool valid,
+    struct spool_error *err)
+{
+	sqlite3_stmt *st;
+
+	st = order_stmt(s, SLOT_DECIDE, "UPDATE order_revisions AS r SET "
+	    "validity = CASE WHEN ?3 AND NOT EXISTS (SELECT 1 FROM "
+	    "order_revisions x WHERE x.partner = r.partner AND "
+	    "x.transaction_id = r.transaction_id AND x.validity = 'valid' AND "
+	    "x.revision > r.revision) THEN 'valid' ELSE 'invalid' END, "
+	    "decided_at = ?4 WHERE r.validity = 'pending' AND (r.id = ?1 OR "
+	    "r.message = ?2)", err);
+	if (st == NULL)
+		return -1;
+	if (rev_id != 0)
+		sqlite3_bind_int64(st, 1, rev_id);
+	else
+		sqlite3_bind_int64(st, 2, message);
+	sqlite3_bind_int(st, 3, valid ? 1 : 0);
+	sqlite3_bind_int64(st, 4, store_now_ms());
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return store_stmt_err(s, st, err);
+	sqlite3_reset(st);
+	return sqlite3_changes(s->db);
 }
 
 int
 order_decide(struct store *s, int64_t rev_id, bool valid,
     struct spool_error *err)
 {
-	sqlite3_stmt *st;
+	int n;
 
-	st = store_cached(s, SLOT_DECIDE, "UPDATE order_revisions SET "
-	    "validity = ?2, decided_at = ?3 WHERE id = ?1 AND validity = "
-	    "'pending'", err);
-	if (st == NULL)
+	if ((n = decide(s, rev_id, 0, valid, err)) == -1)
 		return -1;
-	sqlite3_bind_int64(st, 1, rev_id);
-	sqlite3_bind_text(st, 2, valid ? "valid" : "invalid", -1,
-	    SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, store_now_ms());
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return sqlerr(s, st, err);
-	sqlite3_reset(st);
-	if (sqlite3_changes(s->db) != 1) {
+	if (n != 1) {
 		spool_seterr(err, "order revision %" PRId64 " is not pending",
 		    rev_id);
 		return -1;
 	}
+	return 0;
+}
+
+int
+order_decide_call(struct store *s, int64_t message, bool ok,
+    struct spool_error *err)
+{
+	return decide(s, 0, message, ok, err) == -1 ? -1 : 0;
+}
+
+int
+order_history(struct store *s, const char *partner, const char *tx,
+    int (*fn)(void *, const struct order_history_row *), void *arg,
+    struct spool_error *err)
+{
+	struct order_history_row r;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = store_has_table(s, "order_revisions", err)) != 1)
+		return rc;
+	st = order_stmt(s, SLOT_HISTORY, "SELECT revision, order_number, "
+	    "state, message_type, message, outbound, compensates, created_at "
+	    "FROM v_order_history WHERE partner = ?1 AND transaction_id = ?2 "
+	    "ORDER BY revision", err);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r.revision = sqlite3_column_int64(st, 0);
+		r.order_number = (const char *)sqlite3_column_text(st, 1);
+		r.state = (const char *)sqlite3_column_text(st, 2);
+		r.message_type = (const char *)sqlite3_column_text(st, 3);
+		r.message = sqlite3_column_int64(st, 4);
+		r.outbound = sqlite3_column_int64(st, 5);
+		r.compensates = sqlite3_column_int64(st, 6);
+		r.created_at = sqlite3_column_int64(st, 7);
+		if (fn(arg, &r) != 0) {
+			/* fn stopped the walk: an error of its own. */
+			sqlite3_reset(st);
+			return -1;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		return store_stmt_err(s, st, err);
+	/* No read snapshot outlives the call. */
+	sqlite3_reset(st);
 	return 0;
 }

@@ -87,8 +87,41 @@ int	order_append(struct store *, const char *partner, const char *tx,
 	    int64_t base, const struct order *o, const struct order_cause *,
 	    int64_t *rev_id, int64_t *revision, struct spool_error *);
 
-/* A pending revision becomes valid or invalid (once). 0 or -1. */
+/*
+ * A pending revision becomes valid or invalid (once): valid only when
+ * `valid' and no newer valid revision of its order exists meanwhile (a
+ * writer that lost a race must not overwrite). 0 or -1.
+ */
 int	order_decide(struct store *, int64_t rev_id, bool valid,
+	    struct spool_error *);
+/*
+ * The end of an external call decides, by the same rule, the revisions
+ * its message wrote as pending: a revision that spans two systems is
+ * valid only once the second one has said yes. 0 or -1.
+ */
+int	order_decide_call(struct store *, int64_t message, bool ok,
+	    struct spool_error *);
+
+/* A valid order revision, as spoolctl shows it; strings may be NULL. */
+struct order_history_row {
+	int64_t		 revision;
+	const char	*order_number;
+	const char	*state;
+	const char	*message_type;
+	int64_t		 message;	/* 0: none */
+	int64_t		 outbound;	/* 0: none */
+	int64_t		 compensates;	/* 0: none */
+	int64_t		 created_at;
+};
+
+/*
+ * A transaction's valid order revisions, in order, read through the view
+ * v_order_history (for spoolctl: a read-only store will do). fn returns
+ * 0 to go on; anything else stops the walk, and -1 is returned. A store
+ * without the orders' tables (not migrated yet) has none. 0 or -1.
+ */
+int	order_history(struct store *, const char *partner, const char *tx,
+	    int (*fn)(void *, const struct order_history_row *), void *arg,
 	    struct spool_error *);
 
 #endif

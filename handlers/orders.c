@@ -41,8 +41,8 @@
  * Two systems (DESIGN 1): an order message routed to exec, in a
  * transaction that has an order, is checked here first (orders_external)
  * and appended as a *pending* revision in the cycle's transaction; the
- * end of the call makes it valid (exit 0) or invalid
- * (store_exec_decide_revisions). Readers see it only once valid. A
+ * end of the call makes it valid (exit 0) or invalid (orders_finish,
+ * order_decide_call). Readers see it only once valid. A
  * transition the life cycle does not allow fails at once, and the
  * program is not called.
  *
@@ -674,6 +674,13 @@ orders_external(struct store *s, const struct router *r,
 
 	res = apply_msg(s, r, route, m, true, &skip, reason, len);
 	return res == CYCLE_OK ? CYCLE_EXTERNAL : res;
+}
+
+int
+orders_finish(struct store *s, const struct store_work *w, bool ok,
+    struct spool_error *err)
+{
+	return order_decide_call(s, w->id, ok, err);
 }
 
 int

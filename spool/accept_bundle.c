@@ -398,70 +398,6 @@ file_matches(int dfd, const char *name, const uint8_t *sha)
 	return ok;
 }
 
-/*
- * Write data as file name in dfd: into the dot file .<name>.tmp, renamed
- * to name once whole, so that a write that fails (ENOSPC, EIO) leaves no
- * partial file under the name (the dot file is removed, *syserr gets the
- * errno). Not fsynced one by one: materialise() makes them all durable
- * with one syncfs() before the bundle moves, and a copy that a power
- * loss left empty is found by its content and written again (see the
- * top of this file). A leftover dot file is ours: it is replaced.
- */
-static int
-write_file(int dfd, const char *dir, const char *name, const char *data,
-    size_t len, int *syserr, struct spool_error *err)
-{
-	char tmp[SPOOLDIR_NAME_MAX + 8];
-	size_t off = 0;
-	ssize_t n;
-	int fd, e;
-
-	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
-	if (unlinkat(dfd, tmp, 0) == -1 && errno != ENOENT) {
-		*syserr = errno;
-		spool_seterr(err, "cannot remove %s/%s: %s", dir, tmp,
-		    strerror(errno));
-		return -1;
-	}
-	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_NONBLOCK | O_CLOEXEC, 0640);
-	if (fd == -1) {
-		*syserr = errno;
-		spool_seterr(err, "cannot create %s/%s: %s", dir, tmp,
-		    strerror(errno));
-		return -1;
-	}
-	while (off < len) {
-		n = write(fd, data + off, len - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			e = n == 0 ? EIO : errno;
-			spool_seterr(err, "cannot write %s/%s: %s", dir, tmp,
-			    n == 0 ? "no progress" : strerror(e));
-			close(fd);
-			goto fail;
-		}
-		off += (size_t)n;
-	}
-	if (close(fd) == -1) {
-		e = errno;
-		spool_seterr(err, "close %s/%s: %s", dir, tmp, strerror(e));
-		goto fail;
-	}
-	if (renameat(dfd, tmp, dfd, name) == -1) {
-		e = errno;
-		spool_seterr(err, "cannot rename %s/%s: %s", dir, tmp,
-		    strerror(e));
-		goto fail;
-	}
-	return 0;
-fail:
-	*syserr = e;
-	(void)unlinkat(dfd, tmp, 0);
-	return -1;
-}
-
 /* Pass 2, one entry that became a message: make its file right. */
 static int
 put_entry(struct pass2 *p, struct ment *m, const struct bundle_entry *be)
@@ -511,8 +447,12 @@ put_entry(struct pass2 *p, struct ment *m, const struct bundle_entry *be)
 		    LOG_Q(p->partner), LOG_Q(b), be->index, p->batch, m->id,
 		    LOG_Q(m->reason));
 	}
-	if (write_file(dfd, spool_state_name(m->state), m->file, be->data,
-	    be->len, &p->syserr, p->err) == -1)
+	/* Not fsynced one by one: materialise() makes them all durable
+	 * with one syncfs() before the bundle moves, and a copy that a power
+	 * loss left empty is found by its content and written again (see
+	 * the top of this file). */
+	if (spooldir_write_at(dfd, spool_state_name(m->state), m->file,
+	    be->data, be->len, 0, &p->syserr, p->err) == -1)
 		return -1;
 	c->sd->dirty[m->state] = true;
 	return 0;

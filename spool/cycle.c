@@ -39,6 +39,15 @@
  * fsynced once. A crash before COMMIT undoes the whole cycle; a crash
  * after it leaves files in their old directories, which start-up
  * reconciliation moves.
+ *
+ * An external call (exec) ends in cycle_complete(), a cycle of one
+ * message: the handler side decides what the call left pending through
+ * struct cycle_external (finish, and the outbound messages it sent), the
+ * message is done, deferred or failed like any other. The rules of order
+ * (which number is next, which parked one is released, gaps) are the
+ * sequencer's (seq_release()); the admin's levers, which reuse this
+ * file's insides (cycle_int.h), are lever.c's. (826 lines: the chunked
+ * apply, its replay and the refill belong together.)
  */
 #include "config.h"
 
@@ -52,38 +61,15 @@
 #include <unistd.h>
 
 #include "cycle.h"
+#include "cycle_int.h"
 #include "failpoint.h"
 #include "log.h"
 #include "outbound.h"
 #include "readfile.h"
 #include "retry.h"
+#include "sequencer.h"
 #include "store_exec.h"
 #include "store_outbound.h"
-
-#define REASON_MAX	1024
-
-struct item {
-	struct store_work	 w;
-	int			 to_state;	/* -1: unchanged */
-	bool			 stale;		/* seen by the last call */
-	bool			 parked_row;	/* released here: the store
-						   still says 'parked' */
-	char			 reason[REASON_MAX];
-};
-
-struct cycle {
-	struct cycle_ctx	*ctx;
-	struct cycle_stats	*stats;
-	struct item		*items;		/* the work, at most cap */
-	size_t			 n, cap;
-	struct store_work	*spill;		/* released, no room: to
-						   queue/ */
-	size_t			 nspill;
-	bool			 take;		/* released ones join the work:
-						   only cycle_run() applies
-						   what it takes */
-	int64_t			 now;
-};
 
 /*
  * Read a message file, bounded by max_message_size, and check it is the
@@ -246,8 +232,28 @@ take_released(struct cycle *c, struct store_work *w, struct spool_error *err)
 	return 0;
 }
 
-static int	advance(struct cycle *, const char *, const char *, int64_t,
-		    struct spool_error *);
+/*
+ * Sequence number seq of a transaction is done (processed or skipped):
+ * the sequencer moves next on (seq_release()), and a parked successor it
+ * releases joins this cycle.
+ */
+int
+cycle_advance(struct cycle *c, const char *partner, const char *tx,
+    int64_t seq, struct spool_error *err)
+{
+	struct store_work next;
+	int rc;
+
+	rc = seq_release(c->ctx->store, partner, tx, seq, &next, err);
+	if (rc != 1)
+		return rc;
+	if (take_released(c, &next, err) == -1) {
+		store_work_free(&next);
+		return -1;
+	}
+	c->stats->released++;
+	return 0;
+}
 
 /*
  * Record success of item i: done, its transaction's next moves on, and a
@@ -267,40 +273,8 @@ succeed(struct cycle *c, struct item *it, struct spool_error *err)
 	it->to_state = ST_DONE;
 	if (it->w.transaction_id == NULL)
 		return 0;
-	return advance(c, it->w.partner, it->w.transaction_id,
+	return cycle_advance(c, it->w.partner, it->w.transaction_id,
 	    it->w.sender_seq, err);
-}
-
-/*
- * Sequence number seq of a transaction is done (processed or skipped):
- * next moves on, and a parked successor is released into this cycle.
- */
-static int
-advance(struct cycle *c, const char *partner, const char *tx, int64_t seq,
-    struct spool_error *err)
-{
-	struct store *s = c->ctx->store;
-	struct store_work next;
-	int rc;
-
-	if (store_tx_advance(s, partner, tx, seq, err) == -1)
-		return -1;
-	rc = store_parked(s, partner, tx, seq + 1, &next, err);
-	if (rc == -1)
-		return -1;
-	if (rc == 0) {
-		rc = store_tx_has_parked(s, partner, tx, seq, err);
-		if (rc == -1)
-			return -1;
-		return store_tx_set_gap(s, partner, tx, rc, err);
-	}
-	if (store_tx_set_gap(s, partner, tx, 0, err) == -1 ||
-	    take_released(c, &next, err) == -1) {
-		store_work_free(&next);
-		return -1;
-	}
-	c->stats->released++;
-	return 0;
 }
 
 /* Record failure of item i (after its savepoint was rolled back). */
@@ -431,8 +405,8 @@ chunk_replay(struct cycle *c, size_t from, size_t to, struct spool_error *err)
 	return 0;
 }
 
-static void
-move_files(struct cycle *c)
+void
+cycle_move_files(struct cycle *c)
 {
 	struct spool_error err;
 	char text[REASON_MAX + 4096], id[1024];
@@ -505,8 +479,8 @@ flush_outbound(struct cycle_ctx *ctx)
 		    LOG_Q(err.msg));
 }
 
-static void
-free_cycle(struct cycle *c)
+void
+cycle_free(struct cycle *c)
 {
 	size_t i;
 
@@ -573,7 +547,7 @@ drop_unapplied(struct cycle *c, size_t from, struct spool_error *err)
 		}
 		if (store_mark_queued(c->ctx->store, c->items[j].w.id,
 		    err) == -1) {
-			/* The rest is freed by free_cycle(). */
+			/* The rest is freed by cycle_free(). */
 			memmove(&c->items[from], &c->items[j],
 			    (c->n - j) * sizeof(*c->items));
 			c->n = from + (c->n - j);
@@ -625,11 +599,11 @@ cycle_run(struct cycle_ctx *ctx, struct cycle_stats *stats,
 	if ((c.items = calloc(c.cap, sizeof(*c.items))) == NULL ||
 	    (c.spill = calloc(c.cap, sizeof(*c.spill))) == NULL) {
 		spool_seterr(err, "out of memory");
-		free_cycle(&c);
+		cycle_free(&c);
 		return -1;
 	}
 	if (store_begin(s, err) == -1) {
-		free_cycle(&c);
+		cycle_free(&c);
 		return -1;
 	}
 	c.now = store_now_ms();
@@ -638,7 +612,7 @@ cycle_run(struct cycle_ctx *ctx, struct cycle_stats *stats,
 		goto rollback;
 	if (c.n == 0) {
 		store_rollback(s);
-		free_cycle(&c);
+		cycle_free(&c);
 		return 0;
 	}
 
@@ -697,13 +671,13 @@ cycle_run(struct cycle_ctx *ctx, struct cycle_stats *stats,
 	for (i = 0; i < c.n; i++)
 		if (c.items[i].to_state == ST_DONE)
 			stats->done++;
-	move_files(&c);
-	free_cycle(&c);
+	cycle_move_files(&c);
+	cycle_free(&c);
 	flush_outbound(ctx);
 	return 0;
 rollback:
 	store_rollback(s);
-	free_cycle(&c);
+	cycle_free(&c);
 	memset(stats, 0, sizeof(*stats));
 	return -1;
 }
@@ -719,13 +693,24 @@ out_hook(void *arg, struct store *s, const char *type, xmlNodePtr body,
 {
 	struct out_hook *h = arg;
 
-	return h->ctx->on_outbound(h->ctx->on_outbound_arg, s, h->w, type,
-	    body, id, why, whylen);
+	return h->ctx->external->outbound(h->ctx->external_arg, s, h->w,
+	    type, body, id, why, whylen);
+}
+
+/* The handler's end of an external call (cycle_finish_fn). */
+static int
+finish(struct cycle_ctx *ctx, const struct store_work *w, bool ok,
+    struct spool_error *err)
+{
+	if (ctx->external == NULL || ctx->external->finish == NULL)
+		return 0;
+	return ctx->external->finish(ctx->external_arg, ctx->store, w, ok,
+	    err);
 }
 
 /*
- * An exec call that exited 0, in a savepoint: the order revisions its
- * message wrote as pending are decided (first: what the program sends
+ * An exec call that exited 0, in a savepoint: what its message left
+ * pending is decided by the handler (first: what the program sends
  * builds on them), then the outbound messages it wrote are recorded.
  * 0 done, 1 refused (why says why; nothing of it kept), -1 store error.
  */
@@ -741,7 +726,7 @@ exec_outbound(struct cycle_ctx *ctx, const struct store_work *w,
 
 	if (store_savepoint(ctx->store, "spoold_out", err) == -1)
 		return -1;
-	if (store_exec_decide_revisions(ctx->store, w->id, true, err) == -1)
+	if (finish(ctx, w, true, err) == -1)
 		return -1;
 	if (out == NULL || outlen == 0)
 		return store_release(ctx->store, "spoold_out", err);
@@ -752,7 +737,8 @@ exec_outbound(struct cycle_ctx *ctx, const struct store_work *w,
 	req.cause = w->id;
 	spool_clearerr(&oerr);
 	if (outbound_emit_file(ctx->store, ctx->schemas, &req, "spoold", out,
-	    outlen, ctx->on_outbound != NULL ? out_hook : NULL, &h, &n,
+	    outlen, ctx->external != NULL && ctx->external->outbound != NULL ?
+	    out_hook : NULL, &h, &n,
 	    &oerr) == 0)
 		return store_release(ctx->store, "spoold_out", err);
 	snprintf(why, whylen, "the program exited 0, but what it wrote to "
@@ -781,11 +767,11 @@ cycle_complete(struct cycle_ctx *ctx, int64_t id, int attempt,
 	if ((c.items = calloc(1, sizeof(*c.items))) == NULL ||
 	    (c.spill = calloc(1, sizeof(*c.spill))) == NULL) {
 		spool_seterr(err, "out of memory");
-		free_cycle(&c);
+		cycle_free(&c);
 		return -1;
 	}
 	if (store_begin(ctx->store, err) == -1) {
-		free_cycle(&c);
+		cycle_free(&c);
 		return -1;
 	}
 	c.now = store_now_ms();
@@ -809,8 +795,7 @@ cycle_complete(struct cycle_ctx *ctx, int64_t id, int attempt,
 			reason = why;
 		}
 	}
-	if (r != CYCLE_OK && store_exec_decide_revisions(ctx->store, id,
-	    false, err) == -1)
+	if (r != CYCLE_OK && finish(ctx, &c.items[0].w, false, err) == -1)
 		goto rollback;
 	if (store_exec_finish(ctx->store, id, attempt, r == CYCLE_OK,
 	    exit_status, r == CYCLE_OK ? NULL : reason, err) == -1)
@@ -826,160 +811,13 @@ cycle_complete(struct cycle_ctx *ctx, int64_t id, int attempt,
 	}
 	if (rc == -1 || store_commit(ctx->store, err) == -1)
 		goto rollback;
-	move_files(&c);
-	free_cycle(&c);
+	cycle_move_files(&c);
+	cycle_free(&c);
 	flush_outbound(ctx);
 	return 0;
 rollback:
 	store_rollback(ctx->store);
-	free_cycle(&c);
-	return -1;
-}
-
-/* Start a lever's transaction with room for n items. */
-static int
-lever_begin(struct cycle *c, struct cycle_ctx *ctx, struct cycle_stats *st,
-    size_t n, struct spool_error *err)
-{
-	memset(c, 0, sizeof(*c));
-	memset(st, 0, sizeof(*st));
-	c->ctx = ctx;
-	c->stats = st;
-	c->cap = n;
-	if ((c->items = calloc(n ? n : 1, sizeof(*c->items))) == NULL ||
-	    (c->spill = calloc(n ? n : 1, sizeof(*c->spill))) == NULL) {
-		spool_seterr(err, "out of memory");
-		free_cycle(c);
-		return -1;
-	}
-	if (store_begin(ctx->store, err) == -1) {
-		free_cycle(c);
-		return -1;
-	}
-	c->now = store_now_ms();
-	return 0;
-}
-
-int
-cycle_retry(struct cycle_ctx *ctx, int64_t id, const char *partner,
-    const char *tx, bool failed_only, int64_t *count, struct spool_error *err)
-{
-	struct store_work *v = NULL;
-	struct cycle_stats st;
-	struct cycle c;
-	char reason[SPOOLDIR_NAME_MAX + 16];
-	size_t n, i;
-
-	*count = 0;
-	if (store_begin(ctx->store, err) == -1)
-		return -1;
-	if (store_retry_candidates(ctx->store, id, partner, tx, failed_only,
-	    &v, &n, err) == -1) {
-		store_rollback(ctx->store);
-		return -1;
-	}
-	store_rollback(ctx->store);
-	if (lever_begin(&c, ctx, &st, n, err) == -1)
-		goto fail_list;
-	for (i = 0; i < n; i++) {
-		c.items[i].w = v[i];
-		c.items[i].to_state = ST_QUEUE;
-		c.n = i + 1;
-		if (store_mark_retried(ctx->store, v[i].id, err) == -1)
-			goto rollback;
-	}
-	free(v);
-	v = NULL;
-	if (store_commit(ctx->store, err) == -1)
-		goto rollback;
-	move_files(&c);
-	/* The old .reason of a dead letter goes; its text stays in the
-	 * store's attempts, shown by spoolctl show. */
-	for (i = 0; i < c.n; i++) {
-		if (c.items[i].w.state != ST_FAILED)
-			continue;
-		snprintf(reason, sizeof(reason), "%s.reason",
-		    c.items[i].w.file_name);
-		unlinkat(ctx->sd->state_fd[ST_FAILED], reason, 0);
-	}
-	*count = (int64_t)c.n;
-	free_cycle(&c);
-	return 0;
-rollback:
-	store_rollback(ctx->store);
-	free_cycle(&c);
-fail_list:
-	if (v != NULL) {
-		for (i = c.n; i < n; i++)
-			store_work_free(&v[i]);
-		free(v);
-	}
-	return -1;
-}
-
-int
-cycle_skip(struct cycle_ctx *ctx, const char *partner, const char *tx,
-    int64_t seq, const char *user, const char *why, struct spool_error *err)
-{
-	struct cycle_stats st;
-	struct store_work w;
-	struct cycle c;
-	char reason[REASON_MAX];
-	int64_t next;
-	int rc;
-
-	if (lever_begin(&c, ctx, &st, 1, err) == -1)
-		return -1;
-	rc = store_tx_next(ctx->store, partner, tx, &next, err);
-	if (rc != 1) {
-		if (rc == 0)
-			spool_seterr(err, "partner %s has no transaction %s",
-			    partner, tx);
-		goto rollback;
-	}
-	if (seq != next) {
-		spool_seterr(err, "transaction %s of %s waits for sequence %"
-		    PRId64 "; only that number can be skipped", tx, partner,
-		    next);
-		goto rollback;
-	}
-	snprintf(reason, sizeof(reason), "skipped by %s: %s", user, why);
-	rc = store_at_seq(ctx->store, partner, tx, seq, &w, err);
-	if (rc == -1)
-		goto rollback;
-	if (rc == 1) {
-		int pending;
-
-		/* Not while its exec call runs: its outcome would follow. */
-		pending = store_exec_is_pending(ctx->store, w.id, err);
-		if (pending != 0) {
-			if (pending == 1)
-				spool_seterr(err, "message %" PRId64 " has an "
-				    "exec call running; wait for it", w.id);
-			store_work_free(&w);
-			goto rollback;
-		}
-		c.items[0].w = w;
-		c.items[0].to_state = ST_DONE;
-		c.n = 1;
-		if (store_mark_skipped(ctx->store, w.id, reason, err) == -1)
-			goto rollback;
-	}
-	if (store_add_skip(ctx->store, partner, tx, seq, user, why, err) ==
-	    -1 || advance(&c, partner, tx, seq, err) == -1)
-		goto rollback;
-	if (store_commit(ctx->store, err) == -1)
-		goto rollback;
-	/* A skipped message's file goes to done/; a released successor
-	 * moves to queue/. */
-	move_files(&c);
-	free_cycle(&c);
-	log_notice("event=skip partner=%s tx=%s seq=%" PRId64 " user=%s",
-	    LOG_Q(partner), LOG_Q(tx), seq, LOG_Q(user));
-	return 0;
-rollback:
-	store_rollback(ctx->store);
-	free_cycle(&c);
+	cycle_free(&c);
 	return -1;
 }
 

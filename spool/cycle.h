@@ -60,6 +60,23 @@ typedef int (*cycle_outbound_fn)(void *arg, struct store *,
     int64_t outbound_id, char *why, size_t whylen);
 
 /*
+ * The end of an external call, told to the handler side inside
+ * cycle_complete()'s transaction: ok when the call succeeded (before its
+ * outbound messages are recorded, which build on what this decides; a
+ * refusal of those rolls it back and calls it again with ok false), not
+ * ok when it failed. The handler decides what the call left pending.
+ * 0, or -1 (err).
+ */
+typedef int (*cycle_finish_fn)(void *arg, struct store *,
+    const struct store_work *, bool ok, struct spool_error *);
+
+/* What the handler side does at the end of an external call. */
+struct cycle_external {
+	cycle_outbound_fn	 outbound;	/* NULL: every one accepted */
+	cycle_finish_fn		 finish;	/* NULL: nothing to decide */
+};
+
+/*
  * Asked by cycle_run() before each chunk: true when the program is
  * told to stop (libspool knows nothing of why). The cycle then commits
  * what it has applied and leaves the rest where it was.
@@ -74,8 +91,9 @@ struct cycle_ctx {
 	void			*arg;
 	struct schema_set	*schemas;	/* cycle_complete()'s outbound
 						 * messages; NULL: unchecked */
-	cycle_outbound_fn	 on_outbound;	/* NULL: none */
-	void			*on_outbound_arg;
+	const struct cycle_external *external;	/* cycle_complete()'s;
+						 * NULL: none */
+	void			*external_arg;
 	cycle_stop_fn		 should_stop;	/* NULL: never stop early */
 	void			*stop_arg;
 };
@@ -110,28 +128,6 @@ int	cycle_run(struct cycle_ctx *, struct cycle_stats *,
 int	cycle_complete(struct cycle_ctx *, int64_t id, int attempt,
 	    enum cycle_result r, int exit_status, const char *reason,
 	    const char *out, size_t outlen, struct spool_error *);
-
-/*
- * spoolctl retry: failed and deferred messages (one by id, or those of
- * one transaction; with id 0, partner NULL and failed_only, every failed
- * one) go back to queue/ for an immediate attempt, with a fresh set of
- * max_attempts; their earlier attempts stay recorded. Messages with an
- * exec call running are left alone. *count says how many moved.
- */
-int	cycle_retry(struct cycle_ctx *, int64_t id, const char *partner,
-	    const char *tx, bool failed_only, int64_t *count,
-	    struct spool_error *);
-
-/*
- * spoolctl skip: declare sequence number seq of a transaction done
- * without applying it, recording who and why. Only the number the
- * transaction waits for can be skipped; a message holding it (failed,
- * deferred or queued) goes to done/ unapplied, and the parked successor
- * is released.
- */
-int	cycle_skip(struct cycle_ctx *, const char *partner, const char *tx,
-	    int64_t seq, const char *user, const char *why,
-	    struct spool_error *);
 
 /* Milliseconds until the next deferred message is due: -1 if none. */
 int64_t	cycle_next_due_in(struct store *, struct spool_error *);

@@ -456,11 +456,9 @@ static int
 write_one(struct spooldir *sd, const struct store_outfile *f,
     struct spool_error *err)
 {
-	char tmp[SPOOLDIR_NAME_MAX + 16];
+	char dir[300];
 	struct stat st;
-	size_t off = 0;
-	ssize_t w;
-	int dfd, fd = -1, rc = -1;
+	int dfd, rc = -1;
 
 	if ((dfd = partner_dir(sd, f->partner, err)) == -1)
 		return -1;
@@ -470,67 +468,15 @@ write_one(struct spooldir *sd, const struct store_outfile *f,
 		close(dfd);
 		return 0;
 	}
-	snprintf(tmp, sizeof(tmp), ".%s.tmp", f->file_name);
 	/*
 	 * outgoing/<partner>/ may be the partner's to write in (its SFTP
-	 * chroot): whatever lies at the temporary name (a FIFO would block
-	 * an open, a link would lead elsewhere) is removed, and the file is
-	 * created anew, without blocking, and checked.
+	 * chroot): spooldir_write_at() removes whatever lies at the
+	 * temporary name and creates the file anew, without blocking.
 	 */
-	if (unlinkat(dfd, tmp, 0) == -1 && errno != ENOENT) {
-		spool_seterr(err, "cannot remove outgoing/%s/%s: %s",
-		    f->partner, tmp, strerror(errno));
-		goto out;
-	}
-	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0644);
-	if (fd == -1) {
-		spool_seterr(err, "cannot create outgoing/%s/%s: %s",
-		    f->partner, tmp, strerror(errno));
-		goto out;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		spool_seterr(err, "outgoing/%s/%s is not a regular file",
-		    f->partner, tmp);
-		goto out;
-	}
-	while (off < f->len) {
-		w = write(fd, f->content + off, f->len - off);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			spool_seterr(err, "cannot write outgoing/%s/%s: %s",
-			    f->partner, tmp, w == 0 ? "short write" :
-			    strerror(errno));
-			goto out;
-		}
-		off += (size_t)w;
-	}
-	if (fsync(fd) == -1) {
-		spool_seterr(err, "cannot fsync outgoing/%s/%s: %s",
-		    f->partner, tmp, strerror(errno));
-		goto out;
-	}
-	rc = close(fd);
-	fd = -1;
-	if (rc == -1) {
-		spool_seterr(err, "cannot close outgoing/%s/%s: %s",
-		    f->partner, tmp, strerror(errno));
-		goto out;
-	}
-	rc = -1;
-	if (renameat(dfd, tmp, dfd, f->file_name) == -1) {
-		spool_seterr(err, "cannot rename outgoing/%s/%s: %s",
-		    f->partner, tmp, strerror(errno));
-		goto out;
-	}
-	rc = spooldir_fsync_fd(dfd, "outgoing partner directory", err);
-out:
-	if (fd != -1) {
-		close(fd);
-		/* No partial file stays (ENOSPC, EIO): written anew later. */
-		(void)unlinkat(dfd, tmp, 0);
-	}
+	snprintf(dir, sizeof(dir), "outgoing/%s", f->partner);
+	if (spooldir_write_at(dfd, dir, f->file_name, f->content, f->len,
+	    SPOOLDIR_W_FSYNC | SPOOLDIR_W_PUBLIC, NULL, err) == 0)
+		rc = spooldir_fsync_fd(dfd, "outgoing partner directory", err);
 	close(dfd);
 	return rc;
 }

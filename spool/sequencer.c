@@ -1,5 +1,6 @@
 /*
- * sequencer.c - decide order: ready, parked, duplicate or conflict.
+ * sequencer.c - decide order: ready, parked, duplicate or conflict, and
+ * release in order.
  *
  * Per (partner, TransactionId) the store keeps `next', the last processed
  * SenderSequence + 1. A message whose number is already recorded, or is
@@ -11,6 +12,11 @@
  * or without one the content digest. A MessageId seen before with other
  * content is still a duplicate, as DESIGN 5 defines; the caller logs it.
  *
+ * The release half of ordering is here too (seq_release): when a number
+ * is done, next moves on; the parked successor, if it is there, is
+ * released and the gap before it closes; if it is not, a gap is open
+ * while later numbers wait.
+ *
  * All state lives in the store: nothing here survives a call.
  */
 #include "config.h"
@@ -20,6 +26,7 @@
 #include <string.h>
 
 #include "sequencer.h"
+#include "store_cycle.h"
 
 const char *
 seq_verdict_name(enum seq_verdict v)
@@ -119,4 +126,30 @@ seq_classify(struct store *s, const char *partner, const struct msg_header *h,
 	} else
 		r->verdict = SEQ_READY;
 	return 0;
+}
+
+int
+seq_release(struct store *s, const char *partner, const char *tx,
+    int64_t seq, struct store_work *next, struct spool_error *err)
+{
+	int rc;
+
+	if (store_tx_advance(s, partner, tx, seq, err) == -1)
+		return -1;
+	rc = store_parked(s, partner, tx, seq + 1, next, err);
+	if (rc == -1)
+		return -1;
+	if (rc == 0) {
+		/* No successor yet: a gap is open while later ones wait. */
+		rc = store_tx_has_parked(s, partner, tx, seq, err);
+		if (rc == -1)
+			return -1;
+		return store_tx_set_gap(s, partner, tx, rc, err) == -1 ? -1 : 0;
+	}
+	/* The gap, if there was one, closes. */
+	if (store_tx_set_gap(s, partner, tx, 0, err) == -1) {
+		store_work_free(next);
+		return -1;
+	}
+	return 1;
 }

@@ -9,6 +9,7 @@
 #include "error.h"
 #include "message.h"
 #include "store.h"
+#include "store_cycle.h"
 
 enum seq_verdict {
 	SEQ_READY,	/* its turn: queue/ */
@@ -35,5 +36,15 @@ int	seq_classify(struct store *, const char *partner,
 	    struct seq_result *, struct spool_error *);
 
 const char *seq_verdict_name(enum seq_verdict);
+
+/*
+ * Sequence number seq of partner's transaction tx is done (processed or
+ * skipped): next moves on. 1: the parked successor seq + 1 is released
+ * into *next (the caller owns it; the gap before it closed). 0: none
+ * yet (a gap is noted open while later numbers are parked). -1: error.
+ * Inside the caller's write transaction.
+ */
+int	seq_release(struct store *, const char *partner, const char *tx,
+	    int64_t seq, struct store_work *next, struct spool_error *);
 
 #endif

@@ -235,9 +235,10 @@ spooldir_name(char *buf, size_t len, const char *partner,
 	return 0;
 }
 
-int
-spooldir_rejected_name(char *buf, size_t len, const char *partner,
-    const char *orig_name, int64_t id)
+/* partner,orig_name,id.suffix, both names escaped. */
+static int
+upload_name(char *buf, size_t len, const char *partner,
+    const char *orig_name, int64_t id, const char *suffix)
 {
 	char p[64 + 1], o[120 + 1];
 	int n;
@@ -247,28 +248,24 @@ spooldir_rejected_name(char *buf, size_t len, const char *partner,
 	else
 		snprintf(p, sizeof(p), "%s", SPOOLDIR_NO_PARTNER);
 	spooldir_escape(o, 120, orig_name);
-	n = snprintf(buf, len, "%s,%s,%" PRId64 ".rejected", p, o, id);
+	n = snprintf(buf, len, "%s,%s,%" PRId64 ".%s", p, o, id, suffix);
 	if (n < 0 || (size_t)n >= len)
 		return -1;
 	return 0;
 }
 
 int
+spooldir_rejected_name(char *buf, size_t len, const char *partner,
+    const char *orig_name, int64_t id)
+{
+	return upload_name(buf, len, partner, orig_name, id, "rejected");
+}
+
+int
 spooldir_bundle_name(char *buf, size_t len, const char *partner,
     const char *orig_name, int64_t batch)
 {
-	char p[64 + 1], o[120 + 1];
-	int n;
-
-	if (partner != NULL && strcmp(partner, "-") != 0)
-		spooldir_escape(p, 64, partner);
-	else
-		snprintf(p, sizeof(p), "%s", SPOOLDIR_NO_PARTNER);
-	spooldir_escape(o, 120, orig_name);
-	n = snprintf(buf, len, "%s,%s,%" PRId64 ".bundle", p, o, batch);
-	if (n < 0 || (size_t)n >= len)
-		return -1;
-	return 0;
+	return upload_name(buf, len, partner, orig_name, batch, "bundle");
 }
 
 int
@@ -335,24 +332,39 @@ reason_clean(const char *text, char **clean)
 }
 
 int
-spooldir_write_file(struct spooldir *sd, enum spool_state st,
-    const char *name, const char *data, size_t len, bool replace,
+spooldir_write_at(int dfd, const char *dir, const char *name,
+    const char *data, size_t len, int flags, int *syserr,
     struct spool_error *err)
 {
 	char tmp[SPOOLDIR_NAME_MAX + 24];
 	size_t off = 0;
 	ssize_t n;
-	int fd, dfd = sd->state_fd[st];
+	int fd, e = 0;
 
 	if (snprintf(tmp, sizeof(tmp), ".%s.tmp", name) >= (int)sizeof(tmp)) {
+		if (syserr != NULL)
+			*syserr = ENAMETOOLONG;
 		spool_seterr(err, "file name too long: %s", name);
 		return -1;
 	}
-	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
-	    O_CLOEXEC, 0640);
+	/* Whatever lies at the temporary name is ours, or a partner's trap
+	 * (a FIFO would block an open, a link lead elsewhere): it goes, and
+	 * the file is created anew, without blocking. */
+	if (unlinkat(dfd, tmp, 0) == -1 && errno != ENOENT) {
+		if (syserr != NULL)
+			*syserr = errno;
+		spool_seterr(err, "cannot remove %s/%s: %s", dir, tmp,
+		    strerror(errno));
+		return -1;
+	}
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+	    (flags & SPOOLDIR_W_PUBLIC) ? 0644 : 0640);
 	if (fd == -1) {
-		spool_seterr(err, "cannot create %s/%s: %s", state_names[st],
-		    tmp, strerror(errno));
+		if (syserr != NULL)
+			*syserr = errno;
+		spool_seterr(err, "cannot create %s/%s: %s", dir, tmp,
+		    strerror(errno));
 		return -1;
 	}
 	while (off < len) {
@@ -360,38 +372,55 @@ spooldir_write_file(struct spooldir *sd, enum spool_state st,
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			spool_seterr(err, "cannot write %s/%s: %s",
-			    state_names[st], tmp, n == 0 ? "no progress" :
-			    strerror(errno));
+			e = n == 0 ? EIO : errno;
+			spool_seterr(err, "cannot write %s/%s: %s", dir, tmp,
+			    n == 0 ? "no progress" : strerror(e));
 			goto fail;
 		}
 		off += (size_t)n;
 	}
-	if (fsync(fd) == -1) {
-		spool_seterr(err, "fsync %s/%s: %s", state_names[st], tmp,
-		    strerror(errno));
+	if ((flags & SPOOLDIR_W_FSYNC) && fsync(fd) == -1) {
+		e = errno;
+		spool_seterr(err, "cannot fsync %s/%s: %s", dir, tmp,
+		    strerror(e));
 		goto fail;
 	}
-	if (close(fd) == -1) {
-		fd = -1;
-		spool_seterr(err, "close %s/%s: %s", state_names[st], tmp,
-		    strerror(errno));
-		goto fail;
-	}
+	n = close(fd);
 	fd = -1;
-	if (renameat2(dfd, tmp, dfd, name, replace ? 0 : RENAME_NOREPLACE) ==
-	    -1) {
-		spool_seterr(err, "cannot rename %s/%s: %s", state_names[st],
-		    tmp, strerror(errno));
+	if (n == -1) {
+		e = errno;
+		spool_seterr(err, "cannot close %s/%s: %s", dir, tmp,
+		    strerror(e));
 		goto fail;
 	}
-	sd->dirty[st] = true;
+	if (renameat2(dfd, tmp, dfd, name, (flags & SPOOLDIR_W_NOREPLACE) ?
+	    RENAME_NOREPLACE : 0) == -1) {
+		e = errno;
+		spool_seterr(err, "cannot rename %s/%s: %s", dir, tmp,
+		    strerror(e));
+		goto fail;
+	}
 	return 0;
 fail:
+	if (syserr != NULL)
+		*syserr = e;
 	if (fd != -1)
 		close(fd);
-	unlinkat(dfd, tmp, 0);
+	(void)unlinkat(dfd, tmp, 0);
 	return -1;
+}
+
+int
+spooldir_write_file(struct spooldir *sd, enum spool_state st,
+    const char *name, const char *data, size_t len, bool replace,
+    struct spool_error *err)
+{
+	if (spooldir_write_at(sd->state_fd[st], state_names[st], name, data,
+	    len, SPOOLDIR_W_FSYNC | (replace ? 0 : SPOOLDIR_W_NOREPLACE), NULL,
+	    err) == -1)
+		return -1;
+	sd->dirty[st] = true;
+	return 0;
 }
 
 int

@@ -3,7 +3,10 @@
  *
  * The store says which state a message is in; the directory a file lies
  * in says the same to an admin with ls. This module owns every rename()
- * and every directory fsync() of the spool.
+ * and every directory fsync() of the spool: the others write through
+ * spooldir_write_at() and sync through spooldir_sync() and
+ * spooldir_fsync_fd(). (One exception, by design: a bundle's entries are
+ * made durable all at once by accept_bundle.c's syncfs().)
  */
 #ifndef SPOOL_SPOOLDIR_H
 #define SPOOL_SPOOLDIR_H
@@ -94,6 +97,26 @@ size_t	spooldir_escape(char *dst, size_t max, const char *src);
  */
 int	spooldir_move(struct spooldir *, int from_fd, int from_state,
 	    const char *from_name, enum spool_state to, const char *to_name,
+	    struct spool_error *);
+
+/*
+ * The one way a file of spoold's own is written (state directories,
+ * bundle entries, outgoing/): in directory dfd (called dir in errors),
+ * into the dot file .<name>.tmp -- whatever lay there is removed first,
+ * the file created anew, exclusively, without following links or
+ * blocking -- then renamed to name once whole (replacing a file of that
+ * name unless SPOOLDIR_W_NOREPLACE). With SPOOLDIR_W_FSYNC the file is
+ * fsynced before the rename (callers that sync many at once, as a
+ * bundle does with syncfs(), leave it out); mode 0640, or 0644 with
+ * SPOOLDIR_W_PUBLIC. On failure no partial file stays under either name
+ * and *syserr (unless NULL) gets the errno. The directory is not
+ * fsynced: the caller does (spooldir_sync(), spooldir_fsync_fd()).
+ */
+#define SPOOLDIR_W_FSYNC	1
+#define SPOOLDIR_W_NOREPLACE	2
+#define SPOOLDIR_W_PUBLIC	4
+int	spooldir_write_at(int dfd, const char *dir, const char *name,
+	    const char *data, size_t len, int flags, int *syserr,
 	    struct spool_error *);
 
 /*

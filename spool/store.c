@@ -22,6 +22,13 @@
 #include "spooldir.h"
 #include "store.h"
 
+struct store_part {
+	const void		*key;
+	void			*data;
+	void			(*fini)(struct store *, void *);
+	struct store_part	*next;
+};
+
 static int
 pragma_int(struct store *s, const char *sql, int *out, struct spool_error *err)
 {
@@ -235,6 +242,7 @@ fail:
 void
 store_close(struct store *s)
 {
+	struct store_part *p;
 	int i;
 
 	for (i = 0; i < SQ_COUNT; i++)
@@ -243,9 +251,16 @@ store_close(struct store *s)
 	for (i = 0; i < (int)(sizeof(s->cstmt) / sizeof(s->cstmt[0])); i++)
 		if (s->cstmt[i] != NULL)
 			sqlite3_finalize(s->cstmt[i]);
-	for (i = 0; i < (int)(sizeof(s->hstmt) / sizeof(s->hstmt[0])); i++)
-		if (s->hstmt[i] != NULL)
-			sqlite3_finalize(s->hstmt[i]);
+	while ((p = s->parts) != NULL) {
+		s->parts = p->next;
+		if (p->fini != NULL)
+			p->fini(s, p->data);
+		free(p->data);
+		free(p);
+	}
+	for (i = 0; i < (int)(sizeof(s->xstmt) / sizeof(s->xstmt[0])); i++)
+		if (s->xstmt[i] != NULL)
+			sqlite3_finalize(s->xstmt[i]);
 	for (i = 0; i < (int)(sizeof(s->ostmt) / sizeof(s->ostmt[0])); i++)
 		if (s->ostmt[i] != NULL)
 			sqlite3_finalize(s->ostmt[i]);
@@ -284,7 +299,7 @@ store_state_counts(struct store *s, int64_t *counts, int n,
 }
 
 sqlite3_stmt *
-store_slot(struct store *s, sqlite3_stmt **st, const char *sql,
+store_prepare(struct store *s, sqlite3_stmt **st, const char *sql,
     struct spool_error *err)
 {
 	if (*st == NULL) {
@@ -305,7 +320,8 @@ int
 store_stmt_err(struct store *s, sqlite3_stmt *st, struct spool_error *err)
 {
 	spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
-	sqlite3_reset(st);
+	if (st != NULL)
+		sqlite3_reset(st);
 	return -1;
 }
 
@@ -330,18 +346,61 @@ store_bind_opt_text(sqlite3_stmt *st, int i, const char *v)
 char *
 store_col_strdup(sqlite3_stmt *st, int i)
 {
-	const unsigned char *t = sqlite3_column_text(st, i);
+	char *v;
 
-	return t != NULL ? strdup((const char *)t) : NULL;
+	return store_col_dup(st, i, &v) == 0 ? v : NULL;
 }
 
-sqlite3_stmt *
-store_cached(struct store *s, int slot, const char *sql,
-    struct spool_error *err)
+int
+store_col_dup(sqlite3_stmt *st, int i, char **out)
 {
-	if (slot < 0 || slot >= (int)(sizeof(s->hstmt) / sizeof(s->hstmt[0]))) {
-		spool_seterr(err, "statement slot %d out of range", slot);
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	*out = NULL;
+	if (t == NULL)
+		return 0;
+	if ((*out = strdup((const char *)t)) == NULL)
+		return -1;
+	return 0;
+}
+
+int
+store_has_table(struct store *s, const char *name, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM sqlite_master WHERE "
+	    "type = 'table' AND name = ?1", -1, &st, NULL) != SQLITE_OK)
+		return store_stmt_err(s, NULL, err);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return store_stmt_err(s, NULL, err);
+}
+
+void *
+store_part(struct store *s, const void *key, size_t size,
+    void (*fini)(struct store *, void *), struct spool_error *err)
+{
+	struct store_part *p;
+
+	for (p = s->parts; p != NULL; p = p->next)
+		if (p->key == key)
+			return p->data;
+	if ((p = calloc(1, sizeof(*p))) == NULL ||
+	    (p->data = calloc(1, size)) == NULL) {
+		free(p);
+		spool_seterr(err, "out of memory");
 		return NULL;
 	}
-	return store_slot(s, &s->hstmt[slot], sql, err);
+	p->key = key;
+	p->fini = fini;
+	p->next = s->parts;
+	s->parts = p;
+	return p->data;
 }

@@ -52,12 +52,16 @@ enum store_stmt_id {
 	SQ_COUNT
 };
 
+struct store_part;
+
 struct store {
 	sqlite3			*db;
 	/* prepared on first use */
 	sqlite3_stmt		*stmt[SQ_COUNT];
 	sqlite3_stmt		*cstmt[32];	/* store_cycle.c's */
-	sqlite3_stmt		*hstmt[32];	/* handlers', see below */
+	struct store_part	*parts;		/* components' own state, see
+						 * store_part() */
+	sqlite3_stmt		*xstmt[4];	/* store_exec.c's */
 	sqlite3_stmt		*ostmt[12];	/* store_outbound.c's */
 	unsigned		 outbound_new;	/* outbound recorded since the
 						 * last outbound_flush() */
@@ -175,20 +179,30 @@ int64_t	store_now_ms(void);
 /* The most memory SQLite held at once in this process, in bytes. */
 int64_t	store_mem_peak(void);
 
-/*
- * Handlers that own tables keep their statements in the store, prepared
- * once and finalized by store_close(): slots 0-7 ledger, 8-23 orders,
- * 24-31 exec. Returns the statement reset and unbound, or NULL.
- */
-sqlite3_stmt *store_cached(struct store *, int slot, const char *sql,
+/* Does the store have this table (a component's, not migrated yet)?
+ * 1, 0, or -1 (err). */
+int	store_has_table(struct store *, const char *name,
 	    struct spool_error *);
 
 /*
- * For the store's own modules: the statement in *slot, prepared from sql
- * on first use, else reset and unbound; NULL on error. store_stmt_err()
- * fills err from the database's last error, resets st, returns -1.
+ * A component's own state on this store (a handler's prepared
+ * statements, for one): a zeroed block of `size' bytes made on the
+ * first call with `key' (the address of anything of the component's
+ * own), the same block afterwards. store_close() calls fini(store,
+ * block) -- the component finalizes its statements there -- and then
+ * frees the block. libspool never looks inside. NULL when out of memory.
  */
-sqlite3_stmt *store_slot(struct store *, sqlite3_stmt **slot,
+void	*store_part(struct store *, const void *key, size_t size,
+	    void (*fini)(struct store *, void *), struct spool_error *);
+
+/*
+ * The statement in *slot (the caller's own), prepared from sql on first
+ * use, else reset and unbound; NULL on error. Whoever owns *slot
+ * finalizes it. store_stmt_err() -- the one SQL error helper -- fills
+ * err from the database's last error, resets st (unless NULL), returns
+ * -1.
+ */
+sqlite3_stmt *store_prepare(struct store *, sqlite3_stmt **slot,
 	    const char *sql, struct spool_error *);
 int	store_stmt_err(struct store *, sqlite3_stmt *, struct spool_error *);
 /* Step a statement that returns no row, then reset it: 0, or -1 (err). */
@@ -196,8 +210,12 @@ int	store_step_done(struct store *, sqlite3_stmt *, struct spool_error *);
 /* Bind v as text, or NULL when v is NULL. */
 void	store_bind_opt_text(sqlite3_stmt *, int, const char *);
 
-/* A malloc'd copy of column i's text (the caller frees it); NULL when the
- * column is NULL or memory runs out. */
+/*
+ * The one column copy: *out a malloc'd copy of column i's text (the
+ * caller frees it), NULL when the column is NULL; 0, or -1 when memory
+ * runs out. store_col_strdup() is the same, NULL for both.
+ */
+int	 store_col_dup(sqlite3_stmt *, int i, char **out);
 char	*store_col_strdup(sqlite3_stmt *, int i);
 
 #endif

@@ -52,26 +52,6 @@ prep(struct store *s, const char *sql, sqlite3_stmt **st,
 	return 0;
 }
 
-static int
-sqlerr(struct store *s, struct spool_error *err)
-{
-	spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
-	return -1;
-}
-
-static int
-dup_col(sqlite3_stmt *st, int i, char **out)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-
-	*out = NULL;
-	if (t == NULL)
-		return 0;
-	if ((*out = strdup((const char *)t)) == NULL)
-		return -1;
-	return 0;
-}
-
 void
 store_admin_msg_free(struct store_admin_msg *m)
 {
@@ -99,16 +79,16 @@ fill_msg(sqlite3_stmt *st, struct store_admin_msg *m,
 	m->id = sqlite3_column_int64(st, 0);
 	state = (const char *)sqlite3_column_text(st, 1);
 	m->state = state != NULL ? spool_state_parse(state) : -1;
-	if (dup_col(st, 2, &m->partner) == -1 ||
-	    dup_col(st, 3, &m->orig_name) == -1 ||
-	    dup_col(st, 4, &m->file_name) == -1 ||
-	    dup_col(st, 5, &m->type) == -1 ||
-	    dup_col(st, 6, &m->message_id) == -1 ||
-	    dup_col(st, 7, &m->sender) == -1 ||
-	    dup_col(st, 8, &m->recipient) == -1 ||
-	    dup_col(st, 9, &m->transaction_id) == -1 ||
-	    dup_col(st, 18, &m->reason) == -1 ||
-	    dup_col(st, 22, &m->bundle) == -1) {
+	if (store_col_dup(st, 2, &m->partner) == -1 ||
+	    store_col_dup(st, 3, &m->orig_name) == -1 ||
+	    store_col_dup(st, 4, &m->file_name) == -1 ||
+	    store_col_dup(st, 5, &m->type) == -1 ||
+	    store_col_dup(st, 6, &m->message_id) == -1 ||
+	    store_col_dup(st, 7, &m->sender) == -1 ||
+	    store_col_dup(st, 8, &m->recipient) == -1 ||
+	    store_col_dup(st, 9, &m->transaction_id) == -1 ||
+	    store_col_dup(st, 18, &m->reason) == -1 ||
+	    store_col_dup(st, 22, &m->bundle) == -1) {
 		store_admin_msg_free(m);
 		spool_seterr(err, "out of memory");
 		return -1;
@@ -149,7 +129,7 @@ each_msg(struct store *s, sqlite3_stmt *st,
 			return -1;
 	}
 	if (rc != SQLITE_DONE)
-		return sqlerr(s, err);
+		return store_stmt_err(s, NULL, err);
 	return 0;
 }
 
@@ -189,7 +169,7 @@ store_admin_rows(struct store *s, bool include_done,
 			goto out;
 	}
 	if (rc != SQLITE_DONE) {
-		sqlerr(s, err);
+		store_stmt_err(s, NULL, err);
 		goto out;
 	}
 	ret = 0;
@@ -216,7 +196,7 @@ store_admin_msg_get(struct store *s, int64_t id, struct store_admin_msg *m,
 	else if (rc == SQLITE_DONE)
 		ret = 0;
 	else
-		sqlerr(s, err);
+		store_stmt_err(s, NULL, err);
 	sqlite3_finalize(st);
 	return ret;
 }
@@ -300,7 +280,7 @@ store_admin_msg_count(struct store *s, const struct store_admin_filter *f,
 		*n = sqlite3_column_int64(st, 0);
 		ret = 0;
 	} else
-		sqlerr(s, err);
+		store_stmt_err(s, NULL, err);
 	sqlite3_finalize(st);
 	return ret;
 }
@@ -329,7 +309,7 @@ store_admin_attempts(struct store *s, int64_t msg,
 			goto out;
 	}
 	if (rc != SQLITE_DONE) {
-		sqlerr(s, err);
+		store_stmt_err(s, NULL, err);
 		goto out;
 	}
 	ret = 0;
@@ -365,7 +345,7 @@ store_admin_tx_get(struct store *s, const char *partner, const char *tx,
 		t->next_seq = 1;
 		ret = 0;
 	} else
-		sqlerr(s, err);
+		store_stmt_err(s, NULL, err);
 	sqlite3_finalize(st);
 	return ret;
 }
@@ -388,7 +368,7 @@ store_admin_tx_parked(struct store *s, const char *partner, const char *tx,
 		*n = sqlite3_column_int64(st, 0);
 		ret = 0;
 	} else
-		sqlerr(s, err);
+		store_stmt_err(s, NULL, err);
 	sqlite3_finalize(st);
 	return ret;
 }
@@ -417,67 +397,7 @@ store_admin_skips(struct store *s, const char *partner, const char *tx,
 			goto out;
 	}
 	if (rc != SQLITE_DONE) {
-		sqlerr(s, err);
-		goto out;
-	}
-	ret = 0;
-out:
-	sqlite3_finalize(st);
-	return ret;
-}
-
-/* Does the store have this table? 1, 0, -1. */
-static int
-has_table(struct store *s, const char *name, struct spool_error *err)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (prep(s, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
-	    "name = ?1", &st, err) == -1)
-		return -1;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	return sqlerr(s, err);
-}
-
-int
-store_admin_revisions(struct store *s, const char *partner, const char *tx,
-    int (*fn)(void *, const struct store_admin_revision *), void *arg,
-    struct spool_error *err)
-{
-	struct store_admin_revision r;
-	sqlite3_stmt *st;
-	int rc, ret = -1;
-
-	if ((rc = has_table(s, "order_revisions", err)) != 1)
-		return rc;
-	if (prep(s, "SELECT revision, order_number, state, message_type, "
-	    "message, outbound, compensates, created_at FROM v_order_history "
-	    "WHERE partner = ?1 AND transaction_id = ?2 ORDER BY revision",
-	    &st, err) == -1)
-		return -1;
-	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		r.revision = sqlite3_column_int64(st, 0);
-		r.order_number = (const char *)sqlite3_column_text(st, 1);
-		r.state = (const char *)sqlite3_column_text(st, 2);
-		r.message_type = (const char *)sqlite3_column_text(st, 3);
-		r.message = sqlite3_column_int64(st, 4);
-		r.outbound = sqlite3_column_int64(st, 5);
-		r.compensates = sqlite3_column_int64(st, 6);
-		r.created_at = sqlite3_column_int64(st, 7);
-		if (fn(arg, &r) != 0)
-			goto out;
-	}
-	if (rc != SQLITE_DONE) {
-		sqlerr(s, err);
+		store_stmt_err(s, NULL, err);
 		goto out;
 	}
 	ret = 0;
@@ -495,7 +415,7 @@ store_admin_outbound(struct store *s, const char *partner, const char *tx,
 	sqlite3_stmt *st;
 	int rc, ret = -1;
 
-	if ((rc = has_table(s, "outbound", err)) != 1)
+	if ((rc = store_has_table(s, "outbound", err)) != 1)
 		return rc;
 	if (prep(s, "SELECT id, type, file_name, sender_seq, receiver_seq, "
 	    "cause, created_at, written_at FROM outbound WHERE partner = ?1 "
@@ -516,7 +436,7 @@ store_admin_outbound(struct store *s, const char *partner, const char *tx,
 			goto out;
 	}
 	if (rc != SQLITE_DONE) {
-		sqlerr(s, err);
+		store_stmt_err(s, NULL, err);
 		goto out;
 	}
 	ret = 0;
@@ -560,7 +480,7 @@ one_row(struct store *s, const char *sql, int64_t p1, int64_t p2,
 	} else if (rc == SQLITE_DONE)
 		ret = 0;
 	else
-		sqlerr(s, err);
+		store_stmt_err(s, NULL, err);
 	sqlite3_finalize(st);
 	return ret;
 }
@@ -578,9 +498,9 @@ row_oldest_gap(sqlite3_stmt *st, struct store_admin_status *o)
 	o->oldest_gap_since = sqlite3_column_int64(st, 2);
 	o->oldest_gap_next_seq = sqlite3_column_int64(st, 3);
 	o->oldest_gap_next_id = sqlite3_column_int64(st, 4);
-	if (dup_col(st, 0, &o->oldest_gap_partner) == -1 ||
-	    dup_col(st, 1, &o->oldest_gap_tx) == -1 ||
-	    dup_col(st, 5, &o->oldest_gap_next_state) == -1)
+	if (store_col_dup(st, 0, &o->oldest_gap_partner) == -1 ||
+	    store_col_dup(st, 1, &o->oldest_gap_tx) == -1 ||
+	    store_col_dup(st, 5, &o->oldest_gap_next_state) == -1)
 		return -1;
 	return 0;
 }
@@ -611,7 +531,7 @@ row_daemon(sqlite3_stmt *st, struct store_admin_status *o)
 	o->daemon_known = true;
 	o->daemon_pid = sqlite3_column_int64(st, 0);
 	o->daemon_started_at = sqlite3_column_int64(st, 1);
-	return dup_col(st, 2, &o->daemon_version);
+	return store_col_dup(st, 2, &o->daemon_version);
 }
 
 int
@@ -731,7 +651,7 @@ store_admin_purge_row(struct store_admin_purge *p, int64_t id,
 		sqlite3_bind_int64(p->st[i], 1, id);
 	for (i = 0; i < PURGE_MSG; i++)
 		if (sqlite3_step(p->st[i]) != SQLITE_DONE) {
-			sqlerr(s, err);
+			store_stmt_err(s, NULL, err);
 			goto undo;
 		}
 	rc = sqlite3_step(p->st[PURGE_MSG]);
@@ -744,7 +664,7 @@ store_admin_purge_row(struct store_admin_purge *p, int64_t id,
 		purge_reset(p);
 		return store_admin_purge_done(p, false, err) == -1 ? -1 : 0;
 	}
-	sqlerr(s, err);
+	store_stmt_err(s, NULL, err);
 undo:
 	purge_reset(p);
 	store_admin_purge_done(p, false, NULL);
@@ -790,7 +710,7 @@ store_admin_batch_counts(struct store *s, int64_t batch, int64_t *counts,
 			counts[i] = sqlite3_column_int64(st, 1);
 	}
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : sqlerr(s, err);
+	return rc == SQLITE_DONE ? 0 : store_stmt_err(s, NULL, err);
 }
 
 int
@@ -808,7 +728,7 @@ store_admin_batches(struct store *s, int64_t limit,
 		return -1;
 	if (sqlite3_step(st) != SQLITE_ROW) {
 		sqlite3_finalize(st);
-		return sqlerr(s, err);
+		return store_stmt_err(s, NULL, err);
 	}
 	*total = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
@@ -836,8 +756,8 @@ store_admin_batches(struct store *s, int64_t limit,
 			    -1;
 			r.entries = sqlite3_column_int64(st, 4);
 			r.received_at = sqlite3_column_int64(st, 5);
-			if (dup_col(st, 1, &r.partner) == -1 ||
-			    dup_col(st, 2, &r.orig_name) == -1) {
+			if (store_col_dup(st, 1, &r.partner) == -1 ||
+			    store_col_dup(st, 2, &r.orig_name) == -1) {
 				spool_seterr(err, "out of memory");
 				goto out;
 			}
@@ -847,7 +767,7 @@ store_admin_batches(struct store *s, int64_t limit,
 			r.counts[i] = sqlite3_column_int64(st, 7);
 	}
 	if (rc != SQLITE_DONE) {
-		sqlerr(s, err);
+		store_stmt_err(s, NULL, err);
 		goto out;
 	}
 	if (r.id != 0 && fn(arg, &r) != 0)

@@ -157,18 +157,6 @@ int	store_admin_skips(struct store *, const char *partner, const char *tx,
 	    int (*fn)(void *, const struct store_admin_skip *), void *arg,
 	    struct spool_error *);
 
-/* A valid order revision (orders handler); strings may be NULL. */
-struct store_admin_revision {
-	int64_t		 revision;
-	const char	*order_number;
-	const char	*state;
-	const char	*message_type;
-	int64_t		 message;	/* 0: none */
-	int64_t		 outbound;	/* 0: none */
-	int64_t		 compensates;	/* 0: none */
-	int64_t		 created_at;
-};
-
 /* An outbound message of a transaction. */
 struct store_admin_outbound {
 	int64_t		 id;
@@ -182,13 +170,10 @@ struct store_admin_outbound {
 };
 
 /*
- * A transaction's valid order revisions, and its outbound messages, in
- * order. A store without these tables (not migrated yet) has none.
+ * A transaction's outbound messages, in order. A store without the table
+ * (not migrated yet) has none. (Its order revisions are the orders
+ * handler's to show: order_history(), handlers/order_store.h.)
  */
-int	store_admin_revisions(struct store *, const char *partner,
-	    const char *tx, int (*fn)(void *,
-	    const struct store_admin_revision *), void *arg,
-	    struct spool_error *);
 int	store_admin_outbound(struct store *, const char *partner,
 	    const char *tx, int (*fn)(void *,
 	    const struct store_admin_outbound *), void *arg,

@@ -85,7 +85,7 @@ fate_parse(const char *s)
 static sqlite3_stmt *
 stmt(struct store *s, int id, struct spool_error *err)
 {
-	return store_slot(s, &s->bstmt[id], sql[id], err);
+	return store_prepare(s, &s->bstmt[id], sql[id], err);
 }
 
 void

@@ -143,7 +143,7 @@ static const char *sql[CQ_COUNT] = {
 static sqlite3_stmt *
 stmt(struct store *s, int id, struct spool_error *err)
 {
-	return store_slot(s, &s->cstmt[id], sql[id], err);
+	return store_prepare(s, &s->cstmt[id], sql[id], err);
 }
 
 void
@@ -156,27 +156,19 @@ store_work_free(struct store_work *w)
 	memset(w, 0, sizeof(*w));
 }
 
-static char *
-dupcol(sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-
-	return t != NULL ? strdup((const char *)t) : NULL;
-}
-
 static int
 fill_work(sqlite3_stmt *st, struct store_work *w)
 {
 	memset(w, 0, sizeof(*w));
 	w->id = sqlite3_column_int64(st, 0);
 	w->state = spool_state_parse((const char *)sqlite3_column_text(st, 1));
-	w->partner = dupcol(st, 2);
-	w->type = dupcol(st, 3);
-	w->transaction_id = dupcol(st, 4);
+	w->partner = store_col_strdup(st, 2);
+	w->type = store_col_strdup(st, 3);
+	w->transaction_id = store_col_strdup(st, 4);
 	w->sender_seq = sqlite3_column_int64(st, 5);
 	w->receiver_seq = sqlite3_column_int64(st, 6);
 	w->attempts = sqlite3_column_int(st, 7);
-	w->file_name = dupcol(st, 8);
+	w->file_name = store_col_strdup(st, 8);
 	w->retry_base = sqlite3_column_int(st, 9);
 	if (sqlite3_column_bytes(st, 10) == (int)sizeof(w->sha256)) {
 		memcpy(w->sha256, sqlite3_column_blob(st, 10),
@@ -259,18 +251,26 @@ fail:
 	return -1;
 }
 
-int
-store_parked(struct store *s, const char *partner, const char *tx,
+/* The message statement id finds at seq of partner's transaction tx. */
+static int
+work_at(struct store *s, int id, const char *partner, const char *tx,
     int64_t seq, struct store_work *w, struct spool_error *err)
 {
 	sqlite3_stmt *st;
 
-	if ((st = stmt(s, CQ_PARKED, err)) == NULL)
+	if ((st = stmt(s, id, err)) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, seq);
 	return one_work(s, st, w, err);
+}
+
+int
+store_parked(struct store *s, const char *partner, const char *tx,
+    int64_t seq, struct store_work *w, struct spool_error *err)
+{
+	return work_at(s, CQ_PARKED, partner, tx, seq, w, err);
 }
 
 int
@@ -612,14 +612,7 @@ int
 store_at_seq(struct store *s, const char *partner, const char *tx,
     int64_t seq, struct store_work *w, struct spool_error *err)
 {
-	sqlite3_stmt *st;
-
-	if ((st = stmt(s, CQ_AT_SEQ, err)) == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, seq);
-	return one_work(s, st, w, err);
+	return work_at(s, CQ_AT_SEQ, partner, tx, seq, w, err);
 }
 
 int

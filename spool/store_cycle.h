@@ -68,7 +68,7 @@ int	store_exec_start(struct store *, int64_t id, int attempt,
 int	store_exec_finish(struct store *, int64_t id, int attempt, bool valid,
 	    int exit_status, const char *error, struct spool_error *);
 
-/* spoolctl's levers (see cycle.h: cycle_retry, cycle_skip). */
+/* spoolctl's levers (see lever.h: lever_retry, lever_skip). */
 int	store_retry_candidates(struct store *, int64_t id, const char *partner,
 	    const char *tx, bool failed_only, struct store_work **, size_t *n,
 	    struct spool_error *);

@@ -14,14 +14,8 @@
  * store_cycle.c leaves it out, or the daemon's timer would fire again and
  * again.)
  *
- * The end of a call also decides the order revisions its message wrote
- * as pending (store_exec_decide_revisions), in cycle_complete()'s
- * transaction: a revision that spans two systems is valid only once the
- * second one has said yes.
- *
- * Statements are prepared once, in the store's handler slots 24-26 (slots
- * 24-31 are exec's, see store.h), and reset after every use so that no
- * read snapshot outlives the call.
+ * Statements are prepared once, in the store's xstmt[], and reset after
+ * every use so that no read snapshot outlives the call.
  */
 #include "config.h"
 
@@ -31,9 +25,7 @@
 #include "spooldir.h"
 #include "store_exec.h"
 
-#define SLOT_PENDING	24
-#define SLOT_IS_PENDING	25
-#define SLOT_DECIDE	26
+enum { XQ_PENDING, XQ_IS_PENDING };
 
 static const char pending_sql[] =
     "SELECT e.message, e.attempt, m.state, m.partner, m.type, "
@@ -52,7 +44,8 @@ store_exec_pending(struct store *s, int (*fn)(void *,
 	const unsigned char *t;
 	int rc, frc = 0;
 
-	if ((st = store_cached(s, SLOT_PENDING, pending_sql, err)) == NULL)
+	st = store_prepare(s, &s->xstmt[XQ_PENDING], pending_sql, err);
+	if (st == NULL)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		memset(&c, 0, sizeof(c));
@@ -99,7 +92,8 @@ store_exec_is_pending(struct store *s, int64_t id, struct spool_error *err)
 	sqlite3_stmt *st;
 	int rc;
 
-	st = store_cached(s, SLOT_IS_PENDING, "SELECT 1 FROM exec_calls WHERE "
+	st = store_prepare(s, &s->xstmt[XQ_IS_PENDING],
+	    "SELECT 1 FROM exec_calls WHERE "
 	    "message = ?1 AND status = 'pending'", err);
 	if (st == NULL)
 		return -1;
@@ -112,25 +106,4 @@ store_exec_is_pending(struct store *s, int64_t id, struct spool_error *err)
 		return 0;
 	spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
 	return -1;
-}
-
-int
-store_exec_decide_revisions(struct store *s, int64_t id, bool valid,
-    struct spool_error *err)
-{
-	sqlite3_stmt *st;
-
-	st = store_cached(s, SLOT_DECIDE, "UPDATE order_revisions AS r SET "
-	    "validity = CASE WHEN ?2 AND NOT EXISTS (SELECT 1 FROM "
-	    "order_revisions x WHERE x.partner = r.partner AND "
-	    "x.transaction_id = r.transaction_id AND x.validity = 'valid' AND "
-	    "x.revision > r.revision) THEN 'valid' ELSE 'invalid' END, "
-	    "decided_at = ?3 WHERE r.message = ?1 AND r.validity = 'pending'",
-	    err);
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int(st, 2, valid ? 1 : 0);
-	sqlite3_bind_int64(st, 3, store_now_ms());
-	return store_step_done(s, st, err);
 }

@@ -39,16 +39,6 @@ struct store_exec_call {
 int	store_exec_pending(struct store *, int (*fn)(void *,
 	    const struct store_exec_call *), void *arg, struct spool_error *);
 
-
-/*
- * The end of an exec call decides the order revisions its message wrote
- * as pending (orders life cycle, DESIGN 1): valid when the call succeeded
- * and no newer valid revision of the order exists meanwhile (a writer
- * that lost a race must not overwrite), else invalid. 0 or -1.
- */
-int	store_exec_decide_revisions(struct store *, int64_t id, bool valid,
-	    struct spool_error *);
-
 /* Has message id an exec call running? 1, 0, -1. */
 int	store_exec_is_pending(struct store *, int64_t id, struct spool_error *);
 

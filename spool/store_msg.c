@@ -80,13 +80,7 @@ store_now_ms(void)
 static sqlite3_stmt *
 stmt(struct store *s, enum store_stmt_id id, struct spool_error *err)
 {
-	return store_slot(s, &s->stmt[id], sql[id], err);
-}
-
-static int
-sqlerr(struct store *s, sqlite3_stmt *st, struct spool_error *err)
-{
-	return store_stmt_err(s, st, err);
+	return store_prepare(s, &s->stmt[id], sql[id], err);
 }
 
 void
@@ -112,7 +106,7 @@ lookup(struct store *s, sqlite3_stmt *st, struct store_msgref *out,
 		return 0;
 	}
 	if (rc != SQLITE_ROW)
-		return sqlerr(s, st, err);
+		return store_stmt_err(s, st, err);
 	out->id = sqlite3_column_int64(st, 0);
 	out->state = spool_state_parse((const char *)sqlite3_column_text(st,
 	    1));
@@ -151,7 +145,7 @@ store_tx_next(struct store *s, const char *partner, const char *tx,
 		return 1;
 	}
 	if (rc != SQLITE_DONE)
-		return sqlerr(s, st, err);
+		return store_stmt_err(s, st, err);
 	sqlite3_reset(st);
 	*next = 1;
 	return 0;
@@ -237,7 +231,7 @@ store_find_skip(struct store *s, const char *partner, const char *tx,
 	sqlite3_bind_int64(st, 3, seq);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return sqlerr(s, st, err);
+		return store_stmt_err(s, st, err);
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW;
 }
@@ -290,7 +284,7 @@ store_next_message_id(struct store *s, int64_t *id, struct spool_error *err)
 	if ((st = stmt(s, SQ_NEXT_ID, err)) == NULL)
 		return -1;
 	if (sqlite3_step(st) != SQLITE_ROW)
-		return sqlerr(s, st, err);
+		return store_stmt_err(s, st, err);
 	*id = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	return 0;

@@ -49,7 +49,7 @@ static const char *sqls[OQ_COUNT] = {
 static sqlite3_stmt *
 stmt(struct store *s, int id, struct spool_error *err)
 {
-	return store_slot(s, &s->ostmt[id], sqls[id], err);
+	return store_prepare(s, &s->ostmt[id], sqls[id], err);
 }
 
 static int
@@ -181,9 +181,8 @@ store_out_unwritten(struct store *s, struct store_outfile **out, size_t *n,
 		if (sqlite3_column_text(st, 1) == NULL ||
 		    sqlite3_column_text(st, 2) == NULL)
 			goto nomem;
-		f->partner = strdup((const char *)sqlite3_column_text(st, 1));
-		f->file_name = strdup((const char *)sqlite3_column_text(st,
-		    2));
+		f->partner = store_col_strdup(st, 1);
+		f->file_name = store_col_strdup(st, 2);
 		blob = sqlite3_column_blob(st, 3);
 		bl = sqlite3_column_bytes(st, 3);
 		f->len = bl > 0 ? (size_t)bl : 0;

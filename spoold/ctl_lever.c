@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
-#include "cycle.h"
+#include "lever.h"
 #include "reconcile.h"
 #include "spoollock.h"
 #include "store_batch.h"
@@ -571,7 +571,7 @@ cmd_retry(struct ctl *c, int argc, char **argv)
 		jd_array(&c->j);
 	}
 	if (nids == 0) {
-		if (cycle_retry(&ctx, 0, partner, tx, all, &total, &err) == -1)
+		if (lever_retry(&ctx, 0, partner, tx, all, &total, &err) == -1)
 			return store_fail(c, &err);
 		if (total == 0 && !all)
 			return fail(EX_DATAERR, "nothing to retry: no failed "
@@ -580,7 +580,7 @@ cmd_retry(struct ctl *c, int argc, char **argv)
 	}
 	/* One ID after the other, each in its own transaction. */
 	for (i = 0; i < nids; i++) {
-		if (cycle_retry(&ctx, ids[i], NULL, NULL, false, &n, &err) ==
+		if (lever_retry(&ctx, ids[i], NULL, NULL, false, &n, &err) ==
 		    -1) {
 			free(ids);
 			if (total > 0)
@@ -678,7 +678,7 @@ cmd_skip(struct ctl *c, int argc, char **argv)
 	/* In order, each number in its own transaction: a refusal stops
 	 * the range, and the numbers before it stay skipped. */
 	for (seq = from; seq <= to; seq++)
-		if (cycle_skip(&ctx, argv[0], argv[1], seq, user, reason,
+		if (lever_skip(&ctx, argv[0], argv[1], seq, user, reason,
 		    &err) == -1)
 			break;
 	if (seq > from)

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "order_store.h"
 
 /* The attempts of one message: a JSON array, or indented lines. */
 struct attempts_out {
@@ -648,7 +649,7 @@ struct txextra {
 };
 
 static int
-tx_revision(void *arg, const struct store_admin_revision *r)
+tx_revision(void *arg, const struct order_history_row *r)
 {
 	struct txextra *x = arg;
 	struct jdoc *j = &x->c->j;
@@ -728,7 +729,7 @@ tx_extra(struct ctl *c, const char *partner, const char *txid,
 		jd_key(&c->j, "revisions");
 		jd_array(&c->j);
 	}
-	if (store_admin_revisions(&c->store, partner, txid, tx_revision, &x,
+	if (order_history(&c->store, partner, txid, tx_revision, &x,
 	    err) == -1)
 		return -1;
 	if (c->json) {

@@ -32,8 +32,8 @@
  *
  * Exec calls (execq.c) run as child processes; their ends (a signalfd
  * for SIGCHLD) and their stderr pipes are watched in the same epoll, and
- * epoll_event.data.u64 tells the kinds apart (EV_* below, or
- * EXECQ_EV_TAG for the runner's). After each cycle the runner starts the
+ * the loop's tag tells the kinds apart (LOOP_*, loop.c, which owns the
+ * epoll). After each cycle the runner starts the
  * calls the cycle left pending (at start-up also those a crash left); a
  * completed call may release a successor, so a cycle follows at once.
  * The timer also covers the calls' timeouts. On SIGTERM no new call
@@ -64,7 +64,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
-#include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -77,6 +76,7 @@
 #include "cycle.h"
 #include "daemon.h"
 #include "execq.h"
+#include "loop.h"
 #include "handler.h"
 #include "log.h"
 #include "outbound.h"
@@ -106,7 +106,8 @@ struct daemon {
 	struct watcher		*watcher;
 	struct router		 router;
 	struct execq		*execq;
-	int			 epfd, sigfd, timerfd;
+	struct loop		 loop;		/* the one epoll */
+	int			 sigfd, timerfd;
 	int			 lockfd;	/* spoold.lock, held */
 	bool			 once;
 	bool			 verbose;	/* -v: debug, whatever
@@ -134,13 +135,6 @@ struct daemon {
 	/* Totals of this run, logged at exit (and read by the benchmark). */
 	uint64_t		 accepted, processed;
 	int64_t			 accept_ms, process_ms;
-};
-
-/* What an epoll event is about (the runner's have EXECQ_EV_TAG set). */
-enum {
-	EV_SIGNAL = 1,
-	EV_TIMER,
-	EV_WATCH
 };
 
 static int
@@ -701,7 +695,6 @@ status_open(struct daemon *d)
 static int
 setup_fds(struct daemon *d)
 {
-	struct epoll_event ev;
 	sigset_t mask;
 
 	sigemptyset(&mask);
@@ -718,22 +711,13 @@ setup_fds(struct daemon *d)
 	if ((d->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
 	    TFD_CLOEXEC)) == -1)
 		return -1;
-	if ((d->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
+	if (loop_open(&d->loop, NULL) == -1 ||
+	    loop_add(&d->loop, d->sigfd, LOOP_SIGNAL) == -1 ||
+	    loop_add(&d->loop, d->timerfd, LOOP_TIMER) == -1)
 		return -1;
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN;
-	ev.data.u64 = EV_SIGNAL;
-	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->sigfd, &ev) == -1)
+	if (watcher_fd(d->watcher) != -1 &&
+	    loop_add(&d->loop, watcher_fd(d->watcher), LOOP_WATCH) == -1)
 		return -1;
-	ev.data.u64 = EV_TIMER;
-	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->timerfd, &ev) == -1)
-		return -1;
-	if (watcher_fd(d->watcher) != -1) {
-		ev.data.u64 = EV_WATCH;
-		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, watcher_fd(d->watcher),
-		    &ev) == -1)
-			return -1;
-	}
 	return 0;
 }
 
@@ -744,7 +728,7 @@ setup_fds(struct daemon *d)
 static int
 wait_events(struct daemon *d, int64_t next)
 {
-	struct epoll_event evs[16];
+	struct loop_event evs[16];
 	struct spool_error err;
 	uint64_t expirations, tag;
 	int i, n;
@@ -754,26 +738,24 @@ wait_events(struct daemon *d, int64_t next)
 		    LOG_Q(strerror(errno)));
 		return EX_OSERR;
 	}
-	n = epoll_wait(d->epfd, evs, 16, -1);
-	if (n == -1 && errno == EINTR)
-		return EX_OK;
+	n = loop_wait(&d->loop, evs, 16);
 	if (n == -1) {
 		log_err("event=epoll status=failed reason=%s",
 		    LOG_Q(strerror(errno)));
 		return EX_OSERR;
 	}
 	for (i = 0; i < n; i++) {
-		tag = evs[i].data.u64;
-		if (tag & EXECQ_EV_TAG)
+		tag = evs[i].tag;
+		if (tag & LOOP_EXECQ)
 			execq_event(d->execq, tag, evs[i].events);
-		else if (tag == EV_SIGNAL)
+		else if (tag == LOOP_SIGNAL)
 			handle_signals(d);
-		else if (tag == EV_TIMER) {
+		else if (tag == LOOP_TIMER) {
 			if (read(d->timerfd, &expirations,
 			    sizeof(expirations)) == -1 && errno != EAGAIN)
 				log_warn("event=timer reason=%s",
 				    LOG_Q(strerror(errno)));
-		} else if (tag == EV_WATCH) {
+		} else if (tag == LOOP_WATCH) {
 			spool_clearerr(&err);
 			if (watcher_read_events(d->watcher, &err) == -1) {
 				log_err("event=watch status=failed "
@@ -862,7 +844,7 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 	d.spool_dir_opt = spool_dir;
 	d.once = once;
 	d.router.conf = conf;
-	d.epfd = d.sigfd = d.timerfd = d.lockfd = d.statusfd = -1;
+	d.loop.epfd = d.sigfd = d.timerfd = d.lockfd = d.statusfd = -1;
 	spool_clearerr(&err);
 	xmlInitParser();
 
@@ -927,7 +909,7 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 		goto out;
 	}
 	if ((d.execq = execq_new(conf, &d.store, &d.sd, &d.schemas,
-	    d.epfd, &err)) ==
+	    &d.loop, &err)) ==
 	    NULL) {
 		log_err("event=start status=failed reason=%s", LOG_Q(err.msg));
 		rc = EX_OSERR;
@@ -1029,8 +1011,7 @@ out:
 	}
 	watcher_free(d.watcher);
 	schema_set_free(d.schemas);
-	if (d.epfd != -1)
-		close(d.epfd);
+	loop_close(&d.loop);
 	if (d.sigfd != -1)
 		close(d.sigfd);
 	if (d.timerfd != -1)

@@ -1,6 +1,6 @@
 /*
  * execq.c - the exec handler's runner: one child process per pending
- * call, watched through the daemon's epoll loop (DESIGN 7).
+ * call, watched through the daemon's event loop (loop.c; DESIGN 7).
  *
  * The cycle routes a message to exec by recording a pending call for its
  * next attempt (store_exec_start) in the cycle's transaction; the message
@@ -19,7 +19,8 @@
  * whenever epoll says so, keeping only the last TAIL_MAX bytes (a flood
  * costs CPU, never memory or a stall); a process group of its own, so
  * that a timeout reaches what it started; default signal dispositions and
- * an empty signal mask; our environment plus SPOOLD_*, among them
+ * an empty signal mask; our environment plus SPOOLD_* (the exec
+ * handler's exec_env_build(), handlers/exec.c), among them
  * SPOOLD_OUTBOUND, an empty private file <spool>/.outbound.<id>.<attempt>
  * for the messages it wants sent (read only after exit 0, stamped and
  * recorded by cycle_complete() with the outcome, then removed). Its end is seen
@@ -28,7 +29,8 @@
  * call is asked with waitid; pidfd_open(2) would do too, but valgrind
  * and older kernels lack it). A timeout sends SIGTERM to the group, then
  * SIGKILL after KILL_GRACE_MS; the group is killed again before the
- * program is reaped, while its ID cannot be reused.
+ * program is reaped, while its ID cannot be reused. What its end means
+ * (exit 0 / 75 / other, a timeout) is the handler's exec_judge().
  *
  * The message a program gets is the message accepted. Its file is read
  * (readfile.c, bounded) and its digest compared with the one recorded at
@@ -61,23 +63,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cycle.h"
 #include "execq.h"
+#include "loop.h"
+#include "exec.h"
 #include "handler.h"
 #include "log.h"
 #include "readfile.h"
 #include "store_exec.h"
-
-extern char **environ;
 
 #define TAIL_MAX	4096		/* bytes of stderr kept */
 #define REASON_BYTES	500		/* of them, at most this in a reason */
@@ -126,7 +126,7 @@ struct execq {
 	struct schema_set *const *schemas;	/* the daemon's, reloaded */
 	struct store		*store;
 	struct spooldir		*sd;
-	int			 epfd;
+	struct loop		*loop;		/* the daemon's */
 	int			 chldfd;	/* signalfd for SIGCHLD */
 	char			*root;		/* the spool, absolute */
 	struct job		*jobs;
@@ -158,12 +158,6 @@ struct pick {
 	size_t		 n, max;
 };
 
-/* The environment of one call: environ's entries, then our own. */
-struct env {
-	char		**v;
-	size_t		 own;		/* v[own..] are ours to free */
-};
-
 static int64_t
 mono_ms(void)
 {
@@ -177,7 +171,7 @@ mono_ms(void)
 static uint64_t
 ev_data(const struct job *j, size_t slot, int kind)
 {
-	return EXECQ_EV_TAG | (uint64_t)(j->gen & GEN_MASK) << 32 |
+	return LOOP_EXECQ | (uint64_t)(j->gen & GEN_MASK) << 32 |
 	    (uint64_t)slot << 2 | (uint64_t)kind;
 }
 
@@ -215,7 +209,7 @@ close_fd(struct execq *q, int *fd)
 	if (*fd == -1)
 		return;
 	/* Not registered yet is fine: the close is what matters. */
-	(void)epoll_ctl(q->epfd, EPOLL_CTL_DEL, *fd, NULL);
+	loop_del(q->loop, *fd);
 	if (close(*fd) == -1 && errno != EINTR)
 		log_warn("event=exec status=close reason=%s",
 		    LOG_Q(strerror(errno)));
@@ -319,61 +313,6 @@ pick_one(void *arg, const struct store_exec_call *c)
 		return -1;
 	}
 	return ++pk->n == pk->max ? 1 : 0;
-}
-
-static void
-env_free(struct env *e)
-{
-	size_t i;
-
-	if (e->v == NULL)
-		return;
-	for (i = e->own; e->v[i] != NULL; i++)
-		free(e->v[i]);
-	free(e->v);
-	e->v = NULL;
-}
-
-/* The daemon's environment, without SPOOLD_*, plus the call's SPOOLD_*. */
-static int
-env_build(struct env *e, const struct job *j)
-{
-	size_t n, i, k = 0;
-	int rc = 0;
-
-	for (n = 0; environ[n] != NULL; n++)
-		;
-	if ((e->v = calloc(n + 9, sizeof(*e->v))) == NULL)
-		return -1;
-	for (i = 0; i < n; i++)
-		if (strncmp(environ[i], "SPOOLD_", 7) != 0)
-			e->v[k++] = environ[i];
-	e->own = k;
-	if (asprintf(&e->v[k++], "SPOOLD_MESSAGE_ID=%" PRId64, j->id) == -1)
-		rc = -1;
-	else if (asprintf(&e->v[k++], "SPOOLD_PARTNER=%s", j->partner) == -1)
-		rc = -1;
-	else if (asprintf(&e->v[k++], "SPOOLD_TYPE=%s", j->type) == -1)
-		rc = -1;
-	else if (asprintf(&e->v[k++], "SPOOLD_TRANSACTION_ID=%s",
-	    j->tx != NULL ? j->tx : "") == -1)
-		rc = -1;
-	else if (j->tx != NULL ? asprintf(&e->v[k++], "SPOOLD_SEQUENCE=%"
-	    PRId64, j->seq) == -1 : asprintf(&e->v[k++],
-	    "SPOOLD_SEQUENCE=") == -1)
-		rc = -1;
-	else if (asprintf(&e->v[k++], "SPOOLD_ATTEMPT=%d", j->attempt) == -1)
-		rc = -1;
-	else if ((e->v[k++] = strdup("SPOOLD_FILE=/dev/stdin")) == NULL)
-		rc = -1;
-	else if (asprintf(&e->v[k++], "SPOOLD_OUTBOUND=%s", j->outpath) == -1)
-		rc = -1;
-	if (rc == -1) {
-		/* asprintf leaves the failed slot undefined. */
-		e->v[k - 1] = NULL;
-		env_free(e);
-	}
-	return rc;
 }
 
 /* Keep fd clear of 0, 1 and 2, which the child's dup2s overwrite. */
@@ -584,53 +523,15 @@ tail_reason(const struct job *j, char *out, size_t len)
 	}
 }
 
-static void
-fmt_duration(char *buf, size_t len, uint64_t ms)
-{
-	if (ms % 1000 == 0)
-		snprintf(buf, len, "%" PRIu64 " s", ms / 1000);
-	else
-		snprintf(buf, len, "%" PRIu64 " ms", ms);
-}
-
 /* Decide the outcome of a program that ended with `status'. */
 static void
 judge(struct job *j, int status)
 {
-	char tail[REASON_BYTES + 8], dur[32];
+	char tail[REASON_BYTES + 8];
 
 	tail_reason(j, tail, sizeof(tail));
-	if (WIFEXITED(status))
-		j->exit_status = WEXITSTATUS(status);
-	else if (WIFSIGNALED(status))
-		j->exit_status = 128 + WTERMSIG(status);
-	else
-		j->exit_status = -1;
-	if (j->kills > 0) {
-		fmt_duration(dur, sizeof(dur), j->timeout_ms);
-		j->result = CYCLE_TEMPORARY;
-		snprintf(j->reason, sizeof(j->reason), "timed out after %s%s%s",
-		    dur, tail[0] != '\0' ? ": " : "", tail);
-		return;
-	}
-	if (WIFEXITED(status)) {
-		j->result = j->exit_status == 0 ? CYCLE_OK :
-		    j->exit_status == EX_TEMPFAIL ? CYCLE_TEMPORARY :
-		    CYCLE_PERMANENT;
-		if (tail[0] != '\0')
-			snprintf(j->reason, sizeof(j->reason), "%s", tail);
-		else
-			snprintf(j->reason, sizeof(j->reason), "exited with "
-			    "status %d", j->exit_status);
-	} else {
-		j->result = CYCLE_PERMANENT;
-		if (tail[0] != '\0')
-			snprintf(j->reason, sizeof(j->reason), "%s", tail);
-		else
-			snprintf(j->reason, sizeof(j->reason), "killed by "
-			    "signal %d", WIFSIGNALED(status) ?
-			    WTERMSIG(status) : -1);
-	}
+	j->result = exec_judge(status, j->kills > 0, j->timeout_ms, tail,
+	    &j->exit_status, j->reason, sizeof(j->reason));
 }
 
 /*
@@ -690,7 +591,7 @@ static void
 record(struct execq *q, struct job *j)
 {
 	struct cycle_ctx ctx = { q->conf, q->store, q->sd, NULL, NULL,
-	    q->schemas != NULL ? *q->schemas : NULL, orders_outbound, NULL,
+	    q->schemas != NULL ? *q->schemas : NULL, &handler_external, NULL,
 	    NULL, NULL };
 	struct spool_error err;
 	char id[700], why[REASON_MAX + 16], *out = NULL;
@@ -843,8 +744,8 @@ static void
 start_call(struct execq *q, struct pend *p)
 {
 	const struct conf_route *route;
-	struct epoll_event ev;
-	struct env env = { NULL, 0 };
+	struct exec_env env = { NULL, 0 };
+	struct exec_call call;
 	struct job *j;
 	size_t slot;
 	char id[700], why[REASON_MAX];
@@ -913,12 +814,19 @@ start_call(struct execq *q, struct pend *p)
 		    "stderr: %s", strerror(errno));
 		goto out;
 	}
-	if (env_build(&env, j) == -1) {
+	call.id = j->id;
+	call.attempt = j->attempt;
+	call.partner = j->partner;
+	call.type = j->type;
+	call.tx = j->tx;
+	call.seq = j->seq;
+	call.outpath = j->outpath;
+	if (exec_env_build(&env, &call) == -1) {
 		no_run(q, j, CYCLE_TEMPORARY, -1, "out of memory");
 		goto out;
 	}
 	rc = spawn(&j->pid, route->argv, env.v, in, pfd[1]);
-	env_free(&env);
+	exec_env_free(&env);
 	if (rc != 0) {
 		j->pid = -1;
 		no_run(q, j, CYCLE_PERMANENT, -1, "cannot execute %s: %s",
@@ -931,10 +839,7 @@ start_call(struct execq *q, struct pend *p)
 	pfd[0] = -1;
 	j->state = JOB_RUNNING;
 	q->running++;
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN;
-	ev.data.u64 = ev_data(j, slot, EV_ERR);
-	if (epoll_ctl(q->epfd, EPOLL_CTL_ADD, j->errfd, &ev) == -1) {
+	if (loop_add(q->loop, j->errfd, ev_data(j, slot, EV_ERR)) == -1) {
 		e = errno;
 		abandon(j);
 		q->running--;
@@ -1025,9 +930,9 @@ children_ended(struct execq *q)
 
 struct execq *
 execq_new(const struct conf *conf, struct store *store, struct spooldir *sd,
-    struct schema_set *const *schemas, int epfd, struct spool_error *err)
+    struct schema_set *const *schemas, struct loop *loop,
+    struct spool_error *err)
 {
-	struct epoll_event ev;
 	struct sigaction sa;
 	struct execq *q;
 	sigset_t mask;
@@ -1040,7 +945,7 @@ execq_new(const struct conf *conf, struct store *store, struct spooldir *sd,
 	q->store = store;
 	q->sd = sd;
 	q->schemas = schemas;
-	q->epfd = epfd;
+	q->loop = loop;
 	q->chldfd = -1;
 	if ((q->root = realpath(sd->root, NULL)) == NULL) {
 		spool_seterr(err, "%s: %s", sd->root, strerror(errno));
@@ -1060,10 +965,7 @@ execq_new(const struct conf *conf, struct store *store, struct spooldir *sd,
 		spool_seterr(err, "SIGCHLD: %s", strerror(errno));
 		goto fail;
 	}
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN;
-	ev.data.u64 = EXECQ_EV_TAG | EV_CHLD;
-	if (epoll_ctl(epfd, EPOLL_CTL_ADD, q->chldfd, &ev) == -1) {
+	if (loop_add(loop, q->chldfd, LOOP_EXECQ | EV_CHLD) == -1) {
 		spool_seterr(err, "epoll: %s", strerror(errno));
 		goto fail;
 	}
@@ -1185,7 +1087,7 @@ execq_tick(struct execq *q)
 		}
 		logid(id, sizeof(id), j);
 		if (j->kills == 0) {
-			fmt_duration(dur, sizeof(dur), j->timeout_ms);
+			exec_fmt_duration(dur, sizeof(dur), j->timeout_ms);
 			log_warn("event=exec %s status=timeout pid=%ld "
 			    "timeout=%s signal=TERM", id, (long)j->pid,
 			    LOG_Q(dur));

@@ -3,11 +3,10 @@
  * calls the cycle records, as child processes watched by the daemon's
  * epoll loop.
  *
- * The daemon owns the epoll instance; the runner registers its own file
- * descriptors in it (a signalfd for SIGCHLD, which it blocks, and the
- * stderr pipes) with epoll_event.data.u64 values that have EXECQ_EV_TAG
- * set, and the loop hands every such event back to execq_event(). The
- * daemon keeps its own tags below that bit.
+ * The event loop (loop.c) owns the epoll instance; the runner registers
+ * its own file descriptors in it (a signalfd for SIGCHLD, which it
+ * blocks, and the stderr pipes) with tags that have LOOP_EXECQ set, and
+ * the daemon hands every such event back to execq_event().
  */
 #ifndef SPOOLD_EXECQ_H
 #define SPOOLD_EXECQ_H
@@ -16,12 +15,11 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "loop.h"
 #include "error.h"
 #include "schema.h"
 #include "spooldir.h"
 #include "store.h"
-
-#define EXECQ_EV_TAG	((uint64_t)1 << 63)
 
 struct execq;
 
@@ -34,7 +32,7 @@ struct execq;
  */
 struct execq	*execq_new(const struct conf *, struct store *,
 		    struct spooldir *, struct schema_set *const *schemas,
-		    int epfd, struct spool_error *);
+		    struct loop *, struct spool_error *);
 /* Free the runner. Programs still running are left to run: their calls
  * stay pending and are made again at the next start. */
 void		 execq_free(struct execq *);
@@ -45,7 +43,7 @@ void		 execq_free(struct execq *);
  * logged; a store error makes the runner look again a second later.
  */
 void		 execq_start(struct execq *);
-/* An epoll event whose data.u64 has EXECQ_EV_TAG. */
+/* An event of the loop whose tag has LOOP_EXECQ. */
 void		 execq_event(struct execq *, uint64_t data, uint32_t events);
 /* Act on deadlines that have passed: timeouts, kills, store retries. */
 void		 execq_tick(struct execq *);

@@ -25,6 +25,7 @@
 #include "accept.h"
 #include "conf.h"
 #include "cycle.h"
+#include "lever.h"
 #include "retry.h"
 #include "sequencer.h"
 #include "spooldir.h"
@@ -512,7 +513,7 @@ test_skip_of_a_missing_number_queues_its_successor(void **state)
 	drop(e, "T", 2, NULL);
 	drop(e, "T", 3, NULL);
 	assert_int_equal(count_state(e, "parked"), 2);
-	if (cycle_skip(&ctx, "acme", "T", 1, "tester", "lost", &err) == -1)
+	if (lever_skip(&ctx, "acme", "T", 1, "tester", "lost", &err) == -1)
 		fail_msg("skip: %s", err.msg);
 	assert_int_equal(count_state(e, "queue"), 1);
 	assert_int_equal(count_files(e, "queue"), 1);

@@ -833,7 +833,7 @@ static void
 complete(struct env *e, const char *tx, long seq, enum cycle_result r)
 {
 	struct cycle_ctx ctx = { &e->conf, &e->store, &e->sd, handler_route,
-	    &e->router, e->schemas, NULL, NULL, NULL, NULL };
+	    &e->router, e->schemas, &handler_external, NULL, NULL, NULL };
 	struct spool_error err;
 	long id;
 

@@ -1,0 +1,60 @@
+/*
+ * cycle_int.h - the cycle's insides, shared by cycle.c and lever.c only.
+ *
+ * A struct cycle is the work of one write transaction: the messages it
+ * took (items, each with the state its file moves to after COMMIT) and
+ * the parked successors it released without room for them (spill, to
+ * queue/). Not for the programs: they see cycle.h and lever.h.
+ */
+#ifndef SPOOL_CYCLE_INT_H
+#define SPOOL_CYCLE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cycle.h"
+#include "store_cycle.h"
+
+#define REASON_MAX	1024
+
+struct item {
+	struct store_work	 w;
+	int			 to_state;	/* -1: unchanged */
+	bool			 stale;		/* seen by the last call */
+	bool			 parked_row;	/* released here: the store
+						   still says 'parked' */
+	char			 reason[REASON_MAX];
+};
+
+struct cycle {
+	struct cycle_ctx	*ctx;
+	struct cycle_stats	*stats;
+	struct item		*items;		/* the work, at most cap */
+	size_t			 n, cap;
+	struct store_work	*spill;		/* released, no room: to
+						   queue/ */
+	size_t			 nspill;
+	bool			 take;		/* released ones join the work:
+						   only cycle_run() applies
+						   what it takes */
+	int64_t			 now;
+};
+
+/*
+ * Sequence number seq of partner's transaction tx is done (processed or
+ * skipped): next moves on, and a parked successor released joins the
+ * cycle (or its spill). 0 or -1.
+ */
+int	cycle_advance(struct cycle *, const char *partner, const char *tx,
+	    int64_t seq, struct spool_error *);
+
+/* After COMMIT: every file to the directory of its new state, then one
+ * fsync per directory touched. Failures are logged; reconciliation
+ * finishes what is left. */
+void	cycle_move_files(struct cycle *);
+
+/* Free the cycle's work (not the struct itself). */
+void	cycle_free(struct cycle *);
+
+#endif

@@ -1,0 +1,178 @@
+/*
+ * lever.c - the admin's levers on messages (spoolctl retry, skip).
+ *
+ * A lever is a small cycle that applies nothing: one write transaction
+ * that changes the store's verdict on some messages, a COMMIT, and only
+ * then the renames (cycle_move_files(), as the cycle does). A crash
+ * before COMMIT leaves everything as it was; after it, start-up
+ * reconciliation moves the files the store has moved. Neither lever
+ * touches a message whose exec call is running: its outcome would
+ * follow and contradict the lever.
+ *
+ * retry gives failed and deferred messages a fresh set of attempts and
+ * puts them back in queue/ (the earlier attempts stay recorded). skip
+ * declares the number a transaction waits for done, unapplied, with who
+ * and why, and releases the parked successor through the sequencer
+ * (cycle_advance(), seq_release()).
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cycle.h"
+#include "cycle_int.h"
+#include "lever.h"
+#include "log.h"
+#include "store_cycle.h"
+#include "store_exec.h"
+
+/* Start a lever's transaction with room for n items. */
+static int
+lever_begin(struct cycle *c, struct cycle_ctx *ctx, struct cycle_stats *st,
+    size_t n, struct spool_error *err)
+{
+	memset(c, 0, sizeof(*c));
+	memset(st, 0, sizeof(*st));
+	c->ctx = ctx;
+	c->stats = st;
+	c->cap = n;
+	if ((c->items = calloc(n ? n : 1, sizeof(*c->items))) == NULL ||
+	    (c->spill = calloc(n ? n : 1, sizeof(*c->spill))) == NULL) {
+		spool_seterr(err, "out of memory");
+		cycle_free(c);
+		return -1;
+	}
+	if (store_begin(ctx->store, err) == -1) {
+		cycle_free(c);
+		return -1;
+	}
+	c->now = store_now_ms();
+	return 0;
+}
+
+int
+lever_retry(struct cycle_ctx *ctx, int64_t id, const char *partner,
+    const char *tx, bool failed_only, int64_t *count, struct spool_error *err)
+{
+	struct store_work *v = NULL;
+	struct cycle_stats st;
+	struct cycle c;
+	char reason[SPOOLDIR_NAME_MAX + 16];
+	size_t n, i;
+
+	*count = 0;
+	if (store_begin(ctx->store, err) == -1)
+		return -1;
+	if (store_retry_candidates(ctx->store, id, partner, tx, failed_only,
+	    &v, &n, err) == -1) {
+		store_rollback(ctx->store);
+		return -1;
+	}
+	store_rollback(ctx->store);
+	if (lever_begin(&c, ctx, &st, n, err) == -1)
+		goto fail_list;
+	for (i = 0; i < n; i++) {
+		c.items[i].w = v[i];
+		c.items[i].to_state = ST_QUEUE;
+		c.n = i + 1;
+		if (store_mark_retried(ctx->store, v[i].id, err) == -1)
+			goto rollback;
+	}
+	free(v);
+	v = NULL;
+	if (store_commit(ctx->store, err) == -1)
+		goto rollback;
+	cycle_move_files(&c);
+	/* The old .reason of a dead letter goes; its text stays in the
+	 * store's attempts, shown by spoolctl show. */
+	for (i = 0; i < c.n; i++) {
+		if (c.items[i].w.state != ST_FAILED)
+			continue;
+		snprintf(reason, sizeof(reason), "%s.reason",
+		    c.items[i].w.file_name);
+		unlinkat(ctx->sd->state_fd[ST_FAILED], reason, 0);
+	}
+	*count = (int64_t)c.n;
+	cycle_free(&c);
+	return 0;
+rollback:
+	store_rollback(ctx->store);
+	cycle_free(&c);
+fail_list:
+	if (v != NULL) {
+		for (i = c.n; i < n; i++)
+			store_work_free(&v[i]);
+		free(v);
+	}
+	return -1;
+}
+
+int
+lever_skip(struct cycle_ctx *ctx, const char *partner, const char *tx,
+    int64_t seq, const char *user, const char *why, struct spool_error *err)
+{
+	struct cycle_stats st;
+	struct store_work w;
+	struct cycle c;
+	char reason[REASON_MAX];
+	int64_t next;
+	int rc;
+
+	if (lever_begin(&c, ctx, &st, 1, err) == -1)
+		return -1;
+	rc = store_tx_next(ctx->store, partner, tx, &next, err);
+	if (rc != 1) {
+		if (rc == 0)
+			spool_seterr(err, "partner %s has no transaction %s",
+			    partner, tx);
+		goto rollback;
+	}
+	if (seq != next) {
+		spool_seterr(err, "transaction %s of %s waits for sequence %"
+		    PRId64 "; only that number can be skipped", tx, partner,
+		    next);
+		goto rollback;
+	}
+	snprintf(reason, sizeof(reason), "skipped by %s: %s", user, why);
+	rc = store_at_seq(ctx->store, partner, tx, seq, &w, err);
+	if (rc == -1)
+		goto rollback;
+	if (rc == 1) {
+		int pending;
+
+		/* Not while its exec call runs: its outcome would follow. */
+		pending = store_exec_is_pending(ctx->store, w.id, err);
+		if (pending != 0) {
+			if (pending == 1)
+				spool_seterr(err, "message %" PRId64 " has an "
+				    "exec call running; wait for it", w.id);
+			store_work_free(&w);
+			goto rollback;
+		}
+		c.items[0].w = w;
+		c.items[0].to_state = ST_DONE;
+		c.n = 1;
+		if (store_mark_skipped(ctx->store, w.id, reason, err) == -1)
+			goto rollback;
+	}
+	if (store_add_skip(ctx->store, partner, tx, seq, user, why, err) ==
+	    -1 || cycle_advance(&c, partner, tx, seq, err) == -1)
+		goto rollback;
+	if (store_commit(ctx->store, err) == -1)
+		goto rollback;
+	/* A skipped message's file goes to done/; a released successor
+	 * moves to queue/. */
+	cycle_move_files(&c);
+	cycle_free(&c);
+	log_notice("event=skip partner=%s tx=%s seq=%" PRId64 " user=%s",
+	    LOG_Q(partner), LOG_Q(tx), seq, LOG_Q(user));
+	return 0;
+rollback:
+	store_rollback(ctx->store);
+	cycle_free(&c);
+	return -1;
+}
