@@ -285,9 +285,7 @@ fail_item(struct cycle *c, struct item *it, enum cycle_result r,
 	const struct conf *conf = c->ctx->conf;
 	struct store *s = c->ctx->store;
 	int attempt = it->w.attempts + 1;
-	char id[1024];
 
-	logid(id, sizeof(id), &it->w);
 	if (store_add_attempt(s, it->w.id, attempt, c->now,
 	    r == CYCLE_PERMANENT ? "permanent" : "temporary", it->reason,
 	    err) == -1)
@@ -306,9 +304,9 @@ fail_item(struct cycle *c, struct item *it, enum cycle_result r,
 		    (int64_t)delay, it->reason, err) == -1)
 			return -1;
 		it->to_state = ST_DEFERRED;
+		it->attempt = attempt;
+		it->retry_in = delay;
 		c->stats->deferred++;
-		log_warn("event=defer %s attempt=%d retry_in=%" PRIu64 "ms "
-		    "reason=%s", id, attempt, delay, LOG_Q(it->reason));
 		return 0;
 	}
 	if (r == CYCLE_TEMPORARY) {
@@ -321,9 +319,8 @@ fail_item(struct cycle *c, struct item *it, enum cycle_result r,
 	if (store_mark_failed(s, it->w.id, it->reason, err) == -1)
 		return -1;
 	it->to_state = ST_FAILED;
+	it->attempt = attempt;
 	c->stats->failed++;
-	log_err("event=fail %s attempt=%d reason=%s", id, attempt,
-	    LOG_Q(it->reason));
 	return 0;
 }
 
@@ -415,6 +412,18 @@ cycle_move_files(struct cycle *c)
 	for (i = 0; i < c->n; i++) {
 		struct item *it = &c->items[i];
 
+		/* Logged after the COMMIT, so once: a cycle whose COMMIT
+		 * fails (a full disk) is run again and says nothing twice. */
+		if (it->to_state == ST_DEFERRED || it->to_state == ST_FAILED) {
+			logid(id, sizeof(id), &it->w);
+			if (it->to_state == ST_DEFERRED)
+				log_warn("event=defer %s attempt=%d retry_in=%"
+				    PRIu64 "ms reason=%s", id, it->attempt,
+				    it->retry_in, LOG_Q(it->reason));
+			else
+				log_err("event=fail %s attempt=%d reason=%s",
+				    id, it->attempt, LOG_Q(it->reason));
+		}
 		if (it->to_state < 0 || it->to_state == it->w.state)
 			continue;
 		spool_clearerr(&err);

@@ -24,6 +24,9 @@ struct item {
 	bool			 stale;		/* seen by the last call */
 	bool			 parked_row;	/* released here: the store
 						   still says 'parked' */
+	int			 attempt;	/* failed: which, and (deferred) */
+	uint64_t		 retry_in;	/* ms to the next; logged after
+						   COMMIT by cycle_move_files */
 	char			 reason[REASON_MAX];
 };
 

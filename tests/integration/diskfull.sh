@@ -162,6 +162,8 @@ rm -f "$T/spool/filler"
 wait_until 30 '[ "$(sqlite3 "$DB" "SELECT state FROM messages WHERE \
     transaction_id = '"'F'"'")" = failed ] && [ "$(count failed)" -eq 1 ]' ||
     fail "the call's end was not recorded once there was room"
+n=$(grep -c "event=fail .*tx=F " "$T/log" || true)
+[ "$n" -eq 1 ] || fail "the failure was logged $n times, not once"
 for f in "$T"/spool/failed/*; do
 	case $f in *.reason) continue ;; esac
 	grep -q "ERP refused it" "$f.reason" || fail "$f: no reason"
