@@ -61,3 +61,9 @@ handler_route(void *arg, struct store *s, const struct cycle_msg *m,
 	    route->type);
 	return CYCLE_TEMPORARY;
 }
+
+const struct store_component *const handler_components[] = {
+	&ledger_component,
+	&orders_component,
+	NULL
+};

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "handler.h"
 #include "spooldir.h"
 #include "store.h"
 #include "store_admin.h"
@@ -186,7 +187,8 @@ test_every_reference_is_indexed(void **state)
 	const unsigned char *missing;
 
 	(void)state;
-	assert_int_equal(store_open(&s, db, STORE_CREATE, &err), 0);
+	assert_int_equal(store_open_with(&s, db, STORE_CREATE,
+	    handler_components, &err), 0);
 	assert_int_equal(sqlite3_prepare_v2(s.db, "SELECT group_concat("
 	    "m.name || '.' || f.\"from\", ' ') FROM sqlite_schema m, "
 	    "pragma_foreign_key_list(m.name) f WHERE m.type = 'table' AND "
@@ -200,6 +202,67 @@ test_every_reference_is_indexed(void **state)
 	assert_int_equal(query_int(&s, "SELECT count(*) FROM sqlite_schema m,"
 	    " pragma_foreign_key_list(m.name) f WHERE m.type = 'table'"), 12);
 	sqlite3_finalize(st);
+	store_close(&s);
+}
+
+/*
+ * A handler's tables are its component's: a bare store has none, the
+ * program's open makes them and records the version once; a store that
+ * has them already (the previous release made them as libspool's) keeps
+ * its rows, and the IDs those rows name stay below the floor.
+ */
+static void
+test_components_adopt_tables_and_rows(void **state)
+{
+	struct spool_error err;
+	struct store s;
+
+	(void)state;
+	assert_int_equal(store_open(&s, db, STORE_CREATE, &err), 0);
+	assert_int_equal(query_int(&s, "SELECT count(*) FROM sqlite_master "
+	    "WHERE name IN ('ledger_moves', 'order_revisions', 'v_orders')"),
+	    0);
+	store_close(&s);
+	assert_int_equal(store_open_with(&s, db, 0, handler_components, &err),
+	    0);
+	assert_int_equal(store_component_version(&s, "ledger", &err), 1);
+	assert_int_equal(store_component_version(&s, "orders", &err), 1);
+	assert_int_equal(query_int(&s, "SELECT count(*) FROM sqlite_master "
+	    "WHERE name IN ('ledger_moves', 'order_revisions', 'v_orders')"),
+	    3);
+	/* As a store of the last release: rows, no components yet. */
+	assert_int_equal(store_exec(&s, "PRAGMA foreign_keys = OFF; "
+	    "INSERT INTO ledger_moves (message, item, warehouse, quantity, at) "
+	    "VALUES (40, 'i', 'w', 3, 1); DROP TABLE components", &err), 0);
+	store_close(&s);
+	assert_int_equal(store_open_with(&s, db, 0, handler_components, &err),
+	    0);
+	assert_int_equal(store_component_version(&s, "ledger", &err), 1);
+	assert_int_equal(query_int(&s, "SELECT quantity FROM ledger_moves "
+	    "WHERE message = 40"), 3);
+	assert_int_equal(query_int(&s, "SELECT id FROM id_floor WHERE "
+	    "tbl = 'messages'"), 40);
+	store_close(&s);
+}
+
+static void
+test_newer_component_is_refused(void **state)
+{
+	struct spool_error err;
+	struct store s;
+
+	(void)state;
+	assert_int_equal(store_open_with(&s, db, STORE_CREATE,
+	    handler_components, &err), 0);
+	assert_int_equal(store_exec(&s, "UPDATE components SET version = 99 "
+	    "WHERE name = 'orders'", &err), 0);
+	store_close(&s);
+	assert_int_equal(store_open_with(&s, db, 0, handler_components, &err),
+	    -1);
+	assert_int_equal(s.errclass, STORE_ERR_TOO_NEW);
+	assert_non_null(strstr(err.msg, "orders"));
+	/* A bare open does not look at components. */
+	assert_int_equal(store_open(&s, db, 0, &err), 0);
 	store_close(&s);
 }
 
@@ -506,6 +569,10 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_every_reference_is_indexed, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_components_adopt_tables_and_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_newer_component_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_ids_are_never_given_out_twice_after_a_purge, setup,
 		    teardown),
