@@ -372,9 +372,6 @@ store_close(struct store *s)
 		free(p->data);
 		free(p);
 	}
-	for (i = 0; i < (int)(sizeof(s->xstmt) / sizeof(s->xstmt[0])); i++)
-		if (s->xstmt[i] != NULL)
-			sqlite3_finalize(s->xstmt[i]);
 	for (i = 0; i < (int)(sizeof(s->ostmt) / sizeof(s->ostmt[0])); i++)
 		if (s->ostmt[i] != NULL)
 			sqlite3_finalize(s->ostmt[i]);

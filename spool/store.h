@@ -63,7 +63,6 @@ struct store {
 	sqlite3_stmt		*cstmt[32];	/* store_cycle.c's */
 	struct store_part	*parts;		/* components' own state, see
 						 * store_part() */
-	sqlite3_stmt		*xstmt[4];	/* store_exec.c's */
 	sqlite3_stmt		*ostmt[12];	/* store_outbound.c's */
 	unsigned		 outbound_new;	/* outbound recorded since the
 						 * last outbound_flush() */

@@ -33,13 +33,13 @@
  * come back once, for stores purged before this migration only.
  *
  * Handler modules keep their own tables as components (struct
- * store_component, store.h), migrated after these steps: steps 2, 5 and
- * 8 no longer create the ledger's and the orders' tables and indexes,
- * and step 9 no longer reads them; a handler's first migration adopts
- * the tables a store already has and raises id_floor to every message
- * and outbound ID its rows name, so the rule holds for stores that
- * reach step 9 only now. (A store past step 9 had its floor seeded from
- * them then.)
+ * store_component, store.h), migrated after these steps: steps 2, 3, 5
+ * and 8 no longer create the ledger's, the exec calls' and the orders'
+ * tables and indexes, and step 9 no longer reads them; a handler's
+ * first migration adopts the tables a store already has and raises
+ * id_floor to every message and outbound ID its rows name, so the rule
+ * holds for stores that reach step 9 only now. (A store past step 9 had
+ * its floor seeded from them then.)
  */
 #include "config.h"
 
@@ -128,24 +128,11 @@ static const char *migrations[] = {
 	"",
 
 	/*
-	 * 3: calls of external programs (exec handler), bracketed: a call
-	 * is 'pending' while it runs, then 'valid' (it succeeded) or
-	 * 'invalid'. A pending call found at start-up was interrupted and
-	 * is made again with the same message ID.
+	 * 3: (calls of external programs: since issue 15 the exec
+	 * component's migration 1, handlers/exec_store.c, which adopts them
+	 * in a store that has them.)
 	 */
-	"CREATE TABLE exec_calls ("
-	"  message INTEGER NOT NULL REFERENCES messages(id),"
-	"  attempt INTEGER NOT NULL,"
-	"  status TEXT NOT NULL CHECK (status IN ('pending', 'valid',"
-	"    'invalid')),"
-	"  started_at INTEGER NOT NULL,"
-	"  finished_at INTEGER,"
-	"  exit_status INTEGER,"
-	"  error TEXT,"
-	"  PRIMARY KEY (message, attempt)"
-	") WITHOUT ROWID;"
-	"CREATE INDEX exec_calls_pending ON exec_calls (status)"
-	"  WHERE status = 'pending';",
+	"",
 
 	/*
 	 * 4: spoolctl retry gives a message a fresh set of attempts without
@@ -268,7 +255,6 @@ static const char *migrations[] = {
 	"  coalesce((SELECT max(duplicate_of) FROM messages"
 	"    WHERE duplicate_of IS NOT NULL), 0),"
 	"  coalesce((SELECT max(message) FROM attempts), 0),"
-	"  coalesce((SELECT max(message) FROM exec_calls), 0),"
 	"  coalesce((SELECT max(cause) FROM outbound"
 	"    WHERE cause IS NOT NULL), 0),"
 	"  coalesce((SELECT max(message) FROM batch_entries"
@@ -305,6 +291,16 @@ static const char *migrations[] = {
 	"  WHEN NEW.id <= (SELECT id FROM id_floor WHERE tbl = 'outbound')"
 	"  BEGIN SELECT RAISE(ABORT, 'outbound ID given out before: IDs are"
 	"  never reused'); END;",
+
+	/*
+	 * 10: a message whose handler runs outside (an external call)
+	 * waits for its outcome: waiting is 1 from the commit of the cycle
+	 * that started the call until cycle_complete() records the
+	 * outcome. The cycle, retry and the deferred timer leave it alone
+	 * meanwhile; what the call is, is the handler's own (its component
+	 * adopts the calls a store had pending before this step).
+	 */
+	"ALTER TABLE messages ADD COLUMN waiting INTEGER NOT NULL DEFAULT 0;",
 };
 
 int

@@ -86,7 +86,6 @@
 #include "spoollock.h"
 #include "store.h"
 #include "store_cycle.h"
-#include "store_exec.h"
 #include "watcher.h"
 
 #define ACCEPT_BATCH_MAX	1024	/* files per store transaction */

@@ -2,10 +2,10 @@
  * execq.c - the exec handler's runner: one child process per pending
  * call, watched through the daemon's event loop (loop.c; DESIGN 7).
  *
- * The cycle routes a message to exec by recording a pending call for its
- * next attempt (store_exec_start) in the cycle's transaction; the message
- * stays in its directory and is not ready while the call is pending. This
- * module makes those calls: it lists them (store_exec_pending), oldest
+ * The exec handler records a pending call for a message's next attempt
+ * (exec_call_start) in the cycle's transaction, which makes the message
+ * wait; it stays in its directory and is not ready while it waits. This
+ * module makes those calls: it lists them (exec_pending), oldest
  * first, and starts a program for each while fewer than `workers' calls
  * are in hand, never two for one (partner, transaction). (The sequencer
  * makes a transaction's next message ready only after this one is done;
@@ -74,10 +74,10 @@
 #include "execq.h"
 #include "loop.h"
 #include "exec.h"
+#include "exec_store.h"
 #include "handler.h"
 #include "log.h"
 #include "readfile.h"
-#include "store_exec.h"
 
 #define TAIL_MAX	4096		/* bytes of stderr kept */
 #define REASON_BYTES	500		/* of them, at most this in a reason */
@@ -278,9 +278,9 @@ busy(const struct execq *q, int64_t id, const char *partner, const char *tx)
 	return false;
 }
 
-/* store_exec_pending's callback: take calls that may start now. */
+/* exec_pending's callback: take calls that may start now. */
 static int
-pick_one(void *arg, const struct store_exec_call *c)
+pick_one(void *arg, const struct exec_pending_call *c)
 {
 	struct pick *pk = arg;
 	struct pend *p;
@@ -1028,7 +1028,7 @@ execq_start(struct execq *q)
 		return;
 	}
 	spool_clearerr(&err);
-	if (store_exec_pending(q->store, pick_one, &pk, &err) == -1) {
+	if (exec_pending(q->store, pick_one, &pk, &err) == -1) {
 		log_err("event=exec status=failed reason=%s retry_in=%dms",
 		    LOG_Q(err.msg[0] != '\0' ? err.msg : "out of memory"),
 		    STORE_RETRY_MS);

@@ -233,7 +233,11 @@ test_components_adopt_tables_and_rows(void **state)
 	/* As a store of the last release: rows, no components yet. */
 	assert_int_equal(store_exec(&s, "PRAGMA foreign_keys = OFF; "
 	    "INSERT INTO ledger_moves (message, item, warehouse, quantity, at) "
-	    "VALUES (40, 'i', 'w', 3, 1); DROP TABLE components", &err), 0);
+	    "VALUES (40, 'i', 'w', 3, 1); INSERT INTO messages (id, partner, "
+	    "orig_name, file_name, state, received_at, updated_at) VALUES "
+	    "(30, 'acme', 'q', 'q', 'queue', 1, 1); INSERT INTO exec_calls "
+	    "(message, attempt, status, started_at) VALUES (30, 1, 'pending', "
+	    "1), (41, 1, 'valid', 1); DROP TABLE components", &err), 0);
 	store_close(&s);
 	assert_int_equal(store_open_with(&s, db, 0, handler_components, &err),
 	    0);
@@ -241,7 +245,10 @@ test_components_adopt_tables_and_rows(void **state)
 	assert_int_equal(query_int(&s, "SELECT quantity FROM ledger_moves "
 	    "WHERE message = 40"), 3);
 	assert_int_equal(query_int(&s, "SELECT id FROM id_floor WHERE "
-	    "tbl = 'messages'"), 40);
+	    "tbl = 'messages'"), 41);
+	/* a call pending in the old store: its message waits */
+	assert_int_equal(query_int(&s, "SELECT waiting FROM messages WHERE "
+	    "id = 30"), 1);
 	store_close(&s);
 }
 
@@ -351,7 +358,8 @@ test_ids_are_never_given_out_twice_after_a_purge(void **state)
 	int i;
 
 	(void)state;
-	assert_int_equal(store_open(&s, db, STORE_CREATE, &err), 0);
+	assert_int_equal(store_open_with(&s, db, STORE_CREATE,
+	    handler_components, &err), 0);
 	for (i = 0; i < 5; i++)
 		high = add_done(&s);
 	assert_int_equal(store_exec(&s, "INSERT INTO exec_calls (message, "
@@ -441,11 +449,17 @@ test_migration_keeps_ids_known_from_traces(void **state)
 		  "PRAGMA foreign_keys = OFF;"
 		  "INSERT INTO attempts (message, attempt, started_at) VALUES "
 		  "(7, 1, 1);"
+		  /* the exec calls' table, as version 3 made it */
+		  "CREATE TABLE exec_calls (message INTEGER NOT NULL "
+		  "REFERENCES messages(id), attempt INTEGER NOT NULL, status "
+		  "TEXT NOT NULL, started_at INTEGER NOT NULL, finished_at "
+		  "INTEGER, exit_status INTEGER, error TEXT, PRIMARY KEY "
+		  "(message, attempt)) WITHOUT ROWID;"
 		  "INSERT INTO exec_calls (message, attempt, status, "
-		  "started_at) VALUES (6, 1, 'valid', 1);"
+		  "started_at) VALUES (9, 1, 'valid', 1);"
 		  "INSERT INTO outbound (id, partner, type, cause, file_name, "
 		  "content, created_at) VALUES (4, 'acme', 'X', 5, 'o', '', 1)",
-		  "8" },
+		  "10" },
 	};
 	struct spool_error err;
 	struct store s;
@@ -461,7 +475,8 @@ test_migration_keeps_ids_known_from_traces(void **state)
 		if (store_exec(&s, stores[i][0], &err) == -1)
 			fail_msg("store %zu: %s", i, err.msg);
 		store_close(&s);
-		assert_int_equal(store_open(&s, db, 0, &err), 0);
+		assert_int_equal(store_open_with(&s, db, 0,
+		    handler_components, &err), 0);
 		assert_int_equal(s.version, store_schema_version());
 		assert_int_equal(store_next_message_id(&s, &next, &err), 0);
 		if (next != strtoll(stores[i][1], NULL, 10))
