@@ -42,12 +42,13 @@
  *
  * An external call (exec) ends in cycle_complete(), a cycle of one
  * message: the handler side decides what the call left pending through
- * struct cycle_external (finish, and the outbound messages it sent), the
- * message is done, deferred or failed like any other. The rules of order
- * (which number is next, which parked one is released, gaps) are the
- * sequencer's (seq_release()); the admin's levers, which reuse this
- * file's insides (cycle_int.h), are lever.c's. (826 lines: the chunked
- * apply, its replay and the refill belong together.)
+ * struct cycle_external (finish, the outbound messages it sent, and
+ * record, the call's own books); the message stops waiting and is done,
+ * deferred or failed like any other. The rules of order (which number
+ * is next, which parked one is released, gaps) are the sequencer's
+ * (seq_release()); the admin's levers, which reuse this file's insides
+ * (cycle_int.h), are lever.c's. (About 840 lines: the chunked apply, its
+ * replay and the refill belong together.)
  */
 #include "config.h"
 

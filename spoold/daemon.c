@@ -53,6 +53,10 @@
  * ends, not on every retry, and written to <spool>/spoold.status (a
  * file preallocated at start-up and rewritten in place, so that writing
  * it needs no free block) for spoolctl status.
+ *
+ * (About 1000 lines: start-up, the loop's dispatch, disk-full and the
+ * guard each lean on struct daemon's state; the epoll is loop.c's, the
+ * calls execq.c's. Splitting start-up into a file of its own is next.)
  */
 #include "config.h"
 

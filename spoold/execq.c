@@ -51,6 +51,13 @@
  * recording an outcome fails, the call stays in hand (its transaction
  * stays blocked) and recording is retried; this process does not run the
  * program again for it.
+ *
+ * (About 1150 lines: the process runner -- spawn, reap, timeouts, the
+ * stderr tail -- and the driver of the exec handler's calls -- which
+ * pending call starts, the sealed copy, the outcome to cycle_complete()
+ * -- still share struct job. Issue 15 splits them: the runner reports an
+ * exit status and a stderr tail through a callback, the driver lives
+ * beside the exec handler. Not done yet.)
  */
 #include "config.h"
 
