@@ -293,18 +293,26 @@ store_mark_deferred(struct store *s, int64_t id, int64_t next_at,
 	return store_step_done(s, st, err);
 }
 
-int
-store_mark_failed(struct store *s, int64_t id, const char *reason,
-    struct spool_error *err)
+/* A verdict with a reason (failed, skipped): id, reason, now. */
+static int
+mark_with_reason(struct store *s, int which, int64_t id,
+    const char *reason, struct spool_error *err)
 {
 	sqlite3_stmt *st;
 
-	if ((st = stmt(s, CQ_FAIL, err)) == NULL)
+	if ((st = stmt(s, which, err)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, store_now_ms());
 	return store_step_done(s, st, err);
+}
+
+int
+store_mark_failed(struct store *s, int64_t id, const char *reason,
+    struct spool_error *err)
+{
+	return mark_with_reason(s, CQ_FAIL, id, reason, err);
 }
 
 int
@@ -609,14 +617,7 @@ int
 store_mark_skipped(struct store *s, int64_t id, const char *reason,
     struct spool_error *err)
 {
-	sqlite3_stmt *st;
-
-	if ((st = stmt(s, CQ_SKIPPED, err)) == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, store_now_ms());
-	return store_step_done(s, st, err);
+	return mark_with_reason(s, CQ_SKIPPED, id, reason, err);
 }
 
 int
