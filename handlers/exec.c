@@ -4,14 +4,15 @@
  * Inside the cycle's transaction the handler only decides that the
  * message goes out: an order message of an existing order is first
  * checked by the orders life cycle and written as a pending revision
- * (orders_external), then the answer is CYCLE_EXTERNAL and the cycle
- * records the pending call. spoold's runner (spoold/execq.c) spawns,
- * reaps and times the program; what the call means is here: the
- * SPOOLD_* environment it is given, the exit-code policy (0 done, 75
- * temporary, a timeout temporary, anything else permanent), and the end
- * of the call (exec_finish, through cycle_complete() and
+ * (orders_external), then the call is written pending (exec_store.c),
+ * the answer is CYCLE_EXTERNAL and the cycle makes the message wait.
+ * spoold's runner (spoold/execq.c) spawns, reaps and times the
+ * program; what the call means is here: the SPOOLD_* environment it is
+ * given, the exit-code policy (0 done, 75 temporary, a timeout
+ * temporary, anything else permanent), and the end of the call
+ * (exec_finish and exec_call_record, through cycle_complete() and
  * handler_external), which lets the orders decide their pending
- * revision.
+ * revision and records the call valid or invalid.
  *
  * At least once: a pending call found at start-up is made again with the
  * same SPOOLD_MESSAGE_ID and SPOOLD_ATTEMPT, so a program keys its
@@ -27,6 +28,7 @@
 #include <sysexits.h>
 
 #include "exec.h"
+#include "exec_store.h"
 #include "handler.h"
 
 extern char **environ;
@@ -36,8 +38,20 @@ exec_apply(struct store *s, const struct router *r,
     const struct conf_route *route, const struct cycle_msg *m, char *reason,
     size_t reasonlen)
 {
+	struct spool_error err;
+	enum cycle_result res;
+
 	/* An order message of an existing order: a pending revision. */
-	return orders_external(s, r, route, m, reason, reasonlen);
+	res = orders_external(s, r, route, m, reason, reasonlen);
+	if (res != CYCLE_EXTERNAL)
+		return res;
+	/* The call, pending; the cycle makes its message wait. */
+	spool_clearerr(&err);
+	if (exec_call_start(s, m->work->id, m->attempt, &err) == -1) {
+		snprintf(reason, reasonlen, "%s", err.msg);
+		return CYCLE_TEMPORARY;
+	}
+	return CYCLE_EXTERNAL;
 }
 
 static int

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "exec_store.h"
 #include "handler.h"
 
 static const struct handler *handlers[] = {
@@ -34,6 +35,7 @@ handler_finish(void *arg, struct store *s, const struct store_work *w,
 const struct cycle_external handler_external = {
 	.outbound = orders_outbound,
 	.finish = handler_finish,
+	.record = exec_call_record,
 };
 
 enum cycle_result
@@ -61,3 +63,10 @@ handler_route(void *arg, struct store *s, const struct cycle_msg *m,
 	    route->type);
 	return CYCLE_TEMPORARY;
 }
+
+const struct store_component *const handler_components[] = {
+	&ledger_component,
+	&orders_component,
+	&exec_component,
+	NULL
+};

@@ -41,6 +41,14 @@ enum cycle_result handler_route(void *arg, struct store *,
  */
 extern const struct cycle_external handler_external;
 
+/*
+ * The handler modules' own tables, as store components: the program
+ * opens its store with store_open_with(..., handler_components, ...).
+ */
+extern const struct store_component ledger_component;
+extern const struct store_component orders_component;
+extern const struct store_component *const handler_components[];
+
 /* Built-in handlers. */
 extern const struct handler ledger_handler;
 extern const struct handler orders_handler;

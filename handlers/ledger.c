@@ -26,6 +26,62 @@
 
 #define NAME_MAX_LEN	129
 
+/*
+ * The ledger's tables, a component of the store (store_component):
+ * migration 1 is what libspool's store version 2 created, so a store
+ * that has them keeps them (IF NOT EXISTS), rows and all. Its rows name
+ * messages, so the messages' ID floor is raised to the highest one: for
+ * a store that got its floor before this, a no-op. ledger_moves' own
+ * IDs are shown nowhere, and its rows go only with their message,
+ * which they keep from being purged.
+ */
+static const char *const ledger_migrations[] = {
+	/* 1: the books (insert-only history, balances). */
+	"CREATE TABLE IF NOT EXISTS ledger_moves ("
+	"  id INTEGER PRIMARY KEY,"
+	"  message INTEGER NOT NULL REFERENCES messages(id),"
+	"  item TEXT NOT NULL,"
+	"  warehouse TEXT NOT NULL,"
+	"  quantity INTEGER NOT NULL,"
+	"  at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX IF NOT EXISTS ledger_moves_message ON ledger_moves"
+	" (message);"
+	"CREATE TABLE IF NOT EXISTS ledger_stock ("
+	"  item TEXT NOT NULL,"
+	"  warehouse TEXT NOT NULL,"
+	"  quantity INTEGER NOT NULL CHECK (quantity >= 0),"
+	"  PRIMARY KEY (item, warehouse)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS ledger_postings ("
+	"  message INTEGER NOT NULL REFERENCES messages(id),"
+	"  line INTEGER NOT NULL,"
+	"  account TEXT NOT NULL,"
+	"  debit INTEGER NOT NULL DEFAULT 0 CHECK (debit >= 0),"
+	"  credit INTEGER NOT NULL DEFAULT 0 CHECK (credit >= 0),"
+	"  currency TEXT,"
+	"  at INTEGER NOT NULL,"
+	"  PRIMARY KEY (message, line)"
+	") WITHOUT ROWID;"
+	"CREATE VIEW IF NOT EXISTS v_stock (item, warehouse, quantity) AS"
+	"  SELECT item, warehouse, quantity FROM ledger_stock;"
+	"CREATE VIEW IF NOT EXISTS v_postings (message, partner,"
+	" transaction_id, line,"
+	"  account, debit, credit, currency, at) AS"
+	"  SELECT p.message, m.partner, m.transaction_id, p.line, p.account,"
+	"  p.debit, p.credit, p.currency, p.at"
+	"  FROM ledger_postings p JOIN messages m ON m.id = p.message;"
+	"UPDATE id_floor SET id = max(id,"
+	"  coalesce((SELECT max(message) FROM ledger_moves), 0),"
+	"  coalesce((SELECT max(message) FROM ledger_postings), 0))"
+	"  WHERE tbl = 'messages';",
+};
+
+const struct store_component ledger_component = {
+	"ledger", ledger_migrations,
+	(int)(sizeof(ledger_migrations) / sizeof(ledger_migrations[0])),
+};
+
 /* The ledger's own statements on a store (store_part()). */
 enum { SLOT_STOCK, SLOT_UPSERT, SLOT_MOVE, SLOT_POSTING, SLOT_COUNT };
 

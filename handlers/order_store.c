@@ -27,6 +27,117 @@
 
 #include "order_store.h"
 
+/*
+ * The orders' tables, a component of the store (store_component):
+ * migration 1 is what libspool's store versions 5 and 8 created, so a
+ * store that has them keeps them (IF NOT EXISTS), rows and all.
+ *
+ * order_revisions is insert-only: each applied message (inbound, or
+ * one of our outbound ones) appends a full snapshot of its order, with
+ * its lines in order_lines, and a validity: 'pending' while another
+ * system decides, then 'valid' or 'invalid'. Readers (the views,
+ * spoolctl) see valid revisions only. A cancellation after acceptance
+ * names the revision it compensates. Revisions are never deleted, so
+ * their own IDs never come back; the message and outbound IDs they name
+ * raise those tables' ID floors (for a store that got its floors before
+ * this, a no-op).
+ */
+static const char *const order_migrations[] = {
+	/* 1: revisions, their lines, the readers' views. */
+	"CREATE TABLE IF NOT EXISTS order_revisions ("
+	"  id INTEGER PRIMARY KEY,"
+	"  partner TEXT NOT NULL,"
+	"  transaction_id TEXT NOT NULL,"
+	"  revision INTEGER NOT NULL CHECK (revision >= 1),"
+	"  order_number TEXT NOT NULL,"
+	"  state TEXT NOT NULL CHECK (state IN ('open', 'acknowledged',"
+	"    'accepted', 'declined', 'partially_delivered', 'delivered',"
+	"    'invoiced', 'cancelled')),"
+	"  message_type TEXT NOT NULL,"
+	"  message INTEGER REFERENCES messages(id),"
+	"  outbound INTEGER REFERENCES outbound(id),"
+	"  compensates INTEGER,"
+	"  validity TEXT NOT NULL CHECK (validity IN ('pending', 'valid',"
+	"    'invalid')),"
+	"  created_at INTEGER NOT NULL,"
+	"  decided_at INTEGER,"
+	"  UNIQUE (partner, transaction_id, revision)"
+	");"
+	"CREATE TABLE IF NOT EXISTS order_lines ("
+	"  revision INTEGER NOT NULL REFERENCES order_revisions(id),"
+	"  line INTEGER NOT NULL,"
+	"  item TEXT NOT NULL,"
+	"  quantity INTEGER NOT NULL CHECK (quantity >= 0),"
+	"  unit TEXT,"
+	"  price INTEGER,"
+	"  delivered INTEGER NOT NULL DEFAULT 0"
+	"    CHECK (delivered >= 0 AND delivered <= quantity),"
+	"  PRIMARY KEY (revision, line)"
+	") WITHOUT ROWID;"
+	/* Insert-only: the store itself refuses updates and deletes of
+	 * history (validity is the one column that may change, once). */
+	"CREATE TRIGGER IF NOT EXISTS order_revisions_no_delete BEFORE"
+	" DELETE ON"
+	"  order_revisions BEGIN SELECT RAISE(ABORT, 'order revisions are"
+	"  insert-only'); END;"
+	"CREATE TRIGGER IF NOT EXISTS order_revisions_no_update BEFORE"
+	" UPDATE ON"
+	"  order_revisions WHEN OLD.validity <> 'pending' OR"
+	"  NEW.validity = 'pending' OR NEW.id <> OLD.id OR"
+	"  NEW.partner <> OLD.partner OR"
+	"  NEW.transaction_id <> OLD.transaction_id OR"
+	"  NEW.revision <> OLD.revision OR NEW.state <> OLD.state"
+	"  BEGIN SELECT RAISE(ABORT, 'order revisions are insert-only');"
+	"  END;"
+	"CREATE TRIGGER IF NOT EXISTS order_lines_no_change BEFORE UPDATE"
+	" ON order_lines"
+	"  BEGIN SELECT RAISE(ABORT, 'order lines are insert-only'); END;"
+	"CREATE TRIGGER IF NOT EXISTS order_lines_no_delete BEFORE DELETE"
+	" ON order_lines"
+	"  BEGIN SELECT RAISE(ABORT, 'order lines are insert-only'); END;"
+	"CREATE VIEW IF NOT EXISTS v_order_history (partner,"
+	" transaction_id, order_number,"
+	"  revision, state, message_type, message, outbound, compensates,"
+	"  created_at) AS"
+	"  SELECT partner, transaction_id, order_number, revision, state,"
+	"  message_type, message, outbound, compensates, created_at"
+	"  FROM order_revisions WHERE validity = 'valid';"
+	"CREATE VIEW IF NOT EXISTS v_orders (partner, transaction_id,"
+	" order_number, state,"
+	"  revision, updated_at) AS"
+	"  SELECT r.partner, r.transaction_id, r.order_number, r.state,"
+	"  r.revision, r.created_at FROM order_revisions r"
+	"  WHERE r.validity = 'valid' AND r.revision = (SELECT"
+	"  max(x.revision) FROM order_revisions x WHERE"
+	"  x.partner = r.partner AND x.transaction_id = r.transaction_id"
+	"  AND x.validity = 'valid');"
+	"CREATE VIEW IF NOT EXISTS v_order_lines (partner, transaction_id,"
+	" order_number,"
+	"  revision, line, item, quantity, unit, price, delivered) AS"
+	"  SELECT r.partner, r.transaction_id, r.order_number, r.revision,"
+	"  l.line, l.item, l.quantity, l.unit, l.price, l.delivered"
+	"  FROM order_revisions r JOIN order_lines l ON l.revision = r.id"
+	"  WHERE r.validity = 'valid' AND r.revision = (SELECT"
+	"  max(x.revision) FROM order_revisions x WHERE"
+	"  x.partner = r.partner AND x.transaction_id = r.transaction_id"
+	"  AND x.validity = 'valid');"
+	"CREATE INDEX IF NOT EXISTS order_revisions_message ON"
+	" order_revisions (message)  WHERE message IS NOT NULL;"
+	"CREATE INDEX IF NOT EXISTS order_revisions_outbound ON"
+	" order_revisions (outbound)  WHERE outbound IS NOT NULL;"
+	"UPDATE id_floor SET id = max(id, coalesce((SELECT max(message)"
+	"  FROM order_revisions WHERE message IS NOT NULL), 0))"
+	"  WHERE tbl = 'messages';"
+	"UPDATE id_floor SET id = max(id, coalesce((SELECT max(outbound)"
+	"  FROM order_revisions WHERE outbound IS NOT NULL), 0))"
+	"  WHERE tbl = 'outbound';",
+};
+
+const struct store_component orders_component = {
+	"orders", order_migrations,
+	(int)(sizeof(order_migrations) / sizeof(order_migrations[0])),
+};
+
 /* The orders' own statements on a store (store_part()). */
 enum {
 	SLOT_LATEST,

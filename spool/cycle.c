@@ -42,12 +42,13 @@
  *
  * An external call (exec) ends in cycle_complete(), a cycle of one
  * message: the handler side decides what the call left pending through
- * struct cycle_external (finish, and the outbound messages it sent), the
- * message is done, deferred or failed like any other. The rules of order
- * (which number is next, which parked one is released, gaps) are the
- * sequencer's (seq_release()); the admin's levers, which reuse this
- * file's insides (cycle_int.h), are lever.c's. (826 lines: the chunked
- * apply, its replay and the refill belong together.)
+ * struct cycle_external (finish, the outbound messages it sent, and
+ * record, the call's own books); the message stops waiting and is done,
+ * deferred or failed like any other. The rules of order (which number
+ * is next, which parked one is released, gaps) are the sequencer's
+ * (seq_release()); the admin's levers, which reuse this file's insides
+ * (cycle_int.h), are lever.c's. (About 840 lines: the chunked apply, its
+ * replay and the refill belong together.)
  */
 #include "config.h"
 
@@ -68,7 +69,6 @@
 #include "readfile.h"
 #include "retry.h"
 #include "sequencer.h"
-#include "store_exec.h"
 #include "store_outbound.h"
 
 /*
@@ -325,7 +325,8 @@ fail_item(struct cycle *c, struct item *it, enum cycle_result r,
 }
 
 /*
- * The handler runs outside: note the pending call; the file stays, except
+ * The handler runs outside: the message waits for the outcome (the
+ * handler noted what the call is, in its own tables); the file stays, except
  * that a message released from parked/ in this cycle goes to queue/,
  * where the store now says it is (marked here) and where the runner
  * opens it.
@@ -339,8 +340,7 @@ go_external(struct cycle *c, struct item *it, struct spool_error *err)
 		return -1;
 	if (it->w.state == ST_PARKED)
 		it->to_state = ST_QUEUE;
-	return store_exec_start(c->ctx->store, it->w.id, it->w.attempts + 1,
-	    err);
+	return store_set_waiting(c->ctx->store, it->w.id, true, err);
 }
 
 /* Apply items [from, to) in one savepoint. 1: all ok, 0: one failed. */
@@ -806,8 +806,11 @@ cycle_complete(struct cycle_ctx *ctx, int64_t id, int attempt,
 	}
 	if (r != CYCLE_OK && finish(ctx, &c.items[0].w, false, err) == -1)
 		goto rollback;
-	if (store_exec_finish(ctx->store, id, attempt, r == CYCLE_OK,
-	    exit_status, r == CYCLE_OK ? NULL : reason, err) == -1)
+	if (store_set_waiting(ctx->store, id, false, err) == -1 ||
+	    (ctx->external != NULL && ctx->external->record != NULL &&
+	    ctx->external->record(ctx->external_arg, ctx->store, id, attempt,
+	    r == CYCLE_OK, exit_status, r == CYCLE_OK ? NULL : reason,
+	    err) == -1))
 		goto rollback;
 	if (r == CYCLE_OK)
 		rc = succeed(&c, &c.items[0], err);

@@ -70,10 +70,21 @@ typedef int (*cycle_outbound_fn)(void *arg, struct store *,
 typedef int (*cycle_finish_fn)(void *arg, struct store *,
     const struct store_work *, bool ok, struct spool_error *);
 
+/*
+ * The outcome of an external call for the handler's own books, in
+ * cycle_complete()'s transaction after the message stopped waiting:
+ * attempt, ok, the status the outside reported, the reason when not ok.
+ * 0, or -1 (err).
+ */
+typedef int (*cycle_record_fn)(void *arg, struct store *, int64_t id,
+    int attempt, bool ok, int status, const char *reason,
+    struct spool_error *);
+
 /* What the handler side does at the end of an external call. */
 struct cycle_external {
 	cycle_outbound_fn	 outbound;	/* NULL: every one accepted */
 	cycle_finish_fn		 finish;	/* NULL: nothing to decide */
+	cycle_record_fn		 record;	/* NULL: nothing to record */
 };
 
 /*
@@ -117,13 +128,15 @@ int	cycle_run(struct cycle_ctx *, struct cycle_stats *,
 
 /*
  * Finish a message whose handler ran outside the store (exec), in a
- * transaction of its own: the pending call of `attempt' becomes valid (r
- * is CYCLE_OK: the message is done, its successor released) or invalid
- * (deferred or failed, as in a cycle). With r CYCLE_OK, the outbound
- * messages the program wrote (out, outlen bytes; NULL or 0: none, see
- * outbound_emit_file()) are stamped and recorded in the same transaction;
- * if they are refused, the call is invalid and the message fails
- * permanently instead. Then its file moves and they are written. 0 or -1.
+ * transaction of its own: the message stops waiting, the handler side
+ * records the outcome of `attempt' (external->record: ok when r is
+ * CYCLE_OK, exit_status and reason) and the message is done (its
+ * successor released) or deferred or failed, as in a cycle. With r
+ * CYCLE_OK, the outbound messages the program wrote (out, outlen bytes;
+ * NULL or 0: none, see outbound_emit_file()) are stamped and recorded in
+ * the same transaction; if they are refused, the call is invalid and the
+ * message fails permanently instead. Then its file moves and they are
+ * written. 0 or -1.
  */
 int	cycle_complete(struct cycle_ctx *, int64_t id, int attempt,
 	    enum cycle_result r, int exit_status, const char *reason,

@@ -6,8 +6,8 @@
  * then the renames (cycle_move_files(), as the cycle does). A crash
  * before COMMIT leaves everything as it was; after it, start-up
  * reconciliation moves the files the store has moved. Neither lever
- * touches a message whose exec call is running: its outcome would
- * follow and contradict the lever.
+ * touches a message waiting for an external call (an exec program's):
+ * its outcome would follow and contradict the lever.
  *
  * retry gives failed and deferred messages a fresh set of attempts and
  * puts them back in queue/ (the earlier attempts stay recorded). skip
@@ -28,7 +28,6 @@
 #include "lever.h"
 #include "log.h"
 #include "store_cycle.h"
-#include "store_exec.h"
 
 /* Start a lever's transaction with room for n items. */
 static int
@@ -144,12 +143,13 @@ lever_skip(struct cycle_ctx *ctx, const char *partner, const char *tx,
 	if (rc == 1) {
 		int pending;
 
-		/* Not while its exec call runs: its outcome would follow. */
-		pending = store_exec_is_pending(ctx->store, w.id, err);
+		/* Not while it waits for an external call: its outcome would
+		 * follow. */
+		pending = store_is_waiting(ctx->store, w.id, err);
 		if (pending != 0) {
 			if (pending == 1)
 				spool_seterr(err, "message %" PRId64 " has an "
-				    "exec call running; wait for it", w.id);
+				    "external call running; wait for it", w.id);
 			store_work_free(&w);
 			goto rollback;
 		}

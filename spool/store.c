@@ -116,8 +116,118 @@ fail:
 }
 
 int
+store_component_version(struct store *s, const char *name,
+    struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	int rc, v = 0;
+
+	if ((rc = store_has_table(s, "components", err)) != 1)
+		return rc;
+	if (sqlite3_prepare_v2(s->db, "SELECT version FROM components WHERE "
+	    "name = ?1", -1, &st, NULL) != SQLITE_OK)
+		return store_stmt_err(s, NULL, err);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_stmt_err(s, NULL, err);
+	return v;
+}
+
+/* Does any component need a migration? 1, 0, or -1 (err). */
+static int
+components_behind(struct store *s, const struct store_component *const *c,
+    struct spool_error *err)
+{
+	int v;
+
+	for (; c != NULL && *c != NULL; c++) {
+		if ((v = store_component_version(s, (*c)->name, err)) == -1)
+			return -1;
+		if (v > (*c)->count) {
+			s->errclass = STORE_ERR_TOO_NEW;
+			spool_seterr(err, "%s: component %s has version %d, "
+			    "newer than this program's %d: refusing to use it "
+			    "(upgrade spoold)", s->path, (*c)->name, v,
+			    (*c)->count);
+			return -1;
+		}
+		if (v < (*c)->count)
+			return 1;
+	}
+	return 0;
+}
+
+int
+store_migrate_components(struct store *s,
+    const struct store_component *const *comps, struct spool_error *err)
+{
+	const struct store_component *const *c;
+	sqlite3_stmt *st = NULL;
+	int v, rc;
+
+	if ((rc = components_behind(s, comps, err)) != 1)
+		return rc;
+	if (store_begin(s, err) == -1)
+		return -1;
+	if (store_exec(s, "CREATE TABLE IF NOT EXISTS components ("
+	    "  name TEXT PRIMARY KEY,"
+	    "  version INTEGER NOT NULL"
+	    ") WITHOUT ROWID", err) == -1)
+		goto fail;
+	if (sqlite3_prepare_v2(s->db, "INSERT INTO components (name, version) "
+	    "VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET version = "
+	    "excluded.version", -1, &st, NULL) != SQLITE_OK) {
+		store_stmt_err(s, NULL, err);
+		goto fail;
+	}
+	/* Read again inside the transaction: another writer may have won. */
+	if (components_behind(s, comps, err) == -1)
+		goto fail;
+	for (c = comps; *c != NULL; c++) {
+		if ((v = store_component_version(s, (*c)->name, err)) == -1)
+			goto fail;
+		if (v >= (*c)->count)
+			continue;
+		for (; v < (*c)->count; v++)
+			if (store_exec(s, (*c)->migrations[v], err) == -1) {
+				char why[SPOOL_ERRLEN];
+
+				snprintf(why, sizeof(why), "%s", err != NULL ?
+				    err->msg : "");
+				spool_seterr(err, "migration of %s to version "
+				    "%d failed: %s", (*c)->name, v + 1, why);
+				goto fail;
+			}
+		sqlite3_bind_text(st, 1, (*c)->name, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, v);
+		if (store_step_done(s, st, err) == -1)
+			goto fail;
+	}
+	sqlite3_finalize(st);
+	if (store_commit(s, err) == -1)
+		goto fail;
+	return 0;
+fail:
+	if (st != NULL)
+		sqlite3_finalize(st);
+	store_rollback(s);
+	return -1;
+}
+
+int
 store_open(struct store *s, const char *path, int flags,
     struct spool_error *err)
+{
+	return store_open_with(s, path, flags, NULL, err);
+}
+
+int
+store_open_with(struct store *s, const char *path, int flags,
+    const struct store_component *const *comps, struct spool_error *err)
 {
 	int oflags, v, rc;
 	char mode[32];
@@ -225,6 +335,10 @@ store_open(struct store *s, const char *path, int flags,
 		s->errclass = STORE_ERR_CORRUPT;
 		goto fail;
 	}
+	s->errclass = STORE_ERR_CORRUPT;
+	if (!(flags & (STORE_READONLY | STORE_READER)) &&
+	    store_migrate_components(s, comps, err) == -1)
+		goto fail;
 	s->errclass = STORE_ERR_NONE;
 	return 0;
 sqlfail:
@@ -258,9 +372,6 @@ store_close(struct store *s)
 		free(p->data);
 		free(p);
 	}
-	for (i = 0; i < (int)(sizeof(s->xstmt) / sizeof(s->xstmt[0])); i++)
-		if (s->xstmt[i] != NULL)
-			sqlite3_finalize(s->xstmt[i]);
 	for (i = 0; i < (int)(sizeof(s->ostmt) / sizeof(s->ostmt[0])); i++)
 		if (s->ostmt[i] != NULL)
 			sqlite3_finalize(s->ostmt[i]);

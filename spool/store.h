@@ -4,7 +4,9 @@
  * One struct store per process and thread. The store runs in WAL mode
  * with synchronous=FULL and a busy timeout, so spoolctl can read while
  * spoold writes. Its schema is versioned (PRAGMA user_version) and
- * migrated forward at open, in one transaction.
+ * migrated forward at open, in one transaction; the tables of the
+ * program's components (handler modules) are versioned per component
+ * (the table components) and migrated by store_open_with().
  */
 #ifndef SPOOL_STORE_H
 #define SPOOL_STORE_H
@@ -61,7 +63,6 @@ struct store {
 	sqlite3_stmt		*cstmt[32];	/* store_cycle.c's */
 	struct store_part	*parts;		/* components' own state, see
 						 * store_part() */
-	sqlite3_stmt		*xstmt[4];	/* store_exec.c's */
 	sqlite3_stmt		*ostmt[12];	/* store_outbound.c's */
 	unsigned		 outbound_new;	/* outbound recorded since the
 						 * last outbound_flush() */
@@ -88,6 +89,35 @@ int	store_schema_version(void);
 const char *store_migration(int to_version);
 
 int	store_open(struct store *, const char *path, int flags,
+	    struct spool_error *);
+
+/*
+ * A component of the program (a handler module) with tables of its own:
+ * its schema is versioned apart from libspool's (the table components,
+ * one row per component name), and migrations[i] takes it from version
+ * i to i+1. Its migrations run after libspool's, so they may name the
+ * core's tables (messages, outbound, id_floor). A handler table whose
+ * rows name a message or an outbound message raises id_floor in its
+ * first migration, so that IDs it still shows are never given out again.
+ */
+struct store_component {
+	const char		*name;
+	const char *const	*migrations;
+	int			 count;
+};
+
+/*
+ * store_open(), then (unless read-only) the migrations of every
+ * component in comps (NULL-terminated; NULL for none), in one
+ * transaction. A component at a version newer than its count is refused
+ * like a store that is too new.
+ */
+int	store_open_with(struct store *, const char *path, int flags,
+	    const struct store_component *const *comps, struct spool_error *);
+int	store_migrate_components(struct store *,
+	    const struct store_component *const *, struct spool_error *);
+/* A component's version in this store (0: none yet), or -1 (err). */
+int	store_component_version(struct store *, const char *name,
 	    struct spool_error *);
 void	store_close(struct store *);
 

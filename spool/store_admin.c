@@ -29,11 +29,13 @@
 	"(SELECT orig_name FROM batches WHERE batches.id = messages.batch)"
 
 /*
- * Purging one message: first the store's own records of it (its attempts,
- * its exec calls: spoold's bookkeeping, not a handler's books), and a
- * bundle entry's link to it (the entry keeps its fate), then its row.
+ * Purging one message: first the store's own records of it (its
+ * attempts), and a bundle entry's link to it (the entry keeps its fate),
+ * then its row. A handler's rows that name it are the handler's: the
+ * exec component's trigger takes its finished calls along; the ledger's
+ * and the orders' rows keep it (a foreign key), and it is not purged.
  */
-enum { PURGE_ATTEMPTS, PURGE_CALLS, PURGE_ENTRY, PURGE_MSG, PURGE_NSTMT };
+enum { PURGE_ATTEMPTS, PURGE_ENTRY, PURGE_MSG, PURGE_NSTMT };
 
 struct store_admin_purge {
 	struct store	*s;
@@ -602,9 +604,6 @@ store_admin_purge_open(struct store *s, struct spool_error *err)
 	p->s = s;
 	if (prep(s, "DELETE FROM attempts WHERE message = ?1",
 	    &p->st[PURGE_ATTEMPTS], err) == -1 ||
-	    prep(s, "DELETE FROM exec_calls WHERE message = ?1 AND status <> "
-	    "'pending' AND EXISTS (SELECT 1 FROM messages WHERE id = ?1 AND "
-	    "state = 'done')", &p->st[PURGE_CALLS], err) == -1 ||
 	    prep(s, "UPDATE batch_entries SET message = NULL WHERE message = "
 	    "?1 AND EXISTS (SELECT 1 FROM messages WHERE id = ?1 AND "
 	    "state = 'done')", &p->st[PURGE_ENTRY], err) == -1 ||

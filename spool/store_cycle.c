@@ -39,8 +39,8 @@ enum {
 	CQ_ATTEMPT_LOG,
 	CQ_HAS_PARKED,
 	CQ_GET,
-	CQ_EXEC_START,
-	CQ_EXEC_FINISH,
+	CQ_WAIT,
+	CQ_WAITING,
 	CQ_RETRY_LIST,
 	CQ_RETRIED,
 	CQ_AT_SEQ,
@@ -59,15 +59,12 @@ _Static_assert(CQ_COUNT <= sizeof(((struct store *)0)->cstmt) /
 static const char *sql[CQ_COUNT] = {
 	[CQ_READY] = "SELECT " WORK_COLS " FROM messages WHERE (state = "
 	    "'queue' OR (state = 'deferred' AND next_attempt_at <= ?1)) "
-	    "AND NOT EXISTS (SELECT 1 FROM exec_calls e WHERE e.message = "
-	    "messages.id AND e.status = 'pending') ORDER BY id LIMIT ?2",
+	    "AND waiting = 0 ORDER BY id LIMIT ?2",
 	[CQ_GET] = "SELECT " WORK_COLS " FROM messages WHERE id = ?1",
 	[CQ_RETRY_LIST] = "SELECT " WORK_COLS " FROM messages WHERE state IN "
 	    "('failed', 'deferred') AND (?1 = 0 OR id = ?1) AND (?2 IS NULL OR "
 	    "(partner = ?2 AND transaction_id = ?3)) AND (?4 = 0 OR state = "
-	    "'failed') AND NOT EXISTS (SELECT 1 "
-	    "FROM exec_calls e WHERE e.message = messages.id AND e.status = "
-	    "'pending') ORDER BY id",
+	    "'failed') AND waiting = 0 ORDER BY id",
 	[CQ_RETRIED] = "UPDATE messages SET state = 'queue', next_attempt_at "
 	    "= NULL, reason = NULL, retry_base = attempts, updated_at = ?2 "
 	    "WHERE id = ?1",
@@ -86,11 +83,8 @@ static const char *sql[CQ_COUNT] = {
 	    "WHERE partner = ?1 AND transaction_id = ?2",
 	[CQ_ADD_SKIP] = "INSERT INTO skips (partner, transaction_id, seq, "
 	    "reason, user, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	[CQ_EXEC_START] = "INSERT OR REPLACE INTO exec_calls (message, "
-	    "attempt, status, started_at) VALUES (?1, ?2, 'pending', ?3)",
-	[CQ_EXEC_FINISH] = "UPDATE exec_calls SET status = ?3, finished_at "
-	    "= ?4, exit_status = ?5, error = ?6 WHERE message = ?1 AND "
-	    "attempt = ?2",
+	[CQ_WAIT] = "UPDATE messages SET waiting = ?2 WHERE id = ?1",
+	[CQ_WAITING] = "SELECT waiting FROM messages WHERE id = ?1",
 	/*
 	 * The terms of the partial index messages_tx_seq are spelt out so
 	 * that SQLite uses it: a search over all parked messages per
@@ -130,8 +124,7 @@ static const char *sql[CQ_COUNT] = {
 	[CQ_GAP_CLOSE] = "UPDATE transactions SET gap_since = NULL, "
 	    "gap_alerted = 0 WHERE partner = ?1 AND transaction_id = ?2",
 	[CQ_NEXT_DUE] = "SELECT min(next_attempt_at) FROM messages WHERE "
-	    "state = 'deferred' AND NOT EXISTS (SELECT 1 FROM exec_calls e "
-	    "WHERE e.message = messages.id AND e.status = 'pending')",
+	    "state = 'deferred' AND waiting = 0",
 	[CQ_HAS_PARKED] = "SELECT 1 FROM messages WHERE partner = ?1 AND "
 	    "transaction_id = ?2 AND sender_seq > ?3 AND " TX_SEQ_INDEX
 	    " AND state = 'parked' LIMIT 1",
@@ -300,18 +293,26 @@ store_mark_deferred(struct store *s, int64_t id, int64_t next_at,
 	return store_step_done(s, st, err);
 }
 
-int
-store_mark_failed(struct store *s, int64_t id, const char *reason,
-    struct spool_error *err)
+/* A verdict with a reason (failed, skipped): id, reason, now. */
+static int
+mark_with_reason(struct store *s, int which, int64_t id,
+    const char *reason, struct spool_error *err)
 {
 	sqlite3_stmt *st;
 
-	if ((st = stmt(s, CQ_FAIL, err)) == NULL)
+	if ((st = stmt(s, which, err)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, store_now_ms());
 	return store_step_done(s, st, err);
+}
+
+int
+store_mark_failed(struct store *s, int64_t id, const char *reason,
+    struct spool_error *err)
+{
+	return mark_with_reason(s, CQ_FAIL, id, reason, err);
 }
 
 int
@@ -515,36 +516,33 @@ store_work_get(struct store *s, int64_t id, struct store_work *w,
 }
 
 int
-store_exec_start(struct store *s, int64_t id, int attempt,
+store_set_waiting(struct store *s, int64_t id, bool waiting,
     struct spool_error *err)
 {
 	sqlite3_stmt *st;
 
-	if ((st = stmt(s, CQ_EXEC_START, err)) == NULL)
+	if ((st = stmt(s, CQ_WAIT, err)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int(st, 2, attempt);
-	sqlite3_bind_int64(st, 3, store_now_ms());
+	sqlite3_bind_int(st, 2, waiting ? 1 : 0);
 	return store_step_done(s, st, err);
 }
 
 int
-store_exec_finish(struct store *s, int64_t id, int attempt, bool valid,
-    int exit_status, const char *error, struct spool_error *err)
+store_is_waiting(struct store *s, int64_t id, struct spool_error *err)
 {
 	sqlite3_stmt *st;
+	int rc, v = 0;
 
-	if ((st = stmt(s, CQ_EXEC_FINISH, err)) == NULL)
+	if ((st = stmt(s, CQ_WAITING, err)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int(st, 2, attempt);
-	sqlite3_bind_text(st, 3, valid ? "valid" : "invalid", -1,
-	    SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, store_now_ms());
-	sqlite3_bind_int(st, 5, exit_status);
-	if (error != NULL)
-		sqlite3_bind_text(st, 6, error, -1, SQLITE_STATIC);
-	return store_step_done(s, st, err);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0) != 0;
+	else if (rc != SQLITE_DONE)
+		return store_stmt_err(s, st, err);
+	sqlite3_reset(st);
+	return v;
 }
 
 int
@@ -619,14 +617,7 @@ int
 store_mark_skipped(struct store *s, int64_t id, const char *reason,
     struct spool_error *err)
 {
-	sqlite3_stmt *st;
-
-	if ((st = stmt(s, CQ_SKIPPED, err)) == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, store_now_ms());
-	return store_step_done(s, st, err);
+	return mark_with_reason(s, CQ_SKIPPED, id, reason, err);
 }
 
 int

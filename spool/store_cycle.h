@@ -62,11 +62,14 @@ int	store_attempt_log(struct store *, int64_t id, char *buf, size_t len,
 /* One message by ID: 1 found, 0 not, -1 error. */
 int	store_work_get(struct store *, int64_t id, struct store_work *,
 	    struct spool_error *);
-/* The exec bracket: a pending call, then valid or invalid. */
-int	store_exec_start(struct store *, int64_t id, int attempt,
+/*
+ * A message waiting for an external outcome (its handler runs outside):
+ * set by the cycle that starts the call, cleared by cycle_complete().
+ * store_is_waiting(): 1, 0 (also for no such message), or -1.
+ */
+int	store_set_waiting(struct store *, int64_t id, bool waiting,
 	    struct spool_error *);
-int	store_exec_finish(struct store *, int64_t id, int attempt, bool valid,
-	    int exit_status, const char *error, struct spool_error *);
+int	store_is_waiting(struct store *, int64_t id, struct spool_error *);
 
 /* spoolctl's levers (see lever.h: lever_retry, lever_skip). */
 int	store_retry_candidates(struct store *, int64_t id, const char *partner,

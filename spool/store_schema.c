@@ -31,8 +31,15 @@
  * take consecutive IDs, one per entry not skipped). A purged message
  * that left no such trace was the newest and is not known: its ID may
  * come back once, for stores purged before this migration only.
- * Order revisions are insert-only (triggers refuse deletes) and ledger
- * rows go only with their message, which they keep from being purged.
+ *
+ * Handler modules keep their own tables as components (struct
+ * store_component, store.h), migrated after these steps: steps 2, 3, 5
+ * and 8 no longer create the ledger's, the exec calls' and the orders'
+ * tables and indexes, and step 9 no longer reads them; a handler's
+ * first migration adopts the tables a store already has and raises
+ * id_floor to every message and outbound ID its rows name, so the rule
+ * holds for stores that reach step 9 only now. (A store past step 9 had
+ * its floor seeded from them then.)
  */
 #include "config.h"
 
@@ -113,59 +120,19 @@ static const char *migrations[] = {
 	"  version TEXT NOT NULL"
 	");",
 
-	/* 2: the ledger handler's books (insert-only history, balances). */
-	"CREATE TABLE ledger_moves ("
-	"  id INTEGER PRIMARY KEY,"
-	"  message INTEGER NOT NULL REFERENCES messages(id),"
-	"  item TEXT NOT NULL,"
-	"  warehouse TEXT NOT NULL,"
-	"  quantity INTEGER NOT NULL,"
-	"  at INTEGER NOT NULL"
-	");"
-	"CREATE INDEX ledger_moves_message ON ledger_moves (message);"
-	"CREATE TABLE ledger_stock ("
-	"  item TEXT NOT NULL,"
-	"  warehouse TEXT NOT NULL,"
-	"  quantity INTEGER NOT NULL CHECK (quantity >= 0),"
-	"  PRIMARY KEY (item, warehouse)"
-	") WITHOUT ROWID;"
-	"CREATE TABLE ledger_postings ("
-	"  message INTEGER NOT NULL REFERENCES messages(id),"
-	"  line INTEGER NOT NULL,"
-	"  account TEXT NOT NULL,"
-	"  debit INTEGER NOT NULL DEFAULT 0 CHECK (debit >= 0),"
-	"  credit INTEGER NOT NULL DEFAULT 0 CHECK (credit >= 0),"
-	"  currency TEXT,"
-	"  at INTEGER NOT NULL,"
-	"  PRIMARY KEY (message, line)"
-	") WITHOUT ROWID;"
-	"CREATE VIEW v_stock (item, warehouse, quantity) AS"
-	"  SELECT item, warehouse, quantity FROM ledger_stock;"
-	"CREATE VIEW v_postings (message, partner, transaction_id, line,"
-	"  account, debit, credit, currency, at) AS"
-	"  SELECT p.message, m.partner, m.transaction_id, p.line, p.account,"
-	"  p.debit, p.credit, p.currency, p.at"
-	"  FROM ledger_postings p JOIN messages m ON m.id = p.message;",
+	/*
+	 * 2: (the ledger handler's books: since issue 15 they are the ledger
+	 * component's migration 1, handlers/ledger.c, which adopts them in a
+	 * store that has them.)
+	 */
+	"",
 
 	/*
-	 * 3: calls of external programs (exec handler), bracketed: a call
-	 * is 'pending' while it runs, then 'valid' (it succeeded) or
-	 * 'invalid'. A pending call found at start-up was interrupted and
-	 * is made again with the same message ID.
+	 * 3: (calls of external programs: since issue 15 the exec
+	 * component's migration 1, handlers/exec_store.c, which adopts them
+	 * in a store that has them.)
 	 */
-	"CREATE TABLE exec_calls ("
-	"  message INTEGER NOT NULL REFERENCES messages(id),"
-	"  attempt INTEGER NOT NULL,"
-	"  status TEXT NOT NULL CHECK (status IN ('pending', 'valid',"
-	"    'invalid')),"
-	"  started_at INTEGER NOT NULL,"
-	"  finished_at INTEGER,"
-	"  exit_status INTEGER,"
-	"  error TEXT,"
-	"  PRIMARY KEY (message, attempt)"
-	") WITHOUT ROWID;"
-	"CREATE INDEX exec_calls_pending ON exec_calls (status)"
-	"  WHERE status = 'pending';",
+	"",
 
 	/*
 	 * 4: spoolctl retry gives a message a fresh set of attempts without
@@ -179,14 +146,9 @@ static const char *migrations[] = {
 	"  WHERE gap_since IS NOT NULL;",
 
 	/*
-	 * 5: purchase orders (orders handler) and outbound messages.
-	 *
-	 * order_revisions is insert-only: each applied message (inbound, or
-	 * one of our outbound ones) appends a full snapshot of its order,
-	 * with its lines in order_lines, and a validity: 'pending' while
-	 * another system decides, then 'valid' or 'invalid'. Readers (the
-	 * views, spoolctl) see valid revisions only. A cancellation after
-	 * acceptance names the revision it compensates.
+	 * 5: outbound messages (and, before issue 15, the orders handler's
+	 * tables: now the orders component's migration 1, see
+	 * handlers/order_store.c).
 	 *
 	 * outbound holds each message spoold sends, complete, recorded in
 	 * the transaction of the message that caused it; written_at stays
@@ -207,77 +169,7 @@ static const char *migrations[] = {
 	");"
 	"CREATE INDEX outbound_unwritten ON outbound (id)"
 	"  WHERE written_at IS NULL;"
-	"CREATE INDEX outbound_tx ON outbound (partner, transaction_id);"
-	"CREATE TABLE order_revisions ("
-	"  id INTEGER PRIMARY KEY,"
-	"  partner TEXT NOT NULL,"
-	"  transaction_id TEXT NOT NULL,"
-	"  revision INTEGER NOT NULL CHECK (revision >= 1),"
-	"  order_number TEXT NOT NULL,"
-	"  state TEXT NOT NULL CHECK (state IN ('open', 'acknowledged',"
-	"    'accepted', 'declined', 'partially_delivered', 'delivered',"
-	"    'invoiced', 'cancelled')),"
-	"  message_type TEXT NOT NULL,"
-	"  message INTEGER REFERENCES messages(id),"
-	"  outbound INTEGER REFERENCES outbound(id),"
-	"  compensates INTEGER,"
-	"  validity TEXT NOT NULL CHECK (validity IN ('pending', 'valid',"
-	"    'invalid')),"
-	"  created_at INTEGER NOT NULL,"
-	"  decided_at INTEGER,"
-	"  UNIQUE (partner, transaction_id, revision)"
-	");"
-	"CREATE TABLE order_lines ("
-	"  revision INTEGER NOT NULL REFERENCES order_revisions(id),"
-	"  line INTEGER NOT NULL,"
-	"  item TEXT NOT NULL,"
-	"  quantity INTEGER NOT NULL CHECK (quantity >= 0),"
-	"  unit TEXT,"
-	"  price INTEGER,"
-	"  delivered INTEGER NOT NULL DEFAULT 0"
-	"    CHECK (delivered >= 0 AND delivered <= quantity),"
-	"  PRIMARY KEY (revision, line)"
-	") WITHOUT ROWID;"
-	/* Insert-only: the store itself refuses updates and deletes of
-	 * history (validity is the one column that may change, once). */
-	"CREATE TRIGGER order_revisions_no_delete BEFORE DELETE ON"
-	"  order_revisions BEGIN SELECT RAISE(ABORT, 'order revisions are"
-	"  insert-only'); END;"
-	"CREATE TRIGGER order_revisions_no_update BEFORE UPDATE ON"
-	"  order_revisions WHEN OLD.validity <> 'pending' OR"
-	"  NEW.validity = 'pending' OR NEW.id <> OLD.id OR"
-	"  NEW.partner <> OLD.partner OR"
-	"  NEW.transaction_id <> OLD.transaction_id OR"
-	"  NEW.revision <> OLD.revision OR NEW.state <> OLD.state"
-	"  BEGIN SELECT RAISE(ABORT, 'order revisions are insert-only');"
-	"  END;"
-	"CREATE TRIGGER order_lines_no_change BEFORE UPDATE ON order_lines"
-	"  BEGIN SELECT RAISE(ABORT, 'order lines are insert-only'); END;"
-	"CREATE TRIGGER order_lines_no_delete BEFORE DELETE ON order_lines"
-	"  BEGIN SELECT RAISE(ABORT, 'order lines are insert-only'); END;"
-	"CREATE VIEW v_order_history (partner, transaction_id, order_number,"
-	"  revision, state, message_type, message, outbound, compensates,"
-	"  created_at) AS"
-	"  SELECT partner, transaction_id, order_number, revision, state,"
-	"  message_type, message, outbound, compensates, created_at"
-	"  FROM order_revisions WHERE validity = 'valid';"
-	"CREATE VIEW v_orders (partner, transaction_id, order_number, state,"
-	"  revision, updated_at) AS"
-	"  SELECT r.partner, r.transaction_id, r.order_number, r.state,"
-	"  r.revision, r.created_at FROM order_revisions r"
-	"  WHERE r.validity = 'valid' AND r.revision = (SELECT"
-	"  max(x.revision) FROM order_revisions x WHERE"
-	"  x.partner = r.partner AND x.transaction_id = r.transaction_id"
-	"  AND x.validity = 'valid');"
-	"CREATE VIEW v_order_lines (partner, transaction_id, order_number,"
-	"  revision, line, item, quantity, unit, price, delivered) AS"
-	"  SELECT r.partner, r.transaction_id, r.order_number, r.revision,"
-	"  l.line, l.item, l.quantity, l.unit, l.price, l.delivered"
-	"  FROM order_revisions r JOIN order_lines l ON l.revision = r.id"
-	"  WHERE r.validity = 'valid' AND r.revision = (SELECT"
-	"  max(x.revision) FROM order_revisions x WHERE"
-	"  x.partner = r.partner AND x.transaction_id = r.transaction_id"
-	"  AND x.validity = 'valid');",
+	"CREATE INDEX outbound_tx ON outbound (partner, transaction_id);",
 
 	/*
 	 * 6: bundles (DESIGN 9). A batch is one bundle file: its fate
@@ -346,10 +238,6 @@ static const char *migrations[] = {
 	"  WHERE duplicate_of IS NOT NULL;"
 	"CREATE INDEX outbound_cause ON outbound (cause)"
 	"  WHERE cause IS NOT NULL;"
-	"CREATE INDEX order_revisions_message ON order_revisions (message)"
-	"  WHERE message IS NOT NULL;"
-	"CREATE INDEX order_revisions_outbound ON order_revisions (outbound)"
-	"  WHERE outbound IS NOT NULL;"
 	"CREATE INDEX batch_entries_message ON batch_entries (message)"
 	"  WHERE message IS NOT NULL;",
 
@@ -367,11 +255,6 @@ static const char *migrations[] = {
 	"  coalesce((SELECT max(duplicate_of) FROM messages"
 	"    WHERE duplicate_of IS NOT NULL), 0),"
 	"  coalesce((SELECT max(message) FROM attempts), 0),"
-	"  coalesce((SELECT max(message) FROM exec_calls), 0),"
-	"  coalesce((SELECT max(message) FROM ledger_moves), 0),"
-	"  coalesce((SELECT max(message) FROM ledger_postings), 0),"
-	"  coalesce((SELECT max(message) FROM order_revisions"
-	"    WHERE message IS NOT NULL), 0),"
 	"  coalesce((SELECT max(cause) FROM outbound"
 	"    WHERE cause IS NOT NULL), 0),"
 	"  coalesce((SELECT max(message) FROM batch_entries"
@@ -385,10 +268,8 @@ static const char *migrations[] = {
 	"  coalesce((SELECT max(batch) FROM messages"
 	"    WHERE batch IS NOT NULL), 0),"
 	"  coalesce((SELECT max(batch) FROM batch_entries), 0));"
-	"INSERT INTO id_floor (tbl, id) SELECT 'outbound', max("
-	"  coalesce((SELECT max(id) FROM outbound), 0),"
-	"  coalesce((SELECT max(outbound) FROM order_revisions"
-	"    WHERE outbound IS NOT NULL), 0));"
+	"INSERT INTO id_floor (tbl, id) SELECT 'outbound',"
+	"  coalesce((SELECT max(id) FROM outbound), 0);"
 	"CREATE TRIGGER messages_id_gone AFTER DELETE ON messages BEGIN"
 	"  UPDATE id_floor SET id = OLD.id WHERE tbl = 'messages'"
 	"  AND id < OLD.id; END;"
@@ -410,6 +291,16 @@ static const char *migrations[] = {
 	"  WHEN NEW.id <= (SELECT id FROM id_floor WHERE tbl = 'outbound')"
 	"  BEGIN SELECT RAISE(ABORT, 'outbound ID given out before: IDs are"
 	"  never reused'); END;",
+
+	/*
+	 * 10: a message whose handler runs outside (an external call)
+	 * waits for its outcome: waiting is 1 from the commit of the cycle
+	 * that started the call until cycle_complete() records the
+	 * outcome. The cycle, retry and the deferred timer leave it alone
+	 * meanwhile; what the call is, is the handler's own (its component
+	 * adopts the calls a store had pending before this step).
+	 */
+	"ALTER TABLE messages ADD COLUMN waiting INTEGER NOT NULL DEFAULT 0;",
 };
 
 int

@@ -53,6 +53,10 @@
  * ends, not on every retry, and written to <spool>/spoold.status (a
  * file preallocated at start-up and rewritten in place, so that writing
  * it needs no free block) for spoolctl status.
+ *
+ * (About 1000 lines: start-up, the loop's dispatch, disk-full and the
+ * guard each lean on struct daemon's state; the epoll is loop.c's, the
+ * calls execq.c's. Splitting start-up into a file of its own is next.)
  */
 #include "config.h"
 
@@ -86,7 +90,6 @@
 #include "spoollock.h"
 #include "store.h"
 #include "store_cycle.h"
-#include "store_exec.h"
 #include "watcher.h"
 
 #define ACCEPT_BATCH_MAX	1024	/* files per store transaction */
@@ -872,7 +875,8 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 		spooldir_close(&d.sd);
 		return EX_OSERR;
 	}
-	if (store_open(&d.store, db, 0, &err) == -1) {
+	if (store_open_with(&d.store, db, 0, handler_components, &err) ==
+	    -1) {
 		log_err("event=start status=failed reason=%s", LOG_Q(err.msg));
 		rc = d.store.errclass == STORE_ERR_TOO_NEW ? EX_UNAVAILABLE :
 		    d.store.errclass == STORE_ERR_CORRUPT ? EX_DATAERR :

@@ -2,10 +2,10 @@
  * execq.c - the exec handler's runner: one child process per pending
  * call, watched through the daemon's event loop (loop.c; DESIGN 7).
  *
- * The cycle routes a message to exec by recording a pending call for its
- * next attempt (store_exec_start) in the cycle's transaction; the message
- * stays in its directory and is not ready while the call is pending. This
- * module makes those calls: it lists them (store_exec_pending), oldest
+ * The exec handler records a pending call for a message's next attempt
+ * (exec_call_start) in the cycle's transaction, which makes the message
+ * wait; it stays in its directory and is not ready while it waits. This
+ * module makes those calls: it lists them (exec_pending), oldest
  * first, and starts a program for each while fewer than `workers' calls
  * are in hand, never two for one (partner, transaction). (The sequencer
  * makes a transaction's next message ready only after this one is done;
@@ -16,7 +16,7 @@
  * A program gets: argv from the route, started with posix_spawnp (fork
  * and execve in one, with execvp's PATH lookup; no shell); stdin a sealed
  * copy of the message (below); stdout /dev/null; stderr a pipe that is read
- * whenever epoll says so, keeping only the last TAIL_MAX bytes (a flood
+ * whenever epoll says so, keeping only the last PROC_TAIL_MAX bytes (a flood
  * costs CPU, never memory or a stall); a process group of its own, so
  * that a timeout reaches what it started; default signal dispositions and
  * an empty signal mask; our environment plus SPOOLD_* (the exec
@@ -51,6 +51,13 @@
  * recording an outcome fails, the call stays in hand (its transaction
  * stays blocked) and recording is retried; this process does not run the
  * program again for it.
+ *
+ * (About 980 lines: spawning, signalling and the stderr tail are
+ * proc.c's; reaping, timeouts and the driver of the exec handler's
+ * calls -- which pending call starts, the sealed copy, the outcome to
+ * cycle_complete() -- still share struct job. Issue 15 splits them: the
+ * runner reports an exit status and a stderr tail through a callback,
+ * the driver lives beside the exec handler. Not done yet.)
  */
 #include "config.h"
 
@@ -74,12 +81,12 @@
 #include "execq.h"
 #include "loop.h"
 #include "exec.h"
+#include "exec_store.h"
 #include "handler.h"
 #include "log.h"
+#include "proc.h"
 #include "readfile.h"
-#include "store_exec.h"
 
-#define TAIL_MAX	4096		/* bytes of stderr kept */
 #define REASON_BYTES	500		/* of them, at most this in a reason */
 #define REASON_MAX	(REASON_BYTES + 64)
 #define KILL_GRACE_MS	2000		/* SIGTERM, then SIGKILL after this */
@@ -111,9 +118,7 @@ struct job {
 	int64_t		 deadline;	/* monotonic ms, -1: none */
 	uint64_t	 timeout_ms;
 	int		 kills;		/* 0; 1 SIGTERM sent; 2 SIGKILL sent */
-	char		 tail[TAIL_MAX];	/* the end of stderr */
-	size_t		 taillen;
-	bool		 cut;		/* bytes were dropped before tail */
+	struct proc_tail err;		/* the end of stderr */
 	enum cycle_result result;	/* once the program ended */
 	int		 exit_status;
 	char		 reason[REASON_MAX];
@@ -278,9 +283,9 @@ busy(const struct execq *q, int64_t id, const char *partner, const char *tx)
 	return false;
 }
 
-/* store_exec_pending's callback: take calls that may start now. */
+/* exec_pending's callback: take calls that may start now. */
 static int
-pick_one(void *arg, const struct store_exec_call *c)
+pick_one(void *arg, const struct exec_pending_call *c)
 {
 	struct pick *pk = arg;
 	struct pend *p;
@@ -315,103 +320,6 @@ pick_one(void *arg, const struct store_exec_call *c)
 	return ++pk->n == pk->max ? 1 : 0;
 }
 
-/* Keep fd clear of 0, 1 and 2, which the child's dup2s overwrite. */
-static int
-above_stdio(int *fd)
-{
-	int nfd;
-
-	if (*fd > 2)
-		return 0;
-	if ((nfd = fcntl(*fd, F_DUPFD_CLOEXEC, 3)) == -1)
-		return -1;
-	(void)close(*fd);
-	*fd = nfd;
-	return 0;
-}
-
-/*
- * posix_spawnp: stdin `in', stdout /dev/null, stderr `err', a process
- * group of its own, no signal blocked, SIGPIPE and the daemon's signals
- * at their defaults. 0 or an errno value (from the exec too).
- */
-static int
-spawn(pid_t *pid, char *const argv[], char *const envp[], int in, int err)
-{
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t none, dfl;
-	int rc;
-
-	if ((rc = posix_spawn_file_actions_init(&fa)) != 0)
-		return rc;
-	if ((rc = posix_spawnattr_init(&at)) != 0) {
-		posix_spawn_file_actions_destroy(&fa);
-		return rc;
-	}
-	sigemptyset(&none);
-	sigemptyset(&dfl);
-	sigaddset(&dfl, SIGPIPE);
-	sigaddset(&dfl, SIGTERM);
-	sigaddset(&dfl, SIGINT);
-	sigaddset(&dfl, SIGHUP);
-	sigaddset(&dfl, SIGCHLD);
-	if ((rc = posix_spawn_file_actions_adddup2(&fa, in, 0)) != 0 ||
-	    (rc = posix_spawn_file_actions_addopen(&fa, 1, "/dev/null",
-	    O_WRONLY, 0)) != 0 ||
-	    (rc = posix_spawn_file_actions_adddup2(&fa, err, 2)) != 0)
-		goto out;
-#if defined(__GLIBC__) && defined(__GLIBC_PREREQ)
-#if __GLIBC_PREREQ(2, 34)
-	/* Whatever was inherited without FD_CLOEXEC stays with us. */
-	if ((rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) != 0)
-		goto out;
-#endif
-#endif
-	if ((rc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP |
-	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) != 0 ||
-	    (rc = posix_spawnattr_setpgroup(&at, 0)) != 0 ||
-	    (rc = posix_spawnattr_setsigmask(&at, &none)) != 0 ||
-	    (rc = posix_spawnattr_setsigdefault(&at, &dfl)) != 0)
-		goto out;
-	rc = posix_spawnp(pid, argv[0], &fa, &at, argv, envp);
-out:
-	posix_spawnattr_destroy(&at);
-	posix_spawn_file_actions_destroy(&fa);
-	return rc;
-}
-
-/* Signal the call's process group (or the program, if it left it). */
-static void
-signal_group(struct job *j, int sig)
-{
-	if (kill(-j->pid, sig) == -1 && errno == ESRCH)
-		(void)kill(j->pid, sig);
-}
-
-/* Keep the last TAIL_MAX bytes of what the program wrote to stderr. */
-static void
-keep_tail(struct job *j, const char *b, size_t n)
-{
-	size_t drop;
-
-	if (n >= TAIL_MAX) {
-		if (n > TAIL_MAX || j->taillen > 0)
-			j->cut = true;
-		memcpy(j->tail, b + n - TAIL_MAX, TAIL_MAX);
-		j->taillen = TAIL_MAX;
-		return;
-	}
-	if (j->taillen + n > TAIL_MAX) {
-		drop = j->taillen + n - TAIL_MAX;
-		memmove(j->tail, j->tail + drop, j->taillen - drop);
-		j->taillen -= drop;
-		j->cut = true;
-	}
-	memcpy(j->tail + j->taillen, b, n);
-	j->taillen += n;
-}
-
 /* Read stderr until it is empty, at EOF (then closed), or budget bytes. */
 static void
 read_err(struct execq *q, struct job *j, size_t budget)
@@ -435,91 +343,8 @@ read_err(struct execq *q, struct job *j, size_t budget)
 			close_fd(q, &j->errfd);
 			return;
 		}
-		keep_tail(j, buf, (size_t)n);
+		proc_tail_keep(&j->err, buf, (size_t)n);
 		got += (size_t)n;
-	}
-}
-
-/* Append one byte of stderr to out, escaped if it is a control byte. */
-static size_t
-esc_byte(char *out, size_t o, size_t len, unsigned char c)
-{
-	if (c < ' ' || c == 0x7f) {
-		if (o + 4 < len)
-			o += (size_t)snprintf(out + o, len - o, "\\x%02x", c);
-	} else if (o + 1 < len)
-		out[o++] = (char)c;
-	return o;
-}
-
-/* out = prefix + src, cut to len - 1 bytes. */
-static void
-copy_out(char *out, size_t len, const char *prefix, const char *src)
-{
-	size_t p = strlen(prefix), n = strlen(src);
-
-	if (len == 0)
-		return;
-	if (p > len - 1)
-		p = len - 1;
-	memcpy(out, prefix, p);
-	if (n > len - 1 - p)
-		n = len - 1 - p;
-	memcpy(out + p, src, n);
-	out[p + n] = '\0';
-}
-
-/*
- * The reason from stderr's tail: its last lines, each trimmed, blank ones
- * left out, joined by " | ", control bytes escaped, at most REASON_BYTES
- * (the end of a longer last line, after "..."). Empty if nothing.
- */
-static void
-tail_reason(const struct job *j, char *out, size_t len)
-{
-	char esc[TAIL_MAX * 4 + TAIL_MAX / 2 * 3 + 1];
-	const char *t = j->tail, *end = j->tail + j->taillen, *a, *b, *nl;
-	size_t o = 0, start;
-
-	out[0] = '\0';
-	/* A line cut at the front is not one to quote, if there are others. */
-	if (j->cut && (nl = memchr(t, '\n', j->taillen)) != NULL &&
-	    nl + 1 < end)
-		t = nl + 1;
-	for (a = t; a < end; a = b + 1) {
-		if ((b = memchr(a, '\n', (size_t)(end - a))) == NULL)
-			b = end;
-		nl = b;
-		while (a < nl && (*a == ' ' || *a == '\t' || *a == '\r'))
-			a++;
-		while (nl > a && (nl[-1] == ' ' || nl[-1] == '\t' ||
-		    nl[-1] == '\r'))
-			nl--;
-		if (a == nl)
-			continue;
-		if (o > 0 && o + 3 < sizeof(esc)) {
-			memcpy(esc + o, " | ", 3);
-			o += 3;
-		}
-		for (; a < nl; a++)
-			o = esc_byte(esc, o, sizeof(esc), (unsigned char)*a);
-	}
-	esc[o] = '\0';
-	if (o == 0)
-		return;
-	if (o <= REASON_BYTES) {
-		copy_out(out, len, "", esc);
-		return;
-	}
-	/* Whole lines from the end, if the last ones fit. */
-	start = o - REASON_BYTES;
-	if ((a = strstr(esc + start, " | ")) != NULL)
-		copy_out(out, len, "", a + 3);
-	else {
-		/* Not inside a UTF-8 sequence. */
-		while (((unsigned char)esc[start] & 0xc0) == 0x80)
-			start++;
-		copy_out(out, len, "...", esc + start);
 	}
 }
 
@@ -529,7 +354,7 @@ judge(struct job *j, int status)
 {
 	char tail[REASON_BYTES + 8];
 
-	tail_reason(j, tail, sizeof(tail));
+	proc_tail_reason(&j->err, REASON_BYTES, tail, sizeof(tail));
 	j->result = exec_judge(status, j->kills > 0, j->timeout_ms, tail,
 	    &j->exit_status, j->reason, sizeof(j->reason));
 }
@@ -662,7 +487,7 @@ abandon(struct job *j)
 {
 	int st;
 
-	signal_group(j, SIGKILL);
+	proc_signal_group(j->pid, SIGKILL);
 	while (waitpid(j->pid, &st, 0) == -1 && errno == EINTR)
 		;
 }
@@ -783,7 +608,7 @@ start_call(struct execq *q, struct pend *p)
 		    "%s", why);
 		goto out;
 	}
-	if (above_stdio(&in) == -1) {
+	if (proc_above_stdio(&in) == -1) {
 		no_run(q, j, CYCLE_TEMPORARY, -1, "cannot move a descriptor: "
 		    "%s", strerror(errno));
 		goto out;
@@ -807,8 +632,8 @@ start_call(struct execq *q, struct pend *p)
 		    j->outpath, strerror(errno));
 		goto out;
 	}
-	if (pipe2(pfd, O_CLOEXEC) == -1 || above_stdio(&pfd[0]) == -1 ||
-	    above_stdio(&pfd[1]) == -1 ||
+	if (pipe2(pfd, O_CLOEXEC) == -1 || proc_above_stdio(&pfd[0]) == -1 ||
+	    proc_above_stdio(&pfd[1]) == -1 ||
 	    fcntl(pfd[0], F_SETFL, O_NONBLOCK) == -1) {
 		no_run(q, j, CYCLE_TEMPORARY, -1, "cannot make a pipe for "
 		    "stderr: %s", strerror(errno));
@@ -825,7 +650,7 @@ start_call(struct execq *q, struct pend *p)
 		no_run(q, j, CYCLE_TEMPORARY, -1, "out of memory");
 		goto out;
 	}
-	rc = spawn(&j->pid, route->argv, env.v, in, pfd[1]);
+	rc = proc_spawn(&j->pid, route->argv, env.v, in, pfd[1]);
 	exec_env_free(&env);
 	if (rc != 0) {
 		j->pid = -1;
@@ -1028,7 +853,7 @@ execq_start(struct execq *q)
 		return;
 	}
 	spool_clearerr(&err);
-	if (store_exec_pending(q->store, pick_one, &pk, &err) == -1) {
+	if (exec_pending(q->store, pick_one, &pk, &err) == -1) {
 		log_err("event=exec status=failed reason=%s retry_in=%dms",
 		    LOG_Q(err.msg[0] != '\0' ? err.msg : "out of memory"),
 		    STORE_RETRY_MS);
@@ -1091,13 +916,13 @@ execq_tick(struct execq *q)
 			log_warn("event=exec %s status=timeout pid=%ld "
 			    "timeout=%s signal=TERM", id, (long)j->pid,
 			    LOG_Q(dur));
-			signal_group(j, SIGTERM);
+			proc_signal_group(j->pid, SIGTERM);
 			j->kills = 1;
 			j->deadline = now + KILL_GRACE_MS;
 		} else {
 			log_warn("event=exec %s status=timeout pid=%ld "
 			    "signal=KILL", id, (long)j->pid);
-			signal_group(j, SIGKILL);
+			proc_signal_group(j->pid, SIGKILL);
 			j->kills = 2;
 			j->deadline = -1;
 		}

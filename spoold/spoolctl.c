@@ -44,6 +44,7 @@
 
 #include "conf.h"
 #include "ctl.h"
+#include "handler.h"
 #include "jdoc.h"
 #include "log.h"
 #include "spooldir.h"
@@ -633,11 +634,12 @@ main(int argc, char *argv[])
 	 * the spool's group who may not write it can read; a store older
 	 * than this program is opened for writing, which migrates it.
 	 */
-	rc = store_open(&c.store, db, writes(argc, argv) ? 0 : STORE_READER,
-	    &err);
+	rc = store_open_with(&c.store, db, writes(argc, argv) ? 0 :
+	    STORE_READER, handler_components, &err);
 	if (rc == 0 && c.store.version < store_schema_version()) {
 		store_close(&c.store);
-		rc = store_open(&c.store, db, 0, &err);
+		rc = store_open_with(&c.store, db, 0, handler_components,
+		    &err);
 	}
 	if (rc == -1) {
 		fprintf(stderr, "spoolctl: %s\n", err.msg);

@@ -26,6 +26,7 @@
 
 #include "conf.h"
 #include "daemon.h"
+#include "handler.h"
 #include "log.h"
 #include "spooldir.h"
 #include "store.h"
@@ -54,7 +55,8 @@ do_init(const struct conf *conf)
 		log_err("event=init status=failed reason=\"out of memory\"");
 		return EX_OSERR;
 	}
-	if (store_open(&st, db, STORE_CREATE, &err) == -1) {
+	if (store_open_with(&st, db, STORE_CREATE, handler_components,
+	    &err) == -1) {
 		free(db);
 		log_err("event=init status=failed reason=%s", LOG_Q(err.msg));
 		return st.errclass == STORE_ERR_TOO_NEW ? EX_UNAVAILABLE :

@@ -86,7 +86,8 @@ setup_with(void **state, bool auto_ack, bool exec_accept)
 	    spooldir_open(&e->sd, e->root, &err) == -1)
 		return -1;
 	snprintf(db, sizeof(db), "%s/spool.db", e->root);
-	if (store_open(&e->store, db, STORE_CREATE, &err) == -1)
+	if (store_open_with(&e->store, db, STORE_CREATE, handler_components,
+	    &err) == -1)
 		return -1;
 	if ((e->schemas = schema_set_load(SRCDIR "/schemas", &err)) == NULL) {
 		fprintf(stderr, "schemas: %s\n", err.msg);
@@ -522,8 +523,10 @@ test_two_writers_the_second_loses_the_race(void **state)
 	drop(e, "R", 1, 0, types[CREATE], bodies[CREATE]);
 	run(e);
 	snprintf(db, sizeof(db), "%s/spool.db", e->root);
-	assert_int_equal(store_open(&a, db, 0, &err), 0);
-	assert_int_equal(store_open(&b, db, 0, &err), 0);
+	assert_int_equal(store_open_with(&a, db, 0,
+	    handler_components, &err), 0);
+	assert_int_equal(store_open_with(&b, db, 0,
+	    handler_components, &err), 0);
 	/* Both read revision 1. */
 	assert_int_equal(order_load(&a, "acme", "R", &oa, &err), 1);
 	assert_int_equal(order_load(&b, "acme", "R", &ob, &err), 1);

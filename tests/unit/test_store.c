@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "handler.h"
 #include "spooldir.h"
 #include "store.h"
 #include "store_admin.h"
@@ -186,7 +187,8 @@ test_every_reference_is_indexed(void **state)
 	const unsigned char *missing;
 
 	(void)state;
-	assert_int_equal(store_open(&s, db, STORE_CREATE, &err), 0);
+	assert_int_equal(store_open_with(&s, db, STORE_CREATE,
+	    handler_components, &err), 0);
 	assert_int_equal(sqlite3_prepare_v2(s.db, "SELECT group_concat("
 	    "m.name || '.' || f.\"from\", ' ') FROM sqlite_schema m, "
 	    "pragma_foreign_key_list(m.name) f WHERE m.type = 'table' AND "
@@ -200,6 +202,74 @@ test_every_reference_is_indexed(void **state)
 	assert_int_equal(query_int(&s, "SELECT count(*) FROM sqlite_schema m,"
 	    " pragma_foreign_key_list(m.name) f WHERE m.type = 'table'"), 12);
 	sqlite3_finalize(st);
+	store_close(&s);
+}
+
+/*
+ * A handler's tables are its component's: a bare store has none, the
+ * program's open makes them and records the version once; a store that
+ * has them already (the previous release made them as libspool's) keeps
+ * its rows, and the IDs those rows name stay below the floor.
+ */
+static void
+test_components_adopt_tables_and_rows(void **state)
+{
+	struct spool_error err;
+	struct store s;
+
+	(void)state;
+	assert_int_equal(store_open(&s, db, STORE_CREATE, &err), 0);
+	assert_int_equal(query_int(&s, "SELECT count(*) FROM sqlite_master "
+	    "WHERE name IN ('ledger_moves', 'order_revisions', 'v_orders')"),
+	    0);
+	store_close(&s);
+	assert_int_equal(store_open_with(&s, db, 0, handler_components, &err),
+	    0);
+	assert_int_equal(store_component_version(&s, "ledger", &err), 1);
+	assert_int_equal(store_component_version(&s, "orders", &err), 1);
+	assert_int_equal(query_int(&s, "SELECT count(*) FROM sqlite_master "
+	    "WHERE name IN ('ledger_moves', 'order_revisions', 'v_orders')"),
+	    3);
+	/* As a store of the last release: rows, no components yet. */
+	assert_int_equal(store_exec(&s, "PRAGMA foreign_keys = OFF; "
+	    "INSERT INTO ledger_moves (message, item, warehouse, quantity, at) "
+	    "VALUES (40, 'i', 'w', 3, 1); INSERT INTO messages (id, partner, "
+	    "orig_name, file_name, state, received_at, updated_at) VALUES "
+	    "(30, 'acme', 'q', 'q', 'queue', 1, 1); INSERT INTO exec_calls "
+	    "(message, attempt, status, started_at) VALUES (30, 1, 'pending', "
+	    "1), (41, 1, 'valid', 1); DROP TABLE components", &err), 0);
+	store_close(&s);
+	assert_int_equal(store_open_with(&s, db, 0, handler_components, &err),
+	    0);
+	assert_int_equal(store_component_version(&s, "ledger", &err), 1);
+	assert_int_equal(query_int(&s, "SELECT quantity FROM ledger_moves "
+	    "WHERE message = 40"), 3);
+	assert_int_equal(query_int(&s, "SELECT id FROM id_floor WHERE "
+	    "tbl = 'messages'"), 41);
+	/* a call pending in the old store: its message waits */
+	assert_int_equal(query_int(&s, "SELECT waiting FROM messages WHERE "
+	    "id = 30"), 1);
+	store_close(&s);
+}
+
+static void
+test_newer_component_is_refused(void **state)
+{
+	struct spool_error err;
+	struct store s;
+
+	(void)state;
+	assert_int_equal(store_open_with(&s, db, STORE_CREATE,
+	    handler_components, &err), 0);
+	assert_int_equal(store_exec(&s, "UPDATE components SET version = 99 "
+	    "WHERE name = 'orders'", &err), 0);
+	store_close(&s);
+	assert_int_equal(store_open_with(&s, db, 0, handler_components, &err),
+	    -1);
+	assert_int_equal(s.errclass, STORE_ERR_TOO_NEW);
+	assert_non_null(strstr(err.msg, "orders"));
+	/* A bare open does not look at components. */
+	assert_int_equal(store_open(&s, db, 0, &err), 0);
 	store_close(&s);
 }
 
@@ -288,7 +358,8 @@ test_ids_are_never_given_out_twice_after_a_purge(void **state)
 	int i;
 
 	(void)state;
-	assert_int_equal(store_open(&s, db, STORE_CREATE, &err), 0);
+	assert_int_equal(store_open_with(&s, db, STORE_CREATE,
+	    handler_components, &err), 0);
 	for (i = 0; i < 5; i++)
 		high = add_done(&s);
 	assert_int_equal(store_exec(&s, "INSERT INTO exec_calls (message, "
@@ -378,11 +449,17 @@ test_migration_keeps_ids_known_from_traces(void **state)
 		  "PRAGMA foreign_keys = OFF;"
 		  "INSERT INTO attempts (message, attempt, started_at) VALUES "
 		  "(7, 1, 1);"
+		  /* the exec calls' table, as version 3 made it */
+		  "CREATE TABLE exec_calls (message INTEGER NOT NULL "
+		  "REFERENCES messages(id), attempt INTEGER NOT NULL, status "
+		  "TEXT NOT NULL, started_at INTEGER NOT NULL, finished_at "
+		  "INTEGER, exit_status INTEGER, error TEXT, PRIMARY KEY "
+		  "(message, attempt)) WITHOUT ROWID;"
 		  "INSERT INTO exec_calls (message, attempt, status, "
-		  "started_at) VALUES (6, 1, 'valid', 1);"
+		  "started_at) VALUES (9, 1, 'valid', 1);"
 		  "INSERT INTO outbound (id, partner, type, cause, file_name, "
 		  "content, created_at) VALUES (4, 'acme', 'X', 5, 'o', '', 1)",
-		  "8" },
+		  "10" },
 	};
 	struct spool_error err;
 	struct store s;
@@ -398,7 +475,8 @@ test_migration_keeps_ids_known_from_traces(void **state)
 		if (store_exec(&s, stores[i][0], &err) == -1)
 			fail_msg("store %zu: %s", i, err.msg);
 		store_close(&s);
-		assert_int_equal(store_open(&s, db, 0, &err), 0);
+		assert_int_equal(store_open_with(&s, db, 0,
+		    handler_components, &err), 0);
 		assert_int_equal(s.version, store_schema_version());
 		assert_int_equal(store_next_message_id(&s, &next, &err), 0);
 		if (next != strtoll(stores[i][1], NULL, 10))
@@ -506,6 +584,10 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_every_reference_is_indexed, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_components_adopt_tables_and_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_newer_component_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_ids_are_never_given_out_twice_after_a_purge, setup,
 		    teardown),
