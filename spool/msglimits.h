@@ -3,7 +3,7 @@
  *
  * Kept apart from message.h so that conf.h can hold them without pulling
  * in libxml2's headers. Every bound is checked by a linear pre-scan of
- * the bytes before libxml2 sees them (see message.c); 0 means "no bound
+ * the bytes before libxml2 sees them (see xmlscan.c); 0 means "no bound
  * of ours" (libxml2's own limits still apply).
  */
 #ifndef SPOOL_MSGLIMITS_H
