@@ -80,6 +80,7 @@
 #include "handler.h"
 #include "log.h"
 #include "outbound.h"
+#include "notify.h"
 #include "reconcile.h"
 #include "schema.h"
 #include "spooldir.h"
@@ -107,6 +108,7 @@ struct daemon {
 	struct router		 router;
 	struct execq		*execq;
 	struct loop		 loop;		/* the one epoll */
+	struct notify		 notify;	/* systemd, notify.c */
 	int			 sigfd, timerfd;
 	int			 lockfd;	/* spoold.lock, held */
 	bool			 once;
@@ -504,6 +506,19 @@ in_trouble(const struct daemon *d)
 	    d->store.outbound_new > 0 || d->sd.nowed > 0 || !d->present;
 }
 
+/* Tell systemd (STATUS=, when it changed): this run's counts. */
+static void
+notify_say(struct daemon *d)
+{
+	char buf[sizeof(d->notify.status)];
+
+	snprintf(buf, sizeof(buf), "%s; accepted %" PRIu64 ", processed %"
+	    PRIu64 " since start%s", d->low_space ? "not accepting: free "
+	    "space below min_free_space" : "accepting", d->accepted,
+	    d->processed, d->unfinished > 0 ? "; processing paused" : "");
+	notify_status(&d->notify, buf);
+}
+
 /*
  * Tell spoolctl status how we are: spoold.status, rewritten in place
  * (it was preallocated, so even a full disk takes it), only when it
@@ -516,6 +531,7 @@ status_update(struct daemon *d)
 	size_t len;
 	ssize_t n;
 
+	notify_say(d);
 	if (d->statusfd == -1)
 		return;
 	why[0] = '\0';
@@ -808,19 +824,23 @@ run(struct daemon *d)
 			    d->trouble_due - store_now_ms() : 1);
 		next = min_wait(next, check_gaps(d));
 		next = min_wait(next, guard(d));
+		next = min_wait(next, notify_watchdog(&d->notify,
+		    store_now_ms()));
 		if (d->lost)
 			return EX_OSFILE;
 		if ((rc = wait_events(d, next)) != EX_OK)
 			return rc;
 	}
 	/* Stopping: no new call; the running ones end (or time out). */
+	notify_stopping(&d->notify);
 	execq_stop(d->execq);
 	if (execq_running(d->execq) > 0)
 		log_notice("event=stop exec_running=%u reason=\"waiting for "
 		    "exec calls to end\"", execq_running(d->execq));
 	while (execq_running(d->execq) > 0) {
 		execq_tick(d->execq);
-		if ((rc = wait_events(d, execq_next_timeout(d->execq))) !=
+		if ((rc = wait_events(d, min_wait(execq_next_timeout(d->execq),
+		    notify_watchdog(&d->notify, store_now_ms())))) !=
 		    EX_OK)
 			return rc;
 	}
@@ -845,6 +865,7 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 	d.once = once;
 	d.router.conf = conf;
 	d.loop.epfd = d.sigfd = d.timerfd = d.lockfd = d.statusfd = -1;
+	notify_init(&d.notify);
 	spool_clearerr(&err);
 	xmlInitParser();
 
@@ -997,6 +1018,8 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 	log_notice("event=start spool=%s pid=%ld version=%s schemas=%zu "
 	    "mode=%s", LOG_Q(conf->spool_dir), (long)getpid(), PACKAGE_VERSION,
 	    schema_set_count(d.schemas), once ? "once" : "daemon");
+	notify_ready(&d.notify, "accepting");
+	(void)notify_watchdog(&d.notify, store_now_ms());
 	rc = run(&d);
 	log_notice("event=exit status=%d accepted=%" PRIu64 " accept_ms=%"
 	    PRId64 " processed=%" PRIu64 " process_ms=%" PRId64

@@ -115,6 +115,8 @@ wait_until 120 '[ "$(rows)" -eq $((before + nover)) ]' ||
     fail "after an overflow: $(($(rows) - before)) of $nover accepted"
 grep -q "event=watch status=overflow" "$T/log" ||
     fail "$nover files while stopped: no overflow reported"
-[ "$(left)" -eq 0 ] || fail "files left in incoming/ after the overflow"
+# The rows commit before their files leave incoming/: wait for the moves.
+wait_until 20 '[ "$(left)" -eq 0 ]' ||
+    fail "files left in incoming/ after the overflow"
 stop_daemon
 ok "inotify queue overflow: reported, rescanned, all $nover files accepted"
