@@ -176,3 +176,47 @@ ok "a client sending a byte a second: files still processed, others served"
 
 stop_daemon
 ok "spoold stops cleanly with the HTTP server running"
+
+# A listen address that cannot be served: spoold does not start, and
+# says why.
+python3 -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1]); time.sleep(30)' \
+    "$T/held" &
+HOLDER=$!
+wait_until 10 '[ -e "$T/held" ]' || fail "could not hold a port"
+sed "s|^listen = .*|listen = 127.0.0.1:$(cat "$T/held")|" "$T/spoold.conf" \
+    >"$T/busy.conf"
+expect_exit 71 timeout 20 $SPOOLD -c "$T/busy.conf"
+expect_out "event=start status=failed"
+expect_out "cannot serve there"
+kill "$HOLDER" 2>/dev/null || true
+sed 's|^listen = .*|listen = localhost:80|' "$T/spoold.conf" >"$T/bad.conf"
+expect_exit 71 timeout 20 $SPOOLD -c "$T/bad.conf"
+expect_out "listen = localhost:80"
+ok "a port in use or a name for listen: no start, a reason"
+
+# HTTPS with tls_cert and tls_key.
+if command -v openssl >/dev/null 2>&1; then
+	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \
+	    -keyout "$T/key.pem" -out "$T/cert.pem" >/dev/null 2>&1 ||
+	    fail "openssl req"
+	sed "s|^\[http\]\$|[http]\ntls_cert = $T/cert.pem\ntls_key = $T/key.pem|" \
+	    "$T/spoold.conf" >"$T/tls.conf"
+	cp "$T/tls.conf" "$T/spoold.conf"
+	start_daemon
+	wait_until 10 'grep -q "event=http status=listening.*tls=yes" "$T/log"' ||
+	    fail "no HTTPS server"
+	PORT=$(sed -n 's/.*event=http status=listening.* port=\([0-9]*\).*/\1/p' \
+	    "$T/log")
+	code=$(curl -s -o "$T/body" -w '%{http_code}' --cacert "$T/cert.pem" \
+	    "https://localhost:$PORT/health") || code=000
+	expect 200
+	code=$(curl -s -o /dev/null -w '%{http_code}' \
+	    "http://127.0.0.1:$PORT/health") || code=000
+	[ "$code" != 200 ] || fail "plain HTTP answered on the HTTPS port"
+	stop_daemon
+	ok "HTTPS with tls_cert and tls_key"
+fi
