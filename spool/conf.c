@@ -62,7 +62,9 @@ enum kind {
 	K_DECIMAL,
 	K_PERCENT,
 	K_LEVEL,
-	K_TARGET
+	K_TARGET,
+	K_STRING,
+	K_SHA256
 };
 
 struct key {
@@ -129,6 +131,20 @@ static const struct key keys[] = {
 	{ "bundle", "max_total_size", K_SIZE,
 	    offsetof(struct conf, bundle_max_total_size), KB,
 	    64 * KB * KB * KB },
+	{ "http", "listen", K_STRING, offsetof(struct conf, http_listen),
+	    0, 0 },
+	{ "http", "tls_cert", K_PATH, offsetof(struct conf, http_tls_cert),
+	    0, 0 },
+	{ "http", "tls_key", K_PATH, offsetof(struct conf, http_tls_key),
+	    0, 0 },
+	{ "http", "admin_token_sha256", K_SHA256,
+	    offsetof(struct conf, http_admin_token_sha256), 0, 0 },
+	{ "http", "max_connections", K_UINT,
+	    offsetof(struct conf, http_max_connections), 1, 100000 },
+	{ "http", "per_ip_limit", K_UINT,
+	    offsetof(struct conf, http_per_ip_limit), 1, 100000 },
+	{ "http", "timeout", K_DURATION,
+	    offsetof(struct conf, http_timeout_ms), SEC(1), SEC(3600) },
 	{ "log", "level", K_LEVEL, offsetof(struct conf, log_level), 0, 0 },
 	{ "log", "target", K_TARGET, offsetof(struct conf, log_target), 0, 0 },
 };
@@ -140,7 +156,8 @@ enum {
 	RK_COMMAND = 2,
 	RK_TIMEOUT = 4,
 	RK_AUTO_ACK = 8,
-	PK_ALIASES = 1
+	PK_ALIASES = 1,
+	PK_TOKEN = 2
 };
 
 struct parse {
@@ -204,6 +221,9 @@ conf_defaults(struct conf *c)
 	c->bundle_max_entries = 10000;
 	c->bundle_max_entry_size = 10 * KB * KB;
 	c->bundle_max_total_size = KB * KB * KB;
+	c->http_max_connections = 256;
+	c->http_per_ip_limit = 32;
+	c->http_timeout_ms = SEC(30);
 	c->log_level = LOG_INFO;
 	c->log_target = LOG_TARGET_STDERR;
 }
@@ -228,6 +248,10 @@ conf_free(struct conf *c)
 	free(c->path);
 	free(c->spool_dir);
 	free(c->schema_dir);
+	free(c->http_listen);
+	free(c->http_tls_cert);
+	free(c->http_tls_key);
+	free(c->http_admin_token_sha256);
 	for (i = 0; i < c->nroutes; i++) {
 		free(c->routes[i].type);
 		free(c->routes[i].handler);
@@ -237,6 +261,7 @@ conf_free(struct conf *c)
 	for (i = 0; i < c->npartners; i++) {
 		free(c->partners[i].name);
 		free_strv(c->partners[i].aliases);
+		free(c->partners[i].token_sha256);
 	}
 	free(c->partners);
 	memset(c, 0, sizeof(*c));
@@ -376,6 +401,25 @@ type_name_ok(const char *t)
 	return i <= 128;
 }
 
+/* A SHA-256 in hex, lowercased (a copy), or NULL if it is not one. */
+static char *
+sha256_hex(const char *v)
+{
+	char *h;
+	size_t i;
+
+	if (strlen(v) != 64)
+		return NULL;
+	for (i = 0; i < 64; i++)
+		if (!isxdigit((unsigned char)v[i]))
+			return NULL;
+	if ((h = strdup(v)) == NULL)
+		return NULL;
+	for (i = 0; i < 64; i++)
+		h[i] = (char)tolower((unsigned char)h[i]);
+	return h;
+}
+
 static int
 set_value(struct parse *p, const struct key *k, const char *v)
 {
@@ -438,6 +482,18 @@ set_value(struct parse *p, const struct key *k, const char *v)
 			return fail(p, "level must be one of err, warning, "
 			    "notice, info, debug");
 		*(int *)dst = lvl;
+		return 1;
+	case K_STRING:
+		free(*(char **)dst);
+		if ((*(char **)dst = strdup(v)) == NULL)
+			return fail(p, "out of memory");
+		return 1;
+	case K_SHA256:
+		free(*(char **)dst);
+		if ((*(char **)dst = sha256_hex(v)) == NULL)
+			return fail(p, "%s must be a SHA-256 in hex (64 "
+			    "characters 0-9a-f, as sha256sum prints it)",
+			    k->name);
 		return 1;
 	case K_TARGET:
 		if (strcmp(v, "stderr") == 0)
@@ -655,6 +711,16 @@ partner_key(struct parse *p, const char *name, const char *key,
 	if ((pa = partner_get(p, name)) == NULL)
 		return fail(p, "out of memory");
 	seen = &p->partner_seen[pa - p->conf->partners];
+	if (strcmp(key, "token_sha256") == 0) {
+		if (*seen & PK_TOKEN)
+			return fail(p, "duplicate key \"token_sha256\" in "
+			    "[partner %s]", name);
+		*seen |= PK_TOKEN;
+		if ((pa->token_sha256 = sha256_hex(v)) == NULL)
+			return fail(p, "token_sha256 must be a SHA-256 in hex "
+			    "(64 characters 0-9a-f, as sha256sum prints it)");
+		return 1;
+	}
 	if (strcmp(key, "aliases") != 0)
 		return fail(p, "unknown key \"%s\" in [partner %s]", key, name);
 	if (*seen & PK_ALIASES)
@@ -738,7 +804,7 @@ check_section(struct parse *p, const char *line)
 	name[len] = '\0';
 	if (strcmp(name, "spool") == 0 || strcmp(name, "processing") == 0 ||
 	    strcmp(name, "retry") == 0 || strcmp(name, "bundle") == 0 ||
-	    strcmp(name, "log") == 0)
+	    strcmp(name, "log") == 0 || strcmp(name, "http") == 0)
 		return;
 	if (strncmp(name, "route ", 6) == 0) {
 		if (!type_name_ok(name + 6))
@@ -849,6 +915,13 @@ check_whole(struct parse *p)
 			    line_of(p, "initial_delay");
 			return fail(p, "max_delay must not be shorter than "
 			    "initial_delay");
+		}
+		if (strcmp(keys[i].name, "tls_key") == 0 &&
+		    (c->http_tls_cert == NULL) != (c->http_tls_key == NULL)) {
+			p->line = p->key_line[i] ? p->key_line[i] :
+			    line_of(p, "tls_cert");
+			return fail(p, "tls_cert and tls_key go together: set "
+			    "both (HTTPS) or neither (plain HTTP)");
 		}
 	}
 	return 1;

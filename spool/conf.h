@@ -31,6 +31,7 @@ struct conf_route {
 struct conf_partner {
 	char		*name;
 	char		**aliases;	/* NULL-terminated */
+	char		*token_sha256;	/* [http]: 64 lowercase hex, or NULL */
 };
 
 struct conf {
@@ -70,6 +71,14 @@ struct conf {
 	size_t			 nroutes;
 	struct conf_partner	*partners;
 	size_t			 npartners;
+
+	/* [http] (spoold/http.c): listen NULL or empty: no HTTP server */
+	char		*http_listen;		/* ADDR:PORT, [ADDR6]:PORT */
+	char		*http_tls_cert, *http_tls_key;	/* both or neither */
+	char		*http_admin_token_sha256;	/* 64 hex, or NULL */
+	unsigned	 http_max_connections;
+	unsigned	 http_per_ip_limit;
+	uint64_t	 http_timeout_ms;
 
 	/* [log] */
 	int		 log_level;

@@ -84,6 +84,9 @@
 #include "handler.h"
 #include "log.h"
 #include "outbound.h"
+#include "http.h"
+#include "notify.h"
+#include "pulse.h"
 #include "reconcile.h"
 #include "schema.h"
 #include "spooldir.h"
@@ -98,6 +101,8 @@
 #define STORE_NAME		"spool.db"
 #define TROUBLE_RETRY_MS	2000	/* disk full: look again after */
 #define STATUS_SIZE		1024	/* bytes of spoold.status */
+#define PULSE_EVERY_MS		5000	/* the loop turns at least this often
+					   with HTTP on (/health) */
 
 struct daemon {
 	struct conf		*conf;
@@ -110,6 +115,10 @@ struct daemon {
 	struct router		 router;
 	struct execq		*execq;
 	struct loop		 loop;		/* the one epoll */
+	struct notify		 notify;	/* systemd, notify.c */
+	struct http		*http;		/* [http], or NULL */
+	struct pulse		 pulse;		/* for the HTTP thread */
+	struct pulse_state	 ps;		/* what it is told */
 	int			 sigfd, timerfd;
 	int			 lockfd;	/* spoold.lock, held */
 	bool			 once;
@@ -308,6 +317,9 @@ reload(struct daemon *d)
 	d->router.schemas = ns;
 	log_init("spoold", d->conf->log_target, d->verbose ? LOG_DEBUG :
 	    d->conf->log_level);
+	if (http_reload(d->http, d->conf, &err) == -1)
+		log_err("event=reload status=failed reason=%s "
+		    "tokens=unchanged", LOG_Q(err.msg));
 	watcher_set_settle(d->watcher, d->conf->settle_time_ms);
 	log_notice("event=reload status=ok schemas=%zu routes=%zu",
 	    schema_set_count(ns), d->conf->nroutes);
@@ -333,6 +345,7 @@ stop_pending(void *arg)
 }
 
 static void	handle_signals(struct daemon *);
+static void	publish(struct daemon *, int64_t);
 
 /* Between two steps of the loop: stop now if told to (logged). */
 static bool
@@ -384,8 +397,12 @@ process_ready(struct daemon *d)
 
 	spool_clearerr(&err);
 	t0 = store_now_ms();
+	publish(d, t0);
 	rc = cycle_run(&ctx, &st, &err);
 	d->process_ms += store_now_ms() - t0;
+	if (st.taken > 0)
+		pulse_observe(&d->ps.cycle, (double)(store_now_ms() - t0) /
+		    1000);
 	d->processed += st.done + st.deferred + st.failed;
 	if (rc == -1) {
 		/* Logged once, not once a second (a full disk lasts). */
@@ -508,6 +525,46 @@ in_trouble(const struct daemon *d)
 }
 
 /*
+ * Tell the HTTP thread how the loop is (pulse.h): cycle_since is when
+ * the cycle about to run started, or 0 between cycles.
+ */
+static void
+publish(struct daemon *d, int64_t cycle_since)
+{
+	struct pulse_state *ps = &d->ps;
+
+	if (d->http == NULL)
+		return;
+	ps->turned_at = store_now_ms();
+	ps->cycle_since = cycle_since;
+	ps->ready = true;
+	ps->low_space = d->low_space;
+	ps->paused = d->unfinished > 0;
+	ps->store_ok = d->cycle_err[0] == '\0' && d->accept_err[0] == '\0';
+	snprintf(ps->store_err, sizeof(ps->store_err), "%.250s",
+	    d->cycle_err[0] != '\0' ? d->cycle_err : d->accept_err);
+	ps->avail = d->avail;
+	ps->min_free = d->min_free;
+	ps->accepted = d->accepted;
+	ps->processed = d->processed;
+	ps->exec_running = execq_running(d->execq);
+	pulse_publish(&d->pulse, ps);
+}
+
+/* Tell systemd (STATUS=, when it changed): this run's counts. */
+static void
+notify_say(struct daemon *d)
+{
+	char buf[sizeof(d->notify.status)];
+
+	snprintf(buf, sizeof(buf), "%s; accepted %" PRIu64 ", processed %"
+	    PRIu64 " since start%s", d->low_space ? "not accepting: free "
+	    "space below min_free_space" : "accepting", d->accepted,
+	    d->processed, d->unfinished > 0 ? "; processing paused" : "");
+	notify_status(&d->notify, buf);
+}
+
+/*
  * Tell spoolctl status how we are: spoold.status, rewritten in place
  * (it was preallocated, so even a full disk takes it), only when it
  * changes.
@@ -519,6 +576,7 @@ status_update(struct daemon *d)
 	size_t len;
 	ssize_t n;
 
+	notify_say(d);
 	if (d->statusfd == -1)
 		return;
 	why[0] = '\0';
@@ -792,6 +850,7 @@ run(struct daemon *d)
 		 * until the bundle is finished. */
 		pnext = d->unfinished == 0 ? process_ready(d) : -1;
 		status_update(d);
+		publish(d, 0);
 		if (stopping(d))
 			break;
 		/* Exec calls: deadlines, then what cycles left pending. */
@@ -811,19 +870,25 @@ run(struct daemon *d)
 			    d->trouble_due - store_now_ms() : 1);
 		next = min_wait(next, check_gaps(d));
 		next = min_wait(next, guard(d));
+		next = min_wait(next, notify_watchdog(&d->notify,
+		    store_now_ms()));
+		if (d->http != NULL)	/* /health: the loop turns */
+			next = min_wait(next, PULSE_EVERY_MS);
 		if (d->lost)
 			return EX_OSFILE;
 		if ((rc = wait_events(d, next)) != EX_OK)
 			return rc;
 	}
 	/* Stopping: no new call; the running ones end (or time out). */
+	notify_stopping(&d->notify);
 	execq_stop(d->execq);
 	if (execq_running(d->execq) > 0)
 		log_notice("event=stop exec_running=%u reason=\"waiting for "
 		    "exec calls to end\"", execq_running(d->execq));
 	while (execq_running(d->execq) > 0) {
 		execq_tick(d->execq);
-		if ((rc = wait_events(d, execq_next_timeout(d->execq))) !=
+		if ((rc = wait_events(d, min_wait(execq_next_timeout(d->execq),
+		    notify_watchdog(&d->notify, store_now_ms())))) !=
 		    EX_OK)
 			return rc;
 	}
@@ -848,6 +913,8 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 	d.once = once;
 	d.router.conf = conf;
 	d.loop.epfd = d.sigfd = d.timerfd = d.lockfd = d.statusfd = -1;
+	notify_init(&d.notify);
+	pulse_init(&d.pulse);
 	spool_clearerr(&err);
 	xmlInitParser();
 
@@ -1001,12 +1068,31 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 	log_notice("event=start spool=%s pid=%ld version=%s schemas=%zu "
 	    "mode=%s", LOG_Q(conf->spool_dir), (long)getpid(), PACKAGE_VERSION,
 	    schema_set_count(d.schemas), once ? "once" : "daemon");
+	/* The HTTP server, once the spool is reconciled (not in --once). */
+	if (!once && conf->http_listen != NULL &&
+	    conf->http_listen[0] != '\0') {
+		d.ps.started_at = store_now_ms();
+		if ((d.http = http_start(conf, db, &d.pulse, &err)) == NULL) {
+			log_err("event=start status=failed reason=%s",
+			    LOG_Q(err.msg));
+			rc = EX_OSERR;
+			goto out;
+		}
+		publish(&d, 0);
+		log_notice("event=http status=listening listen=%s port=%u "
+		    "tls=%s", LOG_Q(conf->http_listen), http_port(d.http),
+		    conf->http_tls_cert != NULL ? "yes" : "no");
+	}
+	notify_ready(&d.notify, "accepting");
+	(void)notify_watchdog(&d.notify, store_now_ms());
 	rc = run(&d);
 	log_notice("event=exit status=%d accepted=%" PRIu64 " accept_ms=%"
 	    PRId64 " processed=%" PRIu64 " process_ms=%" PRId64
 	    " store_peak_kb=%" PRId64, rc, d.accepted, d.accept_ms,
 	    d.processed, d.process_ms, store_mem_peak() / 1024);
 out:
+	http_stop(d.http);
+	pulse_destroy(&d.pulse);
 	execq_free(d.execq);
 	if (d.store.db != NULL) {
 		if (!d.lost)	/* else it may be another spoold's */

@@ -212,7 +212,8 @@ limit_memory() {
 	ulimit -v "$1"
 }
 
-# sanitized: is spoold built with AddressSanitizer (which costs memory)?
+# sanitized: is spoold built with AddressSanitizer or ThreadSanitizer
+# (which cost memory and reserve address space)?
 sanitized() {
-	ldd "$top_builddir/spoold/spoold" 2>/dev/null | grep -q libasan
+	ldd "$top_builddir/spoold/spoold" 2>/dev/null | grep -q 'lib[at]san'
 }

@@ -10,7 +10,7 @@
 if [ -z "${top_srcdir:-}" ]; then
 	top_srcdir=$(cd "$(dirname "$0")/../.." && pwd) || exit 1
 fi
-pages="spoold/spoold.8 spoold/spoolctl.8 spoold/spoold.conf.5"
+pages="spoold/spoold.8 spoold/spoolctl.8 spoold/spoold.conf.5 spoold/spoold-http.7"
 
 if ! command -v man >/dev/null 2>&1; then
 	echo "manpages.sh: SKIP: man is not installed"

@@ -424,6 +424,47 @@ test_missing_file_is_an_error(void **state)
 	assert_non_null(strstr(err.msg, "No such file"));
 }
 
+#define HEX64	"0123456789abcdef0123456789abcdef" \
+		"0123456789ABCDEF0123456789ABCDEF"
+
+/* [http]: keys read, digests lowercased, bad digests and half TLS
+ * refused with file:line. */
+static void
+test_http_keys_and_tokens(void **state)
+{
+	struct conf c;
+
+	(void)state;
+	c = load_ok("[http]\nlisten = 127.0.0.1:8025\n"
+	    "admin_token_sha256 = " HEX64 "\nmax_connections = 10\n"
+	    "per_ip_limit = 2\ntimeout = 5s\n"
+	    "[partner acme]\ntoken_sha256 = " HEX64 "\n");
+	assert_string_equal(c.http_listen, "127.0.0.1:8025");
+	assert_string_equal(c.http_admin_token_sha256,
+	    "0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef");
+	assert_int_equal(c.http_max_connections, 10);
+	assert_int_equal(c.http_per_ip_limit, 2);
+	assert_int_equal(c.http_timeout_ms, 5000);
+	assert_non_null(c.partners[0].token_sha256);
+	assert_string_equal(c.partners[0].token_sha256,
+	    c.http_admin_token_sha256);
+	conf_free(&c);
+	c = load_ok("");
+	assert_null(c.http_listen);
+	assert_null(c.http_admin_token_sha256);
+	conf_free(&c);
+	expect_error("[http]\nadmin_token_sha256 = secret\n", 2,
+	    "must be a SHA-256 in hex");
+	expect_error("[partner acme]\ntoken_sha256 = " HEX64 "0\n", 2,
+	    "must be a SHA-256 in hex");
+	expect_error("[partner acme]\ntoken_sha256 = " HEX64 "\n"
+	    "token_sha256 = " HEX64 "\n", 3, "duplicate key");
+	expect_error("[http]\ntls_cert = /etc/c.pem\n", 2,
+	    "tls_cert and tls_key go together");
+	expect_error("[http]\ntimeout = 0s\n", 2, "out of range");
+}
+
 static void
 test_example_config_parses(void **state)
 {
@@ -503,6 +544,7 @@ main(void)
 		cmocka_unit_test(test_long_line_is_an_error),
 		cmocka_unit_test(test_value_parsers),
 		cmocka_unit_test(test_missing_file_is_an_error),
+		cmocka_unit_test(test_http_keys_and_tokens),
 		cmocka_unit_test(test_example_config_parses),
 		cmocka_unit_test(test_fifo_device_and_directory_are_refused),
 		cmocka_unit_test(test_oversized_file_is_refused),

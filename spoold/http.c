@@ -1,0 +1,285 @@
+/*
+ * http.c - spoold's HTTP server (DESIGN 17), on libmicrohttpd.
+ *
+ * Threads. libmicrohttpd runs the server on one thread of its own
+ * (MHD_USE_INTERNAL_POLLING_THREAD, epoll): it accepts, reads requests
+ * and calls answer() there, one request at a time. That thread never
+ * touches what the loop thread owns:
+ *   - the loop's state comes through pulse.c (a mutex held for a copy);
+ *   - the store is read through a connection of its own, opened
+ *     read-only (store_stats.c): in WAL mode a reader neither waits for
+ *     the store thread's writes nor makes them wait, so the store thread
+ *     stays the only writer (STYLE.md, Threads) and a slow or busy
+ *     client can never slow a cycle;
+ *   - the configuration is copied at start (http_start) and the tokens
+ *     again on reload (http_reload, under this module's mutex), so a
+ *     SIGHUP that swaps the loop's struct conf races with nothing;
+ *   - it does not log: log.c's level is the loop's to change.
+ * The loop wakes at least every PULSE_EVERY_MS (daemon.c) to publish,
+ * so that /health can tell a loop that turns from one that hangs.
+ *
+ * Clients that would pin the server: at most max_connections at once
+ * and per_ip_limit from one address (libmicrohttpd refuses the rest at
+ * accept), and a connection idle for `timeout' is closed; a client that
+ * sends one byte per second holds one connection slot, not the thread,
+ * since libmicrohttpd reads without blocking. Bodies are bounded before
+ * they are read (413).
+ *
+ * Authentication (auth.c): /health* and /metrics are open; every other
+ * path needs a bearer token (401 without or with a wrong one, with
+ * WWW-Authenticate). Every error answers {"error": ..., "reason": ...}.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "auth.h"
+#include "http.h"
+#include "http_int.h"
+#include "store.h"
+#include "store_stats.h"
+
+#define HTTP_TLS_MAX	(1024 * 1024)	/* bytes of a cert or key file */
+
+/* Read a whole (small) file for libmicrohttpd's in-memory TLS options. */
+static char *
+slurp(const char *path, struct spool_error *err)
+{
+	struct stat st;
+	char *buf = NULL;
+	ssize_t n;
+	size_t off = 0;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &st) == -1) {
+		spool_seterr(err, "[http] %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > HTTP_TLS_MAX) {
+		spool_seterr(err, "[http] %s: not a regular file of at most "
+		    "1 MiB", path);
+		goto out;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+		spool_seterr(err, "out of memory");
+		goto out;
+	}
+	while (off < (size_t)st.st_size) {
+		n = read(fd, buf + off, (size_t)st.st_size - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			spool_seterr(err, "[http] %s: %s", path, n == 0 ?
+			    "short read" : strerror(errno));
+			free(buf);
+			buf = NULL;
+			goto out;
+		}
+		off += (size_t)n;
+	}
+	buf[off] = '\0';
+out:
+	if (fd != -1)
+		close(fd);
+	return buf;
+}
+
+/* "ADDR:PORT" or "[ADDR6]:PORT", numeric only, into ss. */
+static int
+parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len,
+    bool *v6, struct spool_error *err)
+{
+	struct addrinfo hints, *res = NULL;
+	char host[128];
+	const char *port, *end;
+	size_t hl;
+	int rc;
+
+	if (s[0] == '[') {
+		if ((end = strchr(s, ']')) == NULL || end[1] != ':')
+			goto bad;
+		hl = (size_t)(end - s - 1);
+		if (hl == 0 || hl >= sizeof(host))
+			goto bad;
+		memcpy(host, s + 1, hl);
+		port = end + 2;
+	} else {
+		if ((end = strrchr(s, ':')) == NULL)
+			goto bad;
+		hl = (size_t)(end - s);
+		if (hl == 0 || hl >= sizeof(host))
+			goto bad;
+		memcpy(host, s, hl);
+		port = end + 1;
+	}
+	host[hl] = '\0';
+	if (*port == '\0' || strspn(port, "0123456789") != strlen(port) ||
+	    strlen(port) > 5 || atoi(port) > 65535)
+		goto bad;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
+		spool_seterr(err, "[http] listen = %s: %s", s,
+		    gai_strerror(rc));
+		return -1;
+	}
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	*v6 = res->ai_family == AF_INET6;
+	freeaddrinfo(res);
+	return 0;
+bad:
+	spool_seterr(err, "[http] listen = %s: not ADDR:PORT or [ADDR6]:PORT "
+	    "with a numeric address", s);
+	return -1;
+}
+
+/* Called by libmicrohttpd when a request ends: free its state. */
+static void
+completed(void *cls, struct MHD_Connection *c, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)c;
+	(void)toe;
+	http_req_free(*con_cls);
+	*con_cls = NULL;
+}
+
+struct http *
+http_start(const struct conf *conf, const char *db_path, struct pulse *pulse,
+    struct spool_error *err)
+{
+	struct http *h;
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	unsigned flags;
+	bool v6;
+	const union MHD_DaemonInfo *info;
+
+	spool_clearerr(err);
+	if (conf->http_listen == NULL || conf->http_listen[0] == '\0')
+		return NULL;
+	if (parse_listen(conf->http_listen, &ss, &sslen, &v6, err) == -1)
+		return NULL;
+	if ((h = calloc(1, sizeof(*h))) == NULL) {
+		spool_seterr(err, "out of memory");
+		return NULL;
+	}
+	(void)pthread_mutex_init(&h->mu, NULL);
+	h->pulse = pulse;
+	h->max_message_size = conf->max_message_size;
+	h->max_total_size = conf->bundle_max_total_size;
+	if ((h->db_path = strdup(db_path)) == NULL ||
+	    (h->spool_dir = strdup(conf->spool_dir)) == NULL ||
+	    auth_table_build(&h->auth, conf) == -1) {
+		spool_seterr(err, "out of memory");
+		goto fail;
+	}
+	if (conf->http_tls_cert != NULL &&
+	    ((h->tls_cert = slurp(conf->http_tls_cert, err)) == NULL ||
+	    (h->tls_key = slurp(conf->http_tls_key, err)) == NULL))
+		goto fail;
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+	if (v6)
+		flags |= MHD_USE_IPv6;
+	if (h->tls_cert != NULL)
+		flags |= MHD_USE_TLS;
+	if (h->tls_cert != NULL)
+		h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, http_answer, h,
+		    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		    MHD_OPTION_CONNECTION_LIMIT,
+		    (unsigned)conf->http_max_connections,
+		    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		    (unsigned)conf->http_per_ip_limit,
+		    MHD_OPTION_CONNECTION_TIMEOUT,
+		    (unsigned)((conf->http_timeout_ms + 999) / 1000),
+		    MHD_OPTION_NOTIFY_COMPLETED, completed, h,
+		    MHD_OPTION_HTTPS_MEM_CERT, h->tls_cert,
+		    MHD_OPTION_HTTPS_MEM_KEY, h->tls_key,
+		    MHD_OPTION_END);
+	else
+		h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, http_answer, h,
+		    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		    MHD_OPTION_CONNECTION_LIMIT,
+		    (unsigned)conf->http_max_connections,
+		    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		    (unsigned)conf->http_per_ip_limit,
+		    MHD_OPTION_CONNECTION_TIMEOUT,
+		    (unsigned)((conf->http_timeout_ms + 999) / 1000),
+		    MHD_OPTION_NOTIFY_COMPLETED, completed, h,
+		    MHD_OPTION_END);
+	if (h->mhd == NULL) {
+		spool_seterr(err, "[http] listen = %s: cannot serve there "
+		    "(address in use, not ours, or a bad TLS certificate or "
+		    "key)", conf->http_listen);
+		goto fail;
+	}
+	info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	h->port = info != NULL ? info->port : 0;
+	return h;
+fail:
+	http_stop(h);
+	return NULL;
+}
+
+unsigned
+http_port(const struct http *h)
+{
+	return h != NULL ? h->port : 0;
+}
+
+int
+http_reload(struct http *h, const struct conf *conf, struct spool_error *err)
+{
+	struct auth_table t;
+
+	if (h == NULL)
+		return 0;
+	if (auth_table_build(&t, conf) == -1) {
+		spool_seterr(err, "out of memory");
+		return -1;
+	}
+	(void)pthread_mutex_lock(&h->mu);
+	auth_table_free(&h->auth);
+	h->auth = t;
+	(void)pthread_mutex_unlock(&h->mu);
+	return 0;
+}
+
+void
+http_stop(struct http *h)
+{
+	if (h == NULL)
+		return;
+	if (h->mhd != NULL)
+		MHD_stop_daemon(h->mhd);
+	store_stats_close(h->stats);
+	auth_table_free(&h->auth);
+	free(h->counts);
+	free(h->db_path);
+	free(h->spool_dir);
+	if (h->tls_key != NULL)
+		explicit_bzero(h->tls_key, strlen(h->tls_key));
+	free(h->tls_key);
+	free(h->tls_cert);
+	(void)pthread_mutex_destroy(&h->mu);
+	free(h);
+}

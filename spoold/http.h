@@ -1,0 +1,30 @@
+/*
+ * http.h - spoold's HTTP server ([http], DESIGN 17): health, metrics,
+ * and the API, served by libmicrohttpd on a thread of its own.
+ */
+#ifndef SPOOLD_HTTP_H
+#define SPOOLD_HTTP_H
+
+#include "conf.h"
+#include "error.h"
+#include "pulse.h"
+
+struct http;
+
+/*
+ * Start the server when [http] listen is set (else return NULL with
+ * err empty). The server reads the store at db_path read-only, the
+ * spool at spool_dir, and the loop's state through pulse (which must
+ * outlive it). NULL with err set: it could not start.
+ */
+struct http *http_start(const struct conf *, const char *db_path,
+	    struct pulse *, struct spool_error *);
+/* A reloaded configuration: the tokens in force (the rest needs a
+ * restart). 0, or -1 (err; the old tokens stay). */
+int	http_reload(struct http *, const struct conf *, struct spool_error *);
+/* The TCP port it listens on (useful with port 0). */
+unsigned	http_port(const struct http *);
+/* Stop the server and wait for its thread. NULL is fine. */
+void	http_stop(struct http *);
+
+#endif
