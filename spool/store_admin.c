@@ -33,7 +33,8 @@
  * its exec calls: spoold's bookkeeping, not a handler's books), and a
  * bundle entry's link to it (the entry keeps its fate), then its row.
  */
-enum { PURGE_ATTEMPTS, PURGE_CALLS, PURGE_ENTRY, PURGE_MSG, PURGE_NSTMT };
+enum { PURGE_ATTEMPTS, PURGE_CALLS, PURGE_ENTRY, PURGE_MSG, PURGE_SLIM,
+    PURGE_NSTMT };
 
 struct store_admin_purge {
 	struct store	*s;
@@ -156,7 +157,8 @@ store_admin_rows(struct store *s, bool include_done,
 	int rc, ret = -1;
 
 	if (prep(s, include_done ?
-	    "SELECT id, state, file_name FROM messages ORDER BY id" :
+	    "SELECT id, state, file_name FROM messages "
+	    "WHERE purged_at IS NULL ORDER BY id" :
 	    "SELECT id, state, file_name FROM messages "
 	    "WHERE state <> 'done' ORDER BY id", &st, err) == -1)
 		return -1;
@@ -579,7 +581,8 @@ store_admin_purge_candidates(struct store *s, int64_t before,
 	int rc;
 
 	if (prep(s, "SELECT " MSG_COLS " FROM messages WHERE state = 'done' "
-	    "AND updated_at < ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3", &st,
+	    "AND purged_at IS NULL AND updated_at < ?1 AND id < ?2 "
+	    "ORDER BY id DESC LIMIT ?3", &st,
 	    err) == -1)
 		return -1;
 	sqlite3_bind_int64(st, 1, before);
@@ -609,7 +612,11 @@ store_admin_purge_open(struct store *s, struct spool_error *err)
 	    "?1 AND EXISTS (SELECT 1 FROM messages WHERE id = ?1 AND "
 	    "state = 'done')", &p->st[PURGE_ENTRY], err) == -1 ||
 	    prep(s, "DELETE FROM messages WHERE id = ?1 AND state = 'done'",
-	    &p->st[PURGE_MSG], err) == -1) {
+	    &p->st[PURGE_MSG], err) == -1 ||
+	    prep(s, "UPDATE messages SET purged_at = "
+	    "CAST(strftime('%s', 'now') AS INTEGER) * 1000 WHERE id = ?1 AND "
+	    "state = 'done' AND purged_at IS NULL", &p->st[PURGE_SLIM],
+	    err) == -1) {
 		store_admin_purge_close(p);
 		return NULL;
 	}
@@ -659,8 +666,23 @@ store_admin_purge_row(struct store_admin_purge *p, int64_t id,
 		purge_reset(p);
 		return 1;	/* the savepoint stays open */
 	}
-	if (rc == SQLITE_DONE || sqlite3_extended_errcode(s->db) ==
+	if (rc != SQLITE_DONE && sqlite3_extended_errcode(s->db) ==
 	    SQLITE_CONSTRAINT_FOREIGNKEY) {
+		/*
+		 * The books name it: the failed DELETE undid itself; the
+		 * row stays, slimmed and marked purged, and its file goes.
+		 */
+		rc = sqlite3_step(p->st[PURGE_SLIM]);
+		if (rc == SQLITE_DONE && sqlite3_changes(s->db) == 1) {
+			purge_reset(p);
+			return 1;
+		}
+		if (rc != SQLITE_DONE) {
+			store_stmt_err(s, NULL, err);
+			goto undo;
+		}
+	}
+	if (rc == SQLITE_DONE) {
 		purge_reset(p);
 		return store_admin_purge_done(p, false, err) == -1 ? -1 : 0;
 	}

@@ -194,9 +194,12 @@ int	store_admin_status(struct store *, int64_t now,
  * when they are deleted, with the savepoint still open: the caller
  * removes the file, then calls store_admin_purge_done() to keep the
  * deletion (the file is gone) or undo it (the file could not be
- * removed). It returns 0 when the row is kept because another row still
- * refers to it (a foreign key), -1 on an error; the savepoint is closed
- * then.
+ * removed). A row that another row still refers to (the books: ledger,
+ * orders, outbound; a foreign key) is not deleted but slimmed: it stays,
+ * marked purged (purged_at), its keys and digest kept so a redelivery is
+ * still a duplicate, and 1 is returned all the same, for its file goes.
+ * It returns 0 when there is nothing left to purge, -1 on an error; the
+ * savepoint is closed then.
  */
 struct store_admin_purge;
 

@@ -410,6 +410,13 @@ static const char *migrations[] = {
 	"  WHEN NEW.id <= (SELECT id FROM id_floor WHERE tbl = 'outbound')"
 	"  BEGIN SELECT RAISE(ABORT, 'outbound ID given out before: IDs are"
 	"  never reused'); END;",
+	/*
+	 * Retention (DESIGN 18): a done message that the books (ledger,
+	 * orders, outbound) still name cannot be deleted; purge removes its
+	 * file and keeps the row, slimmed, with purged_at set. Such a row
+	 * keeps its keys and digest, so a redelivery is still a duplicate.
+	 */
+	"ALTER TABLE messages ADD COLUMN purged_at INTEGER;",
 };
 
 int

@@ -81,6 +81,7 @@
 #include "log.h"
 #include "outbound.h"
 #include "reconcile.h"
+#include "retention.h"
 #include "schema.h"
 #include "spooldir.h"
 #include "spoollock.h"
@@ -116,6 +117,7 @@ struct daemon {
 	bool			 lost;		/* lock file or store gone */
 	struct stat		 lock_st, db_st;	/* what we hold */
 	int64_t			 guard_at;	/* next check, store_now_ms */
+	int64_t			 retention_at;	/* next look at done/ */
 	/*
 	 * Disk trouble (see the top of this file): spoold.status (or -1);
 	 * below min_free_space; free bytes and the limit at the last look;
@@ -455,6 +457,42 @@ check_gaps(struct daemon *d)
 	if (rc != 1)
 		return -1;
 	return since + after > now ? since + after - now : STORE_RETRY_MS;
+}
+
+/*
+ * Retention (DESIGN 18, spool/retention.c): at most one batch of done/
+ * per look, a look every retention_interval, the next one at once when
+ * a batch was full. Returns ms until the next look, or -1 (retention 0:
+ * kept for ever).
+ */
+static int64_t
+check_retention(struct daemon *d)
+{
+	struct retention_counts rc;
+	struct spool_error err;
+	int64_t now = store_now_ms(), n;
+
+	if (d->conf->retention_ms == 0)
+		return -1;
+	if (now < d->retention_at)
+		return d->retention_at - now;
+	memset(&rc, 0, sizeof(rc));
+	spool_clearerr(&err);
+	n = retention_done(&d->store, &d->sd, now -
+	    (int64_t)d->conf->retention_ms, RETENTION_BATCH, &rc, &err);
+	if (n == -1) {
+		log_err("event=retention status=failed reason=%s",
+		    LOG_Q(err.msg));
+		d->retention_at = now + STORE_RETRY_MS;
+		return STORE_RETRY_MS;
+	}
+	if (rc.removed > 0 || rc.kept > 0)
+		log_info("event=retention dir=done removed=%" PRId64
+		    " kept=%" PRId64, rc.removed, rc.kept);
+	if (n == RETENTION_BATCH && rc.removed > 0)
+		return 0;
+	d->retention_at = now + (int64_t)d->conf->retention_interval_ms;
+	return (int64_t)d->conf->retention_interval_ms;
 }
 
 static int64_t
@@ -807,6 +845,7 @@ run(struct daemon *d)
 			next = min_wait(next, d->trouble_due > store_now_ms() ?
 			    d->trouble_due - store_now_ms() : 1);
 		next = min_wait(next, check_gaps(d));
+		next = min_wait(next, check_retention(d));
 		next = min_wait(next, guard(d));
 		if (d->lost)
 			return EX_OSFILE;

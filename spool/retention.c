@@ -1,0 +1,141 @@
+/*
+ * retention.c - spoold's own purge of done/ (DESIGN 18).
+ *
+ * A processed message's file leaves done/ `retention' after it reached
+ * done. spoold looks at least once a minute (retention_interval) and
+ * takes at most a batch per look (RETENTION_BATCH), in one short write
+ * transaction, so that a look never stalls acceptance or a cycle for
+ * long; what is left waits for the next look, which comes at once when
+ * a batch was full.
+ *
+ * Crash safety: as spoolctl purge. Each row is deleted (or, when the
+ * books still name it, slimmed and marked purged, keeping its keys and
+ * digest so that a redelivery is a duplicate) in a savepoint; the file is
+ * removed before the transaction commits, and the deletion is undone if
+ * the file cannot be removed. A crash in between leaves a row without a
+ * file, which the next look finishes (a missing file counts as removed);
+ * never a file without a row.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "retention.h"
+#include "store_admin.h"
+
+struct cands {
+	int64_t		*id;
+	char		**name;
+	size_t		 n, cap;
+};
+
+static int
+collect(void *arg, struct store_admin_msg *m)
+{
+	struct cands *c = arg;
+
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 64;
+		int64_t *ni;
+		char **nn;
+
+		if ((ni = reallocarray(c->id, cap, sizeof(*ni))) == NULL)
+			return -1;
+		c->id = ni;
+		if ((nn = reallocarray(c->name, cap, sizeof(*nn))) == NULL)
+			return -1;
+		c->name = nn;
+		c->cap = cap;
+	}
+	c->id[c->n] = m->id;
+	c->name[c->n] = m->file_name;	/* take it over */
+	m->file_name = NULL;
+	c->n++;
+	return 0;
+}
+
+static void
+cands_free(struct cands *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		free(c->name[i]);
+	free(c->id);
+	free(c->name);
+}
+
+static bool
+usable_name(const char *name)
+{
+	return name != NULL && name[0] != '\0' && name[0] != '.' &&
+	    strchr(name, '/') == NULL;
+}
+
+int64_t
+retention_done(struct store *s, struct spooldir *sd, int64_t before,
+    int64_t limit, struct retention_counts *rc, struct spool_error *err)
+{
+	struct store_admin_purge *p = NULL;
+	struct cands c;
+	size_t i;
+	int r;
+
+	memset(&c, 0, sizeof(c));
+	if ((p = store_admin_purge_open(s, err)) == NULL)
+		return -1;
+	if (store_begin(s, err) == -1)
+		goto fail;
+	if (store_admin_purge_candidates(s, before, INT64_MAX, limit, collect,
+	    &c, err) == -1) {
+		if (err->msg[0] == '\0')
+			spool_seterr(err, "out of memory");
+		goto rollback;
+	}
+	for (i = 0; i < c.n; i++) {
+		if (!usable_name(c.name[i])) {
+			rc->kept++;
+			continue;
+		}
+		if ((r = store_admin_purge_row(p, c.id[i], err)) == -1)
+			goto rollback;
+		if (r == 0) {
+			rc->kept++;
+			continue;
+		}
+		if (unlinkat(sd->state_fd[ST_DONE], c.name[i], 0) == -1 &&
+		    errno != ENOENT) {
+			log_warn("event=retention id=%" PRId64 " file=%s "
+			    "status=kept reason=%s", c.id[i],
+			    LOG_Q(c.name[i]), LOG_Q(strerror(errno)));
+			if (store_admin_purge_done(p, false, err) == -1)
+				goto rollback;
+			rc->kept++;
+			continue;
+		}
+		if (store_admin_purge_done(p, true, err) == -1)
+			goto rollback;
+		rc->removed++;
+	}
+	if (c.n > 0 && spooldir_fsync_fd(sd->state_fd[ST_DONE], "done",
+	    err) == -1)
+		goto rollback;
+	if (store_commit(s, err) == -1)
+		goto rollback;
+	store_admin_purge_close(p);
+	r = (int)c.n;
+	cands_free(&c);
+	return r;
+rollback:
+	store_rollback(s);
+fail:
+	store_admin_purge_close(p);
+	cands_free(&c);
+	return -1;
+}

@@ -1,0 +1,90 @@
+#!/bin/sh
+# retention.sh - purging done/ frees the files of messages the books
+# (ledger) still name: their rows stay, slimmed and marked purged, check
+# stays clean, and a redelivery of a purged message is a duplicate, never
+# applied again (issue 16: purge --done-older-than 0s kept every ledger
+# message).
+. "$(dirname "$0")/lib.sh"
+
+write_conf
+cat >>"$T/spoold.conf" <<CONF
+[route InventoryMovement]
+handler = ledger
+CONF
+$SPOOLD -c "$T/spoold.conf" --init >/dev/null 2>&1
+DB=$T/spool/spool.db
+sql() {
+	sqlite3 "$DB" "$1"
+}
+ctl() {
+	$SPOOLCTL -c "$T/spoold.conf" "$@"
+}
+
+mkdir -p "$T/work"
+mv_msg acme L 1 5 >"$T/work/l1.xml"
+mv_msg acme L 2 -2 >"$T/work/l2.xml"
+start_daemon
+mkdir -p "$T/spool/incoming/acme"
+cp "$T/work/l1.xml" "$T/work/l2.xml" "$T/spool/incoming/acme/"
+wait_until 20 '[ "$(count done)" -eq 2 ]' || fail "ledger messages not done"
+[ "$(sql "SELECT quantity FROM v_stock WHERE item = 'ITEM-acme-L'")" = 3 ] ||
+    fail "stock before the purge"
+
+# The dry run lists exactly what the purge removes.
+expect_exit 0 ctl purge --done-older-than 0s --dry-run
+expect_out "purge: would remove 2 messages"
+expect_exit 0 ctl purge --done-older-than 0s
+expect_out "purge: removed 2 messages"
+expect_out "kept 0"
+[ "$(count done)" -eq 0 ] || fail "purge left ledger files in done/"
+[ "$(sql "SELECT count(*) FROM messages WHERE purged_at IS NOT NULL")" \
+    -eq 2 ] || fail "the books' messages were not kept as purged rows"
+expect_exit 0 ctl check
+ok "purge frees done/ files of messages the books name"
+
+# A second purge has nothing left to do.
+expect_exit 0 ctl purge --done-older-than 0s --dry-run
+expect_out "purge: would remove 0 messages"
+
+# A redelivery of a purged message is a duplicate, not applied again.
+cp "$T/work/l1.xml" "$T/spool/incoming/acme/l1-again.xml"
+wait_until 20 '[ "$(count done)" -eq 1 ]' || fail "redelivery not settled"
+[ "$(sql "SELECT count(*) FROM messages WHERE duplicate_of IS NOT NULL")" \
+    -eq 1 ] || fail "the redelivery is not a duplicate"
+[ "$(sql "SELECT quantity FROM v_stock WHERE item = 'ITEM-acme-L'")" = 3 ] ||
+    fail "the redelivery was applied again"
+[ "$(count rejected)" -eq 0 ] || fail "the redelivery was rejected"
+ok "a redelivery after the purge is a duplicate"
+stop_daemon
+
+# spoold enforces retention by itself: with retention = 2s (looked at
+# every second) a processed ledger message leaves done/, its row stays
+# slimmed, and a redelivery is a duplicate.
+write_conf
+cat >>"$T/spoold.conf" <<CONF
+retention = 2s
+retention_interval = 1s
+[route InventoryMovement]
+handler = ledger
+CONF
+start_daemon
+mv_msg acme R 1 4 >"$T/work/r1.xml"
+cp "$T/work/r1.xml" "$T/spool/incoming/acme/"
+wait_until 20 '[ "$(sql "SELECT count(*) FROM messages WHERE
+    transaction_id = '"'R'"' AND state = '"'done'"'")" -eq 1 ]' ||
+    fail "R 1 not done"
+wait_until 20 '[ "$(count done)" -eq 0 ]' ||
+    fail "spoold did not purge done/ after its retention"
+grep -q 'event=retention dir=done removed=' "$T/log" ||
+    fail "the retention was not logged"
+[ "$(sql "SELECT count(*) FROM messages WHERE transaction_id = 'R' AND
+    purged_at IS NOT NULL")" -eq 1 ] || fail "R 1's row not kept slimmed"
+expect_exit 0 ctl check
+cp "$T/work/r1.xml" "$T/spool/incoming/acme/r1-again.xml"
+wait_until 20 '[ "$(sql "SELECT count(*) FROM messages WHERE
+    transaction_id = '"'R'"' AND duplicate_of IS NOT NULL")" -eq 1 ]' ||
+    fail "the redelivery of R 1 is not a duplicate"
+[ "$(sql "SELECT quantity FROM v_stock WHERE item = 'ITEM-acme-R'")" = 4 ] ||
+    fail "R 1 was applied again"
+ok "spoold purges done/ after retention by itself"
+stop_daemon
