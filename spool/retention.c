@@ -15,6 +15,11 @@
  * the file cannot be removed. A crash in between leaves a row without a
  * file, which the next look finishes (a missing file counts as removed);
  * never a file without a row.
+ *
+ * A purged message that is not a duplicate leaves a tombstone (store
+ * migration 11: partner, keys, digest, type, fate), so that a redelivery
+ * is still a duplicate; retention_forget() drops tombstones older than
+ * dedup_window.
  */
 #include "config.h"
 
@@ -76,6 +81,34 @@ usable_name(const char *name)
 {
 	return name != NULL && name[0] != '\0' && name[0] != '.' &&
 	    strchr(name, '/') == NULL;
+}
+
+int64_t
+retention_forget(struct store *s, int64_t before, struct spool_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t n;
+
+	if (store_begin(s, err) == -1)
+		return -1;
+	if (store_prepare(s, &st, "DELETE FROM tombstones WHERE "
+	    "purged_at < ?1", err) == NULL)
+		goto fail;
+	sqlite3_bind_int64(st, 1, before);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		store_stmt_err(s, st, err);
+		goto fail;
+	}
+	n = sqlite3_changes(s->db);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (store_commit(s, err) == -1)
+		goto fail;
+	return n;
+fail:
+	sqlite3_finalize(st);
+	store_rollback(s);
+	return -1;
 }
 
 int64_t

@@ -30,4 +30,12 @@ struct retention_counts {
 int64_t	retention_done(struct store *, struct spooldir *, int64_t before,
 	    int64_t limit, struct retention_counts *, struct spool_error *);
 
+/*
+ * Forget the tombstones of messages purged before `before' (the
+ * dedup_window is over): a redelivery of those is no longer known.
+ * Its own short write transaction. The number forgotten, or -1.
+ */
+int64_t	retention_forget(struct store *, int64_t before,
+	    struct spool_error *);
+
 #endif

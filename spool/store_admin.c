@@ -33,7 +33,8 @@
  * its exec calls: spoold's bookkeeping, not a handler's books), and a
  * bundle entry's link to it (the entry keeps its fate), then its row.
  */
-enum { PURGE_ATTEMPTS, PURGE_CALLS, PURGE_ENTRY, PURGE_MSG, PURGE_SLIM,
+enum { PURGE_ATTEMPTS, PURGE_CALLS, PURGE_ENTRY, PURGE_TOMB, PURGE_MSG,
+    PURGE_SLIM,
     PURGE_NSTMT };
 
 struct store_admin_purge {
@@ -611,6 +612,13 @@ store_admin_purge_open(struct store *s, struct spool_error *err)
 	    prep(s, "UPDATE batch_entries SET message = NULL WHERE message = "
 	    "?1 AND EXISTS (SELECT 1 FROM messages WHERE id = ?1 AND "
 	    "state = 'done')", &p->st[PURGE_ENTRY], err) == -1 ||
+	    prep(s, "INSERT OR REPLACE INTO tombstones (id, partner, "
+	    "transaction_id, sender_seq, message_id, sha256, type, fate, "
+	    "purged_at) SELECT id, partner, transaction_id, sender_seq, "
+	    "message_id, sha256, type, state, "
+	    "CAST(strftime('%s', 'now') AS INTEGER) * 1000 FROM messages "
+	    "WHERE id = ?1 AND state = 'done' AND duplicate_of IS NULL AND "
+	    "rejected = 0", &p->st[PURGE_TOMB], err) == -1 ||
 	    prep(s, "DELETE FROM messages WHERE id = ?1 AND state = 'done'",
 	    &p->st[PURGE_MSG], err) == -1 ||
 	    prep(s, "UPDATE messages SET purged_at = "

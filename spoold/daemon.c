@@ -462,24 +462,31 @@ check_gaps(struct daemon *d)
 /*
  * Retention (DESIGN 18, spool/retention.c): at most one batch of done/
  * per look, a look every retention_interval, the next one at once when
- * a batch was full. Returns ms until the next look, or -1 (retention 0:
- * kept for ever).
+ * a batch was full; tombstones older than dedup_window are forgotten.
+ * Returns ms until the next look, or -1 (nothing is ever removed).
  */
 static int64_t
 check_retention(struct daemon *d)
 {
 	struct retention_counts rc;
 	struct spool_error err;
-	int64_t now = store_now_ms(), n;
+	int64_t now = store_now_ms(), n = 0;
 
-	if (d->conf->retention_ms == 0)
+	if (d->conf->retention_ms == 0 && d->conf->dedup_window_ms == 0)
 		return -1;
 	if (now < d->retention_at)
 		return d->retention_at - now;
 	memset(&rc, 0, sizeof(rc));
 	spool_clearerr(&err);
-	n = retention_done(&d->store, &d->sd, now -
-	    (int64_t)d->conf->retention_ms, RETENTION_BATCH, &rc, &err);
+	if (d->conf->dedup_window_ms > 0 && retention_forget(&d->store, now -
+	    (int64_t)d->conf->dedup_window_ms, &err) == -1)
+		log_err("event=retention what=tombstones status=failed "
+		    "reason=%s", LOG_Q(err.msg));
+	spool_clearerr(&err);
+	if (d->conf->retention_ms > 0)
+		n = retention_done(&d->store, &d->sd, now -
+		    (int64_t)d->conf->retention_ms, RETENTION_BATCH, &rc,
+		    &err);
 	if (n == -1) {
 		log_err("event=retention status=failed reason=%s",
 		    LOG_Q(err.msg));

@@ -88,3 +88,52 @@ wait_until 20 '[ "$(sql "SELECT count(*) FROM messages WHERE
     fail "R 1 was applied again"
 ok "spoold purges done/ after retention by itself"
 stop_daemon
+
+# Tombstones: messages nothing else names (here handled by an exec
+# program) lose their rows when purged, but their keys and digest stay
+# for dedup_window: a redelivery, in a transaction or outside one, is a
+# duplicate, never processed again (issue 16: it was rejected, or
+# processed again).
+cat >"$T/ok.sh" <<'SH'
+#!/bin/sh
+cat >/dev/null
+echo "$SPOOLD_TRANSACTION_ID|$SPOOLD_SEQUENCE" >>"$(dirname "$0")/calls.log"
+SH
+chmod +x "$T/ok.sh"
+write_conf
+cat >>"$T/spoold.conf" <<CONF
+[route InventoryMovement]
+handler = ledger
+[route ProductInfo]
+handler = exec
+command = $T/ok.sh
+CONF
+start_daemon
+msg acme - 1 >"$T/work/p1.xml"
+msg acme S 1 >"$T/work/s1.xml"
+cp "$T/work/p1.xml" "$T/work/s1.xml" "$T/spool/incoming/acme/"
+wait_until 20 '[ "$(sql "SELECT count(*) FROM messages WHERE
+    type = '"'ProductInfo'"' AND state = '"'done'"'")" -eq 2 ]' ||
+    fail "ProductInfo messages not done"
+[ "$(wc -l <"$T/calls.log")" -eq 2 ] || fail "calls: $(cat "$T/calls.log")"
+expect_exit 0 ctl purge --done-older-than 0s
+[ "$(sql "SELECT count(*) FROM messages WHERE type = 'ProductInfo'")" \
+    -eq 0 ] || fail "the purge kept ProductInfo rows"
+[ "$(sql "SELECT count(*) FROM tombstones WHERE type = 'ProductInfo' AND
+    fate = 'done'")" -eq 2 ] || fail "no tombstones for the purged rows"
+cp "$T/work/p1.xml" "$T/spool/incoming/acme/p1-again.xml"
+cp "$T/work/s1.xml" "$T/spool/incoming/acme/s1-again.xml"
+wait_until 20 '[ "$(sql "SELECT count(*) FROM messages WHERE
+    type = '"'ProductInfo'"' AND duplicate_of IS NOT NULL")" -eq 2 ]' ||
+    fail "the redeliveries after the purge are not duplicates"
+[ "$(count rejected)" -eq 0 ] || fail "a redelivery was rejected"
+[ "$(wc -l <"$T/calls.log")" -eq 2 ] ||
+    fail "a redelivery was processed again: $(cat "$T/calls.log")"
+# The same MessageId with other content, after the purge: rejected.
+msg acme - 1 | sed 's/SKU-1/SKU-X/' >"$T/spool/incoming/acme/p1-other.xml"
+wait_until 20 '[ "$(count rejected)" -eq 1 ]' ||
+    fail "other content under a purged MessageId was not rejected"
+grep -q "purged since" "$T"/spool/rejected/*.reason ||
+    fail "reason: $(cat "$T"/spool/rejected/*.reason)"
+ok "a redelivery after the purge is a duplicate, in and outside transactions"
+stop_daemon
