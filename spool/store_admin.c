@@ -161,7 +161,8 @@ store_admin_rows(struct store *s, bool include_done,
 	    "SELECT id, state, file_name FROM messages "
 	    "WHERE purged_at IS NULL ORDER BY id" :
 	    "SELECT id, state, file_name FROM messages "
-	    "WHERE state <> 'done' ORDER BY id", &st, err) == -1)
+	    "WHERE state <> 'done' AND purged_at IS NULL ORDER BY id", &st,
+	    err) == -1)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		state = (const char *)sqlite3_column_text(st, 1);
@@ -707,6 +708,41 @@ store_admin_purge_done(struct store_admin_purge *p, bool keep_deletion,
 {
 	return store_exec(p->s, keep_deletion ? "RELEASE purge_row" :
 	    "ROLLBACK TO purge_row; RELEASE purge_row", err);
+}
+
+int
+store_admin_settle_removed(struct store *s, int64_t id, const char *note,
+    struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	int rc, n;
+
+	if (store_begin(s, err) == -1)
+		return -1;
+	if (prep(s, "UPDATE messages SET purged_at = ?3, reason = CASE WHEN "
+	    "reason IS NULL OR reason = '' THEN ?2 ELSE reason || '; ' || ?2 "
+	    "END WHERE id = ?1 AND state IN ('done', 'rejected', 'failed') "
+	    "AND purged_at IS NULL", &st, err) == -1) {
+		store_rollback(s);
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, note, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, store_now_ms());
+	rc = sqlite3_step(st);
+	n = sqlite3_changes(s->db);
+	if (rc != SQLITE_DONE) {
+		store_stmt_err(s, st, err);
+		sqlite3_finalize(st);
+		store_rollback(s);
+		return -1;
+	}
+	sqlite3_finalize(st);
+	if (store_commit(s, err) == -1) {
+		store_rollback(s);
+		return -1;
+	}
+	return n > 0;
 }
 
 bool

@@ -215,6 +215,17 @@ int	store_admin_purge_done(struct store_admin_purge *, bool keep_deletion,
 	    struct spool_error *);
 void	store_admin_purge_close(struct store_admin_purge *);
 
+/*
+ * A done, rejected or failed message whose file an admin removed by hand
+ * (spoolctl check --repair): mark it purged (purged_at), its row kept
+ * with its keys, and append note (who, when) to its reason; its state
+ * does not change (a failed one still blocks its transaction until it is
+ * retried or skipped). Its own write transaction. 1 settled, 0 nothing
+ * to do, -1 error.
+ */
+int	store_admin_settle_removed(struct store *, int64_t id,
+	    const char *note, struct spool_error *);
+
 /* Was the last error of this store a busy or locked database? */
 bool	store_admin_busy(struct store *);
 

@@ -137,3 +137,44 @@ grep -q "purged since" "$T"/spool/rejected/*.reason ||
     fail "reason: $(cat "$T"/spool/rejected/*.reason)"
 ok "a redelivery after the purge is a duplicate, in and outside transactions"
 stop_daemon
+
+# check --repair settles a done, rejected or failed row whose file an
+# admin removed by hand, recording who and when (issue 16: check failed
+# on every run and --repair could not fix it). A parked row without its
+# file is still only reported.
+write_conf
+cat >>"$T/spoold.conf" <<CONF
+[route InventoryMovement]
+handler = ledger
+CONF
+start_daemon
+mv_msg acme F 1 -50 >"$T/spool/incoming/acme/f1.xml"
+echo "not xml" >"$T/spool/incoming/acme/junk.xml"
+mv_msg acme G 1 1 >"$T/spool/incoming/acme/g1.xml"
+wait_until 20 '[ "$(sql "SELECT count(*) FROM messages WHERE
+    (transaction_id = '"'F'"' AND state = '"'failed'"') OR
+    (transaction_id = '"'G'"' AND state = '"'done'"') OR
+    (orig_name = '"'junk.xml'"' AND state = '"'rejected'"')")" -eq 3 ]' ||
+    fail "F 1, junk, G 1 not settled"
+stop_daemon
+F1=$(sql "SELECT id FROM messages WHERE transaction_id = 'F'")
+G1=$(sql "SELECT id FROM messages WHERE transaction_id = 'G'")
+J=$(sql "SELECT id FROM messages WHERE orig_name = 'junk.xml'")
+rm "$T/spool/failed/$(sql "SELECT file_name FROM messages WHERE id = $F1")"
+rm "$T/spool/rejected/$(sql "SELECT file_name FROM messages WHERE id = $J")"
+rm "$T/spool/done/$(sql "SELECT file_name FROM messages WHERE id = $G1")"
+expect_exit 65 ctl check
+expect_out "row without file: message $F1 (failed)"
+expect_exit 0 ctl check --repair
+expect_out "row without file: message $F1 (failed): failed/"
+expect_out "settled, recorded as removed by hand"
+expect_out "check: 3 disagreements, 3 repaired, 0 remain"
+expect_exit 0 ctl check
+for id in $F1 $J $G1; do
+	sql "SELECT reason FROM messages WHERE id = $id" | grep -q \
+	    "file removed by hand; settled by spoolctl check --repair as root" ||
+	    fail "message $id: $(sql "SELECT reason FROM messages WHERE id = $id")"
+done
+[ "$(sql "SELECT state FROM messages WHERE id = $F1")" = failed ] ||
+    fail "the settled failed message changed state"
+ok "check --repair settles rows whose files were removed by hand"
