@@ -31,6 +31,19 @@ int64_t	retention_done(struct store *, struct spooldir *, int64_t before,
 	    int64_t limit, struct retention_counts *, struct spool_error *);
 
 /*
+ * Remove from rejected/ or failed/ (st: ST_REJECTED or ST_FAILED) at
+ * most limit message files (with their .reason sidecars) whose rows were
+ * last updated before `before'. Their rows stay, marked purged (keys,
+ * state and reason kept: a failed one still blocks its transaction until
+ * it is retried or skipped). One short write transaction; a file that
+ * cannot be removed keeps its row unmarked and counts as kept. Returns
+ * the number looked at, or -1.
+ */
+int64_t	retention_state(struct store *, struct spooldir *, int st,
+	    int64_t before, int64_t limit, struct retention_counts *,
+	    struct spool_error *);
+
+/*
  * Forget the tombstones of messages purged before `before' (the
  * dedup_window is over): a redelivery of those is no longer known.
  * Its own short write transaction. The number forgotten, or -1.

@@ -460,43 +460,71 @@ check_gaps(struct daemon *d)
 }
 
 /*
- * Retention (DESIGN 18, spool/retention.c): at most one batch of done/
- * per look, a look every retention_interval, the next one at once when
- * a batch was full; tombstones older than dedup_window are forgotten.
- * Returns ms until the next look, or -1 (nothing is ever removed).
+ * Retention (DESIGN 18, spool/retention.c): at most one batch of each of
+ * done/, rejected/ and failed/ per look, a look every retention_interval,
+ * the next one at once when a batch was full; tombstones older than
+ * dedup_window are forgotten. Returns ms until the next look, or -1
+ * (nothing is ever removed).
  */
-static int64_t
-check_retention(struct daemon *d)
+static int
+retention_one(struct daemon *d, int st, uint64_t keep, int64_t now,
+    bool *more)
 {
 	struct retention_counts rc;
 	struct spool_error err;
-	int64_t now = store_now_ms(), n = 0;
+	int64_t n;
 
-	if (d->conf->retention_ms == 0 && d->conf->dedup_window_ms == 0)
+	if (keep == 0)
+		return 0;
+	memset(&rc, 0, sizeof(rc));
+	spool_clearerr(&err);
+	n = st == ST_DONE ? retention_done(&d->store, &d->sd, now -
+	    (int64_t)keep, RETENTION_BATCH, &rc, &err) :
+	    retention_state(&d->store, &d->sd, st, now - (int64_t)keep,
+	    RETENTION_BATCH, &rc, &err);
+	if (n == -1) {
+		log_err("event=retention dir=%s status=failed reason=%s",
+		    spool_state_name(st), LOG_Q(err.msg));
+		return -1;
+	}
+	if (rc.removed > 0 || rc.kept > 0)
+		log_info("event=retention dir=%s removed=%" PRId64
+		    " kept=%" PRId64, spool_state_name(st), rc.removed,
+		    rc.kept);
+	if (n == RETENTION_BATCH && rc.removed > 0)
+		*more = true;
+	return 0;
+}
+
+static int64_t
+check_retention(struct daemon *d)
+{
+	struct spool_error err;
+	int64_t now = store_now_ms();
+	bool more = false;
+	int bad = 0;
+
+	if (d->conf->retention_ms == 0 && d->conf->dedup_window_ms == 0 &&
+	    d->conf->rejected_retention_ms == 0 &&
+	    d->conf->failed_retention_ms == 0)
 		return -1;
 	if (now < d->retention_at)
 		return d->retention_at - now;
-	memset(&rc, 0, sizeof(rc));
 	spool_clearerr(&err);
 	if (d->conf->dedup_window_ms > 0 && retention_forget(&d->store, now -
 	    (int64_t)d->conf->dedup_window_ms, &err) == -1)
 		log_err("event=retention what=tombstones status=failed "
 		    "reason=%s", LOG_Q(err.msg));
-	spool_clearerr(&err);
-	if (d->conf->retention_ms > 0)
-		n = retention_done(&d->store, &d->sd, now -
-		    (int64_t)d->conf->retention_ms, RETENTION_BATCH, &rc,
-		    &err);
-	if (n == -1) {
-		log_err("event=retention status=failed reason=%s",
-		    LOG_Q(err.msg));
+	bad |= retention_one(d, ST_DONE, d->conf->retention_ms, now, &more);
+	bad |= retention_one(d, ST_REJECTED, d->conf->rejected_retention_ms,
+	    now, &more);
+	bad |= retention_one(d, ST_FAILED, d->conf->failed_retention_ms, now,
+	    &more);
+	if (bad != 0) {
 		d->retention_at = now + STORE_RETRY_MS;
 		return STORE_RETRY_MS;
 	}
-	if (rc.removed > 0 || rc.kept > 0)
-		log_info("event=retention dir=done removed=%" PRId64
-		    " kept=%" PRId64, rc.removed, rc.kept);
-	if (n == RETENTION_BATCH && rc.removed > 0)
+	if (more)
 		return 0;
 	d->retention_at = now + (int64_t)d->conf->retention_interval_ms;
 	return (int64_t)d->conf->retention_interval_ms;

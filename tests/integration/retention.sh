@@ -131,7 +131,8 @@ wait_until 20 '[ "$(sql "SELECT count(*) FROM messages WHERE
     fail "a redelivery was processed again: $(cat "$T/calls.log")"
 # The same MessageId with other content, after the purge: rejected.
 msg acme - 1 | sed 's/SKU-1/SKU-X/' >"$T/spool/incoming/acme/p1-other.xml"
-wait_until 20 '[ "$(count rejected)" -eq 1 ]' ||
+wait_until 20 '[ "$(count rejected)" -eq 1 ] &&
+    ls "$T/spool/rejected" | grep -q "p1-other.*\.reason$"' ||
     fail "other content under a purged MessageId was not rejected"
 grep -q "purged since" "$T"/spool/rejected/*.reason ||
     fail "reason: $(cat "$T"/spool/rejected/*.reason)"
@@ -178,3 +179,37 @@ done
 [ "$(sql "SELECT state FROM messages WHERE id = $F1")" = failed ] ||
     fail "the settled failed message changed state"
 ok "check --repair settles rows whose files were removed by hand"
+
+# rejected/ and failed/ have retentions of their own: with 2s both are
+# emptied by spoold (files and .reason sidecars); the rows stay, marked
+# purged, so a failed one still blocks its transaction.
+write_conf
+cat >>"$T/spoold.conf" <<CONF
+rejected_retention = 2s
+failed_retention = 2s
+retention_interval = 1s
+[route InventoryMovement]
+handler = ledger
+CONF
+start_daemon
+mv_msg acme H 1 -50 >"$T/spool/incoming/acme/h1.xml"
+echo "still not xml" >"$T/spool/incoming/acme/junk2.xml"
+wait_until 20 '[ "$(sql "SELECT count(*) FROM messages WHERE
+    (transaction_id = '"'H'"' AND state = '"'failed'"') OR
+    (orig_name = '"'junk2.xml'"' AND state = '"'rejected'"')")" -eq 2 ]' ||
+    fail "H 1 and junk2 not failed and rejected"
+H1=$(sql "SELECT file_name FROM messages WHERE transaction_id = 'H'")
+J2=$(sql "SELECT file_name FROM messages WHERE orig_name = 'junk2.xml'")
+wait_until 20 '[ ! -e "$T/spool/failed/$H1" ] &&
+    [ ! -e "$T/spool/rejected/$J2" ]' ||
+    fail "spoold did not empty failed/ and rejected/ after their retention"
+[ ! -e "$T/spool/failed/$H1.reason" ] && [ ! -e "$T/spool/rejected/$J2.reason" ] ||
+    fail "the .reason sidecars were left"
+grep -q 'event=retention dir=failed removed=' "$T/log" &&
+    grep -q 'event=retention dir=rejected removed=' "$T/log" ||
+    fail "the retention of failed/ and rejected/ was not logged"
+[ "$(sql "SELECT state FROM messages WHERE transaction_id = 'H' AND
+    purged_at IS NOT NULL")" = failed ] || fail "H 1's row not kept, failed"
+stop_daemon
+expect_exit 0 ctl check
+ok "spoold empties rejected/ and failed/ after their own retentions"
