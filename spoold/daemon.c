@@ -74,6 +74,7 @@
 
 #include "accept.h"
 #include "cycle.h"
+#include "cmdcheck.h"
 #include "daemon.h"
 #include "execq.h"
 #include "loop.h"
@@ -310,6 +311,7 @@ reload(struct daemon *d)
 	watcher_set_settle(d->watcher, d->conf->settle_time_ms);
 	log_notice("event=reload status=ok schemas=%zu routes=%zu",
 	    schema_set_count(ns), d->conf->nroutes);
+	(void)cmdcheck_routes(d->conf, NULL);	/* warns, as at start */
 }
 
 /*

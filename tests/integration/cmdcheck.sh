@@ -39,3 +39,15 @@ chmod 755 "$T/noexec.sh"
 sed -i '/^\[route Missing\]/,+2d' "$T/spoold.conf"
 expect_exit 0 $SPOOLD -c "$T/spoold.conf" --check-config
 ok "--check-config passes once they are fixed"
+
+# A starting spoold warns too, and so does a reload.
+chmod 644 "$T/noexec.sh"
+start_daemon
+grep -q 'event=config route=NoExec command=' "$T/log" ||
+    fail "a starting spoold did not warn"
+: >"$T/log"
+kill -HUP "$DAEMON_PID"
+wait_until 20 'grep -q "event=config route=NoExec command=" "$T/log"' ||
+    fail "a reload did not warn"
+stop_daemon
+ok "a starting and a reloading spoold warn about them"
