@@ -336,8 +336,14 @@ accept_message(struct accept_ctx *c, const struct accept_src *src,
 		break;
 	default:
 		m.state = ST_DONE;
-		m.duplicate_of = sr.duplicate_of;
-		m.reason = "duplicate";
+		/*
+		 * A duplicate of a purged message (its tombstone) names
+		 * itself: duplicate_of is a foreign key, and the purged
+		 * row is gone; the log and the reason name the purged ID.
+		 */
+		m.duplicate_of = sr.purged ? o->id : sr.duplicate_of;
+		m.reason = sr.purged ? "duplicate of a purged message" :
+		    "duplicate";
 		stats->duplicate++;
 		break;
 	}
@@ -362,7 +368,8 @@ accept_message(struct accept_ctx *c, const struct accept_src *src,
 	o->duplicate = m.duplicate_of != 0;
 	if (m.duplicate_of != 0)
 		log_info("event=duplicate %s id=%" PRId64 " duplicate_of=%"
-		    PRId64, o->logid, o->id, m.duplicate_of);
+		    PRId64 "%s", o->logid, o->id, sr.duplicate_of,
+		    sr.purged ? " purged=yes" : "");
 	else
 		log_debug("event=accept %s id=%" PRId64 " type=%s state=%s",
 		    o->logid, o->id, LOG_Q(m.type), spool_state_name(m.state));

@@ -99,6 +99,14 @@ static const struct key keys[] = {
 	    offsetof(struct conf, gap_alert_after_ms), SEC(1), 365 * DAY },
 	{ "processing", "retention", K_DURATION,
 	    offsetof(struct conf, retention_ms), 0, 3650 * DAY },
+	{ "processing", "rejected_retention", K_DURATION,
+	    offsetof(struct conf, rejected_retention_ms), 0, 3650 * DAY },
+	{ "processing", "failed_retention", K_DURATION,
+	    offsetof(struct conf, failed_retention_ms), 0, 3650 * DAY },
+	{ "processing", "dedup_window", K_DURATION,
+	    offsetof(struct conf, dedup_window_ms), 0, 3650 * DAY },
+	{ "processing", "retention_interval", K_DURATION,
+	    offsetof(struct conf, retention_interval_ms), SEC(1), SEC(60) },
 	{ "processing", "min_free_space", K_SIZE,
 	    offsetof(struct conf, min_free_space), 0, KB * KB * KB * KB * KB },
 	{ "processing", "max_attributes", K_UINT,
@@ -207,6 +215,10 @@ conf_defaults(struct conf *c)
 	c->require_schema = false;
 	c->gap_alert_after_ms = SEC(3600);
 	c->retention_ms = 7 * DAY;
+	c->retention_interval_ms = SEC(60);
+	c->dedup_window_ms = 90 * DAY;
+	c->rejected_retention_ms = 30 * DAY;
+	c->failed_retention_ms = 0;	/* never */
 	c->min_free_space = CONF_MIN_FREE_AUTO;
 	c->msg_limits.max_attributes = MSG_MAX_ATTRIBUTES;
 	c->msg_limits.max_depth = MSG_MAX_DEPTH;

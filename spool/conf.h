@@ -50,6 +50,10 @@ struct conf {
 	bool		 require_schema;
 	uint64_t	 gap_alert_after_ms;
 	uint64_t	 retention_ms;
+	uint64_t	 retention_interval_ms;	/* how often spoold looks */
+	uint64_t	 dedup_window_ms;	/* tombstones kept; 0 ever */
+	uint64_t	 rejected_retention_ms;	/* 0: for ever */
+	uint64_t	 failed_retention_ms;	/* 0: for ever (default) */
 	uint64_t	 min_free_space;	/* bytes; CONF_MIN_FREE_AUTO:
 						   1 GiB or 5%, the smaller */
 	struct msg_limits msg_limits;	/* max_attributes, ... */

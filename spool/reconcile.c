@@ -8,7 +8,10 @@
  * a crash between a commit and its renames leaves behind, and the only
  * one repaired: the file is renamed to where its row says. Nothing is
  * deleted here, ever: a file without a row and a row without a file are
- * reported for a person to judge.
+ * reported for a person to judge. The one exception is a person's own
+ * act: spoolctl check --repair (include_done) settles a done, rejected
+ * or failed row whose file was removed by hand, recording who and when
+ * (settle_removed()).
  *
  * How: pass 1 lists each state directory looked at and looks up each
  * file's row by the ID in its name (a primary-key lookup), then walks
@@ -40,6 +43,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -531,6 +535,37 @@ out:
 	return ret;
 }
 
+/*
+ * A row of a final state (done, rejected, failed) whose file an admin
+ * removed by hand: with the full check's --repair (include_done: an
+ * admin's act, never spoold's start-up), record it as removed, by whom
+ * and when, and stop reporting it (store_admin_settle_removed()).
+ */
+static void
+settle_removed(struct run *r, const struct store_msgref *ref)
+{
+	struct spool_error err;
+	struct passwd *pw;
+	struct tm tm;
+	time_t now = time(NULL);
+	char note[256], t[32];
+	int rc;
+
+	pw = getpwuid(geteuid());
+	gmtime_r(&now, &tm);
+	strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(note, sizeof(note), "file removed by hand; settled by "
+	    "spoolctl check --repair as %s (uid %ld) at %s",
+	    pw != NULL ? pw->pw_name : "?", (long)geteuid(), t);
+	spool_clearerr(&err);
+	rc = store_admin_settle_removed(r->store, ref->id, note, &err);
+	if (rc == 1)
+		log_notice("event=settle id=%" PRId64 " file=%s reason=%s",
+		    ref->id, LOG_Q(ref->file_name), LOG_Q(note));
+	emit(r, RECONCILE_ROW_WITHOUT_FILE, ref->id, -1, ref->state,
+	    ref->file_name, rc == 1, rc == -1 ? err.msg : NULL);
+}
+
 /* Pass 2, a row candidate: still without its file? */
 static int
 confirm_row(struct run *r, int64_t id)
@@ -560,6 +595,13 @@ confirm_row(struct run *r, int64_t id)
 	if (find_elsewhere(r, ref.state, ref.file_name, &where) == -1)
 		goto out;
 	if (where < 0 && settled_lost(r, &ref)) {
+		ret = 0;
+		goto out;
+	}
+	if (where < 0 && r->repair && r->include_done &&
+	    (ref.state == ST_DONE || ref.state == ST_REJECTED ||
+	    ref.state == ST_FAILED)) {
+		settle_removed(r, &ref);
 		ret = 0;
 		goto out;
 	}

@@ -49,6 +49,7 @@ classify_tx(struct store *s, const char *partner, const struct msg_header *h,
     const uint8_t *sha, struct seq_result *r, struct spool_error *err)
 {
 	struct store_msgref ref;
+	uint8_t psha[32];
 	int rc;
 
 	if (store_tx_next(s, partner, h->transaction_id, &r->next, err) == -1)
@@ -72,12 +73,33 @@ classify_tx(struct store *s, const char *partner, const struct msg_header *h,
 		store_msgref_free(&ref);
 		return 0;
 	}
+	if ((rc = store_find_purged(s, partner, h->transaction_id,
+	    h->sender_seq, NULL, NULL, &r->duplicate_of, psha, err)) == -1)
+		return -1;
+	if (rc == 1) {
+		/* Purged, its tombstone kept (DESIGN 18). */
+		if (memcmp(psha, sha, 32) == 0) {
+			r->verdict = SEQ_DUPLICATE;
+			r->purged = true;
+		} else {
+			r->verdict = SEQ_CONFLICT;
+			snprintf(r->reason, sizeof(r->reason),
+			    "sequence number reused with different content: "
+			    "SenderSequence %" PRId64 " of transaction %s was "
+			    "first accepted as message %" PRId64 " (purged "
+			    "since)", h->sender_seq, h->transaction_id,
+			    r->duplicate_of);
+			r->duplicate_of = 0;
+		}
+		return 0;
+	}
+	r->duplicate_of = 0;
 	if (h->sender_seq < r->next) {
 		/*
-		 * Below next but not recorded: an admin skipped it, or it
-		 * was processed and its record has been purged since (only
-		 * done messages are purged). Either way it is not applied,
-		 * and the reason says which.
+		 * Below next, not recorded and no tombstone: an admin
+		 * skipped it, or it was processed and its record has been
+		 * purged more than dedup_window ago. Either way it is not
+		 * applied, and the reason says which.
 		 */
 		r->verdict = SEQ_CONFLICT;
 		if ((rc = store_find_skip(s, partner, h->transaction_id,
@@ -108,6 +130,7 @@ seq_classify(struct store *s, const char *partner, const struct msg_header *h,
     const uint8_t *sha, struct seq_result *r, struct spool_error *err)
 {
 	struct store_msgref ref;
+	uint8_t psha[32];
 	int rc;
 
 	memset(r, 0, sizeof(*r));
@@ -123,6 +146,26 @@ seq_classify(struct store *s, const char *partner, const struct msg_header *h,
 		r->verdict = SEQ_DUPLICATE;
 		r->duplicate_of = ref.id;
 		store_msgref_free(&ref);
+		return 0;
+	}
+	/*
+	 * A purged one, known by its tombstone (DESIGN 18). The same
+	 * MessageId with other content would be a conflict; a tombstone
+	 * keeps the digest, so that stays true after the purge.
+	 */
+	if ((rc = store_find_purged(s, partner, NULL, 0, h->message_id, sha,
+	    &r->duplicate_of, psha, err)) == -1)
+		return -1;
+	if (rc == 1 && memcmp(psha, sha, 32) != 0) {
+		r->verdict = SEQ_CONFLICT;
+		snprintf(r->reason, sizeof(r->reason), "reference reused "
+		    "with different content: MessageId %s was first accepted "
+		    "as message %" PRId64 " (purged since)", h->message_id,
+		    r->duplicate_of);
+		r->duplicate_of = 0;
+	} else if (rc == 1) {
+		r->verdict = SEQ_DUPLICATE;
+		r->purged = true;
 	} else
 		r->verdict = SEQ_READY;
 	return 0;

@@ -4,6 +4,7 @@
 #ifndef SPOOL_SEQUENCER_H
 #define SPOOL_SEQUENCER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -21,6 +22,8 @@ enum seq_verdict {
 struct seq_result {
 	enum seq_verdict	 verdict;
 	int64_t			 duplicate_of;	/* SEQ_DUPLICATE */
+	bool			 purged;	/* ... of a purged message,
+						 * known by its tombstone */
 	int64_t			 next;		/* the transaction's next */
 	char			 reason[SPOOL_ERRLEN];	/* SEQ_CONFLICT */
 };

@@ -51,6 +51,9 @@ enum store_stmt_id {
 	SQ_GET,
 	SQ_NEXT_ID,
 	SQ_FIND_SKIP,
+	SQ_TOMB_SEQ,
+	SQ_TOMB_MSGID,
+	SQ_TOMB_HASH,
 	SQ_COUNT
 };
 
@@ -184,6 +187,14 @@ int	store_find_upload(struct store *, const char *partner,
 	    struct store_msgref *, struct spool_error *);
 int	store_get(struct store *, int64_t id, struct store_msgref *,
 	    struct spool_error *);
+/*
+ * The tombstone of a purged message (DESIGN 18): by sequence number when
+ * tx is not NULL, else by message_id when not NULL, else by digest. On 1
+ * *id is the purged message's ID and sha its digest. 1, 0, or -1.
+ */
+int	store_find_purged(struct store *, const char *partner, const char *tx,
+	    int64_t seq, const char *message_id, const uint8_t *sha256,
+	    int64_t *id, uint8_t sha[32], struct spool_error *);
 /* Did an admin skip this number (spoolctl skip)? 1, 0, or -1. */
 int	store_find_skip(struct store *, const char *partner, const char *tx,
 	    int64_t seq, struct spool_error *);

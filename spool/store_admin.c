@@ -35,7 +35,8 @@
  * exec component's trigger takes its finished calls along; the ledger's
  * and the orders' rows keep it (a foreign key), and it is not purged.
  */
-enum { PURGE_ATTEMPTS, PURGE_ENTRY, PURGE_MSG, PURGE_NSTMT };
+enum { PURGE_ATTEMPTS, PURGE_ENTRY, PURGE_TOMB, PURGE_MSG, PURGE_SLIM,
+    PURGE_NSTMT };
 
 struct store_admin_purge {
 	struct store	*s;
@@ -158,9 +159,11 @@ store_admin_rows(struct store *s, bool include_done,
 	int rc, ret = -1;
 
 	if (prep(s, include_done ?
-	    "SELECT id, state, file_name FROM messages ORDER BY id" :
 	    "SELECT id, state, file_name FROM messages "
-	    "WHERE state <> 'done' ORDER BY id", &st, err) == -1)
+	    "WHERE purged_at IS NULL ORDER BY id" :
+	    "SELECT id, state, file_name FROM messages "
+	    "WHERE state <> 'done' AND purged_at IS NULL ORDER BY id", &st,
+	    err) == -1)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		state = (const char *)sqlite3_column_text(st, 1);
@@ -581,7 +584,8 @@ store_admin_purge_candidates(struct store *s, int64_t before,
 	int rc;
 
 	if (prep(s, "SELECT " MSG_COLS " FROM messages WHERE state = 'done' "
-	    "AND updated_at < ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3", &st,
+	    "AND purged_at IS NULL AND updated_at < ?1 AND id < ?2 "
+	    "ORDER BY id DESC LIMIT ?3", &st,
 	    err) == -1)
 		return -1;
 	sqlite3_bind_int64(st, 1, before);
@@ -607,8 +611,19 @@ store_admin_purge_open(struct store *s, struct spool_error *err)
 	    prep(s, "UPDATE batch_entries SET message = NULL WHERE message = "
 	    "?1 AND EXISTS (SELECT 1 FROM messages WHERE id = ?1 AND "
 	    "state = 'done')", &p->st[PURGE_ENTRY], err) == -1 ||
+	    prep(s, "INSERT OR REPLACE INTO tombstones (id, partner, "
+	    "transaction_id, sender_seq, message_id, sha256, type, fate, "
+	    "purged_at) SELECT id, partner, transaction_id, sender_seq, "
+	    "message_id, sha256, type, state, "
+	    "CAST(strftime('%s', 'now') AS INTEGER) * 1000 FROM messages "
+	    "WHERE id = ?1 AND state = 'done' AND duplicate_of IS NULL AND "
+	    "rejected = 0", &p->st[PURGE_TOMB], err) == -1 ||
 	    prep(s, "DELETE FROM messages WHERE id = ?1 AND state = 'done'",
-	    &p->st[PURGE_MSG], err) == -1) {
+	    &p->st[PURGE_MSG], err) == -1 ||
+	    prep(s, "UPDATE messages SET purged_at = "
+	    "CAST(strftime('%s', 'now') AS INTEGER) * 1000 WHERE id = ?1 AND "
+	    "state = 'done' AND purged_at IS NULL", &p->st[PURGE_SLIM],
+	    err) == -1) {
 		store_admin_purge_close(p);
 		return NULL;
 	}
@@ -658,8 +673,23 @@ store_admin_purge_row(struct store_admin_purge *p, int64_t id,
 		purge_reset(p);
 		return 1;	/* the savepoint stays open */
 	}
-	if (rc == SQLITE_DONE || sqlite3_extended_errcode(s->db) ==
+	if (rc != SQLITE_DONE && sqlite3_extended_errcode(s->db) ==
 	    SQLITE_CONSTRAINT_FOREIGNKEY) {
+		/*
+		 * The books name it: the failed DELETE undid itself; the
+		 * row stays, slimmed and marked purged, and its file goes.
+		 */
+		rc = sqlite3_step(p->st[PURGE_SLIM]);
+		if (rc == SQLITE_DONE && sqlite3_changes(s->db) == 1) {
+			purge_reset(p);
+			return 1;
+		}
+		if (rc != SQLITE_DONE) {
+			store_stmt_err(s, NULL, err);
+			goto undo;
+		}
+	}
+	if (rc == SQLITE_DONE) {
 		purge_reset(p);
 		return store_admin_purge_done(p, false, err) == -1 ? -1 : 0;
 	}
@@ -676,6 +706,41 @@ store_admin_purge_done(struct store_admin_purge *p, bool keep_deletion,
 {
 	return store_exec(p->s, keep_deletion ? "RELEASE purge_row" :
 	    "ROLLBACK TO purge_row; RELEASE purge_row", err);
+}
+
+int
+store_admin_settle_removed(struct store *s, int64_t id, const char *note,
+    struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	int rc, n;
+
+	if (store_begin(s, err) == -1)
+		return -1;
+	if (prep(s, "UPDATE messages SET purged_at = ?3, reason = CASE WHEN "
+	    "reason IS NULL OR reason = '' THEN ?2 ELSE reason || '; ' || ?2 "
+	    "END WHERE id = ?1 AND state IN ('done', 'rejected', 'failed') "
+	    "AND purged_at IS NULL", &st, err) == -1) {
+		store_rollback(s);
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, note, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, store_now_ms());
+	rc = sqlite3_step(st);
+	n = sqlite3_changes(s->db);
+	if (rc != SQLITE_DONE) {
+		store_stmt_err(s, st, err);
+		sqlite3_finalize(st);
+		store_rollback(s);
+		return -1;
+	}
+	sqlite3_finalize(st);
+	if (store_commit(s, err) == -1) {
+		store_rollback(s);
+		return -1;
+	}
+	return n > 0;
 }
 
 bool

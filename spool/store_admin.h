@@ -194,9 +194,12 @@ int	store_admin_status(struct store *, int64_t now,
  * when they are deleted, with the savepoint still open: the caller
  * removes the file, then calls store_admin_purge_done() to keep the
  * deletion (the file is gone) or undo it (the file could not be
- * removed). It returns 0 when the row is kept because another row still
- * refers to it (a foreign key), -1 on an error; the savepoint is closed
- * then.
+ * removed). A row that another row still refers to (the books: ledger,
+ * orders, outbound; a foreign key) is not deleted but slimmed: it stays,
+ * marked purged (purged_at), its keys and digest kept so a redelivery is
+ * still a duplicate, and 1 is returned all the same, for its file goes.
+ * It returns 0 when there is nothing left to purge, -1 on an error; the
+ * savepoint is closed then.
  */
 struct store_admin_purge;
 
@@ -211,6 +214,17 @@ int	store_admin_purge_row(struct store_admin_purge *, int64_t id,
 int	store_admin_purge_done(struct store_admin_purge *, bool keep_deletion,
 	    struct spool_error *);
 void	store_admin_purge_close(struct store_admin_purge *);
+
+/*
+ * A done, rejected or failed message whose file an admin removed by hand
+ * (spoolctl check --repair): mark it purged (purged_at), its row kept
+ * with its keys, and append note (who, when) to its reason; its state
+ * does not change (a failed one still blocks its transaction until it is
+ * retried or skipped). Its own write transaction. 1 settled, 0 nothing
+ * to do, -1 error.
+ */
+int	store_admin_settle_removed(struct store *, int64_t id,
+	    const char *note, struct spool_error *);
 
 /* Was the last error of this store a busy or locked database? */
 bool	store_admin_busy(struct store *);

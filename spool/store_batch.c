@@ -52,7 +52,8 @@ static const char *sql[SB_COUNT] = {
 	[SB_IDS] = "SELECT id FROM batches ORDER BY id",
 	[SB_PURGE] = "SELECT id, file_name FROM batches WHERE state = 'done' "
 	    "AND file_name <> '' AND received_at < ?1 AND NOT EXISTS "
-	    "(SELECT 1 FROM messages WHERE batch = batches.id) ORDER BY id",
+	    "(SELECT 1 FROM messages WHERE batch = batches.id AND "
+	    "purged_at IS NULL) ORDER BY id",
 	[SB_FORGET] = "UPDATE batches SET file_name = '' WHERE id = ?1",
 };
 

@@ -51,6 +51,13 @@ static const char *sql[SQ_COUNT] = {
 	[SQ_GET] = "SELECT " MSGREF_COLS " FROM messages WHERE id = ?1",
 	[SQ_FIND_SKIP] = "SELECT 1 FROM skips WHERE partner = ?1 AND "
 	    "transaction_id = ?2 AND seq = ?3",
+	[SQ_TOMB_SEQ] = "SELECT id, sha256 FROM tombstones WHERE partner = ?1 "
+	    "AND transaction_id = ?2 AND sender_seq = ?3",
+	[SQ_TOMB_MSGID] = "SELECT id, sha256 FROM tombstones WHERE "
+	    "partner = ?1 AND message_id = ?2 AND transaction_id IS NULL",
+	[SQ_TOMB_HASH] = "SELECT id, sha256 FROM tombstones WHERE "
+	    "partner = ?1 AND sha256 = ?2 AND transaction_id IS NULL AND "
+	    "message_id IS NULL LIMIT 1",
 };
 
 /*
@@ -215,6 +222,38 @@ store_get(struct store *s, int64_t id, struct store_msgref *out,
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	return lookup(s, st, out, err);
+}
+
+int
+store_find_purged(struct store *s, const char *partner, const char *tx,
+    int64_t seq, const char *msgid, const uint8_t *sha256, int64_t *id,
+    uint8_t sha[32], struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((st = stmt(s, tx != NULL ? SQ_TOMB_SEQ : msgid != NULL ?
+	    SQ_TOMB_MSGID : SQ_TOMB_HASH, err)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
+	if (tx != NULL) {
+		sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, seq);
+	} else if (msgid != NULL)
+		sqlite3_bind_text(st, 2, msgid, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_blob(st, 2, sha256, 32, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_stmt_err(s, st, err);
+	if (rc == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		memset(sha, 0, 32);
+		if (sqlite3_column_bytes(st, 1) == 32)
+			memcpy(sha, sqlite3_column_blob(st, 1), 32);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW;
 }
 
 int

@@ -301,6 +301,38 @@ static const char *migrations[] = {
 	 * adopts the calls a store had pending before this step).
 	 */
 	"ALTER TABLE messages ADD COLUMN waiting INTEGER NOT NULL DEFAULT 0;",
+
+	/*
+	 * 11: retention (DESIGN 18): a done message that the books (ledger,
+	 * orders, outbound) still name cannot be deleted; purge removes its
+	 * file and keeps the row, slimmed, with purged_at set. Such a row
+	 * keeps its keys and digest, so a redelivery is still a duplicate.
+	 */
+	"ALTER TABLE messages ADD COLUMN purged_at INTEGER;",
+	/*
+	 * 12: tombstones (DESIGN 18): the keys, digest and fate of a message
+	 * whose row was purged, kept for dedup_window so that a redelivery
+	 * after the purge is still a duplicate. id is the purged message's.
+	 */
+	"CREATE TABLE tombstones ("
+	"  id INTEGER PRIMARY KEY,"
+	"  partner TEXT NOT NULL,"
+	"  transaction_id TEXT,"
+	"  sender_seq INTEGER,"
+	"  message_id TEXT,"
+	"  sha256 BLOB,"
+	"  type TEXT,"
+	"  fate TEXT NOT NULL,"
+	"  purged_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX tombstones_tx ON tombstones"
+	"  (partner, transaction_id, sender_seq)"
+	"  WHERE transaction_id IS NOT NULL;"
+	"CREATE INDEX tombstones_msgid ON tombstones (partner, message_id)"
+	"  WHERE transaction_id IS NULL AND message_id IS NOT NULL;"
+	"CREATE INDEX tombstones_sha256 ON tombstones (partner, sha256)"
+	"  WHERE transaction_id IS NULL AND message_id IS NULL;"
+	"CREATE INDEX tombstones_purged ON tombstones (purged_at);",
 };
 
 int

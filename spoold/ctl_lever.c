@@ -412,7 +412,8 @@ check_report(void *arg, const struct reconcile_finding *f)
 		break;
 	case RECONCILE_ROW_WITHOUT_FILE:
 		printf("row without file: message %" PRId64 " (%s): %s/%s is "
-		    "missing\n", f->id, exp, exp, b);
+		    "missing%s\n", f->id, exp, exp, b, f->repaired ?
+		    ": settled, recorded as removed by hand" : "");
 		break;
 	}
 }

@@ -78,6 +78,7 @@
 
 #include "accept.h"
 #include "cycle.h"
+#include "cmdcheck.h"
 #include "daemon.h"
 #include "execq.h"
 #include "loop.h"
@@ -88,6 +89,7 @@
 #include "notify.h"
 #include "pulse.h"
 #include "reconcile.h"
+#include "retention.h"
 #include "schema.h"
 #include "spooldir.h"
 #include "spoollock.h"
@@ -128,6 +130,7 @@ struct daemon {
 	bool			 lost;		/* lock file or store gone */
 	struct stat		 lock_st, db_st;	/* what we hold */
 	int64_t			 guard_at;	/* next check, store_now_ms */
+	int64_t			 retention_at;	/* next look at done/ */
 	/*
 	 * Disk trouble (see the top of this file): spoold.status (or -1);
 	 * below min_free_space; free bytes and the limit at the last look;
@@ -323,6 +326,7 @@ reload(struct daemon *d)
 	watcher_set_settle(d->watcher, d->conf->settle_time_ms);
 	log_notice("event=reload status=ok schemas=%zu routes=%zu",
 	    schema_set_count(ns), d->conf->nroutes);
+	(void)cmdcheck_routes(d->conf, NULL);	/* warns, as at start */
 }
 
 /*
@@ -475,6 +479,77 @@ check_gaps(struct daemon *d)
 	if (rc != 1)
 		return -1;
 	return since + after > now ? since + after - now : STORE_RETRY_MS;
+}
+
+/*
+ * Retention (DESIGN 18, spool/retention.c): at most one batch of each of
+ * done/, rejected/ and failed/ per look, a look every retention_interval,
+ * the next one at once when a batch was full; tombstones older than
+ * dedup_window are forgotten. Returns ms until the next look, or -1
+ * (nothing is ever removed).
+ */
+static int
+retention_one(struct daemon *d, int st, uint64_t keep, int64_t now,
+    bool *more)
+{
+	struct retention_counts rc;
+	struct spool_error err;
+	int64_t n;
+
+	if (keep == 0)
+		return 0;
+	memset(&rc, 0, sizeof(rc));
+	spool_clearerr(&err);
+	n = st == ST_DONE ? retention_done(&d->store, &d->sd, now -
+	    (int64_t)keep, RETENTION_BATCH, &rc, &err) :
+	    retention_state(&d->store, &d->sd, st, now - (int64_t)keep,
+	    RETENTION_BATCH, &rc, &err);
+	if (n == -1) {
+		log_err("event=retention dir=%s status=failed reason=%s",
+		    spool_state_name(st), LOG_Q(err.msg));
+		return -1;
+	}
+	if (rc.removed > 0 || rc.kept > 0)
+		log_info("event=retention dir=%s removed=%" PRId64
+		    " kept=%" PRId64, spool_state_name(st), rc.removed,
+		    rc.kept);
+	if (n == RETENTION_BATCH && rc.removed > 0)
+		*more = true;
+	return 0;
+}
+
+static int64_t
+check_retention(struct daemon *d)
+{
+	struct spool_error err;
+	int64_t now = store_now_ms();
+	bool more = false;
+	int bad = 0;
+
+	if (d->conf->retention_ms == 0 && d->conf->dedup_window_ms == 0 &&
+	    d->conf->rejected_retention_ms == 0 &&
+	    d->conf->failed_retention_ms == 0)
+		return -1;
+	if (now < d->retention_at)
+		return d->retention_at - now;
+	spool_clearerr(&err);
+	if (d->conf->dedup_window_ms > 0 && retention_forget(&d->store, now -
+	    (int64_t)d->conf->dedup_window_ms, &err) == -1)
+		log_err("event=retention what=tombstones status=failed "
+		    "reason=%s", LOG_Q(err.msg));
+	bad |= retention_one(d, ST_DONE, d->conf->retention_ms, now, &more);
+	bad |= retention_one(d, ST_REJECTED, d->conf->rejected_retention_ms,
+	    now, &more);
+	bad |= retention_one(d, ST_FAILED, d->conf->failed_retention_ms, now,
+	    &more);
+	if (bad != 0) {
+		d->retention_at = now + STORE_RETRY_MS;
+		return STORE_RETRY_MS;
+	}
+	if (more)
+		return 0;
+	d->retention_at = now + (int64_t)d->conf->retention_interval_ms;
+	return (int64_t)d->conf->retention_interval_ms;
 }
 
 static int64_t
@@ -869,6 +944,7 @@ run(struct daemon *d)
 			next = min_wait(next, d->trouble_due > store_now_ms() ?
 			    d->trouble_due - store_now_ms() : 1);
 		next = min_wait(next, check_gaps(d));
+		next = min_wait(next, check_retention(d));
 		next = min_wait(next, guard(d));
 		next = min_wait(next, notify_watchdog(&d->notify,
 		    store_now_ms()));

@@ -24,6 +24,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "cmdcheck.h"
 #include "conf.h"
 #include "daemon.h"
 #include "handler.h"
@@ -140,6 +141,12 @@ main(int argc, char *argv[])
 		return EX_CONFIG;
 	}
 	if (check) {
+		/* A missing or non-executable exec command is our own
+		 * mistake: refused here, only warned about below. */
+		if (cmdcheck_routes(&conf, stderr) > 0) {
+			conf_free(&conf);
+			return EX_CONFIG;
+		}
 		printf("%s: configuration ok\n", conf.path != NULL ?
 		    conf.path : "(built-in defaults)");
 		conf_free(&conf);
@@ -147,6 +154,7 @@ main(int argc, char *argv[])
 	}
 	log_init("spoold", conf.log_target, verbose ? LOG_DEBUG :
 	    conf.log_level);
+	(void)cmdcheck_routes(&conf, NULL);
 	if (init)
 		rc = do_init(&conf);
 	else {

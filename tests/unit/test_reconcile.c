@@ -401,11 +401,27 @@ test_done_is_looked_at_only_when_asked(void **state)
 	assert_int_equal(rs.rows, 1);
 
 	memset(&fs, 0, sizeof(fs));
-	assert_int_equal(reconcile_run(&fx->sd, &fx->store, true, true,
+	assert_int_equal(reconcile_run(&fx->sd, &fx->store, false, true,
 	    collect, &fs, NULL, &err), 2);
 	assert_non_null(find(&fs, RECONCILE_ROW_WITHOUT_FILE, gone));
 	assert_non_null(find(&fs, RECONCILE_FILE_WITHOUT_ROW, "junk.xml"));
 	assert_true(is_in(fx, ST_DONE, "junk.xml"));
+
+	/*
+	 * The full check's repair (spoolctl check --repair) settles the
+	 * done row whose file was removed by hand; the file without a row
+	 * stays, reported.
+	 */
+	memset(&fs, 0, sizeof(fs));
+	assert_int_equal(reconcile_run(&fx->sd, &fx->store, true, true,
+	    collect, &fs, NULL, &err), 1);
+	assert_non_null(f = find(&fs, RECONCILE_ROW_WITHOUT_FILE, gone));
+	assert_true(f->repaired);
+	assert_true(is_in(fx, ST_DONE, "junk.xml"));
+	memset(&fs, 0, sizeof(fs));
+	assert_int_equal(reconcile_run(&fx->sd, &fx->store, false, true,
+	    collect, &fs, NULL, &err), 1);
+	assert_null(find(&fs, RECONCILE_ROW_WITHOUT_FILE, gone));
 }
 
 static void

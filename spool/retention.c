@@ -1,0 +1,263 @@
+/*
+ * retention.c - spoold's own purge of done/ (DESIGN 18).
+ *
+ * A processed message's file leaves done/ `retention' after it reached
+ * done. spoold looks at least once a minute (retention_interval) and
+ * takes at most a batch per look (RETENTION_BATCH), in one short write
+ * transaction, so that a look never stalls acceptance or a cycle for
+ * long; what is left waits for the next look, which comes at once when
+ * a batch was full.
+ *
+ * Crash safety: as spoolctl purge. Each row is deleted (or, when the
+ * books still name it, slimmed and marked purged, keeping its keys and
+ * digest so that a redelivery is a duplicate) in a savepoint; the file is
+ * removed before the transaction commits, and the deletion is undone if
+ * the file cannot be removed. A crash in between leaves a row without a
+ * file, which the next look finishes (a missing file counts as removed);
+ * never a file without a row.
+ *
+ * rejected/ and failed/ follow rejected_retention and failed_retention
+ * (retention_state()): the files (and .reason sidecars) go, the rows
+ * stay marked purged. Here the file goes first and the row is marked in
+ * the same transaction: a crash before the COMMIT leaves an unmarked
+ * row without a file, which the next look marks (ENOENT counts as
+ * removed).
+ *
+ * A purged message that is not a duplicate leaves a tombstone (store
+ * migration 11: partner, keys, digest, type, fate), so that a redelivery
+ * is still a duplicate; retention_forget() drops tombstones older than
+ * dedup_window.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "retention.h"
+#include "store_admin.h"
+
+struct cands {
+	int64_t		*id;
+	char		**name;
+	size_t		 n, cap;
+};
+
+static int
+collect(void *arg, struct store_admin_msg *m)
+{
+	struct cands *c = arg;
+
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 64;
+		int64_t *ni;
+		char **nn;
+
+		if ((ni = reallocarray(c->id, cap, sizeof(*ni))) == NULL)
+			return -1;
+		c->id = ni;
+		if ((nn = reallocarray(c->name, cap, sizeof(*nn))) == NULL)
+			return -1;
+		c->name = nn;
+		c->cap = cap;
+	}
+	c->id[c->n] = m->id;
+	c->name[c->n] = m->file_name;	/* take it over */
+	m->file_name = NULL;
+	c->n++;
+	return 0;
+}
+
+static void
+cands_free(struct cands *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		free(c->name[i]);
+	free(c->id);
+	free(c->name);
+}
+
+static bool
+usable_name(const char *name)
+{
+	return name != NULL && name[0] != '\0' && name[0] != '.' &&
+	    strchr(name, '/') == NULL;
+}
+
+int64_t
+retention_state(struct store *s, struct spooldir *sd, int state,
+    int64_t before, int64_t limit, struct retention_counts *rc,
+    struct spool_error *err)
+{
+	sqlite3_stmt *sel = NULL, *mark = NULL;
+	struct cands c;
+	char side[SPOOLDIR_NAME_MAX + 16];
+	size_t i;
+	int r, fd = sd->state_fd[state];
+
+	memset(&c, 0, sizeof(c));
+	if (store_begin(s, err) == -1)
+		return -1;
+	if (store_prepare(s, &sel, "SELECT id, file_name FROM messages "
+	    "WHERE state = ?1 AND purged_at IS NULL AND updated_at < ?2 "
+	    "ORDER BY id LIMIT ?3", err) == NULL ||
+	    store_prepare(s, &mark, "UPDATE messages SET purged_at = ?2 "
+	    "WHERE id = ?1", err) == NULL)
+		goto fail;
+	sqlite3_bind_text(sel, 1, spool_state_name(state), -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_int64(sel, 2, before);
+	sqlite3_bind_int64(sel, 3, limit);
+	while ((r = sqlite3_step(sel)) == SQLITE_ROW) {
+		struct store_admin_msg m;
+
+		memset(&m, 0, sizeof(m));
+		m.id = sqlite3_column_int64(sel, 0);
+		if ((m.file_name = store_col_strdup(sel, 1)) == NULL ||
+		    collect(&c, &m) == -1) {
+			free(m.file_name);
+			spool_seterr(err, "out of memory");
+			goto fail;
+		}
+	}
+	if (r != SQLITE_DONE) {
+		store_stmt_err(s, sel, err);
+		goto fail;
+	}
+	for (i = 0; i < c.n; i++) {
+		if (!usable_name(c.name[i]) || snprintf(side, sizeof(side),
+		    "%s.reason", c.name[i]) >= (int)sizeof(side)) {
+			rc->kept++;
+			continue;
+		}
+		if (unlinkat(fd, c.name[i], 0) == -1 && errno != ENOENT) {
+			log_warn("event=retention id=%" PRId64 " file=%s "
+			    "status=kept reason=%s", c.id[i],
+			    LOG_Q(c.name[i]), LOG_Q(strerror(errno)));
+			rc->kept++;
+			continue;
+		}
+		(void)unlinkat(fd, side, 0);
+		sqlite3_reset(mark);
+		sqlite3_bind_int64(mark, 1, c.id[i]);
+		sqlite3_bind_int64(mark, 2, store_now_ms());
+		if (sqlite3_step(mark) != SQLITE_DONE) {
+			store_stmt_err(s, mark, err);
+			goto fail;
+		}
+		rc->removed++;
+	}
+	if (c.n > 0 && spooldir_fsync_fd(fd, spool_state_name(state),
+	    err) == -1)
+		goto fail;
+	if (store_commit(s, err) == -1)
+		goto fail;
+	sqlite3_finalize(sel);
+	sqlite3_finalize(mark);
+	r = (int)c.n;
+	cands_free(&c);
+	return r;
+fail:
+	sqlite3_finalize(sel);
+	sqlite3_finalize(mark);
+	store_rollback(s);
+	cands_free(&c);
+	return -1;
+}
+
+int64_t
+retention_forget(struct store *s, int64_t before, struct spool_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t n;
+
+	if (store_begin(s, err) == -1)
+		return -1;
+	if (store_prepare(s, &st, "DELETE FROM tombstones WHERE "
+	    "purged_at < ?1", err) == NULL)
+		goto fail;
+	sqlite3_bind_int64(st, 1, before);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		store_stmt_err(s, st, err);
+		goto fail;
+	}
+	n = sqlite3_changes(s->db);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (store_commit(s, err) == -1)
+		goto fail;
+	return n;
+fail:
+	sqlite3_finalize(st);
+	store_rollback(s);
+	return -1;
+}
+
+int64_t
+retention_done(struct store *s, struct spooldir *sd, int64_t before,
+    int64_t limit, struct retention_counts *rc, struct spool_error *err)
+{
+	struct store_admin_purge *p = NULL;
+	struct cands c;
+	size_t i;
+	int r;
+
+	memset(&c, 0, sizeof(c));
+	if ((p = store_admin_purge_open(s, err)) == NULL)
+		return -1;
+	if (store_begin(s, err) == -1)
+		goto fail;
+	if (store_admin_purge_candidates(s, before, INT64_MAX, limit, collect,
+	    &c, err) == -1) {
+		if (err->msg[0] == '\0')
+			spool_seterr(err, "out of memory");
+		goto rollback;
+	}
+	for (i = 0; i < c.n; i++) {
+		if (!usable_name(c.name[i])) {
+			rc->kept++;
+			continue;
+		}
+		if ((r = store_admin_purge_row(p, c.id[i], err)) == -1)
+			goto rollback;
+		if (r == 0) {
+			rc->kept++;
+			continue;
+		}
+		if (unlinkat(sd->state_fd[ST_DONE], c.name[i], 0) == -1 &&
+		    errno != ENOENT) {
+			log_warn("event=retention id=%" PRId64 " file=%s "
+			    "status=kept reason=%s", c.id[i],
+			    LOG_Q(c.name[i]), LOG_Q(strerror(errno)));
+			if (store_admin_purge_done(p, false, err) == -1)
+				goto rollback;
+			rc->kept++;
+			continue;
+		}
+		if (store_admin_purge_done(p, true, err) == -1)
+			goto rollback;
+		rc->removed++;
+	}
+	if (c.n > 0 && spooldir_fsync_fd(sd->state_fd[ST_DONE], "done",
+	    err) == -1)
+		goto rollback;
+	if (store_commit(s, err) == -1)
+		goto rollback;
+	store_admin_purge_close(p);
+	r = (int)c.n;
+	cands_free(&c);
+	return r;
+rollback:
+	store_rollback(s);
+fail:
+	store_admin_purge_close(p);
+	cands_free(&c);
+	return -1;
+}

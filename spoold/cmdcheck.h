@@ -1,0 +1,20 @@
+/*
+ * cmdcheck.h - is each exec route's command there and executable?
+ */
+#ifndef SPOOLD_CMDCHECK_H
+#define SPOOLD_CMDCHECK_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "conf.h"
+
+/*
+ * Look at argv[0] of every exec route as posix_spawnp would find it
+ * (a name without '/' on $PATH): report each one that is missing or not
+ * executable, as "FILE:LINE: [route TYPE]: ..." to `out' (fatal) or as a
+ * warning to the log. Returns how many are missing or not executable.
+ */
+int	cmdcheck_routes(const struct conf *, FILE *out);
+
+#endif
