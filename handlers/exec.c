@@ -92,8 +92,12 @@ exec_env_build(struct exec_env *e, const struct exec_call *j)
 		;
 	if ((e->v = calloc(n + 9, sizeof(*e->v))) == NULL)
 		return -1;
+	/* Ours, not the program's: SPOOLD_* (set below), and systemd's
+	 * notify socket and watchdog, which speak for the main process. */
 	for (i = 0; i < n; i++)
-		if (strncmp(environ[i], "SPOOLD_", 7) != 0)
+		if (strncmp(environ[i], "SPOOLD_", 7) != 0 &&
+		    strncmp(environ[i], "NOTIFY_SOCKET=", 14) != 0 &&
+		    strncmp(environ[i], "WATCHDOG_", 9) != 0)
 			e->v[k++] = environ[i];
 	e->own = k;
 	if (asprintf(&e->v[k++], "SPOOLD_MESSAGE_ID=%" PRId64, j->id) == -1)

@@ -60,3 +60,27 @@ wait_until 10 '[ "$(count failed)" -eq 2 ]' || fail "not processed"
 stop_daemon
 [ ! -s "$T/notes" ] || fail "notes without NOTIFY_SOCKET: $(cat "$T/notes")"
 ok "no NOTIFY_SOCKET: nothing sent"
+
+# An exec program is not the service's main process: it gets neither
+# NOTIFY_SOCKET nor the watchdog's variables.
+cat >"$T/env.sh" <<SH
+#!/bin/sh
+cat >/dev/null
+env >"$T/env.out"
+SH
+chmod +x "$T/env.sh"
+cat >>"$T/spoold.conf" <<CONF
+[route ProductInfo]
+handler = exec
+command = $T/env.sh
+CONF
+: >"$T/notes"
+NOTIFY_SOCKET="$T/notify.sock" WATCHDOG_USEC=400000 start_daemon
+msg acme - 3 | drop acme three.xml
+wait_until 10 '[ -s "$T/env.out" ]' || fail "the exec program did not run"
+stop_daemon
+grep -q '^SPOOLD_MESSAGE_ID=' "$T/env.out" || fail "no SPOOLD_* in: \
+$(cat "$T/env.out")"
+! grep -q '^NOTIFY_SOCKET=\|^WATCHDOG_' "$T/env.out" ||
+    fail "an exec program inherits: $(grep '^NOTIFY\|^WATCHDOG' "$T/env.out")"
+ok "exec programs get no NOTIFY_SOCKET or WATCHDOG_*"
