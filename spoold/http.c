@@ -202,30 +202,28 @@ http_start(const struct conf *conf, const char *db_path, struct pulse *pulse,
 		flags |= MHD_USE_IPv6;
 	if (h->tls_cert != NULL)
 		flags |= MHD_USE_TLS;
-	if (h->tls_cert != NULL)
+	{
+		/* The options both ways share; TLS adds its two. */
+		struct MHD_OptionItem o[] = {
+			{ MHD_OPTION_CONNECTION_LIMIT,
+			    (intptr_t)conf->http_max_connections, NULL },
+			{ MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+			    (intptr_t)conf->http_per_ip_limit, NULL },
+			{ MHD_OPTION_CONNECTION_TIMEOUT,
+			    (intptr_t)((conf->http_timeout_ms + 999) / 1000),
+			    NULL },
+			{ MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)h->tls_cert },
+			{ MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)h->tls_key },
+			{ MHD_OPTION_END, 0, NULL },
+		};
+
+		if (h->tls_cert == NULL)
+			o[3].option = MHD_OPTION_END;
 		h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, http_answer, h,
 		    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		    MHD_OPTION_CONNECTION_LIMIT,
-		    (unsigned)conf->http_max_connections,
-		    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-		    (unsigned)conf->http_per_ip_limit,
-		    MHD_OPTION_CONNECTION_TIMEOUT,
-		    (unsigned)((conf->http_timeout_ms + 999) / 1000),
 		    MHD_OPTION_NOTIFY_COMPLETED, completed, h,
-		    MHD_OPTION_HTTPS_MEM_CERT, h->tls_cert,
-		    MHD_OPTION_HTTPS_MEM_KEY, h->tls_key,
-		    MHD_OPTION_END);
-	else
-		h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, http_answer, h,
-		    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		    MHD_OPTION_CONNECTION_LIMIT,
-		    (unsigned)conf->http_max_connections,
-		    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-		    (unsigned)conf->http_per_ip_limit,
-		    MHD_OPTION_CONNECTION_TIMEOUT,
-		    (unsigned)((conf->http_timeout_ms + 999) / 1000),
-		    MHD_OPTION_NOTIFY_COMPLETED, completed, h,
-		    MHD_OPTION_END);
+		    MHD_OPTION_ARRAY, o, MHD_OPTION_END);
+	}
 	if (h->mhd == NULL) {
 		spool_seterr(err, "[http] listen = %s: cannot serve there "
 		    "(address in use, not ours, or a bad TLS certificate or "
