@@ -385,8 +385,8 @@ read_outbound(struct execq *q, struct job *j, char **buf, size_t *len)
 		    ELOOP ? "was replaced by a symbolic link" : fd == -1 ?
 		    "cannot be read" : !S_ISREG(st.st_mode) ? "was replaced "
 		    "by something that is not a regular file (a FIFO, a "
-		    "device, a socket or a directory)" : "is larger than "
-		    "max_message_size");
+		    "device, a socket or a directory)" : "cannot be "
+		    "examined (fstat failed)");
 		goto refuse;
 	}
 	spool_clearerr(&err);
