@@ -47,6 +47,10 @@
 
 #include "store.h"
 
+/* The type a total names (migration 13): its own, '(other)', or ''. */
+#define STATS_TYPE "coalesce((SELECT type FROM stats_types WHERE type = " \
+	"NEW.type), CASE WHEN NEW.type IS NULL THEN '' ELSE '(other)' END)"
+
 static const char *migrations[] = {
 	/* 1: messages, transactions, attempts, the daemon's presence. */
 	"CREATE TABLE messages ("
@@ -333,6 +337,131 @@ static const char *migrations[] = {
 	"CREATE INDEX tombstones_sha256 ON tombstones (partner, sha256)"
 	"  WHERE transaction_id IS NULL AND message_id IS NULL;"
 	"CREATE INDEX tombstones_purged ON tombstones (purged_at);",
+
+	/*
+	 * 13: what /metrics reads (DESIGN 17), kept by triggers in the
+	 * transaction of every change to messages, so that a scrape reads
+	 * a few small tables instead of counting a million rows, and the
+	 * totals survive restarts and purges.
+	 *   stats_state   messages per (state, partner): +1 on INSERT, -1/+1
+	 *                 on a change of state, -1 on DELETE.
+	 *   stats_events  totals per (event, partner, type), never lowered:
+	 *                 accepted (inserted not rejected, duplicates too),
+	 *                 duplicate, rejected (inserted rejected, or changed
+	 *                 to rejected), processed (to done with no reason:
+	 *                 the handler's ok, not a skip), deferred, failed.
+	 *   stats_types   the types the totals name, at most 1000 (the first
+	 *                 seen); a later new type counts as '(other)', ''
+	 *                 is none. Types are the partner's words: this bounds
+	 *                 the table whatever a partner sends.
+	 *   stats_le      the drop-to-done latency buckets' upper bounds (ms;
+	 *                 0 is +Inf), and stats_latency their (partner,
+	 *                 bucket) counts and sums (not cumulative), one
+	 *                 observation per message processed.
+	 * Seeded from what the store holds at this step (one pass each):
+	 * counts exact, totals as far as the rows tell (a purged row's
+	 * history is gone; tombstones count as accepted).
+	 * messages_deferred finds the oldest deferred message by one seek.
+	 */
+	"CREATE TABLE stats_state ("
+	"  state TEXT NOT NULL,"
+	"  partner TEXT NOT NULL,"
+	"  n INTEGER NOT NULL,"
+	"  PRIMARY KEY (state, partner)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE stats_types (type TEXT PRIMARY KEY) WITHOUT ROWID;"
+	"CREATE TABLE stats_events ("
+	"  event TEXT NOT NULL,"
+	"  partner TEXT NOT NULL,"
+	"  type TEXT NOT NULL,"
+	"  n INTEGER NOT NULL,"
+	"  PRIMARY KEY (event, partner, type)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE stats_le (le INTEGER PRIMARY KEY);"
+	"INSERT INTO stats_le (le) VALUES (10), (50), (100), (250), (500),"
+	"  (1000), (2500), (5000), (10000), (30000), (60000), (300000),"
+	"  (900000), (3600000), (21600000), (86400000);"
+	"CREATE TABLE stats_latency ("
+	"  partner TEXT NOT NULL,"
+	"  le INTEGER NOT NULL,"
+	"  n INTEGER NOT NULL,"
+	"  sum_ms INTEGER NOT NULL,"
+	"  PRIMARY KEY (partner, le)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX messages_deferred ON messages (received_at)"
+	"  WHERE state = 'deferred';"
+	"INSERT INTO stats_state (state, partner, n)"
+	"  SELECT state, partner, count(*) FROM messages GROUP BY 1, 2;"
+	"INSERT OR IGNORE INTO stats_types (type)"
+	"  SELECT DISTINCT type FROM (SELECT type FROM messages UNION ALL"
+	"  SELECT type FROM tombstones) WHERE type IS NOT NULL LIMIT 1000;"
+	"INSERT INTO stats_events (event, partner, type, n)"
+	"  SELECT event, partner, t, count(*) FROM (SELECT CASE"
+	"  WHEN m.state = 'rejected' THEN 'rejected' ELSE 'accepted' END AS"
+	"  event, m.partner AS partner, CASE WHEN m.type IS NULL THEN ''"
+	"  ELSE coalesce(k.type, '(other)') END AS t FROM messages m LEFT JOIN"
+	"  stats_types k ON k.type = m.type"
+	"  UNION ALL SELECT 'duplicate', m.partner, CASE WHEN m.type IS NULL"
+	"  THEN '' ELSE coalesce(k.type, '(other)') END FROM messages m"
+	"  LEFT JOIN stats_types k ON k.type = m.type"
+	"  WHERE m.duplicate_of IS NOT NULL"
+	"  UNION ALL SELECT CASE m.state WHEN 'done' THEN 'processed'"
+	"  ELSE m.state END, m.partner, CASE WHEN m.type IS NULL THEN ''"
+	"  ELSE coalesce(k.type, '(other)') END FROM messages m"
+	"  LEFT JOIN stats_types k ON k.type = m.type"
+	"  WHERE (m.state = 'done' AND m.reason IS NULL AND"
+	"  m.duplicate_of IS NULL) OR m.state IN ('deferred', 'failed')"
+	"  UNION ALL SELECT CASE WHEN t.fate = 'rejected' THEN 'rejected'"
+	"  ELSE 'accepted' END, t.partner, CASE WHEN t.type IS NULL THEN ''"
+	"  ELSE coalesce(k.type, '(other)') END FROM tombstones t"
+	"  LEFT JOIN stats_types k ON k.type = t.type)"
+	"  GROUP BY 1, 2, 3;"
+	"INSERT INTO stats_latency (partner, le, n, sum_ms)"
+	"  SELECT partner, le, count(*), sum(d) FROM (SELECT partner, d,"
+	"  coalesce((SELECT min(le) FROM stats_le WHERE le >= d), 0) AS le"
+	"  FROM (SELECT partner, max(0, updated_at - received_at) AS d"
+	"  FROM messages WHERE state = 'done' AND reason IS NULL AND"
+	"  duplicate_of IS NULL)) GROUP BY 1, 2;"
+	"CREATE TRIGGER stats_msg_new AFTER INSERT ON messages BEGIN"
+	"  INSERT INTO stats_state (state, partner, n)"
+	"    VALUES (NEW.state, NEW.partner, 1)"
+	"    ON CONFLICT DO UPDATE SET n = n + 1;"
+	"  INSERT OR IGNORE INTO stats_types (type) SELECT NEW.type"
+	"    WHERE NEW.type IS NOT NULL AND"
+	"    (SELECT count(*) FROM stats_types) < 1000;"
+	"  INSERT INTO stats_events (event, partner, type, n)"
+	"    SELECT e.column1, NEW.partner, " STATS_TYPE ", 1"
+	"    FROM (VALUES ('accepted'), ('duplicate'), ('rejected')) e"
+	"    WHERE (e.column1 = 'accepted' AND NEW.state <> 'rejected') OR"
+	"    (e.column1 = 'duplicate' AND NEW.duplicate_of IS NOT NULL) OR"
+	"    (e.column1 = 'rejected' AND NEW.state = 'rejected')"
+	"    ON CONFLICT DO UPDATE SET n = n + 1;"
+	"END;"
+	"CREATE TRIGGER stats_msg_state AFTER UPDATE OF state ON messages"
+	"  WHEN OLD.state IS NOT NEW.state BEGIN"
+	"  UPDATE stats_state SET n = n - 1"
+	"    WHERE state = OLD.state AND partner = OLD.partner;"
+	"  INSERT INTO stats_state (state, partner, n)"
+	"    VALUES (NEW.state, NEW.partner, 1)"
+	"    ON CONFLICT DO UPDATE SET n = n + 1;"
+	"  INSERT INTO stats_events (event, partner, type, n)"
+	"    SELECT CASE NEW.state WHEN 'done' THEN 'processed'"
+	"    ELSE NEW.state END, NEW.partner, " STATS_TYPE ", 1"
+	"    WHERE (NEW.state = 'done' AND NEW.reason IS NULL) OR"
+	"    NEW.state IN ('deferred', 'failed', 'rejected')"
+	"    ON CONFLICT DO UPDATE SET n = n + 1;"
+	"  INSERT INTO stats_latency (partner, le, n, sum_ms)"
+	"    SELECT NEW.partner, coalesce((SELECT min(le) FROM stats_le"
+	"    WHERE le >= d), 0), 1, d FROM (SELECT max(0, NEW.updated_at -"
+	"    NEW.received_at) AS d)"
+	"    WHERE NEW.state = 'done' AND NEW.reason IS NULL"
+	"    ON CONFLICT DO UPDATE SET n = n + 1, sum_ms = sum_ms +"
+	"    excluded.sum_ms;"
+	"END;"
+	"CREATE TRIGGER stats_msg_gone AFTER DELETE ON messages BEGIN"
+	"  UPDATE stats_state SET n = n - 1"
+	"    WHERE state = OLD.state AND partner = OLD.partner;"
+	"END;",
 };
 
 int

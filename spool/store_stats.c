@@ -2,12 +2,13 @@
  * store_stats.c - the read-only queries of the HTTP thread (see
  * store_stats.h).
  *
- * Cost per scrape: the counts per (state, partner) walk the index
- * messages_state (one entry per message; no table data but the
- * partner) and the oldest gap and deferred message are one index seek
- * each (transactions_gap, messages_state). The counts are the one part
- * that grows with the store; http.c caches them for a few seconds so
- * that scrapes in quick succession do not repeat the walk.
+ * Cost per scrape: nothing here grows with the number of messages.
+ * The counts, totals and latency buckets are the small tables that
+ * store_schema.c's triggers keep (migration 13: one row per state and
+ * partner directory, per event, partner and type -- at most 1000
+ * types -- and per partner and bucket); the oldest gap and the oldest
+ * deferred message are one index seek each (transactions_gap,
+ * messages_deferred).
  */
 #include "config.h"
 
@@ -20,7 +21,8 @@
 
 struct store_stats {
 	sqlite3		*db;
-	sqlite3_stmt	*ping, *counts, *gap, *deferred;
+	sqlite3_stmt	*ping, *counts, *events, *latency, *le, *gap,
+			*deferred;
 };
 
 static int
@@ -53,13 +55,19 @@ store_stats_open(const char *path, struct spool_error *err)
 	}
 	(void)sqlite3_busy_timeout(s->db, STATS_BUSY_MS);
 	if (prep(s, "SELECT 1 FROM messages LIMIT 1", &s->ping, err) == -1 ||
-	    prep(s, "SELECT state, partner, count(*) FROM messages "
-	    "INDEXED BY messages_state GROUP BY state, partner", &s->counts,
+	    prep(s, "SELECT state, partner, n FROM stats_state", &s->counts,
 	    err) == -1 ||
+	    prep(s, "SELECT event, partner, type, n FROM stats_events",
+	    &s->events, err) == -1 ||
+	    prep(s, "SELECT partner, le, n, sum_ms FROM stats_latency",
+	    &s->latency, err) == -1 ||
+	    prep(s, "SELECT le FROM stats_le ORDER BY le", &s->le, err) ==
+	    -1 ||
 	    prep(s, "SELECT min(gap_since) FROM transactions "
 	    "WHERE gap_since IS NOT NULL", &s->gap, err) == -1 ||
-	    prep(s, "SELECT min(updated_at) FROM messages "
-	    "WHERE state = 'deferred'", &s->deferred, err) == -1)
+	    prep(s, "SELECT min(received_at) FROM messages "
+	    "INDEXED BY messages_deferred WHERE state = 'deferred'",
+	    &s->deferred, err) == -1)
 		goto fail;
 	return s;
 fail:
@@ -74,6 +82,9 @@ store_stats_close(struct store_stats *s)
 		return;
 	sqlite3_finalize(s->ping);
 	sqlite3_finalize(s->counts);
+	sqlite3_finalize(s->events);
+	sqlite3_finalize(s->latency);
+	sqlite3_finalize(s->le);
 	sqlite3_finalize(s->gap);
 	sqlite3_finalize(s->deferred);
 	sqlite3_close(s->db);
@@ -112,6 +123,57 @@ store_stats_counts(struct store_stats *s, void (*cb)(void *, const char *,
 	if (rc != SQLITE_DONE)
 		return step_err(s, s->counts, err);
 	sqlite3_reset(s->counts);
+	return 0;
+}
+
+int
+store_stats_events(struct store_stats *s, void (*cb)(void *, const char *,
+    const char *, const char *, int64_t), void *arg,
+    struct spool_error *err)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(s->events)) == SQLITE_ROW)
+		cb(arg, (const char *)sqlite3_column_text(s->events, 0),
+		    (const char *)sqlite3_column_text(s->events, 1),
+		    (const char *)sqlite3_column_text(s->events, 2),
+		    sqlite3_column_int64(s->events, 3));
+	if (rc != SQLITE_DONE)
+		return step_err(s, s->events, err);
+	sqlite3_reset(s->events);
+	return 0;
+}
+
+int
+store_stats_latency_le(struct store_stats *s, int64_t *le, size_t max,
+    size_t *n, struct spool_error *err)
+{
+	int rc;
+
+	*n = 0;
+	while ((rc = sqlite3_step(s->le)) == SQLITE_ROW)
+		if (*n < max)
+			le[(*n)++] = sqlite3_column_int64(s->le, 0);
+	if (rc != SQLITE_DONE)
+		return step_err(s, s->le, err);
+	sqlite3_reset(s->le);
+	return 0;
+}
+
+int
+store_stats_latency(struct store_stats *s, void (*cb)(void *, const char *,
+    int64_t, int64_t, int64_t), void *arg, struct spool_error *err)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(s->latency)) == SQLITE_ROW)
+		cb(arg, (const char *)sqlite3_column_text(s->latency, 0),
+		    sqlite3_column_int64(s->latency, 1),
+		    sqlite3_column_int64(s->latency, 2),
+		    sqlite3_column_int64(s->latency, 3));
+	if (rc != SQLITE_DONE)
+		return step_err(s, s->latency, err);
+	sqlite3_reset(s->latency);
 	return 0;
 }
 

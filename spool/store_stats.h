@@ -10,6 +10,7 @@
 #ifndef SPOOL_STORE_STATS_H
 #define SPOOL_STORE_STATS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -23,14 +24,40 @@ void	store_stats_close(struct store_stats *);
 /* A trivial read: 0 (the store answers), or -1 (err). */
 int	store_stats_ping(struct store_stats *, struct spool_error *);
 
-/* Messages per (state, partner): cb once per pair; 0, or -1 (err). */
+/*
+ * Messages per (state, partner directory; "-": none): cb once per pair
+ * the store has seen (n may be 0); 0, or -1 (err).
+ */
 int	store_stats_counts(struct store_stats *, void (*cb)(void *,
 	    const char *state, const char *partner, int64_t n), void *arg,
 	    struct spool_error *);
 
 /*
- * The oldest open gap's start and the oldest deferred message's last
- * change (ms since the epoch; 0: there is none). 0, or -1 (err).
+ * The totals per (event, partner, type) (store_schema.c, migration 13:
+ * event is accepted, duplicate, rejected, processed, deferred or failed;
+ * type "" is none, "(other)" past the store's bound): cb once per row;
+ * 0, or -1 (err).
+ */
+int	store_stats_events(struct store_stats *, void (*cb)(void *,
+	    const char *event, const char *partner, const char *type,
+	    int64_t n), void *arg, struct spool_error *);
+
+/* The latency buckets' upper bounds (ms, ascending), at most max. */
+int	store_stats_latency_le(struct store_stats *, int64_t *le, size_t max,
+	    size_t *n, struct spool_error *);
+
+/*
+ * The drop-to-done latencies per (partner, bucket): le is the bucket's
+ * upper bound in ms (0: above the last), n and sum_ms its observations,
+ * not cumulative. 0, or -1 (err).
+ */
+int	store_stats_latency(struct store_stats *, void (*cb)(void *,
+	    const char *partner, int64_t le, int64_t n, int64_t sum_ms),
+	    void *arg, struct spool_error *);
+
+/*
+ * The oldest open gap's start and the oldest deferred message's
+ * reception (ms since the epoch; 0: there is none). 0, or -1 (err).
  */
 int	store_stats_oldest(struct store_stats *, int64_t *gap_since,
 	    int64_t *deferred_since, struct spool_error *);

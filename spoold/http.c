@@ -189,6 +189,7 @@ http_start(const struct conf *conf, const char *db_path, struct pulse *pulse,
 	h->max_total_size = conf->bundle_max_total_size;
 	if ((h->db_path = strdup(db_path)) == NULL ||
 	    (h->spool_dir = strdup(conf->spool_dir)) == NULL ||
+	    (h->names = metrics_names_new(conf)) == NULL ||
 	    auth_table_build(&h->auth, conf) == -1) {
 		spool_seterr(err, "out of memory");
 		goto fail;
@@ -248,16 +249,24 @@ int
 http_reload(struct http *h, const struct conf *conf, struct spool_error *err)
 {
 	struct auth_table t;
+	struct metrics_names *nm;
 
 	if (h == NULL)
 		return 0;
+	if ((nm = metrics_names_new(conf)) == NULL) {
+		spool_seterr(err, "out of memory");
+		return -1;
+	}
 	if (auth_table_build(&t, conf) == -1) {
+		metrics_names_free(nm);
 		spool_seterr(err, "out of memory");
 		return -1;
 	}
 	(void)pthread_mutex_lock(&h->mu);
 	auth_table_free(&h->auth);
 	h->auth = t;
+	metrics_names_free(h->names_next);
+	h->names_next = nm;
 	(void)pthread_mutex_unlock(&h->mu);
 	return 0;
 }
@@ -271,7 +280,8 @@ http_stop(struct http *h)
 		MHD_stop_daemon(h->mhd);
 	store_stats_close(h->stats);
 	auth_table_free(&h->auth);
-	free(h->counts);
+	metrics_names_free(h->names);
+	metrics_names_free(h->names_next);
 	free(h->db_path);
 	free(h->spool_dir);
 	if (h->tls_key != NULL)

@@ -18,11 +18,13 @@
 #include "error.h"
 #include "pulse.h"
 
+struct conf;
+struct metrics_names;
 struct store_stats;
 
 struct http {
 	struct MHD_Daemon	*mhd;
-	pthread_mutex_t		 mu;	/* guards auth only */
+	pthread_mutex_t		 mu;	/* guards auth, names_next */
 	struct auth_table	 auth;
 	struct pulse		*pulse;	/* the loop's state */
 	char			*db_path, *spool_dir;
@@ -31,8 +33,9 @@ struct http {
 	unsigned		 port;
 	/* libmicrohttpd's thread only: */
 	struct store_stats	*stats;	/* opened on first use */
-	char			*counts;	/* spoold_messages, cached */
-	int64_t			 counts_at;	/* ms */
+	struct metrics_names	*names;	/* label values (metrics.c) */
+	/* Under mu: */
+	struct metrics_names	*names_next;	/* from http_reload */
 };
 
 /* One request's state, from its first call to completed(). */
@@ -60,5 +63,8 @@ enum MHD_Result http_error(struct MHD_Connection *, unsigned status,
 
 /* The Prometheus text exposition into fp (metrics.c). */
 void	metrics_write(struct http *, FILE *fp);
+/* The label values the configuration allows (metrics.c); NULL: no memory. */
+struct metrics_names *metrics_names_new(const struct conf *);
+void	metrics_names_free(struct metrics_names *);
 
 #endif

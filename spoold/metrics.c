@@ -2,29 +2,238 @@
  * metrics.c - the Prometheus text exposition at /metrics (DESIGN 17).
  *
  * Names start with spoold_, counters end in _total, durations are
- * histograms in seconds; each family has its HELP and TYPE lines. What
- * the loop counts (this run's totals, the cycle histogram, exec calls
- * running, free space) comes from its published state (pulse.c): no
- * SQL. From the store's read-only connection: the messages per state
- * and partner (cached for COUNTS_TTL_MS, see store_stats.c for the
- * cost) and the oldest gap and deferred message (one index seek each).
- * The store's size is a stat(2) of spool.db and its WAL. A store that
- * cannot be read leaves its families out and sets spoold_store_up 0,
- * the scrape still answers.
+ * histograms in seconds; each family has its HELP and TYPE lines;
+ * spoold-http(7) lists them all.
+ *
+ * Where the numbers come from. The loop's own (the cycle histogram,
+ * exec calls running, free space) from its published state (pulse.c):
+ * no SQL, and they start again at 0 with each run, which Prometheus
+ * takes as a counter reset. Everything about messages from the store's
+ * read-only connection (store_stats.c), out of the small tables that
+ * the store's triggers keep in the transaction of every change
+ * (store_schema.c, migration 13): messages per state and partner, the
+ * totals per event, partner and type, the drop-to-done latency
+ * buckets. So the totals survive restarts and purges and agree with
+ * the store to the commit, and a scrape costs the same with 10 or
+ * 10 million messages (tests/bench/bench-metrics). The store's size is
+ * a stat(2) of spool.db and its WAL. A store that cannot be read
+ * leaves its families out and sets spoold_store_up 0; the scrape still
+ * answers. All reads are done before the first line is written.
+ *
+ * Label values are bounded by the configuration, not by what partners
+ * send: partner is a configured [partner NAME] or "(other)" (a
+ * directory without a section, a file dropped at the top of
+ * incoming/); type is a type with a [route TYPE] of its own or
+ * "(other)" (routed by [route *], no route, or none read). Neither
+ * "(other)" is a valid partner name or type, so it cannot clash; the
+ * names are ASCII by the configuration's rules, and are escaped (\\,
+ * \", \n) all the same. They are copied at start and on reload
+ * (metrics_names_new): a reload leaves the new copy in names_next,
+ * under http.c's mutex, and the next scrape takes it (and frees the
+ * old one), so the loop thread never waits for a scrape's reads.
  */
 #include "config.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "conf.h"
 #include "http_int.h"
+#include "spooldir.h"
 #include "store.h"
 #include "store_stats.h"
 
-#define COUNTS_TTL_MS	5000
+#define OTHER		"(other)"
+#define MAX_LE		32	/* latency buckets read from the store */
+
+struct metrics_names {
+	char		**partners;	/* sorted */
+	size_t		  np;
+	char		**types;	/* sorted, without "*" */
+	size_t		  nt;
+};
+
+/* The totals, in the order they are written. */
+static const struct {
+	const char	*event;		/* stats_events.event */
+	const char	*name;
+	const char	*help;
+} events[] = {
+	{ "accepted", "spoold_accepted_total", "Messages accepted (ready, "
+	    "parked or duplicate), files and bundle entries, by partner and "
+	    "type." },
+	{ "duplicate", "spoold_duplicates_total", "Messages accepted as "
+	    "duplicates of one already had (counted in accepted too)." },
+	{ "rejected", "spoold_rejected_total", "Messages rejected: never "
+	    "accepted, or moved to rejected/ later." },
+	{ "processed", "spoold_processed_total", "Messages their handler "
+	    "processed (moved to done/; skips not counted)." },
+	{ "deferred", "spoold_deferred_total", "Attempts that failed "
+	    "temporarily (another attempt scheduled)." },
+	{ "failed", "spoold_failed_total", "Messages moved to failed/ (a "
+	    "permanent failure or attempts used up); again after each "
+	    "retry that fails." },
+};
+#define NEVENTS	(sizeof(events) / sizeof(events[0]))
+
+static int
+cmpstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void
+metrics_names_free(struct metrics_names *m)
+{
+	size_t i;
+
+	if (m == NULL)
+		return;
+	for (i = 0; i < m->np; i++)
+		free(m->partners[i]);
+	for (i = 0; i < m->nt; i++)
+		free(m->types[i]);
+	free(m->partners);
+	free(m->types);
+	free(m);
+}
+
+struct metrics_names *
+metrics_names_new(const struct conf *conf)
+{
+	struct metrics_names *m;
+	size_t i;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL ||
+	    (m->partners = calloc(conf->npartners + 1, sizeof(char *))) ==
+	    NULL || (m->types = calloc(conf->nroutes + 1, sizeof(char *))) ==
+	    NULL)
+		goto fail;
+	for (i = 0; i < conf->npartners; i++) {
+		if ((m->partners[m->np] = strdup(conf->partners[i].name)) ==
+		    NULL)
+			goto fail;
+		m->np++;
+	}
+	for (i = 0; i < conf->nroutes; i++) {
+		if (strcmp(conf->routes[i].type, "*") == 0)
+			continue;
+		if ((m->types[m->nt] = strdup(conf->routes[i].type)) == NULL)
+			goto fail;
+		m->nt++;
+	}
+	qsort(m->partners, m->np, sizeof(char *), cmpstr);
+	qsort(m->types, m->nt, sizeof(char *), cmpstr);
+	return m;
+fail:
+	metrics_names_free(m);
+	return NULL;
+}
+
+/* The index of s in the sorted names, or n (OTHER). */
+static size_t
+find(char *const *names, size_t n, const char *s)
+{
+	char *const *p;
+
+	if (s == NULL || n == 0)
+		return n;
+	p = bsearch(&s, names, n, sizeof(char *), cmpstr);
+	return p != NULL ? (size_t)(p - names) : n;
+}
+
+/* What one scrape reads from the store, mapped to bounded labels. */
+struct agg {
+	const struct metrics_names *nm;
+	size_t		  np1, nt1;	/* np + 1, nt + 1: the last, OTHER */
+	int64_t		 *state;	/* [ST_NSTATES][np1] */
+	int64_t		 *ev;		/* [NEVENTS][np1][nt1] */
+	int64_t		  le[MAX_LE];	/* bounds, ms */
+	size_t		  nle;
+	int64_t		 *lat;		/* [np1][nle + 1]: last, +Inf */
+	int64_t		 *lat_sum;	/* [np1], ms */
+};
+
+static void
+state_row(void *arg, const char *state, const char *partner, int64_t n)
+{
+	struct agg *a = arg;
+	int s = state != NULL ? spool_state_parse(state) : -1;
+
+	if (s < 0 || s >= ST_NSTATES)
+		return;
+	a->state[(size_t)s * a->np1 + find(a->nm->partners, a->nm->np,
+	    partner)] += n;
+}
+
+static void
+event_row(void *arg, const char *event, const char *partner,
+    const char *type, int64_t n)
+{
+	struct agg *a = arg;
+	size_t e;
+
+	for (e = 0; e < NEVENTS; e++)
+		if (event != NULL && strcmp(event, events[e].event) == 0)
+			break;
+	if (e == NEVENTS)
+		return;
+	a->ev[(e * a->np1 + find(a->nm->partners, a->nm->np, partner)) *
+	    a->nt1 + find(a->nm->types, a->nm->nt, type)] += n;
+}
+
+static void
+latency_row(void *arg, const char *partner, int64_t le, int64_t n,
+    int64_t sum_ms)
+{
+	struct agg *a = arg;
+	size_t p = find(a->nm->partners, a->nm->np, partner), b;
+
+	for (b = 0; b < a->nle; b++)
+		if (a->le[b] == le)
+			break;
+	a->lat[p * (a->nle + 1) + b] += n;
+	a->lat_sum[p] += sum_ms;
+}
+
+static void
+agg_free(struct agg *a)
+{
+	free(a->state);
+	free(a->ev);
+	free(a->lat);
+	free(a->lat_sum);
+}
+
+/* Read the store into a; 0, or -1 (the store did not answer). */
+static int
+agg_read(struct http *h, struct agg *a)
+{
+	struct spool_error err;
+	struct store_stats *st;
+
+	spool_clearerr(&err);
+	a->np1 = a->nm->np + 1;
+	a->nt1 = a->nm->nt + 1;
+	if ((st = http_stats(h, &err)) == NULL ||
+	    store_stats_latency_le(st, a->le, MAX_LE, &a->nle, &err) == -1)
+		return -1;
+	if ((a->state = calloc(ST_NSTATES * a->np1, sizeof(int64_t))) ==
+	    NULL || (a->ev = calloc(NEVENTS * a->np1 * a->nt1,
+	    sizeof(int64_t))) == NULL || (a->lat = calloc(a->np1 *
+	    (a->nle + 1), sizeof(int64_t))) == NULL || (a->lat_sum =
+	    calloc(a->np1, sizeof(int64_t))) == NULL)
+		return -1;
+	if (store_stats_counts(st, state_row, a, &err) == -1 ||
+	    store_stats_events(st, event_row, a, &err) == -1 ||
+	    store_stats_latency(st, latency_row, a, &err) == -1)
+		return -1;
+	return 0;
+}
 
 static void
 family(FILE *fp, const char *name, const char *type, const char *help)
@@ -32,7 +241,11 @@ family(FILE *fp, const char *name, const char *type, const char *help)
 	fprintf(fp, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* A label value: \, " and newline escaped (partner names have none). */
+/*
+ * A label value, escaped per the text exposition format. The values
+ * are ASCII by construction (partner and type names pass conf.c's
+ * checks), so this is belt and braces.
+ */
 static void
 label(FILE *fp, const char *v)
 {
@@ -46,47 +259,82 @@ label(FILE *fp, const char *v)
 	}
 }
 
-static void
-count_row(void *arg, const char *state, const char *partner, int64_t n)
+static const char *
+pname(const struct agg *a, size_t p)
 {
-	FILE *fp = arg;
-
-	fputs("spoold_messages{state=\"", fp);
-	label(fp, state);
-	fputs("\",partner=\"", fp);
-	label(fp, partner);
-	fprintf(fp, "\"} %" PRId64 "\n", n);
+	return p < a->nm->np ? a->nm->partners[p] : OTHER;
 }
 
-/* spoold_messages, from the cache or the store; NULL: unreadable. */
-static const char *
-counts(struct http *h, int64_t now)
+static void
+write_store(FILE *fp, const struct agg *a, int64_t now, int64_t gap,
+    int64_t deferred)
 {
-	struct spool_error err;
-	struct store_stats *st;
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *fp;
+	size_t s, p, t, e, b;
+	int64_t v, cum;
 
-	if (h->counts != NULL && now - h->counts_at < COUNTS_TTL_MS)
-		return h->counts;
-	spool_clearerr(&err);
-	if ((st = http_stats(h, &err)) == NULL ||
-	    (fp = open_memstream(&buf, &len)) == NULL)
-		return NULL;
-	if (store_stats_counts(st, count_row, fp, &err) == -1) {
-		fclose(fp);
-		free(buf);
-		return NULL;
+	family(fp, "spoold_messages", "gauge", "Messages in the store by "
+	    "state and partner (as spoolctl status counts them).");
+	for (s = 0; s < ST_NSTATES; s++)
+		for (p = 0; p < a->np1; p++) {
+			v = a->state[s * a->np1 + p];
+			if (p == a->nm->np && v == 0)
+				continue;
+			fprintf(fp, "spoold_messages{state=\"%s\",partner=\"",
+			    spool_state_name((enum spool_state)s));
+			label(fp, pname(a, p));
+			fprintf(fp, "\"} %" PRId64 "\n", v);
+		}
+	for (e = 0; e < NEVENTS; e++) {
+		family(fp, events[e].name, "counter", events[e].help);
+		for (p = 0; p < a->np1; p++)
+			for (t = 0; t < a->nt1; t++) {
+				v = a->ev[(e * a->np1 + p) * a->nt1 + t];
+				if (v == 0)
+					continue;
+				fprintf(fp, "%s{partner=\"", events[e].name);
+				label(fp, pname(a, p));
+				fputs("\",type=\"", fp);
+				label(fp, t < a->nm->nt ? a->nm->types[t] :
+				    OTHER);
+				fprintf(fp, "\"} %" PRId64 "\n", v);
+			}
 	}
-	if (fclose(fp) != 0) {
-		free(buf);
-		return NULL;
+	family(fp, "spoold_drop_to_done_seconds", "histogram", "From acceptance "
+	    "to done/, of the messages processed, by partner.");
+	for (p = 0; p < a->np1; p++) {
+		cum = 0;
+		for (b = 0; b <= a->nle; b++)
+			cum += a->lat[p * (a->nle + 1) + b];
+		if (p == a->nm->np && cum == 0)
+			continue;
+		cum = 0;
+		for (b = 0; b <= a->nle; b++) {
+			cum += a->lat[p * (a->nle + 1) + b];
+			fputs("spoold_drop_to_done_seconds_bucket{partner=\"", fp);
+			label(fp, pname(a, p));
+			if (b < a->nle)
+				fprintf(fp, "\",le=\"%g\"} %" PRId64 "\n",
+				    (double)a->le[b] / 1000, cum);
+			else
+				fprintf(fp, "\",le=\"+Inf\"} %" PRId64 "\n",
+				    cum);
+		}
+		fputs("spoold_drop_to_done_seconds_sum{partner=\"", fp);
+		label(fp, pname(a, p));
+		fprintf(fp, "\"} %.3f\n", (double)a->lat_sum[p] / 1000);
+		fputs("spoold_drop_to_done_seconds_count{partner=\"", fp);
+		label(fp, pname(a, p));
+		fprintf(fp, "\"} %" PRId64 "\n", cum);
 	}
-	free(h->counts);
-	h->counts = buf;
-	h->counts_at = now;
-	return buf;
+	family(fp, "spoold_oldest_gap_age_seconds", "gauge", "Age of the "
+	    "oldest open gap in a transaction (0: none).");
+	fprintf(fp, "spoold_oldest_gap_age_seconds %.3f\n", gap > 0 &&
+	    now > gap ? (double)(now - gap) / 1000 : 0.0);
+	family(fp, "spoold_oldest_deferred_age_seconds", "gauge", "Time "
+	    "since the oldest deferred message was accepted (0: none).");
+	fprintf(fp, "spoold_oldest_deferred_age_seconds %.3f\n",
+	    deferred > 0 && now > deferred ?
+	    (double)(now - deferred) / 1000 : 0.0);
 }
 
 static uint64_t
@@ -103,8 +351,8 @@ metrics_write(struct http *h, FILE *fp)
 	struct pulse_state ps;
 	struct spool_error err;
 	struct store_stats *st;
+	struct agg a;
 	int64_t now = store_now_ms(), gap = 0, deferred = 0;
-	const char *c;
 	char wal[4096];
 	uint64_t cum = 0;
 	size_t i;
@@ -112,38 +360,28 @@ metrics_write(struct http *h, FILE *fp)
 
 	pulse_read(h->pulse, &ps);
 	spool_clearerr(&err);
-	c = counts(h, now);
-	up = c != NULL && (st = http_stats(h, &err)) != NULL &&
+	memset(&a, 0, sizeof(a));
+	(void)pthread_mutex_lock(&h->mu);
+	if (h->names_next != NULL) {
+		metrics_names_free(h->names);
+		h->names = h->names_next;
+		h->names_next = NULL;
+	}
+	(void)pthread_mutex_unlock(&h->mu);
+	a.nm = h->names;
+	up = a.nm != NULL && agg_read(h, &a) == 0 &&
+	    (st = http_stats(h, &err)) != NULL &&
 	    store_stats_oldest(st, &gap, &deferred, &err) == 0;
-
 	family(fp, "spoold_store_up", "gauge", "1 when the store answered "
 	    "this scrape's reads, else 0 (the store's families are left "
 	    "out).");
 	fprintf(fp, "spoold_store_up %d\n", up ? 1 : 0);
-	if (up) {
-		family(fp, "spoold_messages", "gauge", "Messages in the store "
-		    "by state and partner.");
-		fputs(c, fp);
-		family(fp, "spoold_oldest_gap_age_seconds", "gauge", "Age of "
-		    "the oldest open gap in a transaction (0: none).");
-		fprintf(fp, "spoold_oldest_gap_age_seconds %.3f\n", gap > 0 &&
-		    now > gap ? (double)(now - gap) / 1000 : 0.0);
-		family(fp, "spoold_oldest_deferred_age_seconds", "gauge",
-		    "Time since the oldest deferred message last changed "
-		    "state (0: none).");
-		fprintf(fp, "spoold_oldest_deferred_age_seconds %.3f\n",
-		    deferred > 0 && now > deferred ?
-		    (double)(now - deferred) / 1000 : 0.0);
-	}
-	family(fp, "spoold_accepted_total", "counter", "Files and bundle "
-	    "entries accepted (ready, parked or duplicate) since spoold "
-	    "started.");
-	fprintf(fp, "spoold_accepted_total %" PRIu64 "\n", ps.accepted);
-	family(fp, "spoold_processed_total", "counter", "Messages processed "
-	    "(done, deferred or failed) since spoold started.");
-	fprintf(fp, "spoold_processed_total %" PRIu64 "\n", ps.processed);
+	if (up)
+		write_store(fp, &a, now, gap, deferred);
+	agg_free(&a);
+
 	family(fp, "spoold_cycle_duration_seconds", "histogram", "Duration "
-	    "of the processing cycles that took messages.");
+	    "of the processing cycles that took messages, this run.");
 	for (i = 0; i < PULSE_NBUCKETS; i++) {
 		cum += ps.cycle.count[i];
 		fprintf(fp, "spoold_cycle_duration_seconds_bucket{le=\"%g\"} %"
