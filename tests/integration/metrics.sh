@@ -125,3 +125,26 @@ has 'spoold_messages{state="done",partner="globex"} 0'
 has 'spoold_deferred_total{partner="globex",type="InventoryMovement"} 1'
 ok "oldest deferred message's age; a change of state is counted at once"
 stop_daemon
+
+# A store from before the aggregate tables (version 9, upgrade.sh's
+# fixture): the migration counts what it holds.
+DB="$T/spool/spool.db"
+rm -f "$DB" "$DB-wal" "$DB-shm"
+sqlite3 "$DB" <"$top_srcdir/tests/data/store-v9.sql"
+sqlite3 "$DB" 'PRAGMA journal_mode=WAL' >/dev/null
+$SPOOLCTL -c "$T/spoold.conf" status >/dev/null 2>&1 || true
+[ "$(sqlite3 "$DB" 'PRAGMA user_version')" -gt 9 ] || fail "not migrated"
+sqlite3 "$DB" "SELECT state, partner, count(*) FROM messages GROUP BY 1, 2
+    ORDER BY 1, 2" >"$T/want"
+sqlite3 "$DB" "SELECT state, partner, n FROM stats_state ORDER BY 1, 2" \
+    >"$T/got"
+cmp -s "$T/want" "$T/got" ||
+    { diff "$T/want" "$T/got" >&2; fail "migrated counts"; }
+[ "$(sqlite3 "$DB" "SELECT sum(n) FROM stats_events WHERE event IN
+    ('accepted', 'rejected')")" = "$(sqlite3 "$DB" \
+    "SELECT count(*) FROM messages")" ] || fail "migrated totals"
+[ "$(sqlite3 "$DB" "SELECT sum(n) FROM stats_events WHERE
+    event = 'processed'")" = "$(sqlite3 "$DB" "SELECT count(*) FROM
+    messages WHERE state = 'done' AND duplicate_of IS NULL AND
+    reason IS NULL")" ] || fail "migrated processed total"
+ok "an older store's counts and totals are seeded by the migration"
