@@ -100,6 +100,24 @@ step_err(struct store_stats *s, sqlite3_stmt *st, struct spool_error *err)
 }
 
 int
+store_stats_begin(struct store_stats *s, struct spool_error *err)
+{
+	if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		spool_seterr(err, "store (read-only): %s",
+		    sqlite3_errmsg(s->db));
+		return -1;
+	}
+	return 0;
+}
+
+void
+store_stats_end(struct store_stats *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		(void)sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+}
+
+int
 store_stats_ping(struct store_stats *s, struct spool_error *err)
 {
 	int rc = sqlite3_step(s->ping);

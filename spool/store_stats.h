@@ -21,6 +21,14 @@ struct store_stats;
 struct store_stats *store_stats_open(const char *path, struct spool_error *);
 void	store_stats_close(struct store_stats *);
 
+/*
+ * Read the following from one snapshot of the store, until
+ * store_stats_end (a read transaction: hold it for the reads only).
+ * 0, or -1 (err).
+ */
+int	store_stats_begin(struct store_stats *, struct spool_error *);
+void	store_stats_end(struct store_stats *);
+
 /* A trivial read: 0 (the store answers), or -1 (err). */
 int	store_stats_ping(struct store_stats *, struct spool_error *);
 

@@ -18,7 +18,8 @@
  * 10 million messages (tests/bench/bench-metrics). The store's size is
  * a stat(2) of spool.db and its WAL. A store that cannot be read
  * leaves its families out and sets spoold_store_up 0; the scrape still
- * answers. All reads are done before the first line is written.
+ * answers. All the store is read from one snapshot (a read
+ * transaction), before the first line is written.
  *
  * Label values are bounded by the configuration, not by what partners
  * send: partner is a configured [partner NAME] or "(other)" (a
@@ -209,9 +210,13 @@ agg_free(struct agg *a)
 	free(a->lat_sum);
 }
 
-/* Read the store into a; 0, or -1 (the store did not answer). */
+/*
+ * Read the store into a, gap and deferred, from one snapshot: the
+ * counts and the totals agree to the commit. 0, or -1 (the store did
+ * not answer).
+ */
 static int
-agg_read(struct http *h, struct agg *a)
+agg_read(struct http *h, struct agg *a, int64_t *gap, int64_t *deferred)
 {
 	struct spool_error err;
 	struct store_stats *st;
@@ -228,10 +233,16 @@ agg_read(struct http *h, struct agg *a)
 	    (a->nle + 1), sizeof(int64_t))) == NULL || (a->lat_sum =
 	    calloc(a->np1, sizeof(int64_t))) == NULL)
 		return -1;
+	if (store_stats_begin(st, &err) == -1)
+		return -1;
 	if (store_stats_counts(st, state_row, a, &err) == -1 ||
 	    store_stats_events(st, event_row, a, &err) == -1 ||
-	    store_stats_latency(st, latency_row, a, &err) == -1)
+	    store_stats_latency(st, latency_row, a, &err) == -1 ||
+	    store_stats_oldest(st, gap, deferred, &err) == -1) {
+		store_stats_end(st);
 		return -1;
+	}
+	store_stats_end(st);
 	return 0;
 }
 
@@ -299,8 +310,8 @@ write_store(FILE *fp, const struct agg *a, int64_t now, int64_t gap,
 				fprintf(fp, "\"} %" PRId64 "\n", v);
 			}
 	}
-	family(fp, "spoold_drop_to_done_seconds", "histogram", "From acceptance "
-	    "to done/, of the messages processed, by partner.");
+	family(fp, "spoold_drop_to_done_seconds", "histogram", "From "
+	    "acceptance to done/, of the messages processed, by partner.");
 	for (p = 0; p < a->np1; p++) {
 		cum = 0;
 		for (b = 0; b <= a->nle; b++)
@@ -310,7 +321,8 @@ write_store(FILE *fp, const struct agg *a, int64_t now, int64_t gap,
 		cum = 0;
 		for (b = 0; b <= a->nle; b++) {
 			cum += a->lat[p * (a->nle + 1) + b];
-			fputs("spoold_drop_to_done_seconds_bucket{partner=\"", fp);
+			fputs("spoold_drop_to_done_seconds_bucket"
+			    "{partner=\"", fp);
 			label(fp, pname(a, p));
 			if (b < a->nle)
 				fprintf(fp, "\",le=\"%g\"} %" PRId64 "\n",
@@ -349,8 +361,6 @@ void
 metrics_write(struct http *h, FILE *fp)
 {
 	struct pulse_state ps;
-	struct spool_error err;
-	struct store_stats *st;
 	struct agg a;
 	int64_t now = store_now_ms(), gap = 0, deferred = 0;
 	char wal[4096];
@@ -359,7 +369,6 @@ metrics_write(struct http *h, FILE *fp)
 	bool up;
 
 	pulse_read(h->pulse, &ps);
-	spool_clearerr(&err);
 	memset(&a, 0, sizeof(a));
 	(void)pthread_mutex_lock(&h->mu);
 	if (h->names_next != NULL) {
@@ -369,9 +378,7 @@ metrics_write(struct http *h, FILE *fp)
 	}
 	(void)pthread_mutex_unlock(&h->mu);
 	a.nm = h->names;
-	up = a.nm != NULL && agg_read(h, &a) == 0 &&
-	    (st = http_stats(h, &err)) != NULL &&
-	    store_stats_oldest(st, &gap, &deferred, &err) == 0;
+	up = a.nm != NULL && agg_read(h, &a, &gap, &deferred) == 0;
 	family(fp, "spoold_store_up", "gauge", "1 when the store answered "
 	    "this scrape's reads, else 0 (the store's families are left "
 	    "out).");

@@ -5,7 +5,9 @@
 # rejected, processed, failed) and survive a restart; the drop-to-done
 # histogram counts each processed message; label values are bounded by
 # the configuration (a partner directory without a [partner] section and
-# a type without a [route TYPE] of its own are "(other)"); the oldest deferred message's age; promtool accepts it all.
+# a type without a [route TYPE] of its own are "(other)"); the oldest
+# deferred message's age; promtool accepts it all; a store from before
+# the aggregate tables has them seeded by its migration.
 . "$(dirname "$0")/lib.sh"
 
 command -v curl >/dev/null 2>&1 || { echo "SKIP: no curl"; exit 77; }

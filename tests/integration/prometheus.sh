@@ -84,8 +84,8 @@ for s in queue parked deferred failed rejected done; do
 done
 ok "spoold_messages in Prometheus is what spoolctl status --json counts"
 
-[ "$(query 'sum(spoold_processed_total{partner="acme"})')" = 2 ] ||
-    fail "acme processed: $(query 'sum(spoold_processed_total{partner="acme"})')"
+q='sum(spoold_processed_total{partner="acme"})'
+[ "$(query "$q")" = 2 ] || fail "acme processed: $(query "$q")"
 [ "$(query 'sum(spoold_rejected_total{partner="globex"})')" = 1 ] ||
     fail "globex rejected"
 [ "$(query 'spoold_messages{state="parked",partner="acme"}')" = 1 ] ||
