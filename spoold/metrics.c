@@ -14,8 +14,8 @@
  * (store_schema.c, migration 13): messages per state and partner, the
  * totals per event, partner and type, the drop-to-done latency
  * buckets. So the totals survive restarts and purges and agree with
- * the store to the commit, and a scrape costs the same with 10 or
- * 10 million messages (tests/bench/bench-metrics). The store's size is
+ * the store to the commit, and a scrape costs about the same with a
+ * thousand or a million messages (tests/bench/bench-metrics). The store's size is
  * a stat(2) of spool.db and its WAL. A store that cannot be read
  * leaves its families out and sets spoold_store_up 0; the scrape still
  * answers. All the store is read from one snapshot (a read

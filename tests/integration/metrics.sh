@@ -113,6 +113,20 @@ cmp -s "$T/before" "$T/after" ||
 has 'spoold_messages{state="done",partner="acme"} 3'
 ok "totals survive a restart"
 
+# A purge lowers the counts, never the totals.
+rows=$(sqlite3 "$T/spool/spool.db" "SELECT count(*) FROM messages")
+expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" purge --done-older-than 0s
+[ "$(sqlite3 "$T/spool/spool.db" "SELECT count(*) FROM messages")" -lt \
+    "$rows" ] || fail "purge removed no row"
+scrape
+grep '_total{' "$T/metrics" | sort >"$T/after"
+cmp -s "$T/before" "$T/after" ||
+    { diff "$T/before" "$T/after" >&2; fail "totals changed by a purge"; }
+[ "$(awk '/^spoold_messages\{/ { n += $2 } END { print n + 0 }' \
+    "$T/metrics")" = "$(sqlite3 "$T/spool/spool.db" \
+    "SELECT count(*) FROM messages")" ] || fail "counts after a purge"
+ok "a purge lowers the counts, not the totals"
+
 # The oldest deferred message: its age since acceptance.
 now=$(($(date +%s) * 1000))
 sqlite3 "$T/spool/spool.db" "UPDATE messages SET state = 'deferred', \
