@@ -14,7 +14,7 @@
  * SIGTERM/SIGINT finish the chunk or batch in hand (it is committed and
  * moved) and exit 0: the signal stays pending on the signalfd until the
  * loop reads it, so sigpending() tells the cycle (between chunks), the
- * acceptance loop (between batches) and the exec runner (before each
+ * acceptance loop (between batches) and the exec calls (before each
  * call) that it has come, and nothing new starts after it. SIGHUP
  * reloads the config and the schemas; a bad new config or schema set is
  * refused and the old one kept.
@@ -30,10 +30,11 @@
  * With --once: scan, accept everything present (waiting for files that
  * are still settling), and exit when nothing is left in incoming/.
  *
- * Exec calls (execq.c) run as child processes; their ends (a signalfd
- * for SIGCHLD) and their stderr pipes are watched in the same epoll, and
+ * Exec calls (the exec handler's exec_calls, handlers/exec.c) run as
+ * child processes of the runner (execq.c); their ends (a signalfd for
+ * SIGCHLD) and their stderr pipes are watched in the same epoll, and
  * the loop's tag tells the kinds apart (LOOP_*, loop.c, which owns the
- * epoll). After each cycle the runner starts the
+ * epoll). After each cycle the handler starts the
  * calls the cycle left pending (at start-up also those a crash left); a
  * completed call may release a successor, so a cycle follows at once.
  * The timer also covers the calls' timeouts. On SIGTERM no new call
@@ -80,6 +81,7 @@
 #include "cycle.h"
 #include "cmdcheck.h"
 #include "daemon.h"
+#include "exec.h"
 #include "execq.h"
 #include "loop.h"
 #include "handler.h"
@@ -115,7 +117,8 @@ struct daemon {
 	struct schema_set	*schemas;
 	struct watcher		*watcher;
 	struct router		 router;
-	struct execq		*execq;
+	struct execq		*execq;		/* the process runner */
+	struct exec_calls	*calls;		/* the exec handler's */
 	struct loop		 loop;		/* the one epoll */
 	struct notify		 notify;	/* systemd, notify.c */
 	struct http		*http;		/* [http], or NULL */
@@ -332,7 +335,7 @@ reload(struct daemon *d)
 /*
  * Has SIGTERM or SIGINT come? It is blocked and waits on the signalfd
  * until handle_signals() reads it, so sigpending() sees it at once. The
- * cycle and the exec runner ask this (they must not reload a config).
+ * cycle and the exec calls ask this (they must not reload a config).
  */
 static bool
 stop_pending(void *arg)
@@ -930,16 +933,18 @@ run(struct daemon *d)
 			break;
 		/* Exec calls: deadlines, then what cycles left pending. */
 		execq_tick(d->execq);
-		execq_start(d->execq);
-		if ((done = execq_take_completed(d->execq)) > 0) {
+		exec_calls_tick(d->calls);
+		exec_calls_start(d->calls);
+		if ((done = exec_calls_take_completed(d->calls)) > 0) {
 			d->processed += done;
 			pnext = 0;	/* a successor may be ready */
 		}
 		if (d->once && (watcher_pending(d->watcher) == 0 ||
-		    d->low_space) && pnext != 0 && execq_idle(d->execq))
+		    d->low_space) && pnext != 0 && exec_calls_idle(d->calls))
 			return EX_OK;
 		next = min_wait(min_wait(next, pnext),
-		    execq_next_timeout(d->execq));
+		    min_wait(execq_next_timeout(d->execq),
+		    exec_calls_next_timeout(d->calls)));
 		if (in_trouble(d))
 			next = min_wait(next, d->trouble_due > store_now_ms() ?
 			    d->trouble_due - store_now_ms() : 1);
@@ -957,15 +962,17 @@ run(struct daemon *d)
 	}
 	/* Stopping: no new call; the running ones end (or time out). */
 	notify_stopping(&d->notify);
-	execq_stop(d->execq);
+	exec_calls_stop(d->calls);
 	if (execq_running(d->execq) > 0)
 		log_notice("event=stop exec_running=%u reason=\"waiting for "
 		    "exec calls to end\"", execq_running(d->execq));
 	while (execq_running(d->execq) > 0) {
 		execq_tick(d->execq);
-		if ((rc = wait_events(d, min_wait(execq_next_timeout(d->execq),
-		    notify_watchdog(&d->notify, store_now_ms())))) !=
-		    EX_OK)
+		exec_calls_tick(d->calls);
+		if ((rc = wait_events(d, min_wait(min_wait(
+		    execq_next_timeout(d->execq),
+		    exec_calls_next_timeout(d->calls)),
+		    notify_watchdog(&d->notify, store_now_ms())))) != EX_OK)
 			return rc;
 	}
 	return EX_OK;
@@ -1055,14 +1062,14 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 		rc = EX_OSERR;
 		goto out;
 	}
-	if ((d.execq = execq_new(conf, &d.store, &d.sd, &d.schemas,
-	    &d.loop, &err)) ==
-	    NULL) {
+	if ((d.execq = execq_new(&d.loop, &err)) == NULL ||
+	    (d.calls = exec_calls_new(conf, &d.store, &d.sd, &d.schemas,
+	    &(struct exec_runner){ execq_spawn, d.execq }, &err)) == NULL) {
 		log_err("event=start status=failed reason=%s", LOG_Q(err.msg));
 		rc = EX_OSERR;
 		goto out;
 	}
-	execq_stop_when(d.execq, stop_pending, &d);
+	exec_calls_stop_when(d.calls, stop_pending, &d);
 	d.present = note_presence(&d, true) == 0;
 	status_open(&d);
 	/* Bundles a crash left in incoming/ after their COMMIT: their entry
@@ -1170,6 +1177,7 @@ out:
 	http_stop(d.http);
 	pulse_destroy(&d.pulse);
 	execq_free(d.execq);
+	exec_calls_free(d.calls);
 	if (d.store.db != NULL) {
 		if (!d.lost)	/* else it may be another spoold's */
 			note_presence(&d, false);
