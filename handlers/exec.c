@@ -80,6 +80,7 @@ extern char **environ;
 struct call {
 	struct call	*next;
 	struct exec_calls *q;
+	bool		 picked;	/* listed, not started yet */
 	bool		 ended;		/* the program ended (or never ran) */
 	int64_t		 id;		/* SPOOLD_MESSAGE_ID */
 	int		 attempt;	/* SPOOLD_ATTEMPT */
@@ -88,6 +89,11 @@ struct call {
 	char		*tx;		/* NULL outside transactions */
 	int64_t		 seq;
 	char		*outpath;	/* SPOOLD_OUTBOUND, NULL: none yet */
+	int		 state;		/* enum spool_state: where its file
+					 * lies */
+	char		*file_name;
+	bool		 has_sha256;	/* digest recorded at acceptance */
+	uint8_t		 sha256[32];
 	uint64_t	 timeout_ms;
 	int64_t		 started;	/* monotonic ms */
 	int64_t		 retry_at;	/* record again (monotonic ms), -1 */
@@ -107,6 +113,7 @@ struct exec_calls {
 	char			*root;		/* the spool, absolute */
 	struct call		*calls;		/* in hand */
 	unsigned		 inhand;
+	unsigned		 workers;	/* conf's, at this start */
 	unsigned		 completed;
 	int64_t			 retry_at;	/* monotonic ms, 0: none */
 	bool			 stopping;
@@ -261,23 +268,6 @@ exec_judge(int status, bool timed_out, uint64_t timeout_ms, const char *tail,
 }
 
 
-/* A pending call picked to start; strings owned. */
-struct pend {
-	int64_t		 id;
-	int		 attempt;
-	int		 state;
-	int64_t		 seq;
-	char		*partner, *type, *tx, *file_name;
-	bool		 has_sha256;
-	uint8_t		 sha256[32];
-};
-
-struct pick {
-	struct exec_calls *q;
-	struct pend	*v;
-	size_t		 n, max;
-};
-
 static int64_t
 mono_ms(void)
 {
@@ -286,16 +276,6 @@ mono_ms(void)
 	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
 		return 0;
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-pend_free(struct pend *p)
-{
-	free(p->partner);
-	free(p->type);
-	free(p->tx);
-	free(p->file_name);
-	memset(p, 0, sizeof(*p));
 }
 
 /* The call's identity in a log line, as the cycle's (cycle.c). */
@@ -328,6 +308,7 @@ call_free(struct exec_calls *q, struct call *c)
 	free(c->tx);
 	free(c->type);
 	free(c->outpath);
+	free(c->file_name);
 	free(c);
 }
 
@@ -348,41 +329,41 @@ busy(const struct exec_calls *q, int64_t id, const char *partner,
 	return false;
 }
 
-/* exec_pending's callback: take calls that may start now. */
+/* exec_pending's callback: take calls that may start now, in hand. */
 static int
-pick_one(void *arg, const struct exec_pending_call *c)
+pick_one(void *arg, const struct exec_pending_call *p)
 {
-	struct pick *pk = arg;
-	struct pend *p;
-	size_t i;
+	struct exec_calls *q = arg;
+	struct call *c;
 
-	if (busy(pk->q, c->id, c->partner, c->transaction_id))
+	if (busy(q, p->id, p->partner, p->transaction_id))
 		return 0;
-	for (i = 0; i < pk->n; i++) {
-		p = &pk->v[i];
-		if (p->id == c->id || (c->transaction_id != NULL &&
-		    p->tx != NULL && strcmp(p->tx, c->transaction_id) == 0 &&
-		    strcmp(p->partner, c->partner) == 0))
-			return 0;
-	}
-	p = &pk->v[pk->n];
-	p->id = c->id;
-	p->attempt = c->attempt;
-	p->state = c->state;
-	p->seq = c->sender_seq;
-	p->partner = strdup(c->partner);
-	p->type = strdup(c->type);
-	p->file_name = strdup(c->file_name);
-	p->has_sha256 = c->has_sha256;
-	memcpy(p->sha256, c->sha256, sizeof(p->sha256));
-	if (c->transaction_id != NULL)
-		p->tx = strdup(c->transaction_id);
-	if (p->partner == NULL || p->type == NULL || p->file_name == NULL ||
-	    (c->transaction_id != NULL && p->tx == NULL)) {
-		pend_free(p);
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return -1;
+	c->next = q->calls;
+	q->calls = c;
+	q->inhand++;
+	c->q = q;
+	c->picked = true;
+	c->id = p->id;
+	c->attempt = p->attempt;
+	c->state = p->state;
+	c->seq = p->sender_seq;
+	c->retry_at = -1;
+	c->has_sha256 = p->has_sha256;
+	memcpy(c->sha256, p->sha256, sizeof(c->sha256));
+	c->partner = strdup(p->partner);
+	c->type = strdup(p->type);
+	c->file_name = strdup(p->file_name);
+	if (p->transaction_id != NULL)
+		c->tx = strdup(p->transaction_id);
+	if (c->partner == NULL || c->type == NULL || c->file_name == NULL ||
+	    (p->transaction_id != NULL && c->tx == NULL)) {
+		call_free(q, c);
 		return -1;
 	}
-	return ++pk->n == pk->max ? 1 : 0;
+	logid(c);
+	return q->inhand >= q->workers ? 1 : 0;
 }
 
 /*
@@ -532,14 +513,13 @@ no_run(struct exec_calls *q, struct call *c, enum cycle_result r,
  * cannot now (temporary). why says what.
  */
 static int
-sealed_copy(struct exec_calls *q, const struct pend *p, int *fdp, char *why,
+sealed_copy(struct exec_calls *q, const struct call *p, int *fdp, char *why,
     size_t whylen)
 {
 	struct spool_error err;
 	char name[SPOOLDIR_NAME_MAX + 16], *buf = NULL;
-	size_t len = 0, off = 0;
-	ssize_t n;
-	int fd, mfd = -1, rc, ret = -1;
+	size_t len = 0;
+	int fd, rc, ret;
 
 	*fdp = -1;
 	snprintf(name, sizeof(name), "%s/%s", spool_state_name(p->state),
@@ -560,39 +540,10 @@ sealed_copy(struct exec_calls *q, const struct pend *p, int *fdp, char *why,
 	if (rc != 0)
 		return -1;
 	if (p->has_sha256 && readfile_verify(buf, len, p->sha256, why,
-	    whylen) != 0) {
+	    whylen) != 0)
 		ret = 1;
-		goto out;
-	}
-	if ((mfd = memfd_create("spoold-message", MFD_CLOEXEC |
-	    MFD_ALLOW_SEALING)) == -1) {
-		snprintf(why, whylen, "memfd_create: %s", strerror(errno));
-		goto out;
-	}
-	while (off < len) {
-		n = write(mfd, buf + off, len - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			snprintf(why, whylen, "cannot copy %s: %s", name,
-			    n == 0 ? "no progress" : strerror(errno));
-			goto out;
-		}
-		off += (size_t)n;
-	}
-	if (fcntl(mfd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK |
-	    F_SEAL_GROW | F_SEAL_SEAL) == -1 ||
-	    lseek(mfd, 0, SEEK_SET) == -1) {
-		snprintf(why, whylen, "cannot seal the copy of %s: %s", name,
-		    strerror(errno));
-		goto out;
-	}
-	*fdp = mfd;
-	mfd = -1;
-	ret = 0;
-out:
-	if (mfd != -1)
-		(void)close(mfd);
+	else
+		ret = readfile_sealed(buf, len, name, fdp, why, whylen);
 	free(buf);
 	return ret;
 }
@@ -624,49 +575,27 @@ outbound_file(struct exec_calls *q, struct call *c)
 	return 0;
 }
 
-/* Start the call p (its strings move into the call, p is emptied). */
+/* Start the call c, picked; its outcome is recorded if it cannot. */
 static void
-start_call(struct exec_calls *q, struct pend *p)
+start_call(struct exec_calls *q, struct call *c)
 {
 	const struct conf_route *route;
 	struct exec_env env = { NULL, 0 };
-	struct call *c;
 	char why[REASON_MAX];
 	int in = -1, rc;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		log_err("event=exec id=%" PRId64 " partner=%s type=%s "
-		    "attempt=%d status=not_started reason=\"out of memory\"",
-		    p->id, LOG_Q(p->partner), LOG_Q(p->type), p->attempt);
-		pend_free(p);
-		q->retry_at = mono_ms() + STORE_RETRY_MS;
-		return;
-	}
-	c->q = q;
-	c->id = p->id;
-	c->attempt = p->attempt;
-	c->seq = p->seq;
-	c->partner = p->partner;
-	c->type = p->type;
-	c->tx = p->tx;
-	p->partner = p->type = p->tx = NULL;
-	c->retry_at = -1;
+	c->picked = false;
 	c->started = mono_ms();
-	logid(c);
-	c->next = q->calls;
-	q->calls = c;
-	q->inhand++;
-
 	route = conf_route(q->conf, c->type);
 	if (route == NULL || strcmp(route->handler, "exec") != 0 ||
 	    route->argv == NULL || route->argv[0] == NULL) {
 		no_run(q, c, CYCLE_TEMPORARY, "the route of type %s is no "
 		    "longer exec; the next attempt follows the current "
 		    "configuration", c->type);
-		goto out;
+		return;
 	}
 	c->timeout_ms = route->timeout_ms;
-	if ((rc = sealed_copy(q, p, &in, why, sizeof(why))) != 0) {
+	if ((rc = sealed_copy(q, c, &in, why, sizeof(why))) != 0) {
 		no_run(q, c, rc == 1 ? CYCLE_PERMANENT : CYCLE_TEMPORARY, "%s",
 		    why);
 		goto out;
@@ -694,7 +623,6 @@ start_call(struct exec_calls *q, struct pend *p)
 out:
 	if (in != -1)
 		(void)close(in);
-	pend_free(p);
 }
 
 struct exec_calls *
@@ -736,32 +664,33 @@ exec_calls_free(struct exec_calls *q)
 	free(q);
 }
 
+/* The first call picked and not started yet, or NULL. */
+static struct call *
+first_picked(struct exec_calls *q)
+{
+	struct call *c;
+
+	for (c = q->calls; c != NULL && !c->picked; c = c->next)
+		;
+	return c;
+}
+
 void
 exec_calls_start(struct exec_calls *q)
 {
 	struct spool_error err;
-	struct pick pk;
-	unsigned workers = q->conf->workers > 0 ? q->conf->workers : 1;
+	struct call *c;
 	int64_t now;
-	size_t i;
 
-	if (q->stopping || q->inhand >= workers)
+	q->workers = q->conf->workers > 0 ? q->conf->workers : 1;
+	if (q->stopping || q->inhand >= q->workers)
 		return;
 	now = mono_ms();
 	if (q->retry_at != 0 && q->retry_at > now)
 		return;
 	q->retry_at = 0;
-	memset(&pk, 0, sizeof(pk));
-	pk.q = q;
-	pk.max = workers - q->inhand;
-	if ((pk.v = calloc(pk.max, sizeof(*pk.v))) == NULL) {
-		log_err("event=exec status=failed reason=\"out of memory\" "
-		    "retry_in=%dms", STORE_RETRY_MS);
-		q->retry_at = now + STORE_RETRY_MS;
-		return;
-	}
 	spool_clearerr(&err);
-	if (exec_pending(q->store, pick_one, &pk, &err) == -1) {
+	if (exec_pending(q->store, pick_one, q, &err) == -1) {
 		log_err("event=exec status=failed reason=%s retry_in=%dms",
 		    LOG_Q(err.msg[0] != '\0' ? err.msg : "out of memory"),
 		    STORE_RETRY_MS);
@@ -769,16 +698,15 @@ exec_calls_start(struct exec_calls *q)
 	}
 	/* What was picked before an error still starts; nothing once the
 	 * daemon is told to stop (SIGTERM may come while we start them). */
-	for (i = 0; i < pk.n; i++) {
+	while ((c = first_picked(q)) != NULL) {
 		if (!q->stopping && q->stop_asked != NULL &&
 		    q->stop_asked(q->stop_arg))
 			q->stopping = true;
 		if (q->stopping)
-			pend_free(&pk.v[i]);
+			call_free(q, c);
 		else
-			start_call(q, &pk.v[i]);
+			start_call(q, c);
 	}
-	free(pk.v);
 }
 
 void
