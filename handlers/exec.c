@@ -61,7 +61,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sysexits.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "exec.h"
@@ -95,8 +94,8 @@ struct call {
 	bool		 has_sha256;	/* digest recorded at acceptance */
 	uint8_t		 sha256[32];
 	uint64_t	 timeout_ms;
-	int64_t		 started;	/* monotonic ms */
-	int64_t		 retry_at;	/* record again (monotonic ms), -1 */
+	int64_t		 started;	/* store_now_ms() */
+	int64_t		 retry_at;	/* record again (store_now_ms()), -1 */
 	bool		 unrecorded;	/* its store error was logged */
 	enum cycle_result result;	/* once ended */
 	int		 exit_status;
@@ -115,7 +114,7 @@ struct exec_calls {
 	unsigned		 inhand;
 	unsigned		 workers;	/* conf's, at this start */
 	unsigned		 completed;
-	int64_t			 retry_at;	/* monotonic ms, 0: none */
+	int64_t			 retry_at;	/* store_now_ms(), 0: none */
 	bool			 stopping;
 	bool			(*stop_asked)(void *);	/* NULL: never */
 	void			*stop_arg;
@@ -267,16 +266,6 @@ exec_judge(int status, bool timed_out, uint64_t timeout_ms, const char *tail,
 	return CYCLE_PERMANENT;
 }
 
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
-		return 0;
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The call's identity in a log line, as the cycle's (cycle.c). */
 static void
@@ -450,19 +439,19 @@ record(struct exec_calls *q, struct call *c)
 			    "retry_in=%dms", c->who, LOG_Q(err.msg),
 			    STORE_RETRY_MS);
 		c->unrecorded = true;
-		c->retry_at = mono_ms() + STORE_RETRY_MS;
+		c->retry_at = store_now_ms() + STORE_RETRY_MS;
 		return;
 	}
 	if (c->outpath != NULL)
 		(void)unlink(c->outpath);
 	if (c->result == CYCLE_OK)
 		log_info("event=exec %s status=ok duration=%" PRId64 "ms",
-		    c->who, mono_ms() - c->started);
+		    c->who, store_now_ms() - c->started);
 	else
 		log_debug("event=exec %s status=%s exit=%d duration=%" PRId64
 		    "ms reason=%s", c->who, c->result == CYCLE_TEMPORARY ?
 		    "temporary" : "permanent", c->exit_status,
-		    mono_ms() - c->started, log_quote(why, sizeof(why),
+		    store_now_ms() - c->started, log_quote(why, sizeof(why),
 		    c->reason));
 	q->completed++;
 	call_free(q, c);
@@ -585,7 +574,7 @@ start_call(struct exec_calls *q, struct call *c)
 	int in = -1, rc;
 
 	c->picked = false;
-	c->started = mono_ms();
+	c->started = store_now_ms();
 	route = conf_route(q->conf, c->type);
 	if (route == NULL || strcmp(route->handler, "exec") != 0 ||
 	    route->argv == NULL || route->argv[0] == NULL) {
@@ -685,7 +674,7 @@ exec_calls_start(struct exec_calls *q)
 	q->workers = q->conf->workers > 0 ? q->conf->workers : 1;
 	if (q->stopping || q->inhand >= q->workers)
 		return;
-	now = mono_ms();
+	now = store_now_ms();
 	if (q->retry_at != 0 && q->retry_at > now)
 		return;
 	q->retry_at = 0;
@@ -713,7 +702,7 @@ void
 exec_calls_tick(struct exec_calls *q)
 {
 	struct call *c, *next;
-	int64_t now = mono_ms();
+	int64_t now = store_now_ms();
 
 	for (c = q->calls; c != NULL; c = next) {
 		next = c->next;
@@ -736,7 +725,7 @@ exec_calls_next_timeout(struct exec_calls *q)
 		at = q->retry_at;
 	if (at < 0)
 		return -1;
-	now = mono_ms();
+	now = store_now_ms();
 	return at > now ? at - now : 0;
 }
 
