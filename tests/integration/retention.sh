@@ -6,19 +6,7 @@
 # message).
 . "$(dirname "$0")/lib.sh"
 
-write_conf
-cat >>"$T/spoold.conf" <<CONF
-[route InventoryMovement]
-handler = ledger
-CONF
-$SPOOLD -c "$T/spoold.conf" --init >/dev/null 2>&1
-DB=$T/spool/spool.db
-sql() {
-	sqlite3 "$DB" "$1"
-}
-ctl() {
-	$SPOOLCTL -c "$T/spoold.conf" "$@"
-}
+ledger_spool
 
 mkdir -p "$T/work"
 mv_msg acme L 1 5 >"$T/work/l1.xml"
