@@ -361,7 +361,7 @@ execq_free(struct execq *q)
 	for (i = 0; i < q->njobs; i++)
 		if (q->jobs[i].used)
 			job_clear(q, &q->jobs[i]);
-	close_fd(q, &q->chldfd, "");
+	close_fd(q, &q->chldfd, "fd=sigchld");
 	free(q->jobs);
 	free(q);
 }
