@@ -75,12 +75,13 @@ CONF
 
 set -e
 
-# ledger_spool: write_conf with InventoryMovement routed to the ledger,
-# and the spool made (--init); DB names its store.
+# ledger_spool [TYPE]: write_conf with TYPE (InventoryMovement, or * for
+# every type) routed to the ledger, and the spool made (--init); DB names
+# its store.
 ledger_spool() {
 	write_conf
 	cat >>"$T/spoold.conf" <<CONF
-[route InventoryMovement]
+[route ${1:-InventoryMovement}]
 handler = ledger
 CONF
 	$SPOOLD -c "$T/spoold.conf" --init >/dev/null 2>&1
