@@ -116,7 +116,7 @@ exec_pending(struct store *s, int (*fn)(void *,
 	st = exec_stmt(s, SLOT_PENDING, pending_sql, err);
 	if (st == NULL)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = store_row(s, st, err)) == 1) {
 		memset(&c, 0, sizeof(c));
 		c.id = sqlite3_column_int64(st, 0);
 		c.attempt = sqlite3_column_int(st, 1);
@@ -145,13 +145,8 @@ exec_pending(struct store *s, int (*fn)(void *,
 		if ((frc = fn(arg, &c)) != 0)
 			break;
 	}
-	if (frc == 0 && rc != SQLITE_DONE) {
-		spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
-		sqlite3_reset(st);
-		return -1;
-	}
 	sqlite3_reset(st);
-	return frc == -1 ? -1 : 0;
+	return frc == -1 || (frc == 0 && rc == -1) ? -1 : 0;
 }
 
 int

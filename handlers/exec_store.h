@@ -6,7 +6,7 @@
  * the cycle's transaction that makes its message wait, and made valid or
  * invalid by exec_call_record, which cycle_complete() calls through
  * handler_external in the transaction that records the outcome. The
- * runner lists the pending calls (exec_pending).
+ * handler's exec_calls (exec.c) list the pending calls (exec_pending).
  */
 #ifndef HANDLERS_EXEC_STORE_H
 #define HANDLERS_EXEC_STORE_H

@@ -5,9 +5,9 @@
  * retrying cannot help until an admin adds a route (and then retries it).
  *
  * The exec handler (exec.c) answers CYCLE_EXTERNAL: the cycle records a
- * pending call and spoold's runner (spoold/execq.c) makes it outside the
- * transaction; cycle_complete() then calls back the handler's finish
- * through handler_external, defined here.
+ * pending call, which exec.c makes outside the transaction (the process
+ * run by spoold's runner); cycle_complete() then calls back the
+ * handler's finish through handler_external, defined here.
  */
 #include "config.h"
 

@@ -189,21 +189,6 @@ move(struct store *s, int64_t msgid, const char *item, const char *wh,
 	return 0;
 }
 
-/* Read a required text field; on failure reason is set. */
-static int
-need_text(xmlNodePtr body, const char *name, char *buf, size_t len,
-    char *reason, size_t rlen)
-{
-	int rc = xb_text(body, name, buf, len, reason, rlen);
-
-	if (rc == 0)
-		snprintf(reason, rlen, "%s is missing", name);
-	if (rc == 1 && buf[0] == '\0') {
-		snprintf(reason, rlen, "%s is empty", name);
-		rc = 0;
-	}
-	return rc == 1 ? 0 : -1;
-}
 
 static int
 need_int(xmlNodePtr body, const char *name, int64_t *v, char *reason,
@@ -223,8 +208,8 @@ inventory_movement(struct store *s, const struct cycle_msg *m,
 	char item[NAME_MAX_LEN], wh[NAME_MAX_LEN];
 	int64_t q, have, now;
 
-	if (need_text(body, "Item", item, sizeof(item), reason, len) == -1 ||
-	    need_text(body, "Warehouse", wh, sizeof(wh), reason, len) == -1 ||
+	if (xb_need_text(body, "Item", item, sizeof(item), reason, len) == -1 ||
+	    xb_need_text(body, "Warehouse", wh, sizeof(wh), reason, len) == -1 ||
 	    need_int(body, "Quantity", &q, reason, len) == -1)
 		return CYCLE_PERMANENT;
 	if (stock_of(s, item, wh, &have, reason, len) == -1)
@@ -251,9 +236,9 @@ stock_transfer(struct store *s, const struct cycle_msg *m, xmlNodePtr body,
 	char item[NAME_MAX_LEN], from[NAME_MAX_LEN], to[NAME_MAX_LEN];
 	int64_t q, have_from, have_to, to_after;
 
-	if (need_text(body, "Item", item, sizeof(item), reason, len) == -1 ||
-	    need_text(body, "From", from, sizeof(from), reason, len) == -1 ||
-	    need_text(body, "To", to, sizeof(to), reason, len) == -1 ||
+	if (xb_need_text(body, "Item", item, sizeof(item), reason, len) == -1 ||
+	    xb_need_text(body, "From", from, sizeof(from), reason, len) == -1 ||
+	    xb_need_text(body, "To", to, sizeof(to), reason, len) == -1 ||
 	    need_int(body, "Quantity", &q, reason, len) == -1)
 		return CYCLE_PERMANENT;
 	if (q <= 0) {
@@ -304,7 +289,7 @@ financial_posting(struct store *s, const struct cycle_msg *m,
 	for (line = xb_child(body, "Line"); line != NULL;
 	    line = xb_next(line, "Line")) {
 		n++;
-		if (need_text(line, "Account", account, sizeof(account),
+		if (xb_need_text(line, "Account", account, sizeof(account),
 		    reason, len) == -1)
 			return CYCLE_PERMANENT;
 		d = c = 0;

@@ -241,7 +241,7 @@ load_lines(struct store *s, int64_t rowid, struct order *o,
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, rowid);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = store_row(s, st, err)) == 1) {
 		if (o->nlines == cap) {
 			cap = cap ? cap * 2 : 8;
 			if ((nl = realloc(o->lines, cap * sizeof(*nl))) ==
@@ -272,10 +272,8 @@ load_lines(struct store *s, int64_t rowid, struct order *o,
 		}
 		o->nlines++;
 	}
-	if (rc != SQLITE_DONE)
-		return store_stmt_err(s, st, err);
 	sqlite3_reset(st);
-	return 0;
+	return rc;
 }
 
 int
@@ -487,7 +485,7 @@ order_history(struct store *s, const char *partner, const char *tx,
 		return -1;
 	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = store_row(s, st, err)) == 1) {
 		r.revision = sqlite3_column_int64(st, 0);
 		r.order_number = (const char *)sqlite3_column_text(st, 1);
 		r.state = (const char *)sqlite3_column_text(st, 2);
@@ -496,15 +494,10 @@ order_history(struct store *s, const char *partner, const char *tx,
 		r.outbound = sqlite3_column_int64(st, 5);
 		r.compensates = sqlite3_column_int64(st, 6);
 		r.created_at = sqlite3_column_int64(st, 7);
-		if (fn(arg, &r) != 0) {
-			/* fn stopped the walk: an error of its own. */
-			sqlite3_reset(st);
-			return -1;
-		}
+		if (fn(arg, &r) != 0)
+			break;	/* fn stopped the walk: an error of its own */
 	}
-	if (rc != SQLITE_DONE)
-		return store_stmt_err(s, st, err);
 	/* No read snapshot outlives the call. */
 	sqlite3_reset(st);
-	return 0;
+	return rc == 0 ? 0 : -1;
 }

@@ -186,19 +186,6 @@ attr_int64(xmlNodePtr n, const char *name, int64_t *v, char *reason,
 	return 1;
 }
 
-static int
-need_text(xmlNodePtr parent, const char *name, char *buf, size_t len,
-    char *reason, size_t rlen)
-{
-	int rc = xb_text(parent, name, buf, len, reason, rlen);
-
-	if (rc == 0 || (rc == 1 && buf[0] == '\0')) {
-		snprintf(reason, rlen, "%s is missing or empty", name);
-		return -1;
-	}
-	return rc == 1 ? 0 : -1;
-}
-
 /* Read a line's number, Item and Quantity (quantity >= 0). */
 static int
 read_line(xmlNodePtr line, int64_t *num, char *item, int64_t *q,
@@ -213,7 +200,7 @@ read_line(xmlNodePtr line, int64_t *num, char *item, int64_t *q,
 			    "least 1 (line %ld)", xmlGetLineNo(line));
 		return -1;
 	}
-	if (need_text(line, "Item", item, ORDER_CODE_MAX, reason, len) == -1)
+	if (xb_need_text(line, "Item", item, ORDER_CODE_MAX, reason, len) == -1)
 		return -1;
 	if ((rc = xb_int64(line, "Quantity", q, reason, len)) != 1 ||
 	    *q < 0) {

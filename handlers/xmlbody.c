@@ -30,26 +30,26 @@ xb_body(xmlDocPtr doc)
 	return root != NULL ? xb_child(root, "Body") : NULL;
 }
 
-xmlNodePtr
-xb_child(xmlNodePtr parent, const char *name)
+/* The first element named name from n on, or NULL. */
+static xmlNodePtr
+first_named(xmlNodePtr n, const char *name)
 {
-	xmlNodePtr n;
-
-	for (n = parent->children; n != NULL; n = n->next)
+	for (; n != NULL; n = n->next)
 		if (is_named(n, name))
 			return n;
 	return NULL;
 }
 
 xmlNodePtr
+xb_child(xmlNodePtr parent, const char *name)
+{
+	return first_named(parent->children, name);
+}
+
+xmlNodePtr
 xb_next(xmlNodePtr after, const char *name)
 {
-	xmlNodePtr n;
-
-	for (n = after->next; n != NULL; n = n->next)
-		if (is_named(n, name))
-			return n;
-	return NULL;
+	return first_named(after->next, name);
 }
 
 int
@@ -92,6 +92,19 @@ xb_text(xmlNodePtr parent, const char *name, char *buf, size_t len,
 	buf[l] = '\0';
 	xmlFree(t);
 	return 1;
+}
+
+int
+xb_need_text(xmlNodePtr parent, const char *name, char *buf, size_t len,
+    char *reason, size_t rlen)
+{
+	int rc = xb_text(parent, name, buf, len, reason, rlen);
+
+	if (rc == 0)
+		snprintf(reason, rlen, "%s is missing", name);
+	else if (rc == 1 && buf[0] == '\0')
+		snprintf(reason, rlen, "%s is empty", name);
+	return rc == 1 && buf[0] != '\0' ? 0 : -1;
 }
 
 int

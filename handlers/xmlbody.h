@@ -21,6 +21,10 @@ xmlNodePtr	xb_next(xmlNodePtr after, const char *name);
  */
 int		xb_text(xmlNodePtr parent, const char *name, char *buf,
 		    size_t len, char *reason, size_t reasonlen);
+/* A required, non-empty text child: 0, or -1 with reason ("X is
+ * missing", "X is empty", or xb_text()'s). */
+int		xb_need_text(xmlNodePtr parent, const char *name, char *buf,
+		    size_t len, char *reason, size_t reasonlen);
 /* An integer child (decimal, optional sign): 1 found, 0 absent, -1 bad. */
 int		xb_int64(xmlNodePtr parent, const char *name, int64_t *out,
 		    char *reason, size_t reasonlen);

@@ -2,7 +2,7 @@
  * readfile.c - read a file whole, bounded, and check it is what was
  * accepted.
  *
- * Acceptance, the processing cycle and the exec runner all read a
+ * Acceptance, the processing cycle and the exec handler all read a
  * message file whole into memory. They do it here, one way: pread from
  * offset 0 (no shared file offset to trust), never more than max + 1
  * bytes (a file that grows while it is read is refused, never read
@@ -14,15 +14,19 @@
  * second descriptor, a hard link made before the upload was accepted).
  * Acceptance records the SHA-256 of the bytes it checked; whoever reads
  * the file again compares with readfile_verify() before acting on it,
- * so that only accepted bytes reach a handler or a program.
+ * so that only accepted bytes reach a handler or a program. A program
+ * gets verified bytes as a sealed memfd (readfile_sealed()): a copy that
+ * nobody, the program included, can change while it runs.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -124,4 +128,43 @@ readfile_verify(const char *buf, size_t len, const uint8_t *sha, char *why,
 	snprintf(why, whylen, "file changed after acceptance: digest %s "
 	    "does not match %s, recorded when it was accepted", a, b);
 	return 1;
+}
+
+int
+readfile_sealed(const char *buf, size_t len, const char *name, int *fdp,
+    char *why, size_t whylen)
+{
+	size_t off = 0;
+	ssize_t n;
+	int mfd;
+
+	*fdp = -1;
+	if ((mfd = memfd_create("spoold-message", MFD_CLOEXEC |
+	    MFD_ALLOW_SEALING)) == -1) {
+		snprintf(why, whylen, "memfd_create: %s", strerror(errno));
+		return -1;
+	}
+	while (off < len) {
+		n = write(mfd, buf + off, len - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			snprintf(why, whylen, "cannot copy %s: %s", name,
+			    n == 0 ? "no progress" : strerror(errno));
+			goto fail;
+		}
+		off += (size_t)n;
+	}
+	if (fcntl(mfd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK |
+	    F_SEAL_GROW | F_SEAL_SEAL) == -1 ||
+	    lseek(mfd, 0, SEEK_SET) == -1) {
+		snprintf(why, whylen, "cannot seal the copy of %s: %s", name,
+		    strerror(errno));
+		goto fail;
+	}
+	*fdp = mfd;
+	return 0;
+fail:
+	(void)close(mfd);
+	return -1;
 }

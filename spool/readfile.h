@@ -1,6 +1,7 @@
 /*
  * readfile.h - the one bounded whole-file reader (acceptance, the cycle,
- * exec), and the check that bytes are the ones accepted.
+ * exec), the check that bytes are the ones accepted, and their sealed
+ * copy for a program.
  */
 #ifndef SPOOL_READFILE_H
 #define SPOOL_READFILE_H
@@ -27,5 +28,14 @@ int	readfile_fd(int fd, const char *name, uint64_t max, char **buf,
  */
 int	readfile_verify(const char *buf, size_t len, const uint8_t *sha,
 	    char *why, size_t whylen);
+
+/*
+ * Copy buf[0..len) into a memfd sealed against writing, shrinking and
+ * growing, at offset 0 (name is for messages only): a file nobody can
+ * change, to give a program as its stdin. 0 with *fdp open (close-on-
+ * exec), or -1 with a sentence in why.
+ */
+int	readfile_sealed(const char *buf, size_t len, const char *name,
+	    int *fdp, char *why, size_t whylen);
 
 #endif

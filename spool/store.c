@@ -437,6 +437,29 @@ store_stmt_err(struct store *s, sqlite3_stmt *st, struct spool_error *err)
 }
 
 int
+store_row(struct store *s, sqlite3_stmt *st, struct spool_error *err)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return store_stmt_err(s, NULL, err);
+}
+
+int
+store_row_int64(struct store *s, sqlite3_stmt *st, int64_t *v,
+    struct spool_error *err)
+{
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return store_stmt_err(s, st, err);
+	*v = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return 0;
+}
+
+int
 store_step_done(struct store *s, sqlite3_stmt *st, struct spool_error *err)
 {
 	if (sqlite3_step(st) != SQLITE_DONE)

@@ -246,6 +246,17 @@ void	*store_part(struct store *, const void *key, size_t size,
 sqlite3_stmt *store_prepare(struct store *, sqlite3_stmt **slot,
 	    const char *sql, struct spool_error *);
 int	store_stmt_err(struct store *, sqlite3_stmt *, struct spool_error *);
+/*
+ * Step a statement that walks rows: 1 a row, 0 its end, -1 an error
+ * (err, as store_stmt_err(); st is not reset). The caller resets or
+ * finalizes st after the walk: while ((rc = store_row(s, st, err)) ==
+ * 1) ...
+ */
+int	store_row(struct store *, sqlite3_stmt *, struct spool_error *);
+/* Step a statement that yields one integer row (column 0) into *v,
+ * then reset it: 0, or -1 (err; no row is an error). */
+int	store_row_int64(struct store *, sqlite3_stmt *, int64_t *v,
+	    struct spool_error *);
 /* Step a statement that returns no row, then reset it: 0, or -1 (err). */
 int	store_step_done(struct store *, sqlite3_stmt *, struct spool_error *);
 /* Bind v as text, or NULL when v is NULL. */

@@ -48,9 +48,8 @@ prep(struct store *s, const char *sql, sqlite3_stmt **st,
     struct spool_error *err)
 {
 	if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK) {
-		spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
 		*st = NULL;
-		return -1;
+		return store_stmt_err(s, NULL, err);
 	}
 	return 0;
 }
@@ -123,7 +122,7 @@ each_msg(struct store *s, sqlite3_stmt *st,
 	struct store_admin_msg m;
 	int rc;
 
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = store_row(s, st, err)) == 1) {
 		if (fill_msg(st, &m, err) == -1)
 			return -1;
 		rc = fn(arg, &m);
@@ -131,9 +130,7 @@ each_msg(struct store *s, sqlite3_stmt *st,
 		if (rc != 0)
 			return -1;
 	}
-	if (rc != SQLITE_DONE)
-		return store_stmt_err(s, NULL, err);
-	return 0;
+	return rc;
 }
 
 int
@@ -156,7 +153,7 @@ store_admin_rows(struct store *s, bool include_done,
 {
 	sqlite3_stmt *st;
 	const char *state, *name;
-	int rc, ret = -1;
+	int rc;
 
 	if (prep(s, include_done ?
 	    "SELECT id, state, file_name FROM messages "
@@ -165,22 +162,16 @@ store_admin_rows(struct store *s, bool include_done,
 	    "WHERE state <> 'done' AND purged_at IS NULL ORDER BY id", &st,
 	    err) == -1)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = store_row(s, st, err)) == 1) {
 		state = (const char *)sqlite3_column_text(st, 1);
 		name = (const char *)sqlite3_column_text(st, 2);
 		if (fn(arg, sqlite3_column_int64(st, 0), state != NULL ?
 		    spool_state_parse(state) : -1, name != NULL ? name : "") !=
 		    0)
-			goto out;
+			break;
 	}
-	if (rc != SQLITE_DONE) {
-		store_stmt_err(s, NULL, err);
-		goto out;
-	}
-	ret = 0;
-out:
 	sqlite3_finalize(st);
-	return ret;
+	return rc == 0 ? 0 : -1;
 }
 
 int
@@ -188,20 +179,15 @@ store_admin_msg_get(struct store *s, int64_t id, struct store_admin_msg *m,
     struct spool_error *err)
 {
 	sqlite3_stmt *st;
-	int rc, ret = -1;
+	int ret;
 
 	memset(m, 0, sizeof(*m));
 	if (prep(s, "SELECT " MSG_COLS " FROM messages WHERE id = ?1", &st,
 	    err) == -1)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		ret = fill_msg(st, m, err) == -1 ? -1 : 1;
-	else if (rc == SQLITE_DONE)
-		ret = 0;
-	else
-		store_stmt_err(s, NULL, err);
+	if ((ret = store_row(s, st, err)) == 1 && fill_msg(st, m, err) == -1)
+		ret = -1;
 	sqlite3_finalize(st);
 	return ret;
 }
@@ -276,16 +262,12 @@ store_admin_msg_count(struct store *s, const struct store_admin_filter *f,
     int64_t *n, struct spool_error *err)
 {
 	sqlite3_stmt *st;
-	int ret = -1;
+	int ret;
 
 	*n = 0;
 	if (filter_prep(s, f, true, &st, err) == -1)
 		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		*n = sqlite3_column_int64(st, 0);
-		ret = 0;
-	} else
-		store_stmt_err(s, NULL, err);
+	ret = store_row_int64(s, st, n, err);
 	sqlite3_finalize(st);
 	return ret;
 }
@@ -297,30 +279,24 @@ store_admin_attempts(struct store *s, int64_t msg,
 {
 	struct store_admin_attempt a;
 	sqlite3_stmt *st;
-	int rc, ret = -1;
+	int rc;
 
 	if (prep(s, "SELECT attempt, started_at, finished_at, outcome, error "
 	    "FROM attempts WHERE message = ?1 ORDER BY attempt", &st,
 	    err) == -1)
 		return -1;
 	sqlite3_bind_int64(st, 1, msg);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = store_row(s, st, err)) == 1) {
 		a.attempt = sqlite3_column_int64(st, 0);
 		a.started_at = sqlite3_column_int64(st, 1);
 		a.finished_at = sqlite3_column_int64(st, 2);
 		a.outcome = (const char *)sqlite3_column_text(st, 3);
 		a.error = (const char *)sqlite3_column_text(st, 4);
 		if (fn(arg, &a) != 0)
-			goto out;
+			break;
 	}
-	if (rc != SQLITE_DONE) {
-		store_stmt_err(s, NULL, err);
-		goto out;
-	}
-	ret = 0;
-out:
 	sqlite3_finalize(st);
-	return ret;
+	return rc == 0 ? 0 : -1;
 }
 
 int
@@ -360,7 +336,7 @@ store_admin_tx_parked(struct store *s, const char *partner, const char *tx,
     int64_t *n, struct spool_error *err)
 {
 	sqlite3_stmt *st;
-	int ret = -1;
+	int ret;
 
 	*n = 0;
 	if (prep(s, "SELECT count(*) FROM messages WHERE partner = ?1 AND "
@@ -369,11 +345,7 @@ store_admin_tx_parked(struct store *s, const char *partner, const char *tx,
 		return -1;
 	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		*n = sqlite3_column_int64(st, 0);
-		ret = 0;
-	} else
-		store_stmt_err(s, NULL, err);
+	ret = store_row_int64(s, st, n, err);
 	sqlite3_finalize(st);
 	return ret;
 }
@@ -385,7 +357,7 @@ store_admin_skips(struct store *s, const char *partner, const char *tx,
 {
 	struct store_admin_skip k;
 	sqlite3_stmt *st;
-	int rc, ret = -1;
+	int rc;
 
 	if (prep(s, "SELECT seq, reason, user, at FROM skips "
 	    "WHERE partner = ?1 AND transaction_id = ?2 ORDER BY seq", &st,
@@ -393,22 +365,16 @@ store_admin_skips(struct store *s, const char *partner, const char *tx,
 		return -1;
 	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = store_row(s, st, err)) == 1) {
 		k.seq = sqlite3_column_int64(st, 0);
 		k.reason = (const char *)sqlite3_column_text(st, 1);
 		k.user = (const char *)sqlite3_column_text(st, 2);
 		k.at = sqlite3_column_int64(st, 3);
 		if (fn(arg, &k) != 0)
-			goto out;
+			break;
 	}
-	if (rc != SQLITE_DONE) {
-		store_stmt_err(s, NULL, err);
-		goto out;
-	}
-	ret = 0;
-out:
 	sqlite3_finalize(st);
-	return ret;
+	return rc == 0 ? 0 : -1;
 }
 
 int
@@ -418,7 +384,7 @@ store_admin_outbound(struct store *s, const char *partner, const char *tx,
 {
 	struct store_admin_outbound o;
 	sqlite3_stmt *st;
-	int rc, ret = -1;
+	int rc;
 
 	if ((rc = store_has_table(s, "outbound", err)) != 1)
 		return rc;
@@ -428,7 +394,7 @@ store_admin_outbound(struct store *s, const char *partner, const char *tx,
 		return -1;
 	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = store_row(s, st, err)) == 1) {
 		o.id = sqlite3_column_int64(st, 0);
 		o.type = (const char *)sqlite3_column_text(st, 1);
 		o.file_name = (const char *)sqlite3_column_text(st, 2);
@@ -438,16 +404,10 @@ store_admin_outbound(struct store *s, const char *partner, const char *tx,
 		o.created_at = sqlite3_column_int64(st, 6);
 		o.written_at = sqlite3_column_int64(st, 7);
 		if (fn(arg, &o) != 0)
-			goto out;
+			break;
 	}
-	if (rc != SQLITE_DONE) {
-		store_stmt_err(s, NULL, err);
-		goto out;
-	}
-	ret = 0;
-out:
 	sqlite3_finalize(st);
-	return ret;
+	return rc == 0 ? 0 : -1;
 }
 
 void
@@ -476,16 +436,10 @@ one_row(struct store *s, const char *sql, int64_t p1, int64_t p2,
 		sqlite3_bind_int64(st, 1, p1);
 	if (sqlite3_bind_parameter_count(st) >= 2)
 		sqlite3_bind_int64(st, 2, p2);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		if (fn(st, out) == -1)
-			spool_seterr(err, "out of memory");
-		else
-			ret = 0;
-	} else if (rc == SQLITE_DONE)
+	if ((rc = store_row(s, st, err)) == 1 && fn(st, out) == -1)
+		spool_seterr(err, "out of memory");
+	else if (rc != -1)
 		ret = 0;
-	else
-		store_stmt_err(s, NULL, err);
 	sqlite3_finalize(st);
 	return ret;
 }
@@ -768,13 +722,13 @@ store_admin_batch_counts(struct store *s, int64_t batch, int64_t *counts,
 	    "GROUP BY state", &st, err) == -1)
 		return -1;
 	sqlite3_bind_int64(st, 1, batch);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = store_row(s, st, err)) == 1) {
 		state = (const char *)sqlite3_column_text(st, 0);
 		if (state != NULL && (i = spool_state_parse(state)) >= 0)
 			counts[i] = sqlite3_column_int64(st, 1);
 	}
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : store_stmt_err(s, NULL, err);
+	return rc;
 }
 
 int
@@ -790,12 +744,10 @@ store_admin_batches(struct store *s, int64_t limit,
 	*total = 0;
 	if (prep(s, "SELECT count(*) FROM batches", &st, err) == -1)
 		return -1;
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
-		return store_stmt_err(s, NULL, err);
-	}
-	*total = sqlite3_column_int64(st, 0);
+	rc = store_row_int64(s, st, total, err);
 	sqlite3_finalize(st);
+	if (rc == -1)
+		return -1;
 	/* One row per batch and state of its messages, newest first. */
 	if (prep(s, "SELECT b.id, b.partner, b.orig_name, b.state, "
 	    "b.entries, b.received_at, m.state, count(m.id) "
@@ -805,7 +757,7 @@ store_admin_batches(struct store *s, int64_t limit,
 		return -1;
 	sqlite3_bind_int64(st, 1, limit > 0 ? limit : -1);
 	memset(&r, 0, sizeof(r));
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = store_row(s, st, err)) == 1) {
 		if (r.id != 0 && r.id != sqlite3_column_int64(st, 0)) {
 			if (fn(arg, &r) != 0)
 				goto out;
@@ -830,10 +782,8 @@ store_admin_batches(struct store *s, int64_t limit,
 		if (state != NULL && (i = spool_state_parse(state)) >= 0)
 			r.counts[i] = sqlite3_column_int64(st, 7);
 	}
-	if (rc != SQLITE_DONE) {
-		store_stmt_err(s, NULL, err);
+	if (rc == -1)
 		goto out;
-	}
 	if (r.id != 0 && fn(arg, &r) != 0)
 		goto out;
 	ret = 0;

@@ -164,15 +164,13 @@ static int
 lookup(struct store *s, sqlite3_stmt *st, struct store_batch *b,
     struct spool_error *err)
 {
-	int rc = sqlite3_step(st);
+	int rc = store_row(s, st, err);
 
 	memset(b, 0, sizeof(*b));
-	if (rc == SQLITE_DONE) {
+	if (rc != 1) {
 		sqlite3_reset(st);
-		return 0;
+		return rc;
 	}
-	if (rc != SQLITE_ROW)
-		return store_stmt_err(s, st, err);
 	b->id = sqlite3_column_int64(st, 0);
 	b->state = spool_state_parse((const char *)sqlite3_column_text(st,
 	    1));
@@ -233,16 +231,10 @@ store_message_batch(struct store *s, int64_t message, int64_t *batch,
 	if ((st = stmt(s, SB_MSG_BATCH, err)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, message);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	if ((rc = store_row(s, st, err)) == 1)
 		*batch = sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
-		return 1;
-	}
-	if (rc != SQLITE_DONE)
-		return store_stmt_err(s, st, err);
 	sqlite3_reset(st);
-	return 0;
+	return rc;
 }
 
 int
@@ -257,7 +249,7 @@ store_batch_entries(struct store *s, int64_t batch,
 	if ((st = stmt(s, SB_ENTRIES, err)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, batch);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = store_row(s, st, err)) == 1) {
 		memset(&e, 0, sizeof(e));
 		e.index = sqlite3_column_int64(st, 0);
 		e.name = (const char *)sqlite3_column_text(st, 1);
@@ -274,15 +266,11 @@ store_batch_entries(struct store *s, int64_t batch,
 		if (sqlite3_column_bytes(st, 7) == 32)
 			e.msg_sha256 = sqlite3_column_blob(st, 7);
 		e.msg_reason = (const char *)sqlite3_column_text(st, 8);
-		if (fn(arg, &e) == -1) {
-			sqlite3_reset(st);
-			return -1;
-		}
+		if (fn(arg, &e) == -1)
+			break;
 	}
-	if (rc != SQLITE_DONE)
-		return store_stmt_err(s, st, err);
 	sqlite3_reset(st);
-	return 0;
+	return rc == 0 ? 0 : -1;
 }
 
 int
@@ -294,15 +282,11 @@ store_batch_ids(struct store *s, int (*fn)(void *, int64_t), void *arg,
 
 	if ((st = stmt(s, SB_IDS, err)) == NULL)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (fn(arg, sqlite3_column_int64(st, 0)) == -1) {
-			sqlite3_reset(st);
-			return -1;
-		}
-	if (rc != SQLITE_DONE)
-		return store_stmt_err(s, st, err);
+	while ((rc = store_row(s, st, err)) == 1)
+		if (fn(arg, sqlite3_column_int64(st, 0)) == -1)
+			break;
 	sqlite3_reset(st);
-	return 0;
+	return rc == 0 ? 0 : -1;
 }
 
 int
@@ -317,7 +301,7 @@ store_batch_purge_candidates(struct store *s, int64_t before,
 	if ((st = stmt(s, SB_PURGE, err)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, before);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = store_row(s, st, err)) == 1) {
 		name = (const char *)sqlite3_column_text(st, 1);
 		if (fn(arg, sqlite3_column_int64(st, 0), name != NULL ? name :
 		    "") == -1) {
@@ -325,10 +309,8 @@ store_batch_purge_candidates(struct store *s, int64_t before,
 			return -1;
 		}
 	}
-	if (rc != SQLITE_DONE)
-		return store_stmt_err(s, st, err);
 	sqlite3_reset(st);
-	return 0;
+	return rc == 0 ? 0 : -1;
 }
 
 int

@@ -182,66 +182,71 @@ static int
 one_work(struct store *s, sqlite3_stmt *st, struct store_work *w,
     struct spool_error *err)
 {
-	int rc = sqlite3_step(st);
+	int rc = store_row(s, st, err);
 
-	if (rc == SQLITE_DONE) {
-		sqlite3_reset(st);
-		return 0;
-	}
-	if (rc != SQLITE_ROW) {
-		spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
-		sqlite3_reset(st);
-		return -1;
-	}
-	rc = fill_work(st, w);
-	sqlite3_reset(st);
-	if (rc == -1) {
+	if (rc == 1 && fill_work(st, w) == -1) {
 		spool_seterr(err, "out of memory");
-		return -1;
+		rc = -1;
 	}
-	return 1;
+	sqlite3_reset(st);
+	return rc;
+}
+
+/*
+ * Step st (reset after) for at most max rows, each a store_work in
+ * *out (malloc'd, *n of them; NULL when none). 0, or -1 (err) with
+ * nothing left to free.
+ */
+static int
+collect_work(struct store *s, sqlite3_stmt *st, size_t max,
+    struct store_work **out, size_t *n, struct spool_error *err)
+{
+	struct store_work *v = NULL, *nv;
+	size_t k = 0, cap = 0;
+	int rc = 0;
+
+	*out = NULL;
+	*n = 0;
+	while (k < max && (rc = store_row(s, st, err)) == 1) {
+		if (k == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((nv = reallocarray(v, cap, sizeof(*v))) == NULL)
+				goto oom;
+			v = nv;
+		}
+		if (fill_work(st, &v[k]) == -1)
+			goto oom;
+		k++;
+	}
+	sqlite3_reset(st);
+	if (rc == -1)
+		goto fail;
+	*out = v;
+	*n = k;
+	return 0;
+oom:
+	sqlite3_reset(st);
+	spool_seterr(err, "out of memory");
+fail:
+	while (k > 0)
+		store_work_free(&v[--k]);
+	free(v);
+	return -1;
 }
 
 int
 store_ready(struct store *s, int64_t now, size_t max, struct store_work **out,
     size_t *n, struct spool_error *err)
 {
-	struct store_work *v;
 	sqlite3_stmt *st;
-	size_t k = 0;
-	int rc;
 
 	*out = NULL;
 	*n = 0;
 	if ((st = stmt(s, CQ_READY, err)) == NULL)
 		return -1;
-	if ((v = calloc(max ? max : 1, sizeof(*v))) == NULL) {
-		spool_seterr(err, "out of memory");
-		return -1;
-	}
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int64(st, 2, (int64_t)max);
-	while (k < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (fill_work(st, &v[k]) == -1) {
-			spool_seterr(err, "out of memory");
-			goto fail;
-		}
-		k++;
-	}
-	if (k < max && rc != SQLITE_DONE) {
-		spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
-		goto fail;
-	}
-	sqlite3_reset(st);
-	*out = v;
-	*n = k;
-	return 0;
-fail:
-	sqlite3_reset(st);
-	while (k > 0)
-		store_work_free(&v[--k]);
-	free(v);
-	return -1;
+	return collect_work(s, st, max, out, n, err);
 }
 
 /* The message statement id finds at seq of partner's transaction tx. */
@@ -403,14 +408,9 @@ store_tx_has_parked(struct store *s, const char *partner, const char *tx,
 	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, after);
-	rc = sqlite3_step(st);
+	rc = store_row(s, st, err);
 	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
-	return -1;
+	return rc;
 }
 
 /* A query of one nullable integer: 1 with *v set, 0 when NULL, -1. */
@@ -422,13 +422,11 @@ scalar_int64(struct store *s, int q, int64_t *v, struct spool_error *err)
 
 	if ((st = stmt(s, q, err)) == NULL)
 		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+	if ((rc = store_row(s, st, err)) == -1)
+		found = -1;
+	else if (rc == 1 && sqlite3_column_type(st, 0) != SQLITE_NULL) {
 		*v = sqlite3_column_int64(st, 0);
 		found = 1;
-	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
-		found = -1;
 	}
 	sqlite3_reset(st);
 	return found;
@@ -550,10 +548,7 @@ store_retry_candidates(struct store *s, int64_t id, const char *partner,
     const char *tx, bool failed_only, struct store_work **out, size_t *n,
     struct spool_error *err)
 {
-	struct store_work *v = NULL, *nv;
 	sqlite3_stmt *st;
-	size_t k = 0, cap = 0;
-	int rc;
 
 	*out = NULL;
 	*n = 0;
@@ -565,33 +560,7 @@ store_retry_candidates(struct store *s, int64_t id, const char *partner,
 		sqlite3_bind_text(st, 3, tx, -1, SQLITE_STATIC);
 	}
 	sqlite3_bind_int(st, 4, failed_only);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (k == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((nv = realloc(v, cap * sizeof(*v))) == NULL)
-				goto oom;
-			v = nv;
-		}
-		if (fill_work(st, &v[k]) == -1)
-			goto oom;
-		k++;
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
-		goto fail;
-	}
-	*out = v;
-	*n = k;
-	return 0;
-oom:
-	sqlite3_reset(st);
-	spool_seterr(err, "out of memory");
-fail:
-	while (k > 0)
-		store_work_free(&v[--k]);
-	free(v);
-	return -1;
+	return collect_work(s, st, SIZE_MAX, out, n, err);
 }
 
 int
@@ -649,17 +618,15 @@ store_gaps_alert(struct store *s, int64_t older_than,
 	if ((st = stmt(s, CQ_GAPS_DUE, err)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, older_than);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = store_row(s, st, err)) == 1) {
 		fn(arg, (const char *)sqlite3_column_text(st, 0),
 		    (const char *)sqlite3_column_text(st, 1),
 		    sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3));
 		n++;
 	}
 	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
+	if (rc == -1)
 		return -1;
-	}
 	if (n == 0)
 		return 0;
 	if ((st = stmt(s, CQ_GAPS_MARK, err)) == NULL)

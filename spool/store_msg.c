@@ -105,15 +105,13 @@ static int
 lookup(struct store *s, sqlite3_stmt *st, struct store_msgref *out,
     struct spool_error *err)
 {
-	int rc = sqlite3_step(st);
+	int rc = store_row(s, st, err);
 
 	memset(out, 0, sizeof(*out));
-	if (rc == SQLITE_DONE) {
+	if (rc != 1) {
 		sqlite3_reset(st);
-		return 0;
+		return rc;
 	}
-	if (rc != SQLITE_ROW)
-		return store_stmt_err(s, st, err);
 	out->id = sqlite3_column_int64(st, 0);
 	out->state = spool_state_parse((const char *)sqlite3_column_text(st,
 	    1));
@@ -145,17 +143,12 @@ store_tx_next(struct store *s, const char *partner, const char *tx,
 		return -1;
 	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	if ((rc = store_row(s, st, err)) == 1)
 		*next = sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
-		return 1;
-	}
-	if (rc != SQLITE_DONE)
-		return store_stmt_err(s, st, err);
+	else if (rc == 0)
+		*next = 1;
 	sqlite3_reset(st);
-	*next = 1;
-	return 0;
+	return rc;
 }
 
 int
@@ -243,17 +236,14 @@ store_find_purged(struct store *s, const char *partner, const char *tx,
 		sqlite3_bind_text(st, 2, msgid, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_blob(st, 2, sha256, 32, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_stmt_err(s, st, err);
-	if (rc == SQLITE_ROW) {
+	if ((rc = store_row(s, st, err)) == 1) {
 		*id = sqlite3_column_int64(st, 0);
 		memset(sha, 0, 32);
 		if (sqlite3_column_bytes(st, 1) == 32)
 			memcpy(sha, sqlite3_column_blob(st, 1), 32);
 	}
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW;
+	return rc;
 }
 
 int
@@ -268,11 +258,9 @@ store_find_skip(struct store *s, const char *partner, const char *tx,
 	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, seq);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_stmt_err(s, st, err);
+	rc = store_row(s, st, err);
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW;
+	return rc;
 }
 
 int
@@ -322,11 +310,7 @@ store_next_message_id(struct store *s, int64_t *id, struct spool_error *err)
 
 	if ((st = stmt(s, SQ_NEXT_ID, err)) == NULL)
 		return -1;
-	if (sqlite3_step(st) != SQLITE_ROW)
-		return store_stmt_err(s, st, err);
-	*id = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return 0;
+	return store_row_int64(s, st, id, err);
 }
 
 int

@@ -106,11 +106,7 @@ store_out_next_id(struct store *s, int64_t *id, struct spool_error *err)
 
 	if ((st = stmt(s, OQ_NEXT_ID, err)) == NULL)
 		return -1;
-	if (sqlite3_step(st) != SQLITE_ROW)
-		return store_stmt_err(s, st, err);
-	*id = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return 0;
+	return store_row_int64(s, st, id, err);
 }
 
 int

@@ -1,7 +1,7 @@
 /*
  * proc.h - running a program: spawn it, signal its process group, keep
  * the tail of its stderr and make a reason of it. Nothing here knows
- * what the program is for (execq.c runs the exec handler's calls).
+ * what the program is for (execq.c, the runner, uses it).
  */
 #ifndef SPOOLD_PROC_H
 #define SPOOLD_PROC_H

@@ -7,12 +7,7 @@
 
 command -v bsdtar >/dev/null ||
     fail "bsdtar is missing (contrib/scripts/install-deps)"
-write_conf
-cat >>"$T/spoold.conf" <<CONF
-[route InventoryMovement]
-handler = ledger
-CONF
-$SPOOLD -c "$T/spoold.conf" --init >/dev/null 2>&1
+ledger_spool
 mkdir -p "$T/spool/incoming/acme" "$T/w"
 
 db() {

@@ -4,20 +4,8 @@
 # arrived and failed) from one that waits (the number has not arrived).
 . "$(dirname "$0")/lib.sh"
 
-write_conf
-cat >>"$T/spoold.conf" <<CONF
-[route InventoryMovement]
-handler = ledger
-CONF
-$SPOOLD -c "$T/spoold.conf" --init >/dev/null 2>&1
-DB=$T/spool/spool.db
+ledger_spool
 
-ctl() {
-	$SPOOLCTL -c "$T/spoold.conf" "$@"
-}
-sql() {
-	sqlite3 "$DB" "$1"
-}
 # jqt FILTER: the filter holds for $T/out (a JSON document).
 jqt() {
 	jq -e "$1" "$T/out" >/dev/null || {
@@ -86,7 +74,6 @@ expect_exit 0 ctl list --batch "$B1"
 expect_exit 64 ctl batches --limit x
 ok "batch is done only when every entry is; batches, text and JSON"
 
-
 # retry: several IDs, or IDs on standard input; an ID that cannot be
 # retried is named, the others are retried, exit 65.
 P9=$(sql "SELECT id FROM messages WHERE orig_name = 'p9.xml'")
@@ -138,7 +125,6 @@ jqt '.partner == "acme" and .transaction_id == "H" and .seq == 1 and
 expect_exit 64 ctl skip --tx acme G 7-6 --reason "backwards"
 expect_exit 64 ctl skip --tx acme G 7
 ok "skip --tx PARTNER ID FROM-TO, and the older skip PARTNER ID SEQ"
-
 
 # --json (jansson): a name that is not UTF-8 comes out as U+FFFD, and the
 # document is valid JSON.

@@ -4,13 +4,8 @@
 # removed under a running spoold.
 . "$(dirname "$0")/lib.sh"
 
-write_conf
-cat >>"$T/spoold.conf" <<CONF
-[route *]
-handler = ledger
-CONF
+ledger_spool '*'
 cp "$T/spoold.conf" "$T/good.conf"
-$SPOOLD -c "$T/spoold.conf" --init >/dev/null 2>&1
 
 # A FIFO or a device as the config: refused at once with a reason (exit
 # 78), not read (a FIFO would block the open, /dev/zero never ends).

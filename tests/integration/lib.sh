@@ -75,6 +75,28 @@ CONF
 
 set -e
 
+# ledger_spool [TYPE]: write_conf with TYPE (InventoryMovement, or * for
+# every type) routed to the ledger, and the spool made (--init); DB names
+# its store.
+ledger_spool() {
+	write_conf
+	cat >>"$T/spoold.conf" <<CONF
+[route ${1:-InventoryMovement}]
+handler = ledger
+CONF
+	$SPOOLD -c "$T/spoold.conf" --init >/dev/null 2>&1
+	DB=$T/spool/spool.db
+}
+
+# ctl ARGS: spoolctl on this spool. sql QUERY: its store, read with
+# sqlite3 ($DB).
+ctl() {
+	$SPOOLCTL -c "$T/spoold.conf" "$@"
+}
+sql() {
+	sqlite3 "$DB" "$1"
+}
+
 # count DIR: regular message files in a spool directory (no sidecars).
 count() {
 	find "$T/spool/$1" -maxdepth 1 -type f ! -name '*.reason' | wc -l

@@ -6,19 +6,7 @@
 # message).
 . "$(dirname "$0")/lib.sh"
 
-write_conf
-cat >>"$T/spoold.conf" <<CONF
-[route InventoryMovement]
-handler = ledger
-CONF
-$SPOOLD -c "$T/spoold.conf" --init >/dev/null 2>&1
-DB=$T/spool/spool.db
-sql() {
-	sqlite3 "$DB" "$1"
-}
-ctl() {
-	$SPOOLCTL -c "$T/spoold.conf" "$@"
-}
+ledger_spool
 
 mkdir -p "$T/work"
 mv_msg acme L 1 5 >"$T/work/l1.xml"
@@ -75,7 +63,7 @@ wait_until 20 '[ "$(sql "SELECT count(*) FROM messages WHERE
     fail "R 1 not done"
 wait_until 20 '[ "$(count done)" -eq 0 ]' ||
     fail "spoold did not purge done/ after its retention"
-grep -q 'event=retention dir=done removed=' "$T/log" ||
+wait_until 10 'grep -q "event=retention dir=done removed=" "$T/log"' ||
     fail "the retention was not logged"
 [ "$(sql "SELECT count(*) FROM messages WHERE transaction_id = 'R' AND
     purged_at IS NOT NULL")" -eq 1 ] || fail "R 1's row not kept slimmed"
@@ -205,8 +193,9 @@ wait_until 20 '[ ! -e "$T/spool/failed/$H1" ] &&
     fail "spoold did not empty failed/ and rejected/ after their retention"
 [ ! -e "$T/spool/failed/$H1.reason" ] && [ ! -e "$T/spool/rejected/$J2.reason" ] ||
     fail "the .reason sidecars were left"
-grep -q 'event=retention dir=failed removed=' "$T/log" &&
-    grep -q 'event=retention dir=rejected removed=' "$T/log" ||
+# The line follows the removal: wait for it, not just look.
+wait_until 10 'grep -q "event=retention dir=failed removed=" "$T/log" &&
+    grep -q "event=retention dir=rejected removed=" "$T/log"' ||
     fail "the retention of failed/ and rejected/ was not logged"
 [ "$(sql "SELECT state FROM messages WHERE transaction_id = 'H' AND
     purged_at IS NOT NULL")" = failed ] || fail "H 1's row not kept, failed"

@@ -2,13 +2,8 @@
 # signals.sh - many files at once, SIGTERM mid-stream, SIGHUP reloads.
 . "$(dirname "$0")/lib.sh"
 
-write_conf
-cat >>"$T/spoold.conf" <<CONF
-[route *]
-handler = ledger
-CONF
+ledger_spool '*'
 cp "$T/spoold.conf" "$T/good.conf"
-$SPOOLD -c "$T/spoold.conf" --init >/dev/null 2>&1
 mkdir -p "$T/spool/incoming/acme" "$T/stage"
 
 rows() {

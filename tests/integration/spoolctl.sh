@@ -5,17 +5,7 @@
 # deleted and dropped by hand, and repairs only what it may.
 . "$(dirname "$0")/lib.sh"
 
-write_conf
-cat >>"$T/spoold.conf" <<CONF
-[route InventoryMovement]
-handler = ledger
-CONF
-$SPOOLD -c "$T/spoold.conf" --init >/dev/null 2>&1
-DB=$T/spool/spool.db
-
-ctl() {
-	$SPOOLCTL -c "$T/spoold.conf" "$@"
-}
+ledger_spool
 
 # json WANT CMD...: run spoolctl --json CMD, stdout in $T/json; exit WANT.
 json() {
@@ -38,10 +28,6 @@ jqt() {
 		jq . "$T/json" >&2
 		fail "JSON check failed: $1"
 	}
-}
-
-sql() {
-	sqlite3 "$DB" "$1"
 }
 
 # put PARTNER NAME < content: upload as a dot-file, then rename it in, as
@@ -445,7 +431,6 @@ set -e
     fail "an error with --json: exit $rc, stdout or stderr wrong"
 expect_exit 66 $SPOOLCTL -d "$T/nowhere" list
 ok "errors: one line on stderr, no JSON, sysexits codes"
-
 
 # The levers, while spoold runs again.
 start_daemon

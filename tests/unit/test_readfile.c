@@ -102,11 +102,33 @@ test_verify_accepts_same_bytes_and_names_both_digests(void **state)
 	    sizeof(why)), 1);
 }
 
+static void
+test_sealed_copy_holds_the_bytes_and_cannot_change(void **state)
+{
+	char why[200], got[16];
+	int fd;
+
+	(void)state;
+	assert_int_equal(readfile_sealed("hello", 5, "x", &fd, why,
+	    sizeof(why)), 0);
+	assert_int_equal(lseek(fd, 0, SEEK_CUR), 0);
+	assert_int_equal(read(fd, got, sizeof(got)), 5);
+	assert_memory_equal(got, "hello", 5);
+	/* Sealed: no write, no truncation, no growth. */
+	assert_int_equal(pwrite(fd, "J", 1, 0), -1);
+	assert_int_equal(ftruncate(fd, 0), -1);
+	assert_int_equal(ftruncate(fd, 100), -1);
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	close(fd);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reads_whole_file_from_offset_zero),
+		cmocka_unit_test(
+		    test_sealed_copy_holds_the_bytes_and_cannot_change),
 		cmocka_unit_test(test_empty_file_reads_as_zero_bytes),
 		cmocka_unit_test(test_file_over_max_is_refused_unread),
 		cmocka_unit_test(
