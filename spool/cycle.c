@@ -113,10 +113,10 @@ read_message(struct spooldir *sd, struct store_work *w, uint64_t max,
 	}
 	if (fd == -1) {
 		snprintf(why, whylen, "cannot open %s/%s: %s",
-		    spool_state_name(w->state), w->file_name, strerror(errno));
+		    spooldir_dir_name(w->state), w->file_name, strerror(errno));
 		return -1;
 	}
-	snprintf(name, sizeof(name), "%s/%s", spool_state_name(w->state),
+	snprintf(name, sizeof(name), "%s/%s", spooldir_dir_name(w->state),
 	    w->file_name);
 	spool_clearerr(&err);
 	rc = readfile_fd(fd, name, max, buf, len, why, whylen, &err);
@@ -134,8 +134,8 @@ read_message(struct spooldir *sd, struct store_work *w, uint64_t max,
 	return 0;
 }
 
-static void
-logid(char *buf, size_t len, const struct store_work *w)
+void
+cycle_logid(char *buf, size_t len, const struct store_work *w)
 {
 	if (w->transaction_id != NULL)
 		snprintf(buf, len, "id=%" PRId64 " partner=%s tx=%s seq=%"
@@ -415,7 +415,7 @@ cycle_move_files(struct cycle *c)
 		/* Logged after the COMMIT, so once: a cycle whose COMMIT
 		 * fails (a full disk) is run again and says nothing twice. */
 		if (it->to_state == ST_DEFERRED || it->to_state == ST_FAILED) {
-			logid(id, sizeof(id), &it->w);
+			cycle_logid(id, sizeof(id), &it->w);
 			if (it->to_state == ST_DEFERRED)
 				log_warn("event=defer %s attempt=%d retry_in=%"
 				    PRIu64 "ms reason=%s", id, it->attempt,
@@ -424,9 +424,22 @@ cycle_move_files(struct cycle *c)
 				log_err("event=fail %s attempt=%d reason=%s",
 				    id, it->attempt, LOG_Q(it->reason));
 		}
+		if (it->to_state == ST_HELD && it->w.state != ST_HELD) {
+			cycle_logid(id, sizeof(id), &it->w);
+			log_warn("event=hold %s reason=%s", id,
+			    LOG_Q(it->reason));
+		}
 		if (it->to_state < 0 || it->to_state == it->w.state)
 			continue;
 		spool_clearerr(&err);
+		/* hold/'s .reason is for ls only: the store has the reason. */
+		if (it->to_state == ST_HELD && spooldir_write_reason(c->ctx->sd,
+		    ST_HELD, it->w.file_name, it->reason, &err) == -1) {
+			cycle_logid(id, sizeof(id), &it->w);
+			log_warn("event=reason %s status=failed reason=%s", id,
+			    LOG_Q(err.msg));
+			spool_clearerr(&err);
+		}
 		if (it->to_state == ST_FAILED) {
 			char log[4096];
 
@@ -437,7 +450,7 @@ cycle_move_files(struct cycle *c)
 			 * waits where it is, the reason is owed. */
 			if (spooldir_write_reason(c->ctx->sd, ST_FAILED,
 			    it->w.file_name, text, &err) == -1) {
-				logid(id, sizeof(id), &it->w);
+				cycle_logid(id, sizeof(id), &it->w);
 				log_err("event=reason %s status=failed "
 				    "reason=%s note=\"the file stays in %s/ "
 				    "until its reason is written\"", id,
@@ -450,7 +463,7 @@ cycle_move_files(struct cycle *c)
 		if (spooldir_move(c->ctx->sd, -1, it->w.state,
 		    it->w.file_name, it->to_state, it->w.file_name,
 		    &err) == -1) {
-			logid(id, sizeof(id), &it->w);
+			cycle_logid(id, sizeof(id), &it->w);
 			log_err("event=move %s status=failed reason=%s",
 			    id, LOG_Q(err.msg));
 		}
@@ -460,7 +473,7 @@ cycle_move_files(struct cycle *c)
 		if (spooldir_move(c->ctx->sd, -1, ST_PARKED,
 		    c->spill[i].file_name, ST_QUEUE, c->spill[i].file_name,
 		    &err) == -1) {
-			logid(id, sizeof(id), &c->spill[i]);
+			cycle_logid(id, sizeof(id), &c->spill[i]);
 			log_err("event=move %s status=failed reason=%s",
 			    id, LOG_Q(err.msg));
 		}

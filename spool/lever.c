@@ -1,5 +1,6 @@
 /*
- * lever.c - the admin's levers on messages (spoolctl retry, skip).
+ * lever.c - the admin's levers on messages (spoolctl retry, skip, hold,
+ * release).
  *
  * A lever is a small cycle that applies nothing: one write transaction
  * that changes the store's verdict on some messages, a COMMIT, and only
@@ -14,6 +15,14 @@
  * declares the number a transaction waits for done, unapplied, with who
  * and why, and releases the parked successor through the sequencer
  * (cycle_advance(), seq_release()).
+ *
+ * hold moves messages not done yet to hold/ (state held) with who and
+ * why; the cycle never takes a held one, and since a transaction's next
+ * number only moves on when that number is processed or skipped, its
+ * successors wait parked behind it, as behind a failed one. release
+ * puts a held message back where order lets it go: queue/ when it is
+ * its transaction's next number (or stands outside transactions),
+ * parked/ when an earlier number is still missing.
  */
 #include "config.h"
 
@@ -28,6 +37,7 @@
 #include "lever.h"
 #include "log.h"
 #include "store_cycle.h"
+#include "store.h"
 
 /* Start a lever's transaction with room for n items. */
 static int
@@ -172,6 +182,175 @@ lever_skip(struct cycle_ctx *ctx, const char *partner, const char *tx,
 	    LOG_Q(partner), LOG_Q(tx), seq, LOG_Q(user));
 	return 0;
 rollback:
+	store_rollback(ctx->store);
+	cycle_free(&c);
+	return -1;
+}
+
+/* Remove the .reason sidecar of name in state directory st, if any. */
+static void
+drop_reason(struct cycle_ctx *ctx, int st, const char *name)
+{
+	char reason[SPOOLDIR_NAME_MAX + 16];
+
+	snprintf(reason, sizeof(reason), "%s.reason", name);
+	unlinkat(ctx->sd->state_fd[st], reason, 0);
+}
+
+/* Take a list of messages into a lever's cycle, each to state to. */
+static int
+lever_take(struct cycle *c, struct cycle_ctx *ctx, struct cycle_stats *st,
+    struct store_work *v, size_t n, struct spool_error *err)
+{
+	size_t i;
+
+	if (lever_begin(c, ctx, st, n, err) == -1) {
+		for (i = 0; i < n; i++)
+			store_work_free(&v[i]);
+		free(v);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		c->items[i].w = v[i];
+		c->items[i].to_state = -1;
+	}
+	c->n = n;
+	free(v);
+	return 0;
+}
+
+int
+lever_hold(struct cycle_ctx *ctx, int64_t id, const char *partner,
+    const char *tx, const char *user, const char *why, const char *cause,
+    int64_t *count, struct spool_error *err)
+{
+	char reason[REASON_MAX];
+	struct store_work *v = NULL;
+	struct cycle_stats st;
+	struct cycle c;
+	size_t n, i;
+	int pending;
+
+	*count = 0;
+	snprintf(reason, sizeof(reason), "held by %s: %s", user, why);
+	if (store_begin(ctx->store, err) == -1)
+		return -1;
+	if (store_hold_candidates(ctx->store, id, partner, tx, &v, &n,
+	    err) == -1) {
+		store_rollback(ctx->store);
+		return -1;
+	}
+	store_rollback(ctx->store);
+	if (lever_take(&c, ctx, &st, v, n, err) == -1)
+		return -1;
+	for (i = 0; i < c.n; i++) {
+		struct item *it = &c.items[i];
+
+		/* Read again in this transaction: it may have moved on. */
+		pending = store_is_waiting(ctx->store, it->w.id, err);
+		if (pending == -1)
+			goto rollback;
+		if (pending == 1)
+			continue;
+		it->to_state = ST_HELD;
+		snprintf(it->reason, sizeof(it->reason), "%s", reason);
+		if (store_mark_held(ctx->store, it->w.id, reason, cause, err) ==
+		    -1 || store_add_action(ctx->store, it->w.id, "hold", user,
+		    why, err) == -1)
+			goto rollback;
+		(*count)++;
+	}
+	if (store_commit(ctx->store, err) == -1)
+		goto rollback;
+	cycle_move_files(&c);
+	for (i = 0; i < c.n; i++)
+		if (c.items[i].to_state == ST_HELD &&
+		    c.items[i].w.state == ST_FAILED)
+			drop_reason(ctx, ST_FAILED, c.items[i].w.file_name);
+	cycle_free(&c);
+	return 0;
+rollback:
+	*count = 0;
+	store_rollback(ctx->store);
+	cycle_free(&c);
+	return -1;
+}
+
+/* Where a released message goes: queue/, or parked/ behind a gap. */
+static int
+release_to(struct cycle_ctx *ctx, const struct store_work *w, int *to,
+    struct spool_error *err)
+{
+	int64_t next;
+	int rc;
+
+	*to = ST_QUEUE;
+	if (w->transaction_id == NULL)
+		return 0;
+	if ((rc = store_tx_next(ctx->store, w->partner, w->transaction_id,
+	    &next, err)) == -1)
+		return -1;
+	if (rc == 1 && w->sender_seq > next) {
+		*to = ST_PARKED;
+		return store_tx_set_gap(ctx->store, w->partner,
+		    w->transaction_id, 1, err);
+	}
+	return 0;
+}
+
+int
+lever_release(struct cycle_ctx *ctx, int64_t id, const char *partner,
+    const char *tx, const char *cause, const char *user, const char *why,
+    int64_t *count, struct spool_error *err)
+{
+	struct store_work *v = NULL;
+	struct cycle_stats st;
+	struct cycle c;
+	size_t n, i;
+	int to;
+
+	*count = 0;
+	if (store_begin(ctx->store, err) == -1)
+		return -1;
+	if (store_held(ctx->store, id, partner, tx, cause, &v, &n, err) ==
+	    -1) {
+		store_rollback(ctx->store);
+		return -1;
+	}
+	store_rollback(ctx->store);
+	if (lever_take(&c, ctx, &st, v, n, err) == -1)
+		return -1;
+	for (i = 0; i < c.n; i++) {
+		struct item *it = &c.items[i];
+
+		if (release_to(ctx, &it->w, &to, err) == -1 ||
+		    store_mark_released(ctx->store, it->w.id, to, err) == -1)
+			goto rollback;
+		if (sqlite3_changes(ctx->store->db) == 0)
+			continue;	/* released meanwhile */
+		if (store_add_action(ctx->store, it->w.id, "release", user, why,
+		    err) == -1)
+			goto rollback;
+		it->to_state = to;
+		(*count)++;
+	}
+	if (store_commit(ctx->store, err) == -1)
+		goto rollback;
+	cycle_move_files(&c);
+	for (i = 0; i < c.n; i++) {
+		char who[1024];
+
+		if (c.items[i].to_state < 0)
+			continue;
+		drop_reason(ctx, ST_HELD, c.items[i].w.file_name);
+		cycle_logid(who, sizeof(who), &c.items[i].w);
+		log_notice("event=release %s to=%s user=%s", who,
+		    spool_state_name(c.items[i].to_state), LOG_Q(user));
+	}
+	cycle_free(&c);
+	return 0;
+rollback:
+	*count = 0;
 	store_rollback(ctx->store);
 	cycle_free(&c);
 	return -1;

@@ -35,4 +35,28 @@ int	lever_skip(struct cycle_ctx *, const char *partner, const char *tx,
 	    int64_t seq, const char *user, const char *why,
 	    struct spool_error *);
 
+/*
+ * spoolctl hold (and spoold itself, for our own mistakes): messages not
+ * done yet (queued, parked, deferred or failed; one by id, or those of a
+ * transaction) go to hold/ with who and why (recorded in actions, and
+ * "held by USER: WHY" as their reason) and, when spoold
+ * holds them by itself, cause (store_mark_held()); later numbers of
+ * their transaction wait behind them. Messages with an external call
+ * running are left alone. *count says how many moved.
+ */
+int	lever_hold(struct cycle_ctx *, int64_t id, const char *partner,
+	    const char *tx, const char *user, const char *why,
+	    const char *cause, int64_t *count, struct spool_error *);
+
+/*
+ * spoolctl release (and spoold after a SIGHUP that fixed a cause): held
+ * messages (one by id, those of a transaction, or with cause set only
+ * those held for it) go on in order: to queue/, or to parked/ while an
+ * earlier number of their transaction is missing, with a fresh set of
+ * attempts; who and why are recorded (actions).
+ */
+int	lever_release(struct cycle_ctx *, int64_t id, const char *partner,
+	    const char *tx, const char *cause, const char *user,
+	    const char *why, int64_t *count, struct spool_error *);
+
 #endif

@@ -156,7 +156,7 @@ present(struct run *r, int st, const char *name)
 		return 1;
 	if (errno == ENOENT)
 		return 0;
-	spool_seterr(r->err, "%s/%s: %s", spool_state_name(st), LOG_Q(name),
+	spool_seterr(r->err, "%s/%s: %s", spooldir_dir_name(st), LOG_Q(name),
 	    strerror(errno));
 	return -1;
 }
@@ -302,7 +302,7 @@ scan_dir(struct run *r, int dir)
 	    O_CLOEXEC);
 	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
 		spool_seterr(r->err, "cannot list %s/%s: %s", r->sd->root,
-		    spool_state_name(dir), strerror(errno));
+		    spooldir_dir_name(dir), strerror(errno));
 		if (fd != -1)
 			close(fd);
 		return -1;
@@ -312,7 +312,7 @@ scan_dir(struct run *r, int dir)
 		if ((de = readdir(d)) == NULL) {
 			if (errno != 0) {
 				spool_seterr(r->err, "cannot list %s/%s: %s",
-				    r->sd->root, spool_state_name(dir),
+				    r->sd->root, spooldir_dir_name(dir),
 				    strerror(errno));
 				goto out;
 			}

@@ -154,7 +154,7 @@ retention_state(struct store *s, struct spooldir *sd, int state,
 		}
 		rc->removed++;
 	}
-	if (c.n > 0 && spooldir_fsync_fd(fd, spool_state_name(state),
+	if (c.n > 0 && spooldir_fsync_fd(fd, spooldir_dir_name(state),
 	    err) == -1)
 		goto fail;
 	if (store_commit(s, err) == -1)

@@ -24,6 +24,7 @@ enum spool_state {
 	ST_FAILED,
 	ST_REJECTED,
 	ST_DONE,
+	ST_HELD,	/* held by an admin or for our own mistake (hold/) */
 	ST_NSTATES
 };
 
@@ -45,7 +46,10 @@ struct spooldir {
 	size_t	 nowed, owedcap;
 };
 
+/* A state's name in the store and in spoolctl ("held"), and the name of
+ * its directory (the same, except hold/ for held). */
 const char *spool_state_name(enum spool_state);
+const char *spooldir_dir_name(enum spool_state);
 int	spool_state_parse(const char *);	/* -1 if unknown */
 
 /* Create the layout under root (mode 0750, incoming/ 0755); idempotent. */

@@ -50,6 +50,11 @@ enum {
 	CQ_GAPS_MARK,
 	CQ_NEXT_GAP,
 	CQ_GAP_STATE,
+	CQ_HOLD_LIST,
+	CQ_HELD,
+	CQ_HELD_LIST,
+	CQ_RELEASED,
+	CQ_ACTION,
 	CQ_COUNT
 };
 
@@ -84,6 +89,23 @@ static const char *sql[CQ_COUNT] = {
 	[CQ_ADD_SKIP] = "INSERT INTO skips (partner, transaction_id, seq, "
 	    "reason, user, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[CQ_WAIT] = "UPDATE messages SET waiting = ?2 WHERE id = ?1",
+	/* What can be held: accepted, not done, no external call running. */
+	[CQ_HOLD_LIST] = "SELECT " WORK_COLS " FROM messages WHERE state IN "
+	    "('queue', 'parked', 'deferred', 'failed') AND (?1 = 0 OR id = "
+	    "?1) AND (?2 IS NULL OR (partner = ?2 AND transaction_id = ?3)) "
+	    "AND waiting = 0 AND duplicate_of IS NULL ORDER BY id",
+	[CQ_HELD] = "UPDATE messages SET state = 'held', next_attempt_at = "
+	    "NULL, reason = ?2, updated_at = ?3, hold_cause = ?4 WHERE id = ?1",
+	/* Held ones; with ?4, only those spoold held for that cause. */
+	[CQ_HELD_LIST] = "SELECT " WORK_COLS " FROM messages WHERE state = "
+	    "'held' AND (?1 = 0 OR id = ?1) AND (?2 IS NULL OR (partner = ?2 "
+	    "AND transaction_id = ?3)) AND (?4 IS NULL OR hold_cause = ?4 OR "
+	    "(?4 = '*' AND hold_cause IS NOT NULL)) ORDER BY id",
+	[CQ_ACTION] = "INSERT INTO actions (message, act, user, reason, at) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5)",
+	[CQ_RELEASED] = "UPDATE messages SET state = ?2, next_attempt_at = "
+	    "NULL, reason = NULL, hold_cause = NULL, retry_base = attempts, "
+	    "updated_at = ?3 WHERE id = ?1 AND state = 'held'",
 	[CQ_WAITING] = "SELECT waiting FROM messages WHERE id = ?1",
 	/*
 	 * The terms of the partial index messages_tx_seq are spelt out so
@@ -545,10 +567,15 @@ store_is_waiting(struct store *s, int64_t id, struct spool_error *err)
 	return v;
 }
 
-int
-store_retry_candidates(struct store *s, int64_t id, const char *partner,
-    const char *tx, bool failed_only, struct store_work **out, size_t *n,
-    struct spool_error *err)
+/*
+ * The messages a lever's list statement q finds: one by id (or 0), or
+ * those of partner's transaction tx (partner NULL: any); ?4 is flag
+ * (an int) or, with cause set, that text.
+ */
+static int
+work_list(struct store *s, int q, int64_t id, const char *partner,
+    const char *tx, int flag, const char *cause, struct store_work **out,
+    size_t *n, struct spool_error *err)
 {
 	struct store_work *v = NULL, *nv;
 	sqlite3_stmt *st;
@@ -557,14 +584,17 @@ store_retry_candidates(struct store *s, int64_t id, const char *partner,
 
 	*out = NULL;
 	*n = 0;
-	if ((st = stmt(s, CQ_RETRY_LIST, err)) == NULL)
+	if ((st = stmt(s, q, err)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	if (partner != NULL) {
 		sqlite3_bind_text(st, 2, partner, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, tx, -1, SQLITE_STATIC);
 	}
-	sqlite3_bind_int(st, 4, failed_only);
+	if (cause != NULL)
+		sqlite3_bind_text(st, 4, cause, -1, SQLITE_STATIC);
+	else if (q == CQ_RETRY_LIST)
+		sqlite3_bind_int(st, 4, flag);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (k == cap) {
 			cap = cap ? cap * 2 : 16;
@@ -592,6 +622,81 @@ fail:
 		store_work_free(&v[--k]);
 	free(v);
 	return -1;
+}
+
+int
+store_retry_candidates(struct store *s, int64_t id, const char *partner,
+    const char *tx, bool failed_only, struct store_work **out, size_t *n,
+    struct spool_error *err)
+{
+	return work_list(s, CQ_RETRY_LIST, id, partner, tx, failed_only, NULL,
+	    out, n, err);
+}
+
+int
+store_hold_candidates(struct store *s, int64_t id, const char *partner,
+    const char *tx, struct store_work **out, size_t *n,
+    struct spool_error *err)
+{
+	return work_list(s, CQ_HOLD_LIST, id, partner, tx, 0, NULL, out, n,
+	    err);
+}
+
+int
+store_held(struct store *s, int64_t id, const char *partner, const char *tx,
+    const char *cause, struct store_work **out, size_t *n,
+    struct spool_error *err)
+{
+	return work_list(s, CQ_HELD_LIST, id, partner, tx, 0, cause, out, n,
+	    err);
+}
+
+int
+store_mark_held(struct store *s, int64_t id, const char *reason,
+    const char *cause, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, CQ_HELD, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, store_now_ms());
+	if (cause != NULL)
+		sqlite3_bind_text(st, 4, cause, -1, SQLITE_STATIC);
+	return store_step_done(s, st, err);
+}
+
+int
+store_mark_released(struct store *s, int64_t id, int to_state,
+    struct spool_error *err)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, CQ_RELEASED, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, spool_state_name(to_state), -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, store_now_ms());
+	return store_step_done(s, st, err);
+}
+
+int
+store_add_action(struct store *s, int64_t id, const char *act,
+    const char *user, const char *reason, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, CQ_ACTION, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, act, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, user, -1, SQLITE_STATIC);
+	if (reason != NULL)
+		sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, store_now_ms());
+	return store_step_done(s, st, err);
 }
 
 int

@@ -333,6 +333,43 @@ static const char *migrations[] = {
 	"CREATE INDEX tombstones_sha256 ON tombstones (partner, sha256)"
 	"  WHERE transaction_id IS NULL AND message_id IS NULL;"
 	"CREATE INDEX tombstones_purged ON tombstones (purged_at);",
+	/*
+	 * 13: hold is a state (DESIGN 3, 18): 'held' joins the states that
+	 * messages.state's CHECK allows, and hold_cause says why spoold
+	 * held a message by itself (NULL: an admin held it), so that a
+	 * SIGHUP that fixes the cause lets it go on.
+	 *
+	 * Widening a CHECK changes no row and no index, so the table is not
+	 * rebuilt: its CREATE TABLE text is edited in sqlite_schema, the way
+	 * SQLite documents for removing a CHECK (lang_altertable.html,
+	 * "other kinds of table schema changes"), and the schema is reloaded
+	 * (store_migrate() then raises schema_version, so that every other
+	 * connection reloads it too). A rebuild would copy every message at
+	 * start-up and drop what other components hang on the table (the
+	 * exec component's trigger): their own migrations would not know to
+	 * make it again. The edit matches the text migration 1 wrote; were
+	 * it not there, inserting a 'held' row fails loudly (CHECK).
+	 */
+	"PRAGMA writable_schema = ON;"
+	"UPDATE sqlite_schema SET sql = replace(sql,"
+	" '''rejected'', ''done''))',"
+	" '''rejected'', ''done'', ''held''))')"
+	"  WHERE type = 'table' AND name = 'messages';"
+	"PRAGMA writable_schema = RESET;"
+	"ALTER TABLE messages ADD COLUMN hold_cause TEXT;"
+	/*
+	 * What admins (and spoold, for its own mistakes) did to a message
+	 * by hand: hold, release, delete, with who and why. No foreign
+	 * key: the record outlives a deleted message's row.
+	 */
+	"CREATE TABLE actions ("
+	"  message INTEGER NOT NULL,"
+	"  act TEXT NOT NULL,"
+	"  user TEXT NOT NULL,"
+	"  reason TEXT,"
+	"  at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX actions_message ON actions (message);",
 };
 
 int

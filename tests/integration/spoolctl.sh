@@ -117,7 +117,7 @@ expect_out "processed 2 in the last minute, 2 in the last hour"
 expect_out "duplicate 3 in the last minute, 3 in the last hour"
 json 0 status
 jqt '.counts == {"incoming": 0, "queue": 0, "parked": 2, "deferred": 0,
-    "failed": 2, "rejected": 1, "done": 5}'
+    "failed": 2, "rejected": 1, "done": 5, "held": 0}'
 jqt ".daemon.running == true and .daemon.pid == $DAEMON_PID"
 jqt '.daemon.started_at | test("^[0-9-]{10}T[0-9:]{8}Z$")'
 jqt '.gaps.open == 1 and .gaps.oldest.partner == "acme" and
