@@ -160,6 +160,7 @@ call_handler(struct cycle *c, struct item *it)
 	int rc;
 
 	it->reason[0] = '\0';
+	it->cause[0] = '\0';
 	if ((rc = read_message(c->ctx->sd, &it->w,
 	    c->ctx->conf->max_message_size, &buf, &len, it->reason,
 	    sizeof(it->reason))) != 0)
@@ -177,6 +178,8 @@ call_handler(struct cycle *c, struct item *it)
 	cm.buf = buf;
 	cm.len = len;
 	cm.msg = &msg;
+	cm.cause = it->cause;
+	cm.causelen = sizeof(it->cause);
 	/*
 	 * Stale (DESIGN 5): written without knowledge of our latest message
 	 * in the transaction. Decided here, at processing time, because only
@@ -277,6 +280,35 @@ succeed(struct cycle *c, struct item *it, struct spool_error *err)
 	    it->w.sender_seq, err);
 }
 
+/*
+ * Hold item i for a mistake on our side (CYCLE_HOLD, after its savepoint
+ * was rolled back): hold/, with the cause, recorded as spoold's own act.
+ * An external call that could not be made counts as an attempt (the
+ * handler recorded it as one); a missing route does not.
+ */
+static int
+hold_item(struct cycle *c, struct item *it, bool attempted,
+    struct spool_error *err)
+{
+	struct store *s = c->ctx->store;
+	char why[REASON_MAX];
+	int attempt = it->w.attempts + 1;
+
+	if (attempted && store_add_attempt(s, it->w.id, attempt, c->now,
+	    "temporary", it->reason, err) == -1)
+		return -1;
+	snprintf(why, sizeof(why), "held by spoold: %.990s", it->reason);
+	if (store_mark_held(s, it->w.id, why, it->cause[0] != '\0' ?
+	    it->cause : "spoold", attempted ? attempt : 0, err) == -1 ||
+	    store_add_action(s, it->w.id, "hold", "spoold", it->reason,
+	    err) == -1)
+		return -1;
+	snprintf(it->reason, sizeof(it->reason), "%s", why);
+	it->to_state = ST_HELD;
+	c->stats->held++;
+	return 0;
+}
+
 /* Record failure of item i (after its savepoint was rolled back). */
 static int
 fail_item(struct cycle *c, struct item *it, enum cycle_result r,
@@ -285,6 +317,9 @@ fail_item(struct cycle *c, struct item *it, enum cycle_result r,
 	const struct conf *conf = c->ctx->conf;
 	struct store *s = c->ctx->store;
 	int attempt = it->w.attempts + 1;
+
+	if (r == CYCLE_HOLD)
+		return hold_item(c, it, false, err);
 
 	if (store_add_attempt(s, it->w.id, attempt, c->now,
 	    r == CYCLE_PERMANENT ? "permanent" : "temporary", it->reason,
@@ -831,8 +866,13 @@ cycle_complete(struct cycle_ctx *ctx, int64_t id, int attempt,
 		snprintf(c.items[0].reason, sizeof(c.items[0].reason), "%s",
 		    reason != NULL && reason[0] != '\0' ? reason :
 		    "the handler failed without a reason");
-		rc = fail_item(&c, &c.items[0], r == CYCLE_PERMANENT ?
-		    CYCLE_PERMANENT : CYCLE_TEMPORARY, err);
+		if (r == CYCLE_HOLD) {
+			snprintf(c.items[0].cause, sizeof(c.items[0].cause),
+			    "external");
+			rc = hold_item(&c, &c.items[0], true, err);
+		} else
+			rc = fail_item(&c, &c.items[0], r == CYCLE_PERMANENT ?
+			    CYCLE_PERMANENT : CYCLE_TEMPORARY, err);
 	}
 	if (rc == -1 || store_commit(ctx->store, err) == -1)
 		goto rollback;

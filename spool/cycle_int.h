@@ -28,6 +28,7 @@ struct item {
 	uint64_t		 retry_in;	/* ms to the next; logged after
 						   COMMIT by cycle_move_files */
 	char			 reason[REASON_MAX];
+	char			 cause[64];	/* CYCLE_HOLD's */
 };
 
 struct cycle {

@@ -254,8 +254,8 @@ lever_hold(struct cycle_ctx *ctx, int64_t id, const char *partner,
 			continue;
 		it->to_state = ST_HELD;
 		snprintf(it->reason, sizeof(it->reason), "%s", reason);
-		if (store_mark_held(ctx->store, it->w.id, reason, cause, err) ==
-		    -1 || store_add_action(ctx->store, it->w.id, "hold", user,
+		if (store_mark_held(ctx->store, it->w.id, reason, cause, 0,
+		    err) == -1 || store_add_action(ctx->store, it->w.id, "hold", user,
 		    why, err) == -1)
 			goto rollback;
 		(*count)++;
@@ -298,6 +298,40 @@ release_to(struct cycle_ctx *ctx, const struct store_work *w, int *to,
 	return 0;
 }
 
+/*
+ * An upload held because spoold could not read it was never accepted:
+ * its row goes, and after COMMIT its file goes back to incoming/ under
+ * its name, to be accepted from the start. *orig gets that name.
+ */
+static int
+release_upload(struct cycle_ctx *ctx, const struct store_work *w,
+    char **orig, struct spool_error *err)
+{
+	struct store_msgref ref;
+	int rc;
+
+	if ((rc = store_get(ctx->store, w->id, &ref, err)) != 1) {
+		if (rc == 0)
+			spool_seterr(err, "message %" PRId64 " is gone", w->id);
+		return -1;
+	}
+	*orig = ref.orig_name;
+	ref.orig_name = NULL;
+	store_msgref_free(&ref);
+	if (*orig == NULL) {
+		spool_seterr(err, "out of memory");
+		return -1;
+	}
+	return store_delete_held(ctx->store, w->id, err);
+}
+
+static bool
+unread_upload(const struct store_work *w)
+{
+	return w->hold_cause != NULL && strcmp(w->hold_cause, "unreadable") ==
+	    0;
+}
+
 int
 lever_release(struct cycle_ctx *ctx, int64_t id, const char *partner,
     const char *tx, const char *cause, const char *user, const char *why,
@@ -306,6 +340,7 @@ lever_release(struct cycle_ctx *ctx, int64_t id, const char *partner,
 	struct store_work *v = NULL;
 	struct cycle_stats st;
 	struct cycle c;
+	char **orig = NULL;
 	size_t n, i;
 	int to;
 
@@ -320,9 +355,21 @@ lever_release(struct cycle_ctx *ctx, int64_t id, const char *partner,
 	store_rollback(ctx->store);
 	if (lever_take(&c, ctx, &st, v, n, err) == -1)
 		return -1;
+	if ((orig = calloc(c.n ? c.n : 1, sizeof(*orig))) == NULL) {
+		spool_seterr(err, "out of memory");
+		goto rollback;
+	}
 	for (i = 0; i < c.n; i++) {
 		struct item *it = &c.items[i];
 
+		if (unread_upload(&it->w)) {
+			if (release_upload(ctx, &it->w, &orig[i], err) == -1 ||
+			    store_add_action(ctx->store, it->w.id, "release",
+			    user, why, err) == -1)
+				goto rollback;
+			(*count)++;
+			continue;
+		}
 		if (release_to(ctx, &it->w, &to, err) == -1 ||
 		    store_mark_released(ctx->store, it->w.id, to, err) == -1)
 			goto rollback;
@@ -338,8 +385,31 @@ lever_release(struct cycle_ctx *ctx, int64_t id, const char *partner,
 		goto rollback;
 	cycle_move_files(&c);
 	for (i = 0; i < c.n; i++) {
+		struct spool_error merr;
 		char who[1024];
 
+		if (orig[i] != NULL) {
+			/* Crash before this: hold/ keeps a file no row names,
+			 * reported by check for a person to move back. */
+			spool_clearerr(&merr);
+			if (spooldir_unhold_upload(ctx->sd,
+			    c.items[i].w.file_name, c.items[i].w.partner,
+			    orig[i], c.items[i].w.id, &merr) == -1)
+				log_err("event=release id=%" PRId64 " partner=%s "
+				    "status=failed reason=%s", c.items[i].w.id,
+				    LOG_Q(c.items[i].w.partner),
+				    LOG_Q(merr.msg));
+			else {
+				drop_reason(ctx, ST_HELD,
+				    c.items[i].w.file_name);
+				log_notice("event=release id=%" PRId64
+				    " partner=%s file=%s to=incoming user=%s",
+				    c.items[i].w.id,
+				    LOG_Q(c.items[i].w.partner),
+				    LOG_Q(orig[i]), LOG_Q(user));
+			}
+			continue;
+		}
 		if (c.items[i].to_state < 0)
 			continue;
 		drop_reason(ctx, ST_HELD, c.items[i].w.file_name);
@@ -347,11 +417,19 @@ lever_release(struct cycle_ctx *ctx, int64_t id, const char *partner,
 		log_notice("event=release %s to=%s user=%s", who,
 		    spool_state_name(c.items[i].to_state), LOG_Q(user));
 	}
+	(void)spooldir_sync(ctx->sd, NULL);
+	for (i = 0; i < c.n; i++)
+		free(orig[i]);
+	free(orig);
 	cycle_free(&c);
 	return 0;
 rollback:
 	*count = 0;
 	store_rollback(ctx->store);
+	if (orig != NULL)
+		for (i = 0; i < c.n; i++)
+			free(orig[i]);
+	free(orig);
 	cycle_free(&c);
 	return -1;
 }

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -294,6 +295,13 @@ spooldir_rejected_name(char *buf, size_t len, const char *partner,
 }
 
 int
+spooldir_held_name(char *buf, size_t len, const char *partner,
+    const char *orig_name, int64_t id)
+{
+	return upload_name(buf, len, partner, orig_name, id, "held");
+}
+
+int
 spooldir_bundle_name(char *buf, size_t len, const char *partner,
     const char *orig_name, int64_t batch)
 {
@@ -327,6 +335,46 @@ spooldir_move(struct spooldir *sd, int from_fd, int from_state,
 	else
 		sd->incoming_dirty = true;
 	return 0;
+}
+
+int
+spooldir_unhold_upload(struct spooldir *sd, const char *name,
+    const char *partner, const char *orig_name, int64_t id,
+    struct spool_error *err)
+{
+	char alt[NAME_MAX + 1];
+	int pfd, rc;
+
+	if (orig_name[0] == '.' || orig_name[0] == '\0' ||
+	    strchr(orig_name, '/') != NULL || strchr(partner, '/') != NULL ||
+	    partner[0] == '.') {
+		spool_seterr(err, "hold/%s: no name to put it back under",
+		    name);
+		return -1;
+	}
+	pfd = openat(sd->incoming_fd, partner, O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC);
+	if (pfd == -1) {
+		spool_seterr(err, "cannot open incoming/%s: %s", partner,
+		    strerror(errno));
+		return -1;
+	}
+	rc = renameat2(sd->state_fd[ST_HELD], name, pfd, orig_name,
+	    RENAME_NOREPLACE);
+	if (rc == -1 && errno == EEXIST) {
+		snprintf(alt, sizeof(alt), "%.200s.%" PRId64, orig_name, id);
+		rc = renameat2(sd->state_fd[ST_HELD], name, pfd, alt,
+		    RENAME_NOREPLACE);
+	}
+	if (rc == -1)
+		spool_seterr(err, "cannot move hold/%s to incoming/%s/: %s",
+		    name, partner, strerror(errno));
+	else {
+		sd->dirty[ST_HELD] = true;
+		(void)spooldir_fsync_fd(pfd, "incoming", NULL);
+	}
+	close(pfd);
+	return rc;
 }
 
 /*

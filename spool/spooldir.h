@@ -84,6 +84,21 @@ int	spooldir_name(char *buf, size_t len, const char *partner,
 int	spooldir_rejected_name(char *buf, size_t len, const char *partner,
 	    const char *orig_name, int64_t id);
 
+/* The name of an upload spoold could not read, held before acceptance:
+ * <partner>,<original name>,<id>.held */
+int	spooldir_held_name(char *buf, size_t len, const char *partner,
+	    const char *orig_name, int64_t id);
+
+/*
+ * Put such an upload back: hold/<name> to incoming/<partner>/<orig_name>
+ * (never replacing a file; when the name is taken, <orig_name>.<id>),
+ * for acceptance to read again. orig_name comes from a directory entry
+ * of incoming/ and must hold no '/' and not start with '.'.
+ */
+int	spooldir_unhold_upload(struct spooldir *, const char *name,
+	    const char *partner, const char *orig_name, int64_t id,
+	    struct spool_error *);
+
 /* The name of a bundle file in done/ or rejected/, showing its batch
  * ID: <partner>,<original name>,<batch>.bundle */
 int	spooldir_bundle_name(char *buf, size_t len, const char *partner,

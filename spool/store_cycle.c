@@ -22,7 +22,7 @@
 	"AND rejected = 0"
 
 #define WORK_COLS "id, state, partner, type, transaction_id, sender_seq, " \
-	"receiver_seq, attempts, file_name, retry_base, sha256"
+	"receiver_seq, attempts, file_name, retry_base, sha256, hold_cause"
 
 enum {
 	CQ_READY,
@@ -55,6 +55,7 @@ enum {
 	CQ_HELD_LIST,
 	CQ_RELEASED,
 	CQ_ACTION,
+	CQ_DELETE_HELD,
 	CQ_COUNT
 };
 
@@ -95,12 +96,15 @@ static const char *sql[CQ_COUNT] = {
 	    "?1) AND (?2 IS NULL OR (partner = ?2 AND transaction_id = ?3)) "
 	    "AND waiting = 0 AND duplicate_of IS NULL ORDER BY id",
 	[CQ_HELD] = "UPDATE messages SET state = 'held', next_attempt_at = "
-	    "NULL, reason = ?2, updated_at = ?3, hold_cause = ?4 WHERE id = ?1",
+	    "NULL, reason = ?2, updated_at = ?3, hold_cause = ?4, attempts = "
+	    "max(attempts, ?5) WHERE id = ?1",
 	/* Held ones; with ?4, only those spoold held for that cause. */
 	[CQ_HELD_LIST] = "SELECT " WORK_COLS " FROM messages WHERE state = "
 	    "'held' AND (?1 = 0 OR id = ?1) AND (?2 IS NULL OR (partner = ?2 "
 	    "AND transaction_id = ?3)) AND (?4 IS NULL OR hold_cause = ?4 OR "
 	    "(?4 = '*' AND hold_cause IS NOT NULL)) ORDER BY id",
+	[CQ_DELETE_HELD] = "DELETE FROM messages WHERE id = ?1 AND state = "
+	    "'held'",
 	[CQ_ACTION] = "INSERT INTO actions (message, act, user, reason, at) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5)",
 	[CQ_RELEASED] = "UPDATE messages SET state = ?2, next_attempt_at = "
@@ -168,6 +172,7 @@ store_work_free(struct store_work *w)
 	free(w->type);
 	free(w->transaction_id);
 	free(w->file_name);
+	free(w->hold_cause);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -190,6 +195,7 @@ fill_work(sqlite3_stmt *st, struct store_work *w)
 		    sizeof(w->sha256));
 		w->has_sha256 = true;
 	}
+	w->hold_cause = store_col_strdup(st, 11);
 	if (w->partner == NULL || w->file_name == NULL ||
 	    (sqlite3_column_type(st, 4) != SQLITE_NULL &&
 	    w->transaction_id == NULL)) {
@@ -653,7 +659,7 @@ store_held(struct store *s, int64_t id, const char *partner, const char *tx,
 
 int
 store_mark_held(struct store *s, int64_t id, const char *reason,
-    const char *cause, struct spool_error *err)
+    const char *cause, int attempts, struct spool_error *err)
 {
 	sqlite3_stmt *st;
 
@@ -664,6 +670,7 @@ store_mark_held(struct store *s, int64_t id, const char *reason,
 	sqlite3_bind_int64(st, 3, store_now_ms());
 	if (cause != NULL)
 		sqlite3_bind_text(st, 4, cause, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, attempts);
 	return store_step_done(s, st, err);
 }
 
@@ -679,6 +686,17 @@ store_mark_released(struct store *s, int64_t id, int to_state,
 	sqlite3_bind_text(st, 2, spool_state_name(to_state), -1,
 	    SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, store_now_ms());
+	return store_step_done(s, st, err);
+}
+
+int
+store_delete_held(struct store *s, int64_t id, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, CQ_DELETE_HELD, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
 	return store_step_done(s, st, err);
 }
 

@@ -24,6 +24,7 @@ struct store_work {
 	char	*file_name;
 	bool	 has_sha256;	/* digest recorded at acceptance */
 	uint8_t	 sha256[32];
+	char	*hold_cause;	/* held by spoold for this; else NULL */
 };
 
 void	store_work_free(struct store_work *);
@@ -88,9 +89,12 @@ int	store_hold_candidates(struct store *, int64_t id, const char *partner,
 int	store_held(struct store *, int64_t id, const char *partner,
 	    const char *tx, const char *cause, struct store_work **, size_t *n,
 	    struct spool_error *);
-/* Held with a reason, and cause when spoold holds it by itself. */
+/* Held with a reason, and cause when spoold holds it by itself; its
+ * attempt count raised to attempts (0: kept). */
 int	store_mark_held(struct store *, int64_t id, const char *reason,
-	    const char *cause, struct spool_error *);
+	    const char *cause, int attempts, struct spool_error *);
+/* Delete a held row (an upload spoold could not read, given back). */
+int	store_delete_held(struct store *, int64_t id, struct spool_error *);
 /* Record an admin's act on a message (hold, release, delete): who, why. */
 int	store_add_action(struct store *, int64_t id, const char *act,
 	    const char *user, const char *reason, struct spool_error *);

@@ -69,6 +69,12 @@ find(const char *cmd)
 }
 
 int
+cmdcheck_command(const char *cmd)
+{
+	return find(cmd);
+}
+
+int
 cmdcheck_routes(const struct conf *c, FILE *out)
 {
 	const struct conf_route *r;

@@ -17,4 +17,7 @@
  */
 int	cmdcheck_routes(const struct conf *, FILE *out);
 
+/* One command, looked at the same way: 0 usable, else an errno. */
+int	cmdcheck_command(const char *cmd);
+
 #endif

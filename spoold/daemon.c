@@ -78,6 +78,7 @@
 
 #include "accept.h"
 #include "cycle.h"
+#include "autohold.h"
 #include "cmdcheck.h"
 #include "daemon.h"
 #include "execq.h"
@@ -287,6 +288,24 @@ report_finding(void *arg, const struct reconcile_finding *f)
 		    f->error != NULL ? LOG_Q(f->error) : "");
 }
 
+/*
+ * What spoold held for a mistake on our side that is fixed now goes on
+ * (DESIGN 18): after a reload, and at start (a restart fixes as much).
+ * The loop's next turn runs the cycle that takes it.
+ */
+static void
+release_fixed(struct daemon *d)
+{
+	struct cycle_ctx ctx = { d->conf, &d->store, &d->sd, NULL, NULL,
+	    NULL, NULL, NULL, NULL, NULL };
+	struct spool_error err;
+
+	spool_clearerr(&err);
+	if (autohold_release_fixed(&ctx, &err) == -1)
+		log_err("event=release status=failed reason=%s",
+		    LOG_Q(err.msg));
+}
+
 static void
 reload(struct daemon *d)
 {
@@ -327,6 +346,7 @@ reload(struct daemon *d)
 	log_notice("event=reload status=ok schemas=%zu routes=%zu",
 	    schema_set_count(ns), d->conf->nroutes);
 	(void)cmdcheck_routes(d->conf, NULL);	/* warns, as at start */
+	release_fixed(d);
 }
 
 /*
@@ -1135,6 +1155,7 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 			log_notice("event=outbound written=%u reason=\"left "
 			    "unwritten by an earlier run\"", n);
 	}
+	release_fixed(&d);
 	/* Scan after the watches are set: nothing falls between the two. */
 	if (watcher_scan(d.watcher, &err) == -1) {
 		log_err("event=start status=failed reason=%s", LOG_Q(err.msg));

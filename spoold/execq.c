@@ -654,7 +654,11 @@ start_call(struct execq *q, struct pend *p)
 	exec_env_free(&env);
 	if (rc != 0) {
 		j->pid = -1;
-		no_run(q, j, CYCLE_PERMANENT, -1, "cannot execute %s: %s",
+		/* A command missing or not executable is our mistake: held
+		 * (DESIGN 18) until a SIGHUP finds it fixed, or release. */
+		no_run(q, j, rc == ENOENT || rc == EACCES || rc == ENOEXEC ||
+		    rc == ENOTDIR || rc == ELOOP ? CYCLE_HOLD :
+		    CYCLE_PERMANENT, -1, "cannot execute %s: %s",
 		    route->argv[0], strerror(rc));
 		goto out;
 	}

@@ -8,6 +8,8 @@ write_conf
 cat >>"$T/spoold.conf" <<CONF
 [route InventoryMovement]
 handler = ledger
+[route *]
+handler = ledger
 CONF
 $SPOOLD -c "$T/spoold.conf" --init >/dev/null 2>&1
 DB=$T/spool/spool.db
