@@ -26,6 +26,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@
 #include "cycle_int.h"
 #include "lever.h"
 #include "log.h"
+#include "store_admin.h"
 #include "store_cycle.h"
 #include "store.h"
 
@@ -430,6 +432,84 @@ rollback:
 		for (i = 0; i < c.n; i++)
 			free(orig[i]);
 	free(orig);
+	cycle_free(&c);
+	return -1;
+}
+
+int
+lever_delete(struct cycle_ctx *ctx, int64_t id, const char *user,
+    const char *why, int *deleted, struct spool_error *err)
+{
+	struct cycle_stats st;
+	struct store_work w;
+	struct cycle c;
+	char note[REASON_MAX], name[SPOOLDIR_NAME_MAX + 16], who[1024];
+	int64_t next;
+	int rc, from;
+	bool skip = false;
+
+	*deleted = 0;
+	if (lever_begin(&c, ctx, &st, 1, err) == -1)
+		return -1;
+	if ((rc = store_work_get(ctx->store, id, &w, err)) != 1)
+		goto rollback_rc;	/* 0: no such message; -1 */
+	from = w.state;
+	if ((from != ST_REJECTED && from != ST_FAILED && from != ST_HELD) ||
+	    (rc = store_is_waiting(ctx->store, id, err)) != 0) {
+		store_work_free(&w);
+		if (rc == -1)
+			goto rollback;
+		rc = 0;
+		goto rollback_rc;
+	}
+	snprintf(note, sizeof(note), "deleted by %s: %s", user, why);
+	/* The number its transaction waits for is settled: skipped, with
+	 * the same who and why, and the messages behind it go on. */
+	if (from != ST_REJECTED && w.transaction_id != NULL) {
+		if ((rc = store_tx_next(ctx->store, w.partner,
+		    w.transaction_id, &next, err)) == -1) {
+			store_work_free(&w);
+			goto rollback;
+		}
+		skip = rc == 1 && next == w.sender_seq;
+	}
+	if (store_admin_delete(ctx->store, id, note, err) == -1 ||
+	    store_add_action(ctx->store, id, "delete", user, why, err) == -1 ||
+	    (skip && (store_add_skip(ctx->store, w.partner, w.transaction_id,
+	    w.sender_seq, user, note, err) == -1 || cycle_advance(&c,
+	    w.partner, w.transaction_id, w.sender_seq, err) == -1))) {
+		store_work_free(&w);
+		goto rollback;
+	}
+	if (store_commit(ctx->store, err) == -1) {
+		store_work_free(&w);
+		goto rollback;
+	}
+	/* After COMMIT: the file and its .reason go; a crash before leaves
+	 * a file no row names, which check reports. */
+	if (unlinkat(ctx->sd->state_fd[from], w.file_name, 0) == -1 &&
+	    errno != ENOENT)
+		log_err("event=delete id=%" PRId64 " file=%s status=failed "
+		    "reason=%s", id, LOG_Q(w.file_name),
+		    LOG_Q(strerror(errno)));
+	snprintf(name, sizeof(name), "%s.reason", w.file_name);
+	(void)unlinkat(ctx->sd->state_fd[from], name, 0);
+	ctx->sd->dirty[from] = true;
+	cycle_move_files(&c);
+	cycle_logid(who, sizeof(who), &w);
+	log_notice("event=delete %s state=%s user=%s reason=%s skipped=%s",
+	    who, spool_state_name(from), LOG_Q(user), LOG_Q(why),
+	    skip ? "yes" : "no");
+	store_work_free(&w);
+	cycle_free(&c);
+	*deleted = 1;
+	return 0;
+rollback_rc:
+	store_rollback(ctx->store);
+	cycle_free(&c);
+	return rc;
+rollback:
+	store_rollback(ctx->store);
 	cycle_free(&c);
 	return -1;
 }

@@ -59,4 +59,16 @@ int	lever_release(struct cycle_ctx *, int64_t id, const char *partner,
 	    const char *tx, const char *cause, const char *user,
 	    const char *why, int64_t *count, struct spool_error *);
 
+/*
+ * spoolctl delete: a rejected, failed or held message (no external call
+ * running) goes for good: its row, leaving a tombstone so that a
+ * redelivery is still a duplicate (store_admin_delete()), then its file
+ * and .reason; who and why are recorded (actions). When it holds the
+ * number its transaction waits for, that number is skipped with the same
+ * who and why and the messages behind it go on. *deleted: 1, or 0 when
+ * id is no such message (nothing changed).
+ */
+int	lever_delete(struct cycle_ctx *, int64_t id, const char *user,
+	    const char *why, int *deleted, struct spool_error *);
+
 #endif

@@ -743,6 +743,72 @@ store_admin_settle_removed(struct store *s, int64_t id, const char *note,
 	return n > 0;
 }
 
+/* Step one statement bound to id (and text t as ?2): SQLITE_DONE or rc. */
+static int
+step_id(struct store *s, const char *sql, int64_t id, const char *t,
+    struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prep(s, sql, &st, err) == -1)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	if (t != NULL)
+		sqlite3_bind_text(st, 2, t, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE && err != NULL)
+		spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+store_admin_delete(struct store *s, int64_t id, const char *note,
+    struct spool_error *err)
+{
+	int rc;
+
+	if (store_exec(s, "SAVEPOINT delete_row", err) == -1)
+		return -1;
+	/* A tombstone, as purge leaves (a redelivery is a duplicate); not
+	 * for a rejected message, which the store never matched against. */
+	if (step_id(s, "INSERT OR REPLACE INTO tombstones (id, partner, "
+	    "transaction_id, sender_seq, message_id, sha256, type, fate, "
+	    "purged_at) SELECT id, partner, transaction_id, sender_seq, "
+	    "message_id, sha256, type, 'deleted', "
+	    "CAST(strftime('%s', 'now') AS INTEGER) * 1000 FROM messages "
+	    "WHERE id = ?1 AND duplicate_of IS NULL AND rejected = 0", id,
+	    NULL, err) != SQLITE_DONE ||
+	    step_id(s, "DELETE FROM attempts WHERE message = ?1", id, NULL,
+	    err) != SQLITE_DONE ||
+	    step_id(s, "UPDATE batch_entries SET message = NULL WHERE "
+	    "message = ?1", id, NULL, err) != SQLITE_DONE)
+		goto undo;
+	rc = step_id(s, "DELETE FROM messages WHERE id = ?1", id, NULL, NULL);
+	if (rc != SQLITE_DONE) {
+		if (sqlite3_extended_errcode(s->db) !=
+		    SQLITE_CONSTRAINT_FOREIGNKEY) {
+			spool_seterr(err, "%s: %s", s->path,
+			    sqlite3_errmsg(s->db));
+			goto undo;
+		}
+		/* Another row names it: it stays, settled (done), purged,
+		 * with the note as its reason. */
+		if (step_id(s, "UPDATE messages SET state = 'done', "
+		    "next_attempt_at = NULL, hold_cause = NULL, reason = ?2, "
+		    "purged_at = CAST(strftime('%s', 'now') AS INTEGER) * "
+		    "1000, updated_at = CAST(strftime('%s', 'now') AS "
+		    "INTEGER) * 1000 WHERE id = ?1", id, note, err) !=
+		    SQLITE_DONE)
+			goto undo;
+	}
+	return store_exec(s, "RELEASE delete_row", err);
+undo:
+	store_exec(s, "ROLLBACK TO delete_row; RELEASE delete_row", NULL);
+	return -1;
+}
+
 bool
 store_admin_busy(struct store *s)
 {

@@ -226,6 +226,16 @@ void	store_admin_purge_close(struct store_admin_purge *);
 int	store_admin_settle_removed(struct store *, int64_t id,
 	    const char *note, struct spool_error *);
 
+/*
+ * spoolctl delete (lever_delete()), inside the caller's write
+ * transaction: message id goes (its attempts with it), leaving a
+ * tombstone (fate "deleted") unless it was rejected at acceptance; a row
+ * that another row still names (the books) stays instead, settled as
+ * done and purged, with note as its reason. 0 or -1.
+ */
+int	store_admin_delete(struct store *, int64_t id, const char *note,
+	    struct spool_error *);
+
 /* Was the last error of this store a busy or locked database? */
 bool	store_admin_busy(struct store *);
 

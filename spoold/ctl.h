@@ -100,6 +100,7 @@ int		 cmd_purge(struct ctl *, int argc, char **argv);
 int		 cmd_check(struct ctl *, int argc, char **argv);
 int		 cmd_hold(struct ctl *, int argc, char **argv);
 int		 cmd_release(struct ctl *, int argc, char **argv);
+int		 cmd_delete(struct ctl *, int argc, char **argv);
 
 /* The user who runs spoolctl, for the record: a name or "uid N". */
 const char	*ctl_user(char *buf, size_t len);

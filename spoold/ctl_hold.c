@@ -1,7 +1,8 @@
 /*
- * ctl_hold.c - spoolctl hold and release (DESIGN 18): an admin stops
- * messages (one by one, IDs from the arguments or standard input, or a
- * whole transaction) and lets them go on, recording who and why.
+ * ctl_hold.c - spoolctl hold, release and delete (DESIGN 18): an admin
+ * stops messages (one by one, IDs from the arguments or standard input,
+ * or a whole transaction), lets them go on, or removes rejected, failed
+ * and held ones for good, recording who and why.
  *
  * Each runs through the levers (lever_hold(), lever_release()): one
  * write transaction per message or transaction, COMMIT, then the
@@ -194,4 +195,80 @@ cmd_release(struct ctl *c, int argc, char **argv)
 	};
 
 	return run(c, &hc, argc, argv);
+}
+
+int
+cmd_delete(struct ctl *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "reason", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct cycle_ctx ctx = { &c->conf, &c->store, &c->sd, NULL, NULL,
+	    NULL, NULL, NULL, NULL, NULL };
+	const char *usage_text = "usage: spoolctl delete MSGID... | delete - "
+	    "(each with --reason TEXT)";
+	const char *why = NULL;
+	struct spool_error err;
+	char user[128];
+	int64_t *ids = NULL, total = 0;
+	size_t nids = 0, i, missed = 0;
+	int ch, rc, done;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch == 'r')
+			why = optarg;
+		else
+			return fail(EX_USAGE, "%s", usage_text);
+	}
+	argc -= optind;
+	argv += optind;
+	if (why == NULL || why[0] == '\0' || argc < 1)
+		return fail(EX_USAGE, "%s", usage_text);
+	if ((rc = ctl_read_ids("delete", argc, argv, &ids, &nids)) != EX_OK)
+		return rc;
+	if ((rc = need_spooldir(c)) != EX_OK) {
+		free(ids);
+		return rc;
+	}
+	ctl_user(user, sizeof(user));
+	spool_clearerr(&err);
+	if (c->json) {
+		jd_object(&c->j);
+		jd_key(&c->j, "not_deleted");
+		jd_array(&c->j);
+	}
+	for (i = 0; i < nids; i++) {
+		if (lever_delete(&ctx, ids[i], user, why, &done, &err) == -1) {
+			free(ids);
+			if (total > 0)
+				ctl_tell_daemon(c);
+			return store_fail(c, &err);
+		}
+		total += done;
+		if (!done) {
+			missed++;
+			fprintf(stderr, "spoolctl: nothing to delete: message %"
+			    PRId64 " is not rejected, failed or held (or its "
+			    "exec call is running)\n", ids[i]);
+			if (c->json)
+				jd_int(&c->j, ids[i]);
+		}
+	}
+	free(ids);
+	if (total > 0)
+		ctl_tell_daemon(c);
+	rc = missed > 0 ? EX_DATAERR : EX_OK;
+	if (c->json) {
+		jd_array_end(&c->j);
+		jd_kint(&c->j, "deleted", total);
+		jd_kstr(&c->j, "user", user);
+		jd_kstr(&c->j, "reason", why);
+		jd_object_end(&c->j);
+		return finish_json(c, rc);
+	}
+	printf("delete: %" PRId64 " message%s deleted by %s\n", total,
+	    total == 1 ? "" : "s", user);
+	return rc;
 }

@@ -83,6 +83,9 @@ static const struct {
 	{ "release", "release MSGID... | release - | release --tx PARTNER ID "
 	    "[--reason TEXT]",
 	    "let held messages go on, in their transaction's order" },
+	{ "delete", "delete MSGID... | delete - --reason TEXT",
+	    "remove rejected, failed or held messages for good (a\n"
+	    "tombstone stays, so a redelivery is a duplicate)" },
 	{ "batch", "batch ID",
 	    "one bundle and the fate of each entry; done only when every\n"
 	    "entry's message is done" },
@@ -111,7 +114,8 @@ writes(int argc, char **argv)
 	if (strcmp(argv[0], "purge") == 0)
 		return !dry;
 	return strcmp(argv[0], "retry") == 0 || strcmp(argv[0], "skip") == 0 ||
-	    strcmp(argv[0], "hold") == 0 || strcmp(argv[0], "release") == 0;
+	    strcmp(argv[0], "hold") == 0 || strcmp(argv[0], "release") == 0 ||
+	    strcmp(argv[0], "delete") == 0;
 }
 
 static void
@@ -532,6 +536,7 @@ static const struct {
 	{ "skip", cmd_skip },
 	{ "hold", cmd_hold },
 	{ "release", cmd_release },
+	{ "delete", cmd_delete },
 	{ "batch", cmd_batch },
 	{ "batches", cmd_batches },
 	{ "purge", cmd_purge },
