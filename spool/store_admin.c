@@ -457,6 +457,7 @@ store_admin_status_free(struct store_admin_status *st)
 	free(st->oldest_gap_tx);
 	free(st->oldest_gap_next_state);
 	free(st->daemon_version);
+	free(st->archive_failed_error);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -531,6 +532,14 @@ row_rates(sqlite3_stmt *st, struct store_admin_status *o)
 }
 
 static int
+row_archive(sqlite3_stmt *st, struct store_admin_status *o)
+{
+	o->archive_failed = sqlite3_column_int64(st, 0);
+	o->archive_failed_id = sqlite3_column_int64(st, 1);
+	return store_col_dup(st, 2, &o->archive_failed_error);
+}
+
+static int
 row_daemon(sqlite3_stmt *st, struct store_admin_status *o)
 {
 	o->daemon_known = true;
@@ -567,7 +576,11 @@ store_admin_status(struct store *s, int64_t now, struct store_admin_status *o,
 	    "FROM messages WHERE state = 'done' AND updated_at >= ?2",
 	    now - 60 * 1000, now - 3600 * 1000, row_rates, o, err) == -1 ||
 	    one_row(s, "SELECT pid, started_at, version FROM daemon "
-	    "WHERE id = 1", 0, 0, row_daemon, o, err) == -1) {
+	    "WHERE id = 1", 0, 0, row_daemon, o, err) == -1 ||
+	    one_row(s, "SELECT count(*), min(id), (SELECT archive_error FROM "
+	    "messages WHERE archive_error IS NOT NULL AND purged_at IS NULL "
+	    "ORDER BY id LIMIT 1) FROM messages WHERE archive_error IS NOT "
+	    "NULL AND purged_at IS NULL", 0, 0, row_archive, o, err) == -1) {
 		store_admin_status_free(o);
 		return -1;
 	}
@@ -576,14 +589,17 @@ store_admin_status(struct store *s, int64_t now, struct store_admin_status *o,
 
 int
 store_admin_purge_candidates(struct store *s, int64_t before,
-    int64_t below_id, int64_t limit,
+    int64_t below_id, int64_t limit, bool archived_only,
     int (*fn)(void *, struct store_admin_msg *), void *arg,
     struct spool_error *err)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	if (prep(s, "SELECT " MSG_COLS " FROM messages WHERE state = 'done' "
+	if (prep(s, archived_only ? "SELECT " MSG_COLS " FROM messages WHERE "
+	    "state = 'done' AND purged_at IS NULL AND updated_at < ?1 AND id "
+	    "< ?2 AND archived_at IS NOT NULL ORDER BY id DESC LIMIT ?3" :
+	    "SELECT " MSG_COLS " FROM messages WHERE state = 'done' "
 	    "AND purged_at IS NULL AND updated_at < ?1 AND id < ?2 "
 	    "ORDER BY id DESC LIMIT ?3", &st,
 	    err) == -1)

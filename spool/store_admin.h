@@ -111,6 +111,11 @@ struct store_admin_status {
 	int64_t		 processed_last_hour;
 	int64_t		 duplicates_last_minute;
 	int64_t		 duplicates_last_hour;
+	/* Files kept because archive_command failed on them (DESIGN 18):
+	 * how many, the oldest one and why. */
+	int64_t		 archive_failed;
+	int64_t		 archive_failed_id;
+	char		*archive_failed_error;
 	bool		 daemon_known;	/* the daemon table has a row */
 	int64_t		 daemon_pid;
 	int64_t		 daemon_started_at;
@@ -187,7 +192,8 @@ int	store_admin_status(struct store *, int64_t now,
  * Purging done/. Candidates are messages in state done whose updated_at
  * is before `before', with an ID below below_id, newest ID first (a
  * duplicate always has a higher ID than the message it duplicates, so it
- * goes first), at most limit of them.
+ * goes first), at most limit of them; with archived_only, only those
+ * whose file archive_command has archived (DESIGN 18).
  *
  * store_admin_purge_row() deletes one message's attempts and its row
  * inside a savepoint of the caller's write transaction. It returns 1
@@ -204,7 +210,7 @@ int	store_admin_status(struct store *, int64_t now,
 struct store_admin_purge;
 
 int	store_admin_purge_candidates(struct store *, int64_t before,
-	    int64_t below_id, int64_t limit,
+	    int64_t below_id, int64_t limit, bool archived_only,
 	    int (*fn)(void *, struct store_admin_msg *), void *arg,
 	    struct spool_error *);
 struct store_admin_purge *store_admin_purge_open(struct store *,

@@ -370,6 +370,15 @@ static const char *migrations[] = {
 	"  at INTEGER NOT NULL"
 	");"
 	"CREATE INDEX actions_message ON actions (message);",
+	/*
+	 * 14: archive_command (DESIGN 18): when the file of a message that
+	 * retention is about to remove was archived (archived_at), or why
+	 * its archiving failed (archive_error; the file is kept).
+	 */
+	"ALTER TABLE messages ADD COLUMN archived_at INTEGER;"
+	"ALTER TABLE messages ADD COLUMN archive_error TEXT;"
+	"CREATE INDEX messages_archive_error ON messages (id)"
+	"  WHERE archive_error IS NOT NULL;",
 };
 
 int

@@ -245,6 +245,17 @@ status_json(struct ctl *c, const int64_t *counts, int64_t incoming,
 		jd_object_end(j);
 	} else
 		jd_null(j);
+	jd_key(j, "archive_failed");
+	jd_object(j);
+	jd_kint(j, "count", as->archive_failed);
+	if (as->archive_failed > 0) {
+		jd_kint(j, "oldest_id", as->archive_failed_id);
+		jd_kstr(j, "reason", as->archive_failed_error);
+	} else {
+		jd_knull(j, "oldest_id");
+		jd_knull(j, "reason");
+	}
+	jd_object_end(j);
 	jd_key(j, "processed");
 	jd_object(j);
 	jd_kint(j, "last_minute", as->processed_last_minute);
@@ -320,6 +331,12 @@ status_text(struct ctl *c, const int64_t *counts, int64_t incoming,
 			    def->next_attempt_at, true));
 	} else
 		printf("next try  none deferred\n");
+	if (as->archive_failed > 0)
+		printf("archive   %" PRId64 " file%s kept, archive_command "
+		    "failed (oldest #%" PRId64 ": %s)\n", as->archive_failed,
+		    as->archive_failed == 1 ? "" : "s", as->archive_failed_id,
+		    first_line(b1, sizeof(b1), as->archive_failed_error,
+		    SHORT_REASON * 2));
 	printf("processed %" PRId64 " in the last minute, %" PRId64
 	    " in the last hour\n", as->processed_last_minute,
 	    as->processed_last_hour);
