@@ -379,6 +379,23 @@ static const char *migrations[] = {
 	"ALTER TABLE messages ADD COLUMN archive_error TEXT;"
 	"CREATE INDEX messages_archive_error ON messages (id)"
 	"  WHERE archive_error IS NOT NULL;",
+	/*
+	 * 15: v_messages (DESIGN 3), the stable interface for admins' and
+	 * scripts' SQL: one row per message, whatever the tables become.
+	 * Columns are only ever added. The dialect is the qualifier of the
+	 * type (section 15: ubl.Invoice), native for an unqualified one.
+	 */
+	"CREATE VIEW v_messages AS SELECT"
+	"  id, partner, state, type,"
+	"  CASE WHEN type IS NULL THEN NULL"
+	"    WHEN instr(type, '.') > 1 THEN substr(type, 1, instr(type, '.') - 1)"
+	"    ELSE 'native' END AS dialect,"
+	"  sender, recipient, transaction_id, sender_seq AS sequence,"
+	"  receiver_seq AS receiver_sequence, message_id, batch, orig_name,"
+	"  file_name, reason, received_at, updated_at, attempts,"
+	"  next_attempt_at, duplicate_of, stale, size, hold_cause, purged_at,"
+	"  archived_at"
+	"  FROM messages;",
 };
 
 int

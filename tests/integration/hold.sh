@@ -64,6 +64,19 @@ expect_out "held by"
 expect_out "check the quantities"
 expect_exit 0 ctl --json status
 grep -q '"held": *1' "$T/out" || { cat "$T/out"; fail "status --json: no held"; }
+# The stable view of DESIGN 3 says the same.
+[ "$(sql "SELECT state || '|' || partner || '|' || type || '|' || dialect || \
+    '|' || transaction_id || '|' || sequence || '|' || message_id || '|' || \
+    (received_at > 0) || '|' || (updated_at >= received_at) FROM v_messages \
+    WHERE id = $ID2")" = \
+    "held|acme|InventoryMovement|native|L|2|acme-L-2|1|1" ] ||
+    fail "v_messages: $(sql "SELECT * FROM v_messages WHERE id = $ID2")"
+for col in id partner state type dialect sender recipient transaction_id \
+    sequence message_id batch orig_name file_name reason received_at \
+    updated_at; do
+	sql "SELECT $col FROM v_messages LIMIT 1" >/dev/null ||
+	    fail "v_messages has no column $col"
+done
 ok "a held message blocks its successors and is reported"
 
 # Release: a message that is not held is refused; then 2 and 3 go on.

@@ -78,3 +78,9 @@ sqlite3 "$DB" "UPDATE messages SET state = 'bogus' WHERE id = $ID" \
     'trigger' AND tbl_name = 'messages'")" -ge 3 ] ||
     fail "triggers on messages lost"
 ok "an upgraded store takes the state held"
+
+# v_messages (DESIGN 3) reads the old rows too.
+[ "$(sqlite3 "$DB" "SELECT count(*) FROM v_messages")" = \
+    "$(sqlite3 "$DB" "SELECT count(*) FROM messages")" ] ||
+    fail "v_messages does not show every message"
+ok "v_messages reads an upgraded store"
