@@ -65,6 +65,16 @@ lever_begin(struct cycle *c, struct cycle_ctx *ctx, struct cycle_stats *st,
 	return 0;
 }
 
+/* Remove the .reason sidecar of name in state directory st, if any. */
+static void
+drop_reason(struct cycle_ctx *ctx, int st, const char *name)
+{
+	char reason[SPOOLDIR_NAME_MAX + 16];
+
+	snprintf(reason, sizeof(reason), "%s.reason", name);
+	unlinkat(ctx->sd->state_fd[st], reason, 0);
+}
+
 int
 lever_retry(struct cycle_ctx *ctx, int64_t id, const char *partner,
     const char *tx, bool failed_only, int64_t *count, struct spool_error *err)
@@ -177,8 +187,10 @@ lever_skip(struct cycle_ctx *ctx, const char *partner, const char *tx,
 	if (store_commit(ctx->store, err) == -1)
 		goto rollback;
 	/* A skipped message's file goes to done/; a released successor
-	 * moves to queue/. */
+	 * moves to queue/. A held one leaves its .reason behind: it goes. */
 	cycle_move_files(&c);
+	if (c.n == 1 && c.items[0].w.state == ST_HELD)
+		drop_reason(ctx, ST_HELD, c.items[0].w.file_name);
 	cycle_free(&c);
 	log_notice("event=skip partner=%s tx=%s seq=%" PRId64 " user=%s",
 	    LOG_Q(partner), LOG_Q(tx), seq, LOG_Q(user));
@@ -187,16 +199,6 @@ rollback:
 	store_rollback(ctx->store);
 	cycle_free(&c);
 	return -1;
-}
-
-/* Remove the .reason sidecar of name in state directory st, if any. */
-static void
-drop_reason(struct cycle_ctx *ctx, int st, const char *name)
-{
-	char reason[SPOOLDIR_NAME_MAX + 16];
-
-	snprintf(reason, sizeof(reason), "%s.reason", name);
-	unlinkat(ctx->sd->state_fd[st], reason, 0);
 }
 
 /* Take a list of messages into a lever's cycle, each to state to. */

@@ -324,6 +324,39 @@ out:
 }
 
 int
+store_admin_actions(struct store *s, int64_t msg,
+    int (*fn)(void *, const struct store_admin_action *), void *arg,
+    struct spool_error *err)
+{
+	struct store_admin_action a;
+	sqlite3_stmt *st;
+	int rc, ret = -1;
+
+	if ((rc = store_has_table(s, "actions", err)) != 1)
+		return rc;
+	if (prep(s, "SELECT act, user, reason, at FROM actions WHERE "
+	    "message = ?1 ORDER BY rowid", &st, err) == -1)
+		return -1;
+	sqlite3_bind_int64(st, 1, msg);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		a.act = (const char *)sqlite3_column_text(st, 0);
+		a.user = (const char *)sqlite3_column_text(st, 1);
+		a.reason = (const char *)sqlite3_column_text(st, 2);
+		a.at = sqlite3_column_int64(st, 3);
+		if (fn(arg, &a) != 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		store_stmt_err(s, NULL, err);
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int
 store_admin_tx_get(struct store *s, const char *partner, const char *tx,
     struct store_admin_tx *t, struct spool_error *err)
 {

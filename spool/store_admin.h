@@ -73,6 +73,19 @@ struct store_admin_attempt {
 	const char	*error;
 };
 
+/* What an admin (or spoold, for our own mistakes) did to a message. */
+struct store_admin_action {
+	const char	*act;		/* hold, release, delete */
+	const char	*user;
+	const char	*reason;	/* may be NULL */
+	int64_t		 at;
+};
+
+/* A message's recorded actions, oldest first (none in an old store). */
+int	store_admin_actions(struct store *, int64_t msg,
+	    int (*fn)(void *, const struct store_admin_action *), void *arg,
+	    struct spool_error *);
+
 /* A transaction row. */
 struct store_admin_tx {
 	int64_t		 next_seq;

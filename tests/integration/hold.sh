@@ -61,7 +61,11 @@ expect_exit 0 ctl list --state held
 grep -q "^$ID2 .* held " "$T/out" || fail "list --state held: no held message"
 expect_exit 0 ctl show "$ID2"
 expect_out "held by"
-expect_out "check the quantities"
+expect_out "file          hold/"
+grep -q "^  hold .* by .*: check the quantities" "$T/out" ||
+    { cat "$T/out"; fail "show: the hold is not listed with who and why"; }
+expect_exit 0 ctl --json show "$ID2"
+grep -q '"act": *"hold"' "$T/out" || { cat "$T/out"; fail "show --json: no actions"; }
 expect_exit 0 ctl --json status
 grep -q '"held": *1' "$T/out" || { cat "$T/out"; fail "status --json: no held"; }
 # The stable view of DESIGN 3 says the same.
@@ -106,4 +110,16 @@ drop_file acme,m1.xml
 wait_until 20 '[ "$(count done)" -eq 5 ]' || fail "M not processed"
 expect_exit 0 ctl check
 ok "release puts a message behind a missing number in parked/"
+
+# skip of a held number: it goes to done/ unapplied, its .reason with it.
+mv_msg acme S 2 1 >"$T/work/acme,s2.xml"
+drop_file acme,s2.xml
+wait_until 20 '[ "$(count parked)" -eq 1 ]' || fail "S2 not parked"
+expect_exit 0 ctl hold --tx acme S --reason "hold S"
+expect_exit 0 ctl skip --tx acme S 1 --reason "never sent"
+expect_exit 0 ctl skip --tx acme S 2 --reason "not wanted"
+[ -z "$(ls -A "$T/spool/hold")" ] || fail "hold/ keeps something after skip"
+[ "$(sql "SELECT state FROM messages WHERE transaction_id = 'S'")" = done ] ||
+    fail "the skipped held message is not done"
+ok "skip of a held number leaves nothing in hold/"
 stop_daemon
