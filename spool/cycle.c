@@ -461,7 +461,9 @@ cycle_move_files(struct cycle *c)
 		}
 		if (it->to_state == ST_HELD && it->w.state != ST_HELD) {
 			cycle_logid(id, sizeof(id), &it->w);
-			log_warn("event=hold %s reason=%s", id,
+			log_warn("event=hold %s%s%s reason=%s", id,
+			    it->cause[0] != '\0' ? " cause=" : "",
+			    it->cause[0] != '\0' ? LOG_Q(it->cause) : "",
 			    LOG_Q(it->reason));
 		}
 		if (it->to_state < 0 || it->to_state == it->w.state)

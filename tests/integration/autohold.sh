@@ -48,7 +48,7 @@ P1=$(sql "SELECT id FROM messages WHERE transaction_id = 'P' AND \
     sender_seq = 1")
 [ "$(sql "SELECT hold_cause FROM messages WHERE id = $P1")" = route ] ||
     fail "P 1's cause is not route"
-grep -q "level=warning event=hold id=$P1 partner=acme tx=P seq=1 type=ProductInfo reason=.*no route for message type ProductInfo" \
+grep -q "level=warning event=hold id=$P1 partner=acme tx=P seq=1 type=ProductInfo cause=route reason=.*no route for message type ProductInfo" \
     "$T/log" || fail "the hold was not logged with the identity and cause"
 # A wake-up (and a cycle) later it is still logged once.
 kill -USR1 "$DAEMON_PID"
@@ -91,7 +91,7 @@ Q1=$(sql "SELECT id FROM messages WHERE transaction_id = 'Q' AND \
     sender_seq = 1")
 [ "$(sql "SELECT hold_cause FROM messages WHERE id = $Q1")" = external ] ||
     fail "Q 1's cause is not external"
-grep -q "event=hold id=$Q1 partner=acme tx=Q seq=1 .*cannot execute $T/later.sh" \
+grep -q "event=hold id=$Q1 partner=acme tx=Q seq=1 type=ProductInfo cause=external reason=.*cannot execute $T/later.sh" \
     "$T/log" || fail "the missing command's hold was not logged"
 [ "$(count failed)" -eq 0 ] || fail "a message failed for our command"
 # A SIGHUP that fixes nothing releases nothing.
