@@ -121,7 +121,8 @@ name_id(const char *name, const char *ext, int64_t *id)
 int
 reconcile_name_id(const char *name, int64_t *id)
 {
-	return name_id(name, ".xml", id) || name_id(name, ".rejected", id);
+	return name_id(name, ".xml", id) || name_id(name, ".rejected", id) ||
+	    name_id(name, ".held", id);
 }
 
 /* The batch ID in a bundle file's name (spooldir_bundle_name()). */

@@ -155,6 +155,7 @@ U1=$(sql "SELECT id FROM messages WHERE orig_name = 'u1.xml'")
 [ "$(count rejected)" -eq 1 ] || fail "the unreadable upload was rejected"
 grep -q "event=hold partner=acme file=u1.xml id=$U1 cause=unreadable reason=.*Permission denied" \
     "$T/log" || fail "the unreadable upload's hold was not logged"
+expect_exit 0 ctl check	# hold/<partner>,<name>,<id>.held is its row's
 mv "$T/w/u2.xml" "$T/spool/incoming/acme/u2.xml"
 wait_until 20 '[ "$(state_of U 2)" = parked ]' || fail "U 2 not parked behind the unread U 1"
 HELD=$(ls "$T/spool/hold" | grep '\.held$')
