@@ -577,7 +577,7 @@ batch_entry(void *arg, const struct store_batch_entry *e)
 /*
  * A batch's state: rejected (the bundle was refused), done (every entry's
  * message is done or was rejected: nothing left to happen), or pending
- * (some are queued, parked, deferred or failed).
+ * (some are queued, parked, deferred, failed or held).
  */
 static const char *
 batch_state(int bundle_state, const int64_t *counts)
@@ -585,7 +585,7 @@ batch_state(int bundle_state, const int64_t *counts)
 	if (bundle_state == ST_REJECTED)
 		return "rejected";
 	if (counts[ST_QUEUE] + counts[ST_PARKED] + counts[ST_DEFERRED] +
-	    counts[ST_FAILED] > 0)
+	    counts[ST_FAILED] + counts[ST_HELD] > 0)
 		return "pending";
 	return "done";
 }
@@ -594,7 +594,8 @@ batch_state(int bundle_state, const int64_t *counts)
 static void
 batch_pending_text(const int64_t *counts)
 {
-	static const int st[] = { ST_QUEUE, ST_PARKED, ST_DEFERRED, ST_FAILED };
+	static const int st[] = { ST_QUEUE, ST_PARKED, ST_DEFERRED, ST_FAILED,
+	    ST_HELD };
 	const char *sep = "";
 	size_t i;
 

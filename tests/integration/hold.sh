@@ -122,4 +122,16 @@ expect_exit 0 ctl skip --tx acme S 2 --reason "not wanted"
 [ "$(sql "SELECT state FROM messages WHERE transaction_id = 'S'")" = done ] ||
     fail "the skipped held message is not done"
 ok "skip of a held number leaves nothing in hold/"
+
+# A bundle with a held entry is pending, not done.
+mkdir -p "$T/b"
+mv_msg acme X 2 1 >"$T/b/x2.xml"
+tar -C "$T/b" -cf "$T/spool/incoming/acme/.b.tar" x2.xml
+mv "$T/spool/incoming/acme/.b.tar" "$T/spool/incoming/acme/b.tar"
+wait_until 20 '[ "$(count parked)" -eq 1 ]' || fail "X2 not parked"
+B=$(sql "SELECT batch FROM messages WHERE transaction_id = 'X'")
+expect_exit 0 ctl hold --tx acme X --reason "look at the bundle"
+expect_exit 0 ctl batch "$B"
+expect_out "pending (1 held)"
+ok "a bundle with a held entry is pending"
 stop_daemon
