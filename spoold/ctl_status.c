@@ -453,7 +453,7 @@ cmd_list(struct ctl *c, int argc, char **argv)
 			if ((st = spool_state_parse(optarg)) < 0)
 				return fail(EX_USAGE, "list: unknown state %s "
 				    "(queue, parked, deferred, failed, "
-				    "rejected, done)", optarg);
+				    "rejected, done, held)", optarg);
 			f.states |= 1u << st;
 			break;
 		case 'p':
