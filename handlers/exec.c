@@ -599,13 +599,15 @@ start_call(struct exec_calls *q, struct call *c)
 	    c->timeout_ms, c->who, ended, c, why, sizeof(why));
 	exec_env_free(&env);
 	/*
-	 * The outcome of a call that cannot start. A program that cannot
-	 * be executed (missing, not executable) is permanent today; a
-	 * "held" outcome (a new enum cycle_result the cycle learns) would
-	 * be decided here, and told through cycle_complete() as any other.
+	 * The outcome of a call that cannot start. A command missing or
+	 * not executable is our mistake: held (DESIGN 18) until a SIGHUP
+	 * finds it fixed, or release; told through cycle_complete() as any
+	 * other outcome.
 	 */
 	if (rc > 0)
-		no_run(q, c, CYCLE_PERMANENT, "cannot execute %s: %s",
+		no_run(q, c, rc == ENOENT || rc == EACCES || rc == ENOEXEC ||
+		    rc == ENOTDIR || rc == ELOOP ? CYCLE_HOLD :
+		    CYCLE_PERMANENT, "cannot execute %s: %s",
 		    route->argv[0], strerror(rc));
 	else if (rc == -1)
 		no_run(q, c, CYCLE_TEMPORARY, "%s", why);

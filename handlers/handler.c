@@ -1,8 +1,9 @@
 /*
  * handler.c - route each message to the handler of its type.
  *
- * A type without a route, with no [route *] either, fails permanently:
- * retrying cannot help until an admin adds a route (and then retries it).
+ * A type without a route, with no [route *] either, is our mistake, not
+ * the partner's: the message is held (cause "route"), and a SIGHUP that
+ * adds the route lets it go on (DESIGN 18).
  *
  * The exec handler (exec.c) answers CYCLE_EXTERNAL: the cycle records a
  * pending call, which exec.c makes outside the transaction (the process
@@ -50,9 +51,10 @@ handler_route(void *arg, struct store *s, const struct cycle_msg *m,
 	route = conf_route(r->conf, type);
 	if (route == NULL) {
 		snprintf(reason, reasonlen, "no route for message type %s "
-		    "(add [route %s] or [route *] to the configuration)", type,
-		    type);
-		return CYCLE_PERMANENT;
+		    "(add [route %s] or [route *] to the configuration and "
+		    "reload spoold)", type, type);
+		snprintf(m->cause, m->causelen, "route");
+		return CYCLE_HOLD;
 	}
 	for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
 		if (strcmp(handlers[i]->name, route->handler) == 0)

@@ -46,6 +46,11 @@
  * it meanwhile, start-up settles the row as failed: the upload was removed
  * before spoold had its copy (reconcile_settle_lost).
  *
+ * An upload spoold may not read (EACCES, EPERM) is our side's mistake,
+ * not the partner's (DESIGN 18): it is recorded held, cause
+ * "unreadable", and moved unread to hold/; released, it comes back to
+ * incoming/ and is accepted from the start (lever_release()).
+ *
  * Nothing from a partner becomes a path: state-directory names are made
  * by spooldir_name() from escaped fields and the store's ID.
  */
@@ -112,7 +117,9 @@ file_kind(mode_t m)
 
 /*
  * Open an upload safely. 0: *fd is open and *st describes it. 1: refused,
- * reason in why. 2: it vanished (nothing to do). -1: system error.
+ * reason in why. 2: it vanished (nothing to do). 3: spoold may not read
+ * it (our side's mistake, DESIGN 18: held), reason in why. -1: system
+ * error.
  */
 static int
 open_upload(const struct accept_file *f, int *fdp, struct stat *stp,
@@ -131,7 +138,15 @@ open_upload(const struct accept_file *f, int *fdp, struct stat *stp,
 			    "regular files are accepted", LOG_Q(f->name));
 			return 1;
 		}
-		if (errno == ENXIO || errno == EACCES || errno == EPERM) {
+		if (errno == EACCES || errno == EPERM) {
+			snprintf(why, whylen, "%s cannot be read by spoold "
+			    "(%s): held until it can (fix its mode or "
+			    "spoold's rights, then reload spoold or run "
+			    "spoolctl release)", LOG_Q(f->name),
+			    strerror(errno));
+			return 3;
+		}
+		if (errno == ENXIO) {
 			snprintf(why, whylen, "%s cannot be opened (%s)",
 			    LOG_Q(f->name), strerror(errno));
 			return 1;
@@ -221,6 +236,40 @@ accept_reject(struct accept_ctx *c, const struct accept_src *src,
 	if (store_insert(c->store, &m, &o->id, err) == -1)
 		return -1;
 	o->state = ST_REJECTED;
+	return 0;
+}
+
+/*
+ * An upload spoold may not read (open_upload() said 3): recorded held,
+ * cause "unreadable", with nothing known of it but its partner and name;
+ * its file goes to hold/. Released (SIGHUP, spoolctl release), it goes
+ * back to incoming/ and is accepted from the start (lever_release()).
+ */
+static int
+accept_hold(struct accept_ctx *c, const struct accept_src *src,
+    struct outcome *o, struct spool_error *err)
+{
+	struct store_newmsg m;
+
+	memset(&m, 0, sizeof(m));
+	m.partner = src->partner;
+	m.orig_name = src->orig_name;
+	m.state = ST_HELD;
+	m.reason = o->reason;
+	if (spooldir_held_name(o->file_name, sizeof(o->file_name),
+	    m.partner, src->orig_name, o->id) == -1) {
+		spool_seterr(err, "file name too long");
+		return -1;
+	}
+	m.id = o->id;
+	m.file_name = o->file_name;
+	if (store_insert(c->store, &m, &o->id, err) == -1 ||
+	    store_mark_held(c->store, o->id, o->reason, "unreadable", 0,
+	    err) == -1 ||
+	    store_add_action(c->store, o->id, "hold", "spoold", o->reason,
+	    err) == -1)
+		return -1;
+	o->state = ST_HELD;
 	return 0;
 }
 
@@ -419,6 +468,8 @@ accept_one(struct accept_ctx *c, const struct accept_file *f,
 		return -1;
 	if (rc == 1)
 		return accept_reject(c, &src, NULL, 0, NULL, o, err);
+	if (rc == 3)
+		return accept_hold(c, &src, o, err);
 
 	/* Not XML text: a bundle, if libarchive reads it (DESIGN 9). */
 	do
@@ -586,6 +637,17 @@ move_one(struct accept_ctx *c, const struct accept_file *f,
 		stats->rejected++;
 		log_notice("event=reject %s id=%" PRId64 " reason=%s",
 		    o->logid, o->id, LOG_Q(o->reason));
+	}
+	if (o->state == ST_HELD) {
+		/* The .reason beside it is for ls; the store has it. */
+		if (spooldir_write_reason(c->sd, ST_HELD, o->file_name,
+		    o->reason, &err) == -1) {
+			log_warn("event=reason %s id=%" PRId64 " status=failed "
+			    "reason=%s", o->logid, o->id, LOG_Q(err.msg));
+			spool_clearerr(&err);
+		}
+		log_warn("event=hold %s id=%" PRId64 " cause=unreadable "
+		    "reason=%s", o->logid, o->id, LOG_Q(o->reason));
 	}
 	if (o->restore) {
 		stats->restored++;

@@ -451,7 +451,7 @@ put_entry(struct pass2 *p, struct ment *m, const struct bundle_entry *be)
 	 * with one syncfs() before the bundle moves, and a copy that a power
 	 * loss left empty is found by its content and written again (see
 	 * the top of this file). */
-	if (spooldir_write_at(dfd, spool_state_name(m->state), m->file,
+	if (spooldir_write_at(dfd, spooldir_dir_name(m->state), m->file,
 	    be->data, be->len, 0, &p->syserr, p->err) == -1)
 		return -1;
 	c->sd->dirty[m->state] = true;

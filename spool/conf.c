@@ -64,7 +64,8 @@ enum kind {
 	K_LEVEL,
 	K_TARGET,
 	K_STRING,
-	K_SHA256
+	K_SHA256,
+	K_ARGV		/* a command line, split as a route's command */
 };
 
 struct key {
@@ -107,6 +108,10 @@ static const struct key keys[] = {
 	    offsetof(struct conf, dedup_window_ms), 0, 3650 * DAY },
 	{ "processing", "retention_interval", K_DURATION,
 	    offsetof(struct conf, retention_interval_ms), SEC(1), SEC(60) },
+	{ "processing", "archive_command", K_ARGV,
+	    offsetof(struct conf, archive_argv), 0, 0 },
+	{ "processing", "archive_timeout", K_DURATION,
+	    offsetof(struct conf, archive_timeout_ms), SEC(1), DAY },
 	{ "processing", "min_free_space", K_SIZE,
 	    offsetof(struct conf, min_free_space), 0, KB * KB * KB * KB * KB },
 	{ "processing", "max_attributes", K_UINT,
@@ -219,6 +224,7 @@ conf_defaults(struct conf *c)
 	c->dedup_window_ms = 90 * DAY;
 	c->rejected_retention_ms = 30 * DAY;
 	c->failed_retention_ms = 0;	/* never */
+	c->archive_timeout_ms = SEC(20);
 	c->min_free_space = CONF_MIN_FREE_AUTO;
 	c->msg_limits.max_attributes = MSG_MAX_ATTRIBUTES;
 	c->msg_limits.max_depth = MSG_MAX_DEPTH;
@@ -264,6 +270,7 @@ conf_free(struct conf *c)
 	free(c->http_tls_cert);
 	free(c->http_tls_key);
 	free(c->http_admin_token_sha256);
+	free_strv(c->archive_argv);
 	for (i = 0; i < c->nroutes; i++) {
 		free(c->routes[i].type);
 		free(c->routes[i].handler);
@@ -432,6 +439,8 @@ sha256_hex(const char *v)
 	return h;
 }
 
+static char **split_words(const char *, const char **);
+
 static int
 set_value(struct parse *p, const struct key *k, const char *v)
 {
@@ -507,6 +516,16 @@ set_value(struct parse *p, const struct key *k, const char *v)
 			    "characters 0-9a-f, as sha256sum prints it)",
 			    k->name);
 		return 1;
+	case K_ARGV: {
+		const char *why;
+		char **argv;
+
+		if ((argv = split_words(v, &why)) == NULL)
+			return fail(p, "%s: %s", k->name, why);
+		free_strv(*(char ***)dst);
+		*(char ***)dst = argv;
+		return 1;
+	}
 	case K_TARGET:
 		if (strcmp(v, "stderr") == 0)
 			*(enum log_target *)dst = LOG_TARGET_STDERR;

@@ -54,6 +54,9 @@ struct conf {
 	uint64_t	 dedup_window_ms;	/* tombstones kept; 0 ever */
 	uint64_t	 rejected_retention_ms;	/* 0: for ever */
 	uint64_t	 failed_retention_ms;	/* 0: for ever (default) */
+	char		**archive_argv;	/* archive_command, NULL-terminated;
+					   NULL: none */
+	uint64_t	 archive_timeout_ms;
 	uint64_t	 min_free_space;	/* bytes; CONF_MIN_FREE_AUTO:
 						   1 GiB or 5%, the smaller */
 	struct msg_limits msg_limits;	/* max_attributes, ... */

@@ -113,10 +113,10 @@ read_message(struct spooldir *sd, struct store_work *w, uint64_t max,
 	}
 	if (fd == -1) {
 		snprintf(why, whylen, "cannot open %s/%s: %s",
-		    spool_state_name(w->state), w->file_name, strerror(errno));
+		    spooldir_dir_name(w->state), w->file_name, strerror(errno));
 		return -1;
 	}
-	snprintf(name, sizeof(name), "%s/%s", spool_state_name(w->state),
+	snprintf(name, sizeof(name), "%s/%s", spooldir_dir_name(w->state),
 	    w->file_name);
 	spool_clearerr(&err);
 	rc = readfile_fd(fd, name, max, buf, len, why, whylen, &err);
@@ -134,8 +134,8 @@ read_message(struct spooldir *sd, struct store_work *w, uint64_t max,
 	return 0;
 }
 
-static void
-logid(char *buf, size_t len, const struct store_work *w)
+void
+cycle_logid(char *buf, size_t len, const struct store_work *w)
 {
 	if (w->transaction_id != NULL)
 		snprintf(buf, len, "id=%" PRId64 " partner=%s tx=%s seq=%"
@@ -160,6 +160,7 @@ call_handler(struct cycle *c, struct item *it)
 	int rc;
 
 	it->reason[0] = '\0';
+	it->cause[0] = '\0';
 	if ((rc = read_message(c->ctx->sd, &it->w,
 	    c->ctx->conf->max_message_size, &buf, &len, it->reason,
 	    sizeof(it->reason))) != 0)
@@ -177,6 +178,8 @@ call_handler(struct cycle *c, struct item *it)
 	cm.buf = buf;
 	cm.len = len;
 	cm.msg = &msg;
+	cm.cause = it->cause;
+	cm.causelen = sizeof(it->cause);
 	/*
 	 * Stale (DESIGN 5): written without knowledge of our latest message
 	 * in the transaction. Decided here, at processing time, because only
@@ -277,6 +280,35 @@ succeed(struct cycle *c, struct item *it, struct spool_error *err)
 	    it->w.sender_seq, err);
 }
 
+/*
+ * Hold item i for a mistake on our side (CYCLE_HOLD, after its savepoint
+ * was rolled back): hold/, with the cause, recorded as spoold's own act.
+ * An external call that could not be made counts as an attempt (the
+ * handler recorded it as one); a missing route does not.
+ */
+static int
+hold_item(struct cycle *c, struct item *it, bool attempted,
+    struct spool_error *err)
+{
+	struct store *s = c->ctx->store;
+	char why[REASON_MAX];
+	int attempt = it->w.attempts + 1;
+
+	if (attempted && store_add_attempt(s, it->w.id, attempt, c->now,
+	    "temporary", it->reason, err) == -1)
+		return -1;
+	snprintf(why, sizeof(why), "held by spoold: %.990s", it->reason);
+	if (store_mark_held(s, it->w.id, why, it->cause[0] != '\0' ?
+	    it->cause : "spoold", attempted ? attempt : 0, err) == -1 ||
+	    store_add_action(s, it->w.id, "hold", "spoold", it->reason,
+	    err) == -1)
+		return -1;
+	snprintf(it->reason, sizeof(it->reason), "%s", why);
+	it->to_state = ST_HELD;
+	c->stats->held++;
+	return 0;
+}
+
 /* Record failure of item i (after its savepoint was rolled back). */
 static int
 fail_item(struct cycle *c, struct item *it, enum cycle_result r,
@@ -285,6 +317,9 @@ fail_item(struct cycle *c, struct item *it, enum cycle_result r,
 	const struct conf *conf = c->ctx->conf;
 	struct store *s = c->ctx->store;
 	int attempt = it->w.attempts + 1;
+
+	if (r == CYCLE_HOLD)
+		return hold_item(c, it, false, err);
 
 	if (store_add_attempt(s, it->w.id, attempt, c->now,
 	    r == CYCLE_PERMANENT ? "permanent" : "temporary", it->reason,
@@ -415,7 +450,7 @@ cycle_move_files(struct cycle *c)
 		/* Logged after the COMMIT, so once: a cycle whose COMMIT
 		 * fails (a full disk) is run again and says nothing twice. */
 		if (it->to_state == ST_DEFERRED || it->to_state == ST_FAILED) {
-			logid(id, sizeof(id), &it->w);
+			cycle_logid(id, sizeof(id), &it->w);
 			if (it->to_state == ST_DEFERRED)
 				log_warn("event=defer %s attempt=%d retry_in=%"
 				    PRIu64 "ms reason=%s", id, it->attempt,
@@ -424,9 +459,24 @@ cycle_move_files(struct cycle *c)
 				log_err("event=fail %s attempt=%d reason=%s",
 				    id, it->attempt, LOG_Q(it->reason));
 		}
+		if (it->to_state == ST_HELD && it->w.state != ST_HELD) {
+			cycle_logid(id, sizeof(id), &it->w);
+			log_warn("event=hold %s%s%s reason=%s", id,
+			    it->cause[0] != '\0' ? " cause=" : "",
+			    it->cause[0] != '\0' ? LOG_Q(it->cause) : "",
+			    LOG_Q(it->reason));
+		}
 		if (it->to_state < 0 || it->to_state == it->w.state)
 			continue;
 		spool_clearerr(&err);
+		/* hold/'s .reason is for ls only: the store has the reason. */
+		if (it->to_state == ST_HELD && spooldir_write_reason(c->ctx->sd,
+		    ST_HELD, it->w.file_name, it->reason, &err) == -1) {
+			cycle_logid(id, sizeof(id), &it->w);
+			log_warn("event=reason %s status=failed reason=%s", id,
+			    LOG_Q(err.msg));
+			spool_clearerr(&err);
+		}
 		if (it->to_state == ST_FAILED) {
 			char log[4096];
 
@@ -437,7 +487,7 @@ cycle_move_files(struct cycle *c)
 			 * waits where it is, the reason is owed. */
 			if (spooldir_write_reason(c->ctx->sd, ST_FAILED,
 			    it->w.file_name, text, &err) == -1) {
-				logid(id, sizeof(id), &it->w);
+				cycle_logid(id, sizeof(id), &it->w);
 				log_err("event=reason %s status=failed "
 				    "reason=%s note=\"the file stays in %s/ "
 				    "until its reason is written\"", id,
@@ -450,7 +500,7 @@ cycle_move_files(struct cycle *c)
 		if (spooldir_move(c->ctx->sd, -1, it->w.state,
 		    it->w.file_name, it->to_state, it->w.file_name,
 		    &err) == -1) {
-			logid(id, sizeof(id), &it->w);
+			cycle_logid(id, sizeof(id), &it->w);
 			log_err("event=move %s status=failed reason=%s",
 			    id, LOG_Q(err.msg));
 		}
@@ -460,7 +510,7 @@ cycle_move_files(struct cycle *c)
 		if (spooldir_move(c->ctx->sd, -1, ST_PARKED,
 		    c->spill[i].file_name, ST_QUEUE, c->spill[i].file_name,
 		    &err) == -1) {
-			logid(id, sizeof(id), &c->spill[i]);
+			cycle_logid(id, sizeof(id), &c->spill[i]);
 			log_err("event=move %s status=failed reason=%s",
 			    id, LOG_Q(err.msg));
 		}
@@ -818,8 +868,13 @@ cycle_complete(struct cycle_ctx *ctx, int64_t id, int attempt,
 		snprintf(c.items[0].reason, sizeof(c.items[0].reason), "%s",
 		    reason != NULL && reason[0] != '\0' ? reason :
 		    "the handler failed without a reason");
-		rc = fail_item(&c, &c.items[0], r == CYCLE_PERMANENT ?
-		    CYCLE_PERMANENT : CYCLE_TEMPORARY, err);
+		if (r == CYCLE_HOLD) {
+			snprintf(c.items[0].cause, sizeof(c.items[0].cause),
+			    "external");
+			rc = hold_item(&c, &c.items[0], true, err);
+		} else
+			rc = fail_item(&c, &c.items[0], r == CYCLE_PERMANENT ?
+			    CYCLE_PERMANENT : CYCLE_TEMPORARY, err);
 	}
 	if (rc == -1 || store_commit(ctx->store, err) == -1)
 		goto rollback;

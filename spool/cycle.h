@@ -21,9 +21,13 @@ enum cycle_result {
 	CYCLE_OK,
 	CYCLE_TEMPORARY,	/* try again later (deferred/) */
 	CYCLE_PERMANENT,	/* give up (failed/) */
-	CYCLE_EXTERNAL		/* run outside the transaction (exec): the
+	CYCLE_EXTERNAL,		/* run outside the transaction (exec): the
 				 * cycle records a pending call and leaves
 				 * the message where it is */
+	CYCLE_HOLD		/* a mistake on our side, not the partner's
+				 * (no route for its type, a command that is
+				 * missing): held (hold/), not failed, until
+				 * the cause is fixed (DESIGN 18) */
 };
 
 /* What a handler is given: one message, inside the cycle's transaction. */
@@ -36,6 +40,10 @@ struct cycle_msg {
 	int64_t			 out_seq;	/* our last SenderSequence in
 						 * its transaction (0: none) */
 	bool			 stale;	/* receiver_seq < out_seq (DESIGN 5) */
+	char			*cause;	/* CYCLE_HOLD: a short word for the
+					 * cause ("route"), for the program
+					 * to tell when it is fixed */
+	size_t			 causelen;
 };
 
 /*
@@ -111,7 +119,7 @@ struct cycle_ctx {
 
 struct cycle_stats {
 	unsigned	 taken;		/* messages looked at */
-	unsigned	 done, deferred, failed, released, external;
+	unsigned	 done, deferred, failed, released, external, held;
 	unsigned	 chunks_failed;
 	bool		 stopped;	/* ended early by should_stop */
 };
@@ -131,7 +139,9 @@ int	cycle_run(struct cycle_ctx *, struct cycle_stats *,
  * transaction of its own: the message stops waiting, the handler side
  * records the outcome of `attempt' (external->record: ok when r is
  * CYCLE_OK, exit_status and reason) and the message is done (its
- * successor released) or deferred or failed, as in a cycle. With r
+ * successor released) or deferred or failed, as in a cycle (held with
+ * the cause "external" when r is CYCLE_HOLD: the call could not be made
+ * for a reason on our side, such as its command missing). With r
  * CYCLE_OK, the outbound messages the program wrote (out, outlen bytes;
  * NULL or 0: none, see outbound_emit_file()) are stamped and recorded in
  * the same transaction; if they are refused, the call is invalid and the

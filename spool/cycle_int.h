@@ -28,6 +28,7 @@ struct item {
 	uint64_t		 retry_in;	/* ms to the next; logged after
 						   COMMIT by cycle_move_files */
 	char			 reason[REASON_MAX];
+	char			 cause[64];	/* CYCLE_HOLD's */
 };
 
 struct cycle {
@@ -56,6 +57,10 @@ int	cycle_advance(struct cycle *, const char *partner, const char *tx,
  * fsync per directory touched. Failures are logged; reconciliation
  * finishes what is left. */
 void	cycle_move_files(struct cycle *);
+
+/* The message's identity for a log line: id=, partner=, tx=, seq=,
+ * type= (LOG_Q quoted). */
+void	cycle_logid(char *buf, size_t len, const struct store_work *);
 
 /* Free the cycle's work (not the struct itself). */
 void	cycle_free(struct cycle *);

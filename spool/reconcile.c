@@ -121,7 +121,8 @@ name_id(const char *name, const char *ext, int64_t *id)
 int
 reconcile_name_id(const char *name, int64_t *id)
 {
-	return name_id(name, ".xml", id) || name_id(name, ".rejected", id);
+	return name_id(name, ".xml", id) || name_id(name, ".rejected", id) ||
+	    name_id(name, ".held", id);
 }
 
 /* The batch ID in a bundle file's name (spooldir_bundle_name()). */
@@ -156,7 +157,7 @@ present(struct run *r, int st, const char *name)
 		return 1;
 	if (errno == ENOENT)
 		return 0;
-	spool_seterr(r->err, "%s/%s: %s", spool_state_name(st), LOG_Q(name),
+	spool_seterr(r->err, "%s/%s: %s", spooldir_dir_name(st), LOG_Q(name),
 	    strerror(errno));
 	return -1;
 }
@@ -302,7 +303,7 @@ scan_dir(struct run *r, int dir)
 	    O_CLOEXEC);
 	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
 		spool_seterr(r->err, "cannot list %s/%s: %s", r->sd->root,
-		    spool_state_name(dir), strerror(errno));
+		    spooldir_dir_name(dir), strerror(errno));
 		if (fd != -1)
 			close(fd);
 		return -1;
@@ -312,7 +313,7 @@ scan_dir(struct run *r, int dir)
 		if ((de = readdir(d)) == NULL) {
 			if (errno != 0) {
 				spool_seterr(r->err, "cannot list %s/%s: %s",
-				    r->sd->root, spool_state_name(dir),
+				    r->sd->root, spooldir_dir_name(dir),
 				    strerror(errno));
 				goto out;
 			}

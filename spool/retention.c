@@ -23,6 +23,12 @@
  * row without a file, which the next look marks (ENOENT counts as
  * removed).
  *
+ * With archive_command set, only files it has archived are removed
+ * (archived_only): spoold runs it on each candidate first, outside any
+ * transaction (retention_archive_list(), retention_archive_mark(),
+ * spoold/archive.c); a file whose archiving failed is kept, its
+ * archive_error recorded and reported.
+ *
  * A purged message that is not a duplicate leaves a tombstone (store
  * migration 11: partner, keys, digest, type, fate), so that a redelivery
  * is still a duplicate; retention_forget() drops tombstones older than
@@ -93,8 +99,8 @@ usable_name(const char *name)
 
 int64_t
 retention_state(struct store *s, struct spooldir *sd, int state,
-    int64_t before, int64_t limit, struct retention_counts *rc,
-    struct spool_error *err)
+    int64_t before, int64_t limit, bool archived_only,
+    struct retention_counts *rc, struct spool_error *err)
 {
 	sqlite3_stmt *sel = NULL, *mark = NULL;
 	struct cands c;
@@ -107,7 +113,8 @@ retention_state(struct store *s, struct spooldir *sd, int state,
 		return -1;
 	if (store_prepare(s, &sel, "SELECT id, file_name FROM messages "
 	    "WHERE state = ?1 AND purged_at IS NULL AND updated_at < ?2 "
-	    "ORDER BY id LIMIT ?3", err) == NULL ||
+	    "AND (?4 = 0 OR archived_at IS NOT NULL) ORDER BY id LIMIT ?3",
+	    err) == NULL ||
 	    store_prepare(s, &mark, "UPDATE messages SET purged_at = ?2 "
 	    "WHERE id = ?1", err) == NULL)
 		goto fail;
@@ -115,6 +122,7 @@ retention_state(struct store *s, struct spooldir *sd, int state,
 	    SQLITE_STATIC);
 	sqlite3_bind_int64(sel, 2, before);
 	sqlite3_bind_int64(sel, 3, limit);
+	sqlite3_bind_int(sel, 4, archived_only);
 	while ((r = sqlite3_step(sel)) == SQLITE_ROW) {
 		struct store_admin_msg m;
 
@@ -154,7 +162,7 @@ retention_state(struct store *s, struct spooldir *sd, int state,
 		}
 		rc->removed++;
 	}
-	if (c.n > 0 && spooldir_fsync_fd(fd, spool_state_name(state),
+	if (c.n > 0 && spooldir_fsync_fd(fd, spooldir_dir_name(state),
 	    err) == -1)
 		goto fail;
 	if (store_commit(s, err) == -1)
@@ -202,7 +210,8 @@ fail:
 
 int64_t
 retention_done(struct store *s, struct spooldir *sd, int64_t before,
-    int64_t limit, struct retention_counts *rc, struct spool_error *err)
+    int64_t limit, bool archived_only, struct retention_counts *rc,
+    struct spool_error *err)
 {
 	struct store_admin_purge *p = NULL;
 	struct cands c;
@@ -214,8 +223,8 @@ retention_done(struct store *s, struct spooldir *sd, int64_t before,
 		return -1;
 	if (store_begin(s, err) == -1)
 		goto fail;
-	if (store_admin_purge_candidates(s, before, INT64_MAX, limit, collect,
-	    &c, err) == -1) {
+	if (store_admin_purge_candidates(s, before, INT64_MAX, limit,
+	    archived_only, collect, &c, err) == -1) {
 		if (err->msg[0] == '\0')
 			spool_seterr(err, "out of memory");
 		goto rollback;
@@ -260,4 +269,68 @@ fail:
 	store_admin_purge_close(p);
 	cands_free(&c);
 	return -1;
+}
+
+int
+retention_archive_list(struct store *s, int state, int64_t before,
+    int64_t limit, int (*fn)(void *, const struct retention_file *),
+    void *arg, struct spool_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct retention_file f;
+	int r, ret = 0;
+
+	if (store_prepare(s, &st, "SELECT id, partner, type, transaction_id, "
+	    "sender_seq, file_name, archive_error IS NOT NULL FROM messages "
+	    "WHERE state = ?1 AND purged_at IS NULL AND updated_at < ?2 AND "
+	    "archived_at IS NULL ORDER BY id LIMIT ?3", err) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, spool_state_name(state), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, before);
+	sqlite3_bind_int64(st, 3, limit);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&f, 0, sizeof(f));
+		f.id = sqlite3_column_int64(st, 0);
+		f.state = state;
+		f.partner = (const char *)sqlite3_column_text(st, 1);
+		f.type = (const char *)sqlite3_column_text(st, 2);
+		f.transaction_id = (const char *)sqlite3_column_text(st, 3);
+		f.sender_seq = sqlite3_column_int64(st, 4);
+		f.file_name = (const char *)sqlite3_column_text(st, 5);
+		f.failed_before = sqlite3_column_int(st, 6) != 0;
+		if (f.partner == NULL || f.file_name == NULL)
+			continue;
+		if (fn(arg, &f) == -1) {
+			ret = -1;
+			break;
+		}
+	}
+	if (ret == 0 && r != SQLITE_DONE) {
+		store_stmt_err(s, st, err);
+		ret = -1;
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int
+retention_archive_mark(struct store *s, int64_t id, const char *error,
+    struct spool_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (store_prepare(s, &st, "UPDATE messages SET archived_at = CASE WHEN "
+	    "?2 IS NULL THEN ?3 END, archive_error = ?2 WHERE id = ?1",
+	    err) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	if (error != NULL)
+		sqlite3_bind_text(st, 2, error, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, store_now_ms());
+	r = sqlite3_step(st);
+	if (r != SQLITE_DONE)
+		store_stmt_err(s, st, err);
+	sqlite3_finalize(st);
+	return r == SQLITE_DONE ? 0 : -1;
 }

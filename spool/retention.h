@@ -4,6 +4,7 @@
 #ifndef SPOOL_RETENTION_H
 #define SPOOL_RETENTION_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -25,10 +26,12 @@ struct retention_counts {
  * slimmed, when the books name it) in a savepoint, its file removed from
  * done/, and the deletion kept only if the file is gone. Adds to *c.
  * Returns the number of candidates looked at (limit means there may be
- * more), or -1.
+ * more), or -1. With archived_only (archive_command set), only those
+ * whose file was archived (retention_archive_mark()).
  */
 int64_t	retention_done(struct store *, struct spooldir *, int64_t before,
-	    int64_t limit, struct retention_counts *, struct spool_error *);
+	    int64_t limit, bool archived_only, struct retention_counts *,
+	    struct spool_error *);
 
 /*
  * Remove from rejected/ or failed/ (st: ST_REJECTED or ST_FAILED) at
@@ -40,8 +43,8 @@ int64_t	retention_done(struct store *, struct spooldir *, int64_t before,
  * the number looked at, or -1.
  */
 int64_t	retention_state(struct store *, struct spooldir *, int st,
-	    int64_t before, int64_t limit, struct retention_counts *,
-	    struct spool_error *);
+	    int64_t before, int64_t limit, bool archived_only,
+	    struct retention_counts *, struct spool_error *);
 
 /*
  * Forget the tombstones of messages purged before `before' (the
@@ -49,6 +52,32 @@ int64_t	retention_state(struct store *, struct spooldir *, int st,
  * Its own short write transaction. The number forgotten, or -1.
  */
 int64_t	retention_forget(struct store *, int64_t before,
+	    struct spool_error *);
+
+/*
+ * archive_command (DESIGN 18): a file retention would remove now and
+ * that is not archived yet. Strings live until fn returns.
+ */
+struct retention_file {
+	int64_t		 id;
+	int		 state;		/* ST_DONE, ST_REJECTED, ST_FAILED */
+	const char	*partner;
+	const char	*type;		/* NULL: not known */
+	const char	*transaction_id;	/* NULL outside transactions */
+	int64_t		 sender_seq;
+	const char	*file_name;
+	bool		 failed_before;	/* its archiving failed already */
+};
+
+/* Files of state st last updated before `before' and not archived, at
+ * most limit, in ID order: fn for each (-1 stops). Reads only. */
+int	retention_archive_list(struct store *, int st, int64_t before,
+	    int64_t limit, int (*fn)(void *, const struct retention_file *),
+	    void *arg, struct spool_error *);
+
+/* The archiving of message id: done (error NULL; archived_at set) or
+ * failed, with why (archive_error; the file is kept). Autocommit. */
+int	retention_archive_mark(struct store *, int64_t id, const char *error,
 	    struct spool_error *);
 
 #endif

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,26 @@ static const char *state_names[ST_NSTATES] = {
 	[ST_FAILED] = "failed",
 	[ST_REJECTED] = "rejected",
 	[ST_DONE] = "done",
+	[ST_HELD] = "held",
 };
+
+static const char *dir_names[ST_NSTATES] = {
+	[ST_QUEUE] = "queue",
+	[ST_PARKED] = "parked",
+	[ST_DEFERRED] = "deferred",
+	[ST_FAILED] = "failed",
+	[ST_REJECTED] = "rejected",
+	[ST_DONE] = "done",
+	[ST_HELD] = "hold",
+};
+
+const char *
+spooldir_dir_name(enum spool_state s)
+{
+	if ((int)s < 0 || s >= ST_NSTATES)
+		return "?";
+	return dir_names[s];
+}
 
 const char *
 spool_state_name(enum spool_state s)
@@ -96,7 +116,7 @@ spooldir_init(const char *root, struct spool_error *err)
 	    mkdir_p1(fd, root, "outgoing", 0755, err) == -1)
 		goto out;
 	for (i = 0; i < ST_NSTATES; i++)
-		if (mkdir_p1(fd, root, state_names[i], 0750, err) == -1)
+		if (mkdir_p1(fd, root, dir_names[i], 0750, err) == -1)
 			goto out;
 	rc = spooldir_fsync_fd(fd, root, err);
 out:
@@ -142,9 +162,22 @@ spooldir_open(struct spooldir *sd, const char *root, struct spool_error *err)
 	    (sd->outgoing_fd = open_sub(sd->root_fd, root, "outgoing",
 	    err)) == -1)
 		goto fail;
+	/*
+	 * hold/ came after the others (DESIGN 18): a spool made before it
+	 * gets it here, from whoever may create it (spoold at start).
+	 */
+	if (mkdirat(sd->root_fd, dir_names[ST_HELD], 0750) == 0) {
+		struct stat rst;
+
+		/* spoolctl run as root on spoold's spool: spoold's, too. */
+		if (fstat(sd->root_fd, &rst) == 0)
+			(void)fchownat(sd->root_fd, dir_names[ST_HELD],
+			    rst.st_uid, rst.st_gid, AT_SYMLINK_NOFOLLOW);
+		spooldir_fsync_fd(sd->root_fd, root, NULL);
+	}
 	for (i = 0; i < ST_NSTATES; i++)
 		if ((sd->state_fd[i] = open_sub(sd->root_fd, root,
-		    state_names[i], err)) == -1)
+		    dir_names[i], err)) == -1)
 			goto fail;
 	return 0;
 fail:
@@ -262,6 +295,13 @@ spooldir_rejected_name(char *buf, size_t len, const char *partner,
 }
 
 int
+spooldir_held_name(char *buf, size_t len, const char *partner,
+    const char *orig_name, int64_t id)
+{
+	return upload_name(buf, len, partner, orig_name, id, "held");
+}
+
+int
 spooldir_bundle_name(char *buf, size_t len, const char *partner,
     const char *orig_name, int64_t batch)
 {
@@ -285,7 +325,7 @@ spooldir_move(struct spooldir *sd, int from_fd, int from_state,
 		int e = errno;
 
 		spool_seterr(err, "cannot move %s to %s/%s: %s", from_name,
-		    state_names[to], to_name, strerror(e));
+		    dir_names[to], to_name, strerror(e));
 		errno = e;	/* the caller may tell ENOENT apart */
 		return -1;
 	}
@@ -295,6 +335,46 @@ spooldir_move(struct spooldir *sd, int from_fd, int from_state,
 	else
 		sd->incoming_dirty = true;
 	return 0;
+}
+
+int
+spooldir_unhold_upload(struct spooldir *sd, const char *name,
+    const char *partner, const char *orig_name, int64_t id,
+    struct spool_error *err)
+{
+	char alt[NAME_MAX + 1];
+	int pfd, rc;
+
+	if (orig_name[0] == '.' || orig_name[0] == '\0' ||
+	    strchr(orig_name, '/') != NULL || strchr(partner, '/') != NULL ||
+	    partner[0] == '.') {
+		spool_seterr(err, "hold/%s: no name to put it back under",
+		    name);
+		return -1;
+	}
+	pfd = openat(sd->incoming_fd, partner, O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC);
+	if (pfd == -1) {
+		spool_seterr(err, "cannot open incoming/%s: %s", partner,
+		    strerror(errno));
+		return -1;
+	}
+	rc = renameat2(sd->state_fd[ST_HELD], name, pfd, orig_name,
+	    RENAME_NOREPLACE);
+	if (rc == -1 && errno == EEXIST) {
+		snprintf(alt, sizeof(alt), "%.200s.%" PRId64, orig_name, id);
+		rc = renameat2(sd->state_fd[ST_HELD], name, pfd, alt,
+		    RENAME_NOREPLACE);
+	}
+	if (rc == -1)
+		spool_seterr(err, "cannot move hold/%s to incoming/%s/: %s",
+		    name, partner, strerror(errno));
+	else {
+		sd->dirty[ST_HELD] = true;
+		(void)spooldir_fsync_fd(pfd, "incoming", NULL);
+	}
+	close(pfd);
+	return rc;
 }
 
 /*
@@ -415,7 +495,7 @@ spooldir_write_file(struct spooldir *sd, enum spool_state st,
     const char *name, const char *data, size_t len, bool replace,
     struct spool_error *err)
 {
-	if (spooldir_write_at(sd->state_fd[st], state_names[st], name, data,
+	if (spooldir_write_at(sd->state_fd[st], dir_names[st], name, data,
 	    len, SPOOLDIR_W_FSYNC | (replace ? 0 : SPOOLDIR_W_NOREPLACE), NULL,
 	    err) == -1)
 		return -1;
@@ -435,7 +515,7 @@ spooldir_write_reason(struct spooldir *sd, enum spool_state st,
 
 	if (reason_clean(text, &clean) == -1) {
 		spool_seterr(err, "out of memory writing %s/%s.reason",
-		    state_names[st], name);
+		    dir_names[st], name);
 		return -1;
 	}
 	if (clean != NULL) {
@@ -447,7 +527,7 @@ spooldir_write_reason(struct spooldir *sd, enum spool_state st,
 	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
 	    O_CLOEXEC, 0640);
 	if (fd == -1) {
-		spool_seterr(err, "cannot create %s/%s: %s", state_names[st],
+		spool_seterr(err, "cannot create %s/%s: %s", dir_names[st],
 		    tmp, strerror(errno));
 		free(clean);
 		return -1;
@@ -466,25 +546,25 @@ spooldir_write_reason(struct spooldir *sd, enum spool_state st,
 			continue;
 		if (n <= 0) {
 			spool_seterr(err, "cannot write %s/%s: %s",
-			    state_names[st], tmp, strerror(errno));
+			    dir_names[st], tmp, strerror(errno));
 			goto fail;
 		}
 		off += (size_t)n;
 	}
 	if (fsync(fd) == -1) {
-		spool_seterr(err, "fsync %s/%s: %s", state_names[st], tmp,
+		spool_seterr(err, "fsync %s/%s: %s", dir_names[st], tmp,
 		    strerror(errno));
 		goto fail;
 	}
 	if (close(fd) == -1) {
 		fd = -1;
-		spool_seterr(err, "close %s/%s: %s", state_names[st], tmp,
+		spool_seterr(err, "close %s/%s: %s", dir_names[st], tmp,
 		    strerror(errno));
 		goto fail;
 	}
 	fd = -1;
 	if (renameat(dfd, tmp, dfd, final) == -1) {
-		spool_seterr(err, "cannot rename %s/%s: %s", state_names[st],
+		spool_seterr(err, "cannot rename %s/%s: %s", dir_names[st],
 		    tmp, strerror(errno));
 		goto fail;
 	}
@@ -520,7 +600,7 @@ spooldir_sync(struct spooldir *sd, struct spool_error *err)
 	for (i = 0; i < ST_NSTATES; i++) {
 		if (!sd->dirty[i])
 			continue;
-		if (spooldir_fsync_fd(sd->state_fd[i], state_names[i], err) ==
+		if (spooldir_fsync_fd(sd->state_fd[i], dir_names[i], err) ==
 		    -1)
 			rc = -1;
 		else

@@ -24,6 +24,7 @@ enum spool_state {
 	ST_FAILED,
 	ST_REJECTED,
 	ST_DONE,
+	ST_HELD,	/* held by an admin or for our own mistake (hold/) */
 	ST_NSTATES
 };
 
@@ -45,7 +46,10 @@ struct spooldir {
 	size_t	 nowed, owedcap;
 };
 
+/* A state's name in the store and in spoolctl ("held"), and the name of
+ * its directory (the same, except hold/ for held). */
 const char *spool_state_name(enum spool_state);
+const char *spooldir_dir_name(enum spool_state);
 int	spool_state_parse(const char *);	/* -1 if unknown */
 
 /* Create the layout under root (mode 0750, incoming/ 0755); idempotent. */
@@ -79,6 +83,21 @@ int	spooldir_name(char *buf, size_t len, const char *partner,
 /* The name of a rejected file: <partner>,<original name>,<id>.rejected */
 int	spooldir_rejected_name(char *buf, size_t len, const char *partner,
 	    const char *orig_name, int64_t id);
+
+/* The name of an upload spoold could not read, held before acceptance:
+ * <partner>,<original name>,<id>.held */
+int	spooldir_held_name(char *buf, size_t len, const char *partner,
+	    const char *orig_name, int64_t id);
+
+/*
+ * Put such an upload back: hold/<name> to incoming/<partner>/<orig_name>
+ * (never replacing a file; when the name is taken, <orig_name>.<id>),
+ * for acceptance to read again. orig_name comes from a directory entry
+ * of incoming/ and must hold no '/' and not start with '.'.
+ */
+int	spooldir_unhold_upload(struct spooldir *, const char *name,
+	    const char *partner, const char *orig_name, int64_t id,
+	    struct spool_error *);
 
 /* The name of a bundle file in done/ or rejected/, showing its batch
  * ID: <partner>,<original name>,<batch>.bundle */

@@ -105,6 +105,20 @@ store_migrate(struct store *s, int target, struct spool_error *err)
 			goto fail;
 		}
 	}
+	/*
+	 * A step may edit sqlite_schema (13 does): a new schema_version
+	 * makes every other connection read the schema again.
+	 */
+	if (v > s->version) {
+		int sv;
+
+		if (pragma_int(s, "PRAGMA schema_version", &sv, err) == -1)
+			goto fail;
+		snprintf(sql, sizeof(sql), "PRAGMA schema_version = %d",
+		    sv + 1);
+		if (store_exec(s, sql, err) == -1)
+			goto fail;
+	}
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v);
 	if (store_exec(s, sql, err) == -1 || store_commit(s, err) == -1)
 		goto fail;

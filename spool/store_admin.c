@@ -300,6 +300,39 @@ store_admin_attempts(struct store *s, int64_t msg,
 }
 
 int
+store_admin_actions(struct store *s, int64_t msg,
+    int (*fn)(void *, const struct store_admin_action *), void *arg,
+    struct spool_error *err)
+{
+	struct store_admin_action a;
+	sqlite3_stmt *st;
+	int rc, ret = -1;
+
+	if ((rc = store_has_table(s, "actions", err)) != 1)
+		return rc;
+	if (prep(s, "SELECT act, user, reason, at FROM actions WHERE "
+	    "message = ?1 ORDER BY rowid", &st, err) == -1)
+		return -1;
+	sqlite3_bind_int64(st, 1, msg);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		a.act = (const char *)sqlite3_column_text(st, 0);
+		a.user = (const char *)sqlite3_column_text(st, 1);
+		a.reason = (const char *)sqlite3_column_text(st, 2);
+		a.at = sqlite3_column_int64(st, 3);
+		if (fn(arg, &a) != 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		store_stmt_err(s, NULL, err);
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int
 store_admin_tx_get(struct store *s, const char *partner, const char *tx,
     struct store_admin_tx *t, struct spool_error *err)
 {
@@ -417,6 +450,7 @@ store_admin_status_free(struct store_admin_status *st)
 	free(st->oldest_gap_tx);
 	free(st->oldest_gap_next_state);
 	free(st->daemon_version);
+	free(st->archive_failed_error);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -485,6 +519,14 @@ row_rates(sqlite3_stmt *st, struct store_admin_status *o)
 }
 
 static int
+row_archive(sqlite3_stmt *st, struct store_admin_status *o)
+{
+	o->archive_failed = sqlite3_column_int64(st, 0);
+	o->archive_failed_id = sqlite3_column_int64(st, 1);
+	return store_col_dup(st, 2, &o->archive_failed_error);
+}
+
+static int
 row_daemon(sqlite3_stmt *st, struct store_admin_status *o)
 {
 	o->daemon_known = true;
@@ -521,7 +563,11 @@ store_admin_status(struct store *s, int64_t now, struct store_admin_status *o,
 	    "FROM messages WHERE state = 'done' AND updated_at >= ?2",
 	    now - 60 * 1000, now - 3600 * 1000, row_rates, o, err) == -1 ||
 	    one_row(s, "SELECT pid, started_at, version FROM daemon "
-	    "WHERE id = 1", 0, 0, row_daemon, o, err) == -1) {
+	    "WHERE id = 1", 0, 0, row_daemon, o, err) == -1 ||
+	    one_row(s, "SELECT count(*), min(id), (SELECT archive_error FROM "
+	    "messages WHERE archive_error IS NOT NULL AND purged_at IS NULL "
+	    "ORDER BY id LIMIT 1) FROM messages WHERE archive_error IS NOT "
+	    "NULL AND purged_at IS NULL", 0, 0, row_archive, o, err) == -1) {
 		store_admin_status_free(o);
 		return -1;
 	}
@@ -530,14 +576,17 @@ store_admin_status(struct store *s, int64_t now, struct store_admin_status *o,
 
 int
 store_admin_purge_candidates(struct store *s, int64_t before,
-    int64_t below_id, int64_t limit,
+    int64_t below_id, int64_t limit, bool archived_only,
     int (*fn)(void *, struct store_admin_msg *), void *arg,
     struct spool_error *err)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	if (prep(s, "SELECT " MSG_COLS " FROM messages WHERE state = 'done' "
+	if (prep(s, archived_only ? "SELECT " MSG_COLS " FROM messages WHERE "
+	    "state = 'done' AND purged_at IS NULL AND updated_at < ?1 AND id "
+	    "< ?2 AND archived_at IS NOT NULL ORDER BY id DESC LIMIT ?3" :
+	    "SELECT " MSG_COLS " FROM messages WHERE state = 'done' "
 	    "AND purged_at IS NULL AND updated_at < ?1 AND id < ?2 "
 	    "ORDER BY id DESC LIMIT ?3", &st,
 	    err) == -1)
@@ -695,6 +744,72 @@ store_admin_settle_removed(struct store *s, int64_t id, const char *note,
 		return -1;
 	}
 	return n > 0;
+}
+
+/* Step one statement bound to id (and text t as ?2): SQLITE_DONE or rc. */
+static int
+step_id(struct store *s, const char *sql, int64_t id, const char *t,
+    struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prep(s, sql, &st, err) == -1)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	if (t != NULL)
+		sqlite3_bind_text(st, 2, t, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE && err != NULL)
+		spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+store_admin_delete(struct store *s, int64_t id, const char *note,
+    struct spool_error *err)
+{
+	int rc;
+
+	if (store_exec(s, "SAVEPOINT delete_row", err) == -1)
+		return -1;
+	/* A tombstone, as purge leaves (a redelivery is a duplicate); not
+	 * for a rejected message, which the store never matched against. */
+	if (step_id(s, "INSERT OR REPLACE INTO tombstones (id, partner, "
+	    "transaction_id, sender_seq, message_id, sha256, type, fate, "
+	    "purged_at) SELECT id, partner, transaction_id, sender_seq, "
+	    "message_id, sha256, type, 'deleted', "
+	    "CAST(strftime('%s', 'now') AS INTEGER) * 1000 FROM messages "
+	    "WHERE id = ?1 AND duplicate_of IS NULL AND rejected = 0", id,
+	    NULL, err) != SQLITE_DONE ||
+	    step_id(s, "DELETE FROM attempts WHERE message = ?1", id, NULL,
+	    err) != SQLITE_DONE ||
+	    step_id(s, "UPDATE batch_entries SET message = NULL WHERE "
+	    "message = ?1", id, NULL, err) != SQLITE_DONE)
+		goto undo;
+	rc = step_id(s, "DELETE FROM messages WHERE id = ?1", id, NULL, NULL);
+	if (rc != SQLITE_DONE) {
+		if (sqlite3_extended_errcode(s->db) !=
+		    SQLITE_CONSTRAINT_FOREIGNKEY) {
+			spool_seterr(err, "%s: %s", s->path,
+			    sqlite3_errmsg(s->db));
+			goto undo;
+		}
+		/* Another row names it: it stays, settled (done), purged,
+		 * with the note as its reason. */
+		if (step_id(s, "UPDATE messages SET state = 'done', "
+		    "next_attempt_at = NULL, hold_cause = NULL, reason = ?2, "
+		    "purged_at = CAST(strftime('%s', 'now') AS INTEGER) * "
+		    "1000, updated_at = CAST(strftime('%s', 'now') AS "
+		    "INTEGER) * 1000 WHERE id = ?1", id, note, err) !=
+		    SQLITE_DONE)
+			goto undo;
+	}
+	return store_exec(s, "RELEASE delete_row", err);
+undo:
+	store_exec(s, "ROLLBACK TO delete_row; RELEASE delete_row", NULL);
+	return -1;
 }
 
 bool

@@ -73,6 +73,19 @@ struct store_admin_attempt {
 	const char	*error;
 };
 
+/* What an admin (or spoold, for our own mistakes) did to a message. */
+struct store_admin_action {
+	const char	*act;		/* hold, release, delete */
+	const char	*user;
+	const char	*reason;	/* may be NULL */
+	int64_t		 at;
+};
+
+/* A message's recorded actions, oldest first (none in an old store). */
+int	store_admin_actions(struct store *, int64_t msg,
+	    int (*fn)(void *, const struct store_admin_action *), void *arg,
+	    struct spool_error *);
+
 /* A transaction row. */
 struct store_admin_tx {
 	int64_t		 next_seq;
@@ -111,6 +124,11 @@ struct store_admin_status {
 	int64_t		 processed_last_hour;
 	int64_t		 duplicates_last_minute;
 	int64_t		 duplicates_last_hour;
+	/* Files kept because archive_command failed on them (DESIGN 18):
+	 * how many, the oldest one and why. */
+	int64_t		 archive_failed;
+	int64_t		 archive_failed_id;
+	char		*archive_failed_error;
 	bool		 daemon_known;	/* the daemon table has a row */
 	int64_t		 daemon_pid;
 	int64_t		 daemon_started_at;
@@ -187,7 +205,8 @@ int	store_admin_status(struct store *, int64_t now,
  * Purging done/. Candidates are messages in state done whose updated_at
  * is before `before', with an ID below below_id, newest ID first (a
  * duplicate always has a higher ID than the message it duplicates, so it
- * goes first), at most limit of them.
+ * goes first), at most limit of them; with archived_only, only those
+ * whose file archive_command has archived (DESIGN 18).
  *
  * store_admin_purge_row() deletes one message's attempts and its row
  * inside a savepoint of the caller's write transaction. It returns 1
@@ -204,7 +223,7 @@ int	store_admin_status(struct store *, int64_t now,
 struct store_admin_purge;
 
 int	store_admin_purge_candidates(struct store *, int64_t before,
-	    int64_t below_id, int64_t limit,
+	    int64_t below_id, int64_t limit, bool archived_only,
 	    int (*fn)(void *, struct store_admin_msg *), void *arg,
 	    struct spool_error *);
 struct store_admin_purge *store_admin_purge_open(struct store *,
@@ -225,6 +244,16 @@ void	store_admin_purge_close(struct store_admin_purge *);
  */
 int	store_admin_settle_removed(struct store *, int64_t id,
 	    const char *note, struct spool_error *);
+
+/*
+ * spoolctl delete (lever_delete()), inside the caller's write
+ * transaction: message id goes (its attempts with it), leaving a
+ * tombstone (fate "deleted") unless it was rejected at acceptance; a row
+ * that another row still names (the books) stays instead, settled as
+ * done and purged, with note as its reason. 0 or -1.
+ */
+int	store_admin_delete(struct store *, int64_t id, const char *note,
+	    struct spool_error *);
 
 /* Was the last error of this store a busy or locked database? */
 bool	store_admin_busy(struct store *);

@@ -22,7 +22,7 @@
 	"AND rejected = 0"
 
 #define WORK_COLS "id, state, partner, type, transaction_id, sender_seq, " \
-	"receiver_seq, attempts, file_name, retry_base, sha256"
+	"receiver_seq, attempts, file_name, retry_base, sha256, hold_cause"
 
 enum {
 	CQ_READY,
@@ -50,6 +50,12 @@ enum {
 	CQ_GAPS_MARK,
 	CQ_NEXT_GAP,
 	CQ_GAP_STATE,
+	CQ_HOLD_LIST,
+	CQ_HELD,
+	CQ_HELD_LIST,
+	CQ_RELEASED,
+	CQ_ACTION,
+	CQ_DELETE_HELD,
 	CQ_COUNT
 };
 
@@ -84,6 +90,26 @@ static const char *sql[CQ_COUNT] = {
 	[CQ_ADD_SKIP] = "INSERT INTO skips (partner, transaction_id, seq, "
 	    "reason, user, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[CQ_WAIT] = "UPDATE messages SET waiting = ?2 WHERE id = ?1",
+	/* What can be held: accepted, not done, no external call running. */
+	[CQ_HOLD_LIST] = "SELECT " WORK_COLS " FROM messages WHERE state IN "
+	    "('queue', 'parked', 'deferred', 'failed') AND (?1 = 0 OR id = "
+	    "?1) AND (?2 IS NULL OR (partner = ?2 AND transaction_id = ?3)) "
+	    "AND waiting = 0 AND duplicate_of IS NULL ORDER BY id",
+	[CQ_HELD] = "UPDATE messages SET state = 'held', next_attempt_at = "
+	    "NULL, reason = ?2, updated_at = ?3, hold_cause = ?4, attempts = "
+	    "max(attempts, ?5) WHERE id = ?1",
+	/* Held ones; with ?4, only those spoold held for that cause. */
+	[CQ_HELD_LIST] = "SELECT " WORK_COLS " FROM messages WHERE state = "
+	    "'held' AND (?1 = 0 OR id = ?1) AND (?2 IS NULL OR (partner = ?2 "
+	    "AND transaction_id = ?3)) AND (?4 IS NULL OR hold_cause = ?4 OR "
+	    "(?4 = '*' AND hold_cause IS NOT NULL)) ORDER BY id",
+	[CQ_DELETE_HELD] = "DELETE FROM messages WHERE id = ?1 AND state = "
+	    "'held'",
+	[CQ_ACTION] = "INSERT INTO actions (message, act, user, reason, at) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5)",
+	[CQ_RELEASED] = "UPDATE messages SET state = ?2, next_attempt_at = "
+	    "NULL, reason = NULL, hold_cause = NULL, retry_base = attempts, "
+	    "updated_at = ?3 WHERE id = ?1 AND state = 'held'",
 	[CQ_WAITING] = "SELECT waiting FROM messages WHERE id = ?1",
 	/*
 	 * The terms of the partial index messages_tx_seq are spelt out so
@@ -146,6 +172,7 @@ store_work_free(struct store_work *w)
 	free(w->type);
 	free(w->transaction_id);
 	free(w->file_name);
+	free(w->hold_cause);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -168,6 +195,7 @@ fill_work(sqlite3_stmt *st, struct store_work *w)
 		    sizeof(w->sha256));
 		w->has_sha256 = true;
 	}
+	w->hold_cause = store_col_strdup(st, 11);
 	if (w->partner == NULL || w->file_name == NULL ||
 	    (sqlite3_column_type(st, 4) != SQLITE_NULL &&
 	    w->transaction_id == NULL)) {
@@ -543,24 +571,119 @@ store_is_waiting(struct store *s, int64_t id, struct spool_error *err)
 	return v;
 }
 
-int
-store_retry_candidates(struct store *s, int64_t id, const char *partner,
-    const char *tx, bool failed_only, struct store_work **out, size_t *n,
-    struct spool_error *err)
+/*
+ * The messages a lever's list statement q finds: one by id (or 0), or
+ * those of partner's transaction tx (partner NULL: any); ?4 is flag
+ * (an int) or, with cause set, that text.
+ */
+static int
+work_list(struct store *s, int q, int64_t id, const char *partner,
+    const char *tx, int flag, const char *cause, struct store_work **out,
+    size_t *n, struct spool_error *err)
 {
 	sqlite3_stmt *st;
 
 	*out = NULL;
 	*n = 0;
-	if ((st = stmt(s, CQ_RETRY_LIST, err)) == NULL)
+	if ((st = stmt(s, q, err)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	if (partner != NULL) {
 		sqlite3_bind_text(st, 2, partner, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, tx, -1, SQLITE_STATIC);
 	}
-	sqlite3_bind_int(st, 4, failed_only);
+	if (cause != NULL)
+		sqlite3_bind_text(st, 4, cause, -1, SQLITE_STATIC);
+	else if (q == CQ_RETRY_LIST)
+		sqlite3_bind_int(st, 4, flag);
 	return collect_work(s, st, SIZE_MAX, out, n, err);
+}
+
+int
+store_retry_candidates(struct store *s, int64_t id, const char *partner,
+    const char *tx, bool failed_only, struct store_work **out, size_t *n,
+    struct spool_error *err)
+{
+	return work_list(s, CQ_RETRY_LIST, id, partner, tx, failed_only, NULL,
+	    out, n, err);
+}
+
+int
+store_hold_candidates(struct store *s, int64_t id, const char *partner,
+    const char *tx, struct store_work **out, size_t *n,
+    struct spool_error *err)
+{
+	return work_list(s, CQ_HOLD_LIST, id, partner, tx, 0, NULL, out, n,
+	    err);
+}
+
+int
+store_held(struct store *s, int64_t id, const char *partner, const char *tx,
+    const char *cause, struct store_work **out, size_t *n,
+    struct spool_error *err)
+{
+	return work_list(s, CQ_HELD_LIST, id, partner, tx, 0, cause, out, n,
+	    err);
+}
+
+int
+store_mark_held(struct store *s, int64_t id, const char *reason,
+    const char *cause, int attempts, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, CQ_HELD, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, store_now_ms());
+	if (cause != NULL)
+		sqlite3_bind_text(st, 4, cause, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, attempts);
+	return store_step_done(s, st, err);
+}
+
+int
+store_mark_released(struct store *s, int64_t id, int to_state,
+    struct spool_error *err)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, CQ_RELEASED, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, spool_state_name(to_state), -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, store_now_ms());
+	return store_step_done(s, st, err);
+}
+
+int
+store_delete_held(struct store *s, int64_t id, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, CQ_DELETE_HELD, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	return store_step_done(s, st, err);
+}
+
+int
+store_add_action(struct store *s, int64_t id, const char *act,
+    const char *user, const char *reason, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+
+	if ((st = stmt(s, CQ_ACTION, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, act, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, user, -1, SQLITE_STATIC);
+	if (reason != NULL)
+		sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, store_now_ms());
+	return store_step_done(s, st, err);
 }
 
 int

@@ -24,6 +24,7 @@ struct store_work {
 	char	*file_name;
 	bool	 has_sha256;	/* digest recorded at acceptance */
 	uint8_t	 sha256[32];
+	char	*hold_cause;	/* held by spoold for this; else NULL */
 };
 
 void	store_work_free(struct store_work *);
@@ -76,6 +77,30 @@ int	store_retry_candidates(struct store *, int64_t id, const char *partner,
 	    const char *tx, bool failed_only, struct store_work **, size_t *n,
 	    struct spool_error *);
 int	store_mark_retried(struct store *, int64_t id, struct spool_error *);
+/*
+ * hold and release (lever_hold, lever_release): the messages that can be
+ * held (queue, parked, deferred, failed; no external call running), one
+ * by id or those of a transaction; the held ones, also only those that
+ * spoold held for cause ("*": for any cause of its own; NULL: all).
+ */
+int	store_hold_candidates(struct store *, int64_t id, const char *partner,
+	    const char *tx, struct store_work **, size_t *n,
+	    struct spool_error *);
+int	store_held(struct store *, int64_t id, const char *partner,
+	    const char *tx, const char *cause, struct store_work **, size_t *n,
+	    struct spool_error *);
+/* Held with a reason, and cause when spoold holds it by itself; its
+ * attempt count raised to attempts (0: kept). */
+int	store_mark_held(struct store *, int64_t id, const char *reason,
+	    const char *cause, int attempts, struct spool_error *);
+/* Delete a held row (an upload spoold could not read, given back). */
+int	store_delete_held(struct store *, int64_t id, struct spool_error *);
+/* Record an admin's act on a message (hold, release, delete): who, why. */
+int	store_add_action(struct store *, int64_t id, const char *act,
+	    const char *user, const char *reason, struct spool_error *);
+/* Out of hold/ to to_state (queue or parked), with fresh attempts. */
+int	store_mark_released(struct store *, int64_t id, int to_state,
+	    struct spool_error *);
 /* The live message holding a sequence number: 1, 0, -1. */
 int	store_at_seq(struct store *, const char *partner, const char *tx,
 	    int64_t seq, struct store_work *, struct spool_error *);

@@ -465,6 +465,69 @@ static const char *migrations[] = {
 	"  UPDATE stats_state SET n = n - 1"
 	"    WHERE state = OLD.state AND partner = OLD.partner;"
 	"END;",
+	/*
+	 * 14: hold is a state (DESIGN 3, 18): 'held' joins the states that
+	 * messages.state's CHECK allows, and hold_cause says why spoold
+	 * held a message by itself (NULL: an admin held it), so that a
+	 * SIGHUP that fixes the cause lets it go on.
+	 *
+	 * Widening a CHECK changes no row and no index, so the table is not
+	 * rebuilt: its CREATE TABLE text is edited in sqlite_schema, the way
+	 * SQLite documents for removing a CHECK (lang_altertable.html,
+	 * "other kinds of table schema changes"), and the schema is reloaded
+	 * (store_migrate() then raises schema_version, so that every other
+	 * connection reloads it too). A rebuild would copy every message at
+	 * start-up and drop what other components hang on the table (the
+	 * exec component's trigger): their own migrations would not know to
+	 * make it again. The edit matches the text migration 1 wrote; were
+	 * it not there, inserting a 'held' row fails loudly (CHECK).
+	 */
+	"PRAGMA writable_schema = ON;"
+	"UPDATE sqlite_schema SET sql = replace(sql,"
+	" '''rejected'', ''done''))',"
+	" '''rejected'', ''done'', ''held''))')"
+	"  WHERE type = 'table' AND name = 'messages';"
+	"PRAGMA writable_schema = RESET;"
+	"ALTER TABLE messages ADD COLUMN hold_cause TEXT;"
+	/*
+	 * What admins (and spoold, for its own mistakes) did to a message
+	 * by hand: hold, release, delete, with who and why. No foreign
+	 * key: the record outlives a deleted message's row.
+	 */
+	"CREATE TABLE actions ("
+	"  message INTEGER NOT NULL,"
+	"  act TEXT NOT NULL,"
+	"  user TEXT NOT NULL,"
+	"  reason TEXT,"
+	"  at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX actions_message ON actions (message);",
+	/*
+	 * 15: archive_command (DESIGN 18): when the file of a message that
+	 * retention is about to remove was archived (archived_at), or why
+	 * its archiving failed (archive_error; the file is kept).
+	 */
+	"ALTER TABLE messages ADD COLUMN archived_at INTEGER;"
+	"ALTER TABLE messages ADD COLUMN archive_error TEXT;"
+	"CREATE INDEX messages_archive_error ON messages (id)"
+	"  WHERE archive_error IS NOT NULL;",
+	/*
+	 * 16: v_messages (DESIGN 3), the stable interface for admins' and
+	 * scripts' SQL: one row per message, whatever the tables become.
+	 * Columns are only ever added. The dialect is the qualifier of the
+	 * type (section 15: ubl.Invoice), native for an unqualified one.
+	 */
+	"CREATE VIEW v_messages AS SELECT"
+	"  id, partner, state, type,"
+	"  CASE WHEN type IS NULL THEN NULL"
+	"    WHEN instr(type, '.') > 1 THEN substr(type, 1, instr(type, '.') - 1)"
+	"    ELSE 'native' END AS dialect,"
+	"  sender, recipient, transaction_id, sender_seq AS sequence,"
+	"  receiver_seq AS receiver_sequence, message_id, batch, orig_name,"
+	"  file_name, reason, received_at, updated_at, attempts,"
+	"  next_attempt_at, duplicate_of, stale, size, hold_cause, purged_at,"
+	"  archived_at"
+	"  FROM messages;",
 };
 
 int

@@ -69,6 +69,12 @@ find(const char *cmd)
 }
 
 int
+cmdcheck_command(const char *cmd)
+{
+	return find(cmd);
+}
+
+int
 cmdcheck_routes(const struct conf *c, FILE *out)
 {
 	const struct conf_route *r;
@@ -93,6 +99,22 @@ cmdcheck_routes(const struct conf *c, FILE *out)
 			log_warn("event=config route=%s command=%s reason=%s",
 			    LOG_Q(r->type), LOG_Q(r->argv[0]), LOG_Q(why ==
 			    EISDIR ? "not a regular file" : why == ENOENT ?
+			    "not found" : strerror(why)));
+	}
+	/* archive_command, looked at the same way. */
+	if (c->archive_argv != NULL && c->archive_argv[0] != NULL &&
+	    (why = find(c->archive_argv[0])) != 0) {
+		bad++;
+		if (out != NULL)
+			fprintf(out, "spoold: %s: [processing]: archive_command "
+			    "%s: %s\n", c->path != NULL ? c->path : "-",
+			    c->archive_argv[0], why == EISDIR ?
+			    "not a regular file" : why == ENOENT ?
+			    "not found" : strerror(why));
+		else
+			log_warn("event=config archive_command=%s reason=%s",
+			    LOG_Q(c->archive_argv[0]), LOG_Q(why == EISDIR ?
+			    "not a regular file" : why == ENOENT ?
 			    "not found" : strerror(why)));
 	}
 	return bad;

@@ -6,7 +6,8 @@
  * spoolctl.c has main(), the helpers and the command table;
  * ctl_status.c the overviews (status, list, batch, batches); ctl_show.c one
  * message or one transaction (show); ctl_lever.c the commands that
- * change the spool (retry, skip, purge, check).
+ * change the spool (retry, skip, purge, check); ctl_hold.c hold and
+ * release.
  *
  * Each command takes the argv from its own name on and returns a
  * sysexits.h code. With --json it builds its document in c->j and ends
@@ -97,5 +98,13 @@ int		 cmd_retry(struct ctl *, int argc, char **argv);
 int		 cmd_skip(struct ctl *, int argc, char **argv);
 int		 cmd_purge(struct ctl *, int argc, char **argv);
 int		 cmd_check(struct ctl *, int argc, char **argv);
+int		 cmd_hold(struct ctl *, int argc, char **argv);
+int		 cmd_release(struct ctl *, int argc, char **argv);
+int		 cmd_delete(struct ctl *, int argc, char **argv);
+
+/* The user who runs spoolctl, for the record: a name or "uid N". */
+const char	*ctl_user(char *buf, size_t len);
+/* Wake spoold after a lever (SIGUSR1); a failure is said, not fatal. */
+void		 ctl_tell_daemon(struct ctl *);
 
 #endif

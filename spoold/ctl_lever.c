@@ -304,7 +304,7 @@ cmd_purge(struct ctl *c, int argc, char **argv)
 		if (store_admin_read_begin(&c->store, &err) == -1)
 			return store_fail(c, &err);
 		rc = store_admin_purge_candidates(&c->store, before, below, 0,
-		    purge_collect, &vs, &err);
+		    c->conf.archive_argv != NULL, purge_collect, &vs, &err);
 		store_admin_read_end(&c->store);
 		if (rc == -1)
 			return store_fail(c, &err);
@@ -317,8 +317,8 @@ cmd_purge(struct ctl *c, int argc, char **argv)
 				goto out;
 			}
 			if (store_admin_purge_candidates(&c->store, before,
-			    below, PURGE_CHUNK, purge_collect, &vs, &err) ==
-			    -1) {
+			    below, PURGE_CHUNK, c->conf.archive_argv != NULL,
+			    purge_collect, &vs, &err) == -1) {
 				if (err.msg[0] == '\0')
 					spool_seterr(&err, "out of memory");
 				goto rollback;

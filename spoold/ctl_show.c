@@ -69,6 +69,29 @@ attempts_of(struct ctl *c, int64_t id, const char *indent,
 	return rc;
 }
 
+static int
+action_one(void *arg, const struct store_admin_action *a)
+{
+	struct ctl *c = arg;
+	struct jdoc *j = &c->j;
+	char t[64], b1[256], b2[2048];
+
+	if (c->json) {
+		jd_object(j);
+		jd_kstr(j, "act", a->act);
+		jd_kstr(j, "user", a->user);
+		jd_kstr(j, "reason", a->reason);
+		jd_ktime(j, "at", a->at);
+		jd_object_end(j);
+		return 0;
+	}
+	printf("  %-8s %s by %s%s%s\n", a->act != NULL ? a->act : "-",
+	    tlocal(t, sizeof(t), a->at, true), clean(b1, sizeof(b1), a->user,
+	    0), a->reason != NULL ? ": " : "", a->reason != NULL ?
+	    first_line(b2, sizeof(b2), a->reason, 0) : "");
+	return 0;
+}
+
 /* The first line of a message's .reason sidecar, if it has one. */
 static bool
 reason_file(struct ctl *c, const struct store_admin_msg *m, char *line,
@@ -143,7 +166,7 @@ show_msg(struct ctl *c, int64_t id)
 		printf("sender        %s\n", clean(b, sizeof(b), m.sender, 0));
 		printf("recipient     %s\n", clean(b, sizeof(b), m.recipient,
 		    0));
-		printf("file          %s/%s\n", state_name(m.state),
+		printf("file          %s/%s\n", spooldir_dir_name(m.state),
 		    clean(b, sizeof(b), m.file_name, 0));
 		printf("uploaded as   %s\n", clean(b, sizeof(b), m.orig_name,
 		    0));
@@ -175,6 +198,16 @@ show_msg(struct ctl *c, int64_t id)
 			    0));
 	}
 	rc = attempts_of(c, m.id, "  ", &err);
+	/* Hold, release, delete: who and why. */
+	if (rc == 0) {
+		if (c->json) {
+			jd_key(j, "actions");
+			jd_array(j);
+		}
+		rc = store_admin_actions(&c->store, m.id, action_one, c, &err);
+		if (c->json)
+			jd_array_end(j);
+	}
 	store_admin_read_end(&c->store);
 	if (rc == -1) {
 		store_admin_msg_free(&m);
@@ -186,7 +219,7 @@ show_msg(struct ctl *c, int64_t id)
 		if (has_reason) {
 			jd_object(j);
 			snprintf(b, sizeof(b), "%s/%s.reason",
-			    state_name(m.state), m.file_name);
+			    spooldir_dir_name(m.state), m.file_name);
 			jd_kstr(j, "file", b);
 			jd_kstr(j, "first_line", line);
 			jd_object_end(j);

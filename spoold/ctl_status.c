@@ -245,6 +245,17 @@ status_json(struct ctl *c, const int64_t *counts, int64_t incoming,
 		jd_object_end(j);
 	} else
 		jd_null(j);
+	jd_key(j, "archive_failed");
+	jd_object(j);
+	jd_kint(j, "count", as->archive_failed);
+	if (as->archive_failed > 0) {
+		jd_kint(j, "oldest_id", as->archive_failed_id);
+		jd_kstr(j, "reason", as->archive_failed_error);
+	} else {
+		jd_knull(j, "oldest_id");
+		jd_knull(j, "reason");
+	}
+	jd_object_end(j);
 	jd_key(j, "processed");
 	jd_object(j);
 	jd_kint(j, "last_minute", as->processed_last_minute);
@@ -320,6 +331,12 @@ status_text(struct ctl *c, const int64_t *counts, int64_t incoming,
 			    def->next_attempt_at, true));
 	} else
 		printf("next try  none deferred\n");
+	if (as->archive_failed > 0)
+		printf("archive   %" PRId64 " file%s kept, archive_command "
+		    "failed (oldest #%" PRId64 ": %s)\n", as->archive_failed,
+		    as->archive_failed == 1 ? "" : "s", as->archive_failed_id,
+		    first_line(b1, sizeof(b1), as->archive_failed_error,
+		    SHORT_REASON * 2));
 	printf("processed %" PRId64 " in the last minute, %" PRId64
 	    " in the last hour\n", as->processed_last_minute,
 	    as->processed_last_hour);
@@ -436,7 +453,7 @@ cmd_list(struct ctl *c, int argc, char **argv)
 			if ((st = spool_state_parse(optarg)) < 0)
 				return fail(EX_USAGE, "list: unknown state %s "
 				    "(queue, parked, deferred, failed, "
-				    "rejected, done)", optarg);
+				    "rejected, done, held)", optarg);
 			f.states |= 1u << st;
 			break;
 		case 'p':
@@ -560,7 +577,7 @@ batch_entry(void *arg, const struct store_batch_entry *e)
 /*
  * A batch's state: rejected (the bundle was refused), done (every entry's
  * message is done or was rejected: nothing left to happen), or pending
- * (some are queued, parked, deferred or failed).
+ * (some are queued, parked, deferred, failed or held).
  */
 static const char *
 batch_state(int bundle_state, const int64_t *counts)
@@ -568,7 +585,7 @@ batch_state(int bundle_state, const int64_t *counts)
 	if (bundle_state == ST_REJECTED)
 		return "rejected";
 	if (counts[ST_QUEUE] + counts[ST_PARKED] + counts[ST_DEFERRED] +
-	    counts[ST_FAILED] > 0)
+	    counts[ST_FAILED] + counts[ST_HELD] > 0)
 		return "pending";
 	return "done";
 }
@@ -577,7 +594,8 @@ batch_state(int bundle_state, const int64_t *counts)
 static void
 batch_pending_text(const int64_t *counts)
 {
-	static const int st[] = { ST_QUEUE, ST_PARKED, ST_DEFERRED, ST_FAILED };
+	static const int st[] = { ST_QUEUE, ST_PARKED, ST_DEFERRED, ST_FAILED,
+	    ST_HELD };
 	const char *sep = "";
 	size_t i;
 

@@ -80,6 +80,7 @@
 #include <libxml/parser.h>
 
 #include "accept.h"
+#include "autohold.h"
 #include "cycle.h"
 #include "cmdcheck.h"
 #include "daemon.h"
@@ -112,6 +113,24 @@ arm_timer(struct daemon *d, int64_t ms)
 		its.it_value.tv_nsec = (ms % 1000) * 1000000;
 	}
 	return timerfd_settime(d->timerfd, 0, &its, NULL);
+}
+
+/*
+ * What spoold held for a mistake on our side that is fixed now goes on
+ * (DESIGN 18): after a reload, and at start (a restart fixes as much).
+ * The loop's next turn runs the cycle that takes it.
+ */
+static void
+release_fixed(struct daemon *d)
+{
+	struct cycle_ctx ctx = { d->conf, &d->store, &d->sd, NULL, NULL,
+	    NULL, NULL, NULL, NULL, NULL };
+	struct spool_error err;
+
+	spool_clearerr(&err);
+	if (autohold_release_fixed(&ctx, &err) == -1)
+		log_err("event=release status=failed reason=%s",
+		    LOG_Q(err.msg));
 }
 
 static void
@@ -154,6 +173,7 @@ reload(struct daemon *d)
 	log_notice("event=reload status=ok schemas=%zu routes=%zu",
 	    schema_set_count(ns), d->conf->nroutes);
 	(void)cmdcheck_routes(d->conf, NULL);	/* warns, as at start */
+	release_fixed(d);
 }
 
 /*
@@ -571,6 +591,7 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 	publish_open(&d);
 	if ((rc = startup_repair(&d)) != EX_OK)
 		goto out;
+	release_fixed(&d);
 	/* Scan after the watches are set: nothing falls between the two. */
 	if (watcher_scan(d.watcher, &err) == -1) {
 		log_err("event=start status=failed reason=%s", LOG_Q(err.msg));

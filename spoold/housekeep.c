@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "accept.h"
+#include "archive.h"
 #include "daemon_int.h"
 #include "log.h"
 #include "outbound.h"
@@ -177,10 +178,18 @@ retention_one(struct daemon *d, int st, uint64_t keep, int64_t now,
 		return 0;
 	memset(&rc, 0, sizeof(rc));
 	spool_clearerr(&err);
+	/* archive_command first: only what it archived is removed. */
+	if (d->conf->archive_argv != NULL && archive_look(d->conf, &d->store,
+	    &d->sd, st, now - (int64_t)keep, more, &err) == -1) {
+		log_err("event=archive dir=%s status=failed reason=%s",
+		    spooldir_dir_name(st), LOG_Q(err.msg));
+		return -1;
+	}
 	n = st == ST_DONE ? retention_done(&d->store, &d->sd, now -
-	    (int64_t)keep, RETENTION_BATCH, &rc, &err) :
-	    retention_state(&d->store, &d->sd, st, now - (int64_t)keep,
-	    RETENTION_BATCH, &rc, &err);
+	    (int64_t)keep, RETENTION_BATCH, d->conf->archive_argv != NULL, &rc,
+	    &err) : retention_state(&d->store, &d->sd, st, now -
+	    (int64_t)keep, RETENTION_BATCH, d->conf->archive_argv != NULL, &rc,
+	    &err);
 	if (n == -1) {
 		log_err("event=retention dir=%s status=failed reason=%s",
 		    spool_state_name(st), LOG_Q(err.msg));

@@ -31,7 +31,7 @@
 
 static const char *const spool_dirs[] = {
 	"incoming", "queue", "parked", "deferred", "failed", "rejected",
-	"done", "outgoing"
+	"done", "hold", "outgoing"
 };
 
 void

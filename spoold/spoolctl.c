@@ -76,6 +76,16 @@ static const struct {
 	    "     (or skip PARTNER ID SEQ --reason TEXT)",
 	    "declare a missing or failed sequence number done without\n"
 	    "applying it" },
+	{ "hold", "hold MSGID... | hold - | hold --tx PARTNER ID "
+	    "--reason TEXT",
+	    "stop messages not done yet (and their transaction's later\n"
+	    "ones) until released; who and why are recorded" },
+	{ "release", "release MSGID... | release - | release --tx PARTNER ID "
+	    "[--reason TEXT]",
+	    "let held messages go on, in their transaction's order" },
+	{ "delete", "delete MSGID... | delete - --reason TEXT",
+	    "remove rejected, failed or held messages for good (a\n"
+	    "tombstone stays, so a redelivery is a duplicate)" },
 	{ "batch", "batch ID",
 	    "one bundle and the fate of each entry; done only when every\n"
 	    "entry's message is done" },
@@ -103,7 +113,9 @@ writes(int argc, char **argv)
 		return repair;
 	if (strcmp(argv[0], "purge") == 0)
 		return !dry;
-	return strcmp(argv[0], "retry") == 0 || strcmp(argv[0], "skip") == 0;
+	return strcmp(argv[0], "retry") == 0 || strcmp(argv[0], "skip") == 0 ||
+	    strcmp(argv[0], "hold") == 0 || strcmp(argv[0], "release") == 0 ||
+	    strcmp(argv[0], "delete") == 0;
 }
 
 static void
@@ -522,6 +534,9 @@ static const struct {
 	{ "show", cmd_show },
 	{ "retry", cmd_retry },
 	{ "skip", cmd_skip },
+	{ "hold", cmd_hold },
+	{ "release", cmd_release },
+	{ "delete", cmd_delete },
 	{ "batch", cmd_batch },
 	{ "batches", cmd_batches },
 	{ "purge", cmd_purge },

@@ -17,7 +17,7 @@ limit_memory 1048576	# 1 GiB: the entity bombs below must not expand
 start_daemon
 
 # Accepted: recorded and out of incoming/, whatever processing made of it
-# since (no routes are configured here, so processing fails them).
+# since (no routes are configured here, so processing holds them).
 accepted() {
 	sqlite3 "$T/spool/spool.db" "SELECT count(*) FROM messages WHERE \
 	    state NOT IN ('rejected', 'parked') AND duplicate_of IS NULL"
@@ -31,8 +31,8 @@ duplicates() {
 msg acme - 1 | drop acme one.xml
 wait_until 10 '[ "$(accepted)" -eq 1 ]' || fail "in-place file not queued"
 [ ! -e "$T/spool/incoming/acme/one.xml" ] || fail "one.xml still in incoming"
-[ "$(ls "$T/spool/queue" "$T/spool/failed" | grep -c ',-,0,ProductInfo,1.xml$')" -eq 1 ] ||
-    fail "accepted file not in queue/ or failed/"
+[ "$(ls "$T/spool/queue" "$T/spool/hold" | grep -c ',-,0,ProductInfo,1.xml$')" -eq 1 ] ||
+    fail "accepted file not in queue/ or hold/"
 ok "a file written in place is accepted"
 
 # Uploads in progress, then renamed in.

@@ -19,6 +19,8 @@ cat >>"$T/spoold.conf" <<CONF
 max_message_size = 64K
 [route InventoryMovement]
 handler = ledger
+[route *]
+handler = ledger
 [bundle]
 max_entries = 12
 max_entry_size = 2M

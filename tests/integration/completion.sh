@@ -46,4 +46,10 @@ want "--repair " spoolctl check --re
 want "--done-older-than --dry-run --help --json " spoolctl --json purge --
 want "list " spoolctl help li
 want " " spoolctl list --partner a
+want "held " spoolctl list --state h
+want "hold " spoolctl hol
+want "release retry " spoolctl re
+want "delete " spoolctl del
+want "--tx " spoolctl hold --t
+want "--reason " spoolctl delete 17 --r
 ok "bash completion of commands, options and states"

@@ -5,6 +5,10 @@
 . "$(dirname "$0")/lib.sh"
 
 ledger_spool
+cat >>"$T/spoold.conf" <<CONF
+[route *]
+handler = ledger
+CONF
 
 # jqt FILTER: the filter holds for $T/out (a JSON document).
 jqt() {

@@ -73,6 +73,15 @@ settle_time = 0s
 CONF
 }
 
+# fail_route: a route that fails every message it is given permanently
+# ([route *] to the ledger, which takes none of the sample types but its
+# own), put before [processing]. With no route at all, a message is held
+# (our mistake, DESIGN 18), not failed.
+fail_route() {
+	sed -i 's/^\[processing\]$/[route *]\nhandler = ledger\n[processing]/' \
+	    "$T/spoold.conf"
+}
+
 set -e
 
 # ledger_spool [TYPE]: write_conf with TYPE (InventoryMovement, or * for

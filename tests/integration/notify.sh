@@ -3,8 +3,8 @@
 # NOTIFY_SOCKET (a unix datagram socket this test listens on): READY=1
 # once start-up is over, STATUS= with the counts, WATCHDOG=1 from the
 # loop at half of WATCHDOG_USEC while it is idle, STOPPING=1 on SIGTERM.
-# (ProductInfo has no route here: both messages end in failed/, which
-# counts as processed.)
+# (ProductInfo goes to the ledger, which fails it: both messages end in
+# failed/, which counts as processed.)
 # Without NOTIFY_SOCKET spoold runs as before (every other test).
 . "$(dirname "$0")/lib.sh"
 
@@ -28,6 +28,7 @@ trap 'rc=$?; kill "$LISTENER" 2>/dev/null; cleanup; exit $rc' EXIT
 wait_until 10 '[ -e "$T/notify.sock.up" ]' || fail "listener did not start"
 
 write_conf
+fail_route
 $SPOOLD -c "$T/spoold.conf" --init >/dev/null 2>&1
 # A watchdog of 400 ms: a ping at least every 200 ms, the loop idle.
 NOTIFY_SOCKET="$T/notify.sock" WATCHDOG_USEC=400000 start_daemon
@@ -49,8 +50,8 @@ stop_daemon
 wait_until 5 'grep -q "^STOPPING=1" "$T/notes"' || fail "no STOPPING=1"
 ok "STOPPING=1 on SIGTERM"
 
-# (ProductInfo has no route here: both messages end in failed/, which
-# counts as processed.)
+# (ProductInfo goes to the ledger, which fails it: both messages end in
+# failed/, which counts as processed.)
 # Without NOTIFY_SOCKET: nothing is sent (and nothing breaks).
 : >"$T/notes"
 unset NOTIFY_SOCKET WATCHDOG_USEC

@@ -6,6 +6,10 @@
 . "$(dirname "$0")/lib.sh"
 
 ledger_spool
+cat >>"$T/spoold.conf" <<CONF
+[route *]
+handler = ledger
+CONF
 
 # json WANT CMD...: run spoolctl --json CMD, stdout in $T/json; exit WANT.
 json() {
@@ -103,7 +107,7 @@ expect_out "processed 2 in the last minute, 2 in the last hour"
 expect_out "duplicate 3 in the last minute, 3 in the last hour"
 json 0 status
 jqt '.counts == {"incoming": 0, "queue": 0, "parked": 2, "deferred": 0,
-    "failed": 2, "rejected": 1, "done": 5}'
+    "failed": 2, "rejected": 1, "done": 5, "held": 0}'
 jqt ".daemon.running == true and .daemon.pid == $DAEMON_PID"
 jqt '.daemon.started_at | test("^[0-9-]{10}T[0-9:]{8}Z$")'
 jqt '.gaps.open == 1 and .gaps.oldest.partner == "acme" and
@@ -122,7 +126,7 @@ expect_out "ID      PARTNER      TRANSACTION            SEQ TYPE"
 grep -q ' done ' "$T/out" && fail "list shows done messages by default"
 grep -q "^$T1_3 *acme *T1 *3 ProductInfo *parked *0 " "$T/out" ||
     fail "list: parked T1 3 line"
-grep -q "^$P8 .* failed *1 .*no route for message type ProductInfo" \
+grep -q "^$P8 .* failed *1 .*the ledger handler does not handle message type ProductInfo" \
     "$T/out" || fail "list: failed line with its reason"
 grep '^[0-9]' "$T/out" | cut -d' ' -f1 >"$T/ids"
 sort -n "$T/ids" | cmp -s - "$T/ids" || fail "list is not oldest first"
@@ -178,15 +182,15 @@ expect_out "file          failed/acme,-,0,ProductInfo,$P8.xml"
 expect_out "uploaded as   p8.xml"
 expect_out "reason file   "
 expect_out "attempt 1 "
-expect_out "permanent: no route for message type ProductInfo"
+expect_out "permanent: the ledger handler does not handle message type ProductInfo"
 json 0 show "$P8"
 jqt ".message.id == $P8 and .message.state == \"failed\" and
     .message.attempts == 1 and .message.message_id == \"acme---8\" and
     (.message.sha256 | length) == 64 and .message.size > 0"
 jqt '.message.attempt_log | length == 1'
 jqt '.message.attempt_log[0] | .attempt == 1 and .outcome == "permanent"
-    and (.error | test("no route")) and (.started_at | endswith("Z"))'
-jqt '.reason_file.first_line | test("no route for message type")'
+    and (.error | test("does not handle")) and (.started_at | endswith("Z"))'
+jqt '.reason_file.first_line | test("does not handle message type")'
 jqt ".reason_file.file == \"failed/acme,-,0,ProductInfo,$P8.xml.reason\""
 json 0 show "$T1_3"
 jqt '.reason_file == null and .message.attempt_log == []'

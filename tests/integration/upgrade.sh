@@ -64,3 +64,23 @@ expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" show --tx acme PO1
 expect_out "order ON-1"
 expect_out "acknowledged         PurchaseOrderAck     outbound #1"
 ok "the views and spoolctl show --tx read the old rows"
+
+# Store version 13 widened messages.state's CHECK in place: an old store
+# takes 'held' (and nothing else new), its exec trigger kept.
+ID=$(sqlite3 "$DB" "SELECT min(id) FROM messages WHERE state = 'parked'")
+sqlite3 "$DB" "UPDATE messages SET state = 'held' WHERE id = $ID" ||
+    fail "an upgraded store refuses the state held"
+sqlite3 "$DB" "UPDATE messages SET state = 'bogus' WHERE id = $ID" \
+    2>/dev/null && fail "an upgraded store takes any state"
+[ "$(sqlite3 "$DB" "PRAGMA integrity_check")" = ok ] ||
+    fail "the upgraded store is not intact"
+[ "$(sqlite3 "$DB" "SELECT count(*) FROM sqlite_schema WHERE type =
+    'trigger' AND tbl_name = 'messages'")" -ge 3 ] ||
+    fail "triggers on messages lost"
+ok "an upgraded store takes the state held"
+
+# v_messages (DESIGN 3) reads the old rows too.
+[ "$(sqlite3 "$DB" "SELECT count(*) FROM v_messages")" = \
+    "$(sqlite3 "$DB" "SELECT count(*) FROM messages")" ] ||
+    fail "v_messages does not show every message"
+ok "v_messages reads an upgraded store"

@@ -141,7 +141,7 @@ put(struct fixture *fx, int st, const char *name)
 	FILE *fp;
 
 	snprintf(path, sizeof(path), "%s/%s/%s", fx->root,
-	    spool_state_name(st), name);
+	    spooldir_dir_name(st), name);
 	assert_non_null(fp = fopen(path, "w"));
 	assert_true(fputs("<ProductInfo/>\n", fp) >= 0);
 	assert_int_equal(fclose(fp), 0);
@@ -154,7 +154,7 @@ is_in(struct fixture *fx, int st, const char *name)
 	struct stat sb;
 
 	snprintf(path, sizeof(path), "%s/%s/%s", fx->root,
-	    spool_state_name(st), name);
+	    spooldir_dir_name(st), name);
 	return lstat(path, &sb) == 0;
 }
 
@@ -170,14 +170,14 @@ listing(struct fixture *fx, char *out, size_t len)
 	out[0] = '\0';
 	for (st = 0; st < ST_NSTATES; st++) {
 		snprintf(path, sizeof(path), "%s/%s", fx->root,
-		    spool_state_name(st));
+		    spooldir_dir_name(st));
 		assert_true((n = scandir(path, &ents, NULL, alphasort)) >= 0);
 		for (i = 0; i < n; i++) {
 			if (ents[i]->d_name[0] != '.' || (strcmp(
 			    ents[i]->d_name, ".") != 0 && strcmp(
 			    ents[i]->d_name, "..") != 0))
 				off += (size_t)snprintf(out + off, len - off,
-				    "%s/%s\n", spool_state_name(st),
+				    "%s/%s\n", spooldir_dir_name(st),
 				    ents[i]->d_name);
 			assert_true(off < len);
 			free(ents[i]);
