@@ -333,6 +333,22 @@ static const char *migrations[] = {
 	"CREATE INDEX tombstones_sha256 ON tombstones (partner, sha256)"
 	"  WHERE transaction_id IS NULL AND message_id IS NULL;"
 	"CREATE INDEX tombstones_purged ON tombstones (purged_at);",
+	/*
+	 * Our control numbers (DESIGN 16, store_control.c): per partner,
+	 * syntax, level and pair of identities, the next number we give
+	 * out in an envelope of ours. Never decreased but by the wrap.
+	 */
+	"CREATE TABLE control_counters ("
+	"  partner TEXT NOT NULL,"
+	"  syntax TEXT NOT NULL CHECK (syntax IN ('edifact', 'x12')),"
+	"  level TEXT NOT NULL CHECK (level IN ('interchange', 'group',"
+	"    'message')),"
+	"  pair TEXT NOT NULL DEFAULT '',"
+	"  next INTEGER NOT NULL CHECK (next >= 1),"
+	"  wraps INTEGER NOT NULL DEFAULT 0,"
+	"  updated_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (partner, syntax, level, pair)"
+	");",
 };
 
 int
