@@ -94,9 +94,11 @@ enum ack_reason
 ack_message_reason(const struct edi_message *m)
 {
 	/* The sentences of edi_edifact.c's read_unt(), edi_x12.c's
-	   read_se(); test_ack.c holds them to this. */
+	   read_se() and ack_scan.c; test_ack.c holds them to this. */
 	if (m->reason == NULL)
 		return ACK_OK;
+	if (strstr(m->reason, "trailer missing") != NULL)
+		return ACK_MSG_TRAILER;	/* ack_scan.c's */
 	if (strstr(m->reason, "segment count") != NULL)
 		return ACK_MSG_COUNT;
 	if (strstr(m->reason, "does not match") != NULL)
@@ -376,8 +378,8 @@ write_contrl(const struct ack_input *in, struct w *w)
 {
 	const struct edi_interchange *ic = in->ic;
 	const struct ack_code *env = ack_code(in->envelope);
-	const char *oq, *oid;
-	char date[16], tm[8], ref[24];
+	const char *oq, *oid, *sid;
+	char date[16], tm[8], ref[24], verb[4];
 	long ver;
 	size_t i, g, top;
 	int v4;
@@ -386,7 +388,16 @@ write_contrl(const struct ack_input *in, struct w *w)
 		spool_seterr(w->err, "no such reason %d", (int)in->envelope);
 		return -1;
 	}
+	/* A syntax we do not read ourselves (the reason, perhaps, for
+	   this CONTRL) is answered in one we do: UNOB, version 3. */
 	ver = strtol(ic->syntax_version, NULL, 10);
+	if (ver < 1 || ver > 4 || strlen(ic->syntax_version) != 1)
+		ver = 3;
+	sid = ic->syntax_id;
+	if (strlen(sid) != 4 || strncmp(sid, "UNO", 3) != 0 ||
+	    strchr("ABCDEFGHIJKLWY", sid[3]) == NULL || sid[3] == '\0')
+		sid = "UNOB";
+	snprintf(verb, sizeof(verb), "%ld", ver);
 	v4 = ver >= 4;
 	our_ids(in, &oq, &oid);
 	fmt_date(in->now, v4, date, sizeof(date), tm, sizeof(tm));
@@ -401,8 +412,8 @@ write_contrl(const struct ack_input *in, struct w *w)
 		w_raw(w, w->eol, strlen(w->eol));
 	}
 	w_tag(w, "UNB");
-	w_el(w, ic->syntax_id);
-	w_co(w, ic->syntax_version);
+	w_el(w, sid);
+	w_co(w, verb);
 	w_el(w, oid);
 	if (oq[0] != '\0')
 		w_co(w, oq);
