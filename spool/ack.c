@@ -124,10 +124,23 @@ ack_numbers(enum ack_kind k, const struct edi_interchange *ic,
 	*groups = *messages = 0;
 	if (k == ACK_CONTRL)
 		*messages = 1;
-	else if (k == ACK_997 || k == ACK_999) {
+	else if ((k == ACK_997 || k == ACK_999) && ic->ngroups > 0) {
 		*groups = 1;
-		*messages = ic->ngroups > 0 ? ic->ngroups : 1;
+		*messages = ic->ngroups;
 	}
+}
+
+int
+ack_answers(const struct edi_interchange *ic)
+{
+	size_t i;
+
+	for (i = 0; i < ic->nmsgs; i++)
+		if (strcmp(ic->msgs[i].type, "CONTRL") != 0 &&
+		    strcmp(ic->msgs[i].type, "997") != 0 &&
+		    strcmp(ic->msgs[i].type, "999") != 0)
+			return 1;
+	return 0;
 }
 
 const char *
@@ -291,13 +304,21 @@ rejected(const struct ack_verdict *v)
 	return c != NULL && c->rejects;
 }
 
-static void
-our_ids(const struct ack_input *in, const char **qual, const char **id)
+static int
+our_ids(const struct ack_input *in, const char **qual, const char **id,
+    struct spool_error *err)
 {
 	*qual = in->our_id != NULL ? in->our_qual : in->ic->recipient_qual;
 	*id = in->our_id != NULL ? in->our_id : in->ic->recipient;
 	if (*qual == NULL)
 		*qual = "";
+	if (*id == NULL || (*id)[0] == '\0' || in->ic->sender == NULL ||
+	    in->ic->sender[0] == '\0') {
+		spool_seterr(err, "no id of ours to send the acknowledgment "
+		    "from, or no sender to send it to");
+		return -1;
+	}
+	return 0;
 }
 
 /* UTC date (YYMMDD, or CCYYMMDD when century) and time (HHMM). */
@@ -399,7 +420,8 @@ write_contrl(const struct ack_input *in, struct w *w)
 		sid = "UNOB";
 	snprintf(verb, sizeof(verb), "%ld", ver);
 	v4 = ver >= 4;
-	our_ids(in, &oq, &oid);
+	if (our_ids(in, &oq, &oid, w->err) == -1)
+		return -1;
 	fmt_date(in->now, v4, date, sizeof(date), tm, sizeof(tm));
 	if (ic->una) {
 		w_raw(w, "UNA", 3);
@@ -519,7 +541,8 @@ write_isa(const struct ack_input *in, struct w *w)
 	const char *oq, *oid;
 	char date[8], tm[8];
 
-	our_ids(in, &oq, &oid);
+	if (our_ids(in, &oq, &oid, w->err) == -1)
+		return -1;
 	if (strlen(oq) > 2 || strlen(oid) > 15 ||
 	    strlen(ic->sender_qual) > 2 || strlen(ic->sender) > 15 ||
 	    strlen(ic->syntax_version) != 5) {
@@ -605,7 +628,7 @@ x12_detail(struct w *w, int is999, const struct ack_verdict *v)
 	}
 }
 
-/* One 997/999 for group g (or g = -1: an interchange without groups). */
+/* One 997/999 for group g. */
 static void
 write_set(const struct ack_input *in, struct w *w, int is999, int g,
     uint64_t stnum)
@@ -700,6 +723,11 @@ write_x12(enum ack_kind k, const struct ack_input *in, struct w *w)
 		    is999 ? "999" : "997");
 		return -1;
 	}
+	if (ic->ngroups == 0) {
+		spool_seterr(w->err, "a %s acknowledges functional groups, "
+		    "and the interchange has none", is999 ? "999" : "997");
+		return -1;
+	}
 	if (in->with_ta1)
 		write_ta1(in, w);
 	fmt_date(in->now, strcmp(ic->syntax_version, "00401") >= 0, date,
@@ -717,15 +745,14 @@ write_x12(enum ack_kind k, const struct ack_input *in, struct w *w)
 	w_el(w, is999 ? "005010X231A1" : g0 != NULL && g0->version[0] != '\0' ?
 	    g0->version : "004010");
 	w_end(w);
-	nsets = ic->ngroups > 0 ? (int)ic->ngroups : 1;
+	nsets = (int)ic->ngroups;
 	for (g = 0; g < nsets; g++) {
 		if (in->message + (uint64_t)g > ctl_max(EDI_X12, CTL_MESSAGE)) {
 			spool_seterr(w->err, "our ST02 %" PRIu64 " does not "
 			    "fit its field", in->message + (uint64_t)g);
 			return -1;
 		}
-		write_set(in, w, is999, ic->ngroups > 0 ? g : -1,
-		    in->message + (uint64_t)g);
+		write_set(in, w, is999, g, in->message + (uint64_t)g);
 	}
 	w_tag(w, "GE");
 	w_num(w, (uint64_t)nsets);

@@ -117,10 +117,19 @@ struct ack_input {
 
 /*
  * How many of our numbers an acknowledgment takes: *groups GS06s and
- * *messages UNH 0062s / ST02s (the interchange number is always one).
+ * *messages UNH 0062s / ST02s (the interchange number is always one;
+ * none for a 997/999 of an interchange without groups: none is written).
  */
 void	ack_numbers(enum ack_kind, const struct edi_interchange *,
 	    uint64_t *groups, uint64_t *messages);
+
+/*
+ * 1 when the interchange holds a message other than an acknowledgment:
+ * a CONTRL, 997 or 999 is never acknowledged (ISO 9735-1 says so of
+ * CONTRL; X12 translators do the same), nor is an interchange of TA1s
+ * alone. TA1 at ISA14 = 1 and a refusal of the envelope still go out.
+ */
+int	ack_answers(const struct edi_interchange *);
 
 /* The acknowledgment for the partner's X12 interchange when it is
  * refused whole: TA1 for an interchange reason, else kind. */

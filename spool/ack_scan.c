@@ -78,6 +78,59 @@ trimdup(const char *v, size_t n, struct spool_error *err)
 		return -1;						\
 } while (0)
 
+static int
+sep_bad(int c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ' ';
+}
+
+/* The checks of edi_edifact.c's read_una(). */
+static int
+una_bad(const struct edi_interchange *ic)
+{
+	int c[4], i, j;
+
+	c[0] = ic->comp;
+	c[1] = ic->elem;
+	c[2] = ic->seg;
+	c[3] = ic->release;
+	for (i = 0; i < 4; i++) {
+		if (c[i] == -1)
+			continue;
+		if (sep_bad(c[i]))
+			return 1;
+		for (j = i + 1; j < 4; j++)
+			if (c[i] == c[j] || c[i] == ic->rep)
+				return 1;
+	}
+	if (ic->rep != -1 && sep_bad(ic->rep))
+		return 1;
+	return ic->decimal != '.' && ic->decimal != ',';
+}
+
+/* The bytes of a header against its character set: values written
+   back in an acknowledgment must be ones the partner may send. */
+static int
+header_bytes(struct edi_interchange *ic, struct edi_lex *lx, size_t start,
+    size_t end, const char *tag, struct spool_error *err)
+{
+	struct spool_error lerr;
+	struct edi_seg s;
+
+	memset(&s, 0, sizeof(s));
+	s.start = start;
+	s.end = end;
+	s.line = 1;
+	snprintf(s.tag, sizeof(s.tag), "%s", tag);
+	spool_clearerr(&lerr);
+	if (edi_check_bytes(ic, lx, &s, &lerr) == -1) {
+		spool_seterr(err, "%s: %s: nothing to acknowledge", tag,
+		    lerr.msg);
+		return -1;
+	}
+	return 0;
+}
+
 /* EDIFACT: UNA (or the defaults) and UNB. */
 static int
 edifact_header(struct edi_lex *lx, struct edi_interchange *ic,
@@ -104,6 +157,11 @@ edifact_header(struct edi_lex *lx, struct edi_interchange *ic,
 		ic->release = u[6] == ' ' ? -1 : u[6];
 		ic->rep = u[7] == ' ' ? -1 : u[7];
 		ic->seg = u[8];
+		if (una_bad(ic)) {
+			spool_seterr(err, "UNA declares separators spoold "
+			    "cannot use: nothing to acknowledge");
+			return -1;
+		}
 		lx->pos += 9;
 	} else if (lx->len - lx->pos > 3 && u[3] == 0x1d) {
 		ic->comp = 0x1f;
@@ -155,6 +213,8 @@ edifact_header(struct edi_lex *lx, struct edi_interchange *ic,
 	if (!ic->una && v == 4 && ic->elem == '+')
 		ic->rep = '*';
 	lx->rep = ic->rep;
+	if (header_bytes(ic, lx, s.start, s.end, "UNB", err) == -1)
+		goto out;
 	rc = 0;
 out:
 	edi_seg_free(&s);
@@ -213,9 +273,12 @@ x12_header(struct edi_lex *lx, struct edi_interchange *ic, struct scan *sc,
 	ic->rep = (r >= 'A' && r <= 'Z') || (r >= 'a' && r <= 'z') ||
 	    (r >= '0' && r <= '9') || r == ' ' ? -1 : r;
 	if (ic->elem == ic->comp || ic->elem == ic->seg ||
-	    ic->comp == ic->seg) {
-		spool_seterr(err, "ISA uses one byte for two separators: "
-		    "nothing to acknowledge");
+	    ic->comp == ic->seg || ic->rep == ic->elem ||
+	    ic->rep == ic->comp || ic->rep == ic->seg ||
+	    sep_bad(ic->elem) || sep_bad(ic->comp) || sep_bad(ic->seg)) {
+		spool_seterr(err, "ISA uses one byte for two separators, "
+		    "or a letter, digit or blank for one: nothing to "
+		    "acknowledge");
 		return -1;
 	}
 	ic->release = -1;
@@ -232,6 +295,8 @@ x12_header(struct edi_lex *lx, struct edi_interchange *ic, struct scan *sc,
 	}
 	if (ic->recipient[0] == '\0')
 		fault(sc, ACK_ENV_STRUCTURE, -1);
+	if (header_bytes(ic, lx, lx->pos, lx->pos + 106, "ISA", err) == -1)
+		return -1;
 	lx->pos += 106;
 	lx->elem = ic->elem;
 	lx->seg = ic->seg;

@@ -703,6 +703,48 @@ test_reader_takes_a_partners_997_and_ignores_other_messages(void **state)
 	assert_null(r);
 }
 
+static void
+test_acknowledgments_are_not_acknowledged(void **state)
+{
+	static const char contrl[] =
+	    "UNB+UNOA:3+S+R+260101:1200+5'UNH+1+CONTRL:D:3:UN'"
+	    "UCI+9+R+S+7'UNT+3+1'UNZ+1+5'";
+	struct edi_interchange *ic;
+	struct spool_error err;
+	struct ack_input in;
+	char h[128], buf[512], *out;
+	uint64_t ng, nm;
+	size_t len;
+
+	(void)state;
+	ic = must_read(contrl, strlen(contrl));
+	assert_int_equal(ack_answers(ic), 0);
+	edi_free(ic);
+	ic = must_read(edifact_in, strlen(edifact_in));
+	assert_int_equal(ack_answers(ic), 1);
+	edi_free(ic);
+	/* An interchange of TA1s alone: no 997 (no group to name), a TA1
+	   is still possible. */
+	isa(h, sizeof(h), '*', 'U', '>', '~', "00401", "000000003", '0', 'P');
+	snprintf(buf, sizeof(buf), "%sTA1*000000017*260101*1200*A*000~"
+	    "IEA*0*000000003~", h);
+	ic = must_read(buf, strlen(buf));
+	assert_int_equal(ack_answers(ic), 0);
+	ack_numbers(ACK_997, ic, &ng, &nm);
+	assert_int_equal(ng + nm, 0);
+	memset(&in, 0, sizeof(in));
+	in.ic = ic;
+	in.control = 1;
+	in.group = 1;
+	in.message = 1;
+	spool_clearerr(&err);
+	assert_int_equal(ack_write(ACK_997, &in, &out, &len, &err), -1);
+	assert_non_null(strstr(err.msg, "has none"));
+	out = must_write(ACK_TA1, &in, &len);
+	free(out);
+	edi_free(ic);
+}
+
 int
 main(void)
 {
@@ -720,6 +762,7 @@ main(void)
 		cmocka_unit_test(test_reader_refuses_broken_acks),
 		cmocka_unit_test(
 		    test_reader_takes_a_partners_997_and_ignores_other_messages),
+		cmocka_unit_test(test_acknowledgments_are_not_acknowledged),
 	};
 
 	edi_limits_default(&lim);
