@@ -232,6 +232,18 @@ w_val(struct w *w, const char *v)
 	}
 }
 
+/* A value the acknowledgment cannot do without. */
+static void
+w_need(struct w *w, const char *v, const char *what)
+{
+	if (v != NULL && v[0] != '\0')
+		return;
+	if (!w->failed)
+		spool_seterr(w->err, "the interchange gives no %s to "
+		    "acknowledge", what);
+	w->failed = 1;
+}
+
 static void
 w_tag(struct w *w, const char *tag)
 {
@@ -380,6 +392,8 @@ contrl_ucm(struct w *w, const struct ack_input *in, size_t i)
 	char pos[24];
 
 	v = verdict(in, i, &tmp);
+	w_need(w, m->ref, "message reference (UNH 0062)");
+	w_need(w, m->type, "message type (UNH S009)");
 	w_tag(w, "UCM");
 	w_el(w, m->ref);
 	contrl_s009(w, m);
@@ -497,6 +511,7 @@ write_contrl(const struct ack_input *in, struct w *w)
 
 			if (env->level == ACK_LVL_GROUP && !bad)
 				continue;
+			w_need(w, gr->control, "group reference (UNG 0048)");
 			w_tag(w, "UCF");
 			w_el(w, gr->control);
 			w_el(w, gr->sender);
@@ -652,6 +667,8 @@ write_set(const struct ack_input *in, struct w *w, int is999, int g,
 	if (is999)
 		w_el(w, "005010X231A1");
 	w_end(w);
+	w_need(w, gr != NULL ? gr->control : NULL, "group control number "
+	    "(GS06)");
 	w_tag(w, "AK1");
 	w_el(w, gr != NULL ? gr->id : "");
 	w_el(w, gr != NULL ? gr->control : "");
@@ -667,6 +684,8 @@ write_set(const struct ack_input *in, struct w *w, int is999, int g,
 			ok++;
 		if (bad)
 			continue;
+		w_need(w, ic->msgs[i].ref, "transaction set control number "
+		    "(ST02)");
 		w_tag(w, "AK2");
 		w_el(w, ic->msgs[i].type);
 		w_el(w, ic->msgs[i].ref);

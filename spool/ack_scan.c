@@ -352,6 +352,7 @@ read_body(struct edi_lex *lx, struct scan *sc, struct spool_error *err)
 	struct spool_error lerr;
 	struct edi_seg s;
 	char ver[128];
+	long long v;
 
 	memset(&s, 0, sizeof(s));
 	for (;;) {
@@ -423,6 +424,9 @@ read_body(struct edi_lex *lx, struct scan *sc, struct spool_error *err)
 			    1)[0] ? edi_seg_val(&s, 3, 1) : g ? g->version :
 			    "") : unh_version(&s, ver, sizeof(ver)))) == NULL)
 				goto oom;
+			/* edi_read() refuses the interchange for these. */
+			if (m->ref[0] == '\0' || m->type[0] == '\0')
+				fault(sc, ACK_ENV_STRUCTURE, -1);
 			if (g != NULL)
 				ingroup++;
 			else
@@ -455,6 +459,9 @@ read_body(struct edi_lex *lx, struct scan *sc, struct spool_error *err)
 			    (g->version = edi_seg_dup(&s, x12 ? 8 : 7, 1,
 			    err)) == NULL)
 				goto out;
+			if (g->control[0] == '\0' || (x12 &&
+			    edi_number(g->control, &v) == -1))
+				fault(sc, ACK_ENV_STRUCTURE, -1);
 			ingroup = 0;
 		} else if (strcmp(s.tag, gt) == 0 && g != NULL) {
 			if (!num_eq(&s, 1, ingroup))
