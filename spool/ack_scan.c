@@ -78,10 +78,14 @@ trimdup(const char *v, size_t n, struct spool_error *err)
 		return -1;						\
 } while (0)
 
+/* A letter, digit or blank cannot separate; nor, in what we write back,
+   a byte outside ASCII, which a multi-byte set (UNOW, UNOY) does not
+   allow alone. */
 static int
 sep_bad(int c)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ' ';
+	return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ' ' ||
+	    c >= 0x80;
 }
 
 /* The checks of edi_edifact.c's read_una(). */
