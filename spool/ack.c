@@ -34,53 +34,68 @@
  * the 716 code, TA1 R with the I18 note code. spoold.conf(5) prints it.
  */
 static const struct ack_code table[ACK_REASON_COUNT] = {
-	{ ACK_OK, "accepted", ACK_LVL_MESSAGE, 0,
-	    NULL, NULL, NULL, NULL, "000" },
-	{ ACK_DUPLICATE, "duplicate", ACK_LVL_MESSAGE, 0,
-	    NULL, NULL, NULL, NULL, "000" },
-	{ ACK_REUSED, "reference reused with different content",
+	{ ACK_OK, "ok", "accepted",
+	    ACK_LVL_MESSAGE, 0, NULL, NULL, NULL, NULL, "000" },
+	{ ACK_DUPLICATE, "duplicate", "duplicate",
+	    ACK_LVL_MESSAGE, 0, NULL, NULL, NULL, NULL, "000" },
+	{ ACK_REUSED, "reused", "reference reused with different content",
 	    ACK_LVL_MESSAGE, 1, "26", NULL, "23", NULL, NULL },
-	{ ACK_MSG_COUNT, "message trailer count wrong", ACK_LVL_MESSAGE, 1,
-	    "29", "UNT", "4", NULL, NULL },
-	{ ACK_MSG_REF, "message trailer reference wrong", ACK_LVL_MESSAGE,
-	    1, "28", "UNT", "3", NULL, NULL },
-	{ ACK_MSG_TRAILER, "message trailer missing", ACK_LVL_MESSAGE, 1,
-	    "13", "UNT", "2", NULL, NULL },
-	{ ACK_MSG_TYPE, "message type not taken from this partner",
+	{ ACK_MSG_COUNT, "msg-count", "message trailer count wrong",
+	    ACK_LVL_MESSAGE, 1, "29", "UNT", "4", NULL, NULL },
+	{ ACK_MSG_REF, "msg-ref", "message trailer reference wrong",
+	    ACK_LVL_MESSAGE, 1, "28", "UNT", "3", NULL, NULL },
+	{ ACK_MSG_TRAILER, "msg-trailer", "message trailer missing",
+	    ACK_LVL_MESSAGE, 1, "13", "UNT", "2", NULL, NULL },
+	{ ACK_MSG_TYPE, "msg-type", "message type not taken from this partner",
 	    ACK_LVL_MESSAGE, 1, "17", NULL, "1", NULL, NULL },
-	{ ACK_MSG_INVALID, "message content invalid", ACK_LVL_MESSAGE, 1,
-	    "18", NULL, "5", NULL, NULL },
-	{ ACK_GROUP_COUNT, "group trailer count wrong", ACK_LVL_GROUP, 1,
-	    "29", "UNE", NULL, "5", NULL },
-	{ ACK_GROUP_REF, "group trailer reference wrong", ACK_LVL_GROUP, 1,
-	    "28", "UNE", NULL, "4", NULL },
-	{ ACK_GROUP_TRAILER, "group trailer missing", ACK_LVL_GROUP, 1,
-	    "13", "UNE", NULL, "3", NULL },
-	{ ACK_ENV_COUNT, "interchange trailer count wrong",
+	{ ACK_MSG_INVALID, "msg-invalid", "message content invalid",
+	    ACK_LVL_MESSAGE, 1, "18", NULL, "5", NULL, NULL },
+	{ ACK_GROUP_COUNT, "group-count", "group trailer count wrong",
+	    ACK_LVL_GROUP, 1, "29", "UNE", NULL, "5", NULL },
+	{ ACK_GROUP_REF, "group-ref", "group trailer reference wrong",
+	    ACK_LVL_GROUP, 1, "28", "UNE", NULL, "4", NULL },
+	{ ACK_GROUP_TRAILER, "group-trailer", "group trailer missing",
+	    ACK_LVL_GROUP, 1, "13", "UNE", NULL, "3", NULL },
+	{ ACK_ENV_COUNT, "env-count", "interchange trailer count wrong",
 	    ACK_LVL_INTERCHANGE, 1, "29", "UNZ", NULL, NULL, "021" },
-	{ ACK_ENV_REF, "interchange trailer reference wrong",
+	{ ACK_ENV_REF, "env-ref", "interchange trailer reference wrong",
 	    ACK_LVL_INTERCHANGE, 1, "28", "UNZ", NULL, NULL, "001" },
-	{ ACK_ENV_TRAILER, "interchange trailer missing",
+	{ ACK_ENV_TRAILER, "env-trailer", "interchange trailer missing",
 	    ACK_LVL_INTERCHANGE, 1, "13", "UNZ", NULL, NULL, "023" },
-	{ ACK_ENV_DUPLICATE, "interchange control number reused",
+	{ ACK_ENV_DUPLICATE, "env-duplicate",
+	    "interchange control number reused",
 	    ACK_LVL_INTERCHANGE, 1, "26", "UNB", NULL, NULL, "025" },
-	{ ACK_ENV_SENDER, "sender unknown (spoofed)", ACK_LVL_INTERCHANGE,
-	    1, "23", "UNB", NULL, NULL, "006" },
-	{ ACK_ENV_RECIPIENT, "recipient not ours (misdirected)",
+	{ ACK_ENV_SENDER, "env-sender", "sender unknown (spoofed)",
+	    ACK_LVL_INTERCHANGE, 1, "23", "UNB", NULL, NULL, "006" },
+	{ ACK_ENV_RECIPIENT, "env-recipient",
+	    "recipient not ours (misdirected)",
 	    ACK_LVL_INTERCHANGE, 1, "7", "UNB", NULL, NULL, "009" },
-	{ ACK_ENV_TEST, "test interchange refused", ACK_LVL_INTERCHANGE, 1,
-	    "25", "UNB", NULL, NULL, "020" },
-	{ ACK_ENV_VERSION, "syntax version not supported",
+	{ ACK_ENV_TEST, "env-test", "test interchange refused",
+	    ACK_LVL_INTERCHANGE, 1, "25", "UNB", NULL, NULL, "020" },
+	{ ACK_ENV_VERSION, "env-version", "syntax version not supported",
 	    ACK_LVL_INTERCHANGE, 1, "2", "UNB", NULL, NULL, "017" },
-	{ ACK_ENV_CHARSET, "character set not supported",
+	{ ACK_ENV_CHARSET, "env-charset", "character set not supported",
 	    ACK_LVL_INTERCHANGE, 1, "2", "UNB", NULL, NULL, "024" },
-	{ ACK_ENV_CHARS, "bytes outside the character set",
+	{ ACK_ENV_CHARS, "env-chars", "bytes outside the character set",
 	    ACK_LVL_INTERCHANGE, 1, "21", NULL, NULL, NULL, "024" },
-	{ ACK_ENV_STRUCTURE, "segment out of place", ACK_LVL_INTERCHANGE,
-	    1, "33", NULL, NULL, NULL, "024" },
-	{ ACK_ENV_LIMIT, "over spoold's limits, or unreadable",
+	{ ACK_ENV_STRUCTURE, "env-structure", "segment out of place",
+	    ACK_LVL_INTERCHANGE, 1, "33", NULL, NULL, NULL, "024" },
+	{ ACK_ENV_LIMIT, "env-limit", "over spoold's limits, or unreadable",
 	    ACK_LVL_INTERCHANGE, 1, "18", NULL, NULL, NULL, "024" },
 };
+
+int
+ack_reason_by_key(const char *key, enum ack_reason *r)
+{
+	int i;
+
+	for (i = 0; i < ACK_REASON_COUNT; i++)
+		if (strcmp(table[i].key, key) == 0) {
+			*r = table[i].reason;
+			return 0;
+		}
+	return -1;
+}
 
 const struct ack_code *
 ack_code(enum ack_reason r)
@@ -162,7 +177,7 @@ struct w {
 	size_t			 len, cap;
 	int			 comp, elem, seg, rep, release;
 	const char		*eol;
-	size_t			 nseg;		/* in the current message */
+	size_t			 nseg;	/* in this message */
 	int			 failed;
 	struct spool_error	*err;
 };
@@ -220,9 +235,10 @@ w_val(struct w *w, const char *v)
 			if (w->release == -1) {
 				if (!w->failed)
 					spool_seterr(w->err, "the value "
-					    "'%.40s' holds the separator 0x%02x "
-					    "and the syntax has no release "
-					    "character to escape it", v, *u);
+					    "'%.40s' holds the separator "
+					    "0x%02x and the syntax has no "
+					    "release character to escape it",
+					    v, *u);
 				w->failed = 1;
 				return;
 			}

@@ -58,7 +58,7 @@ enum ack_reason {
 	ACK_ENV_CHARSET,	/* character set not supported */
 	ACK_ENV_CHARS,		/* bytes outside the declared set */
 	ACK_ENV_STRUCTURE,	/* a segment out of place */
-	ACK_ENV_LIMIT,		/* over spoold's limits, or anything else */
+	ACK_ENV_LIMIT,		/* over the limits, or anything else */
 	ACK_REASON_COUNT
 };
 
@@ -71,7 +71,8 @@ enum ack_level {
 /* One row of the table: NULL where the standard has no code to give. */
 struct ack_code {
 	enum ack_reason	 reason;
-	const char	*name;		/* as in logs and spoold.conf(5) */
+	const char	*key;		/* stable: for the store, logs */
+	const char	*name;		/* in words (spoold.conf(5)) */
 	enum ack_level	 level;
 	int		 rejects;	/* 1: that level is rejected */
 	const char	*contrl;	/* 0085 syntax error, coded */
@@ -83,6 +84,9 @@ struct ack_code {
 
 /* The table row of a reason; NULL if out of range. */
 const struct ack_code *ack_code(enum ack_reason);
+/* The reason whose key is key ("msg-count", ...): 0, or -1 if none. A
+   verdict kept by its key repeats itself for a duplicate interchange. */
+int	ack_reason_by_key(const char *key, enum ack_reason *);
 /* The reason of a message the tokenizer rejected alone (m->reason set):
    ACK_MSG_COUNT, ACK_MSG_REF or ACK_MSG_INVALID; ACK_OK if none. */
 enum ack_reason	ack_message_reason(const struct edi_message *);
@@ -90,29 +94,30 @@ enum ack_reason	ack_message_reason(const struct edi_message *);
 /* A message's verdict; the detail is optional (NULL / 0: none). */
 struct ack_verdict {
 	enum ack_reason	 reason;
-	const char	*seg_tag;	/* AK301/IK301: the segment in error */
-	size_t		 seg_pos;	/* its position in the message, from 1 */
+	const char	*seg_tag;	/* AK301/IK301: segment in error */
+	size_t		 seg_pos;	/* its place in the message */
 	const char	*seg_code;	/* AK304/IK304 */
 	unsigned	 elem_pos;	/* AK401/IK401, UCD 0098 */
 	const char	*elem_code;	/* AK403/IK403 */
 };
 
 struct ack_input {
-	const struct edi_interchange	*ic;	/* what is acknowledged */
+	const struct edi_interchange	*ic;	/* acknowledged */
 	const struct ack_verdict	*verdicts;	/* ic->nmsgs, or NULL:
 					   from ack_message_reason() */
-	enum ack_reason	 envelope;	/* ACK_OK, or why the interchange
-					   (or group env_group) is refused */
-	int		 env_group;	/* group index for a group reason */
+	/* ACK_OK, or why the interchange (or group env_group) is
+	   refused. */
+	enum ack_reason	 envelope;
+	int		 env_group;	/* the group of a group reason */
 	const char	*our_qual;	/* our id in the envelope; NULL: */
 	const char	*our_id;	/* the interchange's recipient */
 	uint64_t	 control;	/* our UNB 0020 / ISA13 */
 	uint64_t	 group;		/* our first GS06 (X12) */
 	uint64_t	 message;	/* our first UNH 0062 / ST02 */
-	time_t		 now;		/* the date and time we write */
-	const char	*eol;		/* after each terminator; NULL: "" */
+	time_t		 now;		/* the date and time */
+	const char	*eol;		/* after terminators; NULL: "" */
 	int		 receipt_only;	/* CONTRL: action 8, no UCM */
-	int		 with_ta1;	/* 997/999: a TA1 before the group */
+	int		 with_ta1;	/* 997/999: TA1 before the group */
 };
 
 /*

@@ -28,7 +28,7 @@ enum ack_status {
 struct ack_seen {			/* one acknowledged message */
 	char		*ref;		/* UCM 0062, AK202 */
 	char		*type;		/* UCM S009 0065, AK201 */
-	char		*group;		/* UCF 0048 / AK102, NULL: none */
+	char		*group;		/* UCF 0048, AK102, NULL */
 	enum ack_status	 status;
 	char		 code[4];	/* UCM 0085, AK502: first code */
 };
@@ -38,13 +38,14 @@ struct ack_report {
 	char		*sender_qual, *sender;	/* who sent the ack */
 	char		*recipient_qual, *recipient;
 	char		*ack_control;	/* its own UNB 0020 / ISA13 */
-	char		*ack_ref;	/* its UNH 0062 / ST02; NULL: TA1 */
+	char		*ack_ref;	/* UNH 0062 / ST02; NULL: TA1 */
 	char		*control;	/* acknowledged interchange: UCI
 					   0020, TA101; NULL: 997/999 */
-	char		*group;		/* acknowledged group: AK102, the
-					   UCF 0048 of a CONTRL with one */
+	/* The acknowledged group: AK102, the UCF 0048 of a CONTRL
+	   with one UCF. */
+	char		*group;
 	char		*group_id;	/* AK101 functional identifier */
-	enum ack_status	 status;	/* of that interchange or group */
+	enum ack_status	 status;	/* of what it acknowledges */
 	char		 code[4];	/* UCI 0085, AK905, TA105 */
 	long long	 included, received, accepted;	/* AK902..904,
 					   -1 when not given */

@@ -414,7 +414,8 @@ read_body(struct edi_lex *lx, struct scan *sc, struct spool_error *err)
 			if (!x12 && ic->ngroups > 0 && g == NULL)
 				fault(sc, ACK_ENV_STRUCTURE, -1);
 			if ((m = edi_add_message(ic, lx, &lerr)) == NULL) {
-				fault(sc, ACK_ENV_LIMIT, -1);	/* or memory */
+				/* Over the limit, or out of memory. */
+				fault(sc, ACK_ENV_LIMIT, -1);
 				break;
 			}
 			m->group = g ? (int)(g - ic->groups) : -1;

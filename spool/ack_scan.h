@@ -18,11 +18,11 @@
 #include "error.h"
 
 struct ack_scan {
-	struct edi_interchange	*ic;	/* as far as it reads; next NULL */
-	enum ack_reason		 envelope;	/* the fault that refuses it
-					   (interchange before group),
-					   or ACK_OK */
-	int			 group;	/* the group of a group fault */
+	struct edi_interchange	*ic;	/* as far as it reads */
+	/* The fault that refuses it (interchange before group), or
+	   ACK_OK. */
+	enum ack_reason		 envelope;
+	int			 group;	/* of a group fault */
 	struct ack_scan		*next;
 };
 

@@ -31,9 +31,9 @@ typedef int	(*stamp_take_fn)(void *arg, const struct edi_interchange *ic,
  * outbound that is wrong is refused, not mended. Message references
  * (UNH 0062, ST02) stay the program's own.
  */
-int	stamp_envelopes(const char *buf, size_t len, const struct edi_limits *,
-	    stamp_take_fn take, void *arg, char **out, size_t *outlen,
-	    struct spool_error *);
+int	stamp_envelopes(const char *buf, size_t len,
+	    const struct edi_limits *, stamp_take_fn take, void *arg,
+	    char **out, size_t *outlen, struct spool_error *);
 
 /*
  * A take that draws from the store's counters (store_control_take(),

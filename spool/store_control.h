@@ -55,8 +55,8 @@ int	ctl_format(enum edi_syntax, enum ctl_level, uint64_t v, char *buf,
  * them. Only inside the caller's write transaction; refused outside
  * one. When the n numbers would pass ctl_max(), the run starts at 1.
  */
-int	store_control_take(struct store *, const struct ctl_key *, uint64_t n,
-	    uint64_t *first, struct spool_error *);
+int	store_control_take(struct store *, const struct ctl_key *,
+	    uint64_t n, uint64_t *first, struct spool_error *);
 /* The number the next take would give (1 for a counter not used yet). */
 int	store_control_peek(struct store *, const struct ctl_key *,
 	    uint64_t *next, struct spool_error *);

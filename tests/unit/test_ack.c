@@ -174,17 +174,24 @@ static void
 test_table_has_one_row_per_reason_in_order(void **state)
 {
 	const struct ack_code *c;
+	enum ack_reason r;
 	int i, j;
 
 	(void)state;
+	assert_int_equal(ack_reason_by_key("no-such-key", &r), -1);
 	for (i = 0; i < ACK_REASON_COUNT; i++) {
 		c = ack_code((enum ack_reason)i);
 		assert_non_null(c);
 		assert_int_equal(c->reason, i);
 		assert_non_null(c->name);
-		for (j = 0; j < i; j++)
+		for (j = 0; j < i; j++) {
 			assert_string_not_equal(c->name,
 			    ack_code((enum ack_reason)j)->name);
+			assert_string_not_equal(c->key,
+			    ack_code((enum ack_reason)j)->key);
+		}
+		assert_int_equal(ack_reason_by_key(c->key, &r), 0);
+		assert_int_equal(r, i);
 		/* A rejection carries a code in each standard that has
 		   the level. */
 		if (c->rejects) {
@@ -666,7 +673,7 @@ test_reader_refuses_broken_acks(void **state)
 }
 
 static void
-test_reader_takes_a_partners_997_and_ignores_other_messages(void **state)
+test_reader_takes_a_partners_997_and_skips_the_rest(void **state)
 {
 	char h[128], buf[1024];
 	struct ack_report *r;
@@ -761,7 +768,7 @@ main(void)
 		cmocka_unit_test(test_997_group_refused_and_too_long_ids),
 		cmocka_unit_test(test_reader_refuses_broken_acks),
 		cmocka_unit_test(
-		    test_reader_takes_a_partners_997_and_ignores_other_messages),
+		    test_reader_takes_a_partners_997_and_skips_the_rest),
 		cmocka_unit_test(test_acknowledgments_are_not_acknowledged),
 	};
 

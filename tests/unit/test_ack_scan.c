@@ -71,7 +71,7 @@ static const struct {
 	const char	*in;
 	enum ack_reason	 want;
 	int		 group;
-	const char	*seg;		/* in the CONTRL, or the 997/TA1 */
+	const char	*seg;		/* in the CONTRL */
 } cases[] = {
 	{ "UNB+UNOA:3+S+R+260101:1200+5'UNH+1+O:D:96A:UN'UNT+2+1'UNZ+2+5'",
 	    ACK_ENV_COUNT, -1, "UCI+5+S+R+4+29+UNZ'" },
@@ -118,7 +118,8 @@ test_each_envelope_fault_gets_its_code(void **state)
 		assert_null(a->next);
 		out = ack_of(a, ACK_CONTRL, &r);
 		if (strstr(out, cases[i].seg) == NULL)
-			fail_msg("case %zu: no %s in\n%s", i, cases[i].seg, out);
+			fail_msg("case %zu: no %s in\n%s", i, cases[i].seg,
+			    out);
 		assert_int_equal(r->status, cases[i].want == ACK_OK ?
 		    ACKST_PARTIAL : ACKST_REJECTED);
 		ack_report_free(r);
