@@ -349,6 +349,44 @@ static const char *migrations[] = {
 	"  updated_at INTEGER NOT NULL,"
 	"  PRIMARY KEY (partner, syntax, level, pair)"
 	");",
+	/*
+	 * Our interchanges awaiting the partner's acknowledgment (DESIGN
+	 * 16, store_ack.c): each with its control number (num: as a number,
+	 * as the standards compare them) and its groups; state moves from
+	 * pending when a CONTRL, 997, 999 or TA1 names it; overdue_at is
+	 * set once, when ack_overdue has passed and it was reported.
+	 * our_groups.interchange is an our_interchanges.id (its primary
+	 * key leads with it); neither is ever deleted but together.
+	 */
+	"CREATE TABLE our_interchanges ("
+	"  id INTEGER PRIMARY KEY,"
+	"  partner TEXT NOT NULL,"
+	"  syntax TEXT NOT NULL CHECK (syntax IN ('edifact', 'x12')),"
+	"  control TEXT NOT NULL,"
+	"  num INTEGER,"
+	"  outbound_id INTEGER,"
+	"  sent_at INTEGER NOT NULL,"
+	"  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending',"
+	"    'accepted', 'partial', 'rejected', 'received')),"
+	"  code TEXT,"
+	"  ack_message INTEGER,"
+	"  acked_at INTEGER,"
+	"  overdue_at INTEGER"
+	");"
+	"CREATE INDEX our_interchanges_control ON our_interchanges"
+	"  (partner, syntax, control);"
+	"CREATE INDEX our_interchanges_pending ON our_interchanges (sent_at)"
+	"  WHERE state = 'pending';"
+	"CREATE TABLE our_groups ("
+	"  interchange INTEGER NOT NULL,"
+	"  control TEXT NOT NULL,"
+	"  num INTEGER,"
+	"  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending',"
+	"    'accepted', 'partial', 'rejected', 'received')),"
+	"  code TEXT,"
+	"  PRIMARY KEY (interchange, control)"
+	");"
+	"CREATE INDEX our_groups_num ON our_groups (num);",
 };
 
 int
