@@ -24,6 +24,7 @@
 #include "ack.h"
 #include "ack_read.h"
 #include "edi.h"
+#include "x12check.h"
 
 #define NOW	((time_t)1767268800)	/* 2026-01-01 12:00 UTC */
 
@@ -121,53 +122,6 @@ must_report(const char *buf, size_t len)
 		fail_msg("ack_read: %s\n%s", err.msg, buf);
 	assert_non_null(r);
 	return r;
-}
-
-/* The independent reader: 0 ok, 77 not installed, else the failure. */
-static int
-x12_check(const char *orig, size_t olen, const char *ack, size_t alen,
-    const char *mode)
-{
-	char dir[] = "/tmp/test_ack.XXXXXX", o[64], a[64], script[512];
-	FILE *f;
-	pid_t pid;
-	int st;
-
-	if (mkdtemp(dir) == NULL)
-		return -1;
-	snprintf(o, sizeof(o), "%s/orig", dir);
-	snprintf(a, sizeof(a), "%s/ack", dir);
-	if ((f = fopen(o, "w")) == NULL || fwrite(orig, 1, olen, f) != olen ||
-	    fclose(f) != 0)
-		return -1;
-	if ((f = fopen(a, "w")) == NULL || fwrite(ack, 1, alen, f) != alen ||
-	    fclose(f) != 0)
-		return -1;
-	snprintf(script, sizeof(script), "%s/tests/unit/x12ack-check.pl",
-	    SRCDIR);
-	if ((pid = fork()) == 0) {
-		execlp("perl", "perl", script, mode, o, a, (char *)NULL);
-		_exit(77);
-	}
-	if (pid == -1 || waitpid(pid, &st, 0) == -1)
-		return -1;
-	unlink(o);
-	unlink(a);
-	rmdir(dir);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static void
-independent(const char *orig, size_t olen, const char *ack, size_t alen,
-    const char *mode)
-{
-	int rc = x12_check(orig, olen, ack, alen, mode);
-
-	if (rc == 77 && getenv("SPOOLD_REQUIRE_X12PARSER") == NULL)
-		return;		/* perl or X12::Parser not installed */
-	if (rc != 0)
-		fail_msg("x12ack-check.pl %s failed (%d) on\n%s", mode, rc,
-		    ack);
 }
 
 static void

@@ -21,6 +21,7 @@
 #include "ack_read.h"
 #include "ack_scan.h"
 #include "edi.h"
+#include "x12check.h"
 
 static struct edi_limits lim;
 
@@ -36,9 +37,11 @@ scan(const char *buf, size_t len)
 	return a;
 }
 
-/* The acknowledgment of a, read back by edi_read and ack_read. */
+/* The acknowledgment of a, read back by edi_read and ack_read, and an
+   X12 one by X12::Parser against orig. */
 static char *
-ack_of(const struct ack_scan *a, enum ack_kind k, struct ack_report **rep)
+ack_of(const struct ack_scan *a, enum ack_kind k, struct ack_report **rep,
+    const char *orig, size_t olen)
 {
 	struct edi_interchange *back;
 	struct spool_error err;
@@ -55,9 +58,14 @@ ack_of(const struct ack_scan *a, enum ack_kind k, struct ack_report **rep)
 	in.message = 1;
 	in.now = 0;
 	spool_clearerr(&err);
-	if (ack_write(ack_kind_for(k, a->envelope), &in, &out, &len,
-	    &err) == -1)
+	k = ack_kind_for(k, a->envelope);
+	if (ack_write(k, &in, &out, &len, &err) == -1)
 		fail_msg("ack_write: %s", err.msg);
+	assert_true(a->ic->end <= olen);
+	if (a->ic->syntax == EDI_X12)
+		independent(orig + a->ic->start, a->ic->end - a->ic->start,
+		    out, len, k == ACK_TA1 ? "ta1" : k == ACK_999 ? "999" :
+		    "997");
 	if (edi_read(out, len, &lim, &back, &err) == -1)
 		fail_msg("edi_read of the ack: %s\n%s", err.msg, out);
 	assert_string_equal(back->recipient, a->ic->sender);
@@ -116,7 +124,8 @@ test_each_envelope_fault_gets_its_code(void **state)
 			    (int)a->envelope, (int)cases[i].want);
 		assert_int_equal(a->group, cases[i].group);
 		assert_null(a->next);
-		out = ack_of(a, ACK_CONTRL, &r);
+		out = ack_of(a, ACK_CONTRL, &r, cases[i].in,
+		    strlen(cases[i].in));
 		if (strstr(out, cases[i].seg) == NULL)
 			fail_msg("case %zu: no %s in\n%s", i, cases[i].seg,
 			    out);
@@ -145,7 +154,7 @@ test_x12_faults_go_to_ta1_or_997(void **state)
 	    "ST*850*0001~SE*2*0001~GE*1*5~IEA*1*000000018~", isa);
 	a = scan(buf, strlen(buf));
 	assert_int_equal(a->envelope, ACK_ENV_REF);
-	out = ack_of(a, ACK_997, &r);
+	out = ack_of(a, ACK_997, &r, buf, strlen(buf));
 	assert_non_null(strstr(out, "TA1*000000017*260101*1200*R*001~"));
 	assert_int_equal(r->kind, ACK_TA1);
 	ack_report_free(r);
@@ -160,7 +169,7 @@ test_x12_faults_go_to_ta1_or_997(void **state)
 	assert_int_equal(a->envelope, ACK_GROUP_COUNT);
 	assert_int_equal(a->group, 1);
 	assert_int_equal(ack_message_reason(&a->ic->msgs[0]), ACK_MSG_COUNT);
-	out = ack_of(a, ACK_997, &r);
+	out = ack_of(a, ACK_997, &r, buf, strlen(buf));
 	assert_non_null(strstr(out, "AK2*850*0001~AK5*R*4~AK9*R*1*1*0~"));
 	assert_non_null(strstr(out, "AK1*PO*6~AK9*R*1*1*0*5~"));
 	ack_report_free(r);
@@ -255,7 +264,7 @@ test_real_samples_faults_get_the_matching_codes(void **state)
 		if (a->envelope != samples[i].want)
 			fail_msg("%s: reason %d, want %d", samples[i].file,
 			    (int)a->envelope, (int)samples[i].want);
-		out = ack_of(a, samples[i].kind, &r);
+		out = ack_of(a, samples[i].kind, &r, buf, len);
 		if (strstr(out, samples[i].seg) == NULL)
 			fail_msg("%s: no %s in\n%s", samples[i].file,
 			    samples[i].seg, out);
