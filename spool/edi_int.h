@@ -1,7 +1,8 @@
 /*
  * edi_int.h - what edi.c, edi_edifact.c and edi_x12.c share: the
  * segment lexer and the helpers that build struct edi_interchange.
- * Not for use outside those three files.
+ * Not for use outside them, edi_tree.c and the readers of segments the
+ * tokenizer has already checked (ack_read.c, stamp.c).
  */
 #ifndef SPOOL_EDI_INT_H
 #define SPOOL_EDI_INT_H

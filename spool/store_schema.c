@@ -528,6 +528,60 @@ static const char *migrations[] = {
 	"  next_attempt_at, duplicate_of, stale, size, hold_cause, purged_at,"
 	"  archived_at"
 	"  FROM messages;",
+	/*
+	 * 17: our control numbers (DESIGN 16, store_control.c): per partner,
+	 * syntax, level and pair of identities, the next number we give
+	 * out in an envelope of ours. Never decreased but by the wrap.
+	 */
+	"CREATE TABLE control_counters ("
+	"  partner TEXT NOT NULL,"
+	"  syntax TEXT NOT NULL CHECK (syntax IN ('edifact', 'x12')),"
+	"  level TEXT NOT NULL CHECK (level IN ('interchange', 'group',"
+	"    'message')),"
+	"  pair TEXT NOT NULL DEFAULT '',"
+	"  next INTEGER NOT NULL CHECK (next >= 1),"
+	"  wraps INTEGER NOT NULL DEFAULT 0,"
+	"  updated_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (partner, syntax, level, pair)"
+	");",
+	/*
+	 * 18: our interchanges awaiting the partner's acknowledgment (DESIGN
+	 * 16, store_ack.c): each with its control number (num: as a number,
+	 * as the standards compare them) and its groups; state moves from
+	 * pending when a CONTRL, 997, 999 or TA1 names it; overdue_at is
+	 * set once, when ack_overdue has passed and it was reported.
+	 * our_groups.interchange is an our_interchanges.id (its primary
+	 * key leads with it); neither is ever deleted but together.
+	 */
+	"CREATE TABLE our_interchanges ("
+	"  id INTEGER PRIMARY KEY,"
+	"  partner TEXT NOT NULL,"
+	"  syntax TEXT NOT NULL CHECK (syntax IN ('edifact', 'x12')),"
+	"  control TEXT NOT NULL,"
+	"  num INTEGER,"
+	"  outbound_id INTEGER,"
+	"  sent_at INTEGER NOT NULL,"
+	"  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending',"
+	"    'accepted', 'partial', 'rejected', 'received')),"
+	"  code TEXT,"
+	"  ack_message INTEGER,"
+	"  acked_at INTEGER,"
+	"  overdue_at INTEGER"
+	");"
+	"CREATE INDEX our_interchanges_control ON our_interchanges"
+	"  (partner, syntax, control);"
+	"CREATE INDEX our_interchanges_pending ON our_interchanges (sent_at)"
+	"  WHERE state = 'pending';"
+	"CREATE TABLE our_groups ("
+	"  interchange INTEGER NOT NULL,"
+	"  control TEXT NOT NULL,"
+	"  num INTEGER,"
+	"  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending',"
+	"    'accepted', 'partial', 'rejected', 'received')),"
+	"  code TEXT,"
+	"  PRIMARY KEY (interchange, control)"
+	");"
+	"CREATE INDEX our_groups_num ON our_groups (num);",
 };
 
 int

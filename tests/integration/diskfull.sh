@@ -17,7 +17,7 @@ cleanup() {
 }
 
 mkdir -p "$T/spool" "$T/work"
-if ! mount -t tmpfs -o size=6m tmpfs "$T/spool" 2>"$T/mount.err"; then
+if ! mount -t tmpfs -o size=12m tmpfs "$T/spool" 2>"$T/mount.err"; then
 	echo "SKIP: cannot mount a tmpfs (needs root): $(cat "$T/mount.err")"
 	exit 77
 fi
