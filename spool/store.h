@@ -170,6 +170,11 @@ struct store_newmsg {
 	int64_t		 id;		/* 0: the store picks one */
 	const char	*file_name;	/* NULL: set later */
 	int64_t		 batch;		/* a bundle entry's batch, or 0 */
+	const char	*dialect;	/* DESIGN 15; NULL: native */
+	bool		 test;		/* from a test interchange */
+	const char	*reference;	/* the business transaction a
+					   dialect names without ordering
+					   by it (order = none), or NULL */
 };
 
 /* Lookups: 1 found (out filled), 0 not found, -1 error. */

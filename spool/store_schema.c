@@ -333,6 +333,15 @@ static const char *migrations[] = {
 	"CREATE INDEX tombstones_sha256 ON tombstones (partner, sha256)"
 	"  WHERE transaction_id IS NULL AND message_id IS NULL;"
 	"CREATE INDEX tombstones_purged ON tombstones (purged_at);",
+	/*
+	 * 13: dialects (DESIGN 15): the dialect that read a message (NULL
+	 * for rows from before: native), whether it came in a test
+	 * interchange, and the business transaction a dialect with order
+	 * = none names (shown, never ordered by).
+	 */
+	"ALTER TABLE messages ADD COLUMN dialect TEXT;"
+	"ALTER TABLE messages ADD COLUMN test INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE messages ADD COLUMN reference TEXT;",
 };
 
 int

@@ -113,6 +113,7 @@ struct daemon {
 	struct spooldir		 sd;
 	struct store		 store;
 	struct schema_set	*schemas;
+	struct dialect_set	 dialects;
 	struct watcher		*watcher;
 	struct router		 router;
 	struct execq		*execq;
@@ -292,6 +293,7 @@ reload(struct daemon *d)
 {
 	struct spool_error err;
 	struct schema_set *ns;
+	struct dialect_set nds;
 	struct conf nc;
 
 	spool_clearerr(&err);
@@ -307,6 +309,15 @@ reload(struct daemon *d)
 		conf_free(&nc);
 		return;
 	}
+	if (dialect_set_load_conf(&nds, &nc, &err) == -1) {
+		log_err("event=reload status=refused reason=%s",
+		    LOG_Q(err.msg));
+		schema_set_free(ns);
+		conf_free(&nc);
+		return;
+	}
+	dialect_set_free(&d->dialects);
+	d->dialects = nds;
 	if (strcmp(nc.spool_dir, d->conf->spool_dir) != 0)
 		log_warn("event=reload spool=%s reason=\"a new spool directory "
 		    "takes effect at restart\"", LOG_Q(nc.spool_dir));
@@ -704,7 +715,8 @@ status_update(struct daemon *d)
 static void
 retry_writes(struct daemon *d)
 {
-	struct accept_ctx ac = { d->conf, d->schemas, &d->store, &d->sd };
+	struct accept_ctx ac = { d->conf, d->schemas, &d->store, &d->sd,
+	    &d->dialects };
 	struct spool_error err;
 	unsigned n = 0;
 	int rc;
@@ -747,7 +759,8 @@ retry_writes(struct daemon *d)
 static int64_t
 accept_ready(struct daemon *d)
 {
-	struct accept_ctx ctx = { d->conf, d->schemas, &d->store, &d->sd };
+	struct accept_ctx ctx = { d->conf, d->schemas, &d->store, &d->sd,
+	    &d->dialects };
 	struct accept_file *files;
 	struct accept_stats st;
 	struct spool_error err;
@@ -1042,6 +1055,11 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 		rc = EX_CONFIG;
 		goto out;
 	}
+	if (dialect_set_load_conf(&d.dialects, conf, &err) == -1) {
+		log_err("event=start status=failed reason=%s", LOG_Q(err.msg));
+		rc = EX_CONFIG;
+		goto out;
+	}
 	d.router.schemas = d.schemas;
 	if ((d.watcher = watcher_new(d.sd.incoming_fd, !once,
 	    conf->settle_time_ms, &err)) == NULL) {
@@ -1069,7 +1087,8 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 	 * files first, before reconciliation looks for rows without files
 	 * and before anything is processed. */
 	{
-		struct accept_ctx ac = { d.conf, d.schemas, &d.store, &d.sd };
+		struct accept_ctx ac = { d.conf, d.schemas, &d.store, &d.sd,
+		    &d.dialects };
 
 		int left = accept_bundles_restore(&ac, false, &err);
 
@@ -1090,7 +1109,8 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 	}
 	/* A row without its file: the upload may still be in incoming/. */
 	{
-		struct accept_ctx ac = { d.conf, d.schemas, &d.store, &d.sd };
+		struct accept_ctx ac = { d.conf, d.schemas, &d.store, &d.sd,
+		    &d.dialects };
 		size_t i;
 		int r;
 
@@ -1177,6 +1197,7 @@ out:
 	}
 	watcher_free(d.watcher);
 	schema_set_free(d.schemas);
+	dialect_set_free(&d.dialects);
 	loop_close(&d.loop);
 	if (d.sigfd != -1)
 		close(d.sigfd);
