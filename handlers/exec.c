@@ -90,7 +90,7 @@ exec_env_build(struct exec_env *e, const struct exec_call *j)
 
 	for (n = 0; environ[n] != NULL; n++)
 		;
-	if ((e->v = calloc(n + 9, sizeof(*e->v))) == NULL)
+	if ((e->v = calloc(n + 11, sizeof(*e->v))) == NULL)
 		return -1;
 	/* Ours, not the program's: SPOOLD_* (set below), and systemd's
 	 * notify socket and watchdog, which speak for the main process. */
@@ -118,6 +118,12 @@ exec_env_build(struct exec_env *e, const struct exec_call *j)
 	else if ((e->v[k++] = strdup("SPOOLD_FILE=/dev/stdin")) == NULL)
 		rc = -1;
 	else if (asprintf(&e->v[k++], "SPOOLD_OUTBOUND=%s", j->outpath) == -1)
+		rc = -1;
+	else if (asprintf(&e->v[k++], "SPOOLD_DIALECT=%s", j->dialect !=
+	    NULL ? j->dialect : "native") == -1)
+		rc = -1;
+	else if (asprintf(&e->v[k++], "SPOOLD_TEST=%d", j->test ? 1 : 0) ==
+	    -1)
 		rc = -1;
 	if (rc == -1) {
 		/* asprintf leaves the failed slot undefined. */

@@ -27,6 +27,8 @@ struct exec_call {
 	const char	*tx;		/* NULL outside transactions */
 	int64_t		 seq;
 	const char	*outpath;	/* SPOOLD_OUTBOUND */
+	const char	*dialect;	/* SPOOLD_DIALECT; NULL: native */
+	bool		 test;		/* SPOOLD_TEST=1 */
 };
 
 /* The environment of one call: environ's entries, then our own. */
@@ -38,7 +40,7 @@ struct exec_env {
 /*
  * The daemon's environment, without SPOOLD_*, plus the call's SPOOLD_*
  * (MESSAGE_ID, PARTNER, TYPE, TRANSACTION_ID, SEQUENCE, ATTEMPT, FILE,
- * OUTBOUND). 0, or -1 when memory runs out (nothing to free then).
+ * OUTBOUND, DIALECT, TEST). 0, or -1 when memory runs out (nothing to free then).
  * exec_env_free() frees what is ours.
  */
 int	exec_env_build(struct exec_env *, const struct exec_call *);

@@ -22,7 +22,7 @@
 	"AND rejected = 0"
 
 #define WORK_COLS "id, state, partner, type, transaction_id, sender_seq, " \
-	"receiver_seq, attempts, file_name, retry_base, sha256"
+	"receiver_seq, attempts, file_name, retry_base, sha256, dialect, test"
 
 enum {
 	CQ_READY,
@@ -146,6 +146,7 @@ store_work_free(struct store_work *w)
 	free(w->type);
 	free(w->transaction_id);
 	free(w->file_name);
+	free(w->dialect);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -168,7 +169,11 @@ fill_work(sqlite3_stmt *st, struct store_work *w)
 		    sizeof(w->sha256));
 		w->has_sha256 = true;
 	}
+	w->dialect = store_col_strdup(st, 11);
+	w->test = sqlite3_column_int(st, 12) != 0;
 	if (w->partner == NULL || w->file_name == NULL ||
+	    (sqlite3_column_type(st, 11) != SQLITE_NULL &&
+	    w->dialect == NULL) ||
 	    (sqlite3_column_type(st, 4) != SQLITE_NULL &&
 	    w->transaction_id == NULL)) {
 		store_work_free(w);

@@ -24,6 +24,8 @@ struct store_work {
 	char	*file_name;
 	bool	 has_sha256;	/* digest recorded at acceptance */
 	uint8_t	 sha256[32];
+	char	*dialect;	/* DESIGN 15; NULL: native */
+	bool	 test;		/* from a test interchange */
 };
 
 void	store_work_free(struct store_work *);

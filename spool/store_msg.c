@@ -31,8 +31,11 @@ static const char *sql[SQ_COUNT] = {
 	    "WHERE partner = ?1 AND transaction_id = ?2 AND sender_seq = ?3 "
 	    "AND " LIVE,
 	[SQ_FIND_MSGID] = "SELECT " MSGREF_COLS " FROM messages "
-	    "WHERE partner = ?1 AND message_id = ?2 AND transaction_id IS NULL "
-	    "AND " LIVE,
+	    "WHERE partner = ?1 AND type IS ?3 AND message_id = ?2 "
+	    "AND transaction_id IS NULL AND " LIVE,
+	[SQ_FIND_MSGID_TX] = "SELECT " MSGREF_COLS " FROM messages "
+	    "WHERE partner = ?1 AND type IS ?3 AND message_id = ?2 "
+	    "AND transaction_id IS NOT NULL AND " LIVE " LIMIT 1",
 	[SQ_FIND_HASH] = "SELECT " MSGREF_COLS " FROM messages "
 	    "WHERE partner = ?1 AND sha256 = ?2 AND transaction_id IS NULL "
 	    "AND message_id IS NULL AND " LIVE " LIMIT 1",
@@ -174,15 +177,18 @@ store_find_seq(struct store *s, const char *partner, const char *tx,
 }
 
 int
-store_find_msgid(struct store *s, const char *partner, const char *msgid,
-    struct store_msgref *out, struct spool_error *err)
+store_find_msgid(struct store *s, const char *partner, const char *type,
+    const char *msgid, bool in_tx, struct store_msgref *out,
+    struct spool_error *err)
 {
 	sqlite3_stmt *st;
 
-	if ((st = stmt(s, SQ_FIND_MSGID, err)) == NULL)
+	if ((st = stmt(s, in_tx ? SQ_FIND_MSGID_TX : SQ_FIND_MSGID, err)) ==
+	    NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, msgid, -1, SQLITE_STATIC);
+	store_bind_opt_text(st, 3, type);
 	return lookup(s, st, out, err);
 }
 

@@ -337,11 +337,22 @@ static const char *migrations[] = {
 	 * 13: dialects (DESIGN 15): the dialect that read a message (NULL
 	 * for rows from before: native), whether it came in a test
 	 * interchange, and the business transaction a dialect with order
-	 * = none names (shown, never ordered by).
+	 * = none names (shown, never ordered by). A message_id is a
+	 * reference per partner and qualified type (DESIGN 5 and 15).
 	 */
 	"ALTER TABLE messages ADD COLUMN dialect TEXT;"
 	"ALTER TABLE messages ADD COLUMN test INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE messages ADD COLUMN reference TEXT;",
+	"ALTER TABLE messages ADD COLUMN reference TEXT;"
+	/* A message_id is unique per partner and qualified type. */
+	"DROP INDEX messages_msgid;"
+	"CREATE UNIQUE INDEX messages_msgid ON messages"
+	"  (partner, type, message_id)"
+	"  WHERE transaction_id IS NULL AND message_id IS NOT NULL"
+	"  AND duplicate_of IS NULL AND rejected = 0;"
+	"CREATE INDEX messages_msgid_tx ON messages"
+	"  (partner, type, message_id)"
+	"  WHERE transaction_id IS NOT NULL AND message_id IS NOT NULL"
+	"  AND duplicate_of IS NULL AND rejected = 0;",
 };
 
 int

@@ -111,6 +111,8 @@ struct job {
 	char		*partner;
 	char		*tx;		/* NULL outside transactions */
 	char		*type;
+	char		*dialect;	/* NULL: native */
+	bool		 test;
 	int64_t		 seq;
 	pid_t		 pid;		/* also the process group */
 	int		 errfd;		/* -1 once at EOF */
@@ -153,7 +155,8 @@ struct pend {
 	int		 state;
 	int64_t		 seq;
 	char		*partner, *type, *tx, *file_name;
-	bool		 has_sha256;
+	char		*dialect;	/* DESIGN 15; NULL: native */
+	bool		 test, has_sha256;
 	uint8_t		 sha256[32];
 };
 
@@ -189,6 +192,7 @@ pend_free(struct pend *p)
 	free(p->type);
 	free(p->tx);
 	free(p->file_name);
+	free(p->dialect);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -228,6 +232,7 @@ job_clear(struct execq *q, struct job *j)
 	free(j->partner);
 	free(j->tx);
 	free(j->type);
+	free(j->dialect);
 	free(j->outpath);
 	memset(j, 0, sizeof(*j));
 	j->state = JOB_FREE;
@@ -312,7 +317,10 @@ pick_one(void *arg, const struct exec_pending_call *c)
 	memcpy(p->sha256, c->sha256, sizeof(p->sha256));
 	if (c->transaction_id != NULL)
 		p->tx = strdup(c->transaction_id);
+	p->dialect = c->dialect != NULL ? strdup(c->dialect) : NULL;
+	p->test = c->test;
 	if (p->partner == NULL || p->type == NULL || p->file_name == NULL ||
+	    (c->dialect != NULL && p->dialect == NULL) ||
 	    (c->transaction_id != NULL && p->tx == NULL)) {
 		pend_free(p);
 		return -1;
@@ -589,7 +597,9 @@ start_call(struct execq *q, struct pend *p)
 	j->partner = p->partner;
 	j->type = p->type;
 	j->tx = p->tx;
-	p->partner = p->type = p->tx = NULL;
+	j->dialect = p->dialect;
+	j->test = p->test;
+	p->partner = p->type = p->tx = p->dialect = NULL;
 	j->pid = -1;
 	j->deadline = -1;
 	j->started = mono_ms();
@@ -645,6 +655,8 @@ start_call(struct execq *q, struct pend *p)
 	call.type = j->type;
 	call.tx = j->tx;
 	call.seq = j->seq;
+	call.dialect = j->dialect;
+	call.test = j->test;
 	call.outpath = j->outpath;
 	if (exec_env_build(&env, &call) == -1) {
 		no_run(q, j, CYCLE_TEMPORARY, -1, "out of memory");

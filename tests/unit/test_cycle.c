@@ -115,7 +115,7 @@ teardown(void **state)
 static struct accept_stats
 drop(struct env *e, const char *tx, long seq, const char *body)
 {
-	struct accept_ctx ctx = { &e->conf, NULL, &e->store, &e->sd };
+	struct accept_ctx ctx = { &e->conf, NULL, &e->store, &e->sd, NULL };
 	struct accept_file f;
 	struct accept_stats st;
 	struct spool_error err;
@@ -206,19 +206,23 @@ test_classification_ready_parked_duplicate_conflict(void **state)
 	assert_int_equal(st.rejected, 1);
 	st = drop(e, NULL, 7, NULL);	/* outside transactions: ready */
 	assert_int_equal(st.ready, 1);
-	st = drop(e, NULL, 7, "<y/>");	/* same MessageId: duplicate */
+	st = drop(e, NULL, 7, NULL);	/* same MessageId, content: dup */
 	assert_int_equal(st.duplicate, 1);
+	/* Same MessageId, other content: rejected, never dropped
+	 * (DESIGN 5 and 15, amended; it used to count as a duplicate). */
+	st = drop(e, NULL, 7, "<y/>");
+	assert_int_equal(st.rejected, 1);
 	assert_int_equal(count_files(e, "queue"), 2);
 	assert_int_equal(count_files(e, "parked"), 1);
 	assert_int_equal(count_files(e, "done"), 2);
-	assert_int_equal(count_files(e, "rejected"), 1);
+	assert_int_equal(count_files(e, "rejected"), 2);
 }
 
 static void
 test_duplicate_without_message_id_is_found_by_content(void **state)
 {
 	struct env *e = *state;
-	struct accept_ctx ctx = { &e->conf, NULL, &e->store, &e->sd };
+	struct accept_ctx ctx = { &e->conf, NULL, &e->store, &e->sd, NULL };
 	struct accept_file f[2];
 	struct accept_stats st;
 	struct spool_error err;
