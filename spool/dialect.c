@@ -134,6 +134,40 @@ xpath_quiet(void *ctx, xmlErrorPtr e)
 }
 
 static void
+xpath_silent(void *ctx, const char *fmt, ...)
+{
+	(void)ctx;
+	(void)fmt;
+}
+
+/* libxml2 prints some XPath errors through the per-thread generic
+ * handler, not the context's: silenced while we compile or evaluate. */
+struct quiet {
+	xmlGenericErrorFunc	 generic;
+	void			*genericctx;
+	xmlStructuredErrorFunc	 structured;
+	void			*structuredctx;
+};
+
+static void
+quiet_on(struct quiet *q)
+{
+	q->generic = xmlGenericError;
+	q->genericctx = xmlGenericErrorContext;
+	q->structured = xmlStructuredError;
+	q->structuredctx = xmlStructuredErrorContext;
+	xmlSetGenericErrorFunc(NULL, xpath_silent);
+	xmlSetStructuredErrorFunc(NULL, xpath_quiet);
+}
+
+static void
+quiet_off(const struct quiet *q)
+{
+	xmlSetStructuredErrorFunc(q->structuredctx, q->structured);
+	xmlSetGenericErrorFunc(q->genericctx, q->generic);
+}
+
+static void
 dialect_free(struct dialect *d)
 {
 	size_t i, k, a;
@@ -512,6 +546,8 @@ compile_all(struct dparse *p)
 	xmlXPathObjectPtr obj;
 	xmlDocPtr doc;
 	xmlNodePtr root;
+	struct quiet q;
+	bool quieted = false;
 	size_t i, k, a;
 	int ret = -1;
 
@@ -521,6 +557,8 @@ compile_all(struct dparse *p)
 	xmlDocSetRootElement(doc, root);
 	if ((ctx = new_context(d, doc)) == NULL)
 		goto oom;
+	quiet_on(&q);
+	quieted = true;
 	for (i = 0; i < d->nkeys; i++)
 		for (k = 0; k < DK_NKEYS; k++)
 			for (a = 0; a < d->keys[i].nalt[k]; a++) {
@@ -551,6 +589,8 @@ compile_all(struct dparse *p)
 oom:
 	dfail(p, "out of memory");
 out:
+	if (quieted)
+		quiet_off(&q);
 	if (ctx != NULL)
 		xmlXPathFreeContext(ctx);
 	if (doc != NULL)
@@ -1008,6 +1048,7 @@ dialect_extract(const struct dialect *d, xmlDocPtr doc, struct msg_header *h,
 {
 	xmlXPathContextPtr ctx = NULL;
 	const struct dkeys *ks = NULL;
+	struct quiet qt;
 	xmlNodePtr root;
 	char *v[DK_NKEYS], q[MSG_QBUF], *t;
 	size_t i, tl;
@@ -1025,6 +1066,7 @@ dialect_extract(const struct dialect *d, xmlDocPtr doc, struct msg_header *h,
 		spool_seterr(err, "out of memory making an XPath context");
 		return -1;
 	}
+	quiet_on(&qt);
 	if (eval_key(d, NULL, &d->keys[0], DK_TYPE, ctx, root, &v[DK_TYPE],
 	    err) == -1)
 		goto out;
@@ -1104,6 +1146,7 @@ out:
 		free(h->transaction_id);
 		memset(h, 0, sizeof(*h));
 	}
+	quiet_off(&qt);
 	xmlXPathFreeContext(ctx);
 	return ret;
 }
