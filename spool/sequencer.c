@@ -136,6 +136,14 @@ seq_classify(struct store *s, const char *partner, const struct msg_header *h,
 	int rc;
 
 	memset(r, 0, sizeof(*r));
+	/* In a transaction its number decides first (DESIGN 5). */
+	if (h->transaction_id != NULL) {
+		if (classify_tx(s, partner, h, sha, r, err) == -1)
+			return -1;
+		if (r->verdict == SEQ_CONFLICT || r->verdict == SEQ_DUPLICATE ||
+		    h->message_id == NULL)
+			return 0;
+	}
 	if (h->message_id != NULL) {
 		rc = store_find_msgid(s, partner, h->type, h->message_id,
 		    h->transaction_id != NULL, &ref, err);
@@ -144,6 +152,7 @@ seq_classify(struct store *s, const char *partner, const struct msg_header *h,
 		if (rc == 1 && memcmp(ref.sha256, sha, 32) != 0) {
 			/* DESIGN 5 and 15: never silently dropped. */
 			r->verdict = SEQ_CONFLICT;
+			r->duplicate_of = 0;
 			snprintf(r->reason, sizeof(r->reason), "reference "
 			    "reused with different content: message_id %.200s "
 			    "(%.100s) was first accepted as message %" PRId64,
@@ -161,7 +170,7 @@ seq_classify(struct store *s, const char *partner, const struct msg_header *h,
 			store_msgref_free(&ref);
 	}
 	if (h->transaction_id != NULL)
-		return classify_tx(s, partner, h, sha, r, err);
+		return 0;	/* classify_tx()'s verdict */
 	if (h->message_id == NULL) {
 		rc = store_find_hash(s, partner, sha, &ref, err);
 		if (rc == -1)

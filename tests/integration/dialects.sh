@@ -180,4 +180,14 @@ grep -q '|x12|x12.850|0$' "$T/calls.log" ||
     { cat "$T/calls.log" >&2; fail "exec did not get SPOOLD_DIALECT"; }
 grep -q '|ubl|ubl.Invoice|0$' "$T/calls.log" ||
     fail "exec did not get ubl.Invoice"
+
+# spoolctl shows the dialect and the reference.
+id=$(q "SELECT id FROM messages WHERE orig_name =
+    'ubl-2.1_UBL-Invoice-2.1-Example.xml'")
+$SPOOLCTL -c "$T/spoold.conf" show "$id" --json >"$T/show.json"
+[ "$(jq -r '.message | .dialect + " " + .type + " " + .reference + " " +
+    (.test | tostring)' "$T/show.json")" = "ubl ubl.Invoice 123 false" ] ||
+    { cat "$T/show.json" >&2; fail "spoolctl show lacks the dialect"; }
+$SPOOLCTL -c "$T/spoold.conf" show "$id" >"$T/show.txt"
+grep -q '^dialect  *ubl$' "$T/show.txt" || fail "show: no dialect line"
 exit 0
