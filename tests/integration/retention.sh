@@ -205,8 +205,9 @@ wait_until 20 '[ ! -e "$T/spool/failed/$H1" ] &&
     fail "spoold did not empty failed/ and rejected/ after their retention"
 [ ! -e "$T/spool/failed/$H1.reason" ] && [ ! -e "$T/spool/rejected/$J2.reason" ] ||
     fail "the .reason sidecars were left"
-grep -q 'event=retention dir=failed removed=' "$T/log" &&
-    grep -q 'event=retention dir=rejected removed=' "$T/log" ||
+# The log line follows the removal: wait for it, do not race it.
+wait_until 10 'grep -q "event=retention dir=failed removed=" "$T/log" &&
+    grep -q "event=retention dir=rejected removed=" "$T/log"' ||
     fail "the retention of failed/ and rejected/ was not logged"
 [ "$(sql "SELECT state FROM messages WHERE transaction_id = 'H' AND
     purged_at IS NOT NULL")" = failed ] || fail "H 1's row not kept, failed"
