@@ -190,4 +190,17 @@ $SPOOLCTL -c "$T/spoold.conf" show "$id" --json >"$T/show.json"
     { cat "$T/show.json" >&2; fail "spoolctl show lacks the dialect"; }
 $SPOOLCTL -c "$T/spoold.conf" show "$id" >"$T/show.txt"
 grep -q '^dialect  *ubl$' "$T/show.txt" || fail "show: no dialect line"
+
+# spoolctl batch: the 810 interchange, one entry per transaction set.
+b=$(q "SELECT id FROM batches WHERE orig_name =
+    'x12-bots-plugins-GPL2_810-004010-01.x12'")
+$SPOOLCTL -c "$T/spoold.conf" batch "$b" --json >"$T/batch.json"
+[ "$(jq '[.entries[] | select(.fate == "accepted")] | length' \
+    "$T/batch.json")" = 2 ] ||
+    { cat "$T/batch.json" >&2; fail "spoolctl batch: not 2 entries"; }
+# An entry's file: the message in its envelope, cut down to it.
+f=$(q "SELECT file_name FROM messages WHERE batch = $b ORDER BY id LIMIT 1")
+head -c 3 "$T/spool/done/$f" | grep -q '^ISA' || fail "entry lacks its ISA"
+tr -d '\r\n' <"$T/spool/done/$f" | grep -q 'GE\*1\*[0-9]*~IEA\*1\*[0-9]*~$' ||
+    { cat "$T/spool/done/$f" >&2; fail "entry lacks GE/IEA for one message"; }
 exit 0
