@@ -88,6 +88,8 @@ struct call {
 	char		*tx;		/* NULL outside transactions */
 	int64_t		 seq;
 	char		*outpath;	/* SPOOLD_OUTBOUND, NULL: none yet */
+	char		*dialect;	/* SPOOLD_DIALECT; NULL: native */
+	bool		 test;		/* SPOOLD_TEST=1 */
 	int		 state;		/* enum spool_state: where its file
 					 * lies */
 	char		*file_name;
@@ -183,7 +185,7 @@ exec_env_build(struct exec_env *e, const struct call *j)
 
 	for (n = 0; environ[n] != NULL; n++)
 		;
-	if ((e->v = calloc(n + 9, sizeof(*e->v))) == NULL)
+	if ((e->v = calloc(n + 11, sizeof(*e->v))) == NULL)
 		return -1;
 	/* Ours, not the program's: SPOOLD_* (set below), and systemd's
 	 * notify socket and watchdog, which speak for the main process. */
@@ -211,6 +213,12 @@ exec_env_build(struct exec_env *e, const struct call *j)
 	else if ((e->v[k++] = strdup("SPOOLD_FILE=/dev/stdin")) == NULL)
 		rc = -1;
 	else if (asprintf(&e->v[k++], "SPOOLD_OUTBOUND=%s", j->outpath) == -1)
+		rc = -1;
+	else if (asprintf(&e->v[k++], "SPOOLD_DIALECT=%s", j->dialect !=
+	    NULL ? j->dialect : "native") == -1)
+		rc = -1;
+	else if (asprintf(&e->v[k++], "SPOOLD_TEST=%d", j->test ? 1 : 0) ==
+	    -1)
 		rc = -1;
 	if (rc == -1) {
 		/* asprintf leaves the failed slot undefined. */
@@ -298,6 +306,7 @@ call_free(struct exec_calls *q, struct call *c)
 	free(c->type);
 	free(c->outpath);
 	free(c->file_name);
+	free(c->dialect);
 	free(c);
 }
 
@@ -346,8 +355,12 @@ pick_one(void *arg, const struct exec_pending_call *p)
 	c->file_name = strdup(p->file_name);
 	if (p->transaction_id != NULL)
 		c->tx = strdup(p->transaction_id);
+	if (p->dialect != NULL)
+		c->dialect = strdup(p->dialect);
+	c->test = p->test;
 	if (c->partner == NULL || c->type == NULL || c->file_name == NULL ||
-	    (p->transaction_id != NULL && c->tx == NULL)) {
+	    (p->transaction_id != NULL && c->tx == NULL) ||
+	    (p->dialect != NULL && c->dialect == NULL)) {
 		call_free(q, c);
 		return -1;
 	}

@@ -99,7 +99,8 @@ exec_stmt(struct store *s, int which, const char *sql,
 
 static const char pending_sql[] =
     "SELECT e.message, e.attempt, m.state, m.partner, m.type, "
-    "m.transaction_id, m.sender_seq, m.file_name, m.sha256 FROM "
+    "m.transaction_id, m.sender_seq, m.file_name, m.sha256, m.dialect, "
+    "m.test FROM "
     "exec_calls e "
     "JOIN messages m ON m.id = e.message WHERE e.status = 'pending' AND "
     "m.state IN ('queue', 'deferred') ORDER BY e.started_at, e.message";
@@ -133,6 +134,8 @@ exec_pending(struct store *s, int (*fn)(void *,
 			    sizeof(c.sha256));
 			c.has_sha256 = true;
 		}
+		c.dialect = (const char *)sqlite3_column_text(st, 9);
+		c.test = sqlite3_column_int(st, 10) != 0;
 		if (c.partner == NULL || c.file_name == NULL ||
 		    (c.state != ST_QUEUE && c.state != ST_DEFERRED) ||
 		    (c.transaction_id == NULL &&

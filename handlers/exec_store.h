@@ -32,6 +32,8 @@ struct exec_pending_call {
 	const char	*file_name;
 	bool		 has_sha256;	/* digest recorded at acceptance */
 	uint8_t		 sha256[32];
+	const char	*dialect;	/* DESIGN 15; NULL: native */
+	bool		 test;		/* from a test interchange */
 };
 
 /*

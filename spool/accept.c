@@ -297,17 +297,23 @@ accept_message(struct accept_ctx *c, const struct accept_src *src,
 	struct spool_error perr;
 	struct seq_result sr;
 	struct store_newmsg m;
+	struct accept_readinfo ri;
 	struct msg msg;
 	char why[SPOOL_ERRLEN];
 	int ret = -1;
 
 	spool_clearerr(&perr);
-	if (msg_parse_limits(buf, len, &c->conf->msg_limits, &msg,
-	    &perr) == -1) {
-		set_reason(o, src, perr.msg);
-		return accept_reject(c, src, sha, (int64_t)len, NULL, o, err);
+	if (accept_read(c, src->partner, buf, len, &msg, &ri, why,
+	    sizeof(why)) != 0) {
+		set_reason(o, src, why);
+		ret = accept_reject(c, src, sha, (int64_t)len,
+		    msg.hdr.type != NULL && msg.hdr.sender != NULL ?
+		    &msg.hdr : NULL, o, err);
+		goto out;
 	}
-	if (!conf_sender_ok(c->conf, src->partner, msg.hdr.sender)) {
+	/* A dialect's identities were checked by accept_read(). */
+	if (ri.native && !conf_sender_ok(c->conf, src->partner,
+	    msg.hdr.sender)) {
 		snprintf(why, sizeof(why), "Sender %s does not match partner "
 		    "directory %s", msg.hdr.sender, src->partner);
 		set_reason(o, src, why);
@@ -315,7 +321,7 @@ accept_message(struct accept_ctx *c, const struct accept_src *src,
 		    err);
 		goto out;
 	}
-	if (strcmp(msg.hdr.sender, src->partner) != 0 &&
+	if (ri.native && strcmp(msg.hdr.sender, src->partner) != 0 &&
 	    is_partner_dir(c->sd, msg.hdr.sender)) {
 		/* An alias that names another partner's directory: a
 		 * partner can never speak for another. */
@@ -374,6 +380,10 @@ accept_message(struct accept_ctx *c, const struct accept_src *src,
 	m.receiver_seq = msg.hdr.receiver_seq;
 	m.sha256 = sha;
 	m.size = (int64_t)len;
+	m.dialect = ri.dialect != NULL && !ri.native ?
+	    dialect_name(ri.dialect) : NULL;
+	m.test = ri.test;
+	m.reference = ri.business_tx;
 	switch (sr.verdict) {
 	case SEQ_READY:
 		m.state = ST_QUEUE;
@@ -425,6 +435,7 @@ accept_message(struct accept_ctx *c, const struct accept_src *src,
 	ret = 0;
 out:
 	msg_free(&msg);
+	free(ri.business_tx);
 	return ret;
 }
 

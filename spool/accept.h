@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "dialect.h"
 #include "error.h"
 #include "schema.h"
 #include "spooldir.h"
@@ -19,6 +20,7 @@ struct accept_ctx {
 	struct schema_set	*schemas;	/* may be NULL: no schemas */
 	struct store		*store;
 	struct spooldir		*sd;
+	const struct dialect_set *dialects;	/* NULL: native only */
 };
 
 /* One file waiting in incoming/. */

@@ -48,6 +48,25 @@ struct accept_src {
 int	accept_message(struct accept_ctx *, const struct accept_src *,
 	    const char *buf, size_t len, const uint8_t *sha,
 	    struct outcome *, struct accept_stats *, struct spool_error *);
+/* What accept_read() learnt besides the header. */
+struct accept_readinfo {
+	const struct dialect	*dialect;	/* NULL: no set loaded */
+	bool			 native;
+	bool			 test;		/* a test interchange */
+	const char		*test_what;	/* "ISA15 = T", ... */
+	char			*business_tx;	/* malloc'd, or NULL */
+};
+
+/*
+ * Read buf in the dialect the partner may send that recognises it, and
+ * check a dialect's identities (accept_read.c). 0: msg and ri filled;
+ * 1: refused, why says why (msg may hold some keys: msg_free() it). The
+ * caller frees ri->business_tx.
+ */
+int	accept_read(struct accept_ctx *, const char *partner, const char *buf,
+	    size_t len, struct msg *msg, struct accept_readinfo *ri,
+	    char *why, size_t whylen);
+
 /* Record a rejection with o->reason (o->id preset). */
 int	accept_reject(struct accept_ctx *, const struct accept_src *,
 	    const uint8_t *sha, int64_t size, const struct msg_header *,

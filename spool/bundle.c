@@ -65,6 +65,7 @@
 #include <archive_entry.h>
 
 #include "bundle.h"
+#include "edi.h"
 #include "bundle_int.h"
 #include "log.h"
 
@@ -266,7 +267,7 @@ bundle_read(int fd, const struct bundle_limits *lim, bundle_entry_fn fn,
 	struct bundle_stream s;
 	locale_t utf8, caller = (locale_t)0;
 	char name[BUNDLE_NAME_MAX + 1], where[LOG_QLEN + 64];
-	char *buf = NULL;
+	char *buf = NULL, head[512];
 	uint64_t total = 0, n = 0;
 	size_t cap = 0, off;
 	ssize_t got;
@@ -283,6 +284,15 @@ bundle_read(int fd, const struct bundle_limits *lim, bundle_entry_fn fn,
 		caller = uselocale(utf8);
 	if ((s.start = lseek(fd, 0, SEEK_CUR)) == -1) {
 		spool_seterr(err, "lseek: %s", strerror(errno));
+		goto out;
+	}
+	/* EDIFACT or X12: an interchange, split into its messages. */
+	do
+		got = pread(fd, head, sizeof(head), s.start);
+	while (got == -1 && errno == EINTR);
+	if (got > 0 && edi_detect(head, (size_t)got) != EDI_NONE) {
+		ret = bundle_edi_read(fd, lim, fn, arg, nentries, why, whylen,
+		    err);
 		goto out;
 	}
 	if (bundle_stream_open(&s) == -1)

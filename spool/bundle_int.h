@@ -22,6 +22,12 @@
 #include "bundle.h"
 #include "error.h"
 
+/* An EDIFACT or X12 file read as a bundle of its messages
+   (bundle_edi.c); bundle_read()'s contract. */
+int	bundle_edi_read(int fd, const struct bundle_limits *,
+	    bundle_entry_fn fn, void *arg, uint64_t *nentries, char *why,
+	    size_t whylen, struct spool_error *err);
+
 #define BUNDLE_BLOCK		65536
 #define TAR_BLOCK		512
 

@@ -49,6 +49,10 @@
 #define CONF_DEFAULT_PATH SPOOLD_SYSCONFDIR "/spoold/spoold.conf"
 #define CONF_MAX_SIZE	(1024 * 1024)	/* bytes in a config file */
 
+#ifndef SPOOLD_DIALECTDIR
+#define SPOOLD_DIALECTDIR "/usr/local/share/spoold/dialects"
+#endif
+#define CONF_ITEM_MAX	128	/* one item of a list value */
 #ifndef SPOOLD_SCHEMADIR
 #define SPOOLD_SCHEMADIR "/usr/local/share/spoold/schemas"
 #endif
@@ -170,7 +174,10 @@ enum {
 	RK_TIMEOUT = 4,
 	RK_AUTO_ACK = 8,
 	PK_ALIASES = 1,
-	PK_TOKEN = 2
+	PK_TOKEN = 2,
+	PK_IDS = 4,
+	PK_DIALECTS = 8,
+	PK_TEST = 16
 };
 
 struct parse {
@@ -185,6 +192,10 @@ struct parse {
 	unsigned		*route_seen;	/* parallel to conf->routes */
 	unsigned		*partner_seen;	/* parallel to conf->partners */
 	int			*alias_line;	/* parallel: line of aliases */
+	bool			 cont;		/* the line read continues the
+						   key above (indented) */
+	const char		*last_list;	/* the list key set last */
+	int			 our_ids_line, dialects_line;
 };
 
 static int	fail(struct parse *, const char *, ...)
@@ -266,6 +277,8 @@ conf_free(struct conf *c)
 	free(c->path);
 	free(c->spool_dir);
 	free(c->schema_dir);
+	free_strv(c->dialect_dirs);
+	free_strv(c->our_ids);
 	free(c->http_listen);
 	free(c->http_tls_cert);
 	free(c->http_tls_key);
@@ -280,6 +293,8 @@ conf_free(struct conf *c)
 	for (i = 0; i < c->npartners; i++) {
 		free(c->partners[i].name);
 		free_strv(c->partners[i].aliases);
+		free_strv(c->partners[i].ids);
+		free_strv(c->partners[i].dialects);
 		free(c->partners[i].token_sha256);
 	}
 	free(c->partners);
@@ -730,6 +745,87 @@ partner_get(struct parse *p, const char *name)
 	return pa;
 }
 
+/*
+ * Append the items of a list value to *lp: items are separated by blanks
+ * or commas; an item with blanks is written in double quotes. Each item
+ * is 1..128 printable ASCII characters (blanks inside quotes). A list
+ * may continue on indented lines (the reader marks them).
+ */
+static int
+list_append(struct parse *p, const char *key, const char *v, char ***lp,
+    bool dirs)
+{
+	char **l = *lp, **nl, item[CONF_ITEM_MAX + 1];
+	size_t n = 0, o;
+	const char *s = v;
+
+	while (l != NULL && l[n] != NULL)
+		n++;
+	for (;;) {
+		while (*s == ' ' || *s == '\t' || *s == ',')
+			s++;
+		if (*s == '\0')
+			break;
+		o = 0;
+		if (*s == '"') {
+			for (s++; *s != '"' && *s != '\0'; s++) {
+				if (o == CONF_ITEM_MAX)
+					return fail(p, "%s: an item is longer "
+					    "than %d characters", key,
+					    CONF_ITEM_MAX);
+				item[o++] = *s;
+			}
+			if (*s != '"')
+				return fail(p, "%s: a quote is not closed",
+				    key);
+			s++;
+		} else {
+			for (; *s != '\0' && *s != ' ' && *s != '\t' &&
+			    *s != ','; s++) {
+				if (*s == '"')
+					return fail(p, "%s: a quote inside an "
+					    "item", key);
+				if (o == CONF_ITEM_MAX)
+					return fail(p, "%s: an item is longer "
+					    "than %d characters", key,
+					    CONF_ITEM_MAX);
+				item[o++] = *s;
+			}
+		}
+		item[o] = '\0';
+		for (o = 0; item[o] != '\0'; o++)
+			if ((unsigned char)item[o] < 0x20 ||
+			    (unsigned char)item[o] > 0x7e)
+				return fail(p, "%s: \"%s\" holds a character "
+				    "that is not printable ASCII", key, item);
+		if (item[0] == '\0')
+			return fail(p, "%s: an empty item", key);
+		if (dirs && item[0] != '/')
+			return fail(p, "%s: %s is not an absolute path", key,
+			    item);
+		if ((nl = realloc(l, (n + 2) * sizeof(*nl))) == NULL)
+			return fail(p, "out of memory");
+		l = nl;
+		*lp = l;
+		if ((l[n] = strdup(item)) == NULL)
+			return fail(p, "out of memory");
+		l[++n] = NULL;
+	}
+	return 1;
+}
+
+/* A list key set once, or continued on the lines below it. */
+static int
+list_key(struct parse *p, const char *where, const char *key, bool seen,
+    const char *v, char ***lp, bool dirs)
+{
+	if (seen && !(p->cont && p->last_list == key))
+		return fail(p, "duplicate key \"%s\" in [%s] (a list "
+		    "continues on indented lines)", key, where);
+	p->last_list = key;
+	return list_append(p, key, v, lp, dirs);
+}
+
 static int
 partner_key(struct parse *p, const char *name, const char *key,
     const char *v)
@@ -750,6 +846,34 @@ partner_key(struct parse *p, const char *name, const char *key,
 		if ((pa->token_sha256 = sha256_hex(v)) == NULL)
 			return fail(p, "token_sha256 must be a SHA-256 in hex "
 			    "(64 characters 0-9a-f, as sha256sum prints it)");
+		return 1;
+	}
+	if (strcmp(key, "ids") == 0) {
+		int r = list_key(p, "partner", "ids", *seen & PK_IDS, v,
+		    &pa->ids, false);
+
+		*seen |= PK_IDS;
+		return r;
+	}
+	if (strcmp(key, "dialects") == 0) {
+		int r = list_key(p, "partner", "dialects", *seen & PK_DIALECTS,
+		    v, &pa->dialects, false);
+
+		*seen |= PK_DIALECTS;
+		return r;
+	}
+	if (strcmp(key, "test_interchanges") == 0) {
+		if (*seen & PK_TEST)
+			return fail(p, "duplicate key \"test_interchanges\" "
+			    "in [partner %s]", name);
+		*seen |= PK_TEST;
+		if (strcmp(v, "process") == 0)
+			pa->test_reject = false;
+		else if (strcmp(v, "reject") == 0)
+			pa->test_reject = true;
+		else
+			return fail(p, "test_interchanges must be process or "
+			    "reject");
 		return 1;
 	}
 	if (strcmp(key, "aliases") != 0)
@@ -801,6 +925,23 @@ handler(void *user, const char *section, const char *name, const char *value)
 		return partner_key(p, section + 8, name, value);
 	if (section[0] == '\0')
 		return fail(p, "key \"%s\" outside of any section", name);
+	if (strcmp(section, "spool") == 0 && strcmp(name, "our_ids") == 0) {
+		int r = list_key(p, "spool", "our_ids", p->our_ids_line != 0,
+		    value, &p->conf->our_ids, false);
+
+		if (p->our_ids_line == 0)
+			p->our_ids_line = p->line;
+		return r;
+	}
+	if (strcmp(section, "spool") == 0 && strcmp(name, "dialects") == 0) {
+		int r = list_key(p, "spool", "dialects", p->dialects_line != 0,
+		    value, &p->conf->dialect_dirs, true);
+
+		if (p->dialects_line == 0)
+			p->dialects_line = p->line;
+		p->conf->dialect_dirs_set = true;
+		return r;
+	}
 	for (i = 0; i < NKEYS; i++) {
 		if (strcmp(keys[i].section, section) != 0 ||
 		    strcmp(keys[i].name, name) != 0)
@@ -874,6 +1015,12 @@ reader(char *str, int num, void *stream)
 		fail(p, "line is longer than %d characters", num - 2);
 		return NULL;
 	}
+	p->cont = (str[0] == ' ' || str[0] == '\t') &&
+	    str[strspn(str, " \t\r\n")] != '\0' &&
+	    str[strspn(str, " \t")] != '#' && str[strspn(str, " \t")] != ';';
+	if (!p->cont && str[strspn(str, " \t\r\n")] != '\0' &&
+	    str[strspn(str, " \t")] != '#' && str[strspn(str, " \t")] != ';')
+		p->last_list = NULL;
 	check_section(p, str);
 	return p->failed ? NULL : str;
 }
@@ -967,6 +1114,14 @@ defaults_strings(struct conf *c)
 	if (c->schema_dir == NULL &&
 	    (c->schema_dir = strdup(SPOOLD_SCHEMADIR)) == NULL)
 		return -1;
+	if (c->dialect_dirs == NULL) {
+		if ((c->dialect_dirs = calloc(3, sizeof(char *))) == NULL ||
+		    (c->dialect_dirs[0] = strdup(SPOOLD_DIALECTDIR)) == NULL ||
+		    (c->dialect_dirs[1] = strdup(SPOOLD_SYSCONFDIR
+		    "/spoold/dialects")) == NULL)
+			return -1;
+		c->dialect_dirs_set = false;
+	}
 	return 0;
 }
 
@@ -1110,6 +1265,28 @@ conf_sender_ok(const struct conf *c, const char *partner, const char *sender)
 			if (strcmp(c->partners[i].aliases[j], sender) == 0)
 				return true;
 	}
+	return false;
+}
+
+const struct conf_partner *
+conf_partner(const struct conf *c, const char *partner)
+{
+	size_t i;
+
+	for (i = 0; partner != NULL && i < c->npartners; i++)
+		if (strcmp(c->partners[i].name, partner) == 0)
+			return &c->partners[i];
+	return NULL;
+}
+
+bool
+conf_id_in(char *const *list, const char *id)
+{
+	size_t i;
+
+	for (i = 0; list != NULL && list[i] != NULL; i++)
+		if (strcmp(list[i], id) == 0)
+			return true;
 	return false;
 }
 

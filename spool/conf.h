@@ -32,6 +32,9 @@ struct conf_partner {
 	char		*name;
 	char		**aliases;	/* NULL-terminated */
 	char		*token_sha256;	/* [http]: 64 lowercase hex, or NULL */
+	char		**ids;		/* QUAL:ID, NULL-terminated, or NULL */
+	char		**dialects;	/* allowed; NULL: all */
+	bool		 test_reject;	/* test_interchanges = reject */
 };
 
 struct conf {
@@ -40,6 +43,9 @@ struct conf {
 	/* [spool] */
 	char		*spool_dir;
 	char		*schema_dir;
+	char		**dialect_dirs;	/* NULL-terminated; defaults */
+	bool		 dialect_dirs_set;	/* given: each must exist */
+	char		**our_ids;	/* QUAL:ID, NULL-terminated, or NULL */
 
 	/* [processing] */
 	unsigned	 batch_size;
@@ -110,6 +116,13 @@ const struct conf_route *conf_route(const struct conf *, const char *type);
 /* May a file from partner directory `partner' carry Sender `sender'? */
 bool	conf_sender_ok(const struct conf *, const char *partner,
 	    const char *sender);
+
+/* The [partner NAME] section of partner, or NULL. */
+const struct conf_partner *conf_partner(const struct conf *,
+	    const char *partner);
+
+/* Is id one of the list's (NULL-terminated; NULL: an empty list)? */
+bool	conf_id_in(char *const *list, const char *id);
 
 /* Is name a valid partner name ([A-Za-z0-9][A-Za-z0-9._-]{0,63})? */
 bool	conf_partner_name_ok(const char *name);

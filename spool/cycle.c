@@ -62,6 +62,7 @@
 #include <unistd.h>
 
 #include "cycle.h"
+#include "edi.h"
 #include "cycle_int.h"
 #include "failpoint.h"
 #include "log.h"
@@ -147,6 +148,43 @@ cycle_logid(char *buf, size_t len, const struct store_work *w)
 		    LOG_Q(w->partner), w->type != NULL ? LOG_Q(w->type) : "-");
 }
 
+/*
+ * A message a dialect read (DESIGN 15): its tree (XML as it is, EDI as
+ * the EDI tree of spoold.conf(5)), with the keys acceptance recorded.
+ */
+static int
+cycle_parse_dialect(const struct store_work *w, const char *buf, size_t len,
+    struct msg *msg, struct spool_error *err)
+{
+	struct edi_interchange *ic = NULL;
+	struct edi_limits lim;
+
+	memset(msg, 0, sizeof(*msg));
+	if (edi_detect(buf, len) != EDI_NONE) {
+		edi_limits_default(&lim);
+		if (edi_read(buf, len, &lim, &ic, err) == -1)
+			return -1;
+		msg->doc = ic->nmsgs == 1 ? edi_message_tree(ic, 0, buf, len,
+		    err) : NULL;
+		if (ic->nmsgs != 1)
+			spool_seterr(err, "not one EDI message");
+		edi_free(ic);
+		if (msg->doc == NULL)
+			return -1;
+	} else if (msg_parse_doc(buf, len, NULL, false, msg, err) == -1)
+		return -1;
+	if ((msg->hdr.type = strdup(w->type != NULL ? w->type : "")) ==
+	    NULL || (w->transaction_id != NULL &&
+	    (msg->hdr.transaction_id = strdup(w->transaction_id)) == NULL)) {
+		msg_free(msg);
+		spool_seterr(err, "out of memory");
+		return -1;
+	}
+	msg->hdr.sender_seq = w->sender_seq;
+	msg->hdr.receiver_seq = w->receiver_seq;
+	return 0;
+}
+
 /* Call the handler for item i. */
 static enum cycle_result
 call_handler(struct cycle *c, struct item *it)
@@ -166,7 +204,8 @@ call_handler(struct cycle *c, struct item *it)
 	    sizeof(it->reason))) != 0)
 		return rc == 1 ? CYCLE_PERMANENT : CYCLE_TEMPORARY;
 	spool_clearerr(&perr);
-	if (msg_parse(buf, len, &msg, &perr) == -1) {
+	if ((it->w.dialect == NULL ? msg_parse(buf, len, &msg, &perr) :
+	    cycle_parse_dialect(&it->w, buf, len, &msg, &perr)) == -1) {
 		snprintf(it->reason, sizeof(it->reason), "the message no "
 		    "longer parses: %s", perr.msg);
 		free(buf);

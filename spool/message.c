@@ -678,6 +678,19 @@ int
 msg_parse_limits(const char *buf, size_t len, const struct msg_limits *lim,
     struct msg *out, struct spool_error *err)
 {
+	return msg_parse_doc(buf, len, lim, true, out, err);
+}
+
+int
+msg_read_native(struct msg *m, struct spool_error *err)
+{
+	return msg_read_header(m->doc, &m->hdr, err);
+}
+
+int
+msg_parse_doc(const char *buf, size_t len, const struct msg_limits *lim,
+    bool native, struct msg *out, struct spool_error *err)
+{
 	xmlParserCtxtPtr ctxt = NULL;
 	xmlDocPtr doc = NULL;
 	xmlGenericErrorFunc ogeneric;
@@ -754,7 +767,7 @@ msg_parse_limits(const char *buf, size_t len, const struct msg_limits *lim,
 			msg_err(err, 0, "not well-formed XML: %s", st.errmsg);
 		goto out;
 	}
-	if (msg_read_header(doc, &out->hdr, err) == -1)
+	if (native && msg_read_header(doc, &out->hdr, err) == -1)
 		goto out;
 	out->doc = doc;
 	doc = NULL;

@@ -10,6 +10,7 @@
 #ifndef SPOOL_MESSAGE_H
 #define SPOOL_MESSAGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,6 +64,17 @@ int	msg_parse(const char *buf, size_t len, struct msg *out,
 int	msg_parse_limits(const char *buf, size_t len,
 	    const struct msg_limits *lim, struct msg *out,
 	    struct spool_error *err);
+
+/*
+ * msg_parse_limits() with the native header read only when native is
+ * true; else out->doc alone is set (out->hdr zeroed), for a dialect
+ * (dialect.c) to read. msg_read_native() reads the native header of a
+ * document parsed so.
+ */
+int	msg_parse_doc(const char *buf, size_t len,
+	    const struct msg_limits *lim, bool native, struct msg *out,
+	    struct spool_error *err);
+int	msg_read_native(struct msg *m, struct spool_error *err);
 
 /* Free what msg_parse() stored in *m and zero it; NULL and zeroed are ok. */
 void	msg_free(struct msg *m);

@@ -8,9 +8,11 @@
  * a conflict when it differs: never silently dropped. A number equal to
  * next is ready; a higher one is parked until the gap before it closes.
  *
- * Outside transactions the duplicate key is the MessageId (same partner),
- * or without one the content digest. A MessageId seen before with other
- * content is still a duplicate, as DESIGN 5 defines; the caller logs it.
+ * Outside transactions the duplicate key is the message_id (same partner,
+ * same qualified type), or without one the content digest. A message_id
+ * seen before with other content, inside or outside transactions, is a
+ * conflict: "reference reused with different content" (DESIGN 5 and
+ * 15), never silently dropped.
  *
  * The release half of ordering is here too (seq_release): when a number
  * is done, next moves on; the parked successor, if it is there, is
@@ -134,19 +136,51 @@ seq_classify(struct store *s, const char *partner, const struct msg_header *h,
 	int rc;
 
 	memset(r, 0, sizeof(*r));
+	/* In a transaction its number decides first (DESIGN 5). */
+	if (h->transaction_id != NULL) {
+		if (classify_tx(s, partner, h, sha, r, err) == -1)
+			return -1;
+		if (r->verdict == SEQ_CONFLICT || r->verdict == SEQ_DUPLICATE ||
+		    h->message_id == NULL)
+			return 0;
+	}
+	if (h->message_id != NULL) {
+		rc = store_find_msgid(s, partner, h->type, h->message_id,
+		    h->transaction_id != NULL, &ref, err);
+		if (rc == -1)
+			return -1;
+		if (rc == 1 && memcmp(ref.sha256, sha, 32) != 0) {
+			/* DESIGN 5 and 15: never silently dropped. */
+			r->verdict = SEQ_CONFLICT;
+			r->duplicate_of = 0;
+			snprintf(r->reason, sizeof(r->reason), "reference "
+			    "reused with different content: message_id %.200s "
+			    "(%.100s) was first accepted as message %" PRId64,
+			    h->message_id, h->type, ref.id);
+			store_msgref_free(&ref);
+			return 0;
+		}
+		if (rc == 1 && h->transaction_id == NULL) {
+			r->verdict = SEQ_DUPLICATE;
+			r->duplicate_of = ref.id;
+			store_msgref_free(&ref);
+			return 0;
+		}
+		if (rc == 1)
+			store_msgref_free(&ref);
+	}
 	if (h->transaction_id != NULL)
-		return classify_tx(s, partner, h, sha, r, err);
-	if (h->message_id != NULL)
-		rc = store_find_msgid(s, partner, h->message_id, &ref, err);
-	else
+		return 0;	/* classify_tx()'s verdict */
+	if (h->message_id == NULL) {
 		rc = store_find_hash(s, partner, sha, &ref, err);
-	if (rc == -1)
-		return -1;
-	if (rc == 1) {
-		r->verdict = SEQ_DUPLICATE;
-		r->duplicate_of = ref.id;
-		store_msgref_free(&ref);
-		return 0;
+		if (rc == -1)
+			return -1;
+		if (rc == 1) {
+			r->verdict = SEQ_DUPLICATE;
+			r->duplicate_of = ref.id;
+			store_msgref_free(&ref);
+			return 0;
+		}
 	}
 	/*
 	 * A purged one, known by its tombstone (DESIGN 18). The same

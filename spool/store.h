@@ -44,6 +44,7 @@ enum store_stmt_id {
 	SQ_TX_GAP,
 	SQ_FIND_SEQ,
 	SQ_FIND_MSGID,
+	SQ_FIND_MSGID_TX,
 	SQ_FIND_HASH,
 	SQ_FIND_UPLOAD,
 	SQ_INSERT,
@@ -170,6 +171,11 @@ struct store_newmsg {
 	int64_t		 id;		/* 0: the store picks one */
 	const char	*file_name;	/* NULL: set later */
 	int64_t		 batch;		/* a bundle entry's batch, or 0 */
+	const char	*dialect;	/* DESIGN 15; NULL: native */
+	bool		 test;		/* from a test interchange */
+	const char	*reference;	/* the business transaction a
+					   dialect names without ordering
+					   by it (order = none), or NULL */
 };
 
 /* Lookups: 1 found (out filled), 0 not found, -1 error. */
@@ -177,9 +183,11 @@ int	store_tx_next(struct store *, const char *partner, const char *tx,
 	    int64_t *next, struct spool_error *);
 int	store_find_seq(struct store *, const char *partner, const char *tx,
 	    int64_t seq, struct store_msgref *, struct spool_error *);
+/* By message_id for one type (DESIGN 5 and 15); in_tx: among messages
+ * in transactions, else among those outside. */
 int	store_find_msgid(struct store *, const char *partner,
-	    const char *message_id, struct store_msgref *,
-	    struct spool_error *);
+	    const char *type, const char *message_id, bool in_tx,
+	    struct store_msgref *, struct spool_error *);
 int	store_find_hash(struct store *, const char *partner,
 	    const uint8_t *sha256, struct store_msgref *, struct spool_error *);
 int	store_find_upload(struct store *, const char *partner,

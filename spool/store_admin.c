@@ -26,7 +26,8 @@
 	"message_id, sender, recipient, transaction_id, sender_seq, " \
 	"receiver_seq, stale, sha256, size, duplicate_of, attempts, " \
 	"next_attempt_at, reason, received_at, updated_at, batch, " \
-	"(SELECT orig_name FROM batches WHERE batches.id = messages.batch)"
+	"(SELECT orig_name FROM batches WHERE batches.id = messages.batch), " \
+	"dialect, test, reference"
 
 /*
  * Purging one message: first the store's own records of it (its
@@ -66,6 +67,8 @@ store_admin_msg_free(struct store_admin_msg *m)
 	free(m->recipient);
 	free(m->transaction_id);
 	free(m->reason);
+	free(m->dialect);
+	free(m->reference);
 	free(m->bundle);
 	memset(m, 0, sizeof(*m));
 }
@@ -90,7 +93,9 @@ fill_msg(sqlite3_stmt *st, struct store_admin_msg *m,
 	    store_col_dup(st, 8, &m->recipient) == -1 ||
 	    store_col_dup(st, 9, &m->transaction_id) == -1 ||
 	    store_col_dup(st, 18, &m->reason) == -1 ||
-	    store_col_dup(st, 22, &m->bundle) == -1) {
+	    store_col_dup(st, 22, &m->bundle) == -1 ||
+	    store_col_dup(st, 23, &m->dialect) == -1 ||
+	    store_col_dup(st, 25, &m->reference) == -1) {
 		store_admin_msg_free(m);
 		spool_seterr(err, "out of memory");
 		return -1;
@@ -110,6 +115,7 @@ fill_msg(sqlite3_stmt *st, struct store_admin_msg *m,
 	m->received_at = sqlite3_column_int64(st, 19);
 	m->updated_at = sqlite3_column_int64(st, 20);
 	m->batch = sqlite3_column_int64(st, 21);
+	m->test = sqlite3_column_int(st, 24) != 0;
 	return 0;
 }
 

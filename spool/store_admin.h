@@ -46,6 +46,10 @@ struct store_admin_msg {
 	int64_t		 updated_at;
 	int64_t		 batch;		/* the bundle it came in, 0: none */
 	char		*bundle;	/* that bundle's upload name */
+	char		*dialect;	/* DESIGN 15; NULL: native */
+	bool		 test;		/* from a test interchange */
+	char		*reference;	/* a dialect's transaction, not
+					   ordered by (order = none) */
 };
 
 void	store_admin_msg_free(struct store_admin_msg *);

@@ -22,7 +22,8 @@
 	"AND rejected = 0"
 
 #define WORK_COLS "id, state, partner, type, transaction_id, sender_seq, " \
-	"receiver_seq, attempts, file_name, retry_base, sha256, hold_cause"
+	"receiver_seq, attempts, file_name, retry_base, sha256, hold_cause, " \
+	"dialect, test"
 
 enum {
 	CQ_READY,
@@ -173,6 +174,7 @@ store_work_free(struct store_work *w)
 	free(w->transaction_id);
 	free(w->file_name);
 	free(w->hold_cause);
+	free(w->dialect);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -196,7 +198,13 @@ fill_work(sqlite3_stmt *st, struct store_work *w)
 		w->has_sha256 = true;
 	}
 	w->hold_cause = store_col_strdup(st, 11);
+	w->dialect = store_col_strdup(st, 12);
+	w->test = sqlite3_column_int(st, 13) != 0;
 	if (w->partner == NULL || w->file_name == NULL ||
+	    (sqlite3_column_type(st, 11) != SQLITE_NULL &&
+	    w->hold_cause == NULL) ||
+	    (sqlite3_column_type(st, 12) != SQLITE_NULL &&
+	    w->dialect == NULL) ||
 	    (sqlite3_column_type(st, 4) != SQLITE_NULL &&
 	    w->transaction_id == NULL)) {
 		store_work_free(w);

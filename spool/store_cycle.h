@@ -25,6 +25,8 @@ struct store_work {
 	bool	 has_sha256;	/* digest recorded at acceptance */
 	uint8_t	 sha256[32];
 	char	*hold_cause;	/* held by spoold for this; else NULL */
+	char	*dialect;	/* DESIGN 15; NULL: native */
+	bool	 test;		/* from a test interchange */
 };
 
 void	store_work_free(struct store_work *);

@@ -31,8 +31,11 @@ static const char *sql[SQ_COUNT] = {
 	    "WHERE partner = ?1 AND transaction_id = ?2 AND sender_seq = ?3 "
 	    "AND " LIVE,
 	[SQ_FIND_MSGID] = "SELECT " MSGREF_COLS " FROM messages "
-	    "WHERE partner = ?1 AND message_id = ?2 AND transaction_id IS NULL "
-	    "AND " LIVE,
+	    "WHERE partner = ?1 AND type IS ?3 AND message_id = ?2 "
+	    "AND transaction_id IS NULL AND " LIVE,
+	[SQ_FIND_MSGID_TX] = "SELECT " MSGREF_COLS " FROM messages "
+	    "WHERE partner = ?1 AND type IS ?3 AND message_id = ?2 "
+	    "AND transaction_id IS NOT NULL AND " LIVE " LIMIT 1",
 	[SQ_FIND_HASH] = "SELECT " MSGREF_COLS " FROM messages "
 	    "WHERE partner = ?1 AND sha256 = ?2 AND transaction_id IS NULL "
 	    "AND message_id IS NULL AND " LIVE " LIMIT 1",
@@ -42,10 +45,11 @@ static const char *sql[SQ_COUNT] = {
 	[SQ_INSERT] = "INSERT INTO messages (id, partner, orig_name, "
 	    "file_name, state, type, message_id, sender, recipient, "
 	    "transaction_id, sender_seq, receiver_seq, sha256, size, "
-	    "duplicate_of, reason, received_at, updated_at, batch, rejected) "
+	    "duplicate_of, reason, received_at, updated_at, batch, rejected, "
+	    "dialect, test, reference) "
 	    "VALUES (coalesce(?16, " STORE_NEXT_ID("messages") "), ?1, ?2, "
 	    "?17, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
-	    "?15, ?18, ?3 = 'rejected')",
+	    "?15, ?18, ?3 = 'rejected', ?19, ?20, ?21)",
 	[SQ_NEXT_ID] = "SELECT " STORE_NEXT_ID("messages"),
 	[SQ_SET_NAME] = "UPDATE messages SET file_name = ?2 WHERE id = ?1",
 	[SQ_GET] = "SELECT " MSGREF_COLS " FROM messages WHERE id = ?1",
@@ -166,15 +170,18 @@ store_find_seq(struct store *s, const char *partner, const char *tx,
 }
 
 int
-store_find_msgid(struct store *s, const char *partner, const char *msgid,
-    struct store_msgref *out, struct spool_error *err)
+store_find_msgid(struct store *s, const char *partner, const char *type,
+    const char *msgid, bool in_tx, struct store_msgref *out,
+    struct spool_error *err)
 {
 	sqlite3_stmt *st;
 
-	if ((st = stmt(s, SQ_FIND_MSGID, err)) == NULL)
+	if ((st = stmt(s, in_tx ? SQ_FIND_MSGID_TX : SQ_FIND_MSGID, err)) ==
+	    NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, msgid, -1, SQLITE_STATIC);
+	store_bind_opt_text(st, 3, type);
 	return lookup(s, st, out, err);
 }
 
@@ -297,6 +304,9 @@ store_insert(struct store *s, const struct store_newmsg *m, int64_t *id,
 	    SQLITE_STATIC);
 	if (m->batch != 0)
 		sqlite3_bind_int64(st, 18, m->batch);
+	store_bind_opt_text(st, 19, m->dialect);
+	sqlite3_bind_int(st, 20, m->test ? 1 : 0);
+	store_bind_opt_text(st, 21, m->reference);
 	if (store_step_done(s, st, err) == -1)
 		return -1;
 	*id = sqlite3_last_insert_rowid(s->db);

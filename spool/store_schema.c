@@ -582,6 +582,41 @@ static const char *migrations[] = {
 	"  PRIMARY KEY (interchange, control)"
 	");"
 	"CREATE INDEX our_groups_num ON our_groups (num);",
+	/*
+	 * 19: dialects (DESIGN 15): the dialect that read a message (NULL
+	 * for rows from before: native), whether it came in a test
+	 * interchange, and the business transaction a dialect with order
+	 * = none names (shown, never ordered by). A message_id is a
+	 * reference per partner and qualified type (DESIGN 5 and 15).
+	 */
+	"ALTER TABLE messages ADD COLUMN dialect TEXT;"
+	"ALTER TABLE messages ADD COLUMN test INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE messages ADD COLUMN reference TEXT;"
+	/* A message_id is unique per partner and qualified type. */
+	"DROP INDEX messages_msgid;"
+	"CREATE UNIQUE INDEX messages_msgid ON messages"
+	"  (partner, type, message_id)"
+	"  WHERE transaction_id IS NULL AND message_id IS NOT NULL"
+	"  AND duplicate_of IS NULL AND rejected = 0;"
+	"CREATE INDEX messages_msgid_tx ON messages"
+	"  (partner, type, message_id)"
+	"  WHERE transaction_id IS NOT NULL AND message_id IS NOT NULL"
+	"  AND duplicate_of IS NULL AND rejected = 0;"
+	/* v_messages (16) takes the dialect from its column now, and
+	 * gains test and reference; columns are only ever added. */
+	"DROP VIEW v_messages;"
+	"CREATE VIEW v_messages AS SELECT"
+	"  id, partner, state, type,"
+	"  CASE WHEN type IS NULL THEN NULL"
+	"    WHEN dialect IS NOT NULL THEN dialect"
+	"    WHEN instr(type, '.') > 1 THEN substr(type, 1, instr(type, '.') - 1)"
+	"    ELSE 'native' END AS dialect,"
+	"  sender, recipient, transaction_id, sender_seq AS sequence,"
+	"  receiver_seq AS receiver_sequence, message_id, batch, orig_name,"
+	"  file_name, reason, received_at, updated_at, attempts,"
+	"  next_attempt_at, duplicate_of, stale, size, hold_cause, purged_at,"
+	"  archived_at, test, reference"
+	"  FROM messages;",
 };
 
 int

@@ -161,6 +161,12 @@ show_msg(struct ctl *c, int64_t id)
 			    m.stale ? " (stale)" : "");
 		}
 		printf("type          %s\n", clean(b, sizeof(b), m.type, 0));
+		printf("dialect       %s%s\n", m.dialect != NULL ?
+		    clean(b, sizeof(b), m.dialect, 0) : "native",
+		    m.test ? " (test interchange)" : "");
+		if (m.reference != NULL)
+			printf("reference     %s\n", clean(b, sizeof(b),
+			    m.reference, 0));
 		printf("message id    %s\n", clean(b, sizeof(b), m.message_id,
 		    0));
 		printf("sender        %s\n", clean(b, sizeof(b), m.sender, 0));

@@ -138,6 +138,7 @@ reload(struct daemon *d)
 {
 	struct spool_error err;
 	struct schema_set *ns;
+	struct dialect_set nds;
 	struct conf nc;
 
 	spool_clearerr(&err);
@@ -153,6 +154,15 @@ reload(struct daemon *d)
 		conf_free(&nc);
 		return;
 	}
+	if (dialect_set_load_conf(&nds, &nc, &err) == -1) {
+		log_err("event=reload status=refused reason=%s",
+		    LOG_Q(err.msg));
+		schema_set_free(ns);
+		conf_free(&nc);
+		return;
+	}
+	dialect_set_free(&d->dialects);
+	d->dialects = nds;
 	if (strcmp(nc.spool_dir, d->conf->spool_dir) != 0)
 		log_warn("event=reload spool=%s reason=\"a new spool directory "
 		    "takes effect at restart\"", LOG_Q(nc.spool_dir));
@@ -296,7 +306,8 @@ min_wait(int64_t a, int64_t b)
 static int64_t
 accept_ready(struct daemon *d)
 {
-	struct accept_ctx ctx = { d->conf, d->schemas, &d->store, &d->sd };
+	struct accept_ctx ctx = { d->conf, d->schemas, &d->store, &d->sd,
+	    &d->dialects };
 	struct accept_file *files;
 	struct accept_stats st;
 	struct spool_error err;
@@ -566,6 +577,11 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 		rc = EX_CONFIG;
 		goto out;
 	}
+	if (dialect_set_load_conf(&d.dialects, conf, &err) == -1) {
+		log_err("event=start status=failed reason=%s", LOG_Q(err.msg));
+		rc = EX_CONFIG;
+		goto out;
+	}
 	d.router.schemas = d.schemas;
 	if ((d.watcher = watcher_new(d.sd.incoming_fd, !once,
 	    conf->settle_time_ms, &err)) == NULL) {
@@ -635,6 +651,7 @@ out:
 	}
 	watcher_free(d.watcher);
 	schema_set_free(d.schemas);
+	dialect_set_free(&d.dialects);
 	loop_close(&d.loop);
 	if (d.sigfd != -1)
 		close(d.sigfd);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "conf.h"
+#include "dialect.h"
 #include "error.h"
 #include "exec.h"
 #include "execq.h"
@@ -42,6 +43,7 @@ struct daemon {
 	struct spooldir		 sd;
 	struct store		 store;
 	struct schema_set	*schemas;
+	struct dialect_set	 dialects;
 	struct watcher		*watcher;
 	struct router		 router;
 	struct execq		*execq;		/* the process runner */

@@ -283,7 +283,8 @@ hk_in_trouble(const struct daemon *d)
 void
 hk_retry_writes(struct daemon *d)
 {
-	struct accept_ctx ac = { d->conf, d->schemas, &d->store, &d->sd };
+	struct accept_ctx ac = { d->conf, d->schemas, &d->store, &d->sd,
+	    &d->dialects };
 	struct spool_error err;
 	unsigned n = 0;
 	int rc;

@@ -494,6 +494,9 @@ jd_msg_open(struct ctl *c, const struct store_admin_msg *m)
 	jd_kstr(j, "message_id", m->message_id);
 	jd_kstr(j, "sender", m->sender);
 	jd_kstr(j, "recipient", m->recipient);
+	jd_kstr(j, "dialect", m->dialect != NULL ? m->dialect : "native");
+	jd_kbool(j, "test", m->test);
+	jd_kstr(j, "reference", m->reference);
 	jd_kstr(j, "orig_name", m->orig_name);
 	jd_kstr(j, "file_name", m->file_name);
 	snprintf(path, sizeof(path), "%s/%s", state_name(m->state),

@@ -26,6 +26,7 @@
 
 #include "cmdcheck.h"
 #include "conf.h"
+#include "dialect.h"
 #include "daemon.h"
 #include "handler.h"
 #include "log.h"
@@ -86,6 +87,7 @@ main(int argc, char *argv[])
 	};
 	const char *conf_path = NULL, *spool_dir = NULL;
 	bool init = false, once = false, check = false, verbose = false;
+	struct dialect_set ds;
 	struct spool_error err;
 	struct conf conf;
 	int ch, rc;
@@ -147,6 +149,13 @@ main(int argc, char *argv[])
 			conf_free(&conf);
 			return EX_CONFIG;
 		}
+		/* Every dialect file, every expression compiled. */
+		if (dialect_set_load_conf(&ds, &conf, &err) == -1) {
+			fprintf(stderr, "spoold: %s\n", err.msg);
+			conf_free(&conf);
+			return EX_CONFIG;
+		}
+		dialect_set_free(&ds);
 		printf("%s: configuration ok\n", conf.path != NULL ?
 		    conf.path : "(built-in defaults)");
 		conf_free(&conf);

@@ -119,7 +119,8 @@ restore_rows(struct daemon *d, struct accept_ctx *ac, struct missing *m)
 int
 startup_repair(struct daemon *d)
 {
-	struct accept_ctx ac = { d->conf, d->schemas, &d->store, &d->sd };
+	struct accept_ctx ac = { d->conf, d->schemas, &d->store, &d->sd,
+	    &d->dialects };
 	struct missing missing = { NULL, 0, 0 };
 	struct spool_error err;
 	unsigned n = 0;

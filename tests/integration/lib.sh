@@ -66,6 +66,7 @@ write_conf() {
 [spool]
 directory = $T/spool
 schemas = $top_srcdir/schemas
+dialects = $top_srcdir/dialects
 [log]
 level = debug
 [processing]

@@ -522,6 +522,60 @@ test_oversized_file_is_refused(void **state)
 	unlink(path);
 }
 
+
+/* ids, our_ids, dialects: lists over several lines, IDs with blanks
+ * quoted, nothing cut (DESIGN 10 and 15). */
+static void
+test_id_lists_continue_and_quote(void **state)
+{
+	struct conf c;
+	const struct conf_partner *p;
+
+	(void)state;
+	c = load_ok("[spool]\n"
+	    "our_ids = ZZ:US, 14:4012345000009\n"
+	    "\t\"ZZ:SPOOLD HUB\"\n"
+	    "# a comment between continuation lines\n"
+	    "\tGLN:4012345000016\n"
+	    "[partner acme]\n"
+	    "ids = ZZ:ACME \"ZZ:ACME CORP     \"\n"
+	    "   GLN:4000001000005\n"
+	    "dialects = ubl x12\n"
+	    "test_interchanges = reject\n");
+	assert_string_equal(c.our_ids[0], "ZZ:US");
+	assert_string_equal(c.our_ids[1], "14:4012345000009");
+	assert_string_equal(c.our_ids[2], "ZZ:SPOOLD HUB");
+	assert_string_equal(c.our_ids[3], "GLN:4012345000016");
+	assert_null(c.our_ids[4]);
+	p = conf_partner(&c, "acme");
+	assert_non_null(p);
+	assert_string_equal(p->ids[1], "ZZ:ACME CORP     ");
+	assert_string_equal(p->ids[2], "GLN:4000001000005");
+	assert_null(p->ids[3]);
+	assert_true(conf_id_in(p->ids, "GLN:4000001000005"));
+	assert_false(conf_id_in(p->ids, "GLN:4000001000006"));
+	assert_string_equal(p->dialects[1], "x12");
+	assert_true(p->test_reject);
+	conf_free(&c);
+}
+
+static void
+test_id_lists_refuse_what_they_cannot_hold(void **state)
+{
+	(void)state;
+	expect_error("[partner a]\nids = \"ZZ:OPEN\n", 2,
+	    "a quote is not closed");
+	expect_error("[partner a]\nids = A\nids = B\n", 3,
+	    "duplicate key \"ids\"");
+	expect_error("[partner a]\ntest_interchanges = maybe\n", 2,
+	    "process or reject");
+	expect_error("[spool]\ndialects = relative/dir\n", 2,
+	    "not an absolute path");
+	/* Other keys still refuse an indented continuation. */
+	expect_error("[processing]\nbatch_size = 10\n  20\n", 3,
+	    "duplicate key \"batch_size\"");
+}
+
 int
 main(void)
 {
@@ -548,6 +602,8 @@ main(void)
 		cmocka_unit_test(test_example_config_parses),
 		cmocka_unit_test(test_fifo_device_and_directory_are_refused),
 		cmocka_unit_test(test_oversized_file_is_refused),
+		cmocka_unit_test(test_id_lists_continue_and_quote),
+		cmocka_unit_test(test_id_lists_refuse_what_they_cannot_hold),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

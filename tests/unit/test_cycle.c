@@ -115,7 +115,7 @@ teardown(void **state)
 static struct accept_stats
 drop(struct env *e, const char *tx, long seq, const char *body)
 {
-	struct accept_ctx ctx = { &e->conf, NULL, &e->store, &e->sd };
+	struct accept_ctx ctx = { &e->conf, NULL, &e->store, &e->sd, NULL };
 	struct accept_file f;
 	struct accept_stats st;
 	struct spool_error err;
@@ -206,19 +206,23 @@ test_classification_ready_parked_duplicate_conflict(void **state)
 	assert_int_equal(st.rejected, 1);
 	st = drop(e, NULL, 7, NULL);	/* outside transactions: ready */
 	assert_int_equal(st.ready, 1);
-	st = drop(e, NULL, 7, "<y/>");	/* same MessageId: duplicate */
+	st = drop(e, NULL, 7, NULL);	/* same MessageId, content: dup */
 	assert_int_equal(st.duplicate, 1);
+	/* Same MessageId, other content: rejected, never dropped
+	 * (DESIGN 5 and 15, amended; it used to count as a duplicate). */
+	st = drop(e, NULL, 7, "<y/>");
+	assert_int_equal(st.rejected, 1);
 	assert_int_equal(count_files(e, "queue"), 2);
 	assert_int_equal(count_files(e, "parked"), 1);
 	assert_int_equal(count_files(e, "done"), 2);
-	assert_int_equal(count_files(e, "rejected"), 1);
+	assert_int_equal(count_files(e, "rejected"), 2);
 }
 
 static void
 test_duplicate_without_message_id_is_found_by_content(void **state)
 {
 	struct env *e = *state;
-	struct accept_ctx ctx = { &e->conf, NULL, &e->store, &e->sd };
+	struct accept_ctx ctx = { &e->conf, NULL, &e->store, &e->sd, NULL };
 	struct accept_file f[2];
 	struct accept_stats st;
 	struct spool_error err;
@@ -241,6 +245,47 @@ test_duplicate_without_message_id_is_found_by_content(void **state)
 	assert_int_equal(accept_files(&ctx, f, 2, &st, &err), 0);
 	assert_int_equal(st.ready, 1);
 	assert_int_equal(st.duplicate, 1);
+}
+
+
+/* A MessageId reused with other content inside a transaction, under
+ * another number, is rejected too (DESIGN 5 and 15); the same MessageId
+ * for another type is another reference. */
+static void
+test_reference_reused_inside_transaction(void **state)
+{
+	struct env *e = *state;
+	struct accept_ctx ctx = { &e->conf, NULL, &e->store, &e->sd, NULL };
+	struct accept_file f[3];
+	struct accept_stats st;
+	struct spool_error err;
+	const char *docs[3] = {
+	    "<InventoryMovement><Header><MessageId>R1</MessageId><Sender>acme"
+	    "</Sender><TransactionId>T9</TransactionId><SenderSequence>1"
+	    "</SenderSequence><ReceiverSequence>0</ReceiverSequence></Header>"
+	    "<Body/></InventoryMovement>",
+	    "<InventoryMovement><Header><MessageId>R1</MessageId><Sender>acme"
+	    "</Sender><TransactionId>T9</TransactionId><SenderSequence>2"
+	    "</SenderSequence><ReceiverSequence>0</ReceiverSequence></Header>"
+	    "<Body/></InventoryMovement>",
+	    "<ProductInfo><Header><MessageId>R1</MessageId><Sender>acme"
+	    "</Sender></Header><Body/></ProductInfo>" };
+	const char *names[3] = { "r1.xml", "r2.xml", "r3.xml" };
+	int fd, i;
+
+	for (i = 0; i < 3; i++) {
+		fd = openat(e->pdir, names[i], O_WRONLY | O_CREAT, 0644);
+		assert_int_equal(write(fd, docs[i], strlen(docs[i])),
+		    (ssize_t)strlen(docs[i]));
+		close(fd);
+		f[i].dirfd = e->pdir;
+		f[i].partner = "acme";
+		f[i].name = names[i];
+	}
+	assert_int_equal(accept_files(&ctx, f, 3, &st, &err), 0);
+	assert_int_equal(st.ready, 2);
+	assert_int_equal(st.rejected, 1);
+	assert_int_equal(count_files(e, "rejected"), 1);
 }
 
 static void
@@ -623,6 +668,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_classification_ready_parked_duplicate_conflict),
 		T(test_duplicate_without_message_id_is_found_by_content),
+		T(test_reference_reused_inside_transaction),
 		T(test_release_cascade_gap_at_one),
 		T(test_release_that_does_not_fit_waits_in_queue),
 		T(test_cycle_keeps_room_for_released_successors),

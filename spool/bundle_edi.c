@@ -1,0 +1,234 @@
+/*
+ * bundle_edi.c - an EDIFACT or X12 file split like a bundle (DESIGN 9 and
+ * 15): each message (UNH..UNT, ST..SE) of each interchange is one entry.
+ *
+ * The file is read whole (at most max_total_size bytes) and tokenized
+ * by edi_read(). An envelope error (a trailer reference or count that
+ * does not match, a missing trailer, a broken UNA or ISA) refuses the
+ * file whole with the tokenizer's reason, as a corrupt archive is. Else
+ * each message becomes an entry whose bytes are the message's original
+ * bytes in their original envelope, cut down to that one message:
+ *
+ *   EDIFACT: [UNA] UNB [UNG] UNH..UNT [UNE+1+ref'] UNZ+1+ref'
+ *   X12:     ISA GS ST..SE GE*1*GS06~ IEA*1*ISA13~
+ *
+ * The header segments are copied byte for byte; the trailers are written
+ * anew with the separators the interchange declared, a count of 1 and
+ * the header's control reference (released where it holds a separator),
+ * each followed by the line break the message's own trailer had. So an
+ * entry is an interchange of its own that edi_read() reads again (a
+ * message whose own trailer is wrong keeps its reason there, and is
+ * rejected alone), a handler gets the message with its envelope, and the
+ * same file always gives the same entries (pass 2 of accept_bundle.c
+ * writes them again after a crash and compares their SHA-256).
+ *
+ * Entry names are "interchange-I-message-M-ref-R" (data, never a path).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bundle.h"
+#include "bundle_int.h"
+#include "edi.h"
+
+struct ebuf {
+	char	*p;
+	size_t	 len, cap;
+};
+
+static int
+put(struct ebuf *b, const char *s, size_t n)
+{
+	char *np;
+	size_t cap;
+
+	if (b->len + n + 1 > b->cap) {
+		cap = b->cap ? b->cap : 4096;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		if ((np = realloc(b->p, cap)) == NULL)
+			return -1;
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	return 0;
+}
+
+static int
+putc1(struct ebuf *b, char c)
+{
+	return put(b, &c, 1);
+}
+
+/* A value, with the release character before any separator in it. */
+static int
+put_value(struct ebuf *b, const struct edi_interchange *ic, const char *v)
+{
+	unsigned char c;
+
+	for (; v != NULL && *v != '\0'; v++) {
+		c = (unsigned char)*v;
+		if (ic->release >= 0 && (c == ic->comp || c == ic->elem ||
+		    c == ic->seg || c == ic->release || (ic->rep >= 0 &&
+		    c == (unsigned char)ic->rep)) &&
+		    putc1(b, (char)ic->release) == -1)
+			return -1;
+		if (putc1(b, (char)c) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* TAG<e>1<e>ref<s>nl */
+static int
+put_trailer(struct ebuf *b, const struct edi_interchange *ic,
+    const char *tag, const char *ref, const char *nl)
+{
+	if (put(b, tag, strlen(tag)) == -1 || putc1(b, (char)ic->elem) ==
+	    -1 || putc1(b, '1') == -1 || putc1(b, (char)ic->elem) == -1 ||
+	    put_value(b, ic, ref) == -1 || putc1(b, (char)ic->seg) == -1 ||
+	    put(b, nl, strlen(nl)) == -1)
+		return -1;
+	return 0;
+}
+
+/* The line break the message's trailer had, for the trailers we write. */
+static const char *
+line_break(const struct edi_interchange *ic, const char *buf, size_t len,
+    size_t e)
+{
+	if (ic->seg == '\n' || ic->seg == '\r' || e == 0)
+		return "";
+	if (buf[e - 1] == '\n')
+		return e >= 2 && buf[e - 2] == '\r' ? "\r\n" : "\n";
+	if (e + 1 < len && buf[e] == '\r' && buf[e + 1] == '\n')
+		return "\r\n";
+	if (e < len && buf[e] == '\n')
+		return "\n";
+	return "";
+}
+
+static int
+entry_bytes(const struct edi_interchange *ic, size_t i, const char *buf,
+    size_t len, struct ebuf *b)
+{
+	const struct edi_message *m = &ic->msgs[i];
+	const struct edi_group *g = m->group >= 0 ?
+	    &ic->groups[m->group] : NULL;
+	const char *nl = line_break(ic, buf, len, m->end);
+	int x12 = ic->syntax == EDI_X12;
+
+	b->len = 0;
+	if (put(b, buf + ic->start, ic->hdr_end - ic->start) == -1)
+		return -1;
+	if (g != NULL && put(b, buf + g->hdr_start, g->hdr_end -
+	    g->hdr_start) == -1)
+		return -1;
+	if (put(b, buf + m->start, m->end - m->start) == -1)
+		return -1;
+	if (m->end < len && buf[m->end - 1] != '\n' && nl[0] != '\0' &&
+	    put(b, nl, strlen(nl)) == -1)
+		return -1;
+	if (g != NULL && put_trailer(b, ic, x12 ? "GE" : "UNE", g->control,
+	    nl) == -1)
+		return -1;
+	if (put_trailer(b, ic, x12 ? "IEA" : "UNZ", ic->control, nl) == -1)
+		return -1;
+	return 0;
+}
+
+int
+bundle_edi_read(int fd, const struct bundle_limits *lim, bundle_entry_fn fn,
+    void *arg, uint64_t *nentries, char *why, size_t whylen,
+    struct spool_error *err)
+{
+	struct edi_interchange *ics = NULL, *ic;
+	struct edi_limits el;
+	struct spool_error perr;
+	struct bundle_entry be;
+	struct ebuf b = { NULL, 0, 0 };
+	char *buf = NULL, name[160];
+	size_t len = 0, cap, i, icn = 0;
+	ssize_t got;
+	uint64_t n = 0;
+	int ret = -1;
+
+	*nentries = 0;
+	cap = lim->max_total_size < (uint64_t)SIZE_MAX - 1 ?
+	    (size_t)lim->max_total_size + 1 : SIZE_MAX - 1;
+	if (cap > 1024 * 1024 * 1024)
+		cap = 1024 * 1024 * 1024;
+	if ((buf = malloc(cap + 1)) == NULL) {
+		spool_seterr(err, "out of memory reading an interchange");
+		return -1;
+	}
+	for (;;) {
+		got = read(fd, buf + len, cap - len);
+		if (got == -1 && errno == EINTR)
+			continue;
+		if (got == -1) {
+			spool_seterr(err, "read: %s", strerror(errno));
+			goto out;
+		}
+		if (got == 0)
+			break;
+		len += (size_t)got;
+		if (len == cap) {
+			snprintf(why, whylen, "interchange file is larger "
+			    "than max_total_size ([bundle])");
+			ret = 1;
+			goto out;
+		}
+	}
+	edi_limits_default(&el);
+	if (lim->max_entries < el.max_messages)
+		el.max_messages = (size_t)lim->max_entries;
+	spool_clearerr(&perr);
+	if (edi_read(buf, len, &el, &ics, &perr) == -1) {
+		snprintf(why, whylen, "interchange refused whole: %s",
+		    perr.msg);
+		ret = 1;
+		goto out;
+	}
+	for (ic = ics; ic != NULL; ic = ic->next) {
+		icn++;
+		for (i = 0; i < ic->nmsgs; i++) {
+			if (entry_bytes(ic, i, buf, len, &b) == -1) {
+				spool_seterr(err, "out of memory splitting an "
+				    "interchange");
+				goto out;
+			}
+			if (++n > lim->max_entries) {
+				snprintf(why, whylen, "more than %llu "
+				    "messages ([bundle] max_entries)",
+				    (unsigned long long)lim->max_entries);
+				ret = 1;
+				goto out;
+			}
+			snprintf(name, sizeof(name), "interchange-%zu-message-"
+			    "%zu-ref-%.60s", icn, i + 1, ic->msgs[i].ref !=
+			    NULL ? ic->msgs[i].ref : "-");
+			memset(&be, 0, sizeof(be));
+			be.index = n;
+			be.name = name;
+			be.data = b.p;
+			be.len = b.len;
+			if (fn(arg, &be, err) == -1)
+				goto out;
+		}
+	}
+	*nentries = n;
+	ret = 0;
+out:
+	edi_free(ics);
+	free(b.p);
+	free(buf);
+	return ret;
+}

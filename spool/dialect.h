@@ -1,0 +1,98 @@
+/*
+ * dialect.h - dialects: how spoold reads one family of messages (DESIGN
+ * 15): a syntax (xml, edifact, x12), a recognition rule and XPath 1.0
+ * expressions for the header fields of DESIGN 4.
+ *
+ * dialect_set_load() reads every *.dialect file of a list of
+ * directories (a later file of the same name replaces an earlier one)
+ * and compiles each expression once; an error names file:line. The set
+ * owns everything; dialect_set_free() releases it. A loaded set is only
+ * read afterwards, from any thread.
+ */
+#ifndef SPOOL_DIALECT_H
+#define SPOOL_DIALECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <libxml/tree.h>
+
+#include "conf.h"
+#include "error.h"
+#include "message.h"
+
+enum dialect_syntax {
+	DIALECT_XML = 0,
+	DIALECT_EDIFACT,
+	DIALECT_X12
+};
+
+enum dialect_key {
+	DK_TYPE = 0,
+	DK_SENDER,
+	DK_RECIPIENT,
+	DK_TRANSACTION,
+	DK_SEQUENCE,
+	DK_RECEIVER_SEQUENCE,
+	DK_MESSAGE_ID,
+	DK_CREATED,
+	DK_NKEYS
+};
+
+#define DIALECT_NAME_MAX	32
+
+struct dialect;
+
+struct dialect_set {
+	struct dialect	**d;
+	size_t		  n;
+};
+
+/*
+ * Load the dialects of dirs (a NULL-terminated list; a directory that
+ * does not exist is skipped when its entry in optional is true). The
+ * dialect native is always there: built in when no native.dialect was
+ * found. 0, or -1 and err "file:line: reason".
+ */
+int	dialect_set_load(struct dialect_set *, char *const *dirs,
+	    const bool *optional, struct spool_error *);
+void	dialect_set_free(struct dialect_set *);
+/* The directories of [spool] dialects (the defaults may be missing);
+   every dialect a [partner] names must be found. */
+int	dialect_set_load_conf(struct dialect_set *, const struct conf *,
+	    struct spool_error *);
+
+const struct dialect *dialect_find(const struct dialect_set *,
+	    const char *name);
+const char	*dialect_name(const struct dialect *);
+enum dialect_syntax dialect_syntax(const struct dialect *);
+/* Is this the native dialect (DESIGN 4's header, checked by message.c)? */
+bool		 dialect_is_native(const struct dialect *);
+/* Its ordering: "sequence" (native) or "none" (every other built-in). */
+const char	*dialect_order(const struct dialect *);
+/* Does the dialect yield transactions in order (order = sequence)? */
+bool		 dialect_orders(const struct dialect *);
+
+/*
+ * Which dialect of set, among those named in allowed (NULL: all), reads
+ * doc (an XML document) or an EDI file of syntax syn? XML: the first
+ * whose root rule matches the root element's namespace and local name,
+ * else native (when allowed), which takes any other XML. NULL when none;
+ * tried then lists the names tried, blank-separated.
+ */
+const struct dialect *dialect_recognise(const struct dialect_set *,
+	    char *const *allowed, enum dialect_syntax syn, xmlDocPtr doc,
+	    char *tried, size_t triedlen);
+
+/*
+ * Evaluate d's keys over doc into h (strings malloc'd; the caller frees
+ * them with msg_free() or by hand). The type is qualified with the
+ * dialect's name ("ubl.Invoice"). Without a transaction key, or with
+ * order none, the message stands outside any transaction; h->transaction_id
+ * is then NULL and *business_tx (if not NULL) gets the transaction key's
+ * value for display. -1 and err: a key missing or malformed.
+ */
+int	dialect_extract(const struct dialect *, xmlDocPtr doc,
+	    struct msg_header *h, char **business_tx, struct spool_error *);
+
+#endif

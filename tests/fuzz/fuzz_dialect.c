@@ -1,0 +1,180 @@
+/*
+ * fuzz_dialect.c - libFuzzer target: the dialect key extraction (DESIGN
+ * 15) over a partner's file, with the built-in dialects of dialects/.
+ *
+ * An EDIFACT or X12 file is split as acceptance splits it
+ * (bundle_edi_read): every entry must be an interchange of one message
+ * that edi_read() reads again, and its tree goes through the edifact or
+ * x12 dialect. Anything else is parsed as XML (msg_parse_doc) and read by
+ * the dialect that recognises it (native: msg_read_native). Checks: a
+ * refusal has a reason; a read gives a type qualified with the dialect's
+ * name (none for native), a sender, and keys of at most 128 bytes with no
+ * control character.
+ *
+ * Built two ways, like the others: with -fsanitize=fuzzer, and with
+ * replay.c as a test program that runs corpus/dialect/ under make check.
+ */
+#define _GNU_SOURCE
+#include "config.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <libxml/parser.h>
+
+#include "bundle.h"
+#include "bundle_int.h"
+#include "dialect.h"
+#include "edi.h"
+#include "message.h"
+
+int	LLVMFuzzerInitialize(int *, char ***);
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static struct dialect_set	set;	/* loaded once, for the process */
+
+static void
+check_key(const char *v, size_t max)
+{
+	const unsigned char *p;
+
+	if (v == NULL)
+		return;
+	if (strlen(v) > max || v[0] == '\0')
+		abort();
+	for (p = (const unsigned char *)v; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			abort();
+}
+
+static void
+check_hdr(const struct dialect *d, const struct msg_header *h)
+{
+	size_t l = strlen(dialect_name(d));
+
+	if (h->type == NULL || h->sender == NULL)
+		abort();
+	if (!dialect_is_native(d) && (strncmp(h->type, dialect_name(d), l) !=
+	    0 || h->type[l] != '.'))
+		abort();
+	check_key(h->sender, 128);
+	check_key(h->recipient, 128);
+	check_key(h->message_id, 128);
+	check_key(h->transaction_id, 128);
+	check_key(h->created, 64);
+}
+
+static void
+read_doc(enum dialect_syntax syn, struct msg *m)
+{
+	const struct dialect *d;
+	struct spool_error err;
+	char tried[256], *btx = NULL;
+
+	d = dialect_recognise(&set, NULL, syn, m->doc, tried, sizeof(tried));
+	if (d == NULL)
+		abort();	/* native takes any XML; EDI has its own */
+	spool_clearerr(&err);
+	if (dialect_is_native(d)) {
+		if (msg_read_native(m, &err) == 0)
+			check_hdr(d, &m->hdr);
+		else if (err.msg[0] == '\0')
+			abort();
+		return;
+	}
+	if (dialect_extract(d, m->doc, &m->hdr, &btx, &err) == 0) {
+		check_hdr(d, &m->hdr);
+		check_key(btx, 128);
+	} else if (err.msg[0] == '\0')
+		abort();
+	free(btx);
+}
+
+static int
+entry(void *arg, const struct bundle_entry *be, struct spool_error *err)
+{
+	struct edi_interchange *ic = NULL;
+	struct edi_limits lim;
+	struct spool_error e;
+	struct msg m;
+	enum edi_syntax syn;
+
+	(void)arg;
+	(void)err;
+	syn = edi_detect(be->data, be->len);
+	edi_limits_default(&lim);
+	spool_clearerr(&e);
+	/* An entry is an interchange of one message, read again. */
+	if (syn == EDI_NONE || edi_read(be->data, be->len, &lim, &ic,
+	    &e) == -1 || ic->next != NULL || ic->nmsgs != 1)
+		abort();
+	memset(&m, 0, sizeof(m));
+	if (ic->msgs[0].reason == NULL) {
+		m.doc = edi_message_tree(ic, 0, be->data, be->len, &e);
+		if (m.doc == NULL)
+			abort();
+		read_doc(syn == EDI_EDIFACT ? DIALECT_EDIFACT : DIALECT_X12,
+		    &m);
+	}
+	msg_free(&m);
+	edi_free(ic);
+	return 0;
+}
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	static char *dirs[] = { (char *)SRCDIR "/dialects", NULL };
+	struct spool_error err;
+
+	(void)argc;
+	(void)argv;
+	xmlInitParser();
+	if (dialect_set_load(&set, dirs, NULL, &err) == -1)
+		abort();
+	return 0;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct bundle_limits lim = { 200, 1 << 20, 4 << 20 };
+	struct spool_error err;
+	struct msg_limits ml;
+	struct msg m;
+	char why[512];
+	uint64_t n;
+	int fd, rc;
+
+	spool_clearerr(&err);
+	if (edi_detect((const char *)data, size) != EDI_NONE) {
+		if ((fd = memfd_create("fuzz", 0)) == -1)
+			return 0;
+		if (write(fd, data, size) == (ssize_t)size &&
+		    lseek(fd, 0, SEEK_SET) == 0) {
+			why[0] = '\0';
+			rc = bundle_edi_read(fd, &lim, entry, NULL, &n, why,
+			    sizeof(why), &err);
+			if (rc == 1 && why[0] == '\0')
+				abort();
+		}
+		close(fd);
+		return 0;
+	}
+	ml.max_attributes = MSG_MAX_ATTRIBUTES;
+	ml.max_depth = MSG_MAX_DEPTH;
+	ml.max_name_length = MSG_MAX_NAME_LENGTH;
+	ml.max_text_length = MSG_MAX_TEXT_LENGTH;
+	ml.max_namespaces = MSG_MAX_NAMESPACES;
+	if (msg_parse_doc((const char *)data, size, &ml, false, &m,
+	    &err) == 0) {
+		read_doc(DIALECT_XML, &m);
+		msg_free(&m);
+	} else if (err.msg[0] == '\0')
+		abort();
+	return 0;
+}

@@ -1,0 +1,451 @@
+/*
+ * test_dialect.c - dialects (spool/dialect.c, DESIGN 15): dialect files
+ * and their errors with file:line, recognition, the built-in dialects'
+ * keys, and acceptance's reading of a message (spool/accept_read.c):
+ * spoofed senders, misdirected recipients, test interchanges, the
+ * dialects a partner may send.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <libxml/parser.h>
+
+#include "accept.h"
+#include "accept_int.h"
+#include "conf.h"
+#include "dialect.h"
+#include "message.h"
+
+static struct dialect_set builtin;
+
+static int
+setup(void **state)
+{
+	static char *dirs[] = { (char *)SRCDIR "/dialects", NULL };
+	struct spool_error err;
+
+	(void)state;
+	xmlInitParser();
+	if (dialect_set_load(&builtin, dirs, NULL, &err) == -1) {
+		fprintf(stderr, "%s\n", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	dialect_set_free(&builtin);
+	return 0;
+}
+
+static xmlDocPtr
+xml_mem(const char *s, const char *url, const char *enc, int opts)
+{
+	return xmlReadMemory(s, (int)strlen(s), url, enc, opts);
+}
+
+/* A directory holding one dialect file; returns its path. */
+static const char *
+one_dialect(const char *name, const char *text)
+{
+	static char dir[64];
+	char path[160];
+	FILE *fp;
+
+	snprintf(dir, sizeof(dir), "/tmp/test_dialect.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/%s.dialect", dir, name);
+	assert_non_null(fp = fopen(path, "w"));
+	fputs(text, fp);
+	fclose(fp);
+	return dir;
+}
+
+static void
+rm_dialect(const char *dir, const char *name)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), "%s/%s.dialect", dir, name);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* Loading text as NAME.dialect fails at line with why. */
+static void
+load_fails(const char *name, const char *text, int line, const char *why)
+{
+	struct dialect_set s;
+	struct spool_error err;
+	char *dirs[2] = { NULL, NULL }, want[200];
+	const char *dir = one_dialect(name, text);
+
+	dirs[0] = (char *)dir;
+	spool_clearerr(&err);
+	assert_int_equal(dialect_set_load(&s, dirs, NULL, &err), -1);
+	snprintf(want, sizeof(want), "%s/%s.dialect:%d: ", dir, name, line);
+	if (strncmp(err.msg, want, strlen(want)) != 0 ||
+	    strstr(err.msg, why) == NULL)
+		fail_msg("got \"%s\", want \"%s...%s\"", err.msg, want, why);
+	rm_dialect(dir, name);
+}
+
+#define HEAD	"[dialect]\nname = t\nsyntax = xml\nroot = urn:t T\n"
+
+static void
+test_bad_dialect_files_name_file_and_line(void **state)
+{
+	(void)state;
+	load_fails("t", HEAD "[keys]\ntype = local-name(/*\nsender = 'a'\n",
+	    6, "type: not a valid XPath 1.0 expression");
+	load_fails("t", HEAD "[keys]\ntype = local-name(/*)\n"
+	    "sender = /x:a\n", 7, "undeclared namespace prefix");
+	load_fails("t", HEAD "[keys]\ntype = no-such-function()\n"
+	    "sender = 'a'\n", 6, "type: ");
+	load_fails("t", HEAD "[keys]\ntype = 'T'\nsender = 'a'\n"
+	    "colour = 'red'\n", 8, "unknown key \"colour\"");
+	load_fails("t", HEAD "[keys]\ntype = 'T'\n", 0,
+	    "at least type and sender");
+	load_fails("t", "[dialect]\nname = other\nsyntax = xml\n"
+	    "root = - x\n[keys]\ntype = 'T'\nsender = 'a'\n", 0,
+	    "the dialect is named other, but its file t.dialect");
+	load_fails("t", "[dialect]\nname = t\nsyntax = json\n", 3,
+	    "syntax must be xml, edifact or x12");
+	load_fails("t", "[dialect]\nname = t\nsyntax = xml\n[x]\n", 4,
+	    "unknown section [x]");
+	/* A continuation joins lines: the error names the key's line. */
+	load_fails("t", HEAD "[keys]\ntype = concat('a',\n\t'b'\n"
+	    "sender = 'a'\n", 6, "type: not a valid XPath");
+}
+
+static void
+test_long_expression_continues_over_lines(void **state)
+{
+	struct dialect_set s;
+	struct spool_error err;
+	struct msg_header h;
+	char *dirs[2] = { NULL, NULL }, *btx = NULL;
+	const char *dir;
+	const struct dialect *d;
+	xmlDocPtr doc;
+
+	(void)state;
+	dir = one_dialect("t", HEAD "order = none\n[namespaces]\nt = urn:t\n"
+	    "[keys]\n# the type\ntype = local-name(/*)\n"
+	    "sender = concat(/t:T/t:From/@scheme,\n\t':',\n"
+	    "   /t:T/t:From)\nsender = 'fallback'\n"
+	    "transaction = /t:T/t:Order\n");
+	dirs[0] = (char *)dir;
+	assert_int_equal(dialect_set_load(&s, dirs, NULL, &err), 0);
+	assert_non_null(d = dialect_find(&s, "t"));
+	assert_non_null(dialect_find(&s, "native"));	/* always there */
+	doc = xml_mem("<T xmlns='urn:t'><From scheme='ZZ'> A B </From>"
+	    "<Order>O1</Order></T>", NULL, NULL, XML_PARSE_NONET);
+	assert_non_null(doc);
+	assert_int_equal(dialect_extract(d, doc, &h, &btx, &err), 0);
+	assert_string_equal(h.type, "t.T");
+	assert_string_equal(h.sender, "ZZ: A B");
+	assert_null(h.transaction_id);		/* order = none */
+	assert_string_equal(btx, "O1");
+	free(btx);
+	free(h.type);
+	free(h.sender);
+	xmlFreeDoc(doc);
+	/* No scheme: the leading ':' goes; nothing at all: the fallback. */
+	doc = xml_mem("<T xmlns='urn:t'><From>A</From></T>", NULL,
+	    NULL, XML_PARSE_NONET);
+	assert_int_equal(dialect_extract(d, doc, &h, NULL, &err), 0);
+	assert_string_equal(h.sender, "A");
+	free(h.type);
+	free(h.sender);
+	xmlFreeDoc(doc);
+	doc = xml_mem("<T xmlns='urn:t'/>", NULL, NULL,
+	    XML_PARSE_NONET);
+	assert_int_equal(dialect_extract(d, doc, &h, NULL, &err), 0);
+	assert_string_equal(h.sender, "fallback");
+	free(h.type);
+	free(h.sender);
+	xmlFreeDoc(doc);
+	dialect_set_free(&s);
+	rm_dialect(dir, "t");
+}
+
+/* Read text with the built-in dialects; the dialect must be want. */
+static const struct dialect *
+read_xml(const char *text, const char *want, struct msg_header *h,
+    char **btx)
+{
+	const struct dialect *d;
+	struct spool_error err;
+	char tried[200];
+	xmlDocPtr doc;
+
+	doc = xmlReadMemory(text, (int)strlen(text), NULL, NULL,
+	    XML_PARSE_NONET);
+	assert_non_null(doc);
+	d = dialect_recognise(&builtin, NULL, DIALECT_XML, doc, tried,
+	    sizeof(tried));
+	assert_non_null(d);
+	assert_string_equal(dialect_name(d), want);
+	spool_clearerr(&err);
+	if (dialect_extract(d, doc, h, btx, &err) == -1)
+		fail_msg("%s", err.msg);
+	xmlFreeDoc(doc);
+	return d;
+}
+
+static void
+hdr_free(struct msg_header *h)
+{
+	free(h->type);
+	free(h->sender);
+	free(h->recipient);
+	free(h->message_id);
+	free(h->transaction_id);
+	free(h->created);
+}
+
+#define UBL_NS(t) "xmlns='urn:oasis:names:specification:ubl:schema:xsd:" \
+	t "-2' xmlns:cac='urn:oasis:names:specification:ubl:schema:xsd:" \
+	"CommonAggregateComponents-2' xmlns:cbc='urn:oasis:names:" \
+	"specification:ubl:schema:xsd:CommonBasicComponents-2'"
+#define PARTY(role, inner) "<cac:" role "><cac:Party>" inner \
+	"</cac:Party></cac:" role ">"
+
+static void
+test_ubl_keys_by_document_type(void **state)
+{
+	struct msg_header h;
+	char *btx;
+
+	(void)state;
+	/* Invoice: the supplier sends; EndpointID before PartyIdentification. */
+	read_xml("<Invoice " UBL_NS("Invoice") "><cbc:ID>INV-1</cbc:ID>"
+	    "<cbc:IssueDate>2026-11-30</cbc:IssueDate>"
+	    "<cac:OrderReference><cbc:ID>PO-7</cbc:ID></cac:OrderReference>"
+	    PARTY("AccountingSupplierParty", "<cbc:EndpointID schemeID='0088'>"
+	    "4000001000005</cbc:EndpointID><cac:PartyIdentification><cbc:ID>"
+	    "S1</cbc:ID></cac:PartyIdentification>")
+	    PARTY("AccountingCustomerParty", "<cac:PartyIdentification>"
+	    "<cbc:ID>B1</cbc:ID></cac:PartyIdentification>")
+	    "</Invoice>", "ubl", &h, &btx);
+	assert_string_equal(h.type, "ubl.Invoice");
+	assert_string_equal(h.sender, "0088:4000001000005");
+	assert_string_equal(h.recipient, "B1");
+	assert_string_equal(h.message_id, "INV-1");
+	assert_string_equal(h.created, "2026-11-30");
+	assert_string_equal(btx, "PO-7");
+	assert_null(h.transaction_id);
+	hdr_free(&h);
+	free(btx);
+	/* Order: the buyer sends; its transaction is its own ID. */
+	read_xml("<Order " UBL_NS("Order") "><cbc:ID>PO-7</cbc:ID>"
+	    PARTY("BuyerCustomerParty", "<cbc:EndpointID schemeID='GLN'>"
+	    "4000001000012</cbc:EndpointID>")
+	    PARTY("SellerSupplierParty", "<cbc:EndpointID schemeID='GLN'>"
+	    "4000001000005</cbc:EndpointID>")
+	    "</Order>", "ubl", &h, &btx);
+	assert_string_equal(h.type, "ubl.Order");
+	assert_string_equal(h.sender, "GLN:4000001000012");
+	assert_string_equal(h.recipient, "GLN:4000001000005");
+	assert_string_equal(btx, "PO-7");
+	hdr_free(&h);
+	free(btx);
+}
+
+static void
+test_cii_and_opentrans_keys(void **state)
+{
+	struct msg_header h;
+	char *btx;
+
+	(void)state;
+	read_xml("<rsm:CrossIndustryInvoice xmlns:rsm='urn:un:unece:uncefact:"
+	    "data:standard:CrossIndustryInvoice:100' xmlns:ram='urn:un:unece:"
+	    "uncefact:data:standard:ReusableAggregateBusinessInformationEntity"
+	    ":100'><rsm:ExchangedDocument><ram:ID>R-1</ram:ID>"
+	    "</rsm:ExchangedDocument><rsm:SupplyChainTradeTransaction>"
+	    "<ram:ApplicableHeaderTradeAgreement><ram:SellerTradeParty>"
+	    "<ram:GlobalID schemeID='0088'>4000001000005</ram:GlobalID>"
+	    "<ram:SpecifiedTaxRegistration><ram:ID schemeID='VA'>DE1</ram:ID>"
+	    "</ram:SpecifiedTaxRegistration></ram:SellerTradeParty>"
+	    "<ram:BuyerTradeParty><ram:SpecifiedTaxRegistration><ram:ID "
+	    "schemeID='VA'>DE2</ram:ID></ram:SpecifiedTaxRegistration>"
+	    "</ram:BuyerTradeParty></ram:ApplicableHeaderTradeAgreement>"
+	    "</rsm:SupplyChainTradeTransaction></rsm:CrossIndustryInvoice>",
+	    "cii", &h, &btx);
+	assert_string_equal(h.type, "cii.CrossIndustryInvoice");
+	assert_string_equal(h.sender, "0088:4000001000005");
+	assert_string_equal(h.recipient, "VA:DE2");
+	assert_string_equal(h.message_id, "R-1");
+	assert_string_equal(btx, "R-1");
+	hdr_free(&h);
+	free(btx);
+	read_xml("<INVOICE xmlns='http://www.opentrans.org/XMLSchema/2.1' "
+	    "xmlns:bme='http://www.bmecat.org/bmecat/2005'><INVOICE_HEADER>"
+	    "<INVOICE_INFO><INVOICE_ID>I-9</INVOICE_ID><INVOICE_DATE>2026-11-30"
+	    "</INVOICE_DATE><PARTIES><PARTY><bme:PARTY_ID type='gln'>B"
+	    "</bme:PARTY_ID><PARTY_ROLE>buyer</PARTY_ROLE></PARTY><PARTY>"
+	    "<bme:PARTY_ID type='gln'>S</bme:PARTY_ID><PARTY_ROLE>supplier"
+	    "</PARTY_ROLE></PARTY></PARTIES></INVOICE_INFO>"
+	    "<ORDER_HISTORY><ORDER_ID>O-1</ORDER_ID></ORDER_HISTORY>"
+	    "</INVOICE_HEADER></INVOICE>", "opentrans", &h, &btx);
+	assert_string_equal(h.type, "opentrans.INVOICE");
+	assert_string_equal(h.sender, "gln:S");
+	assert_string_equal(h.recipient, "gln:B");
+	assert_string_equal(h.message_id, "I-9");
+	assert_string_equal(h.created, "2026-11-30");
+	assert_string_equal(btx, "O-1");
+	hdr_free(&h);
+	free(btx);
+}
+
+/* Native is the catch-all for XML, and not recognised when not allowed. */
+static void
+test_recognition_and_allowed_dialects(void **state)
+{
+	char *only_ubl[] = { (char *)"ubl", NULL }, tried[200];
+	const struct dialect *d;
+	xmlDocPtr doc;
+
+	(void)state;
+	doc = xml_mem("<x:Foo xmlns:x='urn:nobody'/>", NULL, NULL,
+	    XML_PARSE_NONET);
+	d = dialect_recognise(&builtin, NULL, DIALECT_XML, doc, tried,
+	    sizeof(tried));
+	assert_true(dialect_is_native(d));
+	assert_string_equal(dialect_order(d), "sequence");
+	assert_null(dialect_recognise(&builtin, only_ubl, DIALECT_XML, doc,
+	    tried, sizeof(tried)));
+	assert_string_equal(tried, "ubl");
+	xmlFreeDoc(doc);
+	d = dialect_recognise(&builtin, NULL, DIALECT_X12, NULL, tried,
+	    sizeof(tried));
+	assert_string_equal(dialect_name(d), "x12");
+	assert_string_equal(dialect_order(d), "none");
+	assert_null(dialect_recognise(&builtin, only_ubl, DIALECT_EDIFACT,
+	    NULL, tried, sizeof(tried)));
+}
+
+/* accept_read() with a config: identities and test interchanges. */
+#define ISA(snd, test) "ISA*00*          *00*          *ZZ*" snd \
+	"*ZZ*SPOOLD         *261130*1000*U*00401*000000007*0*" test "*>~" \
+	"GS*PO*A*B*20261130*1000*7*X*004010~ST*850*0001~" \
+	"BEG*00*SA*PO-9**20261130~SE*3*0001~GE*1*7~IEA*1*000000007~"
+
+static int
+read_with(const char *conftext, const char *buf, struct msg *m,
+    struct accept_readinfo *ri, char *why, size_t whylen)
+{
+	struct accept_ctx c;
+	struct spool_error err;
+	struct conf conf;
+	char path[] = "/tmp/test_dialect_conf.XXXXXX";
+	FILE *fp;
+	int fd, rc;
+
+	assert_true((fd = mkstemp(path)) >= 0);
+	assert_non_null(fp = fdopen(fd, "w"));
+	fputs(conftext, fp);
+	fclose(fp);
+	if (conf_load(&conf, path, &err) == -1)
+		fail_msg("%s", err.msg);
+	unlink(path);
+	memset(&c, 0, sizeof(c));
+	c.conf = &conf;
+	c.dialects = &builtin;
+	rc = accept_read(&c, "acme", buf, strlen(buf), m, ri, why, whylen);
+	conf_free(&conf);
+	return rc;
+}
+
+static void
+test_spoofed_misdirected_and_test_interchanges(void **state)
+{
+	struct accept_readinfo ri;
+	struct msg m;
+	char why[512];
+
+	(void)state;
+	/* ISA06 with a blank in it, quoted in ids; recipient ours. */
+	assert_int_equal(read_with("[spool]\nour_ids = ZZ:SPOOLD\n"
+	    "[partner acme]\nids = \"ZZ:ACME CORP\"\n",
+	    ISA("ACME CORP      ", "P"), &m, &ri, why, sizeof(why)), 0);
+	assert_string_equal(m.hdr.type, "x12.850");
+	assert_string_equal(m.hdr.sender, "ZZ:ACME CORP");
+	assert_string_equal(m.hdr.recipient, "ZZ:SPOOLD");
+	assert_string_equal(m.hdr.message_id, "ACME CORP/000000007/7/0001");
+	assert_string_equal(ri.business_tx, "PO-9");
+	assert_false(ri.test);
+	free(ri.business_tx);
+	msg_free(&m);
+	/* A spoofed ISA06. */
+	assert_int_equal(read_with("[partner acme]\nids = ZZ:ACME\n",
+	    ISA("EVIL           ", "P"), &m, &ri, why, sizeof(why)), 1);
+	assert_non_null(strstr(why, "spoofed: sender ZZ:EVIL is not partner "
+	    "acme nor one of its ids (ZZ:ACME)"));
+	msg_free(&m);
+	/* A misdirected recipient. */
+	assert_int_equal(read_with("[spool]\nour_ids = ZZ:OTHER 01:1\n"
+	    "[partner acme]\nids = ZZ:ACME\n", ISA("ACME           ", "P"),
+	    &m, &ri, why, sizeof(why)), 1);
+	assert_non_null(strstr(why, "misdirected: recipient ZZ:SPOOLD is not "
+	    "one of our_ids (ZZ:OTHER 01:1)"));
+	msg_free(&m);
+	/* A test interchange: marked, or refused when the partner says. */
+	assert_int_equal(read_with("[partner acme]\nids = ZZ:ACME\n",
+	    ISA("ACME           ", "T"), &m, &ri, why, sizeof(why)), 0);
+	assert_true(ri.test);
+	free(ri.business_tx);
+	msg_free(&m);
+	assert_int_equal(read_with("[partner acme]\nids = ZZ:ACME\n"
+	    "test_interchanges = reject\n", ISA("ACME           ", "T"), &m,
+	    &ri, why, sizeof(why)), 1);
+	assert_non_null(strstr(why, "a test interchange (ISA15 = T)"));
+	msg_free(&m);
+	/* An EDIFACT test interchange (UNB 0035 = 1). */
+	assert_int_equal(read_with("[partner acme]\nids = 14:4000001000005\n",
+	    "UNB+UNOC:3+4000001000005:14+4000001000012:14+261130:1000+9++++"
+	    "++1'UNH+1+ORDERS:D:96A:UN'BGM+220+PO1'UNT+3+1'UNZ+1+9'", &m, &ri,
+	    why, sizeof(why)), 0);
+	assert_true(ri.test);
+	assert_string_equal(m.hdr.type, "edifact.ORDERS");
+	assert_string_equal(m.hdr.sender, "14:4000001000005");
+	assert_string_equal(m.hdr.message_id, "4000001000005/9/1");
+	free(ri.business_tx);
+	msg_free(&m);
+	/* Not among the partner's dialects. */
+	assert_int_equal(read_with("[partner acme]\ndialects = ubl native\n",
+	    ISA("ACME           ", "P"), &m, &ri, why, sizeof(why)), 1);
+	assert_non_null(strstr(why, "the file is X12, and no dialect partner "
+	    "acme may send reads it (allowed: ubl native)"));
+	msg_free(&m);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bad_dialect_files_name_file_and_line),
+		cmocka_unit_test(test_long_expression_continues_over_lines),
+		cmocka_unit_test(test_ubl_keys_by_document_type),
+		cmocka_unit_test(test_cii_and_opentrans_keys),
+		cmocka_unit_test(test_recognition_and_allowed_dialects),
+		cmocka_unit_test(test_spoofed_misdirected_and_test_interchanges),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
