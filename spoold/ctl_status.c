@@ -667,7 +667,7 @@ cmd_batches(struct ctl *c, int argc, char **argv)
 		return fail(EX_USAGE, "usage: spoolctl batches [--limit N]");
 	spool_clearerr(&err);
 	if (c->json) {
-		if (jv_batches(&c->j, &c->store, limit, &err) == -1)
+		if (jv_batches(&c->j, &c->store, NULL, limit, &err) == -1)
 			return store_fail(c, &err);
 		return finish_json(c, EX_OK);
 	}

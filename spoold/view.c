@@ -428,11 +428,26 @@ jv_batch(struct jdoc *j, struct store *s, int64_t id,
 	return 1;
 }
 
+struct batches_arg {
+	struct jdoc	*j;
+	const char	*partner;	/* NULL: any */
+	int64_t		 limit, shown, total;
+};
+
 static int
 batches_one(void *arg, const struct store_admin_batch_row *r)
 {
-	struct jdoc *j = arg;
+	struct batches_arg *a = arg;
+	struct jdoc *j = a->j;
 
+	if (a->partner != NULL) {
+		if (strcmp(r->partner, a->partner) != 0)
+			return 0;
+		a->total++;
+		if (a->limit > 0 && a->shown >= a->limit)
+			return 0;
+	}
+	a->shown++;
 	jd_object(j);
 	jd_kint(j, "batch", r->id);
 	jd_kstr(j, "partner", r->partner);
@@ -447,9 +462,10 @@ batches_one(void *arg, const struct store_admin_batch_row *r)
 }
 
 int
-jv_batches(struct jdoc *j, struct store *s, int64_t limit,
-    struct spool_error *err)
+jv_batches(struct jdoc *j, struct store *s, const char *partner,
+    int64_t limit, struct spool_error *err)
 {
+	struct batches_arg a = { j, partner, limit, 0, 0 };
 	int64_t total;
 	int rc;
 
@@ -458,7 +474,11 @@ jv_batches(struct jdoc *j, struct store *s, int64_t limit,
 	jd_object(j);
 	jd_key(j, "batches");
 	jd_array(j);
-	rc = store_admin_batches(s, limit, batches_one, j, &total, err);
+	/* One partner's: all of them walked, the limit applied here. */
+	rc = store_admin_batches(s, partner != NULL ? 0 : limit, batches_one,
+	    &a, &total, err);
+	if (partner != NULL)
+		total = a.total;
 	store_admin_read_end(s);
 	if (rc == -1)
 		return -1;

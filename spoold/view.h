@@ -56,9 +56,10 @@ int		 jv_list(struct jdoc *, struct store *,
 /* batch ID: the bundle, its counts and its entries' fates. */
 int		 jv_batch(struct jdoc *, struct store *, int64_t id,
 		    struct spool_error *);
-/* batches: {"batches": [...] newest first, "total", "limit"}. */
-int		 jv_batches(struct jdoc *, struct store *, int64_t limit,
-		    struct spool_error *);
+/* batches: {"batches": [...] newest first, "total", "limit"}; only
+ * partner's (NULL: every partner's). */
+int		 jv_batches(struct jdoc *, struct store *, const char *partner,
+		    int64_t limit, struct spool_error *);
 /* show --tx PARTNER ID: the timeline, gaps, skips, revisions, outbound. */
 int		 jv_tx(struct jdoc *, struct store *, const char *partner,
 		    const char *txid, int64_t now, struct spool_error *);
