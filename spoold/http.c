@@ -73,6 +73,7 @@
 
 #define HTTP_TLS_MAX	(1024 * 1024)	/* bytes of a cert or key file */
 #define SUBMIT_WAIT_MS	60000	/* a submission waits for acceptance */
+#define STOP_WAIT_MS	1000	/* at stop, for woken requests to answer */
 
 /* Read a whole (small) file for libmicrohttpd's in-memory TLS options. */
 static char *
@@ -299,6 +300,8 @@ http_cmd_push(struct http *h, struct http_req *r, struct api_cmd *c)
 		return -1;
 	}
 	MHD_suspend_connection(r->conn);
+	r->suspended = true;
+	h->suspended++;
 	c->conn = r->conn;
 	c->next = NULL;
 	if (h->qtail != NULL)
@@ -359,6 +362,17 @@ http_cmd_back(struct http *h, const struct api_cmd *c)
 	return back;
 }
 
+void
+http_resumed(struct http *h, struct http_req *r)
+{
+	(void)pthread_mutex_lock(&h->wmu);
+	if (r->suspended) {
+		r->suspended = false;
+		h->suspended--;
+	}
+	(void)pthread_mutex_unlock(&h->wmu);
+}
+
 uint64_t
 http_gen(struct http *h)
 {
@@ -382,6 +396,8 @@ http_wait(struct http *h, struct http_req *r, uint64_t gen)
 		rc = 1;
 	else {
 		MHD_suspend_connection(r->conn);
+		r->suspended = true;
+		h->suspended++;
 		r->wnext = h->waiting;
 		h->waiting = r;
 	}
@@ -430,6 +446,23 @@ drain(struct http *h)
 	http_kick(h);
 }
 
+/* After drain(): give the requests it woke a moment to answer. */
+static void
+settle(struct http *h)
+{
+	unsigned left = 1;
+	int i;
+
+	for (i = 0; i < STOP_WAIT_MS / 10 && left > 0; i++) {
+		(void)pthread_mutex_lock(&h->wmu);
+		left = h->suspended;
+		(void)pthread_mutex_unlock(&h->wmu);
+		if (left > 0)
+			(void)usleep(10000);
+	}
+	(void)usleep(20000);	/* the last answers on their way out */
+}
+
 void
 http_stop(struct http *h)
 {
@@ -437,6 +470,7 @@ http_stop(struct http *h)
 		return;
 	if (h->mhd != NULL) {
 		drain(h);
+		settle(h);
 		MHD_stop_daemon(h->mhd);
 	}
 	if (h->efd != -1)

@@ -958,6 +958,7 @@ http_api(struct http *h, struct MHD_Connection *c, struct http_req *r,
 	struct api_cmd *cmd;
 	json_t *doc;
 
+	http_resumed(h, r);
 	/* Back from the loop: its answer. */
 	if ((cmd = r->cmd) != NULL) {
 		if (!http_cmd_back(h, cmd))

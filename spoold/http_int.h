@@ -50,6 +50,7 @@ struct http {
 	struct http_req		*waiting;	/* suspended submissions */
 	bool			 closing;	/* http_stop() has begun */
 	uint64_t		 gen;		/* wake-ups (http_kick) */
+	unsigned		 suspended;	/* requests suspended now */
 	/* libmicrohttpd's thread only: */
 	struct store_stats	*stats;	/* opened on first use */
 	char			*counts;	/* spoold_messages, cached */
@@ -76,6 +77,7 @@ struct http_req {
 	struct api_cmd	*cmd;		/* handed to the loop, or NULL */
 	struct MHD_Connection *conn;
 	struct http_req	*wnext;		/* h->waiting (under wmu) */
+	bool		 suspended;	/* counted in h->suspended (wmu) */
 };
 
 enum MHD_Result http_answer(void *cls, struct MHD_Connection *,
@@ -106,6 +108,8 @@ void	http_api_body(struct http *, struct http_req *, const char *url,
  * spoold is stopping (cmd stays the caller's).
  */
 int	http_cmd_push(struct http *, struct http_req *, struct api_cmd *);
+/* The request runs again after a suspension: uncount it. */
+void	http_resumed(struct http *, struct http_req *);
 /* Has the loop given the request's command back? */
 bool	http_cmd_back(struct http *, const struct api_cmd *);
 /*

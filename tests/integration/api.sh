@@ -347,3 +347,35 @@ ok "admin body over 64 KiB: 413"
 grep -q -e "$ADMIN" -e "$ACME" -e "$GLOBEX" "$T/log" && fail "token logged"
 stop_daemon
 ok "spoold stops cleanly"
+
+# A submission that cannot be accepted yet (below min_free_space) waits;
+# spoold stopping answers it 503 and keeps the file for the next start.
+cp "$T/spoold.conf" "$T/plain.conf"
+sed 's/^\[processing\]$/[processing]\nmin_free_space = 900000G/' \
+    "$T/plain.conf" >"$T/spoold.conf"
+start_daemon
+wait_until 10 'grep -q "event=http status=listening" "$T/log"' ||
+    fail "no HTTP server"
+PORT=$(sed -n 's/.*event=http status=listening.* port=\([0-9]*\).*/\1/p' \
+    "$T/log")
+URL="http://127.0.0.1:$PORT"
+mv_msg acme TX9 1 5 >"$T/req"
+curl -s -o "$T/late" -w '%{http_code}' -H "Authorization: Bearer $ACME" \
+    --data-binary @"$T/req" "$URL/api/messages" >"$T/late.code" &
+CURL=$!
+wait_until 10 'ls "$T/spool/incoming/acme" | grep -q "^http-"' ||
+    fail "the submission was not written"
+stop_daemon
+wait "$CURL" || true
+[ "$(cat "$T/late.code")" = 503 ] || fail "waiting: $(cat "$T/late.code")"
+jq -r .reason "$T/late" | grep -q 'accepted when it runs again' ||
+    fail "503 reason: $(cat "$T/late")"
+cp "$T/plain.conf" "$T/spoold.conf"
+start_daemon
+wait_until 10 '[ -z "$(ls "$T/spool/incoming/acme")" ]' ||
+    fail "the kept submission was not accepted"
+sqlite3 "$T/spool/spool.db" "SELECT count(*) FROM messages WHERE \
+    transaction_id = 'TX9' AND state <> 'rejected'" | grep -qx 1 ||
+    fail "TX9 not accepted after the restart"
+stop_daemon
+ok "a waiting submission at stop: 503, its file accepted at the next start"
