@@ -224,7 +224,7 @@ purge(struct api_ctx *x, struct api_cmd *c)
 {
 	struct retention_counts rc;
 	struct spool_error err;
-	int64_t n, matched = 0, before_removed;
+	int64_t n, matched = 0, before_removed, bundles;
 	int rounds = 0;
 
 	memset(&rc, 0, sizeof(rc));
@@ -239,12 +239,19 @@ purge(struct api_ctx *x, struct api_cmd *c)
 		matched += n;
 	} while (n == RETENTION_BATCH && rc.removed > before_removed &&
 	    ++rounds < PURGE_ROUNDS_MAX);
-	if (rc.removed > 0)
+	if ((bundles = retention_bundles(x->store, x->sd, c->before, false,
+	    &err)) == -1) {
+		store_trouble(x, c, &err);
+		return;
+	}
+	if (rc.removed > 0 || bundles > 0)
 		log_notice("event=purge removed=%" PRId64 " kept=%" PRId64
-		    " by=http", rc.removed, rc.kept);
-	answer(c, 200, json_pack("{s:b, s:I, s:I, s:I}", "dry_run", 0,
+		    " bundles=%" PRId64 " by=http", rc.removed, rc.kept,
+		    bundles);
+	answer(c, 200, json_pack("{s:b, s:I, s:I, s:I, s:I}", "dry_run", 0,
 	    "matched", (json_int_t)matched, "removed",
-	    (json_int_t)rc.removed, "kept", (json_int_t)rc.kept));
+	    (json_int_t)rc.removed, "kept", (json_int_t)rc.kept, "bundles",
+	    (json_int_t)bundles));
 }
 
 json_t *

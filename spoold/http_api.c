@@ -39,6 +39,7 @@
 #include "http_int.h"
 #include "jdoc.h"
 #include "log.h"
+#include "retention.h"
 #include "store_admin.h"
 #include "store_stats.h"
 #include "store_summary.h"
@@ -597,6 +598,8 @@ admin_purge(struct http *h, struct MHD_Connection *c, struct http_req *r)
 	enum MHD_Result res = MHD_NO;
 	struct dry d;
 	struct store *s;
+	struct spooldir *sd;
+	int64_t bundles;
 	json_t *doc, *dr;
 	const char *age;
 	uint64_t ms;
@@ -642,14 +645,16 @@ admin_purge(struct http *h, struct MHD_Connection *c, struct http_req *r)
 	rc = store_admin_purge_candidates(s, before, INT64_MAX, 0, dry_one, &d,
 	    &err);
 	store_admin_read_end(s);
-	if (rc == -1) {
+	if (rc == -1 || (sd = http_spooldir(h, &err)) == NULL ||
+	    (bundles = retention_bundles(s, sd, before, true, &err)) == -1) {
 		json_decref(d.ids);
 		return store_down(c, &err);
 	}
 	return http_json(c, MHD_HTTP_OK, json_pack("{s:b, s:I, s:s, s:I, "
-	    "s:o}", "dry_run", 1, "older_than_seconds", (json_int_t)(ms /
+	    "s:o, s:I}", "dry_run", 1, "older_than_seconds", (json_int_t)(ms /
 	    1000), "before", tiso(t, sizeof(t), before), "matched",
-	    (json_int_t)d.matched, "ids", d.ids));
+	    (json_int_t)d.matched, "ids", d.ids, "bundles",
+	    (json_int_t)bundles));
 }
 
 /* A positive integer field, or -1 absent; -2 when it is not one. */
