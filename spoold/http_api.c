@@ -421,7 +421,8 @@ get_tx(struct http *h, struct MHD_Connection *c, struct http_req *r,
 	if (tx_params(c, rest, buf, sizeof(buf), &partner, &txid, NULL) == -1)
 		return http_error(c, MHD_HTTP_BAD_REQUEST, "bad request",
 		    "name the transaction: /api/transactions/PARTNER/ID, or "
-		    "/api/transactions?partner=PARTNER&id=ID (percent-encoded)");
+		    "/api/transactions?partner=PARTNER&id=ID "
+		    "(percent-encoded)");
 	if (!r->who.admin && strcmp(partner, r->who.partner) != 0)
 		return forbidden(c, "this token reads partner %s's "
 		    "transactions only", r->who.partner);
@@ -528,8 +529,8 @@ admin_tx(struct http *h, struct MHD_Connection *c, struct http_req *r,
 	if (tx_params(c, rest, buf, sizeof(buf), &partner, &txid, &action) ==
 	    -1 || (strcmp(action, "retry") != 0 && strcmp(action, "skip") != 0))
 		return http_error(c, MHD_HTTP_NOT_FOUND, "not found", "no "
-		    "endpoint: POST /api/admin/transactions/PARTNER/ID/retry or "
-		    "/skip (or .../retry?partner=PARTNER&id=ID)");
+		    "endpoint: POST /api/admin/transactions/PARTNER/ID/retry "
+		    "or /skip (or .../retry?partner=PARTNER&id=ID)");
 	is_skip = strcmp(action, "skip") == 0;
 	if ((doc = json_body(c, r, is_skip, &res)) == NULL)
 		return res;

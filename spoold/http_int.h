@@ -38,7 +38,7 @@ struct http {
 	char			*tls_cert, *tls_key;
 	uint64_t		 max_message_size, max_total_size;
 	unsigned		 port;
-	uint64_t		 submit_wait_ms;	/* POST: for acceptance */
+	uint64_t		 submit_wait_ms; /* POST: for acceptance */
 	/*
 	 * The loop's side (http.h): wmu guards the command queue, the
 	 * waiting submissions and closing; efd (an eventfd in the loop's

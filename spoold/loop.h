@@ -3,8 +3,9 @@
  *
  * Every file descriptor spoold waits on is registered here with a tag
  * (epoll_event.data.u64) that says whose it is: the daemon's own
- * (LOOP_SIGNAL, LOOP_TIMER, LOOP_WATCH, LOOP_HTTP), or the exec runner's (any tag
- * with LOOP_EXECQ set; the rest of the bits are the runner's). The daemon
+ * (LOOP_SIGNAL, LOOP_TIMER, LOOP_WATCH, LOOP_HTTP), or the exec
+ * runner's (any tag with LOOP_EXECQ set; the rest of the bits are the
+ * runner's). The daemon
  * waits (loop_wait) and hands each event to its owner.
  */
 #ifndef SPOOLD_LOOP_H

@@ -337,8 +337,8 @@ expect 200
 [ "$(find "$T/spool/done" -maxdepth 1 -type f -name '*.xml' | wc -l)" = 0 ] ||
     fail "done/ not purged"
 [ "$(json .bundles)" -ge 1 ] || fail "bundles $(json .bundles)"
-[ "$(find "$T/spool/done" -maxdepth 1 -type f -name '*.bundle' | wc -l)" = 0 ] ||
-    fail "bundle files not purged"
+[ "$(find "$T/spool/done" -maxdepth 1 -type f -name '*.bundle' |
+    wc -l)" = 0 ] || fail "bundle files not purged"
 ok "POST /api/admin/purge: dry run, 422, 200 and done/ emptied"
 
 # An admin body over its bound: 413.
