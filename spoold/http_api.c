@@ -143,16 +143,19 @@ forbidden(struct MHD_Connection *c, const char *fmt, const char *a)
 }
 
 static enum MHD_Result
-method_not_allowed(struct MHD_Connection *c, const char *url,
-    const char *allow)
+method_not_allowed(struct MHD_Connection *c, const char *allow)
 {
 	struct MHD_Response *r;
 	enum MHD_Result rc;
+	json_t *doc;
 	char *s;
 
-	if (asprintf(&s, "{\"error\": \"method not allowed\", \"reason\": "
-	    "\"%s takes %s\"}", strncmp(url, "/api/", 5) == 0 ? "this path" :
-	    "it", allow) == -1)
+	doc = json_pack("{s:s, s:s+}", "error", "method not allowed",
+	    "reason", "this path takes ", allow);
+	s = doc != NULL ? json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS) :
+	    NULL;
+	json_decref(doc);
+	if (s == NULL)
 		return MHD_NO;
 	if ((r = MHD_create_response_from_buffer(strlen(s), s,
 	    MHD_RESPMEM_MUST_FREE)) == NULL) {
@@ -923,11 +926,11 @@ admin(struct http *h, struct MHD_Connection *c, struct http_req *r,
 		    "/api/admin/", r->who.partner);
 	if (strcmp(rest, "config") == 0) {
 		if (!post && strcmp(method, "GET") != 0)
-			return method_not_allowed(c, url, "GET, POST");
+			return method_not_allowed(c, "GET, POST");
 		return admin_config(h, c, r, method);
 	}
 	if (!post)
-		return method_not_allowed(c, url, "POST");
+		return method_not_allowed(c, "POST");
 	if (strcmp(rest, "purge") == 0)
 		return admin_purge(h, c, r);
 	if (strncmp(rest, "transactions/", 13) == 0)
@@ -991,7 +994,7 @@ http_api(struct http *h, struct MHD_Connection *c, struct http_req *r,
 		if (post)
 			return submit_answer(h, c, r);
 		if (!get)
-			return method_not_allowed(c, url, "GET, POST");
+			return method_not_allowed(c, "GET, POST");
 		if (url[5] == 'm')
 			return list_messages(h, c, r);
 		return get_batches(h, c, r, NULL);
@@ -1000,7 +1003,7 @@ http_api(struct http *h, struct MHD_Connection *c, struct http_req *r,
 	    strncmp(url, "/api/batches/", 13) == 0 ||
 	    strncmp(url, "/api/transactions", 17) == 0 ||
 	    strncmp(url, "/api/metrics/", 13) == 0))
-		return method_not_allowed(c, url, "GET");
+		return method_not_allowed(c, "GET");
 	if (strncmp(url, "/api/messages/", 14) == 0)
 		return get_message(h, c, r, url + 14);
 	if (strncmp(url, "/api/batches/", 13) == 0)
