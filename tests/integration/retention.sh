@@ -14,7 +14,8 @@ CONF
 $SPOOLD -c "$T/spoold.conf" --init >/dev/null 2>&1
 DB=$T/spool/spool.db
 sql() {
-	sqlite3 "$DB" "$1"
+	# A busy timeout: spoold may be writing (WAL readers rarely wait).
+	sqlite3 -cmd ".timeout 5000" "$DB" "$1"
 }
 ctl() {
 	$SPOOLCTL -c "$T/spoold.conf" "$@"
