@@ -63,6 +63,9 @@ submit() {
 	req POST "/api/messages${2:-}" "$1" --data-binary @"$T/req" \
 	    -H 'Content-Type: application/xml'
 }
+sql() {
+	sqlite3 -cmd ".timeout 5000" "$T/spool/spool.db" "$@"
+}
 show() {
 	$SPOOLCTL -c "$T/spoold.conf" show --json "$@"
 }
@@ -82,7 +85,7 @@ show "$ID1" | jq -r .message.orig_name | grep -q '^http-' ||
 # The same kind of message dropped as a file: the same end.
 mv_msg acme TX2 1 5 | drop acme dropped.xml
 wait_until 10 '[ "$(count done)" -eq 2 ]' || fail "dropped not done"
-ID2=$(sqlite3 "$T/spool/spool.db" \
+ID2=$(sql \
     "SELECT id FROM messages WHERE orig_name = 'dropped.xml'")
 [ "$(show "$ID2" | jq -r .message.state)" = done ] || fail "drop state"
 ls "$T/spool/incoming/acme" | grep -q . && fail "left in incoming/"
@@ -112,13 +115,13 @@ R=$(json .message.file_name)
 ok "POST /api/messages: 422 with the rejection reason, file in rejected/"
 
 # A partner speaking for another: 403, nothing accepted.
-before=$(sqlite3 "$T/spool/spool.db" \
+before=$(sql \
     "SELECT count(*) FROM messages WHERE state <> 'rejected'")
 mv_msg globex TXG 1 5 >"$T/req"; submit "$ACME"
 expect 403
 [ "$(json .error)" = forbidden ] || fail "403 error"
 json .reason | grep -q 'Sender globex' || fail "403 reason: $(json .reason)"
-after=$(sqlite3 "$T/spool/spool.db" \
+after=$(sql \
     "SELECT count(*) FROM messages WHERE state <> 'rejected'")
 [ "$before" = "$after" ] || fail "a spoofed message was accepted"
 mv_msg globex TXG 1 5 >"$T/req"; submit "$ACME" '?partner=globex'
@@ -377,7 +380,7 @@ cp "$T/plain.conf" "$T/spoold.conf"
 start_daemon
 wait_until 10 '[ -z "$(ls "$T/spool/incoming/acme")" ]' ||
     fail "the kept submission was not accepted"
-sqlite3 "$T/spool/spool.db" "SELECT count(*) FROM messages WHERE \
+sql "SELECT count(*) FROM messages WHERE \
     transaction_id = 'TX9' AND state <> 'rejected'" | grep -qx 1 ||
     fail "TX9 not accepted after the restart"
 stop_daemon
