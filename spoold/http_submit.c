@@ -240,6 +240,9 @@ land(struct http *h, struct submit *s)
 		return -1;
 	}
 	s->renamed = true;
+	/* Renamed, it is an upload whatever comes next: a failed fsync of
+	 * the directory is not reported (acceptance moves the file on and
+	 * fsyncs both directories then). */
 	(void)fsync(s->dirfd);
 	s->deadline = store_now_ms() + (int64_t)h->submit_wait_ms;
 	return 0;
