@@ -27,6 +27,13 @@
  * exits at once with EX_OSFILE, writing nothing more to the store,
  * rather than fork the spool's history.
  *
+ * The HTTP server (http.c) runs on a thread of its own and never writes
+ * the store: the API's writes (retry, skip, purge, configuration; api.h)
+ * come through an eventfd in the same epoll (LOOP_HTTP) and run here
+ * between two steps of the loop (run_http()); after every acceptance
+ * batch, and at every turn, submissions waiting for their accept COMMIT
+ * are woken (http_kick()).
+ *
  * With --once: scan, accept everything present (waiting for files that
  * are still settling), and exit when nothing is left in incoming/.
  *

@@ -6,9 +6,10 @@
  * body is counted as it arrives and never kept beyond the endpoint's
  * bound; once the bound is passed the rest is read and dropped and the
  * answer is 413. /health* and /metrics need no token; everything under
- * /api/ does. Each health endpoint answers 200 when all its checks
- * pass, else 503, with a JSON body naming each check, whether it
- * passed, and why.
+ * /api/ does, and is http_api.c's (the token is checked at the first
+ * call, before the body, so that a submission is written as it comes).
+ * Each health endpoint answers 200 when all its checks pass, else 503,
+ * with a JSON body naming each check, whether it passed, and why.
  */
 #include "config.h"
 
