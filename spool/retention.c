@@ -47,6 +47,7 @@
 #include "log.h"
 #include "retention.h"
 #include "store_admin.h"
+#include "store_batch.h"
 
 struct cands {
 	int64_t		*id;
@@ -333,4 +334,73 @@ retention_archive_mark(struct store *s, int64_t id, const char *error,
 		store_stmt_err(s, st, err);
 	sqlite3_finalize(st);
 	return r == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+bundle_collect(void *arg, int64_t id, const char *name)
+{
+	struct store_admin_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.id = id;
+	if ((m.file_name = strdup(name)) == NULL)
+		return -1;
+	if (collect(arg, &m) == -1) {
+		free(m.file_name);
+		return -1;
+	}
+	return 0;
+}
+
+int64_t
+retention_bundles(struct store *s, struct spooldir *sd, int64_t before,
+    bool dry_run, struct spool_error *err)
+{
+	struct cands c;
+	int64_t n = 0;
+	size_t i;
+
+	memset(&c, 0, sizeof(c));
+	if (store_admin_read_begin(s, err) == -1)
+		return -1;
+	if (store_batch_purge_candidates(s, before, bundle_collect, &c,
+	    err) == -1) {
+		store_admin_read_end(s);
+		if (err->msg[0] == '\0')
+			spool_seterr(err, "out of memory");
+		n = -1;
+		goto out;
+	}
+	store_admin_read_end(s);
+	for (i = 0; i < c.n; i++) {
+		if (!usable_name(c.name[i]))
+			continue;
+		if (dry_run) {
+			n++;
+			continue;
+		}
+		if (unlinkat(sd->state_fd[ST_DONE], c.name[i], 0) == -1 &&
+		    errno != ENOENT) {
+			spool_seterr(err, "cannot remove done/%s: %s",
+			    c.name[i], strerror(errno));
+			n = -1;
+			goto out;
+		}
+		if (store_begin(s, err) == -1) {
+			n = -1;
+			goto out;
+		}
+		if (store_batch_forget_file(s, c.id[i], err) == -1 ||
+		    store_commit(s, err) == -1) {
+			store_rollback(s);
+			n = -1;
+			goto out;
+		}
+		n++;
+	}
+	if (!dry_run && n > 0)
+		spooldir_fsync_fd(sd->state_fd[ST_DONE], "done", NULL);
+out:
+	cands_free(&c);
+	return n;
 }

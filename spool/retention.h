@@ -80,4 +80,15 @@ int	retention_archive_list(struct store *, int st, int64_t before,
 int	retention_archive_mark(struct store *, int64_t id, const char *error,
 	    struct spool_error *);
 
+/*
+ * Bundle files in done/ received before `before' none of whose messages
+ * is left (spoolctl purge, POST /api/admin/purge): each file is removed,
+ * then its name forgotten in the store, one short write transaction
+ * each (a crash in between leaves a batch naming a file that is gone,
+ * which nothing acts on). With dry_run only counted. The number removed
+ * (or that would be), or -1.
+ */
+int64_t	retention_bundles(struct store *, struct spooldir *, int64_t before,
+	    bool dry_run, struct spool_error *);
+
 #endif

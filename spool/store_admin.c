@@ -214,7 +214,7 @@ filter_prep(struct store *s, const struct store_admin_filter *f, bool count,
 			o += (size_t)snprintf(states + o, sizeof(states) - o,
 			    "%s,", spool_state_name(i));
 	snprintf(sql, sizeof(sql), "SELECT %s FROM messages WHERE 1%s%s%s%s"
-	    "%s%s%s%s",
+	    "%s%s%s%s%s",
 	    count ? "count(*)" : MSG_COLS,
 	    f->state >= 0 ? " AND state = ?1" : "",
 	    f->partner != NULL ? " AND partner = ?2" : "",
@@ -223,6 +223,7 @@ filter_prep(struct store *s, const struct store_admin_filter *f, bool count,
 	    f->type != NULL ? " AND type = ?6" : "",
 	    f->batch != 0 ? " AND batch = ?7" : "",
 	    f->received_before != 0 ? " AND received_at < ?8" : "",
+	    f->after_id != 0 ? " AND id > ?9" : "",
 	    count ? "" : f->by_seq ? " ORDER BY sender_seq, id LIMIT ?4" :
 	    " ORDER BY id LIMIT ?4");
 	if (prep(s, sql, st, err) == -1)
@@ -245,6 +246,8 @@ filter_prep(struct store *s, const struct store_admin_filter *f, bool count,
 		sqlite3_bind_int64(*st, 7, f->batch);
 	if (f->received_before != 0)
 		sqlite3_bind_int64(*st, 8, f->received_before);
+	if (f->after_id != 0)
+		sqlite3_bind_int64(*st, 9, f->after_id);
 	return 0;
 }
 

@@ -66,6 +66,7 @@ struct store_admin_filter {
 	const char	*type;		/* NULL: any */
 	int64_t		 batch;		/* 0: any */
 	int64_t		 received_before;	/* ms since the epoch; 0: any */
+	int64_t		 after_id;	/* IDs above it only; 0: any */
 };
 
 /* One attempt of a message; outcome and error may be NULL. */

@@ -28,11 +28,12 @@
 #include "spooldir.h"
 #include "store.h"
 #include "store_admin.h"
+#include "view.h"
 
 /* status: spoold is not running (as systemctl status, LSB "not running"). */
 #define CTL_EXIT_NOT_RUNNING	3
 
-#define SHORT_REASON	60	/* characters of a reason, shortened */
+#define SHORT_REASON	JV_SHORT_REASON
 
 struct ctl {
 	struct conf	 conf;
@@ -63,13 +64,8 @@ int		 ctl_daemon(struct ctl *, pid_t *pid);
 int		 ctl_signal_daemon(struct ctl *, int sig, pid_t *pid);
 
 /* Text for a terminal and times; each returns buf (or a constant). */
-const char	*clean(char *buf, size_t len, const char *s, size_t max);
-const char	*first_line(char *buf, size_t len, const char *s,
-		    size_t max);
-const char	*tlocal(char *buf, size_t len, int64_t ms, bool secs);
-const char	*tiso(char *buf, size_t len, int64_t ms);
+/* (clean, first_line, tlocal, tiso, state_name: view.h) */
 const char	*dur(char *buf, size_t len, int64_t ms, bool two);
-const char	*state_name(int st);
 int		 parse_int(const char *s, int64_t min, int64_t *v);
 
 /*
@@ -82,11 +78,7 @@ int		 parse_int(const char *s, int64_t min, int64_t *v);
 int		 ctl_read_ids(const char *cmd, int argc, char **argv,
 		    int64_t **ids, size_t *n);
 
-/* JSON pieces. */
-void		 jd_ktime(struct jdoc *, const char *key, int64_t ms);
-void		 jd_kopt(struct jdoc *, const char *key, int64_t v);
-void		 jd_msg_open(struct ctl *, const struct store_admin_msg *);
-void		 jd_msg(struct ctl *, const struct store_admin_msg *);
+/* JSON pieces and documents: view.h (shared with the HTTP API). */
 
 /* The commands. */
 int		 cmd_status(struct ctl *, int argc, char **argv);

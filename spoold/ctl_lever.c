@@ -6,7 +6,7 @@
  *
  * purge writes in short write transactions of at most PURGE_CHUNK
  * messages; the order of file and row removal is argued at
- * purge_chunk() and purge_bundles().
+ * purge_chunk() and retention_bundles() (retention.c).
  */
 #include "config.h"
 
@@ -24,6 +24,7 @@
 #include "ctl.h"
 #include "lever.h"
 #include "reconcile.h"
+#include "retention.h"
 #include "spoollock.h"
 #include "store_batch.h"
 
@@ -155,99 +156,6 @@ purge_chunk(struct ctl *c, struct store_admin_purge *p, struct victims *vs,
 	return spooldir_fsync_fd(c->sd.state_fd[ST_DONE], "done", err);
 }
 
-/* purge: bundle files in done/ whose messages are all purged. */
-struct bvictims {
-	int64_t		*id;
-	char		**name;
-	size_t		 n, cap;
-};
-
-static int
-bundle_collect(void *arg, int64_t id, const char *name)
-{
-	struct bvictims *b = arg;
-
-	if (b->n == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 16;
-		int64_t *ni;
-		char **nn;
-
-		if ((ni = reallocarray(b->id, cap, sizeof(*ni))) == NULL)
-			return -1;
-		b->id = ni;
-		if ((nn = reallocarray(b->name, cap, sizeof(*nn))) == NULL)
-			return -1;
-		b->name = nn;
-		b->cap = cap;
-	}
-	if ((b->name[b->n] = strdup(name)) == NULL)
-		return -1;
-	b->id[b->n++] = id;
-	return 0;
-}
-
-/*
- * Remove each bundle file, then forget its name in the store: a crash
- * in between leaves a batch naming a file that is gone, which nothing
- * acts on. Returns the number removed (or that would be), or -1.
- */
-static int64_t
-purge_bundles(struct ctl *c, int64_t before, bool dry_run,
-    struct spool_error *err)
-{
-	struct bvictims b;
-	int64_t n = 0;
-	size_t i;
-
-	memset(&b, 0, sizeof(b));
-	if (store_admin_read_begin(&c->store, err) == -1)
-		return -1;
-	if (store_batch_purge_candidates(&c->store, before, bundle_collect,
-	    &b, err) == -1) {
-		store_admin_read_end(&c->store);
-		if (err->msg[0] == '\0')
-			spool_seterr(err, "out of memory");
-		n = -1;
-		goto out;
-	}
-	store_admin_read_end(&c->store);
-	for (i = 0; i < b.n; i++) {
-		if (b.name[i][0] == '\0' || b.name[i][0] == '.' ||
-		    strchr(b.name[i], '/') != NULL)
-			continue;
-		if (dry_run) {
-			n++;
-			continue;
-		}
-		if (unlinkat(c->sd.state_fd[ST_DONE], b.name[i], 0) == -1 &&
-		    errno != ENOENT) {
-			spool_seterr(err, "cannot remove done/%s: %s",
-			    b.name[i], strerror(errno));
-			n = -1;
-			goto out;
-		}
-		if (store_begin(&c->store, err) == -1)
-			goto fail;
-		if (store_batch_forget_file(&c->store, b.id[i], err) == -1 ||
-		    store_commit(&c->store, err) == -1) {
-			store_rollback(&c->store);
-			goto fail;
-		}
-		n++;
-	}
-	if (!dry_run && n > 0)
-		spooldir_fsync_fd(c->sd.state_fd[ST_DONE], "done", NULL);
-	goto out;
-fail:
-	n = -1;
-out:
-	for (i = 0; i < b.n; i++)
-		free(b.name[i]);
-	free(b.name);
-	free(b.id);
-	return n;
-}
-
 int
 cmd_purge(struct ctl *c, int argc, char **argv)
 {
@@ -336,7 +244,8 @@ cmd_purge(struct ctl *c, int argc, char **argv)
 		free(vs.v);
 		store_admin_purge_close(p);
 	}
-	if ((bundles = purge_bundles(c, before, vs.dry_run, &err)) == -1)
+	if ((bundles = retention_bundles(&c->store, &c->sd, before,
+	    vs.dry_run, &err)) == -1)
 		return store_fail(c, &err);
 	if (c->json) {
 		jd_array_end(j);

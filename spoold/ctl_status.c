@@ -404,10 +404,6 @@ list_one(void *arg, struct store_admin_msg *m)
 	struct ctl *c = arg;
 	char partner[300], tx[600], type[300], reason[300], age[32], seq[24];
 
-	if (c->json) {
-		jd_msg(c, m);
-		return 0;
-	}
 	if (m->has_seq)
 		snprintf(seq, sizeof(seq), "%" PRId64, m->sender_seq);
 	else
@@ -437,7 +433,6 @@ cmd_list(struct ctl *c, int argc, char **argv)
 	};
 	struct store_admin_filter f;
 	struct spool_error err;
-	struct jdoc *j = &c->j;
 	uint64_t ms;
 	int64_t total;
 	int ch, rc, st;
@@ -501,28 +496,22 @@ cmd_list(struct ctl *c, int argc, char **argv)
 	if (f.states == 0)
 		f.states = ((1u << ST_NSTATES) - 1) & ~(1u << ST_DONE);
 	spool_clearerr(&err);
+	if (c->json) {
+		if (jv_list(&c->j, &c->store, &f, c->now, &err) == -1)
+			return store_fail(c, &err);
+		return finish_json(c, EX_OK);
+	}
 	if (store_admin_read_begin(&c->store, &err) == -1)
 		return store_fail(c, &err);
 	if (store_admin_msg_count(&c->store, &f, &total, &err) == -1)
 		goto sqlfail;
-	if (c->json) {
-		jd_object(j);
-		jd_kint(j, "total", total);
-		jd_kint(j, "limit", f.limit);
-		jd_key(j, "messages");
-		jd_array(j);
-	} else if (total > 0)
+	if (total > 0)
 		printf("%-7s %-12s %-20s %5s %-20s %-8s %3s %-5s %s\n", "ID",
 		    "PARTNER", "TRANSACTION", "SEQ", "TYPE", "STATE", "ATT",
 		    "AGE", "REASON");
 	if (store_admin_msg_list(&c->store, &f, list_one, c, &err) == -1)
 		goto sqlfail;
 	store_admin_read_end(&c->store);
-	if (c->json) {
-		jd_array_end(j);
-		jd_object_end(j);
-		return finish_json(c, EX_OK);
-	}
 	if (total == 0)
 		printf("no messages\n");
 	else if (f.limit > 0 && total > f.limit)
@@ -539,28 +528,10 @@ sqlfail:
 static int
 batch_entry(void *arg, const struct store_batch_entry *e)
 {
-	struct ctl *c = arg;
-	struct jdoc *j = &c->j;
-	char b[2048], r[1024], f[SPOOLDIR_NAME_MAX + 32];
+	char b[2048], r[1024];
 	const char *fate = e->fate >= 0 ? batch_fate_name(e->fate) : "?";
 
-	f[0] = '\0';
-	if (e->message != 0 && e->msg_state >= 0 && e->msg_file != NULL)
-		snprintf(f, sizeof(f), "%s/%s", state_name(e->msg_state),
-		    e->msg_file);
-	if (c->json) {
-		jd_object(j);
-		jd_kint(j, "index", e->index);
-		jd_kstr(j, "name", e->name);
-		jd_kstr(j, "fate", fate);
-		jd_kstr(j, "reason", e->reason);
-		jd_kopt(j, "message", e->message);
-		jd_kstr(j, "state", e->msg_state >= 0 ?
-		    state_name(e->msg_state) : NULL);
-		jd_kstr(j, "file", f[0] != '\0' ? f : NULL);
-		jd_object_end(j);
-		return 0;
-	}
+	(void)arg;
 	if (e->message != 0)
 		snprintf(r, sizeof(r), "%" PRId64, e->message);
 	else
@@ -572,22 +543,6 @@ batch_entry(void *arg, const struct store_batch_entry *e)
 		printf("%6s  %s\n", "", first_line(b, sizeof(b), e->reason,
 		    0));
 	return 0;
-}
-
-/*
- * A batch's state: rejected (the bundle was refused), done (every entry's
- * message is done or was rejected: nothing left to happen), or pending
- * (some are queued, parked, deferred, failed or held).
- */
-static const char *
-batch_state(int bundle_state, const int64_t *counts)
-{
-	if (bundle_state == ST_REJECTED)
-		return "rejected";
-	if (counts[ST_QUEUE] + counts[ST_PARKED] + counts[ST_DEFERRED] +
-	    counts[ST_FAILED] + counts[ST_HELD] > 0)
-		return "pending";
-	return "done";
 }
 
 /* "2 parked, 1 failed": the entries not done. */
@@ -607,24 +562,12 @@ batch_pending_text(const int64_t *counts)
 		}
 }
 
-static void
-jd_counts(struct jdoc *j, const int64_t *counts)
-{
-	int i;
-
-	jd_object(j);
-	for (i = 0; i < ST_NSTATES; i++)
-		jd_kint(j, spool_state_name(i), counts[i]);
-	jd_object_end(j);
-}
-
 int
 cmd_batch(struct ctl *c, int argc, char **argv)
 {
 	int64_t counts[ST_NSTATES];
 	struct store_batch b;
 	struct spool_error err;
-	struct jdoc *j = &c->j;
 	char buf[2048], t[64], f[SPOOLDIR_NAME_MAX + 32];
 	int64_t id;
 	int rc, i;
@@ -632,6 +575,13 @@ cmd_batch(struct ctl *c, int argc, char **argv)
 	if (argc != 2 || parse_int(argv[1], 1, &id) == -1)
 		return fail(EX_USAGE, "usage: spoolctl batch ID");
 	spool_clearerr(&err);
+	if (c->json) {
+		if ((rc = jv_batch(&c->j, &c->store, id, &err)) == 0)
+			return fail(EX_DATAERR, "no batch %" PRId64, id);
+		if (rc == -1)
+			return store_fail(c, &err);
+		return finish_json(c, EX_OK);
+	}
 	if (store_admin_read_begin(&c->store, &err) == -1)
 		return store_fail(c, &err);
 	if ((rc = store_batch_get(&c->store, id, &b, &err)) != 1) {
@@ -650,61 +600,39 @@ cmd_batch(struct ctl *c, int argc, char **argv)
 	if (b.file_name[0] != '\0')
 		snprintf(f, sizeof(f), "%s/%s", state_name(b.state),
 		    b.file_name);
-	if (c->json) {
-		jd_object(j);
-		jd_kint(j, "batch", b.id);
-		jd_kstr(j, "partner", b.partner);
-		jd_kstr(j, "bundle", b.orig_name);
-		jd_kstr(j, "state", batch_state(b.state, counts));
-		jd_key(j, "counts");
-		jd_counts(j, counts);
-		jd_kstr(j, "file", f[0] != '\0' ? f : NULL);
-		jd_kint(j, "size", b.size);
-		jd_kint(j, "entry_count", b.entries);
-		jd_ktime(j, "received_at", b.received_at);
-		jd_kstr(j, "reason", b.reason);
-		jd_key(j, "entries");
-		jd_array(j);
-	} else {
-		printf("batch         %" PRId64 "\n", b.id);
-		printf("partner       %s\n", clean(buf, sizeof(buf), b.partner,
-		    0));
-		printf("bundle        %s\n", clean(buf, sizeof(buf),
-		    b.orig_name, 0));
-		printf("state         %s", batch_state(b.state, counts));
-		if (strcmp(batch_state(b.state, counts), "pending") == 0) {
-			printf(" (");
-			batch_pending_text(counts);
-			printf(")");
-		}
-		printf("\n");
-		printf("file          %s\n", f[0] != '\0' ? clean(buf,
-		    sizeof(buf), f, 0) : "- (purged)");
-		printf("size          %" PRId64 "\n", b.size);
-		printf("sha256        ");
-		for (i = 0; i < 32; i++)
-			printf("%02x", b.sha256[i]);
-		printf("\n");
-		printf("received      %s\n", tlocal(t, sizeof(t),
-		    b.received_at, true));
-		printf("entries       %" PRId64 "\n", b.entries);
-		if (b.reason != NULL)
-			printf("reason        %s\n", first_line(buf,
-			    sizeof(buf), b.reason, 0));
-		if (b.entries > 0)
-			printf("\n%6s  %-9s  %8s  %-9s  %s\n", "entry", "fate",
-			    "message", "state", "name");
+	printf("batch         %" PRId64 "\n", b.id);
+	printf("partner       %s\n", clean(buf, sizeof(buf), b.partner,
+	    0));
+	printf("bundle        %s\n", clean(buf, sizeof(buf),
+	    b.orig_name, 0));
+	printf("state         %s", jv_batch_state(b.state, counts));
+	if (strcmp(jv_batch_state(b.state, counts), "pending") == 0) {
+		printf(" (");
+		batch_pending_text(counts);
+		printf(")");
 	}
+	printf("\n");
+	printf("file          %s\n", f[0] != '\0' ? clean(buf,
+	    sizeof(buf), f, 0) : "- (purged)");
+	printf("size          %" PRId64 "\n", b.size);
+	printf("sha256        ");
+	for (i = 0; i < 32; i++)
+		printf("%02x", b.sha256[i]);
+	printf("\n");
+	printf("received      %s\n", tlocal(t, sizeof(t),
+	    b.received_at, true));
+	printf("entries       %" PRId64 "\n", b.entries);
+	if (b.reason != NULL)
+		printf("reason        %s\n", first_line(buf,
+		    sizeof(buf), b.reason, 0));
+	if (b.entries > 0)
+		printf("\n%6s  %-9s  %8s  %-9s  %s\n", "entry", "fate",
+		    "message", "state", "name");
 	rc = store_batch_entries(&c->store, b.id, batch_entry, c, &err);
 	store_admin_read_end(&c->store);
 	store_batch_free(&b);
 	if (rc == -1)
 		return store_fail(c, &err);
-	if (c->json) {
-		jd_array_end(j);
-		jd_object_end(j);
-		return finish_json(c, EX_OK);
-	}
 	return EX_OK;
 }
 
@@ -712,24 +640,10 @@ cmd_batch(struct ctl *c, int argc, char **argv)
 static int
 batches_one(void *arg, const struct store_admin_batch_row *r)
 {
-	struct ctl *c = arg;
-	struct jdoc *j = &c->j;
 	char p[300], n[600], t[64];
-	const char *st = batch_state(r->state, r->counts);
+	const char *st = jv_batch_state(r->state, r->counts);
 
-	if (c->json) {
-		jd_object(j);
-		jd_kint(j, "batch", r->id);
-		jd_kstr(j, "partner", r->partner);
-		jd_kstr(j, "bundle", r->orig_name);
-		jd_kstr(j, "state", st);
-		jd_kint(j, "entry_count", r->entries);
-		jd_ktime(j, "received_at", r->received_at);
-		jd_key(j, "counts");
-		jd_counts(j, r->counts);
-		jd_object_end(j);
-		return 0;
-	}
+	(void)arg;
 	printf("%-7" PRId64 " %-12s %-16s %7" PRId64 " %-8s %s  ", r->id,
 	    clean(p, sizeof(p), r->partner, 0), tlocal(t, sizeof(t),
 	    r->received_at, false), r->entries, st,
@@ -751,7 +665,6 @@ cmd_batches(struct ctl *c, int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct spool_error err;
-	struct jdoc *j = &c->j;
 	int64_t limit = LIST_LIMIT, total;
 	int ch, rc;
 
@@ -771,27 +684,20 @@ cmd_batches(struct ctl *c, int argc, char **argv)
 	if (optind != argc)
 		return fail(EX_USAGE, "usage: spoolctl batches [--limit N]");
 	spool_clearerr(&err);
+	if (c->json) {
+		if (jv_batches(&c->j, &c->store, NULL, limit, &err) == -1)
+			return store_fail(c, &err);
+		return finish_json(c, EX_OK);
+	}
 	if (store_admin_read_begin(&c->store, &err) == -1)
 		return store_fail(c, &err);
-	if (c->json) {
-		jd_object(j);
-		jd_key(j, "batches");
-		jd_array(j);
-	} else
-		printf("%-7s %-12s %-16s %7s %-8s %s\n", "BATCH", "PARTNER",
+	printf("%-7s %-12s %-16s %7s %-8s %s\n", "BATCH", "PARTNER",
 		    "RECEIVED", "ENTRIES", "STATE", "BUNDLE");
 	rc = store_admin_batches(&c->store, limit, batches_one, c, &total,
 	    &err);
 	store_admin_read_end(&c->store);
 	if (rc == -1)
 		return store_fail(c, &err);
-	if (c->json) {
-		jd_array_end(j);
-		jd_kint(j, "total", total);
-		jd_kint(j, "limit", limit);
-		jd_object_end(j);
-		return finish_json(c, EX_OK);
-	}
 	if (total == 0)
 		printf("no batches\n");
 	else if (limit > 0 && total > limit)

@@ -28,6 +28,13 @@
  * exits at once with EX_OSFILE, writing nothing more to the store,
  * rather than fork the spool's history.
  *
+ * The HTTP server (http.c) runs on a thread of its own and never writes
+ * the store: the API's writes (retry, skip, purge, configuration; api.h)
+ * come through an eventfd in the same epoll (LOOP_HTTP) and run here
+ * between two steps of the loop (run_http()); after every acceptance
+ * batch, and at every turn, submissions waiting for their accept COMMIT
+ * are woken (http_kick()).
+ *
  * With --once: scan, accept everything present (waiting for files that
  * are still settling), and exit when nothing is left in incoming/.
  *
@@ -80,6 +87,7 @@
 #include <libxml/parser.h>
 
 #include "accept.h"
+#include "api.h"
 #include "autohold.h"
 #include "cycle.h"
 #include "cmdcheck.h"
@@ -352,6 +360,8 @@ accept_ready(struct daemon *d)
 		}
 		d->unfinished += (int)st.unfinished;
 		watcher_done(d->watcher, false);
+		/* Committed: submissions over HTTP look for their files. */
+		http_kick(d->http);
 		if (n > st.vanished)
 			log_info("event=batch files=%zu ready=%u parked=%u "
 			    "duplicate=%u rejected=%u restored=%u bundles=%u",
@@ -390,6 +400,23 @@ setup_fds(struct daemon *d)
 }
 
 /*
+ * The HTTP API's writes (api.h): each queued command runs here, on the
+ * loop's store connection, and goes back to the HTTP thread with its
+ * answer. A retry or skip is followed by a cycle in the same turn.
+ */
+static void
+run_http(struct daemon *d)
+{
+	struct api_ctx x = { d->conf, &d->store, &d->sd, d->verbose };
+	struct api_cmd *c;
+
+	while ((c = http_cmd_take(d->http)) != NULL) {
+		api_exec(&x, c);
+		http_cmd_done(d->http, c);
+	}
+}
+
+/*
  * Sleep in epoll_wait until an event or `next' ms (-1: no limit), then
  * hand out what came. EX_OK, or an exit code when the loop must end.
  */
@@ -423,7 +450,9 @@ wait_events(struct daemon *d, int64_t next)
 			    sizeof(expirations)) == -1 && errno != EAGAIN)
 				log_warn("event=timer reason=%s",
 				    LOG_Q(strerror(errno)));
-		} else if (tag == LOOP_WATCH) {
+		} else if (tag == LOOP_HTTP)
+			run_http(d);
+		else if (tag == LOOP_WATCH) {
 			spool_clearerr(&err);
 			if (watcher_read_events(d->watcher, &err) == -1) {
 				log_err("event=watch status=failed "
@@ -458,6 +487,8 @@ run(struct daemon *d)
 		pnext = d->unfinished == 0 ? process_ready(d) : -1;
 		publish_status(d);
 		publish_pulse(d, 0);
+		/* Submissions that wait too long give up (every turn). */
+		http_kick(d->http);
 		if (stopping(d))
 			break;
 		/* Exec calls: deadlines, then what cycles left pending. */
@@ -624,6 +655,12 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 		if ((d.http = http_start(conf, db, &d.pulse, &err)) == NULL) {
 			log_err("event=start status=failed reason=%s",
 			    LOG_Q(err.msg));
+			rc = EX_OSERR;
+			goto out;
+		}
+		if (loop_add(&d.loop, http_cmd_fd(d.http), LOOP_HTTP) == -1) {
+			log_err("event=start status=failed reason=%s",
+			    LOG_Q(strerror(errno)));
 			rc = EX_OSERR;
 			goto out;
 		}

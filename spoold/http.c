@@ -28,6 +28,22 @@
  * Authentication (auth.c): /health* and /metrics are open; every other
  * path needs a bearer token (401 without or with a wrong one, with
  * WWW-Authenticate). Every error answers {"error": ..., "reason": ...}.
+ *
+ * Writes (api.h). The API's reads use a read-only store connection of
+ * this thread's own (http_store()); its writes never do: a retry, skip,
+ * purge or configuration change is queued for the loop thread (a list
+ * under wmu, and an eventfd in the loop's epoll), and the request is
+ * suspended (MHD_suspend_connection) so that the server goes on with
+ * other clients meanwhile; the loop runs it and resumes the request,
+ * which then sends the answer. A submission (POST /api/messages,
+ * /api/batches; http_submit.c) is a drop into incoming/<partner>/; the
+ * request is suspended on the waiting list until the loop has committed
+ * an acceptance batch (http_kick(), after every accept COMMIT and at
+ * every turn of the loop), then looks for its file in the store and
+ * either answers or waits again, up to submit_wait_ms. MHD_resume_
+ * connection() may be called from any thread; wmu is held only to move
+ * list links, never across I/O or SQL. http_stop() answers whatever is
+ * still queued or waiting with 503 before the server stops.
  */
 #include "config.h"
 
@@ -41,6 +57,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -55,6 +72,8 @@
 #include "store_stats.h"
 
 #define HTTP_TLS_MAX	(1024 * 1024)	/* bytes of a cert or key file */
+#define SUBMIT_WAIT_MS	60000	/* a submission waits for acceptance */
+#define STOP_WAIT_MS	1000	/* at stop, for woken requests to answer */
 
 /* Read a whole (small) file for libmicrohttpd's in-memory TLS options. */
 static char *
@@ -184,9 +203,13 @@ http_start(const struct conf *conf, const char *db_path, struct pulse *pulse,
 		return NULL;
 	}
 	(void)pthread_mutex_init(&h->mu, NULL);
+	(void)pthread_mutex_init(&h->wmu, NULL);
+	h->efd = -1;
+	h->submit_wait_ms = SUBMIT_WAIT_MS;
 	h->pulse = pulse;
 	h->max_message_size = conf->max_message_size;
 	h->max_total_size = conf->bundle_max_total_size;
+	h->archive = conf->archive_argv != NULL;
 	if ((h->db_path = strdup(db_path)) == NULL ||
 	    (h->spool_dir = strdup(conf->spool_dir)) == NULL ||
 	    (h->names = metrics_names_new(conf)) == NULL ||
@@ -194,11 +217,16 @@ http_start(const struct conf *conf, const char *db_path, struct pulse *pulse,
 		spool_seterr(err, "out of memory");
 		goto fail;
 	}
+	if ((h->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
+		spool_seterr(err, "[http] eventfd: %s", strerror(errno));
+		goto fail;
+	}
 	if (conf->http_tls_cert != NULL &&
 	    ((h->tls_cert = slurp(conf->http_tls_cert, err)) == NULL ||
 	    (h->tls_key = slurp(conf->http_tls_key, err)) == NULL))
 		goto fail;
-	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	    MHD_ALLOW_SUSPEND_RESUME;
 	if (v6)
 		flags |= MHD_USE_IPv6;
 	if (h->tls_cert != NULL)
@@ -271,13 +299,196 @@ http_reload(struct http *h, const struct conf *conf, struct spool_error *err)
 	return 0;
 }
 
+int
+http_cmd_push(struct http *h, struct http_req *r, struct api_cmd *c)
+{
+	static const uint64_t one = 1;
+
+	(void)pthread_mutex_lock(&h->wmu);
+	if (h->closing) {
+		(void)pthread_mutex_unlock(&h->wmu);
+		return -1;
+	}
+	MHD_suspend_connection(r->conn);
+	r->suspended = true;
+	h->suspended++;
+	c->conn = r->conn;
+	c->next = NULL;
+	if (h->qtail != NULL)
+		h->qtail->next = c;
+	else
+		h->qhead = c;
+	h->qtail = c;
+	r->cmd = c;
+	(void)pthread_mutex_unlock(&h->wmu);
+	/* A full counter still wakes the loop: nothing to handle. */
+	(void)write(h->efd, &one, sizeof(one));
+	return 0;
+}
+
+int
+http_cmd_fd(const struct http *h)
+{
+	return h != NULL ? h->efd : -1;
+}
+
+struct api_cmd *
+http_cmd_take(struct http *h)
+{
+	struct api_cmd *c;
+	uint64_t n;
+
+	if (h == NULL)
+		return NULL;
+	(void)pthread_mutex_lock(&h->wmu);
+	if ((c = h->qhead) != NULL) {
+		h->qhead = c->next;
+		if (h->qhead == NULL)
+			h->qtail = NULL;
+		c->next = NULL;
+	} else
+		(void)read(h->efd, &n, sizeof(n));	/* drained */
+	(void)pthread_mutex_unlock(&h->wmu);
+	return c;
+}
+
+void
+http_cmd_done(struct http *h, struct api_cmd *c)
+{
+	(void)pthread_mutex_lock(&h->wmu);
+	c->next = c;	/* back: the HTTP thread looks at this */
+	MHD_resume_connection(c->conn);
+	(void)pthread_mutex_unlock(&h->wmu);
+}
+
+bool
+http_cmd_back(struct http *h, const struct api_cmd *c)
+{
+	bool back;
+
+	(void)pthread_mutex_lock(&h->wmu);
+	back = c->next == c;
+	(void)pthread_mutex_unlock(&h->wmu);
+	return back;
+}
+
+void
+http_resumed(struct http *h, struct http_req *r)
+{
+	(void)pthread_mutex_lock(&h->wmu);
+	if (r->suspended) {
+		r->suspended = false;
+		h->suspended--;
+	}
+	(void)pthread_mutex_unlock(&h->wmu);
+}
+
+uint64_t
+http_gen(struct http *h)
+{
+	uint64_t g;
+
+	(void)pthread_mutex_lock(&h->wmu);
+	g = h->gen;
+	(void)pthread_mutex_unlock(&h->wmu);
+	return g;
+}
+
+int
+http_wait(struct http *h, struct http_req *r, uint64_t gen)
+{
+	int rc = 0;
+
+	(void)pthread_mutex_lock(&h->wmu);
+	if (h->closing)
+		rc = -1;
+	else if (h->gen != gen)
+		rc = 1;
+	else {
+		MHD_suspend_connection(r->conn);
+		r->suspended = true;
+		h->suspended++;
+		r->wnext = h->waiting;
+		h->waiting = r;
+	}
+	(void)pthread_mutex_unlock(&h->wmu);
+	return rc;
+}
+
+void
+http_kick(struct http *h)
+{
+	struct http_req *r, *next;
+
+	if (h == NULL)
+		return;
+	(void)pthread_mutex_lock(&h->wmu);
+	h->gen++;
+	for (r = h->waiting; r != NULL; r = next) {
+		next = r->wnext;
+		r->wnext = NULL;
+		MHD_resume_connection(r->conn);
+	}
+	h->waiting = NULL;
+	(void)pthread_mutex_unlock(&h->wmu);
+}
+
+/* Stopping: what is queued is answered 503, what waits is woken. */
+static void
+drain(struct http *h)
+{
+	struct api_cmd *c, *next;
+
+	(void)pthread_mutex_lock(&h->wmu);
+	h->closing = true;
+	for (c = h->qhead; c != NULL; c = next) {
+		next = c->next;
+		json_decref(c->doc);
+		c->status = MHD_HTTP_SERVICE_UNAVAILABLE;
+		c->doc = json_pack("{s:s, s:s}", "error", "stopping",
+		    "reason", "spoold is stopping; nothing was done, try "
+		    "again once it runs");
+		c->next = c;
+		MHD_resume_connection(c->conn);
+	}
+	h->qhead = h->qtail = NULL;
+	(void)pthread_mutex_unlock(&h->wmu);
+	http_kick(h);
+}
+
+/* After drain(): give the requests it woke a moment to answer. */
+static void
+settle(struct http *h)
+{
+	unsigned left = 1;
+	int i;
+
+	for (i = 0; i < STOP_WAIT_MS / 10 && left > 0; i++) {
+		(void)pthread_mutex_lock(&h->wmu);
+		left = h->suspended;
+		(void)pthread_mutex_unlock(&h->wmu);
+		if (left > 0)
+			(void)usleep(10000);
+	}
+	(void)usleep(20000);	/* the last answers on their way out */
+}
+
 void
 http_stop(struct http *h)
 {
 	if (h == NULL)
 		return;
-	if (h->mhd != NULL)
+	if (h->mhd != NULL) {
+		drain(h);
+		settle(h);
 		MHD_stop_daemon(h->mhd);
+	}
+	if (h->efd != -1)
+		close(h->efd);
+	if (h->rd_open)
+		store_close(&h->rd);
+	if (h->sd_open)
+		spooldir_close(&h->sd);
 	store_stats_close(h->stats);
 	auth_table_free(&h->auth);
 	metrics_names_free(h->names);
@@ -289,5 +500,6 @@ http_stop(struct http *h)
 	free(h->tls_key);
 	free(h->tls_cert);
 	(void)pthread_mutex_destroy(&h->mu);
+	(void)pthread_mutex_destroy(&h->wmu);
 	free(h);
 }

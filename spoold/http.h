@@ -5,6 +5,7 @@
 #ifndef SPOOLD_HTTP_H
 #define SPOOLD_HTTP_H
 
+#include "api.h"
 #include "conf.h"
 #include "error.h"
 #include "pulse.h"
@@ -24,6 +25,18 @@ struct http *http_start(const struct conf *, const char *db_path,
 int	http_reload(struct http *, const struct conf *, struct spool_error *);
 /* The TCP port it listens on (useful with port 0). */
 unsigned	http_port(const struct http *);
+/*
+ * The loop's side of the API (api.h): the eventfd to watch (-1: none),
+ * the next queued command (NULL: none left; the eventfd is drained),
+ * and giving a command back once api_exec() has run it.
+ */
+int	http_cmd_fd(const struct http *);
+struct api_cmd *http_cmd_take(struct http *);
+void	http_cmd_done(struct http *, struct api_cmd *);
+/* An acceptance batch has committed: submissions waiting for it look
+ * for their file again. NULL is fine. */
+void	http_kick(struct http *);
+
 /* Stop the server and wait for its thread. NULL is fine. */
 void	http_stop(struct http *);
 

@@ -6,9 +6,10 @@
  * body is counted as it arrives and never kept beyond the endpoint's
  * bound; once the bound is passed the rest is read and dropped and the
  * answer is 413. /health* and /metrics need no token; everything under
- * /api/ does. Each health endpoint answers 200 when all its checks
- * pass, else 503, with a JSON body naming each check, whether it
- * passed, and why.
+ * /api/ does, and is http_api.c's (the token is checked at the first
+ * call, before the body, so that a submission is written as it comes).
+ * Each health endpoint answers 200 when all its checks pass, else 503,
+ * with a JSON body naming each check, whether it passed, and why.
  */
 #include "config.h"
 
@@ -37,6 +38,11 @@ static const char *const spool_dirs[] = {
 void
 http_req_free(struct http_req *r)
 {
+	if (r == NULL)
+		return;
+	submit_free(r->sub);
+	api_cmd_free(r->cmd);
+	free(r->body);
 	free(r);
 }
 
@@ -46,6 +52,29 @@ http_stats(struct http *h, struct spool_error *err)
 	if (h->stats == NULL)
 		h->stats = store_stats_open(h->db_path, err);
 	return h->stats;
+}
+
+struct store *
+http_store(struct http *h, struct spool_error *err)
+{
+	if (!h->rd_open) {
+		if (store_open_with(&h->rd, h->db_path, STORE_READER, NULL,
+		    err) == -1)
+			return NULL;
+		h->rd_open = true;
+	}
+	return &h->rd;
+}
+
+struct spooldir *
+http_spooldir(struct http *h, struct spool_error *err)
+{
+	if (!h->sd_open) {
+		if (spooldir_open(&h->sd, h->spool_dir, err) == -1)
+			return NULL;
+		h->sd_open = true;
+	}
+	return &h->sd;
 }
 
 enum MHD_Result
@@ -264,34 +293,9 @@ metrics(struct http *h, struct MHD_Connection *c)
 static uint64_t
 body_limit(const struct http *h, const char *method, const char *url)
 {
-	if (strcmp(method, "POST") != 0)
-		return GET_BODY_MAX;
-	if (strcmp(url, "/api/batches") == 0)
-		return h->max_total_size;
-	return h->max_message_size;
-}
-
-static enum MHD_Result
-api(struct http *h, struct MHD_Connection *c, const char *url,
-    const char *method)
-{
-	struct auth_who who;
-	enum auth_result ar;
-
-	(void)pthread_mutex_lock(&h->mu);
-	ar = auth_check(&h->auth, MHD_lookup_connection_value(c,
-	    MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION), &who);
-	(void)pthread_mutex_unlock(&h->mu);
-	if (ar == AUTH_NONE)
-		return http_error(c, MHD_HTTP_UNAUTHORIZED, "unauthorized",
-		    "send Authorization: Bearer TOKEN (a token whose SHA-256 "
-		    "is [http] admin_token_sha256 or a partner's "
-		    "token_sha256)");
-	if (ar == AUTH_BAD)
-		return http_error(c, MHD_HTTP_UNAUTHORIZED, "unauthorized",
-		    "the bearer token matches no configured token_sha256");
-	return http_error(c, MHD_HTTP_NOT_FOUND, "not found", "no endpoint "
-	    "%s %s (see spoold-http(7))", method, url);
+	if (strncmp(url, "/api/", 5) == 0)
+		return http_api_body_limit(h, method, url);
+	return GET_BODY_MAX;
 }
 
 enum MHD_Result
@@ -304,10 +308,20 @@ http_answer(void *cls, struct MHD_Connection *c, const char *url,
 	uint64_t limit;
 
 	(void)version;
-	(void)upload_data;
 	if (r == NULL) {
 		if ((r = calloc(1, sizeof(*r))) == NULL)
 			return MHD_NO;
+		r->conn = c;
+		/* Who asks, before the body: a submission is written as it
+		 * comes, for a good token only. */
+		if (strncmp(url, "/api/", 5) == 0) {
+			(void)pthread_mutex_lock(&h->mu);
+			r->auth = auth_check(&h->auth,
+			    MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+			    MHD_HTTP_HEADER_AUTHORIZATION), &r->who);
+			(void)pthread_mutex_unlock(&h->mu);
+			r->authed = r->auth == AUTH_OK;
+		}
 		*con_cls = r;
 		return MHD_YES;
 	}
@@ -317,17 +331,25 @@ http_answer(void *cls, struct MHD_Connection *c, const char *url,
 		 * be sending; the answer (413) goes once it is all in. */
 		if (r->len + *upload_data_size > limit)
 			r->too_big = true;
+		else if (!r->too_big && strncmp(url, "/api/", 5) == 0)
+			http_api_body(h, r, url, method, upload_data,
+			    *upload_data_size);
 		r->len += *upload_data_size;
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	if (r->too_big)
+	if (r->too_big) {
+		/* Nothing kept: a submission's dot file goes now. */
+		submit_free(r->sub);
+		r->sub = NULL;
 		return http_error(c, MHD_HTTP_CONTENT_TOO_LARGE,
 		    "request body too large", "the body of %s %s may hold at "
 		    "most %" PRIu64 " bytes (%s)", method, url, limit,
 		    strcmp(url, "/api/batches") == 0 ?
-		    "[bundle] max_total_size" : "[processing] "
-		    "max_message_size");
+		    "[bundle] max_total_size" : strcmp(url,
+		    "/api/messages") == 0 ? "[processing] max_message_size" :
+		    "the bound of this endpoint");
+	}
 	if (strcmp(url, "/metrics") == 0 || strncmp(url, "/health", 7) == 0) {
 		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 			return http_error(c, MHD_HTTP_METHOD_NOT_ALLOWED,
@@ -337,8 +359,8 @@ http_answer(void *cls, struct MHD_Connection *c, const char *url,
 		if (url[7] == '\0' || url[7] == '/')
 			return health(h, c, url + 7);
 	}
-	if (strncmp(url, "/api/", 5) == 0 || strcmp(url, "/api") == 0)
-		return api(h, c, url, method);
+	if (strncmp(url, "/api/", 5) == 0)
+		return http_api(h, c, r, url, method);
 	return http_error(c, MHD_HTTP_NOT_FOUND, "not found", "no endpoint "
 	    "%s %s: the API is under /api/, health under /health, metrics "
 	    "at /metrics (see spoold-http(7))", method, url);

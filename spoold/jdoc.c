@@ -246,6 +246,19 @@ jd_end(struct jdoc *d)
 	return rc;
 }
 
+json_t *
+jd_take(struct jdoc *d)
+{
+	json_t *root = NULL;
+
+	if (!d->failed && d->depth == 0 && d->root != NULL) {
+		root = d->root;
+		d->root = NULL;
+	}
+	jd_free(d);
+	return root;
+}
+
 void
 jd_free(struct jdoc *d)
 {

@@ -6,8 +6,8 @@
  * jd_end() serialises it with jansson on one line. Strings are made
  * valid UTF-8 first (bytes that are not become U+FFFD), so the document
  * is always valid JSON. Errors (nesting, memory) are sticky: jd_end()
- * reports them. The field names are the commands' (ctl_*.c), stable for
- * scripts; the HTTP API is to share them.
+ * reports them. The field names are view.c's, stable for scripts, and
+ * the HTTP API sends the same documents (jd_take()).
  */
 #ifndef SPOOLD_JDOC_H
 #define SPOOLD_JDOC_H
@@ -49,6 +49,9 @@ void	jd_knull(struct jdoc *, const char *);
 /* Write the document and a newline, free the tree; 0, or -1 if anything
  * failed (then nothing is written). */
 int	jd_end(struct jdoc *);
+/* The whole document, taken (the caller decrefs it), or NULL if anything
+ * failed; the jdoc is freed either way (the HTTP API sends it). */
+json_t	*jd_take(struct jdoc *);
 /* Free the tree without writing it (a command that failed). */
 void	jd_free(struct jdoc *);
 

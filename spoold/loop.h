@@ -3,8 +3,9 @@
  *
  * Every file descriptor spoold waits on is registered here with a tag
  * (epoll_event.data.u64) that says whose it is: the daemon's own
- * (LOOP_SIGNAL, LOOP_TIMER, LOOP_WATCH), or the exec runner's (any tag
- * with LOOP_EXECQ set; the rest of the bits are the runner's). The daemon
+ * (LOOP_SIGNAL, LOOP_TIMER, LOOP_WATCH, LOOP_HTTP), or the exec
+ * runner's (any tag with LOOP_EXECQ set; the rest of the bits are the
+ * runner's). The daemon
  * waits (loop_wait) and hands each event to its owner.
  */
 #ifndef SPOOLD_LOOP_H
@@ -18,7 +19,8 @@
 enum {
 	LOOP_SIGNAL = 1,	/* signalfd: TERM, INT, HUP, USR1 */
 	LOOP_TIMER,		/* timerfd: the next deadline */
-	LOOP_WATCH		/* inotify: the watcher */
+	LOOP_WATCH,		/* inotify: the watcher */
+	LOOP_HTTP		/* eventfd: the HTTP API's commands */
 };
 #define LOOP_EXECQ	((uint64_t)1 << 63)
 

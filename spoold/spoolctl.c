@@ -255,88 +255,6 @@ need_spooldir(struct ctl *c)
 	return EX_OK;
 }
 
-/*
- * Text for a terminal: control characters (C0, DEL, C1 as UTF-8) and
- * bytes that cannot start a character are shown as '?'; s is cut after
- * max characters (0: no cut), or where buf ends, with "...". NULL or ""
- * is "-".
- */
-const char *
-clean(char *buf, size_t len, const char *s, size_t max)
-{
-	const unsigned char *p;
-	size_t o = 0, chars = 0, n;
-
-	if (s == NULL || *s == '\0')
-		return "-";
-	for (p = (const unsigned char *)s; *p != '\0'; p += n) {
-		n = 1;
-		if (*p >= 0xc0 && *p < 0xf8)
-			while (n < 4 && (p[n] & 0xc0) == 0x80)
-				n++;
-		/* Room for this character, "..." and the NUL. */
-		if ((max > 0 && chars == max) || o + n + 4 > len) {
-			memcpy(buf + o, "...", 3);
-			o += 3;
-			break;
-		}
-		if (*p < 0x20 || *p == 0x7f || (*p >= 0x80 && n == 1) ||
-		    (*p == 0xc2 && n == 2 && p[1] <= 0x9f))
-			buf[o++] = '?';
-		else {
-			memcpy(buf + o, p, n);
-			o += n;
-		}
-		chars++;
-	}
-	buf[o] = '\0';
-	return buf;
-}
-
-/* The first line of s, for a short reason. */
-const char *
-first_line(char *buf, size_t len, const char *s, size_t max)
-{
-	char line[1024];
-	size_t n;
-
-	if (s == NULL)
-		return "-";
-	n = strcspn(s, "\n");
-	if (n >= sizeof(line))
-		n = sizeof(line) - 1;
-	memcpy(line, s, n);
-	line[n] = '\0';
-	return clean(buf, len, line, max);
-}
-
-/* Local time, "2026-11-24 10:02:03" (or without seconds); 0 is "-". */
-const char *
-tlocal(char *buf, size_t len, int64_t ms, bool secs)
-{
-	struct tm tm;
-	time_t t = (time_t)(ms / 1000);
-
-	if (ms <= 0 || localtime_r(&t, &tm) == NULL ||
-	    strftime(buf, len, secs ? "%Y-%m-%d %H:%M:%S" : "%Y-%m-%d %H:%M",
-	    &tm) == 0)
-		return "-";
-	return buf;
-}
-
-/* UTC, RFC 3339: "2026-11-24T10:02:03Z". */
-const char *
-tiso(char *buf, size_t len, int64_t ms)
-{
-	struct tm tm;
-	time_t t = (time_t)(ms / 1000);
-
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, len, "?");
-	return buf;
-}
-
 /* A duration: "40s", "12m", "5h", "3d"; with two, "5h 12m". */
 const char *
 dur(char *buf, size_t len, int64_t ms, bool two)
@@ -359,33 +277,6 @@ dur(char *buf, size_t len, int64_t ms, bool two)
 	else
 		snprintf(buf, len, "%" PRId64 "%c", s / units[i].s, units[i].u);
 	return buf;
-}
-
-void
-jd_ktime(struct jdoc *j, const char *key, int64_t ms)
-{
-	char b[32];
-
-	if (ms <= 0)
-		jd_knull(j, key);
-	else
-		jd_kstr(j, key, tiso(b, sizeof(b), ms));
-}
-
-/* An optional integer: 0 is null. */
-void
-jd_kopt(struct jdoc *j, const char *key, int64_t v)
-{
-	if (v == 0)
-		jd_knull(j, key);
-	else
-		jd_kint(j, key, v);
-}
-
-const char *
-state_name(int st)
-{
-	return st >= 0 && st < ST_NSTATES ? spool_state_name(st) : "?";
 }
 
 /* A positive integer argument; -1 if it is not one. */
@@ -471,63 +362,6 @@ ctl_read_ids(const char *cmd, int argc, char **argv, int64_t **ids,
 }
 
 /* Every column of a message, as a JSON object left open for more. */
-void
-jd_msg_open(struct ctl *c, const struct store_admin_msg *m)
-{
-	struct jdoc *j = &c->j;
-	char hex[65], path[SPOOLDIR_NAME_MAX + 32];
-	int i;
-
-	jd_object(j);
-	jd_kint(j, "id", m->id);
-	jd_kstr(j, "state", state_name(m->state));
-	jd_kstr(j, "partner", m->partner);
-	jd_kstr(j, "transaction_id", m->transaction_id);
-	if (m->has_seq) {
-		jd_kint(j, "sender_seq", m->sender_seq);
-		jd_kint(j, "receiver_seq", m->receiver_seq);
-	} else {
-		jd_knull(j, "sender_seq");
-		jd_knull(j, "receiver_seq");
-	}
-	jd_kstr(j, "type", m->type);
-	jd_kstr(j, "message_id", m->message_id);
-	jd_kstr(j, "sender", m->sender);
-	jd_kstr(j, "recipient", m->recipient);
-	jd_kstr(j, "dialect", m->dialect != NULL ? m->dialect : "native");
-	jd_kbool(j, "test", m->test);
-	jd_kstr(j, "reference", m->reference);
-	jd_kstr(j, "orig_name", m->orig_name);
-	jd_kstr(j, "file_name", m->file_name);
-	snprintf(path, sizeof(path), "%s/%s", state_name(m->state),
-	    m->file_name != NULL ? m->file_name : "");
-	jd_kstr(j, "file", path);
-	jd_kbool(j, "stale", m->stale);
-	if (m->has_sha256) {
-		for (i = 0; i < 32; i++)
-			snprintf(hex + 2 * i, 3, "%02x", m->sha256[i]);
-		jd_kstr(j, "sha256", hex);
-	} else
-		jd_knull(j, "sha256");
-	jd_kint(j, "size", m->size);
-	jd_kopt(j, "duplicate_of", m->duplicate_of);
-	jd_kopt(j, "batch", m->batch);
-	jd_kstr(j, "bundle", m->bundle);
-	jd_kint(j, "attempts", m->attempts);
-	jd_ktime(j, "next_attempt_at", m->next_attempt_at);
-	jd_kstr(j, "reason", m->reason);
-	jd_ktime(j, "received_at", m->received_at);
-	jd_ktime(j, "updated_at", m->updated_at);
-	jd_kint(j, "age_seconds", (c->now - m->received_at) / 1000);
-}
-
-void
-jd_msg(struct ctl *c, const struct store_admin_msg *m)
-{
-	jd_msg_open(c, m);
-	jd_object_end(&c->j);
-}
-
 static const struct {
 	const char	*name;
 	int		(*fn)(struct ctl *, int, char **);

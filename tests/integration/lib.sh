@@ -104,7 +104,8 @@ ctl() {
 	$SPOOLCTL -c "$T/spoold.conf" "$@"
 }
 sql() {
-	sqlite3 "$DB" "$1"
+	# A busy timeout: spoold may be writing (WAL readers rarely wait).
+	sqlite3 -cmd ".timeout 5000" "$DB" "$1"
 }
 
 # count DIR: regular message files in a spool directory (no sidecars).

@@ -63,7 +63,9 @@ wait_until 20 '[ "$(sql "SELECT count(*) FROM messages WHERE
     fail "R 1 not done"
 wait_until 20 '[ "$(count done)" -eq 0 ]' ||
     fail "spoold did not purge done/ after its retention"
-wait_until 10 'grep -q "event=retention dir=done removed=" "$T/log"' ||
+# The file goes before the COMMIT that marks its row, and the log line
+# comes after that COMMIT: wait for the line, then look at the row.
+wait_until 20 'grep -q "event=retention dir=done removed=" "$T/log"' ||
     fail "the retention was not logged"
 [ "$(sql "SELECT count(*) FROM messages WHERE transaction_id = 'R' AND
     purged_at IS NOT NULL")" -eq 1 ] || fail "R 1's row not kept slimmed"
@@ -193,8 +195,7 @@ wait_until 20 '[ ! -e "$T/spool/failed/$H1" ] &&
     fail "spoold did not empty failed/ and rejected/ after their retention"
 [ ! -e "$T/spool/failed/$H1.reason" ] && [ ! -e "$T/spool/rejected/$J2.reason" ] ||
     fail "the .reason sidecars were left"
-# The line follows the removal: wait for it, not just look.
-wait_until 10 'grep -q "event=retention dir=failed removed=" "$T/log" &&
+wait_until 20 'grep -q "event=retention dir=failed removed=" "$T/log" &&
     grep -q "event=retention dir=rejected removed=" "$T/log"' ||
     fail "the retention of failed/ and rejected/ was not logged"
 [ "$(sql "SELECT state FROM messages WHERE transaction_id = 'H' AND

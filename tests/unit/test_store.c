@@ -20,6 +20,7 @@
 #include "store_admin.h"
 #include "store_batch.h"
 #include "store_outbound.h"
+#include "store_summary.h"
 
 static char dir[64], db[96];
 
@@ -566,6 +567,81 @@ test_failed_migration_leaves_version_unchanged(void **state)
 	store_close(&s);
 }
 
+struct series_seen {
+	int64_t	 processed[8], failed[8];
+};
+
+static void
+series_one(void *arg, int64_t idx, int64_t processed, int64_t failed)
+{
+	struct series_seen *s = arg;
+
+	assert_true(idx >= 0 && idx < 8);
+	s->processed[idx] = processed;
+	s->failed[idx] = failed;
+}
+
+/*
+ * /api/metrics/summary and time-series (store_summary.c): processed is
+ * done and not a duplicate, by the time the row last changed; latency
+ * is drop to done, sorted; steps count from `from'.
+ */
+static void
+test_summary_counts_rates_latency_and_steps(void **state)
+{
+	struct series_seen seen;
+	struct spool_error err;
+	struct store s;
+	int64_t p, f, *lat = NULL;
+	size_t n = 0;
+	char sql[256];
+	int i;
+
+	(void)state;
+	assert_int_equal(store_open(&s, db, STORE_CREATE, &err), 0);
+	/* Done at 1000 + 100 i (1100 .. 1500), received 10 i ms earlier
+	 * (i = 1..5); a duplicate done at 1150, one failed at 1250, one
+	 * queued. */
+	for (i = 1; i <= 5; i++) {
+		snprintf(sql, sizeof(sql), "INSERT INTO messages (partner, "
+		    "orig_name, file_name, state, received_at, updated_at) "
+		    "VALUES ('acme', 'm%d', 'm%d', 'done', %d, %d)", i, i,
+		    1000 + 100 * i - 10 * i, 1000 + 100 * i);
+		assert_int_equal(store_exec(&s, sql, &err), 0);
+	}
+	assert_int_equal(store_exec(&s, "INSERT INTO messages (partner, "
+	    "orig_name, file_name, state, received_at, updated_at, "
+	    "duplicate_of) VALUES ('acme', 'd', 'd', 'done', 1100, 1150, 1);"
+	    "INSERT INTO messages (partner, orig_name, file_name, state, "
+	    "received_at, updated_at) VALUES ('acme', 'f', 'f', 'failed', "
+	    "1200, 1250), ('acme', 'q', 'q', 'queue', 1200, 1250)", &err), 0);
+
+	assert_int_equal(store_summary_since(&s, 1250, &p, &f, &err), 0);
+	assert_int_equal(p, 3);		/* 1300, 1400, 1500 */
+	assert_int_equal(f, 1);
+	assert_int_equal(store_summary_since(&s, 0, &p, &f, &err), 0);
+	assert_int_equal(p, 5);
+	assert_int_equal(f, 1);
+
+	assert_int_equal(store_summary_latencies(&s, 0, &lat, &n, &err), 0);
+	assert_int_equal(n, 5);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(lat[i], 10 * (i + 1));
+	free(lat);
+
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(store_summary_series(&s, 1000, 200, series_one,
+	    &seen, &err), 0);
+	/* Steps [1000,1200) [1200,1400) [1400,1600). */
+	assert_int_equal(seen.processed[0], 1);		/* 1100 */
+	assert_int_equal(seen.failed[0], 0);
+	assert_int_equal(seen.processed[1], 2);		/* 1200, 1300 */
+	assert_int_equal(seen.failed[1], 1);		/* 1250 */
+	assert_int_equal(seen.processed[2], 2);		/* 1400, 1500 */
+	assert_int_equal(seen.processed[3], 0);
+	store_close(&s);
+}
+
 int
 main(void)
 {
@@ -593,6 +669,9 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_migration_keeps_ids_known_from_traces, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_summary_counts_rates_latency_and_steps, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup,
 		    teardown),
