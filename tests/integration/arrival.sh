@@ -77,7 +77,8 @@ kill "$INW" 2>/dev/null || true
 wait "$INW" 2>/dev/null || true
 
 # All done, in order.
-[ "$(count done)" -eq $((2 * n)) ] || fail "done/ holds $(count done) files"
+[ "$(count 'done')" -eq $((2 * n)) ] ||
+    fail "done/ holds $(count 'done') files"
 check_tx() {
 	got=$(sqlite3 "$T/spool/spool.db" "SELECT quantity FROM v_stock \
 	    WHERE item = 'ITEM-$1-TX'")
