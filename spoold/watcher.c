@@ -637,6 +637,19 @@ drain_start(struct watcher *w, struct spool_error *err)
 	return 0;
 }
 
+/* Scanned files not yet taken (those waiting to settle count; a file
+ * that keeps changing must not hold the drain back). */
+static size_t
+scan_live(const struct watcher *w)
+{
+	size_t i, n = 0;
+
+	for (i = w->shead; i < w->nscan && n <= SCAN_REFILL; i++)
+		if (!P_DEAD(&w->scan[i]))
+			n++;
+	return n;
+}
+
 /*
  * Make the passes due: end a drain that is done, start one that is
  * wanted, refill when few scanned files are left. Errors are logged;
@@ -662,7 +675,7 @@ drain_step(struct watcher *w, int64_t now)
 		if (drain_start(w, &err) == -1)
 			goto fail;
 	}
-	if (w->drain == DRAIN_MORE && w->nscan - w->shead <= SCAN_REFILL &&
+	if (w->drain == DRAIN_MORE && scan_live(w) <= SCAN_REFILL &&
 	    scan_pass(w, &err) == -1)
 		goto fail;
 	return;

@@ -350,6 +350,68 @@ test_files_arriving_during_a_drain(void **state)
 }
 
 /*
+ * A scanned file that keeps changing (an upload in place, still being
+ * written) waits, but does not hold back the files after it: the drain
+ * goes on past it, and takes it once it holds still.
+ */
+static void
+test_a_growing_file_does_not_hold_the_drain_back(void **state)
+{
+	struct fixture *f = *state;
+	struct accept_file *files;
+	struct spool_error err;
+	struct watcher *w;
+	char name[64], from[300], to[300];
+	int64_t next;
+	size_t n, i;
+	int k, fd, rounds = 0, others = 0;
+	bool grow_taken = false;
+
+	put(f, "acme", "grow", 5000);	/* the oldest */
+	for (k = 0; k < 30; k++) {
+		snprintf(name, sizeof(name), "o%02d", k);
+		put(f, "acme", name, 1000 - k);
+	}
+	snprintf(from, sizeof(from), "%s/acme/grow", f->in);
+	w = watcher_new(f->infd, false, 0, &err);
+	assert_non_null(w);
+	assert_int_equal(watcher_scan(w, &err), 0);
+	while (watcher_pending(w) > 0) {
+		assert_true(++rounds < 2000);
+		if (others < 30) {
+			/* Still being written. */
+			fd = open(from, O_WRONLY | O_APPEND);
+			assert_true(fd != -1);
+			assert_int_equal(write(fd, "y", 1), 1);
+			close(fd);
+		}
+		n = watcher_ready(w, &files, 4, &next);
+		if (n == 0) {
+			if (next > 0)
+				usleep((useconds_t)next * 1000);
+			continue;
+		}
+		for (i = 0; i < n; i++) {
+			snprintf(from, sizeof(from), "%s/acme/%s", f->in,
+			    files[i].name);
+			if (strcmp(files[i].name, "grow") == 0) {
+				assert_int_equal(others, 30);
+				grow_taken = true;
+			} else
+				others++;
+			snprintf(to, sizeof(to), "%s/%s", f->away,
+			    files[i].name);
+			assert_int_equal(rename(from, to), 0);
+		}
+		snprintf(from, sizeof(from), "%s/acme/grow", f->in);
+		watcher_done(w, false);
+	}
+	assert_int_equal(others, 30);
+	assert_true(grow_taken);
+	watcher_free(w);
+}
+
+/*
  * Announced files go out in the order their events came, not by name;
  * more than the watcher holds (16 here) are found by the scan it asks
  * for instead: every file taken, none twice, none left.
@@ -416,6 +478,9 @@ main(void)
 		    test_kept_batch_is_offered_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_files_arriving_during_a_drain, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_a_growing_file_does_not_hold_the_drain_back, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_events_in_order_and_overflow_to_a_scan, setup,
 		    teardown),
