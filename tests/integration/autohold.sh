@@ -127,9 +127,7 @@ if ! command -v setpriv >/dev/null 2>&1; then
 	echo "# setpriv missing: the EACCES case is not run"
 	exit 0
 fi
-cp -r "$top_srcdir/schemas" "$T/schemas"
-chmod -R a+rX "$T/schemas"
-sed -i "s|^schemas = .*|schemas = $T/schemas|" "$T/spoold.conf"
+own_copies
 chmod 644 "$T/spoold.conf"
 : >"$T/order"
 chmod 666 "$T/order"

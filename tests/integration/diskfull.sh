@@ -226,11 +226,9 @@ cat >>"$T/spoold.conf" <<CONF
 handler = exec
 command = $T/no.sh
 CONF
-# The unprivileged spoold reads its schemas from a copy under $T: the
-# source tree may lie below a directory only root can enter.
-cp -r "$top_srcdir/schemas" "$T/schemas"
-chmod -R a+rX "$T/schemas"
-sed -i "s|^schemas = .*|schemas = $T/schemas|" "$T/spoold.conf"
+# The unprivileged spoold reads its schemas and dialects from copies
+# under $T (own_copies, lib.sh).
+own_copies
 chmod 644 "$T/spoold.conf"
 chown -R 65534:65534 "$T/spool"
 : >"$T/log"

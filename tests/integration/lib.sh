@@ -98,6 +98,18 @@ CONF
 	DB=$T/spool/spool.db
 }
 
+# own_copies: schemas and dialects copied under $T, world-readable, and
+# the config pointed at them, for an unprivileged spoold: the source tree
+# may lie below a directory only root can enter (a CI clone in a 0700
+# mktemp directory).
+own_copies() {
+	cp -r "$top_srcdir/schemas" "$T/schemas"
+	cp -r "$top_srcdir/dialects" "$T/dialects"
+	chmod -R a+rX "$T/schemas" "$T/dialects"
+	sed -i -e "s|^schemas = .*|schemas = $T/schemas|" \
+	    -e "s|^dialects = .*|dialects = $T/dialects|" "$T/spoold.conf"
+}
+
 # ctl ARGS: spoolctl on this spool. sql QUERY: its store, read with
 # sqlite3 ($DB).
 ctl() {
