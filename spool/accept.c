@@ -426,8 +426,9 @@ accept_message(struct accept_ctx *c, const struct accept_src *src,
 	o->state = m.state;
 	o->duplicate = m.duplicate_of != 0;
 	if (m.duplicate_of != 0)
-		log_info("event=duplicate %s id=%" PRId64 " duplicate_of=%"
-		    PRId64 "%s", o->logid, o->id, sr.duplicate_of,
+		log_info("event=duplicate %s id=%" PRId64 " type=%s "
+		    "duplicate_of=%" PRId64 "%s", o->logid, o->id,
+		    LOG_Q(m.type), sr.duplicate_of,
 		    sr.purged ? " purged=yes" : "");
 	else
 		log_debug("event=accept %s id=%" PRId64 " type=%s state=%s",
@@ -815,9 +816,15 @@ accept_restore(struct accept_ctx *c, int64_t id, struct spool_error *err)
 		}
 	}
 	spooldir_fsync_fd(dirfd, "incoming", NULL);
-	log_notice("event=restore partner=%s file=%s id=%" PRId64 " state=%s",
-	    LOG_Q(ref.partner), LOG_Q(ref.orig_name), id,
-	    spool_state_name(ref.state));
+	if (ref.transaction_id != NULL)
+		log_notice("event=restore partner=%s tx=%s seq=%" PRId64
+		    " file=%s id=%" PRId64 " state=%s", LOG_Q(ref.partner),
+		    LOG_Q(ref.transaction_id), ref.sender_seq,
+		    LOG_Q(ref.orig_name), id, spool_state_name(ref.state));
+	else
+		log_notice("event=restore partner=%s file=%s id=%" PRId64
+		    " state=%s", LOG_Q(ref.partner), LOG_Q(ref.orig_name), id,
+		    spool_state_name(ref.state));
 	ret = 1;
 out:
 	free(buf);
@@ -888,8 +895,9 @@ accept_settle_owed(struct accept_ctx *c, struct spool_error *err)
 			sd->owed[keep++] = id;
 			goto next;
 		}
-		log_notice("event=reason id=%" PRId64 " state=%s "
-		    "status=written", id, spool_state_name(m.state));
+		log_notice("event=reason id=%" PRId64 " partner=%s state=%s "
+		    "status=written", id, LOG_Q(m.partner),
+		    spool_state_name(m.state));
 next:
 		store_admin_msg_free(&m);
 	}

@@ -476,6 +476,23 @@ chunk_replay(struct cycle *c, size_t from, size_t to, struct spool_error *err)
 	return 0;
 }
 
+/* A line for each message the cycle (not a lever) has done: debug. */
+static void
+log_done(const struct cycle *c)
+{
+	char id[1024];
+	size_t i;
+
+	if (log_level() < LOG_DEBUG)
+		return;
+	for (i = 0; i < c->n; i++)
+		if (c->items[i].to_state == ST_DONE) {
+			cycle_logid(id, sizeof(id), &c->items[i].w);
+			log_debug("event=done %s attempt=%d", id,
+			    c->items[i].w.attempts + 1);
+		}
+}
+
 void
 cycle_move_files(struct cycle *c)
 {
@@ -769,6 +786,7 @@ cycle_run(struct cycle_ctx *ctx, struct cycle_stats *stats,
 	for (i = 0; i < c.n; i++)
 		if (c.items[i].to_state == ST_DONE)
 			stats->done++;
+	log_done(&c);
 	cycle_move_files(&c);
 	cycle_free(&c);
 	flush_outbound(ctx);
@@ -917,6 +935,7 @@ cycle_complete(struct cycle_ctx *ctx, int64_t id, int attempt,
 	}
 	if (rc == -1 || store_commit(ctx->store, err) == -1)
 		goto rollback;
+	log_done(&c);
 	cycle_move_files(&c);
 	cycle_free(&c);
 	flush_outbound(ctx);

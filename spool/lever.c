@@ -191,9 +191,15 @@ lever_skip(struct cycle_ctx *ctx, const char *partner, const char *tx,
 	cycle_move_files(&c);
 	if (c.n == 1 && c.items[0].w.state == ST_HELD)
 		drop_reason(ctx, ST_HELD, c.items[0].w.file_name);
+	if (c.n == 1) {
+		char who[1024];
+
+		cycle_logid(who, sizeof(who), &c.items[0].w);
+		log_notice("event=skip %s user=%s", who, LOG_Q(user));
+	} else
+		log_notice("event=skip partner=%s tx=%s seq=%" PRId64
+		    " user=%s", LOG_Q(partner), LOG_Q(tx), seq, LOG_Q(user));
 	cycle_free(&c);
-	log_notice("event=skip partner=%s tx=%s seq=%" PRId64 " user=%s",
-	    LOG_Q(partner), LOG_Q(tx), seq, LOG_Q(user));
 	return 0;
 rollback:
 	store_rollback(ctx->store);
@@ -400,9 +406,10 @@ lever_release(struct cycle_ctx *ctx, int64_t id, const char *partner,
 			    c.items[i].w.file_name, c.items[i].w.partner,
 			    orig[i], c.items[i].w.id, &merr) == -1)
 				log_err("event=release id=%" PRId64 " partner=%s "
-				    "status=failed reason=%s", c.items[i].w.id,
+				    "file=%s status=failed reason=%s",
+				    c.items[i].w.id,
 				    LOG_Q(c.items[i].w.partner),
-				    LOG_Q(merr.msg));
+				    LOG_Q(orig[i]), LOG_Q(merr.msg));
 			else {
 				drop_reason(ctx, ST_HELD,
 				    c.items[i].w.file_name);
@@ -489,16 +496,15 @@ lever_delete(struct cycle_ctx *ctx, int64_t id, const char *user,
 	}
 	/* After COMMIT: the file and its .reason go; a crash before leaves
 	 * a file no row names, which check reports. */
+	cycle_logid(who, sizeof(who), &w);
 	if (unlinkat(ctx->sd->state_fd[from], w.file_name, 0) == -1 &&
 	    errno != ENOENT)
-		log_err("event=delete id=%" PRId64 " file=%s status=failed "
-		    "reason=%s", id, LOG_Q(w.file_name),
-		    LOG_Q(strerror(errno)));
+		log_err("event=delete %s file=%s status=failed reason=%s",
+		    who, LOG_Q(w.file_name), LOG_Q(strerror(errno)));
 	snprintf(name, sizeof(name), "%s.reason", w.file_name);
 	(void)unlinkat(ctx->sd->state_fd[from], name, 0);
 	ctx->sd->dirty[from] = true;
 	cycle_move_files(&c);
-	cycle_logid(who, sizeof(who), &w);
 	log_notice("event=delete %s state=%s user=%s reason=%s skipped=%s",
 	    who, spool_state_name(from), LOG_Q(user), LOG_Q(why),
 	    skip ? "yes" : "no");

@@ -504,9 +504,10 @@ outbound_flush(struct spooldir *sd, struct store *s, unsigned *written,
 		/* The first failure is the caller's to log (once: a disk
 		 * that is full fails every file alike). */
 		if (write_one(sd, &v[i], rc == -1 ? &merr : err) == -1) {
-			log_debug("event=outbound id=%" PRId64 " partner=%s "
-			    "file=%s status=failed reason=%s", v[i].id,
-			    LOG_Q(v[i].partner), LOG_Q(v[i].file_name),
+			log_debug("event=outbound outbound_id=%" PRId64
+			    " partner=%s file=%s status=failed reason=%s",
+			    v[i].id, LOG_Q(v[i].partner),
+			    LOG_Q(v[i].file_name),
 			    LOG_Q(rc == -1 ? merr.msg : err->msg));
 			rc = -1;
 			v[i].id = 0;	/* not marked: tried again */
@@ -529,7 +530,7 @@ outbound_flush(struct spooldir *sd, struct store *s, unsigned *written,
 		}
 		for (i = 0; i < n; i++)
 			if (v[i].id != 0)
-				log_info("event=outbound id=%" PRId64
+				log_info("event=outbound outbound_id=%" PRId64
 				    " partner=%s file=%s status=written",
 				    v[i].id, LOG_Q(v[i].partner),
 				    LOG_Q(v[i].file_name));

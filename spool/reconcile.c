@@ -98,6 +98,20 @@ reconcile_kind_name(enum reconcile_kind k)
 }
 
 /* The ID in "...,<id><ext>": 1 and *id, or 0. */
+/* A row's message in a log line, as the cycle's (cycle_logid()). */
+static const char *
+ref_logid(char *buf, size_t len, const struct store_msgref *ref)
+{
+	if (ref->transaction_id != NULL)
+		snprintf(buf, len, "id=%" PRId64 " partner=%s tx=%s seq=%"
+		    PRId64, ref->id, LOG_Q(ref->partner),
+		    LOG_Q(ref->transaction_id), ref->sender_seq);
+	else
+		snprintf(buf, len, "id=%" PRId64 " partner=%s", ref->id,
+		    LOG_Q(ref->partner));
+	return buf;
+}
+
 static int
 name_id(const char *name, const char *ext, int64_t *id)
 {
@@ -498,7 +512,7 @@ reconcile_settle_lost(struct spooldir *sd, struct store *store, int64_t id,
     struct spool_error *err)
 {
 	struct store_msgref ref;
-	char text[SPOOLDIR_NAME_MAX + 256];
+	char text[SPOOLDIR_NAME_MAX + 256], who[1536];
 	int rc, ret = -1;
 
 	memset(&ref, 0, sizeof(ref));
@@ -524,8 +538,8 @@ reconcile_settle_lost(struct spooldir *sd, struct store *store, int64_t id,
 	if (spooldir_write_reason(sd, ST_FAILED, ref.file_name, text, err) ==
 	    -1)
 		goto out;
-	log_warn("event=lost id=%" PRId64 " partner=%s file=%s state=failed "
-	    "reason=%s", id, LOG_Q(ref.partner), ref.orig_name != NULL ?
+	log_warn("event=lost %s file=%s state=failed reason=%s",
+	    ref_logid(who, sizeof(who), &ref), ref.orig_name != NULL ?
 	    LOG_Q(ref.orig_name) : "-", LOG_Q(RECONCILE_LOST_REASON));
 	ret = 1;
 	goto out;
@@ -549,7 +563,7 @@ settle_removed(struct run *r, const struct store_msgref *ref)
 	struct passwd *pw;
 	struct tm tm;
 	time_t now = time(NULL);
-	char note[256], t[32];
+	char note[256], t[32], who[1536];
 	int rc;
 
 	pw = getpwuid(geteuid());
@@ -561,8 +575,9 @@ settle_removed(struct run *r, const struct store_msgref *ref)
 	spool_clearerr(&err);
 	rc = store_admin_settle_removed(r->store, ref->id, note, &err);
 	if (rc == 1)
-		log_notice("event=settle id=%" PRId64 " file=%s reason=%s",
-		    ref->id, LOG_Q(ref->file_name), LOG_Q(note));
+		log_notice("event=settle %s file=%s reason=%s",
+		    ref_logid(who, sizeof(who), ref), LOG_Q(ref->file_name),
+		    LOG_Q(note));
 	emit(r, RECONCILE_ROW_WITHOUT_FILE, ref->id, -1, ref->state,
 	    ref->file_name, rc == 1, rc == -1 ? err.msg : NULL);
 }

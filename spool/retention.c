@@ -52,6 +52,8 @@
 struct cands {
 	int64_t		*id;
 	char		**name;
+	char		**partner;	/* for the log, NULL if unknown */
+	bool		*gone;		/* removed, logged after the COMMIT */
 	size_t		 n, cap;
 };
 
@@ -64,6 +66,7 @@ collect(void *arg, struct store_admin_msg *m)
 		size_t cap = c->cap ? c->cap * 2 : 64;
 		int64_t *ni;
 		char **nn;
+		bool *ng;
 
 		if ((ni = reallocarray(c->id, cap, sizeof(*ni))) == NULL)
 			return -1;
@@ -71,11 +74,21 @@ collect(void *arg, struct store_admin_msg *m)
 		if ((nn = reallocarray(c->name, cap, sizeof(*nn))) == NULL)
 			return -1;
 		c->name = nn;
+		if ((nn = reallocarray(c->partner, cap, sizeof(*nn))) ==
+		    NULL)
+			return -1;
+		c->partner = nn;
+		if ((ng = reallocarray(c->gone, cap, sizeof(*ng))) == NULL)
+			return -1;
+		c->gone = ng;
 		c->cap = cap;
 	}
 	c->id[c->n] = m->id;
 	c->name[c->n] = m->file_name;	/* take it over */
 	m->file_name = NULL;
+	c->partner[c->n] = m->partner;	/* take it over */
+	m->partner = NULL;
+	c->gone[c->n] = false;
 	c->n++;
 	return 0;
 }
@@ -85,10 +98,30 @@ cands_free(struct cands *c)
 {
 	size_t i;
 
-	for (i = 0; i < c->n; i++)
+	for (i = 0; i < c->n; i++) {
 		free(c->name[i]);
+		free(c->partner[i]);
+	}
 	free(c->id);
 	free(c->name);
+	free(c->partner);
+	free(c->gone);
+}
+
+/* One line for each message whose file went, once it is committed. */
+static void
+log_removed(const struct cands *c, int state)
+{
+	size_t i;
+
+	if (log_level() < LOG_DEBUG)
+		return;
+	for (i = 0; i < c->n; i++)
+		if (c->gone[i])
+			log_debug("event=retention id=%" PRId64 " partner=%s "
+			    "file=%s state=%s status=removed", c->id[i],
+			    LOG_Q(c->partner[i]), LOG_Q(c->name[i]),
+			    spool_state_name(state));
 }
 
 static bool
@@ -112,7 +145,7 @@ retention_state(struct store *s, struct spooldir *sd, int state,
 	memset(&c, 0, sizeof(c));
 	if (store_begin(s, err) == -1)
 		return -1;
-	if (store_prepare(s, &sel, "SELECT id, file_name FROM messages "
+	if (store_prepare(s, &sel, "SELECT id, file_name, partner FROM messages "
 	    "WHERE state = ?1 AND purged_at IS NULL AND updated_at < ?2 "
 	    "AND (?4 = 0 OR archived_at IS NOT NULL) ORDER BY id LIMIT ?3",
 	    err) == NULL ||
@@ -130,8 +163,11 @@ retention_state(struct store *s, struct spooldir *sd, int state,
 		memset(&m, 0, sizeof(m));
 		m.id = sqlite3_column_int64(sel, 0);
 		if ((m.file_name = store_col_strdup(sel, 1)) == NULL ||
+		    (sqlite3_column_type(sel, 2) != SQLITE_NULL &&
+		    (m.partner = store_col_strdup(sel, 2)) == NULL) ||
 		    collect(&c, &m) == -1) {
 			free(m.file_name);
+			free(m.partner);
 			spool_seterr(err, "out of memory");
 			goto fail;
 		}
@@ -147,9 +183,10 @@ retention_state(struct store *s, struct spooldir *sd, int state,
 			continue;
 		}
 		if (unlinkat(fd, c.name[i], 0) == -1 && errno != ENOENT) {
-			log_warn("event=retention id=%" PRId64 " file=%s "
-			    "status=kept reason=%s", c.id[i],
-			    LOG_Q(c.name[i]), LOG_Q(strerror(errno)));
+			log_warn("event=retention id=%" PRId64 " partner=%s "
+			    "file=%s status=kept reason=%s", c.id[i],
+			    LOG_Q(c.partner[i]), LOG_Q(c.name[i]),
+			    LOG_Q(strerror(errno)));
 			rc->kept++;
 			continue;
 		}
@@ -162,12 +199,14 @@ retention_state(struct store *s, struct spooldir *sd, int state,
 			goto fail;
 		}
 		rc->removed++;
+		c.gone[i] = true;
 	}
 	if (c.n > 0 && spooldir_fsync_fd(fd, spooldir_dir_name(state),
 	    err) == -1)
 		goto fail;
 	if (store_commit(s, err) == -1)
 		goto fail;
+	log_removed(&c, state);
 	sqlite3_finalize(sel);
 	sqlite3_finalize(mark);
 	r = (int)c.n;
@@ -243,9 +282,10 @@ retention_done(struct store *s, struct spooldir *sd, int64_t before,
 		}
 		if (unlinkat(sd->state_fd[ST_DONE], c.name[i], 0) == -1 &&
 		    errno != ENOENT) {
-			log_warn("event=retention id=%" PRId64 " file=%s "
-			    "status=kept reason=%s", c.id[i],
-			    LOG_Q(c.name[i]), LOG_Q(strerror(errno)));
+			log_warn("event=retention id=%" PRId64 " partner=%s "
+			    "file=%s status=kept reason=%s", c.id[i],
+			    LOG_Q(c.partner[i]), LOG_Q(c.name[i]),
+			    LOG_Q(strerror(errno)));
 			if (store_admin_purge_done(p, false, err) == -1)
 				goto rollback;
 			rc->kept++;
@@ -254,12 +294,14 @@ retention_done(struct store *s, struct spooldir *sd, int64_t before,
 		if (store_admin_purge_done(p, true, err) == -1)
 			goto rollback;
 		rc->removed++;
+		c.gone[i] = true;
 	}
 	if (c.n > 0 && spooldir_fsync_fd(sd->state_fd[ST_DONE], "done",
 	    err) == -1)
 		goto rollback;
 	if (store_commit(s, err) == -1)
 		goto rollback;
+	log_removed(&c, ST_DONE);
 	store_admin_purge_close(p);
 	r = (int)c.n;
 	cands_free(&c);

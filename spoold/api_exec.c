@@ -126,17 +126,25 @@ retry_msg(struct api_ctx *x, struct api_cmd *c)
 		store_msgref_free(&ref);
 		return;
 	}
-	store_msgref_free(&ref);
 	if (lever_retry(&ctx, c->id, NULL, NULL, false, &n, &err) == -1) {
+		store_msgref_free(&ref);
 		store_trouble(x, c, &err);
 		return;
 	}
 	if (n == 0) {
+		store_msgref_free(&ref);
 		refuse(c, 409, "conflict", "message %" PRId64 " has an exec "
 		    "call running; retry it once the call has ended", c->id);
 		return;
 	}
-	log_notice("event=retry id=%" PRId64 " by=http", c->id);
+	if (ref.transaction_id != NULL)
+		log_notice("event=retry id=%" PRId64 " partner=%s tx=%s seq=%"
+		    PRId64 " by=http", c->id, LOG_Q(ref.partner),
+		    LOG_Q(ref.transaction_id), ref.sender_seq);
+	else
+		log_notice("event=retry id=%" PRId64 " partner=%s by=http",
+		    c->id, LOG_Q(ref.partner));
+	store_msgref_free(&ref);
 	answer(c, 200, json_pack("{s:I, s:[I]}", "retried", (json_int_t)n,
 	    "ids", (json_int_t)c->id));
 }

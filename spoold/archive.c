@@ -57,6 +57,20 @@ struct alist {
 	size_t		 n, cap;
 };
 
+/* The file's message in a log line, as the cycle's (cycle_logid()). */
+static const char *
+afile_logid(char *buf, size_t len, const struct afile *f)
+{
+	if (f->tx != NULL)
+		snprintf(buf, len, "id=%" PRId64 " partner=%s tx=%s seq=%"
+		    PRId64 " type=%s", f->id, LOG_Q(f->partner), LOG_Q(f->tx),
+		    f->seq, f->type != NULL ? LOG_Q(f->type) : "-");
+	else
+		snprintf(buf, len, "id=%" PRId64 " partner=%s type=%s", f->id,
+		    LOG_Q(f->partner), f->type != NULL ? LOG_Q(f->type) : "-");
+	return buf;
+}
+
 static int64_t
 mono_ms(void)
 {
@@ -292,7 +306,7 @@ archive_look(const struct conf *conf, struct store *store,
 {
 	struct alist l;
 	struct spool_error merr;
-	char why[1024];
+	char why[1024], who[1536];
 	int64_t t0 = mono_ms();
 	size_t i, ok = 0;
 	int rc, ret = 0;
@@ -318,26 +332,26 @@ archive_look(const struct conf *conf, struct store *store,
 		spool_clearerr(&merr);
 		if (retention_archive_mark(store, f->id, rc == 0 ? NULL : why,
 		    &merr) == -1) {
-			log_err("event=archive id=%" PRId64 " status=failed "
-			    "reason=%s", f->id, LOG_Q(merr.msg));
+			log_err("event=archive %s status=failed reason=%s",
+			    afile_logid(who, sizeof(who), f), LOG_Q(merr.msg));
 			ret = -1;
 			break;
 		}
 		if (rc == 0)
 			ok++;
 		if (rc == 0)
-			log_info("event=archive id=%" PRId64 " partner=%s "
-			    "file=%s/%s status=ok", f->id, LOG_Q(f->partner),
+			log_info("event=archive %s file=%s/%s status=ok",
+			    afile_logid(who, sizeof(who), f),
 			    spooldir_dir_name(f->state), LOG_Q(f->name));
 		else if (!f->failed_before)
-			log_warn("event=archive id=%" PRId64 " partner=%s "
-			    "file=%s/%s status=failed reason=%s note=\"the file "
-			    "is kept and tried again\"", f->id,
-			    LOG_Q(f->partner), spooldir_dir_name(f->state),
-			    LOG_Q(f->name), LOG_Q(why));
+			log_warn("event=archive %s file=%s/%s status=failed "
+			    "reason=%s note=\"the file is kept and tried "
+			    "again\"", afile_logid(who, sizeof(who), f),
+			    spooldir_dir_name(f->state), LOG_Q(f->name),
+			    LOG_Q(why));
 		else
-			log_debug("event=archive id=%" PRId64 " status=failed "
-			    "reason=%s", f->id, LOG_Q(why));
+			log_debug("event=archive %s status=failed reason=%s",
+			    afile_logid(who, sizeof(who), f), LOG_Q(why));
 	}
 	/* A full batch that made progress: more at once (one that only
 	 * failed again waits for the next look). */

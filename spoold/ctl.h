@@ -7,7 +7,7 @@
  * ctl_status.c the overviews (status, list, batch, batches); ctl_show.c one
  * message or one transaction (show); ctl_lever.c the commands that
  * change the spool (retry, skip, purge, check); ctl_hold.c hold and
- * release.
+ * release; ctl_log.c the log lines about a message (log).
  *
  * Each command takes the argv from its own name on and returns a
  * sysexits.h code. With --json it builds its document in c->j and ends
@@ -93,6 +93,7 @@ int		 cmd_check(struct ctl *, int argc, char **argv);
 int		 cmd_hold(struct ctl *, int argc, char **argv);
 int		 cmd_release(struct ctl *, int argc, char **argv);
 int		 cmd_delete(struct ctl *, int argc, char **argv);
+int		 cmd_log(struct ctl *, int argc, char **argv);
 
 /* The user who runs spoolctl, for the record: a name or "uid N". */
 const char	*ctl_user(char *buf, size_t len);

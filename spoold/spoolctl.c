@@ -95,6 +95,9 @@ static const struct {
 	    "delete processed messages older than AGE" },
 	{ "check", "check [--repair]",
 	    "reconcile the store and the directories; --repair fixes" },
+	{ "log", "log [--file PATH] MSGID | log [--file PATH] --tx PARTNER ID",
+	    "spoold's log lines about a message or a transaction, from\n"
+	    "PATH (- for standard input) or else the journal (journalctl)" },
 	{ "help", "help [COMMAND]", "this text, or one command's" },
 };
 
@@ -378,6 +381,7 @@ static const struct {
 	{ "batches", cmd_batches },
 	{ "purge", cmd_purge },
 	{ "check", cmd_check },
+	{ "log", cmd_log },
 };
 
 int

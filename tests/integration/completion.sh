@@ -47,6 +47,8 @@ want "--done-older-than --dry-run --help --json " spoolctl --json purge --
 want "list " spoolctl help li
 want " " spoolctl list --partner a
 want "held " spoolctl list --state h
+want "log " spoolctl lo
+want "--file " spoolctl log --fi
 want "hold " spoolctl hol
 want "release retry " spoolctl re
 want "delete " spoolctl del

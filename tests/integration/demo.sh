@@ -2,8 +2,21 @@
 # demo.sh: contrib/scripts/demo, run with DEMO_ONCE=1 in a temp directory,
 # ends with every message done (nothing failed, rejected or parked, the
 # gap it opens on purpose closed), and a second run keeps a config that
-# was changed in between.
+# was changed in between. Run as a user would (no DEMO_ONCE), spoold
+# serves the HTTP API on 127.0.0.1 with the admin token the demo made and
+# printed: /health and an authenticated GET /api/messages answer.
 . "$(dirname "$0")/lib.sh"
+
+command -v curl >/dev/null 2>&1 || { echo "skip: curl not installed"; exit 77; }
+DEMO_PID=
+stop_demo() {
+	if [ -n "$DEMO_PID" ]; then
+		kill -TERM "$DEMO_PID" 2>/dev/null
+		wait "$DEMO_PID" 2>/dev/null
+		DEMO_PID=
+	fi
+}
+trap 'stop_demo; cleanup' EXIT
 
 demo="$top_srcdir/contrib/scripts/demo"
 samples=${DEMO_SAMPLES:-$SHARED/samples/native}
@@ -109,3 +122,58 @@ rm "$conf"
 run_demo
 cmp -s "$conf" "$T/conf.1" || fail "the demo did not write its config"
 ok "a removed config is written again"
+
+# As a user runs it: spoold stays, with the HTTP API on a free port of
+# 127.0.0.1 and the token printed.
+DEMO_DIR=$T DEMO_BUILDDIR=$top_builddir DEMO_SAMPLES=$samples \
+    sh "$demo" >"$T/out" 2>"$T/err" &
+DEMO_PID=$!
+i=0
+until grep -q 'curl -H' "$T/out"; do
+	i=$((i + 1))
+	[ "$i" -lt 300 ] && kill -0 "$DEMO_PID" 2>/dev/null || {
+		cat "$T/out" "$T/err" >&2
+		fail "the demo printed no curl example"
+	}
+	sleep 0.2
+done
+cmp -s "$conf" "$T/conf.1" || fail "the demo's config changed"
+grep -qx 'listen = 127.0.0.1:0' "$conf" || fail "the demo's listen"
+token=$(cat "$T/demo-spool.token")
+[ "${#token}" -eq 64 ] || fail "the token is not 32 bytes in hex: $token"
+[ "$(stat -c %a "$T/demo-spool.token")" = 600 ] ||
+    fail "the token file is not 0600"
+sum=$(printf %s "$token" | sha256sum | cut -d' ' -f1)
+grep -qx "admin_token_sha256 = $sum" "$conf" ||
+    fail "the config lacks the token's SHA-256"
+grep -qF "Admin token: $token" "$T/out" || fail "the token was not printed"
+url=$(sed -n 's/^The HTTP API .* listens on //p' "$T/out")
+case $url in
+http://127.0.0.1:[1-9]*) ;;
+*) cat "$T/out" >&2; fail "no address printed: $url" ;;
+esac
+grep -qF "curl -H \"Authorization: Bearer $token\" $url/api/messages" \
+    "$T/out" || fail "no curl example of /api/messages"
+curl -fsS "$url/health" >"$T/health" || fail "GET /health failed"
+grep -q '"status"' "$T/health" || fail "/health: $(cat "$T/health")"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$url/api/messages")
+[ "$code" = 401 ] || fail "GET /api/messages without a token: $code"
+curl -fsS -H "Authorization: Bearer $token" "$url/api/messages" \
+    >"$T/messages" || fail "GET /api/messages with the token failed"
+grep -q '"messages"' "$T/messages" && grep -q '"id"' "$T/messages" ||
+    fail "/api/messages: $(head -c 300 "$T/messages")"
+ok "the demo serves the HTTP API on 127.0.0.1 with its printed token"
+
+# Ctrl-C (here TERM to the demo) stops spoold, and the demo ends with 0.
+spid=$(sed -n 's/.*event=start .*pid=\([0-9]*\).*/\1/p' \
+    "$T/demo-spool.log" | tail -n 1)
+[ -n "$spid" ] || fail "no event=start in demo-spool.log"
+kill -TERM "$DEMO_PID"
+set +e
+wait "$DEMO_PID"
+rc=$?
+set -e
+DEMO_PID=
+[ "$rc" -eq 0 ] || { cat "$T/out" "$T/err" >&2; fail "the demo exited $rc"; }
+! kill -0 "$spid" 2>/dev/null || fail "spoold still runs after the demo"
+ok "stopping the demo stops spoold"
