@@ -40,9 +40,12 @@
 #include "accept.h"
 #include "accept_int.h"
 #include "ack.h"
+#include "ack_read.h"
 #include "ack_scan.h"
 #include "log.h"
+#include "outbound.h"
 #include "spooldir.h"
+#include "store_ack.h"
 #include "store_batch.h"
 #include "store_control.h"
 #include "store_outbound.h"
@@ -229,6 +232,7 @@ ack_one(struct accept_ctx *c, const char *partner, const char *buf,
 		    partner);
 		goto fail;
 	}
+	outbound_edi_name(name);
 	memset(&om, 0, sizeof(om));
 	om.partner = partner;
 	om.type = kind_type(k);
@@ -261,6 +265,49 @@ rejected_reason(const struct ent *e, const struct edi_message *m)
 	return e->reused ? ACK_REUSED : ACK_MSG_INVALID;
 }
 
+/*
+ * The partner's acknowledgments in the file (CONTRL, 997, 999, TA1):
+ * each matched to our interchange it names (store_ack_match()). ta1_only:
+ * the file was refused as a batch (an interchange of TA1s has no
+ * message), so only its TA1s count.
+ */
+static int
+match_acks(struct accept_ctx *c, const char *partner, const char *buf,
+    size_t len, int64_t message, int ta1_only, struct spool_error *err)
+{
+	struct ack_report *reps = NULL, *r;
+	struct edi_limits el;
+	struct spool_error perr;
+	int64_t id;
+
+	edi_limits_default(&el);
+	spool_clearerr(&perr);
+	if (ack_read(buf, len, &el, &reps, &perr) == -1)
+		return 0;	/* not one we can read: a message as any */
+	for (r = reps; r != NULL; r = r->next) {
+		if (ta1_only && r->kind != ACK_TA1)
+			continue;
+		if (store_ack_match(c->store, partner, r, message, &id,
+		    err) == -1) {
+			ack_report_free(reps);
+			return -1;
+		}
+		if (id == 0)
+			log_warn("event=ack-in partner=%s control=%s group=%s "
+			    "status=unmatched note=\"acknowledges nothing we "
+			    "sent\"", LOG_Q(partner), LOG_Q(r->control != NULL ?
+			    r->control : "-"), LOG_Q(r->group != NULL ?
+			    r->group : "-"));
+		else
+			log_info("event=ack-in partner=%s control=%s group=%s "
+			    "interchange=%" PRId64, LOG_Q(partner),
+			    LOG_Q(r->control != NULL ? r->control : "-"),
+			    LOG_Q(r->group != NULL ? r->group : "-"), id);
+	}
+	ack_report_free(reps);
+	return 0;
+}
+
 /* An interchange refused whole: read leniently and answer each. */
 static int
 ack_refused(struct accept_ctx *c, const char *partner, const char *buf,
@@ -275,10 +322,16 @@ ack_refused(struct accept_ctx *c, const char *partner, const char *buf,
 	spool_clearerr(&perr);
 	if (ack_scan(buf, len, &el, &sc, &perr) == -1)
 		return 0;	/* nothing to acknowledge */
-	for (p = sc; p != NULL && ret == 0; p = p->next)
+	for (p = sc; p != NULL && ret == 0; p = p->next) {
+		/* Sound, but refused as a batch: an interchange of TA1s
+		 * (no message) is never answered. */
+		if (p->envelope == ACK_OK && (p->ic->nmsgs == 0 ||
+		    !ack_answers(p->ic)))
+			continue;
 		ret = ack_one(c, partner, buf, len, p->ic, p->envelope ==
 		    ACK_OK ? ACK_ENV_LIMIT : p->envelope, p->group, NULL, 0,
 		    stats, err);
+	}
 	ack_scan_free(sc);
 	return ret;
 }
@@ -308,10 +361,19 @@ accept_ack(struct accept_ctx *c, const char *partner, int fd, int64_t batch,
 	    -1)
 		return -1;
 	if (state == ST_REJECTED) {
+		if (match_acks(c, partner, buf, len, 0, 1, err) == -1)
+			goto out;
 		ret = ack_refused(c, partner, buf, len, stats, err);
 		goto out;
 	}
 	if (store_batch_entries(c->store, batch, fate_add, &f, err) == -1)
+		goto out;
+	for (i = 0; i < f.n; i++)
+		if (f.e[i].fate == FATE_ACCEPTED)
+			break;
+	/* Acknowledgments in: matched when accepted as messages. */
+	if (i < f.n && match_acks(c, partner, buf, len, f.e[i].message, 0,
+	    err) == -1)
 		goto out;
 	edi_limits_default(&el);
 	spool_clearerr(&perr);
