@@ -5,7 +5,7 @@
 # too) and is recorded as awaiting acknowledgment; the partner's 997 for
 # it, accepted as an x12.997 message, is matched to it; spoolctl status
 # and show --outbound tell it is acknowledged; one never acknowledged is
-# reported overdue after ack_overdue, once.
+# reported overdue after ack_overdue, once (log, status, metric).
 . "$(dirname "$0")/lib.sh"
 
 R=${SPOOLD_REAL_SAMPLES:-$top_srcdir/../shared/samples/real}
@@ -41,6 +41,8 @@ command = $T/h.sh
 [partner acme]
 ids = 12:4405197800
 ack = 997
+[http]
+listen = 127.0.0.1:0
 [processing]
 settle_time = 0s
 ack_overdue = 2s
@@ -112,6 +114,16 @@ wait_until 30 'grep -q "event=ack-overdue" "$T/log"' ||
 [ "$(grep -c "event=ack-overdue" "$T/log")" = 1 ] ||
     fail "the overdue interchange reported more than once"
 expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" status
-expect_out "overdue"
-ok "an unacknowledged interchange is reported overdue once; status says so"
+expect_out "1 overdue"
+if command -v curl >/dev/null 2>&1; then
+	PORT=$(sed -n \
+	    's/.*event=http status=listening.* port=\([0-9]*\).*/\1/p' \
+	    "$T/log" | tail -n 1)
+	curl -sf "http://127.0.0.1:$PORT/metrics" >"$T/metrics" ||
+	    fail "GET /metrics"
+	grep -qx 'spoold_acks_overdue 1' "$T/metrics" ||
+	    { grep acks "$T/metrics" >&2; fail "spoold_acks_overdue is not 1"; }
+fi
+ok "an unacknowledged interchange is reported overdue once; status and" \
+    "spoold_acks_overdue say so"
 stop_daemon
