@@ -92,6 +92,43 @@ c2=$(seg "$T/ack2" ISA | cut -d'*' -f14)
     fail "the second 997 does not repeat the verdicts"
 ok "a redelivered interchange gets a new 997 ($c1, then $c2), same verdicts"
 
+# 2b. Two sets, the second with a wrong SE count: A and R 4, P; the
+# redelivery repeats both verdicts under a new number.
+cat >"$T/two.x12" <<'EOF'
+ISA*00*          *00*          *12*4405197800     *01*999999999      *261130*0500*U*00401*000000777*0*P*>~
+GS*PO*4405197800*999999999*20261130*0500*70*X*004010~
+ST*850*0001~
+BEG*00*SA*PO-77-1**20261130~
+SE*3*0001~
+ST*850*0002~
+BEG*00*SA*PO-77-2**20261130~
+SE*9*0002~
+GE*2*70~
+IEA*1*000000777~
+EOF
+for k in 1 2; do
+	n=$(nout acme)
+	put acme "$T/two.x12" "two-$k.x12"
+	wait_until 30 '[ "$(nout acme)" -gt '"$n"' ]' ||
+	    fail "no 997 for the two-set interchange ($k)"
+	cp "$OUT/acme/$(newest acme)" "$T/two-ack$k"
+	seg "$T/two-ack$k" AK5 | tr '\n' ' ' | grep -qx 'AK5\*A AK5\*R\*4 ' ||
+	    { cat "$T/two-ack$k" >&2; fail "AK5s not A, R 4 ($k)"; }
+	seg "$T/two-ack$k" AK9 | grep -qx 'AK9\*P\*2\*2\*1' ||
+	    fail "AK9 not P 2 2 1 ($k)"
+done
+[ "$(seg "$T/two-ack1" ISA | cut -d'*' -f14)" != \
+  "$(seg "$T/two-ack2" ISA | cut -d'*' -f14)" ] ||
+    fail "the redelivery's 997 repeats our control number"
+set +e
+perl "$top_srcdir/tests/unit/x12ack-check.pl" 997 "$T/two.x12" \
+    "$T/two-ack2" >"$T/out" 2>&1
+rc=$?
+set -e
+[ "$rc" -eq 0 ] || [ "$rc" -eq 77 ] ||
+    { cat "$T/out" "$T/two-ack2" >&2; fail "X12::Parser: two-set 997"; }
+ok "a rejected set is R 4 in the 997, and again in the redelivery's"
+
 # 3. A partner without ack: nothing.
 put quiet "$R/x12-node-x12/850.edi" 850.edi
 wait_until 30 '[ -z "$(ls -A "$T/spool/incoming/quiet")" ]' ||
