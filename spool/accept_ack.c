@@ -19,6 +19,13 @@
  * with new control numbers of ours and the same verdicts, also after
  * the first one's files were purged (the tombstones keep the keys).
  *
+ * Acknowledgments in: a file holding a partner's CONTRL, 997, 999 or
+ * TA1 is read by ack_read() and each report matched to the outbound
+ * interchange of ours it names (store_ack_match()), in the same
+ * transaction, when its messages were accepted (an interchange of TA1s
+ * alone has no message and is refused as a batch: its TA1s still
+ * count).
+ *
  * Crash safety: the acknowledgment and the control numbers it took are
  * in the acceptance's transaction, so a rollback takes back both and a
  * COMMIT keeps both. The file is written after COMMIT by
@@ -217,8 +224,8 @@ ack_one(struct accept_ctx *c, const char *partner, const char *buf,
 		return -1;
 	spool_clearerr(&werr);
 	if (ack_write(k, &in, &out, &olen, &werr) == -1) {
-		/* Its numbers go back with... nothing: they stay taken,
-		 * which is harmless (a gap in our numbering). */
+		/* Not sent (logged); the numbers taken stay taken: a gap
+		 * in our numbering, never a number used twice. */
 		log_warn("event=ack partner=%s control=%s status=failed "
 		    "reason=%s", LOG_Q(partner), LOG_Q(ic->control),
 		    LOG_Q(werr.msg));

@@ -126,4 +126,25 @@ if command -v curl >/dev/null 2>&1; then
 fi
 ok "an unacknowledged interchange is reported overdue once; status and" \
     "spoold_acks_overdue say so"
+# A TA1 for the overdue one: an interchange without a message, refused
+# as a batch (nothing to process), yet its TA1 is matched: the envelope
+# was received (a TA1 says nothing of the groups); show finds it by its
+# number without the leading zeros too.
+late=$(sql "SELECT control FROM our_interchanges WHERE state = 'pending'")
+[ -n "$late" ] || fail "no pending interchange left"
+cat >"$T/ta1.x12" <<EOF
+ISA*00*          *00*          *12*4405197800     *01*999999999      *261130*0502*U*00401*000000501*0*P*>~
+TA1*$late*261130*0500*A*000~
+IEA*0*000000501~
+EOF
+n=$(ls "$OUT" | wc -l)
+put "$T/ta1.x12" ta1.x12
+wait_until 30 '[ "$(sql "SELECT state FROM our_interchanges WHERE
+    control = '"'$late'"'")" = received ]' ||
+    fail "the partner's TA1 was not matched"
+[ "$(ls "$OUT" | wc -l)" = "$n" ] || fail "the partner's TA1 was answered"
+expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" show --outbound acme \
+    "$(echo "$late" | sed "s/^0*//")"
+expect_out "received"
+ok "a partner's TA1 is matched to our interchange $late (received)"
 stop_daemon
