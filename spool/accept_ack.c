@@ -88,11 +88,15 @@ fate_add(void *arg, const struct store_batch_entry *se)
 	f->e[f->n].message = se->message;
 	f->e[f->n].env = ACK_OK;
 	if (se->fate == FATE_REJECTED && r != NULL) {
-		if (strncmp(r, "spoofed", 7) == 0)
+		/* accept_read.c's reasons, after the entry's prefix. */
+		if (strncmp(r, "spoofed:", 8) == 0 ||
+		    strstr(r, ": spoofed:") != NULL)
 			f->e[f->n].env = ACK_ENV_SENDER;
-		else if (strncmp(r, "misdirected", 11) == 0)
+		else if (strncmp(r, "misdirected:", 12) == 0 ||
+		    strstr(r, ": misdirected:") != NULL)
 			f->e[f->n].env = ACK_ENV_RECIPIENT;
-		else if (strncmp(r, "a test interchange", 18) == 0)
+		else if (strncmp(r, "a test interchange (", 20) == 0 ||
+		    strstr(r, ": a test interchange (") != NULL)
 			f->e[f->n].env = ACK_ENV_TEST;
 	}
 	f->n++;

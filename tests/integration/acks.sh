@@ -37,6 +37,9 @@ ids = 31B:1556150 14:4000001000005
 ack = contrl
 [partner quiet]
 ids = 12:4405197800
+[partner spoof]
+ids = ZZ:SOMEONE-ELSE
+ack = 997
 [processing]
 settle_time = 0s
 EOF
@@ -175,6 +178,15 @@ set -e
 [ "$rc" -eq 0 ] || [ "$rc" -eq 77 ] ||
     { cat "$T/out" "$T/ta1" >&2; fail "X12::Parser refuses the TA1"; }
 ok "X12 ControlNumbersMismatch gets a TA1 R 001"
+
+# 5b. A sender that is not the partner's: the interchange is refused at
+# its envelope, a TA1 R 006 (ack_kind_for: an interchange reason).
+put spoof "$R/x12-node-x12/850.edi" 850.edi
+wait_until 30 '[ "$(nout spoof)" -ge 1 ]' || fail "no TA1 for a spoofed sender"
+cp "$OUT/spoof/$(newest spoof)" "$T/spoof-ta1"
+seg "$T/spoof-ta1" TA1 | grep -q '^TA1\*000003438\*101127\*1719\*R\*006$' ||
+    { cat "$T/spoof-ta1" >&2; fail "the spoofed 850's TA1 is not R 006"; }
+ok "a spoofed sender gets a TA1 R 006"
 
 # 6. An interchange of acknowledgments is not acknowledged.
 n=$(nout acme)
