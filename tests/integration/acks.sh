@@ -95,6 +95,27 @@ c2=$(seg "$T/ack2" ISA | cut -d'*' -f14)
     fail "the second 997 does not repeat the verdicts"
 ok "a redelivered interchange gets a new 997 ($c1, then $c2), same verdicts"
 
+# 2c. After the files were purged: the third delivery is still a
+# duplicate (the store keeps its keys), and its 997 repeats the verdicts
+# under yet another number.
+expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" purge --done-older-than 0s
+[ -z "$(ls "$T/spool/done" | grep x12.850)" ] || fail "850s left in done/"
+n=$(nout acme)
+put acme "$R/x12-node-x12/850.edi" 850-third.edi
+wait_until 30 '[ "$(nout acme)" -gt '"$n"' ]' ||
+    fail "no 997 for the delivery after the purge"
+cp "$OUT/acme/$(newest acme)" "$T/ack3"
+c3=$(seg "$T/ack3" ISA | cut -d'*' -f14)
+[ "$c3" != "$c1" ] && [ "$c3" != "$c2" ] ||
+    fail "the third 997 repeats one of our control numbers"
+[ "$(seg "$T/ack1" AK5)$(seg "$T/ack1" AK9)" = \
+  "$(seg "$T/ack3" AK5)$(seg "$T/ack3" AK9)" ] ||
+    fail "the 997 after the purge does not repeat the verdicts"
+[ "$(sql "SELECT e.fate FROM batch_entries e JOIN batches b ON
+    b.id = e.batch WHERE b.orig_name = '850-third.edi'")" = duplicate ] ||
+    fail "the delivery after the purge was not a duplicate"
+ok "after the purge a redelivery is a duplicate; its 997 ($c3) repeats"
+
 # 2b. Two sets, the second with a wrong SE count: A and R 4, P; the
 # redelivery repeats both verdicts under a new number.
 cat >"$T/two.x12" <<'EOF'
