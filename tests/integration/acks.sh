@@ -4,9 +4,11 @@
 # outgoing/<partner>/, checked by X12::Parser (x12ack-check.pl); the
 # same interchange dropped again is a duplicate and gets a second 997
 # with a new control number of ours repeating the verdicts; EDIFACT gets
-# a CONTRL; the real samples' envelope faults get a TA1 (ISA/IEA
-# mismatch: R 001) and a CONTRL rejecting the interchange (UNZ reference:
-# 4 28 UNZ); an interchange of acknowledgments gets none.
+# a CONTRL (and one when UNB 0031 asks, whatever ack says); the real
+# samples' envelope faults get a TA1 (ISA/IEA mismatch: R 001) and a
+# CONTRL rejecting the interchange (UNZ reference: 4 28 UNZ); a spoofed
+# sender a TA1 R 006; a rejected set R 4, repeated for a redelivery and
+# after a purge; an interchange of acknowledgments gets none.
 . "$(dirname "$0")/lib.sh"
 
 R=${SPOOLD_REAL_SAMPLES:-$top_srcdir/../shared/samples/real}
@@ -36,7 +38,7 @@ ack = 997
 ids = 31B:1556150 14:4000001000005
 ack = contrl
 [partner quiet]
-ids = 12:4405197800
+ids = 12:4405197800 ZZ:QUIETEU
 [partner spoof]
 ids = ZZ:SOMEONE-ELSE
 ack = 997
@@ -159,6 +161,22 @@ wait_until 30 '[ -z "$(ls -A "$T/spool/incoming/quiet")" ]' ||
     fail "quiet's file not taken"
 [ "$(nout quiet)" = 0 ] || fail "an acknowledgment for ack = none"
 ok "no acknowledgment for a partner with ack = none"
+
+# 3b. ack = none, but UNB 0031 = 1 asks for a CONTRL: it gets one.
+cat >"$T/ask.edi" <<'EOF'
+UNB+UNOC:3+QUIETEU:ZZ+8888888:ZZ+261130:0500+ASK1++++1'
+UNH+1+ORDERS:D:96A:UN'
+BGM+220+PO-ASK-1+9'
+UNT+3+1'
+UNZ+1+ASK1'
+EOF
+put quiet "$T/ask.edi" ask.edi
+wait_until 30 '[ "$(nout quiet)" -ge 1 ]' ||
+    fail "no CONTRL for UNB 0031 = 1"
+c=$OUT/quiet/$(newest quiet)
+grep -q "^UCI+ASK1+QUIETEU:ZZ+8888888:ZZ+7'" "$c" ||
+    { cat "$c" >&2; fail "the CONTRL asked for does not accept ASK1"; }
+ok "ack = none, UNB 0031 = 1: a CONTRL all the same"
 
 # 4. EDIFACT with ack = contrl.
 put euro "$R/edifact-php-edifact/D96ADESADV.edi" desadv.edi
