@@ -72,6 +72,7 @@
 #include "failpoint.h"
 #include "log.h"
 #include "message.h"
+#include "outbound.h"
 #include "readfile.h"
 #include "reconcile.h"
 #include "sequencer.h"
@@ -745,6 +746,16 @@ accept_files(struct accept_ctx *c, const struct accept_file *files, size_t n,
 	}
 	if (spooldir_sync(c->sd, err) == -1)
 		log_err("event=sync status=failed reason=%s", LOG_Q(err->msg));
+	if (stats->acks > 0) {
+		/* The acknowledgments recorded with the batch (accept_ack.c):
+		 * a crash before this writes them at the next start. */
+		failpoint("ack-write");
+		spool_clearerr(err);
+		if (outbound_flush(c->sd, c->store, NULL, err) == -1)
+			log_err("event=ack status=failed reason=%s",
+			    LOG_Q(err->msg));
+		spool_clearerr(err);
+	}
 	close_bundles(out, n);
 	free(out);
 	return 0;

@@ -33,6 +33,7 @@ struct accept_file {
 struct accept_stats {
 	unsigned	 ready, parked, duplicate, rejected, restored, vanished;
 	unsigned	 bundles;	/* bundle files among the files */
+	unsigned	 acks;		/* acknowledgments recorded */
 	/* Bundles left in incoming/ for lack of space or an I/O error:
 	 * their entries' files are not all written (retry
 	 * accept_bundles_restore()). */

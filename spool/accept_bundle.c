@@ -327,6 +327,8 @@ accept_bundle(struct accept_ctx *c, const struct accept_file *f, int fd,
 		return -1;
 	if (state == ST_DONE && store_batch_release(c->store, err) == -1)
 		return -1;
+	if (accept_ack(c, f->partner, fd, p.batch, state, stats, err) == -1)
+		return -1;
 	o->bundle = true;
 	o->fd = fd;
 	o->batch = p.batch;

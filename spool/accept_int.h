@@ -96,4 +96,15 @@ int	accept_bundle_finish(struct accept_ctx *, const struct accept_file *,
 int	accept_bundle_restore(struct accept_ctx *, int64_t batch,
 	    bool retrying, struct spool_error *);
 
+/*
+ * Inside the acceptance transaction, after batch (read from fd) is
+ * finished with state (ST_DONE or ST_REJECTED): when the file is EDIFACT
+ * or X12, record the acknowledgment of each of its interchanges as an
+ * outbound row (accept_ack.c); stats->acks counts them. 0, or -1 on
+ * store errors.
+ */
+int	accept_ack(struct accept_ctx *, const char *partner, int fd,
+	    int64_t batch, int state, struct accept_stats *,
+	    struct spool_error *);
+
 #endif

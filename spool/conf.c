@@ -41,6 +41,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ack.h"
 #include "conf.h"
 
 #ifndef SPOOLD_SYSCONFDIR
@@ -110,6 +111,8 @@ static const struct key keys[] = {
 	    offsetof(struct conf, failed_retention_ms), 0, 3650 * DAY },
 	{ "processing", "dedup_window", K_DURATION,
 	    offsetof(struct conf, dedup_window_ms), 0, 3650 * DAY },
+	{ "processing", "ack_overdue", K_DURATION,
+	    offsetof(struct conf, ack_overdue_ms), SEC(1), 365 * DAY },
 	{ "processing", "retention_interval", K_DURATION,
 	    offsetof(struct conf, retention_interval_ms), SEC(1), SEC(60) },
 	{ "processing", "archive_command", K_ARGV,
@@ -177,7 +180,8 @@ enum {
 	PK_TOKEN = 2,
 	PK_IDS = 4,
 	PK_DIALECTS = 8,
-	PK_TEST = 16
+	PK_TEST = 16,
+	PK_ACK = 32
 };
 
 struct parse {
@@ -233,6 +237,7 @@ conf_defaults(struct conf *c)
 	c->retention_ms = 7 * DAY;
 	c->retention_interval_ms = SEC(60);
 	c->dedup_window_ms = 90 * DAY;
+	c->ack_overdue_ms = DAY;
 	c->rejected_retention_ms = 30 * DAY;
 	c->failed_retention_ms = 0;	/* never */
 	c->archive_timeout_ms = SEC(20);
@@ -874,6 +879,23 @@ partner_key(struct parse *p, const char *name, const char *key,
 		else
 			return fail(p, "test_interchanges must be process or "
 			    "reject");
+		return 1;
+	}
+	if (strcmp(key, "ack") == 0) {
+		if (*seen & PK_ACK)
+			return fail(p, "duplicate key \"ack\" in [partner %s]",
+			    name);
+		*seen |= PK_ACK;
+		if (strcmp(v, "none") == 0)
+			pa->ack = ACK_NONE;
+		else if (strcmp(v, "contrl") == 0)
+			pa->ack = ACK_CONTRL;
+		else if (strcmp(v, "997") == 0)
+			pa->ack = ACK_997;
+		else if (strcmp(v, "999") == 0)
+			pa->ack = ACK_999;
+		else
+			return fail(p, "ack must be none, contrl, 997 or 999");
 		return 1;
 	}
 	if (strcmp(key, "aliases") != 0)

@@ -35,6 +35,8 @@ struct conf_partner {
 	char		**ids;		/* QUAL:ID, NULL-terminated, or NULL */
 	char		**dialects;	/* allowed; NULL: all */
 	bool		 test_reject;	/* test_interchanges = reject */
+	int		 ack;		/* ack =: enum ack_kind (ack.h),
+					   0: none */
 };
 
 struct conf {
@@ -58,6 +60,7 @@ struct conf {
 	uint64_t	 retention_ms;
 	uint64_t	 retention_interval_ms;	/* how often spoold looks */
 	uint64_t	 dedup_window_ms;	/* tombstones kept; 0 ever */
+	uint64_t	 ack_overdue_ms;	/* our interchanges unacked */
 	uint64_t	 rejected_retention_ms;	/* 0: for ever */
 	uint64_t	 failed_retention_ms;	/* 0: for ever (default) */
 	char		**archive_argv;	/* archive_command, NULL-terminated;

@@ -838,6 +838,7 @@ exec_outbound(struct cycle_ctx *ctx, const struct store_work *w,
 	struct outbound_req req;
 	struct spool_error oerr;
 	struct out_hook h = { ctx, w };
+	const struct conf_partner *pa;
 	unsigned n;
 
 	if (store_savepoint(ctx->store, "spoold_out", err) == -1)
@@ -851,6 +852,8 @@ exec_outbound(struct cycle_ctx *ctx, const struct store_work *w,
 	req.transaction_id = w->transaction_id;
 	req.receiver_seq = w->transaction_id != NULL ? w->sender_seq : 0;
 	req.cause = w->id;
+	pa = conf_partner(ctx->conf, w->partner);
+	req.expect_ack = pa != NULL && pa->ack != 0;
 	spool_clearerr(&oerr);
 	if (outbound_emit_file(ctx->store, ctx->schemas, &req, "spoold", out,
 	    outlen, ctx->external != NULL && ctx->external->outbound != NULL ?

@@ -52,6 +52,7 @@
 #include "failpoint.h"
 #include "log.h"
 #include "message.h"
+#include "edi.h"
 #include "outbound.h"
 #include "store_outbound.h"
 
@@ -401,6 +402,8 @@ outbound_emit_file(struct store *s, struct schema_set *schemas,
 	int n = 0;
 
 	*count = 0;
+	if (edi_detect(buf, len) != EDI_NONE)
+		return outbound_emit_edi(s, r, buf, len, count, err);
 	for (;;) {
 		while (from < len && (buf[from] == ' ' || buf[from] == '\t' ||
 		    buf[from] == '\r' || buf[from] == '\n'))

@@ -10,6 +10,7 @@
 #ifndef SPOOL_OUTBOUND_H
 #define SPOOL_OUTBOUND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,8 @@ struct outbound_req {
 	const char	*recipient;	/* the partner's, or NULL */
 	const char	*body;		/* the Body's content, as XML */
 	int64_t		 cause;		/* inbound message, 0: none */
+	bool		 expect_ack;	/* EDI: the partner acknowledges
+					   ([partner] ack set) */
 };
 
 /*
@@ -51,6 +54,7 @@ int	outbound_emit(struct store *, struct schema_set *,
  * error the caller rolls back. After each is recorded, fn (if not NULL)
  * is called with its type, its parsed Body and its outbound ID, and may
  * refuse it (-1, with a reason in why). *count says how many. 0 or -1.
+ * EDIFACT or X12 in buf goes to outbound_emit_edi() instead.
  */
 typedef int (*outbound_fn)(void *arg, struct store *, const char *type,
     xmlNodePtr body, int64_t id, char *why, size_t whylen);
@@ -59,6 +63,23 @@ int	outbound_emit_file(struct store *, struct schema_set *,
 	    const struct outbound_req *r, const char *def_sender,
 	    const char *buf, size_t len, outbound_fn fn, void *arg,
 	    unsigned *count, struct spool_error *);
+
+/*
+ * EDIFACT or X12 outbound (outbound_edi.c): our control numbers stamped
+ * into its envelopes, recorded as one outbound message, each interchange
+ * awaiting the partner's acknowledgment (store_ack_expect()) when
+ * r->expect_ack says the partner sends them or the interchange asks for
+ * one (UNB 0031, ISA14). Inside the
+ * caller's write transaction; outbound_emit_file() hands it what
+ * edi_detect() recognises. 0, or -1 (err says why: the caller rolls
+ * back).
+ */
+int	outbound_emit_edi(struct store *, const struct outbound_req *r,
+	    const char *buf, size_t len, unsigned *count,
+	    struct spool_error *);
+
+/* A spooldir_name() for EDIFACT or X12: ".edi" in place of ".xml". */
+void	outbound_edi_name(char *name);
 
 /*
  * Write every outbound message the store has not marked written into

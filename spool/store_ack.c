@@ -35,6 +35,7 @@ enum {
 	KQ_OVERDUE,
 	KQ_MARK,
 	KQ_FIND,
+	KQ_TALLY,
 	KQ_COUNT
 };
 
@@ -70,6 +71,11 @@ static const char *sqls[KQ_COUNT] = {
 	[KQ_FIND] = "SELECT " ROW_COLS " FROM our_interchanges WHERE "
 	    "partner = ?1 AND (control = ?2 OR (syntax = 'x12' AND "
 	    "num = ?3)) ORDER BY id DESC LIMIT 1",
+	[KQ_TALLY] = "SELECT coalesce(sum(state = 'pending'), 0), "
+	    "coalesce(sum(state = 'pending' AND sent_at < ?1), 0), "
+	    "coalesce(sum(state IN ('accepted', 'received')), 0), "
+	    "coalesce(sum(state IN ('rejected', 'partial')), 0) "
+	    "FROM our_interchanges",
 };
 
 struct ack_part {
@@ -429,4 +435,24 @@ out:
 		store_ack_row_free(&rows[i]);
 	free(rows);
 	return rc;
+}
+
+int
+store_ack_tally(struct store *s, int64_t before, struct store_ack_tally *t,
+    struct spool_error *err)
+{
+	sqlite3_stmt *st;
+
+	memset(t, 0, sizeof(*t));
+	if ((st = stmt(s, KQ_TALLY, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, before);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return store_stmt_err(s, st, err);
+	t->pending = sqlite3_column_int64(st, 0);
+	t->overdue = sqlite3_column_int64(st, 1);
+	t->acknowledged = sqlite3_column_int64(st, 2);
+	t->rejected = sqlite3_column_int64(st, 3);
+	sqlite3_reset(st);
+	return 0;
 }

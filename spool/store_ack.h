@@ -71,4 +71,13 @@ int	store_ack_overdue(struct store *, int64_t before,
 int	store_ack_find(struct store *, const char *partner,
 	    const char *control, struct store_ack_row *, struct spool_error *);
 
+/* Our interchanges by their acknowledgment, for status and metrics:
+   overdue = pending and sent before `before'. */
+struct store_ack_tally {
+	int64_t	 pending, overdue, acknowledged, rejected;
+};
+
+int	store_ack_tally(struct store *, int64_t before,
+	    struct store_ack_tally *, struct spool_error *);
+
 #endif

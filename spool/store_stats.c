@@ -22,7 +22,7 @@
 struct store_stats {
 	sqlite3		*db;
 	sqlite3_stmt	*ping, *counts, *events, *latency, *le, *gap,
-			*deferred;
+			*deferred, *acks_overdue;
 };
 
 static int
@@ -67,7 +67,10 @@ store_stats_open(const char *path, struct spool_error *err)
 	    "WHERE gap_since IS NOT NULL", &s->gap, err) == -1 ||
 	    prep(s, "SELECT min(received_at) FROM messages "
 	    "INDEXED BY messages_deferred WHERE state = 'deferred'",
-	    &s->deferred, err) == -1)
+	    &s->deferred, err) == -1 ||
+	    prep(s, "SELECT count(*) FROM our_interchanges INDEXED BY "
+	    "our_interchanges_pending WHERE state = 'pending' AND "
+	    "overdue_at IS NOT NULL", &s->acks_overdue, err) == -1)
 		goto fail;
 	return s;
 fail:
@@ -87,6 +90,7 @@ store_stats_close(struct store_stats *s)
 	sqlite3_finalize(s->le);
 	sqlite3_finalize(s->gap);
 	sqlite3_finalize(s->deferred);
+	sqlite3_finalize(s->acks_overdue);
 	sqlite3_close(s->db);
 	free(s);
 }
@@ -218,4 +222,11 @@ store_stats_oldest(struct store_stats *s, int64_t *gap_since,
 	    one(s, s->deferred, deferred_since, err) == -1)
 		return -1;
 	return 0;
+}
+
+int
+store_stats_acks_overdue(struct store_stats *s, int64_t *n,
+    struct spool_error *err)
+{
+	return one(s, s->acks_overdue, n, err);
 }

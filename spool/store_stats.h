@@ -70,4 +70,9 @@ int	store_stats_latency(struct store_stats *, void (*cb)(void *,
 int	store_stats_oldest(struct store_stats *, int64_t *gap_since,
 	    int64_t *deferred_since, struct spool_error *);
 
+/* Our outbound interchanges reported overdue (housekeeping, after
+   ack_overdue) and still unacknowledged. 0, or -1 (err). */
+int	store_stats_acks_overdue(struct store_stats *, int64_t *n,
+	    struct spool_error *);
+
 #endif

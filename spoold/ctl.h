@@ -95,6 +95,13 @@ int		 cmd_release(struct ctl *, int argc, char **argv);
 int		 cmd_delete(struct ctl *, int argc, char **argv);
 int		 cmd_log(struct ctl *, int argc, char **argv);
 
+/* Our outbound interchanges and their acknowledgments (ctl_ack.c): the
+   status line, its JSON object "acks", and show --outbound. */
+void		 ctl_ack_text(struct ctl *);
+void		 ctl_ack_json(struct ctl *);
+int		 ctl_show_outbound(struct ctl *, const char *partner,
+		    const char *control);
+
 /* The user who runs spoolctl, for the record: a name or "uid N". */
 const char	*ctl_user(char *buf, size_t len);
 /* Wake spoold after a lever (SIGUSR1); a failure is said, not fatal. */

@@ -266,6 +266,7 @@ status_json(struct ctl *c, const int64_t *counts, int64_t incoming,
 	jd_kint(j, "last_minute", as->duplicates_last_minute);
 	jd_kint(j, "last_hour", as->duplicates_last_hour);
 	jd_object_end(j);
+	ctl_ack_json(c);
 	disk_json(j, dk);
 	jd_object_end(j);
 }
@@ -343,6 +344,7 @@ status_text(struct ctl *c, const int64_t *counts, int64_t incoming,
 	printf("duplicate %" PRId64 " in the last minute, %" PRId64
 	    " in the last hour\n", as->duplicates_last_minute,
 	    as->duplicates_last_hour);
+	ctl_ack_text(c);
 	disk_text(dk);
 }
 

@@ -509,6 +509,7 @@ run(struct daemon *d)
 			next = min_wait(next, d->trouble_due > store_now_ms() ?
 			    d->trouble_due - store_now_ms() : 1);
 		next = min_wait(next, hk_gaps(d));
+		next = min_wait(next, hk_acks(d));
 		next = min_wait(next, hk_retention(d));
 		next = min_wait(next, hk_guard(d));
 		next = min_wait(next, notify_watchdog(&d->notify,

@@ -63,6 +63,7 @@ struct daemon {
 	struct stat		 lock_st, db_st;	/* what we hold */
 	int64_t			 guard_at;	/* next check, store_now_ms */
 	int64_t			 retention_at;	/* next look at done/ */
+	int64_t			 acks_at;	/* next look for overdue acks */
 	/*
 	 * Disk trouble (see the top of this file): spoold.status (or -1);
 	 * below min_free_space; free bytes and the limit at the last look;
@@ -94,6 +95,7 @@ int	startup_repair(struct daemon *);
 int	hk_presence(struct daemon *, bool running);
 int64_t	hk_guard(struct daemon *);
 int64_t	hk_gaps(struct daemon *);
+int64_t	hk_acks(struct daemon *);
 int64_t	hk_retention(struct daemon *);
 void	hk_space(struct daemon *);
 bool	hk_in_trouble(const struct daemon *);

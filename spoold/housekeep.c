@@ -1,7 +1,9 @@
 /*
  * housekeep.c - spoold's periodic jobs beside accepting and processing:
  * the guard (are spoold.lock and the store still the files we hold?),
- * open gaps reported once they are older than gap_alert_after,
+ * open gaps reported once they are older than gap_alert_after, our
+ * outbound interchanges still unacknowledged after ack_overdue (logged
+ * once each),
  * retention (spool/retention.c), the free-space check, and the retries
  * of writes a full disk kept back (bundles, .reason sidecars, outbound
  * files, the daemon's row for spoolctl).
@@ -33,6 +35,7 @@
 #include "outbound.h"
 #include "retention.h"
 #include "spoollock.h"
+#include "store_ack.h"
 #include "store_cycle.h"
 
 int
@@ -157,6 +160,50 @@ hk_gaps(struct daemon *d)
 	if (rc != 1)
 		return -1;
 	return since + after > now ? since + after - now : STORE_RETRY_MS;
+}
+
+static int
+ack_overdue(void *arg, const struct store_ack_row *r)
+{
+	(void)arg;
+	log_warn("event=ack-overdue partner=%s syntax=%s control=%s "
+	    "sent_ms=%" PRId64 " reason=\"no acknowledgment from the partner "
+	    "for our interchange\"", LOG_Q(r->partner), r->syntax,
+	    LOG_Q(r->control), r->sent_at);
+	return 0;
+}
+
+/*
+ * Our outbound interchanges (DESIGN 16) still pending after ack_overdue:
+ * logged once each (store_ack_overdue() marks them in the same
+ * transaction). A look every ack_overdue / 2, between 1 s and 60 s.
+ * Returns ms until the next look.
+ */
+int64_t
+hk_acks(struct daemon *d)
+{
+	struct spool_error err;
+	int64_t now = store_now_ms(), every;
+
+	every = (int64_t)d->conf->ack_overdue_ms / 2;
+	if (every < 1000)
+		every = 1000;
+	if (every > 60000)
+		every = 60000;
+	if (d->acks_at > now && d->acks_at - now <= every)
+		return d->acks_at - now;
+	d->acks_at = now + every;
+	spool_clearerr(&err);
+	if (store_begin(&d->store, &err) == -1)
+		return every;
+	if (store_ack_overdue(&d->store, now -
+	    (int64_t)d->conf->ack_overdue_ms, ack_overdue, d, &err) == -1 ||
+	    store_commit(&d->store, &err) == -1) {
+		store_rollback(&d->store);
+		log_err("event=ack-overdue status=failed reason=%s",
+		    LOG_Q(err.msg));
+	}
+	return every;
 }
 
 /*

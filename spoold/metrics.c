@@ -157,6 +157,7 @@ struct agg {
 	size_t		  nle;
 	int64_t		 *lat;		/* [np1][nle + 1]: last, +Inf */
 	int64_t		 *lat_sum;	/* [np1], ms */
+	int64_t		  acks_overdue;	/* our interchanges, unacked */
 };
 
 static void
@@ -238,7 +239,8 @@ agg_read(struct http *h, struct agg *a, int64_t *gap, int64_t *deferred)
 	if (store_stats_counts(st, state_row, a, &err) == -1 ||
 	    store_stats_events(st, event_row, a, &err) == -1 ||
 	    store_stats_latency(st, latency_row, a, &err) == -1 ||
-	    store_stats_oldest(st, gap, deferred, &err) == -1) {
+	    store_stats_oldest(st, gap, deferred, &err) == -1 ||
+	    store_stats_acks_overdue(st, &a->acks_overdue, &err) == -1) {
 		store_stats_end(st);
 		return -1;
 	}
@@ -347,6 +349,9 @@ write_store(FILE *fp, const struct agg *a, int64_t now, int64_t gap,
 	fprintf(fp, "spoold_oldest_deferred_age_seconds %.3f\n",
 	    deferred > 0 && now > deferred ?
 	    (double)(now - deferred) / 1000 : 0.0);
+	family(fp, "spoold_acks_overdue", "gauge", "Our outbound EDIFACT "
+	    "and X12 interchanges still unacknowledged after ack_overdue.");
+	fprintf(fp, "spoold_acks_overdue %" PRId64 "\n", a->acks_overdue);
 }
 
 static uint64_t

@@ -66,8 +66,10 @@ static const struct {
 	    "     [--batch N] [--older-than AGE] [--limit N]",
 	    "the messages, oldest first; by default every one not done,\n"
 	    "at most 100 (--limit 0: all)" },
-	{ "show", "show MSGID | show --tx PARTNER ID",
-	    "one message, or a transaction's timeline" },
+	{ "show", "show MSGID | show --tx PARTNER ID | "
+	    "show --outbound PARTNER CONTROL",
+	    "one message, a transaction's timeline, or one of our outbound\n"
+	    "EDI interchanges and its acknowledgment" },
 	{ "retry", "retry MSGID... | retry - | retry --tx PARTNER ID | "
 	    "retry --all-failed",
 	    "queue failed or deferred messages again (-: IDs from standard\n"

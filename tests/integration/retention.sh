@@ -193,6 +193,11 @@ J2=$(sql "SELECT file_name FROM messages WHERE orig_name = 'junk2.xml'")
 wait_until 20 '[ ! -e "$T/spool/failed/$H1" ] &&
     [ ! -e "$T/spool/rejected/$J2" ]' ||
     fail "spoold did not empty failed/ and rejected/ after their retention"
+# Each sidecar goes right after its file (retention.c): wait for the log
+# line, written after both, before looking.
+wait_until 20 'grep -q "event=retention dir=failed removed=" "$T/log" &&
+    grep -q "event=retention dir=rejected removed=" "$T/log"' ||
+    fail "the retention of failed/ and rejected/ was not logged"
 [ ! -e "$T/spool/failed/$H1.reason" ] && [ ! -e "$T/spool/rejected/$J2.reason" ] ||
     fail "the .reason sidecars were left"
 wait_until 20 'grep -q "event=retention dir=failed removed=" "$T/log" &&

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "ack.h"
 #include "conf.h"
 
 static char tmpl[] = "/tmp/test_conf.XXXXXX";
@@ -576,6 +577,29 @@ test_id_lists_refuse_what_they_cannot_hold(void **state)
 	    "duplicate key \"batch_size\"");
 }
 
+static void
+test_partner_ack_and_ack_overdue(void **state)
+{
+	struct conf c;
+
+	(void)state;
+	c = load_ok("[processing]\nack_overdue = 2h\n"
+	    "[partner a]\nack = 997\n[partner b]\nack = contrl\n"
+	    "[partner c]\n");
+	assert_int_equal(c.ack_overdue_ms, 2 * 3600 * 1000);
+	assert_int_equal(conf_partner(&c, "a")->ack, ACK_997);
+	assert_int_equal(conf_partner(&c, "b")->ack, ACK_CONTRL);
+	assert_int_equal(conf_partner(&c, "c")->ack, ACK_NONE);
+	conf_free(&c);
+	conf_defaults(&c);
+	assert_int_equal(c.ack_overdue_ms, 24 * 3600 * 1000);
+	conf_free(&c);
+	expect_error("[partner a]\nack = 998\n", 2,
+	    "none, contrl, 997 or 999");
+	expect_error("[partner a]\nack = none\nack = 999\n", 3,
+	    "duplicate key \"ack\"");
+}
+
 int
 main(void)
 {
@@ -604,6 +628,7 @@ main(void)
 		cmocka_unit_test(test_oversized_file_is_refused),
 		cmocka_unit_test(test_id_lists_continue_and_quote),
 		cmocka_unit_test(test_id_lists_refuse_what_they_cannot_hold),
+		cmocka_unit_test(test_partner_ack_and_ack_overdue),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
