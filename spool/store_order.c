@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "spooldir.h"
 #include "store_order.h"
 
 #define LIVE "duplicate_of IS NULL AND rejected = 0"
@@ -30,6 +31,9 @@ enum {
 	OQ_PARKED_AFTER,
 	OQ_AFTER_DONE,
 	OQ_AFTER_WAITING,
+	OQ_PAIRS,
+	OQ_PAIR_PARKED,
+	OQ_MSGS,
 	OQ_COUNT
 };
 
@@ -65,6 +69,18 @@ static const char *sqls[OQ_COUNT] = {
 	    "d.reference = ?2 AND d.state = 'done' AND d.duplicate_of IS NULL "
 	    "AND d.rejected = 0 AND instr(' ' || m.after_types || ' ', ' ' || "
 	    "d.type || ' ') > 0)) ORDER BY m.id LIMIT 1",
+	[OQ_PAIRS] = "SELECT t.partner, t.transaction_id, t.next_seq, "
+	    "t.gap_since, t.gap_alerted, (SELECT count(*) FROM skips k WHERE "
+	    "k.partner = t.partner AND k.transaction_id = t.transaction_id) "
+	    "FROM transactions t WHERE substr(t.transaction_id, 1, 12) = "
+	    "'interchange ' AND (?1 IS NULL OR t.partner = ?1) ORDER BY "
+	    "t.partner, t.transaction_id",
+	[OQ_PAIR_PARKED] = "SELECT DISTINCT ic_control FROM messages WHERE "
+	    "partner = ?1 AND ic_pair = ?2 AND state = 'parked' AND " LIVE
+	    " ORDER BY ic_control",
+	[OQ_MSGS] = "SELECT id, ic_pair, state, type, duplicate_of, reason, "
+	    "orig_name, batch FROM messages WHERE partner = ?1 AND ic_control "
+	    "= ?2 AND ic_pair IS NOT NULL ORDER BY id",
 };
 
 struct order_part {
@@ -266,4 +282,109 @@ store_after_waiting(struct store *s, const char *partner,
 	sqlite3_bind_text(st, 2, reference, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, type, -1, SQLITE_STATIC);
 	return one_id(s, st, id, NULL, err);
+}
+
+/* The numbers parked for a pair, into p->parked. */
+static int
+pair_parked(struct store *s, struct store_ic_pair *p, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	int64_t *np;
+	size_t cap = 0;
+	int rc;
+
+	if ((st = stmt(s, OQ_PAIR_PARKED, err)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, p->partner, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, p->pair, -1, SQLITE_TRANSIENT);
+	while ((rc = store_row(s, st, err)) == 1) {
+		if (p->nparked == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((np = realloc(p->parked, cap * sizeof(*np))) ==
+			    NULL) {
+				spool_seterr(err, "out of memory");
+				rc = -1;
+				break;
+			}
+			p->parked = np;
+		}
+		p->parked[p->nparked++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+int
+store_ic_pairs(struct store *s, const char *partner, store_ic_pair_fn fn,
+    void *arg, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	struct store_ic_pair p;
+	char *pa = NULL, *pr = NULL;
+	int rc;
+
+	if ((st = stmt(s, OQ_PAIRS, err)) == NULL)
+		return -1;
+	store_bind_opt_text(st, 1, partner);
+	while ((rc = store_row(s, st, err)) == 1) {
+		memset(&p, 0, sizeof(p));
+		if (store_col_dup(st, 0, &pa) == -1 ||
+		    store_col_dup(st, 1, &pr) == -1) {
+			spool_seterr(err, "out of memory");
+			rc = -1;
+			break;
+		}
+		p.partner = pa;
+		p.pair = pr;
+		p.next = sqlite3_column_int64(st, 2);
+		p.gap_since = sqlite3_column_int64(st, 3);
+		p.gap_alerted = sqlite3_column_int(st, 4) != 0;
+		p.nskipped = sqlite3_column_int64(st, 5);
+		/* The walk's statement differs from pair_parked()'s. */
+		rc = pair_parked(s, &p, err);
+		if (rc != -1)
+			rc = fn(arg, &p) == -1 ? -1 : 0;
+		free(p.parked);
+		free(pa);
+		free(pr);
+		pa = pr = NULL;
+		if (rc == -1)
+			break;
+	}
+	free(pa);
+	free(pr);
+	sqlite3_reset(st);
+	return rc == -1 ? -1 : 0;
+}
+
+int
+store_ic_msgs(struct store *s, const char *partner, int64_t n,
+    store_ic_msg_fn fn, void *arg, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	struct store_ic_msg m;
+	int rc;
+
+	if ((st = stmt(s, OQ_MSGS, err)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, n);
+	while ((rc = store_row(s, st, err)) == 1) {
+		memset(&m, 0, sizeof(m));
+		m.id = sqlite3_column_int64(st, 0);
+		m.pair = (const char *)sqlite3_column_text(st, 1);
+		m.state = spool_state_parse((const char *)
+		    sqlite3_column_text(st, 2));
+		m.type = (const char *)sqlite3_column_text(st, 3);
+		m.duplicate_of = sqlite3_column_int64(st, 4);
+		m.reason = (const char *)sqlite3_column_text(st, 5);
+		m.orig_name = (const char *)sqlite3_column_text(st, 6);
+		m.batch = sqlite3_column_int64(st, 7);
+		if (fn(arg, &m) == -1) {
+			rc = -1;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	return rc == -1 ? -1 : 0;
 }

@@ -7,6 +7,8 @@
 #ifndef SPOOL_STORE_ORDER_H
 #define SPOOL_STORE_ORDER_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -44,5 +46,38 @@ int	store_after_done(struct store *, const char *partner,
 int	store_after_waiting(struct store *, const char *partner,
 	    const char *reference, const char *type, int64_t *id,
 	    struct spool_error *);
+
+/* A pair ordered by interchange control number, for spoolctl. */
+struct store_ic_pair {
+	const char	*partner;
+	const char	*pair;		/* "interchange SENDER RECIPIENT" */
+	int64_t		 next;		/* the next expected number */
+	int64_t		 gap_since;	/* 0: no gap open */
+	bool		 gap_alerted;
+	int64_t		*parked;	/* numbers parked, ascending */
+	size_t		 nparked;
+	int64_t		 nskipped;	/* numbers skipped */
+};
+typedef int (*store_ic_pair_fn)(void *, const struct store_ic_pair *);
+/* Every pair (of partner, or all when NULL), by partner and pair. */
+int	store_ic_pairs(struct store *, const char *partner, store_ic_pair_fn,
+	    void *, struct spool_error *);
+
+/* A message under an interchange control number, for spoolctl. */
+struct store_ic_msg {
+	int64_t		 id;
+	const char	*pair;
+	int		 state;		/* enum spool_state */
+	const char	*type;
+	int64_t		 duplicate_of;
+	const char	*reason;
+	const char	*orig_name;
+	int64_t		 batch;
+};
+typedef int (*store_ic_msg_fn)(void *, const struct store_ic_msg *);
+/* The messages of partner under number n (any pair), by ID: copies and
+ * refused ones too. 0, -1. */
+int	store_ic_msgs(struct store *, const char *partner, int64_t n,
+	    store_ic_msg_fn, void *, struct spool_error *);
 
 #endif

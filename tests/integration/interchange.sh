@@ -132,6 +132,27 @@ run() {
 	put "$syn-5.edi" acme
 	wait_until 20 "taken acme && [ \$(n_state acme parked) = 1 ]" ||
 	    fail "$syn: interchange 5 is not parked"
+	# spoolctl list --control: next 4, 5 parked, the gap 4.
+	ctl list --control --partner acme >"$T/out" 2>&1 ||
+	    { cat "$T/out" >&2; fail "$syn: list --control failed"; }
+	grep "$pair" "$T/out" | grep -Eq ' 4  5 +4$' ||
+	    { cat "$T/out" >&2; fail "$syn: list --control is wrong"; }
+	ctl --json list --control >"$T/json"
+	[ "$(jq -c --arg p "$pair" '.pairs[] | select(.pair == $p) |
+	    [.partner, .next, .parked, .gaps]' "$T/json")" = \
+	    '["acme",4,[5],[{"from":4,"to":4}]]' ] ||
+	    { cat "$T/json" >&2; fail "$syn: list --control --json is wrong"; }
+	# spoolctl show --interchange: 2's three fates.
+	ctl show --interchange acme 2 >"$T/out" 2>&1 ||
+	    { cat "$T/out" >&2; fail "$syn: show --interchange failed"; }
+	grep "^[0-9].*$pair" "$T/out" | awk '{ print $5 }' | tr '\n' ' ' |
+	    grep -q '^done duplicate rejected $' ||
+	    { cat "$T/out" >&2; fail "$syn: show --interchange is wrong"; }
+	ctl --json show --interchange acme 2 >"$T/json"
+	[ "$(jq -c --arg p "$pair" '[.messages[] | select(.pair == $p) |
+	    .state, (.duplicate_of != null)]' "$T/json")" = \
+	    '["done",false,"done",true,"rejected",false]' ] ||
+	    { cat "$T/json" >&2; fail "$syn: show --interchange --json"; }
 	ctl skip acme "$pair" 4 --reason "never sent" >"$T/out" 2>&1 ||
 	    { cat "$T/out" >&2; fail "$syn: spoolctl skip refused"; }
 	wait_until 20 "[ \$(wc -l <'$T/calls.log') -ge 4 ]" ||
