@@ -13,8 +13,9 @@
 
 cat >"$T/h.sh" <<EOF
 #!/bin/sh
+# A message of order PO-FAIL fails, permanently.
+grep -q PO-FAIL && exit 1
 printf '%s|%s\n' "\$SPOOLD_TYPE" "\$SPOOLD_MESSAGE_ID" >>'$T/calls.log'
-cat >/dev/null
 EOF
 chmod +x "$T/h.sh"
 : >"$T/calls.log"
@@ -165,6 +166,31 @@ run() {
 
 run x12 "interchange ZZ:ACMEX12 ZZ:SPOOLD"
 ok "x12: 3, 1, 2 processed 1, 2, 3; duplicate; changed rejected; skip"
+
+# A failed interchange blocks the next; its number cannot be skipped
+# while its message is there; deleting the message settles the number
+# (a skip with the same who and why) and the next one goes.
+pair="interchange ZZ:ACMEX12 ZZ:SPOOLD"
+x12 6 PO-FAIL >"$T/work/x12-6.edi"
+x12 7 >"$T/work/x12-7.edi"
+put x12-6.edi acme
+wait_until 20 "[ \$(n_state acme failed) = 1 ]" || fail "6 did not fail"
+put x12-7.edi acme
+wait_until 20 "taken acme && [ \$(n_state acme parked) = 1 ]" ||
+    fail "7 is not parked behind the failed 6"
+if ctl skip acme "$pair" 6 --reason x >"$T/out" 2>&1; then
+	fail "a control number with a failed message was skipped"
+fi
+grep -q "not done" "$T/out" || { cat "$T/out" >&2; fail "skip: no reason"; }
+ctl delete "$(sql "SELECT id FROM messages WHERE state = 'failed'")" \
+    --reason "cancelled by phone" >"$T/out" 2>&1 ||
+    { cat "$T/out" >&2; fail "delete refused"; }
+wait_until 20 "[ \$(wc -l <'$T/calls.log') -ge 5 ]" ||
+    { cat "$T/calls.log" >&2; fail "7 not processed after 6 was deleted"; }
+[ "$(sql "SELECT user != '' AND reason LIKE '%cancelled by phone%' FROM
+    skips WHERE transaction_id = '$pair' AND seq = 6")" = 1 ] ||
+    fail "the deletion did not skip 6 with who and why"
+ok "x12: a failed interchange blocks; deleting it lets the next go"
 run edifact "interchange ZZ:ACMEEDI ZZ:SPOOLD"
 ok "edifact: the same"
 
