@@ -299,6 +299,32 @@ rollback:
 	return -1;
 }
 
+/* The same for a message of an interchange ordered by its control number
+ * (DESIGN 16): parked/ while the pair waits for an earlier number. */
+static int
+release_to_ic(struct cycle_ctx *ctx, const struct store_work *w, int *to,
+    struct spool_error *err)
+{
+	char *pair, *ref, *type;
+	int64_t n, next;
+	int rc;
+
+	if ((rc = store_order_of(ctx->store, w->id, &pair, &n, &ref, &type,
+	    err)) != 1)
+		return rc == -1 ? -1 : 0;
+	free(ref);
+	free(type);
+	if (pair == NULL)
+		return 0;
+	rc = store_tx_next(ctx->store, w->partner, pair, &next, err);
+	if (rc == 1 && n > next) {
+		*to = ST_PARKED;
+		rc = store_tx_set_gap(ctx->store, w->partner, pair, 1, err);
+	}
+	free(pair);
+	return rc == -1 ? -1 : 0;
+}
+
 /* Where a released message goes: queue/, or parked/ behind a gap. */
 static int
 release_to(struct cycle_ctx *ctx, const struct store_work *w, int *to,
@@ -309,7 +335,7 @@ release_to(struct cycle_ctx *ctx, const struct store_work *w, int *to,
 
 	*to = ST_QUEUE;
 	if (w->transaction_id == NULL)
-		return 0;
+		return release_to_ic(ctx, w, to, err);
 	if ((rc = store_tx_next(ctx->store, w->partner, w->transaction_id,
 	    &next, err)) == -1)
 		return -1;

@@ -136,7 +136,7 @@ run() {
 	# spoolctl list --control: next 4, 5 parked, the gap 4.
 	ctl list --control --partner acme >"$T/out" 2>&1 ||
 	    { cat "$T/out" >&2; fail "$syn: list --control failed"; }
-	grep "$pair" "$T/out" | grep -Eq ' 4  5 +4$' ||
+	grep "$pair" "$T/out" | grep -Eq ' 4  5 +4( \(alerted\))?$' ||
 	    { cat "$T/out" >&2; fail "$syn: list --control is wrong"; }
 	ctl --json list --control >"$T/json"
 	[ "$(jq -c --arg p "$pair" '.pairs[] | select(.pair == $p) |
@@ -191,6 +191,28 @@ wait_until 20 "[ \$(wc -l <'$T/calls.log') -ge 5 ]" ||
     skips WHERE transaction_id = '$pair' AND seq = 6")" = 1 ] ||
     fail "the deletion did not skip 6 with who and why"
 ok "x12: a failed interchange blocks; deleting it lets the next go"
+
+# A parked interchange held and released goes back to parked/, not to
+# queue/: 9 still waits for 8.
+x12 8 >"$T/work/x12-8.edi"
+x12 9 >"$T/work/x12-9.edi"
+put x12-9.edi acme
+wait_until 20 "taken acme && [ \$(n_state acme parked) = 1 ]" ||
+    fail "9 is not parked"
+id9=$(sql "SELECT id FROM messages WHERE state = 'parked'")
+ctl hold "$id9" --reason "look first" >"$T/out" 2>&1 ||
+    { cat "$T/out" >&2; fail "hold refused"; }
+ctl release "$id9" >"$T/out" 2>&1 ||
+    { cat "$T/out" >&2; fail "release refused"; }
+[ "$(sql "SELECT state FROM messages WHERE id = $id9")" = parked ] ||
+    fail "a released 9 did not go back to parked/ behind 8"
+put x12-8.edi acme
+wait_until 20 "[ \$(wc -l <'$T/calls.log') -ge 7 ]" ||
+    { cat "$T/calls.log" >&2; fail "8 and 9 not processed"; }
+[ "$(tail -n 2 "$T/calls.log" | sed 's/.*|//' | tr '\n' ' ')" = \
+    "$(sql "SELECT id FROM messages WHERE ic_control = 8 AND state = 'done'
+    AND ic_pair = '$pair'") $id9 " ] || fail "not 8, then 9"
+ok "x12: a held parked interchange released waits again"
 run edifact "interchange ZZ:ACMEEDI ZZ:SPOOLD"
 ok "edifact: the same"
 
