@@ -58,7 +58,7 @@ struct accept_readinfo {
 	enum conf_order		 order;		/* the partner's, else the
 						   dialect's (DESIGN 16) */
 	const char		*after;		/* order = after: the types
-						   this one waits for, or NULL */
+						   it waits for, or NULL */
 	int64_t			 first_control;	/* [partner] first_control */
 };
 

@@ -95,6 +95,10 @@ run() {
 	sql "SELECT reason FROM messages WHERE state = 'parked'" |
 	    grep -q "waits for interchange control number 1" ||
 	    fail "$syn: the parked reason does not name number 1"
+	# gap_alert_after = 1s: the gap is reported in the pair's words.
+	want="tx=\"$pair\".*interchange control number 1 has not arrived"
+	wait_until 20 "grep -q '$want' '$T/log'" ||
+	    fail "$syn: no gap alert for control number 1"
 	put "$syn-1.edi" acme
 	wait_until 20 "[ \$(wc -l <'$T/calls.log') -ge 1 ]" ||
 	    fail "$syn: interchange 1 not processed"
