@@ -375,6 +375,22 @@ classify_ic(struct store *s, const char *partner, const struct msg_header *h,
 		return -1;
 	if (rc == 1 && (batch == 0 || batch != mode->batch))
 		return seen_copy(s, partner, h, sha, r, err) == -1 ? -1 : 0;
+	if (rc == 1) {
+		/* The same file: the same message twice in it (a file may
+		 * hold two interchanges of one number) is a copy too. */
+		struct store_msgref ref;
+
+		rc = h->message_id != NULL ? store_find_msgid(s, partner,
+		    h->type, h->message_id, false, &ref, err) :
+		    store_find_hash(s, partner, sha, &ref, err);
+		if (rc == -1)
+			return -1;
+		if (rc == 1) {
+			store_msgref_free(&ref);
+			return seen_copy(s, partner, h, sha, r, err) == -1 ?
+			    -1 : 0;
+		}
+	}
 	if (rc == 0 && h->control < r->next) {
 		/* Not live: a tombstone, a skip, or older than the window. */
 		rc = seen_copy(s, partner, h, sha, r, err);

@@ -221,6 +221,16 @@ wait_until 20 "[ \$(wc -l <'$T/calls.log') -ge 7 ]" ||
     "$(sql "SELECT id FROM messages WHERE ic_control = 8 AND state = 'done'
     AND ic_pair = '$pair'") $id9 " ] || fail "not 8, then 9"
 ok "x12: a held parked interchange released waits again"
+
+# One file holding interchange 10 twice: the second is a copy.
+{ x12 10; x12 10; } >"$T/work/x12-10-twice.edi"
+put x12-10-twice.edi acme
+wait_until 20 "[ \$(wc -l <'$T/calls.log') -ge 8 ]" ||
+    { tail -n 5 "$T/log" >&2; fail "10 not processed"; }
+wait_until 20 "[ \$(sql \"SELECT count(*) FROM messages WHERE ic_control = 10
+    AND duplicate_of IS NOT NULL\") = 1 ]" ||
+    fail "the second interchange 10 of one file is not a duplicate"
+ok "x12: an interchange twice in one file is processed once"
 run edifact "interchange ZZ:ACMEEDI ZZ:SPOOLD"
 ok "edifact: the same"
 

@@ -217,6 +217,9 @@ test_interchange_numbers_in_order(void **state)
 	mode.batch = 2;
 	assert_int_equal(take(fx, &mode, 1, 1, 0, &id1, NULL, 0), SEQ_READY);
 	assert_int_equal(take(fx, &mode, 1, 2, 0, &id1b, NULL, 0), SEQ_READY);
+	/* The same message twice in that file: a copy, not a second row. */
+	assert_int_equal(take(fx, &mode, 1, 2, 0, &x, NULL, 0),
+	    SEQ_DUPLICATE);
 	/* 1 again, the same: a duplicate; changed: refused. */
 	mode.batch = 3;
 	assert_int_equal(take(fx, &mode, 1, 1, 0, &x, NULL, 0),
