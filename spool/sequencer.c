@@ -40,16 +40,20 @@
  * reference is kept (DESIGN 18, within dedup_window): then each message
  * of the copy is a duplicate when a message with its message_id (or,
  * without one, its digest) has the same content, and rejected when not
- * ("interchange control number reused with different content"). A
- * number equal to next is ready, a higher one parked (all its messages:
- * the first one classified decides, the rest of its batch follows); one
+ * ("interchange control number reused with different content"); the
+ * same message twice in one file is such a copy too. A number equal to
+ * next is ready, a higher one parked (all its messages: the first one
+ * classified decides, the rest of its batch follows); one
  * below next never seen is refused (skipped, or purged beyond the
  * window). The first expected number is [partner] first_control, or,
  * with auto, the first interchange a pair sends. Release keeps the
  * cycle's rule of one successor per message done: a done message of
  * number N releases the next parked message of N; the last one done
  * moves next to N+1 and releases the first message of N+1 (so an
- * interchange's messages go through in order of arrival).
+ * interchange's messages go through in order of arrival). Not guarded:
+ * a native transaction that a partner itself names "interchange S R"
+ * shares its row with that pair of the same partner, so such a partner
+ * can only confuse the order of its own messages.
  *
  * after: a message whose type has an after.TYPE rule and a business
  * reference (the dialect's transaction key) is parked unless a message
