@@ -79,6 +79,7 @@
 #include "store_admin.h"
 #include "store_batch.h"
 #include "store_cycle.h"
+#include "store_order.h"
 
 /* Bytes of checked uploads a batch holds until their move. */
 #define HOLD_MAX	(64 * 1024 * 1024)
@@ -297,6 +298,7 @@ accept_message(struct accept_ctx *c, const struct accept_src *src,
 {
 	struct spool_error perr;
 	struct seq_result sr;
+	struct seq_mode mode;
 	struct store_newmsg m;
 	struct accept_readinfo ri;
 	struct msg msg;
@@ -353,9 +355,19 @@ accept_message(struct accept_ctx *c, const struct accept_src *src,
 		goto out;
 	}
 
-	if (seq_classify(c->store, src->partner, &msg.hdr, sha, &sr, err) ==
-	    -1)
+	memset(&mode, 0, sizeof(mode));
+	mode.order = ri.native ? CONF_ORDER_DEFAULT : ri.order;
+	mode.first_control = ri.first_control;
+	mode.after = ri.after;
+	mode.reference = ri.business_tx;
+	mode.batch = src->batch;
+	if (seq_classify_mode(c->store, src->partner, &msg.hdr, sha, &mode,
+	    &sr, err) == -1)
 		goto out;
+	if (sr.pair[0] != '\0')
+		snprintf(o->logid, sizeof(o->logid), "partner=%s pair=%s "
+		    "control=%" PRId64 " file=%s", LOG_Q(src->partner),
+		    LOG_Q(sr.pair), sr.control, LOG_Q(src->orig_name));
 	if (msg.hdr.transaction_id != NULL)
 		snprintf(o->logid, sizeof(o->logid), "partner=%s tx=%s seq=%"
 		    PRId64 " file=%s", LOG_Q(src->partner),
@@ -365,6 +377,10 @@ accept_message(struct accept_ctx *c, const struct accept_src *src,
 		set_reason(o, src, sr.reason);
 		ret = accept_reject(c, src, sha, (int64_t)len, &msg.hdr, o,
 		    err);
+		/* Refused under its interchange number: shown with it. */
+		if (ret == 0 && sr.pair[0] != '\0' && store_order_set(c->store,
+		    o->id, sr.pair, sr.control, NULL, err) == -1)
+			ret = -1;
 		goto out;
 	}
 
@@ -392,6 +408,8 @@ accept_message(struct accept_ctx *c, const struct accept_src *src,
 		break;
 	case SEQ_PARKED:
 		m.state = ST_PARKED;
+		if (sr.reason[0] != '\0')
+			m.reason = sr.reason;
 		stats->parked++;
 		break;
 	default:
@@ -423,6 +441,13 @@ accept_message(struct accept_ctx *c, const struct accept_src *src,
 	m.id = o->id;
 	m.file_name = o->file_name;
 	if (store_insert(c->store, &m, &o->id, err) == -1)
+		goto out;
+	if ((sr.pair[0] != '\0' || sr.after != NULL) &&
+	    store_order_set(c->store, o->id, sr.pair[0] != '\0' ? sr.pair :
+	    NULL, sr.control, sr.after, err) == -1)
+		goto out;
+	if (sr.pair[0] != '\0' && m.state == ST_PARKED &&
+	    store_tx_note_gap(c->store, src->partner, sr.pair, err) == -1)
 		goto out;
 	o->state = m.state;
 	o->duplicate = m.duplicate_of != 0;

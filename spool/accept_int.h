@@ -55,6 +55,11 @@ struct accept_readinfo {
 	bool			 test;		/* a test interchange */
 	const char		*test_what;	/* "ISA15 = T", ... */
 	char			*business_tx;	/* malloc'd, or NULL */
+	enum conf_order		 order;		/* the partner's, else the
+						   dialect's (DESIGN 16) */
+	const char		*after;		/* order = after: the types
+						   it waits for, or NULL */
+	int64_t			 first_control;	/* [partner] first_control */
 };
 
 /*

@@ -29,6 +29,21 @@
 #include "message.h"
 #include "message_int.h"
 
+/* The types qtype waits for: the partner's after.TYPE, else the
+ * dialect's (DESIGN 16). */
+static const char *
+after_of(const struct conf_partner *pc, const struct dialect *d,
+    const char *qtype)
+{
+	size_t i;
+
+	for (i = 0; pc != NULL && pc->after_types != NULL &&
+	    pc->after_types[i] != NULL; i++)
+		if (strcmp(pc->after_types[i], qtype) == 0)
+			return pc->after_waits[i];
+	return dialect_after(d, qtype);
+}
+
 static void
 list_str(char *const *l, char *buf, size_t len)
 {
@@ -138,8 +153,10 @@ accept_read(struct accept_ctx *c, const char *partner, const char *buf,
 		ret = 0;
 		goto out;
 	}
-	if (dialect_extract(d, msg->doc, &msg->hdr, &ri->business_tx,
-	    &perr) == -1) {
+	ri->order = pc != NULL && pc->order != CONF_ORDER_DEFAULT ?
+	    pc->order : dialect_order_mode(d);
+	if (dialect_extract_order(d, ri->order, msg->doc, &msg->hdr,
+	    &ri->business_tx, &perr) == -1) {
 		snprintf(why, whylen, "%s", perr.msg);
 		goto out;
 	}
@@ -164,6 +181,15 @@ accept_read(struct accept_ctx *c, const char *partner, const char *buf,
 		    "%s] test_interchanges = reject", ri->test_what, partner);
 		goto out;
 	}
+	if (ri->order == CONF_ORDER_INTERCHANGE && !msg->hdr.has_control) {
+		snprintf(why, whylen, "order = interchange, but dialect %s "
+		    "yields no interchange control number that is a number",
+		    dialect_name(d));
+		goto out;
+	}
+	if (ri->order == CONF_ORDER_AFTER)
+		ri->after = after_of(pc, d, msg->hdr.type);
+	ri->first_control = pc != NULL ? pc->first_control : 0;
 	ret = 0;
 out:
 	edi_free(ic);

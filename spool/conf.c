@@ -181,7 +181,9 @@ enum {
 	PK_IDS = 4,
 	PK_DIALECTS = 8,
 	PK_TEST = 16,
-	PK_ACK = 32
+	PK_ACK = 32,
+	PK_ORDER = 64,
+	PK_FIRST_CONTROL = 128
 };
 
 struct parse {
@@ -300,6 +302,8 @@ conf_free(struct conf *c)
 		free_strv(c->partners[i].aliases);
 		free_strv(c->partners[i].ids);
 		free_strv(c->partners[i].dialects);
+		free_strv(c->partners[i].after_types);
+		free_strv(c->partners[i].after_waits);
 		free(c->partners[i].token_sha256);
 	}
 	free(c->partners);
@@ -831,6 +835,111 @@ list_key(struct parse *p, const char *where, const char *key, bool seen,
 	return list_append(p, key, v, lp, dirs);
 }
 
+int
+conf_order_parse(const char *v)
+{
+	if (strcmp(v, "sequence") == 0)
+		return CONF_ORDER_SEQUENCE;
+	if (strcmp(v, "interchange") == 0)
+		return CONF_ORDER_INTERCHANGE;
+	if (strcmp(v, "after") == 0)
+		return CONF_ORDER_AFTER;
+	if (strcmp(v, "none") == 0)
+		return CONF_ORDER_NONE;
+	return -1;
+}
+
+const char *
+conf_order_name(enum conf_order o)
+{
+	switch (o) {
+	case CONF_ORDER_SEQUENCE:
+		return "sequence";
+	case CONF_ORDER_INTERCHANGE:
+		return "interchange";
+	case CONF_ORDER_AFTER:
+		return "after";
+	case CONF_ORDER_NONE:
+		return "none";
+	case CONF_ORDER_DEFAULT:
+		break;
+	}
+	return "default";
+}
+
+/*
+ * A type name of after.TYPE and its list: 1..64 of A-Z a-z 0-9 . _ -.
+ * The list is kept blank-separated, one blank between names.
+ */
+int
+conf_after_types(const char *v, char *out, size_t outlen)
+{
+	size_t n = 0, w;
+	const char *q;
+
+	for (;;) {
+		while (*v == ' ' || *v == '\t' || *v == ',')
+			v++;
+		if (*v == '\0')
+			break;
+		for (q = v; *q != '\0' && *q != ' ' && *q != '\t' &&
+		    *q != ','; q++)
+			if (!isalnum((unsigned char)*q) && *q != '.' &&
+			    *q != '_' && *q != '-')
+				return -1;
+		w = (size_t)(q - v);
+		if (w > 64 || n + w + 2 > outlen)
+			return -1;
+		if (n > 0)
+			out[n++] = ' ';
+		memcpy(out + n, v, w);
+		n += w;
+		v = q;
+	}
+	out[n] = '\0';
+	return n > 0 ? 0 : -1;
+}
+
+static int
+after_key(struct parse *p, struct conf_partner *pa, const char *type,
+    const char *v)
+{
+	char t[80], list[1024], **nt, **nw;
+	size_t n = 0;
+
+	if (conf_after_types(type, t, sizeof(t)) == -1 ||
+	    strchr(t, ' ') != NULL)
+		return fail(p, "after.TYPE: \"%.80s\" is not a message type",
+		    type);
+	if (conf_after_types(v, list, sizeof(list)) == -1)
+		return fail(p, "after.%s must list message types (A-Z a-z 0-9 "
+		    ". _ -), blank-separated", t);
+	while (pa->after_types != NULL && pa->after_types[n] != NULL) {
+		if (strcmp(pa->after_types[n], t) == 0)
+			return fail(p, "duplicate key \"after.%s\" in "
+			    "[partner %s]", t, pa->name);
+		n++;
+	}
+	if ((nt = realloc(pa->after_types, (n + 2) * sizeof(*nt))) == NULL)
+		return fail(p, "out of memory");
+	pa->after_types = nt;
+	nt[n] = NULL;
+	if ((nw = realloc(pa->after_waits, (n + 2) * sizeof(*nw))) == NULL)
+		return fail(p, "out of memory");
+	pa->after_waits = nw;
+	nw[n] = NULL;
+	if ((nt[n] = strdup(t)) == NULL)
+		return fail(p, "out of memory");
+	if ((nw[n] = strdup(list)) == NULL) {
+		free(nt[n]);
+		nt[n] = NULL;
+		return fail(p, "out of memory");
+	}
+	nt[n + 1] = NULL;
+	nw[n + 1] = NULL;
+	return 1;
+}
+
 static int
 partner_key(struct parse *p, const char *name, const char *key,
     const char *v)
@@ -898,6 +1007,42 @@ partner_key(struct parse *p, const char *name, const char *key,
 			return fail(p, "ack must be none, contrl, 997 or 999");
 		return 1;
 	}
+	if (strcmp(key, "order") == 0) {
+		int o;
+
+		if (*seen & PK_ORDER)
+			return fail(p, "duplicate key \"order\" in [partner "
+			    "%s]", name);
+		*seen |= PK_ORDER;
+		if ((o = conf_order_parse(v)) == -1)
+			return fail(p, "order must be sequence, interchange, "
+			    "after or none");
+		pa->order = (enum conf_order)o;
+		return 1;
+	}
+	if (strcmp(key, "first_control") == 0) {
+		char *end;
+		long long fc;
+
+		if (*seen & PK_FIRST_CONTROL)
+			return fail(p, "duplicate key \"first_control\" in "
+			    "[partner %s]", name);
+		*seen |= PK_FIRST_CONTROL;
+		if (strcmp(v, "auto") == 0) {
+			pa->first_control = 0;
+			return 1;
+		}
+		errno = 0;
+		fc = strtoll(v, &end, 10);
+		if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno != 0 ||
+		    fc < 1)
+			return fail(p, "first_control must be auto or a number "
+			    "from 1");
+		pa->first_control = fc;
+		return 1;
+	}
+	if (strncmp(key, "after.", 6) == 0)
+		return after_key(p, pa, key + 6, v);
 	if (strcmp(key, "aliases") != 0)
 		return fail(p, "unknown key \"%s\" in [partner %s]", key, name);
 	if (*seen & PK_ALIASES)

@@ -28,6 +28,23 @@ struct conf_route {
 	int		 line;		/* where the section starts */
 };
 
+/* Ordering modes (DESIGN 16); CONF_ORDER_DEFAULT: the dialect's. */
+enum conf_order {
+	CONF_ORDER_DEFAULT = 0,
+	CONF_ORDER_SEQUENCE,
+	CONF_ORDER_INTERCHANGE,
+	CONF_ORDER_AFTER,
+	CONF_ORDER_NONE
+};
+
+/* "sequence", ... for a mode; -1 for a word that names none. */
+int	conf_order_parse(const char *);
+const char *conf_order_name(enum conf_order);
+/* A list of message types (blanks or commas between) into out, one blank
+ * between names: 0, or -1 when a name is not 1..64 of A-Z a-z 0-9 . _ -
+ * or out is too small. */
+int	conf_after_types(const char *v, char *out, size_t outlen);
+
 struct conf_partner {
 	char		*name;
 	char		**aliases;	/* NULL-terminated */
@@ -37,6 +54,10 @@ struct conf_partner {
 	bool		 test_reject;	/* test_interchanges = reject */
 	int		 ack;		/* ack =: enum ack_kind (ack.h),
 					   0: none */
+	enum conf_order	 order;		/* order =, or DEFAULT */
+	int64_t		 first_control;	/* first_control = N; 0: auto */
+	char		**after_types;	/* after.TYPE = ...: TYPE ... */
+	char		**after_waits;	/* parallel: "T1 T2", blank-separated */
 };
 
 struct conf {

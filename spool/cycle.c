@@ -298,6 +298,28 @@ cycle_advance(struct cycle *c, const char *partner, const char *tx,
 }
 
 /*
+ * Message id, outside transactions, is done: what waited for it under
+ * order = interchange or after (seq_release_msg()) joins this cycle.
+ */
+int
+cycle_advance_msg(struct cycle *c, const char *partner, int64_t id,
+    struct spool_error *err)
+{
+	struct store_work next;
+	int rc;
+
+	rc = seq_release_msg(c->ctx->store, partner, id, &next, err);
+	if (rc != 1)
+		return rc;
+	if (take_released(c, &next, err) == -1) {
+		store_work_free(&next);
+		return -1;
+	}
+	c->stats->released++;
+	return 0;
+}
+
+/*
  * Record success of item i: done, its transaction's next moves on, and a
  * parked successor is released (and taken into this cycle if it fits).
  */
@@ -314,7 +336,7 @@ succeed(struct cycle *c, struct item *it, struct spool_error *err)
 		return -1;
 	it->to_state = ST_DONE;
 	if (it->w.transaction_id == NULL)
-		return 0;
+		return cycle_advance_msg(c, it->w.partner, it->w.id, err);
 	return cycle_advance(c, it->w.partner, it->w.transaction_id,
 	    it->w.sender_seq, err);
 }

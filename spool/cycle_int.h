@@ -52,6 +52,9 @@ struct cycle {
  */
 int	cycle_advance(struct cycle *, const char *partner, const char *tx,
 	    int64_t seq, struct spool_error *);
+/* Message id (outside transactions) is done: see seq_release_msg(). */
+int	cycle_advance_msg(struct cycle *, const char *partner, int64_t id,
+	    struct spool_error *);
 
 /* After COMMIT: every file to the directory of its new state, then one
  * fsync per directory touched. Failures are logged; reconciliation

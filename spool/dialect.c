@@ -64,6 +64,7 @@ static const char *const key_names[DK_NKEYS] = {
 	[DK_RECEIVER_SEQUENCE] = "receiver_sequence",
 	[DK_MESSAGE_ID] = "message_id",
 	[DK_CREATED] = "created",
+	[DK_CONTROL] = "control",
 };
 
 struct dexpr {
@@ -89,6 +90,10 @@ struct dialect {
 	enum dialect_syntax	 syntax;
 	bool			 native;	/* header = native */
 	bool			 ordered;	/* order = sequence */
+	enum conf_order		 order;		/* DESIGN 16 */
+	char			**after_types;	/* after.TYPE: qualified */
+	char			**after_waits;	/* parallel: "T1 T2" */
+	size_t			 nafter;
 	struct droot		*roots;
 	size_t			 nroots;
 	char			**ns_prefix, **ns_uri;
@@ -174,6 +179,12 @@ dialect_free(struct dialect *d)
 
 	if (d == NULL)
 		return;
+	for (i = 0; i < d->nafter; i++) {
+		free(d->after_types[i]);
+		free(d->after_waits[i]);
+	}
+	free(d->after_types);
+	free(d->after_waits);
 	free(d->name);
 	free(d->path);
 	for (i = 0; i < d->nroots; i++) {
@@ -252,6 +263,103 @@ keys_get(struct dparse *p, const char *type)
 	return k;
 }
 
+/* after.TYPE = TYPE ... in [dialect] (DESIGN 16). */
+static int
+after_rule(struct dparse *p, const char *type, const char *v)
+{
+	struct dialect *d = p->d;
+	char t[80], list[1024], **nt, **nw;
+	size_t i;
+
+	if (conf_after_types(type, t, sizeof(t)) == -1 ||
+	    strchr(t, ' ') != NULL)
+		return dfail(p, "after.TYPE: \"%.80s\" is not a message type",
+		    type);
+	if (conf_after_types(v, list, sizeof(list)) == -1)
+		return dfail(p, "after.%s must list message types (A-Z a-z "
+		    "0-9 . _ -), blank-separated", t);
+	for (i = 0; i < d->nafter; i++)
+		if (strcmp(d->after_types[i], t) == 0)
+			return dfail(p, "after.%s is given twice", t);
+	if ((nt = realloc(d->after_types, (d->nafter + 1) *
+	    sizeof(*nt))) == NULL)
+		return dfail(p, "out of memory");
+	d->after_types = nt;
+	if ((nw = realloc(d->after_waits, (d->nafter + 1) *
+	    sizeof(*nw))) == NULL)
+		return dfail(p, "out of memory");
+	d->after_waits = nw;
+	if ((nt[d->nafter] = strdup(t)) == NULL)
+		return dfail(p, "out of memory");
+	if ((nw[d->nafter] = strdup(list)) == NULL) {
+		free(nt[d->nafter]);
+		return dfail(p, "out of memory");
+	}
+	d->nafter++;
+	return 0;
+}
+
+/* Qualify a name without a dot with the dialect's: Invoice, ubl.Invoice. */
+static char *
+qualify(const char *dname, const char *t, size_t len)
+{
+	char *q;
+	size_t n;
+
+	if (memchr(t, '.', len) != NULL) {
+		if ((q = malloc(len + 1)) == NULL)
+			return NULL;
+		memcpy(q, t, len);
+		q[len] = '\0';
+		return q;
+	}
+	n = strlen(dname) + 1 + len + 1;
+	if ((q = malloc(n)) == NULL)
+		return NULL;
+	snprintf(q, n, "%s.%.*s", dname, (int)len, t);
+	return q;
+}
+
+/* At the end of a file, when the name is known: qualified types. */
+static int
+qualify_after(struct dparse *p)
+{
+	struct dialect *d = p->d;
+	char *q, *out, *w;
+	const char *t, *e;
+	size_t i, n;
+
+	for (i = 0; i < d->nafter; i++) {
+		if ((q = qualify(d->name, d->after_types[i],
+		    strlen(d->after_types[i]))) == NULL)
+			return dfail(p, "out of memory");
+		free(d->after_types[i]);
+		d->after_types[i] = q;
+		n = 0;
+		for (t = d->after_waits[i]; *t != '\0'; t++)
+			n += *t == ' ' ? strlen(d->name) + 2 : 1;
+		if ((out = malloc(n + strlen(d->name) + 2)) == NULL)
+			return dfail(p, "out of memory");
+		out[0] = '\0';
+		for (t = d->after_waits[i]; *t != '\0'; t = *e ? e + 1 : e) {
+			if ((e = strchr(t, ' ')) == NULL)
+				e = t + strlen(t);
+			if ((w = qualify(d->name, t, (size_t)(e - t))) ==
+			    NULL) {
+				free(out);
+				return dfail(p, "out of memory");
+			}
+			if (out[0] != '\0')
+				strcat(out, " ");
+			strcat(out, w);
+			free(w);
+		}
+		free(d->after_waits[i]);
+		d->after_waits[i] = out;
+	}
+	return 0;
+}
+
 static int
 key_value(struct dparse *p, const char *key, const char *v)
 {
@@ -259,6 +367,7 @@ key_value(struct dparse *p, const char *key, const char *v)
 	struct droot *r;
 	char **np, **nu, *sp;
 	size_t k;
+	int o;
 
 	if (strcmp(p->section, "dialect") == 0) {
 		if (strcmp(key, "name") == 0) {
@@ -293,16 +402,15 @@ key_value(struct dparse *p, const char *key, const char *v)
 			if (p->seen_order)
 				return dfail(p, "order is given twice");
 			p->seen_order = true;
-			if (strcmp(v, "sequence") == 0)
-				d->ordered = true;
-			else if (strcmp(v, "none") == 0)
-				d->ordered = false;
-			else
-				return dfail(p, "order must be sequence or none "
-				    "(interchange and after are not built "
-				    "yet)");
+			if ((o = conf_order_parse(v)) == -1)
+				return dfail(p, "order must be sequence, "
+				    "interchange, after or none");
+			d->order = (enum conf_order)o;
+			d->ordered = d->order == CONF_ORDER_SEQUENCE;
 			return 0;
 		}
+		if (strncmp(key, "after.", 6) == 0)
+			return after_rule(p, key + 6, v);
 		if (strcmp(key, "header") == 0) {
 			if (strcmp(v, "native") != 0)
 				return dfail(p, "header must be native");
@@ -366,7 +474,8 @@ key_value(struct dparse *p, const char *key, const char *v)
 		if (k == DK_NKEYS)
 			return dfail(p, "unknown key \"%.40s\" in [%s] (type, "
 			    "sender, recipient, transaction, sequence, "
-			    "receiver_sequence, message_id, created)", key,
+			    "receiver_sequence, message_id, created, control)",
+			    key,
 			    p->section);
 		ks = keys_get(p, p->section[4] == ' ' ? p->section + 5 :
 		    NULL);
@@ -658,8 +767,12 @@ load_file(int dirfd, const char *dir, const char *fname,
 		dfail(&p, "header = native needs syntax = xml");
 		goto fail;
 	}
-	if (!p.seen_order)
+	if (!p.seen_order) {
 		d->ordered = d->native;
+		d->order = d->native ? CONF_ORDER_SEQUENCE : CONF_ORDER_NONE;
+	}
+	if (qualify_after(&p) == -1)
+		goto fail;
 	if (d->nkeys == 0 || keys_get(&p, NULL) != &d->keys[0] ||
 	    (!d->native && d->keys[0].nalt[DK_TYPE] == 0) ||
 	    (!d->native && d->keys[0].nalt[DK_SENDER] == 0)) {
@@ -800,6 +913,7 @@ dialect_set_load(struct dialect_set *s, char *const *dirs,
 		}
 		d->native = true;
 		d->ordered = true;
+		d->order = CONF_ORDER_SEQUENCE;
 	}
 	return 0;
 }
@@ -836,7 +950,24 @@ dialect_is_native(const struct dialect *d)
 const char *
 dialect_order(const struct dialect *d)
 {
-	return d->ordered ? "sequence" : "none";
+	return conf_order_name(d->order);
+}
+
+enum conf_order
+dialect_order_mode(const struct dialect *d)
+{
+	return d->order;
+}
+
+const char *
+dialect_after(const struct dialect *d, const char *qtype)
+{
+	size_t i;
+
+	for (i = 0; i < d->nafter; i++)
+		if (strcmp(d->after_types[i], qtype) == 0)
+			return d->after_waits[i];
+	return NULL;
 }
 
 bool
@@ -1046,6 +1177,15 @@ int
 dialect_extract(const struct dialect *d, xmlDocPtr doc, struct msg_header *h,
     char **business_tx, struct spool_error *err)
 {
+	return dialect_extract_order(d, d->order, doc, h, business_tx, err);
+}
+
+int
+dialect_extract_order(const struct dialect *d, enum conf_order order,
+    xmlDocPtr doc, struct msg_header *h, char **business_tx,
+    struct spool_error *err)
+{
+	struct spool_error cerr;
 	xmlXPathContextPtr ctx = NULL;
 	const struct dkeys *ks = NULL;
 	struct quiet qt;
@@ -1097,8 +1237,12 @@ dialect_extract(const struct dialect *d, xmlDocPtr doc, struct msg_header *h,
 		    d->name, v[DK_TYPE]);
 		goto out;
 	}
+	/* Interchange: its control number, when it is one (DESIGN 16). */
+	if (v[DK_CONTROL] != NULL && parse_num(d, DK_CONTROL, v[DK_CONTROL],
+	    0, &h->control, &cerr) == 0)
+		h->has_control = true;
 	/* Ordered: transaction and sequence as DESIGN 4 wants them. */
-	if (d->ordered && v[DK_TRANSACTION] != NULL) {
+	if (order == CONF_ORDER_SEQUENCE && v[DK_TRANSACTION] != NULL) {
 		if (v[DK_SEQUENCE] == NULL) {
 			spool_seterr(err, "%s: a transaction without a "
 			    "sequence number", d->name);

@@ -36,6 +36,7 @@ enum dialect_key {
 	DK_RECEIVER_SEQUENCE,
 	DK_MESSAGE_ID,
 	DK_CREATED,
+	DK_CONTROL,		/* the interchange control number */
 	DK_NKEYS
 };
 
@@ -70,6 +71,10 @@ enum dialect_syntax dialect_syntax(const struct dialect *);
 bool		 dialect_is_native(const struct dialect *);
 /* Its ordering: "sequence" (native) or "none" (every other built-in). */
 const char	*dialect_order(const struct dialect *);
+/* Its ordering mode (DESIGN 16), and the types a qualified type waits
+ * for under order = after ("T1 T2", qualified), or NULL. */
+enum conf_order	 dialect_order_mode(const struct dialect *);
+const char	*dialect_after(const struct dialect *, const char *qtype);
 /* Does the dialect yield transactions in order (order = sequence)? */
 bool		 dialect_orders(const struct dialect *);
 
@@ -94,5 +99,11 @@ const struct dialect *dialect_recognise(const struct dialect_set *,
  */
 int	dialect_extract(const struct dialect *, xmlDocPtr doc,
 	    struct msg_header *h, char **business_tx, struct spool_error *);
+/* The same under ordering mode order (a partner's order =): only
+ * sequence puts the message in a transaction. A control key's value
+ * that is a number sets h->control and h->has_control. */
+int	dialect_extract_order(const struct dialect *, enum conf_order order,
+	    xmlDocPtr doc, struct msg_header *h, char **business_tx,
+	    struct spool_error *);
 
 #endif

@@ -38,7 +38,9 @@
 #include "lever.h"
 #include "log.h"
 #include "store_admin.h"
+#include "sequencer.h"
 #include "store_cycle.h"
+#include "store_order.h"
 #include "store.h"
 
 /* Start a lever's transaction with room for n items. */
@@ -157,6 +159,23 @@ lever_skip(struct cycle_ctx *ctx, const char *partner, const char *tx,
 		    PRId64 "; only that number can be skipped", tx, partner,
 		    next);
 		goto rollback;
+	}
+	if (seq_is_pair(tx)) {
+		int64_t open;
+
+		/* A control number whose interchange is here but not done:
+		 * its messages are settled one by one, not skipped whole. */
+		if ((open = store_ic_open(ctx->store, partner, tx, seq,
+		    err)) == -1)
+			goto rollback;
+		if (open > 0) {
+			spool_seterr(err, "interchange control number %" PRId64
+			    " of %s (%s) has %" PRId64 " message(s) not done: "
+			    "retry, or delete, them (spoolctl show "
+			    "--interchange %s %" PRId64 ")", seq, tx, partner,
+			    open, partner, seq);
+			goto rollback;
+		}
 	}
 	snprintf(reason, sizeof(reason), "skipped by %s: %s", user, why);
 	rc = store_at_seq(ctx->store, partner, tx, seq, &w, err);
@@ -286,6 +305,32 @@ rollback:
 	return -1;
 }
 
+/* The same for a message of an interchange ordered by its control number
+ * (DESIGN 16): parked/ while the pair waits for an earlier number. */
+static int
+release_to_ic(struct cycle_ctx *ctx, const struct store_work *w, int *to,
+    struct spool_error *err)
+{
+	char *pair, *ref, *type;
+	int64_t n, next;
+	int rc;
+
+	if ((rc = store_order_of(ctx->store, w->id, &pair, &n, &ref, &type,
+	    err)) != 1)
+		return rc == -1 ? -1 : 0;
+	free(ref);
+	free(type);
+	if (pair == NULL)
+		return 0;
+	rc = store_tx_next(ctx->store, w->partner, pair, &next, err);
+	if (rc == 1 && n > next) {
+		*to = ST_PARKED;
+		rc = store_tx_set_gap(ctx->store, w->partner, pair, 1, err);
+	}
+	free(pair);
+	return rc == -1 ? -1 : 0;
+}
+
 /* Where a released message goes: queue/, or parked/ behind a gap. */
 static int
 release_to(struct cycle_ctx *ctx, const struct store_work *w, int *to,
@@ -296,7 +341,7 @@ release_to(struct cycle_ctx *ctx, const struct store_work *w, int *to,
 
 	*to = ST_QUEUE;
 	if (w->transaction_id == NULL)
-		return 0;
+		return release_to_ic(ctx, w, to, err);
 	if ((rc = store_tx_next(ctx->store, w->partner, w->transaction_id,
 	    &next, err)) == -1)
 		return -1;
@@ -445,6 +490,30 @@ rollback:
 	return -1;
 }
 
+/*
+ * A message of interchange number n of a pair was deleted: when it was
+ * the last one not done and the pair waits for n, n is skipped with the
+ * same who and why, and the next interchange goes on (as a transaction's
+ * number is, above).
+ */
+static int
+ic_deleted(struct cycle *c, const char *partner, const char *pair,
+    int64_t n, const char *user, const char *note, struct spool_error *err)
+{
+	int64_t next, open;
+	int rc;
+
+	if ((rc = store_tx_next(c->ctx->store, partner, pair, &next,
+	    err)) != 1 || next != n)
+		return rc == -1 ? -1 : 0;
+	if ((open = store_ic_open(c->ctx->store, partner, pair, n, err)) != 0)
+		return open == -1 ? -1 : 0;
+	if (store_add_skip(c->ctx->store, partner, pair, n, user, note,
+	    err) == -1)
+		return -1;
+	return cycle_advance(c, partner, pair, n, err);
+}
+
 int
 lever_delete(struct cycle_ctx *ctx, int64_t id, const char *user,
     const char *why, int *deleted, struct spool_error *err)
@@ -453,7 +522,8 @@ lever_delete(struct cycle_ctx *ctx, int64_t id, const char *user,
 	struct store_work w;
 	struct cycle c;
 	char note[REASON_MAX], name[SPOOLDIR_NAME_MAX + 16], who[1024];
-	int64_t next;
+	char *pair = NULL, *ref = NULL, *type = NULL;
+	int64_t next, icn = 0;
 	int rc, from;
 	bool skip = false;
 
@@ -482,14 +552,28 @@ lever_delete(struct cycle_ctx *ctx, int64_t id, const char *user,
 		}
 		skip = rc == 1 && next == w.sender_seq;
 	}
+	if (from != ST_REJECTED && w.transaction_id == NULL &&
+	    store_order_of(ctx->store, id, &pair, &icn, &ref, &type,
+	    err) == -1) {
+		store_work_free(&w);
+		goto rollback;
+	}
 	if (store_admin_delete(ctx->store, id, note, err) == -1 ||
 	    store_add_action(ctx->store, id, "delete", user, why, err) == -1 ||
 	    (skip && (store_add_skip(ctx->store, w.partner, w.transaction_id,
 	    w.sender_seq, user, note, err) == -1 || cycle_advance(&c,
-	    w.partner, w.transaction_id, w.sender_seq, err) == -1))) {
+	    w.partner, w.transaction_id, w.sender_seq, err) == -1)) ||
+	    (pair != NULL && ic_deleted(&c, w.partner, pair, icn, user, note,
+	    err) == -1)) {
+		free(pair);
+		free(ref);
+		free(type);
 		store_work_free(&w);
 		goto rollback;
 	}
+	free(pair);
+	free(ref);
+	free(type);
 	if (store_commit(ctx->store, err) == -1) {
 		store_work_free(&w);
 		goto rollback;

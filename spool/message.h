@@ -32,6 +32,8 @@ struct msg_header {
 	int64_t	 sender_seq;	/* 1..INT64_MAX with a transaction, 0 without */
 	int64_t	 receiver_seq;	/* >= 0 with a transaction, 0 without */
 	char	*created;	/* NULL if absent or empty */
+	bool	 has_control;	/* a dialect's control key gave a number */
+	int64_t	 control;	/* the interchange control number */
 };
 
 struct msg {

@@ -617,6 +617,20 @@ static const char *migrations[] = {
 	"  next_attempt_at, duplicate_of, stale, size, hold_cause, purged_at,"
 	"  archived_at, test, reference"
 	"  FROM messages;",
+	/*
+	 * 20: ordering modes interchange and after (DESIGN 16): a message of
+	 * an interchange ordered by control number names its pair
+	 * ("interchange SENDER RECIPIENT", the key of its row in
+	 * transactions) and the number; one parked by `after' names the
+	 * qualified types it waits for, blank-separated.
+	 */
+	"ALTER TABLE messages ADD COLUMN ic_pair TEXT;"
+	"ALTER TABLE messages ADD COLUMN ic_control INTEGER;"
+	"ALTER TABLE messages ADD COLUMN after_types TEXT;"
+	"CREATE INDEX messages_ic ON messages (partner, ic_pair, ic_control)"
+	"  WHERE ic_pair IS NOT NULL;"
+	"CREATE INDEX messages_after ON messages (partner, reference)"
+	"  WHERE after_types IS NOT NULL;",
 };
 
 int

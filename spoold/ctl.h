@@ -86,6 +86,11 @@ int		 cmd_list(struct ctl *, int argc, char **argv);
 int		 cmd_batch(struct ctl *, int argc, char **argv);
 int		 cmd_batches(struct ctl *, int argc, char **argv);
 int		 cmd_show(struct ctl *, int argc, char **argv);
+/* list --control [--partner P], show --interchange PARTNER N
+ * (ctl_control.c). */
+int		 cmd_list_control(struct ctl *, const char *partner);
+int		 cmd_show_interchange(struct ctl *, const char *partner,
+		    const char *n);
 int		 cmd_retry(struct ctl *, int argc, char **argv);
 int		 cmd_skip(struct ctl *, int argc, char **argv);
 int		 cmd_purge(struct ctl *, int argc, char **argv);

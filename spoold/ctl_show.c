@@ -365,6 +365,8 @@ cmd_show(struct ctl *c, int argc, char **argv)
 		return show_tx(c, argv[2], argv[3]);
 	if (argc == 4 && strcmp(argv[1], "--outbound") == 0)
 		return ctl_show_outbound(c, argv[2], argv[3]);
+	if (argc == 4 && strcmp(argv[1], "--interchange") == 0)
+		return cmd_show_interchange(c, argv[2], argv[3]);
 	if (argc == 2 && argv[1][0] != '-') {
 		if (parse_int(argv[1], 1, &id) == -1)
 			return fail(EX_USAGE, "show: %s is not a message ID",
@@ -372,5 +374,6 @@ cmd_show(struct ctl *c, int argc, char **argv)
 		return show_msg(c, id);
 	}
 	return fail(EX_USAGE, "usage: spoolctl show MSGID | show --tx PARTNER "
-	    "ID | show --outbound PARTNER CONTROL");
+	    "ID | show --interchange PARTNER NUMBER | show --outbound PARTNER "
+	    "CONTROL");
 }

@@ -431,9 +431,11 @@ cmd_list(struct ctl *c, int argc, char **argv)
 		{ "batch", required_argument, NULL, 'b' },
 		{ "older-than", required_argument, NULL, 'o' },
 		{ "limit", required_argument, NULL, 'n' },
+		{ "control", no_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct store_admin_filter f;
+	bool control = false;
 	struct spool_error err;
 	uint64_t ms;
 	int64_t total;
@@ -467,6 +469,9 @@ cmd_list(struct ctl *c, int argc, char **argv)
 		case 'y':
 			f.type = optarg;
 			break;
+		case 'c':
+			control = true;
+			break;
 		case 'b':
 			if (parse_int(optarg, 1, &f.batch) == -1)
 				return fail(EX_USAGE, "list: --batch wants a "
@@ -488,12 +493,15 @@ cmd_list(struct ctl *c, int argc, char **argv)
 		default:
 			return fail(EX_USAGE, "usage: spoolctl list [--state "
 			    "S]... [--partner P] [--tx PARTNER ID] [--type T] "
-			    "[--batch N] [--older-than AGE] [--limit N]");
+			    "[--batch N] [--older-than AGE] [--limit N] | list "
+			    "--control [--partner P]");
 		}
 	}
 	if (optind != argc)
 		return fail(EX_USAGE, "list: unexpected argument %s",
 		    argv[optind]);
+	if (control)
+		return cmd_list_control(c, f.partner);
 	/* By default what still needs a look: everything not done. */
 	if (f.states == 0)
 		f.states = ((1u << ST_NSTATES) - 1) & ~(1u << ST_DONE);

@@ -34,6 +34,7 @@
 #include "log.h"
 #include "outbound.h"
 #include "retention.h"
+#include "sequencer.h"
 #include "spoollock.h"
 #include "store_ack.h"
 #include "store_cycle.h"
@@ -122,11 +123,13 @@ gap_alert(void *arg, const char *partner, const char *tx, int64_t since,
     int64_t next)
 {
 	(void)arg;
+	/* A pair of order = interchange waits for a control number. */
 	log_warn("event=gap partner=%s tx=%s waiting_for=%" PRId64
-	    " waited_s=%" PRId64 " reason=\"sequence %" PRId64 " has not "
-	    "arrived; later messages are parked behind it\"", LOG_Q(partner),
-	    LOG_Q(tx),
-	    next, (store_now_ms() - since) / 1000, next);
+	    " waited_s=%" PRId64 " reason=\"%s %" PRId64 " has not "
+	    "arrived; later %s are parked behind it\"", LOG_Q(partner),
+	    LOG_Q(tx), next, (store_now_ms() - since) / 1000,
+	    seq_is_pair(tx) ? "interchange control number" : "sequence", next,
+	    seq_is_pair(tx) ? "interchanges" : "messages");
 }
 
 /*

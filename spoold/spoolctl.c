@@ -63,13 +63,16 @@ static const struct {
 	    "deferred message, rates; exits 3 when spoold is not running" },
 	{ "list", "list [--state S]... [--partner P] [--tx PARTNER ID] "
 	    "[--type T]\n"
-	    "     [--batch N] [--older-than AGE] [--limit N]",
+	    "     [--batch N] [--older-than AGE] [--limit N]\n"
+	    "     | list --control [--partner P]",
 	    "the messages, oldest first; by default every one not done,\n"
-	    "at most 100 (--limit 0: all)" },
-	{ "show", "show MSGID | show --tx PARTNER ID | "
-	    "show --outbound PARTNER CONTROL",
-	    "one message, a transaction's timeline, or one of our outbound\n"
-	    "EDI interchanges and its acknowledgment" },
+	    "at most 100 (--limit 0: all); --control: each pair ordered by\n"
+	    "interchange control number, its next number, parked ones, gaps" },
+	{ "show", "show MSGID | show --tx PARTNER ID | show --interchange "
+	    "PARTNER N | show --outbound PARTNER CONTROL",
+	    "one message, a transaction's timeline, the messages and fates\n"
+	    "of one interchange control number, or one of our outbound EDI\n"
+	    "interchanges and its acknowledgment" },
 	{ "retry", "retry MSGID... | retry - | retry --tx PARTNER ID | "
 	    "retry --all-failed",
 	    "queue failed or deferred messages again (-: IDs from standard\n"
@@ -77,7 +80,8 @@ static const struct {
 	{ "skip", "skip --tx PARTNER ID SEQ --reason TEXT\n"
 	    "     (or skip PARTNER ID SEQ --reason TEXT)",
 	    "declare a missing or failed sequence number done without\n"
-	    "applying it" },
+	    "applying it; an interchange control number: ID is the pair,\n"
+	    "\"interchange SENDER RECIPIENT\" (see list --control)" },
 	{ "hold", "hold MSGID... | hold - | hold --tx PARTNER ID "
 	    "--reason TEXT",
 	    "stop messages not done yet (and their transaction's later\n"

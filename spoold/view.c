@@ -24,6 +24,7 @@
 
 #include "order_store.h"
 #include "store_batch.h"
+#include "store_order.h"
 #include "view.h"
 
 /*
@@ -917,4 +918,104 @@ jv_tx(struct jdoc *j, struct store *s, const char *partner, const char *txid,
 	store_admin_read_end(s);
 	jv_txview_free(&v);
 	return rc;
+}
+
+/* list --control: one pair. */
+static int
+control_one(void *arg, const struct store_ic_pair *p)
+{
+	struct jdoc *j = arg;
+	int64_t from;
+	size_t i;
+
+	jd_object(j);
+	jd_kstr(j, "partner", p->partner);
+	jd_kstr(j, "pair", p->pair);
+	jd_kint(j, "next", p->next);
+	jd_key(j, "parked");
+	jd_array(j);
+	for (i = 0; i < p->nparked; i++)
+		jd_int(j, p->parked[i]);
+	jd_array_end(j);
+	/* The numbers missing before the parked ones. */
+	jd_key(j, "gaps");
+	jd_array(j);
+	for (i = 0, from = p->next; i < p->nparked; i++) {
+		if (p->parked[i] > from) {
+			jd_object(j);
+			jd_kint(j, "from", from);
+			jd_kint(j, "to", p->parked[i] - 1);
+			jd_object_end(j);
+		}
+		if (p->parked[i] >= from)
+			from = p->parked[i] + 1;
+	}
+	jd_array_end(j);
+	if (p->gap_since > 0)
+		jd_ktime(j, "gap_since", p->gap_since);
+	else
+		jd_knull(j, "gap_since");
+	jd_kbool(j, "gap_alerted", p->gap_alerted);
+	jd_kint(j, "skipped", p->nskipped);
+	jd_object_end(j);
+	return 0;
+}
+
+int
+jv_controls(struct jdoc *j, struct store *s, const char *partner,
+    struct spool_error *err)
+{
+	if (store_admin_read_begin(s, err) == -1)
+		return -1;
+	jd_object(j);
+	jd_key(j, "pairs");
+	jd_array(j);
+	if (store_ic_pairs(s, partner, control_one, j, err) == -1) {
+		store_admin_read_end(s);
+		return -1;
+	}
+	store_admin_read_end(s);
+	jd_array_end(j);
+	jd_object_end(j);
+	return 0;
+}
+
+/* show --interchange: one message. */
+static int
+interchange_one(void *arg, const struct store_ic_msg *m)
+{
+	struct jdoc *j = arg;
+
+	jd_object(j);
+	jd_kint(j, "id", m->id);
+	jd_kstr(j, "pair", m->pair);
+	jd_kstr(j, "state", m->state >= 0 ? state_name(m->state) : NULL);
+	jd_kstr(j, "type", m->type);
+	jd_kopt(j, "duplicate_of", m->duplicate_of);
+	jd_kstr(j, "reason", m->reason);
+	jd_kstr(j, "file", m->orig_name);
+	jd_kopt(j, "batch", m->batch);
+	jd_object_end(j);
+	return 0;
+}
+
+int
+jv_interchange(struct jdoc *j, struct store *s, const char *partner,
+    int64_t n, struct spool_error *err)
+{
+	if (store_admin_read_begin(s, err) == -1)
+		return -1;
+	jd_object(j);
+	jd_kstr(j, "partner", partner);
+	jd_kint(j, "control", n);
+	jd_key(j, "messages");
+	jd_array(j);
+	if (store_ic_msgs(s, partner, n, interchange_one, j, err) == -1) {
+		store_admin_read_end(s);
+		return -1;
+	}
+	store_admin_read_end(s);
+	jd_array_end(j);
+	jd_object_end(j);
+	return 0;
 }

@@ -64,6 +64,16 @@ int		 jv_batches(struct jdoc *, struct store *, const char *partner,
 int		 jv_tx(struct jdoc *, struct store *, const char *partner,
 		    const char *txid, int64_t now, struct spool_error *);
 
+/* list --control: {"pairs": [{"partner", "pair", "next", "parked": [...],
+ * "gaps": [{"from", "to"}], "gap_since", "gap_alerted", "skipped"}]}. */
+int		 jv_controls(struct jdoc *, struct store *, const char *partner,
+		    struct spool_error *);
+/* show --interchange PARTNER N: {"partner", "control", "messages":
+ * [{"id", "pair", "state", "type", "duplicate_of", "reason", "file",
+ * "batch"}]}. */
+int		 jv_interchange(struct jdoc *, struct store *,
+		    const char *partner, int64_t n, struct spool_error *);
+
 /* A batch's state word: rejected, pending or done. */
 const char	*jv_batch_state(int bundle_state, const int64_t *counts);
 

@@ -53,5 +53,7 @@ want "hold " spoolctl hol
 want "release retry " spoolctl re
 want "delete " spoolctl del
 want "--tx " spoolctl hold --t
+want "--control " spoolctl list --con
+want "--interchange " spoolctl show --i
 want "--reason " spoolctl delete 17 --r
 ok "bash completion of commands, options and states"

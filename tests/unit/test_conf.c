@@ -542,7 +542,10 @@ test_id_lists_continue_and_quote(void **state)
 	    "ids = ZZ:ACME \"ZZ:ACME CORP     \"\n"
 	    "   GLN:4000001000005\n"
 	    "dialects = ubl x12\n"
-	    "test_interchanges = reject\n");
+	    "test_interchanges = reject\n"
+	    "order = interchange\n"
+	    "first_control = 17\n"
+	    "after.ubl.Invoice = ubl.Order, ubl.OrderResponse\n");
 	assert_string_equal(c.our_ids[0], "ZZ:US");
 	assert_string_equal(c.our_ids[1], "14:4012345000009");
 	assert_string_equal(c.our_ids[2], "ZZ:SPOOLD HUB");
@@ -557,6 +560,11 @@ test_id_lists_continue_and_quote(void **state)
 	assert_false(conf_id_in(p->ids, "GLN:4000001000006"));
 	assert_string_equal(p->dialects[1], "x12");
 	assert_true(p->test_reject);
+	assert_int_equal(p->order, CONF_ORDER_INTERCHANGE);
+	assert_int_equal(p->first_control, 17);
+	assert_string_equal(p->after_types[0], "ubl.Invoice");
+	assert_string_equal(p->after_waits[0], "ubl.Order ubl.OrderResponse");
+	assert_null(p->after_types[1]);
 	conf_free(&c);
 }
 
@@ -570,6 +578,14 @@ test_id_lists_refuse_what_they_cannot_hold(void **state)
 	    "duplicate key \"ids\"");
 	expect_error("[partner a]\ntest_interchanges = maybe\n", 2,
 	    "process or reject");
+	expect_error("[partner a]\norder = random\n", 2,
+	    "order must be sequence, interchange, after or none");
+	expect_error("[partner a]\nfirst_control = 0\n", 2,
+	    "first_control must be auto or a number from 1");
+	expect_error("[partner a]\nafter.ubl.Invoice = a;b\n", 2,
+	    "after.ubl.Invoice must list message types");
+	expect_error("[partner a]\nafter.x = y\nafter.x = z\n", 3,
+	    "duplicate key \"after.x\"");
 	expect_error("[spool]\ndialects = relative/dir\n", 2,
 	    "not an absolute path");
 	/* Other keys still refuse an indented continuation. */

@@ -126,6 +126,13 @@ test_bad_dialect_files_name_file_and_line(void **state)
 	    "syntax must be xml, edifact or x12");
 	load_fails("t", "[dialect]\nname = t\nsyntax = xml\n[x]\n", 4,
 	    "unknown section [x]");
+	load_fails("t", "[dialect]\nname = t\nsyntax = xml\norder = "
+	    "later\n", 4, "order must be sequence, interchange, after or "
+	    "none");
+	load_fails("t", HEAD "after.Invoice = Order/x\n", 5,
+	    "after.Invoice must list message types");
+	load_fails("t", HEAD "after.Invoice = Order\nafter.Invoice = "
+	    "Order\n", 6, "after.Invoice is given twice");
 	/* A continuation joins lines: the error names the key's line. */
 	load_fails("t", HEAD "[keys]\ntype = concat('a',\n\t'b'\n"
 	    "sender = 'a'\n", 6, "type: not a valid XPath");
@@ -336,6 +343,13 @@ test_recognition_and_allowed_dialects(void **state)
 	    sizeof(tried));
 	assert_string_equal(dialect_name(d), "x12");
 	assert_string_equal(dialect_order(d), "none");
+	/* ubl's after rules, qualified with its name. */
+	d = dialect_find(&builtin, "ubl");
+	assert_non_null(d);
+	assert_string_equal(dialect_after(d, "ubl.Invoice"), "ubl.Order");
+	assert_string_equal(dialect_after(d, "ubl.CreditNote"),
+	    "ubl.Invoice");
+	assert_null(dialect_after(d, "ubl.Order"));
 	assert_null(dialect_recognise(&builtin, only_ubl, DIALECT_EDIFACT,
 	    NULL, tried, sizeof(tried)));
 }

@@ -1,0 +1,291 @@
+#!/bin/sh
+# interchange.sh - ordering by interchange control number and by business
+# transaction (DESIGN 16), with the real daemon. For X12 and for EDIFACT:
+# three interchanges of one partner (first_control = 1) dropped 3, 1, 2
+# are processed 1, 2, 3; interchange 2 dropped again is a duplicate,
+# counted and not processed; interchange 2 with one segment changed is
+# rejected; a gap (4 missing, 5 parked) is closed by spoolctl skip, which
+# records who and why. Then order = after: a ubl.Invoice waits, parked
+# with a reason naming the ubl.Order it waits for, until that Order of the
+# same transaction is done. The interchanges are made here with printf,
+# their envelope counts correct.
+. "$(dirname "$0")/lib.sh"
+
+cat >"$T/h.sh" <<EOF
+#!/bin/sh
+# A message of order PO-FAIL fails, permanently.
+grep -q PO-FAIL && exit 1
+printf '%s|%s\n' "\$SPOOLD_TYPE" "\$SPOOLD_MESSAGE_ID" >>'$T/calls.log'
+EOF
+chmod +x "$T/h.sh"
+: >"$T/calls.log"
+
+write_conf
+cat >"$T/spoold.conf" <<EOF
+[spool]
+directory = $T/spool
+schemas = $top_srcdir/schemas
+dialects = $top_srcdir/dialects
+our_ids = ZZ:SPOOLD GLN:4000000000001
+[log]
+level = debug
+[route *]
+handler = exec
+command = $T/h.sh
+[partner acme]
+ids = ZZ:ACMEX12 ZZ:ACMEEDI
+order = interchange
+first_control = 1
+[partner shop]
+ids = GLN:4000000000002 GLN:4000000000003
+order = after
+[processing]
+settle_time = 0s
+gap_alert_after = 1s
+EOF
+$SPOOLD -c "$T/spoold.conf" --check-config >"$T/out" 2>&1 ||
+    { cat "$T/out" >&2; fail "the config is refused"; }
+$SPOOLD -c "$T/spoold.conf" --init >/dev/null
+DB=$T/spool/spool.db
+start_daemon
+
+# x12 N [PO]: interchange N (ISA13), one 850 whose BEG03 is PO.
+x12() {
+	printf 'ISA*00*          *00*          *ZZ*%-15s*ZZ*%-15s*261130*1200*U*00401*%09d*0*P*>~\n' \
+	    ACMEX12 SPOOLD "$1"
+	printf 'GS*PO*ACMEX12*SPOOLD*20261130*1200*%d*X*004010~\n' "$1"
+	printf 'ST*850*0001~\nBEG*00*SA*%s**20261130~\nSE*3*0001~\n' \
+	    "${2:-PO-$1}"
+	printf 'GE*1*%d~\nIEA*1*%09d~\n' "$1" "$1"
+}
+# edifact N [PO]: interchange N (UNB 0020), one ORDERS whose BGM is PO.
+edifact() {
+	printf "UNA:+.? '\nUNB+UNOC:3+ACMEEDI:ZZ+SPOOLD:ZZ+261130:1200+%d'\n" \
+	    "$1"
+	printf "UNH+1+ORDERS:D:96A:UN'\nBGM+220+%s+9'\nUNT+3+1'\n" \
+	    "${2:-PO-$1}"
+	printf "UNZ+1+%d'\n" "$1"
+}
+# put NAME: $T/work/NAME into incoming/acme/ through a dot-file.
+put() {
+	mkdir -p "$T/spool/incoming/$2"
+	cp "$T/work/$1" "$T/spool/incoming/$2/.$1"
+	mv "$T/spool/incoming/$2/.$1" "$T/spool/incoming/$2/$1"
+}
+taken() { [ -z "$(ls -A "$T/spool/incoming/$1")" ]; }
+n_state() {
+	sql "SELECT count(*) FROM messages WHERE partner = '$1' AND
+	    state = '$2' AND duplicate_of IS NULL"
+}
+mkdir -p "$T/work"
+
+# run SYNTAX PAIR: the whole story for one syntax.
+run() {
+	syn=$1 pair=$2
+	for n in 1 2 3 5; do
+		$syn "$n" >"$T/work/$syn-$n.edi"
+	done
+	$syn 2 >"$T/work/$syn-2-again.edi"
+	$syn 2 PO-CHANGED >"$T/work/$syn-2-changed.edi"
+	: >"$T/calls.log"
+
+	put "$syn-3.edi" acme
+	wait_until 20 "taken acme && [ \$(n_state acme parked) = 1 ]" ||
+	    fail "$syn: interchange 3 is not parked"
+	sql "SELECT reason FROM messages WHERE state = 'parked'" |
+	    grep -q "waits for interchange control number 1" ||
+	    fail "$syn: the parked reason does not name number 1"
+	# gap_alert_after = 1s: the gap is reported in the pair's words.
+	want="tx=\"$pair\".*interchange control number 1 has not arrived"
+	wait_until 20 "grep -q '$want' '$T/log'" ||
+	    fail "$syn: no gap alert for control number 1"
+	put "$syn-1.edi" acme
+	wait_until 20 "[ \$(wc -l <'$T/calls.log') -ge 1 ]" ||
+	    fail "$syn: interchange 1 not processed"
+	[ "$(n_state acme parked)" = 1 ] || fail "$syn: 3 released before 2"
+	put "$syn-2.edi" acme
+	wait_until 20 "[ \$(wc -l <'$T/calls.log') -ge 3 ]" ||
+	    { cat "$T/calls.log" >&2; fail "$syn: 2 and 3 not processed"; }
+	for id in $(sed 's/.*|//' "$T/calls.log"); do
+		sql "SELECT ic_control FROM messages WHERE id = $id"
+	done >"$T/order"
+	printf '1\n2\n3\n' | cmp -s - "$T/order" ||
+	    { cat "$T/calls.log" >&2; fail "$syn: not processed 1, 2, 3"; }
+	# The done rows say the same (3's just after its program ends).
+	wait_until 20 "[ \$(sql \"SELECT count(*) FROM messages WHERE
+	    ic_pair = '$pair' AND state = 'done'\") = 3 ]" ||
+	    fail "$syn: 3 is not done"
+	sql "SELECT ic_control FROM messages WHERE ic_pair = '$pair' AND
+	    state = 'done' AND duplicate_of IS NULL ORDER BY updated_at, id" |
+	    tr '\n' ' ' | grep -q '^1 2 3 $' ||
+	    fail "$syn: done rows not in order 1, 2, 3"
+
+	# The same interchange again: a duplicate, never processed.
+	put "$syn-2-again.edi" acme
+	wait_until 20 "taken acme && [ \$(sql \"SELECT count(*) FROM messages
+	    WHERE ic_pair = '$pair' AND ic_control = 2 AND duplicate_of IS NOT
+	    NULL\") = 1 ]" || fail "$syn: interchange 2 again not a duplicate"
+	# Changed: rejected, with the reason.
+	put "$syn-2-changed.edi" acme
+	wait_until 20 "taken acme && [ \$(sql \"SELECT count(*) FROM messages
+	    WHERE ic_pair = '$pair' AND ic_control = 2 AND state =
+	    'rejected'\") = 1 ]" || fail "$syn: a changed interchange 2 passed"
+	sql "SELECT reason FROM messages WHERE ic_pair = '$pair' AND
+	    state = 'rejected'" | grep -q "reused with different content" ||
+	    fail "$syn: the rejection does not say why"
+	[ "$(wc -l <"$T/calls.log")" = 3 ] ||
+	    { cat "$T/calls.log" >&2; fail "$syn: a copy was processed"; }
+
+	# A gap: 5 waits for 4; skip 4, and 5 goes.
+	put "$syn-5.edi" acme
+	wait_until 20 "taken acme && [ \$(n_state acme parked) = 1 ]" ||
+	    fail "$syn: interchange 5 is not parked"
+	# spoolctl list --control: next 4, 5 parked, the gap 4.
+	ctl list --control --partner acme >"$T/out" 2>&1 ||
+	    { cat "$T/out" >&2; fail "$syn: list --control failed"; }
+	grep "$pair" "$T/out" | grep -Eq ' 4  5 +4( \(alerted\))?$' ||
+	    { cat "$T/out" >&2; fail "$syn: list --control is wrong"; }
+	ctl --json list --control >"$T/json"
+	[ "$(jq -c --arg p "$pair" '.pairs[] | select(.pair == $p) |
+	    [.partner, .next, .parked, .gaps]' "$T/json")" = \
+	    '["acme",4,[5],[{"from":4,"to":4}]]' ] ||
+	    { cat "$T/json" >&2; fail "$syn: list --control --json is wrong"; }
+	# spoolctl show --interchange: 2's three fates.
+	ctl show --interchange acme 2 >"$T/out" 2>&1 ||
+	    { cat "$T/out" >&2; fail "$syn: show --interchange failed"; }
+	grep "^[0-9].*$pair" "$T/out" | awk '{ print $5 }' | tr '\n' ' ' |
+	    grep -q '^done duplicate rejected $' ||
+	    { cat "$T/out" >&2; fail "$syn: show --interchange is wrong"; }
+	ctl --json show --interchange acme 2 >"$T/json"
+	[ "$(jq -c --arg p "$pair" '[.messages[] | select(.pair == $p) |
+	    .state, (.duplicate_of != null)]' "$T/json")" = \
+	    '["done",false,"done",true,"rejected",false]' ] ||
+	    { cat "$T/json" >&2; fail "$syn: show --interchange --json"; }
+	ctl skip acme "$pair" 4 --reason "never sent" >"$T/out" 2>&1 ||
+	    { cat "$T/out" >&2; fail "$syn: spoolctl skip refused"; }
+	wait_until 20 "[ \$(wc -l <'$T/calls.log') -ge 4 ]" ||
+	    fail "$syn: 5 not processed after the skip"
+	[ "$(sql "SELECT reason FROM skips WHERE transaction_id = '$pair'
+	    AND seq = 4")" = "never sent" ] || fail "$syn: the skip's why"
+	# 5's row is done just after the program ends.
+	wait_until 20 "[ \"\$(sql \"SELECT next_seq FROM transactions WHERE
+	    transaction_id = '$pair'\")\" = 6 ]" || fail "$syn: next is not 6"
+}
+
+run x12 "interchange ZZ:ACMEX12 ZZ:SPOOLD"
+ok "x12: 3, 1, 2 processed 1, 2, 3; duplicate; changed rejected; skip"
+
+# A failed interchange blocks the next; its number cannot be skipped
+# while its message is there; deleting the message settles the number
+# (a skip with the same who and why) and the next one goes.
+pair="interchange ZZ:ACMEX12 ZZ:SPOOLD"
+x12 6 PO-FAIL >"$T/work/x12-6.edi"
+x12 7 >"$T/work/x12-7.edi"
+put x12-6.edi acme
+wait_until 20 "[ \$(n_state acme failed) = 1 ]" || fail "6 did not fail"
+put x12-7.edi acme
+wait_until 20 "taken acme && [ \$(n_state acme parked) = 1 ]" ||
+    fail "7 is not parked behind the failed 6"
+if ctl skip acme "$pair" 6 --reason x >"$T/out" 2>&1; then
+	fail "a control number with a failed message was skipped"
+fi
+grep -q "not done" "$T/out" || { cat "$T/out" >&2; fail "skip: no reason"; }
+ctl delete "$(sql "SELECT id FROM messages WHERE state = 'failed'")" \
+    --reason "cancelled by phone" >"$T/out" 2>&1 ||
+    { cat "$T/out" >&2; fail "delete refused"; }
+wait_until 20 "[ \$(wc -l <'$T/calls.log') -ge 5 ]" ||
+    { cat "$T/calls.log" >&2; fail "7 not processed after 6 was deleted"; }
+[ "$(sql "SELECT user != '' AND reason LIKE '%cancelled by phone%' FROM
+    skips WHERE transaction_id = '$pair' AND seq = 6")" = 1 ] ||
+    fail "the deletion did not skip 6 with who and why"
+ok "x12: a failed interchange blocks; deleting it lets the next go"
+
+# A parked interchange held and released goes back to parked/, not to
+# queue/: 9 still waits for 8.
+x12 8 >"$T/work/x12-8.edi"
+x12 9 >"$T/work/x12-9.edi"
+put x12-9.edi acme
+wait_until 20 "taken acme && [ \$(n_state acme parked) = 1 ]" ||
+    fail "9 is not parked"
+id9=$(sql "SELECT id FROM messages WHERE state = 'parked'")
+ctl hold "$id9" --reason "look first" >"$T/out" 2>&1 ||
+    { cat "$T/out" >&2; fail "hold refused"; }
+ctl release "$id9" >"$T/out" 2>&1 ||
+    { cat "$T/out" >&2; fail "release refused"; }
+[ "$(sql "SELECT state FROM messages WHERE id = $id9")" = parked ] ||
+    fail "a released 9 did not go back to parked/ behind 8"
+put x12-8.edi acme
+wait_until 20 "[ \$(wc -l <'$T/calls.log') -ge 7 ]" ||
+    { cat "$T/calls.log" >&2; fail "8 and 9 not processed"; }
+[ "$(tail -n 2 "$T/calls.log" | sed 's/.*|//' | tr '\n' ' ')" = \
+    "$(sql "SELECT id FROM messages WHERE ic_control = 8 AND state = 'done'
+    AND ic_pair = '$pair'") $id9 " ] || fail "not 8, then 9"
+ok "x12: a held parked interchange released waits again"
+
+# One file holding interchange 10 twice: the second is a copy.
+{ x12 10; x12 10; } >"$T/work/x12-10-twice.edi"
+put x12-10-twice.edi acme
+wait_until 20 "[ \$(wc -l <'$T/calls.log') -ge 8 ]" ||
+    { tail -n 5 "$T/log" >&2; fail "10 not processed"; }
+wait_until 20 "[ \$(sql \"SELECT count(*) FROM messages WHERE ic_control = 10
+    AND duplicate_of IS NOT NULL\") = 1 ]" ||
+    fail "the second interchange 10 of one file is not a duplicate"
+ok "x12: an interchange twice in one file is processed once"
+run edifact "interchange ZZ:ACMEEDI ZZ:SPOOLD"
+ok "edifact: the same"
+
+# order = after: an Invoice waits for its Order.
+ubl() {
+	# ubl TYPE ID: an Order (buyer ...02) or an Invoice (supplier ...03)
+	# of transaction PO-77.
+	if [ "$1" = Order ]; then
+		cat <<XML
+<?xml version="1.0" encoding="UTF-8"?>
+<Order xmlns="urn:oasis:names:specification:ubl:schema:xsd:Order-2"
+ xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+ xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">
+ <cbc:ID>PO-77</cbc:ID>
+ <cbc:IssueDate>2026-11-30</cbc:IssueDate>
+ <cac:BuyerCustomerParty><cac:Party><cbc:EndpointID schemeID="GLN">4000000000002</cbc:EndpointID></cac:Party></cac:BuyerCustomerParty>
+ <cac:SellerSupplierParty><cac:Party><cbc:EndpointID schemeID="GLN">4000000000001</cbc:EndpointID></cac:Party></cac:SellerSupplierParty>
+</Order>
+XML
+	else
+		cat <<XML
+<?xml version="1.0" encoding="UTF-8"?>
+<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
+ xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+ xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">
+ <cbc:ID>INV-$2</cbc:ID>
+ <cbc:IssueDate>2026-11-30</cbc:IssueDate>
+ <cac:OrderReference><cbc:ID>PO-77</cbc:ID></cac:OrderReference>
+ <cac:AccountingSupplierParty><cac:Party><cbc:EndpointID schemeID="GLN">4000000000003</cbc:EndpointID></cac:Party></cac:AccountingSupplierParty>
+ <cac:AccountingCustomerParty><cac:Party><cbc:EndpointID schemeID="GLN">4000000000001</cbc:EndpointID></cac:Party></cac:AccountingCustomerParty>
+</Invoice>
+XML
+	fi
+}
+: >"$T/calls.log"
+ubl Invoice 1 >"$T/work/inv1.xml"
+ubl Invoice 2 >"$T/work/inv2.xml"
+ubl Order >"$T/work/order.xml"
+put inv1.xml shop
+put inv2.xml shop
+wait_until 20 "taken shop && [ \$(n_state shop parked) = 2 ]" ||
+    { sql "SELECT id, state, type, reason FROM messages WHERE
+      partner = 'shop'" >&2; fail "the Invoices are not parked"; }
+ctl show "$(sql "SELECT id FROM messages WHERE partner = 'shop' AND
+    state = 'parked' ORDER BY id LIMIT 1")" >"$T/out" 2>&1
+grep -q 'waits for ubl.Order of transaction PO-77' "$T/out" ||
+    { cat "$T/out" >&2; fail "spoolctl show does not say what it waits for"; }
+[ ! -s "$T/calls.log" ] || fail "an Invoice was processed before its Order"
+put order.xml shop
+wait_until 20 "[ \$(wc -l <'$T/calls.log') -ge 3 ]" ||
+    { cat "$T/calls.log" >&2; fail "the Invoices were not released"; }
+cut -d'|' -f1 "$T/calls.log" | tr '\n' ' ' |
+    grep -q '^ubl.Order ubl.Invoice ubl.Invoice $' ||
+    { cat "$T/calls.log" >&2; fail "not Order, then the Invoices"; }
+ok "after: the Invoices waited for their Order"
+
+stop_daemon
+ok "interchange.sh"
