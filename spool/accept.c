@@ -69,6 +69,7 @@
 #include "accept_int.h"
 #include "bundle.h"
 #include "digest.h"
+#include "edi.h"
 #include "failpoint.h"
 #include "log.h"
 #include "message.h"
@@ -489,6 +490,18 @@ accept_one(struct accept_ctx *c, const struct accept_file *f,
 	if (hn == -1) {
 		spool_seterr(err, "read %s: %s", f->name, strerror(errno));
 		goto out;
+	}
+	/* Several EDI interchanges: a file each, taken by the next scan. */
+	if (hn > 0 && edi_detect(head, (size_t)hn) != EDI_NONE &&
+	    accept_bundle_size_ok(c, &st)) {
+		if ((rc = accept_split(c, f, fd, err)) == -1)
+			goto out;
+		if (rc == 1) {
+			stats->split++;
+			stats->vanished++;
+			ret = 0;
+			goto out;
+		}
 	}
 	if (hn > 0 && !bundle_looks_like_xml(head, (size_t)hn) &&
 	    accept_bundle_size_ok(c, &st)) {

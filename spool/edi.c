@@ -628,3 +628,76 @@ fail:
 	edi_free(head);
 	return -1;
 }
+
+int
+edi_split(const char *buf, size_t len, const struct edi_limits *lim,
+    struct edi_part **out, size_t *nout)
+{
+	struct edi_interchange *ic;
+	struct edi_part *parts = NULL, *np;
+	struct spool_error perr;
+	struct edi_lex lx;
+	enum edi_syntax first;
+	size_t n = 0, cap = 0;
+	int ok;
+
+	*out = NULL;
+	*nout = 0;
+	memset(&lx, 0, sizeof(lx));
+	lx.buf = buf;
+	lx.len = len;
+	lx.lim = lim;
+	lx.line = 1;
+	lx.pos = skip_bom_ws(buf, len);
+	if ((first = detect_at(buf + lx.pos, len - lx.pos)) == EDI_NONE)
+		return 0;
+	while (lx.pos < len) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			if ((np = reallocarray(parts, cap, sizeof(*np))) ==
+			    NULL)
+				goto nomem;
+			parts = np;
+		}
+		parts[n].start = lx.pos;
+		parts[n].end = len;
+		parts[n].broken = 1;
+		n++;
+		/* Not an interchange of the file's syntax, or one too many:
+		 * the rest is one part, which edi_read() refuses. */
+		if (detect_at(buf + lx.pos, len - lx.pos) != first ||
+		    n > lim->max_interchanges)
+			break;
+		if ((ic = calloc(1, sizeof(*ic))) == NULL)
+			goto nomem;
+		ic->syntax = first;
+		ic->start = lx.pos;
+		spool_clearerr(&perr);
+		ok = (first == EDI_EDIFACT ? edi_edifact_read(&lx, ic, &perr) :
+		    edi_x12_read(&lx, ic, &perr)) == 0;
+		free_one(ic);
+		if (!ok)
+			break;	/* where it ends cannot be trusted */
+		parts[n - 1].end = lx.pos;
+		parts[n - 1].broken = 0;
+		lx.comp = lx.elem = lx.seg = lx.rep = lx.release = -1;
+		while (lx.pos < len && (buf[lx.pos] == ' ' ||
+		    buf[lx.pos] == '\t' || buf[lx.pos] == '\r' ||
+		    buf[lx.pos] == '\n' || buf[lx.pos] == '\0' ||
+		    buf[lx.pos] == 0x1a)) {
+			if (buf[lx.pos] == '\n')
+				lx.line++;
+			lx.pos++;
+		}
+	}
+	if (lx.cdset != NULL)
+		iconv_close(lx.cd);
+	*out = parts;
+	*nout = n;
+	return 0;
+nomem:
+	if (lx.cdset != NULL)
+		iconv_close(lx.cd);
+	free(parts);
+	return -1;
+}
