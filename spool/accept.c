@@ -424,6 +424,10 @@ accept_message(struct accept_ctx *c, const struct accept_src *src,
 	m.file_name = o->file_name;
 	if (store_insert(c->store, &m, &o->id, err) == -1)
 		goto out;
+	/* Accepted despite its bytes (UNOA's lower case): said once. */
+	if (ri.warning[0] != '\0')
+		log_warn("event=charset %s id=%" PRId64 " warning=%s",
+		    o->logid, o->id, LOG_Q(ri.warning));
 	o->state = m.state;
 	o->duplicate = m.duplicate_of != 0;
 	if (m.duplicate_of != 0)

@@ -55,6 +55,8 @@ struct accept_readinfo {
 	bool			 test;		/* a test interchange */
 	const char		*test_what;	/* "ISA15 = T", ... */
 	char			*business_tx;	/* malloc'd, or NULL */
+	char			 warning[256];	/* the tokenizer's, e.g. lower
+						   case in UNOA; "" none */
 };
 
 /*
