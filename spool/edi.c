@@ -365,11 +365,14 @@ edi_check_bytes(struct edi_interchange *ic, struct edi_lex *lx,
 	const unsigned char *p = (const unsigned char *)lx->buf + s->start;
 	size_t i, n = s->end - s->start, line = s->line, left, outleft;
 	char out[256], *ip, *op;
-	int c, ascii;
+	int c, ascii, unoa, high = 0;
 
 	ascii = strcmp(ic->charset, "ASCII") == 0;
+	unoa = ascii && ic->syntax_id != NULL &&
+	    strcmp(ic->syntax_id, "UNOA") == 0;
 	for (i = 0; i < n; i++) {
 		c = p[i];
+		high |= c & 0x80;
 		if (c == '\n')
 			line++;
 		if (c == ic->seg || c == ic->elem || c == ic->comp ||
@@ -386,14 +389,15 @@ edi_check_bytes(struct edi_interchange *ic, struct edi_lex *lx,
 			    "allow", line, s->tag, c, ic->syntax_id);
 			return -1;
 		}
-		if (ascii && ic->syntax_id != NULL &&
-		    strcmp(ic->syntax_id, "UNOA") == 0 && !unoa_char(c) &&
+		if (unoa && !unoa_char(c) &&
 		    ic->warning == NULL && edi_warn(ic, err, "line %zu: "
 		    "segment %s holds '%c', which UNOA does not allow; "
 		    "accepted", line, s->tag, c) == -1)
 			return -1;
 	}
-	if (ascii)
+	/* Bytes below 0x80 are ASCII in every set spoold reads (ISO 8859,
+	 * UTF-8): only a segment with others needs iconv's check. */
+	if (ascii || !high)
 		return 0;
 	if (lx->cdset != ic->charset) {
 		if (lx->cdset != NULL)
@@ -479,11 +483,14 @@ edi_add_message(struct edi_interchange *ic, struct edi_lex *lx,
 		    lx->line, lx->lim->max_messages);
 		return NULL;
 	}
-	if ((m = reallocarray(ic->msgs, ic->nmsgs + 1, sizeof(*m))) == NULL) {
+	/* Room doubles: an interchange of 10,000 messages is common. */
+	if ((ic->nmsgs & (ic->nmsgs - 1)) == 0 && (m = reallocarray(ic->msgs,
+	    ic->nmsgs ? ic->nmsgs * 2 : 1, sizeof(*m))) == NULL) {
 		spool_seterr(err, "out of memory");
 		return NULL;
 	}
-	ic->msgs = m;
+	if ((ic->nmsgs & (ic->nmsgs - 1)) == 0)
+		ic->msgs = m;
 	m = &ic->msgs[ic->nmsgs++];
 	memset(m, 0, sizeof(*m));
 	m->group = -1;
