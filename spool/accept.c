@@ -68,6 +68,7 @@
 #include "accept.h"
 #include "accept_int.h"
 #include "bundle.h"
+#include "dialect.h"
 #include "digest.h"
 #include "edi.h"
 #include "failpoint.h"
@@ -75,6 +76,7 @@
 #include "message.h"
 #include "readfile.h"
 #include "reconcile.h"
+#include "schema.h"
 #include "sequencer.h"
 #include "store_admin.h"
 #include "store_batch.h"
@@ -334,7 +336,21 @@ accept_message(struct accept_ctx *c, const struct accept_src *src,
 		    err);
 		goto out;
 	}
-	if (c->schemas != NULL && schema_set_has(c->schemas, msg.hdr.type)) {
+	/* A dialect's own XSD for the type ([schemas], DESIGN 15). */
+	if (!ri.native && ri.dialect != NULL && schema_set_has(
+	    dialect_schemas(ri.dialect), msg.hdr.type)) {
+		if (schema_validate(dialect_schemas(ri.dialect), msg.hdr.type,
+		    msg.doc, &perr) == -1) {
+			snprintf(why, sizeof(why), "%.100s does not match its "
+			    "schema (dialect %.32s): %.300s", msg.hdr.type,
+			    dialect_name(ri.dialect), perr.msg);
+			set_reason(o, src, why);
+			ret = accept_reject(c, src, sha, (int64_t)len,
+			    &msg.hdr, o, err);
+			goto out;
+		}
+	} else if (c->schemas != NULL &&
+	    schema_set_has(c->schemas, msg.hdr.type)) {
 		if (schema_validate(c->schemas, msg.hdr.type, msg.doc,
 		    &perr) == -1) {
 			snprintf(why, sizeof(why), "%.100s does not match its "
