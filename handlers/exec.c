@@ -34,6 +34,9 @@
  * the program runs. SPOOLD_FILE is /dev/stdin, a name for that copy that
  * a program can open (it reopens from offset 0); spoold's own file is not
  * given out, since its path was never a promise of its bytes.
+ * A route with input = xml gives an EDIFACT or X12 message as its XML
+ * tree (edi_message_tree, made from the verified bytes) instead; an XML
+ * message is its document either way.
  * SPOOLD_OUTBOUND is an empty private file <spool>/.outbound.<id>.<attempt>
  * for the messages the program wants sent: read only after exit 0,
  * stamped and recorded by cycle_complete() with the outcome, then
@@ -63,6 +66,9 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include <libxml/tree.h>
+
+#include "edi.h"
 #include "exec.h"
 #include "exec_store.h"
 #include "handler.h"
@@ -509,19 +515,60 @@ no_run(struct exec_calls *q, struct call *c, enum cycle_result r,
 }
 
 /*
- * The program's stdin: the message file, read and checked against its
- * digest, copied into a sealed memfd at offset 0 (see the header). 0:
- * *fdp is open. 1: the file is not the one accepted (permanent). -1:
- * cannot now (temporary). why says what.
+ * input = xml: an EDIFACT or X12 message as the XML tree of the EDI TREE
+ * of spoold.conf(5) (edi_message_tree), into *out (xmlFree it); an XML
+ * message stays as it is (*out NULL). 0, or 1 with why (permanent: the
+ * file read is the one accepted, so it will not read better later).
  */
 static int
-sealed_copy(struct exec_calls *q, const struct call *p, int *fdp, char *why,
+xml_form(const char *buf, size_t len, xmlChar **out, int *outlen, char *why,
     size_t whylen)
+{
+	struct edi_interchange *ic = NULL;
+	struct edi_limits lim;
+	struct spool_error err;
+	xmlDocPtr doc;
+
+	*out = NULL;
+	*outlen = 0;
+	if (edi_detect(buf, len) == EDI_NONE)
+		return 0;
+	edi_limits_default(&lim);
+	spool_clearerr(&err);
+	if (edi_read(buf, len, &lim, &ic, &err) == -1 || ic->nmsgs == 0 ||
+	    (doc = edi_message_tree(ic, 0, buf, len, &err)) == NULL) {
+		snprintf(why, whylen, "input = xml: the message cannot be laid "
+		    "out as its tree: %.300s", err.msg[0] != '\0' ? err.msg :
+		    "no message in the interchange");
+		edi_free(ic);
+		return 1;
+	}
+	edi_free(ic);
+	xmlDocDumpFormatMemoryEnc(doc, out, outlen, "UTF-8", 1);
+	xmlFreeDoc(doc);
+	if (*out == NULL) {
+		snprintf(why, whylen, "input = xml: out of memory");
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * The program's stdin: the message file, read and checked against its
+ * digest, copied into a sealed memfd at offset 0 (see the header); with
+ * xml (the route's input = xml), an EDI message's tree instead. 0: *fdp
+ * is open. 1: the file is not the one accepted (permanent). -1: cannot
+ * now (temporary). why says what.
+ */
+static int
+sealed_copy(struct exec_calls *q, const struct call *p, bool xml, int *fdp,
+    char *why, size_t whylen)
 {
 	struct spool_error err;
 	char name[SPOOLDIR_NAME_MAX + 16], *buf = NULL;
+	xmlChar *tree = NULL;
 	size_t len = 0;
-	int fd, rc, ret;
+	int fd, rc, ret, treelen;
 
 	*fdp = -1;
 	snprintf(name, sizeof(name), "%s/%s", spool_state_name(p->state),
@@ -544,8 +591,15 @@ sealed_copy(struct exec_calls *q, const struct call *p, int *fdp, char *why,
 	if (p->has_sha256 && readfile_verify(buf, len, p->sha256, why,
 	    whylen) != 0)
 		ret = 1;
+	else if (xml && (ret = xml_form(buf, len, &tree, &treelen, why,
+	    whylen)) != 0)
+		;
+	else if (tree != NULL)
+		ret = readfile_sealed((const char *)tree, (size_t)treelen, name,
+		    fdp, why, whylen);
 	else
 		ret = readfile_sealed(buf, len, name, fdp, why, whylen);
+	xmlFree(tree);
 	free(buf);
 	return ret;
 }
@@ -597,7 +651,8 @@ start_call(struct exec_calls *q, struct call *c)
 		return;
 	}
 	c->timeout_ms = route->timeout_ms;
-	if ((rc = sealed_copy(q, c, &in, why, sizeof(why))) != 0) {
+	if ((rc = sealed_copy(q, c, route->input_xml, &in, why,
+	    sizeof(why))) != 0) {
 		no_run(q, c, rc == 1 ? CYCLE_PERMANENT : CYCLE_TEMPORARY, "%s",
 		    why);
 		goto out;

@@ -68,13 +68,16 @@
 #include "accept.h"
 #include "accept_int.h"
 #include "bundle.h"
+#include "dialect.h"
 #include "digest.h"
+#include "edi.h"
 #include "failpoint.h"
 #include "log.h"
 #include "message.h"
 #include "outbound.h"
 #include "readfile.h"
 #include "reconcile.h"
+#include "schema.h"
 #include "sequencer.h"
 #include "store_admin.h"
 #include "store_batch.h"
@@ -336,7 +339,21 @@ accept_message(struct accept_ctx *c, const struct accept_src *src,
 		    err);
 		goto out;
 	}
-	if (c->schemas != NULL && schema_set_has(c->schemas, msg.hdr.type)) {
+	/* A dialect's own XSD for the type ([schemas], DESIGN 15). */
+	if (!ri.native && ri.dialect != NULL && schema_set_has(
+	    dialect_schemas(ri.dialect), msg.hdr.type)) {
+		if (schema_validate(dialect_schemas(ri.dialect), msg.hdr.type,
+		    msg.doc, &perr) == -1) {
+			snprintf(why, sizeof(why), "%.100s does not match its "
+			    "schema (dialect %.32s): %.300s", msg.hdr.type,
+			    dialect_name(ri.dialect), perr.msg);
+			set_reason(o, src, why);
+			ret = accept_reject(c, src, sha, (int64_t)len,
+			    &msg.hdr, o, err);
+			goto out;
+		}
+	} else if (c->schemas != NULL &&
+	    schema_set_has(c->schemas, msg.hdr.type)) {
 		if (schema_validate(c->schemas, msg.hdr.type, msg.doc,
 		    &perr) == -1) {
 			snprintf(why, sizeof(why), "%.100s does not match its "
@@ -449,6 +466,10 @@ accept_message(struct accept_ctx *c, const struct accept_src *src,
 	if (sr.pair[0] != '\0' && m.state == ST_PARKED &&
 	    store_tx_note_gap(c->store, src->partner, sr.pair, err) == -1)
 		goto out;
+	/* Accepted despite its bytes (UNOA's lower case): said once. */
+	if (ri.warning[0] != '\0')
+		log_warn("event=charset %s id=%" PRId64 " warning=%s",
+		    o->logid, o->id, LOG_Q(ri.warning));
 	o->state = m.state;
 	o->duplicate = m.duplicate_of != 0;
 	if (m.duplicate_of != 0)
@@ -516,6 +537,18 @@ accept_one(struct accept_ctx *c, const struct accept_file *f,
 	if (hn == -1) {
 		spool_seterr(err, "read %s: %s", f->name, strerror(errno));
 		goto out;
+	}
+	/* Several EDI interchanges: a file each, taken by the next scan. */
+	if (hn > 0 && edi_detect(head, (size_t)hn) != EDI_NONE &&
+	    accept_bundle_size_ok(c, &st)) {
+		if ((rc = accept_split(c, f, fd, err)) == -1)
+			goto out;
+		if (rc == 1) {
+			stats->split++;
+			stats->vanished++;
+			ret = 0;
+			goto out;
+		}
 	}
 	if (hn > 0 && !bundle_looks_like_xml(head, (size_t)hn) &&
 	    accept_bundle_size_ok(c, &st)) {

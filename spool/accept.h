@@ -38,6 +38,9 @@ struct accept_stats {
 	 * their entries' files are not all written (retry
 	 * accept_bundles_restore()). */
 	unsigned	 unfinished;
+	/* EDIFACT or X12 uploads split into one file per interchange
+	 * (accept_split.c): scan incoming/ again for the parts. */
+	unsigned	 split;
 };
 
 /*

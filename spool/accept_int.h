@@ -60,6 +60,8 @@ struct accept_readinfo {
 	const char		*after;		/* order = after: the types
 						   it waits for, or NULL */
 	int64_t			 first_control;	/* [partner] first_control */
+	char			 warning[256];	/* the tokenizer's, e.g. lower
+						   case in UNOA; "" none */
 };
 
 /*
@@ -76,6 +78,15 @@ int	accept_read(struct accept_ctx *, const char *partner, const char *buf,
 int	accept_reject(struct accept_ctx *, const struct accept_src *,
 	    const uint8_t *sha, int64_t size, const struct msg_header *,
 	    struct outcome *, struct spool_error *);
+
+/*
+ * An EDIFACT or X12 upload of several interchanges: one file each in
+ * its partner directory, the upload removed (accept_split.c). 1 split
+ * (the caller scans again), 0 taken whole, -1 out of memory or a read
+ * error.
+ */
+int	accept_split(struct accept_ctx *, const struct accept_file *, int fd,
+	    struct spool_error *);
 
 /* Could this file be a bundle, by size? */
 bool	accept_bundle_size_ok(struct accept_ctx *, const struct stat *);

@@ -118,6 +118,9 @@ accept_read(struct accept_ctx *c, const char *partner, const char *buf,
 			snprintf(why, whylen, "%s", perr.msg);
 			goto out;
 		}
+		if (ic->warning != NULL)
+			snprintf(ri->warning, sizeof(ri->warning), "%s",
+			    ic->warning);
 		ri->test = ic->test;
 		ri->test_what = es == EDI_EDIFACT ? "UNB 0035 = 1" :
 		    "ISA15 = T";

@@ -23,6 +23,9 @@
  * writes them again after a crash and compares their SHA-256).
  *
  * Entry names are "interchange-I-message-M-ref-R" (data, never a path).
+ * A file of several interchanges comes here cut into one file each by
+ * accept_split.c (one batch per interchange, DESIGN 15), so I is 1
+ * unless that cut could not be written.
  */
 #include "config.h"
 

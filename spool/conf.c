@@ -176,6 +176,7 @@ enum {
 	RK_COMMAND = 2,
 	RK_TIMEOUT = 4,
 	RK_AUTO_ACK = 8,
+	RK_INPUT = 16,
 	PK_ALIASES = 1,
 	PK_TOKEN = 2,
 	PK_IDS = 4,
@@ -685,6 +686,8 @@ route_key(struct parse *p, const char *type, const char *name,
 		bit = RK_TIMEOUT;
 	else if (strcmp(name, "auto_ack") == 0)
 		bit = RK_AUTO_ACK;
+	else if (strcmp(name, "input") == 0)
+		bit = RK_INPUT;
 	else
 		return fail(p, "unknown key \"%s\" in [route %s]", name, type);
 	if (*seen & bit)
@@ -711,6 +714,12 @@ route_key(struct parse *p, const char *type, const char *name,
 		if (ms < SEC(1) || ms > DAY)
 			return fail(p, "timeout must be between 1s and 1d");
 		r->timeout_ms = ms;
+		break;
+	case RK_INPUT:
+		if (strcmp(v, "original") != 0 && strcmp(v, "xml") != 0)
+			return fail(p, "input must be original or xml, not "
+			    "\"%s\"", v);
+		r->input_xml = strcmp(v, "xml") == 0;
 		break;
 	case RK_AUTO_ACK:
 		if (conf_parse_bool(v, &r->auto_ack) == -1)
@@ -1221,9 +1230,9 @@ check_whole(struct parse *p)
 			return fail(p, "[route %s]: the exec handler needs a "
 			    "command", r->type);
 		if (strcmp(r->handler, "exec") != 0 &&
-		    (p->route_seen[i] & (RK_COMMAND | RK_TIMEOUT)))
-			return fail(p, "[route %s]: command and timeout are "
-			    "for the exec handler only", r->type);
+		    (p->route_seen[i] & (RK_COMMAND | RK_TIMEOUT | RK_INPUT)))
+			return fail(p, "[route %s]: command, timeout and input "
+			    "are for the exec handler only", r->type);
 		if (strcmp(r->handler, "orders") != 0 &&
 		    (p->route_seen[i] & RK_AUTO_ACK))
 			return fail(p, "[route %s]: auto_ack is for the orders "

@@ -24,6 +24,8 @@ struct conf_route {
 	char		*handler;	/* orders, ledger, exec */
 	char		**argv;		/* exec: NULL-terminated */
 	uint64_t	 timeout_ms;	/* exec */
+	bool		 input_xml;	/* exec: input = xml, the EDI tree
+					   instead of the original bytes */
 	bool		 auto_ack;	/* orders */
 	int		 line;		/* where the section starts */
 };

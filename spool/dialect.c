@@ -7,7 +7,8 @@
  * longer): '#' comments, [section] headers, key = value, and a line that
  * starts with a blank continues the value above it (joined with one
  * blank). Sections: [dialect] (name, syntax, order, root, header),
- * [namespaces] (prefix = URI) and [keys] / [keys TYPE] (the XPath 1.0
+ * [namespaces] (prefix = URI), [schemas] (TYPE = an XSD, compiled once
+ * at load with schema_set_add()) and [keys] / [keys TYPE] (the XPath 1.0
  * expressions; a key given twice lists alternatives, the first that
  * yields a non-empty value wins; [keys TYPE] replaces [keys] for the
  * documents whose unqualified type is TYPE).
@@ -48,6 +49,7 @@
 #include "dialect.h"
 #include "message.h"
 #include "message_int.h"
+#include "schema.h"
 
 #define DIALECT_LINE_MAX	4096	/* one physical line */
 #define DIALECT_VALUE_MAX	16384	/* one value, continuations joined */
@@ -100,6 +102,11 @@ struct dialect {
 	size_t			 nns;
 	struct dkeys		*keys;		/* keys[0]: [keys] */
 	size_t			 nkeys;
+	char			**xsd_type, **xsd_path;	/* [schemas] */
+	int			*xsd_line;
+	size_t			 nxsd;
+	struct schema_set	*schemas;	/* compiled, by qualified type;
+						   NULL: none */
 };
 
 /* The parse of one file. */
@@ -115,6 +122,20 @@ struct dparse {
 static int
 dfail(struct dparse *p, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* A type name as [schemas] takes it: letters, digits, '-', '_', '.'. */
+static bool
+type_name_ok(const char *s)
+{
+	if (*s == '\0' || strlen(s) > 200)
+		return false;
+	for (; *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' ||
+		    *s == '.'))
+			return false;
+	return true;
+}
 
 static int
 dfail(struct dparse *p, const char *fmt, ...)
@@ -187,6 +208,14 @@ dialect_free(struct dialect *d)
 	free(d->after_waits);
 	free(d->name);
 	free(d->path);
+	for (i = 0; i < d->nxsd; i++) {
+		free(d->xsd_type[i]);
+		free(d->xsd_path[i]);
+	}
+	free(d->xsd_type);
+	free(d->xsd_path);
+	free(d->xsd_line);
+	schema_set_free(d->schemas);
 	for (i = 0; i < d->nroots; i++) {
 		free(d->roots[i].ns);
 		free(d->roots[i].local);
@@ -463,6 +492,37 @@ key_value(struct dparse *p, const char *key, const char *v)
 			return dfail(p, "out of memory");
 		return 0;
 	}
+	if (strcmp(p->section, "schemas") == 0) {
+		char **nt, **npth;
+		int *nl;
+
+		for (k = 0; k < d->nxsd; k++)
+			if (strcmp(d->xsd_type[k], key) == 0)
+				return dfail(p, "type %.40s has two schemas",
+				    key);
+		if (!type_name_ok(key))
+			return dfail(p, "[schemas]: \"%.40s\" is not a type "
+			    "name", key);
+		if ((nt = reallocarray(d->xsd_type, d->nxsd + 1,
+		    sizeof(*nt))) == NULL)
+			return dfail(p, "out of memory");
+		d->xsd_type = nt;
+		if ((npth = reallocarray(d->xsd_path, d->nxsd + 1,
+		    sizeof(*npth))) == NULL)
+			return dfail(p, "out of memory");
+		d->xsd_path = npth;
+		if ((nl = reallocarray(d->xsd_line, d->nxsd + 1,
+		    sizeof(*nl))) == NULL)
+			return dfail(p, "out of memory");
+		d->xsd_line = nl;
+		nt[d->nxsd] = strdup(key);
+		npth[d->nxsd] = strdup(v);
+		nl[d->nxsd] = p->line;
+		d->nxsd++;
+		if (nt[d->nxsd - 1] == NULL || npth[d->nxsd - 1] == NULL)
+			return dfail(p, "out of memory");
+		return 0;
+	}
 	if (strcmp(p->section, "keys") == 0 ||
 	    strncmp(p->section, "keys ", 5) == 0) {
 		struct dkeys *ks;
@@ -517,10 +577,11 @@ section_line(struct dparse *p, char *s)
 	*e = '\0';
 	s = trim(s + 1);
 	if (strcmp(s, "dialect") != 0 && strcmp(s, "namespaces") != 0 &&
+	    strcmp(s, "schemas") != 0 &&
 	    strcmp(s, "keys") != 0 && (strncmp(s, "keys ", 5) != 0 ||
 	    s[5] == '\0' || strlen(s) >= sizeof(p->section)))
 		return dfail(p, "unknown section [%.40s] (dialect, namespaces, "
-		    "keys, keys TYPE)", s);
+		    "keys, keys TYPE, schemas)", s);
 	snprintf(p->section, sizeof(p->section), "%s", s);
 	return 0;
 }
@@ -707,6 +768,44 @@ out:
 	return ret;
 }
 
+/*
+ * [schemas]: each XSD compiled once, with its includes (files only), as
+ * the schema of the qualified type; a relative path is the dialect
+ * file's directory's.
+ */
+static int
+compile_schemas(struct dparse *p, const char *dir)
+{
+	struct dialect *d = p->d;
+	struct spool_error serr;
+	char type[DIALECT_NAME_MAX + 260], path[4096];
+	size_t i;
+
+	if (d->syntax != DIALECT_XML && d->nxsd > 0) {
+		p->line = d->xsd_line[0];
+		return dfail(p, "[schemas] is for xml dialects");
+	}
+	for (i = 0; i < d->nxsd; i++) {
+		p->line = d->xsd_line[i];
+		snprintf(type, sizeof(type), "%s.%s", d->name, d->xsd_type[i]);
+		if (snprintf(path, sizeof(path), "%s%s%s", d->xsd_path[i][0] ==
+		    '/' ? "" : dir, d->xsd_path[i][0] == '/' ? "" : "/",
+		    d->xsd_path[i]) >= (int)sizeof(path))
+			return dfail(p, "schema path too long");
+		spool_clearerr(&serr);
+		if (schema_set_add(&d->schemas, type, path, &serr) == -1)
+			return dfail(p, "%s", serr.msg);
+	}
+	p->line = 0;
+	return 0;
+}
+
+struct schema_set *
+dialect_schemas(const struct dialect *d)
+{
+	return d->schemas;
+}
+
 static struct dialect *
 load_file(int dirfd, const char *dir, const char *fname,
     struct spool_error *err)
@@ -792,6 +891,8 @@ load_file(int dirfd, const char *dir, const char *fname,
 		goto fail;
 	}
 	if (compile_all(&p) == -1)
+		goto fail;
+	if (compile_schemas(&p, dir) == -1)
 		goto fail;
 	if ((d->path = strdup(path)) == NULL) {
 		spool_seterr(err, "out of memory");

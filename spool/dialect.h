@@ -106,4 +106,12 @@ int	dialect_extract_order(const struct dialect *, enum conf_order order,
 	    xmlDocPtr doc, struct msg_header *h, char **business_tx,
 	    struct spool_error *);
 
+/*
+ * The XSDs of d's [schemas], keyed by qualified type ("ubl.Invoice"), for
+ * schema_validate(); NULL: none. Validation uses their contexts: one
+ * thread at a time, as acceptance is.
+ */
+struct schema_set;
+struct schema_set *dialect_schemas(const struct dialect *);
+
 #endif

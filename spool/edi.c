@@ -365,11 +365,14 @@ edi_check_bytes(struct edi_interchange *ic, struct edi_lex *lx,
 	const unsigned char *p = (const unsigned char *)lx->buf + s->start;
 	size_t i, n = s->end - s->start, line = s->line, left, outleft;
 	char out[256], *ip, *op;
-	int c, ascii;
+	int c, ascii, unoa, high = 0;
 
 	ascii = strcmp(ic->charset, "ASCII") == 0;
+	unoa = ascii && ic->syntax_id != NULL &&
+	    strcmp(ic->syntax_id, "UNOA") == 0;
 	for (i = 0; i < n; i++) {
 		c = p[i];
+		high |= c & 0x80;
 		if (c == '\n')
 			line++;
 		if (c == ic->seg || c == ic->elem || c == ic->comp ||
@@ -386,14 +389,15 @@ edi_check_bytes(struct edi_interchange *ic, struct edi_lex *lx,
 			    "allow", line, s->tag, c, ic->syntax_id);
 			return -1;
 		}
-		if (ascii && ic->syntax_id != NULL &&
-		    strcmp(ic->syntax_id, "UNOA") == 0 && !unoa_char(c) &&
+		if (unoa && !unoa_char(c) &&
 		    ic->warning == NULL && edi_warn(ic, err, "line %zu: "
 		    "segment %s holds '%c', which UNOA does not allow; "
 		    "accepted", line, s->tag, c) == -1)
 			return -1;
 	}
-	if (ascii)
+	/* Bytes below 0x80 are ASCII in every set spoold reads (ISO 8859,
+	 * UTF-8): only a segment with others needs iconv's check. */
+	if (ascii || !high)
 		return 0;
 	if (lx->cdset != ic->charset) {
 		if (lx->cdset != NULL)
@@ -479,11 +483,14 @@ edi_add_message(struct edi_interchange *ic, struct edi_lex *lx,
 		    lx->line, lx->lim->max_messages);
 		return NULL;
 	}
-	if ((m = reallocarray(ic->msgs, ic->nmsgs + 1, sizeof(*m))) == NULL) {
+	/* Room doubles: an interchange of 10,000 messages is common. */
+	if ((ic->nmsgs & (ic->nmsgs - 1)) == 0 && (m = reallocarray(ic->msgs,
+	    ic->nmsgs ? ic->nmsgs * 2 : 1, sizeof(*m))) == NULL) {
 		spool_seterr(err, "out of memory");
 		return NULL;
 	}
-	ic->msgs = m;
+	if ((ic->nmsgs & (ic->nmsgs - 1)) == 0)
+		ic->msgs = m;
 	m = &ic->msgs[ic->nmsgs++];
 	memset(m, 0, sizeof(*m));
 	m->group = -1;
@@ -626,5 +633,78 @@ fail:
 	if (lx.cdset != NULL)
 		iconv_close(lx.cd);
 	edi_free(head);
+	return -1;
+}
+
+int
+edi_split(const char *buf, size_t len, const struct edi_limits *lim,
+    struct edi_part **out, size_t *nout)
+{
+	struct edi_interchange *ic;
+	struct edi_part *parts = NULL, *np;
+	struct spool_error perr;
+	struct edi_lex lx;
+	enum edi_syntax first;
+	size_t n = 0, cap = 0;
+	int ok;
+
+	*out = NULL;
+	*nout = 0;
+	memset(&lx, 0, sizeof(lx));
+	lx.buf = buf;
+	lx.len = len;
+	lx.lim = lim;
+	lx.line = 1;
+	lx.pos = skip_bom_ws(buf, len);
+	if ((first = detect_at(buf + lx.pos, len - lx.pos)) == EDI_NONE)
+		return 0;
+	while (lx.pos < len) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			if ((np = reallocarray(parts, cap, sizeof(*np))) ==
+			    NULL)
+				goto nomem;
+			parts = np;
+		}
+		parts[n].start = lx.pos;
+		parts[n].end = len;
+		parts[n].broken = 1;
+		n++;
+		/* Not an interchange of the file's syntax, or one too many:
+		 * the rest is one part, which edi_read() refuses. */
+		if (detect_at(buf + lx.pos, len - lx.pos) != first ||
+		    n > lim->max_interchanges)
+			break;
+		if ((ic = calloc(1, sizeof(*ic))) == NULL)
+			goto nomem;
+		ic->syntax = first;
+		ic->start = lx.pos;
+		spool_clearerr(&perr);
+		ok = (first == EDI_EDIFACT ? edi_edifact_read(&lx, ic, &perr) :
+		    edi_x12_read(&lx, ic, &perr)) == 0;
+		free_one(ic);
+		if (!ok)
+			break;	/* where it ends cannot be trusted */
+		parts[n - 1].end = lx.pos;
+		parts[n - 1].broken = 0;
+		lx.comp = lx.elem = lx.seg = lx.rep = lx.release = -1;
+		while (lx.pos < len && (buf[lx.pos] == ' ' ||
+		    buf[lx.pos] == '\t' || buf[lx.pos] == '\r' ||
+		    buf[lx.pos] == '\n' || buf[lx.pos] == '\0' ||
+		    buf[lx.pos] == 0x1a)) {
+			if (buf[lx.pos] == '\n')
+				lx.line++;
+			lx.pos++;
+		}
+	}
+	if (lx.cdset != NULL)
+		iconv_close(lx.cd);
+	*out = parts;
+	*nout = n;
+	return 0;
+nomem:
+	if (lx.cdset != NULL)
+		iconv_close(lx.cd);
+	free(parts);
 	return -1;
 }

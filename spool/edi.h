@@ -105,6 +105,22 @@ int	edi_read(const char *buf, size_t len, const struct edi_limits *,
 	    struct edi_interchange **out, struct spool_error *err);
 void	edi_free(struct edi_interchange *);
 
+/*
+ * Where each interchange of buf lies, for acceptance to make each one a
+ * file and a batch of its own. Parts in order, [start, end) in buf; an
+ * interchange whose envelope edi_read() refuses, data after a trailer
+ * that starts no interchange, or one interchange more than
+ * max_interchanges makes the last part, broken, which runs to the end
+ * of buf (where a broken interchange ends cannot be trusted). *nout is
+ * 0 when buf is not EDI. -1 only when out of memory.
+ */
+struct edi_part {
+	size_t	start, end;
+	int	broken;
+};
+int	edi_split(const char *buf, size_t len, const struct edi_limits *,
+	    struct edi_part **out, size_t *nout);
+
 /* The tree of message i of ic (the EDI TREE of spoold.conf(5)); buf is
    the buffer edi_read() read. NULL and err set on failure. */
 xmlDocPtr	edi_message_tree(const struct edi_interchange *ic, size_t i,

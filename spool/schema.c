@@ -488,6 +488,64 @@ schema_set_count(const struct schema_set *set)
 	return set != NULL ? set->n : 0;
 }
 
+int
+schema_set_add(struct schema_set **setp, const char *type, const char *path,
+    struct spool_error *err)
+{
+	struct schema_set *set = *setp;
+	struct schema_entry *ent;
+	struct schema_quiet q;
+	struct schema_xerr x;
+	xmlExternalEntityLoader oloader;
+	int ret;
+
+	if (schema_find(set, type) != NULL) {
+		spool_seterr(err, "type %s has a schema already", type);
+		return -1;
+	}
+	if (set == NULL && (set = *setp = calloc(1, sizeof(*set))) == NULL) {
+		spool_seterr(err, "out of memory loading schema %s", path);
+		return -1;
+	}
+	if (set->n == set->cap) {
+		size_t cap = set->cap ? set->cap * 2 : 4;
+
+		if ((ent = reallocarray(set->ent, cap, sizeof(*ent))) ==
+		    NULL) {
+			spool_seterr(err, "out of memory loading schema %s",
+			    path);
+			return -1;
+		}
+		set->ent = ent;
+		set->cap = cap;
+	}
+	ent = &set->ent[set->n];
+	memset(ent, 0, sizeof(*ent));
+	if ((ent->type = strdup(type)) == NULL) {
+		spool_seterr(err, "out of memory loading schema %s", path);
+		return -1;
+	}
+	xmlInitParser();
+	oloader = xmlGetExternalEntityLoader();
+	xmlSetExternalEntityLoader(xmlNoNetExternalEntityLoader);
+	memset(&x, 0, sizeof(x));
+	schema_quiet_begin(&q, &x);
+	ret = schema_compile(ent, path, &x, err);
+	schema_quiet_end(&q);
+	xmlSetExternalEntityLoader(oloader);
+	if (ret == -1) {
+		if (ent->vctxt != NULL)
+			xmlSchemaFreeValidCtxt(ent->vctxt);
+		if (ent->schema != NULL)
+			xmlSchemaFree(ent->schema);
+		free(ent->type);
+		return -1;
+	}
+	set->n++;
+	qsort(set->ent, set->n, sizeof(set->ent[0]), schema_entry_cmp);
+	return 0;
+}
+
 bool
 schema_set_has(const struct schema_set *set, const char *type)
 {

@@ -37,6 +37,15 @@ void	schema_set_free(struct schema_set *);
 /* The number of message types with a schema. */
 size_t	schema_set_count(const struct schema_set *);
 
+/*
+ * Compile the XSD at path (with its includes and imports, from files
+ * only: nothing is fetched from the network) as the schema of type, in
+ * *setp (made when NULL). A dialect's XSDs (DESIGN 15). 0, or -1 with
+ * err naming the file, the reason and the line.
+ */
+int	schema_set_add(struct schema_set **setp, const char *type,
+	    const char *path, struct spool_error *err);
+
 /* Whether type has a schema. Type names are only looked up. */
 bool	schema_set_has(const struct schema_set *, const char *type);
 

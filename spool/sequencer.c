@@ -128,7 +128,8 @@ classify_tx(struct store *s, const char *partner, const struct msg_header *h,
 		return 0;
 	}
 	if ((rc = store_find_purged(s, partner, h->transaction_id,
-	    h->sender_seq, NULL, NULL, &r->duplicate_of, psha, err)) == -1)
+	    h->sender_seq, NULL, NULL, NULL, &r->duplicate_of, psha, err)) ==
+	    -1)
 		return -1;
 	if (rc == 1) {
 		/* Purged, its tombstone kept (DESIGN 18). */
@@ -239,8 +240,8 @@ seq_classify(struct store *s, const char *partner, const struct msg_header *h,
 	 * MessageId with other content would be a conflict; a tombstone
 	 * keeps the digest, so that stays true after the purge.
 	 */
-	if ((rc = store_find_purged(s, partner, NULL, 0, h->message_id, sha,
-	    &r->duplicate_of, psha, err)) == -1)
+	if ((rc = store_find_purged(s, partner, NULL, 0, h->message_id,
+	    h->type, sha, &r->duplicate_of, psha, err)) == -1)
 		return -1;
 	if (rc == 1 && memcmp(psha, sha, 32) != 0) {
 		r->verdict = SEQ_CONFLICT;
@@ -329,8 +330,8 @@ seen_copy(struct store *s, const char *partner, const struct msg_header *h,
 		store_msgref_free(&ref);
 		return 1;
 	}
-	if ((rc = store_find_purged(s, partner, NULL, 0, h->message_id, sha,
-	    &r->duplicate_of, psha, err)) == -1)
+	if ((rc = store_find_purged(s, partner, NULL, 0, h->message_id,
+	    h->type, sha, &r->duplicate_of, psha, err)) == -1)
 		return -1;
 	if (rc == 1 && memcmp(psha, sha, 32) == 0) {
 		r->verdict = SEQ_DUPLICATE;

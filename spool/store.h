@@ -197,12 +197,14 @@ int	store_get(struct store *, int64_t id, struct store_msgref *,
 	    struct spool_error *);
 /*
  * The tombstone of a purged message (DESIGN 18): by sequence number when
- * tx is not NULL, else by message_id when not NULL, else by digest. On 1
- * *id is the purged message's ID and sha its digest. 1, 0, or -1.
+ * tx is not NULL, else by message_id for its (qualified) type when not
+ * NULL, as store_find_msgid (DESIGN 15), else by digest. On 1 *id is
+ * the purged message's ID and sha its digest. 1, 0, or -1.
  */
 int	store_find_purged(struct store *, const char *partner, const char *tx,
-	    int64_t seq, const char *message_id, const uint8_t *sha256,
-	    int64_t *id, uint8_t sha[32], struct spool_error *);
+	    int64_t seq, const char *message_id, const char *type,
+	    const uint8_t *sha256, int64_t *id, uint8_t sha[32],
+	    struct spool_error *);
 /* Did an admin skip this number (spoolctl skip)? 1, 0, or -1. */
 int	store_find_skip(struct store *, const char *partner, const char *tx,
 	    int64_t seq, struct spool_error *);

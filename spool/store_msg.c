@@ -58,7 +58,8 @@ static const char *sql[SQ_COUNT] = {
 	[SQ_TOMB_SEQ] = "SELECT id, sha256 FROM tombstones WHERE partner = ?1 "
 	    "AND transaction_id = ?2 AND sender_seq = ?3",
 	[SQ_TOMB_MSGID] = "SELECT id, sha256 FROM tombstones WHERE "
-	    "partner = ?1 AND message_id = ?2 AND transaction_id IS NULL",
+	    "partner = ?1 AND message_id = ?2 AND type IS ?3 AND "
+	    "transaction_id IS NULL",
 	[SQ_TOMB_HASH] = "SELECT id, sha256 FROM tombstones WHERE "
 	    "partner = ?1 AND sha256 = ?2 AND transaction_id IS NULL AND "
 	    "message_id IS NULL LIMIT 1",
@@ -226,8 +227,8 @@ store_get(struct store *s, int64_t id, struct store_msgref *out,
 
 int
 store_find_purged(struct store *s, const char *partner, const char *tx,
-    int64_t seq, const char *msgid, const uint8_t *sha256, int64_t *id,
-    uint8_t sha[32], struct spool_error *err)
+    int64_t seq, const char *msgid, const char *type, const uint8_t *sha256,
+    int64_t *id, uint8_t sha[32], struct spool_error *err)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -239,9 +240,10 @@ store_find_purged(struct store *s, const char *partner, const char *tx,
 	if (tx != NULL) {
 		sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, seq);
-	} else if (msgid != NULL)
+	} else if (msgid != NULL) {
 		sqlite3_bind_text(st, 2, msgid, -1, SQLITE_STATIC);
-	else
+		store_bind_opt_text(st, 3, type);
+	} else
 		sqlite3_bind_blob(st, 2, sha256, 32, SQLITE_STATIC);
 	if ((rc = store_row(s, st, err)) == 1) {
 		*id = sqlite3_column_int64(st, 0);

@@ -360,6 +360,10 @@ accept_ready(struct daemon *d)
 		}
 		d->unfinished += (int)st.unfinished;
 		watcher_done(d->watcher, false);
+		/* Interchanges split into files of their own: take them. */
+		if (st.split > 0 && watcher_scan(d->watcher, &err) == -1)
+			log_err("event=scan status=failed reason=%s",
+			    LOG_Q(err.msg));
 		/* Committed: submissions over HTTP look for their files. */
 		http_kick(d->http);
 		if (n > st.vanished)

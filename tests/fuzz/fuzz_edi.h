@@ -8,7 +8,11 @@
  * interchanges lie in order inside the buffer, each message inside its
  * interchange, with a type, a reference, a valid group and a reason only
  * if rejected alone; and the tree of every message builds, with as many
- * segments as the message was counted to have.
+ * segments as the message was counted to have. edi_split(), which
+ * acceptance uses to make each interchange a file of its own, must agree:
+ * its parts lie in order, only the last may be broken, each sound part
+ * reads alone as one interchange, and a file
+ * edi_read() accepts splits into exactly its interchanges, none broken.
  */
 #ifndef FUZZ_EDI_H
 #define FUZZ_EDI_H
@@ -44,9 +48,46 @@ fuzz_edi_segments(xmlNodePtr n)
 	abort();	/* no message element */
 }
 
+/* The parts edi_split() finds; 1 if one is broken. */
+static int
+fuzz_edi_split(const char *buf, size_t size, const struct edi_limits *lim,
+    struct edi_part **parts, size_t *n)
+{
+	struct edi_interchange *one;
+	struct spool_error err;
+	size_t i, prev = 0;
+	int broken = 0;
+
+	if (edi_split(buf, size, lim, parts, n) == -1)
+		abort();
+	if ((*n == 0) != (edi_detect(buf, size) == EDI_NONE))
+		abort();
+	for (i = 0; i < *n; i++) {
+		if ((*parts)[i].start < prev || (*parts)[i].end <=
+		    (*parts)[i].start || (*parts)[i].end > size ||
+		    ((*parts)[i].broken && i + 1 != *n))
+			abort();
+		prev = (*parts)[i].end;
+		if ((*parts)[i].broken) {
+			broken = 1;
+			continue;
+		}
+		spool_clearerr(&err);
+		if (edi_read(buf + (*parts)[i].start, (*parts)[i].end -
+		    (*parts)[i].start, lim, &one, &err) == -1 ||
+		    one->next != NULL)
+			abort();
+		edi_free(one);
+	}
+	return broken;
+}
+
 static int
 fuzz_edi(const uint8_t *data, size_t size)
 {
+	struct edi_part *parts;
+	size_t nparts, k;
+	int broken;
 	const char *buf = (const char *)data;
 	struct edi_interchange *head, *ic;
 	const struct edi_message *m;
@@ -61,12 +102,27 @@ fuzz_edi(const uint8_t *data, size_t size)
 	lim.max_messages = 200;
 	lim.max_segments = 5000;
 	lim.max_value = 512;
+	broken = fuzz_edi_split(buf, size, &lim, &parts, &nparts);
 	spool_clearerr(&err);
 	if (edi_read(buf, size, &lim, &head, &err) == -1) {
-		if (err.msg[0] == '\0' || head != NULL)
+		/* Sound parts, yet refused: only by a bound on the whole
+		 * file (messages, segments), which each part keeps alone. */
+		if (err.msg[0] == '\0' || head != NULL ||
+		    (nparts > 0 && !broken && strstr(err.msg, "more than") ==
+		    NULL))
 			abort();
+		free(parts);
 		return 0;
 	}
+	if (broken)
+		abort();
+	for (ic = head, k = 0; ic != NULL; ic = ic->next, k++)
+		if (k >= nparts || parts[k].start != ic->start ||
+		    parts[k].end != ic->end)
+			abort();
+	if (k != nparts)
+		abort();
+	free(parts);
 	if (head == NULL || edi_detect(buf, size) == EDI_NONE)
 		abort();
 	for (ic = head; ic != NULL; ic = ic->next) {

@@ -135,7 +135,8 @@ row "x12-node-x12_856.edi" "| x12 | x12.856 |.*| done"
 row "x12-bots-plugins-GPL2_810-004010-01.x12 (interchange-1-message-2" \
     "| x12 | x12.810 | ZZ:ABYZ000 |.*| done"
 row "x12-bots-plugins-GPL2_997-004010VICS-01.x12" "| x12 | x12.997 |.*| done"
-row "x12-ediengine_MultipleInterchangesAndGroups.edi (interchange-2-message-3" \
+# Two interchanges: a file and a batch each (DESIGN 15).
+row "x12-ediengine_MultipleInterchangesAndGroups.edi.interchange-2 (interchange-1-message-3" \
     "| x12 |.*| done"
 row "edifact-php-edifact_D96ADESADV.edi" \
     "| edifact | edifact.DESADV | 31B:1556150 |.*| done"
@@ -198,6 +199,11 @@ $SPOOLCTL -c "$T/spoold.conf" batch "$b" --json >"$T/batch.json"
 [ "$(jq '[.entries[] | select(.fate == "accepted")] | length' \
     "$T/batch.json")" = 2 ] ||
     { cat "$T/batch.json" >&2; fail "spoolctl batch: not 2 entries"; }
+# A file of two interchanges: two batches, one per interchange.
+[ "$(q "SELECT count(*) || ' ' || sum(entries) FROM batches WHERE orig_name
+    LIKE 'x12-ediengine_MultipleInterchangesAndGroups.edi.interchange-%'
+    AND state = 'done'")" = "2 6" ] ||
+    fail "MultipleInterchangesAndGroups.edi is not two batches of 3"
 # An entry's file: the message in its envelope, cut down to it.
 f=$(q "SELECT file_name FROM messages WHERE batch = $b ORDER BY id LIMIT 1")
 head -c 3 "$T/spool/done/$f" | grep -q '^ISA' || fail "entry lacks its ISA"

@@ -413,6 +413,49 @@ test_ids_are_never_given_out_twice_after_a_purge(void **state)
 }
 
 /*
+ * DESIGN 15: a reference is unique per partner and qualified type. After
+ * a purge the tombstone is looked up the same way: an edifact.INVOIC
+ * that happens to carry the message_id of a purged edifact.ORDERS is
+ * neither its duplicate nor a reuse of its reference.
+ */
+static void
+test_tombstone_lookup_by_reference_honours_type(void **state)
+{
+	struct store_newmsg m;
+	struct spool_error err;
+	struct store s;
+	uint8_t sha[32], got[32];
+	int64_t id = 0, found = 0;
+
+	(void)state;
+	assert_int_equal(store_open_with(&s, db, STORE_CREATE,
+	    handler_components, &err), 0);
+	memset(sha, 0x5a, sizeof(sha));
+	memset(&m, 0, sizeof(m));
+	m.partner = "acme";
+	m.orig_name = "o.edi";
+	m.file_name = "o.edi";
+	m.state = ST_DONE;
+	m.type = "edifact.ORDERS";
+	m.message_id = "ACME+42+1";
+	m.sha256 = sha;
+	assert_int_equal(store_insert(&s, &m, &id, &err), 0);
+	purge(&s, id);
+	assert_int_equal(query_int(&s, "SELECT count(*) FROM tombstones"), 1);
+	assert_int_equal(store_find_purged(&s, "acme", NULL, 0, "ACME+42+1",
+	    "edifact.ORDERS", sha, &found, got, &err), 1);
+	assert_int_equal(found, id);
+	assert_memory_equal(got, sha, 32);
+	assert_int_equal(store_find_purged(&s, "acme", NULL, 0, "ACME+42+1",
+	    "edifact.INVOIC", sha, &found, got, &err), 0);
+	assert_int_equal(store_find_purged(&s, "acme", NULL, 0, "ACME+42+1",
+	    NULL, sha, &found, got, &err), 0);
+	assert_int_equal(store_find_purged(&s, "other", NULL, 0, "ACME+42+1",
+	    "edifact.ORDERS", sha, &found, got, &err), 0);
+	store_close(&s);
+}
+
+/*
  * A store written by the previous release (version 8) had no record of
  * the IDs it had given out. Migrating it keeps every ID it can still
  * know of taken: the rows there are, the later entries of a bundle
@@ -666,6 +709,9 @@ main(void)
 		    test_newer_component_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_ids_are_never_given_out_twice_after_a_purge, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_tombstone_lookup_by_reference_honours_type, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_migration_keeps_ids_known_from_traces, setup,
