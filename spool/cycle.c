@@ -199,16 +199,23 @@ call_handler(struct cycle *c, struct item *it)
 
 	it->reason[0] = '\0';
 	it->cause[0] = '\0';
-	if ((rc = read_message(c->ctx->sd, &it->w,
+	if (it->held != NULL) {
+		/* Acceptance's bytes, checked by it (accept_apply.c). */
+		buf = (char *)it->held;
+		len = it->held_len;
+	} else if ((rc = read_message(c->ctx->sd, &it->w,
 	    c->ctx->conf->max_message_size, &buf, &len, it->reason,
 	    sizeof(it->reason))) != 0)
 		return rc == 1 ? CYCLE_PERMANENT : CYCLE_TEMPORARY;
 	spool_clearerr(&perr);
-	if ((it->w.dialect == NULL ? msg_parse(buf, len, &msg, &perr) :
+	if (it->held_msg != NULL)
+		msg = *it->held_msg;
+	else if ((it->w.dialect == NULL ? msg_parse(buf, len, &msg, &perr) :
 	    cycle_parse_dialect(&it->w, buf, len, &msg, &perr)) == -1) {
 		snprintf(it->reason, sizeof(it->reason), "the message no "
 		    "longer parses: %s", perr.msg);
-		free(buf);
+		if (it->held == NULL)
+			free(buf);
 		return CYCLE_PERMANENT;
 	}
 	memset(&cm, 0, sizeof(cm));
@@ -231,9 +238,7 @@ call_handler(struct cycle *c, struct item *it)
 		    it->w.transaction_id, &cm.out_seq, &perr) == -1) {
 			snprintf(it->reason, sizeof(it->reason), "%s",
 			    perr.msg);
-			msg_free(&msg);
-			free(buf);
-			return CYCLE_TEMPORARY;
+			goto out;
 		}
 		cm.stale = it->w.receiver_seq < cm.out_seq;
 		it->stale = cm.stale;
@@ -243,8 +248,14 @@ call_handler(struct cycle *c, struct item *it)
 	if (r != CYCLE_OK && it->reason[0] == '\0')
 		snprintf(it->reason, sizeof(it->reason), "the handler failed "
 		    "without a reason");
-	msg_free(&msg);
-	free(buf);
+	if (0) {
+out:
+		r = CYCLE_TEMPORARY;
+	}
+	if (it->held_msg == NULL)
+		msg_free(&msg);
+	if (it->held == NULL)
+		free(buf);
 	return r;
 }
 
@@ -476,6 +487,12 @@ chunk_replay(struct cycle *c, size_t from, size_t to, struct spool_error *err)
 	return 0;
 }
 
+int
+cycle_apply_item(struct cycle *c, size_t i, struct spool_error *err)
+{
+	return chunk_replay(c, i, i + 1, err);
+}
+
 void
 cycle_move_files(struct cycle *c)
 {
@@ -533,9 +550,12 @@ cycle_move_files(struct cycle *c)
 				    LOG_Q(err.msg),
 				    spool_state_name(it->w.state));
 				spooldir_owe(c->ctx->sd, it->w.id);
+				it->kept = true;
 				continue;
 			}
 		}
+		if (it->accepted)
+			continue;	/* still in incoming/: acceptance's */
 		if (spooldir_move(c->ctx->sd, -1, it->w.state,
 		    it->w.file_name, it->to_state, it->w.file_name,
 		    &err) == -1) {
@@ -564,8 +584,8 @@ cycle_move_files(struct cycle *c)
  * is logged and left for the next flush (every cycle that records one,
  * and start-up): the messages are safe in the store.
  */
-static void
-flush_outbound(struct cycle_ctx *ctx)
+void
+cycle_flush_outbound(struct cycle_ctx *ctx)
 {
 	struct spool_error err;
 
@@ -771,7 +791,7 @@ cycle_run(struct cycle_ctx *ctx, struct cycle_stats *stats,
 			stats->done++;
 	cycle_move_files(&c);
 	cycle_free(&c);
-	flush_outbound(ctx);
+	cycle_flush_outbound(ctx);
 	return 0;
 rollback:
 	store_rollback(s);
@@ -919,7 +939,7 @@ cycle_complete(struct cycle_ctx *ctx, int64_t id, int attempt,
 		goto rollback;
 	cycle_move_files(&c);
 	cycle_free(&c);
-	flush_outbound(ctx);
+	cycle_flush_outbound(ctx);
 	return 0;
 rollback:
 	store_rollback(ctx->store);
