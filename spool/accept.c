@@ -740,7 +740,7 @@ accept_files_apply(struct accept_ctx *c, const struct accept_apply *apply,
 	 * A bundle takes one ID per entry.
 	 */
 	if (store_next_message_id(c->store, &next_id, err) == -1 ||
-	    accept_pass_new(c, apply, n, &pass, err) == -1)
+	    accept_pass_new(apply, n, &pass, err) == -1)
 		goto rollback;
 	for (i = 0; i < n; i++) {
 		if (accept_one(c, &files[i], &out[i], &next_id, stats,

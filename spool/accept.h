@@ -104,6 +104,17 @@ int	accept_bundles_restore(struct accept_ctx *, bool retrying,
  */
 int	accept_settle_owed(struct accept_ctx *, struct spool_error *);
 
+/*
+ * At start-up: the latest `limit' done rows of single files (the one
+ * pass's; done/ is not scanned) whose file is not in done/: a crash came
+ * between their COMMIT and their rename. found() is called with each ID
+ * (for accept_restore(), else reconcile_settle_lost()). Returns how many,
+ * or -1.
+ */
+int	accept_unrenamed(struct accept_ctx *, size_t limit,
+	    void (*found)(void *arg, int64_t id), void *arg,
+	    struct spool_error *);
+
 /* Is this incoming name an upload in progress (DESIGN 12)? */
 int	accept_name_skipped(const char *name);
 

@@ -14,16 +14,17 @@
  * which writes the bytes held instead when the partner removed or
  * replaced its upload meanwhile: no committed row without its file.
  *
- * Applying one releases its parked successor, which joins this pass
- * (the "acceptance cycle", room for the batch's files plus batch_size):
- * a successor accepted earlier in the same batch is applied from its
- * held bytes and renamed once from incoming/ too; one parked by an
- * earlier batch is read from parked/ and verified as the cycle does
- * (readfile_verify), and moved by cycle_move_files(). What finds no room
- * is marked queued (the cycle's spill): parked/ -> queue/, or for a
- * file of this batch incoming/ -> queue/. So a run behind a gap that an
- * acceptance closes is applied in that very transaction. A message that
- * arrives parked keeps today's path (parked/, then the cycle).
+ * Applying one releases its parked successor. One accepted earlier in
+ * the same batch (it arrived before its predecessor) joins this pass
+ * (the "acceptance cycle"): it is applied from its held bytes and
+ * renamed once from incoming/ too. One parked by an earlier batch is
+ * marked queued and moves parked/ -> queue/ (cycle_move_files()): the
+ * next cycle applies it and the rest of its run, in chunks a SIGTERM
+ * can stop between, so that an acceptance batch stays as short as its
+ * files. A released bundle entry of this batch has no file yet
+ * (accept_bundle.c writes it after COMMIT, where the store then says):
+ * it is marked queued too. A message that arrives parked keeps today's
+ * path (parked/, then the cycle).
  *
  * Not taken: bundle entries (their files are written from the bundle),
  * restored rows, rejected or duplicate ones, messages whose bytes the
@@ -44,15 +45,26 @@
  * crash is lost as on acceptance's old path: its row is settled failed
  * (reconcile_settle_lost), its effects stay, the loss is said. Killed
  * after some renames: each file is in incoming/ or where its row says,
- * the same cases. A failed/ file's .reason is written before its rename
+ * the same cases. Start-up does not scan done/ (DESIGN 13: too many);
+ * the rows of the last batches are what a crash can have left without
+ * their file, so accept_unrenamed() looks at the latest done rows of
+ * single files (ACCEPT_BATCH_MAX of them) and start-up treats those
+ * without a file in done/ as it treats any row without its file.
+ * A failed/ file's .reason is written before its rename
  * (cycle_move_files); when it cannot be, the reason is owed and the file
  * stays in incoming/ until a scan restores it.
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#include <sqlite3.h>
 
 #include "accept.h"
 #include "accept_int.h"
@@ -66,8 +78,8 @@ struct accept_pass {
 };
 
 int
-accept_pass_new(struct accept_ctx *ac, const struct accept_apply *apply,
-    size_t nfiles, struct accept_pass **pp, struct spool_error *err)
+accept_pass_new(const struct accept_apply *apply, size_t nfiles,
+    struct accept_pass **pp, struct spool_error *err)
 {
 	struct accept_pass *p;
 
@@ -79,7 +91,8 @@ accept_pass_new(struct accept_ctx *ac, const struct accept_apply *apply,
 	p->in_tx = apply->in_tx;
 	p->c.ctx = apply->cycle;
 	p->c.stats = &p->stats;
-	p->c.cap = nfiles + ac->conf->batch_size;
+	/* Each file is one item at most, and releases one at most. */
+	p->c.cap = 2 * nfiles;
 	p->c.take = true;
 	p->c.now = store_now_ms();
 	if ((p->c.items = calloc(p->c.cap, sizeof(*p->c.items))) == NULL ||
@@ -117,6 +130,18 @@ batch_outcome(struct outcome *out, size_t n, int64_t id)
 	return NULL;
 }
 
+/* Is a released message's file missing from its state directory? */
+static bool
+file_absent(struct spooldir *sd, const struct store_work *w)
+{
+	struct stat st;
+
+	if (w->state < 0 || w->state >= ST_NSTATES)
+		return true;
+	return fstatat(sd->state_fd[w->state], w->file_name, &st,
+	    AT_SYMLINK_NOFOLLOW) == -1 && errno == ENOENT;
+}
+
 /*
  * Apply items from `from' on: the one just accepted, then what it
  * released (appended by the cycle's code while there is room).
@@ -148,6 +173,21 @@ apply_from(struct accept_pass *p, struct outcome *out, size_t nout,
 				it->to_state = ST_QUEUE;
 				continue;
 			}
+		}
+		else if (i > from) {
+			/*
+			 * Parked by an earlier batch (or a bundle entry of
+			 * this one, whose file is written after COMMIT where
+			 * the store then says): queue/, for the cycle, which
+			 * applies the rest of its run in chunks that a
+			 * SIGTERM can stop between. Acceptance stays short.
+			 */
+			if (store_mark_queued(c->ctx->store, it->w.id,
+			    err) == -1)
+				return -1;
+			it->accepted = file_absent(c->ctx->sd, &it->w);
+			it->to_state = ST_QUEUE;
+			continue;
 		}
 		if (cycle_apply_item(c, i, err) == -1)
 			return -1;
@@ -210,7 +250,10 @@ accept_pass_settle(struct accept_pass *p, struct outcome *out, size_t n,
 		if ((o = batch_outcome(out, n, c->spill[i].id)) != NULL) {
 			o->state = ST_QUEUE;
 			store_work_free(&c->spill[i]);
-		} else
+		} else if (file_absent(c->ctx->sd, &c->spill[i]))
+			/* A bundle entry of this batch (see above). */
+			store_work_free(&c->spill[i]);
+		else
 			c->spill[keep++] = c->spill[i];
 	}
 	c->nspill = keep;
@@ -233,4 +276,37 @@ accept_pass_settle(struct accept_pass *p, struct outcome *out, size_t n,
 	stats->deferred += p->stats.deferred;
 	stats->failed += p->stats.failed;
 	cycle_flush_outbound(c->ctx);
+}
+
+int
+accept_unrenamed(struct accept_ctx *c, size_t limit,
+    void (*found)(void *, int64_t), void *arg, struct spool_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct stat sb;
+	const char *name;
+	int r, n = 0;
+
+	if (store_prepare(c->store, &st, "SELECT id, file_name FROM messages "
+	    "WHERE state = 'done' AND batch IS NULL AND purged_at IS NULL "
+	    "ORDER BY id DESC LIMIT ?1", err) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		name = (const char *)sqlite3_column_text(st, 1);
+		if (name == NULL || name[0] == '\0' || name[0] == '.' ||
+		    strchr(name, '/') != NULL)
+			continue;
+		if (fstatat(c->sd->state_fd[ST_DONE], name, &sb,
+		    AT_SYMLINK_NOFOLLOW) == -1 && errno == ENOENT) {
+			found(arg, sqlite3_column_int64(st, 0));
+			n++;
+		}
+	}
+	if (r != SQLITE_DONE) {
+		store_stmt_err(c->store, st, err);
+		n = -1;
+	}
+	sqlite3_finalize(st);
+	return n;
 }

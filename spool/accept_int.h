@@ -107,8 +107,8 @@ int	accept_bundle_restore(struct accept_ctx *, int64_t batch,
  * do.
  */
 struct accept_pass;
-int	accept_pass_new(struct accept_ctx *, const struct accept_apply *,
-	    size_t nfiles, struct accept_pass **, struct spool_error *);
+int	accept_pass_new(const struct accept_apply *, size_t nfiles,
+	    struct accept_pass **, struct spool_error *);
 /* Before COMMIT, right after out[i] is recorded: apply it if it is
  * ready, held and routed to an in-transaction handler. 0 or -1. */
 int	accept_pass_apply(struct accept_pass *, struct outcome *out,

@@ -36,8 +36,11 @@ struct item {
 	size_t			 held_len;
 	const struct msg	*held_msg;	/* parsed by acceptance, or
 						   NULL: parse held */
-	bool			 accepted;	/* file still in incoming/:
-						   acceptance renames it */
+	bool			 accepted;	/* file not in its state
+						   directory (still in
+						   incoming/, or a bundle
+						   entry not yet written):
+						   acceptance places it */
 	bool			 kept;		/* its .reason is owed: the
 						   file stays where it is */
 };

@@ -343,6 +343,11 @@ accept_ready(struct daemon *d)
 		d->accepted += st.ready + st.parked + st.duplicate +
 		    st.rejected;
 		d->processed += st.done + st.deferred + st.failed;
+		/* A batch that applied messages (the one pass) is a
+		 * processing cycle too, for the histogram. */
+		if (st.done + st.deferred + st.failed > 0)
+			pulse_observe(&d->ps.cycle, (double)(store_now_ms() -
+			    t0) / 1000);
 		if (rc == -1) {
 			if (strcmp(err.msg, d->accept_err) != 0)
 				log_err("event=accept status=failed files=%zu "

@@ -4,8 +4,8 @@
 # 1. A ready message routed to the ledger is applied with its acceptance
 #    and renamed once: inotify sees one IN_MOVED_TO in done/ and none in
 #    queue/ (nor in parked/).
-# 2. A gap closed by an acceptance: the run behind it (parked by an
-#    earlier batch) is applied in the same transaction, in order.
+# 2. A gap closed by an acceptance: its run goes on, in order; a
+#    successor accepted in the same batch is applied in the same pass.
 # 3. An exec-routed ready message keeps today's path (queue/, then the
 #    runner).
 # 4. Killed between the COMMIT and the rename (failpoint accept-commit):
@@ -66,28 +66,51 @@ grep -q "MOVED_TO $T/spool/done/" "$T/seen" || fail "not moved into done/"
     fail "not recorded done"
 ok "a ready message is renamed once, incoming/ -> done/"
 
-# 2: 3 and 4 park; 2 closes the gap: 2, 3, 4 applied in its transaction.
+# 2a: 3 and 4 park; 2 closes the gap: applied with its acceptance, and
+# the run behind it (parked by earlier batches) goes to queue/ for the
+# next cycle, which applies it in order.
 for s in 3 4; do
 	mv_msg acme TX "$s" 1 >"$T/m$s.xml"
 	cp "$T/m$s.xml" "$T/spool/incoming/acme/m$s.xml"
 done
 wait_until 20 '[ "$(count parked)" -eq 2 ]' || fail "3, 4 not parked"
-watch "$T/seen2" "$T/spool/queue" "$T/spool/done"
 mv_msg acme TX 2 1 >"$T/m2.xml"
 cp "$T/m2.xml" "$T/spool/incoming/acme/m2.xml"
 wait_until 20 '[ "$(count done)" -eq 4 ]' || fail "the run not done"
-unwatch
-! grep -q "/queue/" "$T/seen2" || {
-	cat "$T/seen2" >&2
-	fail "the released run passed through queue/"
-}
 [ "$(sql "SELECT group_concat(sender_seq) FROM (SELECT sender_seq FROM \
     messages m JOIN ledger_moves l ON l.message = m.id ORDER BY l.id)")" = \
     "1,2,3,4" ] || fail "not applied in order"
 [ "$(sql "SELECT quantity FROM ledger_stock WHERE item = 'ITEM-acme-TX'")" \
     -eq 8 ] || fail "ledger total wrong"
-ok "a gap closed by an acceptance releases its run in the same pass"
+ok "a gap closed by an acceptance lets its run through, in order"
 stop_daemon
+
+# 2b: a backlog where 6 arrived before 5 (one batch, taken by mtime): 6
+# parks, 5 is applied and releases 6, applied in the same pass from the
+# bytes held; neither passes through queue/ or parked/.
+mv_msg acme TY 2 1 >"$T/y2.xml"
+mv_msg acme TY 1 1 >"$T/y1.xml"
+cp "$T/y2.xml" "$T/y1.xml" "$T/spool/incoming/acme/"
+touch -d "@$(($(date +%s) - 60))" "$T/spool/incoming/acme/y2.xml"
+touch -d "@$(($(date +%s) - 30))" "$T/spool/incoming/acme/y1.xml"
+watch "$T/seen2" "$T/spool/queue" "$T/spool/done" "$T/spool/parked"
+expect_exit 0 $SPOOLD -c "$T/spoold.conf" --once
+cp "$T/out" "$T/log"
+wait_until 10 '[ "$(grep -c MOVED_TO "$T/seen2")" -ge 2 ]' || true
+unwatch
+grep -q "event=batch files=2 ready=1 parked=1" "$T/log" ||
+    fail "not one batch with 2 ready after 1"
+[ "$(grep -c "MOVED_TO $T/spool/done/" "$T/seen2")" -eq 2 ] || {
+	cat "$T/seen2" >&2
+	fail "not two IN_MOVED_TO in done/"
+}
+! grep -q "/queue/\|/parked/" "$T/seen2" || {
+	cat "$T/seen2" >&2
+	fail "the released successor passed through queue/ or parked/"
+}
+[ "$(sql "SELECT count(*) FROM messages WHERE transaction_id = 'TY' AND
+    state = 'done'")" -eq 2 ] || fail "TY not done"
+ok "a successor in the same batch is applied in the same pass"
 
 # 3: exec keeps today's path (through queue/).
 cat >>"$T/spoold.conf" <<CONF
@@ -99,7 +122,7 @@ start_daemon
 watch "$T/seen3" "$T/spool/queue" "$T/spool/done"
 msg acme - 1 >"$T/p1.xml"
 cp "$T/p1.xml" "$T/spool/incoming/acme/p1.xml"
-wait_until 30 '[ "$(count done)" -eq 5 ]' || fail "exec message not done"
+wait_until 30 '[ "$(count done)" -eq 7 ]' || fail "exec message not done"
 unwatch
 grep -q "MOVED_TO $T/spool/queue/" "$T/seen3" ||
     fail "the exec message did not go through queue/"
