@@ -51,6 +51,11 @@
  * "unreadable", and moved unread to hold/; released, it comes back to
  * incoming/ and is accepted from the start (lever_release()).
  *
+ * With accept_files_apply(), a ready message routed to a handler that
+ * works inside the transaction is applied in the batch's transaction
+ * and its upload moved once, into done/ (or deferred/, failed/, hold/):
+ * accept_apply.c, which also gives that path's crash argument.
+ *
  * Nothing from a partner becomes a path: state-directory names are made
  * by spooldir_name() from escaped fields and the store's ID.
  */

@@ -41,15 +41,19 @@
  * from incoming/ when its name and digest match (accept_restore());
  * else a scan takes it again, store_find_upload() finds its row by
  * (partner, name, digest) and the file is moved, never recorded or
- * applied twice. An upload the partner removed before the rename and the
- * crash is lost as on acceptance's old path: its row is settled failed
- * (reconcile_settle_lost), its effects stay, the loss is said. Killed
- * after some renames: each file is in incoming/ or where its row says,
- * the same cases. Start-up does not scan done/ (DESIGN 13: too many);
- * the rows of the last batches are what a crash can have left without
- * their file, so accept_unrenamed() looks at the latest done rows of
- * single files (ACCEPT_BATCH_MAX of them) and start-up treats those
- * without a file in done/ as it treats any row without its file.
+ * applied twice. Start-up does not scan done/ (DESIGN 13: too many);
+ * only the rows of the last batch can be left without their file, so
+ * accept_unrenamed() looks at the latest done rows of single files
+ * (ACCEPT_BATCH_MAX of them) and start-up restores those without a file
+ * in done/ (spoold/startup.c). An upload the partner removed between the
+ * COMMIT and the crash is lost (spoold held the only other copy in
+ * memory): its row, applied, stays done and is settled as removed
+ * (purged_at, reason RECONCILE_LOST_REASON), logged event=lost; it is
+ * never applied again. Deferred, failed and held rows are found by
+ * reconcile_run() itself (their directories are scanned) and restored
+ * or settled (reconcile_settle_lost) as before. Killed after some
+ * renames: each file is in incoming/ or where its row says, the same
+ * cases.
  * A failed/ file's .reason is written before its rename
  * (cycle_move_files); when it cannot be, the reason is owed and the file
  * stays in incoming/ until a scan restores it.

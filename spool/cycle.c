@@ -238,6 +238,7 @@ call_handler(struct cycle *c, struct item *it)
 		    it->w.transaction_id, &cm.out_seq, &perr) == -1) {
 			snprintf(it->reason, sizeof(it->reason), "%s",
 			    perr.msg);
+			r = CYCLE_TEMPORARY;
 			goto out;
 		}
 		cm.stale = it->w.receiver_seq < cm.out_seq;
@@ -248,10 +249,7 @@ call_handler(struct cycle *c, struct item *it)
 	if (r != CYCLE_OK && it->reason[0] == '\0')
 		snprintf(it->reason, sizeof(it->reason), "the handler failed "
 		    "without a reason");
-	if (0) {
 out:
-		r = CYCLE_TEMPORARY;
-	}
 	if (it->held_msg == NULL)
 		msg_free(&msg);
 	if (it->held == NULL)
