@@ -66,6 +66,21 @@ handler_route(void *arg, struct store *s, const struct cycle_msg *m,
 	return CYCLE_TEMPORARY;
 }
 
+bool
+handler_in_tx(void *arg, const char *type)
+{
+	const struct router *r = arg;
+	const struct conf_route *route;
+	size_t i;
+
+	if ((route = conf_route(r->conf, type)) == NULL)
+		return false;
+	for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
+		if (strcmp(handlers[i]->name, route->handler) == 0)
+			return handlers[i]->finish == NULL;
+	return false;
+}
+
 const struct store_component *const handler_components[] = {
 	&ledger_component,
 	&orders_component,

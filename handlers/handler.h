@@ -35,6 +35,13 @@ enum cycle_result handler_route(void *arg, struct store *,
 	    const struct cycle_msg *, char *reason, size_t reasonlen);
 
 /*
+ * Does the handler routed for type work inside the store transaction (no
+ * call outside: ledger, orders; not exec)? No route: false. arg is a
+ * struct router. For acceptance's one pass (accept_ctx's in_tx).
+ */
+bool	handler_in_tx(void *arg, const char *type);
+
+/*
  * What the program gives cycle_complete() (struct cycle_ctx's external,
  * arg unused): the handler's finish, and the orders life cycle for the
  * outbound messages a call sent.

@@ -51,6 +51,11 @@
  * "unreadable", and moved unread to hold/; released, it comes back to
  * incoming/ and is accepted from the start (lever_release()).
  *
+ * With accept_files_apply(), a ready message routed to a handler that
+ * works inside the transaction is applied in the batch's transaction
+ * and its upload moved once, into done/ (or deferred/, failed/, hold/):
+ * accept_apply.c, which also gives that path's crash argument.
+ *
  * Nothing from a partner becomes a path: state-directory names are made
  * by spooldir_name() from escaped fields and the store's ID.
  */
@@ -481,6 +486,12 @@ accept_message(struct accept_ctx *c, const struct accept_src *src,
 		log_debug("event=accept %s id=%" PRId64 " type=%s state=%s",
 		    o->logid, o->id, LOG_Q(m.type), spool_state_name(m.state));
 	ret = 0;
+	/* Ready: its document for the one pass (accept_apply.c). */
+	if (m.state == ST_QUEUE && src->bundle == NULL && ri.native &&
+	    (o->parsed = malloc(sizeof(*o->parsed))) != NULL) {
+		*o->parsed = msg;
+		memset(&msg, 0, sizeof(msg));
+	}
 out:
 	msg_free(&msg);
 	free(ri.business_tx);
@@ -688,6 +699,10 @@ move_one(struct accept_ctx *c, const struct accept_file *f,
 	char text[SPOOL_ERRLEN + 512];
 
 	spool_clearerr(&err);
+	if (o->applied) {
+		move_upload(c, f, o);	/* logged by the one pass */
+		return;
+	}
 	if (o->state == ST_REJECTED && !o->restore) {
 		snprintf(text, sizeof(text), "%s\npartner: %s\nfile: %s\n"
 		    "id: %" PRId64 "\n", o->reason,
@@ -729,6 +744,16 @@ move_one(struct accept_ctx *c, const struct accept_file *f,
 }
 
 static void
+free_parsed(struct outcome *o)
+{
+	if (o->parsed == NULL)
+		return;
+	msg_free(o->parsed);
+	free(o->parsed);
+	o->parsed = NULL;
+}
+
+static void
 close_bundles(struct outcome *out, size_t n)
 {
 	size_t i;
@@ -740,6 +765,7 @@ close_bundles(struct outcome *out, size_t n)
 		}
 		free(out[i].buf);
 		out[i].buf = NULL;
+		free_parsed(&out[i]);
 	}
 }
 
@@ -747,6 +773,15 @@ int
 accept_files(struct accept_ctx *c, const struct accept_file *files, size_t n,
     struct accept_stats *stats, struct spool_error *err)
 {
+	return accept_files_apply(c, NULL, files, n, stats, err);
+}
+
+int
+accept_files_apply(struct accept_ctx *c, const struct accept_apply *apply,
+    const struct accept_file *files, size_t n, struct accept_stats *stats,
+    struct spool_error *err)
+{
+	struct accept_pass *pass = NULL;
 	struct outcome *out;
 	int64_t next_id;
 	size_t i, held = 0;
@@ -769,7 +804,8 @@ accept_files(struct accept_ctx *c, const struct accept_file *files, size_t n,
 	 * keeps every other writer out; a file that vanishes leaves a gap.
 	 * A bundle takes one ID per entry.
 	 */
-	if (store_next_message_id(c->store, &next_id, err) == -1)
+	if (store_next_message_id(c->store, &next_id, err) == -1 ||
+	    accept_pass_new(apply, n, &pass, err) == -1)
 		goto rollback;
 	for (i = 0; i < n; i++) {
 		if (accept_one(c, &files[i], &out[i], &next_id, stats,
@@ -780,10 +816,15 @@ accept_files(struct accept_ctx *c, const struct accept_file *files, size_t n,
 			out[i].buf = NULL;
 		} else
 			held += out[i].len;
+		/* Ready: applied now, in this transaction (one pass). */
+		if (accept_pass_apply(pass, out, i + 1, i, err) == -1)
+			goto rollback;
+		free_parsed(&out[i]);
 	}
 	if (store_commit(c->store, err) == -1)
 		goto rollback;
 	failpoint("accept-commit");
+	accept_pass_settle(pass, out, n, stats);
 	for (i = 0; i < n; i++) {
 		if (out[i].state < 0)
 			continue;
@@ -815,6 +856,7 @@ accept_files(struct accept_ctx *c, const struct accept_file *files, size_t n,
 		spool_clearerr(err);
 	}
 	close_bundles(out, n);
+	accept_pass_free(pass);
 	free(out);
 	return 0;
 rollback:
@@ -822,6 +864,7 @@ rollback:
 fail:
 	memset(stats, 0, sizeof(*stats));
 	close_bundles(out, n);
+	accept_pass_free(pass);
 	free(out);
 	return -1;
 }

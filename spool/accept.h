@@ -15,12 +15,24 @@
 #include "spooldir.h"
 #include "store.h"
 
+struct cycle_ctx;
+
 struct accept_ctx {
 	const struct conf	*conf;
 	struct schema_set	*schemas;	/* may be NULL: no schemas */
 	struct store		*store;
 	struct spooldir		*sd;
 	const struct dialect_set *dialects;	/* NULL: native only */
+};
+
+/*
+ * The one pass (accept_apply.c): a ready message whose type in_tx(
+ * cycle->arg, type) says is applied inside the store transaction is
+ * applied with its acceptance, through cycle's handlers.
+ */
+struct accept_apply {
+	struct cycle_ctx	*cycle;
+	bool			(*in_tx)(void *arg, const char *type);
 };
 
 /* One file waiting in incoming/. */
@@ -34,6 +46,8 @@ struct accept_stats {
 	unsigned	 ready, parked, duplicate, rejected, restored, vanished;
 	unsigned	 bundles;	/* bundle files among the files */
 	unsigned	 acks;		/* acknowledgments recorded */
+	/* Applied by the one pass (accept_apply.c), by outcome. */
+	unsigned	 done, deferred, failed;
 	/* Bundles left in incoming/ for lack of space or an I/O error:
 	 * their entries' files are not all written (retry
 	 * accept_bundles_restore()). */
@@ -51,6 +65,17 @@ struct accept_stats {
  */
 int	accept_files(struct accept_ctx *, const struct accept_file *, size_t n,
 	    struct accept_stats *, struct spool_error *);
+
+/*
+ * accept_files() with the one pass: each ready message routed to a
+ * handler that works inside the transaction is applied in the batch's
+ * transaction, and its upload renamed once, from incoming/ into done/
+ * (deferred/, failed/, hold/), after COMMIT (accept_apply.c). apply NULL:
+ * accept_files().
+ */
+int	accept_files_apply(struct accept_ctx *, const struct accept_apply *,
+	    const struct accept_file *, size_t n, struct accept_stats *,
+	    struct spool_error *);
 
 /*
  * A recorded message whose file is missing from its state directory:
@@ -82,6 +107,17 @@ int	accept_bundles_restore(struct accept_ctx *, bool retrying,
  * or -1.
  */
 int	accept_settle_owed(struct accept_ctx *, struct spool_error *);
+
+/*
+ * At start-up: the latest `limit' done rows of single files (the one
+ * pass's; done/ is not scanned) whose file is not in done/: a crash came
+ * between their COMMIT and their rename. found() is called with each ID
+ * (for accept_restore(), else reconcile_settle_lost()). Returns how many,
+ * or -1.
+ */
+int	accept_unrenamed(struct accept_ctx *, size_t limit,
+	    void (*found)(void *arg, int64_t id), void *arg,
+	    struct spool_error *);
 
 /* Is this incoming name an upload in progress (DESIGN 12)? */
 int	accept_name_skipped(const char *name);

@@ -27,6 +27,10 @@ struct outcome {
 	dev_t		 dev;		/* the upload's inode, as read */
 	ino_t		 ino;
 	int64_t		 batch;		/* its batch ID */
+	struct msg	*parsed;	/* ready: its document, for the one
+					   pass (accept_apply.c); or NULL */
+	bool		 applied;	/* applied by the one pass: state is
+					   its outcome, logged there */
 	char		 file_name[SPOOLDIR_NAME_MAX + 1];
 	char		 reason[SPOOL_ERRLEN];
 	char		 logid[1536];	/* partner/tx/seq for log lines */
@@ -122,5 +126,24 @@ int	accept_bundle_restore(struct accept_ctx *, int64_t batch,
 int	accept_ack(struct accept_ctx *, const char *partner, int fd,
 	    int64_t batch, int state, struct accept_stats *,
 	    struct spool_error *);
+
+/*
+ * The one pass (accept_apply.c): ready messages applied in acceptance's
+ * transaction. accept_pass_new() gives *pass NULL when the program wired
+ * no handlers in (apply NULL); the others take NULL as nothing to
+ * do.
+ */
+struct accept_pass;
+int	accept_pass_new(const struct accept_apply *, size_t nfiles,
+	    struct accept_pass **, struct spool_error *);
+/* Before COMMIT, right after out[i] is recorded: apply it if it is
+ * ready, held and routed to an in-transaction handler. 0 or -1. */
+int	accept_pass_apply(struct accept_pass *, struct outcome *out,
+	    size_t nout, size_t i, struct spool_error *);
+/* After COMMIT, before the moves: each outcome's state becomes where its
+ * file goes; logs, .reason sidecars, other files' moves, outbound. */
+void	accept_pass_settle(struct accept_pass *, struct outcome *out,
+	    size_t n, struct accept_stats *);
+void	accept_pass_free(struct accept_pass *);
 
 #endif

@@ -199,16 +199,23 @@ call_handler(struct cycle *c, struct item *it)
 
 	it->reason[0] = '\0';
 	it->cause[0] = '\0';
-	if ((rc = read_message(c->ctx->sd, &it->w,
+	if (it->held != NULL) {
+		/* Acceptance's bytes, checked by it (accept_apply.c). */
+		buf = (char *)it->held;
+		len = it->held_len;
+	} else if ((rc = read_message(c->ctx->sd, &it->w,
 	    c->ctx->conf->max_message_size, &buf, &len, it->reason,
 	    sizeof(it->reason))) != 0)
 		return rc == 1 ? CYCLE_PERMANENT : CYCLE_TEMPORARY;
 	spool_clearerr(&perr);
-	if ((it->w.dialect == NULL ? msg_parse(buf, len, &msg, &perr) :
+	if (it->held_msg != NULL)
+		msg = *it->held_msg;
+	else if ((it->w.dialect == NULL ? msg_parse(buf, len, &msg, &perr) :
 	    cycle_parse_dialect(&it->w, buf, len, &msg, &perr)) == -1) {
 		snprintf(it->reason, sizeof(it->reason), "the message no "
 		    "longer parses: %s", perr.msg);
-		free(buf);
+		if (it->held == NULL)
+			free(buf);
 		return CYCLE_PERMANENT;
 	}
 	memset(&cm, 0, sizeof(cm));
@@ -231,9 +238,8 @@ call_handler(struct cycle *c, struct item *it)
 		    it->w.transaction_id, &cm.out_seq, &perr) == -1) {
 			snprintf(it->reason, sizeof(it->reason), "%s",
 			    perr.msg);
-			msg_free(&msg);
-			free(buf);
-			return CYCLE_TEMPORARY;
+			r = CYCLE_TEMPORARY;
+			goto out;
 		}
 		cm.stale = it->w.receiver_seq < cm.out_seq;
 		it->stale = cm.stale;
@@ -243,8 +249,11 @@ call_handler(struct cycle *c, struct item *it)
 	if (r != CYCLE_OK && it->reason[0] == '\0')
 		snprintf(it->reason, sizeof(it->reason), "the handler failed "
 		    "without a reason");
-	msg_free(&msg);
-	free(buf);
+out:
+	if (it->held_msg == NULL)
+		msg_free(&msg);
+	if (it->held == NULL)
+		free(buf);
 	return r;
 }
 
@@ -499,8 +508,8 @@ chunk_replay(struct cycle *c, size_t from, size_t to, struct spool_error *err)
 }
 
 /* A line for each message the cycle (not a lever) has done: debug. */
-static void
-log_done(const struct cycle *c)
+void
+cycle_log_done(const struct cycle *c)
 {
 	char id[1024];
 	size_t i;
@@ -513,6 +522,12 @@ log_done(const struct cycle *c)
 			log_debug("event=done %s attempt=%d", id,
 			    c->items[i].w.attempts + 1);
 		}
+}
+
+int
+cycle_apply_item(struct cycle *c, size_t i, struct spool_error *err)
+{
+	return chunk_replay(c, i, i + 1, err);
 }
 
 void
@@ -572,9 +587,12 @@ cycle_move_files(struct cycle *c)
 				    LOG_Q(err.msg),
 				    spool_state_name(it->w.state));
 				spooldir_owe(c->ctx->sd, it->w.id);
+				it->kept = true;
 				continue;
 			}
 		}
+		if (it->accepted)
+			continue;	/* still in incoming/: acceptance's */
 		if (spooldir_move(c->ctx->sd, -1, it->w.state,
 		    it->w.file_name, it->to_state, it->w.file_name,
 		    &err) == -1) {
@@ -603,8 +621,8 @@ cycle_move_files(struct cycle *c)
  * is logged and left for the next flush (every cycle that records one,
  * and start-up): the messages are safe in the store.
  */
-static void
-flush_outbound(struct cycle_ctx *ctx)
+void
+cycle_flush_outbound(struct cycle_ctx *ctx)
 {
 	struct spool_error err;
 
@@ -808,10 +826,10 @@ cycle_run(struct cycle_ctx *ctx, struct cycle_stats *stats,
 	for (i = 0; i < c.n; i++)
 		if (c.items[i].to_state == ST_DONE)
 			stats->done++;
-	log_done(&c);
+	cycle_log_done(&c);
 	cycle_move_files(&c);
 	cycle_free(&c);
-	flush_outbound(ctx);
+	cycle_flush_outbound(ctx);
 	return 0;
 rollback:
 	store_rollback(s);
@@ -960,10 +978,10 @@ cycle_complete(struct cycle_ctx *ctx, int64_t id, int attempt,
 	}
 	if (rc == -1 || store_commit(ctx->store, err) == -1)
 		goto rollback;
-	log_done(&c);
+	cycle_log_done(&c);
 	cycle_move_files(&c);
 	cycle_free(&c);
-	flush_outbound(ctx);
+	cycle_flush_outbound(ctx);
 	return 0;
 rollback:
 	store_rollback(ctx->store);

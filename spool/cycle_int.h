@@ -1,5 +1,6 @@
 /*
- * cycle_int.h - the cycle's insides, shared by cycle.c and lever.c only.
+ * cycle_int.h - the cycle's insides, shared by cycle.c, lever.c and
+ * accept_apply.c only.
  *
  * A struct cycle is the work of one write transaction: the messages it
  * took (items, each with the state its file moves to after COMMIT) and
@@ -29,6 +30,19 @@ struct item {
 						   COMMIT by cycle_move_files */
 	char			 reason[REASON_MAX];
 	char			 cause[64];	/* CYCLE_HOLD's */
+	/* Acceptance's one pass (accept_apply.c): */
+	const char		*held;		/* its checked bytes, or NULL:
+						   read the file */
+	size_t			 held_len;
+	const struct msg	*held_msg;	/* parsed by acceptance, or
+						   NULL: parse held */
+	bool			 accepted;	/* file not in its state
+						   directory (still in
+						   incoming/, or a bundle
+						   entry not yet written):
+						   acceptance places it */
+	bool			 kept;		/* its .reason is owed: the
+						   file stays where it is */
 };
 
 struct cycle {
@@ -60,10 +74,22 @@ int	cycle_advance_msg(struct cycle *, const char *partner, int64_t id,
  * fsync per directory touched. Failures are logged; reconciliation
  * finishes what is left. */
 void	cycle_move_files(struct cycle *);
+/* After COMMIT: an event=done line (debug) for each message done. */
+void	cycle_log_done(const struct cycle *);
 
 /* The message's identity for a log line: id=, partner=, tx=, seq=,
  * type= (LOG_Q quoted). */
 void	cycle_logid(char *buf, size_t len, const struct store_work *);
+
+/*
+ * Apply item i alone in a savepoint of its own, as a replayed chunk does:
+ * done (its successor released into the cycle or its spill), deferred,
+ * failed or held. 0 or -1 (store error).
+ */
+int	cycle_apply_item(struct cycle *, size_t i, struct spool_error *);
+
+/* After COMMIT: write the outbound messages recorded (failures logged). */
+void	cycle_flush_outbound(struct cycle_ctx *);
 
 /* Free the cycle's work (not the struct itself). */
 void	cycle_free(struct cycle *);

@@ -314,8 +314,11 @@ min_wait(int64_t a, int64_t b)
 static int64_t
 accept_ready(struct daemon *d)
 {
+	struct cycle_ctx cc = { d->conf, &d->store, &d->sd, handler_route,
+	    &d->router, d->schemas, NULL, NULL, NULL, NULL };
 	struct accept_ctx ctx = { d->conf, d->schemas, &d->store, &d->sd,
 	    &d->dialects };
+	struct accept_apply ap = { &cc, handler_in_tx };
 	struct accept_file *files;
 	struct accept_stats st;
 	struct spool_error err;
@@ -335,10 +338,16 @@ accept_ready(struct daemon *d)
 			return next;
 		spool_clearerr(&err);
 		t0 = store_now_ms();
-		rc = accept_files(&ctx, files, n, &st, &err);
+		rc = accept_files_apply(&ctx, &ap, files, n, &st, &err);
 		d->accept_ms += store_now_ms() - t0;
 		d->accepted += st.ready + st.parked + st.duplicate +
 		    st.rejected;
+		d->processed += st.done + st.deferred + st.failed;
+		/* A batch that applied messages (the one pass) is a
+		 * processing cycle too, for the histogram. */
+		if (st.done + st.deferred + st.failed > 0)
+			pulse_observe(&d->ps.cycle, (double)(store_now_ms() -
+			    t0) / 1000);
 		if (rc == -1) {
 			if (strcmp(err.msg, d->accept_err) != 0)
 				log_err("event=accept status=failed files=%zu "

@@ -3,7 +3,8 @@
  * its first file: bundles a crash left in incoming/ after their COMMIT
  * (their entry files are written first), files that lie behind their
  * store state (reconcile.c moves them where the store says, DESIGN 3),
- * rows without their file (the upload may still be in incoming/:
+ * rows without their file (also the latest done ones, which the one pass
+ * may have left unrenamed: accept_unrenamed()) (the upload may still be in incoming/:
  * accept_restore(), else the row is settled as lost), and outbound
  * messages whose files were not written after their commit.
  *
@@ -22,12 +23,34 @@
 #include "log.h"
 #include "outbound.h"
 #include "reconcile.h"
+#include "store_admin.h"
 
 /* Rows without a file, collected at start-up for accept_restore(). */
 struct missing {
 	int64_t		*ids;
 	size_t		 n, cap;
 };
+
+static void
+missing_add(void *arg, int64_t id)
+{
+	struct missing *m = arg;
+	size_t i;
+
+	for (i = 0; i < m->n; i++)
+		if (m->ids[i] == id)
+			return;
+	if (m->n == m->cap) {
+		size_t ncap = m->cap ? m->cap * 2 : 64;
+		int64_t *n = realloc(m->ids, ncap * sizeof(*n));
+
+		if (n == NULL)
+			return;
+		m->ids = n;
+		m->cap = ncap;
+	}
+	m->ids[m->n++] = id;
+}
 
 static void
 report_finding(void *arg, const struct reconcile_finding *f)
@@ -116,6 +139,43 @@ restore_rows(struct daemon *d, struct accept_ctx *ac, struct missing *m)
 	spooldir_sync(&d->sd, NULL);
 }
 
+/*
+ * Done rows of the one pass (accept_apply.c) killed between their COMMIT
+ * and their rename: the upload is moved from incoming/ to done/ when it
+ * is still there; else its bytes are gone, and the row, applied, stays
+ * done, settled as removed (purged_at, the reason says why), so that it
+ * is not reported again.
+ */
+static void
+restore_unrenamed(struct daemon *d, struct accept_ctx *ac)
+{
+	struct missing m = { NULL, 0, 0 };
+	struct spool_error err;
+	size_t i;
+	int r;
+
+	spool_clearerr(&err);
+	if (accept_unrenamed(ac, ACCEPT_BATCH_MAX, missing_add, &m,
+	    &err) == -1)
+		log_err("event=reconcile status=failed reason=%s",
+		    LOG_Q(err.msg));
+	for (i = 0; i < m.n; i++) {
+		spool_clearerr(&err);
+		if ((r = accept_restore(ac, m.ids[i], &err)) == 0 &&
+		    (r = store_admin_settle_removed(&d->store, m.ids[i],
+		    RECONCILE_LOST_REASON " (it was applied; killed between "
+		    "its COMMIT and its rename)", &err)) == 1)
+			log_warn("event=lost id=%" PRId64 " state=done "
+			    "reason=%s", m.ids[i],
+			    LOG_Q(RECONCILE_LOST_REASON));
+		if (r == -1)
+			log_err("event=restore id=%" PRId64 " status=failed "
+			    "reason=%s", m.ids[i], LOG_Q(err.msg));
+	}
+	free(m.ids);
+	spooldir_sync(&d->sd, NULL);
+}
+
 int
 startup_repair(struct daemon *d)
 {
@@ -136,6 +196,7 @@ startup_repair(struct daemon *d)
 		return EX_IOERR;
 	}
 	restore_rows(d, &ac, &missing);
+	restore_unrenamed(d, &ac);
 	free(missing.ids);
 	/* Outbound messages a crash left unwritten after their commit. */
 	spool_clearerr(&err);

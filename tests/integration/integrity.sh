@@ -136,22 +136,24 @@ set +e
 wait "$DAEMON_PID"
 set -e
 DAEMON_PID=
-[ "$(state c1.xml)" = queue ] || fail "c1 not committed: $(state c1.xml)"
+# Ready and routed to the ledger: applied with its acceptance (issue 20).
+[ "$(state c1.xml)" = done ] || fail "c1 not committed: $(state c1.xml)"
 rm "$IN/c1.xml"
 start_daemon
-wait_until 10 '[ "$(state c1.xml)" = failed ]' ||
-    fail "c1 is $(state c1.xml), not failed"
-[ "$(reason c1.xml)" = \
-    "the upload was removed before spoold had its copy" ] ||
+# Applied with its acceptance (issue 20), its row stays done, settled
+# as lost at start-up (purged_at), with the reason.
+wait_until 10 '[ "$(db "SELECT count(*) FROM messages WHERE orig_name = \
+    '"'c1.xml'"' AND state = '"'done'"' AND purged_at IS NOT NULL")" -eq 1 ]' ||
+    fail "c1 is $(state c1.xml), not settled"
+reason c1.xml | grep -q "the upload was removed before spoold had its copy" ||
     fail "c1's reason: $(reason c1.xml)"
-grep -q "removed before spoold had its copy" "$T"/spool/failed/*,C,1,*.reason ||
-    fail "no .reason sidecar for c1"
+grep -q "event=lost .*state=done" "$T/log" || fail "the loss was not logged"
 [ "$(db "SELECT count(*) FROM messages WHERE orig_name = 'c1.xml'")" -eq 1 ] ||
     fail "c1 recorded twice"
 stop_daemon
 $SPOOLCTL -c "$T/spoold.conf" check >"$T/out" 2>&1 ||
     { cat "$T/out" >&2; fail "spoolctl check reports the settled row"; }
-ok "an upload removed after COMMIT is failed with its reason, at once"
+ok "an upload removed after COMMIT is settled with its reason, at once"
 
 # 5. An exec call recorded, the program not yet run, the upload rewritten.
 exec 8<>"$IN/.e1.xml"
