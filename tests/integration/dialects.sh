@@ -209,4 +209,13 @@ f=$(q "SELECT file_name FROM messages WHERE batch = $b ORDER BY id LIMIT 1")
 head -c 3 "$T/spool/done/$f" | grep -q '^ISA' || fail "entry lacks its ISA"
 tr -d '\r\n' <"$T/spool/done/$f" | grep -q 'GE\*1\*[0-9]*~IEA\*1\*[0-9]*~$' ||
     { cat "$T/spool/done/$f" >&2; fail "entry lacks GE/IEA for one message"; }
+# The README's table is this test's output (issue 17): compared line by
+# line when the README has its markers (a source tree; not a dist).
+README=$top_srcdir/README.md
+if grep -q '^<!-- real-samples: begin' "$README" 2>/dev/null; then
+	sed -n '/^<!-- real-samples: begin/,/^<!-- real-samples: end/p' \
+	    "$README" | sed '1d;$d' >"$T/readme-table.md"
+	diff -u "$T/readme-table.md" "$TABLE" >&2 ||
+	    fail "README.md's real-samples table differs from $TABLE: paste it"
+fi
 exit 0
