@@ -294,6 +294,17 @@ seq_is_pair(const char *tx)
 	return strncmp(tx, PAIR_PREFIX, sizeof(PAIR_PREFIX) - 1) == 0;
 }
 
+int
+seq_pair_name(char *buf, size_t size, const char *sender,
+    const char *recipient)
+{
+	int n;
+
+	n = snprintf(buf, size, PAIR_PREFIX "%s %s", sender,
+	    recipient != NULL ? recipient : "-");
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
 /*
  * Interchange number seen before: this message of the copy is the same
  * (a duplicate) or not (refused). The message is found by its reference,
@@ -354,11 +365,10 @@ classify_ic(struct store *s, const char *partner, const struct msg_header *h,
     struct spool_error *err)
 {
 	int64_t id, batch;
-	int rc, n;
+	int rc;
 
-	n = snprintf(r->pair, sizeof(r->pair), PAIR_PREFIX "%s %s", h->sender,
-	    h->recipient != NULL ? h->recipient : "-");
-	if (n < 0 || (size_t)n >= sizeof(r->pair)) {
+	if (seq_pair_name(r->pair, sizeof(r->pair), h->sender,
+	    h->recipient) == -1) {
 		r->pair[0] = '\0';
 		r->verdict = SEQ_CONFLICT;
 		snprintf(r->reason, sizeof(r->reason), "order = interchange: "

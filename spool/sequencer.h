@@ -73,6 +73,14 @@ const char *seq_verdict_name(enum seq_verdict);
 bool	seq_is_pair(const char *tx);
 
 /*
+ * The key of the pair from sender to recipient (QUAL:ID each, as the
+ * header has them; recipient NULL: "-") into buf: 0, or -1 when it does
+ * not fit.
+ */
+int	seq_pair_name(char *buf, size_t size, const char *sender,
+	    const char *recipient);
+
+/*
  * Message id, outside any transaction, is done (processed or skipped):
  * what waited for it moves on. For a message of an interchange: the next
  * parked message of the same interchange, or when the interchange is

@@ -25,6 +25,7 @@
 #include "lever.h"
 #include "reconcile.h"
 #include "retention.h"
+#include "sequencer.h"
 #include "spoollock.h"
 #include "store_batch.h"
 
@@ -543,19 +544,36 @@ parse_range(const char *s, int64_t *from, int64_t *to)
 	return 0;
 }
 
+/* Is s an id as a pair names it: QUAL:ID, no blank? */
+static bool
+ctl_pair_id(const char *s)
+{
+	const char *colon;
+
+	if ((colon = strchr(s, ':')) == NULL || colon == s ||
+	    colon[1] == '\0')
+		return false;
+	return strpbrk(s, " \t\n") == NULL;
+}
+
 int
 cmd_skip(struct ctl *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "reason", required_argument, NULL, 'r' },
 		{ "tx", no_argument, NULL, 't' },
+		{ "control", no_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct cycle_ctx ctx = { &c->conf, &c->store, &c->sd, NULL, NULL,
 	    NULL, NULL, NULL, NULL, NULL };
 	const char *usage_text = "usage: spoolctl skip --tx PARTNER ID "
+	    "FROM[-TO] --reason TEXT\n"
+	    "       spoolctl skip --control PARTNER SENDER RECIPIENT "
 	    "FROM[-TO] --reason TEXT";
-	const char *reason = NULL, *user;
+	const char *reason = NULL, *user, *tx, *range;
+	char pair[SEQ_PAIR_MAX];
+	int control = 0;
 	struct spool_error err;
 	struct passwd *pw;
 	char uidbuf[32];
@@ -566,16 +584,34 @@ cmd_skip(struct ctl *c, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (ch == 'r')
 			reason = optarg;
+		else if (ch == 'c')
+			control = 1;
 		else if (ch != 't')	/* --tx, or the older form without */
 			return fail(EX_USAGE, "%s", usage_text);
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != 3 || reason == NULL || reason[0] == '\0')
+	if (argc != (control ? 4 : 3) || reason == NULL || reason[0] == '\0')
 		return fail(EX_USAGE, "%s", usage_text);
-	if (parse_range(argv[2], &from, &to) == -1)
-		return fail(EX_USAGE, "%s is not a sequence number or a range "
-		    "FROM-TO (of at most %d)", argv[2], SKIP_RANGE_MAX);
+	if (control) {
+		/* The pair by its ids, QUAL:ID as list --control prints
+		 * them: its key as the sequencer names it. */
+		if (!ctl_pair_id(argv[1]) || !ctl_pair_id(argv[2]))
+			return fail(EX_USAGE, "sender and recipient are "
+			    "QUAL:ID, as list --control prints them");
+		if (seq_pair_name(pair, sizeof(pair), argv[1], argv[2]) == -1)
+			return fail(EX_USAGE, "sender and recipient ids are "
+			    "too long");
+		tx = pair;
+		range = argv[3];
+	} else {
+		tx = argv[1];
+		range = argv[2];
+	}
+	if (parse_range(range, &from, &to) == -1)
+		return fail(EX_USAGE, "%s is not a %s number or a range "
+		    "FROM-TO (of at most %d)", range, control ? "control" :
+		    "sequence", SKIP_RANGE_MAX);
 	if ((pw = getpwuid(getuid())) != NULL)
 		user = pw->pw_name;
 	else {
@@ -588,7 +624,7 @@ cmd_skip(struct ctl *c, int argc, char **argv)
 	/* In order, each number in its own transaction: a refusal stops
 	 * the range, and the numbers before it stay skipped. */
 	for (seq = from; seq <= to; seq++)
-		if (lever_skip(&ctx, argv[0], argv[1], seq, user, reason,
+		if (lever_skip(&ctx, argv[0], tx, seq, user, reason,
 		    &err) == -1)
 			break;
 	if (seq > from)
@@ -597,7 +633,7 @@ cmd_skip(struct ctl *c, int argc, char **argv)
 		if (seq > from)
 			fprintf(stderr, "spoolctl: skip: sequences %" PRId64
 			    " to %" PRId64 " of %s %s declared done; %" PRId64
-			    " not:\n", from, seq - 1, argv[0], argv[1], seq);
+			    " not:\n", from, seq - 1, argv[0], tx, seq);
 		if (store_admin_busy(&c->store))
 			return fail(EX_TEMPFAIL, "%s", err.msg);
 		return fail(EX_DATAERR, "%s", err.msg);
@@ -605,7 +641,7 @@ cmd_skip(struct ctl *c, int argc, char **argv)
 	if (c->json) {
 		jd_object(&c->j);
 		jd_kstr(&c->j, "partner", argv[0]);
-		jd_kstr(&c->j, "transaction_id", argv[1]);
+		jd_kstr(&c->j, "transaction_id", tx);
 		jd_kint(&c->j, "seq", from);
 		jd_kint(&c->j, "to", to);
 		jd_kstr(&c->j, "user", user);
@@ -615,9 +651,9 @@ cmd_skip(struct ctl *c, int argc, char **argv)
 	}
 	if (from == to)
 		printf("skip: sequence %" PRId64 " of %s %s declared done by "
-		    "%s\n", from, argv[0], argv[1], user);
+		    "%s\n", from, argv[0], tx, user);
 	else
 		printf("skip: sequences %" PRId64 " to %" PRId64 " of %s %s "
-		    "declared done by %s\n", from, to, argv[0], argv[1], user);
+		    "declared done by %s\n", from, to, argv[0], tx, user);
 	return EX_OK;
 }

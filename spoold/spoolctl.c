@@ -78,10 +78,12 @@ static const struct {
 	    "queue failed or deferred messages again (-: IDs from standard\n"
 	    "input, one a line)" },
 	{ "skip", "skip --tx PARTNER ID SEQ --reason TEXT\n"
-	    "     (or skip PARTNER ID SEQ --reason TEXT)",
+	    "     (or skip PARTNER ID SEQ --reason TEXT)\n"
+	    "     skip --control PARTNER SENDER RECIPIENT NUMBER --reason TEXT",
 	    "declare a missing or failed sequence number done without\n"
-	    "applying it; an interchange control number: ID is the pair,\n"
-	    "\"interchange SENDER RECIPIENT\" (see list --control)" },
+	    "applying it; an interchange control number: by the pair's\n"
+	    "ids (QUAL:ID, see list --control) with --control, or ID the\n"
+	    "pair, \"interchange SENDER RECIPIENT\"" },
 	{ "hold", "hold MSGID... | hold - | hold --tx PARTNER ID "
 	    "--reason TEXT",
 	    "stop messages not done yet (and their transaction's later\n"

@@ -6,7 +6,9 @@
 # with a new control number of ours repeating the verdicts; EDIFACT gets
 # a CONTRL (and one when UNB 0031 asks, whatever ack says); the real
 # samples' envelope faults get a TA1 (ISA/IEA mismatch: R 001) and a
-# CONTRL rejecting the interchange (UNZ reference: 4 28 UNZ); a spoofed
+# CONTRL rejecting the interchange (UNZ reference: 4 28 UNZ), a UCM
+# rejecting EXAMPLE0's message (UNT count: 4 29 UNT) and one for
+# pydifact's order without UNZ (4 13 UNZ); a spoofed
 # sender a TA1 R 006; a rejected set R 4, repeated for a redelivery and
 # after a purge; an interchange of acknowledgments gets none.
 . "$(dirname "$0")/lib.sh"
@@ -25,7 +27,7 @@ cat >"$T/spoold.conf" <<EOF
 directory = $T/spool
 schemas = $top_srcdir/schemas
 dialects = $top_srcdir/dialects
-our_ids = 01:999999999 ZZ:8888888 14:4000001000005 ZZ:123456789012345
+our_ids = 01:999999999 ZZ:8888888 14:4000001000005 ZZ:123456789012345 ZZ:WBDZDD
 [log]
 level = debug
 [route *]
@@ -36,6 +38,9 @@ ids = 12:4405197800 ZZ:ABCDEFGHIJKLMNO
 ack = 997
 [partner euro]
 ids = 31B:1556150 14:4000001000005
+ack = contrl
+[partner pyd]
+ids = 8:12345678
 ack = contrl
 [partner quiet]
 ids = 12:4405197800 ZZ:QUIETEU
@@ -53,7 +58,7 @@ OUT=$T/spool/outgoing
 nout() { find "$OUT/$1" -maxdepth 1 -type f ! -name '.*' 2>/dev/null |
     wc -l; }
 # The newest acknowledgment file to partner $1, by outbound ID.
-newest() { ls "$OUT/$1" | sort -t, -k5 | tail -n 1; }
+newest() { ls "$OUT/$1" | sort -t, -k5n | tail -n 1; }
 put() {
 	mkdir -p "$T/spool/incoming/$1"
 	cp "$2" "$T/spool/incoming/$1/.$3"
@@ -200,6 +205,32 @@ c=$OUT/euro/$(newest euro)
 tr -d '\n' <"$c" | grep -q "UCI+87846595+4000001000005:14+4000001000005:14+4+28+UNZ'" ||
     { cat "$c" >&2; fail "EXAMPLE1's CONTRL does not reject with 28 UNZ"; }
 ok "EDIFACT EXAMPLE1 (UNZ reference wrong) gets a CONTRL with 4 28 UNZ"
+
+# EXAMPLE0: UNT says 171 segments, 37 are there: the message is rejected
+# with 29 (control count does not match) at UNT. Its UNB reference is
+# EXAMPLE1's, so it is renumbered here (87846596) to be no reuse.
+n=$(nout euro)
+sed 's/87846595/87846596/g' "$R/edifact-en16931/EDIFACT_EXAMPLE0.TXT" \
+    >"$T/example0.txt"
+put euro "$T/example0.txt" example0.txt
+wait_until 30 '[ "$(nout euro)" -gt '"$n"' ]' ||
+    fail "no CONTRL for EXAMPLE0 (UNT count)"
+c=$OUT/euro/$(newest euro)
+tr -d '\n' <"$c" | grep -q "UCI+87846596+4000001000005:14+4000001000005:14+" ||
+    { cat "$c" >&2; fail "EXAMPLE0's CONTRL does not answer 87846596"; }
+tr -d '\n' <"$c" | grep -q "UCM+1+INVOIC:D:14B:UN[^+']*+4+29+UNT'" ||
+    { cat "$c" >&2; fail "EXAMPLE0's CONTRL does not reject UNH 1 with 29 UNT"; }
+ok "EDIFACT EXAMPLE0 (UNT count wrong) gets a CONTRL with UCM 4 29 UNT"
+
+# pydifact's order.edi: a decimal comma in its UNA, and no UNZ: the
+# interchange is rejected with 13 (missing) at UNZ.
+put pyd "$R/edifact-pydifact/order.edi" order.edi
+wait_until 30 '[ "$(nout pyd)" -ge 1 ]' ||
+    fail "no CONTRL for pydifact's order.edi (no UNZ)"
+c=$OUT/pyd/$(newest pyd)
+tr -d '\n' <"$c" | grep -q "UCI+807+12345678:8+WBDZDD:ZZ+4+13+UNZ'" ||
+    { cat "$c" >&2; fail "order.edi's CONTRL does not reject with 4 13 UNZ"; }
+ok "pydifact order.edi (no UNZ) gets a CONTRL with 4 13 UNZ"
 
 n=$(nout acme)
 put acme "$R/x12-ediengine/ControlNumbersMismatch.edi" mismatch.edi

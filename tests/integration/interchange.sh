@@ -4,7 +4,8 @@
 # three interchanges of one partner (first_control = 1) dropped 3, 1, 2
 # are processed 1, 2, 3; interchange 2 dropped again is a duplicate,
 # counted and not processed; interchange 2 with one segment changed is
-# rejected; a gap (4 missing, 5 parked) is closed by spoolctl skip, which
+# rejected; a gap (4 missing, 5 parked) is closed by spoolctl skip --control
+# (the pair by its sender and recipient ids), which
 # records who and why. Then order = after: a ubl.Invoice waits, parked
 # with a reason naming the ubl.Order it waits for, until that Order of the
 # same transaction is done. The interchanges are made here with printf,
@@ -161,8 +162,21 @@ run() {
 	    .state, (.duplicate_of != null)]' "$T/json")" = \
 	    '["done",false,"done",true,"rejected",false]' ] ||
 	    { cat "$T/json" >&2; fail "$syn: show --interchange --json"; }
-	ctl skip acme "$pair" 4 --reason "never sent" >"$T/out" 2>&1 ||
-	    { cat "$T/out" >&2; fail "$syn: spoolctl skip refused"; }
+	# spoolctl skip --control: the pair by its ids as list --control
+	# prints them (the old form, the pair's key as ID, is below).
+	ids=${pair#interchange }
+	snd=${ids% *} rcp=${ids#* }
+	if ctl skip --control acme "${snd#*:}" "$rcp" 4 --reason x \
+	    >"$T/out" 2>&1; then
+		fail "$syn: skip --control took an id without its qualifier"
+	fi
+	grep -q "QUAL:ID" "$T/out" ||
+	    { cat "$T/out" >&2; fail "$syn: skip --control: no reason"; }
+	ctl skip --control acme "$snd" "$rcp" 4 --reason "never sent" \
+	    >"$T/out" 2>&1 ||
+	    { cat "$T/out" >&2; fail "$syn: spoolctl skip --control refused"; }
+	grep -qx "skip: sequence 4 of acme $pair declared done by .*" \
+	    "$T/out" || { cat "$T/out" >&2; fail "$syn: skip --control said"; }
 	wait_until 20 "[ \$(wc -l <'$T/calls.log') -ge 4 ]" ||
 	    fail "$syn: 5 not processed after the skip"
 	[ "$(sql "SELECT reason FROM skips WHERE transaction_id = '$pair'
@@ -173,7 +187,7 @@ run() {
 }
 
 run x12 "interchange ZZ:ACMEX12 ZZ:SPOOLD"
-ok "x12: 3, 1, 2 processed 1, 2, 3; duplicate; changed rejected; skip"
+ok "x12: 3, 1, 2 processed 1, 2, 3; duplicate; changed rejected; skip --control"
 
 # A failed interchange blocks the next; its number cannot be skipped
 # while its message is there; deleting the message settles the number
