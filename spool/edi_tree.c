@@ -60,10 +60,14 @@ prop(xmlNodePtr n, const char *name, const char *val, struct tree *t)
 static int
 propnum(xmlNodePtr n, const char *name, unsigned long v, struct tree *t)
 {
-	char buf[32];
+	char buf[32], *p = buf + sizeof(buf) - 1;
 
-	snprintf(buf, sizeof(buf), "%lu", v);
-	return prop(n, name, buf, t);
+	/* By hand: snprintf() was a tenth of building a tree. */
+	*p = '\0';
+	do
+		*--p = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	return prop(n, name, p, t);
 }
 
 static xmlNodePtr

@@ -419,7 +419,7 @@ spooldir_write_at(int dfd, const char *dir, const char *name,
 	char tmp[SPOOLDIR_NAME_MAX + 24];
 	size_t off = 0;
 	ssize_t n;
-	int fd, e = 0;
+	int fd, e = 0, tries;
 
 	if (snprintf(tmp, sizeof(tmp), ".%s.tmp", name) >= (int)sizeof(tmp)) {
 		if (syserr != NULL)
@@ -429,23 +429,30 @@ spooldir_write_at(int dfd, const char *dir, const char *name,
 	}
 	/* Whatever lies at the temporary name is ours, or a partner's trap
 	 * (a FIFO would block an open, a link lead elsewhere): it goes, and
-	 * the file is created anew, without blocking. */
-	if (unlinkat(dfd, tmp, 0) == -1 && errno != ENOENT) {
-		if (syserr != NULL)
-			*syserr = errno;
-		spool_seterr(err, "cannot remove %s/%s: %s", dir, tmp,
-		    strerror(errno));
-		return -1;
-	}
-	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
-	    (flags & SPOOLDIR_W_PUBLIC) ? 0644 : 0640);
-	if (fd == -1) {
-		if (syserr != NULL)
-			*syserr = errno;
-		spool_seterr(err, "cannot create %s/%s: %s", dir, tmp,
-		    strerror(errno));
-		return -1;
+	 * the file is created anew, without blocking. O_EXCL with
+	 * O_NOFOLLOW fails on anything there (EEXIST), FIFO or link
+	 * included, without opening it, so the removal is tried only then:
+	 * one system call less per file in the usual case. */
+	for (tries = 0;; tries++) {
+		fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+		    (flags & SPOOLDIR_W_PUBLIC) ? 0644 : 0640);
+		if (fd != -1)
+			break;
+		if (errno != EEXIST || tries > 0) {
+			if (syserr != NULL)
+				*syserr = errno;
+			spool_seterr(err, "cannot create %s/%s: %s", dir, tmp,
+			    strerror(errno));
+			return -1;
+		}
+		if (unlinkat(dfd, tmp, 0) == -1 && errno != ENOENT) {
+			if (syserr != NULL)
+				*syserr = errno;
+			spool_seterr(err, "cannot remove %s/%s: %s", dir, tmp,
+			    strerror(errno));
+			return -1;
+		}
 	}
 	while (off < len) {
 		n = write(fd, data + off, len - off);

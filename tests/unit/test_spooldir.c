@@ -282,11 +282,62 @@ test_write_file_is_whole_and_replaces_only_when_asked(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+static void
+test_write_file_replaces_a_trap_at_the_temporary_name(void **state)
+{
+	char root[] = "/tmp/test_spooldir.XXXXXX", path[256], buf[16];
+	struct spool_error err;
+	struct spooldir sd;
+	struct stat st;
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	assert_int_equal(spooldir_init(root, &err), 0);
+	assert_int_equal(spooldir_open(&sd, root, &err), 0);
+	/* A FIFO (an open would block) and a link to elsewhere at the
+	 * temporary names: both go, the files are written whole. */
+	assert_int_equal(mkfifoat(sd.state_fd[ST_QUEUE], ".f.xml.tmp", 0600),
+	    0);
+	snprintf(path, sizeof(path), "%s/outside", root);
+	assert_int_equal(symlinkat(path, sd.state_fd[ST_QUEUE],
+	    ".l.xml.tmp"), 0);
+	assert_int_equal(spooldir_write_file(&sd, ST_QUEUE, "f.xml", "fifo",
+	    4, false, &err), 0);
+	assert_int_equal(spooldir_write_file(&sd, ST_QUEUE, "l.xml", "link",
+	    4, false, &err), 0);
+	assert_int_equal(fstatat(sd.state_fd[ST_QUEUE], ".f.xml.tmp", &st,
+	    AT_SYMLINK_NOFOLLOW), -1);
+	assert_int_equal(fstatat(sd.state_fd[ST_QUEUE], ".l.xml.tmp", &st,
+	    AT_SYMLINK_NOFOLLOW), -1);
+	assert_int_equal(stat(path, &st), -1);	/* nothing written outside */
+	fd = openat(sd.state_fd[ST_QUEUE], "l.xml", O_RDONLY | O_NOFOLLOW);
+	assert_true(fd >= 0);
+	memset(buf, 0, sizeof(buf));
+	assert_int_equal(read(fd, buf, sizeof(buf)), 4);
+	assert_string_equal(buf, "link");
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	close(fd);
+	fd = openat(sd.state_fd[ST_QUEUE], "f.xml", O_RDONLY | O_NOFOLLOW |
+	    O_NONBLOCK);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_size, 4);
+	close(fd);
+	spooldir_close(&sd);
+	snprintf(path, sizeof(path), "rm -rf '%s'", root);
+	assert_int_equal(system(path), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_name_shows_partner_tx_seq_type),
+		cmocka_unit_test(
+		    test_write_file_replaces_a_trap_at_the_temporary_name),
 		cmocka_unit_test(test_name_escapes_slashes_dots_and_controls),
 		cmocka_unit_test(test_name_of_128_character_ids_is_bounded),
 		cmocka_unit_test(test_names_are_unique_by_id),

@@ -85,6 +85,30 @@ test_new_store_is_wal_full_sync_at_current_version(void **state)
 	store_close(&s);
 }
 
+/* Recording an entry of a bundle or interchange builds no ephemeral
+ * table (an IN list in a CHECK did, for every INSERT). */
+static void
+test_batch_entry_insert_builds_no_ephemeral_table(void **state)
+{
+	struct spool_error err;
+	struct store s;
+	sqlite3_stmt *st;
+	int n = 0;
+
+	(void)state;
+	assert_int_equal(store_open(&s, db, STORE_CREATE, &err), 0);
+	assert_int_equal(sqlite3_prepare_v2(s.db, "EXPLAIN INSERT INTO "
+	    "batch_entries (batch, idx, name, fate, reason, message) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)", -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		if (strcmp((const char *)sqlite3_column_text(st, 1),
+		    "OpenEphemeral") == 0)
+			n++;
+	sqlite3_finalize(st);
+	assert_int_equal(n, 0);
+	store_close(&s);
+}
+
 static void
 test_missing_store_is_not_created_without_flag(void **state)
 {
@@ -691,6 +715,9 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 		    test_new_store_is_wal_full_sync_at_current_version, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_batch_entry_insert_builds_no_ephemeral_table, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_missing_store_is_not_created_without_flag, setup,
