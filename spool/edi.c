@@ -484,13 +484,14 @@ edi_add_message(struct edi_interchange *ic, struct edi_lex *lx,
 		return NULL;
 	}
 	/* Room doubles: an interchange of 10,000 messages is common. */
-	if ((ic->nmsgs & (ic->nmsgs - 1)) == 0 && (m = reallocarray(ic->msgs,
-	    ic->nmsgs ? ic->nmsgs * 2 : 1, sizeof(*m))) == NULL) {
-		spool_seterr(err, "out of memory");
-		return NULL;
-	}
-	if ((ic->nmsgs & (ic->nmsgs - 1)) == 0)
+	if ((ic->nmsgs & (ic->nmsgs - 1)) == 0) {
+		if ((m = reallocarray(ic->msgs, ic->nmsgs ? ic->nmsgs * 2 : 1,
+		    sizeof(*m))) == NULL) {
+			spool_seterr(err, "out of memory");
+			return NULL;
+		}
 		ic->msgs = m;
+	}
 	m = &ic->msgs[ic->nmsgs++];
 	memset(m, 0, sizeof(*m));
 	m->group = -1;
