@@ -26,22 +26,6 @@
 #include "ack_scan.h"
 #include "edi_int.h"
 
-static const struct {
-	const char	*id, *charset;
-} charsets[] = {
-	{ "UNOA", "ASCII" }, { "UNOB", "ASCII" },
-	{ "UNOC", "ISO-8859-1" }, { "UNOD", "ISO-8859-2" },
-	{ "UNOE", "ISO-8859-5" }, { "UNOF", "ISO-8859-7" },
-	{ "UNOG", "ISO-8859-3" }, { "UNOH", "ISO-8859-4" },
-	{ "UNOI", "ISO-8859-6" }, { "UNOJ", "ISO-8859-8" },
-	{ "UNOK", "ISO-8859-9" }, { "UNOL", "ISO-8859-15" },
-	{ "UNOW", "UTF-8" }, { "UNOY", "UTF-8" },
-};
-
-/* The offsets of ISA's element separators (edi_x12.c). */
-static const unsigned short isa_sep[16] = {
-	3, 6, 17, 20, 31, 34, 50, 53, 69, 76, 81, 83, 89, 99, 101, 103
-};
 
 struct scan {
 	struct edi_interchange	*ic;
@@ -143,7 +127,6 @@ edifact_header(struct edi_lex *lx, struct edi_interchange *ic,
 	const unsigned char *u = (const unsigned char *)lx->buf + lx->pos;
 	struct edi_seg s;
 	long long v;
-	size_t i;
 	int rc = -1;
 
 	memset(&s, 0, sizeof(s));
@@ -202,17 +185,13 @@ edifact_header(struct edi_lex *lx, struct edi_interchange *ic,
 		    "control reference: nothing to acknowledge", s.line);
 		goto out;
 	}
-	ic->charset = "ASCII";
-	for (i = 0; i < sizeof(charsets) / sizeof(charsets[0]); i++)
-		if (strcmp(ic->syntax_id, charsets[i].id) == 0)
-			ic->charset = charsets[i].charset;
+	if ((ic->charset = edi_charset_of(ic->syntax_id)) == NULL)
+		ic->charset = "ASCII";
 	if (ic->recipient[0] == '\0')
 		fault(sc, ACK_ENV_STRUCTURE, -1);
 	if (edi_number(ic->syntax_version, &v) == -1 || v < 1 || v > 4)
 		fault(sc, ACK_ENV_VERSION, -1);
-	else if (i == sizeof(charsets) / sizeof(charsets[0]) &&
-	    strcmp(ic->charset, "ASCII") == 0 && strcmp(ic->syntax_id,
-	    "UNOA") != 0 && strcmp(ic->syntax_id, "UNOB") != 0)
+	else if (edi_charset_of(ic->syntax_id) == NULL)
 		fault(sc, ACK_ENV_CHARSET, -1);
 	if (!ic->una && v == 4 && ic->elem == '+')
 		ic->rep = '*';
@@ -233,8 +212,9 @@ isa_fields(const char *u, struct edi_interchange *ic, struct spool_error *err)
 	int i;
 
 	for (i = 1; i <= 16; i++) {
-		f[i] = u + isa_sep[i - 1] + 1;
-		n[i] = (i < 16 ? isa_sep[i] : 105) - isa_sep[i - 1] - 1;
+		f[i] = u + edi_isa_sep[i - 1] + 1;
+		n[i] = (i < 16 ? edi_isa_sep[i] : 105) - edi_isa_sep[i - 1] -
+		    1;
 	}
 	if ((ic->sender_qual = trimdup(f[5], n[5], err)) == NULL ||
 	    (ic->sender = trimdup(f[6], n[6], err)) == NULL ||
@@ -268,7 +248,7 @@ x12_header(struct edi_lex *lx, struct edi_interchange *ic, struct scan *sc,
 	ic->comp = (unsigned char)u[104];
 	ic->seg = (unsigned char)u[105];
 	for (i = 1; i < 16; i++)
-		if ((unsigned char)u[isa_sep[i]] != ic->elem) {
+		if ((unsigned char)u[edi_isa_sep[i]] != ic->elem) {
 			spool_seterr(err, "ISA is not fixed-width: nothing to "
 			    "acknowledge");
 			return -1;

@@ -47,8 +47,10 @@
  * deferred or failed like any other. The rules of order (which number
  * is next, which parked one is released, gaps) are the sequencer's
  * (seq_release()); the admin's levers, which reuse this file's insides
- * (cycle_int.h), are lever.c's. (About 840 lines: the chunked apply, its
- * replay and the refill belong together.)
+ * (cycle_int.h), are lever.c's. (About 1000 lines: the chunked apply,
+ * its replay, the refill and the held outcome belong together; the one
+ * pass of accept_apply.c reuses them through cycle_int.h. Splitting the
+ * external outcome into a file of its own is issue 15's next step.)
  */
 #include "config.h"
 

@@ -434,19 +434,16 @@ edi_check_bytes(struct edi_interchange *ic, struct edi_lex *lx,
 	return 0;
 }
 
-int
-edi_warn(struct edi_interchange *ic, struct spool_error *err,
-    const char *fmt, ...)
+/* *slot, when still NULL, gets the sentence fmt makes; the first wins. */
+static int
+say_once(char **slot, struct spool_error *err, const char *fmt, va_list ap)
 {
 	char buf[SPOOL_ERRLEN];
-	va_list ap;
 
-	if (ic->warning != NULL)
+	if (*slot != NULL)
 		return 0;
-	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if ((ic->warning = strdup(buf)) == NULL) {
+	if ((*slot = strdup(buf)) == NULL) {
 		spool_seterr(err, "out of memory");
 		return -1;
 	}
@@ -454,22 +451,29 @@ edi_warn(struct edi_interchange *ic, struct spool_error *err,
 }
 
 int
+edi_warn(struct edi_interchange *ic, struct spool_error *err,
+    const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = say_once(&ic->warning, err, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int
 edi_msg_reject(struct edi_message *m, struct spool_error *err,
     const char *fmt, ...)
 {
-	char buf[SPOOL_ERRLEN];
 	va_list ap;
+	int rc;
 
-	if (m->reason != NULL)
-		return 0;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	rc = say_once(&m->reason, err, fmt, ap);
 	va_end(ap);
-	if ((m->reason = strdup(buf)) == NULL) {
-		spool_seterr(err, "out of memory");
-		return -1;
-	}
-	return 0;
+	return rc;
 }
 
 struct edi_message *

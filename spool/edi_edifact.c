@@ -34,16 +34,22 @@ static const struct {
 	{ "UNOW", "UTF-8" }, { "UNOY", "UTF-8" },
 };
 
-static int
-set_charset(struct edi_interchange *ic, size_t line, struct spool_error *err)
+const char *
+edi_charset_of(const char *syntax_id)
 {
 	size_t i;
 
 	for (i = 0; i < sizeof(charsets) / sizeof(charsets[0]); i++)
-		if (strcmp(ic->syntax_id, charsets[i].id) == 0) {
-			ic->charset = charsets[i].charset;
-			return 0;
-		}
+		if (strcmp(syntax_id, charsets[i].id) == 0)
+			return charsets[i].charset;
+	return NULL;
+}
+
+static int
+set_charset(struct edi_interchange *ic, size_t line, struct spool_error *err)
+{
+	if ((ic->charset = edi_charset_of(ic->syntax_id)) != NULL)
+		return 0;
 	if (strcmp(ic->syntax_id, "UNOX") == 0)
 		spool_seterr(err, "line %zu: UNB syntax identifier UNOX (ISO "
 		    "2022 code extension) is not supported; send UNOY or UNOW "

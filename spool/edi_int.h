@@ -64,6 +64,11 @@ struct edi_group *edi_add_group(struct edi_interchange *,
 		    struct spool_error *);
 int		 edi_msg_reject(struct edi_message *, struct spool_error *,
 		    const char *, ...) __attribute__((format(printf, 3, 4)));
+/* The iconv name of an EDIFACT syntax identifier (UNOA..UNOL, UNOW,
+ * UNOY), NULL for one spoold does not read (edi_edifact.c). */
+const char	*edi_charset_of(const char *syntax_id);
+/* The offsets of ISA's element separators, ISA01..ISA16 (edi_x12.c). */
+extern const unsigned short edi_isa_sep[16];
 int		 edi_warn(struct edi_interchange *, struct spool_error *,
 		    const char *, ...) __attribute__((format(printf, 3, 4)));
 

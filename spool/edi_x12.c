@@ -22,7 +22,7 @@
 #include "edi_int.h"
 
 /* The offsets of ISA's element separators, ISA01..ISA16. */
-static const unsigned short isa_sep[16] = {
+const unsigned short edi_isa_sep[16] = {
 	3, 6, 17, 20, 31, 34, 50, 53, 69, 76, 81, 83, 89, 99, 101, 103
 };
 
@@ -43,11 +43,11 @@ isa_seps(struct edi_lex *lx, struct edi_interchange *ic,
 	ic->comp = u[104];
 	ic->seg = u[105];
 	for (i = 1; i < 16; i++)
-		if (u[isa_sep[i]] != ic->elem) {
+		if (u[edi_isa_sep[i]] != ic->elem) {
 			spool_seterr(err, "line %zu: ISA is not fixed-width: "
 			    "byte %u is not the element separator (0x%02x) "
-			    "that byte 4 declares", lx->line, isa_sep[i] + 1u,
-			    ic->elem);
+			    "that byte 4 declares", lx->line,
+			    edi_isa_sep[i] + 1u, ic->elem);
 			return -1;
 		}
 	r = u[82];
