@@ -50,6 +50,11 @@ mkdir -p "$T/work"
 mv_msg acme A 1 5 >"$T/work/acme,a1.xml"
 mv_msg acme A 2 -50 >"$T/work/acme,a2.xml"
 mv_msg acme B 1 1 >"$T/work/acme,b1.xml"
+# The partner directory exists before spoold starts: files dropped into
+# a directory that appears while spoold runs are found by its scan and
+# settle first, so a later one announced by inotify could overtake them
+# and take the lower ID (seen under ThreadSanitizer in CI).
+mkdir -p "$T/spool/incoming/acme"
 start_daemon
 drop_file acme,a1.xml
 drop_file acme,a2.xml
