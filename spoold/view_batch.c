@@ -176,6 +176,22 @@ jv_batches(struct jdoc *j, struct store *s, const char *partner,
 	return 0;
 }
 
+/*
+ * The end of a document whose last key is an array of rows: the read
+ * transaction ends; unless the walk (rc) failed, the array and the
+ * object around it are closed. 0, or -1 as rc.
+ */
+static int
+rows_end(struct jdoc *j, struct store *s, int rc)
+{
+	store_admin_read_end(s);
+	if (rc == -1)
+		return -1;
+	jd_array_end(j);
+	jd_object_end(j);
+	return 0;
+}
+
 /* list --control: one pair. */
 static int
 control_one(void *arg, const struct store_ic_pair *p)
@@ -226,14 +242,7 @@ jv_controls(struct jdoc *j, struct store *s, const char *partner,
 	jd_object(j);
 	jd_key(j, "pairs");
 	jd_array(j);
-	if (store_ic_pairs(s, partner, control_one, j, err) == -1) {
-		store_admin_read_end(s);
-		return -1;
-	}
-	store_admin_read_end(s);
-	jd_array_end(j);
-	jd_object_end(j);
-	return 0;
+	return rows_end(j, s, store_ic_pairs(s, partner, control_one, j, err));
 }
 
 /* show --interchange: one message. */
@@ -266,12 +275,6 @@ jv_interchange(struct jdoc *j, struct store *s, const char *partner,
 	jd_kint(j, "control", n);
 	jd_key(j, "messages");
 	jd_array(j);
-	if (store_ic_msgs(s, partner, n, interchange_one, j, err) == -1) {
-		store_admin_read_end(s);
-		return -1;
-	}
-	store_admin_read_end(s);
-	jd_array_end(j);
-	jd_object_end(j);
-	return 0;
+	return rows_end(j, s, store_ic_msgs(s, partner, n, interchange_one, j,
+	    err));
 }
