@@ -50,6 +50,12 @@
  * program keys its effects on them). When recording an outcome fails,
  * the call stays in hand (its transaction stays blocked) and recording
  * is retried; this process does not run the program again for it.
+ *
+ * Why one file of some 830 lines: it is one call's life -- listed,
+ * given its input (the sealed copy, the XML form, the environment and
+ * the outbound file), started, ended and recorded -- and every step
+ * reads and writes struct call and struct exec_calls; the store's side
+ * is exec_store.c, the process itself the runner's (spoold/execq.c).
  */
 #include "config.h"
 

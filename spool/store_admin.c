@@ -1,17 +1,17 @@
 /*
- * store_admin.c - the store's statements for reconciliation and spoolctl.
+ * store_admin.c - the store's statements for reconciliation and
+ * spoolctl's listings: a message, a filtered list of them, their
+ * attempts and recorded actions, a transaction with its skips and
+ * outbound messages, the batches with their counts; and the read
+ * transaction they run in. The status figures are store_admin_status.c's,
+ * removing rows (purge, settle, delete) store_admin_purge.c's; what the
+ * three share is in store_admin_int.h.
  *
  * Every statement is constant text with bound parameters; the listing's
  * WHERE clause is put together from constant fragments chosen by which
  * filters are set, never from the filter values. These statements run
  * rarely (once per spoolctl command, once per start-up), so each is
- * prepared per call and finalised before returning, except the purge's,
- * which are prepared once per purge run.
- *
- * Purging deletes a message's attempts and its row inside a savepoint,
- * so that a row another row still refers to (a duplicate, a handler's
- * table) is kept whole rather than half deleted: the foreign keys, not a
- * list kept here, say what may go.
+ * prepared per call and finalised before returning. Nothing here writes.
  */
 #include "config.h"
 
@@ -19,33 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "spooldir.h"
 #include "store_admin.h"
+#include "store_admin_int.h"
 
-#define MSG_COLS "id, state, partner, orig_name, file_name, type, " \
-	"message_id, sender, recipient, transaction_id, sender_seq, " \
-	"receiver_seq, stale, sha256, size, duplicate_of, attempts, " \
-	"next_attempt_at, reason, received_at, updated_at, batch, " \
-	"(SELECT orig_name FROM batches WHERE batches.id = messages.batch), " \
-	"dialect, test, reference"
-
-/*
- * Purging one message: first the store's own records of it (its
- * attempts), and a bundle entry's link to it (the entry keeps its fate),
- * then its row. A handler's rows that name it are the handler's: the
- * exec component's trigger takes its finished calls along; the ledger's
- * and the orders' rows keep it (a foreign key), and it is not purged.
- */
-enum { PURGE_ATTEMPTS, PURGE_ENTRY, PURGE_TOMB, PURGE_MSG, PURGE_SLIM,
-    PURGE_NSTMT };
-
-struct store_admin_purge {
-	struct store	*s;
-	sqlite3_stmt	*st[PURGE_NSTMT];
-};
-
-static int
-prep(struct store *s, const char *sql, sqlite3_stmt **st,
+int
+store_admin_prep(struct store *s, const char *sql, sqlite3_stmt **st,
     struct spool_error *err)
 {
 	if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK) {
@@ -120,8 +98,8 @@ fill_msg(sqlite3_stmt *st, struct store_admin_msg *m,
 }
 
 /* Step st to its end, handing each message row to fn. */
-static int
-each_msg(struct store *s, sqlite3_stmt *st,
+int
+store_admin_each_msg(struct store *s, sqlite3_stmt *st,
     int (*fn)(void *, struct store_admin_msg *), void *arg,
     struct spool_error *err)
 {
@@ -161,7 +139,7 @@ store_admin_rows(struct store *s, bool include_done,
 	const char *state, *name;
 	int rc;
 
-	if (prep(s, include_done ?
+	if (store_admin_prep(s, include_done ?
 	    "SELECT id, state, file_name FROM messages "
 	    "WHERE purged_at IS NULL ORDER BY id" :
 	    "SELECT id, state, file_name FROM messages "
@@ -188,7 +166,8 @@ store_admin_msg_get(struct store *s, int64_t id, struct store_admin_msg *m,
 	int ret;
 
 	memset(m, 0, sizeof(*m));
-	if (prep(s, "SELECT " MSG_COLS " FROM messages WHERE id = ?1", &st,
+	if (store_admin_prep(s,
+	    "SELECT " MSG_COLS " FROM messages WHERE id = ?1", &st,
 	    err) == -1)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
@@ -226,7 +205,7 @@ filter_prep(struct store *s, const struct store_admin_filter *f, bool count,
 	    f->after_id != 0 ? " AND id > ?9" : "",
 	    count ? "" : f->by_seq ? " ORDER BY sender_seq, id LIMIT ?4" :
 	    " ORDER BY id LIMIT ?4");
-	if (prep(s, sql, st, err) == -1)
+	if (store_admin_prep(s, sql, st, err) == -1)
 		return -1;
 	if (f->state >= 0)
 		sqlite3_bind_text(*st, 1, spool_state_name(f->state), -1,
@@ -261,7 +240,7 @@ store_admin_msg_list(struct store *s, const struct store_admin_filter *f,
 
 	if (filter_prep(s, f, false, &st, err) == -1)
 		return -1;
-	rc = each_msg(s, st, fn, arg, err);
+	rc = store_admin_each_msg(s, st, fn, arg, err);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -290,7 +269,8 @@ store_admin_attempts(struct store *s, int64_t msg,
 	sqlite3_stmt *st;
 	int rc;
 
-	if (prep(s, "SELECT attempt, started_at, finished_at, outcome, error "
+	if (store_admin_prep(s,
+	    "SELECT attempt, started_at, finished_at, outcome, error "
 	    "FROM attempts WHERE message = ?1 ORDER BY attempt", &st,
 	    err) == -1)
 		return -1;
@@ -319,7 +299,8 @@ store_admin_actions(struct store *s, int64_t msg,
 
 	if ((rc = store_has_table(s, "actions", err)) != 1)
 		return rc;
-	if (prep(s, "SELECT act, user, reason, at FROM actions WHERE "
+	if (store_admin_prep(s,
+	    "SELECT act, user, reason, at FROM actions WHERE "
 	    "message = ?1 ORDER BY rowid", &st, err) == -1)
 		return -1;
 	sqlite3_bind_int64(st, 1, msg);
@@ -349,7 +330,8 @@ store_admin_tx_get(struct store *s, const char *partner, const char *tx,
 	int rc, ret = -1;
 
 	memset(t, 0, sizeof(*t));
-	if (prep(s, "SELECT next_seq, out_seq, gap_since, gap_alerted, "
+	if (store_admin_prep(s,
+	    "SELECT next_seq, out_seq, gap_since, gap_alerted, "
 	    "created_at, updated_at FROM transactions "
 	    "WHERE partner = ?1 AND transaction_id = ?2", &st, err) == -1)
 		return -1;
@@ -381,7 +363,8 @@ store_admin_tx_parked(struct store *s, const char *partner, const char *tx,
 	int ret;
 
 	*n = 0;
-	if (prep(s, "SELECT count(*) FROM messages WHERE partner = ?1 AND "
+	if (store_admin_prep(s,
+	    "SELECT count(*) FROM messages WHERE partner = ?1 AND "
 	    "transaction_id = ?2 AND state = 'parked' AND duplicate_of IS NULL",
 	    &st, err) == -1)
 		return -1;
@@ -401,7 +384,7 @@ store_admin_skips(struct store *s, const char *partner, const char *tx,
 	sqlite3_stmt *st;
 	int rc;
 
-	if (prep(s, "SELECT seq, reason, user, at FROM skips "
+	if (store_admin_prep(s, "SELECT seq, reason, user, at FROM skips "
 	    "WHERE partner = ?1 AND transaction_id = ?2 ORDER BY seq", &st,
 	    err) == -1)
 		return -1;
@@ -430,7 +413,8 @@ store_admin_outbound(struct store *s, const char *partner, const char *tx,
 
 	if ((rc = store_has_table(s, "outbound", err)) != 1)
 		return rc;
-	if (prep(s, "SELECT id, type, file_name, sender_seq, receiver_seq, "
+	if (store_admin_prep(s,
+	    "SELECT id, type, file_name, sender_seq, receiver_seq, "
 	    "cause, created_at, written_at FROM outbound WHERE partner = ?1 "
 	    "AND transaction_id = ?2 ORDER BY id", &st, err) == -1)
 		return -1;
@@ -451,376 +435,6 @@ store_admin_outbound(struct store *s, const char *partner, const char *tx,
 	sqlite3_finalize(st);
 	return rc == 0 ? 0 : -1;
 }
-
-void
-store_admin_status_free(struct store_admin_status *st)
-{
-	free(st->oldest_gap_partner);
-	free(st->oldest_gap_tx);
-	free(st->oldest_gap_next_state);
-	free(st->daemon_version);
-	free(st->archive_failed_error);
-	memset(st, 0, sizeof(*st));
-}
-
-/* Run a query of at most one row, binding p1 and p2 to ?1 and ?2 where
- * it has them; fn reads the row. No row is fine. */
-static int
-one_row(struct store *s, const char *sql, int64_t p1, int64_t p2,
-    int (*fn)(sqlite3_stmt *, struct store_admin_status *),
-    struct store_admin_status *out, struct spool_error *err)
-{
-	sqlite3_stmt *st;
-	int rc, ret = -1;
-
-	if (prep(s, sql, &st, err) == -1)
-		return -1;
-	if (sqlite3_bind_parameter_count(st) >= 1)
-		sqlite3_bind_int64(st, 1, p1);
-	if (sqlite3_bind_parameter_count(st) >= 2)
-		sqlite3_bind_int64(st, 2, p2);
-	if ((rc = store_row(s, st, err)) == 1 && fn(st, out) == -1)
-		spool_seterr(err, "out of memory");
-	else if (rc != -1)
-		ret = 0;
-	sqlite3_finalize(st);
-	return ret;
-}
-
-static int
-row_gaps(sqlite3_stmt *st, struct store_admin_status *o)
-{
-	o->gaps_open = sqlite3_column_int64(st, 0);
-	return 0;
-}
-
-static int
-row_oldest_gap(sqlite3_stmt *st, struct store_admin_status *o)
-{
-	o->oldest_gap_since = sqlite3_column_int64(st, 2);
-	o->oldest_gap_next_seq = sqlite3_column_int64(st, 3);
-	o->oldest_gap_next_id = sqlite3_column_int64(st, 4);
-	if (store_col_dup(st, 0, &o->oldest_gap_partner) == -1 ||
-	    store_col_dup(st, 1, &o->oldest_gap_tx) == -1 ||
-	    store_col_dup(st, 5, &o->oldest_gap_next_state) == -1)
-		return -1;
-	return 0;
-}
-
-static int
-row_deferred(sqlite3_stmt *st, struct store_admin_status *o)
-{
-	o->oldest_deferred_id = sqlite3_column_int64(st, 0);
-	o->oldest_deferred_received_at = sqlite3_column_int64(st, 1);
-	o->oldest_deferred_next_at = sqlite3_column_int64(st, 2);
-	o->oldest_deferred_attempts = sqlite3_column_int64(st, 3);
-	return 0;
-}
-
-static int
-row_rates(sqlite3_stmt *st, struct store_admin_status *o)
-{
-	o->processed_last_minute = sqlite3_column_int64(st, 0);
-	o->processed_last_hour = sqlite3_column_int64(st, 1);
-	o->duplicates_last_minute = sqlite3_column_int64(st, 2);
-	o->duplicates_last_hour = sqlite3_column_int64(st, 3);
-	return 0;
-}
-
-static int
-row_archive(sqlite3_stmt *st, struct store_admin_status *o)
-{
-	o->archive_failed = sqlite3_column_int64(st, 0);
-	o->archive_failed_id = sqlite3_column_int64(st, 1);
-	return store_col_dup(st, 2, &o->archive_failed_error);
-}
-
-static int
-row_daemon(sqlite3_stmt *st, struct store_admin_status *o)
-{
-	o->daemon_known = true;
-	o->daemon_pid = sqlite3_column_int64(st, 0);
-	o->daemon_started_at = sqlite3_column_int64(st, 1);
-	return store_col_dup(st, 2, &o->daemon_version);
-}
-
-int
-store_admin_status(struct store *s, int64_t now, struct store_admin_status *o,
-    struct spool_error *err)
-{
-	memset(o, 0, sizeof(*o));
-	if (one_row(s, "SELECT count(*) FROM transactions "
-	    "WHERE gap_since IS NOT NULL", 0, 0, row_gaps, o, err) == -1 ||
-	    one_row(s, "SELECT t.partner, t.transaction_id, t.gap_since, "
-	    "t.next_seq, m.id, m.state FROM transactions t "
-	    "LEFT JOIN messages m ON m.id = (SELECT b.id FROM messages b "
-	    "WHERE b.partner = t.partner AND "
-	    "b.transaction_id = t.transaction_id AND "
-	    "b.sender_seq = t.next_seq AND b.duplicate_of IS NULL AND "
-	    "b.state NOT IN ('rejected', 'done') ORDER BY b.id DESC LIMIT 1) "
-	    "WHERE t.gap_since IS NOT NULL "
-	    "ORDER BY t.gap_since LIMIT 1", 0, 0, row_oldest_gap, o, err) == -1 ||
-	    one_row(s, "SELECT id, received_at, next_attempt_at, attempts "
-	    "FROM messages WHERE state = 'deferred' "
-	    "ORDER BY received_at, id LIMIT 1", 0, 0, row_deferred, o,
-	    err) == -1 ||
-	    one_row(s, "SELECT "
-	    "coalesce(sum(updated_at >= ?1 AND duplicate_of IS NULL), 0), "
-	    "coalesce(sum(duplicate_of IS NULL), 0), "
-	    "coalesce(sum(updated_at >= ?1 AND duplicate_of IS NOT NULL), 0), "
-	    "coalesce(sum(duplicate_of IS NOT NULL), 0) "
-	    "FROM messages WHERE state = 'done' AND updated_at >= ?2",
-	    now - 60 * 1000, now - 3600 * 1000, row_rates, o, err) == -1 ||
-	    one_row(s, "SELECT pid, started_at, version FROM daemon "
-	    "WHERE id = 1", 0, 0, row_daemon, o, err) == -1 ||
-	    one_row(s, "SELECT count(*), min(id), (SELECT archive_error FROM "
-	    "messages WHERE archive_error IS NOT NULL AND purged_at IS NULL "
-	    "ORDER BY id LIMIT 1) FROM messages WHERE archive_error IS NOT "
-	    "NULL AND purged_at IS NULL", 0, 0, row_archive, o, err) == -1) {
-		store_admin_status_free(o);
-		return -1;
-	}
-	return 0;
-}
-
-int
-store_admin_purge_candidates(struct store *s, int64_t before,
-    int64_t below_id, int64_t limit, bool archived_only,
-    int (*fn)(void *, struct store_admin_msg *), void *arg,
-    struct spool_error *err)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (prep(s, archived_only ? "SELECT " MSG_COLS " FROM messages WHERE "
-	    "state = 'done' AND purged_at IS NULL AND updated_at < ?1 AND id "
-	    "< ?2 AND archived_at IS NOT NULL ORDER BY id DESC LIMIT ?3" :
-	    "SELECT " MSG_COLS " FROM messages WHERE state = 'done' "
-	    "AND purged_at IS NULL AND updated_at < ?1 AND id < ?2 "
-	    "ORDER BY id DESC LIMIT ?3", &st,
-	    err) == -1)
-		return -1;
-	sqlite3_bind_int64(st, 1, before);
-	sqlite3_bind_int64(st, 2, below_id);
-	sqlite3_bind_int64(st, 3, limit > 0 ? limit : -1);
-	rc = each_msg(s, st, fn, arg, err);
-	sqlite3_finalize(st);
-	return rc;
-}
-
-struct store_admin_purge *
-store_admin_purge_open(struct store *s, struct spool_error *err)
-{
-	struct store_admin_purge *p;
-
-	if ((p = calloc(1, sizeof(*p))) == NULL) {
-		spool_seterr(err, "out of memory");
-		return NULL;
-	}
-	p->s = s;
-	if (prep(s, "DELETE FROM attempts WHERE message = ?1",
-	    &p->st[PURGE_ATTEMPTS], err) == -1 ||
-	    prep(s, "UPDATE batch_entries SET message = NULL WHERE message = "
-	    "?1 AND EXISTS (SELECT 1 FROM messages WHERE id = ?1 AND "
-	    "state = 'done')", &p->st[PURGE_ENTRY], err) == -1 ||
-	    prep(s, "INSERT OR REPLACE INTO tombstones (id, partner, "
-	    "transaction_id, sender_seq, message_id, sha256, type, fate, "
-	    "purged_at) SELECT id, partner, transaction_id, sender_seq, "
-	    "message_id, sha256, type, state, "
-	    "CAST(strftime('%s', 'now') AS INTEGER) * 1000 FROM messages "
-	    "WHERE id = ?1 AND state = 'done' AND duplicate_of IS NULL AND "
-	    "rejected = 0", &p->st[PURGE_TOMB], err) == -1 ||
-	    prep(s, "DELETE FROM messages WHERE id = ?1 AND state = 'done'",
-	    &p->st[PURGE_MSG], err) == -1 ||
-	    prep(s, "UPDATE messages SET purged_at = "
-	    "CAST(strftime('%s', 'now') AS INTEGER) * 1000 WHERE id = ?1 AND "
-	    "state = 'done' AND purged_at IS NULL", &p->st[PURGE_SLIM],
-	    err) == -1) {
-		store_admin_purge_close(p);
-		return NULL;
-	}
-	return p;
-}
-
-static void
-purge_reset(struct store_admin_purge *p)
-{
-	int i;
-
-	for (i = 0; i < PURGE_NSTMT; i++)
-		sqlite3_reset(p->st[i]);
-}
-
-void
-store_admin_purge_close(struct store_admin_purge *p)
-{
-	int i;
-
-	if (p == NULL)
-		return;
-	for (i = 0; i < PURGE_NSTMT; i++)
-		sqlite3_finalize(p->st[i]);
-	free(p);
-}
-
-int
-store_admin_purge_row(struct store_admin_purge *p, int64_t id,
-    struct spool_error *err)
-{
-	struct store *s = p->s;
-	int i, rc;
-
-	if (store_exec(s, "SAVEPOINT purge_row", err) == -1)
-		return -1;
-	purge_reset(p);
-	for (i = 0; i < PURGE_NSTMT; i++)
-		sqlite3_bind_int64(p->st[i], 1, id);
-	for (i = 0; i < PURGE_MSG; i++)
-		if (sqlite3_step(p->st[i]) != SQLITE_DONE) {
-			store_stmt_err(s, NULL, err);
-			goto undo;
-		}
-	rc = sqlite3_step(p->st[PURGE_MSG]);
-	if (rc == SQLITE_DONE && sqlite3_changes(s->db) == 1) {
-		purge_reset(p);
-		return 1;	/* the savepoint stays open */
-	}
-	if (rc != SQLITE_DONE && sqlite3_extended_errcode(s->db) ==
-	    SQLITE_CONSTRAINT_FOREIGNKEY) {
-		/*
-		 * The books name it: the failed DELETE undid itself; the
-		 * row stays, slimmed and marked purged, and its file goes.
-		 */
-		rc = sqlite3_step(p->st[PURGE_SLIM]);
-		if (rc == SQLITE_DONE && sqlite3_changes(s->db) == 1) {
-			purge_reset(p);
-			return 1;
-		}
-		if (rc != SQLITE_DONE) {
-			store_stmt_err(s, NULL, err);
-			goto undo;
-		}
-	}
-	if (rc == SQLITE_DONE) {
-		purge_reset(p);
-		return store_admin_purge_done(p, false, err) == -1 ? -1 : 0;
-	}
-	store_stmt_err(s, NULL, err);
-undo:
-	purge_reset(p);
-	store_admin_purge_done(p, false, NULL);
-	return -1;
-}
-
-int
-store_admin_purge_done(struct store_admin_purge *p, bool keep_deletion,
-    struct spool_error *err)
-{
-	return store_exec(p->s, keep_deletion ? "RELEASE purge_row" :
-	    "ROLLBACK TO purge_row; RELEASE purge_row", err);
-}
-
-int
-store_admin_settle_removed(struct store *s, int64_t id, const char *note,
-    struct spool_error *err)
-{
-	sqlite3_stmt *st;
-	int rc, n;
-
-	if (store_begin(s, err) == -1)
-		return -1;
-	if (prep(s, "UPDATE messages SET purged_at = ?3, reason = CASE WHEN "
-	    "reason IS NULL OR reason = '' THEN ?2 ELSE reason || '; ' || ?2 "
-	    "END WHERE id = ?1 AND state IN ('done', 'rejected', 'failed') "
-	    "AND purged_at IS NULL", &st, err) == -1) {
-		store_rollback(s);
-		return -1;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, note, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, store_now_ms());
-	rc = sqlite3_step(st);
-	n = sqlite3_changes(s->db);
-	if (rc != SQLITE_DONE) {
-		store_stmt_err(s, st, err);
-		sqlite3_finalize(st);
-		store_rollback(s);
-		return -1;
-	}
-	sqlite3_finalize(st);
-	if (store_commit(s, err) == -1) {
-		store_rollback(s);
-		return -1;
-	}
-	return n > 0;
-}
-
-/* Step one statement bound to id (and text t as ?2): SQLITE_DONE or rc. */
-static int
-step_id(struct store *s, const char *sql, int64_t id, const char *t,
-    struct spool_error *err)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (prep(s, sql, &st, err) == -1)
-		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	if (t != NULL)
-		sqlite3_bind_text(st, 2, t, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE && err != NULL)
-		spool_seterr(err, "%s: %s", s->path, sqlite3_errmsg(s->db));
-	sqlite3_finalize(st);
-	return rc;
-}
-
-int
-store_admin_delete(struct store *s, int64_t id, const char *note,
-    struct spool_error *err)
-{
-	int rc;
-
-	if (store_exec(s, "SAVEPOINT delete_row", err) == -1)
-		return -1;
-	/* A tombstone, as purge leaves (a redelivery is a duplicate); not
-	 * for a rejected message, which the store never matched against. */
-	if (step_id(s, "INSERT OR REPLACE INTO tombstones (id, partner, "
-	    "transaction_id, sender_seq, message_id, sha256, type, fate, "
-	    "purged_at) SELECT id, partner, transaction_id, sender_seq, "
-	    "message_id, sha256, type, 'deleted', "
-	    "CAST(strftime('%s', 'now') AS INTEGER) * 1000 FROM messages "
-	    "WHERE id = ?1 AND duplicate_of IS NULL AND rejected = 0", id,
-	    NULL, err) != SQLITE_DONE ||
-	    step_id(s, "DELETE FROM attempts WHERE message = ?1", id, NULL,
-	    err) != SQLITE_DONE ||
-	    step_id(s, "UPDATE batch_entries SET message = NULL WHERE "
-	    "message = ?1", id, NULL, err) != SQLITE_DONE)
-		goto undo;
-	rc = step_id(s, "DELETE FROM messages WHERE id = ?1", id, NULL, NULL);
-	if (rc != SQLITE_DONE) {
-		if (sqlite3_extended_errcode(s->db) !=
-		    SQLITE_CONSTRAINT_FOREIGNKEY) {
-			spool_seterr(err, "%s: %s", s->path,
-			    sqlite3_errmsg(s->db));
-			goto undo;
-		}
-		/* Another row names it: it stays, settled (done), purged,
-		 * with the note as its reason. */
-		if (step_id(s, "UPDATE messages SET state = 'done', "
-		    "next_attempt_at = NULL, hold_cause = NULL, reason = ?2, "
-		    "purged_at = CAST(strftime('%s', 'now') AS INTEGER) * "
-		    "1000, updated_at = CAST(strftime('%s', 'now') AS "
-		    "INTEGER) * 1000 WHERE id = ?1", id, note, err) !=
-		    SQLITE_DONE)
-			goto undo;
-	}
-	return store_exec(s, "RELEASE delete_row", err);
-undo:
-	store_exec(s, "ROLLBACK TO delete_row; RELEASE delete_row", NULL);
-	return -1;
-}
-
 bool
 store_admin_busy(struct store *s)
 {
@@ -842,7 +456,8 @@ store_admin_batch_counts(struct store *s, int64_t batch, int64_t *counts,
 
 	for (i = 0; i < ST_NSTATES; i++)
 		counts[i] = 0;
-	if (prep(s, "SELECT state, count(*) FROM messages WHERE batch = ?1 "
+	if (store_admin_prep(s,
+	    "SELECT state, count(*) FROM messages WHERE batch = ?1 "
 	    "GROUP BY state", &st, err) == -1)
 		return -1;
 	sqlite3_bind_int64(st, 1, batch);
@@ -866,14 +481,14 @@ store_admin_batches(struct store *s, int64_t limit,
 	int rc, ret = -1, i;
 
 	*total = 0;
-	if (prep(s, "SELECT count(*) FROM batches", &st, err) == -1)
+	if (store_admin_prep(s, "SELECT count(*) FROM batches", &st, err) == -1)
 		return -1;
 	rc = store_row_int64(s, st, total, err);
 	sqlite3_finalize(st);
 	if (rc == -1)
 		return -1;
 	/* One row per batch and state of its messages, newest first. */
-	if (prep(s, "SELECT b.id, b.partner, b.orig_name, b.state, "
+	if (store_admin_prep(s, "SELECT b.id, b.partner, b.orig_name, b.state, "
 	    "b.entries, b.received_at, m.state, count(m.id) "
 	    "FROM (SELECT * FROM batches ORDER BY id DESC LIMIT ?1) b "
 	    "LEFT JOIN messages m ON m.batch = b.id "

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "spooldir.h"	/* ST_NSTATES */
 #include "store.h"
 
 /* Every column of a message row. Absent values are NULL or 0. */

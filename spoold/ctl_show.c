@@ -10,14 +10,11 @@
  */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
-#include <unistd.h>
 
 #include "ctl.h"
 #include "order_store.h"
@@ -59,37 +56,6 @@ action_one(void *arg, const struct store_admin_action *a)
 	return 0;
 }
 
-/* The first line of a message's .reason sidecar, if it has one. */
-static bool
-reason_file(struct ctl *c, const struct store_admin_msg *m, char *line,
-    size_t len)
-{
-	char name[SPOOLDIR_NAME_MAX + 32];
-	ssize_t n;
-	int fd;
-
-	line[0] = '\0';
-	if (!c->sd_open || m->state < 0 || m->state >= ST_NSTATES ||
-	    m->file_name == NULL || m->file_name[0] == '\0' ||
-	    m->file_name[0] == '.' || strchr(m->file_name, '/') != NULL ||
-	    snprintf(name, sizeof(name), "%s.reason", m->file_name) >=
-	    (int)sizeof(name))
-		return false;
-	fd = openat(c->sd.state_fd[m->state], name, O_RDONLY | O_NOFOLLOW |
-	    O_NONBLOCK | O_CLOEXEC);
-	if (fd == -1)
-		return false;
-	do
-		n = read(fd, line, len - 1);
-	while (n == -1 && errno == EINTR);
-	close(fd);
-	if (n < 0)
-		return false;
-	line[n] = '\0';
-	line[strcspn(line, "\n")] = '\0';
-	return true;
-}
-
 static int
 show_msg(struct ctl *c, int64_t id)
 {
@@ -117,7 +83,8 @@ show_msg(struct ctl *c, int64_t id)
 		return rc == 0 ? fail(EX_DATAERR, "no message %" PRId64, id) :
 		    store_fail(c, &err);
 	}
-	has_reason = reason_file(c, &m, line, sizeof(line));
+	has_reason = jv_reason_file(c->sd_open ? &c->sd : NULL, &m, line,
+	    sizeof(line));
 	printf("id            %" PRId64 "\n", m.id);
 	printf("state         %s\n", state_name(m.state));
 	printf("partner       %s\n", clean(b, sizeof(b), m.partner, 0));

@@ -6,7 +6,7 @@
  * jd_end() serialises it with jansson on one line. Strings are made
  * valid UTF-8 first (bytes that are not become U+FFFD), so the document
  * is always valid JSON. Errors (nesting, memory) are sticky: jd_end()
- * reports them. The field names are view.c's, stable for scripts, and
+ * reports them. The field names are view*.c's, stable for scripts, and
  * the HTTP API sends the same documents (jd_take()).
  */
 #ifndef SPOOLD_JDOC_H

@@ -3,7 +3,9 @@
  * of a message, a list of messages, a batch, the batches and a
  * transaction's timeline (one builder each, so that `spoolctl --json'
  * and /api/... say the same thing under the same field names), and the
- * small text helpers spoolctl's text output shares with them.
+ * small text helpers spoolctl's text output shares with them. Messages
+ * and the helpers are view.c's, batches and interchanges view_batch.c's,
+ * transactions view_tx.c's.
  *
  * The jv_*() builders add one whole value to a jdoc (jdoc.h) and read
  * in one read transaction of their own (store_admin_read_begin()).
@@ -41,6 +43,14 @@ void		 jv_msg_open(struct jdoc *, const struct store_admin_msg *,
 		    int64_t now);
 void		 jv_msg(struct jdoc *, const struct store_admin_msg *,
 		    int64_t now);
+
+/*
+ * The first line of a message's .reason sidecar into line (len bytes),
+ * read from its state directory in sd; false when there is none (or sd
+ * is NULL, or the stored name could leave that directory).
+ */
+bool		 jv_reason_file(const struct spooldir *sd,
+		    const struct store_admin_msg *, char *line, size_t len);
 
 /*
  * show MSGID: {"message": {..., "attempt_log": [...]}, "reason_file":
