@@ -51,10 +51,6 @@ int	conf_after_types(const char *v, char *out, size_t outlen);
  * and why (a sentence to follow "file:line: "). */
 int	conf_after_rule(const char *type, const char *v, char *t, size_t tlen,
 	    char *list, size_t listlen, char *why, size_t whylen);
-/* Append t and list to the parallel NULL-terminated lists *types and
- * *waits (NULL: empty): 0, or -1 out of memory, the lists still valid. */
-int	conf_after_add(char ***types, char ***waits, const char *t,
-	    const char *list);
 
 struct conf_partner {
 	char		*name;

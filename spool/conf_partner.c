@@ -193,9 +193,12 @@ conf_after_rule(const char *type, const char *v, char *t, size_t tlen,
 	return 0;
 }
 
-int
-conf_after_add(char ***types, char ***waits, const char *t,
-    const char *list)
+/*
+ * Append t and list to the parallel NULL-terminated lists *types and
+ * *waits (NULL: empty): 0, or -1 out of memory, the lists still valid.
+ */
+static int
+after_add(char ***types, char ***waits, const char *t, const char *list)
 {
 	char **nt, **nw;
 	size_t n = 0;
@@ -237,7 +240,7 @@ after_key(struct conf_parse *p, struct conf_partner *pa, const char *type,
 		if (strcmp(pa->after_types[n], t) == 0)
 			return conf_fail(p, "duplicate key \"after.%s\" in "
 			    "[partner %s]", t, pa->name);
-	if (conf_after_add(&pa->after_types, &pa->after_waits, t, list) == -1)
+	if (after_add(&pa->after_types, &pa->after_waits, t, list) == -1)
 		return conf_fail(p, "out of memory");
 	return 1;
 }

@@ -28,6 +28,7 @@
 #include "dialect_int.h"
 #include "message.h"
 #include "message_int.h"
+#include "xmlquiet.h"
 
 const char *const dialect_key_names[DK_NKEYS] = {
 	[DK_TYPE] = "type",
@@ -306,7 +307,7 @@ dialect_extract_order(const struct dialect *d, enum conf_order order,
 	struct spool_error cerr;
 	xmlXPathContextPtr ctx = NULL;
 	const struct dkeys *ks = NULL;
-	struct dialect_quiet qt;
+	struct xmlquiet qt;
 	xmlNodePtr root;
 	char *v[DK_NKEYS], q[MSG_QBUF], *t;
 	size_t i, tl;
@@ -324,7 +325,7 @@ dialect_extract_order(const struct dialect *d, enum conf_order order,
 		spool_seterr(err, "out of memory making an XPath context");
 		return -1;
 	}
-	dialect_quiet_on(&qt);
+	xmlquiet_begin(&qt, NULL, NULL);
 	if (eval_key(d, NULL, &d->keys[0], DK_TYPE, ctx, root, &v[DK_TYPE],
 	    err) == -1)
 		goto out;
@@ -408,7 +409,7 @@ out:
 		free(h->transaction_id);
 		memset(h, 0, sizeof(*h));
 	}
-	dialect_quiet_off(&qt);
+	xmlquiet_end(&qt);
 	xmlXPathFreeContext(ctx);
 	return ret;
 }

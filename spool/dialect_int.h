@@ -17,7 +17,6 @@
 #include <stddef.h>
 
 #include <libxml/tree.h>
-#include <libxml/xmlerror.h>
 #include <libxml/xpath.h>
 
 #include "conf.h"
@@ -98,17 +97,7 @@ int	dialect_qualify_after(struct dparse *);
 /* dialect_set.c */
 void	dialect_free(struct dialect *);
 
-/* dialect_xpath.c: libxml2's per-thread error handlers, silenced while
- * an expression is compiled or evaluated and restored after. */
-struct dialect_quiet {
-	xmlGenericErrorFunc	 generic;
-	void			*genericctx;
-	xmlStructuredErrorFunc	 structured;
-	void			*structuredctx;
-};
-
-void	dialect_quiet_on(struct dialect_quiet *);
-void	dialect_quiet_off(const struct dialect_quiet *);
+/* dialect_xpath.c */
 /* An XPath context on doc with d's namespaces and no error printing;
  * NULL: out of memory. */
 xmlXPathContextPtr dialect_xpath_context(const struct dialect *,

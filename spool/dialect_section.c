@@ -75,6 +75,32 @@ dialect_keys_get(struct dparse *p, const char *type)
 	return k;
 }
 
+/*
+ * Append x and y to the parallel arrays *a and *b of n entries: 0, or
+ * -1 out of memory (the arrays stay valid, n entries long).
+ */
+static int
+pair_add(char ***a, char ***b, size_t n, const char *x, const char *y)
+{
+	char **na, **nb, *cx, *cy;
+
+	if ((na = reallocarray(*a, n + 1, sizeof(*na))) == NULL)
+		return -1;
+	*a = na;
+	if ((nb = reallocarray(*b, n + 1, sizeof(*nb))) == NULL)
+		return -1;
+	*b = nb;
+	if ((cx = strdup(x)) == NULL)
+		return -1;
+	if ((cy = strdup(y)) == NULL) {
+		free(cx);
+		return -1;
+	}
+	na[n] = cx;
+	nb[n] = cy;
+	return 0;
+}
+
 /* after.TYPE = TYPE ... in [dialect] (DESIGN 16). */
 static int
 after_rule(struct dparse *p, const char *type, const char *v)
@@ -89,7 +115,8 @@ after_rule(struct dparse *p, const char *type, const char *v)
 	for (i = 0; i < d->nafter; i++)
 		if (strcmp(d->after_types[i], t) == 0)
 			return dialect_fail(p, "after.%s is given twice", t);
-	if (conf_after_add(&d->after_types, &d->after_waits, t, list) == -1)
+	if (pair_add(&d->after_types, &d->after_waits, d->nafter, t, list) ==
+	    -1)
 		return dialect_fail(p, "out of memory");
 	d->nafter++;
 	return 0;
@@ -244,26 +271,15 @@ static int
 namespace_key(struct dparse *p, const char *key, const char *v)
 {
 	struct dialect *d = p->d;
-	char **np, **nu;
 	size_t k;
 
 	for (k = 0; k < d->nns; k++)
 		if (strcmp(d->ns_prefix[k], key) == 0)
 			return dialect_fail(p, "prefix %.40s is declared twice",
 			    key);
-	if ((np = realloc(d->ns_prefix, (d->nns + 1) *
-	    sizeof(*np))) == NULL)
+	if (pair_add(&d->ns_prefix, &d->ns_uri, d->nns, key, v) == -1)
 		return dialect_fail(p, "out of memory");
-	d->ns_prefix = np;
-	if ((nu = realloc(d->ns_uri, (d->nns + 1) * sizeof(*nu))) ==
-	    NULL)
-		return dialect_fail(p, "out of memory");
-	d->ns_uri = nu;
-	np[d->nns] = strdup(key);
-	nu[d->nns] = strdup(v);
 	d->nns++;
-	if (np[d->nns - 1] == NULL || nu[d->nns - 1] == NULL)
-		return dialect_fail(p, "out of memory");
 	return 0;
 }
 
@@ -273,7 +289,6 @@ schema_key(struct dparse *p, const char *key, const char *v)
 {
 	struct dialect *d = p->d;
 	size_t k;
-	char **nt, **npth;
 	int *nl;
 
 	for (k = 0; k < d->nxsd; k++)
@@ -283,24 +298,13 @@ schema_key(struct dparse *p, const char *key, const char *v)
 	if (!type_name_ok(key))
 		return dialect_fail(p, "[schemas]: \"%.40s\" is not a type "
 		    "name", key);
-	if ((nt = reallocarray(d->xsd_type, d->nxsd + 1,
-	    sizeof(*nt))) == NULL)
-		return dialect_fail(p, "out of memory");
-	d->xsd_type = nt;
-	if ((npth = reallocarray(d->xsd_path, d->nxsd + 1,
-	    sizeof(*npth))) == NULL)
-		return dialect_fail(p, "out of memory");
-	d->xsd_path = npth;
 	if ((nl = reallocarray(d->xsd_line, d->nxsd + 1,
 	    sizeof(*nl))) == NULL)
 		return dialect_fail(p, "out of memory");
 	d->xsd_line = nl;
-	nt[d->nxsd] = strdup(key);
-	npth[d->nxsd] = strdup(v);
-	nl[d->nxsd] = p->line;
-	d->nxsd++;
-	if (nt[d->nxsd - 1] == NULL || npth[d->nxsd - 1] == NULL)
+	if (pair_add(&d->xsd_type, &d->xsd_path, d->nxsd, key, v) == -1)
 		return dialect_fail(p, "out of memory");
+	nl[d->nxsd++] = p->line;
 	return 0;
 }
 

@@ -1,8 +1,7 @@
 /*
  * dialect_xpath.c - XPath for dialects: the context an expression runs
- * in (the dialect's namespaces, no error printing), libxml2's
- * per-thread error handlers kept quiet, and the compile of every
- * expression of a dialect file at load.
+ * in (the dialect's namespaces, no error printing) and the compile of
+ * every expression of a dialect file at load.
  *
  * Each expression is compiled once and tried once on an empty document
  * with the dialect's namespaces, so that a syntax error, an unknown
@@ -10,9 +9,9 @@
  * spoold --check-config) with its file:line, never on a partner's
  * message. libxml2's own error printing is switched off by a structured
  * handler on each XPath context, and, for the errors libxml2 prints
- * through the per-thread generic handler instead, by dialect_quiet_on()
- * until dialect_quiet_off(). Each evaluation makes its own context, so
- * a compiled dialect is shared by threads.
+ * through the per-thread handlers instead, by xmlquiet_begin() until
+ * xmlquiet_end(). Each evaluation makes its own context, so a compiled
+ * dialect is shared by threads.
  */
 #include "config.h"
 
@@ -26,38 +25,7 @@
 
 #include "dialect.h"
 #include "dialect_int.h"
-
-static void
-xpath_quiet(void *ctx, xmlErrorPtr e)
-{
-	(void)ctx;
-	(void)e;
-}
-
-static void
-xpath_silent(void *ctx, const char *fmt, ...)
-{
-	(void)ctx;
-	(void)fmt;
-}
-
-void
-dialect_quiet_on(struct dialect_quiet *q)
-{
-	q->generic = xmlGenericError;
-	q->genericctx = xmlGenericErrorContext;
-	q->structured = xmlStructuredError;
-	q->structuredctx = xmlStructuredErrorContext;
-	xmlSetGenericErrorFunc(NULL, xpath_silent);
-	xmlSetStructuredErrorFunc(NULL, xpath_quiet);
-}
-
-void
-dialect_quiet_off(const struct dialect_quiet *q)
-{
-	xmlSetStructuredErrorFunc(q->structuredctx, q->structured);
-	xmlSetGenericErrorFunc(q->genericctx, q->generic);
-}
+#include "xmlquiet.h"
 
 xmlXPathContextPtr
 dialect_xpath_context(const struct dialect *d, xmlDocPtr doc)
@@ -67,7 +35,7 @@ dialect_xpath_context(const struct dialect *d, xmlDocPtr doc)
 
 	if ((ctx = xmlXPathNewContext(doc)) == NULL)
 		return NULL;
-	ctx->error = xpath_quiet;
+	ctx->error = xmlquiet_drop;
 	ctx->userData = NULL;
 	for (i = 0; i < d->nns; i++)
 		if (xmlXPathRegisterNs(ctx, BAD_CAST d->ns_prefix[i],
@@ -106,7 +74,7 @@ dialect_xpath_compile(struct dparse *p)
 	xmlXPathContextPtr ctx = NULL;
 	xmlDocPtr doc;
 	xmlNodePtr root;
-	struct dialect_quiet q;
+	struct xmlquiet q;
 	bool quieted = false;
 	size_t i, k, a;
 	int ret = -1;
@@ -117,7 +85,7 @@ dialect_xpath_compile(struct dparse *p)
 	xmlDocSetRootElement(doc, root);
 	if ((ctx = dialect_xpath_context(d, doc)) == NULL)
 		goto oom;
-	dialect_quiet_on(&q);
+	xmlquiet_begin(&q, NULL, NULL);
 	quieted = true;
 	for (i = 0; i < d->nkeys; i++)
 		for (k = 0; k < DK_NKEYS; k++)
@@ -132,7 +100,7 @@ oom:
 	dialect_fail(p, "out of memory");
 out:
 	if (quieted)
-		dialect_quiet_off(&q);
+		xmlquiet_end(&q);
 	if (ctx != NULL)
 		xmlXPathFreeContext(ctx);
 	if (doc != NULL)

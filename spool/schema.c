@@ -1,6 +1,6 @@
 /*
  * schema.c - compile the XSD schemas of the message types once, into a
- * set keyed by type; and keep libxml2 quiet while doing so.
+ * set keyed by type.
  *
  * schema_set_load() compiles every DIR/<Type>.xsd into an array sorted by
  * type, schema_set_add() one XSD of a dialect's [schemas]; each entry
@@ -49,6 +49,7 @@
 #include "error.h"
 #include "schema.h"
 #include "schema_int.h"
+#include "xmlquiet.h"
 
 /*
  * Copy src into dst (size >= 8) as one line of printable ASCII: control
@@ -132,7 +133,7 @@ schema_type_name(const char *msg, char *buf, size_t size)
 }
 
 void
-schema_xerr_cb(void *ctx, schema_errptr e)
+schema_xerr_cb(void *ctx, xmlquiet_errptr e)
 {
 	struct schema_xerr *x = ctx;
 	int level;
@@ -152,32 +153,6 @@ schema_xerr_cb(void *ctx, schema_errptr e)
 	schema_copy(x->str1, sizeof(x->str1), e->str1);
 	schema_copy(x->str2, sizeof(x->str2), e->str2);
 	schema_type_name(e->message, x->tname, sizeof(x->tname));
-}
-
-static void
-schema_silent(void *ctx, const char *fmt, ...)
-{
-	(void)ctx;
-	(void)fmt;
-}
-
-/* Route this thread's libxml2 errors into x until schema_quiet_end(). */
-void
-schema_quiet_begin(struct schema_quiet *q, struct schema_xerr *x)
-{
-	q->serror = xmlStructuredError;
-	q->sctx = xmlStructuredErrorContext;
-	q->gerror = xmlGenericError;
-	q->gctx = xmlGenericErrorContext;
-	xmlSetGenericErrorFunc(NULL, schema_silent);
-	xmlSetStructuredErrorFunc(x, schema_xerr_cb);
-}
-
-void
-schema_quiet_end(const struct schema_quiet *q)
-{
-	xmlSetStructuredErrorFunc(q->sctx, q->serror);
-	xmlSetGenericErrorFunc(q->gctx, q->gerror);
 }
 
 static int
@@ -285,7 +260,8 @@ out:
 }
 
 /*
- * Compile path into ent with libxml2 quiet and no network: the external
+ * Compile path into ent with libxml2 quiet (xmlquiet.c: its errors go
+ * to schema_xerr_cb()) and no network: the external
  * entity loader is xmlNoNetExternalEntityLoader for the call, then the
  * program's again. On failure ent keeps no schema or context.
  */
@@ -294,7 +270,7 @@ schema_compile(struct schema_entry *ent, const char *path,
     struct spool_error *err)
 {
 	xmlExternalEntityLoader oloader;
-	struct schema_quiet q;
+	struct xmlquiet q;
 	struct schema_xerr x;
 	int ret;
 
@@ -302,9 +278,9 @@ schema_compile(struct schema_entry *ent, const char *path,
 	oloader = xmlGetExternalEntityLoader();
 	xmlSetExternalEntityLoader(xmlNoNetExternalEntityLoader);
 	memset(&x, 0, sizeof(x));
-	schema_quiet_begin(&q, &x);
+	xmlquiet_begin(&q, schema_xerr_cb, &x);
 	ret = schema_parse(ent, path, &x, err);
-	schema_quiet_end(&q);
+	xmlquiet_end(&q);
 	xmlSetExternalEntityLoader(oloader);
 	if (ret == -1) {
 		if (ent->vctxt != NULL)

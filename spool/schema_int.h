@@ -13,13 +13,7 @@
 #include <libxml/xmlschemas.h>
 
 #include "schema.h"
-
-/* libxml2 2.12 made the error argument of structured handlers const. */
-#if LIBXML_VERSION >= 21200
-typedef const xmlError *schema_errptr;
-#else
-typedef xmlErrorPtr schema_errptr;
-#endif
+#include "xmlquiet.h"
 
 #define SCHEMA_NAME_MAX		48	/* bytes of one name in a path */
 
@@ -48,14 +42,6 @@ struct schema_xerr {
 	char		 tname[64];	/* type named at the end of msg */
 };
 
-/* libxml2's per-thread handlers, saved while ours are installed. */
-struct schema_quiet {
-	xmlStructuredErrorFunc	 serror;
-	void			*sctx;
-	xmlGenericErrorFunc	 gerror;
-	void			*gctx;
-};
-
 /* Copy src into dst (size >= 8) as one line of printable ASCII. */
 void	schema_copy(char *dst, size_t size, const char *src);
 /* Drop trailing blanks and one trailing full stop. */
@@ -65,10 +51,7 @@ void	schema_cat(char *buf, size_t size, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 /* libxml2's structured error handler: keeps the first error in ctx, a
  * struct schema_xerr. */
-void	schema_xerr_cb(void *ctx, schema_errptr);
-/* Route this thread's libxml2 errors into x until schema_quiet_end(). */
-void	schema_quiet_begin(struct schema_quiet *, struct schema_xerr *x);
-void	schema_quiet_end(const struct schema_quiet *);
+void	schema_xerr_cb(void *ctx, xmlquiet_errptr);
 /* The entry of type, or NULL. */
 struct schema_entry *schema_find(const struct schema_set *,
 	    const char *type);

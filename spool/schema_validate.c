@@ -26,6 +26,7 @@
 #include "error.h"
 #include "schema.h"
 #include "schema_int.h"
+#include "xmlquiet.h"
 
 #define SCHEMA_PATH_DEPTH	6	/* path segments shown, nearest first */
 
@@ -343,7 +344,7 @@ schema_validate(struct schema_set *set, const char *type, xmlDocPtr doc,
     struct spool_error *err)
 {
 	struct schema_entry *ent;
-	struct schema_quiet q;
+	struct xmlquiet q;
 	struct schema_xerr x;
 	const char *text;
 	char attr[SCHEMA_NAME_MAX], where[384], what[320];
@@ -359,9 +360,9 @@ schema_validate(struct schema_set *set, const char *type, xmlDocPtr doc,
 	}
 	memset(&x, 0, sizeof(x));
 	xmlSchemaSetValidStructuredErrors(ent->vctxt, schema_xerr_cb, &x);
-	schema_quiet_begin(&q, &x);
+	xmlquiet_begin(&q, schema_xerr_cb, &x);
 	rc = xmlSchemaValidateDoc(ent->vctxt, doc);
-	schema_quiet_end(&q);
+	xmlquiet_end(&q);
 	xmlSchemaSetValidStructuredErrors(ent->vctxt, schema_xerr_cb, NULL);
 	if (rc == 0)
 		return 0;
