@@ -45,17 +45,13 @@
 int
 conf_fail(struct conf_parse *p, const char *fmt, ...)
 {
-	char msg[SPOOL_ERRLEN];
 	va_list ap;
 
 	if (p->failed)
 		return 0;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	spool_vseterr_at(p->err, p->path, p->line, fmt, ap);
 	va_end(ap);
-	spool_seterr(p->err, "%s:%d: %s", p->path, p->line, msg);
-	if (p->err != NULL)
-		p->err->line = p->line;
 	p->failed = true;
 	return 0;
 }

@@ -52,15 +52,11 @@
 int
 dialect_fail(struct dparse *p, const char *fmt, ...)
 {
-	char msg[SPOOL_ERRLEN];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	spool_vseterr_at(p->err, p->path, p->line, fmt, ap);
 	va_end(ap);
-	spool_seterr(p->err, "%s:%d: %s", p->path, p->line, msg);
-	if (p->err != NULL)
-		p->err->line = p->line;
 	return -1;
 }
 
