@@ -46,6 +46,11 @@ const char *conf_order_name(enum conf_order);
  * between names: 0, or -1 when a name is not 1..64 of A-Z a-z 0-9 . _ -
  * or out is too small. */
 int	conf_after_types(const char *v, char *out, size_t outlen);
+/* after.TYPE = LIST (a partner's or a dialect's): TYPE into t (one
+ * type) and LIST into list, as conf_after_types() gives them. 0, or -1
+ * and why (a sentence to follow "file:line: "). */
+int	conf_after_rule(const char *type, const char *v, char *t, size_t tlen,
+	    char *list, size_t listlen, char *why, size_t whylen);
 
 struct conf_partner {
 	char		*name;

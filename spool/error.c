@@ -30,6 +30,19 @@ spool_seterr(struct spool_error *e, const char *fmt, ...)
 }
 
 void
+spool_vseterr_at(struct spool_error *e, const char *path, int line,
+    const char *fmt, va_list ap)
+{
+	char msg[SPOOL_ERRLEN];
+
+	if (e == NULL)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	spool_seterr(e, "%s:%d: %s", path, line, msg);
+	e->line = line;
+}
+
+void
 spool_clearerr(struct spool_error *e)
 {
 	if (e == NULL)

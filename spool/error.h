@@ -22,6 +22,10 @@ void	spool_seterr(struct spool_error *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	spool_vseterr(struct spool_error *, const char *, va_list)
 	    __attribute__((format(printf, 2, 0)));
+/* "path:line: message", and line in e->line: an error in a file read. */
+void	spool_vseterr_at(struct spool_error *, const char *path, int line,
+	    const char *, va_list)
+	    __attribute__((format(printf, 4, 0)));
 void	spool_clearerr(struct spool_error *);
 
 #endif
