@@ -60,8 +60,8 @@ list_str(char *const *l, char *buf, size_t len)
 
 int
 accept_read(struct accept_ctx *c, const char *partner, const char *buf,
-    size_t len, struct msg *msg, struct accept_readinfo *ri, char *why,
-    size_t whylen)
+    size_t len, struct _xmlDict *dict, struct msg *msg,
+    struct accept_readinfo *ri, char *why, size_t whylen)
 {
 	const struct conf_partner *pc = conf_partner(c->conf, partner);
 	char *const *allowed = pc != NULL ? pc->dialects : NULL;
@@ -113,8 +113,8 @@ accept_read(struct accept_ctx *c, const char *partner, const char *buf,
 			snprintf(why, whylen, "%s", ic->msgs[0].reason);
 			goto out;
 		}
-		if ((msg->doc = edi_message_tree(ic, 0, buf, len, &perr)) ==
-		    NULL) {
+		if ((msg->doc = edi_message_tree_dict(ic, 0, buf, len, dict,
+		    &perr)) == NULL) {
 			snprintf(why, whylen, "%s", perr.msg);
 			goto out;
 		}

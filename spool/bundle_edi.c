@@ -35,6 +35,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <libxml/tree.h>	/* xmlDict */
+
 #include "bundle.h"
 #include "bundle_int.h"
 #include "edi.h"
@@ -157,6 +159,7 @@ bundle_edi_read(int fd, const struct bundle_limits *lim, bundle_entry_fn fn,
 	struct spool_error perr;
 	struct bundle_entry be;
 	struct ebuf b = { NULL, 0, 0 };
+	xmlDictPtr dict = NULL;
 	char *buf = NULL, name[160];
 	size_t len = 0, cap, i, icn = 0;
 	ssize_t got;
@@ -200,6 +203,9 @@ bundle_edi_read(int fd, const struct bundle_limits *lim, bundle_entry_fn fn,
 		ret = 1;
 		goto out;
 	}
+	/* One dictionary of names for every entry's tree (NULL: each
+	 * makes its own). */
+	dict = xmlDictCreate();
 	for (ic = ics; ic != NULL; ic = ic->next) {
 		icn++;
 		for (i = 0; i < ic->nmsgs; i++) {
@@ -223,6 +229,7 @@ bundle_edi_read(int fd, const struct bundle_limits *lim, bundle_entry_fn fn,
 			be.name = name;
 			be.data = b.p;
 			be.len = b.len;
+			be.dict = dict;
 			if (fn(arg, &be, err) == -1)
 				goto out;
 		}
@@ -230,6 +237,8 @@ bundle_edi_read(int fd, const struct bundle_limits *lim, bundle_entry_fn fn,
 	*nentries = n;
 	ret = 0;
 out:
+	if (dict != NULL)
+		xmlDictFree(dict);
 	edi_free(ics);
 	free(b.p);
 	free(buf);

@@ -125,5 +125,12 @@ int	edi_split(const char *buf, size_t len, const struct edi_limits *,
    the buffer edi_read() read. NULL and err set on failure. */
 xmlDocPtr	edi_message_tree(const struct edi_interchange *ic, size_t i,
 		    const char *buf, size_t len, struct spool_error *err);
+/* The same, its names in dict (the document takes a reference) rather
+   than in a dictionary of its own, which costs more to make than a tree
+   of a short message: for a caller that makes many trees. NULL dict:
+   edi_message_tree(). The dictionary holds names only, never values. */
+xmlDocPtr	edi_message_tree_dict(const struct edi_interchange *ic,
+		    size_t i, const char *buf, size_t len, xmlDictPtr dict,
+		    struct spool_error *err);
 
 #endif
