@@ -113,11 +113,12 @@ accept_read(struct accept_ctx *c, const char *partner, const char *buf,
 			snprintf(why, whylen, "%s", ic->msgs[0].reason);
 			goto out;
 		}
-		if ((msg->doc = edi_message_tree_dict(ic, 0, buf, len, dict,
+		if ((msg->doc = edi_message_tree_pooled(ic, 0, buf, len, dict,
 		    &perr)) == NULL) {
 			snprintf(why, whylen, "%s", perr.msg);
 			goto out;
 		}
+		msg->doc_free = edi_tree_free;
 		if (ic->warning != NULL)
 			snprintf(ri->warning, sizeof(ri->warning), "%s",
 			    ic->warning);

@@ -31,7 +31,7 @@ struct bundle_entry {
 	const char	*data;		/* regular entries: the content */
 	size_t		 len;
 	struct _xmlDict	*dict;		/* EDI entries: names for their
-					 * trees (edi_message_tree_dict),
+					 * trees (edi_message_tree_pooled),
 					 * the reader's; else NULL */
 };
 

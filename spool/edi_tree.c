@@ -38,9 +38,19 @@
 #include "edi.h"
 #include "edi_int.h"
 
+/* The blocks of a pooled tree (edi_message_tree_pooled()). */
+struct pool {
+	struct pool	*next;
+	size_t		 used, cap;
+	max_align_t	 data[];
+};
+#define POOL_BLOCK	(64 * 1024)
+
 struct tree {
 	const struct edi_interchange	*ic;
 	xmlDocPtr			 doc;
+	int				 pooled;	/* 0: malloc'd nodes */
+	struct pool			*pool;	/* the newest block first */
 	const xmlChar			*n_segment, *n_element, *n_component,
 					*n_tag, *n_pos, *n_rep;
 	int				 conv_needed;	/* not UTF-8 */
@@ -71,13 +81,45 @@ oom(struct tree *t)
 	return NULL;
 }
 
+/* n bytes for a node or a string: from the pool, else xmlMalloc(). */
+static void *
+node_alloc(struct tree *t, size_t n)
+{
+	struct pool *b = t->pool;
+	size_t a = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+	void *p;
+
+	if (!t->pooled)
+		return xmlMalloc(n);
+	if (b == NULL || b->cap - b->used < a) {
+		if ((b = malloc(sizeof(*b) + (a > POOL_BLOCK ? a :
+		    POOL_BLOCK))) == NULL)
+			return NULL;
+		b->used = 0;
+		b->cap = a > POOL_BLOCK ? a : POOL_BLOCK;
+		b->next = t->pool;
+		t->pool = b;
+	}
+	p = (char *)b->data + b->used;
+	b->used += a;
+	return p;
+}
+
+/* Give back what node_alloc() gave, on a failure before it is linked. */
+static void
+node_unalloc(struct tree *t, void *p)
+{
+	if (!t->pooled)
+		xmlFree(p);
+}
+
 /* A text node holding s[0, len), not yet linked. */
 static xmlNodePtr
 text(struct tree *t, const char *s, size_t len)
 {
 	xmlNodePtr n;
 
-	if ((n = xmlMalloc(sizeof(*n))) == NULL)
+	if ((n = node_alloc(t, sizeof(*n))) == NULL)
 		return oom(t);
 	memset(n, 0, sizeof(*n));
 	n->type = XML_TEXT_NODE;
@@ -85,8 +127,9 @@ text(struct tree *t, const char *s, size_t len)
 	n->doc = t->doc;
 	if (len <= INLINE_MAX)
 		n->content = (xmlChar *)n + offsetof(xmlNode, properties);
-	else if ((n->content = xmlMallocAtomic(len + 1)) == NULL) {
-		xmlFree(n);
+	else if ((n->content = t->pooled ? node_alloc(t, len + 1) :
+	    xmlMallocAtomic(len + 1)) == NULL) {
+		node_unalloc(t, n);
 		return oom(t);
 	}
 	memcpy(n->content, s, len);
@@ -101,7 +144,7 @@ child(xmlNodePtr parent, const xmlChar *name, struct tree *t)
 {
 	xmlNodePtr n;
 
-	if (name == NULL || (n = xmlMalloc(sizeof(*n))) == NULL)
+	if (name == NULL || (n = node_alloc(t, sizeof(*n))) == NULL)
 		return oom(t);
 	memset(n, 0, sizeof(*n));
 	n->type = XML_ELEMENT_NODE;
@@ -141,7 +184,7 @@ prop_len(xmlNodePtr n, const xmlChar *name, const char *val, size_t len,
 
 	if (len == 0)
 		return 0;
-	if ((a = xmlMalloc(sizeof(*a))) == NULL) {
+	if ((a = node_alloc(t, sizeof(*a))) == NULL) {
 		oom(t);
 		return -1;
 	}
@@ -151,7 +194,7 @@ prop_len(xmlNodePtr n, const xmlChar *name, const char *val, size_t len,
 	a->doc = t->doc;
 	a->parent = n;
 	if ((v = text(t, val, len)) == NULL) {
-		xmlFree(a);
+		node_unalloc(t, a);
 		return -1;
 	}
 	v->parent = (xmlNodePtr)a;
@@ -326,16 +369,21 @@ names(struct tree *t)
 	    BAD_CAST "rep", -1)) == NULL ? -1 : 0;
 }
 
-xmlDocPtr
-edi_message_tree(const struct edi_interchange *ic, size_t i, const char *buf,
-    size_t len, struct spool_error *err)
+static void
+pool_free(struct pool *b)
 {
-	return edi_message_tree_dict(ic, i, buf, len, NULL, err);
+	struct pool *next;
+
+	for (; b != NULL; b = next) {
+		next = b->next;
+		free(b);
+	}
 }
 
-xmlDocPtr
-edi_message_tree_dict(const struct edi_interchange *ic, size_t i,
-    const char *buf, size_t len, xmlDictPtr dict, struct spool_error *err)
+/* The tree, its nodes malloc'd (pooled 0) or in t's pool (1). */
+static xmlDocPtr
+tree(const struct edi_interchange *ic, size_t i, const char *buf,
+    size_t len, xmlDictPtr dict, int pooled, struct spool_error *err)
 {
 	const struct edi_message *m;
 	const struct edi_group *g = NULL;
@@ -357,17 +405,15 @@ edi_message_tree_dict(const struct edi_interchange *ic, size_t i,
 		g = &ic->groups[m->group];
 	t.conv_needed = strcmp(ic->charset, "UTF-8") != 0 &&
 	    strcmp(ic->charset, "ASCII") != 0;
+	t.pooled = pooled;
 	/* Names (segment, element, pos, ...) interned in a dictionary,
 	 * the caller's or the document's: a third fewer allocations. */
 	if ((doc = xmlNewDoc((const xmlChar *)"1.0")) == NULL ||
 	    (doc->dict = dict != NULL && xmlDictReference(dict) == 0 ? dict :
-	    xmlDictCreate()) == NULL ||
-	    (root = xmlNewDocNode(doc, NULL, (const xmlChar *)(ic->syntax ==
-	    EDI_X12 ? "x12" : "edifact"), NULL)) == NULL) {
+	    xmlDictCreate()) == NULL) {
 		spool_seterr(err, "out of memory building the EDI tree");
 		goto fail;
 	}
-	xmlDocSetRootElement(doc, root);
 	t.doc = doc;
 	if (names(&t) == -1) {
 		oom(&t);
@@ -375,7 +421,10 @@ edi_message_tree_dict(const struct edi_interchange *ic, size_t i,
 	}
 	dm[0] = (char)ic->decimal;
 	dm[1] = '\0';
-	if ((in = child(root, xmlDictLookup(doc->dict, BAD_CAST "interchange",
+	if ((root = child((xmlNodePtr)doc, xmlDictLookup(doc->dict,
+	    BAD_CAST (ic->syntax == EDI_X12 ? "x12" : "edifact"), -1),
+	    &t)) == NULL ||
+	    (in = child(root, xmlDictLookup(doc->dict, BAD_CAST "interchange",
 	    -1), &t)) == NULL ||
 	    prop(in, "syntax", ic->syntax_id, &t) == -1 ||
 	    prop(in, "version", ic->syntax_version, &t) == -1 ||
@@ -410,11 +459,44 @@ edi_message_tree_dict(const struct edi_interchange *ic, size_t i,
 	if (t.cd != (iconv_t)-1)
 		iconv_close(t.cd);
 	free(t.conv);
+	if (pooled)
+		doc->_private = t.pool;	/* the blocks, for edi_tree_free() */
 	return doc;
 fail:
 	if (t.cd != (iconv_t)-1)
 		iconv_close(t.cd);
 	free(t.conv);
+	if (pooled && doc != NULL)
+		doc->children = doc->last = NULL;
 	xmlFreeDoc(doc);
+	pool_free(t.pool);
 	return NULL;
+}
+
+xmlDocPtr
+edi_message_tree(const struct edi_interchange *ic, size_t i, const char *buf,
+    size_t len, struct spool_error *err)
+{
+	return tree(ic, i, buf, len, NULL, 0, err);
+}
+
+xmlDocPtr
+edi_message_tree_pooled(const struct edi_interchange *ic, size_t i,
+    const char *buf, size_t len, xmlDictPtr dict, struct spool_error *err)
+{
+	return tree(ic, i, buf, len, dict, 1, err);
+}
+
+void
+edi_tree_free(xmlDocPtr doc)
+{
+	struct pool *b;
+
+	if (doc == NULL)
+		return;
+	b = doc->_private;
+	doc->_private = NULL;
+	doc->children = doc->last = NULL;	/* in the blocks */
+	xmlFreeDoc(doc);
+	pool_free(b);
 }

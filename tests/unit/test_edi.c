@@ -63,26 +63,56 @@ refused(const char *s, size_t len, const char *want)
 #define OK(s)		ok((s), sizeof(s) - 1)
 #define REFUSED(s, w)	refused((s), sizeof(s) - 1, (w))
 
-/* The string value of an XPath expression over message i's tree. */
 static char *
-xp(const struct edi_interchange *ic, size_t i, const char *buf, size_t len,
-    const char *expr)
+eval(xmlDocPtr doc, const char *expr)
 {
-	xmlDocPtr doc;
 	xmlXPathContextPtr ctx;
 	xmlXPathObjectPtr o;
 	char *s;
 
-	spool_clearerr(&err);
-	doc = edi_message_tree(ic, i, buf, len, &err);
-	if (doc == NULL)
-		fail_msg("tree: %s", err.msg);
 	assert_non_null(ctx = xmlXPathNewContext(doc));
 	assert_non_null(o = xmlXPathEvalExpression((const xmlChar *)expr,
 	    ctx));
 	s = (char *)xmlXPathCastToString(o);
 	xmlXPathFreeObject(o);
 	xmlXPathFreeContext(ctx);
+	return s;
+}
+
+/* The string value of an XPath expression over message i's tree, the
+ * same over its pooled tree (edi_message_tree_pooled, a dictionary of
+ * the caller's, released before the tree), and both serialized alike. */
+static char *
+xp(const struct edi_interchange *ic, size_t i, const char *buf, size_t len,
+    const char *expr)
+{
+	xmlDocPtr doc, pdoc;
+	xmlDictPtr dict;
+	xmlChar *d1, *d2;
+	char *s, *ps;
+	int n1, n2;
+
+	spool_clearerr(&err);
+	doc = edi_message_tree(ic, i, buf, len, &err);
+	if (doc == NULL)
+		fail_msg("tree: %s", err.msg);
+	assert_non_null(dict = xmlDictCreate());
+	pdoc = edi_message_tree_pooled(ic, i, buf, len, dict, &err);
+	xmlDictFree(dict);
+	if (pdoc == NULL)
+		fail_msg("pooled tree: %s", err.msg);
+	s = eval(doc, expr);
+	ps = eval(pdoc, expr);
+	assert_string_equal(ps, s);
+	xmlDocDumpMemory(doc, &d1, &n1);
+	xmlDocDumpMemory(pdoc, &d2, &n2);
+	assert_non_null(d1);
+	assert_non_null(d2);
+	assert_string_equal((char *)d2, (char *)d1);
+	xmlFree(d1);
+	xmlFree(d2);
+	xmlFree(ps);
+	edi_tree_free(pdoc);
 	xmlFreeDoc(doc);
 	return s;
 }
@@ -726,6 +756,45 @@ test_real_samples(void **state)
 	}
 }
 
+/* Texts of every length in a pooled tree: inside their nodes (up to 15
+ * bytes), in its blocks, and one larger than a block (64 KiB); in
+ * Latin-1, which the tree turns into UTF-8 (longer than it was). */
+static void
+test_pooled_tree_texts_of_every_length(void **state)
+{
+	struct edi_interchange *ic;
+	char *buf, *p, want[32];
+	size_t n, k;
+
+	(void)state;
+	assert_non_null(buf = malloc(200000));
+	p = buf + sprintf(buf, "%s", UNB "UNH+1+ORDERS:D:96A:UN'");
+	for (k = 0; k < 40; k++) {
+		p += sprintf(p, "FTX+AAA+++");
+		memset(p, k % 2 ? 'x' : '\xe9', k);
+		p += k;
+		p += sprintf(p, "'");
+	}
+	p += sprintf(p, "FTX+ZZZ+++");
+	memset(p, 'y', 66000);
+	p += 66000;
+	p += sprintf(p, "'UNT+%d+1'UNZ+1+REF1'", 40 + 3);
+	n = (size_t)(p - buf);
+	lim.max_value = 70000;
+	ic = ok(buf, n);
+	assert_null(ic->msgs[0].reason);
+	xp_eq(ic, 0, buf, n, "count(//segment[@tag='FTX'])", "41");
+	xp_eq(ic, 0, buf, n, "string-length(//segment[@tag='FTX'][@pos=17]"
+	    "/element[@pos=4])", "15");
+	snprintf(want, sizeof(want), "%d", 66000);
+	xp_eq(ic, 0, buf, n, "string-length(//segment[@tag='FTX'][last()]"
+	    "/element[@pos=4])", want);
+	xp_eq(ic, 0, buf, n, "//segment[@tag='FTX'][@pos=4]/element[@pos=4]",
+	    "\xc3\xa9\xc3\xa9");
+	edi_free(ic);
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -756,6 +825,8 @@ main(void)
 		    test_x12_groups_and_several_interchanges, setup),
 		cmocka_unit_test_setup(test_x12_trailer_mismatches, setup),
 		cmocka_unit_test_setup(test_broken_isa, setup),
+		cmocka_unit_test_setup(test_pooled_tree_texts_of_every_length,
+		    setup),
 		cmocka_unit_test_setup(test_bounds_each_fail_with_a_reason,
 		    setup),
 		cmocka_unit_test_setup(test_real_samples, setup),
