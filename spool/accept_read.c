@@ -9,7 +9,10 @@
  * that syntax whose rule matches reads it; for XML, native takes what no
  * other recognises. An EDI message here is one interchange with one
  * message: an upload of many is split first (bundle.c reads it as
- * entries, edi_entry.c), and each entry comes here on its own.
+ * entries, bundle_edi.c), and each entry comes here on its own. Its
+ * tree is a pooled one (edi_message_tree_pooled(), names in the
+ * entry's dictionary when it has one), which msg_free() frees through
+ * msg->doc_free.
  *
  * Nothing here writes: the caller records the verdict. Every refusal is
  * a sentence in why; -1 only when memory runs out.

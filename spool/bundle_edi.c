@@ -22,6 +22,11 @@
  * same file always gives the same entries (pass 2 of accept_bundle.c
  * writes them again after a crash and compares their SHA-256).
  *
+ * Each entry carries one dictionary of names (struct bundle_entry dict)
+ * for the pooled tree acceptance lays its message out in
+ * (edi_message_tree_pooled()): made once per file instead of once per
+ * message, it holds the tree's element and attribute names only.
+ *
  * Entry names are "interchange-I-message-M-ref-R" (data, never a path).
  * A file of several interchanges comes here cut into one file each by
  * accept_split.c (one batch per interchange, DESIGN 15), so I is 1

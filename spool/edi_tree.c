@@ -21,6 +21,20 @@
  * into UTF-8 from the declared character set (which edi_read() has
  * already checked). The segments are read again from the caller's
  * buffer, with the separators edi_read() found.
+ *
+ * Two ways to own the nodes, the same tree either way (test_edi.c
+ * compares every XPath value and the serialization of both):
+ * edi_message_tree() malloc()s each node as libxml2 does, for any
+ * caller; edi_message_tree_pooled(), for acceptance (a message of an
+ * interchange is laid out, read by its dialect's XPath, then dropped),
+ * carves nodes and texts out of 64 KiB blocks hung on doc->_private and
+ * takes its names from the caller's dictionary, so a tree costs a few
+ * allocations instead of about a thousand; edi_tree_free() frees the
+ * document and its blocks at once. Such a tree is read only: a node
+ * libxml2 unlinked and freed would be freed into a block.
+ *
+ * Crash safety: nothing to say; pure computation over the caller's
+ * bytes.
  */
 #include "config.h"
 
