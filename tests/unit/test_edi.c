@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 #include <libxml/tree.h>
+#include <libxml/xmlschemas.h>
 #include <libxml/xpath.h>
 
 #include "edi.h"
@@ -795,6 +796,56 @@ test_pooled_tree_texts_of_every_length(void **state)
 	free(buf);
 }
 
+/* A pooled tree validated against an XSD (a dialect may name one): an
+ * xs:ID attribute puts the attribute in the document's ID table, whose
+ * entries edi_tree_free() frees with the document, the attributes with
+ * their blocks; the tree is read, never changed. */
+static void
+test_pooled_tree_validates(void **state)
+{
+	static const char xsd[] =
+	    "<xs:schema xmlns:xs='http://www.w3.org/2001/XMLSchema'>"
+	    "<xs:element name='edifact'><xs:complexType><xs:sequence>"
+	    "<xs:element name='interchange'><xs:complexType><xs:sequence>"
+	    "<xs:any processContents='skip' maxOccurs='unbounded'/>"
+	    "</xs:sequence><xs:attribute name='control' type='xs:ID'/>"
+	    "<xs:anyAttribute processContents='skip'/></xs:complexType>"
+	    "</xs:element></xs:sequence></xs:complexType></xs:element>"
+	    "</xs:schema>";
+	static const char s[] = UNB MSG1 MSG2 UNZ2;
+	struct edi_interchange *ic;
+	xmlSchemaParserCtxtPtr pc;
+	xmlSchemaValidCtxtPtr vc;
+	xmlSchemaPtr schema;
+	xmlDocPtr doc;
+	xmlChar *before, *after;
+	int n1, n2;
+	size_t i;
+
+	(void)state;
+	ic = OK(s);
+	assert_non_null(pc = xmlSchemaNewMemParserCtxt(xsd, sizeof(xsd) - 1));
+	assert_non_null(schema = xmlSchemaParse(pc));
+	for (i = 0; i < ic->nmsgs; i++) {
+		spool_clearerr(&err);
+		doc = edi_message_tree_pooled(ic, i, s, sizeof(s) - 1, NULL,
+		    &err);
+		assert_non_null(doc);
+		xmlDocDumpMemory(doc, &before, &n1);
+		assert_non_null(vc = xmlSchemaNewValidCtxt(schema));
+		assert_int_equal(xmlSchemaValidateDoc(vc, doc), 0);
+		xmlSchemaFreeValidCtxt(vc);
+		xmlDocDumpMemory(doc, &after, &n2);
+		assert_string_equal((char *)after, (char *)before);
+		xmlFree(before);
+		xmlFree(after);
+		edi_tree_free(doc);
+	}
+	xmlSchemaFree(schema);
+	xmlSchemaFreeParserCtxt(pc);
+	edi_free(ic);
+}
+
 int
 main(void)
 {
@@ -827,6 +878,7 @@ main(void)
 		cmocka_unit_test_setup(test_broken_isa, setup),
 		cmocka_unit_test_setup(test_pooled_tree_texts_of_every_length,
 		    setup),
+		cmocka_unit_test_setup(test_pooled_tree_validates, setup),
 		cmocka_unit_test_setup(test_bounds_each_fail_with_a_reason,
 		    setup),
 		cmocka_unit_test_setup(test_real_samples, setup),
