@@ -314,7 +314,7 @@ accept_message(struct accept_ctx *c, const struct accept_src *src,
 	int ret = -1;
 
 	spool_clearerr(&perr);
-	if (accept_read(c, src->partner, buf, len, &msg, &ri, why,
+	if (accept_read(c, src->partner, buf, len, src->dict, &msg, &ri, why,
 	    sizeof(why)) != 0) {
 		set_reason(o, src, why);
 		ret = accept_reject(c, src, sha, (int64_t)len,

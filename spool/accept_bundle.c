@@ -197,6 +197,7 @@ pass1_entry(void *arg, const struct bundle_entry *be, struct spool_error *err)
 	src.orig_name = be->name;
 	src.bundle = p->f->name;
 	src.batch = p->batch;
+	src.dict = be->dict;
 	digest_sha256(be->data, be->len, sha);
 	spooldir_escape(b, 120, p->f->name);
 	spooldir_escape(e, 120, be->name);

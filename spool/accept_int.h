@@ -36,12 +36,16 @@ struct outcome {
 	char		 logid[1536];	/* partner/tx/seq for log lines */
 };
 
+struct _xmlDict;	/* libxml2's xmlDict */
+
 /* Where a message comes from: a file in incoming/, or a bundle entry. */
 struct accept_src {
 	const char	*partner;	/* NULL: a stray file in incoming/ */
 	const char	*orig_name;	/* file name, or entry name (data) */
 	const char	*bundle;	/* the bundle's file name, or NULL */
 	int64_t		 batch;		/* its batch, or 0 */
+	struct _xmlDict	*dict;		/* a bundle's, for EDI trees, or
+					   NULL (struct bundle_entry) */
 };
 
 /*
@@ -75,8 +79,8 @@ struct accept_readinfo {
  * caller frees ri->business_tx.
  */
 int	accept_read(struct accept_ctx *, const char *partner, const char *buf,
-	    size_t len, struct msg *msg, struct accept_readinfo *ri,
-	    char *why, size_t whylen);
+	    size_t len, struct _xmlDict *, struct msg *msg,
+	    struct accept_readinfo *ri, char *why, size_t whylen);
 
 /* Record a rejection with o->reason (o->id preset). */
 int	accept_reject(struct accept_ctx *, const struct accept_src *,

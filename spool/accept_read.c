@@ -9,7 +9,10 @@
  * that syntax whose rule matches reads it; for XML, native takes what no
  * other recognises. An EDI message here is one interchange with one
  * message: an upload of many is split first (bundle.c reads it as
- * entries, edi_entry.c), and each entry comes here on its own.
+ * entries, bundle_edi.c), and each entry comes here on its own. Its
+ * tree is a pooled one (edi_message_tree_pooled(), names in the
+ * entry's dictionary when it has one), which msg_free() frees through
+ * msg->doc_free.
  *
  * Nothing here writes: the caller records the verdict. Every refusal is
  * a sentence in why; -1 only when memory runs out.
@@ -60,8 +63,8 @@ list_str(char *const *l, char *buf, size_t len)
 
 int
 accept_read(struct accept_ctx *c, const char *partner, const char *buf,
-    size_t len, struct msg *msg, struct accept_readinfo *ri, char *why,
-    size_t whylen)
+    size_t len, struct _xmlDict *dict, struct msg *msg,
+    struct accept_readinfo *ri, char *why, size_t whylen)
 {
 	const struct conf_partner *pc = conf_partner(c->conf, partner);
 	char *const *allowed = pc != NULL ? pc->dialects : NULL;
@@ -113,11 +116,12 @@ accept_read(struct accept_ctx *c, const char *partner, const char *buf,
 			snprintf(why, whylen, "%s", ic->msgs[0].reason);
 			goto out;
 		}
-		if ((msg->doc = edi_message_tree(ic, 0, buf, len, &perr)) ==
-		    NULL) {
+		if ((msg->doc = edi_message_tree_pooled(ic, 0, buf, len, dict,
+		    &perr)) == NULL) {
 			snprintf(why, whylen, "%s", perr.msg);
 			goto out;
 		}
+		msg->doc_free = edi_tree_free;
 		if (ic->warning != NULL)
 			snprintf(ri->warning, sizeof(ri->warning), "%s",
 			    ic->warning);

@@ -17,6 +17,8 @@ struct bundle_limits {
 	uint64_t	 max_total_size;	/* unpacked, all entries */
 };
 
+struct _xmlDict;	/* libxml2's xmlDict */
+
 /* One entry, as handed to the callback; valid until it returns. */
 struct bundle_entry {
 	uint64_t	 index;		/* position in the archive, from 1 */
@@ -28,6 +30,9 @@ struct bundle_entry {
 	bool		 nested;	/* its content is an archive itself */
 	const char	*data;		/* regular entries: the content */
 	size_t		 len;
+	struct _xmlDict	*dict;		/* EDI entries: names for their
+					 * trees (edi_message_tree_pooled),
+					 * the reader's; else NULL */
 };
 
 /* 0 go on, -1 stop (err says why). */

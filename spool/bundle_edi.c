@@ -22,6 +22,11 @@
  * same file always gives the same entries (pass 2 of accept_bundle.c
  * writes them again after a crash and compares their SHA-256).
  *
+ * Each entry carries one dictionary of names (struct bundle_entry dict)
+ * for the pooled tree acceptance lays its message out in
+ * (edi_message_tree_pooled()): made once per file instead of once per
+ * message, it holds the tree's element and attribute names only.
+ *
  * Entry names are "interchange-I-message-M-ref-R" (data, never a path).
  * A file of several interchanges comes here cut into one file each by
  * accept_split.c (one batch per interchange, DESIGN 15), so I is 1
@@ -34,6 +39,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <libxml/tree.h>	/* xmlDict */
 
 #include "bundle.h"
 #include "bundle_int.h"
@@ -157,6 +164,7 @@ bundle_edi_read(int fd, const struct bundle_limits *lim, bundle_entry_fn fn,
 	struct spool_error perr;
 	struct bundle_entry be;
 	struct ebuf b = { NULL, 0, 0 };
+	xmlDictPtr dict = NULL;
 	char *buf = NULL, name[160];
 	size_t len = 0, cap, i, icn = 0;
 	ssize_t got;
@@ -200,6 +208,9 @@ bundle_edi_read(int fd, const struct bundle_limits *lim, bundle_entry_fn fn,
 		ret = 1;
 		goto out;
 	}
+	/* One dictionary of names for every entry's tree (NULL: each
+	 * makes its own). */
+	dict = xmlDictCreate();
 	for (ic = ics; ic != NULL; ic = ic->next) {
 		icn++;
 		for (i = 0; i < ic->nmsgs; i++) {
@@ -223,6 +234,7 @@ bundle_edi_read(int fd, const struct bundle_limits *lim, bundle_entry_fn fn,
 			be.name = name;
 			be.data = b.p;
 			be.len = b.len;
+			be.dict = dict;
 			if (fn(arg, &be, err) == -1)
 				goto out;
 		}
@@ -230,6 +242,8 @@ bundle_edi_read(int fd, const struct bundle_limits *lim, bundle_entry_fn fn,
 	*nentries = n;
 	ret = 0;
 out:
+	if (dict != NULL)
+		xmlDictFree(dict);
 	edi_free(ics);
 	free(b.p);
 	free(buf);

@@ -10,7 +10,8 @@
  * own copies of every string they hold.
  *
  * Ownership: edi_read() allocates the list; edi_free() frees it all.
- * edi_message_tree() returns an xmlDoc the caller frees with xmlFreeDoc.
+ * edi_message_tree() returns an xmlDoc the caller frees with xmlFreeDoc,
+ * edi_message_tree_pooled() one it frees with edi_tree_free().
  */
 #ifndef SPOOL_EDI_H
 #define SPOOL_EDI_H
@@ -125,5 +126,18 @@ int	edi_split(const char *buf, size_t len, const struct edi_limits *,
    the buffer edi_read() read. NULL and err set on failure. */
 xmlDocPtr	edi_message_tree(const struct edi_interchange *ic, size_t i,
 		    const char *buf, size_t len, struct spool_error *err);
+/*
+ * The same tree for a caller that makes many: its names in dict (the
+ * document takes a reference; NULL: a dictionary of its own, which costs
+ * more to make than the tree of a short message; it holds names only,
+ * never values), its nodes and texts in a few large blocks instead of a
+ * malloc() each. Freed only by edi_tree_free(), never xmlFreeDoc(); the
+ * tree is for reading (XPath, validation): nothing may unlink, free or
+ * replace its nodes, attributes or texts.
+ */
+xmlDocPtr	edi_message_tree_pooled(const struct edi_interchange *ic,
+		    size_t i, const char *buf, size_t len, xmlDictPtr dict,
+		    struct spool_error *err);
+void		edi_tree_free(xmlDocPtr);
 
 #endif

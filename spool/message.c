@@ -794,7 +794,9 @@ msg_free(struct msg *m)
 {
 	if (m == NULL)
 		return;
-	if (m->doc != NULL)
+	if (m->doc != NULL && m->doc_free != NULL)
+		m->doc_free(m->doc);
+	else if (m->doc != NULL)
 		xmlFreeDoc(m->doc);
 	free(m->hdr.type);
 	free(m->hdr.message_id);

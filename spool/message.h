@@ -38,6 +38,8 @@ struct msg_header {
 
 struct msg {
 	xmlDocPtr		 doc;	/* owned; for validation, handlers */
+	void			(*doc_free)(xmlDocPtr);	/* how msg_free()
+					   frees doc; NULL: xmlFreeDoc */
 	struct msg_header	 hdr;	/* strings owned (malloc'd copies) */
 };
 

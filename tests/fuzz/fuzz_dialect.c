@@ -114,7 +114,10 @@ entry(void *arg, const struct bundle_entry *be, struct spool_error *err)
 		abort();
 	memset(&m, 0, sizeof(m));
 	if (ic->msgs[0].reason == NULL) {
-		m.doc = edi_message_tree(ic, 0, be->data, be->len, &e);
+		/* The bundle's dictionary, as acceptance uses it. */
+		m.doc = edi_message_tree_pooled(ic, 0, be->data, be->len,
+		    be->dict, &e);
+		m.doc_free = edi_tree_free;
 		if (m.doc == NULL)
 			abort();
 		read_doc(syn == EDI_EDIFACT ? DIALECT_EDIFACT : DIALECT_X12,

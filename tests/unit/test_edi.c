@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 #include <libxml/tree.h>
+#include <libxml/xmlschemas.h>
 #include <libxml/xpath.h>
 
 #include "edi.h"
@@ -63,26 +64,56 @@ refused(const char *s, size_t len, const char *want)
 #define OK(s)		ok((s), sizeof(s) - 1)
 #define REFUSED(s, w)	refused((s), sizeof(s) - 1, (w))
 
-/* The string value of an XPath expression over message i's tree. */
 static char *
-xp(const struct edi_interchange *ic, size_t i, const char *buf, size_t len,
-    const char *expr)
+eval(xmlDocPtr doc, const char *expr)
 {
-	xmlDocPtr doc;
 	xmlXPathContextPtr ctx;
 	xmlXPathObjectPtr o;
 	char *s;
 
-	spool_clearerr(&err);
-	doc = edi_message_tree(ic, i, buf, len, &err);
-	if (doc == NULL)
-		fail_msg("tree: %s", err.msg);
 	assert_non_null(ctx = xmlXPathNewContext(doc));
 	assert_non_null(o = xmlXPathEvalExpression((const xmlChar *)expr,
 	    ctx));
 	s = (char *)xmlXPathCastToString(o);
 	xmlXPathFreeObject(o);
 	xmlXPathFreeContext(ctx);
+	return s;
+}
+
+/* The string value of an XPath expression over message i's tree, the
+ * same over its pooled tree (edi_message_tree_pooled, a dictionary of
+ * the caller's, released before the tree), and both serialized alike. */
+static char *
+xp(const struct edi_interchange *ic, size_t i, const char *buf, size_t len,
+    const char *expr)
+{
+	xmlDocPtr doc, pdoc;
+	xmlDictPtr dict;
+	xmlChar *d1, *d2;
+	char *s, *ps;
+	int n1, n2;
+
+	spool_clearerr(&err);
+	doc = edi_message_tree(ic, i, buf, len, &err);
+	if (doc == NULL)
+		fail_msg("tree: %s", err.msg);
+	assert_non_null(dict = xmlDictCreate());
+	pdoc = edi_message_tree_pooled(ic, i, buf, len, dict, &err);
+	xmlDictFree(dict);
+	if (pdoc == NULL)
+		fail_msg("pooled tree: %s", err.msg);
+	s = eval(doc, expr);
+	ps = eval(pdoc, expr);
+	assert_string_equal(ps, s);
+	xmlDocDumpMemory(doc, &d1, &n1);
+	xmlDocDumpMemory(pdoc, &d2, &n2);
+	assert_non_null(d1);
+	assert_non_null(d2);
+	assert_string_equal((char *)d2, (char *)d1);
+	xmlFree(d1);
+	xmlFree(d2);
+	xmlFree(ps);
+	edi_tree_free(pdoc);
 	xmlFreeDoc(doc);
 	return s;
 }
@@ -726,6 +757,98 @@ test_real_samples(void **state)
 	}
 }
 
+static size_t
+cat(char *buf, size_t at, const char *s)
+{
+	memcpy(buf + at, s, strlen(s));
+	return at + strlen(s);
+}
+
+/* Texts of every length in a pooled tree: inside their nodes (up to 15
+ * bytes), in its blocks, and one larger than a block (64 KiB); in
+ * Latin-1, which the tree turns into UTF-8 (longer than it was). */
+static void
+test_pooled_tree_texts_of_every_length(void **state)
+{
+	static char buf[200000];
+	struct edi_interchange *ic;
+	char want[32];
+	size_t n, k;
+
+	(void)state;
+	n = cat(buf, 0, UNB "UNH+1+ORDERS:D:96A:UN'");
+	for (k = 0; k < 40; k++) {
+		n = cat(buf, n, "FTX+AAA+++");
+		memset(buf + n, k % 2 ? 'x' : '\xe9', k);
+		n = cat(buf, n + k, "'");
+	}
+	n = cat(buf, n, "FTX+ZZZ+++");
+	memset(buf + n, 'y', 66000);
+	n = cat(buf, n + 66000, "'UNT+43+1'UNZ+1+REF1'");
+	lim.max_value = 70000;
+	ic = ok(buf, n);
+	assert_null(ic->msgs[0].reason);
+	xp_eq(ic, 0, buf, n, "count(//segment[@tag='FTX'])", "41");
+	xp_eq(ic, 0, buf, n, "string-length(//segment[@tag='FTX'][@pos=17]"
+	    "/element[@pos=4])", "15");
+	snprintf(want, sizeof(want), "%d", 66000);
+	xp_eq(ic, 0, buf, n, "string-length(//segment[@tag='FTX'][last()]"
+	    "/element[@pos=4])", want);
+	xp_eq(ic, 0, buf, n, "//segment[@tag='FTX'][@pos=4]/element[@pos=4]",
+	    "\xc3\xa9\xc3\xa9");
+	edi_free(ic);
+}
+
+/* A pooled tree validated against an XSD (a dialect may name one): an
+ * xs:ID attribute puts the attribute in the document's ID table, whose
+ * entries edi_tree_free() frees with the document, the attributes with
+ * their blocks; the tree is read, never changed. */
+static void
+test_pooled_tree_validates(void **state)
+{
+	static const char xsd[] =
+	    "<xs:schema xmlns:xs='http://www.w3.org/2001/XMLSchema'>"
+	    "<xs:element name='edifact'><xs:complexType><xs:sequence>"
+	    "<xs:element name='interchange'><xs:complexType><xs:sequence>"
+	    "<xs:any processContents='skip' maxOccurs='unbounded'/>"
+	    "</xs:sequence><xs:attribute name='control' type='xs:ID'/>"
+	    "<xs:anyAttribute processContents='skip'/></xs:complexType>"
+	    "</xs:element></xs:sequence></xs:complexType></xs:element>"
+	    "</xs:schema>";
+	static const char s[] = UNB MSG1 MSG2 UNZ2;
+	struct edi_interchange *ic;
+	xmlSchemaParserCtxtPtr pc;
+	xmlSchemaValidCtxtPtr vc;
+	xmlSchemaPtr schema;
+	xmlDocPtr doc;
+	xmlChar *before, *after;
+	int n1, n2;
+	size_t i;
+
+	(void)state;
+	ic = OK(s);
+	assert_non_null(pc = xmlSchemaNewMemParserCtxt(xsd, sizeof(xsd) - 1));
+	assert_non_null(schema = xmlSchemaParse(pc));
+	for (i = 0; i < ic->nmsgs; i++) {
+		spool_clearerr(&err);
+		doc = edi_message_tree_pooled(ic, i, s, sizeof(s) - 1, NULL,
+		    &err);
+		assert_non_null(doc);
+		xmlDocDumpMemory(doc, &before, &n1);
+		assert_non_null(vc = xmlSchemaNewValidCtxt(schema));
+		assert_int_equal(xmlSchemaValidateDoc(vc, doc), 0);
+		xmlSchemaFreeValidCtxt(vc);
+		xmlDocDumpMemory(doc, &after, &n2);
+		assert_string_equal((char *)after, (char *)before);
+		xmlFree(before);
+		xmlFree(after);
+		edi_tree_free(doc);
+	}
+	xmlSchemaFree(schema);
+	xmlSchemaFreeParserCtxt(pc);
+	edi_free(ic);
+}
+
 int
 main(void)
 {
@@ -756,6 +879,9 @@ main(void)
 		    test_x12_groups_and_several_interchanges, setup),
 		cmocka_unit_test_setup(test_x12_trailer_mismatches, setup),
 		cmocka_unit_test_setup(test_broken_isa, setup),
+		cmocka_unit_test_setup(test_pooled_tree_texts_of_every_length,
+		    setup),
+		cmocka_unit_test_setup(test_pooled_tree_validates, setup),
 		cmocka_unit_test_setup(test_bounds_each_fail_with_a_reason,
 		    setup),
 		cmocka_unit_test_setup(test_real_samples, setup),
