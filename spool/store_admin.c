@@ -21,6 +21,7 @@
 
 #include "spooldir.h"
 #include "store_admin.h"
+#include "store_cycle.h"
 
 #define MSG_COLS "id, state, partner, orig_name, file_name, type, " \
 	"message_id, sender, recipient, transaction_id, sender_seq, " \
@@ -290,7 +291,15 @@ store_admin_attempts(struct store *s, int64_t msg,
 	sqlite3_stmt *st;
 	int rc;
 
-	if (prep(s, "SELECT attempt, started_at, finished_at, outcome, error "
+	/*
+	 * Failed attempts have rows, a success is the message's own
+	 * (v_attempts, migration 22). A reader of a store that spoold has
+	 * not migrated yet has the rows only, successes among them.
+	 */
+	if (sqlite3_prepare_v2(s->db, "SELECT attempt, started_at, "
+	    "finished_at, outcome, error FROM v_attempts WHERE message = ?1 "
+	    "ORDER BY attempt", -1, &st, NULL) != SQLITE_OK &&
+	    prep(s, "SELECT attempt, started_at, finished_at, outcome, error "
 	    "FROM attempts WHERE message = ?1 ORDER BY attempt", &st,
 	    err) == -1)
 		return -1;
@@ -781,7 +790,7 @@ store_admin_delete(struct store *s, int64_t id, const char *note,
 {
 	int rc;
 
-	if (store_exec(s, "SAVEPOINT delete_row", err) == -1)
+	if (store_savepoint(s, "delete_row", err) == -1)
 		return -1;
 	/* A tombstone, as purge leaves (a redelivery is a duplicate); not
 	 * for a rejected message, which the store never matched against. */
@@ -806,8 +815,10 @@ store_admin_delete(struct store *s, int64_t id, const char *note,
 			goto undo;
 		}
 		/* Another row names it: it stays, settled (done), purged,
-		 * with the note as its reason. */
-		if (step_id(s, "UPDATE messages SET state = 'done', "
+		 * with the note as its reason (counted: store_count.c). */
+		if (store_count_update(s, id, ST_DONE, NULL, note == NULL,
+		    store_now_ms(), err) == -1 ||
+		    step_id(s, "UPDATE messages SET state = 'done', "
 		    "next_attempt_at = NULL, hold_cause = NULL, reason = ?2, "
 		    "purged_at = CAST(strftime('%s', 'now') AS INTEGER) * "
 		    "1000, updated_at = CAST(strftime('%s', 'now') AS "
@@ -815,9 +826,10 @@ store_admin_delete(struct store *s, int64_t id, const char *note,
 		    SQLITE_DONE)
 			goto undo;
 	}
-	return store_exec(s, "RELEASE delete_row", err);
+	return store_release(s, "delete_row", err);
 undo:
-	store_exec(s, "ROLLBACK TO delete_row; RELEASE delete_row", NULL);
+	if (store_rollback_to(s, "delete_row", NULL) == 0)
+		store_release(s, "delete_row", NULL);
 	return -1;
 }
 
