@@ -75,12 +75,18 @@ store_begin(struct store *s, struct spool_error *err)
 	return 0;
 }
 
-/* The totals of what the transaction changed (store_count.c), then COMMIT. */
+/*
+ * The totals of what the transaction changed (store_count.c), then
+ * COMMIT. Totals that cannot be written undo the transaction: it must
+ * never commit half counted, nor with stats_own's row.
+ */
 int
 store_commit(struct store *s, struct spool_error *err)
 {
-	if (store_count_flush(s, err) == -1)
+	if (store_count_flush(s, err) == -1) {
+		store_rollback(s);
 		return -1;
+	}
 	return store_exec(s, "COMMIT", err);
 }
 

@@ -146,8 +146,10 @@ static const char *sql[CQ_COUNT] = {
 	[CQ_ADVANCE] = "UPDATE transactions SET next_seq = ?3 + 1, "
 	    "updated_at = ?4 WHERE partner = ?1 AND transaction_id = ?2 AND "
 	    "next_seq = ?3",
-	[CQ_GAP_OPEN] = "UPDATE transactions SET gap_since = coalesce("
-	    "gap_since, ?3) WHERE partner = ?1 AND transaction_id = ?2",
+	/* Open already: nothing to write (a run released with more of it
+	 * parked behind asks at each message). */
+	[CQ_GAP_OPEN] = "UPDATE transactions SET gap_since = ?3 WHERE "
+	    "partner = ?1 AND transaction_id = ?2 AND gap_since IS NULL",
 	[CQ_GAP_CLOSE] = "UPDATE transactions SET gap_since = NULL, "
 	    "gap_alerted = 0 WHERE partner = ?1 AND transaction_id = ?2",
 	[CQ_NEXT_DUE] = "SELECT min(next_attempt_at) FROM messages WHERE "
