@@ -73,7 +73,7 @@ struct store {
 	unsigned		 outbound_new;	/* outbound recorded since the
 						 * last outbound_flush() */
 	sqlite3_stmt		*bstmt[16];	/* store_batch.c's */
-	struct store_count	*count;		/* store_count.c's notes */
+	struct store_count	*count;		/* store_count.c's */
 	char			*path;
 	int			 version;	/* after migration */
 	enum store_errclass	 errclass;

@@ -3,24 +3,31 @@
  *
  * The tables of migration 13 (stats_state, stats_events, stats_types,
  * stats_latency) were kept by triggers on messages: each INSERT ran
- * three statements more and each change of state four, about a tenth
- * of what one message cost the store (issue 20, item 4). Since
- * migration 22 the statements that insert a message or change its state
- * (store_msg.c, store_cycle.c, store_admin.c: all of them; a new one
- * must call these too) note what changed here, and store_commit() adds
- * it up: one upsert per (state, partner), (event, partner, type) and
- * (partner, bucket) the transaction touched, just before its COMMIT.
- * A DELETE is still counted by its trigger (stats_msg_gone), a rare
- * statement.
+ * three statements more and each change of state four, in a trigger
+ * frame of their own, about a tenth of what one message cost the store
+ * (issue 20, item 4). Since migration 22, inside a transaction of
+ * store_begin(), the statements that insert a message or change its
+ * state (store_msg.c, store_cycle.c, store_admin.c: all of them; a new
+ * one must call these too) note what they change here, and
+ * store_commit() adds it up: one upsert per (state, partner), (event,
+ * partner, type) and (partner, bucket) the transaction touched, just
+ * before its COMMIT. Meanwhile stats_own has a row, and the triggers,
+ * which only count while it has none, stand aside; the row goes in the
+ * same flush, so it is never committed. Any other writer (an autocommit
+ * statement, the sqlite3 shell, a transaction begun otherwise) is
+ * counted by the triggers as before. A DELETE (rare) is always counted
+ * by its trigger (stats_msg_gone).
  *
  * The notes are a log, so that a savepoint rolled back (a chunk of a
  * cycle, a message that failed, a bundle found corrupt) takes back
  * exactly its own: store_savepoint() remembers the log's length,
- * store_rollback_to() cuts it back there. store_rollback() drops the
- * log. The totals are written inside the transaction whose changes
- * they count, so they commit, or vanish, with them: a crash loses both
- * or neither. A statement that runs outside any transaction has its
- * notes written at once, after it.
+ * store_rollback_to() cuts it back there (and forgets stats_own's row
+ * when it was written inside). store_rollback() drops the log.
+ *
+ * Crash safety: the totals and stats_own's row are written inside the
+ * transaction whose changes they count, so they commit, or vanish, with
+ * them: a crash loses both or neither, and never leaves stats_own with
+ * a row. A flush that fails rolls the transaction back (store_commit()).
  *
  * The rules are the triggers': +1 for the new state and -1 for the old
  * (the -1 only where the row exists); events accepted (inserted not
@@ -49,7 +56,7 @@ enum count_kind {
 
 struct count_key {
 	enum count_kind	 kind;
-	const char	*a;		/* a constant: state or event name */
+	const char	*a;		/* a constant: state, event */
 	char		*partner;
 	char		*type;		/* NULL: none */
 	int64_t		 le;
@@ -70,9 +77,9 @@ struct count_mark {
 };
 
 struct store_count {
-	bool			 active;	/* in store_begin()'s transaction */
-	bool			 own;		/* stats_own has its row */
-	size_t			 own_at;	/* marks open when it got it */
+	bool			 active;	/* in store_begin()'s */
+	bool			 own;		/* stats_own has a row */
+	size_t			 own_at;	/* marks open then */
 	struct count_key	*keys;
 	size_t			 nkeys, capkeys;
 	struct count_note	*log;

@@ -37,8 +37,8 @@ txprefix=BENCH
 first=1
 lines=0
 usage() {
-	echo "usage: gen.sh [-P] [-l LINES] [-s SEED] [-p PARTNER] [-t TXPREFIX]" \
-	    "N DIR" >&2
+	echo "usage: gen.sh [-P] [-l LINES] [-s SEED] [-p PARTNER]" \
+	    "[-t TXPREFIX] N DIR" >&2
 	exit 64
 }
 while getopts Pl:s:p:t:h opt; do
@@ -121,7 +121,8 @@ BEGIN {
 		    "<Credit>%d</Credit></Line>\n", sum)
 		pad = target - length(head) - length(body) - length(tail) - 10
 		if (lines > 0 && pad > 0)
-			body = body "    <!-- " sprintf("%" pad "s", "") " -->\n"
+			body = body "    <!-- " sprintf("%" pad "s", "") \
+			    " -->\n"
 		printf "%s%s%s", head, body, tail > name
 		close(name)
 	}

@@ -133,7 +133,7 @@ struct file {
 	size_t		 cap, len;	/* of buf; of the file */
 	char		*tx;		/* TransactionId; NULL: none */
 	int64_t		 seq;		/* SenderSequence */
-	char		*type;		/* the header's, for the store step */
+	char		*type;		/* the header's (store step) */
 	char		*message_id;
 	char		*sender;
 	uint8_t		 sha[DIGEST_LEN];

@@ -100,7 +100,7 @@ ID=$(sqlite3 "$DB" "SELECT message FROM attempts WHERE outcome = 'ok'
     ORDER BY message LIMIT 1")
 expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" show "$ID"
 [ "$(grep -c '^ *attempt 1 .*ok' "$T/out")" = 1 ] ||
-    { cat "$T/out" >&2; fail "spoolctl show does not show the old success once"; }
+    { cat "$T/out" >&2; fail "spoolctl show: the old success not once"; }
 [ "$(sqlite3 "$DB" "SELECT count(*) FROM stats_own")" = 0 ] ||
     fail "stats_own holds a row"
 ok "an old store's attempts read through v_attempts, each once"
