@@ -339,9 +339,9 @@ succeed(struct cycle *c, struct item *it, struct spool_error *err)
 {
 	struct store *s = c->ctx->store;
 
-	if (store_mark_done(s, it->w.id, err) == -1 ||
-	    store_add_attempt(s, it->w.id, it->w.attempts + 1, c->now, "ok",
-	    NULL, err) == -1)
+	/* The success is the row's (done, attempts, updated_at): only a
+	 * failed attempt has a row of its own (v_attempts shows both). */
+	if (store_mark_done(s, it->w.id, err) == -1)
 		return -1;
 	if (it->stale && store_msg_mark_stale(s, it->w.id, err) == -1)
 		return -1;

@@ -65,18 +65,35 @@ store_exec(struct store *s, const char *sql, struct spool_error *err)
 int
 store_begin(struct store *s, struct spool_error *err)
 {
-	return store_exec(s, "BEGIN IMMEDIATE", err);
+	if (store_exec(s, "BEGIN IMMEDIATE", err) == -1)
+		return -1;
+	/* What /metrics reads is counted here (store_count.c). */
+	if (store_count_begin(s, err) == -1) {
+		store_rollback(s);
+		return -1;
+	}
+	return 0;
 }
 
+/*
+ * The totals of what the transaction changed (store_count.c), then
+ * COMMIT. Totals that cannot be written undo the transaction: it must
+ * never commit half counted, nor with stats_own's row.
+ */
 int
 store_commit(struct store *s, struct spool_error *err)
 {
+	if (store_count_flush(s, err) == -1) {
+		store_rollback(s);
+		return -1;
+	}
 	return store_exec(s, "COMMIT", err);
 }
 
 int
 store_rollback(struct store *s)
 {
+	store_count_rollback(s);
 	if (sqlite3_get_autocommit(s->db))
 		return 0;
 	return store_exec(s, "ROLLBACK", NULL);
@@ -392,6 +409,7 @@ store_close(struct store *s)
 	for (i = 0; i < (int)(sizeof(s->bstmt) / sizeof(s->bstmt[0])); i++)
 		if (s->bstmt[i] != NULL)
 			sqlite3_finalize(s->bstmt[i]);
+	store_count_free(s);
 	if (s->db != NULL)
 		sqlite3_close(s->db);
 	free(s->path);

@@ -59,6 +59,8 @@ enum store_stmt_id {
 };
 
 struct store_part;
+struct store_count;
+struct store_newmsg;
 
 struct store {
 	sqlite3			*db;
@@ -71,6 +73,7 @@ struct store {
 	unsigned		 outbound_new;	/* outbound recorded since the
 						 * last outbound_flush() */
 	sqlite3_stmt		*bstmt[16];	/* store_batch.c's */
+	struct store_count	*count;		/* store_count.c's */
 	char			*path;
 	int			 version;	/* after migration */
 	enum store_errclass	 errclass;
@@ -132,6 +135,30 @@ int	store_exec(struct store *, const char *sql, struct spool_error *);
 int	store_begin(struct store *, struct spool_error *);	/* IMMEDIATE */
 int	store_commit(struct store *, struct spool_error *);
 int	store_rollback(struct store *);
+
+/*
+ * What /metrics reads, counted by the writer (store_count.c) inside a
+ * transaction of store_begin() (elsewhere the triggers of migration 22
+ * count): every statement that inserts a message calls
+ * store_count_insert() just before, every one that may change a
+ * message's state store_count_update() just before (to: the new state;
+ * from: the state the statement requires, or NULL; no_reason: the row's
+ * reason is NULL afterwards; now: its updated_at). store_commit() writes
+ * the totals before COMMIT (store_count_flush()); a savepoint rolled
+ * back (store_rollback_to()) takes back its notes. 0, or -1 (err).
+ */
+int	store_count_begin(struct store *, struct spool_error *);
+int	store_count_insert(struct store *, const struct store_newmsg *,
+	    struct spool_error *);
+int	store_count_update(struct store *, int64_t id, int to,
+	    const char *from, bool no_reason, int64_t now,
+	    struct spool_error *);
+int	store_count_flush(struct store *, struct spool_error *);
+void	store_count_savepoint(struct store *, const char *name);
+void	store_count_release(struct store *, const char *name);
+void	store_count_rollback_to(struct store *, const char *name);
+void	store_count_rollback(struct store *);
+void	store_count_free(struct store *);
 
 /* Number of messages per state; counts[] indexed by enum spool_state. */
 int	store_state_counts(struct store *, int64_t *counts, int n,

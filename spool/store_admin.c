@@ -269,7 +269,15 @@ store_admin_attempts(struct store *s, int64_t msg,
 	sqlite3_stmt *st;
 	int rc;
 
-	if (store_admin_prep(s,
+	/*
+	 * Failed attempts have rows, a success is the message's own
+	 * (v_attempts, migration 22). A reader of a store that spoold has
+	 * not migrated yet has the rows only, successes among them.
+	 */
+	if (sqlite3_prepare_v2(s->db, "SELECT attempt, started_at, "
+	    "finished_at, outcome, error FROM v_attempts WHERE message = ?1 "
+	    "ORDER BY attempt", -1, &st, NULL) != SQLITE_OK &&
+	    store_admin_prep(s,
 	    "SELECT attempt, started_at, finished_at, outcome, error "
 	    "FROM attempts WHERE message = ?1 ORDER BY attempt", &st,
 	    err) == -1)

@@ -18,6 +18,7 @@
 
 #include "store_admin.h"
 #include "store_admin_int.h"
+#include "store_cycle.h"
 
 /*
  * Purging one message: first the store's own records of it (its
@@ -237,7 +238,7 @@ store_admin_delete(struct store *s, int64_t id, const char *note,
 {
 	int rc;
 
-	if (store_exec(s, "SAVEPOINT delete_row", err) == -1)
+	if (store_savepoint(s, "delete_row", err) == -1)
 		return -1;
 	/* A tombstone, as purge leaves (a redelivery is a duplicate); not
 	 * for a rejected message, which the store never matched against. */
@@ -262,8 +263,10 @@ store_admin_delete(struct store *s, int64_t id, const char *note,
 			goto undo;
 		}
 		/* Another row names it: it stays, settled (done), purged,
-		 * with the note as its reason. */
-		if (step_id(s, "UPDATE messages SET state = 'done', "
+		 * with the note as its reason (counted: store_count.c). */
+		if (store_count_update(s, id, ST_DONE, NULL, note == NULL,
+		    store_now_ms(), err) == -1 ||
+		    step_id(s, "UPDATE messages SET state = 'done', "
 		    "next_attempt_at = NULL, hold_cause = NULL, reason = ?2, "
 		    "purged_at = CAST(strftime('%s', 'now') AS INTEGER) * "
 		    "1000, updated_at = CAST(strftime('%s', 'now') AS "
@@ -271,8 +274,9 @@ store_admin_delete(struct store *s, int64_t id, const char *note,
 		    SQLITE_DONE)
 			goto undo;
 	}
-	return store_exec(s, "RELEASE delete_row", err);
+	return store_release(s, "delete_row", err);
 undo:
-	store_exec(s, "ROLLBACK TO delete_row; RELEASE delete_row", NULL);
+	if (store_rollback_to(s, "delete_row", NULL) == 0)
+		store_release(s, "delete_row", NULL);
 	return -1;
 }

@@ -12,6 +12,7 @@
 
 #include "spooldir.h"
 #include "store_batch.h"
+#include "store_cycle.h"
 
 enum {
 	SB_INSERT,
@@ -331,19 +332,19 @@ store_batch_forget_file(struct store *s, int64_t id, struct spool_error *err)
 int
 store_batch_savepoint(struct store *s, struct spool_error *err)
 {
-	return store_exec(s, "SAVEPOINT bundle", err);
+	return store_savepoint(s, "bundle", err);
 }
 
 int
 store_batch_release(struct store *s, struct spool_error *err)
 {
-	return store_exec(s, "RELEASE bundle", err);
+	return store_release(s, "bundle", err);
 }
 
 int
 store_batch_rollback(struct store *s, struct spool_error *err)
 {
-	if (store_exec(s, "ROLLBACK TO bundle", err) == -1)
+	if (store_rollback_to(s, "bundle", err) == -1)
 		return -1;
-	return store_exec(s, "RELEASE bundle", err);
+	return store_release(s, "bundle", err);
 }

@@ -146,8 +146,10 @@ static const char *sql[CQ_COUNT] = {
 	[CQ_ADVANCE] = "UPDATE transactions SET next_seq = ?3 + 1, "
 	    "updated_at = ?4 WHERE partner = ?1 AND transaction_id = ?2 AND "
 	    "next_seq = ?3",
-	[CQ_GAP_OPEN] = "UPDATE transactions SET gap_since = coalesce("
-	    "gap_since, ?3) WHERE partner = ?1 AND transaction_id = ?2",
+	/* Open already: nothing to write (a run released with more of it
+	 * parked behind asks at each message). */
+	[CQ_GAP_OPEN] = "UPDATE transactions SET gap_since = ?3 WHERE "
+	    "partner = ?1 AND transaction_id = ?2 AND gap_since IS NULL",
 	[CQ_GAP_CLOSE] = "UPDATE transactions SET gap_since = NULL, "
 	    "gap_alerted = 0 WHERE partner = ?1 AND transaction_id = ?2",
 	[CQ_NEXT_DUE] = "SELECT min(next_attempt_at) FROM messages WHERE "
@@ -307,16 +309,33 @@ store_parked(struct store *s, const char *partner, const char *tx,
 	return work_at(s, CQ_PARKED, partner, tx, seq, w, err);
 }
 
+/*
+ * Step st, an UPDATE of message id's state to `to' (from `from' only,
+ * when not NULL), counted (store_count.c; no_reason: its reason is NULL
+ * afterwards, now: its updated_at).
+ */
+static int
+step_counted(struct store *s, sqlite3_stmt *st, int64_t id, int to,
+    const char *from, bool no_reason, int64_t now, struct spool_error *err)
+{
+	if (store_count_update(s, id, to, from, no_reason, now, err) == -1) {
+		sqlite3_reset(st);
+		return -1;
+	}
+	return store_step_done(s, st, err);
+}
+
 int
 store_mark_done(struct store *s, int64_t id, struct spool_error *err)
 {
 	sqlite3_stmt *st;
+	int64_t now = store_now_ms();
 
 	if ((st = stmt(s, CQ_DONE, err)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, store_now_ms());
-	return store_step_done(s, st, err);
+	sqlite3_bind_int64(st, 2, now);
+	return step_counted(s, st, id, ST_DONE, NULL, true, now, err);
 }
 
 int
@@ -324,14 +343,16 @@ store_mark_deferred(struct store *s, int64_t id, int64_t next_at,
     const char *reason, struct spool_error *err)
 {
 	sqlite3_stmt *st;
+	int64_t now = store_now_ms();
 
 	if ((st = stmt(s, CQ_DEFER, err)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, next_at);
 	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, store_now_ms());
-	return store_step_done(s, st, err);
+	sqlite3_bind_int64(st, 4, now);
+	return step_counted(s, st, id, ST_DEFERRED, NULL, reason == NULL,
+	    now, err);
 }
 
 /* A verdict with a reason (failed, skipped): id, reason, now. */
@@ -340,13 +361,15 @@ mark_with_reason(struct store *s, int which, int64_t id,
     const char *reason, struct spool_error *err)
 {
 	sqlite3_stmt *st;
+	int64_t now = store_now_ms();
 
 	if ((st = stmt(s, which, err)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, store_now_ms());
-	return store_step_done(s, st, err);
+	sqlite3_bind_int64(st, 3, now);
+	return step_counted(s, st, id, which == CQ_FAIL ? ST_FAILED : ST_DONE,
+	    NULL, reason == NULL, now, err);
 }
 
 int
@@ -361,11 +384,13 @@ store_mark_queued(struct store *s, int64_t id, struct spool_error *err)
 {
 	sqlite3_stmt *st;
 
+	int64_t now = store_now_ms();
+
 	if ((st = stmt(s, CQ_QUEUE, err)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, store_now_ms());
-	return store_step_done(s, st, err);
+	sqlite3_bind_int64(st, 2, now);
+	return step_counted(s, st, id, ST_QUEUE, NULL, false, now, err);
 }
 
 int
@@ -406,21 +431,31 @@ store_tx_set_gap(struct store *s, const char *partner, const char *tx,
     int open, struct spool_error *err)
 {
 	sqlite3_stmt *st;
+	bool shut = true;
 
-	/* A gap that was reported is reported again when it closes. */
+	/*
+	 * A gap that was reported is reported again when it closes. No gap
+	 * open, nothing to write: the common case (each message of a
+	 * transaction arriving in order) costs a look-up, not a row.
+	 */
 	if (!open) {
 		if ((st = stmt(s, CQ_GAP_STATE, err)) == NULL)
 			return -1;
 		sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW &&
-		    sqlite3_column_type(st, 0) != SQLITE_NULL &&
-		    sqlite3_column_int(st, 1) != 0)
-			log_notice("event=gap_closed partner=%s tx=%s "
-			    "waited_s=%" PRId64, LOG_Q(partner), LOG_Q(tx),
-			    (int64_t)(store_now_ms() -
-			    sqlite3_column_int64(st, 0)) / 1000);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			if (sqlite3_column_type(st, 0) != SQLITE_NULL &&
+			    sqlite3_column_int(st, 1) != 0)
+				log_notice("event=gap_closed partner=%s tx=%s "
+				    "waited_s=%" PRId64, LOG_Q(partner),
+				    LOG_Q(tx), (int64_t)(store_now_ms() -
+				    sqlite3_column_int64(st, 0)) / 1000);
+			shut = sqlite3_column_type(st, 0) == SQLITE_NULL &&
+			    sqlite3_column_int(st, 1) == 0;
+		}
 		sqlite3_reset(st);
+		if (shut)
+			return 0;
 	}
 
 	if ((st = stmt(s, open ? CQ_GAP_OPEN : CQ_GAP_CLOSE, err)) == NULL)
@@ -519,22 +554,32 @@ savepoint_sql(struct store *s, const char *verb, const char *name,
 	return store_exec(s, q, err);
 }
 
+/* Each keeps the notes of what /metrics counts in step (store_count.c). */
 int
 store_savepoint(struct store *s, const char *name, struct spool_error *err)
 {
-	return savepoint_sql(s, "SAVEPOINT", name, err);
+	if (savepoint_sql(s, "SAVEPOINT", name, err) == -1)
+		return -1;
+	store_count_savepoint(s, name);
+	return 0;
 }
 
 int
 store_release(struct store *s, const char *name, struct spool_error *err)
 {
-	return savepoint_sql(s, "RELEASE", name, err);
+	if (savepoint_sql(s, "RELEASE", name, err) == -1)
+		return -1;
+	store_count_release(s, name);
+	return 0;
 }
 
 int
 store_rollback_to(struct store *s, const char *name, struct spool_error *err)
 {
-	return savepoint_sql(s, "ROLLBACK TO", name, err);
+	if (savepoint_sql(s, "ROLLBACK TO", name, err) == -1)
+		return -1;
+	store_count_rollback_to(s, name);
+	return 0;
 }
 
 int
@@ -639,16 +684,18 @@ store_mark_held(struct store *s, int64_t id, const char *reason,
     const char *cause, int attempts, struct spool_error *err)
 {
 	sqlite3_stmt *st;
+	int64_t now = store_now_ms();
 
 	if ((st = stmt(s, CQ_HELD, err)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, store_now_ms());
+	sqlite3_bind_int64(st, 3, now);
 	if (cause != NULL)
 		sqlite3_bind_text(st, 4, cause, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 5, attempts);
-	return store_step_done(s, st, err);
+	return step_counted(s, st, id, ST_HELD, NULL, reason == NULL, now,
+	    err);
 }
 
 int
@@ -656,14 +703,15 @@ store_mark_released(struct store *s, int64_t id, int to_state,
     struct spool_error *err)
 {
 	sqlite3_stmt *st;
+	int64_t now = store_now_ms();
 
 	if ((st = stmt(s, CQ_RELEASED, err)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, spool_state_name(to_state), -1,
 	    SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, store_now_ms());
-	return store_step_done(s, st, err);
+	sqlite3_bind_int64(st, 3, now);
+	return step_counted(s, st, id, to_state, "held", true, now, err);
 }
 
 int
@@ -698,12 +746,13 @@ int
 store_mark_retried(struct store *s, int64_t id, struct spool_error *err)
 {
 	sqlite3_stmt *st;
+	int64_t now = store_now_ms();
 
 	if ((st = stmt(s, CQ_RETRIED, err)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, store_now_ms());
-	return store_step_done(s, st, err);
+	sqlite3_bind_int64(st, 2, now);
+	return step_counted(s, st, id, ST_QUEUE, NULL, true, now, err);
 }
 
 int

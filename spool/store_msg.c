@@ -309,6 +309,11 @@ store_insert(struct store *s, const struct store_newmsg *m, int64_t *id,
 	store_bind_opt_text(st, 19, m->dialect);
 	sqlite3_bind_int(st, 20, m->test ? 1 : 0);
 	store_bind_opt_text(st, 21, m->reference);
+	/* What /metrics counts (store_count.c), noted first. */
+	if (store_count_insert(s, m, err) == -1) {
+		sqlite3_reset(st);
+		return -1;
+	}
 	if (store_step_done(s, st, err) == -1)
 		return -1;
 	*id = sqlite3_last_insert_rowid(s->db);

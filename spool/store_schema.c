@@ -656,6 +656,82 @@ static const char *migrations[] = {
 	"ALTER TABLE batch_entries_new RENAME TO batch_entries;"
 	"CREATE INDEX batch_entries_message ON batch_entries (message)"
 	"  WHERE message IS NOT NULL;",
+	/*
+	 * 22: less per message (issue 20, item 4). What one ready message
+	 * cost the store before this step: its row (4 or 5 index entries
+	 * of 13 written: by upload, state, sequence, message_id or digest),
+	 * its update to done (the state index's entry moved), 6 more rows
+	 * by the triggers of migration 13 (stats_state 3 times,
+	 * stats_events twice, stats_latency, each an upsert, and a count of
+	 * stats_types), an attempt row for its success, and 2 updates of
+	 * its transaction.
+	 *
+	 * The triggers that count inserts and changes of state stand aside
+	 * while spoold (or spoolctl) counts them itself: inside a
+	 * transaction of store_begin() the store's statements that insert
+	 * a message or change its state note it, and one upsert per key
+	 * writes the totals before COMMIT (store_count.c). stats_own has
+	 * a row only meanwhile, and never once committed: any other writer
+	 * (the sqlite3 shell, an older program) is still counted by the
+	 * triggers. A DELETE (rare) is always counted by stats_msg_gone.
+	 *
+	 * A success is recorded on the message's row (done, no reason,
+	 * attempts, updated_at): only a failed attempt gets a row of its
+	 * own in attempts, with its error. v_attempts is every attempt,
+	 * the rows and each success: what spoolctl show and the API read,
+	 * and the one for admins' SQL (columns only ever added). A store
+	 * from before keeps its success rows; the view shows each attempt
+	 * once.
+	 */
+	"CREATE TABLE stats_own (id INTEGER PRIMARY KEY CHECK (id = 1));"
+	"DROP TRIGGER stats_msg_new;"
+	"DROP TRIGGER stats_msg_state;"
+	"CREATE TRIGGER stats_msg_new AFTER INSERT ON messages"
+	"  WHEN NOT EXISTS (SELECT 1 FROM stats_own) BEGIN"
+	"  INSERT INTO stats_state (state, partner, n)"
+	"    VALUES (NEW.state, NEW.partner, 1)"
+	"    ON CONFLICT DO UPDATE SET n = n + 1;"
+	"  INSERT OR IGNORE INTO stats_types (type) SELECT NEW.type"
+	"    WHERE NEW.type IS NOT NULL AND"
+	"    (SELECT count(*) FROM stats_types) < 1000;"
+	"  INSERT INTO stats_events (event, partner, type, n)"
+	"    SELECT e.column1, NEW.partner, " STATS_TYPE ", 1"
+	"    FROM (VALUES ('accepted'), ('duplicate'), ('rejected')) e"
+	"    WHERE (e.column1 = 'accepted' AND NEW.state <> 'rejected') OR"
+	"    (e.column1 = 'duplicate' AND NEW.duplicate_of IS NOT NULL) OR"
+	"    (e.column1 = 'rejected' AND NEW.state = 'rejected')"
+	"    ON CONFLICT DO UPDATE SET n = n + 1;"
+	"END;"
+	"CREATE TRIGGER stats_msg_state AFTER UPDATE OF state ON messages"
+	"  WHEN OLD.state IS NOT NEW.state AND"
+	"  NOT EXISTS (SELECT 1 FROM stats_own) BEGIN"
+	"  UPDATE stats_state SET n = n - 1"
+	"    WHERE state = OLD.state AND partner = OLD.partner;"
+	"  INSERT INTO stats_state (state, partner, n)"
+	"    VALUES (NEW.state, NEW.partner, 1)"
+	"    ON CONFLICT DO UPDATE SET n = n + 1;"
+	"  INSERT INTO stats_events (event, partner, type, n)"
+	"    SELECT CASE NEW.state WHEN 'done' THEN 'processed'"
+	"    ELSE NEW.state END, NEW.partner, " STATS_TYPE ", 1"
+	"    WHERE (NEW.state = 'done' AND NEW.reason IS NULL) OR"
+	"    NEW.state IN ('deferred', 'failed', 'rejected')"
+	"    ON CONFLICT DO UPDATE SET n = n + 1;"
+	"  INSERT INTO stats_latency (partner, le, n, sum_ms)"
+	"    SELECT NEW.partner, coalesce((SELECT min(le) FROM stats_le"
+	"    WHERE le >= d), 0), 1, d FROM (SELECT max(0, NEW.updated_at -"
+	"    NEW.received_at) AS d)"
+	"    WHERE NEW.state = 'done' AND NEW.reason IS NULL"
+	"    ON CONFLICT DO UPDATE SET n = n + 1, sum_ms = sum_ms +"
+	"    excluded.sum_ms;"
+	"END;"
+	"CREATE VIEW v_attempts AS"
+	"  SELECT message, attempt, started_at, finished_at, outcome, error"
+	"  FROM attempts"
+	"  UNION ALL SELECT m.id, m.attempts, m.updated_at, m.updated_at,"
+	"  'ok', NULL FROM messages m WHERE m.state = 'done' AND"
+	"  m.reason IS NULL AND m.duplicate_of IS NULL AND m.attempts > 0"
+	"  AND m.purged_at IS NULL AND NOT EXISTS (SELECT 1 FROM attempts a"
+	"  WHERE a.message = m.id AND a.attempt = m.attempts);",
 };
 
 int

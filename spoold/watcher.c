@@ -287,8 +287,10 @@ drop_partner(struct watcher *w, size_t i)
 	for (j = w->shead; j < w->nscan; j++)
 		if (w->scan[j].partner == i)
 			w->scan[j].partner = P_GONE;
-	free(w->partners[i].name);
-	w->partners[i].name = strdup("");
+	/* Its name is emptied in place (no allocation that could fail and
+	 * leave NULL where add_partner() compares names): "" matches no
+	 * partner, so a directory of that name made again gets a new slot. */
+	w->partners[i].name[0] = '\0';
 }
 
 int

@@ -1,7 +1,7 @@
 #!/bin/sh
 # gen.sh - make N native messages of about 2 KiB for the benchmarks.
 #
-# usage: gen.sh [-P] [-s SEED] [-p PARTNER] [-t TXPREFIX] N DIR
+# usage: gen.sh [-P] [-l LINES] [-s SEED] [-p PARTNER] [-t TXPREFIX] N DIR
 #
 # Writes N FinancialPosting messages (schemas/FinancialPosting.xsd) into
 # DIR (created if missing): transactions of 10 messages, SenderSequence
@@ -12,6 +12,12 @@
 # about 2 KiB. FinancialPosting is a ledger type, so the
 # same files can later be processed by the ledger handler in any order
 # their sequence numbers allow.
+#
+# -l LINES: each posting has LINES lines (LINES - 1 debits and the
+# credit, LINES >= 2) and an XML comment pads it to about 2 KiB: the
+# same bytes to read, hash and rename, fewer to parse as elements and
+# fewer ledger rows. Without it a posting has as many lines as fill 2
+# KiB: 26.
 #
 # -P: every message parks: SenderSequence runs 2..11 instead of 1..10,
 # so that no transaction has its first message and none is ever ready
@@ -29,13 +35,16 @@ seed=1
 partner=acme
 txprefix=BENCH
 first=1
+lines=0
 usage() {
-	echo "usage: gen.sh [-P] [-s SEED] [-p PARTNER] [-t TXPREFIX] N DIR" >&2
+	echo "usage: gen.sh [-P] [-l LINES] [-s SEED] [-p PARTNER]" \
+	    "[-t TXPREFIX] N DIR" >&2
 	exit 64
 }
-while getopts Ps:p:t:h opt; do
+while getopts Pl:s:p:t:h opt; do
 	case $opt in
 	P) first=2 ;;
+	l) lines=$OPTARG ;;
 	s) seed=$OPTARG ;;
 	p) partner=$OPTARG ;;
 	t) txprefix=$OPTARG ;;
@@ -50,6 +59,10 @@ esac
 case $seed in
 '' | *[!0-9]*) usage ;;
 esac
+case $lines in
+'' | *[!0-9]*) usage ;;
+esac
+[ "$lines" -eq 0 ] || [ "$lines" -ge 2 ] || usage
 # Both end up in XML text and file names: keep them plain.
 case $partner$txprefix in
 *[!A-Za-z0-9._-]*) usage ;;
@@ -60,7 +73,7 @@ dir=$2
 mkdir -p "$dir"
 
 awk -v n="$n" -v dir="$dir" -v seed="$seed" -v partner="$partner" \
-    -v txp="$txprefix" -v first="$first" '
+    -v txp="$txprefix" -v first="$first" -v lines="$lines" '
 BEGIN {
 	srand(seed)
 	# A random permutation: position of message i in the file order.
@@ -92,7 +105,12 @@ BEGIN {
 		sum = 0
 		# Debit lines until the credit line and the end would reach
 		# the target size (a line is about 60 bytes).
-		for (l = 1; length(head) + length(body) + 130 < target; l++) {
+		for (l = 1; ; l++) {
+			if (lines > 0 && l >= lines)
+				break
+			if (lines == 0 && length(head) + length(body) + 130 >= \
+			    target)
+				break
 			amt = int(rand() * 9999900) + 100
 			sum += amt
 			body = body sprintf("    <Line><Account>%d</Account>" \
@@ -101,6 +119,10 @@ BEGIN {
 		}
 		body = body sprintf("    <Line><Account>70001</Account>" \
 		    "<Credit>%d</Credit></Line>\n", sum)
+		pad = target - length(head) - length(body) - length(tail) - 10
+		if (lines > 0 && pad > 0)
+			body = body "    <!-- " sprintf("%" pad "s", "") \
+			    " -->\n"
 		printf "%s%s%s", head, body, tail > name
 		close(name)
 	}

@@ -181,7 +181,7 @@ id=$(db "SELECT id FROM messages WHERE type = 'ExecRetry'")
 [ "$(cut -d' ' -f2 "$T/retry.log" | tr '\n' ' ')" = "1 2 3 " ] ||
     fail "SPOOLD_ATTEMPT not 1 2 3: $(cat "$T/retry.log")"
 [ "$(db "SELECT group_concat(outcome, ' ') FROM (SELECT outcome FROM \
-    attempts WHERE message = $id ORDER BY attempt)")" = \
+    v_attempts WHERE message = $id ORDER BY attempt)")" = \
     "temporary temporary ok" ] || fail "ExecRetry attempts not recorded"
 [ "$(db "SELECT group_concat(status || ':' || exit_status, ' ') FROM \
     (SELECT * FROM exec_calls WHERE message = $id ORDER BY attempt)")" = \

@@ -464,7 +464,7 @@ wait_until 20 '[ "$(state_of R1 2)" = done ]' || fail "retried R1 not done"
 [ "$(state_of R1 1)" = done ] || fail "R1 1 not done after retry"
 [ "$(sql "SELECT quantity FROM v_stock WHERE item = 'ITEM-R'")" = 6 ] ||
     fail "ITEM-R stock after retry"
-[ "$(sql "SELECT count(*) FROM attempts WHERE message = $R1_1")" = 2 ] ||
+[ "$(sql "SELECT count(*) FROM v_attempts WHERE message = $R1_1")" = 2 ] ||
     fail "both attempts of R1 1 kept"
 [ ! -e "$(ls "$T"/spool/failed/*,R1,1,*.reason 2>/dev/null | head -n 1)" ] ||
     fail "stale .reason left in failed/"

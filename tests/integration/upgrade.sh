@@ -84,3 +84,23 @@ ok "an upgraded store takes the state held"
     "$(sqlite3 "$DB" "SELECT count(*) FROM messages")" ] ||
     fail "v_messages does not show every message"
 ok "v_messages reads an upgraded store"
+
+# Store version 22 records a success on the message's row, not in
+# attempts (issue 20, item 4): an old store keeps its success rows, and
+# v_attempts (what spoolctl show reads) shows each attempt once.
+[ "$(sqlite3 "$DB" "SELECT count(*) FROM attempts WHERE outcome = 'ok'")" \
+    -gt 0 ] || fail "the fixture has no success rows"
+[ "$(sqlite3 "$DB" "SELECT count(*) FROM (SELECT message, attempt FROM
+    v_attempts GROUP BY 1, 2 HAVING count(*) > 1)")" = 0 ] ||
+    fail "v_attempts shows an old success twice"
+[ "$(sqlite3 "$DB" "SELECT count(*) FROM v_attempts")" = \
+    "$(sqlite3 "$DB" "SELECT count(*) FROM attempts")" ] ||
+    fail "v_attempts does not show the old attempts as they are"
+ID=$(sqlite3 "$DB" "SELECT message FROM attempts WHERE outcome = 'ok'
+    ORDER BY message LIMIT 1")
+expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" show "$ID"
+[ "$(grep -c '^ *attempt 1 .*ok' "$T/out")" = 1 ] ||
+    { cat "$T/out" >&2; fail "spoolctl show: the old success not once"; }
+[ "$(sqlite3 "$DB" "SELECT count(*) FROM stats_own")" = 0 ] ||
+    fail "stats_own holds a row"
+ok "an old store's attempts read through v_attempts, each once"

@@ -27,6 +27,25 @@
 
 #define MAXN	64
 
+/*
+ * strdup, wrapped (the linker's --wrap, tests/Makefile.am): with
+ * fail_empty_strdup set, a copy of "" fails as if memory ran out.
+ */
+char	*__real_strdup(const char *);
+char	*__wrap_strdup(const char *);
+
+static bool fail_empty_strdup;
+
+char *
+__wrap_strdup(const char *s)
+{
+	if (fail_empty_strdup && s[0] == '\0') {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return __real_strdup(s);
+}
+
 struct fixture {
 	char	 root[64];
 	char	 in[128];	/* root/incoming */
@@ -461,6 +480,42 @@ test_events_in_order_and_overflow_to_a_scan(void **state)
 	watcher_free(w);
 }
 
+/*
+ * A partner directory moved away while watched, when memory runs out, and
+ * made again: the watcher goes on and takes the new directory's files
+ * (its slot's name was once set from a strdup("") whose failure was not
+ * checked, and the next look-up by name read through NULL).
+ */
+static void
+test_partner_removed_when_memory_runs_out(void **state)
+{
+	struct fixture *f = *state;
+	struct spool_error err;
+	struct watcher *w;
+	char path[300], gone[300];
+
+	snprintf(path, sizeof(path), "%s/acme", f->in);
+	snprintf(gone, sizeof(gone), "%s/acme", f->away);
+	assert_int_equal(mkdir(path, 0755), 0);
+	w = watcher_new(f->infd, true, 0, &err);
+	assert_non_null(w);
+	assert_int_equal(watcher_scan(w, &err), 0);
+	drain(f, w, 4);
+	/* Moved away (IN_MOVE_SELF; a removal waits for spoold's
+	 * descriptor to close). */
+	assert_int_equal(rename(path, gone), 0);
+	fail_empty_strdup = true;
+	assert_int_equal(watcher_read_events(w, &err), 0);
+	fail_empty_strdup = false;
+	assert_int_equal(mkdir(path, 0755), 0);
+	assert_int_equal(watcher_read_events(w, &err), 0);
+	put(f, "acme", "after", 0);
+	drain(f, w, 4);
+	assert_int_equal(f->ngot, 1);
+	assert_string_equal(f->got[0], "acme/after");
+	watcher_free(w);
+}
+
 int
 main(void)
 {
@@ -476,6 +531,9 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_kept_batch_is_offered_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_partner_removed_when_memory_runs_out, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_files_arriving_during_a_drain, setup, teardown),
 		cmocka_unit_test_setup_teardown(
