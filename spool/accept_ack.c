@@ -26,6 +26,12 @@
  * alone has no message and is refused as a batch: its TA1s still
  * count).
  *
+ * Cost: a file is tokenized here only when there is something to do:
+ * ack_due() (ack_scan.c), a pass over the bytes, tells whether an
+ * interchange asks (UNB 0031, ISA14) or the file holds an
+ * acknowledgment; without either, and without [partner] ack, nothing is
+ * read. Otherwise edi_read() reads it once, for both directions.
+ *
  * Crash safety: the acknowledgment and the control numbers it took are
  * in the acceptance's transaction, so a rollback takes back both and a
  * COMMIT keeps both. The file is written after COMMIT by
@@ -278,13 +284,15 @@ rejected_reason(const struct ent *e, const struct edi_message *m)
 
 /*
  * The partner's acknowledgments in the file (CONTRL, 997, 999, TA1):
- * each matched to our interchange it names (store_ack_match()). ta1_only:
+ * each matched to our interchange it names (store_ack_match()). ics:
+ * the file as edi_read() read it, or NULL to read it here. ta1_only:
  * the file was refused as a batch (an interchange of TA1s has no
  * message), so only its TA1s count.
  */
 static int
 match_acks(struct accept_ctx *c, const char *partner, const char *buf,
-    size_t len, int64_t message, int ta1_only, struct spool_error *err)
+    size_t len, const struct edi_interchange *ics, int64_t message,
+    int ta1_only, struct spool_error *err)
 {
 	struct ack_report *reps = NULL, *r;
 	struct edi_limits el;
@@ -293,7 +301,8 @@ match_acks(struct accept_ctx *c, const char *partner, const char *buf,
 
 	edi_limits_default(&el);
 	spool_clearerr(&perr);
-	if (ack_read(buf, len, &el, &reps, &perr) == -1)
+	if ((ics != NULL ? ack_read_ics(ics, buf, len, &el, &reps, &perr) :
+	    ack_read(buf, len, &el, &reps, &perr)) == -1)
 		return 0;	/* not one we can read: a message as any */
 	for (r = reps; r != NULL; r = r->next) {
 		if (ta1_only && r->kind != ACK_TA1)
@@ -352,6 +361,7 @@ accept_ack(struct accept_ctx *c, const char *partner, int fd, int64_t batch,
     int state, struct accept_stats *stats, struct spool_error *err)
 {
 	struct fates f = { NULL, 0, 0 };
+	const struct conf_partner *pa;
 	struct edi_interchange *ics = NULL, *ic;
 	struct edi_limits el;
 	struct spool_error perr;
@@ -359,7 +369,7 @@ accept_ack(struct accept_ctx *c, const char *partner, int fd, int64_t batch,
 	char head[512], *buf = NULL;
 	size_t len, i, at = 0;
 	ssize_t got;
-	int ret = -1, env;
+	int ret = -1, env, asks, holds;
 
 	if (partner == NULL)
 		return 0;
@@ -372,24 +382,39 @@ accept_ack(struct accept_ctx *c, const char *partner, int fd, int64_t batch,
 	    -1)
 		return -1;
 	if (state == ST_REJECTED) {
-		if (match_acks(c, partner, buf, len, 0, 1, err) == -1)
+		if (match_acks(c, partner, buf, len, NULL, 0, 1, err) == -1)
 			goto out;
 		ret = ack_refused(c, partner, buf, len, stats, err);
 		goto out;
 	}
-	if (store_batch_entries(c->store, batch, fate_add, &f, err) == -1)
+	/*
+	 * Nothing to send (the partner has no ack =, no interchange asks)
+	 * and nothing to read (no acknowledgment in the file): the file is
+	 * not tokenized again.
+	 */
+	ack_due(buf, len, &asks, &holds);
+	pa = conf_partner(c->conf, partner);
+	if (!asks && !holds && (pa == NULL || pa->ack == ACK_NONE)) {
+		ret = 0;
 		goto out;
-	for (i = 0; i < f.n; i++)
-		if (f.e[i].fate == FATE_ACCEPTED)
-			break;
-	/* Acknowledgments in: matched when accepted as messages. */
-	if (i < f.n && match_acks(c, partner, buf, len, f.e[i].message, 0,
-	    err) == -1)
+	}
+	if (store_batch_entries(c->store, batch, fate_add, &f, err) == -1)
 		goto out;
 	edi_limits_default(&el);
 	spool_clearerr(&perr);
 	if (edi_read(buf, len, &el, &ics, &perr) == -1) {
 		ret = 0;	/* read before; not now: leave it */
+		goto out;
+	}
+	for (i = 0; i < f.n; i++)
+		if (f.e[i].fate == FATE_ACCEPTED)
+			break;
+	/* Acknowledgments in: matched when accepted as messages. */
+	if (holds && i < f.n && match_acks(c, partner, buf, len, ics,
+	    f.e[i].message, 0, err) == -1)
+		goto out;
+	if (!asks && (pa == NULL || pa->ack == ACK_NONE)) {
+		ret = 0;	/* none to send */
 		goto out;
 	}
 	for (ic = ics; ic != NULL; ic = ic->next) {

@@ -425,14 +425,28 @@ int
 ack_read(const char *buf, size_t len, const struct edi_limits *lim,
     struct ack_report **out, struct spool_error *err)
 {
-	struct edi_interchange *head = NULL, *ic;
+	struct edi_interchange *head = NULL;
+	int rc;
+
+	*out = NULL;
+	if (edi_read(buf, len, lim, &head, err) == -1)
+		return -1;
+	rc = ack_read_ics(head, buf, len, lim, out, err);
+	edi_free(head);
+	return rc;
+}
+
+int
+ack_read_ics(const struct edi_interchange *head, const char *buf,
+    size_t len, const struct edi_limits *lim, struct ack_report **out,
+    struct spool_error *err)
+{
+	const struct edi_interchange *ic;
 	struct ack_report *list = NULL, **tail = &list, *r;
 	size_t i;
 	int rc = -1;
 
 	*out = NULL;
-	if (edi_read(buf, len, lim, &head, err) == -1)
-		return -1;
 	for (ic = head; ic != NULL; ic = ic->next) {
 		if (ack_read_ta1(ic, buf, len, lim, &r, err) == -1)
 			goto out;
@@ -458,6 +472,5 @@ ack_read(const char *buf, size_t len, const struct edi_limits *lim,
 	rc = 0;
 out:
 	ack_report_free(list);
-	edi_free(head);
 	return rc;
 }

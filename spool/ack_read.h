@@ -61,6 +61,10 @@ struct ack_report {
  */
 int	ack_read(const char *buf, size_t len, const struct edi_limits *,
 	    struct ack_report **out, struct spool_error *);
+/* The same, of the interchanges edi_read() read from buf. */
+int	ack_read_ics(const struct edi_interchange *, const char *buf,
+	    size_t len, const struct edi_limits *, struct ack_report **out,
+	    struct spool_error *);
 /* Message i of ic (a CONTRL, 997 or 999) alone; buf is what edi_read()
    read. */
 int	ack_read_message(const struct edi_interchange *ic, size_t i,

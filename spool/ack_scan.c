@@ -14,6 +14,14 @@
  * up, the interchange is refused as unreadable (ACK_ENV_LIMIT) with
  * what was read so far.
  *
+ * ack_due() decides, before any of that, whether a sound file needs
+ * reading for acknowledgments at all: a pass over the bytes that finds
+ * each segment's end (honouring the release character) and looks only
+ * at UNB 0031, UNH 0065, ISA14, ST01 and TA1 tags. It errs towards
+ * "maybe": a value ends at any byte that could end it, and anything it
+ * does not follow (a header out of place, an ISA not fixed-width) makes
+ * both answers 1.
+ *
  * Nothing here touches a file or the store: no crash-safety concern.
  */
 #include "config.h"
@@ -578,4 +586,194 @@ out:
 		iconv_close(lx.cd);
 	ack_scan_free(head);
 	return rc;
+}
+
+/* The separators ack_due() follows; term: the bytes that end a value. */
+struct due {
+	const char	*buf;
+	size_t		 len, pos;
+	int		 seg, release;
+	unsigned char	 term[256];
+};
+
+/* The end of the segment at d->pos: one past its terminator. */
+static size_t
+due_seg_end(const struct due *d)
+{
+	const char *p;
+	size_t i;
+
+	if (d->release == -1) {
+		p = memchr(d->buf + d->pos, d->seg, d->len - d->pos);
+		return p == NULL ? d->len : (size_t)(p - d->buf) + 1;
+	}
+	for (i = d->pos; i < d->len; i++) {
+		if ((unsigned char)d->buf[i] == d->release)
+			i++;
+		else if ((unsigned char)d->buf[i] == d->seg)
+			return i + 1;
+	}
+	return d->len;
+}
+
+/*
+ * Whether element e (1 is the first after the tag), first component,
+ * of the segment [start, end) may be want (release characters taken
+ * out); with want NULL, whether it may be other than empty or "0".
+ */
+static int
+due_val(const struct due *d, size_t start, size_t end, unsigned e,
+    const char *want)
+{
+	char v[8];
+	size_t i, n = 0;
+	unsigned at = 0;
+	int c;
+
+	for (i = start; i < end && at < e; i++) {
+		c = (unsigned char)d->buf[i];
+		if (c == d->release)
+			i++;
+		else if (c == d->seg)
+			break;
+		else if (d->term[c] == 2)
+			at++;
+	}
+	if (at < e)
+		return 0;	/* absent: empty */
+	for (; i < end; i++) {
+		c = (unsigned char)d->buf[i];
+		if (c == d->release && i + 1 < end)
+			c = (unsigned char)d->buf[++i];
+		else if (d->term[c])
+			break;
+		if (n == sizeof(v) - 1)	/* longer than any want */
+			return want == NULL;
+		v[n++] = (char)c;
+	}
+	v[n] = '\0';
+	if (want == NULL)
+		return n > 0 && strcmp(v, "0") != 0;
+	return strcmp(v, want) == 0;
+}
+
+/* The segments of one interchange from d->pos, to its UNZ or IEA. */
+static void
+due_body(struct due *d, const char *trailer, int *asks, int *holds)
+{
+	size_t end;
+	const char *t;
+
+	for (;;) {
+		while (d->pos < d->len && (d->buf[d->pos] == '\r' ||
+		    d->buf[d->pos] == '\n'))
+			d->pos++;
+		if (d->pos >= d->len)
+			return;
+		end = due_seg_end(d);
+		t = d->buf + d->pos;
+		if (end - d->pos > 3 && d->term[(unsigned char)t[3]] &&
+		    memcmp(t, "UNB", 3) == 0)
+			*asks |= due_val(d, d->pos, end, 9, NULL);
+		else if (end - d->pos > 3 && d->term[(unsigned char)t[3]] &&
+		    memcmp(t, "UNH", 3) == 0)
+			*holds |= due_val(d, d->pos, end, 2, "CONTRL");
+		else if (end - d->pos > 2 && d->term[(unsigned char)t[2]] &&
+		    memcmp(t, "ST", 2) == 0)
+			*holds |= due_val(d, d->pos, end, 1, "997") ||
+			    due_val(d, d->pos, end, 1, "999");
+		else if (end - d->pos >= 3 && memcmp(t, "TA1", 3) == 0)
+			*holds = 1;
+		d->pos = end;
+		if ((size_t)(t - d->buf) + 3 <= d->len &&
+		    memcmp(t, trailer, 3) == 0 &&
+		    (end - (size_t)(t - d->buf) == 3 ||
+		    d->term[(unsigned char)t[3]]))
+			return;
+	}
+}
+
+/* c ends a value (how 2: and starts the next element); a letter, digit
+   or blank never does (the tokenizer refuses it as a separator, and ISA11
+   is then a value). */
+static void
+due_sep(struct due *d, int c, int how)
+{
+	if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == ' '))
+		d->term[c & 0xff] = (unsigned char)how;
+}
+
+void
+ack_due(const char *buf, size_t len, int *asks, int *holds)
+{
+	struct due d;
+	const unsigned char *u;
+	int i;
+
+	*asks = *holds = 0;
+	memset(&d, 0, sizeof(d));
+	d.buf = buf;
+	d.len = len;
+	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+		d.pos = 3;
+	for (;;) {
+		while (d.pos < len && strchr(" \t\r\n\032", buf[d.pos]) !=
+		    NULL && buf[d.pos] != '\0')
+			d.pos++;
+		if (d.pos >= len)
+			return;
+		u = (const unsigned char *)buf + d.pos;
+		memset(d.term, 0, sizeof(d.term));
+		d.term['\r'] = d.term['\n'] = 1;
+		if (len - d.pos >= 3 && (memcmp(u, "UNA", 3) == 0 ||
+		    memcmp(u, "UNB", 3) == 0)) {
+			d.seg = '\'';
+			d.release = '?';
+			d.term[':'] = 1;
+			d.term['+'] = 2;
+			d.term['*'] = 1;	/* syntax 4 repetition */
+			if (memcmp(u, "UNA", 3) == 0) {
+				if (len - d.pos < 9)
+					goto maybe;
+				memset(d.term, 0, sizeof(d.term));
+				d.term['\r'] = d.term['\n'] = 1;
+				due_sep(&d, u[3], 1);
+				due_sep(&d, u[7], 1);
+				d.release = u[6] == ' ' ? -1 : u[6];
+				d.seg = u[8];
+				due_sep(&d, u[4], 2);
+				d.pos += 9;
+			} else if (len - d.pos > 3 && u[3] == 0x1d) {
+				memset(d.term, 0, sizeof(d.term));
+				d.term['\r'] = d.term['\n'] = 1;
+				d.term[0x1f] = 1;
+				d.term[0x1d] = 2;
+				d.seg = 0x1c;
+				d.release = -1;
+			}
+			if (d.release != -1 && d.term[d.release] != 0)
+				goto maybe;
+			due_sep(&d, d.seg, 1);
+			due_body(&d, "UNZ", asks, holds);
+		} else if (len - d.pos >= 106 && memcmp(u, "ISA", 3) == 0) {
+			for (i = 1; i < 16; i++)
+				if (u[edi_isa_sep[i]] != u[3])
+					goto maybe;
+			if (edi_isa_sep[14] - edi_isa_sep[13] != 2 ||
+			    u[edi_isa_sep[13] + 1] != '0')
+				*asks = 1;
+			d.seg = u[105];
+			d.release = -1;
+			due_sep(&d, u[104], 1);
+			due_sep(&d, u[82], 1);	/* ISA11, if a separator */
+			due_sep(&d, u[3], 2);
+			due_sep(&d, d.seg, 1);
+			d.pos += 106;
+			due_body(&d, "IEA", asks, holds);
+		} else
+			goto maybe;
+	}
+maybe:
+	*asks = *holds = 1;
 }

@@ -36,4 +36,14 @@ int	ack_scan(const char *buf, size_t len, const struct edi_limits *,
 	    struct ack_scan **out, struct spool_error *);
 void	ack_scan_free(struct ack_scan *);
 
+/*
+ * Whether a file that edi_read() reads may call for acknowledgment work,
+ * found without the tokenizer (a pass over its bytes, nothing
+ * allocated): *asks 1 when an interchange may ask for an acknowledgment
+ * (UNB 0031, ISA14), *holds 1 when the file may hold one (a UNH of type
+ * CONTRL, an ST of 997 or 999, a TA1). Never 0 where edi_read() and
+ * ack_read() would find one; when in doubt, 1.
+ */
+void	ack_due(const char *buf, size_t len, int *asks, int *holds);
+
 #endif

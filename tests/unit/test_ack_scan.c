@@ -2,7 +2,8 @@
  * test_ack_scan.c - a refused interchange read leniently (ack_scan.c)
  * and acknowledged: each envelope fault becomes the standard's code, in
  * hand-made cases and in the real samples' faults
- * (../shared/samples/real/SOURCES.md).
+ * (../shared/samples/real/SOURCES.md); and ack_due(), which tells
+ * without the tokenizer whether a file asks for or holds one.
  */
 #include "config.h"
 
@@ -12,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -275,6 +277,128 @@ test_real_samples_faults_get_the_matching_codes(void **state)
 	}
 }
 
+static void
+due(const char *buf, int want_asks, int want_holds)
+{
+	int asks, holds;
+
+	ack_due(buf, strlen(buf), &asks, &holds);
+	if (asks != want_asks || holds != want_holds)
+		fail_msg("ack_due(%s): asks %d holds %d, want %d %d", buf,
+		    asks, holds, want_asks, want_holds);
+}
+
+#define UNB	"UNB+UNOC:3+ACME:ZZ+SPOOLD:ZZ+261130:1000+9"
+#define ISA(ack) "ISA*00*          *00*          *ZZ*ACME           *ZZ*" \
+	"SPOOLD         *261130*1000*U*00401*000000007*" ack "*P*>~"
+#define GS	"GS*PO*ACME*SPOOLD*20261130*1000*7*X*004010~"
+
+static void
+test_due_asks_and_holds_without_the_tokenizer(void **state)
+{
+	(void)state;
+	/* Neither: an ORDERS, 0031 absent, 0 or empty; an 850, ISA14 0. */
+	due(UNB "'UNH+1+ORDERS:D:96A:UN'BGM+220+PO1'UNT+3+1'UNZ+1+9'", 0, 0);
+	due(UNB "++++0'UNH+1+ORDERS:D:96A:UN'UNT+2+1'UNZ+1+9'", 0, 0);
+	due("\xef\xbb\xbf" UNB "+++++'\r\nUNH+1+ORDERS:D:96A:UN'\r\n"
+	    "UNT+2+1'\r\nUNZ+1+9'\r\n", 0, 0);
+	due(ISA("0") GS "ST*850*0001~BEG*00*SA*PO-9**20261130~SE*3*0001~"
+	    "GE*1*7~IEA*1*000000007~", 0, 0);
+	/* Asks: UNB 0031 = 1 (also released), ISA14 = 1. */
+	due(UNB "++++1'UNH+1+ORDERS:D:96A:UN'UNT+2+1'UNZ+1+9'", 1, 0);
+	due(UNB "++++?1'UNH+1+ORDERS:D:96A:UN'UNT+2+1'UNZ+1+9'", 1, 0);
+	due(ISA("1") GS "ST*850*0001~SE*2*0001~GE*1*7~IEA*1*000000007~", 1,
+	    0);
+	/* Holds: a CONTRL (after a released + in the reference, released
+	   inside its type, with UNA separators), a 997, a 999, a TA1. */
+	due(UNB "'UNH+1?+2+CONTRL:D:3:UN'UCI+7+A+B+7'UNT+3+1?+2'UNZ+1+9'",
+	    0, 1);
+	due(UNB "'UNH+1+CONT?RL:D:3:UN'UCI+7+A+B+7'UNT+3+1'UNZ+1+9'", 0, 1);
+	due("UNA:|.? !UNB|UNOC:3|ACME:ZZ|SPOOLD:ZZ|261130:1000|9!"
+	    "UNH|1+2|CONTRL:D:3:UN!UNT|2|1+2!UNZ|1|9!", 0, 1);
+	due("UNA:|.? !UNB|UNOC:3|ACME:ZZ|SPOOLD:ZZ|261130:1000|9!"
+	    "UNH|1|ORDERS+CONTRL:D:3:UN!UNT|2|1!UNZ|1|9!", 0, 0);
+	due(ISA("0") "GS*FA*ACME*SPOOLD*20261130*1000*7*X*004010~"
+	    "ST*997*0001~AK1*PO*5~AK9*A*1*1*1~SE*4*0001~GE*1*7~"
+	    "IEA*1*000000007~", 0, 1);
+	due(ISA("0") "\nGS*FA*ACME*SPOOLD*20261130*1000*7*X*005010X231A1~\n"
+	    "ST*999*0001*005010X231A1~\nAK1*PO*5~\nAK9*A*1*1*1~\n"
+	    "SE*4*0001~\nGE*1*7~\nIEA*1*000000007~\n", 0, 1);
+	due(ISA("0") "TA1*000000005*261130*1000*A*000~IEA*0*000000007~", 0,
+	    1);
+	/* The second interchange of a file, with separators of its own. */
+	due(UNB "'UNH+1+ORDERS:D:96A:UN'UNT+2+1'UNZ+1+9'\n"
+	    "UNA:|.? !UNB|UNOC:3|ACME:ZZ|SPOOLD:ZZ|261130:1000|10!"
+	    "UNH|1|CONTRL:D:3:UN!UNT|2|1!UNZ|1|10!", 0, 1);
+	due(ISA("0") GS "ST*850*0001~SE*2*0001~GE*1*7~IEA*1*000000007~\n"
+	    "ISA|00|          |00|          |ZZ|ACME           |ZZ|SPOOLD"
+	    "         |261130|1000|U|00401|000000008|1|P|>~", 1, 0);
+	/* What it does not follow: both, to be safe. */
+	due(UNB "'UNH+1+ORDERS:D:96A:UN'UNT+2+1'UNZ+1+9'garbage", 1, 1);
+	due("ISA*00*short~", 1, 1);
+}
+
+/* ack_due() on every real sample edi_read() reads: never 0 where the
+   tokenizer finds an interchange asking or an acknowledgment. */
+static void
+test_due_never_misses_in_the_real_samples(void **state)
+{
+	const char *dir = getenv("SPOOLD_SAMPLES");
+	struct edi_interchange *ics, *ic;
+	struct ack_report *r;
+	struct spool_error err;
+	struct dirent *de, *fe;
+	DIR *d, *sub;
+	char path[1024], file[2048], *buf;
+	size_t len, nread = 0;
+	int asks, holds, want_asks;
+
+	(void)state;
+	if (dir == NULL)
+		dir = SRCDIR "/../shared/samples";
+	snprintf(path, sizeof(path), "%s/real", dir);
+	if ((d = opendir(path)) == NULL)
+		skip();
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "edifact-", 8) != 0 &&
+		    strncmp(de->d_name, "x12-", 4) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/real/%s", dir, de->d_name);
+		if ((sub = opendir(path)) == NULL)
+			continue;
+		while ((fe = readdir(sub)) != NULL) {
+			if (fe->d_name[0] == '.')
+				continue;
+			snprintf(file, sizeof(file), "%s/%s", path,
+			    fe->d_name);
+			buf = slurp(file, &len);
+			spool_clearerr(&err);
+			if (edi_read(buf, len, &lim, &ics, &err) == -1) {
+				free(buf);
+				continue;
+			}
+			nread++;
+			want_asks = 0;
+			for (ic = ics; ic != NULL; ic = ic->next)
+				want_asks |= ic->ack;
+			r = NULL;
+			spool_clearerr(&err);
+			(void)ack_read(buf, len, &lim, &r, &err);
+			ack_due(buf, len, &asks, &holds);
+			if ((want_asks && !asks) || (r != NULL && !holds))
+				fail_msg("%s: ack_due asks %d holds %d, the "
+				    "tokenizer %d %d", file, asks, holds,
+				    want_asks, r != NULL);
+			ack_report_free(r);
+			edi_free(ics);
+			free(buf);
+		}
+		closedir(sub);
+	}
+	closedir(d);
+	assert_true(nread > 0);
+}
+
 int
 main(void)
 {
@@ -284,6 +408,8 @@ main(void)
 		cmocka_unit_test(test_nothing_to_acknowledge_without_a_header),
 		cmocka_unit_test(
 		    test_real_samples_faults_get_the_matching_codes),
+		cmocka_unit_test(test_due_asks_and_holds_without_the_tokenizer),
+		cmocka_unit_test(test_due_never_misses_in_the_real_samples),
 	};
 
 	edi_limits_default(&lim);

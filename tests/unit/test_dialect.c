@@ -442,6 +442,18 @@ test_spoofed_misdirected_and_test_interchanges(void **state)
 	assert_string_equal(m.hdr.message_id, "4000001000005/9/1");
 	free(ri.business_tx);
 	msg_free(&m);
+	/* A message in a UNG group: the keys' absolute paths reach it. */
+	assert_int_equal(read_with("[partner acme]\nids = 14:4000001000005\n",
+	    "UNB+UNOC:3+4000001000005:14+4000001000012:14+261130:1000+9'"
+	    "UNG+ORDERS+4000001000005:14+4000001000012:14+261130:1000+5+UN+"
+	    "D:96A'UNH+1+ORDERS:D:96A:UN'BGM+220+PO1'RFF+ON:PO77'"
+	    "DTM+137:20261130:102'UNT+5+1'UNE+1+5'UNZ+1+9'", &m, &ri, why,
+	    sizeof(why)), 0);
+	assert_string_equal(m.hdr.type, "edifact.ORDERS");
+	assert_string_equal(m.hdr.message_id, "4000001000005/9/1");
+	assert_string_equal(ri.business_tx, "PO77");
+	free(ri.business_tx);
+	msg_free(&m);
 	/* Not among the partner's dialects. */
 	assert_int_equal(read_with("[partner acme]\ndialects = ubl native\n",
 	    ISA("ACME           ", "P"), &m, &ri, why, sizeof(why)), 1);
