@@ -78,6 +78,7 @@
 #include "error.h"
 #include "message.h"
 #include "message_int.h"
+#include "xmlquiet.h"
 #include "xmlscan.h"
 
 /*
@@ -290,20 +291,6 @@ msg_xml_error(void *ctx, xmlErrorPtr e)
 	 */
 	if (e->domain == XML_FROM_PARSER || e->domain == XML_FROM_NAMESPACE)
 		xmlStopParser(ctxt);
-}
-
-static void
-msg_xml_quiet(void *ctx, xmlErrorPtr e)
-{
-	(void)ctx;
-	(void)e;
-}
-
-static void
-msg_xml_silent(void *ctx, const char *fmt, ...)
-{
-	(void)ctx;
-	(void)fmt;
 }
 
 static int
@@ -698,9 +685,7 @@ msg_parse_doc(const char *buf, size_t len, const struct msg_limits *lim,
 {
 	xmlParserCtxtPtr ctxt = NULL;
 	xmlDocPtr doc = NULL;
-	xmlGenericErrorFunc ogeneric;
-	xmlStructuredErrorFunc ostructured;
-	void *ogenericctx, *ostructuredctx;
+	struct xmlquiet q;
 	struct msg_pstate st;
 	int ret = -1;
 
@@ -738,15 +723,9 @@ msg_parse_doc(const char *buf, size_t len, const struct msg_limits *lim,
 	ctxt->sax->serror = msg_xml_error;
 
 	/* Per-thread handlers, for errors raised outside the context. */
-	ogeneric = xmlGenericError;
-	ogenericctx = xmlGenericErrorContext;
-	ostructured = xmlStructuredError;
-	ostructuredctx = xmlStructuredErrorContext;
-	xmlSetGenericErrorFunc(NULL, msg_xml_silent);
-	xmlSetStructuredErrorFunc(NULL, msg_xml_quiet);
+	xmlquiet_begin(&q, NULL, NULL);
 	if (xmlscan_check(buf, len, lim, err) == -1) {
-		xmlSetStructuredErrorFunc(ostructuredctx, ostructured);
-		xmlSetGenericErrorFunc(ogenericctx, ogeneric);
+		xmlquiet_end(&q);
 		goto out;
 	}
 	xmlSetStructuredErrorFunc(ctxt, msg_xml_error);
@@ -754,8 +733,7 @@ msg_parse_doc(const char *buf, size_t len, const struct msg_limits *lim,
 	doc = xmlCtxtReadMemory(ctxt, buf, (int)len, NULL, NULL,
 	    MSG_XML_OPTIONS);
 
-	xmlSetStructuredErrorFunc(ostructuredctx, ostructured);
-	xmlSetGenericErrorFunc(ogenericctx, ogeneric);
+	xmlquiet_end(&q);
 
 	if (st.doctype) {
 		msg_err(err, st.doctype_line, "DOCTYPE declarations are not "
