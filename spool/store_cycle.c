@@ -4,6 +4,11 @@
  * Each statement is prepared once per store, on first use, into the
  * store's cstmt slots. All calls run inside the cycle's write
  * transaction; none commits.
+ *
+ * About 820 lines, one module: each function is one statement of the
+ * cycle's table (the enum below) with its binds and its counting
+ * (store_count.c's notes), and splitting the table would split the
+ * statements' one owner.
  */
 #include "config.h"
 
