@@ -4,7 +4,9 @@
  *
  * schema_set_load() compiles every DIR/<Type>.xsd into an array sorted by
  * type; each entry keeps its compiled schema and one validation context,
- * reused for every message of that type. schema_validate() finds the
+ * reused for every message of that type by one thread at a time (a
+ * thread that finds it busy validates with a context of its own; the
+ * compiled schema is only read, as libxml2 allows). schema_validate() finds the
  * entry with bsearch() and turns libxml2's first error into one sentence
  * for a partner's EDI team: the element's path below the root, what is
  * wrong in plain words, and the line.
@@ -35,6 +37,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +65,7 @@ struct schema_entry {
 	char			*type;	/* base name of the .xsd; the key */
 	xmlSchemaPtr		 schema;
 	xmlSchemaValidCtxtPtr	 vctxt;
+	atomic_bool		 busy;	/* vctxt in use by a thread */
 };
 
 struct schema_set {
@@ -296,6 +300,7 @@ schema_add(struct schema_set *set, const char *name, size_t len)
 	set->ent[set->n].type = type;
 	set->ent[set->n].schema = NULL;
 	set->ent[set->n].vctxt = NULL;
+	atomic_init(&set->ent[set->n].busy, false);
 	set->n++;
 	return 0;
 }
@@ -858,6 +863,7 @@ schema_validate(struct schema_set *set, const char *type, xmlDocPtr doc,
 	struct schema_entry *ent;
 	struct schema_quiet q;
 	struct schema_xerr x;
+	xmlSchemaValidCtxtPtr vctxt;
 	const char *text;
 	char attr[SCHEMA_NAME_MAX], where[384], what[320];
 	long line;
@@ -870,12 +876,25 @@ schema_validate(struct schema_set *set, const char *type, xmlDocPtr doc,
 		spool_seterr(err, "no document to validate as %s", type);
 		return -1;
 	}
+	/* The entry's context, unless another thread has it: then one of
+	 * this call's own (the compiled schema is shared read-only). */
+	vctxt = ent->vctxt;
+	if (atomic_exchange(&ent->busy, true) &&
+	    (vctxt = xmlSchemaNewValidCtxt(ent->schema)) == NULL) {
+		spool_seterr(err, "%s message could not be validated: out of "
+		    "memory", type);
+		return -1;
+	}
 	memset(&x, 0, sizeof(x));
-	xmlSchemaSetValidStructuredErrors(ent->vctxt, schema_xerr_cb, &x);
+	xmlSchemaSetValidStructuredErrors(vctxt, schema_xerr_cb, &x);
 	schema_quiet_begin(&q, &x);
-	rc = xmlSchemaValidateDoc(ent->vctxt, doc);
+	rc = xmlSchemaValidateDoc(vctxt, doc);
 	schema_quiet_end(&q);
-	xmlSchemaSetValidStructuredErrors(ent->vctxt, schema_xerr_cb, NULL);
+	xmlSchemaSetValidStructuredErrors(vctxt, schema_xerr_cb, NULL);
+	if (vctxt != ent->vctxt)
+		xmlSchemaFreeValidCtxt(vctxt);
+	else
+		atomic_store(&ent->busy, false);
 	if (rc == 0)
 		return 0;
 	if (rc < 0 || x.level == 0) {
