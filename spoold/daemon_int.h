@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "accept.h"
 #include "conf.h"
 #include "dialect.h"
 #include "error.h"
@@ -45,6 +46,9 @@ struct daemon {
 	struct schema_set	*schemas;
 	struct dialect_set	 dialects;
 	struct watcher		*watcher;
+	struct accept_pipe	*pipe;		/* parse threads, or NULL */
+	unsigned		 pipe_failed;	/* workers that could not
+						   start (0 none) */
 	struct router		 router;
 	struct execq		*execq;		/* the process runner */
 	struct exec_calls	*calls;		/* the exec handler's */
