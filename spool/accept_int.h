@@ -132,6 +132,9 @@ struct accept_prep {
  */
 int	accept_open_upload(const struct accept_file *, int *fd, struct stat *,
 	    char *why, size_t whylen, struct spool_error *);
+/* Is the file of a recorded message missing from its state directory?
+ * (accept_restore.c) */
+bool	accept_file_missing(struct spooldir *, const struct store_msgref *);
 /* Everything about f that needs no store; thread-safe. */
 void	accept_prepare(struct accept_ctx *, const struct accept_file *,
 	    struct accept_prep *);
