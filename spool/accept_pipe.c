@@ -64,8 +64,12 @@
  * the store thread is the bottleneck. */
 #define PIPE_THREADS_AUTO	4
 /* How far workers may run ahead of the store thread. */
-#define PIPE_AHEAD		512
-#define PIPE_AHEAD_BYTES	(8 * 1024 * 1024)
+#define PIPE_AHEAD		256
+#define PIPE_AHEAD_BYTES	(4 * 1024 * 1024)
+/* A worker that found the window full sleeps until it is this empty:
+ * not woken for every file the store thread takes. */
+#define PIPE_LOW		(PIPE_AHEAD / 2)
+#define PIPE_LOW_BYTES		(PIPE_AHEAD_BYTES / 2)
 
 enum item_state { ITEM_NEW, ITEM_BUSY, ITEM_READY, ITEM_TAKEN };
 
@@ -101,6 +105,8 @@ struct accept_pipe {
 	size_t			 ahead;	/* claimed and not taken */
 	size_t			 ahead_bytes;
 	size_t			 busy;	/* being prepared */
+	unsigned		 idle;	/* workers waiting on work */
+	bool			 full;	/* one waits for the window to empty */
 };
 
 static void
@@ -212,7 +218,11 @@ worker(void *arg)
 	(void)pthread_mutex_lock(&p->mu);
 	while (!p->quit) {
 		if ((it = claim(p, &b)) == NULL) {
+			if (p->cb != NULL)
+				p->full = true;
+			p->idle++;
 			(void)pthread_cond_wait(&p->work, &p->mu);
+			p->idle--;
 			continue;
 		}
 		prepare(p, b, it);
@@ -246,10 +256,13 @@ accept_pipe_new(unsigned nthreads, struct spool_error *err)
 	/* Workers take no signal: the daemon's go to its signalfd. */
 	sigfillset(&all);
 	(void)pthread_sigmask(SIG_SETMASK, &all, &old);
-	for (; p->nthreads < nthreads; p->nthreads++)
+	for (; p->nthreads < nthreads; p->nthreads++) {
 		if ((e = pthread_create(&p->threads[p->nthreads], NULL,
 		    worker, p)) != 0)
 			break;
+		/* For top -H and perf. */
+		(void)pthread_setname_np(p->threads[p->nthreads], "spoold-parse");
+	}
 	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (p->nthreads < nthreads) {
 		spool_seterr(err, "cannot start a parse thread: %s",
@@ -368,6 +381,9 @@ take(void *arg, size_t i)
 	struct pipe_batch *b = p->head;
 	struct pipe_item *it = &b->items[i];
 
+	struct pipe_batch *ob;
+	struct pipe_item *ot;
+
 	(void)pthread_mutex_lock(&p->mu);
 	if (it->state == ITEM_NEW) {
 		/* Nobody has it yet: a late file, or the next to claim;
@@ -382,12 +398,22 @@ take(void *arg, size_t i)
 		p->busy++;
 		prepare(p, b, it);
 	}
-	while (it->state == ITEM_BUSY)
-		(void)pthread_cond_wait(&p->ready, &p->mu);
+	while (it->state == ITEM_BUSY) {
+		/* A worker has it: rather than sleep, prepare a later
+		 * one (the workers are behind). */
+		if ((ot = claim(p, &ob)) != NULL)
+			prepare(p, ob, ot);
+		else
+			(void)pthread_cond_wait(&p->ready, &p->mu);
+	}
 	it->state = ITEM_TAKEN;
 	p->ahead--;
 	p->ahead_bytes -= it->prep.len;
-	(void)pthread_cond_signal(&p->work);
+	if (p->full && p->ahead <= PIPE_LOW &&
+	    p->ahead_bytes <= PIPE_LOW_BYTES) {
+		p->full = false;
+		(void)pthread_cond_broadcast(&p->work);
+	}
 	(void)pthread_mutex_unlock(&p->mu);
 	return &it->prep;
 }
