@@ -17,13 +17,16 @@
  * by the workers and, when the file it needs next is not claimed yet,
  * by the store thread itself (so it never waits for a file nobody
  * prepares, and a pipe with few files costs no latency). The store
- * thread takes each file's preparation in order and waits only for one
- * a worker is still busy with.
+ * thread takes each file's preparation in order; when the one it needs
+ * is still a worker's, it prepares the next unclaimed one rather than
+ * sleep (the workers are behind: both cores parse).
  *
  * Bounded memory: workers stay at most PIPE_AHEAD files and
  * PIPE_AHEAD_BYTES bytes of uploads ahead of the store thread (a parsed
- * document costs a few times its bytes); a taken file's bytes then count
- * against the batch's own HOLD_MAX (accept.c). The batches' file lists
+ * 2 KiB message costs about 35 KiB, so the window holds about 9 MiB of
+ * them); a taken file's bytes then count against the batch's own
+ * HOLD_MAX (accept.c). A worker that finds the window full sleeps until
+ * it is half empty, rather than being woken for every file taken. The batches' file lists
  * are copies: the watcher forgets them when they go in (the caller gives
  * the files of batches never recorded back to it).
  *
