@@ -626,14 +626,14 @@ accept_files_apply(struct accept_ctx *c, const struct accept_apply *apply,
     const struct accept_file *files, size_t n, struct accept_stats *stats,
     struct spool_error *err)
 {
-	return accept_batch(c, apply, files, n, NULL, NULL, stats, err);
+	return accept_batch(c, apply, files, n, NULL, stats, err);
 }
 
 int
 accept_batch(struct accept_ctx *c, const struct accept_apply *apply,
     const struct accept_file *files, size_t n,
-    struct accept_prep *(*take)(void *arg, size_t i), void *arg,
-    struct accept_stats *stats, struct spool_error *err)
+    const struct accept_source *src, struct accept_stats *stats,
+    struct spool_error *err)
 {
 	struct accept_pass *pass = NULL;
 	struct accept_prep local, *p;
@@ -663,26 +663,38 @@ accept_batch(struct accept_ctx *c, const struct accept_apply *apply,
 	    accept_pass_new(apply, n, &pass, err) == -1)
 		goto rollback;
 	for (i = 0; i < n; i++) {
-		if (take != NULL)
-			p = take(arg, i);
+		if (src != NULL)
+			p = src->take(src->arg, i);
 		else {
 			p = &local;
 			accept_prepare(c, &files[i], p);
 		}
 		rc = accept_one(c, &files[i], p, &out[i], &next_id, stats,
 		    err);
-		accept_prep_free(p);
+		if (rc == 0) {
+			if (out[i].buf != NULL &&
+			    out[i].len > HOLD_MAX - held) {
+				free(out[i].buf);
+				out[i].buf = NULL;
+			} else
+				held += out[i].len;
+			/* Ready: applied now, in this transaction (one
+			 * pass). */
+			rc = accept_pass_apply(pass, out, i + 1, i, err);
+		}
+		/* Its document goes back with its preparation: the pipe
+		 * frees it on a worker, where it was made. */
+		if (out[i].parsed != NULL) {
+			p->chk.msg = *out[i].parsed;
+			free(out[i].parsed);
+			out[i].parsed = NULL;
+		}
+		if (src != NULL)
+			src->put(src->arg, p);
+		else
+			accept_prep_free(p);
 		if (rc == -1)
 			goto rollback;
-		if (out[i].buf != NULL && out[i].len > HOLD_MAX - held) {
-			free(out[i].buf);
-			out[i].buf = NULL;
-		} else
-			held += out[i].len;
-		/* Ready: applied now, in this transaction (one pass). */
-		if (accept_pass_apply(pass, out, i + 1, i, err) == -1)
-			goto rollback;
-		free_parsed(&out[i]);
 	}
 	if (store_commit(c->store, err) == -1)
 		goto rollback;

@@ -144,14 +144,25 @@ void	accept_prep_check(struct accept_ctx *, const struct accept_file *,
 void	accept_prep_free(struct accept_prep *);
 
 /*
+ * Where accept_batch() gets its files' preparations: take(arg, i) gives
+ * file i's (it may wait for a worker; the record takes over what it
+ * holds), put(arg, p) takes it back once recorded, to free what is left
+ * (the parsed document among it).
+ */
+struct accept_source {
+	struct accept_prep	*(*take)(void *arg, size_t i);
+	void			 (*put)(void *arg, struct accept_prep *);
+	void			*arg;
+};
+
+/*
  * Record one batch (accept.c): accept_files_apply(), with each file's
- * preparation from take(arg, i) (which may wait for a worker; the
- * record takes over what it holds), or made here when take is NULL.
+ * preparation from src, or made here when src is NULL.
  */
 int	accept_batch(struct accept_ctx *, const struct accept_apply *,
 	    const struct accept_file *, size_t n,
-	    struct accept_prep *(*take)(void *arg, size_t i), void *arg,
-	    struct accept_stats *, struct spool_error *);
+	    const struct accept_source *src, struct accept_stats *,
+	    struct spool_error *);
 /*
  * Read buf in the dialect the partner may send that recognises it, and
  * check a dialect's identities (accept_read.c). 0: msg and ri filled;

@@ -62,6 +62,7 @@
 
 #include "accept.h"
 #include "accept_int.h"
+#include "message.h"
 
 /* Threads that parse at most, when the number is the cores': beyond,
  * the store thread is the bottleneck. */
@@ -69,6 +70,8 @@
 /* How far workers may run ahead of the store thread. */
 #define PIPE_AHEAD		256
 #define PIPE_AHEAD_BYTES	(4 * 1024 * 1024)
+/* Parsed documents waiting for a worker to free them. */
+#define PIPE_GC			512
 /* A worker that found the window full sleeps until it is this empty:
  * not woken for every file the store thread takes. */
 #define PIPE_LOW		(PIPE_AHEAD / 2)
@@ -110,6 +113,9 @@ struct accept_pipe {
 	size_t			 busy;	/* being prepared */
 	unsigned		 idle;	/* workers waiting on work */
 	bool			 full;	/* one waits for the window to empty */
+	/* Recorded messages' documents, freed by a worker (a ring). */
+	struct msg		 gc[PIPE_GC];
+	size_t			 gchead, ngc;
 };
 
 static void
@@ -218,8 +224,19 @@ worker(void *arg)
 	struct pipe_batch *b;
 	struct pipe_item *it;
 
+	struct msg m;
+
 	(void)pthread_mutex_lock(&p->mu);
 	while (!p->quit) {
+		if (p->ngc > 0) {
+			m = p->gc[p->gchead];
+			p->gchead = (p->gchead + 1) % PIPE_GC;
+			p->ngc--;
+			(void)pthread_mutex_unlock(&p->mu);
+			msg_free(&m);
+			(void)pthread_mutex_lock(&p->mu);
+			continue;
+		}
 		if ((it = claim(p, &b)) == NULL) {
 			if (p->cb != NULL)
 				p->full = true;
@@ -290,6 +307,10 @@ accept_pipe_free(struct accept_pipe *p)
 	(void)pthread_mutex_unlock(&p->mu);
 	for (i = 0; i < p->nthreads; i++)
 		(void)pthread_join(p->threads[i], NULL);
+	for (; p->ngc > 0; p->ngc--) {
+		msg_free(&p->gc[p->gchead]);
+		p->gchead = (p->gchead + 1) % PIPE_GC;
+	}
 	(void)pthread_cond_destroy(&p->ready);
 	(void)pthread_cond_destroy(&p->work);
 	(void)pthread_mutex_destroy(&p->mu);
@@ -421,10 +442,35 @@ take(void *arg, size_t i)
 	return &it->prep;
 }
 
+/*
+ * accept_batch()'s put: a recorded file's preparation. Its document
+ * (a tree of many small blocks from the worker's malloc arena) is freed
+ * by a worker: freeing it here would take that arena's lock against the
+ * worker for every block, on the thread everything waits for.
+ */
+static void
+put(void *arg, struct accept_prep *pr)
+{
+	struct accept_pipe *p = arg;
+
+	if (pr->chk.msg.doc != NULL) {
+		(void)pthread_mutex_lock(&p->mu);
+		if (p->ngc < PIPE_GC) {
+			p->gc[(p->gchead + p->ngc++) % PIPE_GC] = pr->chk.msg;
+			memset(&pr->chk.msg, 0, sizeof(pr->chk.msg));
+			if (p->idle > 0 && p->ngc == PIPE_GC / 2)
+				(void)pthread_cond_signal(&p->work);
+		}
+		(void)pthread_mutex_unlock(&p->mu);
+	}
+	accept_prep_free(pr);
+}
+
 int
 accept_pipe_record(struct accept_pipe *p, const struct accept_apply *apply,
     size_t *nfiles, struct accept_stats *stats, struct spool_error *err)
 {
+	struct accept_source src = { take, put, p };
 	struct pipe_batch *b = p->head;
 
 	*nfiles = 0;
@@ -433,7 +479,7 @@ accept_pipe_record(struct accept_pipe *p, const struct accept_apply *apply,
 		return 0;
 	}
 	*nfiles = b->n;
-	if (accept_batch(b->ctx, apply, b->files, b->n, take, p, stats,
+	if (accept_batch(b->ctx, apply, b->files, b->n, &src, stats,
 	    err) == -1)
 		return -1;	/* the caller drops the pipe */
 	(void)pthread_mutex_lock(&p->mu);
