@@ -71,7 +71,7 @@
 #define PIPE_AHEAD		256
 #define PIPE_AHEAD_BYTES	(4 * 1024 * 1024)
 /* Parsed documents waiting for a worker to free them. */
-#define PIPE_GC			512
+#define PIPE_GC			128
 /* A worker that found the window full sleeps until it is this empty:
  * not woken for every file the store thread takes. */
 #define PIPE_LOW		(PIPE_AHEAD / 2)
