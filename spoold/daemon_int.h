@@ -89,6 +89,15 @@ struct daemon {
 	int64_t			 accept_ms, process_ms;
 };
 
+/* daemon.c: has SIGTERM or SIGINT come (handled, so logged, by the
+ * first; the second only looks and reads no signal)? */
+bool	daemon_stopping(struct daemon *);
+bool	daemon_stop_pending(struct daemon *);
+
+/* accepting.c: accept what is ready. Returns ms until the next look, or
+ * -1. */
+int64_t	accept_ready(struct daemon *);
+
 /* startup.c: put right what a crash left (bundles, files behind their
  * rows, rows without files, unwritten outbound messages). EX_OK, or an
  * exit code when spoold cannot start. */
