@@ -7,7 +7,12 @@
  * larger than max_message_size, parse it (message.c: no DOCTYPE, no
  * entities, no network), check the sender against the partner directory,
  * validate it against its schema, classify it (sequencer.c) and record
- * it in the store. A whole batch is one transaction: one fsync for many
+ * it in the store. The first half, up to the schema, needs no store and
+ * is accept_prep.c's (a struct accept_prep per file, made on a worker
+ * thread by accept_pipe.c, or here when take is NULL); this file is the
+ * second half, on the store thread: classify, record, COMMIT, move. An
+ * upload whose head says EDI or not XML is split or read as a bundle
+ * here (accept_special()), since both write. A whole batch is one transaction: one fsync for many
  * files. Only after COMMIT are the files renamed out of incoming/; a
  * rejected file's .reason sidecar is written before the file is moved,
  * so rejected/ never holds a file without its reason: when the sidecar
@@ -117,109 +122,6 @@ accept_name_skipped(const char *name)
 	return 0;
 }
 
-static const char *
-file_kind(mode_t m)
-{
-	if (S_ISDIR(m))
-		return "a directory";
-	if (S_ISFIFO(m))
-		return "a FIFO";
-	if (S_ISCHR(m) || S_ISBLK(m))
-		return "a device";
-	if (S_ISSOCK(m))
-		return "a socket";
-	if (S_ISLNK(m))
-		return "a symbolic link";
-	return "not a regular file";
-}
-
-/*
- * Open an upload safely. 0: *fd is open and *st describes it. 1: refused,
- * reason in why. 2: it vanished (nothing to do). 3: spoold may not read
- * it (our side's mistake, DESIGN 18: held), reason in why. -1: system
- * error.
- */
-static int
-open_upload(const struct accept_file *f, int *fdp, struct stat *stp,
-    char *why, size_t whylen, struct spool_error *err)
-{
-	int fd;
-
-	*fdp = -1;
-	fd = openat(f->dirfd, f->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_NOCTTY | O_CLOEXEC);
-	if (fd == -1) {
-		if (errno == ENOENT)
-			return 2;
-		if (errno == ELOOP) {
-			snprintf(why, whylen, "%s is a symbolic link; only "
-			    "regular files are accepted", LOG_Q(f->name));
-			return 1;
-		}
-		if (errno == EACCES || errno == EPERM) {
-			snprintf(why, whylen, "%s cannot be read by spoold "
-			    "(%s): held until it can (fix its mode or "
-			    "spoold's rights, then reload spoold or run "
-			    "spoolctl release)", LOG_Q(f->name),
-			    strerror(errno));
-			return 3;
-		}
-		if (errno == ENXIO) {
-			snprintf(why, whylen, "%s cannot be opened (%s)",
-			    LOG_Q(f->name), strerror(errno));
-			return 1;
-		}
-		spool_seterr(err, "cannot open %s: %s", f->name,
-		    strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, stp) == -1) {
-		spool_seterr(err, "fstat %s: %s", f->name, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if (!S_ISREG(stp->st_mode)) {
-		snprintf(why, whylen, "%s is %s; only regular files are "
-		    "accepted", LOG_Q(f->name), file_kind(stp->st_mode));
-		close(fd);
-		return 1;
-	}
-	if (stp->st_nlink > 1) {
-		snprintf(why, whylen, "%s has %ju hard links; an upload must "
-		    "have one, so that nobody can change it after it is "
-		    "accepted (refused unread)", f->name,
-		    (uintmax_t)stp->st_nlink);
-		close(fd);
-		return 1;
-	}
-	*fdp = fd;
-	return 0;
-}
-
-/* Is the file of a recorded message missing from its state directory? */
-static bool
-file_missing(struct spooldir *sd, const struct store_msgref *r)
-{
-	struct stat st;
-
-	if (r->state < 0 || r->state >= ST_NSTATES || r->file_name[0] == '\0')
-		return false;
-	return fstatat(sd->state_fd[r->state], r->file_name, &st,
-	    AT_SYMLINK_NOFOLLOW) == -1 && errno == ENOENT;
-}
-
-/* Does incoming/<name>/ exist as a directory (a partner of its own)? */
-static bool
-is_partner_dir(struct spooldir *sd, const char *name)
-{
-	struct stat st;
-
-	if (!conf_partner_name_ok(name))
-		return false;
-	return fstatat(sd->incoming_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    S_ISDIR(st.st_mode);
-}
-
 int
 accept_reject(struct accept_ctx *c, const struct accept_src *src,
     const uint8_t *sha, int64_t size, const struct msg_header *h,
@@ -291,121 +193,58 @@ accept_hold(struct accept_ctx *c, const struct accept_src *src,
 	return 0;
 }
 
-/* A reason about a bundle entry names the bundle and the entry. */
-static void
-set_reason(struct outcome *o, const struct accept_src *src, const char *text)
-{
-	char b[121], e[121];
-
-	if (src->bundle == NULL) {
-		snprintf(o->reason, sizeof(o->reason), "%s", text);
-		return;
-	}
-	spooldir_escape(b, 120, src->bundle);
-	spooldir_escape(e, 120, src->orig_name);
-	snprintf(o->reason, sizeof(o->reason), "bundle %s, entry %s: %s", b,
-	    e, text);
-}
-
 int
 accept_message(struct accept_ctx *c, const struct accept_src *src,
     const char *buf, size_t len, const uint8_t *sha, struct outcome *o,
     struct accept_stats *stats, struct spool_error *err)
 {
-	struct spool_error perr;
+	struct accept_check k;
+	int ret;
+
+	(void)accept_check(c, src, buf, len, &k);
+	ret = accept_record(c, src, len, sha, &k, o, stats, err);
+	accept_check_free(&k);
+	return ret;
+}
+
+int
+accept_record(struct accept_ctx *c, const struct accept_src *src,
+    size_t len, const uint8_t *sha, struct accept_check *k,
+    struct outcome *o, struct accept_stats *stats, struct spool_error *err)
+{
 	struct seq_result sr;
 	struct seq_mode mode;
 	struct store_newmsg m;
-	struct accept_readinfo ri;
-	struct msg msg;
-	char why[SPOOL_ERRLEN];
+	struct accept_readinfo *ri = &k->ri;
+	struct msg *msg = &k->msg;
 	int ret = -1;
 
-	spool_clearerr(&perr);
-	if (accept_read(c, src->partner, buf, len, src->dict, &msg, &ri, why,
-	    sizeof(why)) != 0) {
-		set_reason(o, src, why);
-		ret = accept_reject(c, src, sha, (int64_t)len,
-		    msg.hdr.type != NULL && msg.hdr.sender != NULL ?
-		    &msg.hdr : NULL, o, err);
-		goto out;
+	if (k->refused) {
+		snprintf(o->reason, sizeof(o->reason), "%s", k->reason);
+		return accept_reject(c, src, sha, (int64_t)len, k->hdr ?
+		    &msg->hdr : NULL, o, err);
 	}
-	/* A dialect's identities were checked by accept_read(). */
-	if (ri.native && !conf_sender_ok(c->conf, src->partner,
-	    msg.hdr.sender)) {
-		snprintf(why, sizeof(why), "Sender %s does not match partner "
-		    "directory %s", msg.hdr.sender, src->partner);
-		set_reason(o, src, why);
-		ret = accept_reject(c, src, sha, (int64_t)len, &msg.hdr, o,
-		    err);
-		goto out;
-	}
-	if (ri.native && strcmp(msg.hdr.sender, src->partner) != 0 &&
-	    is_partner_dir(c->sd, msg.hdr.sender)) {
-		/* An alias that names another partner's directory: a
-		 * partner can never speak for another. */
-		snprintf(why, sizeof(why), "Sender %s is a partner of its own "
-		    "(incoming/%s exists): partner %s cannot send in its "
-		    "name", msg.hdr.sender, msg.hdr.sender, src->partner);
-		set_reason(o, src, why);
-		ret = accept_reject(c, src, sha, (int64_t)len, &msg.hdr, o,
-		    err);
-		goto out;
-	}
-	/* A dialect's own XSD for the type ([schemas], DESIGN 15). */
-	if (!ri.native && ri.dialect != NULL && schema_set_has(
-	    dialect_schemas(ri.dialect), msg.hdr.type)) {
-		if (schema_validate(dialect_schemas(ri.dialect), msg.hdr.type,
-		    msg.doc, &perr) == -1) {
-			snprintf(why, sizeof(why), "%.100s does not match its "
-			    "schema (dialect %.32s): %.300s", msg.hdr.type,
-			    dialect_name(ri.dialect), perr.msg);
-			set_reason(o, src, why);
-			ret = accept_reject(c, src, sha, (int64_t)len,
-			    &msg.hdr, o, err);
-			goto out;
-		}
-	} else if (c->schemas != NULL &&
-	    schema_set_has(c->schemas, msg.hdr.type)) {
-		if (schema_validate(c->schemas, msg.hdr.type, msg.doc,
-		    &perr) == -1) {
-			snprintf(why, sizeof(why), "%.100s does not match its "
-			    "schema: %.380s", msg.hdr.type, perr.msg);
-			set_reason(o, src, why);
-			ret = accept_reject(c, src, sha, (int64_t)len,
-			    &msg.hdr, o, err);
-			goto out;
-		}
-	} else if (c->conf->require_schema) {
-		snprintf(why, sizeof(why), "message type %s has no schema, "
-		    "and require_schema is set", msg.hdr.type);
-		set_reason(o, src, why);
-		ret = accept_reject(c, src, sha, (int64_t)len, &msg.hdr, o,
-		    err);
-		goto out;
-	}
-
 	memset(&mode, 0, sizeof(mode));
-	mode.order = ri.native ? CONF_ORDER_DEFAULT : ri.order;
-	mode.first_control = ri.first_control;
-	mode.after = ri.after;
-	mode.reference = ri.business_tx;
+	mode.order = ri->native ? CONF_ORDER_DEFAULT : ri->order;
+	mode.first_control = ri->first_control;
+	mode.after = ri->after;
+	mode.reference = ri->business_tx;
 	mode.batch = src->batch;
-	if (seq_classify_mode(c->store, src->partner, &msg.hdr, sha, &mode,
+	if (seq_classify_mode(c->store, src->partner, &msg->hdr, sha, &mode,
 	    &sr, err) == -1)
 		goto out;
 	if (sr.pair[0] != '\0')
 		snprintf(o->logid, sizeof(o->logid), "partner=%s pair=%s "
 		    "control=%" PRId64 " file=%s", LOG_Q(src->partner),
 		    LOG_Q(sr.pair), sr.control, LOG_Q(src->orig_name));
-	if (msg.hdr.transaction_id != NULL)
+	if (msg->hdr.transaction_id != NULL)
 		snprintf(o->logid, sizeof(o->logid), "partner=%s tx=%s seq=%"
 		    PRId64 " file=%s", LOG_Q(src->partner),
-		    LOG_Q(msg.hdr.transaction_id), msg.hdr.sender_seq,
+		    LOG_Q(msg->hdr.transaction_id), msg->hdr.sender_seq,
 		    LOG_Q(src->orig_name));
 	if (sr.verdict == SEQ_CONFLICT) {
-		set_reason(o, src, sr.reason);
-		ret = accept_reject(c, src, sha, (int64_t)len, &msg.hdr, o,
+		accept_set_reason(o->reason, sizeof(o->reason), src, sr.reason);
+		ret = accept_reject(c, src, sha, (int64_t)len, &msg->hdr, o,
 		    err);
 		/* Refused under its interchange number: shown with it. */
 		if (ret == 0 && sr.pair[0] != '\0' && store_order_set(c->store,
@@ -418,19 +257,19 @@ accept_message(struct accept_ctx *c, const struct accept_src *src,
 	m.partner = src->partner;
 	m.orig_name = src->orig_name;
 	m.batch = src->batch;
-	m.type = msg.hdr.type;
-	m.message_id = msg.hdr.message_id;
-	m.sender = msg.hdr.sender;
-	m.recipient = msg.hdr.recipient;
-	m.transaction_id = msg.hdr.transaction_id;
-	m.sender_seq = msg.hdr.sender_seq;
-	m.receiver_seq = msg.hdr.receiver_seq;
+	m.type = msg->hdr.type;
+	m.message_id = msg->hdr.message_id;
+	m.sender = msg->hdr.sender;
+	m.recipient = msg->hdr.recipient;
+	m.transaction_id = msg->hdr.transaction_id;
+	m.sender_seq = msg->hdr.sender_seq;
+	m.receiver_seq = msg->hdr.receiver_seq;
 	m.sha256 = sha;
 	m.size = (int64_t)len;
-	m.dialect = ri.dialect != NULL && !ri.native ?
-	    dialect_name(ri.dialect) : NULL;
-	m.test = ri.test;
-	m.reference = ri.business_tx;
+	m.dialect = ri->dialect != NULL && !ri->native ?
+	    dialect_name(ri->dialect) : NULL;
+	m.test = ri->test;
+	m.reference = ri->business_tx;
 	switch (sr.verdict) {
 	case SEQ_READY:
 		m.state = ST_QUEUE;
@@ -480,9 +319,9 @@ accept_message(struct accept_ctx *c, const struct accept_src *src,
 	    store_tx_note_gap(c->store, src->partner, sr.pair, err) == -1)
 		goto out;
 	/* Accepted despite its bytes (UNOA's lower case): said once. */
-	if (ri.warning[0] != '\0')
+	if (ri->warning[0] != '\0')
 		log_warn("event=charset %s id=%" PRId64 " warning=%s",
-		    o->logid, o->id, LOG_Q(ri.warning));
+		    o->logid, o->id, LOG_Q(ri->warning));
 	o->state = m.state;
 	o->duplicate = m.duplicate_of != 0;
 	if (m.duplicate_of != 0)
@@ -495,31 +334,75 @@ accept_message(struct accept_ctx *c, const struct accept_src *src,
 		    o->logid, o->id, LOG_Q(m.type), spool_state_name(m.state));
 	ret = 0;
 	/* Ready: its document for the one pass (accept_apply.c). */
-	if (m.state == ST_QUEUE && src->bundle == NULL && ri.native &&
+	if (m.state == ST_QUEUE && src->bundle == NULL && ri->native &&
 	    (o->parsed = malloc(sizeof(*o->parsed))) != NULL) {
-		*o->parsed = msg;
-		memset(&msg, 0, sizeof(msg));
+		*o->parsed = *msg;
+		memset(msg, 0, sizeof(*msg));
 	}
 out:
-	msg_free(&msg);
-	free(ri.business_tx);
 	return ret;
 }
 
-/* Decide and record one file. -1 only on store or system errors. */
+/*
+ * An upload whose head is EDI or not XML (PREP_SPECIAL), on the store
+ * thread: several interchanges are split into files of their own, a
+ * bundle is read entry by entry in this transaction. 2: neither, and p
+ * is now read and checked as a single message (PREP_READ); else 0 or -1
+ * as accept_one().
+ */
+static int
+accept_special(struct accept_ctx *c, const struct accept_file *f,
+    const struct accept_src *src, struct accept_prep *p, struct outcome *o,
+    int64_t *next_id, struct accept_stats *stats, struct spool_error *err)
+{
+	int rc;
+
+	/* Several EDI interchanges: a file each, taken by the next scan. */
+	if (p->edi) {
+		if ((rc = accept_split(c, f, p->fd, err)) == -1)
+			return -1;
+		if (rc == 1) {
+			stats->split++;
+			stats->vanished++;
+			return 0;
+		}
+	}
+	if (!p->xml) {
+		rc = accept_bundle(c, f, p->fd, &p->st, o, next_id, stats,
+		    err);
+		if (rc == -1)
+			return -1;
+		if (rc == 0) {
+			p->fd = -1;	/* o->fd owns it now */
+			return 0;
+		}
+		/* Not an archive: a (bad) single message after all. */
+	}
+	rc = readfile_fd(p->fd, f->name, c->conf->max_message_size, &p->buf,
+	    &p->len, o->reason, sizeof(o->reason), err);
+	close(p->fd);
+	p->fd = -1;
+	if (rc == -1)
+		return -1;
+	if (rc == 1)
+		return accept_reject(c, src, NULL, 0, NULL, o, err);
+	p->kind = PREP_READ;
+	accept_prep_check(c, f, p);
+	return 2;
+}
+
+/*
+ * Record one file from its preparation p (accept_prep.c), taking over
+ * what p holds. -1 only on store or system errors.
+ */
 static int
 accept_one(struct accept_ctx *c, const struct accept_file *f,
-    struct outcome *o, int64_t *next_id, struct accept_stats *stats,
-    struct spool_error *err)
+    struct accept_prep *p, struct outcome *o, int64_t *next_id,
+    struct accept_stats *stats, struct spool_error *err)
 {
 	struct accept_src src;
 	struct store_msgref ref;
-	struct stat st;
-	uint8_t sha[DIGEST_LEN];
-	char *buf = NULL, head[512];
-	size_t len;
-	ssize_t hn;
-	int rc, fd = -1, ret = -1;
+	int rc;
 
 	memset(o, 0, sizeof(*o));
 	o->state = -1;
@@ -531,99 +414,61 @@ accept_one(struct accept_ctx *c, const struct accept_file *f,
 	src.partner = f->partner;
 	src.orig_name = f->name;
 
-	if (f->partner == NULL) {
+	switch (p->kind) {
+	case PREP_STRAY:
 		snprintf(o->reason, sizeof(o->reason), "%s was dropped at the "
 		    "top of incoming/, not in a partner directory",
 		    LOG_Q(f->name));
 		return accept_reject(c, &src, NULL, 0, NULL, o, err);
-	}
-	rc = open_upload(f, &fd, &st, o->reason, sizeof(o->reason), err);
-	if (rc == 2) {
+	case PREP_VANISHED:
 		stats->vanished++;
 		return 0;
-	}
-	if (rc == -1)
+	case PREP_ERROR:
+		spool_seterr(err, "%s", p->chk.reason);
 		return -1;
-	if (rc == 1)
+	case PREP_REFUSED:
+		snprintf(o->reason, sizeof(o->reason), "%s", p->chk.reason);
 		return accept_reject(c, &src, NULL, 0, NULL, o, err);
-	if (rc == 3)
+	case PREP_UNREADABLE:
+		snprintf(o->reason, sizeof(o->reason), "%s", p->chk.reason);
 		return accept_hold(c, &src, o, err);
-
-	/* Not XML text: a bundle, if libarchive reads it (DESIGN 9). */
-	do
-		hn = pread(fd, head, sizeof(head), 0);
-	while (hn == -1 && errno == EINTR);
-	if (hn == -1) {
-		spool_seterr(err, "read %s: %s", f->name, strerror(errno));
-		goto out;
+	case PREP_SPECIAL:
+		if ((rc = accept_special(c, f, &src, p, o, next_id, stats,
+		    err)) != 2)
+			return rc;
+		break;
+	case PREP_READ:
+		break;
 	}
-	/* Several EDI interchanges: a file each, taken by the next scan. */
-	if (hn > 0 && edi_detect(head, (size_t)hn) != EDI_NONE &&
-	    accept_bundle_size_ok(c, &st)) {
-		if ((rc = accept_split(c, f, fd, err)) == -1)
-			goto out;
-		if (rc == 1) {
-			stats->split++;
-			stats->vanished++;
-			ret = 0;
-			goto out;
-		}
-	}
-	if (hn > 0 && !bundle_looks_like_xml(head, (size_t)hn) &&
-	    accept_bundle_size_ok(c, &st)) {
-		rc = accept_bundle(c, f, fd, &st, o, next_id, stats, err);
-		if (rc == -1)
-			goto out;
-		if (rc == 0) {
-			fd = -1;	/* o->fd owns it now */
-			ret = 0;
-			goto out;
-		}
-		/* Not an archive: a (bad) single message after all. */
-	}
-
-	rc = readfile_fd(fd, f->name, c->conf->max_message_size, &buf,
-	    &len, o->reason, sizeof(o->reason), err);
-	if (rc == -1)
-		goto out;
-	if (rc == 1) {
-		ret = accept_reject(c, &src, NULL, 0, NULL, o, err);
-		goto out;
-	}
-	digest_sha256(buf, len, sha);
 
 	/* Already recorded, but its move was lost to a crash? */
-	rc = store_find_upload(c->store, f->partner, f->name, sha, &ref, err);
+	rc = store_find_upload(c->store, f->partner, f->name, p->sha, &ref,
+	    err);
 	if (rc == -1)
-		goto out;
+		return -1;
 	if (rc == 1) {
-		if (file_missing(c->sd, &ref)) {
+		if (accept_file_missing(c->sd, &ref)) {
 			o->id = ref.id;
 			o->state = ref.state;
 			o->restore = true;
 			snprintf(o->file_name, sizeof(o->file_name), "%s",
 			    ref.file_name);
 			store_msgref_free(&ref);
-			ret = 0;
 			goto hold;
 		}
 		store_msgref_free(&ref);
 	}
-	if ((ret = accept_message(c, &src, buf, len, sha, o, stats, err)) ==
-	    -1)
-		goto out;
+	if (accept_record(c, &src, p->len, p->sha, &p->chk, o, stats,
+	    err) == -1)
+		return -1;
 hold:
 	/* Held until the move (accept_files() may drop them). */
-	o->buf = buf;
-	o->len = len;
-	o->dev = st.st_dev;
-	o->ino = st.st_ino;
-	buf = NULL;
-out:
-	if (fd != -1)
-		close(fd);
-	free(buf);
-	return ret;
+	o->buf = p->buf;
+	o->len = p->len;
+	o->dev = p->st.st_dev;
+	o->ino = p->st.st_ino;
+	p->buf = NULL;
+	return 0;
 }
 
 /* Replace what lies at o's name by spoold's own copy of the bytes. */
@@ -789,11 +634,21 @@ accept_files_apply(struct accept_ctx *c, const struct accept_apply *apply,
     const struct accept_file *files, size_t n, struct accept_stats *stats,
     struct spool_error *err)
 {
+	return accept_batch(c, apply, files, n, NULL, stats, err);
+}
+
+int
+accept_batch(struct accept_ctx *c, const struct accept_apply *apply,
+    const struct accept_file *files, size_t n,
+    const struct accept_source *src, struct accept_stats *stats,
+    struct spool_error *err)
+{
 	struct accept_pass *pass = NULL;
+	struct accept_prep local, *p;
 	struct outcome *out;
 	int64_t next_id;
 	size_t i, held = 0;
-	int dirfd = -1;
+	int dirfd = -1, rc;
 
 	memset(stats, 0, sizeof(*stats));
 	if (n == 0)
@@ -816,18 +671,38 @@ accept_files_apply(struct accept_ctx *c, const struct accept_apply *apply,
 	    accept_pass_new(apply, n, &pass, err) == -1)
 		goto rollback;
 	for (i = 0; i < n; i++) {
-		if (accept_one(c, &files[i], &out[i], &next_id, stats,
-		    err) == -1)
+		if (src != NULL)
+			p = src->take(src->arg, i);
+		else {
+			p = &local;
+			accept_prepare(c, &files[i], p);
+		}
+		rc = accept_one(c, &files[i], p, &out[i], &next_id, stats,
+		    err);
+		if (rc == 0) {
+			if (out[i].buf != NULL &&
+			    out[i].len > HOLD_MAX - held) {
+				free(out[i].buf);
+				out[i].buf = NULL;
+			} else
+				held += out[i].len;
+			/* Ready: applied now, in this transaction (one
+			 * pass). */
+			rc = accept_pass_apply(pass, out, i + 1, i, err);
+		}
+		/* Its document goes back with its preparation: the pipe
+		 * frees it on a worker, where it was made. */
+		if (out[i].parsed != NULL) {
+			p->chk.msg = *out[i].parsed;
+			free(out[i].parsed);
+			out[i].parsed = NULL;
+		}
+		if (src != NULL)
+			src->put(src->arg, p);
+		else
+			accept_prep_free(p);
+		if (rc == -1)
 			goto rollback;
-		if (out[i].buf != NULL && out[i].len > HOLD_MAX - held) {
-			free(out[i].buf);
-			out[i].buf = NULL;
-		} else
-			held += out[i].len;
-		/* Ready: applied now, in this transaction (one pass). */
-		if (accept_pass_apply(pass, out, i + 1, i, err) == -1)
-			goto rollback;
-		free_parsed(&out[i]);
 	}
 	if (store_commit(c->store, err) == -1)
 		goto rollback;
@@ -875,154 +750,4 @@ fail:
 	accept_pass_free(pass);
 	free(out);
 	return -1;
-}
-
-int
-accept_restore(struct accept_ctx *c, int64_t id, struct spool_error *err)
-{
-	struct store_msgref ref;
-	struct accept_file f;
-	struct stat st, st2;
-	uint8_t sha[DIGEST_LEN];
-	char why[SPOOL_ERRLEN], *buf = NULL;
-	size_t len;
-	int64_t batch;
-	int rc, fd = -1, dirfd = -1, ret = 0;
-
-	/* A bundle entry: its bytes are in the bundle, and its name is
-	 * never a path. */
-	if ((rc = store_message_batch(c->store, id, &batch, err)) == -1)
-		return -1;
-	if (rc == 1 && accept_bundle_restore(c, batch, false, err) == -1)
-		return -1;
-	if ((rc = store_get(c->store, id, &ref, err)) != 1)
-		return rc == 0 ? 0 : -1;
-	if (rc == 1 && batch != 0) {
-		/* Written from its bundle, now or by an earlier call? */
-		rc = file_missing(c->sd, &ref) ? 0 : 1;
-		store_msgref_free(&ref);
-		return rc;
-	}
-	if (ref.state < 0 || !conf_partner_name_ok(ref.partner) ||
-	    !file_missing(c->sd, &ref))
-		goto out;
-	dirfd = openat(c->sd->incoming_fd, ref.partner, O_RDONLY |
-	    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dirfd == -1)
-		goto out;
-	f.dirfd = dirfd;
-	f.partner = ref.partner;
-	f.name = ref.orig_name;
-	if (open_upload(&f, &fd, &st, why, sizeof(why), err) != 0 ||
-	    readfile_fd(fd, f.name, c->conf->max_message_size, &buf, &len,
-	    why, sizeof(why), err) != 0)
-		goto out;	/* not there, or not the file it was */
-	digest_sha256(buf, len, sha);
-	if (memcmp(sha, ref.sha256, DIGEST_LEN) != 0)
-		goto out;	/* another upload under the same name */
-	if (spooldir_move(c->sd, dirfd, -1, ref.orig_name, ref.state,
-	    ref.file_name, err) == -1) {
-		ret = -1;
-		goto out;
-	}
-	/* Still the inode read, with one link? Else our own copy. */
-	if (fstatat(c->sd->state_fd[ref.state], ref.file_name, &st2,
-	    AT_SYMLINK_NOFOLLOW) == -1 || st2.st_dev != st.st_dev ||
-	    st2.st_ino != st.st_ino || st2.st_nlink != 1) {
-		if (spooldir_write_file(c->sd, ref.state, ref.file_name, buf,
-		    len, true, err) == -1) {
-			ret = -1;
-			goto out;
-		}
-	}
-	spooldir_fsync_fd(dirfd, "incoming", NULL);
-	if (ref.transaction_id != NULL)
-		log_notice("event=restore partner=%s tx=%s seq=%" PRId64
-		    " file=%s id=%" PRId64 " state=%s", LOG_Q(ref.partner),
-		    LOG_Q(ref.transaction_id), ref.sender_seq,
-		    LOG_Q(ref.orig_name), id, spool_state_name(ref.state));
-	else
-		log_notice("event=restore partner=%s file=%s id=%" PRId64
-		    " state=%s", LOG_Q(ref.partner), LOG_Q(ref.orig_name), id,
-		    spool_state_name(ref.state));
-	ret = 1;
-out:
-	free(buf);
-	if (fd != -1)
-		close(fd);
-	if (dirfd != -1)
-		close(dirfd);
-	store_msgref_free(&ref);
-	return ret;
-}
-
-int
-accept_settle_owed(struct accept_ctx *c, struct spool_error *err)
-{
-	struct spooldir *sd = c->sd;
-	struct store_admin_msg m;
-	struct spool_error e;
-	struct stat st;
-	char text[SPOOL_ERRLEN + 4096 + 512], log[4096];
-	size_t i, keep = 0;
-	int64_t id;
-	int rc, from;
-
-	for (i = 0; i < sd->nowed; i++) {
-		id = sd->owed[i];
-		spool_clearerr(&e);
-		memset(&m, 0, sizeof(m));
-		if ((rc = store_admin_msg_get(c->store, id, &m, err)) == -1) {
-			memmove(sd->owed + keep, sd->owed + i,
-			    (sd->nowed - i) * sizeof(*sd->owed));
-			sd->nowed = keep + (sd->nowed - i);
-			return -1;
-		}
-		if (rc == 0 || (m.state != ST_FAILED && m.state !=
-		    ST_REJECTED) || m.file_name == NULL ||
-		    m.file_name[0] == '\0' || m.file_name[0] == '.' ||
-		    strchr(m.file_name, '/') != NULL)
-			goto next;	/* moved on: no longer owed */
-		if (m.state == ST_FAILED) {
-			log[0] = '\0';
-			store_attempt_log(c->store, id, log, sizeof(log),
-			    NULL);
-			snprintf(text, sizeof(text), "%s\n%s", m.reason !=
-			    NULL ? m.reason : "failed", log);
-		} else
-			snprintf(text, sizeof(text), "%s\npartner: %s\nfile: "
-			    "%s\nid: %" PRId64 "\n", m.reason != NULL ?
-			    m.reason : "rejected", m.partner != NULL ?
-			    m.partner : "-", m.orig_name != NULL ?
-			    m.orig_name : "-", id);
-		if (spooldir_write_reason(sd, m.state, m.file_name, text,
-		    &e) == -1) {
-			sd->owed[keep++] = id;
-			goto next;
-		}
-		if (m.state == ST_FAILED) {
-			for (from = 0; from < ST_NSTATES; from++)
-				if (from != ST_FAILED && fstatat(
-				    sd->state_fd[from], m.file_name, &st,
-				    AT_SYMLINK_NOFOLLOW) == 0)
-					break;
-			if (from < ST_NSTATES && spooldir_move(sd, -1, from,
-			    m.file_name, ST_FAILED, m.file_name, &e) == -1) {
-				sd->owed[keep++] = id;
-				goto next;
-			}
-		} else if (accept_restore(c, id, &e) == -1) {
-			sd->owed[keep++] = id;
-			goto next;
-		}
-		log_notice("event=reason id=%" PRId64 " partner=%s state=%s "
-		    "status=written", id, LOG_Q(m.partner),
-		    spool_state_name(m.state));
-next:
-		store_admin_msg_free(&m);
-	}
-	sd->nowed = keep;
-	if (spooldir_sync(sd, err) == -1)
-		return -1;
-	return (int)keep;
 }

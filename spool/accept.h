@@ -119,6 +119,37 @@ int	accept_unrenamed(struct accept_ctx *, size_t limit,
 	    void (*found)(void *arg, int64_t id), void *arg,
 	    struct spool_error *);
 
+/*
+ * Acceptance as a pipeline over the cores (accept_pipe.c): nthreads
+ * worker threads prepare (read, hash, parse, validate) the files of the
+ * batches submitted, while the calling thread, the store's only writer,
+ * records them batch by batch in the order submitted, with
+ * accept_files_apply()'s semantics. The pipe copies the file list; ctx
+ * and everything it points to must stay unchanged until the batch is
+ * recorded or dropped. accept_pipe_record() of a batch that fails
+ * leaves it in the pipe: accept_pipe_drop() then forgets every batch not
+ * recorded, first giving their files to back() (when not NULL) oldest
+ * batch last, so that putting each call's files in front of a list
+ * keeps their order. Nothing here is durable: files dropped are still
+ * in incoming/.
+ */
+struct accept_pipe;
+/* Threads that parse, the store thread's included: configured ([processing]
+ * parse_threads), or 0 for one per online core (at most 4). */
+unsigned accept_parse_threads(unsigned configured);
+struct accept_pipe *accept_pipe_new(unsigned nthreads, struct spool_error *);
+void	accept_pipe_free(struct accept_pipe *);
+unsigned accept_pipe_threads(const struct accept_pipe *);
+int	accept_pipe_submit(struct accept_pipe *, struct accept_ctx *,
+	    const struct accept_file *, size_t n, struct spool_error *);
+/* Batches submitted and not yet recorded. */
+size_t	accept_pipe_batches(const struct accept_pipe *);
+/* Record the oldest batch; *nfiles its number of files. 0 or -1. */
+int	accept_pipe_record(struct accept_pipe *, const struct accept_apply *,
+	    size_t *nfiles, struct accept_stats *, struct spool_error *);
+void	accept_pipe_drop(struct accept_pipe *, void (*back)(void *arg,
+	    const struct accept_file *, size_t n), void *arg);
+
 /* Is this incoming name an upload in progress (DESIGN 12)? */
 int	accept_name_skipped(const char *name);
 

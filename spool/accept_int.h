@@ -1,6 +1,5 @@
 /*
- * accept_int.h - what accept.c and accept_bundle.c share; not for other
- * modules.
+ * accept_int.h - what the accept*.c files share; not for other modules.
  */
 #ifndef SPOOL_ACCEPT_INT_H
 #define SPOOL_ACCEPT_INT_H
@@ -10,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "accept.h"
+#include "digest.h"
 #include "message.h"
 
 /* What became of one file (or bundle entry), between COMMIT and the
@@ -56,6 +56,7 @@ struct accept_src {
 int	accept_message(struct accept_ctx *, const struct accept_src *,
 	    const char *buf, size_t len, const uint8_t *sha,
 	    struct outcome *, struct accept_stats *, struct spool_error *);
+
 /* What accept_read() learnt besides the header. */
 struct accept_readinfo {
 	const struct dialect	*dialect;	/* NULL: no set loaded */
@@ -72,6 +73,100 @@ struct accept_readinfo {
 						   case in UNOA; "" none */
 };
 
+/* The checks of one message that need no store (accept_prep.c). */
+struct accept_check {
+	bool			 refused;	/* reason says why */
+	bool			 hdr;		/* refused: msg.hdr is worth
+						   recording */
+	struct msg		 msg;
+	struct accept_readinfo	 ri;
+	char			 reason[SPOOL_ERRLEN];
+};
+
+/*
+ * Parse buf in its dialect and check it: sender, partner directory,
+ * schema (accept_prep.c). 0 passed, 1 refused (k->reason). No store, no
+ * log: safe on a worker thread. accept_check_free() k after either.
+ */
+int	accept_check(struct accept_ctx *, const struct accept_src *,
+	    const char *buf, size_t len, struct accept_check *k);
+void	accept_check_free(struct accept_check *);
+/*
+ * Record a checked message (accept.c): sequencer, insert, or its
+ * rejection with k->reason. k->msg may be taken for the one pass.
+ * -1 only on store errors.
+ */
+int	accept_record(struct accept_ctx *, const struct accept_src *,
+	    size_t len, const uint8_t *sha, struct accept_check *k,
+	    struct outcome *, struct accept_stats *, struct spool_error *);
+/* Reason text, naming the bundle and entry when src is one. */
+void	accept_set_reason(char *reason, size_t len,
+	    const struct accept_src *, const char *text);
+
+/* One upload as the store thread finds it, prepared (accept_prep.c). */
+enum accept_prep_kind {
+	PREP_STRAY,		/* at the top of incoming/ */
+	PREP_VANISHED,		/* gone before it was opened */
+	PREP_REFUSED,		/* unread or unreadable: chk.reason */
+	PREP_UNREADABLE,	/* spoold may not read it: held */
+	PREP_ERROR,		/* a system error: chk.reason */
+	PREP_SPECIAL,		/* EDI or not XML: fd open, for the store
+				   thread (split, bundle) */
+	PREP_READ		/* buf, len, sha and chk filled */
+};
+
+struct accept_prep {
+	enum accept_prep_kind	 kind;
+	int			 fd;		/* PREP_SPECIAL, else -1 */
+	bool			 edi;		/* PREP_SPECIAL: EDI (split?) */
+	bool			 xml;		/* PREP_SPECIAL: XML, else a
+						   bundle? */
+	struct stat		 st;		/* as opened */
+	char			*buf;
+	size_t			 len;
+	uint8_t			 sha[DIGEST_LEN];
+	struct accept_check	 chk;
+};
+
+/*
+ * Open an upload safely. 0: *fd is open and *st describes it. 1: refused,
+ * reason in why. 2: it vanished (nothing to do). 3: spoold may not read
+ * it (our side's mistake, DESIGN 18: held), reason in why. -1: system
+ * error.
+ */
+int	accept_open_upload(const struct accept_file *, int *fd, struct stat *,
+	    char *why, size_t whylen, struct spool_error *);
+/* Is the file of a recorded message missing from its state directory?
+ * (accept_restore.c) */
+bool	accept_file_missing(struct spooldir *, const struct store_msgref *);
+/* Everything about f that needs no store; thread-safe. */
+void	accept_prepare(struct accept_ctx *, const struct accept_file *,
+	    struct accept_prep *);
+/* p->buf and p->len read: hash and check them (kind PREP_READ). */
+void	accept_prep_check(struct accept_ctx *, const struct accept_file *,
+	    struct accept_prep *);
+void	accept_prep_free(struct accept_prep *);
+
+/*
+ * Where accept_batch() gets its files' preparations: take(arg, i) gives
+ * file i's (it may wait for a worker; the record takes over what it
+ * holds), put(arg, p) takes it back once recorded, to free what is left
+ * (the parsed document among it).
+ */
+struct accept_source {
+	struct accept_prep	*(*take)(void *arg, size_t i);
+	void			 (*put)(void *arg, struct accept_prep *);
+	void			*arg;
+};
+
+/*
+ * Record one batch (accept.c): accept_files_apply(), with each file's
+ * preparation from src, or made here when src is NULL.
+ */
+int	accept_batch(struct accept_ctx *, const struct accept_apply *,
+	    const struct accept_file *, size_t n,
+	    const struct accept_source *src, struct accept_stats *,
+	    struct spool_error *);
 /*
  * Read buf in the dialect the partner may send that recognises it, and
  * check a dialect's identities (accept_read.c). 0: msg and ri filled;

@@ -81,6 +81,7 @@ struct conf {
 	unsigned	 batch_size;
 	unsigned	 chunk_size;
 	unsigned	 workers;
+	unsigned	 parse_threads;	/* 0: one per online core */
 	uint64_t	 settle_time_ms;
 	uint64_t	 max_message_size;
 	bool		 require_schema;

@@ -68,6 +68,8 @@ static const struct key keys[] = {
 	    offsetof(struct conf, chunk_size), 1, 100000 },
 	{ "processing", "workers", K_UINT, offsetof(struct conf, workers),
 	    1, 256 },
+	{ "processing", "parse_threads", K_UINT,
+	    offsetof(struct conf, parse_threads), 0, 64 },
 	{ "processing", "settle_time", K_DURATION,
 	    offsetof(struct conf, settle_time_ms), 0, SEC(3600) },
 	{ "processing", "max_message_size", K_SIZE,

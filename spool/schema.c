@@ -5,7 +5,9 @@
  * schema_set_load() compiles every DIR/<Type>.xsd into an array sorted by
  * type, schema_set_add() one XSD of a dialect's [schemas]; each entry
  * keeps its compiled schema and one validation context, reused for every
- * message of that type. schema_find() finds an entry with bsearch();
+ * message of that type by one thread at a time (a thread that finds it
+ * busy validates with a context of its own; the compiled schema is only
+ * read, as libxml2 allows). schema_find() finds an entry with bsearch();
  * schema_validate.c validates with it and says why a document fails.
  * The first libxml2 error of a call is caught here (schema_xerr_cb())
  * for both.
@@ -216,6 +218,7 @@ schema_add(struct schema_set *set, const char *name, size_t len)
 	set->ent[set->n].type = type;
 	set->ent[set->n].schema = NULL;
 	set->ent[set->n].vctxt = NULL;
+	atomic_init(&set->ent[set->n].busy, false);
 	set->n++;
 	return 0;
 }

@@ -5,8 +5,9 @@
  * message whose type (root element's local name) is <Type> must validate
  * against it (DESIGN 4). The caller owns the set it got from
  * schema_set_load() and frees it with schema_set_free(); documents stay
- * the caller's. A set is not thread-safe: validation reuses one libxml2
- * validation context per type, so use a set from one thread at a time.
+ * the caller's. Loading and freeing a set are for one thread;
+ * schema_validate() may be called on one set from several threads at
+ * once (each validation has a libxml2 validation context to itself).
  */
 #ifndef SPOOL_SCHEMA_H
 #define SPOOL_SCHEMA_H

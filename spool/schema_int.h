@@ -6,6 +6,7 @@
 #ifndef SPOOL_SCHEMA_INT_H
 #define SPOOL_SCHEMA_INT_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include <libxml/tree.h>
@@ -21,6 +22,7 @@ struct schema_entry {
 	char			*type;	/* base name of the .xsd; the key */
 	xmlSchemaPtr		 schema;
 	xmlSchemaValidCtxtPtr	 vctxt;
+	atomic_bool		 busy;	/* vctxt in use by a thread */
 };
 
 struct schema_set {

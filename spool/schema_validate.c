@@ -346,6 +346,7 @@ schema_validate(struct schema_set *set, const char *type, xmlDocPtr doc,
 	struct schema_entry *ent;
 	struct xmlquiet q;
 	struct schema_xerr x;
+	xmlSchemaValidCtxtPtr vctxt;
 	const char *text;
 	char attr[SCHEMA_NAME_MAX], where[384], what[320];
 	long line;
@@ -358,12 +359,25 @@ schema_validate(struct schema_set *set, const char *type, xmlDocPtr doc,
 		spool_seterr(err, "no document to validate as %s", type);
 		return -1;
 	}
+	/* The entry's context, unless another thread has it: then one of
+	 * this call's own (the compiled schema is shared read-only). */
+	vctxt = ent->vctxt;
+	if (atomic_exchange(&ent->busy, true) &&
+	    (vctxt = xmlSchemaNewValidCtxt(ent->schema)) == NULL) {
+		spool_seterr(err, "%s message could not be validated: out of "
+		    "memory", type);
+		return -1;
+	}
 	memset(&x, 0, sizeof(x));
-	xmlSchemaSetValidStructuredErrors(ent->vctxt, schema_xerr_cb, &x);
+	xmlSchemaSetValidStructuredErrors(vctxt, schema_xerr_cb, &x);
 	xmlquiet_begin(&q, schema_xerr_cb, &x);
-	rc = xmlSchemaValidateDoc(ent->vctxt, doc);
+	rc = xmlSchemaValidateDoc(vctxt, doc);
 	xmlquiet_end(&q);
-	xmlSchemaSetValidStructuredErrors(ent->vctxt, schema_xerr_cb, NULL);
+	xmlSchemaSetValidStructuredErrors(vctxt, schema_xerr_cb, NULL);
+	if (vctxt != ent->vctxt)
+		xmlSchemaFreeValidCtxt(vctxt);
+	else
+		atomic_store(&ent->busy, false);
 	if (rc == 0)
 		return 0;
 	if (rc < 0 || x.level == 0) {

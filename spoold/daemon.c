@@ -64,8 +64,8 @@
  * also tells systemd and the HTTP thread).
  *
  * What is left here is the loop and its dispatch: start-up and its
- * order, signals and reload, acceptance and the cycle, the exec calls'
- * turn, and the sleep until the soonest deadline. The modules that do
+ * order, signals and reload, the cycle, the exec calls' turn, and the
+ * sleep until the soonest deadline; acceptance's turn is accepting.c's. The modules that do
  * its jobs share struct daemon through daemon_int.h.
  */
 #include "config.h"
@@ -224,6 +224,18 @@ stopping(struct daemon *d)
 	return d->stop;
 }
 
+bool
+daemon_stopping(struct daemon *d)
+{
+	return stopping(d);
+}
+
+bool
+daemon_stop_pending(struct daemon *d)
+{
+	return stop_pending(d);
+}
+
 static void
 handle_signals(struct daemon *d)
 {
@@ -308,79 +320,6 @@ min_wait(int64_t a, int64_t b)
 	if (b < 0)
 		return a;
 	return a < b ? a : b;
-}
-
-/* Accept what is ready. Returns ms until the next look, or -1. */
-static int64_t
-accept_ready(struct daemon *d)
-{
-	struct cycle_ctx cc = { d->conf, &d->store, &d->sd, handler_route,
-	    &d->router, d->schemas, NULL, NULL, NULL, NULL };
-	struct accept_ctx ctx = { d->conf, d->schemas, &d->store, &d->sd,
-	    &d->dialects };
-	struct accept_apply ap = { &cc, handler_in_tx };
-	struct accept_file *files;
-	struct accept_stats st;
-	struct spool_error err;
-	int64_t next, t0;
-	int rc;
-	size_t n;
-
-	for (;;) {
-		if (stopping(d))
-			return -1;
-		/* Below min_free_space: the files stay where they are. */
-		hk_space(d);
-		if (d->low_space)
-			return TROUBLE_RETRY_MS;
-		n = watcher_ready(d->watcher, &files, ACCEPT_BATCH_MAX, &next);
-		if (n == 0)
-			return next;
-		spool_clearerr(&err);
-		t0 = store_now_ms();
-		rc = accept_files_apply(&ctx, &ap, files, n, &st, &err);
-		d->accept_ms += store_now_ms() - t0;
-		d->accepted += st.ready + st.parked + st.duplicate +
-		    st.rejected;
-		d->processed += st.done + st.deferred + st.failed;
-		/* A batch that applied messages (the one pass) is a
-		 * processing cycle too, for the histogram. */
-		if (st.done + st.deferred + st.failed > 0)
-			pulse_observe(&d->ps.cycle, (double)(store_now_ms() -
-			    t0) / 1000);
-		if (rc == -1) {
-			if (strcmp(err.msg, d->accept_err) != 0)
-				log_err("event=accept status=failed files=%zu "
-				    "reason=%s retry_in=%dms", n,
-				    LOG_Q(err.msg), STORE_RETRY_MS);
-			else
-				log_debug("event=accept status=failed "
-				    "files=%zu reason=%s retry_in=%dms", n,
-				    LOG_Q(err.msg), STORE_RETRY_MS);
-			snprintf(d->accept_err, sizeof(d->accept_err), "%s",
-			    err.msg);
-			watcher_done(d->watcher, true);
-			return STORE_RETRY_MS;
-		}
-		if (d->accept_err[0] != '\0') {
-			log_notice("event=accept status=ok reason=\"the store "
-			    "takes writes again\"");
-			d->accept_err[0] = '\0';
-		}
-		d->unfinished += (int)st.unfinished;
-		watcher_done(d->watcher, false);
-		/* Interchanges split into files of their own: take them. */
-		if (st.split > 0 && watcher_scan(d->watcher, &err) == -1)
-			log_err("event=scan status=failed reason=%s",
-			    LOG_Q(err.msg));
-		/* Committed: submissions over HTTP look for their files. */
-		http_kick(d->http);
-		if (n > st.vanished)
-			log_info("event=batch files=%zu ready=%u parked=%u "
-			    "duplicate=%u rejected=%u restored=%u bundles=%u",
-			    n - st.vanished, st.ready, st.parked, st.duplicate,
-			    st.rejected, st.restored, st.bundles);
-	}
 }
 
 static int
@@ -700,6 +639,7 @@ out:
 			hk_presence(&d, false);
 		store_close(&d.store);
 	}
+	accept_pipe_free(d.pipe);
 	watcher_free(d.watcher);
 	schema_set_free(d.schemas);
 	dialect_set_free(&d.dialects);

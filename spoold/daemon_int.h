@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "accept.h"
 #include "conf.h"
 #include "dialect.h"
 #include "error.h"
@@ -45,6 +46,9 @@ struct daemon {
 	struct schema_set	*schemas;
 	struct dialect_set	 dialects;
 	struct watcher		*watcher;
+	struct accept_pipe	*pipe;		/* parse threads, or NULL */
+	unsigned		 pipe_failed;	/* workers that could not
+						   start (0 none) */
 	struct router		 router;
 	struct execq		*execq;		/* the process runner */
 	struct exec_calls	*calls;		/* the exec handler's */
@@ -84,6 +88,15 @@ struct daemon {
 	uint64_t		 accepted, processed;
 	int64_t			 accept_ms, process_ms;
 };
+
+/* daemon.c: has SIGTERM or SIGINT come (handled, so logged, by the
+ * first; the second only looks and reads no signal)? */
+bool	daemon_stopping(struct daemon *);
+bool	daemon_stop_pending(struct daemon *);
+
+/* accepting.c: accept what is ready. Returns ms until the next look, or
+ * -1. */
+int64_t	accept_ready(struct daemon *);
 
 /* startup.c: put right what a crash left (bundles, files behind their
  * rows, rows without files, unwritten outbound messages). EX_OK, or an

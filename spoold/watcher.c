@@ -594,3 +594,49 @@ watcher_done(struct watcher *w, bool keep)
 	while (w->shead < w->nscan && P_DEAD(&w->scan[w->shead]))
 		free(w->scan[w->shead++].name);
 }
+
+void
+watcher_return(struct watcher *w, const struct accept_file *files, size_t n)
+{
+	struct pending *p;
+	size_t i, k, room, m = 0;
+
+	/* Within the bound of announced files; the rest a scan finds. */
+	room = w->nev < WATCHER_EVENTS_MAX ? WATCHER_EVENTS_MAX - w->nev : 0;
+	if (n > room) {
+		want_scan(w);
+		n = room;
+	}
+	if (n == 0)
+		return;
+	if (w->nev + n > w->evcap) {
+		if ((p = reallocarray(w->ev, w->nev + n, sizeof(*p))) ==
+		    NULL) {
+			want_scan(w);
+			return;
+		}
+		w->ev = p;
+		w->evcap = w->nev + n;
+	}
+	memmove(w->ev + n, w->ev, w->nev * sizeof(*w->ev));
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < w->npartners; k++)
+			if (w->partners[k].fd != -1 &&
+			    w->partners[k].fd == files[i].dirfd)
+				break;
+		p = &w->ev[m];
+		memset(p, 0, sizeof(*p));
+		if (k == w->npartners ||
+		    (p->name = strdup(files[i].name)) == NULL) {
+			want_scan(w);
+			continue;
+		}
+		p->partner = k;
+		p->size = -1;
+		m++;
+	}
+	/* Close the gap left by files not kept. */
+	if (m < n)
+		memmove(w->ev + m, w->ev + n, w->nev * sizeof(*w->ev));
+	w->nev += m;
+}

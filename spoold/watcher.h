@@ -42,6 +42,15 @@ size_t	watcher_ready(struct watcher *, struct accept_file **, size_t max,
  * keep true (the store failed) they are offered again later. */
 void	watcher_done(struct watcher *, bool keep);
 
+/*
+ * Files handed out and forgotten (watcher_done()) that were not taken
+ * after all (a batch in acceptance's pipeline that was never recorded):
+ * offered again before any other, in the order given. A file whose
+ * directory is no longer watched is left to a scan.
+ */
+void	watcher_return(struct watcher *, const struct accept_file *,
+	    size_t n);
+
 /* Files known to be waiting (ready or settling). */
 size_t	watcher_pending(const struct watcher *);
 

@@ -75,7 +75,9 @@ gen() {
 # write_conf: $T/spoold.conf for a spool in $T/spool: schemas from the
 # source tree, log level notice (no line per message, but the exit
 # line), settle_time 0 (files found by the start-up scan are taken at
-# once), and the generated type routed to the built-in ledger.
+# once), parse_threads from $PARSE_THREADS (default: spoold's, one per
+# core; 1 accepts on one thread), and the generated type routed to the
+# built-in ledger.
 write_conf() {
 	cat >"$T/spoold.conf" <<CONF
 [spool]
@@ -85,6 +87,7 @@ schemas = $SRCDIR/schemas
 level = notice
 [processing]
 settle_time = 0s
+${PARSE_THREADS:+parse_threads = $PARSE_THREADS}
 [route FinancialPosting]
 handler = ledger
 CONF
