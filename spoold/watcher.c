@@ -604,7 +604,7 @@ watcher_return(struct watcher *w, const struct accept_file *files, size_t n)
 	/* Within the bound of announced files; the rest a scan finds. */
 	room = w->nev < WATCHER_EVENTS_MAX ? WATCHER_EVENTS_MAX - w->nev : 0;
 	if (n > room) {
-		want_scan(w);
+		watcher_want_scan(w);
 		n = room;
 	}
 	if (n == 0)
@@ -612,7 +612,7 @@ watcher_return(struct watcher *w, const struct accept_file *files, size_t n)
 	if (w->nev + n > w->evcap) {
 		if ((p = reallocarray(w->ev, w->nev + n, sizeof(*p))) ==
 		    NULL) {
-			want_scan(w);
+			watcher_want_scan(w);
 			return;
 		}
 		w->ev = p;
@@ -628,7 +628,7 @@ watcher_return(struct watcher *w, const struct accept_file *files, size_t n)
 		memset(p, 0, sizeof(*p));
 		if (k == w->npartners ||
 		    (p->name = strdup(files[i].name)) == NULL) {
-			want_scan(w);
+			watcher_want_scan(w);
 			continue;
 		}
 		p->partner = k;
