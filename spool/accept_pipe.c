@@ -23,7 +23,7 @@
  *
  * Bounded memory: workers stay at most PIPE_AHEAD files and
  * PIPE_AHEAD_BYTES bytes of uploads ahead of the store thread (a parsed
- * 2 KiB message costs about 35 KiB, so the window holds about 9 MiB of
+ * 2 KiB message costs about 35 KiB, so the window holds about 4.5 MiB of
  * them); a taken file's bytes then count against the batch's own
  * HOLD_MAX (accept.c). A worker that finds the window full sleeps until
  * it is half empty, rather than being woken for every file taken. The batches' file lists
@@ -68,10 +68,10 @@
  * the store thread is the bottleneck. */
 #define PIPE_THREADS_AUTO	4
 /* How far workers may run ahead of the store thread. */
-#define PIPE_AHEAD		256
+#define PIPE_AHEAD		128
 #define PIPE_AHEAD_BYTES	(4 * 1024 * 1024)
 /* Parsed documents waiting for a worker to free them. */
-#define PIPE_GC			128
+#define PIPE_GC			64
 /* A worker that found the window full sleeps until it is this empty:
  * not woken for every file the store thread takes. */
 #define PIPE_LOW		(PIPE_AHEAD / 2)
