@@ -10,30 +10,11 @@
 # is used twice.
 . "$(dirname "$0")/lib.sh"
 
-cat >"$T/h.sh" <<EOF
-#!/bin/sh
-cat >/dev/null
-EOF
-chmod +x "$T/h.sh"
-cat >"$T/spoold.conf" <<EOF
-[spool]
-directory = $T/spool
-schemas = $top_srcdir/schemas
-dialects = $top_srcdir/dialects
-our_ids = ZZ:8888888
-[log]
-level = debug
-[route *]
-handler = exec
-command = $T/h.sh
+ack_spool ZZ:8888888 <<EOF
 [partner euro]
 ids = ZZ:EUROPART
 ack = contrl
-[processing]
-settle_time = 0s
 EOF
-$SPOOLD -c "$T/spoold.conf" --init >/dev/null
-DB=$T/spool/spool.db
 OUT=$T/spool/outgoing/euro
 
 # ic N: an ORDERS interchange with UNB 0020 = N.
@@ -47,25 +28,10 @@ UNZ+1+$1'
 EOF
 }
 put() {
-	mkdir -p "$T/spool/incoming/euro"
-	ic "$1" >"$T/spool/incoming/euro/.$2"
-	mv "$T/spool/incoming/euro/.$2" "$T/spool/incoming/euro/$2"
+	ic "$1" >"$T/ic"
+	deliver euro "$T/ic" "$2"
 }
-crash_at() {
-	: >"$T/log"
-	set +e
-	SPOOLD_FAILPOINT=$1 timeout 60 $SPOOLD -c "$T/spoold.conf" --once \
-	    >>"$T/log" 2>&1
-	rc=$?
-	set -e
-	[ "$rc" -eq 137 ] || fail "failpoint $1 not reached (exit $rc)"
-}
-once() {
-	: >"$T/log"
-	timeout 60 $SPOOLD -c "$T/spoold.conf" --once >>"$T/log" 2>&1 ||
-	    fail "spoold --once failed"
-}
-files() { find "$OUT" -maxdepth 1 -type f ! -name '.*' 2>/dev/null | wc -l; }
+files() { nout euro; }
 # uci N: how many CONTRL files answer interchange N.
 uci() { cat "$OUT"/* 2>/dev/null | tr -d '\n' | tr "'" '\n' |
     grep -c "^UCI+$1+EUROPART:ZZ+8888888:ZZ+7$" || true; }

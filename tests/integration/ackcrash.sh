@@ -9,33 +9,12 @@
 # control number of ours is used twice.
 . "$(dirname "$0")/lib.sh"
 
-R=${SPOOLD_REAL_SAMPLES:-$top_srcdir/../shared/samples/real}
-[ -f "$R/x12-node-x12/850.edi" ] || { echo "no real samples: skipped"; exit 77; }
-
-cat >"$T/h.sh" <<EOF
-#!/bin/sh
-cat >/dev/null
-EOF
-chmod +x "$T/h.sh"
-cat >"$T/spoold.conf" <<EOF
-[spool]
-directory = $T/spool
-schemas = $top_srcdir/schemas
-dialects = $top_srcdir/dialects
-our_ids = 01:999999999
-[log]
-level = debug
-[route *]
-handler = exec
-command = $T/h.sh
+real_samples x12-node-x12/850.edi
+ack_spool 01:999999999 <<EOF
 [partner acme]
 ids = 12:4405197800
 ack = 997
-[processing]
-settle_time = 0s
 EOF
-$SPOOLD -c "$T/spoold.conf" --init >/dev/null
-DB=$T/spool/spool.db
 OUT=$T/spool/outgoing/acme
 
 # ic N: the 850 with interchange control number N (ISA13/IEA02).
@@ -45,25 +24,10 @@ ic() {
 	    "$R/x12-node-x12/850.edi"
 }
 put() {
-	mkdir -p "$T/spool/incoming/acme"
-	ic "$1" >"$T/spool/incoming/acme/.$2"
-	mv "$T/spool/incoming/acme/.$2" "$T/spool/incoming/acme/$2"
+	ic "$1" >"$T/ic"
+	deliver acme "$T/ic" "$2"
 }
-crash_at() {
-	: >"$T/log"
-	set +e
-	SPOOLD_FAILPOINT=$1 timeout 60 $SPOOLD -c "$T/spoold.conf" --once \
-	    >>"$T/log" 2>&1
-	rc=$?
-	set -e
-	[ "$rc" -eq 137 ] || fail "failpoint $1 not reached (exit $rc)"
-}
-once() {
-	: >"$T/log"
-	timeout 60 $SPOOLD -c "$T/spoold.conf" --once >>"$T/log" 2>&1 ||
-	    fail "spoold --once failed"
-}
-files() { find "$OUT" -maxdepth 1 -type f ! -name '.*' 2>/dev/null | wc -l; }
+files() { nout acme; }
 
 k=0
 want=0

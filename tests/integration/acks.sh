@@ -13,26 +13,9 @@
 # after a purge; an interchange of acknowledgments gets none.
 . "$(dirname "$0")/lib.sh"
 
-R=${SPOOLD_REAL_SAMPLES:-$top_srcdir/../shared/samples/real}
-[ -d "$R" ] || { echo "no real samples at $R: skipped"; exit 77; }
-
-cat >"$T/h.sh" <<EOF
-#!/bin/sh
-cat >/dev/null
-EOF
-chmod +x "$T/h.sh"
-write_conf
-cat >"$T/spoold.conf" <<EOF
-[spool]
-directory = $T/spool
-schemas = $top_srcdir/schemas
-dialects = $top_srcdir/dialects
-our_ids = 01:999999999 ZZ:8888888 14:4000001000005 ZZ:123456789012345 ZZ:WBDZDD
-[log]
-level = debug
-[route *]
-handler = exec
-command = $T/h.sh
+real_samples ""
+ack_spool "01:999999999 ZZ:8888888 14:4000001000005 ZZ:123456789012345 \
+ZZ:WBDZDD" <<EOF
 [partner acme]
 ids = 12:4405197800 ZZ:ABCDEFGHIJKLMNO
 ack = 997
@@ -47,28 +30,13 @@ ids = 12:4405197800 ZZ:QUIETEU
 [partner spoof]
 ids = ZZ:SOMEONE-ELSE
 ack = 997
-[processing]
-settle_time = 0s
 EOF
-$SPOOLD -c "$T/spoold.conf" --init >/dev/null
-DB=$T/spool/spool.db
 start_daemon
 
 OUT=$T/spool/outgoing
-nout() { find "$OUT/$1" -maxdepth 1 -type f ! -name '.*' 2>/dev/null |
-    wc -l; }
-# The newest acknowledgment file to partner $1, by outbound ID.
-newest() { ls "$OUT/$1" | sort -t, -k5n | tail -n 1; }
-put() {
-	mkdir -p "$T/spool/incoming/$1"
-	cp "$2" "$T/spool/incoming/$1/.$3"
-	mv "$T/spool/incoming/$1/.$3" "$T/spool/incoming/$1/$3"
-}
-# seg FILE TAG: the segments with TAG, one a line (X12: '~' ends them).
-seg() { tr '~' '\n' <"$1" | tr -d '\r' | grep "^$2\*" || true; }
 
 # 1. X12 with ack = 997.
-put acme "$R/x12-node-x12/850.edi" 850.edi
+deliver acme "$R/x12-node-x12/850.edi" 850.edi
 wait_until 30 '[ "$(nout acme)" -ge 1 ]' || fail "no 997 for the 850"
 a1=$OUT/acme/$(newest acme)
 cp "$a1" "$T/ack1"
@@ -89,7 +57,7 @@ set -e
 ok "an X12 interchange from a partner with ack = 997 gets a 997"
 
 # 2. The same interchange again: a duplicate, a new 997, same verdicts.
-put acme "$R/x12-node-x12/850.edi" 850-again.edi
+deliver acme "$R/x12-node-x12/850.edi" 850-again.edi
 wait_until 30 '[ "$(nout acme)" -ge 2 ]' || fail "no 997 for the duplicate"
 a2=$OUT/acme/$(newest acme)
 cp "$a2" "$T/ack2"
@@ -108,7 +76,7 @@ ok "a redelivered interchange gets a new 997 ($c1, then $c2), same verdicts"
 expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" purge --done-older-than 0s
 [ -z "$(ls "$T/spool/done" | grep x12.850)" ] || fail "850s left in done/"
 n=$(nout acme)
-put acme "$R/x12-node-x12/850.edi" 850-third.edi
+deliver acme "$R/x12-node-x12/850.edi" 850-third.edi
 wait_until 30 '[ "$(nout acme)" -gt '"$n"' ]' ||
     fail "no 997 for the delivery after the purge"
 cp "$OUT/acme/$(newest acme)" "$T/ack3"
@@ -139,7 +107,7 @@ IEA*1*000000777~
 EOF
 for k in 1 2; do
 	n=$(nout acme)
-	put acme "$T/two.x12" "two-$k.x12"
+	deliver acme "$T/two.x12" "two-$k.x12"
 	wait_until 30 '[ "$(nout acme)" -gt '"$n"' ]' ||
 	    fail "no 997 for the two-set interchange ($k)"
 	cp "$OUT/acme/$(newest acme)" "$T/two-ack$k"
@@ -161,7 +129,7 @@ set -e
 ok "a rejected set is R 4 in the 997, and again in the redelivery's"
 
 # 3. A partner without ack: nothing.
-put quiet "$R/x12-node-x12/850.edi" 850.edi
+deliver quiet "$R/x12-node-x12/850.edi" 850.edi
 wait_until 30 '[ -z "$(ls -A "$T/spool/incoming/quiet")" ]' ||
     fail "quiet's file not taken"
 [ "$(nout quiet)" = 0 ] || fail "an acknowledgment for ack = none"
@@ -175,7 +143,7 @@ BGM+220+PO-ASK-1+9'
 UNT+3+1'
 UNZ+1+ASK1'
 EOF
-put quiet "$T/ask.edi" ask.edi
+deliver quiet "$T/ask.edi" ask.edi
 wait_until 30 '[ "$(nout quiet)" -ge 1 ]' ||
     fail "no CONTRL for UNB 0031 = 1"
 c=$OUT/quiet/$(newest quiet)
@@ -184,7 +152,7 @@ grep -q "^UCI+ASK1+QUIETEU:ZZ+8888888:ZZ+7'" "$c" ||
 ok "ack = none, UNB 0031 = 1: a CONTRL all the same"
 
 # 4. EDIFACT with ack = contrl.
-put euro "$R/edifact-php-edifact/D96ADESADV.edi" desadv.edi
+deliver euro "$R/edifact-php-edifact/D96ADESADV.edi" desadv.edi
 wait_until 30 '[ "$(nout euro)" -ge 1 ]' || fail "no CONTRL for the DESADV"
 c=$OUT/euro/$(newest euro)
 grep -q "^UNB+UNOC:1+8888888:ZZ+1556150:31B+" "$c" ||
@@ -198,7 +166,7 @@ ok "an EDIFACT interchange from a partner with ack = contrl gets a CONTRL"
 
 # 5. Envelope faults of the real samples.
 n=$(nout euro)
-put euro "$R/edifact-en16931/EDIFACT_EXAMPLE1.TXT" example1.txt
+deliver euro "$R/edifact-en16931/EDIFACT_EXAMPLE1.TXT" example1.txt
 wait_until 30 '[ "$(nout euro)" -gt '"$n"' ]' ||
     fail "no CONTRL for EXAMPLE1 (UNZ reference)"
 c=$OUT/euro/$(newest euro)
@@ -212,7 +180,7 @@ ok "EDIFACT EXAMPLE1 (UNZ reference wrong) gets a CONTRL with 4 28 UNZ"
 n=$(nout euro)
 sed 's/87846595/87846596/g' "$R/edifact-en16931/EDIFACT_EXAMPLE0.TXT" \
     >"$T/example0.txt"
-put euro "$T/example0.txt" example0.txt
+deliver euro "$T/example0.txt" example0.txt
 wait_until 30 '[ "$(nout euro)" -gt '"$n"' ]' ||
     fail "no CONTRL for EXAMPLE0 (UNT count)"
 c=$OUT/euro/$(newest euro)
@@ -224,7 +192,7 @@ ok "EDIFACT EXAMPLE0 (UNT count wrong) gets a CONTRL with UCM 4 29 UNT"
 
 # pydifact's order.edi: a decimal comma in its UNA, and no UNZ: the
 # interchange is rejected with 13 (missing) at UNZ.
-put pyd "$R/edifact-pydifact/order.edi" order.edi
+deliver pyd "$R/edifact-pydifact/order.edi" order.edi
 wait_until 30 '[ "$(nout pyd)" -ge 1 ]' ||
     fail "no CONTRL for pydifact's order.edi (no UNZ)"
 c=$OUT/pyd/$(newest pyd)
@@ -233,7 +201,7 @@ tr -d '\n' <"$c" | grep -q "UCI+807+12345678:8+WBDZDD:ZZ+4+13+UNZ'" ||
 ok "pydifact order.edi (no UNZ) gets a CONTRL with 4 13 UNZ"
 
 n=$(nout acme)
-put acme "$R/x12-ediengine/ControlNumbersMismatch.edi" mismatch.edi
+deliver acme "$R/x12-ediengine/ControlNumbersMismatch.edi" mismatch.edi
 wait_until 30 '[ "$(nout acme)" -gt '"$n"' ]' ||
     fail "no TA1 for ControlNumbersMismatch"
 t=$OUT/acme/$(newest acme)
@@ -251,7 +219,7 @@ ok "X12 ControlNumbersMismatch gets a TA1 R 001"
 
 # 5b. A sender that is not the partner's: the interchange is refused at
 # its envelope, a TA1 R 006 (ack_kind_for: an interchange reason).
-put spoof "$R/x12-node-x12/850.edi" 850.edi
+deliver spoof "$R/x12-node-x12/850.edi" 850.edi
 wait_until 30 '[ "$(nout spoof)" -ge 1 ]' || fail "no TA1 for a spoofed sender"
 cp "$OUT/spoof/$(newest spoof)" "$T/spoof-ta1"
 seg "$T/spoof-ta1" TA1 | grep -q '^TA1\*000003438\*101127\*1719\*R\*006$' ||
@@ -262,7 +230,7 @@ ok "a spoofed sender gets a TA1 R 006"
 n=$(nout acme)
 sed 's/\*01\*999999999 *\*12\*4405197800 */*12*4405197800     *01*999999999      /' \
     "$T/ack1" >"$T/their997"
-put acme "$T/their997" their997.x12
+deliver acme "$T/their997" their997.x12
 wait_until 30 '[ -z "$(ls -A "$T/spool/incoming/acme")" ]' ||
     fail "the 997 was not taken"
 [ "$(sql "SELECT count(*) FROM messages WHERE partner = 'acme' AND

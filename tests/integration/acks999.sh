@@ -9,45 +9,15 @@
 # acknowledged itself.
 . "$(dirname "$0")/lib.sh"
 
-R=${SPOOLD_REAL_SAMPLES:-$top_srcdir/../shared/samples/real}
-[ -f "$R/x12-node-x12/850.edi" ] || { echo "no real samples: skipped"; exit 77; }
-
-cat >"$T/h.sh" <<EOF
-#!/bin/sh
-cat >/dev/null
-EOF
-chmod +x "$T/h.sh"
-cat >"$T/spoold.conf" <<EOF
-[spool]
-directory = $T/spool
-schemas = $top_srcdir/schemas
-dialects = $top_srcdir/dialects
-our_ids = 01:999999999
-[log]
-level = debug
-[route *]
-handler = exec
-command = $T/h.sh
+real_samples x12-node-x12/850.edi
+ack_spool 01:999999999 <<EOF
 [partner nine]
 ids = 12:4405197800
 ack = 999
-[processing]
-settle_time = 0s
 EOF
-$SPOOLD -c "$T/spoold.conf" --init >/dev/null
-DB=$T/spool/spool.db
 start_daemon
 
 OUT=$T/spool/outgoing
-nout() { find "$OUT/$1" -maxdepth 1 -type f ! -name '.*' 2>/dev/null |
-    wc -l; }
-newest() { ls "$OUT/$1" | sort -t, -k5n | tail -n 1; }
-put() {
-	mkdir -p "$T/spool/incoming/$1"
-	cp "$2" "$T/spool/incoming/$1/.$3"
-	mv "$T/spool/incoming/$1/.$3" "$T/spool/incoming/$1/$3"
-}
-seg() { tr '~' '\n' <"$1" | tr -d '\r' | grep "^$2\*" || true; }
 xcheck() {	# xcheck ORIG ACK: X12::Parser's view of the 999
 	set +e
 	perl "$top_srcdir/tests/unit/x12ack-check.pl" 999 "$1" "$2" \
@@ -63,13 +33,13 @@ xcheck() {	# xcheck ORIG ACK: X12::Parser's view of the 999
 back() {
 	sed 's/\*01\*999999999 *\*12\*4405197800 */*12*4405197800     *01*999999999      /; s/^GS\*FA\*999999999\*4405197800\*/GS*FA*4405197800*999999999*/' \
 	    "$1" >"$T/back-$2"
-	put nine "$T/back-$2" "$2"
+	deliver nine "$T/back-$2" "$2"
 	wait_until 30 '[ ! -e "$T/spool/incoming/nine/'"$2"'" ]' ||
 	    fail "the 999 $2 was not taken"
 }
 
 # 1. The real 850: a 999 accepting it.
-put nine "$R/x12-node-x12/850.edi" 850.edi
+deliver nine "$R/x12-node-x12/850.edi" 850.edi
 wait_until 30 '[ "$(nout nine)" -ge 1 ]' || fail "no 999 for the 850"
 cp "$OUT/nine/$(newest nine)" "$T/ack1"
 seg "$T/ack1" ISA | grep -q '\*01\*999999999 *\*12\*4405197800 *\*' ||
@@ -87,7 +57,7 @@ xcheck "$R/x12-node-x12/850.edi" "$T/ack1"
 ok "an X12 interchange from a partner with ack = 999 gets a 999"
 
 # 2. Redelivered: a duplicate, a new 999, the same verdicts.
-put nine "$R/x12-node-x12/850.edi" 850-again.edi
+deliver nine "$R/x12-node-x12/850.edi" 850-again.edi
 wait_until 30 '[ "$(nout nine)" -ge 2 ]' || fail "no 999 for the duplicate"
 cp "$OUT/nine/$(newest nine)" "$T/ack2"
 c1=$(seg "$T/ack1" ISA | cut -d'*' -f14)
@@ -117,7 +87,7 @@ GE*2*70~
 IEA*1*000000777~
 EOF
 n=$(nout nine)
-put nine "$T/two.x12" two.x12
+deliver nine "$T/two.x12" two.x12
 wait_until 30 '[ "$(nout nine)" -gt '"$n"' ]' ||
     fail "no 999 for the two-set interchange"
 cp "$OUT/nine/$(newest nine)" "$T/ack3"

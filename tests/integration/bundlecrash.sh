@@ -30,16 +30,6 @@ drop_bundle() {
 	cp "$T/$1" "$T/spool/incoming/acme/.$1"
 	mv "$T/spool/incoming/acme/.$1" "$T/spool/incoming/acme/$1"
 }
-# crash_at FAILPOINT: run spoold until the failpoint kills it.
-crash_at() {
-	: >"$T/log"
-	set +e
-	SPOOLD_FAILPOINT=$1 timeout 60 $SPOOLD -c "$T/spoold.conf" --once \
-	    >>"$T/log" 2>&1
-	rc=$?
-	set -e
-	[ "$rc" -eq 137 ] || fail "failpoint $1 not reached (exit $rc)"
-}
 # whole NAME TX N: the bundle is in done/, with N messages of TX done,
 # each once, and the ledger balance exact.
 whole() {

@@ -262,3 +262,77 @@ limit_memory() {
 sanitized() {
 	ldd "$top_builddir/spoold/spoold" 2>/dev/null | grep -q 'lib[at]san'
 }
+
+# The acknowledgment tests (acks*.sh, ackcrash*.sh) and other EDI ones.
+#
+# real_samples FILE: R names the real public samples (../shared/samples/
+# real, or $SPOOLD_REAL_SAMPLES); the test is skipped when FILE (a path
+# below R; empty: R itself) is not there.
+real_samples() {
+	R=${SPOOLD_REAL_SAMPLES:-$top_srcdir/../shared/samples/real}
+	[ -e "$R/$1" ] || { echo "no real samples at $R: skipped"; exit 77; }
+}
+
+# ack_spool OUR_IDS < SECTIONS: a spool whose every type goes to exec
+# with $T/h.sh (a sink reading the message and exiting 0, unless the test
+# wrote its own first), [spool] our_ids OUR_IDS, and SECTIONS (the
+# partners, their ack keys, other sections) before [processing], which
+# comes last as in write_conf. Made (--init); DB names its store.
+ack_spool() {
+	[ -f "$T/h.sh" ] || printf '#!/bin/sh\ncat >/dev/null\n' >"$T/h.sh"
+	chmod +x "$T/h.sh"
+	{
+		cat <<CONF
+[spool]
+directory = $T/spool
+schemas = $top_srcdir/schemas
+dialects = $top_srcdir/dialects
+our_ids = $1
+[log]
+level = debug
+[route *]
+handler = exec
+command = $T/h.sh
+CONF
+		cat
+		printf '[processing]\nsettle_time = 0s\n'
+	} >"$T/spoold.conf"
+	$SPOOLD -c "$T/spoold.conf" --init >/dev/null
+	DB=$T/spool/spool.db
+}
+
+# deliver PARTNER FILE NAME: FILE into incoming/PARTNER/ as NAME, through
+# a dot-file, as SFTP clients do.
+deliver() {
+	mkdir -p "$T/spool/incoming/$1"
+	cp "$2" "$T/spool/incoming/$1/.$3"
+	mv "$T/spool/incoming/$1/.$3" "$T/spool/incoming/$1/$3"
+}
+
+# seg FILE TAG: the X12 segments with TAG, one a line ('~' ends them).
+seg() { tr '~' '\n' <"$1" | tr -d '\r' | grep "^$2\*" || true; }
+
+# nout PARTNER: the files in outgoing/PARTNER/. newest PARTNER: the
+# newest of them, by outbound ID (the name's fifth field).
+nout() {
+	find "$T/spool/outgoing/$1" -maxdepth 1 -type f ! -name '.*' \
+	    2>/dev/null | wc -l
+}
+newest() { ls "$T/spool/outgoing/$1" | sort -t, -k5n | tail -n 1; }
+
+# crash_at FAILPOINT: run spoold --once until the failpoint kills it.
+# once: run spoold --once, which must exit 0. Both log in $T/log.
+crash_at() {
+	: >"$T/log"
+	set +e
+	SPOOLD_FAILPOINT=$1 timeout 60 $SPOOLD -c "$T/spoold.conf" --once \
+	    >>"$T/log" 2>&1
+	rc=$?
+	set -e
+	[ "$rc" -eq 137 ] || fail "failpoint $1 not reached (exit $rc)"
+}
+once() {
+	: >"$T/log"
+	timeout 60 $SPOOLD -c "$T/spoold.conf" --once >>"$T/log" 2>&1 ||
+	    fail "spoold --once failed"
+}
