@@ -391,6 +391,17 @@ accept_special(struct accept_ctx *c, const struct accept_file *f,
 	return 2;
 }
 
+/* Is nothing at the upload's name any more? (Another file there is a
+ * new upload of the same bytes: not gone.) */
+static bool
+upload_gone(const struct accept_file *f)
+{
+	struct stat now;
+
+	return fstatat(f->dirfd, f->name, &now, AT_SYMLINK_NOFOLLOW) == -1 &&
+	    errno == ENOENT;
+}
+
 /*
  * Record one file from its preparation p (accept_prep.c), taking over
  * what p holds. -1 only on store or system errors.
@@ -447,6 +458,8 @@ accept_one(struct accept_ctx *c, const struct accept_file *f,
 	if (rc == -1)
 		return -1;
 	if (rc == 1) {
+		/* Its file may be one the mover still moves. */
+		accept_mover_wait(c->mover);
 		if (accept_file_missing(c->sd, &ref)) {
 			o->id = ref.id;
 			o->state = ref.state;
@@ -457,6 +470,16 @@ accept_one(struct accept_ctx *c, const struct accept_file *f,
 			goto hold;
 		}
 		store_msgref_free(&ref);
+		/*
+		 * Recorded, its file where the row says, and the upload read
+		 * no longer at its name: this was that upload, offered twice
+		 * (announced and scanned), read before the mover moved it.
+		 * Gone, as if read after the move.
+		 */
+		if (upload_gone(f)) {
+			stats->vanished++;
+			return 0;
+		}
 	}
 	if (accept_record(c, &src, p->len, p->sha, &p->chk, o, stats,
 	    err) == -1)
@@ -473,13 +496,13 @@ hold:
 
 /* Replace what lies at o's name by spoold's own copy of the bytes. */
 static int
-write_copy(struct accept_ctx *c, struct outcome *o, bool replace,
+write_copy(struct spooldir *sd, struct outcome *o, bool replace,
     const char *why)
 {
 	struct spool_error err;
 
 	spool_clearerr(&err);
-	if (spooldir_write_file(c->sd, o->state, o->file_name, o->buf, o->len,
+	if (spooldir_write_file(sd, o->state, o->file_name, o->buf, o->len,
 	    replace, &err) == -1) {
 		log_err("event=move %s id=%" PRId64 " status=failed "
 		    "reason=%s", o->logid, o->id, LOG_Q(err.msg));
@@ -490,57 +513,61 @@ write_copy(struct accept_ctx *c, struct outcome *o, bool replace,
 	return 0;
 }
 
-/*
- * Move the upload to where the store says it is. Its name must still
- * hold the inode that was read, with one link; when it does not, the
- * bytes that were checked are written instead (see the header).
- */
-static void
-move_upload(struct accept_ctx *c, const struct accept_file *f,
-    struct outcome *o)
+void
+accept_move_upload(struct spooldir *sd, struct store *store, int dirfd,
+    const char *name, struct outcome *o)
 {
 	struct spool_error err;
 	struct stat st;
 	bool same;
 
 	spool_clearerr(&err);
-	if (o->buf != NULL && fstatat(f->dirfd, f->name, &st,
+	if (o->buf != NULL && fstatat(dirfd, name, &st,
 	    AT_SYMLINK_NOFOLLOW) == 0 && (st.st_dev != o->dev ||
 	    st.st_ino != o->ino)) {
 		/* Another file under its name: a new upload, left for its
 		 * own turn. */
-		write_copy(c, o, false, "another file took the upload's name "
-		    "before its move; the bytes checked were written");
+		write_copy(sd, o, false, "another file took the upload's "
+		    "name before its move; the bytes checked were written");
 		return;
 	}
-	if (spooldir_move(c->sd, f->dirfd, -1, f->name, o->state,
-	    o->file_name, &err) == -1) {
+	if (spooldir_move(sd, dirfd, -1, name, o->state, o->file_name,
+	    &err) == -1) {
 		if (errno != ENOENT) {
 			log_err("event=move %s id=%" PRId64 " status=failed "
 			    "reason=%s", o->logid, o->id, LOG_Q(err.msg));
 			return;
 		}
 		if (o->buf != NULL) {
-			write_copy(c, o, false, "the upload was removed "
+			write_copy(sd, o, false, "the upload was removed "
 			    "before its move; the bytes checked were "
 			    "written");
 			return;
 		}
 		spool_clearerr(&err);
-		if (reconcile_settle_lost(c->sd, c->store, o->id, &err) == -1)
+		if (store == NULL || reconcile_settle_lost(sd, store, o->id,
+		    &err) == -1)
 			log_err("event=move %s id=%" PRId64 " status=failed "
-			    "reason=%s", o->logid, o->id, LOG_Q(err.msg));
+			    "reason=%s", o->logid, o->id, store == NULL ?
+			    "\"no store to settle it\"" : LOG_Q(err.msg));
 		return;
 	}
 	if (o->buf == NULL)
 		return;
-	same = fstatat(c->sd->state_fd[o->state], o->file_name, &st,
+	same = fstatat(sd->state_fd[o->state], o->file_name, &st,
 	    AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == o->dev &&
 	    st.st_ino == o->ino && st.st_nlink == 1;
 	if (!same)
-		write_copy(c, o, true, "the upload gained a link or was "
+		write_copy(sd, o, true, "the upload gained a link or was "
 		    "replaced before its move; the bytes checked were "
 		    "written");
+}
+
+static void
+move_upload(struct accept_ctx *c, const struct accept_file *f,
+    struct outcome *o)
+{
+	accept_move_upload(c->sd, c->store, f->dirfd, f->name, o);
 }
 
 /* After COMMIT: move one file to where the store says it is. */
@@ -668,7 +695,7 @@ accept_batch(struct accept_ctx *c, const struct accept_apply *apply,
 	 * A bundle takes one ID per entry.
 	 */
 	if (store_next_message_id(c->store, &next_id, err) == -1 ||
-	    accept_pass_new(apply, n, &pass, err) == -1)
+	    accept_pass_new(apply, c->mover, n, &pass, err) == -1)
 		goto rollback;
 	for (i = 0; i < n; i++) {
 		if (src != NULL)
@@ -704,10 +731,19 @@ accept_batch(struct accept_ctx *c, const struct accept_apply *apply,
 		if (rc == -1)
 			goto rollback;
 	}
+	/* Only the last batch committed may have rows without their files
+	 * (accept_unrenamed()): the one before is moved first. */
+	accept_mover_wait(c->mover);
 	if (store_commit(c->store, err) == -1)
 		goto rollback;
 	failpoint("accept-commit");
 	accept_pass_settle(pass, out, n, stats);
+	if (c->mover != NULL && accept_mover_can(out, n, stats) &&
+	    accept_mover_give(c->mover, c->sd, files, out, n) == 0) {
+		/* The mover has out and its bytes now. */
+		accept_pass_free(pass);
+		return 0;
+	}
 	for (i = 0; i < n; i++) {
 		if (out[i].state < 0)
 			continue;

@@ -17,12 +17,17 @@
 
 struct cycle_ctx;
 
+struct accept_mover;
+
 struct accept_ctx {
 	const struct conf	*conf;
 	struct schema_set	*schemas;	/* may be NULL: no schemas */
 	struct store		*store;
 	struct spooldir		*sd;
 	const struct dialect_set *dialects;	/* NULL: native only */
+	/* Set by the caller of the pipeline (accept_pipe_mover()): a
+	 * batch's moves are made by the mover thread; NULL: inline. */
+	struct accept_mover	*mover;
 };
 
 /*
@@ -149,6 +154,15 @@ int	accept_pipe_record(struct accept_pipe *, const struct accept_apply *,
 	    size_t *nfiles, struct accept_stats *, struct spool_error *);
 void	accept_pipe_drop(struct accept_pipe *, void (*back)(void *arg,
 	    const struct accept_file *, size_t n), void *arg);
+/*
+ * The pipe's mover (accept_move.c): put in accept_ctx's mover, a
+ * recorded batch's files are moved on a thread of their own while the
+ * next batch is recorded. accept_mover_wait() before anything else
+ * looks at incoming/ or the state directories (a scan, the cycle, a
+ * reload, the exit).
+ */
+struct accept_mover *accept_pipe_mover(struct accept_pipe *);
+void	accept_mover_wait(struct accept_mover *);
 
 /* Is this incoming name an upload in progress (DESIGN 12)? */
 int	accept_name_skipped(const char *name);

@@ -77,13 +77,14 @@
 
 struct accept_pass {
 	bool			(*in_tx)(void *, const char *);
+	struct accept_mover	*mover;	/* moves the batch before */
 	struct cycle		 c;
 	struct cycle_stats	 stats;
 };
 
 int
-accept_pass_new(const struct accept_apply *apply, size_t nfiles,
-    struct accept_pass **pp, struct spool_error *err)
+accept_pass_new(const struct accept_apply *apply, struct accept_mover *mover,
+    size_t nfiles, struct accept_pass **pp, struct spool_error *err)
 {
 	struct accept_pass *p;
 
@@ -93,6 +94,7 @@ accept_pass_new(const struct accept_apply *apply, size_t nfiles,
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		goto oom;
 	p->in_tx = apply->in_tx;
+	p->mover = mover;
 	p->c.ctx = apply->cycle;
 	p->c.stats = &p->stats;
 	/* Each file is one item at most, and releases one at most. */
@@ -134,11 +136,15 @@ batch_outcome(struct outcome *out, size_t n, int64_t id)
 	return NULL;
 }
 
-/* Is a released message's file missing from its state directory? */
+/* Is a released message's file missing from its state directory? (It
+ * may be one of the batch the mover still moves: wait for it.) */
 static bool
-file_absent(struct spooldir *sd, const struct store_work *w)
+file_absent(struct accept_pass *p, const struct store_work *w)
 {
+	struct spooldir *sd = p->c.ctx->sd;
 	struct stat st;
+
+	accept_mover_wait(p->mover);
 
 	if (w->state < 0 || w->state >= ST_NSTATES)
 		return true;
@@ -189,7 +195,7 @@ apply_from(struct accept_pass *p, struct outcome *out, size_t nout,
 			if (store_mark_queued(c->ctx->store, it->w.id,
 			    err) == -1)
 				return -1;
-			it->accepted = file_absent(c->ctx->sd, &it->w);
+			it->accepted = file_absent(p, &it->w);
 			it->to_state = ST_QUEUE;
 			continue;
 		}
@@ -254,7 +260,7 @@ accept_pass_settle(struct accept_pass *p, struct outcome *out, size_t n,
 		if ((o = batch_outcome(out, n, c->spill[i].id)) != NULL) {
 			o->state = ST_QUEUE;
 			store_work_free(&c->spill[i]);
-		} else if (file_absent(c->ctx->sd, &c->spill[i]))
+		} else if (file_absent(p, &c->spill[i]))
 			/* A bundle entry of this batch (see above). */
 			store_work_free(&c->spill[i]);
 		else

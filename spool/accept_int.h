@@ -136,6 +136,31 @@ struct accept_prep {
  */
 int	accept_open_upload(const struct accept_file *, int *fd, struct stat *,
 	    char *why, size_t whylen, struct spool_error *);
+/*
+ * After COMMIT: move the upload (name in dirfd) to where the store says
+ * it is (o). Its name must still hold the inode that was read, with one
+ * link; when it does not, the bytes that were checked (o->buf) are
+ * written instead. An upload gone with no bytes held is settled as lost
+ * in store (which must then not be NULL). Errors are logged (accept.c).
+ */
+void	accept_move_upload(struct spooldir *, struct store *, int dirfd,
+	    const char *name, struct outcome *);
+
+/*
+ * The mover (accept_move.c): a thread that makes a committed batch's
+ * moves while the store thread records the next batch.
+ * accept_mover_give() hands it out's files (taking out and its bytes:
+ * the caller must not touch them again) when every outcome is a plain
+ * move (accept_mover_can()); accept_mover_wait() returns once every
+ * batch given is moved and its directories fsynced.
+ */
+struct accept_mover *accept_mover_new(struct spool_error *);
+void	accept_mover_free(struct accept_mover *);
+bool	accept_mover_can(const struct outcome *, size_t n,
+	    const struct accept_stats *);
+int	accept_mover_give(struct accept_mover *, struct spooldir *,
+	    const struct accept_file *, struct outcome *, size_t n);
+
 /* Is the file of a recorded message missing from its state directory?
  * (accept_restore.c) */
 bool	accept_file_missing(struct spooldir *, const struct store_msgref *);
@@ -233,7 +258,8 @@ int	accept_ack(struct accept_ctx *, const char *partner, int fd,
  * do.
  */
 struct accept_pass;
-int	accept_pass_new(const struct accept_apply *, size_t nfiles,
+int	accept_pass_new(const struct accept_apply *, struct accept_mover *,
+	    size_t nfiles,
 	    struct accept_pass **, struct spool_error *);
 /* Before COMMIT, right after out[i] is recorded: apply it if it is
  * ready, held and routed to an in-transaction handler. 0 or -1. */

@@ -116,6 +116,8 @@ struct accept_pipe {
 	/* Recorded messages' documents, freed by a worker (a ring). */
 	struct msg		 gc[PIPE_GC];
 	size_t			 gchead, ngc;
+	/* Moves a recorded batch's files (accept_move.c). */
+	struct accept_mover	*mover;
 };
 
 static void
@@ -290,7 +292,17 @@ accept_pipe_new(unsigned nthreads, struct spool_error *err)
 		accept_pipe_free(p);
 		return NULL;
 	}
+	if ((p->mover = accept_mover_new(err)) == NULL) {
+		accept_pipe_free(p);
+		return NULL;
+	}
 	return p;
+}
+
+struct accept_mover *
+accept_pipe_mover(struct accept_pipe *p)
+{
+	return p != NULL ? p->mover : NULL;
 }
 
 void
@@ -307,6 +319,7 @@ accept_pipe_free(struct accept_pipe *p)
 	(void)pthread_mutex_unlock(&p->mu);
 	for (i = 0; i < p->nthreads; i++)
 		(void)pthread_join(p->threads[i], NULL);
+	accept_mover_free(p->mover);	/* its last batch moved */
 	for (; p->ngc > 0; p->ngc--) {
 		msg_free(&p->gc[p->gchead]);
 		p->gchead = (p->gchead + 1) % PIPE_GC;
@@ -416,7 +429,9 @@ take(void *arg, size_t i)
 			cursor_next(p);
 			assert(p->cb == b && p->ci == i);
 			p->ci++;
-		}
+		} else
+			/* Its earlier batch's move may be under way. */
+			accept_mover_wait(p->mover);
 		it->state = ITEM_BUSY;
 		p->ahead++;
 		p->busy++;

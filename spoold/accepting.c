@@ -68,7 +68,10 @@ accept_done(struct daemon *d, int rc, size_t n, const struct accept_stats *st,
 		d->accept_err[0] = '\0';
 	}
 	d->unfinished += (int)st->unfinished;
-	/* Interchanges split into files of their own: take them. */
+	/* Interchanges split into files of their own: take them (a drain
+	 * from the start: once the files before are moved). */
+	if (st->split > 0)
+		accept_mover_wait(accept_pipe_mover(d->pipe));
 	if (st->split > 0 && watcher_scan(d->watcher, err) == -1)
 		log_err("event=scan status=failed reason=%s", LOG_Q(err->msg));
 	/* Committed: submissions over HTTP look for their files. */
@@ -80,6 +83,9 @@ accept_done(struct daemon *d, int rc, size_t n, const struct accept_stats *st,
 		    st->rejected, st->restored, st->bundles);
 	return 0;
 }
+
+static int64_t accept_piped_run(struct daemon *, struct accept_ctx *,
+    const struct accept_apply *);
 
 static void
 give_back(void *arg, const struct accept_file *files, size_t n)
@@ -99,6 +105,20 @@ static int64_t
 accept_piped(struct daemon *d, struct accept_ctx *ctx,
     const struct accept_apply *ap)
 {
+	int64_t next;
+
+	ctx->mover = accept_pipe_mover(d->pipe);
+	next = accept_piped_run(d, ctx, ap);
+	/* The last batch's files where the store says, before the loop
+	 * scans, cycles or reloads. */
+	accept_mover_wait(ctx->mover);
+	return next;
+}
+
+static int64_t
+accept_piped_run(struct daemon *d, struct accept_ctx *ctx,
+    const struct accept_apply *ap)
+{
 	struct accept_file *files;
 	struct accept_stats st;
 	struct spool_error err;
@@ -112,6 +132,10 @@ accept_piped(struct daemon *d, struct accept_ctx *ctx,
 		if (daemon_stopping(d))
 			return -1;
 		while (accept_pipe_batches(d->pipe) < 2) {
+			/* A drain from the start would find the files the
+			 * mover still moves. */
+			if (watcher_rescan_due(d->watcher))
+				accept_mover_wait(ctx->mover);
 			/* Below min_free_space: the files stay. */
 			hk_space(d);
 			if (d->low_space) {
@@ -151,7 +175,7 @@ accept_ready(struct daemon *d)
 	struct cycle_ctx cc = { d->conf, &d->store, &d->sd, handler_route,
 	    &d->router, d->schemas, NULL, NULL, NULL, NULL };
 	struct accept_ctx ctx = { d->conf, d->schemas, &d->store, &d->sd,
-	    &d->dialects };
+	    &d->dialects, NULL };
 	struct accept_apply ap = { &cc, handler_in_tx };
 	struct accept_file *files;
 	struct accept_stats st;

@@ -334,7 +334,7 @@ void
 hk_retry_writes(struct daemon *d)
 {
 	struct accept_ctx ac = { d->conf, d->schemas, &d->store, &d->sd,
-	    &d->dialects };
+	    &d->dialects, NULL };
 	struct spool_error err;
 	unsigned n = 0;
 	int rc;

@@ -180,7 +180,7 @@ int
 startup_repair(struct daemon *d)
 {
 	struct accept_ctx ac = { d->conf, d->schemas, &d->store, &d->sd,
-	    &d->dialects };
+	    &d->dialects, NULL };
 	struct missing missing = { NULL, 0, 0 };
 	struct spool_error err;
 	unsigned n = 0;

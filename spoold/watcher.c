@@ -149,6 +149,12 @@ watcher_fd(const struct watcher *w)
 	return w->ifd;
 }
 
+bool
+watcher_rescan_due(const struct watcher *w)
+{
+	return w->rescan;
+}
+
 size_t
 watcher_pending(const struct watcher *w)
 {

@@ -53,5 +53,8 @@ void	watcher_return(struct watcher *, const struct accept_file *,
 
 /* Files known to be waiting (ready or settling). */
 size_t	watcher_pending(const struct watcher *);
+/* Is a drain from the start of incoming/ wanted (the next
+ * watcher_ready() may begin one)? */
+bool	watcher_rescan_due(const struct watcher *);
 
 #endif

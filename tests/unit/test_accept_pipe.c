@@ -9,6 +9,8 @@
  * - The same file in two batches in the pipe at once (announced and
  *   scanned): recorded once; the second batch finds it gone, as if the
  *   batches ran one after the other.
+ * - The same with the mover moving each batch's files while the next is
+ *   recorded: found gone all the same, every file where its row says.
  * - Batches dropped: their files given back newest batch first, nothing
  *   recorded, nothing moved.
  */
@@ -140,7 +142,8 @@ static void
 test_order(void **state)
 {
 	struct env *e = *state;
-	struct accept_ctx ctx = { &e->conf, NULL, &e->store, &e->sd, NULL };
+	struct accept_ctx ctx = { &e->conf, NULL, &e->store, &e->sd, NULL,
+	    NULL };
 	struct accept_pipe *p;
 	struct accept_stats st;
 	struct spool_error err;
@@ -185,7 +188,8 @@ static void
 test_same_file_twice(void **state)
 {
 	struct env *e = *state;
-	struct accept_ctx ctx = { &e->conf, NULL, &e->store, &e->sd, NULL };
+	struct accept_ctx ctx = { &e->conf, NULL, &e->store, &e->sd, NULL,
+	    NULL };
 	struct accept_pipe *p;
 	struct accept_stats st;
 	struct spool_error err;
@@ -215,6 +219,63 @@ test_same_file_twice(void **state)
 	assert_int_equal(left_in_incoming(e, 4), 0);
 }
 
+/*
+ * The same with the mover (accept_move.c) making each batch's moves
+ * while the next is recorded: the file in both batches is still found
+ * gone (the late one waits for the move), nothing is left in incoming/,
+ * every file is where its row says.
+ */
+static void
+test_mover(void **state)
+{
+	struct env *e = *state;
+	struct accept_ctx ctx = { &e->conf, NULL, &e->store, &e->sd, NULL,
+	    NULL };
+	struct accept_pipe *p;
+	struct accept_stats st;
+	struct spool_error err;
+	struct accept_file twice[3];
+	struct stat sb;
+	sqlite3_stmt *sq;
+	size_t nf;
+	int sti, rows = 0;
+
+	/* The first batch long, the file in both the last it moves: the
+	 * second batch takes it while the mover is still at work. */
+	make_files(e, 202);
+	p = accept_pipe_new(1, &err);
+	assert_non_null(p);
+	ctx.mover = accept_pipe_mover(p);
+	assert_non_null(ctx.mover);
+	assert_int_equal(accept_pipe_submit(p, &ctx, e->files, 200, &err), 0);
+	twice[0] = e->files[199];
+	twice[1] = e->files[200];
+	twice[2] = e->files[201];
+	assert_int_equal(accept_pipe_submit(p, &ctx, twice, 3, &err), 0);
+	assert_int_equal(accept_pipe_record(p, NULL, &nf, &st, &err), 0);
+	assert_int_equal(st.ready + st.parked, 200);
+	assert_int_equal(accept_pipe_record(p, NULL, &nf, &st, &err), 0);
+	assert_int_equal(st.ready + st.parked, 2);
+	assert_int_equal(st.vanished, 1);
+	assert_int_equal(st.duplicate, 0);
+	accept_mover_wait(ctx.mover);
+	assert_int_equal(left_in_incoming(e, 202), 0);
+	/* Each row's file in its state directory. */
+	assert_int_equal(sqlite3_prepare_v2(e->store.db, "SELECT file_name, "
+	    "state FROM messages", -1, &sq, NULL), SQLITE_OK);
+	while (sqlite3_step(sq) == SQLITE_ROW) {
+		sti = spool_state_parse(
+		    (const char *)sqlite3_column_text(sq, 1));
+		assert_true(sti >= 0);
+		assert_int_equal(fstatat(e->sd.state_fd[sti],
+		    (const char *)sqlite3_column_text(sq, 0), &sb, 0), 0);
+		rows++;
+	}
+	sqlite3_finalize(sq);
+	assert_int_equal(rows, 202);
+	accept_pipe_free(p);
+}
+
 struct given {
 	char	 names[8][32];
 	int	 n;
@@ -235,7 +296,8 @@ static void
 test_drop(void **state)
 {
 	struct env *e = *state;
-	struct accept_ctx ctx = { &e->conf, NULL, &e->store, &e->sd, NULL };
+	struct accept_ctx ctx = { &e->conf, NULL, &e->store, &e->sd, NULL,
+	    NULL };
 	struct accept_pipe *p;
 	struct spool_error err;
 	struct given g;
@@ -268,6 +330,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_same_file_twice, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_mover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drop, setup, teardown),
 	};
 

@@ -115,7 +115,8 @@ teardown(void **state)
 static struct accept_stats
 drop(struct env *e, const char *tx, long seq, const char *body)
 {
-	struct accept_ctx ctx = { &e->conf, NULL, &e->store, &e->sd, NULL };
+	struct accept_ctx ctx = { &e->conf, NULL, &e->store, &e->sd, NULL,
+	    NULL };
 	struct accept_file f;
 	struct accept_stats st;
 	struct spool_error err;
@@ -271,7 +272,8 @@ static void
 test_duplicate_without_message_id_is_found_by_content(void **state)
 {
 	struct env *e = *state;
-	struct accept_ctx ctx = { &e->conf, NULL, &e->store, &e->sd, NULL };
+	struct accept_ctx ctx = { &e->conf, NULL, &e->store, &e->sd, NULL,
+	    NULL };
 	struct accept_file f[2];
 	struct accept_stats st;
 	struct spool_error err;
@@ -304,7 +306,8 @@ static void
 test_reference_reused_inside_transaction(void **state)
 {
 	struct env *e = *state;
-	struct accept_ctx ctx = { &e->conf, NULL, &e->store, &e->sd, NULL };
+	struct accept_ctx ctx = { &e->conf, NULL, &e->store, &e->sd, NULL,
+	    NULL };
 	struct accept_file f[3];
 	struct accept_stats st;
 	struct spool_error err;

@@ -172,7 +172,7 @@ drop(struct env *e, const char *tx, long seq, long rseq, const char *type,
     const char *body)
 {
 	struct accept_ctx ctx = { &e->conf, e->schemas, &e->store, &e->sd,
-	    NULL };
+	    NULL, NULL };
 	struct accept_file f;
 	struct accept_stats st;
 	struct spool_error err;
