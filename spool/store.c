@@ -62,10 +62,48 @@ store_exec(struct store *s, const char *sql, struct spool_error *err)
 	return 0;
 }
 
+/*
+ * The few statements that run again and again with no parameter --
+ * BEGIN, COMMIT, a cycle's SAVEPOINT, RELEASE and ROLLBACK TO -- are
+ * prepared once and kept, one per text, instead of parsed by
+ * sqlite3_exec() every time (2-3% of the store thread's work when each
+ * message has a savepoint of its own). A text beyond the cache's room
+ * goes through store_exec().
+ */
+int
+store_exec_cached(struct store *s, const char *sql, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	size_t i, n = sizeof(s->xstmt) / sizeof(s->xstmt[0]);
+	int rc;
+
+	for (i = 0; i < n && s->xsql[i] != NULL; i++)
+		if (strcmp(s->xsql[i], sql) == 0)
+			break;
+	if (i == n)
+		return store_exec(s, sql, err);
+	if (s->xsql[i] == NULL) {
+		if (sqlite3_prepare_v3(s->db, sql, -1,
+		    SQLITE_PREPARE_PERSISTENT, &s->xstmt[i], NULL) != SQLITE_OK)
+			return store_stmt_err(s, NULL, err);
+		if ((s->xsql[i] = strdup(sql)) == NULL) {
+			sqlite3_finalize(s->xstmt[i]);
+			s->xstmt[i] = NULL;
+			return store_exec(s, sql, err);
+		}
+	}
+	st = s->xstmt[i];
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return store_stmt_err(s, st, err);
+	sqlite3_reset(st);
+	return 0;
+}
+
 int
 store_begin(struct store *s, struct spool_error *err)
 {
-	if (store_exec(s, "BEGIN IMMEDIATE", err) == -1)
+	if (store_exec_cached(s, "BEGIN IMMEDIATE", err) == -1)
 		return -1;
 	/* What /metrics reads is counted here (store_count.c). */
 	if (store_count_begin(s, err) == -1) {
@@ -87,7 +125,7 @@ store_commit(struct store *s, struct spool_error *err)
 		store_rollback(s);
 		return -1;
 	}
-	return store_exec(s, "COMMIT", err);
+	return store_exec_cached(s, "COMMIT", err);
 }
 
 int
@@ -393,6 +431,11 @@ store_close(struct store *s)
 	for (i = 0; i < SQ_COUNT; i++)
 		if (s->stmt[i] != NULL)
 			sqlite3_finalize(s->stmt[i]);
+	for (i = 0; i < (int)(sizeof(s->xstmt) / sizeof(s->xstmt[0])); i++) {
+		if (s->xstmt[i] != NULL)
+			sqlite3_finalize(s->xstmt[i]);
+		free(s->xsql[i]);
+	}
 	for (i = 0; i < (int)(sizeof(s->cstmt) / sizeof(s->cstmt[0])); i++)
 		if (s->cstmt[i] != NULL)
 			sqlite3_finalize(s->cstmt[i]);

@@ -74,6 +74,8 @@ struct store {
 						 * last outbound_flush() */
 	sqlite3_stmt		*bstmt[16];	/* store_batch.c's */
 	struct store_count	*count;		/* store_count.c's */
+	sqlite3_stmt		*xstmt[12];	/* store_exec_cached()'s, */
+	char			*xsql[12];	/* and their texts */
 	char			*path;
 	int			 version;	/* after migration */
 	enum store_errclass	 errclass;
@@ -132,6 +134,10 @@ void	store_close(struct store *);
 int	store_migrate(struct store *, int target, struct spool_error *);
 
 int	store_exec(struct store *, const char *sql, struct spool_error *);
+/* The same for one statement without parameters that runs again and
+ * again (BEGIN, COMMIT, SAVEPOINT x): prepared once, kept per text. */
+int	store_exec_cached(struct store *, const char *sql,
+	    struct spool_error *);
 int	store_begin(struct store *, struct spool_error *);	/* IMMEDIATE */
 int	store_commit(struct store *, struct spool_error *);
 int	store_rollback(struct store *);
