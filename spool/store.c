@@ -110,6 +110,12 @@ store_begin(struct store *s, struct spool_error *err)
 		store_rollback(s);
 		return -1;
 	}
+	/* Another connection changed the schema: copy its triggers. */
+	if (s->ctrig && store_triggers_check(s, err) == -1) {
+		store_rollback(s);
+		store_triggers_main(s);
+		return -1;
+	}
 	return 0;
 }
 
@@ -132,6 +138,8 @@ int
 store_rollback(struct store *s)
 {
 	store_count_rollback(s);
+	/* TEMP triggers copied inside come back as they were. */
+	s->trig_schema = -1;
 	if (sqlite3_get_autocommit(s->db))
 		return 0;
 	return store_exec(s, "ROLLBACK", NULL);
@@ -408,6 +416,11 @@ store_open_with(struct store *s, const char *path, int flags,
 	if (!(flags & (STORE_READONLY | STORE_READER)) &&
 	    store_migrate_components(s, comps, err) == -1)
 		goto fail;
+	/* spoold's own: without the triggers it does in C, or with all of
+	 * them when that cannot be (slower, the same). */
+	if ((flags & STORE_ACCEPTING) &&
+	    !(flags & (STORE_READONLY | STORE_READER)))
+		(void)store_triggers_own(s, NULL);
 	s->errclass = STORE_ERR_NONE;
 	return 0;
 sqlfail:
@@ -452,6 +465,8 @@ store_close(struct store *s)
 	for (i = 0; i < (int)(sizeof(s->bstmt) / sizeof(s->bstmt[0])); i++)
 		if (s->bstmt[i] != NULL)
 			sqlite3_finalize(s->bstmt[i]);
+	if (s->trig_sv != NULL)
+		sqlite3_finalize(s->trig_sv);
 	store_count_free(s);
 	if (s->db != NULL)
 		sqlite3_close(s->db);

@@ -28,6 +28,15 @@ enum store_open_flags {
 	 * a reader who may read spool.db, -wal and -shm but not write them.
 	 */
 	STORE_READER = 4,
+	/*
+	 * spoold's own connection, the one that accepts and processes: the
+	 * store's triggers that only check or count what libspool already
+	 * checks and counts in C (messages_id_new, stats_msg_new,
+	 * stats_msg_state) do not fire in it; every other trigger does, as
+	 * a TEMP copy (store_triggers.c). Other connections (spoolctl, the
+	 * sqlite3 shell) keep them all.
+	 */
+	STORE_ACCEPTING = 8,
 };
 
 /* Error classes of store_open(), so programs can pick an exit code. */
@@ -76,6 +85,11 @@ struct store {
 	struct store_count	*count;		/* store_count.c's */
 	sqlite3_stmt		*xstmt[12];	/* store_exec_cached()'s, */
 	char			*xsql[12];	/* and their texts */
+	bool			 ctrig;		/* STORE_ACCEPTING in force: the
+						 * main schema's triggers are
+						 * off, TEMP copies fire */
+	int			 trig_schema;	/* schema_version copied then */
+	sqlite3_stmt		*trig_sv;	/* PRAGMA schema_version */
 	char			*path;
 	int			 version;	/* after migration */
 	enum store_errclass	 errclass;
@@ -90,6 +104,20 @@ struct store {
 #define STORE_NEXT_ID(tbl)						\
 	"(SELECT max(coalesce((SELECT max(id) FROM " tbl "), 0), "	\
 	"coalesce((SELECT id FROM id_floor WHERE tbl = '" tbl "'), 0)) + 1)"
+
+/*
+ * STORE_ACCEPTING (store_triggers.c): switch the main schema's triggers
+ * off in this connection and copy every one but those libspool does in
+ * C as a TEMP trigger; 1 done, 0 not possible here (SQLite before
+ * 3.35 switches TEMP triggers off too: the connection keeps them all),
+ * -1 (err). store_triggers_check() copies them again, inside a write
+ * transaction, when another connection changed the schema since.
+ */
+int	store_triggers_own(struct store *, struct spool_error *);
+int	store_triggers_check(struct store *, struct spool_error *);
+/* Back to the main schema's triggers (when a copy failed), outside any
+ * transaction. */
+void	store_triggers_main(struct store *);
 
 /* The schema version this program writes. */
 int	store_schema_version(void);
@@ -165,6 +193,14 @@ void	store_count_release(struct store *, const char *name);
 void	store_count_rollback_to(struct store *, const char *name);
 void	store_count_rollback(struct store *);
 void	store_count_free(struct store *);
+/*
+ * The connection's triggers of the main schema are off (STORE_ACCEPTING,
+ * store_triggers.c): count every change here, outside a transaction of
+ * store_begin() too (refused then, as it cannot be counted with it), and
+ * check each ID store_insert() is given against id_floor. It takes the
+ * connection's update hook, to see deletions. 0, or -1 (err).
+ */
+int	store_count_own(struct store *, struct spool_error *);
 
 /* Number of messages per state; counts[] indexed by enum spool_state. */
 int	store_state_counts(struct store *, int64_t *counts, int n,

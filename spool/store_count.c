@@ -86,14 +86,18 @@ struct store_count {
 	size_t			 nlog, caplog;
 	struct count_mark	 marks[16];
 	size_t			 nmarks;
+	int64_t			 floor;		/* id_floor's messages, */
+	bool			 floor_known;	/* when read in this
+						 * transaction since the
+						 * last deletion */
 	int64_t			 le[32];	/* stats_le, ascending */
 	int			 nle;		/* -1: not read yet */
-	sqlite3_stmt		*st[8];
+	sqlite3_stmt		*st[9];
 };
 
 enum {
 	CS_OLD, CS_STATE_ADD, CS_STATE_SUB, CS_TYPE, CS_EVENT, CS_LATENCY,
-	CS_OWN, CS_UNOWN
+	CS_OWN, CS_UNOWN, CS_FLOOR
 };
 
 static const char *count_sql[] = {
@@ -114,6 +118,8 @@ static const char *count_sql[] = {
 	    "excluded.n, sum_ms = sum_ms + excluded.sum_ms",
 	[CS_OWN] = "INSERT OR IGNORE INTO stats_own (id) VALUES (1)",
 	[CS_UNOWN] = "DELETE FROM stats_own",
+	[CS_FLOOR] = "SELECT coalesce((SELECT id FROM id_floor WHERE "
+	    "tbl = 'messages'), 0)",
 };
 
 static struct store_count *
@@ -213,6 +219,7 @@ forget(struct store_count *c)
 	c->nlog = 0;
 	c->nmarks = 0;
 	c->own = false;
+	c->floor_known = false;
 }
 
 static sqlite3_stmt *
@@ -233,9 +240,18 @@ counting(struct store *s, struct spool_error *err)
 	struct store_count *c = s->count;
 	sqlite3_stmt *st;
 
-	if (c == NULL || !c->active || sqlite3_get_autocommit(s->db))
+	if (c == NULL || !c->active || sqlite3_get_autocommit(s->db)) {
+		/* No trigger counts it in spoold's connection. */
+		if (s->ctrig) {
+			spool_seterr(err, "%s: a message changes outside a "
+			    "write transaction: it could not be counted",
+			    s->path);
+			return -1;
+		}
 		return 0;
-	if (c->own)
+	}
+	/* The triggers are off: no row to tell them. */
+	if (c->own || s->ctrig)
 		return 1;
 	if ((st = cstmt(s, CS_OWN, err)) == NULL ||
 	    store_step_done(s, st, err) == -1)
@@ -276,6 +292,53 @@ bucket(struct store *s, int64_t d, int64_t *le, struct spool_error *err)
 	return 0;
 }
 
+/*
+ * What messages_id_new refuses, in spoold's connection (store_triggers.c):
+ * an ID at or below id_floor, given out before. The floor is read once
+ * per transaction and again after each deletion from messages (the
+ * update hook), which is all that raises it there.
+ */
+static int
+id_check(struct store *s, int64_t id, struct spool_error *err)
+{
+	struct store_count *c = s->count;
+	sqlite3_stmt *st;
+
+	if (!c->floor_known) {
+		if ((st = cstmt(s, CS_FLOOR, err)) == NULL ||
+		    store_row_int64(s, st, &c->floor, err) == -1)
+			return -1;
+		c->floor_known = true;
+	}
+	if (id > c->floor)
+		return 0;
+	spool_seterr(err, "%s: message ID %lld given out before: IDs are "
+	    "never reused", s->path, (long long)id);
+	return -1;
+}
+
+static void
+deleted(void *arg, int op, const char *db, const char *tbl, sqlite3_int64 id)
+{
+	struct store_count *c = arg;
+
+	(void)db;
+	(void)id;
+	if (op == SQLITE_DELETE && strcmp(tbl, "messages") == 0)
+		c->floor_known = false;
+}
+
+int
+store_count_own(struct store *s, struct spool_error *err)
+{
+	struct store_count *c;
+
+	if ((c = count_get(s, err)) == NULL)
+		return -1;
+	sqlite3_update_hook(s->db, deleted, c);
+	return 0;
+}
+
 int
 store_count_insert(struct store *s, const struct store_newmsg *m,
     struct spool_error *err)
@@ -286,6 +349,9 @@ store_count_insert(struct store *s, const struct store_newmsg *m,
 
 	if ((rc = counting(s, err)) != 1)
 		return rc;
+	/* An ID the store picks (0) is above the floor by its SQL. */
+	if (s->ctrig && m->id != 0 && id_check(s, m->id, err) == -1)
+		return -1;
 	if (note(c, K_STATE, state, m->partner, NULL, 0, 1, 0, err) == -1 ||
 	    (m->type != NULL && note(c, K_TYPE, NULL, NULL, m->type, 0, 1, 0,
 	    err) == -1) ||
@@ -424,6 +490,7 @@ store_count_rollback_to(struct store *s, const char *name)
 		return;
 	c->nlog = c->marks[i].len;
 	c->nmarks = (size_t)i + 1;	/* ROLLBACK TO keeps it open */
+	c->floor_known = false;		/* a deletion undone lowers it */
 	/* stats_own's row, written inside it, is gone with it. */
 	if (c->own && c->own_at > (size_t)i)
 		c->own = false;
