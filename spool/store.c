@@ -131,7 +131,10 @@ store_commit(struct store *s, struct spool_error *err)
 		store_rollback(s);
 		return -1;
 	}
-	return store_exec_cached(s, "COMMIT", err);
+	if (store_exec_cached(s, "COMMIT", err) == -1)
+		return -1;
+	s->trig_in_tx = false;
+	return 0;
 }
 
 int
@@ -139,7 +142,9 @@ store_rollback(struct store *s)
 {
 	store_count_rollback(s);
 	/* TEMP triggers copied inside come back as they were. */
-	s->trig_schema = -1;
+	if (s->trig_in_tx)
+		s->trig_schema = -1;
+	s->trig_in_tx = false;
 	if (sqlite3_get_autocommit(s->db))
 		return 0;
 	return store_exec(s, "ROLLBACK", NULL);

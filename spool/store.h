@@ -89,6 +89,7 @@ struct store {
 						 * main schema's triggers are
 						 * off, TEMP copies fire */
 	int			 trig_schema;	/* schema_version copied then */
+	bool			 trig_in_tx;	/* copied in this transaction */
 	sqlite3_stmt		*trig_sv;	/* PRAGMA schema_version */
 	char			*path;
 	int			 version;	/* after migration */
@@ -173,7 +174,8 @@ int	store_rollback(struct store *);
 /*
  * What /metrics reads, counted by the writer (store_count.c) inside a
  * transaction of store_begin() (elsewhere the triggers of migration 22
- * count): every statement that inserts a message calls
+ * count, but in spoold's connection, which has them off: see
+ * store_count_own()): every statement that inserts a message calls
  * store_count_insert() just before, every one that may change a
  * message's state store_count_update() just before (to: the new state;
  * from: the state the statement requires, or NULL; no_reason: the row's

@@ -18,6 +18,15 @@
  * counted by the triggers as before. A DELETE (rare) is always counted
  * by its trigger (stats_msg_gone).
  *
+ * In spoold's own connection (STORE_ACCEPTING, store_triggers.c) those
+ * two triggers do not fire at all, so no stats_own row is needed there;
+ * a change of state outside a transaction of store_begin(), which
+ * nothing would count, is refused instead (there is none: every writer
+ * of spoold's begins one). store_count_insert() also does there what
+ * the trigger messages_id_new did: an ID given to store_insert() must
+ * be above id_floor, read once per transaction and again after a
+ * deletion (the update hook sees it) or a savepoint rolled back.
+ *
  * The notes are a log, so that a savepoint rolled back (a chunk of a
  * cycle, a message that failed, a bundle found corrupt) takes back
  * exactly its own: store_savepoint() remembers the log's length,

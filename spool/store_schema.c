@@ -24,7 +24,9 @@
  * the ID themselves, max(max(id), floor) + 1 (STORE_NEXT_ID in store.h).
  * A second trigger refuses any insert at or below the floor, so that a
  * new insert that forgets this fails loudly rather than hands out an ID
- * again. The floor starts at the highest ID the old store can still
+ * again (spoold's own connection does that check in C instead, and
+ * copies every other trigger as a TEMP one: store_triggers.c). The
+ * floor starts at the highest ID the old store can still
  * show: its rows, the rows that still name a message deleted behind its
  * back (the sqlite3 shell checks no foreign keys), and the entries of a
  * bundle after the last one whose message is left (a bundle's messages

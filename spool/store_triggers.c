@@ -206,5 +206,6 @@ store_triggers_check(struct store *s, struct spool_error *err)
 		return 0;
 	/* Copied in this transaction: a rollback takes the copies back
 	 * (store_rollback() forgets trig_schema then). */
+	s->trig_in_tx = true;
 	return copy_triggers(s, err);
 }
