@@ -316,6 +316,7 @@ store_open_with(struct store *s, const char *path, int flags,
 
 	memset(s, 0, sizeof(*s));
 	s->errclass = STORE_ERR_IO;
+	store_mem_init();
 	if ((s->path = strdup(path)) == NULL) {
 		spool_seterr(err, "out of memory");
 		return -1;

@@ -300,6 +300,13 @@ int	store_tx_note_gap(struct store *, const char *partner, const char *tx,
 int64_t	store_now_ms(void);
 /* The most memory SQLite held at once in this process, in bytes. */
 int64_t	store_mem_peak(void);
+/*
+ * SQLite's allocations counted without its global mutex (store_mem.c):
+ * installed once per process by the first store_open(), if SQLite is not
+ * in use yet. store_mem_ours() gives the peak when it is in force.
+ */
+void	store_mem_init(void);
+bool	store_mem_ours(sqlite3_int64 *peak);
 
 /* Does the store have this table (a component's, not migrated yet)?
  * 1, 0, or -1 (err). */

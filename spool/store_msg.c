@@ -74,6 +74,8 @@ store_mem_peak(void)
 {
 	sqlite3_int64 cur = 0, peak = 0;
 
+	if (store_mem_ours(&peak))	/* counted by store_mem.c */
+		return peak;
 	if (sqlite3_status64(SQLITE_STATUS_MEMORY_USED, &cur, &peak, 0) !=
 	    SQLITE_OK)
 		return 0;

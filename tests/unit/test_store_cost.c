@@ -4,7 +4,8 @@
  * state build no ephemeral table and still refuse a state that is none;
  * spoold's connection (STORE_ACCEPTING) fires no trigger that only
  * checks or counts, yet gives no ID out twice after a purge and counts
- * exactly, beside a spoolctl-style writer and the sqlite3 shell.
+ * exactly, beside a spoolctl-style writer and the sqlite3 shell;
+ * SQLite's memory peak is still counted without its mutex.
  */
 #include "config.h"
 
@@ -429,10 +430,41 @@ test_counts_stay_exact_beside_other_writers(void **state)
 	store_close(&s);
 }
 
+/*
+ * SQLite's memory is counted by store_mem.c (no global mutex per
+ * malloc): the peak spoold's exit line reports is still there.
+ */
+static void
+test_sqlite_memory_peak_is_counted(void **state)
+{
+	struct spool_error err;
+	struct store s;
+	sqlite3_int64 peak = 0;
+	int64_t id, before;
+	int i;
+
+	(void)state;
+	assert_int_equal(store_open(&s, db, STORE_CREATE, &err), 0);
+	assert_true(store_mem_ours(&peak));
+	assert_true(peak > 0);
+	before = store_mem_peak();
+	assert_int_equal(store_begin(&s, &err), 0);
+	for (i = 0; i < 2000; i++)
+		assert_int_equal(insert(&s, "acme", 0, &id, &err), 0);
+	assert_int_equal(store_commit(&s, &err), 0);
+	/* the page cache grew: so did the peak */
+	assert_true(store_mem_peak() > before);
+	assert_true(store_mem_peak() < 64 * 1024 * 1024);
+	store_close(&s);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		/* first: the peak is the process's */
+		cmocka_unit_test_setup_teardown(
+		    test_sqlite_memory_peak_is_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_state_check_builds_no_ephemeral_table, setup,
 		    teardown),
