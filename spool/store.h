@@ -189,6 +189,9 @@ int	store_count_insert(struct store *, const struct store_newmsg *,
 int	store_count_update(struct store *, int64_t id, int to,
 	    const char *from, bool no_reason, int64_t now,
 	    struct spool_error *);
+/* store_now_ms(), for the received_at of the message that
+ * store_count_insert() notes next (store_insert() binds it). */
+int64_t	store_count_now(struct store *);
 int	store_count_flush(struct store *, struct spool_error *);
 void	store_count_savepoint(struct store *, const char *name);
 void	store_count_release(struct store *, const char *name);

@@ -425,6 +425,49 @@ test_counts_stay_exact_beside_other_writers(void **state)
 	assert_int_equal(query_int64(s.db, "SELECT sum(n) FROM "
 	    "stats_latency"), 5);
 
+	/*
+	 * Accepted and applied in one transaction, as a ready message is,
+	 * with a message's savepoint rolled back (its handler failed) and
+	 * one deleted after it was changed: still what the rows say.
+	 */
+	assert_int_equal(store_begin(&s, &err), 0);
+	assert_int_equal(store_next_message_id(&s, &next, &err), 0);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(insert(&s, "acme", next + i, &ids[i], &err),
+		    0);
+	assert_int_equal(store_savepoint(&s, "m", &err), 0);
+	assert_int_equal(store_mark_done(&s, ids[0], &err), 0);
+	assert_int_equal(store_release(&s, "m", &err), 0);
+	assert_int_equal(store_savepoint(&s, "m", &err), 0);
+	assert_int_equal(store_mark_done(&s, ids[1], &err), 0);
+	assert_int_equal(store_rollback_to(&s, "m", &err), 0);
+	assert_int_equal(store_release(&s, "m", &err), 0);
+	assert_int_equal(store_mark_failed(&s, ids[1], "handler", &err), 0);
+	assert_int_equal(store_savepoint(&s, "m", &err), 0);
+	assert_int_equal(insert(&s, "acme", next + 4, &ids[4], &err), 0);
+	assert_int_equal(store_rollback_to(&s, "m", &err), 0);
+	assert_int_equal(store_release(&s, "m", &err), 0);
+	/* ID next + 4 was never committed: taken again here */
+	assert_int_equal(insert(&s, "globex", next + 4, &ids[4], &err), 0);
+	assert_int_equal(store_mark_deferred(&s, ids[4], 1, NULL, &err), 0);
+	assert_int_equal(store_mark_done(&s, ids[2], &err), 0);
+	{
+		char q[96];
+
+		snprintf(q, sizeof(q), "DELETE FROM messages WHERE id = %lld",
+		    (long long)ids[3]);
+		assert_int_equal(store_exec(&s, q, &err), 0);
+	}
+	assert_int_equal(store_mark_done(&s, ids[3], &err), 0);
+	assert_int_equal(store_commit(&s, &err), 0);
+	assert_state_counts_exact(s.db);
+	assert_int_equal(event(s.db, "accepted"), 13);
+	assert_int_equal(event(s.db, "processed"), 7);
+	assert_int_equal(event(s.db, "failed"), 2);
+	assert_int_equal(event(s.db, "deferred"), 2);
+	assert_int_equal(query_int64(s.db, "SELECT sum(n) FROM "
+	    "stats_latency"), 7);
+
 	sqlite3_close(sh);
 	store_close(&ctl);
 	store_close(&s);
