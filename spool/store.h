@@ -28,6 +28,15 @@ enum store_open_flags {
 	 * a reader who may read spool.db, -wal and -shm but not write them.
 	 */
 	STORE_READER = 4,
+	/*
+	 * spoold's own connection, the one that accepts and processes: the
+	 * store's triggers that only check or count what libspool already
+	 * checks and counts in C (messages_id_new, stats_msg_new,
+	 * stats_msg_state) do not fire in it; every other trigger does, as
+	 * a TEMP copy (store_triggers.c). Other connections (spoolctl, the
+	 * sqlite3 shell) keep them all.
+	 */
+	STORE_ACCEPTING = 8,
 };
 
 /* Error classes of store_open(), so programs can pick an exit code. */
@@ -74,6 +83,14 @@ struct store {
 						 * last outbound_flush() */
 	sqlite3_stmt		*bstmt[16];	/* store_batch.c's */
 	struct store_count	*count;		/* store_count.c's */
+	sqlite3_stmt		*xstmt[12];	/* store_exec_cached()'s, */
+	char			*xsql[12];	/* and their texts */
+	bool			 ctrig;		/* STORE_ACCEPTING in force: the
+						 * main schema's triggers are
+						 * off, TEMP copies fire */
+	int			 trig_schema;	/* schema_version copied then */
+	bool			 trig_in_tx;	/* copied in this transaction */
+	sqlite3_stmt		*trig_sv;	/* PRAGMA schema_version */
 	char			*path;
 	int			 version;	/* after migration */
 	enum store_errclass	 errclass;
@@ -88,6 +105,20 @@ struct store {
 #define STORE_NEXT_ID(tbl)						\
 	"(SELECT max(coalesce((SELECT max(id) FROM " tbl "), 0), "	\
 	"coalesce((SELECT id FROM id_floor WHERE tbl = '" tbl "'), 0)) + 1)"
+
+/*
+ * STORE_ACCEPTING (store_triggers.c): switch the main schema's triggers
+ * off in this connection and copy every one but those libspool does in
+ * C as a TEMP trigger; 1 done, 0 not possible here (SQLite before
+ * 3.35 switches TEMP triggers off too: the connection keeps them all),
+ * -1 (err). store_triggers_check() copies them again, inside a write
+ * transaction, when another connection changed the schema since.
+ */
+int	store_triggers_own(struct store *, struct spool_error *);
+int	store_triggers_check(struct store *, struct spool_error *);
+/* Back to the main schema's triggers (when a copy failed), outside any
+ * transaction. */
+void	store_triggers_main(struct store *);
 
 /* The schema version this program writes. */
 int	store_schema_version(void);
@@ -132,6 +163,10 @@ void	store_close(struct store *);
 int	store_migrate(struct store *, int target, struct spool_error *);
 
 int	store_exec(struct store *, const char *sql, struct spool_error *);
+/* The same for one statement without parameters that runs again and
+ * again (BEGIN, COMMIT, SAVEPOINT x): prepared once, kept per text. */
+int	store_exec_cached(struct store *, const char *sql,
+	    struct spool_error *);
 int	store_begin(struct store *, struct spool_error *);	/* IMMEDIATE */
 int	store_commit(struct store *, struct spool_error *);
 int	store_rollback(struct store *);
@@ -139,7 +174,8 @@ int	store_rollback(struct store *);
 /*
  * What /metrics reads, counted by the writer (store_count.c) inside a
  * transaction of store_begin() (elsewhere the triggers of migration 22
- * count): every statement that inserts a message calls
+ * count, but in spoold's connection, which has them off: see
+ * store_count_own()): every statement that inserts a message calls
  * store_count_insert() just before, every one that may change a
  * message's state store_count_update() just before (to: the new state;
  * from: the state the statement requires, or NULL; no_reason: the row's
@@ -153,12 +189,23 @@ int	store_count_insert(struct store *, const struct store_newmsg *,
 int	store_count_update(struct store *, int64_t id, int to,
 	    const char *from, bool no_reason, int64_t now,
 	    struct spool_error *);
+/* store_now_ms(), for the received_at of the message that
+ * store_count_insert() notes next (store_insert() binds it). */
+int64_t	store_count_now(struct store *);
 int	store_count_flush(struct store *, struct spool_error *);
 void	store_count_savepoint(struct store *, const char *name);
 void	store_count_release(struct store *, const char *name);
 void	store_count_rollback_to(struct store *, const char *name);
 void	store_count_rollback(struct store *);
 void	store_count_free(struct store *);
+/*
+ * The connection's triggers of the main schema are off (STORE_ACCEPTING,
+ * store_triggers.c): count every change here, outside a transaction of
+ * store_begin() too (refused then, as it cannot be counted with it), and
+ * check each ID store_insert() is given against id_floor. It takes the
+ * connection's update hook, to see deletions. 0, or -1 (err).
+ */
+int	store_count_own(struct store *, struct spool_error *);
 
 /* Number of messages per state; counts[] indexed by enum spool_state. */
 int	store_state_counts(struct store *, int64_t *counts, int n,
@@ -256,6 +303,13 @@ int	store_tx_note_gap(struct store *, const char *partner, const char *tx,
 int64_t	store_now_ms(void);
 /* The most memory SQLite held at once in this process, in bytes. */
 int64_t	store_mem_peak(void);
+/*
+ * SQLite's allocations counted without its global mutex (store_mem.c):
+ * installed once per process by the first store_open(), if SQLite is not
+ * in use yet. store_mem_ours() gives the peak when it is in force.
+ */
+void	store_mem_init(void);
+bool	store_mem_ours(sqlite3_int64 *peak);
 
 /* Does the store have this table (a component's, not migrated yet)?
  * 1, 0, or -1 (err). */

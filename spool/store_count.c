@@ -18,9 +18,25 @@
  * counted by the triggers as before. A DELETE (rare) is always counted
  * by its trigger (stats_msg_gone).
  *
+ * In spoold's own connection (STORE_ACCEPTING, store_triggers.c) those
+ * two triggers do not fire at all, so no stats_own row is needed there;
+ * a change of state outside a transaction of store_begin(), which
+ * nothing would count, is refused instead (there is none: every writer
+ * of spoold's begins one). store_count_insert() also does there what
+ * the trigger messages_id_new did: an ID given to store_insert() must
+ * be above id_floor, read once per transaction and again after a
+ * deletion (the update hook sees it) or a savepoint rolled back.
+ *
+ * A change of state needs the message's old state, partner, type and
+ * received_at: a lookup by ID, unless the message was inserted in the
+ * same transaction (a ready message, accepted and applied at once):
+ * then store_count_insert() kept them (struct count_seen), with the
+ * received_at that store_insert() bound (store_count_now()).
+ *
  * The notes are a log, so that a savepoint rolled back (a chunk of a
  * cycle, a message that failed, a bundle found corrupt) takes back
- * exactly its own: store_savepoint() remembers the log's length,
+ * exactly its own (and what was kept of the messages it inserted or
+ * changed, found again by a lookup; a deletion forgets all of it): store_savepoint() remembers the log's length,
  * store_rollback_to() cuts it back there (and forgets stats_own's row
  * when it was written inside). store_rollback() drops the log.
  *
@@ -76,6 +92,24 @@ struct count_mark {
 	size_t		 len;
 };
 
+/*
+ * A message inserted in this transaction, as store_count_insert() saw
+ * it: a change of its state later in the same transaction (a ready
+ * message applied in the transaction that accepts it) needs no lookup
+ * of its old state. Direct-mapped by ID; pos is the log's length after
+ * its last note, so that a savepoint rolled back to before it forgets it.
+ */
+struct count_seen {
+	int64_t		 id;		/* 0: empty */
+	int64_t		 received;	/* its received_at */
+	size_t		 pos;
+	uint32_t	 key;		/* its accepted/rejected event key:
+					 * partner and type */
+	int		 state;
+};
+
+#define SEEN	64
+
 struct store_count {
 	bool			 active;	/* in store_begin()'s */
 	bool			 own;		/* stats_own has a row */
@@ -86,14 +120,22 @@ struct store_count {
 	size_t			 nlog, caplog;
 	struct count_mark	 marks[16];
 	size_t			 nmarks;
+	int64_t			 floor;		/* id_floor's messages, */
+	bool			 floor_known;	/* when read in this
+						 * transaction since the
+						 * last deletion */
+	struct count_seen	 seen[SEEN];
+	int64_t			 now;		/* store_count_now()'s, */
+	bool			 now_set;	/* for the next insert */
+	uint32_t		 last_key;	/* note()'s */
 	int64_t			 le[32];	/* stats_le, ascending */
 	int			 nle;		/* -1: not read yet */
-	sqlite3_stmt		*st[8];
+	sqlite3_stmt		*st[9];
 };
 
 enum {
 	CS_OLD, CS_STATE_ADD, CS_STATE_SUB, CS_TYPE, CS_EVENT, CS_LATENCY,
-	CS_OWN, CS_UNOWN
+	CS_OWN, CS_UNOWN, CS_FLOOR
 };
 
 static const char *count_sql[] = {
@@ -114,7 +156,12 @@ static const char *count_sql[] = {
 	    "excluded.n, sum_ms = sum_ms + excluded.sum_ms",
 	[CS_OWN] = "INSERT OR IGNORE INTO stats_own (id) VALUES (1)",
 	[CS_UNOWN] = "DELETE FROM stats_own",
+	[CS_FLOOR] = "SELECT coalesce((SELECT id FROM id_floor WHERE "
+	    "tbl = 'messages'), 0)",
 };
+
+static void	deleted(void *, int, const char *, const char *,
+		    sqlite3_int64);
 
 static struct store_count *
 count_get(struct store *s, struct spool_error *err)
@@ -125,6 +172,8 @@ count_get(struct store *s, struct spool_error *err)
 			return NULL;
 		}
 		s->count->nle = -1;
+		/* Deletions make it forget what it knows (deleted()). */
+		sqlite3_update_hook(s->db, deleted, s->count);
 	}
 	return s->count;
 }
@@ -190,6 +239,7 @@ note(struct store_count *c, enum count_kind kind, const char *a,
 		c->log = nl;
 		c->caplog = cap;
 	}
+	c->last_key = (uint32_t)k;
 	c->log[c->nlog].key = (uint32_t)k;
 	c->log[c->nlog].n = n;
 	c->log[c->nlog].sum = sum;
@@ -213,6 +263,9 @@ forget(struct store_count *c)
 	c->nlog = 0;
 	c->nmarks = 0;
 	c->own = false;
+	c->floor_known = false;
+	c->now_set = false;
+	memset(c->seen, 0, sizeof(c->seen));
 }
 
 static sqlite3_stmt *
@@ -233,9 +286,18 @@ counting(struct store *s, struct spool_error *err)
 	struct store_count *c = s->count;
 	sqlite3_stmt *st;
 
-	if (c == NULL || !c->active || sqlite3_get_autocommit(s->db))
+	if (c == NULL || !c->active || sqlite3_get_autocommit(s->db)) {
+		/* No trigger counts it in spoold's connection. */
+		if (s->ctrig) {
+			spool_seterr(err, "%s: a message changes outside a "
+			    "write transaction: it could not be counted",
+			    s->path);
+			return -1;
+		}
 		return 0;
-	if (c->own)
+	}
+	/* The triggers are off: no row to tell them. */
+	if (c->own || s->ctrig)
 		return 1;
 	if ((st = cstmt(s, CS_OWN, err)) == NULL ||
 	    store_step_done(s, st, err) == -1)
@@ -276,23 +338,131 @@ bucket(struct store *s, int64_t d, int64_t *le, struct spool_error *err)
 	return 0;
 }
 
+/*
+ * What messages_id_new refuses, in spoold's connection (store_triggers.c):
+ * an ID at or below id_floor, given out before. The floor is read once
+ * per transaction and again after each deletion from messages (the
+ * update hook), which is all that raises it there.
+ */
+static int
+id_check(struct store *s, int64_t id, struct spool_error *err)
+{
+	struct store_count *c = s->count;
+	sqlite3_stmt *st;
+
+	if (!c->floor_known) {
+		if ((st = cstmt(s, CS_FLOOR, err)) == NULL ||
+		    store_row_int64(s, st, &c->floor, err) == -1)
+			return -1;
+		c->floor_known = true;
+	}
+	if (id > c->floor)
+		return 0;
+	spool_seterr(err, "%s: message ID %lld given out before: IDs are "
+	    "never reused", s->path, (long long)id);
+	return -1;
+}
+
+static void
+deleted(void *arg, int op, const char *db, const char *tbl, sqlite3_int64 id)
+{
+	struct store_count *c = arg;
+
+	(void)db;
+	(void)id;
+	if (op == SQLITE_DELETE && strcmp(tbl, "messages") == 0) {
+		c->floor_known = false;
+		memset(c->seen, 0, sizeof(c->seen));
+	}
+}
+
+int
+store_count_own(struct store *s, struct spool_error *err)
+{
+	struct store_count *c;
+
+	if ((c = count_get(s, err)) == NULL)
+		return -1;
+	return 0;
+}
+
 int
 store_count_insert(struct store *s, const struct store_newmsg *m,
     struct spool_error *err)
 {
 	struct store_count *c = s->count;
 	const char *state = spool_state_name(m->state);
+	struct count_seen *e;
+	uint32_t key;
 	int rc;
 
-	if ((rc = counting(s, err)) != 1)
+	if ((rc = counting(s, err)) != 1) {
+		if (c != NULL)
+			c->now_set = false;
 		return rc;
+	}
+	/* An ID the store picks (0) is above the floor by its SQL. */
+	if (s->ctrig && m->id != 0 && id_check(s, m->id, err) == -1)
+		return -1;
 	if (note(c, K_STATE, state, m->partner, NULL, 0, 1, 0, err) == -1 ||
 	    (m->type != NULL && note(c, K_TYPE, NULL, NULL, m->type, 0, 1, 0,
 	    err) == -1) ||
 	    note(c, K_EVENT, m->state == ST_REJECTED ? "rejected" : "accepted",
-	    m->partner, m->type, 0, 1, 0, err) == -1 ||
-	    (m->duplicate_of != 0 && note(c, K_EVENT, "duplicate", m->partner,
-	    m->type, 0, 1, 0, err) == -1))
+	    m->partner, m->type, 0, 1, 0, err) == -1)
+		return -1;
+	key = c->last_key;
+	if (m->duplicate_of != 0 && note(c, K_EVENT, "duplicate", m->partner,
+	    m->type, 0, 1, 0, err) == -1)
+		return -1;
+	/* Seen, when its ID and received_at are known. */
+	if (m->id > 0 && c->now_set) {
+		e = &c->seen[m->id % SEEN];
+		e->id = m->id;
+		e->received = c->now;
+		e->pos = c->nlog;
+		e->key = key;
+		e->state = m->state;
+	}
+	c->now_set = false;
+	return 0;
+}
+
+int64_t
+store_count_now(struct store *s)
+{
+	int64_t now = store_now_ms();
+
+	if (s->count != NULL) {
+		s->count->now = now;
+		s->count->now_set = true;
+	}
+	return now;
+}
+
+/* Note a change of a message's state from old to `to'. */
+static int
+count_change(struct store *s, const char *old, int to, const char *partner,
+    const char *type, int64_t received, bool no_reason, int64_t now,
+    struct spool_error *err)
+{
+	struct store_count *c = s->count;
+	const char *to_name = spool_state_name(to);
+	int64_t le;
+
+	if (note(c, K_STATE, old, partner, NULL, 0, -1, 0, err) == -1 ||
+	    note(c, K_STATE, to_name, partner, NULL, 0, 1, 0, err) == -1)
+		return -1;
+	if (to == ST_DONE && no_reason) {
+		int64_t d = now - received > 0 ? now - received : 0;
+
+		if (note(c, K_EVENT, "processed", partner, type, 0, 1, 0,
+		    err) == -1 || bucket(s, d, &le, err) == -1 ||
+		    note(c, K_LATENCY, NULL, partner, NULL, le, 1, d,
+		    err) == -1)
+			return -1;
+	} else if ((to == ST_DEFERRED || to == ST_FAILED ||
+	    to == ST_REJECTED) && note(c, K_EVENT, to_name, partner, type, 0,
+	    1, 0, err) == -1)
 		return -1;
 	return 0;
 }
@@ -302,14 +472,29 @@ store_count_update(struct store *s, int64_t id, int to, const char *from,
     bool no_reason, int64_t now, struct spool_error *err)
 {
 	struct store_count *c = s->count;
+	struct count_seen *e;
 	sqlite3_stmt *st;
 	const char *old, *to_name = spool_state_name(to);
 	char *partner = NULL, *type = NULL;
-	int64_t received, le;
+	int64_t received;
 	int rc, ret = -1;
 
 	if ((rc = counting(s, err)) != 1)
 		return rc;
+	/* Inserted in this transaction: its state is known here. */
+	e = &c->seen[(id > 0 ? id : -id) % SEEN];
+	if (id != 0 && e->id == id) {
+		old = spool_state_name(e->state);
+		if (e->state == to || (from != NULL && !streq(old, from)))
+			return 0;	/* no change of state */
+		if (count_change(s, old, to, c->keys[e->key].partner,
+		    c->keys[e->key].type, e->received, no_reason, now,
+		    err) == -1)
+			return -1;
+		e->state = to;
+		e->pos = c->nlog;
+		return 0;
+	}
 	if ((st = cstmt(s, CS_OLD, err)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
@@ -340,20 +525,8 @@ store_count_update(struct store *s, int64_t id, int to, const char *from,
 		goto out;
 	}
 	sqlite3_reset(st);
-	if (note(c, K_STATE, old, partner, NULL, 0, -1, 0, err) == -1 ||
-	    note(c, K_STATE, to_name, partner, NULL, 0, 1, 0, err) == -1)
-		goto out;
-	if (to == ST_DONE && no_reason) {
-		int64_t d = now - received > 0 ? now - received : 0;
-
-		if (note(c, K_EVENT, "processed", partner, type, 0, 1, 0,
-		    err) == -1 || bucket(s, d, &le, err) == -1 ||
-		    note(c, K_LATENCY, NULL, partner, NULL, le, 1, d,
-		    err) == -1)
-			goto out;
-	} else if ((to == ST_DEFERRED || to == ST_FAILED ||
-	    to == ST_REJECTED) && note(c, K_EVENT, to_name, partner, type, 0,
-	    1, 0, err) == -1)
+	if (count_change(s, old, to, partner, type, received, no_reason, now,
+	    err) == -1)
 		goto out;
 	ret = 0;
 out:
@@ -419,11 +592,17 @@ store_count_rollback_to(struct store *s, const char *name)
 {
 	struct store_count *c = s->count;
 	long i;
+	size_t j;
 
 	if (c == NULL || (i = mark_of(c, name)) < 0)
 		return;
 	c->nlog = c->marks[i].len;
 	c->nmarks = (size_t)i + 1;	/* ROLLBACK TO keeps it open */
+	c->floor_known = false;		/* a deletion undone lowers it */
+	/* Inserted or changed since: as the store has it, by a lookup. */
+	for (j = 0; j < SEEN; j++)
+		if (c->seen[j].pos > c->nlog)
+			c->seen[j].id = 0;
 	/* stats_own's row, written inside it, is gone with it. */
 	if (c->own && c->own_at > (size_t)i)
 		c->own = false;

@@ -556,7 +556,7 @@ savepoint_sql(struct store *s, const char *verb, const char *name,
 
 	/* name is one of the cycle's own constant identifiers. */
 	snprintf(q, sizeof(q), "%s %s", verb, name);
-	return store_exec(s, q, err);
+	return store_exec_cached(s, q, err);
 }
 
 /* Each keeps the notes of what /metrics counts in step (store_count.c). */

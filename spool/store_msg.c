@@ -74,6 +74,8 @@ store_mem_peak(void)
 {
 	sqlite3_int64 cur = 0, peak = 0;
 
+	if (store_mem_ours(&peak))	/* counted by store_mem.c */
+		return peak;
 	if (sqlite3_status64(SQLITE_STATUS_MEMORY_USED, &cur, &peak, 0) !=
 	    SQLITE_OK)
 		return 0;
@@ -299,7 +301,7 @@ store_insert(struct store *s, const struct store_newmsg *m, int64_t *id,
 	if (m->duplicate_of != 0)
 		sqlite3_bind_int64(st, 13, m->duplicate_of);
 	store_bind_opt_text(st, 14, m->reason);
-	sqlite3_bind_int64(st, 15, store_now_ms());
+	sqlite3_bind_int64(st, 15, store_count_now(s));
 	if (m->id != 0)
 		sqlite3_bind_int64(st, 16, m->id);
 	sqlite3_bind_text(st, 17, m->file_name != NULL ? m->file_name : "", -1,

@@ -537,8 +537,8 @@ daemon_run(struct conf *conf, const char *conf_path, const char *spool_dir,
 		spooldir_close(&d.sd);
 		return EX_OSERR;
 	}
-	if (store_open_with(&d.store, db, 0, handler_components, &err) ==
-	    -1) {
+	if (store_open_with(&d.store, db, STORE_ACCEPTING, handler_components,
+	    &err) == -1) {
 		log_err("event=start status=failed reason=%s", LOG_Q(err.msg));
 		rc = d.store.errclass == STORE_ERR_TOO_NEW ? EX_UNAVAILABLE :
 		    d.store.errclass == STORE_ERR_CORRUPT ? EX_DATAERR :
