@@ -85,19 +85,28 @@ const struct store_component ledger_component = {
 
 /*
  * The ledger's own statements on a store (store_part()). A posting's
- * lines go in by INSERTs of POST_MAX, POST_MAX / 2, ..., 1 rows (as
- * many of each as its count takes, in binary): one statement per row
- * costs sqlite's per-statement work (start, statement transaction,
- * halt, reset) once per line.
+ * lines go in by multi-row INSERTs, as few as it takes: one statement
+ * per row would pay sqlite's per-statement work (start, statement
+ * journal of the pages it touches, halt, reset) once per line. The
+ * INSERTs of 1, 2, 4, 8 and 16 rows (SLOT_POST + k: 1 << k rows) take
+ * any count, in binary; when EXACT_AFTER postings in a row had the same
+ * count n (up to EXACT_MAX), SLOT_EXACT becomes the INSERT of n rows,
+ * one statement a posting while the counts stay the same (bounded: at
+ * most one prepare per EXACT_AFTER postings, and one statement kept).
  */
 #define POST_SIZES	5		/* rows 1, 2, 4, 8, 16 */
 #define POST_MAX	(1 << (POST_SIZES - 1))
+#define EXACT_MAX	64
+#define EXACT_AFTER	32
 
-enum { SLOT_STOCK, SLOT_UPSERT, SLOT_MOVE, SLOT_POST,
+enum { SLOT_STOCK, SLOT_UPSERT, SLOT_MOVE, SLOT_EXACT, SLOT_POST,
 	SLOT_COUNT = SLOT_POST + POST_SIZES };
 
 struct ledger_stmts {
 	sqlite3_stmt	*st[SLOT_COUNT];
+	int		 exact;		/* rows of SLOT_EXACT's INSERT, or 0 */
+	int		 last;		/* lines of the last posting inserted */
+	int		 run;		/* postings in a row with that many */
 };
 
 static const char ledger_part;	/* its key */
@@ -340,80 +349,115 @@ posting_line(xmlNodePtr line, int n, struct pline *p, char *reason,
 	return 0;
 }
 
-/* The INSERT of 1 << k rows: ?1 message, ?2 currency, ?3 at, then four
- * a row (line, account, debit, credit). */
+/*
+ * The INSERT of rows rows into slot (taken as it is when prepared: left
+ * reset and cleared by insert_lines()): ?1 message, ?2 currency, ?3 at,
+ * then four a row (line, account, debit, credit).
+ */
 static sqlite3_stmt *
-posting_stmt(struct store *s, int k, struct spool_error *err)
+posting_stmt(struct store *s, struct ledger_stmts *ls, int slot, int rows,
+    struct spool_error *err)
 {
-	struct ledger_stmts *ls;
-	char sql[128 + POST_MAX * 40];
+	char sql[128 + EXACT_MAX * 40];
 	size_t off;
 	int r, v;
 
-	/* Left reset and cleared by insert_lines(), so taken as it is. */
-	ls = store_part(s, &ledger_part, sizeof(*ls), ledger_fini, err);
-	if (ls == NULL)
-		return NULL;
-	if (ls->st[SLOT_POST + k] != NULL)
-		return ls->st[SLOT_POST + k];
+	if (ls->st[slot] != NULL)
+		return ls->st[slot];
 	off = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO ledger_postings "
 	    "(message, line, account, debit, credit, currency, at) VALUES ");
-	for (r = 0; r < 1 << k; r++) {
+	for (r = 0; r < rows; r++) {
 		v = 4 + 4 * r;
 		off += (size_t)snprintf(sql + off, sizeof(sql) - off,
 		    "%s(?1, ?%d, ?%d, ?%d, ?%d, ?2, ?3)", r > 0 ? ", " : "",
 		    v, v + 1, v + 2, v + 3);
 	}
-	return store_prepare(s, &ls->st[SLOT_POST + k], sql, err);
+	return store_prepare(s, &ls->st[slot], sql, err);
 }
 
-/* Insert lines[0..n) as the message's lines first..first+n-1. */
+/* Bind lines[0..rows) as the message's lines first.. and step st. */
 static int
-insert_lines(struct store *s, const struct cycle_msg *m,
-    const struct pline *lines, int first, int n, const char *currency,
+insert_rows(struct store *s, sqlite3_stmt *st, const struct cycle_msg *m,
+    const struct pline *lines, int first, int rows, const char *currency,
     int64_t at, char *reason, size_t len)
 {
-	struct spool_error err;
 	const struct pline *p;
-	sqlite3_stmt *st;
-	int k, r, v;
+	int r, v;
 
+	sqlite3_bind_int64(st, 1, m->work->id);
+	if (currency[0] != '\0')
+		sqlite3_bind_text(st, 2, currency, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, at);
+	for (r = 0; r < rows; r++) {
+		p = &lines[r];
+		v = 4 + 4 * r;
+		sqlite3_bind_int(st, v, first + r);
+		sqlite3_bind_text(st, v + 1, p->acct != NULL ? p->acct :
+		    p->buf, (int)p->acctlen, SQLITE_STATIC);
+		sqlite3_bind_int64(st, v + 2, p->debit);
+		sqlite3_bind_int64(st, v + 3, p->credit);
+	}
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sqlfail(s, st, reason, len);
+		sqlite3_clear_bindings(st);
+		return -1;
+	}
+	/* Nothing of this message stays bound. */
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return 0;
+}
+
+/* Insert the n lines of a posting. */
+static int
+insert_lines(struct store *s, const struct cycle_msg *m,
+    const struct pline *lines, int n, const char *currency, int64_t at,
+    char *reason, size_t len)
+{
+	struct spool_error err;
+	struct ledger_stmts *ls;
+	sqlite3_stmt *st;
+	int k, first = 1;
+
+	ls = store_part(s, &ledger_part, sizeof(*ls), ledger_fini, &err);
+	if (ls == NULL)
+		goto fail;
+	if (n == ls->last)
+		ls->run++;
+	else {
+		ls->last = n;
+		ls->run = 1;
+	}
+	/* Worth it when the binary split takes more than one INSERT. */
+	if (n != ls->exact && ls->run >= EXACT_AFTER && n <= EXACT_MAX &&
+	    (n > POST_MAX || (n & (n - 1)) != 0)) {
+		sqlite3_finalize(ls->st[SLOT_EXACT]);
+		ls->st[SLOT_EXACT] = NULL;
+		ls->exact = n;
+	}
+	if (n == ls->exact) {
+		if ((st = posting_stmt(s, ls, SLOT_EXACT, n, &err)) == NULL) {
+			ls->exact = 0;
+			goto fail;
+		}
+		return insert_rows(s, st, m, lines, first, n, currency, at,
+		    reason, len);
+	}
 	for (k = POST_SIZES - 1; k >= 0; k--) {
 		if (n < 1 << k)
 			continue;
-		if ((st = posting_stmt(s, k, &err)) == NULL) {
-			snprintf(reason, len, "%s", err.msg);
-			return -1;
-		}
-		while (n >= 1 << k) {
-			sqlite3_bind_int64(st, 1, m->work->id);
-			if (currency[0] != '\0')
-				sqlite3_bind_text(st, 2, currency, -1,
-				    SQLITE_STATIC);
-			sqlite3_bind_int64(st, 3, at);
-			for (r = 0; r < 1 << k; r++) {
-				p = &lines[first - 1 + r];
-				v = 4 + 4 * r;
-				sqlite3_bind_int(st, v, first + r);
-				sqlite3_bind_text(st, v + 1, p->acct != NULL ?
-				    p->acct : p->buf, (int)p->acctlen,
-				    SQLITE_STATIC);
-				sqlite3_bind_int64(st, v + 2, p->debit);
-				sqlite3_bind_int64(st, v + 3, p->credit);
-			}
-			if (sqlite3_step(st) != SQLITE_DONE) {
-				sqlfail(s, st, reason, len);
-				sqlite3_clear_bindings(st);
+		if ((st = posting_stmt(s, ls, SLOT_POST + k, 1 << k,
+		    &err)) == NULL)
+			goto fail;
+		for (; n >= 1 << k; n -= 1 << k, first += 1 << k)
+			if (insert_rows(s, st, m, lines + first - 1, first,
+			    1 << k, currency, at, reason, len) == -1)
 				return -1;
-			}
-			/* Nothing of this message stays bound. */
-			sqlite3_reset(st);
-			sqlite3_clear_bindings(st);
-			first += 1 << k;
-			n -= 1 << k;
-		}
 	}
 	return 0;
+fail:
+	snprintf(reason, len, "%s", err.msg);
+	return -1;
 }
 
 #define POST_STACK	32	/* lines kept on the stack; more on the heap */
@@ -474,7 +518,7 @@ financial_posting(struct store *s, const struct cycle_msg *m,
 		    PRId64 " != credits %" PRId64, debits, credits);
 		goto out;
 	}
-	rc = insert_lines(s, m, lines, 1, n, currency, store_now_ms(), reason,
+	rc = insert_lines(s, m, lines, n, currency, store_now_ms(), reason,
 	    len) == -1 ? CYCLE_TEMPORARY : CYCLE_OK;
 out:
 	if (lines != stack)

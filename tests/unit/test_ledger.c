@@ -238,36 +238,70 @@ test_rows(void **state)
 	    "1 4000 100 0 -\n2 1200 0 100 -");
 }
 
-/* Postings of 1 to 70 lines: every split into INSERTs, and more lines
+/*
+ * A balanced posting of n lines (n - 1 debits A1.. of 1.., a credit B of
+ * their sum) and the rows it should give; line 35's Account in pieces.
+ */
+static void
+posting_of(int n, char *body, size_t blen, char *want, size_t wlen)
+{
+	char acct[64];
+	size_t bo = 0, wo = 0;
+	int i;
+
+	for (i = 1; i < n; i++) {
+		if (i == 35)
+			snprintf(acct, sizeof(acct), "A<!-- -->%d", i);
+		else
+			snprintf(acct, sizeof(acct), "A%d", i);
+		bo += (size_t)snprintf(body + bo, blen - bo, "<Line><Account>%s"
+		    "</Account><Debit>%d</Debit></Line>", acct, i);
+		wo += (size_t)snprintf(want + wo, wlen - wo, "%d A%d %d 0 -\n",
+		    i, i, i);
+	}
+	bo += (size_t)snprintf(body + bo, blen - bo, "<Line><Account>B"
+	    "</Account><Credit>%d</Credit></Line>", n * (n - 1) / 2);
+	wo += (size_t)snprintf(want + wo, wlen - wo, "%d B 0 %d -", n,
+	    n * (n - 1) / 2);
+	assert_true(bo < blen && wo < wlen);
+}
+
+/* Postings of 2 to 70 lines: every split into INSERTs, and more lines
  * than are kept on the stack, one Account in pieces on the heap. */
 static void
 test_many_lines(void **state)
 {
 	struct env *e = *state;
-	char body[16384], want[8192], acct[64];
-	size_t bo, wo;
-	int n, i;
+	char body[16384], want[8192];
+	int n;
 
 	for (n = 2; n <= 70; n++) {
-		bo = wo = 0;
-		for (i = 1; i < n; i++) {
-			if (i == 35)
-				snprintf(acct, sizeof(acct), "A<!-- -->%d", i);
-			else
-				snprintf(acct, sizeof(acct), "A%d", i);
-			bo += (size_t)snprintf(body + bo, sizeof(body) - bo,
-			    "<Line><Account>%s</Account><Debit>%d</Debit>"
-			    "</Line>", acct, i);
-			wo += (size_t)snprintf(want + wo, sizeof(want) - wo,
-			    "%d A%d %d 0 -\n", i, i, i);
-		}
-		bo += (size_t)snprintf(body + bo, sizeof(body) - bo,
-		    "<Line><Account>B</Account><Credit>%d</Credit></Line>",
-		    n * (n - 1) / 2);
-		snprintf(want + wo, sizeof(want) - wo, "%d B 0 %d -", n,
-		    n * (n - 1) / 2);
-		assert_true(bo < sizeof(body));
+		posting_of(n, body, sizeof(body), want, sizeof(want));
 		expect_ok(e, body, want);
+	}
+}
+
+/*
+ * Many postings in a row with the same count get an INSERT of their own
+ * (after 32): the rows are the same before, with and after it, and when
+ * the count changes, and for counts it is not made for.
+ */
+static void
+test_same_counts(void **state)
+{
+	static const struct { int n, times; } runs[] = {
+		{ 26, 40 }, { 32, 40 }, { 26, 3 }, { 70, 40 }, { 16, 35 },
+		{ 3, 40 }, { 32, 2 }, { 3, 1 },
+	};
+	struct env *e = *state;
+	char body[16384], want[8192];
+	size_t i;
+	int t;
+
+	for (i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+		posting_of(runs[i].n, body, sizeof(body), want, sizeof(want));
+		for (t = 0; t < runs[i].times; t++)
+			expect_ok(e, body, want);
 	}
 }
 
@@ -391,6 +425,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_lines, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_same_counts, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_bad_amounts, setup,
 		    teardown),
