@@ -181,6 +181,24 @@ count_rows(struct env *e)
 	return n;
 }
 
+/* The times (at) of the last message's lines: how many different. */
+static int
+count_times(struct env *e)
+{
+	sqlite3_stmt *st;
+	int n;
+
+	assert_int_equal(sqlite3_prepare_v2(e->store.db, "SELECT count("
+	    "DISTINCT at) FROM ledger_postings WHERE message = (SELECT "
+	    "max(message) FROM ledger_postings) AND at > 0", -1, &st, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* The posting is applied, its rows are want, all of one time. */
 static void
 expect_ok(struct env *e, const char *body, const char *want)
 {
@@ -189,6 +207,7 @@ expect_ok(struct env *e, const char *body, const char *want)
 	assert_int_equal(post(e, body, reason, sizeof(reason)), CYCLE_OK);
 	rows(e, got, sizeof(got));
 	assert_string_equal(got, want);
+	assert_int_equal(count_times(e), 1);
 }
 
 static void
