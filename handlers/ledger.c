@@ -19,6 +19,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "handler.h"
@@ -82,11 +83,30 @@ const struct store_component ledger_component = {
 	(int)(sizeof(ledger_migrations) / sizeof(ledger_migrations[0])),
 };
 
-/* The ledger's own statements on a store (store_part()). */
-enum { SLOT_STOCK, SLOT_UPSERT, SLOT_MOVE, SLOT_POSTING, SLOT_COUNT };
+/*
+ * The ledger's own statements on a store (store_part()). A posting's
+ * lines go in by multi-row INSERTs, as few as it takes: one statement
+ * per row would pay sqlite's per-statement work (start, statement
+ * journal of the pages it touches, halt, reset) once per line. The
+ * INSERTs of 1, 2, 4, 8 and 16 rows (SLOT_POST + k: 1 << k rows) take
+ * any count, in binary; when EXACT_AFTER postings in a row had the same
+ * count n (up to EXACT_MAX), SLOT_EXACT becomes the INSERT of n rows,
+ * one statement a posting while the counts stay the same (bounded: at
+ * most one prepare per EXACT_AFTER postings, and one statement kept).
+ */
+#define POST_SIZES	5		/* rows 1, 2, 4, 8, 16 */
+#define POST_MAX	(1 << (POST_SIZES - 1))
+#define EXACT_MAX	64
+#define EXACT_AFTER	32
+
+enum { SLOT_STOCK, SLOT_UPSERT, SLOT_MOVE, SLOT_EXACT, SLOT_POST,
+	SLOT_COUNT = SLOT_POST + POST_SIZES };
 
 struct ledger_stmts {
 	sqlite3_stmt	*st[SLOT_COUNT];
+	int		 exact;		/* rows of SLOT_EXACT's INSERT, or 0 */
+	int		 last;		/* lines of the last posting inserted */
+	int		 run;		/* postings in a row with that many */
 };
 
 static const char ledger_part;	/* its key */
@@ -271,16 +291,194 @@ stock_transfer(struct store *s, const struct cycle_msg *m, xmlNodePtr body,
 	return CYCLE_OK;
 }
 
+/* A posting line, read once and kept from the check to the INSERT. */
+struct pline {
+	const char	*acct;		/* in the document, or NULL: in buf */
+	size_t		 acctlen;
+	int64_t		 debit, credit;
+	char		 buf[NAME_MAX_LEN];
+};
+
+/*
+ * Line n of a posting into p: its first Account, Debit and Credit (as
+ * xb_child() finds them) in one walk over its children. The checks and
+ * reasons, in their order, are those of xb_need_text() and xb_int64().
+ */
+static int
+posting_line(xmlNodePtr line, int n, struct pline *p, char *reason,
+    size_t len)
+{
+	xmlNodePtr c, acct = NULL, dn = NULL, cn = NULL;
+	const char *name, *a;
+	int hd = 0, hc = 0;
+
+	for (c = line->children; c != NULL; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		name = (const char *)c->name;
+		if (acct == NULL && strcmp(name, "Account") == 0)
+			acct = c;
+		else if (dn == NULL && strcmp(name, "Debit") == 0)
+			dn = c;
+		else if (cn == NULL && strcmp(name, "Credit") == 0)
+			cn = c;
+	}
+	if (acct == NULL) {
+		snprintf(reason, len, "Account is missing");
+		return -1;
+	}
+	if (xb_node_text(acct, "Account", p->buf, sizeof(p->buf), &a,
+	    &p->acctlen, reason, len) == -1)
+		return -1;
+	if (p->acctlen == 0) {
+		snprintf(reason, len, "Account is empty");
+		return -1;
+	}
+	p->acct = a == p->buf ? NULL : a;
+	p->debit = p->credit = 0;
+	if ((dn != NULL && (hd = xb_node_int64(dn, "Debit", &p->debit,
+	    reason, len)) == -1) ||
+	    (cn != NULL && (hc = xb_node_int64(cn, "Credit", &p->credit,
+	    reason, len)) == -1))
+		return -1;
+	if (hd + hc != 1 || p->debit < 0 || p->credit < 0) {
+		snprintf(reason, len, "posting line %d (account %.*s) needs "
+		    "one non-negative Debit or Credit", n, (int)p->acctlen, a);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The INSERT of rows rows into slot (taken as it is when prepared: left
+ * reset and cleared by insert_lines()): ?1 message, ?2 currency, ?3 at,
+ * then four a row (line, account, debit, credit).
+ */
+static sqlite3_stmt *
+posting_stmt(struct store *s, struct ledger_stmts *ls, int slot, int rows,
+    struct spool_error *err)
+{
+	char sql[128 + EXACT_MAX * 40];
+	size_t off;
+	int r, v;
+
+	if (ls->st[slot] != NULL)
+		return ls->st[slot];
+	off = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO ledger_postings "
+	    "(message, line, account, debit, credit, currency, at) VALUES ");
+	for (r = 0; r < rows; r++) {
+		v = 4 + 4 * r;
+		off += (size_t)snprintf(sql + off, sizeof(sql) - off,
+		    "%s(?1, ?%d, ?%d, ?%d, ?%d, ?2, ?3)", r > 0 ? ", " : "",
+		    v, v + 1, v + 2, v + 3);
+	}
+	return store_prepare(s, &ls->st[slot], sql, err);
+}
+
+/* Bind lines[0..rows) as the message's lines first.. and step st. */
+static int
+insert_rows(struct store *s, sqlite3_stmt *st, const struct cycle_msg *m,
+    const struct pline *lines, int first, int rows, const char *currency,
+    int64_t at, char *reason, size_t len)
+{
+	const struct pline *p;
+	int r, v;
+
+	sqlite3_bind_int64(st, 1, m->work->id);
+	if (currency[0] != '\0')
+		sqlite3_bind_text(st, 2, currency, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, at);
+	for (r = 0; r < rows; r++) {
+		p = &lines[r];
+		v = 4 + 4 * r;
+		sqlite3_bind_int(st, v, first + r);
+		sqlite3_bind_text(st, v + 1, p->acct != NULL ? p->acct :
+		    p->buf, (int)p->acctlen, SQLITE_STATIC);
+		sqlite3_bind_int64(st, v + 2, p->debit);
+		sqlite3_bind_int64(st, v + 3, p->credit);
+	}
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sqlfail(s, st, reason, len);
+		sqlite3_clear_bindings(st);
+		return -1;
+	}
+	/* Nothing of this message stays bound. */
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return 0;
+}
+
+/* Insert the n lines of a posting. */
+static int
+insert_lines(struct store *s, const struct cycle_msg *m,
+    const struct pline *lines, int n, const char *currency, int64_t at,
+    char *reason, size_t len)
+{
+	struct spool_error err;
+	struct ledger_stmts *ls;
+	sqlite3_stmt *st;
+	int k, first = 1;
+
+	ls = store_part(s, &ledger_part, sizeof(*ls), ledger_fini, &err);
+	if (ls == NULL)
+		goto fail;
+	if (n == ls->last)
+		ls->run++;
+	else {
+		ls->last = n;
+		ls->run = 1;
+	}
+	/* Worth it when the binary split takes more than one INSERT. */
+	if (n != ls->exact && ls->run >= EXACT_AFTER && n <= EXACT_MAX &&
+	    (n > POST_MAX || (n & (n - 1)) != 0)) {
+		sqlite3_finalize(ls->st[SLOT_EXACT]);
+		ls->st[SLOT_EXACT] = NULL;
+		ls->exact = n;
+	}
+	if (n == ls->exact) {
+		if ((st = posting_stmt(s, ls, SLOT_EXACT, n, &err)) == NULL) {
+			ls->exact = 0;
+			goto fail;
+		}
+		return insert_rows(s, st, m, lines, first, n, currency, at,
+		    reason, len);
+	}
+	for (k = POST_SIZES - 1; k >= 0; k--) {
+		if (n < 1 << k)
+			continue;
+		if ((st = posting_stmt(s, ls, SLOT_POST + k, 1 << k,
+		    &err)) == NULL)
+			goto fail;
+		for (; n >= 1 << k; n -= 1 << k, first += 1 << k)
+			if (insert_rows(s, st, m, lines + first - 1, first,
+			    1 << k, currency, at, reason, len) == -1)
+				return -1;
+	}
+	return 0;
+fail:
+	snprintf(reason, len, "%s", err.msg);
+	return -1;
+}
+
+#define POST_STACK	32	/* lines kept on the stack; more on the heap */
+
+/*
+ * Each line is read once, in place (xb_node_text()), checked, and kept
+ * until the whole posting has balanced; then the lines go in, all with
+ * the same `at' (the time the posting was written).
+ */
+
 static enum cycle_result
 financial_posting(struct store *s, const struct cycle_msg *m,
     xmlNodePtr body, char *reason, size_t len)
 {
-	struct spool_error err;
-	char currency[16], account[NAME_MAX_LEN];
-	int64_t debits = 0, credits = 0, d, c;
+	struct pline stack[POST_STACK], *lines = stack, *nl;
+	char currency[16];
+	int64_t debits = 0, credits = 0;
+	enum cycle_result rc = CYCLE_PERMANENT;
 	xmlNodePtr line;
-	sqlite3_stmt *st;
-	int n = 0, hd, hc;
+	size_t cap = POST_STACK;
+	int n = 0;
 
 	if (xb_text(body, "Currency", currency, sizeof(currency), reason,
 	    len) == -1)
@@ -288,68 +486,44 @@ financial_posting(struct store *s, const struct cycle_msg *m,
 	/* First check the whole posting, then write it. */
 	for (line = xb_child(body, "Line"); line != NULL;
 	    line = xb_next(line, "Line")) {
-		n++;
-		if (xb_need_text(line, "Account", account, sizeof(account),
-		    reason, len) == -1)
-			return CYCLE_PERMANENT;
-		d = c = 0;
-		if ((hd = xb_int64(line, "Debit", &d, reason, len)) == -1 ||
-		    (hc = xb_int64(line, "Credit", &c, reason, len)) == -1)
-			return CYCLE_PERMANENT;
-		if (hd + hc != 1 || d < 0 || c < 0) {
-			snprintf(reason, len, "posting line %d (account %s) "
-			    "needs one non-negative Debit or Credit", n,
-			    account);
-			return CYCLE_PERMANENT;
+		if ((size_t)n == cap) {
+			nl = lines == stack ? malloc(2 * cap * sizeof(*nl)) :
+			    realloc(lines, 2 * cap * sizeof(*nl));
+			if (nl == NULL) {
+				snprintf(reason, len, "out of memory");
+				rc = CYCLE_TEMPORARY;
+				goto out;
+			}
+			if (lines == stack)
+				memcpy(nl, stack, sizeof(stack));
+			lines = nl;
+			cap *= 2;
 		}
-		if (__builtin_add_overflow(debits, d, &debits) ||
-		    __builtin_add_overflow(credits, c, &credits)) {
+		if (posting_line(line, n + 1, &lines[n], reason, len) == -1)
+			goto out;
+		if (__builtin_add_overflow(debits, lines[n].debit, &debits) ||
+		    __builtin_add_overflow(credits, lines[n].credit,
+		    &credits)) {
 			snprintf(reason, len, "posting amounts overflow");
-			return CYCLE_PERMANENT;
+			goto out;
 		}
+		n++;
 	}
 	if (n == 0) {
 		snprintf(reason, len, "FinancialPosting has no Line");
-		return CYCLE_PERMANENT;
+		goto out;
 	}
 	if (debits != credits) {
 		snprintf(reason, len, "posting does not balance: debits %"
 		    PRId64 " != credits %" PRId64, debits, credits);
-		return CYCLE_PERMANENT;
+		goto out;
 	}
-	st = ledger_stmt(s, SLOT_POSTING, "INSERT INTO ledger_postings "
-	    "(message, line, account, debit, credit, currency, at) VALUES "
-	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7)", &err);
-	if (st == NULL) {
-		snprintf(reason, len, "%s", err.msg);
-		return CYCLE_TEMPORARY;
-	}
-	n = 0;
-	for (line = xb_child(body, "Line"); line != NULL;
-	    line = xb_next(line, "Line")) {
-		n++;
-		d = c = 0;
-		xb_text(line, "Account", account, sizeof(account), reason, len);
-		xb_int64(line, "Debit", &d, reason, len);
-		xb_int64(line, "Credit", &c, reason, len);
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-		sqlite3_bind_int64(st, 1, m->work->id);
-		sqlite3_bind_int(st, 2, n);
-		sqlite3_bind_text(st, 3, account, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 4, d);
-		sqlite3_bind_int64(st, 5, c);
-		if (currency[0] != '\0')
-			sqlite3_bind_text(st, 6, currency, -1,
-			    SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 7, store_now_ms());
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			sqlfail(s, st, reason, len);
-			return CYCLE_TEMPORARY;
-		}
-	}
-	sqlite3_reset(st);
-	return CYCLE_OK;
+	rc = insert_lines(s, m, lines, n, currency, store_now_ms(), reason,
+	    len) == -1 ? CYCLE_TEMPORARY : CYCLE_OK;
+out:
+	if (lines != stack)
+		free(lines);
+	return rc;
 }
 
 static enum cycle_result

@@ -28,5 +28,17 @@ int		xb_need_text(xmlNodePtr parent, const char *name, char *buf,
 /* An integer child (decimal, optional sign): 1 found, 0 absent, -1 bad. */
 int		xb_int64(xmlNodePtr parent, const char *name, int64_t *out,
 		    char *reason, size_t reasonlen);
+/*
+ * The same on an element already found (name is for the reasons):
+ * xb_node_text() sets *s, *slen to the trimmed text, not NUL-terminated,
+ * in the document (valid while it is) or, when the element's text is
+ * in pieces, copied into buf; 1, or -1 as xb_text() (too long when
+ * *slen would be len or more). xb_node_int64(): 1, or -1 as xb_int64().
+ */
+int		xb_node_text(xmlNodePtr n, const char *name, char *buf,
+		    size_t len, const char **s, size_t *slen, char *reason,
+		    size_t reasonlen);
+int		xb_node_int64(xmlNodePtr n, const char *name, int64_t *out,
+		    char *reason, size_t reasonlen);
 
 #endif
