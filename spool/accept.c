@@ -207,6 +207,43 @@ accept_message(struct accept_ctx *c, const struct accept_src *src,
 	return ret;
 }
 
+/*
+ * The row just inserted from m, as store_work_get() would read it back
+ * (store_insert() binds the numbers only in a transaction); NULL when
+ * memory runs out (then it is read back).
+ */
+static struct store_work *
+work_of(const struct store_newmsg *m, int64_t id)
+{
+	struct store_work *w;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return NULL;
+	w->id = id;
+	w->state = m->state;
+	if (m->transaction_id != NULL) {
+		w->sender_seq = m->sender_seq;
+		w->receiver_seq = m->receiver_seq;
+	}
+	if (m->sha256 != NULL) {
+		memcpy(w->sha256, m->sha256, sizeof(w->sha256));
+		w->has_sha256 = true;
+	}
+	w->test = m->test;
+	if ((w->partner = strdup(m->partner)) == NULL ||
+	    (w->file_name = strdup(m->file_name)) == NULL ||
+	    (m->type != NULL && (w->type = strdup(m->type)) == NULL) ||
+	    (m->transaction_id != NULL &&
+	    (w->transaction_id = strdup(m->transaction_id)) == NULL) ||
+	    (m->dialect != NULL && (w->dialect = strdup(m->dialect)) ==
+	    NULL)) {
+		store_work_free(w);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
 int
 accept_record(struct accept_ctx *c, const struct accept_src *src,
     size_t len, const uint8_t *sha, struct accept_check *k,
@@ -333,9 +370,11 @@ accept_record(struct accept_ctx *c, const struct accept_src *src,
 		log_debug("event=accept %s id=%" PRId64 " type=%s state=%s",
 		    o->logid, o->id, LOG_Q(m.type), spool_state_name(m.state));
 	ret = 0;
-	/* Ready: its document for the one pass (accept_apply.c). */
+	/* Ready: its document and its row for the one pass
+	 * (accept_apply.c), which then reads neither back. */
 	if (m.state == ST_QUEUE && src->bundle == NULL && ri->native &&
 	    (o->parsed = malloc(sizeof(*o->parsed))) != NULL) {
+		o->work = work_of(&m, o->id);
 		*o->parsed = *msg;
 		memset(msg, 0, sizeof(*msg));
 	}
@@ -599,6 +638,11 @@ move_one(struct accept_ctx *c, const struct accept_file *f,
 static void
 free_parsed(struct outcome *o)
 {
+	if (o->work != NULL) {
+		store_work_free(o->work);
+		free(o->work);
+		o->work = NULL;
+	}
 	if (o->parsed == NULL)
 		return;
 	msg_free(o->parsed);
@@ -697,6 +741,7 @@ accept_batch(struct accept_ctx *c, const struct accept_apply *apply,
 			free(out[i].parsed);
 			out[i].parsed = NULL;
 		}
+		free_parsed(&out[i]);	/* its work record, if not taken */
 		if (src != NULL)
 			src->put(src->arg, p);
 		else

@@ -218,7 +218,13 @@ accept_pass_apply(struct accept_pass *p, struct outcome *out, size_t nout,
 		return 0;
 	it = &c->items[c->n];
 	memset(it, 0, sizeof(*it));
-	if ((rc = store_work_get(c->ctx->store, o->id, &it->w, err)) != 1) {
+	if (o->work != NULL) {
+		/* Its row as acceptance wrote it: not read back. */
+		it->w = *o->work;
+		free(o->work);
+		o->work = NULL;
+	} else if ((rc = store_work_get(c->ctx->store, o->id, &it->w,
+	    err)) != 1) {
 		if (rc == 0)
 			spool_seterr(err, "message %" PRId64 " is gone",
 			    o->id);

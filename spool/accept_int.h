@@ -12,6 +12,8 @@
 #include "digest.h"
 #include "message.h"
 
+struct store_work;	/* store_cycle.h */
+
 /* What became of one file (or bundle entry), between COMMIT and the
  * move. */
 struct outcome {
@@ -29,6 +31,8 @@ struct outcome {
 	int64_t		 batch;		/* its batch ID */
 	struct msg	*parsed;	/* ready: its document, for the one
 					   pass (accept_apply.c); or NULL */
+	struct store_work *work;	/* ... and its row as the store has
+					   it (not read back); or NULL */
 	bool		 applied;	/* applied by the one pass: state is
 					   its outcome, logged there */
 	char		 file_name[SPOOLDIR_NAME_MAX + 1];
