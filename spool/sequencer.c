@@ -270,14 +270,14 @@ seq_release(struct store *s, const char *partner, const char *tx,
 	}
 	if (store_tx_advance(s, partner, tx, seq, err) == -1)
 		return -1;
-	rc = store_parked(s, partner, tx, seq + 1, next, err);
+	/* One look-up finds the successor, or a later one parked. */
+	rc = store_parked_after(s, partner, tx, seq, next, err);
 	if (rc == -1)
 		return -1;
-	if (rc == 0) {
+	if (rc == 0 || next->sender_seq != seq + 1) {
 		/* No successor yet: a gap is open while later ones wait. */
-		rc = store_tx_has_parked(s, partner, tx, seq, err);
-		if (rc == -1)
-			return -1;
+		if (rc == 1)
+			store_work_free(next);
 		return store_tx_set_gap(s, partner, tx, rc, err) == -1 ? -1 : 0;
 	}
 	/* The gap, if there was one, closes. */

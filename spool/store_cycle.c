@@ -43,7 +43,6 @@ enum {
 	CQ_GAP_CLOSE,
 	CQ_NEXT_DUE,
 	CQ_ATTEMPT_LOG,
-	CQ_HAS_PARKED,
 	CQ_GET,
 	CQ_WAIT,
 	CQ_WAITING,
@@ -123,8 +122,8 @@ static const char *sql[CQ_COUNT] = {
 	 * processed one would make a cycle quadratic in the parked count.
 	 */
 	[CQ_PARKED] = "SELECT " WORK_COLS " FROM messages WHERE partner = ?1 "
-	    "AND transaction_id = ?2 AND sender_seq = ?3 AND " TX_SEQ_INDEX
-	    " AND state = 'parked'",
+	    "AND transaction_id = ?2 AND sender_seq > ?3 AND " TX_SEQ_INDEX
+	    " AND state = 'parked' ORDER BY sender_seq LIMIT 1",
 	[CQ_DONE] = "UPDATE messages SET state = 'done', attempts = attempts "
 	    "+ 1, next_attempt_at = NULL, reason = NULL, updated_at = ?2 "
 	    "WHERE id = ?1",
@@ -159,9 +158,6 @@ static const char *sql[CQ_COUNT] = {
 	    "gap_alerted = 0 WHERE partner = ?1 AND transaction_id = ?2",
 	[CQ_NEXT_DUE] = "SELECT min(next_attempt_at) FROM messages WHERE "
 	    "state = 'deferred' AND waiting = 0",
-	[CQ_HAS_PARKED] = "SELECT 1 FROM messages WHERE partner = ?1 AND "
-	    "transaction_id = ?2 AND sender_seq > ?3 AND " TX_SEQ_INDEX
-	    " AND state = 'parked' LIMIT 1",
 	[CQ_ATTEMPT_LOG] = "SELECT attempt, started_at, outcome, error FROM "
 	    "attempts WHERE message = ?1 ORDER BY attempt",
 };
@@ -308,10 +304,10 @@ work_at(struct store *s, int id, const char *partner, const char *tx,
 }
 
 int
-store_parked(struct store *s, const char *partner, const char *tx,
-    int64_t seq, struct store_work *w, struct spool_error *err)
+store_parked_after(struct store *s, const char *partner, const char *tx,
+    int64_t after, struct store_work *w, struct spool_error *err)
 {
-	return work_at(s, CQ_PARKED, partner, tx, seq, w, err);
+	return work_at(s, CQ_PARKED, partner, tx, after, w, err);
 }
 
 /*
@@ -470,23 +466,6 @@ store_tx_set_gap(struct store *s, const char *partner, const char *tx,
 	if (open)
 		sqlite3_bind_int64(st, 3, store_now_ms());
 	return store_step_done(s, st, err);
-}
-
-int
-store_tx_has_parked(struct store *s, const char *partner, const char *tx,
-    int64_t after, struct spool_error *err)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((st = stmt(s, CQ_HAS_PARKED, err)) == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, after);
-	rc = store_row(s, st, err);
-	sqlite3_reset(st);
-	return rc;
 }
 
 /* A query of one nullable integer: 1 with *v set, 0 when NULL, -1. */

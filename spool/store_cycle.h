@@ -34,9 +34,14 @@ void	store_work_free(struct store_work *);
 /* Ready messages (queue/, and deferred/ ones due at now), oldest first. */
 int	store_ready(struct store *, int64_t now, size_t max,
 	    struct store_work **, size_t *n, struct spool_error *);
-/* The parked message with this number, if any: 1 found, 0 not, -1. */
-int	store_parked(struct store *, const char *partner, const char *tx,
-	    int64_t seq, struct store_work *, struct spool_error *);
+/*
+ * The first parked message after number `after' (the successor when its
+ * sender_seq is after + 1; a later one means a gap), if any: 1 found, 0
+ * not, -1.
+ */
+int	store_parked_after(struct store *, const char *partner,
+	    const char *tx, int64_t after, struct store_work *,
+	    struct spool_error *);
 
 int	store_mark_done(struct store *, int64_t id, struct spool_error *);
 int	store_mark_deferred(struct store *, int64_t id, int64_t next_at,
@@ -53,9 +58,6 @@ int	store_tx_advance(struct store *, const char *partner, const char *tx,
 /* A gap is open (the next number is missing, later ones parked) or not. */
 int	store_tx_set_gap(struct store *, const char *partner, const char *tx,
 	    int open, struct spool_error *);
-/* Does the transaction have parked messages after number `after'? */
-int	store_tx_has_parked(struct store *, const char *partner,
-	    const char *tx, int64_t after, struct spool_error *);
 /* Earliest next_attempt_at of deferred messages: 1 found, 0 none. */
 int	store_next_due(struct store *, int64_t *at, struct spool_error *);
 /* All attempts' errors of a message, one per line, for a .reason file. */
