@@ -332,8 +332,9 @@ accept_record(struct accept_ctx *c, const struct accept_src *src,
 		break;
 	}
 	if (m.transaction_id != NULL && m.duplicate_of == 0) {
-		if (store_tx_ensure(c->store, src->partner, m.transaction_id,
-		    err) == -1)
+		/* Its row, unless the sequencer just read it. */
+		if (!sr.tx_row && store_tx_ensure(c->store, src->partner,
+		    m.transaction_id, err) == -1)
 			goto out;
 		if (m.state == ST_PARKED && store_tx_note_gap(c->store,
 		    src->partner, m.transaction_id, err) == -1)

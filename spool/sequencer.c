@@ -106,8 +106,10 @@ classify_tx(struct store *s, const char *partner, const struct msg_header *h,
 	uint8_t psha[32];
 	int rc;
 
-	if (store_tx_next(s, partner, h->transaction_id, &r->next, err) == -1)
+	if ((rc = store_tx_next(s, partner, h->transaction_id, &r->next,
+	    err)) == -1)
 		return -1;
+	r->tx_row = rc == 1;
 	rc = store_find_seq(s, partner, h->transaction_id, h->sender_seq,
 	    &ref, err);
 	if (rc == -1)

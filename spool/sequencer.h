@@ -42,6 +42,8 @@ struct seq_result {
 	bool			 purged;	/* ... of a purged message,
 						 * known by its tombstone */
 	int64_t			 next;		/* the transaction's next */
+	bool			 tx_row;	/* ... read from its row (else
+						   it has none yet) */
 	char			 reason[SPOOL_ERRLEN];	/* SEQ_CONFLICT; for
 							   SEQ_PARKED what it
 							   waits for */
