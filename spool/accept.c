@@ -347,7 +347,13 @@ accept_record(struct accept_ctx *c, const struct accept_src *src,
 	}
 	m.id = o->id;
 	m.file_name = o->file_name;
-	if (store_insert(c->store, &m, &o->id, err) == -1)
+	if (o->may_defer && m.state == ST_QUEUE && src->bundle == NULL &&
+	    ri->native && sr.pair[0] == '\0' && sr.after == NULL) {
+		/* Ready: the one pass writes its row, done at once when it
+		 * applies it (accept_pass_apply()), before anything else. */
+		o->m = m;
+		o->pending = true;
+	} else if (store_insert(c->store, &m, &o->id, err) == -1)
 		goto out;
 	if ((sr.pair[0] != '\0' || sr.after != NULL) &&
 	    store_order_set(c->store, o->id, sr.pair[0] != '\0' ? sr.pair :
@@ -438,13 +444,14 @@ accept_special(struct accept_ctx *c, const struct accept_file *f,
 static int
 accept_one(struct accept_ctx *c, const struct accept_file *f,
     struct accept_prep *p, struct outcome *o, int64_t *next_id,
-    struct accept_stats *stats, struct spool_error *err)
+    bool may_defer, struct accept_stats *stats, struct spool_error *err)
 {
 	struct accept_src src;
 	struct store_msgref ref;
 	int rc;
 
 	memset(o, 0, sizeof(*o));
+	o->may_defer = may_defer;
 	o->state = -1;
 	o->fd = -1;
 	o->id = (*next_id)++;
@@ -722,8 +729,8 @@ accept_batch(struct accept_ctx *c, const struct accept_apply *apply,
 			p = &local;
 			accept_prepare(c, &files[i], p);
 		}
-		rc = accept_one(c, &files[i], p, &out[i], &next_id, stats,
-		    err);
+		rc = accept_one(c, &files[i], p, &out[i], &next_id,
+		    pass != NULL, stats, err);
 		if (rc == 0) {
 			if (out[i].buf != NULL &&
 			    out[i].len > HOLD_MAX - held) {

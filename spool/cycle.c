@@ -340,8 +340,9 @@ succeed(struct cycle *c, struct item *it, struct spool_error *err)
 	struct store *s = c->ctx->store;
 
 	/* The success is the row's (done, attempts, updated_at): only a
-	 * failed attempt has a row of its own (v_attempts shows both). */
-	if (store_mark_done(s, it->w.id, err) == -1)
+	 * failed attempt has a row of its own (v_attempts shows both). A
+	 * row written done already (cycle_apply_fresh()) needs no more. */
+	if (!it->fresh && store_mark_done(s, it->w.id, err) == -1)
 		return -1;
 	if (it->stale && store_msg_mark_stale(s, it->w.id, err) == -1)
 		return -1;
@@ -530,6 +531,44 @@ int
 cycle_apply_item(struct cycle *c, size_t i, struct spool_error *err)
 {
 	return chunk_replay(c, i, i + 1, err);
+}
+
+int
+cycle_apply_fresh(struct cycle *c, size_t i,
+    int (*record)(void *, bool, struct spool_error *), void *arg,
+    struct spool_error *err)
+{
+	struct store *s = c->ctx->store;
+	struct item *it = &c->items[i];
+	enum cycle_result r;
+
+	if (store_savepoint(s, "spoold_msg", err) == -1)
+		return -1;
+	/* Its row, done: what succeed() would make of it. */
+	it->fresh = true;
+	if (record(arg, true, err) == -1)
+		return -1;
+	r = call_handler(c, it);
+	if (r == CYCLE_OK) {
+		if (succeed(c, it, err) == -1 ||
+		    store_release(s, "spoold_msg", err) == -1)
+			return -1;
+		return 0;
+	}
+	/* The row goes with the handler's work; written again ready, the
+	 * message fails as in chunk_replay(). */
+	it->fresh = false;
+	if (store_rollback_to(s, "spoold_msg", err) == -1 ||
+	    store_release(s, "spoold_msg", err) == -1 ||
+	    record(arg, false, err) == -1)
+		return -1;
+	if (r == CYCLE_EXTERNAL) {
+		/* Not a handler of the transaction after all: the cycle
+		 * takes it from queue/ (and calls it again). */
+		it->to_state = ST_QUEUE;
+		return 0;
+	}
+	return fail_item(c, it, r, err);
 }
 
 void

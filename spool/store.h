@@ -154,6 +154,10 @@ int	store_count_update(struct store *, int64_t id, int to,
 	    const char *from, bool no_reason, int64_t now,
 	    struct spool_error *);
 int	store_count_flush(struct store *, struct spool_error *);
+/* A message inserted done, processed (store_newmsg's processed), d ms
+ * after it arrived: what its change to done would have noted. */
+int	store_count_processed(struct store *, const char *partner,
+	    const char *type, int64_t d, struct spool_error *);
 void	store_count_savepoint(struct store *, const char *name);
 void	store_count_release(struct store *, const char *name);
 void	store_count_rollback_to(struct store *, const char *name);
@@ -203,6 +207,9 @@ struct store_newmsg {
 	const char	*reference;	/* the business transaction a
 					   dialect names without ordering
 					   by it (order = none), or NULL */
+	bool		 processed;	/* state done, applied as it is
+					   accepted (the one pass): its
+					   first attempt, a success */
 };
 
 /* Lookups: 1 found (out filled), 0 not found, -1 error. */

@@ -46,10 +46,10 @@ static const char *sql[SQ_COUNT] = {
 	    "file_name, state, type, message_id, sender, recipient, "
 	    "transaction_id, sender_seq, receiver_seq, sha256, size, "
 	    "duplicate_of, reason, received_at, updated_at, batch, rejected, "
-	    "dialect, test, reference) "
+	    "dialect, test, reference, attempts) "
 	    "VALUES (coalesce(?16, " STORE_NEXT_ID("messages") "), ?1, ?2, "
 	    "?17, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
-	    "?15, ?18, ?3 = 'rejected', ?19, ?20, ?21)",
+	    "?15, ?18, ?3 = 'rejected', ?19, ?20, ?21, ?22)",
 	[SQ_NEXT_ID] = "SELECT " STORE_NEXT_ID("messages"),
 	[SQ_SET_NAME] = "UPDATE messages SET file_name = ?2 WHERE id = ?1",
 	[SQ_GET] = "SELECT " MSGREF_COLS " FROM messages WHERE id = ?1",
@@ -309,8 +309,11 @@ store_insert(struct store *s, const struct store_newmsg *m, int64_t *id,
 	store_bind_opt_text(st, 19, m->dialect);
 	sqlite3_bind_int(st, 20, m->test ? 1 : 0);
 	store_bind_opt_text(st, 21, m->reference);
+	/* Processed as it is accepted: its first attempt succeeded. */
+	sqlite3_bind_int(st, 22, m->processed ? 1 : 0);
 	/* What /metrics counts (store_count.c), noted first. */
-	if (store_count_insert(s, m, err) == -1) {
+	if (store_count_insert(s, m, err) == -1 || (m->processed &&
+	    store_count_processed(s, m->partner, m->type, 0, err) == -1)) {
 		sqlite3_reset(st);
 		return -1;
 	}
