@@ -209,11 +209,13 @@ accept_message(struct accept_ctx *c, const struct accept_src *src,
 
 /*
  * The row just inserted from m, as store_work_get() would read it back
- * (store_insert() binds the numbers only in a transaction); NULL when
+ * (store_insert() binds the numbers only in a transaction), and its
+ * transaction's row tx as the sequencer read it (nothing changes it
+ * before the one pass applies the message, right after); NULL when
  * memory runs out (then it is read back).
  */
 static struct store_work *
-work_of(const struct store_newmsg *m, int64_t id)
+work_of(const struct store_newmsg *m, int64_t id, const struct store_txrow *tx)
 {
 	struct store_work *w;
 
@@ -224,6 +226,12 @@ work_of(const struct store_newmsg *m, int64_t id)
 	if (m->transaction_id != NULL) {
 		w->sender_seq = m->sender_seq;
 		w->receiver_seq = m->receiver_seq;
+		/* Its transaction's row as read (or just written). */
+		w->tx_known = true;
+		w->out_seq = tx->out_seq;
+		w->gap.open = tx->gap_open;
+		w->gap.since = tx->gap_since;
+		w->gap.alerted = tx->gap_alerted;
 	}
 	if (m->sha256 != NULL) {
 		memcpy(w->sha256, m->sha256, sizeof(w->sha256));
@@ -333,7 +341,7 @@ accept_record(struct accept_ctx *c, const struct accept_src *src,
 	}
 	if (m.transaction_id != NULL && m.duplicate_of == 0) {
 		/* Its row, unless the sequencer just read it. */
-		if (!sr.tx_row && store_tx_ensure(c->store, src->partner,
+		if (!sr.tx_found && store_tx_ensure(c->store, src->partner,
 		    m.transaction_id, err) == -1)
 			goto out;
 		if (m.state == ST_PARKED && store_tx_note_gap(c->store,
@@ -381,7 +389,7 @@ accept_record(struct accept_ctx *c, const struct accept_src *src,
 	 * (accept_apply.c), which then reads neither back. */
 	if (m.state == ST_QUEUE && src->bundle == NULL && ri->native &&
 	    (o->parsed = malloc(sizeof(*o->parsed))) != NULL) {
-		o->work = work_of(&m, o->id);
+		o->work = work_of(&m, o->id, &sr.tx);
 		*o->parsed = *msg;
 		memset(msg, 0, sizeof(*msg));
 	}

@@ -212,7 +212,18 @@ struct store_newmsg {
 					   first attempt, a success */
 };
 
+/* A transaction's row (the defaults when it has none yet). */
+struct store_txrow {
+	int64_t		 next_seq;
+	int64_t		 out_seq;
+	bool		 gap_open;	/* gap_since is set ... */
+	int64_t		 gap_since;	/* ... to this */
+	bool		 gap_alerted;
+};
+
 /* Lookups: 1 found (out filled), 0 not found, -1 error. */
+int	store_tx_read(struct store *, const char *partner, const char *tx,
+	    struct store_txrow *, struct spool_error *);
 int	store_tx_next(struct store *, const char *partner, const char *tx,
 	    int64_t *next, struct spool_error *);
 int	store_find_seq(struct store *, const char *partner, const char *tx,

@@ -431,33 +431,46 @@ int
 store_tx_set_gap(struct store *s, const char *partner, const char *tx,
     int open, struct spool_error *err)
 {
+	return store_tx_set_gap_known(s, partner, tx, open, NULL, err);
+}
+
+int
+store_tx_set_gap_known(struct store *s, const char *partner, const char *tx,
+    int open, const struct store_gap *g, struct spool_error *err)
+{
+	struct store_gap rd;
 	sqlite3_stmt *st;
-	bool shut = true;
+	bool row = true;
 
 	/*
 	 * A gap that was reported is reported again when it closes. No gap
 	 * open, nothing to write: the common case (each message of a
-	 * transaction arriving in order) costs a look-up, not a row.
+	 * transaction arriving in order) costs a look-up, not a row (nor
+	 * that when the caller knows the row's gap).
 	 */
-	if (!open) {
+	if (!open && g == NULL) {
+		memset(&rd, 0, sizeof(rd));
 		if ((st = stmt(s, CQ_GAP_STATE, err)) == NULL)
 			return -1;
 		sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			if (sqlite3_column_type(st, 0) != SQLITE_NULL &&
-			    sqlite3_column_int(st, 1) != 0)
-				log_notice("event=gap_closed partner=%s tx=%s "
-				    "waited_s=%" PRId64, LOG_Q(partner),
-				    LOG_Q(tx), (int64_t)(store_now_ms() -
-				    sqlite3_column_int64(st, 0)) / 1000);
-			shut = sqlite3_column_type(st, 0) == SQLITE_NULL &&
-			    sqlite3_column_int(st, 1) == 0;
+		if ((row = sqlite3_step(st) == SQLITE_ROW)) {
+			rd.open = sqlite3_column_type(st, 0) != SQLITE_NULL;
+			rd.since = sqlite3_column_int64(st, 0);
+			rd.alerted = sqlite3_column_int(st, 1) != 0;
 		}
 		sqlite3_reset(st);
-		if (shut)
-			return 0;
+		g = &rd;
 	}
+	if (!open) {
+		if (row && g->open && g->alerted)
+			log_notice("event=gap_closed partner=%s tx=%s "
+			    "waited_s=%" PRId64, LOG_Q(partner), LOG_Q(tx),
+			    (store_now_ms() - g->since) / 1000);
+		if (!row || (!g->open && !g->alerted))
+			return 0;
+	} else if (g != NULL && g->open)
+		return 0;	/* open already: nothing to write */
 
 	if ((st = stmt(s, open ? CQ_GAP_OPEN : CQ_GAP_CLOSE, err)) == NULL)
 		return -1;

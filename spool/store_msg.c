@@ -21,8 +21,8 @@
 #define LIVE "duplicate_of IS NULL AND rejected = 0"
 
 static const char *sql[SQ_COUNT] = {
-	[SQ_TX_NEXT] = "SELECT next_seq FROM transactions "
-	    "WHERE partner = ?1 AND transaction_id = ?2",
+	[SQ_TX_NEXT] = "SELECT next_seq, out_seq, gap_since, gap_alerted "
+	    "FROM transactions WHERE partner = ?1 AND transaction_id = ?2",
 	[SQ_TX_ENSURE] = "INSERT OR IGNORE INTO transactions (partner, "
 	    "transaction_id, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
 	[SQ_TX_GAP] = "UPDATE transactions SET gap_since = ?3 "
@@ -138,21 +138,38 @@ lookup(struct store *s, sqlite3_stmt *st, struct store_msgref *out,
 }
 
 int
-store_tx_next(struct store *s, const char *partner, const char *tx,
-    int64_t *next, struct spool_error *err)
+store_tx_read(struct store *s, const char *partner, const char *tx,
+    struct store_txrow *r, struct spool_error *err)
 {
 	sqlite3_stmt *st;
 	int rc;
 
+	memset(r, 0, sizeof(*r));
+	r->next_seq = 1;
 	if ((st = stmt(s, SQ_TX_NEXT, err)) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
-	if ((rc = store_row(s, st, err)) == 1)
-		*next = sqlite3_column_int64(st, 0);
-	else if (rc == 0)
-		*next = 1;
+	if ((rc = store_row(s, st, err)) == 1) {
+		r->next_seq = sqlite3_column_int64(st, 0);
+		r->out_seq = sqlite3_column_int64(st, 1);
+		r->gap_open = sqlite3_column_type(st, 2) != SQLITE_NULL;
+		r->gap_since = sqlite3_column_int64(st, 2);
+		r->gap_alerted = sqlite3_column_int(st, 3) != 0;
+	}
 	sqlite3_reset(st);
+	return rc;
+}
+
+int
+store_tx_next(struct store *s, const char *partner, const char *tx,
+    int64_t *next, struct spool_error *err)
+{
+	struct store_txrow r;
+	int rc;
+
+	rc = store_tx_read(s, partner, tx, &r, err);
+	*next = r.next_seq;
 	return rc;
 }
 
