@@ -105,12 +105,18 @@ accept_pass_new(const struct accept_apply *apply, size_t nfiles,
 	p->in_tx = apply->in_tx;
 	p->c.ctx = apply->cycle;
 	p->c.stats = &p->stats;
-	/* Each file is one item at most, and releases one at most. */
+	/*
+	 * Each file is one item at most, and releases one at most. Not
+	 * zeroed: an item is cleared when it is taken, a spilled one
+	 * written whole.
+	 */
 	p->c.cap = 2 * nfiles;
 	p->c.take = true;
 	p->c.now = store_now_ms();
-	if ((p->c.items = calloc(p->c.cap, sizeof(*p->c.items))) == NULL ||
-	    (p->c.spill = calloc(p->c.cap, sizeof(*p->c.spill))) == NULL) {
+	if ((p->c.items = reallocarray(NULL, p->c.cap,
+	    sizeof(*p->c.items))) == NULL ||
+	    (p->c.spill = reallocarray(NULL, p->c.cap,
+	    sizeof(*p->c.spill))) == NULL) {
 		cycle_free(&p->c);
 		free(p);
 		goto oom;
@@ -193,6 +199,7 @@ apply_from(struct accept_pass *p, struct outcome *out, size_t nout,
 		    NULL) {
 			/* Accepted parked in this batch: its file is still
 			 * in incoming/, its bytes held (or let go). */
+			it->origin = (size_t)(o - out) + 1;
 			it->held = o->buf;
 			it->held_len = o->len;
 			it->accepted = true;
@@ -291,6 +298,7 @@ accept_pass_apply(struct accept_pass *p, struct outcome *out, size_t nout,
 	it->held_len = o->len;
 	it->held_msg = o->parsed;
 	it->accepted = true;
+	it->origin = i + 1;
 	c->n++;
 	if (!o->pending)
 		return apply_from(p, out, nout, c->n - 1, NULL, err);
@@ -327,9 +335,11 @@ accept_pass_settle(struct accept_pass *p, struct outcome *out, size_t n,
 	cycle_move_files(c);
 	for (i = 0; i < c->n; i++) {
 		it = &c->items[i];
-		if (!it->accepted ||
-		    (o = batch_outcome(out, n, it->w.id)) == NULL)
+		/* Its outcome, if accepted in this batch (not a bundle
+		 * entry's, whose file is not in incoming/). */
+		if (!it->accepted || it->origin == 0)
 			continue;
+		o = &out[it->origin - 1];
 		if (it->kept)
 			o->state = -1;	/* its reason is owed */
 		else if (it->to_state >= 0)

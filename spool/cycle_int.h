@@ -45,6 +45,9 @@ struct item {
 						   file stays where it is */
 	bool			 fresh;		/* its row was written done
 						   (cycle_apply_fresh()) */
+	size_t			 origin;	/* accepted in this batch: its
+						   outcome's index + 1 (the
+						   one pass); else 0 */
 };
 
 struct cycle {
