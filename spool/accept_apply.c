@@ -17,11 +17,12 @@
  * written again, ready, and the failure recorded on it as a cycle's
  * would be: the same rows as the two writes gave. A message the pass
  * does not apply (no room, bytes let go, not a handler of the
- * transaction) has its row written ready there, before anything else of
- * its batch. After COMMIT its upload is renamed once, from incoming/
- * straight into done/ (or deferred/, failed/, hold/) by accept.c's move,
- * which writes the bytes held instead when the partner removed or
- * replaced its upload meanwhile: no committed row without its file.
+ * transaction) has its row written ready there, before the next file
+ * of its batch is taken. After COMMIT its upload is renamed once, from
+ * incoming/ straight into done/ (or deferred/, failed/, hold/) by
+ * accept.c's move, which writes the bytes held instead when the partner
+ * removed or replaced its upload meanwhile: no committed row without its
+ * file.
  *
  * Applying one releases its parked successor. One accepted earlier in
  * the same batch (it arrived before its predecessor) joins this pass
@@ -42,8 +43,9 @@
  *
  * Crash safety (DESIGN 13). The acceptance and the application are one
  * transaction (whether the row is written done at once or ready first
- * changes nothing here: no statement outside it sees either). Killed before COMMIT: nothing of either is recorded, the
- * upload is still in incoming/ and is accepted (and applied) afresh.
+ * changes nothing here: no statement outside it sees either). Killed
+ * before COMMIT: nothing of either is recorded, the upload is still in
+ * incoming/ and is accepted (and applied) afresh.
  * Killed between COMMIT and the rename (failpoint accept-commit): the row
  * says done (deferred, failed) with the handler's effects, the file
  * is still in incoming/. At start-up reconciliation (spoold/startup.c,
