@@ -207,6 +207,51 @@ accept_message(struct accept_ctx *c, const struct accept_src *src,
 	return ret;
 }
 
+/*
+ * The row just inserted from m, as store_work_get() would read it back
+ * (store_insert() binds the numbers only in a transaction), and its
+ * transaction's row tx as the sequencer read it (nothing changes it
+ * before the one pass applies the message, right after); NULL when
+ * memory runs out (then it is read back).
+ */
+static struct store_work *
+work_of(const struct store_newmsg *m, int64_t id, const struct store_txrow *tx)
+{
+	struct store_work *w;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return NULL;
+	w->id = id;
+	w->state = m->state;
+	if (m->transaction_id != NULL) {
+		w->sender_seq = m->sender_seq;
+		w->receiver_seq = m->receiver_seq;
+		/* Its transaction's row as read (or just written). */
+		w->tx_known = true;
+		w->out_seq = tx->out_seq;
+		w->gap.open = tx->gap_open;
+		w->gap.since = tx->gap_since;
+		w->gap.alerted = tx->gap_alerted;
+	}
+	if (m->sha256 != NULL) {
+		memcpy(w->sha256, m->sha256, sizeof(w->sha256));
+		w->has_sha256 = true;
+	}
+	w->test = m->test;
+	if ((w->partner = strdup(m->partner)) == NULL ||
+	    (w->file_name = strdup(m->file_name)) == NULL ||
+	    (m->type != NULL && (w->type = strdup(m->type)) == NULL) ||
+	    (m->transaction_id != NULL &&
+	    (w->transaction_id = strdup(m->transaction_id)) == NULL) ||
+	    (m->dialect != NULL && (w->dialect = strdup(m->dialect)) ==
+	    NULL)) {
+		store_work_free(w);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
 int
 accept_record(struct accept_ctx *c, const struct accept_src *src,
     size_t len, const uint8_t *sha, struct accept_check *k,
@@ -295,8 +340,9 @@ accept_record(struct accept_ctx *c, const struct accept_src *src,
 		break;
 	}
 	if (m.transaction_id != NULL && m.duplicate_of == 0) {
-		if (store_tx_ensure(c->store, src->partner, m.transaction_id,
-		    err) == -1)
+		/* Its row, unless the sequencer just read it. */
+		if (!sr.tx_found && store_tx_ensure(c->store, src->partner,
+		    m.transaction_id, err) == -1)
 			goto out;
 		if (m.state == ST_PARKED && store_tx_note_gap(c->store,
 		    src->partner, m.transaction_id, err) == -1)
@@ -309,7 +355,13 @@ accept_record(struct accept_ctx *c, const struct accept_src *src,
 	}
 	m.id = o->id;
 	m.file_name = o->file_name;
-	if (store_insert(c->store, &m, &o->id, err) == -1)
+	if (o->may_defer && m.state == ST_QUEUE && src->bundle == NULL &&
+	    ri->native && sr.pair[0] == '\0' && sr.after == NULL) {
+		/* Ready: the one pass writes its row, done at once when it
+		 * applies it (accept_pass_apply()), before anything else. */
+		o->m = m;
+		o->pending = true;
+	} else if (store_insert(c->store, &m, &o->id, err) == -1)
 		goto out;
 	if ((sr.pair[0] != '\0' || sr.after != NULL) &&
 	    store_order_set(c->store, o->id, sr.pair[0] != '\0' ? sr.pair :
@@ -333,9 +385,11 @@ accept_record(struct accept_ctx *c, const struct accept_src *src,
 		log_debug("event=accept %s id=%" PRId64 " type=%s state=%s",
 		    o->logid, o->id, LOG_Q(m.type), spool_state_name(m.state));
 	ret = 0;
-	/* Ready: its document for the one pass (accept_apply.c). */
+	/* Ready: its document and its row for the one pass
+	 * (accept_apply.c), which then reads neither back. */
 	if (m.state == ST_QUEUE && src->bundle == NULL && ri->native &&
 	    (o->parsed = malloc(sizeof(*o->parsed))) != NULL) {
+		o->work = work_of(&m, o->id, &sr.tx);
 		*o->parsed = *msg;
 		memset(msg, 0, sizeof(*msg));
 	}
@@ -409,13 +463,14 @@ upload_gone(const struct accept_file *f)
 static int
 accept_one(struct accept_ctx *c, const struct accept_file *f,
     struct accept_prep *p, struct outcome *o, int64_t *next_id,
-    struct accept_stats *stats, struct spool_error *err)
+    bool may_defer, struct accept_stats *stats, struct spool_error *err)
 {
 	struct accept_src src;
 	struct store_msgref ref;
 	int rc;
 
 	memset(o, 0, sizeof(*o));
+	o->may_defer = may_defer;
 	o->state = -1;
 	o->fd = -1;
 	o->id = (*next_id)++;
@@ -626,6 +681,11 @@ move_one(struct accept_ctx *c, const struct accept_file *f,
 static void
 free_parsed(struct outcome *o)
 {
+	if (o->work != NULL) {
+		store_work_free(o->work);
+		free(o->work);
+		o->work = NULL;
+	}
 	if (o->parsed == NULL)
 		return;
 	msg_free(o->parsed);
@@ -704,8 +764,8 @@ accept_batch(struct accept_ctx *c, const struct accept_apply *apply,
 			p = &local;
 			accept_prepare(c, &files[i], p);
 		}
-		rc = accept_one(c, &files[i], p, &out[i], &next_id, stats,
-		    err);
+		rc = accept_one(c, &files[i], p, &out[i], &next_id,
+		    pass != NULL, stats, err);
 		if (rc == 0) {
 			if (out[i].buf != NULL &&
 			    out[i].len > HOLD_MAX - held) {
@@ -724,6 +784,7 @@ accept_batch(struct accept_ctx *c, const struct accept_apply *apply,
 			free(out[i].parsed);
 			out[i].parsed = NULL;
 		}
+		free_parsed(&out[i]);	/* its work record, if not taken */
 		if (src != NULL)
 			src->put(src->arg, p);
 		else

@@ -4,15 +4,25 @@
  * A message that is ready when it is accepted (next in its transaction,
  * or outside any) and whose route's handler works inside the store
  * transaction (the program says which: struct accept_apply's in_tx; ledger and
- * orders, not exec) is applied in acceptance's own transaction, right
- * after its row is written: from the bytes acceptance read and checked
- * (its digest is the one recorded) and the document it parsed, in a
- * savepoint of its own, through the cycle's code (cycle_apply_item():
- * the handler, done and its successor, or the retry rules: deferred,
- * failed, held). After COMMIT its upload is renamed once, from incoming/
- * straight into done/ (or deferred/, failed/, hold/) by accept.c's move,
- * which writes the bytes held instead when the partner removed or
- * replaced its upload meanwhile: no committed row without its file.
+ * orders, not exec) is applied in acceptance's own transaction: from
+ * the bytes acceptance read and checked (its digest is the one recorded)
+ * and the document it parsed, in a savepoint of its own, through the
+ * cycle's code (cycle_apply_fresh(): the handler, done and its
+ * successor, or the retry rules: deferred, failed, held). Its row is
+ * written once, done (attempts 1), in that savepoint before the handler
+ * runs (whose rows refer to it), instead of ready and then changed to
+ * done: acceptance leaves it unwritten (o->pending) and
+ * accept_pass_apply() writes it first thing. When the handler fails, the
+ * savepoint takes back the row with the handler's work; the row is
+ * written again, ready, and the failure recorded on it as a cycle's
+ * would be: the same rows as the two writes gave. A message the pass
+ * does not apply (no room, bytes let go, not a handler of the
+ * transaction) has its row written ready there, before the next file
+ * of its batch is taken. After COMMIT its upload is renamed once, from
+ * incoming/ straight into done/ (or deferred/, failed/, hold/) by
+ * accept.c's move, which writes the bytes held instead when the partner
+ * removed or replaced its upload meanwhile: no committed row without its
+ * file.
  *
  * Applying one releases its parked successor. One accepted earlier in
  * the same batch (it arrived before its predecessor) joins this pass
@@ -32,8 +42,10 @@
  * outside the transaction: queue/, as before).
  *
  * Crash safety (DESIGN 13). The acceptance and the application are one
- * transaction. Killed before COMMIT: nothing of either is recorded, the
- * upload is still in incoming/ and is accepted (and applied) afresh.
+ * transaction (whether the row is written done at once or ready first
+ * changes nothing here: no statement outside it sees either). Killed
+ * before COMMIT: nothing of either is recorded, the upload is still in
+ * incoming/ and is accepted (and applied) afresh.
  * Killed between COMMIT and the rename (failpoint accept-commit): the row
  * says done (deferred, failed) with the handler's effects, the file
  * is still in incoming/. At start-up reconciliation (spoold/startup.c,
@@ -97,12 +109,18 @@ accept_pass_new(const struct accept_apply *apply, struct accept_mover *mover,
 	p->mover = mover;
 	p->c.ctx = apply->cycle;
 	p->c.stats = &p->stats;
-	/* Each file is one item at most, and releases one at most. */
+	/*
+	 * Each file is one item at most, and releases one at most. Not
+	 * zeroed: an item is cleared when it is taken, a spilled one
+	 * written whole.
+	 */
 	p->c.cap = 2 * nfiles;
 	p->c.take = true;
 	p->c.now = store_now_ms();
-	if ((p->c.items = calloc(p->c.cap, sizeof(*p->c.items))) == NULL ||
-	    (p->c.spill = calloc(p->c.cap, sizeof(*p->c.spill))) == NULL) {
+	if ((p->c.items = reallocarray(NULL, p->c.cap,
+	    sizeof(*p->c.items))) == NULL ||
+	    (p->c.spill = reallocarray(NULL, p->c.cap,
+	    sizeof(*p->c.spill))) == NULL) {
 		cycle_free(&p->c);
 		free(p);
 		goto oom;
@@ -152,13 +170,31 @@ file_absent(struct accept_pass *p, const struct store_work *w)
 	    AT_SYMLINK_NOFOLLOW) == -1 && errno == ENOENT;
 }
 
+/* The row of a message acceptance left unwritten (o->pending). */
+struct fresh {
+	struct store	*store;
+	struct outcome	*o;
+};
+
+/* cycle_apply_fresh()'s record: the row, done (processed) or ready. */
+static int
+record_row(void *arg, bool processed, struct spool_error *err)
+{
+	struct fresh *f = arg;
+
+	f->o->m.state = processed ? ST_DONE : ST_QUEUE;
+	f->o->m.processed = processed;
+	return store_insert(f->store, &f->o->m, &f->o->id, err);
+}
+
 /*
- * Apply items from `from' on: the one just accepted, then what it
- * released (appended by the cycle's code while there is room).
+ * Apply items from `from' on: the one just accepted (its row written
+ * here when fresh is not NULL), then what it released (appended by the
+ * cycle's code while there is room).
  */
 static int
 apply_from(struct accept_pass *p, struct outcome *out, size_t nout,
-    size_t from, struct spool_error *err)
+    size_t from, struct fresh *fresh, struct spool_error *err)
 {
 	struct cycle *c = &p->c;
 	struct outcome *o;
@@ -171,6 +207,7 @@ apply_from(struct accept_pass *p, struct outcome *out, size_t nout,
 		    NULL) {
 			/* Accepted parked in this batch: its file is still
 			 * in incoming/, its bytes held (or let go). */
+			it->origin = (size_t)(o - out) + 1;
 			it->held = o->buf;
 			it->held_len = o->len;
 			it->accepted = true;
@@ -199,7 +236,9 @@ apply_from(struct accept_pass *p, struct outcome *out, size_t nout,
 			it->to_state = ST_QUEUE;
 			continue;
 		}
-		if (cycle_apply_item(c, i, err) == -1)
+		if (i == from && fresh != NULL ?
+		    cycle_apply_fresh(c, i, record_row, fresh, err) == -1 :
+		    cycle_apply_item(c, i, err) == -1)
 			return -1;
 		c->items[i].held_msg = NULL;	/* freed by the caller */
 		p->stats.taken++;
@@ -212,10 +251,32 @@ accept_pass_apply(struct accept_pass *p, struct outcome *out, size_t nout,
     size_t i, struct spool_error *err)
 {
 	struct outcome *o = &out[i];
+	struct fresh fresh;
 	struct cycle *c;
 	struct item *it;
 	int rc;
 
+	if (o->pending) {
+		/*
+		 * Its row is not written yet (accept_record()): written
+		 * done with its application below, or here, ready, when it
+		 * is not applied now (no room, bytes let go, not a handler
+		 * of the transaction).
+		 */
+		if (p == NULL) {
+			spool_seterr(err, "message %" PRId64 " has no row",
+			    o->id);
+			return -1;
+		}
+		fresh.store = p->c.ctx->store;
+		fresh.o = o;
+		if (o->buf == NULL || o->work == NULL || p->c.n >= p->c.cap ||
+		    o->work->type == NULL ||
+		    !p->in_tx(p->c.ctx->arg, o->work->type)) {
+			o->pending = false;
+			return record_row(&fresh, false, err);
+		}
+	}
 	if (p == NULL || o->state != ST_QUEUE || o->restore || o->bundle ||
 	    o->duplicate || o->buf == NULL)
 		return 0;
@@ -224,7 +285,13 @@ accept_pass_apply(struct accept_pass *p, struct outcome *out, size_t nout,
 		return 0;
 	it = &c->items[c->n];
 	memset(it, 0, sizeof(*it));
-	if ((rc = store_work_get(c->ctx->store, o->id, &it->w, err)) != 1) {
+	if (o->work != NULL) {
+		/* Its row as acceptance wrote it: not read back. */
+		it->w = *o->work;
+		free(o->work);
+		o->work = NULL;
+	} else if ((rc = store_work_get(c->ctx->store, o->id, &it->w,
+	    err)) != 1) {
 		if (rc == 0)
 			spool_seterr(err, "message %" PRId64 " is gone",
 			    o->id);
@@ -239,8 +306,12 @@ accept_pass_apply(struct accept_pass *p, struct outcome *out, size_t nout,
 	it->held_len = o->len;
 	it->held_msg = o->parsed;
 	it->accepted = true;
+	it->origin = i + 1;
 	c->n++;
-	return apply_from(p, out, nout, c->n - 1, err);
+	if (!o->pending)
+		return apply_from(p, out, nout, c->n - 1, NULL, err);
+	o->pending = false;
+	return apply_from(p, out, nout, c->n - 1, &fresh, err);
 }
 
 void
@@ -272,9 +343,11 @@ accept_pass_settle(struct accept_pass *p, struct outcome *out, size_t n,
 	cycle_move_files(c);
 	for (i = 0; i < c->n; i++) {
 		it = &c->items[i];
-		if (!it->accepted ||
-		    (o = batch_outcome(out, n, it->w.id)) == NULL)
+		/* Its outcome, if accepted in this batch (not a bundle
+		 * entry's, whose file is not in incoming/). */
+		if (!it->accepted || it->origin == 0)
 			continue;
+		o = &out[it->origin - 1];
 		if (it->kept)
 			o->state = -1;	/* its reason is owed */
 		else if (it->to_state >= 0)

@@ -12,6 +12,8 @@
 #include "digest.h"
 #include "message.h"
 
+struct store_work;	/* store_cycle.h */
+
 /* What became of one file (or bundle entry), between COMMIT and the
  * move. */
 struct outcome {
@@ -29,6 +31,16 @@ struct outcome {
 	int64_t		 batch;		/* its batch ID */
 	struct msg	*parsed;	/* ready: its document, for the one
 					   pass (accept_apply.c); or NULL */
+	struct store_work *work;	/* ... and its row as the store has
+					   it (not read back); or NULL */
+	bool		 may_defer;	/* a ready one's row may wait for
+					   the one pass (set before
+					   accept_record()) */
+	bool		 pending;	/* it does: m is its row, not yet
+					   written (accept_pass_apply()
+					   writes it) */
+	struct store_newmsg m;		/* pointing into the preparation
+					   and parsed, valid until then */
 	bool		 applied;	/* applied by the one pass: state is
 					   its outcome, logged there */
 	char		 file_name[SPOOLDIR_NAME_MAX + 1];

@@ -74,6 +74,9 @@
 #include "sequencer.h"
 #include "store_outbound.h"
 
+static int advance(struct cycle *, const char *, const char *, int64_t,
+    const struct store_gap *, struct spool_error *);
+
 /*
  * Read a message file, bounded by max_message_size, and check it is the
  * file accepted: its digest must be the one recorded at acceptance (a
@@ -235,7 +238,10 @@ call_handler(struct cycle *c, struct item *it)
 	 * transaction in this very cycle may have caused a reply.
 	 */
 	it->stale = false;
-	if (it->w.transaction_id != NULL) {
+	if (it->w.transaction_id != NULL && it->w.tx_known)
+		/* As acceptance read it, just before (accept_apply.c). */
+		cm.out_seq = it->w.out_seq;
+	if (it->w.transaction_id != NULL && !it->w.tx_known) {
 		if (store_out_last_seq(c->ctx->store, it->w.partner,
 		    it->w.transaction_id, &cm.out_seq, &perr) == -1) {
 			snprintf(it->reason, sizeof(it->reason), "%s",
@@ -243,6 +249,8 @@ call_handler(struct cycle *c, struct item *it)
 			r = CYCLE_TEMPORARY;
 			goto out;
 		}
+	}
+	if (it->w.transaction_id != NULL) {
 		cm.stale = it->w.receiver_seq < cm.out_seq;
 		it->stale = cm.stale;
 	}
@@ -294,10 +302,19 @@ int
 cycle_advance(struct cycle *c, const char *partner, const char *tx,
     int64_t seq, struct spool_error *err)
 {
+	return advance(c, partner, tx, seq, NULL, err);
+}
+
+/* The same, the transaction's gap known (NULL: read). */
+static int
+advance(struct cycle *c, const char *partner, const char *tx, int64_t seq,
+    const struct store_gap *gap, struct spool_error *err)
+{
 	struct store_work next;
 	int rc;
 
-	rc = seq_release(c->ctx->store, partner, tx, seq, &next, err);
+	rc = seq_release_gap(c->ctx->store, partner, tx, seq, gap, &next,
+	    err);
 	if (rc != 1)
 		return rc;
 	if (take_released(c, &next, err) == -1) {
@@ -340,16 +357,18 @@ succeed(struct cycle *c, struct item *it, struct spool_error *err)
 	struct store *s = c->ctx->store;
 
 	/* The success is the row's (done, attempts, updated_at): only a
-	 * failed attempt has a row of its own (v_attempts shows both). */
-	if (store_mark_done(s, it->w.id, err) == -1)
+	 * failed attempt has a row of its own (v_attempts shows both). A
+	 * row written done already (cycle_apply_fresh()) needs no more. */
+	if (!it->fresh && store_mark_done(s, it->w.id, err) == -1)
 		return -1;
 	if (it->stale && store_msg_mark_stale(s, it->w.id, err) == -1)
 		return -1;
 	it->to_state = ST_DONE;
 	if (it->w.transaction_id == NULL)
 		return cycle_advance_msg(c, it->w.partner, it->w.id, err);
-	return cycle_advance(c, it->w.partner, it->w.transaction_id,
-	    it->w.sender_seq, err);
+	/* Its gap as acceptance read it: the handler does not change it. */
+	return advance(c, it->w.partner, it->w.transaction_id,
+	    it->w.sender_seq, it->w.tx_known ? &it->w.gap : NULL, err);
 }
 
 /*
@@ -530,6 +549,44 @@ int
 cycle_apply_item(struct cycle *c, size_t i, struct spool_error *err)
 {
 	return chunk_replay(c, i, i + 1, err);
+}
+
+int
+cycle_apply_fresh(struct cycle *c, size_t i,
+    int (*record)(void *, bool, struct spool_error *), void *arg,
+    struct spool_error *err)
+{
+	struct store *s = c->ctx->store;
+	struct item *it = &c->items[i];
+	enum cycle_result r;
+
+	if (store_savepoint(s, "spoold_msg", err) == -1)
+		return -1;
+	/* Its row, done: what succeed() would make of it. */
+	it->fresh = true;
+	if (record(arg, true, err) == -1)
+		return -1;
+	r = call_handler(c, it);
+	if (r == CYCLE_OK) {
+		if (succeed(c, it, err) == -1 ||
+		    store_release(s, "spoold_msg", err) == -1)
+			return -1;
+		return 0;
+	}
+	/* The row goes with the handler's work; written again ready, the
+	 * message fails as in chunk_replay(). */
+	it->fresh = false;
+	if (store_rollback_to(s, "spoold_msg", err) == -1 ||
+	    store_release(s, "spoold_msg", err) == -1 ||
+	    record(arg, false, err) == -1)
+		return -1;
+	if (r == CYCLE_EXTERNAL) {
+		/* Not a handler of the transaction after all: the cycle
+		 * takes it from queue/ (and calls it again). */
+		it->to_state = ST_QUEUE;
+		return 0;
+	}
+	return fail_item(c, it, r, err);
 }
 
 void

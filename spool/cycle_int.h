@@ -43,6 +43,11 @@ struct item {
 						   acceptance places it */
 	bool			 kept;		/* its .reason is owed: the
 						   file stays where it is */
+	bool			 fresh;		/* its row was written done
+						   (cycle_apply_fresh()) */
+	size_t			 origin;	/* accepted in this batch: its
+						   outcome's index + 1 (the
+						   one pass); else 0 */
 };
 
 struct cycle {
@@ -87,6 +92,17 @@ void	cycle_logid(char *buf, size_t len, const struct store_work *);
  * failed or held. 0 or -1 (store error).
  */
 int	cycle_apply_item(struct cycle *, size_t i, struct spool_error *);
+
+/*
+ * The same for a message whose row is not written yet (the one pass,
+ * accept_apply.c): record(arg, true) writes it done (attempts 1) in the
+ * item's savepoint, before the handler; when the handler fails, the
+ * savepoint is rolled back with it, record(arg, false) writes it ready
+ * and the failure is recorded as cycle_apply_item() does. 0 or -1.
+ */
+int	cycle_apply_fresh(struct cycle *, size_t i,
+	    int (*record)(void *, bool, struct spool_error *), void *arg,
+	    struct spool_error *);
 
 /* After COMMIT: write the outbound messages recorded (failures logged). */
 void	cycle_flush_outbound(struct cycle_ctx *);

@@ -106,8 +106,11 @@ classify_tx(struct store *s, const char *partner, const struct msg_header *h,
 	uint8_t psha[32];
 	int rc;
 
-	if (store_tx_next(s, partner, h->transaction_id, &r->next, err) == -1)
+	if ((rc = store_tx_read(s, partner, h->transaction_id, &r->tx,
+	    err)) == -1)
 		return -1;
+	r->tx_found = rc == 1;
+	r->next = r->tx.next_seq;
 	rc = store_find_seq(s, partner, h->transaction_id, h->sender_seq,
 	    &ref, err);
 	if (rc == -1)
@@ -262,6 +265,14 @@ int
 seq_release(struct store *s, const char *partner, const char *tx,
     int64_t seq, struct store_work *next, struct spool_error *err)
 {
+	return seq_release_gap(s, partner, tx, seq, NULL, next, err);
+}
+
+int
+seq_release_gap(struct store *s, const char *partner, const char *tx,
+    int64_t seq, const struct store_gap *gap, struct store_work *next,
+    struct spool_error *err)
+{
 	int rc;
 
 	if (seq_is_pair(tx)) {
@@ -270,18 +281,19 @@ seq_release(struct store *s, const char *partner, const char *tx,
 	}
 	if (store_tx_advance(s, partner, tx, seq, err) == -1)
 		return -1;
-	rc = store_parked(s, partner, tx, seq + 1, next, err);
+	/* One look-up finds the successor, or a later one parked. */
+	rc = store_parked_after(s, partner, tx, seq, next, err);
 	if (rc == -1)
 		return -1;
-	if (rc == 0) {
+	if (rc == 0 || next->sender_seq != seq + 1) {
 		/* No successor yet: a gap is open while later ones wait. */
-		rc = store_tx_has_parked(s, partner, tx, seq, err);
-		if (rc == -1)
-			return -1;
-		return store_tx_set_gap(s, partner, tx, rc, err) == -1 ? -1 : 0;
+		if (rc == 1)
+			store_work_free(next);
+		return store_tx_set_gap_known(s, partner, tx, rc, gap, err) ==
+		    -1 ? -1 : 0;
 	}
 	/* The gap, if there was one, closes. */
-	if (store_tx_set_gap(s, partner, tx, 0, err) == -1) {
+	if (store_tx_set_gap_known(s, partner, tx, 0, gap, err) == -1) {
 		store_work_free(next);
 		return -1;
 	}

@@ -42,6 +42,9 @@ struct seq_result {
 	bool			 purged;	/* ... of a purged message,
 						 * known by its tombstone */
 	int64_t			 next;		/* the transaction's next */
+	bool			 tx_found;	/* its row was read into tx
+						   (else it has none yet) */
+	struct store_txrow	 tx;
 	char			 reason[SPOOL_ERRLEN];	/* SEQ_CONFLICT; for
 							   SEQ_PARKED what it
 							   waits for */
@@ -101,5 +104,10 @@ int	seq_release_msg(struct store *, const char *partner, int64_t id,
  */
 int	seq_release(struct store *, const char *partner, const char *tx,
 	    int64_t seq, struct store_work *next, struct spool_error *);
+/* The same, the transaction's gap known (gap, as its row says now; NULL:
+ * read it). */
+int	seq_release_gap(struct store *, const char *partner, const char *tx,
+	    int64_t seq, const struct store_gap *gap, struct store_work *next,
+	    struct spool_error *);
 
 #endif

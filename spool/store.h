@@ -193,6 +193,10 @@ int	store_count_update(struct store *, int64_t id, int to,
  * store_count_insert() notes next (store_insert() binds it). */
 int64_t	store_count_now(struct store *);
 int	store_count_flush(struct store *, struct spool_error *);
+/* A message inserted done, processed (store_newmsg's processed), d ms
+ * after it arrived: what its change to done would have noted. */
+int	store_count_processed(struct store *, const char *partner,
+	    const char *type, int64_t d, struct spool_error *);
 void	store_count_savepoint(struct store *, const char *name);
 void	store_count_release(struct store *, const char *name);
 void	store_count_rollback_to(struct store *, const char *name);
@@ -250,9 +254,23 @@ struct store_newmsg {
 	const char	*reference;	/* the business transaction a
 					   dialect names without ordering
 					   by it (order = none), or NULL */
+	bool		 processed;	/* state done, applied as it is
+					   accepted (the one pass): its
+					   first attempt, a success */
+};
+
+/* A transaction's row (the defaults when it has none yet). */
+struct store_txrow {
+	int64_t		 next_seq;
+	int64_t		 out_seq;
+	bool		 gap_open;	/* gap_since is set ... */
+	int64_t		 gap_since;	/* ... to this */
+	bool		 gap_alerted;
 };
 
 /* Lookups: 1 found (out filled), 0 not found, -1 error. */
+int	store_tx_read(struct store *, const char *partner, const char *tx,
+	    struct store_txrow *, struct spool_error *);
 int	store_tx_next(struct store *, const char *partner, const char *tx,
 	    int64_t *next, struct spool_error *);
 int	store_find_seq(struct store *, const char *partner, const char *tx,

@@ -712,3 +712,25 @@ store_count_free(struct store *s)
 	free(c);
 	s->count = NULL;
 }
+
+/*
+ * A message inserted done, processed (the one pass, accept_apply.c):
+ * what store_count_update() notes for its change to done, which no
+ * statement makes (store_count_insert() has noted the rest).
+ */
+int
+store_count_processed(struct store *s, const char *partner,
+    const char *type, int64_t d, struct spool_error *err)
+{
+	struct store_count *c = s->count;
+	int64_t le;
+	int rc;
+
+	if ((rc = counting(s, err)) != 1)
+		return rc;
+	if (note(c, K_EVENT, "processed", partner, type, 0, 1, 0, err) == -1 ||
+	    bucket(s, d, &le, err) == -1 ||
+	    note(c, K_LATENCY, NULL, partner, NULL, le, 1, d, err) == -1)
+		return -1;
+	return 0;
+}

@@ -43,7 +43,6 @@ enum {
 	CQ_GAP_CLOSE,
 	CQ_NEXT_DUE,
 	CQ_ATTEMPT_LOG,
-	CQ_HAS_PARKED,
 	CQ_GET,
 	CQ_WAIT,
 	CQ_WAITING,
@@ -123,8 +122,8 @@ static const char *sql[CQ_COUNT] = {
 	 * processed one would make a cycle quadratic in the parked count.
 	 */
 	[CQ_PARKED] = "SELECT " WORK_COLS " FROM messages WHERE partner = ?1 "
-	    "AND transaction_id = ?2 AND sender_seq = ?3 AND " TX_SEQ_INDEX
-	    " AND state = 'parked'",
+	    "AND transaction_id = ?2 AND sender_seq > ?3 AND " TX_SEQ_INDEX
+	    " AND state = 'parked' ORDER BY sender_seq LIMIT 1",
 	[CQ_DONE] = "UPDATE messages SET state = 'done', attempts = attempts "
 	    "+ 1, next_attempt_at = NULL, reason = NULL, updated_at = ?2 "
 	    "WHERE id = ?1",
@@ -159,9 +158,6 @@ static const char *sql[CQ_COUNT] = {
 	    "gap_alerted = 0 WHERE partner = ?1 AND transaction_id = ?2",
 	[CQ_NEXT_DUE] = "SELECT min(next_attempt_at) FROM messages WHERE "
 	    "state = 'deferred' AND waiting = 0",
-	[CQ_HAS_PARKED] = "SELECT 1 FROM messages WHERE partner = ?1 AND "
-	    "transaction_id = ?2 AND sender_seq > ?3 AND " TX_SEQ_INDEX
-	    " AND state = 'parked' LIMIT 1",
 	[CQ_ATTEMPT_LOG] = "SELECT attempt, started_at, outcome, error FROM "
 	    "attempts WHERE message = ?1 ORDER BY attempt",
 };
@@ -308,10 +304,10 @@ work_at(struct store *s, int id, const char *partner, const char *tx,
 }
 
 int
-store_parked(struct store *s, const char *partner, const char *tx,
-    int64_t seq, struct store_work *w, struct spool_error *err)
+store_parked_after(struct store *s, const char *partner, const char *tx,
+    int64_t after, struct store_work *w, struct spool_error *err)
 {
-	return work_at(s, CQ_PARKED, partner, tx, seq, w, err);
+	return work_at(s, CQ_PARKED, partner, tx, after, w, err);
 }
 
 /*
@@ -435,33 +431,46 @@ int
 store_tx_set_gap(struct store *s, const char *partner, const char *tx,
     int open, struct spool_error *err)
 {
+	return store_tx_set_gap_known(s, partner, tx, open, NULL, err);
+}
+
+int
+store_tx_set_gap_known(struct store *s, const char *partner, const char *tx,
+    int open, const struct store_gap *g, struct spool_error *err)
+{
+	struct store_gap rd;
 	sqlite3_stmt *st;
-	bool shut = true;
+	bool row = true;
 
 	/*
 	 * A gap that was reported is reported again when it closes. No gap
 	 * open, nothing to write: the common case (each message of a
-	 * transaction arriving in order) costs a look-up, not a row.
+	 * transaction arriving in order) costs a look-up, not a row (nor
+	 * that when the caller knows the row's gap).
 	 */
-	if (!open) {
+	if (!open && g == NULL) {
+		memset(&rd, 0, sizeof(rd));
 		if ((st = stmt(s, CQ_GAP_STATE, err)) == NULL)
 			return -1;
 		sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			if (sqlite3_column_type(st, 0) != SQLITE_NULL &&
-			    sqlite3_column_int(st, 1) != 0)
-				log_notice("event=gap_closed partner=%s tx=%s "
-				    "waited_s=%" PRId64, LOG_Q(partner),
-				    LOG_Q(tx), (int64_t)(store_now_ms() -
-				    sqlite3_column_int64(st, 0)) / 1000);
-			shut = sqlite3_column_type(st, 0) == SQLITE_NULL &&
-			    sqlite3_column_int(st, 1) == 0;
+		if ((row = sqlite3_step(st) == SQLITE_ROW)) {
+			rd.open = sqlite3_column_type(st, 0) != SQLITE_NULL;
+			rd.since = sqlite3_column_int64(st, 0);
+			rd.alerted = sqlite3_column_int(st, 1) != 0;
 		}
 		sqlite3_reset(st);
-		if (shut)
-			return 0;
+		g = &rd;
 	}
+	if (!open) {
+		if (row && g->open && g->alerted)
+			log_notice("event=gap_closed partner=%s tx=%s "
+			    "waited_s=%" PRId64, LOG_Q(partner), LOG_Q(tx),
+			    (store_now_ms() - g->since) / 1000);
+		if (!row || (!g->open && !g->alerted))
+			return 0;
+	} else if (g != NULL && g->open)
+		return 0;	/* open already: nothing to write */
 
 	if ((st = stmt(s, open ? CQ_GAP_OPEN : CQ_GAP_CLOSE, err)) == NULL)
 		return -1;
@@ -470,23 +479,6 @@ store_tx_set_gap(struct store *s, const char *partner, const char *tx,
 	if (open)
 		sqlite3_bind_int64(st, 3, store_now_ms());
 	return store_step_done(s, st, err);
-}
-
-int
-store_tx_has_parked(struct store *s, const char *partner, const char *tx,
-    int64_t after, struct spool_error *err)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((st = stmt(s, CQ_HAS_PARKED, err)) == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, after);
-	rc = store_row(s, st, err);
-	sqlite3_reset(st);
-	return rc;
 }
 
 /* A query of one nullable integer: 1 with *v set, 0 when NULL, -1. */

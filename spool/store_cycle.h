@@ -11,6 +11,13 @@
 #include "store.h"
 
 /* A message as the cycle needs it; strings owned, store_work_free(). */
+/* A transaction's gap as its row says. */
+struct store_gap {
+	bool	 open;		/* gap_since is set ... */
+	int64_t	 since;		/* ... to this */
+	bool	 alerted;
+};
+
 struct store_work {
 	int64_t	 id;
 	int	 state;		/* enum spool_state: where its file lies */
@@ -27,6 +34,11 @@ struct store_work {
 	char	*hold_cause;	/* held by spoold for this; else NULL */
 	char	*dialect;	/* DESIGN 15; NULL: native */
 	bool	 test;		/* from a test interchange */
+	/* The one pass (accept_apply.c): its transaction's row as read
+	 * when it was accepted, still so when it is applied. */
+	bool	 tx_known;	/* out_seq and gap are set */
+	int64_t	 out_seq;
+	struct store_gap gap;
 };
 
 void	store_work_free(struct store_work *);
@@ -34,9 +46,14 @@ void	store_work_free(struct store_work *);
 /* Ready messages (queue/, and deferred/ ones due at now), oldest first. */
 int	store_ready(struct store *, int64_t now, size_t max,
 	    struct store_work **, size_t *n, struct spool_error *);
-/* The parked message with this number, if any: 1 found, 0 not, -1. */
-int	store_parked(struct store *, const char *partner, const char *tx,
-	    int64_t seq, struct store_work *, struct spool_error *);
+/*
+ * The first parked message after number `after' (the successor when its
+ * sender_seq is after + 1; a later one means a gap), if any: 1 found, 0
+ * not, -1.
+ */
+int	store_parked_after(struct store *, const char *partner,
+	    const char *tx, int64_t after, struct store_work *,
+	    struct spool_error *);
 
 int	store_mark_done(struct store *, int64_t id, struct spool_error *);
 int	store_mark_deferred(struct store *, int64_t id, int64_t next_at,
@@ -53,9 +70,10 @@ int	store_tx_advance(struct store *, const char *partner, const char *tx,
 /* A gap is open (the next number is missing, later ones parked) or not. */
 int	store_tx_set_gap(struct store *, const char *partner, const char *tx,
 	    int open, struct spool_error *);
-/* Does the transaction have parked messages after number `after'? */
-int	store_tx_has_parked(struct store *, const char *partner,
-	    const char *tx, int64_t after, struct spool_error *);
+/* The same, the row's gap known (NULL: read it). */
+int	store_tx_set_gap_known(struct store *, const char *partner,
+	    const char *tx, int open, const struct store_gap *,
+	    struct spool_error *);
 /* Earliest next_attempt_at of deferred messages: 1 found, 0 none. */
 int	store_next_due(struct store *, int64_t *at, struct spool_error *);
 /* All attempts' errors of a message, one per line, for a .reason file. */

@@ -21,8 +21,8 @@
 #define LIVE "duplicate_of IS NULL AND rejected = 0"
 
 static const char *sql[SQ_COUNT] = {
-	[SQ_TX_NEXT] = "SELECT next_seq FROM transactions "
-	    "WHERE partner = ?1 AND transaction_id = ?2",
+	[SQ_TX_NEXT] = "SELECT next_seq, out_seq, gap_since, gap_alerted "
+	    "FROM transactions WHERE partner = ?1 AND transaction_id = ?2",
 	[SQ_TX_ENSURE] = "INSERT OR IGNORE INTO transactions (partner, "
 	    "transaction_id, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
 	[SQ_TX_GAP] = "UPDATE transactions SET gap_since = ?3 "
@@ -46,10 +46,10 @@ static const char *sql[SQ_COUNT] = {
 	    "file_name, state, type, message_id, sender, recipient, "
 	    "transaction_id, sender_seq, receiver_seq, sha256, size, "
 	    "duplicate_of, reason, received_at, updated_at, batch, rejected, "
-	    "dialect, test, reference) "
+	    "dialect, test, reference, attempts) "
 	    "VALUES (coalesce(?16, " STORE_NEXT_ID("messages") "), ?1, ?2, "
 	    "?17, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
-	    "?15, ?18, ?3 = 'rejected', ?19, ?20, ?21)",
+	    "?15, ?18, ?3 = 'rejected', ?19, ?20, ?21, ?22)",
 	[SQ_NEXT_ID] = "SELECT " STORE_NEXT_ID("messages"),
 	[SQ_SET_NAME] = "UPDATE messages SET file_name = ?2 WHERE id = ?1",
 	[SQ_GET] = "SELECT " MSGREF_COLS " FROM messages WHERE id = ?1",
@@ -140,21 +140,38 @@ lookup(struct store *s, sqlite3_stmt *st, struct store_msgref *out,
 }
 
 int
-store_tx_next(struct store *s, const char *partner, const char *tx,
-    int64_t *next, struct spool_error *err)
+store_tx_read(struct store *s, const char *partner, const char *tx,
+    struct store_txrow *r, struct spool_error *err)
 {
 	sqlite3_stmt *st;
 	int rc;
 
+	memset(r, 0, sizeof(*r));
+	r->next_seq = 1;
 	if ((st = stmt(s, SQ_TX_NEXT, err)) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, tx, -1, SQLITE_STATIC);
-	if ((rc = store_row(s, st, err)) == 1)
-		*next = sqlite3_column_int64(st, 0);
-	else if (rc == 0)
-		*next = 1;
+	if ((rc = store_row(s, st, err)) == 1) {
+		r->next_seq = sqlite3_column_int64(st, 0);
+		r->out_seq = sqlite3_column_int64(st, 1);
+		r->gap_open = sqlite3_column_type(st, 2) != SQLITE_NULL;
+		r->gap_since = sqlite3_column_int64(st, 2);
+		r->gap_alerted = sqlite3_column_int(st, 3) != 0;
+	}
 	sqlite3_reset(st);
+	return rc;
+}
+
+int
+store_tx_next(struct store *s, const char *partner, const char *tx,
+    int64_t *next, struct spool_error *err)
+{
+	struct store_txrow r;
+	int rc;
+
+	rc = store_tx_read(s, partner, tx, &r, err);
+	*next = r.next_seq;
 	return rc;
 }
 
@@ -311,8 +328,11 @@ store_insert(struct store *s, const struct store_newmsg *m, int64_t *id,
 	store_bind_opt_text(st, 19, m->dialect);
 	sqlite3_bind_int(st, 20, m->test ? 1 : 0);
 	store_bind_opt_text(st, 21, m->reference);
+	/* Processed as it is accepted: its first attempt succeeded. */
+	sqlite3_bind_int(st, 22, m->processed ? 1 : 0);
 	/* What /metrics counts (store_count.c), noted first. */
-	if (store_count_insert(s, m, err) == -1) {
+	if (store_count_insert(s, m, err) == -1 || (m->processed &&
+	    store_count_processed(s, m->partner, m->type, 0, err) == -1)) {
 		sqlite3_reset(st);
 		return -1;
 	}

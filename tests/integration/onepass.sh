@@ -10,6 +10,11 @@
 #    runner).
 # 4. Killed between the COMMIT and the rename (failpoint accept-commit):
 #    after a restart the message is in done/ once and applied once.
+# 5. A ready message its handler refuses in the pass (its row is written
+#    done with the application, so the refusal takes both back): failed/
+#    once, its row failed after one attempt, with that attempt's error,
+#    nothing of it applied, counted failed and not processed; the next
+#    message of its transaction is not released.
 . "$(dirname "$0")/lib.sh"
 
 command -v inotifywait >/dev/null 2>&1 || { echo "no inotifywait"; exit 77; }
@@ -165,3 +170,36 @@ cmp -s "$T/spool/done/$f" "$T/m5.xml" || fail "done/ holds other bytes"
 [ "$(sql "SELECT quantity FROM ledger_stock WHERE item = 'ITEM-acme-TX'")" \
     -eq 10 ] || fail "ledger total wrong after the restart"
 ok "killed between COMMIT and rename: done/ once, applied once"
+
+# 5: refused by its handler in the pass.
+mv_msg acme TZ 1 -7 >"$T/z1.xml"
+mv_msg acme TZ 2 1 >"$T/z2.xml"
+cp "$T/z1.xml" "$T/z2.xml" "$T/spool/incoming/acme/"
+touch -d "@$(($(date +%s) - 60))" "$T/spool/incoming/acme/z1.xml"
+touch -d "@$(($(date +%s) - 30))" "$T/spool/incoming/acme/z2.xml"
+expect_exit 0 $SPOOLD -c "$T/spoold.conf" --once
+[ "$(sql "SELECT state || ' ' || attempts FROM messages WHERE \
+    transaction_id = 'TZ' AND sender_seq = 1")" = "failed 1" ] ||
+    fail "TZ 1 not failed after one attempt"
+[ "$(sql "SELECT outcome FROM attempts a JOIN messages m ON \
+    a.message = m.id WHERE m.transaction_id = 'TZ'")" = permanent ] ||
+    fail "not one permanent attempt recorded"
+[ "$(sql "SELECT count(*) FROM ledger_moves l JOIN messages m ON \
+    l.message = m.id WHERE m.transaction_id = 'TZ'")" -eq 0 ] ||
+    fail "a refused message was applied"
+[ "$(sql "SELECT state FROM messages WHERE transaction_id = 'TZ' AND \
+    sender_seq = 2")" = parked ] || fail "TZ 2 released past a failure"
+f=$(sql "SELECT file_name FROM messages WHERE transaction_id = 'TZ' AND \
+    sender_seq = 1")
+[ -f "$T/spool/failed/$f" ] && [ -f "$T/spool/failed/$f.reason" ] ||
+    fail "not in failed/ with its reason"
+grep -q "would go negative" "$T/spool/failed/$f.reason" ||
+    fail "the reason does not say why"
+[ "$(find "$T/spool" -name "$f" | wc -l)" -eq 1 ] || fail "not once"
+[ "$(sql "SELECT group_concat(event || '=' || n) FROM (SELECT event, \
+    sum(n) AS n FROM stats_events GROUP BY event ORDER BY event)")" = \
+    "accepted=10,failed=1,processed=8" ] ||
+    fail "counted wrong: $(sql "SELECT * FROM stats_events")"
+[ "$(sql "SELECT n FROM stats_state WHERE state = 'failed'")" -eq 1 ] ||
+    fail "failed/ not counted"
+ok "a message its handler refuses in the pass: failed once, nothing applied"

@@ -202,6 +202,40 @@ grep -q "^over-delivery: DeliveryNote line 2 delivers 6 of SKU-2, but 0 of the 5
     'OVER'")" = accepted ] || fail "over-delivery changed the order"
 ok "over-delivery refused with its numbers"
 
+# Stale in the one pass: in one batch, arriving in order, a Create is
+# applied with its acceptance (its Ack takes our number 1), then a Cancel
+# that has not seen that Ack is stale, a conflict; one that has seen it
+# cancels. Each is judged by our number as the message before it left it.
+po globex STL 1 0 PurchaseOrderCreate "<OrderNumber>ON-S</OrderNumber>$LINES" |
+    drop globex s1.xml
+po globex STL 2 0 PurchaseOrderCancel "<OrderNumber>ON-S</OrderNumber>" |
+    drop globex s2.xml
+po globex STF 1 0 PurchaseOrderCreate "<OrderNumber>ON-F</OrderNumber>$LINES" |
+    drop globex f1.xml
+po globex STF 2 1 PurchaseOrderCancel "<OrderNumber>ON-F</OrderNumber>" |
+    drop globex f2.xml
+t=$(($(date +%s) - 100))
+for f in s1 s2 f1 f2; do
+	t=$((t + 10))
+	touch -d "@$t" "$T/spool/incoming/globex/$f.xml"
+done
+expect_exit 0 $SPOOLD -c "$T/spoold.conf" --once
+grep -q "event=batch files=4 ready=4" "$T/out" ||
+    fail "not one batch of 4 ready: $(grep event=batch "$T/out")"
+[ "$(sqlite3 "$DB" "SELECT group_concat(sender_seq || state || stale) FROM \
+    (SELECT * FROM messages WHERE transaction_id = 'STL' ORDER BY \
+    sender_seq)")" = "1done0,2failed1" ] || fail "STL: $(sqlite3 "$DB" \
+    "SELECT sender_seq, state, stale, reason FROM messages WHERE \
+    transaction_id = 'STL'")"
+grep -q "ReceiverSequence 0 is lower than 1" \
+    "$T"/spool/failed/globex,STL,2,*.reason || fail "STL 2: no conflict"
+[ "$(sqlite3 "$DB" "SELECT group_concat(sender_seq || state || stale) FROM \
+    (SELECT * FROM messages WHERE transaction_id = 'STF' ORDER BY \
+    sender_seq)")" = "1done0,2done0" ] || fail "STF not applied"
+[ "$(sqlite3 "$DB" "SELECT state FROM v_orders WHERE transaction_id = \
+    'STF'")" = cancelled ] || fail "STF not cancelled"
+ok "stale in the one pass: judged by our number as the message before left it"
+
 # spoolctl show --tx: the order's revisions and the replies.
 expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" show --tx acme PO1
 expect_out "order ON-PO1"

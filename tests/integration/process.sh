@@ -105,4 +105,7 @@ wait_until 20 'grep -q "event=gap_closed partner=acme tx=GAP " "$T/log"' ||
 wait_until 20 '[ -n "$(ls "$T"/spool/done/acme,GAP,2,* 2>/dev/null)" ]' ||
     fail "the run behind the gap not processed"
 stop_daemon
+[ "$(sqlite3 "$T/spool/spool.db" "SELECT gap_since IS NULL AND \
+    gap_alerted = 0 FROM transactions \
+    WHERE transaction_id = 'GAP'")" -eq 1 ] || fail "the gap not cleared"
 ok "a gap is reported once after gap_alert_after, and when it closes"

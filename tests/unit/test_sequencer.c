@@ -379,6 +379,84 @@ test_after_waits_for_its_order(void **state)
 	assert_int_equal(r.verdict, SEQ_READY);
 }
 
+/* A transaction's message n, recorded in state st. */
+static int64_t
+tx_msg(struct fx *fx, int64_t n, int st)
+{
+	struct store_newmsg m;
+	struct spool_error err;
+	uint8_t sha[32];
+	char name[32];
+	int64_t id;
+
+	digest(sha, n, 9, 0);
+	snprintf(name, sizeof(name), "t%" PRId64, n);
+	memset(&m, 0, sizeof(m));
+	m.partner = "acme";
+	m.orig_name = m.file_name = name;
+	m.type = "T";
+	m.transaction_id = "TX";
+	m.sender_seq = n;
+	m.sha256 = sha;
+	m.state = st;
+	assert_int_equal(store_insert(&fx->s, &m, &id, &err), 0);
+	return id;
+}
+
+/* seq_release() of number n: the ID it released, or 0. */
+static int64_t
+release(struct fx *fx, int64_t n)
+{
+	struct store_work w;
+	struct spool_error err;
+	int64_t id = 0;
+	int rc;
+
+	rc = seq_release(&fx->s, "acme", "TX", n, &w, &err);
+	assert_true(rc == 0 || rc == 1);
+	if (rc == 1) {
+		id = w.id;
+		assert_int_equal(w.sender_seq, n + 1);
+		store_work_free(&w);
+	}
+	return id;
+}
+
+#define TXQ(q) query_int(&fx->s, "SELECT " q " FROM transactions WHERE " \
+	"partner = 'acme' AND transaction_id = 'TX'")
+
+static void
+test_release_successor_and_gap(void **state)
+{
+	struct fx *fx = *state;
+	struct spool_error err;
+	int64_t id3, id4;
+
+	assert_int_equal(store_tx_ensure(&fx->s, "acme", "TX", &err), 0);
+	(void)tx_msg(fx, 1, ST_QUEUE);
+	id3 = tx_msg(fx, 3, ST_PARKED);
+	id4 = tx_msg(fx, 4, ST_PARKED);
+	(void)tx_msg(fx, 6, ST_QUEUE);	/* not parked: releases nothing */
+	/* 1 done, 2 missing, 3 and 4 parked: nothing released, a gap. */
+	assert_int_equal(release(fx, 1), 0);
+	assert_int_equal(TXQ("next_seq"), 2);
+	assert_int_equal(TXQ("gap_since IS NOT NULL"), 1);
+	/* Reported, then 2 arrives and is done: 3 released, the gap shut
+	 * (and its report cleared, so the next gap is reported again). */
+	assert_int_equal(store_exec(&fx->s, "UPDATE transactions SET "
+	    "gap_alerted = 1", &err), 0);
+	(void)tx_msg(fx, 2, ST_QUEUE);
+	assert_int_equal(release(fx, 2), id3);
+	assert_int_equal(TXQ("gap_since IS NULL AND gap_alerted = 0"), 1);
+	assert_int_equal(store_mark_done(&fx->s, id3, &err), 0);
+	assert_int_equal(release(fx, 3), id4);
+	assert_int_equal(store_mark_done(&fx->s, id4, &err), 0);
+	/* 4 done: 5 missing, but nothing parked after it: no gap. */
+	assert_int_equal(release(fx, 4), 0);
+	assert_int_equal(TXQ("next_seq"), 5);
+	assert_int_equal(TXQ("gap_since IS NULL"), 1);
+}
+
 int
 main(void)
 {
@@ -392,6 +470,8 @@ main(void)
 		    test_first_control_auto_and_tombstones, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_after_waits_for_its_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_release_successor_and_gap, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
