@@ -565,6 +565,28 @@ edi_free(struct edi_interchange *ic)
 	}
 }
 
+/*
+ * After an interchange's trailer: its separators are forgotten, and the
+ * blank lines and trailing blanks (NUL and SUB padding too) before the
+ * next interchange are skipped.
+ */
+static void
+skip_between(struct edi_lex *lx)
+{
+	char c;
+
+	lx->comp = lx->elem = lx->seg = lx->rep = lx->release = -1;
+	while (lx->pos < lx->len) {
+		c = lx->buf[lx->pos];
+		if (c != ' ' && c != '\t' && c != '\r' && c != '\n' &&
+		    c != '\0' && c != 0x1a)
+			break;
+		if (c == '\n')
+			lx->line++;
+		lx->pos++;
+	}
+}
+
 int
 edi_read(const char *buf, size_t len, const struct edi_limits *lim,
     struct edi_interchange **out, struct spool_error *err)
@@ -619,16 +641,7 @@ edi_read(const char *buf, size_t len, const struct edi_limits *lim,
 		    edi_x12_read(&lx, ic, err)) == -1)
 			goto fail;
 		ic->end = lx.pos;
-		/* Blank lines and trailing blanks between interchanges. */
-		lx.comp = lx.elem = lx.seg = lx.rep = lx.release = -1;
-		while (lx.pos < len && (buf[lx.pos] == ' ' ||
-		    buf[lx.pos] == '\t' || buf[lx.pos] == '\r' ||
-		    buf[lx.pos] == '\n' || buf[lx.pos] == '\0' ||
-		    buf[lx.pos] == 0x1a)) {
-			if (buf[lx.pos] == '\n')
-				lx.line++;
-			lx.pos++;
-		}
+		skip_between(&lx);
 	}
 	if (lx.cdset != NULL)
 		iconv_close(lx.cd);
@@ -692,15 +705,7 @@ edi_split(const char *buf, size_t len, const struct edi_limits *lim,
 			break;	/* where it ends cannot be trusted */
 		parts[n - 1].end = lx.pos;
 		parts[n - 1].broken = 0;
-		lx.comp = lx.elem = lx.seg = lx.rep = lx.release = -1;
-		while (lx.pos < len && (buf[lx.pos] == ' ' ||
-		    buf[lx.pos] == '\t' || buf[lx.pos] == '\r' ||
-		    buf[lx.pos] == '\n' || buf[lx.pos] == '\0' ||
-		    buf[lx.pos] == 0x1a)) {
-			if (buf[lx.pos] == '\n')
-				lx.line++;
-			lx.pos++;
-		}
+		skip_between(&lx);
 	}
 	if (lx.cdset != NULL)
 		iconv_close(lx.cd);
