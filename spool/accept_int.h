@@ -29,6 +29,9 @@ struct outcome {
 	int64_t		 batch;		/* its batch ID */
 	struct msg	*parsed;	/* ready: its document, for the one
 					   pass (accept_apply.c); or NULL */
+	struct bundle_edi *edi;		/* an EDI bundle, tokenized for both
+					   passes (accept_bundle.c); or
+					   NULL */
 	bool		 applied;	/* applied by the one pass: state is
 					   its outcome, logged there */
 	char		 file_name[SPOOLDIR_NAME_MAX + 1];
@@ -189,7 +192,7 @@ int	accept_reject(struct accept_ctx *, const struct accept_src *,
  * error.
  */
 int	accept_split(struct accept_ctx *, const struct accept_file *, int fd,
-	    struct spool_error *);
+	    struct outcome *, struct spool_error *);
 
 /* Could this file be a bundle, by size? */
 bool	accept_bundle_size_ok(struct accept_ctx *, const struct stat *);
@@ -209,6 +212,8 @@ int	accept_bundle(struct accept_ctx *, const struct accept_file *, int fd,
  */
 int	accept_bundle_finish(struct accept_ctx *, const struct accept_file *,
 	    struct outcome *, bool retrying, struct accept_stats *);
+/* Let go of what o holds of a bundle (o->edi), if the finish did not. */
+void	accept_bundle_release(struct outcome *);
 /* A recorded batch whose bundle may still be in incoming/: finish it.
  * 1 done, 0 nothing to do, 2 still unfinished (no space, I/O error),
  * -1 error. */

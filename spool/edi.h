@@ -121,6 +121,14 @@ struct edi_part {
 };
 int	edi_split(const char *buf, size_t len, const struct edi_limits *,
 	    struct edi_part **out, size_t *nout);
+/*
+ * The same, keeping what it read: *ics the sound interchanges, in file
+ * order, each as edi_read() gives it (the caller frees them with
+ * edi_free()). One part that is not broken: *ics is what edi_read() of
+ * buf with the same limits says, without reading buf again.
+ */
+int	edi_split_read(const char *buf, size_t len, const struct edi_limits *,
+	    struct edi_part **out, size_t *nout, struct edi_interchange **ics);
 
 /* The tree of message i of ic (the EDI TREE of spoold.conf(5)); buf is
    the buffer edi_read() read. NULL and err set on failure. */
