@@ -16,6 +16,14 @@
  * bundle itself goes to done/ (or rejected/) as
  * <partner>,<name>,<batch>.bundle.
  *
+ * An EDIFACT or X12 file is tokenized once for both passes
+ * (bundle_edi.c; by accept_split.c already when it looked for its
+ * interchanges): pass 2 writes the entries from what pass 1 read, kept
+ * in o->edi while the batch holds at most EDI_HOLD_MAX of them (the
+ * rest, and a restore after a crash, read the file again). Those
+ * entries are the very bytes pass 1 hashed for their rows, so pass 2
+ * does not hash them again.
+ *
  * Crash safety (DESIGN 13; the store is the truth):
  * - Killed before COMMIT: nothing of the bundle is recorded, no entry
  *   file was written (pass 2 comes after COMMIT), and the bundle is

@@ -3,7 +3,10 @@
  * 15): each message (UNH..UNT, ST..SE) of each interchange is one entry.
  *
  * The file is read whole (at most max_total_size bytes) and tokenized
- * by edi_read(). An envelope error (a trailer reference or count that
+ * by edi_read() once (bundle_edi_load(), or bundle_edi_adopt() of what
+ * accept_split.c tokenized already), and its messages are handed out as
+ * entries as often as asked (bundle_edi_entries(): pass 1, then pass 2
+ * of accept_bundle.c). An envelope error (a trailer reference or count that
  * does not match, a missing trailer, a broken UNA or ISA) refuses the
  * file whole with the tokenizer's reason, as a corrupt archive is. Else
  * each message becomes an entry whose bytes are the message's original
