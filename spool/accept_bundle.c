@@ -76,6 +76,7 @@
 #include "accept.h"
 #include "accept_int.h"
 #include "bundle.h"
+#include "dialect.h"
 #include "digest.h"
 #include "edi.h"
 #include "failpoint.h"
@@ -99,6 +100,7 @@ struct pass1 {
 	int64_t				 batch;	/* 0: none yet */
 	int64_t				*next_id;
 	struct accept_stats		*stats;
+	struct dialect_xctx		*xctx;	/* for every entry's keys */
 };
 
 /* An entry that became a message, for pass 2. */
@@ -213,6 +215,7 @@ pass1_entry(void *arg, const struct bundle_entry *be, struct spool_error *err)
 	src.bundle = p->f->name;
 	src.batch = p->batch;
 	src.dict = be->dict;
+	src.xctx = p->xctx;
 	digest_sha256(be->data, be->len, sha);
 	spooldir_escape(b, 120, p->f->name);
 	spooldir_escape(e, 120, be->name);
@@ -348,6 +351,7 @@ accept_bundle(struct accept_ctx *c, const struct accept_file *f, int fd,
 	if (store_batch_savepoint(c->store, err) == -1)
 		return -1;
 	why[0] = '\0';
+	p.xctx = dialect_xctx_new();	/* NULL: one per entry */
 	rc = read_edi(fd, &lim, o, why, sizeof(why), err);
 	if (rc == 0 && o->edi != NULL)
 		rc = bundle_edi_entries(o->edi, &lim, pass1_entry, &p, &n, why,
@@ -355,6 +359,7 @@ accept_bundle(struct accept_ctx *c, const struct accept_file *f, int fd,
 	else if (rc == 0)
 		rc = bundle_read(fd, &lim, pass1_entry, &p, &n, why,
 		    sizeof(why), err);
+	dialect_xctx_free(p.xctx);
 	if (rc == -1)
 		return -1;	/* the caller rolls everything back */
 	if (rc == 1 || rc == 2 || n == 0) {

@@ -63,8 +63,8 @@ list_str(char *const *l, char *buf, size_t len)
 
 int
 accept_read(struct accept_ctx *c, const char *partner, const char *buf,
-    size_t len, struct _xmlDict *dict, struct msg *msg,
-    struct accept_readinfo *ri, char *why, size_t whylen)
+    size_t len, struct _xmlDict *dict, struct dialect_xctx *xctx,
+    struct msg *msg, struct accept_readinfo *ri, char *why, size_t whylen)
 {
 	const struct conf_partner *pc = conf_partner(c->conf, partner);
 	char *const *allowed = pc != NULL ? pc->dialects : NULL;
@@ -162,8 +162,8 @@ accept_read(struct accept_ctx *c, const char *partner, const char *buf,
 	}
 	ri->order = pc != NULL && pc->order != CONF_ORDER_DEFAULT ?
 	    pc->order : dialect_order_mode(d);
-	if (dialect_extract_order(d, ri->order, msg->doc, &msg->hdr,
-	    &ri->business_tx, &perr) == -1) {
+	if (dialect_extract_xctx(d, ri->order, msg->doc, &msg->hdr,
+	    &ri->business_tx, xctx, &perr) == -1) {
 		snprintf(why, whylen, "%s", perr.msg);
 		goto out;
 	}
