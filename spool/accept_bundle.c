@@ -216,6 +216,7 @@ pass1_entry(void *arg, const struct bundle_entry *be, struct spool_error *err)
 	src.batch = p->batch;
 	src.dict = be->dict;
 	src.xctx = p->xctx;
+	src.entry = be;
 	digest_sha256(be->data, be->len, sha);
 	spooldir_escape(b, 120, p->f->name);
 	spooldir_escape(e, 120, be->name);

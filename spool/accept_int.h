@@ -40,6 +40,7 @@ struct outcome {
 };
 
 struct _xmlDict;	/* libxml2's xmlDict */
+struct bundle_entry;
 struct dialect_xctx;
 
 /* Where a message comes from: a file in incoming/, or a bundle entry. */
@@ -52,6 +53,8 @@ struct accept_src {
 					   NULL (struct bundle_entry) */
 	struct dialect_xctx *xctx;	/* a bundle's XPath context for its
 					   entries' keys, or NULL */
+	const struct bundle_entry *entry;	/* a bundle's entry, or
+					   NULL */
 };
 
 /*
@@ -180,9 +183,8 @@ int	accept_batch(struct accept_ctx *, const struct accept_apply *,
  * caller frees ri->business_tx.
  */
 int	accept_read(struct accept_ctx *, const char *partner, const char *buf,
-	    size_t len, struct _xmlDict *, struct dialect_xctx *,
-	    struct msg *msg, struct accept_readinfo *ri, char *why,
-	    size_t whylen);
+	    size_t len, const struct accept_src *, struct msg *msg,
+	    struct accept_readinfo *ri, char *why, size_t whylen);
 
 /* Record a rejection with o->reason (o->id preset). */
 int	accept_reject(struct accept_ctx *, const struct accept_src *,

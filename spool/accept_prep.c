@@ -166,8 +166,8 @@ accept_check(struct accept_ctx *c, const struct accept_src *src,
 
 	memset(k, 0, sizeof(*k));
 	spool_clearerr(&perr);
-	if (accept_read(c, src->partner, buf, len, src->dict, src->xctx, msg,
-	    ri, why, sizeof(why)) != 0)
+	if (accept_read(c, src->partner, buf, len, src, msg, ri, why,
+	    sizeof(why)) != 0)
 		return refuse(k, src, why, msg->hdr.type != NULL &&
 		    msg->hdr.sender != NULL);
 	/* A dialect's identities were checked by accept_read(). */

@@ -18,6 +18,7 @@ struct bundle_limits {
 };
 
 struct _xmlDict;	/* libxml2's xmlDict */
+struct edi_interchange;	/* edi.h */
 
 /* One entry, as handed to the callback; valid until it returns. */
 struct bundle_entry {
@@ -33,6 +34,12 @@ struct bundle_entry {
 	struct _xmlDict	*dict;		/* EDI entries: names for their
 					 * trees (edi_message_tree_pooled),
 					 * the reader's; else NULL */
+	/* EDI entries: the message as the whole file was read, for
+	 * edi_entry_tree_pooled(ic, msg, file, filelen, ...); else NULL. */
+	const struct edi_interchange *ic;
+	size_t		 msg;
+	const char	*file;
+	size_t		 filelen;
 };
 
 /* 0 go on, -1 stop (err says why). */
@@ -84,7 +91,6 @@ int	bundle_read(int fd, const struct bundle_limits *, bundle_entry_fn fn,
  * contract (0, 1, -1). bundle_edi_size(): about the memory it holds.
  */
 struct bundle_edi;
-struct edi_interchange;
 int	bundle_edi_load(int fd, const struct bundle_limits *,
 	    struct bundle_edi **out, char *why, size_t whylen,
 	    struct spool_error *err);

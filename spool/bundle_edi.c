@@ -352,6 +352,10 @@ bundle_edi_entries(const struct bundle_edi *bedi,
 			be.data = b.p;
 			be.len = b.len;
 			be.dict = dict;
+			be.ic = ic;
+			be.msg = i;
+			be.file = buf;
+			be.filelen = len;
 			if (fn(arg, &be, err) == -1)
 				goto out;
 		}

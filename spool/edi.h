@@ -146,6 +146,17 @@ xmlDocPtr	edi_message_tree(const struct edi_interchange *ic, size_t i,
 xmlDocPtr	edi_message_tree_pooled(const struct edi_interchange *ic,
 		    size_t i, const char *buf, size_t len, xmlDictPtr dict,
 		    struct spool_error *err);
+/*
+ * The pooled tree of the entry bundle_edi.c makes of message i (an
+ * interchange of that message alone, so its pos is 1): the tree
+ * edi_message_tree_pooled() gives of the entry after edi_read() of its
+ * bytes, without reading them again. For a message without a reason
+ * in an interchange without a warning (else the entry's own may
+ * differ: its lines count from its start).
+ */
+xmlDocPtr	edi_entry_tree_pooled(const struct edi_interchange *ic,
+		    size_t i, const char *buf, size_t len, xmlDictPtr dict,
+		    struct spool_error *err);
 void		edi_tree_free(xmlDocPtr);
 
 #endif

@@ -26,6 +26,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include "bundle.h"
 #include "edi.h"
 #include "error.h"
 
@@ -160,6 +161,97 @@ fuzz_edi_split(const char *buf, size_t size, const struct edi_limits *lim,
 	return broken;
 }
 
+/* The tree's bytes (NULL when out of memory: a failure here). */
+static char *
+fuzz_edi_dump(xmlDocPtr doc, int *n)
+{
+	xmlChar *s = NULL;
+
+	xmlDocDumpMemory(doc, &s, n);
+	if (s == NULL)
+		abort();
+	return (char *)s;
+}
+
+/*
+ * An entry as the bundle reader hands it out: its bytes read alone give
+ * one sound message, and when acceptance takes its tree from the whole
+ * file instead (edi_entry_tree_pooled(): a message without a reason in
+ * an interchange without a warning), that tree is the one its bytes
+ * give, byte for byte.
+ */
+static int
+fuzz_edi_entry(void *arg, const struct bundle_entry *be,
+    struct spool_error *err)
+{
+	const struct edi_limits *lim = arg;
+	struct edi_interchange *one = NULL;
+	struct spool_error e;
+	xmlDocPtr a, b;
+	char *sa, *sb;
+	int na, nb;
+
+	(void)err;
+	spool_clearerr(&e);
+	if (be->ic == NULL || edi_read(be->data, be->len, lim, &one, &e) ==
+	    -1 || one->next != NULL || one->nmsgs != 1)
+		abort();
+	if (be->ic->warning == NULL && be->ic->msgs[be->msg].reason == NULL) {
+		if (one->warning != NULL || one->msgs[0].reason != NULL)
+			abort();
+		if ((a = edi_message_tree_pooled(one, 0, be->data, be->len,
+		    NULL, &e)) == NULL || (b = edi_entry_tree_pooled(be->ic,
+		    be->msg, be->file, be->filelen, NULL, &e)) == NULL)
+			abort();
+		sa = fuzz_edi_dump(a, &na);
+		sb = fuzz_edi_dump(b, &nb);
+		if (na != nb || memcmp(sa, sb, (size_t)na) != 0)
+			abort();
+		xmlFree(sa);
+		xmlFree(sb);
+		edi_tree_free(a);
+		edi_tree_free(b);
+	}
+	edi_free(one);
+	return 0;
+}
+
+/* Every entry of a file edi_read() accepts, through bundle_edi.c. */
+static void
+fuzz_edi_entries(const char *buf, size_t size, const struct edi_limits *lim)
+{
+	struct bundle_limits bl = { UINT64_MAX / 2, UINT64_MAX / 2,
+	    (uint64_t)size + 1 };
+	struct edi_interchange *ics;
+	struct edi_limits dl;
+	struct bundle_edi *bedi;
+	struct edi_part *parts;
+	struct spool_error err;
+	char *copy, why[SPOOL_ERRLEN];
+	uint64_t n;
+	size_t np;
+
+	/* bundle_edi_adopt() takes what edi_split_read() read with the
+	 * default limits. */
+	edi_limits_default(&dl);
+	if ((copy = malloc(size + 1)) == NULL)
+		abort();
+	memcpy(copy, buf, size);
+	if (edi_split_read(copy, size, &dl, &parts, &np, &ics) == -1)
+		abort();
+	free(parts);
+	if (bundle_edi_adopt(&bl, copy, size, ics, &bedi) != 1) {
+		edi_free(ics);
+		free(copy);
+		return;	/* more messages than the limits take */
+	}
+	spool_clearerr(&err);
+	if (bundle_edi_entries(bedi, &bl, fuzz_edi_entry, (void *)lim, &n,
+	    why, sizeof(why), &err) != 0)
+		abort();
+	bundle_edi_free(bedi);
+}
+
 static int
 fuzz_edi(const uint8_t *data, size_t size)
 {
@@ -233,6 +325,7 @@ fuzz_edi(const uint8_t *data, size_t size)
 		}
 	}
 	edi_free(head);
+	fuzz_edi_entries(buf, size, &lim);
 	return 0;
 }
 

@@ -471,7 +471,7 @@ read_with(const char *conftext, const char *buf, struct msg *m,
 	memset(&c, 0, sizeof(c));
 	c.conf = &conf;
 	c.dialects = &builtin;
-	rc = accept_read(&c, "acme", buf, strlen(buf), NULL, NULL, m, ri, why,
+	rc = accept_read(&c, "acme", buf, strlen(buf), NULL, m, ri, why,
 	    whylen);
 	conf_free(&conf);
 	return rc;
