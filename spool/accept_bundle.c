@@ -22,7 +22,8 @@
  * in o->edi while the batch holds at most EDI_HOLD_MAX of them (the
  * rest, and a restore after a crash, read the file again). Those
  * entries are the very bytes pass 1 hashed for their rows, so pass 2
- * does not hash them again.
+ * does not hash them again. With [processing] parse_threads above 1, a
+ * helper thread checks its entries ahead of pass 1 (accept_ahead.c).
  *
  * Crash safety (DESIGN 13; the store is the truth):
  * - Killed before COMMIT: nothing of the bundle is recorded, no entry
@@ -67,8 +68,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -278,221 +277,16 @@ pass1_entry(void *arg, const struct bundle_entry *be, struct spool_error *err)
 	return pass1_one(p, be, NULL, NULL, err);
 }
 
-/*
- * Pass 1 of an EDI file over two threads ([processing] parse_threads
- * above 1): a helper thread goes through the entries from memory
- * (bundle_edi_entries()) and checks each as accept_check() does on the
- * pipeline's workers (tree, keys, schema; no store, no file), at most
- * AHEAD entries ahead; the store thread records them in entry order,
- * as pass1_entry() does. The helper frees each tree where it was made
- * (its names are in the helper's dictionary), so the store thread gets
- * the keys and the verdict only. Nothing is written by the helper: a
- * crash is pass 1's as before, and a failure of either side stops both.
- */
-#define AHEAD	64
-
-struct checked {
-	uint64_t		 index;
-	char			*name;
-	size_t			 len;
-	uint8_t			 sha[DIGEST_LEN];
-	bool			 checked;	/* k holds its check */
-	struct accept_check	 k;
-};
-
-struct ahead {
-	pthread_mutex_t		 mu;
-	pthread_cond_t		 cv;
-	struct checked		 q[AHEAD];
-	size_t			 head, n;
-	bool			 done, stop;
-	/* The helper's, read by the store thread once done. */
-	int			 rc;
-	uint64_t		 nentries;
-	char			 why[SPOOL_ERRLEN];
-	struct spool_error	 err;
-	/* Read only, for the helper. */
-	struct accept_ctx	*c;
-	const struct accept_file *f;
-	const struct bundle_edi	*edi;
-	struct bundle_limits	 lim;
-	struct dialect_xctx	*xctx;
-};
-
-static void
-checked_free(struct checked *ch)
-{
-	free(ch->name);
-	ch->name = NULL;
-	if (ch->checked)
-		accept_check_free(&ch->k);
-	ch->checked = false;
-}
-
+/* pass1_one() for an entry accept_ahead() checked on its helper. */
 static int
-ahead_entry(void *arg, const struct bundle_entry *be, struct spool_error *err)
+pass1_checked(void *arg, const struct bundle_entry *be,
+    struct accept_check *k, const uint8_t *sha, struct spool_error *err)
 {
-	struct ahead *a = arg;
-	struct accept_src src;
-	struct checked ch;
-	struct msg *m;
+	struct pass1 *p = arg;
 
-	memset(&ch, 0, sizeof(ch));
-	ch.index = be->index;
-	ch.len = be->len;
-	if ((ch.name = strdup(be->name)) == NULL) {
-		spool_seterr(err, "out of memory");
+	if (pass1_begin(p, be->index, err) == -1)
 		return -1;
-	}
-	digest_sha256(be->data, be->len, ch.sha);
-	if (be->len <= a->c->conf->max_message_size) {
-		memset(&src, 0, sizeof(src));
-		src.partner = a->f->partner;
-		src.orig_name = be->name;
-		src.bundle = a->f->name;
-		src.dict = be->dict;
-		src.xctx = a->xctx;
-		src.entry = be;
-		(void)accept_check(a->c, &src, be->data, be->len, &ch.k);
-		ch.checked = true;
-		m = &ch.k.msg;
-		if (m->doc != NULL) {
-			if (m->doc_free != NULL)
-				m->doc_free(m->doc);
-			else
-				xmlFreeDoc(m->doc);
-			m->doc = NULL;
-		}
-	}
-	pthread_mutex_lock(&a->mu);
-	while (a->n == AHEAD && !a->stop)
-		pthread_cond_wait(&a->cv, &a->mu);
-	if (a->stop) {
-		pthread_mutex_unlock(&a->mu);
-		checked_free(&ch);
-		spool_seterr(err, "stopped");
-		return -1;
-	}
-	a->q[(a->head + a->n) % AHEAD] = ch;
-	a->n++;
-	pthread_cond_broadcast(&a->cv);
-	pthread_mutex_unlock(&a->mu);
-	return 0;
-}
-
-static void *
-ahead_run(void *arg)
-{
-	struct ahead *a = arg;
-	struct spool_error err;
-	char why[SPOOL_ERRLEN];
-	uint64_t n = 0;
-	int rc;
-
-	spool_clearerr(&err);
-	why[0] = '\0';
-	rc = bundle_edi_entries(a->edi, &a->lim, ahead_entry, a, &n, why,
-	    sizeof(why), &err);
-	pthread_mutex_lock(&a->mu);
-	a->rc = rc;
-	a->nentries = n;
-	memcpy(a->why, why, sizeof(why));
-	a->err = err;
-	a->done = true;
-	pthread_cond_broadcast(&a->cv);
-	pthread_mutex_unlock(&a->mu);
-	return NULL;
-}
-
-/* 2: no helper thread (the caller reads the entries itself); else
-   bundle_edi_entries()'s 0, 1 (why) or -1 (err). */
-static int
-pass1_ahead(struct pass1 *p, const struct bundle_edi *edi,
-    const struct bundle_limits *lim, uint64_t *n, char *why, size_t whylen,
-    struct spool_error *err)
-{
-	struct bundle_entry be;
-	struct checked ch;
-	struct ahead *a;
-	pthread_t th;
-	sigset_t all, old;
-	int e, rc, ret = -1;
-
-	if ((a = calloc(1, sizeof(*a))) == NULL)
-		return 2;
-	if ((a->xctx = dialect_xctx_new()) == NULL)
-		goto nothread;
-	a->c = p->c;
-	a->f = p->f;
-	a->edi = edi;
-	a->lim = *lim;
-	if (pthread_mutex_init(&a->mu, NULL) != 0)
-		goto nothread;
-	if (pthread_cond_init(&a->cv, NULL) != 0) {
-		pthread_mutex_destroy(&a->mu);
-		goto nothread;
-	}
-	/* Signals are the loop's, never the helper's. */
-	sigfillset(&all);
-	(void)pthread_sigmask(SIG_SETMASK, &all, &old);
-	e = pthread_create(&th, NULL, ahead_run, a);
-	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (e != 0) {
-		pthread_cond_destroy(&a->cv);
-		pthread_mutex_destroy(&a->mu);
-		goto nothread;
-	}
-	for (;;) {
-		pthread_mutex_lock(&a->mu);
-		while (a->n == 0 && !a->done)
-			pthread_cond_wait(&a->cv, &a->mu);
-		if (a->n == 0) {
-			pthread_mutex_unlock(&a->mu);
-			break;
-		}
-		ch = a->q[a->head];
-		a->head = (a->head + 1) % AHEAD;
-		a->n--;
-		pthread_cond_broadcast(&a->cv);
-		pthread_mutex_unlock(&a->mu);
-		memset(&be, 0, sizeof(be));
-		be.index = ch.index;
-		be.name = ch.name;
-		be.len = ch.len;
-		rc = pass1_begin(p, ch.index, err);
-		if (rc == 0)
-			rc = pass1_one(p, &be, ch.checked ? &ch.k : NULL, ch.sha,
-			    err);
-		checked_free(&ch);
-		if (rc == -1)
-			goto stop;
-	}
-	/* Every entry recorded: the helper's verdict on the file. */
-	ret = a->rc;
-	*n = a->nentries;
-	snprintf(why, whylen, "%s", a->why);
-	if (ret == -1)
-		*err = a->err;
-stop:
-	pthread_mutex_lock(&a->mu);
-	a->stop = true;
-	pthread_cond_broadcast(&a->cv);
-	pthread_mutex_unlock(&a->mu);
-	pthread_join(th, NULL);
-	while (a->n > 0) {
-		checked_free(&a->q[a->head]);
-		a->head = (a->head + 1) % AHEAD;
-		a->n--;
-	}
-	pthread_cond_destroy(&a->cv);
-	pthread_mutex_destroy(&a->mu);
-	dialect_xctx_free(a->xctx);
-	free(a);
-	return ret;
-nothread:
-	dialect_xctx_free(a->xctx);
-	free(a);
-	return 2;
+	return pass1_one(p, be, k, sha, err);
 }
 
 /* Is the bundle of batch b in its directory already? */
@@ -605,8 +399,8 @@ accept_bundle(struct accept_ctx *c, const struct accept_file *f, int fd,
 	if (rc == 0 && o->edi != NULL) {
 		rc = 2;
 		if (accept_parse_threads(c->conf->parse_threads) > 1)
-			rc = pass1_ahead(&p, o->edi, &lim, &n, why,
-			    sizeof(why), err);
+			rc = accept_ahead(c, f, o->edi, &lim, pass1_checked,
+			    &p, &n, why, sizeof(why), err);
 		if (rc == 2)
 			rc = bundle_edi_entries(o->edi, &lim, pass1_entry, &p,
 			    &n, why, sizeof(why), err);

@@ -218,6 +218,24 @@ int	accept_bundle(struct accept_ctx *, const struct accept_file *, int fd,
  */
 int	accept_bundle_finish(struct accept_ctx *, const struct accept_file *,
 	    struct outcome *, bool retrying, struct accept_stats *);
+/*
+ * Pass 1 of an EDI file (edi, read by accept_bundle.c) with a helper
+ * thread checking its entries ahead (accept_ahead.c): record(arg, be, k,
+ * sha) for each, in order, on the calling thread; k is its check (NULL:
+ * larger than max_message_size, not checked), sha its SHA-256, and of
+ * be only index, name and len are set. 2: no helper thread could be
+ * started (nothing called); else bundle_edi_entries()'s 0, 1 (why) or
+ * -1 (err; also when record says -1).
+ */
+struct bundle_edi;
+struct bundle_limits;
+typedef int	(*accept_checked_fn)(void *arg, const struct bundle_entry *,
+		    struct accept_check *k, const uint8_t *sha,
+		    struct spool_error *);
+int	accept_ahead(struct accept_ctx *, const struct accept_file *,
+	    const struct bundle_edi *, const struct bundle_limits *,
+	    accept_checked_fn record, void *arg, uint64_t *n, char *why,
+	    size_t whylen, struct spool_error *);
 /* Let go of what o holds of a bundle (o->edi), if the finish did not. */
 void	accept_bundle_release(struct outcome *);
 /* A recorded batch whose bundle may still be in incoming/: finish it.
