@@ -413,7 +413,7 @@ accept_special(struct accept_ctx *c, const struct accept_file *f,
 
 	/* Several EDI interchanges: a file each, taken by the next scan. */
 	if (p->edi) {
-		if ((rc = accept_split(c, f, p->fd, err)) == -1)
+		if ((rc = accept_split(c, f, p->fd, o, err)) == -1)
 			return -1;
 		if (rc == 1) {
 			stats->split++;
@@ -706,6 +706,7 @@ close_bundles(struct outcome *out, size_t n)
 		free(out[i].buf);
 		out[i].buf = NULL;
 		free_parsed(&out[i]);
+		accept_bundle_release(&out[i]);
 	}
 }
 

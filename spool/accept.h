@@ -60,6 +60,9 @@ struct accept_stats {
 	/* EDIFACT or X12 uploads split into one file per interchange
 	 * (accept_split.c): scan incoming/ again for the parts. */
 	unsigned	 split;
+	/* Bytes of EDI bundles tokenized in pass 1, kept for pass 2
+	 * (accept_bundle.c): bounded. */
+	size_t		 edi_held;
 };
 
 /*

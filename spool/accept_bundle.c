@@ -16,6 +16,15 @@
  * bundle itself goes to done/ (or rejected/) as
  * <partner>,<name>,<batch>.bundle.
  *
+ * An EDIFACT or X12 file is tokenized once for both passes
+ * (bundle_edi.c; by accept_split.c already when it looked for its
+ * interchanges): pass 2 writes the entries from what pass 1 read, kept
+ * in o->edi while the batch holds at most EDI_HOLD_MAX of them (the
+ * rest, and a restore after a crash, read the file again). Those
+ * entries are the very bytes pass 1 hashed for their rows, so pass 2
+ * does not hash them again. With [processing] parse_threads above 1, a
+ * helper thread checks its entries ahead of pass 1 (accept_ahead.c).
+ *
  * Crash safety (DESIGN 13; the store is the truth):
  * - Killed before COMMIT: nothing of the bundle is recorded, no entry
  *   file was written (pass 2 comes after COMMIT), and the bundle is
@@ -68,7 +77,9 @@
 #include "accept.h"
 #include "accept_int.h"
 #include "bundle.h"
+#include "dialect.h"
 #include "digest.h"
+#include "edi.h"
 #include "failpoint.h"
 #include "log.h"
 #include "store_batch.h"
@@ -76,6 +87,10 @@
 /* Room per entry for archive headers and padding in an uncompressed
  * archive (tar: 512-byte header, padding, pax headers). */
 #define ENTRY_OVERHEAD	4096
+
+/* At most this much memory of tokenized EDI files is kept by a batch
+ * from pass 1 for pass 2 (bundle_edi_size()); the rest are read again. */
+#define EDI_HOLD_MAX	(64 * 1024 * 1024)
 
 /* Pass 1: the state of reading one bundle. */
 struct pass1 {
@@ -86,6 +101,7 @@ struct pass1 {
 	int64_t				 batch;	/* 0: none yet */
 	int64_t				*next_id;
 	struct accept_stats		*stats;
+	struct dialect_xctx		*xctx;	/* for every entry's keys */
 };
 
 /* An entry that became a message, for pass 2. */
@@ -108,6 +124,8 @@ struct pass2 {
 	const char		*bundle;
 	int64_t			 batch;
 	bool			 restore;	/* look before writing */
+	bool			 fresh;		/* the entries are the bytes
+						   pass 1 hashed, in memory */
 	struct ment		*e;
 	size_t			 n, cap, cur;
 	unsigned		 fates[FATE_SKIPPED + 1];
@@ -168,24 +186,21 @@ ensure_batch(struct pass1 *p, struct spool_error *err)
 	return store_batch_insert(p->c->store, &b, &p->batch, err);
 }
 
+/*
+ * Record one regular entry: checked here (be), or already (ksha its
+ * SHA-256, k its check, NULL when it is too large to check; then only
+ * the index, name and len of be count).
+ */
 static int
-pass1_entry(void *arg, const struct bundle_entry *be, struct spool_error *err)
+pass1_one(struct pass1 *p, const struct bundle_entry *be,
+    struct accept_check *k, const uint8_t *ksha, struct spool_error *err)
 {
-	struct pass1 *p = arg;
 	struct accept_src src;
 	struct outcome o;
 	enum batch_fate fate;
 	uint8_t sha[DIGEST_LEN];
 	char b[121], e[121];
 
-	if (ensure_batch(p, err) == -1)
-		return -1;
-	if (be->index == 2)
-		failpoint("bundle-entry");	/* inside the transaction */
-	if (be->skip != NULL)
-		return store_batch_add_entry(p->c->store, p->batch,
-		    (int64_t)be->index, be->name, FATE_SKIPPED, be->skip, 0,
-		    err);
 	memset(&o, 0, sizeof(o));
 	o.state = -1;
 	o.fd = -1;
@@ -198,7 +213,12 @@ pass1_entry(void *arg, const struct bundle_entry *be, struct spool_error *err)
 	src.bundle = p->f->name;
 	src.batch = p->batch;
 	src.dict = be->dict;
-	digest_sha256(be->data, be->len, sha);
+	src.xctx = p->xctx;
+	src.entry = be;
+	if (ksha != NULL)
+		memcpy(sha, ksha, DIGEST_LEN);
+	else
+		digest_sha256(be->data, be->len, sha);
 	spooldir_escape(b, 120, p->f->name);
 	spooldir_escape(e, 120, be->name);
 	if (be->len > p->c->conf->max_message_size) {
@@ -216,6 +236,10 @@ pass1_entry(void *arg, const struct bundle_entry *be, struct spool_error *err)
 		if (accept_reject(p->c, &src, sha, (int64_t)be->len, NULL, &o,
 		    err) == -1)
 			return -1;
+	} else if (k != NULL) {
+		if (accept_record(p->c, &src, be->len, sha, k, &o, p->stats,
+		    err) == -1)
+			return -1;
 	} else if (accept_message(p->c, &src, be->data, be->len, sha, &o,
 	    p->stats, err) == -1)
 		return -1;
@@ -226,6 +250,43 @@ pass1_entry(void *arg, const struct bundle_entry *be, struct spool_error *err)
 		fate = o.duplicate ? FATE_DUPLICATE : FATE_ACCEPTED;
 	return store_batch_add_entry(p->c->store, p->batch, (int64_t)be->index,
 	    be->name, fate, fate == FATE_REJECTED ? o.reason : NULL, o.id, err);
+}
+
+/* The store thread's start of every entry: its batch, the failpoint. */
+static int
+pass1_begin(struct pass1 *p, uint64_t index, struct spool_error *err)
+{
+	if (ensure_batch(p, err) == -1)
+		return -1;
+	if (index == 2)
+		failpoint("bundle-entry");	/* inside the transaction */
+	return 0;
+}
+
+static int
+pass1_entry(void *arg, const struct bundle_entry *be, struct spool_error *err)
+{
+	struct pass1 *p = arg;
+
+	if (pass1_begin(p, be->index, err) == -1)
+		return -1;
+	if (be->skip != NULL)
+		return store_batch_add_entry(p->c->store, p->batch,
+		    (int64_t)be->index, be->name, FATE_SKIPPED, be->skip, 0,
+		    err);
+	return pass1_one(p, be, NULL, NULL, err);
+}
+
+/* pass1_one() for an entry accept_ahead() checked on its helper. */
+static int
+pass1_checked(void *arg, const struct bundle_entry *be,
+    struct accept_check *k, const uint8_t *sha, struct spool_error *err)
+{
+	struct pass1 *p = arg;
+
+	if (pass1_begin(p, be->index, err) == -1)
+		return -1;
+	return pass1_one(p, be, k, sha, err);
 }
 
 /* Is the bundle of batch b in its directory already? */
@@ -242,6 +303,33 @@ bundle_in_place(struct accept_ctx *c, const struct store_batch *b)
 	    AT_SYMLINK_NOFOLLOW) == 0;
 }
 
+/*
+ * An EDIFACT or X12 file not yet read (o->edi NULL): read and tokenized
+ * into o->edi, once for both passes. 0 (o->edi NULL: not EDI, for
+ * bundle_read()), 1 refused whole (why), -1 error.
+ */
+static int
+read_edi(int fd, const struct bundle_limits *lim, struct outcome *o,
+    char *why, size_t whylen, struct spool_error *err)
+{
+	char head[512];
+	ssize_t got;
+	off_t at;
+
+	if (o->edi != NULL)
+		return 0;
+	if ((at = lseek(fd, 0, SEEK_CUR)) == -1) {
+		spool_seterr(err, "lseek: %s", strerror(errno));
+		return -1;
+	}
+	do
+		got = pread(fd, head, sizeof(head), at);
+	while (got == -1 && errno == EINTR);
+	if (got <= 0 || edi_detect(head, (size_t)got) == EDI_NONE)
+		return 0;
+	return bundle_edi_load(fd, lim, &o->edi, why, whylen, err);
+}
+
 int
 accept_bundle(struct accept_ctx *c, const struct accept_file *f, int fd,
     const struct stat *st, struct outcome *o, int64_t *next_id,
@@ -252,13 +340,20 @@ accept_bundle(struct accept_ctx *c, const struct accept_file *f, int fd,
 	struct store_batch old;
 	struct pass1 p;
 	uint8_t sha[DIGEST_LEN];
+	const char *data;
 	char why[SPOOL_ERRLEN];
 	int64_t id0 = *next_id, size;
 	uint64_t n = 0;
+	size_t len;
 	int rc, state;
 
 	(void)st;
-	if (digest_sha256_fd(fd, sha, &size) == -1) {
+	if (o->edi != NULL) {
+		/* Read whole by accept_split() already. */
+		data = bundle_edi_data(o->edi, &len);
+		digest_sha256(data, len, sha);
+		size = (int64_t)len;
+	} else if (digest_sha256_fd(fd, sha, &size) == -1) {
 		spool_seterr(err, "read %s: %s", f->name, strerror(errno));
 		return -1;
 	}
@@ -299,7 +394,20 @@ accept_bundle(struct accept_ctx *c, const struct accept_file *f, int fd,
 	if (store_batch_savepoint(c->store, err) == -1)
 		return -1;
 	why[0] = '\0';
-	rc = bundle_read(fd, &lim, pass1_entry, &p, &n, why, sizeof(why), err);
+	p.xctx = dialect_xctx_new();	/* NULL: one per entry */
+	rc = read_edi(fd, &lim, o, why, sizeof(why), err);
+	if (rc == 0 && o->edi != NULL) {
+		rc = 2;
+		if (accept_parse_threads(c->conf->parse_threads) > 1)
+			rc = accept_ahead(c, f, o->edi, &lim, pass1_checked,
+			    &p, &n, why, sizeof(why), err);
+		if (rc == 2)
+			rc = bundle_edi_entries(o->edi, &lim, pass1_entry, &p,
+			    &n, why, sizeof(why), err);
+	} else if (rc == 0)
+		rc = bundle_read(fd, &lim, pass1_entry, &p, &n, why,
+		    sizeof(why), err);
+	dialect_xctx_free(p.xctx);
 	if (rc == -1)
 		return -1;	/* the caller rolls everything back */
 	if (rc == 1 || rc == 2 || n == 0) {
@@ -330,6 +438,13 @@ accept_bundle(struct accept_ctx *c, const struct accept_file *f, int fd,
 		return -1;
 	if (accept_ack(c, f->partner, fd, p.batch, state, stats, err) == -1)
 		return -1;
+	/* Kept for pass 2 while the batch holds little enough. */
+	if (o->edi != NULL && (state != ST_DONE || bundle_edi_size(o->edi) >
+	    EDI_HOLD_MAX - stats->edi_held)) {
+		bundle_edi_free(o->edi);
+		o->edi = NULL;
+	}
+	stats->edi_held += bundle_edi_size(o->edi);
 	o->bundle = true;
 	o->fd = fd;
 	o->batch = p.batch;
@@ -417,8 +532,10 @@ put_entry(struct pass2 *p, struct ment *m, const struct bundle_entry *be)
 		    "name", m->id);
 		return -1;
 	}
-	digest_sha256(be->data, be->len, sha);
-	if (m->has_sha && memcmp(sha, m->sha, DIGEST_LEN) != 0) {
+	/* Fresh from pass 1: the very bytes its row's SHA-256 is of. */
+	if (!p->fresh)
+		digest_sha256(be->data, be->len, sha);
+	if (!p->fresh && m->has_sha && memcmp(sha, m->sha, DIGEST_LEN) != 0) {
 		spool_seterr(p->err, "entry %" PRIu64 " changed since it was "
 		    "accepted (message %" PRId64 ")", be->index, m->id);
 		return -1;
@@ -482,7 +599,8 @@ pass2_entry(void *arg, const struct bundle_entry *be, struct spool_error *err)
 /* Pass 2: write the files of the batch's messages from the bundle. */
 static int
 materialise(struct accept_ctx *c, const struct accept_file *f, int fd,
-    int64_t batch, bool restore, struct pass2 *p, struct spool_error *err)
+    const struct bundle_edi *edi, int64_t batch, bool restore,
+    struct pass2 *p, struct spool_error *err)
 {
 	struct bundle_limits lim = limits(c);
 	char why[SPOOL_ERRLEN];
@@ -496,6 +614,7 @@ materialise(struct accept_ctx *c, const struct accept_file *f, int fd,
 	p->bundle = f->name;
 	p->batch = batch;
 	p->restore = restore;
+	p->fresh = edi != NULL && !restore;
 	p->err = err;
 	if (store_batch_entries(c->store, batch, load_entry, p, err) == -1)
 		return -1;
@@ -506,7 +625,12 @@ materialise(struct accept_ctx *c, const struct accept_file *f, int fd,
 		return -1;
 	}
 	why[0] = '\0';
-	rc = bundle_read(fd, &lim, pass2_entry, p, &n, why, sizeof(why), err);
+	if (edi != NULL)
+		rc = bundle_edi_entries(edi, &lim, pass2_entry, p, &n, why,
+		    sizeof(why), err);
+	else
+		rc = bundle_read(fd, &lim, pass2_entry, p, &n, why,
+		    sizeof(why), err);
 	if (rc == -1)
 		return -1;
 	if (rc != 0) {
@@ -545,9 +669,32 @@ pass2_free(struct pass2 *p)
 	p->n = p->cap = 0;
 }
 
+static int	finish(struct accept_ctx *, const struct accept_file *,
+		    struct outcome *, bool, struct accept_stats *);
+
 int
 accept_bundle_finish(struct accept_ctx *c, const struct accept_file *f,
     struct outcome *o, bool retrying, struct accept_stats *stats)
+{
+	size_t held = bundle_edi_size(o->edi);
+	int rc;
+
+	rc = finish(c, f, o, retrying, stats);
+	stats->edi_held -= held < stats->edi_held ? held : stats->edi_held;
+	accept_bundle_release(o);
+	return rc;
+}
+
+void
+accept_bundle_release(struct outcome *o)
+{
+	bundle_edi_free(o->edi);
+	o->edi = NULL;
+}
+
+static int
+finish(struct accept_ctx *c, const struct accept_file *f, struct outcome *o,
+    bool retrying, struct accept_stats *stats)
 {
 	struct spool_error err;
 	struct pass2 p;
@@ -559,8 +706,8 @@ accept_bundle_finish(struct accept_ctx *c, const struct accept_file *f,
 	memset(&p, 0, sizeof(p));
 	t0 = store_now_ms();
 	if (o->state == ST_DONE) {
-		if (materialise(c, f, o->fd, o->batch, o->restore, &p, &err) ==
-		    -1)
+		if (materialise(c, f, o->fd, o->edi, o->batch, o->restore,
+		    &p, &err) == -1)
 			goto unfinished;
 	} else {
 		snprintf(text, sizeof(text), "%s\npartner: %s\nfile: %s\n"

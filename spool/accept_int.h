@@ -41,6 +41,9 @@ struct outcome {
 					   writes it) */
 	struct store_newmsg m;		/* pointing into the preparation
 					   and parsed, valid until then */
+	struct bundle_edi *edi;		/* an EDI bundle, tokenized for both
+					   passes (accept_bundle.c); or
+					   NULL */
 	bool		 applied;	/* applied by the one pass: state is
 					   its outcome, logged there */
 	char		 file_name[SPOOLDIR_NAME_MAX + 1];
@@ -49,6 +52,8 @@ struct outcome {
 };
 
 struct _xmlDict;	/* libxml2's xmlDict */
+struct bundle_entry;
+struct dialect_xctx;
 
 /* Where a message comes from: a file in incoming/, or a bundle entry. */
 struct accept_src {
@@ -58,6 +63,10 @@ struct accept_src {
 	int64_t		 batch;		/* its batch, or 0 */
 	struct _xmlDict	*dict;		/* a bundle's, for EDI trees, or
 					   NULL (struct bundle_entry) */
+	struct dialect_xctx *xctx;	/* a bundle's XPath context for its
+					   entries' keys, or NULL */
+	const struct bundle_entry *entry;	/* a bundle's entry, or
+					   NULL */
 };
 
 /*
@@ -211,7 +220,7 @@ int	accept_batch(struct accept_ctx *, const struct accept_apply *,
  * caller frees ri->business_tx.
  */
 int	accept_read(struct accept_ctx *, const char *partner, const char *buf,
-	    size_t len, struct _xmlDict *, struct msg *msg,
+	    size_t len, const struct accept_src *, struct msg *msg,
 	    struct accept_readinfo *ri, char *why, size_t whylen);
 
 /* Record a rejection with o->reason (o->id preset). */
@@ -226,7 +235,7 @@ int	accept_reject(struct accept_ctx *, const struct accept_src *,
  * error.
  */
 int	accept_split(struct accept_ctx *, const struct accept_file *, int fd,
-	    struct spool_error *);
+	    struct outcome *, struct spool_error *);
 
 /* Could this file be a bundle, by size? */
 bool	accept_bundle_size_ok(struct accept_ctx *, const struct stat *);
@@ -246,6 +255,26 @@ int	accept_bundle(struct accept_ctx *, const struct accept_file *, int fd,
  */
 int	accept_bundle_finish(struct accept_ctx *, const struct accept_file *,
 	    struct outcome *, bool retrying, struct accept_stats *);
+/*
+ * Pass 1 of an EDI file (edi, read by accept_bundle.c) with a helper
+ * thread checking its entries ahead (accept_ahead.c): record(arg, be, k,
+ * sha) for each, in order, on the calling thread; k is its check (NULL:
+ * larger than max_message_size, not checked), sha its SHA-256, and of
+ * be only index, name and len are set. 2: no helper thread could be
+ * started (nothing called); else bundle_edi_entries()'s 0, 1 (why) or
+ * -1 (err; also when record says -1).
+ */
+struct bundle_edi;
+struct bundle_limits;
+typedef int	(*accept_checked_fn)(void *arg, const struct bundle_entry *,
+		    struct accept_check *k, const uint8_t *sha,
+		    struct spool_error *);
+int	accept_ahead(struct accept_ctx *, const struct accept_file *,
+	    const struct bundle_edi *, const struct bundle_limits *,
+	    accept_checked_fn record, void *arg, uint64_t *n, char *why,
+	    size_t whylen, struct spool_error *);
+/* Let go of what o holds of a bundle (o->edi), if the finish did not. */
+void	accept_bundle_release(struct outcome *);
 /* A recorded batch whose bundle may still be in incoming/: finish it.
  * 1 done, 0 nothing to do, 2 still unfinished (no space, I/O error),
  * -1 error. */

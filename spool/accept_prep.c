@@ -166,7 +166,7 @@ accept_check(struct accept_ctx *c, const struct accept_src *src,
 
 	memset(k, 0, sizeof(*k));
 	spool_clearerr(&perr);
-	if (accept_read(c, src->partner, buf, len, src->dict, msg, ri, why,
+	if (accept_read(c, src->partner, buf, len, src, msg, ri, why,
 	    sizeof(why)) != 0)
 		return refuse(k, src, why, msg->hdr.type != NULL &&
 		    msg->hdr.sender != NULL);

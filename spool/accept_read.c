@@ -9,7 +9,10 @@
  * that syntax whose rule matches reads it; for XML, native takes what no
  * other recognises. An EDI message here is one interchange with one
  * message: an upload of many is split first (bundle.c reads it as
- * entries, bundle_edi.c), and each entry comes here on its own. Its
+ * entries, bundle_edi.c), and each entry comes here on its own; when
+ * the file it came from was sound (no warning, no reason of its
+ * message's own), its tree is made from the file as read
+ * (edi_entry_tree_pooled()) instead of reading its bytes again. Its
  * tree is a pooled one (edi_message_tree_pooled(), names in the
  * entry's dictionary when it has one), which msg_free() frees through
  * msg->doc_free.
@@ -27,6 +30,7 @@
 #include <string.h>
 
 #include "accept_int.h"
+#include "bundle.h"
 #include "dialect.h"
 #include "edi.h"
 #include "message.h"
@@ -63,9 +67,13 @@ list_str(char *const *l, char *buf, size_t len)
 
 int
 accept_read(struct accept_ctx *c, const char *partner, const char *buf,
-    size_t len, struct _xmlDict *dict, struct msg *msg,
+    size_t len, const struct accept_src *src, struct msg *msg,
     struct accept_readinfo *ri, char *why, size_t whylen)
 {
+	const struct bundle_entry *be = src != NULL ? src->entry : NULL;
+	struct _xmlDict *dict = src != NULL ? src->dict : NULL;
+	struct dialect_xctx *xctx = src != NULL ? src->xctx : NULL;
+	const struct edi_interchange *ric;
 	const struct conf_partner *pc = conf_partner(c->conf, partner);
 	char *const *allowed = pc != NULL ? pc->dialects : NULL;
 	const struct dialect *d;
@@ -101,31 +109,43 @@ accept_read(struct accept_ctx *c, const char *partner, const char *buf,
 			    sizeof(ids)), ids) : "all");
 			return 1;
 		}
-		edi_limits_default(&lim);
-		if (edi_read(buf, len, &lim, &ic, &perr) == -1) {
-			snprintf(why, whylen, "%s", perr.msg);
-			return 1;
+		if (be != NULL && be->ic != NULL && be->ic->warning == NULL &&
+		    be->ic->msgs[be->msg].reason == NULL) {
+			/* An entry of an interchange read whole, sound: its
+			 * own bytes would read the same (entry_bytes() in
+			 * bundle_edi.c), so they are not read again. */
+			ric = be->ic;
+			msg->doc = edi_entry_tree_pooled(ric, be->msg,
+			    be->file, be->filelen, dict, &perr);
+		} else {
+			edi_limits_default(&lim);
+			if (edi_read(buf, len, &lim, &ic, &perr) == -1) {
+				snprintf(why, whylen, "%s", perr.msg);
+				return 1;
+			}
+			if (ic->next != NULL || ic->nmsgs != 1) {
+				snprintf(why, whylen, "an interchange of %zu "
+				    "messages that could not be split (larger "
+				    "than [bundle] allows?)", ic->nmsgs);
+				goto out;
+			}
+			if (ic->msgs[0].reason != NULL) {
+				snprintf(why, whylen, "%s", ic->msgs[0].reason);
+				goto out;
+			}
+			ric = ic;
+			msg->doc = edi_message_tree_pooled(ic, 0, buf, len,
+			    dict, &perr);
 		}
-		if (ic->next != NULL || ic->nmsgs != 1) {
-			snprintf(why, whylen, "an interchange of %zu messages "
-			    "that could not be split (larger than [bundle] "
-			    "allows?)", ic->nmsgs);
-			goto out;
-		}
-		if (ic->msgs[0].reason != NULL) {
-			snprintf(why, whylen, "%s", ic->msgs[0].reason);
-			goto out;
-		}
-		if ((msg->doc = edi_message_tree_pooled(ic, 0, buf, len, dict,
-		    &perr)) == NULL) {
+		if (msg->doc == NULL) {
 			snprintf(why, whylen, "%s", perr.msg);
 			goto out;
 		}
 		msg->doc_free = edi_tree_free;
-		if (ic->warning != NULL)
+		if (ric->warning != NULL)
 			snprintf(ri->warning, sizeof(ri->warning), "%s",
-			    ic->warning);
-		ri->test = ic->test;
+			    ric->warning);
+		ri->test = ric->test;
 		ri->test_what = es == EDI_EDIFACT ? "UNB 0035 = 1" :
 		    "ISA15 = T";
 	} else {
@@ -162,8 +182,8 @@ accept_read(struct accept_ctx *c, const char *partner, const char *buf,
 	}
 	ri->order = pc != NULL && pc->order != CONF_ORDER_DEFAULT ?
 	    pc->order : dialect_order_mode(d);
-	if (dialect_extract_order(d, ri->order, msg->doc, &msg->hdr,
-	    &ri->business_tx, &perr) == -1) {
+	if (dialect_extract_xctx(d, ri->order, msg->doc, &msg->hdr,
+	    &ri->business_tx, xctx, &perr) == -1) {
 		snprintf(why, whylen, "%s", perr.msg);
 		goto out;
 	}

@@ -3,8 +3,10 @@
  * into one file per interchange (DESIGN 15: one batch per interchange).
  *
  * Acceptance reads the upload whole (at most [bundle] max_total_size,
- * as a bundle) and asks edi_split() where its interchanges lie. One
- * interchange, or none: nothing to do, the file is accepted as it is.
+ * as a bundle) and asks edi_split_read() where its interchanges lie.
+ * One interchange, or none: nothing to do, the file is accepted as it
+ * is; one sound interchange, as tokenized here, goes on in o->edi to
+ * the bundle reader (accept_bundle.c), which then reads it no more.
  * Several: each becomes a file of its own in the same partner
  * directory, named "<name>.interchange-<N>" (N from 1, in file order),
  * written by spooldir_write_at() (a dot-file, fsync, rename), and the
@@ -38,6 +40,7 @@
 
 #include "accept.h"
 #include "accept_int.h"
+#include "bundle.h"
 #include "conf.h"
 #include "edi.h"
 #include "log.h"
@@ -46,8 +49,10 @@
 
 int
 accept_split(struct accept_ctx *c, const struct accept_file *f, int fd,
-    struct spool_error *err)
+    struct outcome *o, struct spool_error *err)
 {
+	struct bundle_limits bl;
+	struct edi_interchange *ics = NULL;
 	struct edi_limits el;
 	struct edi_part *parts = NULL;
 	struct spool_error werr;
@@ -62,11 +67,23 @@ accept_split(struct accept_ctx *c, const struct accept_file *f, int fd,
 		return rc == 1 ? 0 : -1;	/* refused later, as it is */
 	}
 	edi_limits_default(&el);
-	if (edi_split(buf, len, &el, &parts, &n) == -1) {
+	if (edi_split_read(buf, len, &el, &parts, &n, &ics) == -1) {
 		spool_seterr(err, "out of memory splitting %s", f->name);
 		goto out;
 	}
 	ret = 0;
+	if (n == 1 && !parts[0].broken) {
+		/* One interchange, read: the bundle reader's two passes
+		 * take it from here instead of reading it again. */
+		bl.max_entries = c->conf->bundle_max_entries;
+		bl.max_entry_size = c->conf->bundle_max_entry_size;
+		bl.max_total_size = c->conf->bundle_max_total_size;
+		if (bundle_edi_adopt(&bl, buf, len, ics, &o->edi) == 1) {
+			buf = NULL;
+			ics = NULL;
+		}
+		goto out;
+	}
 	if (n < 2)
 		goto out;
 	/* Every part's name must fit, else the file stays whole. */
@@ -108,6 +125,7 @@ unsplit:
 	    "reason=%s note=\"accepted whole, as one batch\"",
 	    LOG_Q(f->partner), LOG_Q(f->name), LOG_Q(werr.msg));
 out:
+	edi_free(ics);
 	free(parts);
 	free(buf);
 	return ret;

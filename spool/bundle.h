@@ -18,6 +18,7 @@ struct bundle_limits {
 };
 
 struct _xmlDict;	/* libxml2's xmlDict */
+struct edi_interchange;	/* edi.h */
 
 /* One entry, as handed to the callback; valid until it returns. */
 struct bundle_entry {
@@ -33,6 +34,12 @@ struct bundle_entry {
 	struct _xmlDict	*dict;		/* EDI entries: names for their
 					 * trees (edi_message_tree_pooled),
 					 * the reader's; else NULL */
+	/* EDI entries: the message as the whole file was read, for
+	 * edi_entry_tree_pooled(ic, msg, file, filelen, ...); else NULL. */
+	const struct edi_interchange *ic;
+	size_t		 msg;
+	const char	*file;
+	size_t		 filelen;
 };
 
 /* 0 go on, -1 stop (err says why). */
@@ -69,5 +76,32 @@ bool	bundle_is_archive_mem(const void *buf, size_t len);
 int	bundle_read(int fd, const struct bundle_limits *, bundle_entry_fn fn,
 	    void *arg, uint64_t *nentries, char *why, size_t whylen,
 	    struct spool_error *err);
+
+/*
+ * An EDIFACT or X12 file read whole and tokenized once (bundle_edi.c),
+ * for a caller that goes over its messages twice (pass 1 and pass 2 of
+ * accept_bundle.c) or has tokenized it already (accept_split.c).
+ *
+ * bundle_edi_load(): read fd from its offset; 0 and *out, 1 refused
+ * whole (why, as bundle_read() says it), -1 err. bundle_edi_adopt():
+ * take buf (malloc'd) and ics, which edi_split_read() made of the whole
+ * of buf: 1 and *out when they are what bundle_edi_load() would make
+ * (the caller no longer owns them), else 0 and the caller keeps them.
+ * bundle_edi_entries(): each message as an entry, bundle_read()'s
+ * contract (0, 1, -1). bundle_edi_size(): about the memory it holds.
+ */
+struct bundle_edi;
+int	bundle_edi_load(int fd, const struct bundle_limits *,
+	    struct bundle_edi **out, char *why, size_t whylen,
+	    struct spool_error *err);
+int	bundle_edi_adopt(const struct bundle_limits *, char *buf, size_t len,
+	    struct edi_interchange *ics, struct bundle_edi **out);
+int	bundle_edi_entries(const struct bundle_edi *,
+	    const struct bundle_limits *, bundle_entry_fn fn, void *arg,
+	    uint64_t *nentries, char *why, size_t whylen,
+	    struct spool_error *err);
+size_t	bundle_edi_size(const struct bundle_edi *);
+const char *bundle_edi_data(const struct bundle_edi *, size_t *len);
+void	bundle_edi_free(struct bundle_edi *);
 
 #endif

@@ -3,7 +3,10 @@
  * 15): each message (UNH..UNT, ST..SE) of each interchange is one entry.
  *
  * The file is read whole (at most max_total_size bytes) and tokenized
- * by edi_read(). An envelope error (a trailer reference or count that
+ * by edi_read() once (bundle_edi_load(), or bundle_edi_adopt() of what
+ * accept_split.c tokenized already), and its messages are handed out as
+ * entries as often as asked (bundle_edi_entries(): pass 1, then pass 2
+ * of accept_bundle.c). An envelope error (a trailer reference or count that
  * does not match, a missing trailer, a broken UNA or ISA) refuses the
  * file whole with the tokenizer's reason, as a corrupt archive is. Else
  * each message becomes an entry whose bytes are the message's original
@@ -154,28 +157,88 @@ entry_bytes(const struct edi_interchange *ic, size_t i, const char *buf,
 	return 0;
 }
 
-int
-bundle_edi_read(int fd, const struct bundle_limits *lim, bundle_entry_fn fn,
-    void *arg, uint64_t *nentries, char *why, size_t whylen,
-    struct spool_error *err)
-{
-	struct edi_interchange *ics = NULL, *ic;
-	struct edi_limits el;
-	struct spool_error perr;
-	struct bundle_entry be;
-	struct ebuf b = { NULL, 0, 0 };
-	xmlDictPtr dict = NULL;
-	char *buf = NULL, name[160];
-	size_t len = 0, cap, i, icn = 0;
-	ssize_t got;
-	uint64_t n = 0;
-	int ret = -1;
+struct bundle_edi {
+	char			*buf;
+	size_t			 len;
+	struct edi_interchange	*ics;
+	size_t			 nmsgs;
+};
 
-	*nentries = 0;
+/* The buffer bundle_edi_read() reads a file into: max_total_size + 1
+   bytes (at most 1 GiB), one more for the caller's convenience. */
+static size_t
+read_cap(const struct bundle_limits *lim)
+{
+	size_t cap;
+
 	cap = lim->max_total_size < (uint64_t)SIZE_MAX - 1 ?
 	    (size_t)lim->max_total_size + 1 : SIZE_MAX - 1;
 	if (cap > 1024 * 1024 * 1024)
 		cap = 1024 * 1024 * 1024;
+	return cap;
+}
+
+/* The tokenizer's limits for a file read as a bundle. */
+static void
+edi_limits_of(const struct bundle_limits *lim, struct edi_limits *el)
+{
+	edi_limits_default(el);
+	if (lim->max_entries < el->max_messages)
+		el->max_messages = (size_t)lim->max_entries;
+}
+
+static size_t
+count_msgs(const struct edi_interchange *ics)
+{
+	size_t n = 0;
+
+	for (; ics != NULL; ics = ics->next)
+		n += ics->nmsgs;
+	return n;
+}
+
+int
+bundle_edi_adopt(const struct bundle_limits *lim, char *buf, size_t len,
+    struct edi_interchange *ics, struct bundle_edi **out)
+{
+	struct edi_limits el;
+	struct bundle_edi *be;
+
+	*out = NULL;
+	edi_limits_of(lim, &el);
+	/* What edi_read() with the bundle's limits would say too: they are
+	 * edi_split_read()'s (the defaults) but for a lower max_messages,
+	 * which these messages are within; and a file bundle_edi_load()
+	 * would read whole. */
+	if (ics == NULL || len >= read_cap(lim) ||
+	    count_msgs(ics) > el.max_messages)
+		return 0;
+	if ((be = calloc(1, sizeof(*be))) == NULL)
+		return 0;
+	be->buf = buf;
+	be->len = len;
+	be->ics = ics;
+	be->nmsgs = count_msgs(ics);
+	*out = be;
+	return 1;
+}
+
+int
+bundle_edi_load(int fd, const struct bundle_limits *lim,
+    struct bundle_edi **out, char *why, size_t whylen,
+    struct spool_error *err)
+{
+	struct edi_interchange *ics = NULL;
+	struct edi_limits el;
+	struct spool_error perr;
+	struct bundle_edi *be;
+	char *buf = NULL;
+	size_t len = 0, cap;
+	ssize_t got;
+	int ret = -1;
+
+	*out = NULL;
+	cap = read_cap(lim);
 	if ((buf = malloc(cap + 1)) == NULL) {
 		spool_seterr(err, "out of memory reading an interchange");
 		return -1;
@@ -198,9 +261,7 @@ bundle_edi_read(int fd, const struct bundle_limits *lim, bundle_entry_fn fn,
 			goto out;
 		}
 	}
-	edi_limits_default(&el);
-	if (lim->max_entries < el.max_messages)
-		el.max_messages = (size_t)lim->max_entries;
+	edi_limits_of(lim, &el);
 	spool_clearerr(&perr);
 	if (edi_read(buf, len, &el, &ics, &perr) == -1) {
 		snprintf(why, whylen, "interchange refused whole: %s",
@@ -208,10 +269,66 @@ bundle_edi_read(int fd, const struct bundle_limits *lim, bundle_entry_fn fn,
 		ret = 1;
 		goto out;
 	}
+	if ((be = calloc(1, sizeof(*be))) == NULL) {
+		spool_seterr(err, "out of memory reading an interchange");
+		goto out;
+	}
+	be->buf = buf;
+	be->len = len;
+	be->ics = ics;
+	be->nmsgs = count_msgs(ics);
+	*out = be;
+	return 0;
+out:
+	edi_free(ics);
+	free(buf);
+	return ret;
+}
+
+size_t
+bundle_edi_size(const struct bundle_edi *be)
+{
+	/* The bytes, and each message's struct and strings. */
+	return be == NULL ? 0 : be->len + be->nmsgs * 256;
+}
+
+const char *
+bundle_edi_data(const struct bundle_edi *be, size_t *len)
+{
+	*len = be->len;
+	return be->buf;
+}
+
+void
+bundle_edi_free(struct bundle_edi *be)
+{
+	if (be == NULL)
+		return;
+	edi_free(be->ics);
+	free(be->buf);
+	free(be);
+}
+
+int
+bundle_edi_entries(const struct bundle_edi *bedi,
+    const struct bundle_limits *lim, bundle_entry_fn fn, void *arg,
+    uint64_t *nentries, char *why, size_t whylen, struct spool_error *err)
+{
+	const struct edi_interchange *ic;
+	struct bundle_entry be;
+	struct ebuf b = { NULL, 0, 0 };
+	xmlDictPtr dict = NULL;
+	const char *buf = bedi->buf;
+	char name[160];
+	size_t len = bedi->len, i, icn = 0;
+	uint64_t n = 0;
+	int ret = -1;
+
+	*nentries = 0;
 	/* One dictionary of names for every entry's tree (NULL: each
 	 * makes its own). */
 	dict = xmlDictCreate();
-	for (ic = ics; ic != NULL; ic = ic->next) {
+	for (ic = bedi->ics; ic != NULL; ic = ic->next) {
 		icn++;
 		for (i = 0; i < ic->nmsgs; i++) {
 			if (entry_bytes(ic, i, buf, len, &b) == -1) {
@@ -235,6 +352,10 @@ bundle_edi_read(int fd, const struct bundle_limits *lim, bundle_entry_fn fn,
 			be.data = b.p;
 			be.len = b.len;
 			be.dict = dict;
+			be.ic = ic;
+			be.msg = i;
+			be.file = buf;
+			be.filelen = len;
 			if (fn(arg, &be, err) == -1)
 				goto out;
 		}
@@ -244,8 +365,22 @@ bundle_edi_read(int fd, const struct bundle_limits *lim, bundle_entry_fn fn,
 out:
 	if (dict != NULL)
 		xmlDictFree(dict);
-	edi_free(ics);
 	free(b.p);
-	free(buf);
 	return ret;
+}
+
+int
+bundle_edi_read(int fd, const struct bundle_limits *lim, bundle_entry_fn fn,
+    void *arg, uint64_t *nentries, char *why, size_t whylen,
+    struct spool_error *err)
+{
+	struct bundle_edi *be;
+	int rc;
+
+	*nentries = 0;
+	if ((rc = bundle_edi_load(fd, lim, &be, why, whylen, err)) != 0)
+		return rc;
+	rc = bundle_edi_entries(be, lim, fn, arg, nentries, why, whylen, err);
+	bundle_edi_free(be);
+	return rc;
 }

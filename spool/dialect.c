@@ -11,7 +11,10 @@
  * dialect_section.c what its keys say, dialect_xpath.c compiles its
  * expressions, dialect_set.c holds the set (dialect_int.h).
  * A loaded dialect is only read here; each evaluation makes its own
- * XPath context, so threads share a set.
+ * XPath context, so threads share a set, or takes the caller's
+ * (struct dialect_xctx, one thread's: the messages of an interchange
+ * read in a row keep one context and its object cache instead of
+ * making and freeing both per message).
  */
 #include "config.h"
 
@@ -299,10 +302,59 @@ dialect_extract(const struct dialect *d, xmlDocPtr doc, struct msg_header *h,
 	return dialect_extract_order(d, d->order, doc, h, business_tx, err);
 }
 
+struct dialect_xctx {
+	const struct dialect	*d;	/* whose namespaces ctx knows */
+	xmlXPathContextPtr	 ctx;
+};
+
+struct dialect_xctx *
+dialect_xctx_new(void)
+{
+	return calloc(1, sizeof(struct dialect_xctx));
+}
+
+void
+dialect_xctx_free(struct dialect_xctx *xc)
+{
+	if (xc == NULL)
+		return;
+	xmlXPathFreeContext(xc->ctx);
+	free(xc);
+}
+
+/* A context for d on doc: xc's, made anew when it was another
+ * dialect's, or (xc NULL) one of its own for the caller to free. */
+static xmlXPathContextPtr
+xctx_get(const struct dialect *d, xmlDocPtr doc, struct dialect_xctx *xc)
+{
+	if (xc == NULL)
+		return dialect_xpath_context(d, doc);
+	if (xc->ctx == NULL || xc->d != d) {
+		xmlXPathFreeContext(xc->ctx);
+		xc->d = NULL;
+		if ((xc->ctx = dialect_xpath_context(d, doc)) == NULL)
+			return NULL;
+		/* Kept: its objects are worth caching from one document to
+		 * the next (a cache made and freed per document is not). */
+		(void)xmlXPathContextSetCache(xc->ctx, 1, -1, 0);
+		xc->d = d;
+	}
+	xc->ctx->doc = doc;
+	return xc->ctx;
+}
+
 int
 dialect_extract_order(const struct dialect *d, enum conf_order order,
     xmlDocPtr doc, struct msg_header *h, char **business_tx,
     struct spool_error *err)
+{
+	return dialect_extract_xctx(d, order, doc, h, business_tx, NULL, err);
+}
+
+int
+dialect_extract_xctx(const struct dialect *d, enum conf_order order,
+    xmlDocPtr doc, struct msg_header *h, char **business_tx,
+    struct dialect_xctx *xc, struct spool_error *err)
 {
 	struct spool_error cerr;
 	xmlXPathContextPtr ctx = NULL;
@@ -321,7 +373,7 @@ dialect_extract_order(const struct dialect *d, enum conf_order order,
 		spool_seterr(err, "the document has no root element");
 		return -1;
 	}
-	if ((ctx = dialect_xpath_context(d, doc)) == NULL) {
+	if ((ctx = xctx_get(d, doc, xc)) == NULL) {
 		spool_seterr(err, "out of memory making an XPath context");
 		return -1;
 	}
@@ -410,6 +462,11 @@ out:
 		memset(h, 0, sizeof(*h));
 	}
 	xmlquiet_end(&qt);
-	xmlXPathFreeContext(ctx);
+	if (xc == NULL)
+		xmlXPathFreeContext(ctx);
+	else {
+		ctx->doc = NULL;	/* the caller frees it */
+		ctx->node = NULL;
+	}
 	return ret;
 }

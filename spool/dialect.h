@@ -105,6 +105,21 @@ int	dialect_extract(const struct dialect *, xmlDocPtr doc,
 int	dialect_extract_order(const struct dialect *, enum conf_order order,
 	    xmlDocPtr doc, struct msg_header *h, char **business_tx,
 	    struct spool_error *);
+/*
+ * An XPath context kept from document to document by a caller that
+ * reads many in a row on one thread (the messages of an interchange):
+ * making and freeing one per document (with its object cache) costs
+ * more than the keys of a short message. dialect_xctx_new() gives an
+ * empty one (NULL when out of memory, which dialect_extract_xctx()
+ * takes as "none").
+ */
+struct dialect_xctx;
+struct dialect_xctx *dialect_xctx_new(void);
+void	dialect_xctx_free(struct dialect_xctx *);
+/* dialect_extract_order() with xc's context (NULL: one of its own). */
+int	dialect_extract_xctx(const struct dialect *, enum conf_order order,
+	    xmlDocPtr doc, struct msg_header *h, char **business_tx,
+	    struct dialect_xctx *xc, struct spool_error *);
 
 /*
  * The XSDs of d's [schemas], keyed by qualified type ("ubl.Invoice"), for

@@ -565,6 +565,50 @@ edi_free(struct edi_interchange *ic)
 	}
 }
 
+/*
+ * After an interchange's trailer: its separators are forgotten, and the
+ * blank lines and trailing blanks (NUL and SUB padding too) before the
+ * next interchange are skipped.
+ */
+static void
+skip_between(struct edi_lex *lx)
+{
+	char c;
+
+	lx->comp = lx->elem = lx->seg = lx->rep = lx->release = -1;
+	while (lx->pos < lx->len) {
+		c = lx->buf[lx->pos];
+		if (c != ' ' && c != '\t' && c != '\r' && c != '\n' &&
+		    c != '\0' && c != 0x1a)
+			break;
+		if (c == '\n')
+			lx->line++;
+		lx->pos++;
+	}
+}
+
+/*
+ * A lexer at the first interchange of buf: after the BOM and the blanks
+ * before it, their lines counted. Its syntax, or EDI_NONE.
+ */
+static enum edi_syntax
+lex_start(struct edi_lex *lx, const char *buf, size_t len,
+    const struct edi_limits *lim)
+{
+	size_t i;
+
+	memset(lx, 0, sizeof(*lx));
+	lx->buf = buf;
+	lx->len = len;
+	lx->lim = lim;
+	lx->line = 1;
+	lx->pos = skip_bom_ws(buf, len);
+	for (i = 0; i < lx->pos; i++)
+		if (buf[i] == '\n')
+			lx->line++;
+	return detect_at(buf + lx->pos, len - lx->pos);
+}
+
 int
 edi_read(const char *buf, size_t len, const struct edi_limits *lim,
     struct edi_interchange **out, struct spool_error *err)
@@ -576,16 +620,7 @@ edi_read(const char *buf, size_t len, const struct edi_limits *lim,
 	char show[64];
 
 	*out = NULL;
-	memset(&lx, 0, sizeof(lx));
-	lx.buf = buf;
-	lx.len = len;
-	lx.lim = lim;
-	lx.line = 1;
-	lx.pos = skip_bom_ws(buf, len);
-	for (size_t i = 0; i < lx.pos; i++)
-		if (buf[i] == '\n')
-			lx.line++;
-	if ((first = detect_at(buf + lx.pos, len - lx.pos)) == EDI_NONE) {
+	if ((first = lex_start(&lx, buf, len, lim)) == EDI_NONE) {
 		spool_seterr(err, "neither EDIFACT nor X12: the data does not "
 		    "start with UNA, UNB or ISA");
 		return -1;
@@ -619,16 +654,7 @@ edi_read(const char *buf, size_t len, const struct edi_limits *lim,
 		    edi_x12_read(&lx, ic, err)) == -1)
 			goto fail;
 		ic->end = lx.pos;
-		/* Blank lines and trailing blanks between interchanges. */
-		lx.comp = lx.elem = lx.seg = lx.rep = lx.release = -1;
-		while (lx.pos < len && (buf[lx.pos] == ' ' ||
-		    buf[lx.pos] == '\t' || buf[lx.pos] == '\r' ||
-		    buf[lx.pos] == '\n' || buf[lx.pos] == '\0' ||
-		    buf[lx.pos] == 0x1a)) {
-			if (buf[lx.pos] == '\n')
-				lx.line++;
-			lx.pos++;
-		}
+		skip_between(&lx);
 	}
 	if (lx.cdset != NULL)
 		iconv_close(lx.cd);
@@ -645,7 +671,14 @@ int
 edi_split(const char *buf, size_t len, const struct edi_limits *lim,
     struct edi_part **out, size_t *nout)
 {
-	struct edi_interchange *ic;
+	return edi_split_read(buf, len, lim, out, nout, NULL);
+}
+
+int
+edi_split_read(const char *buf, size_t len, const struct edi_limits *lim,
+    struct edi_part **out, size_t *nout, struct edi_interchange **ics)
+{
+	struct edi_interchange *ic, *head = NULL, **tail = &head;
 	struct edi_part *parts = NULL, *np;
 	struct spool_error perr;
 	struct edi_lex lx;
@@ -655,13 +688,9 @@ edi_split(const char *buf, size_t len, const struct edi_limits *lim,
 
 	*out = NULL;
 	*nout = 0;
-	memset(&lx, 0, sizeof(lx));
-	lx.buf = buf;
-	lx.len = len;
-	lx.lim = lim;
-	lx.line = 1;
-	lx.pos = skip_bom_ws(buf, len);
-	if ((first = detect_at(buf + lx.pos, len - lx.pos)) == EDI_NONE)
+	if (ics != NULL)
+		*ics = NULL;
+	if ((first = lex_start(&lx, buf, len, lim)) == EDI_NONE)
 		return 0;
 	while (lx.pos < len) {
 		if (n == cap) {
@@ -687,29 +716,31 @@ edi_split(const char *buf, size_t len, const struct edi_limits *lim,
 		spool_clearerr(&perr);
 		ok = (first == EDI_EDIFACT ? edi_edifact_read(&lx, ic, &perr) :
 		    edi_x12_read(&lx, ic, &perr)) == 0;
-		free_one(ic);
+		if (!ok || ics == NULL)
+			free_one(ic);
 		if (!ok)
 			break;	/* where it ends cannot be trusted */
+		if (ics != NULL) {
+			/* Kept as edi_read() would give it. */
+			ic->end = lx.pos;
+			*tail = ic;
+			tail = &ic->next;
+		}
 		parts[n - 1].end = lx.pos;
 		parts[n - 1].broken = 0;
-		lx.comp = lx.elem = lx.seg = lx.rep = lx.release = -1;
-		while (lx.pos < len && (buf[lx.pos] == ' ' ||
-		    buf[lx.pos] == '\t' || buf[lx.pos] == '\r' ||
-		    buf[lx.pos] == '\n' || buf[lx.pos] == '\0' ||
-		    buf[lx.pos] == 0x1a)) {
-			if (buf[lx.pos] == '\n')
-				lx.line++;
-			lx.pos++;
-		}
+		skip_between(&lx);
 	}
 	if (lx.cdset != NULL)
 		iconv_close(lx.cd);
 	*out = parts;
 	*nout = n;
+	if (ics != NULL)
+		*ics = head;
 	return 0;
 nomem:
 	if (lx.cdset != NULL)
 		iconv_close(lx.cd);
+	edi_free(head);
 	free(parts);
 	return -1;
 }

@@ -121,6 +121,14 @@ struct edi_part {
 };
 int	edi_split(const char *buf, size_t len, const struct edi_limits *,
 	    struct edi_part **out, size_t *nout);
+/*
+ * The same, keeping what it read: *ics the sound interchanges, in file
+ * order, each as edi_read() gives it (the caller frees them with
+ * edi_free()). One part that is not broken: *ics is what edi_read() of
+ * buf with the same limits says, without reading buf again.
+ */
+int	edi_split_read(const char *buf, size_t len, const struct edi_limits *,
+	    struct edi_part **out, size_t *nout, struct edi_interchange **ics);
 
 /* The tree of message i of ic (the EDI TREE of spoold.conf(5)); buf is
    the buffer edi_read() read. NULL and err set on failure. */
@@ -136,6 +144,17 @@ xmlDocPtr	edi_message_tree(const struct edi_interchange *ic, size_t i,
  * replace its nodes, attributes or texts.
  */
 xmlDocPtr	edi_message_tree_pooled(const struct edi_interchange *ic,
+		    size_t i, const char *buf, size_t len, xmlDictPtr dict,
+		    struct spool_error *err);
+/*
+ * The pooled tree of the entry bundle_edi.c makes of message i (an
+ * interchange of that message alone, so its pos is 1): the tree
+ * edi_message_tree_pooled() gives of the entry after edi_read() of its
+ * bytes, without reading them again. For a message without a reason
+ * in an interchange without a warning (else the entry's own may
+ * differ: its lines count from its start).
+ */
+xmlDocPtr	edi_entry_tree_pooled(const struct edi_interchange *ic,
 		    size_t i, const char *buf, size_t len, xmlDictPtr dict,
 		    struct spool_error *err);
 void		edi_tree_free(xmlDocPtr);

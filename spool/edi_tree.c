@@ -396,7 +396,7 @@ pool_free(struct pool *b)
 
 /* The tree, its nodes malloc'd (pooled 0) or in t's pool (1). */
 static xmlDocPtr
-tree(const struct edi_interchange *ic, size_t i, const char *buf,
+tree(const struct edi_interchange *ic, size_t i, size_t pos, const char *buf,
     size_t len, xmlDictPtr dict, int pooled, struct spool_error *err)
 {
 	const struct edi_message *m;
@@ -467,7 +467,7 @@ tree(const struct edi_interchange *ic, size_t i, const char *buf,
 	    prop(mn, "type", m->type, &t) == -1 ||
 	    prop(mn, "ref", m->ref, &t) == -1 ||
 	    prop(mn, "version", m->version, &t) == -1 ||
-	    propnum(mn, t.n_pos, i + 1, &t) == -1 ||
+	    propnum(mn, t.n_pos, pos, &t) == -1 ||
 	    segments(mn, buf, m->start, m->end, 0, 1, &t) == -1)
 		goto fail;
 	if (t.cd != (iconv_t)-1)
@@ -491,14 +491,21 @@ xmlDocPtr
 edi_message_tree(const struct edi_interchange *ic, size_t i, const char *buf,
     size_t len, struct spool_error *err)
 {
-	return tree(ic, i, buf, len, NULL, 0, err);
+	return tree(ic, i, i + 1, buf, len, NULL, 0, err);
 }
 
 xmlDocPtr
 edi_message_tree_pooled(const struct edi_interchange *ic, size_t i,
     const char *buf, size_t len, xmlDictPtr dict, struct spool_error *err)
 {
-	return tree(ic, i, buf, len, dict, 1, err);
+	return tree(ic, i, i + 1, buf, len, dict, 1, err);
+}
+
+xmlDocPtr
+edi_entry_tree_pooled(const struct edi_interchange *ic, size_t i,
+    const char *buf, size_t len, xmlDictPtr dict, struct spool_error *err)
+{
+	return tree(ic, i, 1, buf, len, dict, 1, err);
 }
 
 void

@@ -12,7 +12,9 @@
  * acceptance uses to make each interchange a file of its own, must agree:
  * its parts lie in order, only the last may be broken, each sound part
  * reads alone as one interchange, and a file
- * edi_read() accepts splits into exactly its interchanges, none broken.
+ * edi_read() accepts splits into exactly its interchanges, none broken;
+ * what edi_split_read() keeps of them (acceptance's bundle reader takes
+ * it instead of reading the file again) is what edi_read() gives.
  */
 #ifndef FUZZ_EDI_H
 #define FUZZ_EDI_H
@@ -24,6 +26,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include "bundle.h"
 #include "edi.h"
 #include "error.h"
 
@@ -48,17 +51,93 @@ fuzz_edi_segments(xmlNodePtr n)
 	abort();	/* no message element */
 }
 
-/* The parts edi_split() finds; 1 if one is broken. */
+static int
+fuzz_edi_streq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+/* What edi_split_read() kept is what edi_read() gives, field by field. */
+static void
+fuzz_edi_same(const struct edi_interchange *a, const struct edi_interchange *b)
+{
+	const struct edi_message *m, *n;
+	const struct edi_group *g, *h;
+	size_t i;
+
+	for (; a != NULL && b != NULL; a = a->next, b = b->next) {
+		if (a->syntax != b->syntax || a->start != b->start ||
+		    a->end != b->end || a->hdr_start != b->hdr_start ||
+		    a->hdr_end != b->hdr_end || a->una != b->una ||
+		    a->comp != b->comp || a->elem != b->elem ||
+		    a->seg != b->seg || a->rep != b->rep ||
+		    a->release != b->release || a->decimal != b->decimal ||
+		    !fuzz_edi_streq(a->charset, b->charset) ||
+		    !fuzz_edi_streq(a->syntax_id, b->syntax_id) ||
+		    !fuzz_edi_streq(a->sender, b->sender) ||
+		    !fuzz_edi_streq(a->recipient, b->recipient) ||
+		    !fuzz_edi_streq(a->control, b->control) ||
+		    !fuzz_edi_streq(a->warning, b->warning) ||
+		    a->test != b->test || a->ack != b->ack ||
+		    a->ngroups != b->ngroups || a->nmsgs != b->nmsgs)
+			abort();
+		for (i = 0; i < a->ngroups; i++) {
+			g = &a->groups[i];
+			h = &b->groups[i];
+			if (g->hdr_start != h->hdr_start ||
+			    g->hdr_end != h->hdr_end ||
+			    g->messages != h->messages ||
+			    !fuzz_edi_streq(g->control, h->control) ||
+			    !fuzz_edi_streq(g->version, h->version))
+				abort();
+		}
+		for (i = 0; i < a->nmsgs; i++) {
+			m = &a->msgs[i];
+			n = &b->msgs[i];
+			if (m->start != n->start || m->end != n->end ||
+			    m->line != n->line || m->segments != n->segments ||
+			    m->group != n->group ||
+			    !fuzz_edi_streq(m->type, n->type) ||
+			    !fuzz_edi_streq(m->ref, n->ref) ||
+			    !fuzz_edi_streq(m->version, n->version) ||
+			    !fuzz_edi_streq(m->reason, n->reason))
+				abort();
+		}
+	}
+	if (a != NULL || b != NULL)
+		abort();
+}
+
+/* The parts edi_split() finds; 1 if one is broken. *kept: the sound
+   interchanges it read (edi_split_read()). */
 static int
 fuzz_edi_split(const char *buf, size_t size, const struct edi_limits *lim,
-    struct edi_part **parts, size_t *n)
+    struct edi_part **parts, size_t *n, struct edi_interchange **kept)
 {
-	struct edi_interchange *one;
+	struct edi_interchange *one, *k;
+	struct edi_part *p2;
 	struct spool_error err;
-	size_t i, prev = 0;
+	size_t i, n2, prev = 0;
 	int broken = 0;
 
-	if (edi_split(buf, size, lim, parts, n) == -1)
+	if (edi_split_read(buf, size, lim, parts, n, kept) == -1)
+		abort();
+	/* edi_split() finds the same parts. */
+	if (edi_split(buf, size, lim, &p2, &n2) == -1 || n2 != *n)
+		abort();
+	for (i = 0; i < n2; i++)
+		if (p2[i].start != (*parts)[i].start ||
+		    p2[i].end != (*parts)[i].end ||
+		    p2[i].broken != (*parts)[i].broken)
+			abort();
+	free(p2);
+	for (i = 0, k = *kept; k != NULL; k = k->next, i++)
+		if (i >= *n || (*parts)[i].broken ||
+		    k->start != (*parts)[i].start || k->end != (*parts)[i].end)
+			abort();
+	if (i + (*n > 0 && (*parts)[*n - 1].broken) != *n)
 		abort();
 	if ((*n == 0) != (edi_detect(buf, size) == EDI_NONE))
 		abort();
@@ -82,6 +161,97 @@ fuzz_edi_split(const char *buf, size_t size, const struct edi_limits *lim,
 	return broken;
 }
 
+/* The tree's bytes (NULL when out of memory: a failure here). */
+static char *
+fuzz_edi_dump(xmlDocPtr doc, int *n)
+{
+	xmlChar *s = NULL;
+
+	xmlDocDumpMemory(doc, &s, n);
+	if (s == NULL)
+		abort();
+	return (char *)s;
+}
+
+/*
+ * An entry as the bundle reader hands it out: its bytes read alone give
+ * one sound message, and when acceptance takes its tree from the whole
+ * file instead (edi_entry_tree_pooled(): a message without a reason in
+ * an interchange without a warning), that tree is the one its bytes
+ * give, byte for byte.
+ */
+static int
+fuzz_edi_entry(void *arg, const struct bundle_entry *be,
+    struct spool_error *err)
+{
+	const struct edi_limits *lim = arg;
+	struct edi_interchange *one = NULL;
+	struct spool_error e;
+	xmlDocPtr a, b;
+	char *sa, *sb;
+	int na, nb;
+
+	(void)err;
+	spool_clearerr(&e);
+	if (be->ic == NULL || edi_read(be->data, be->len, lim, &one, &e) ==
+	    -1 || one->next != NULL || one->nmsgs != 1)
+		abort();
+	if (be->ic->warning == NULL && be->ic->msgs[be->msg].reason == NULL) {
+		if (one->warning != NULL || one->msgs[0].reason != NULL)
+			abort();
+		if ((a = edi_message_tree_pooled(one, 0, be->data, be->len,
+		    NULL, &e)) == NULL || (b = edi_entry_tree_pooled(be->ic,
+		    be->msg, be->file, be->filelen, NULL, &e)) == NULL)
+			abort();
+		sa = fuzz_edi_dump(a, &na);
+		sb = fuzz_edi_dump(b, &nb);
+		if (na != nb || memcmp(sa, sb, (size_t)na) != 0)
+			abort();
+		xmlFree(sa);
+		xmlFree(sb);
+		edi_tree_free(a);
+		edi_tree_free(b);
+	}
+	edi_free(one);
+	return 0;
+}
+
+/* Every entry of a file edi_read() accepts, through bundle_edi.c. */
+static void
+fuzz_edi_entries(const char *buf, size_t size, const struct edi_limits *lim)
+{
+	struct bundle_limits bl = { UINT64_MAX / 2, UINT64_MAX / 2,
+	    (uint64_t)size + 1 };
+	struct edi_interchange *ics;
+	struct edi_limits dl;
+	struct bundle_edi *bedi;
+	struct edi_part *parts;
+	struct spool_error err;
+	char *copy, why[SPOOL_ERRLEN];
+	uint64_t n;
+	size_t np;
+
+	/* bundle_edi_adopt() takes what edi_split_read() read with the
+	 * default limits. */
+	edi_limits_default(&dl);
+	if ((copy = malloc(size + 1)) == NULL)
+		abort();
+	memcpy(copy, buf, size);
+	if (edi_split_read(copy, size, &dl, &parts, &np, &ics) == -1)
+		abort();
+	free(parts);
+	if (bundle_edi_adopt(&bl, copy, size, ics, &bedi) != 1) {
+		edi_free(ics);
+		free(copy);
+		return;	/* more messages than the limits take */
+	}
+	spool_clearerr(&err);
+	if (bundle_edi_entries(bedi, &bl, fuzz_edi_entry, (void *)lim, &n,
+	    why, sizeof(why), &err) != 0)
+		abort();
+	bundle_edi_free(bedi);
+}
+
 static int
 fuzz_edi(const uint8_t *data, size_t size)
 {
@@ -89,7 +259,7 @@ fuzz_edi(const uint8_t *data, size_t size)
 	size_t nparts, k;
 	int broken;
 	const char *buf = (const char *)data;
-	struct edi_interchange *head, *ic;
+	struct edi_interchange *head, *ic, *kept;
 	const struct edi_message *m;
 	struct edi_limits lim;
 	struct spool_error err;
@@ -102,7 +272,7 @@ fuzz_edi(const uint8_t *data, size_t size)
 	lim.max_messages = 200;
 	lim.max_segments = 5000;
 	lim.max_value = 512;
-	broken = fuzz_edi_split(buf, size, &lim, &parts, &nparts);
+	broken = fuzz_edi_split(buf, size, &lim, &parts, &nparts, &kept);
 	spool_clearerr(&err);
 	if (edi_read(buf, size, &lim, &head, &err) == -1) {
 		/* Sound parts, yet refused: only by a bound on the whole
@@ -111,9 +281,12 @@ fuzz_edi(const uint8_t *data, size_t size)
 		    (nparts > 0 && !broken && strstr(err.msg, "more than") ==
 		    NULL))
 			abort();
+		edi_free(kept);
 		free(parts);
 		return 0;
 	}
+	fuzz_edi_same(kept, head);
+	edi_free(kept);
 	if (broken)
 		abort();
 	for (ic = head, k = 0; ic != NULL; ic = ic->next, k++)
@@ -152,6 +325,7 @@ fuzz_edi(const uint8_t *data, size_t size)
 		}
 	}
 	edi_free(head);
+	fuzz_edi_entries(buf, size, &lim);
 	return 0;
 }
 

@@ -320,6 +320,96 @@ test_cii_and_opentrans_keys(void **state)
 	free(btx);
 }
 
+static void
+same_str(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		assert_ptr_equal(a, b);
+	else
+		assert_string_equal(a, b);
+}
+
+/* text's keys with xc's kept context are its keys with one of its own. */
+static void
+same_with_kept(struct dialect_xctx *xc, const char *text, const char *want)
+{
+	const struct dialect *d;
+	struct spool_error err;
+	struct msg_header a, b;
+	char tried[200], *ta, *tb;
+	xmlDocPtr doc;
+
+	doc = xmlReadMemory(text, (int)strlen(text), NULL, NULL,
+	    XML_PARSE_NONET);
+	assert_non_null(doc);
+	d = dialect_recognise(&builtin, NULL, DIALECT_XML, doc, tried,
+	    sizeof(tried));
+	assert_non_null(d);
+	assert_string_equal(dialect_name(d), want);
+	spool_clearerr(&err);
+	if (dialect_extract_order(d, CONF_ORDER_NONE, doc, &a, &ta,
+	    &err) == -1)
+		fail_msg("%s", err.msg);
+	if (dialect_extract_xctx(d, CONF_ORDER_NONE, doc, &b, &tb, xc,
+	    &err) == -1)
+		fail_msg("%s", err.msg);
+	xmlFreeDoc(doc);
+	same_str(a.type, b.type);
+	same_str(a.sender, b.sender);
+	same_str(a.recipient, b.recipient);
+	same_str(a.message_id, b.message_id);
+	same_str(a.created, b.created);
+	same_str(a.transaction_id, b.transaction_id);
+	same_str(ta, tb);
+	assert_non_null(b.sender);
+	hdr_free(&a);
+	hdr_free(&b);
+	free(ta);
+	free(tb);
+}
+
+/*
+ * One XPath context kept over many documents (the messages of an
+ * interchange, dialect_extract_xctx()) reads the same keys as a context
+ * per document, also when the dialect changes from one to the next
+ * and after the document it last read is freed.
+ */
+static void
+test_kept_xpath_context_reads_the_same(void **state)
+{
+	static const char *inv = "<Invoice " UBL_NS("Invoice") ">"
+	    "<cbc:ID>INV-1</cbc:ID><cbc:IssueDate>2026-11-30</cbc:IssueDate>"
+	    "<cac:OrderReference><cbc:ID>PO-7</cbc:ID></cac:OrderReference>"
+	    PARTY("AccountingSupplierParty", "<cbc:EndpointID schemeID='0088'>"
+	    "4000001000005</cbc:EndpointID>")
+	    PARTY("AccountingCustomerParty", "<cac:PartyIdentification>"
+	    "<cbc:ID>B1</cbc:ID></cac:PartyIdentification>") "</Invoice>";
+	static const char *ord = "<Order " UBL_NS("Order") "><cbc:ID>PO-8"
+	    "</cbc:ID>" PARTY("BuyerCustomerParty", "<cbc:EndpointID "
+	    "schemeID='GLN'>4000001000012</cbc:EndpointID>")
+	    PARTY("SellerSupplierParty", "<cbc:EndpointID schemeID='GLN'>"
+	    "4000001000005</cbc:EndpointID>") "</Order>";
+	static const char *ot = "<INVOICE xmlns='http://www.opentrans.org/"
+	    "XMLSchema/2.1' xmlns:bme='http://www.bmecat.org/bmecat/2005'>"
+	    "<INVOICE_HEADER><INVOICE_INFO><INVOICE_ID>I-9</INVOICE_ID>"
+	    "<PARTIES><PARTY><bme:PARTY_ID type='gln'>B</bme:PARTY_ID>"
+	    "<PARTY_ROLE>buyer</PARTY_ROLE></PARTY><PARTY><bme:PARTY_ID "
+	    "type='gln'>S</bme:PARTY_ID><PARTY_ROLE>supplier</PARTY_ROLE>"
+	    "</PARTY></PARTIES></INVOICE_INFO></INVOICE_HEADER></INVOICE>";
+	struct dialect_xctx *xc;
+	int i;
+
+	(void)state;
+	assert_non_null(xc = dialect_xctx_new());
+	for (i = 0; i < 3; i++) {
+		same_with_kept(xc, inv, "ubl");
+		same_with_kept(xc, ord, "ubl");
+		same_with_kept(xc, ot, "opentrans");
+	}
+	dialect_xctx_free(xc);
+	dialect_xctx_free(NULL);
+}
+
 /* Native is the catch-all for XML, and not recognised when not allowed. */
 static void
 test_recognition_and_allowed_dialects(void **state)
@@ -470,6 +560,7 @@ main(void)
 		cmocka_unit_test(test_long_expression_continues_over_lines),
 		cmocka_unit_test(test_ubl_keys_by_document_type),
 		cmocka_unit_test(test_cii_and_opentrans_keys),
+		cmocka_unit_test(test_kept_xpath_context_reads_the_same),
 		cmocka_unit_test(test_recognition_and_allowed_dialects),
 		cmocka_unit_test(test_spoofed_misdirected_and_test_interchanges),
 	};

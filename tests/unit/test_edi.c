@@ -406,6 +406,64 @@ test_several_interchanges_in_one_file(void **state)
 	    "interchange");
 }
 
+/*
+ * What edi_split_read() keeps of one interchange is what edi_read()
+ * gives (the bundle reader takes it instead of reading the file again):
+ * also the lines, counted from the first line of the file, blank lines
+ * before the interchange included (edi_split() once started at line 1
+ * after them).
+ */
+static void
+test_split_read_keeps_what_edi_read_gives(void **state)
+{
+	static const char one[] = "\r\n\n" UNB "\n" MSG1 "\n"
+	    "UNH+2+INVOIC:D:96A:UN'BGM+380+IN1'UNT+9+2'\n" UNZ2 "\n\n";
+	static const char two[] = UNB MSG1 MSG2 UNZ2 "\n"
+	    "UNB+UNOC:3+S+R+200101:1200+REF2'" MSG1 "UNZ+1+REF2'";
+	struct edi_interchange *ic, *kept;
+	struct edi_part *parts;
+	size_t n;
+
+	(void)state;
+	ic = OK(one);
+	assert_int_equal(edi_split_read(one, sizeof(one) - 1, &lim, &parts,
+	    &n, &kept), 0);
+	assert_int_equal(n, 1);
+	assert_false(parts[0].broken);
+	assert_non_null(kept);
+	assert_null(kept->next);
+	assert_int_equal(kept->start, ic->start);
+	assert_int_equal(kept->end, ic->end);
+	assert_int_equal(kept->nmsgs, 2);
+	assert_int_equal(kept->msgs[0].line, 4);
+	assert_int_equal(kept->msgs[0].line, ic->msgs[0].line);
+	assert_int_equal(kept->msgs[1].line, ic->msgs[1].line);
+	assert_int_equal(kept->msgs[1].end, ic->msgs[1].end);
+	assert_string_equal(kept->msgs[1].reason, ic->msgs[1].reason);
+	assert_non_null(strstr(kept->msgs[1].reason, "line 5:"));
+	assert_string_equal(kept->control, "REF1");
+	edi_free(kept);
+	edi_free(ic);
+	free(parts);
+	/* Two: each kept, in order. */
+	assert_int_equal(edi_split_read(two, sizeof(two) - 1, &lim, &parts,
+	    &n, &kept), 0);
+	assert_int_equal(n, 2);
+	assert_non_null(kept);
+	assert_non_null(kept->next);
+	assert_string_equal(kept->next->control, "REF2");
+	assert_int_equal(kept->next->start, parts[1].start);
+	edi_free(kept);
+	free(parts);
+	/* A broken one is not kept. */
+	assert_int_equal(edi_split_read(UNB MSG1 "UNZ+2+REF1'",
+	    sizeof(UNB MSG1 "UNZ+2+REF1'") - 1, &lim, &parts, &n, &kept), 0);
+	assert_int_equal(n, 1);
+	assert_true(parts[0].broken);
+	assert_null(kept);
+	free(parts);
+}
+
 static void
 test_edifact_character_sets(void **state)
 {
@@ -868,6 +926,8 @@ main(void)
 		cmocka_unit_test_setup(test_edifact_trailer_mismatches, setup),
 		cmocka_unit_test_setup(test_several_interchanges_in_one_file,
 		    setup),
+		cmocka_unit_test_setup(
+		    test_split_read_keeps_what_edi_read_gives, setup),
 		cmocka_unit_test_setup(test_edifact_character_sets, setup),
 		cmocka_unit_test_setup(test_x12_each_separator_set, setup),
 		cmocka_unit_test_setup(
