@@ -74,7 +74,10 @@ accept_done(struct daemon *d, int rc, size_t n, const struct accept_stats *st,
 		accept_mover_wait(accept_pipe_mover(d->pipe));
 	if (st->split > 0 && watcher_scan(d->watcher, err) == -1)
 		log_err("event=scan status=failed reason=%s", LOG_Q(err->msg));
-	/* Committed: submissions over HTTP look for their files. */
+	/* Committed: submissions over HTTP look for their files, once the
+	 * files are where the store says. */
+	if (http_landed(d->http))
+		accept_mover_wait(accept_pipe_mover(d->pipe));
 	http_kick(d->http);
 	if (n > st->vanished)
 		log_info("event=batch files=%zu ready=%u parked=%u "

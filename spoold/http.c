@@ -383,6 +383,29 @@ http_resumed(struct http *h, struct http_req *r)
 	(void)pthread_mutex_unlock(&h->wmu);
 }
 
+void
+http_landing(struct http *h, int n)
+{
+	if (h == NULL)
+		return;
+	(void)pthread_mutex_lock(&h->wmu);
+	h->landed = (unsigned)((int)h->landed + n);
+	(void)pthread_mutex_unlock(&h->wmu);
+}
+
+bool
+http_landed(struct http *h)
+{
+	bool any;
+
+	if (h == NULL)
+		return false;
+	(void)pthread_mutex_lock(&h->wmu);
+	any = h->landed > 0;
+	(void)pthread_mutex_unlock(&h->wmu);
+	return any;
+}
+
 uint64_t
 http_gen(struct http *h)
 {

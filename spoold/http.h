@@ -36,6 +36,11 @@ void	http_cmd_done(struct http *, struct api_cmd *);
 /* An acceptance batch has committed: submissions waiting for it look
  * for their file again. NULL is fine. */
 void	http_kick(struct http *);
+/* Are submissions waiting for their acceptance (landed in incoming/,
+ * not yet answered)? The loop moves a batch's files before it wakes
+ * them (http_kick()), so that an answer finds the file where the store
+ * says. */
+bool	http_landed(struct http *);
 
 /* Stop the server and wait for its thread. NULL is fine. */
 void	http_stop(struct http *);

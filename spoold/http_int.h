@@ -55,6 +55,7 @@ struct http {
 	bool			 closing;	/* http_stop() has begun */
 	uint64_t		 gen;		/* wake-ups (http_kick) */
 	unsigned		 suspended;	/* requests suspended now */
+	unsigned		 landed;	/* http_landing() */
 	/* libmicrohttpd's thread only: */
 	struct store_stats	*stats;	/* opened on first use */
 	struct metrics_names	*names;	/* label values (metrics.c) */
@@ -123,6 +124,9 @@ bool	http_cmd_back(struct http *, const struct api_cmd *);
  * again now); 0 suspended, -1 stopping.
  */
 uint64_t http_gen(struct http *);
+/* Submissions landed in incoming/ and not yet answered: add n (1, -1);
+ * h NULL: nothing. */
+void	http_landing(struct http *, int n);
 int	http_wait(struct http *, struct http_req *, uint64_t gen);
 
 /* Submissions (http_submit.c). */

@@ -55,6 +55,7 @@ struct submit {
 	struct sha256_ctx sha;
 	uint8_t		 digest[SHA256_DIGEST_SIZE];
 	bool		 renamed;
+	struct http	*landing;	/* counted in http_landed() */
 	int64_t		 deadline;	/* ms */
 	/* Refused before or while writing: the answer. */
 	unsigned	 status;
@@ -67,6 +68,7 @@ submit_free(struct submit *s)
 {
 	if (s == NULL)
 		return;
+	http_landing(s->landing, -1);
 	if (s->fd != -1)
 		close(s->fd);
 	if (s->dirfd != -1) {
@@ -233,7 +235,13 @@ land(struct http *h, struct submit *s)
 	}
 	s->fd = -1;
 	sha256_digest(&s->sha, sizeof(s->digest), s->digest);
+	/* Counted before the file can be accepted: the loop then waits
+	 * for its move before it wakes the waiting submissions. */
+	http_landing(h, 1);
+	s->landing = h;
 	if (renameat(s->dirfd, s->dot, s->dirfd, s->name) == -1) {
+		http_landing(h, -1);
+		s->landing = NULL;
 		refuse(s, MHD_HTTP_SERVICE_UNAVAILABLE, "cannot write",
 		    "incoming/%s/%s: %s (nothing kept)", s->partner, s->name,
 		    strerror(errno));
