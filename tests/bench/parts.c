@@ -32,20 +32,23 @@
  *               WAL, synchronous=FULL), with spoold's functions, as the
  *               one pass makes them: per message in processing order
  *               the sequencer's look-ups (seq_classify()), its
- *               transaction (store_tx_ensure()), its row
- *               (store_insert(), ready), the row read back
- *               (store_work_get()), a savepoint, done
- *               (store_mark_done()), the transaction moved on
+ *               transaction (store_tx_ensure(), when it has no row
+ *               yet), a savepoint, its row written once, done
+ *               (store_insert(), processed), the transaction moved on
  *               (seq_release()), the savepoint released; COMMIT every
- *               1024 messages (with the totals /metrics reads). The
+ *               1024 messages (with the totals /metrics reads), on a
+ *               connection opened as spoold's (STORE_ACCEPTING). The
  *               headers were noted by the validate step;
- *   ledger rows one INSERT per posting line (<Line> of the Body) into a
+ *   ledger rows a posting's lines (<Line> of the Body) by multi-row
+ *               INSERTs as the ledger handler writes them (one
+ *               statement a posting of up to 32 lines, a time shared
+ *               by its lines), into a
  *               table shaped like spoold's ledger_postings (migration 2
  *               in spool/store_schema.c: same columns and CHECKs, WITHOUT
  *               ROWID, PRIMARY KEY (message, line); no foreign key) in
  *               WORKDIR/ledger.db (WAL, synchronous=FULL, spoold's cache
- *               size), with one prepared statement bound as the ledger
- *               handler binds it, COMMIT every 1024 messages. A message
+ *               size), the statements prepared once, COMMIT every 1024
+ *               messages. A message
  *               is keyed by its position in name order (spoold's IDs are
  *               given in that order) but written in (TransactionId,
  *               SenderSequence) order, the order spoold processes them
@@ -100,6 +103,8 @@
 
 #define BATCH		1024	/* spoold's batch_size: messages per COMMIT */
 #define ACCOUNT_MAX	129	/* as the ledger handler's NAME_MAX_LEN */
+/* Rows of one INSERT in the ledger step (the handler's go to 64). */
+#define LEDGER_ROWS_MAX	32
 
 enum step {
 	S_READ,
@@ -506,7 +511,7 @@ step_store(struct parts *p, const char *path)
 {
 	struct spool_error err;
 	struct store_newmsg nm;
-	struct store_work w, next;
+	struct store_work next;
 	struct seq_result r;
 	struct msg_header h;
 	struct store s;
@@ -517,7 +522,8 @@ step_store(struct parts *p, const char *path)
 	double t0;
 	int rc;
 
-	if (store_open(&s, path, STORE_CREATE, &err) == -1)
+	/* As spoold's own connection (no check or count triggers). */
+	if (store_open(&s, path, STORE_CREATE | STORE_ACCEPTING, &err) == -1)
 		fail("%s", err.msg);
 	t0 = now();
 	for (i = 0; i < p->nfiles; i++) {
@@ -532,15 +538,17 @@ step_store(struct parts *p, const char *path)
 		h.sender_seq = f->seq;
 		if (seq_classify(&s, "acme", &h, f->sha, &r, &err) == -1)
 			fail("%s: %s", f->name, err.msg);
-		if (f->tx != NULL && store_tx_ensure(&s, "acme", f->tx,
-		    &err) == -1)
+		if (f->tx != NULL && !r.tx_found && store_tx_ensure(&s,
+		    "acme", f->tx, &err) == -1)
 			fail("%s: %s", f->name, err.msg);
 		memset(&nm, 0, sizeof(nm));
 		snprintf(name, sizeof(name), "m%zu.xml", f->idx + 1);
 		nm.partner = "acme";
 		nm.orig_name = f->name;
 		nm.file_name = name;
-		nm.state = ST_QUEUE;
+		/* Applied as it is accepted: written once, done. */
+		nm.state = ST_DONE;
+		nm.processed = true;
 		nm.type = f->type;
 		nm.message_id = f->message_id;
 		nm.sender = f->sender;
@@ -550,17 +558,14 @@ step_store(struct parts *p, const char *path)
 		nm.sha256 = f->sha;
 		nm.size = (int64_t)f->len;
 		rc = 0;
-		if (store_insert(&s, &nm, &id, &err) == -1 ||
-		    store_work_get(&s, id, &w, &err) != 1 ||
-		    store_savepoint(&s, "spoold_msg", &err) == -1 ||
-		    store_mark_done(&s, id, &err) == -1 ||
+		if (store_savepoint(&s, "spoold_msg", &err) == -1 ||
+		    store_insert(&s, &nm, &id, &err) == -1 ||
 		    (f->tx != NULL && (rc = seq_release(&s, "acme", f->tx,
 		    f->seq, &next, &err)) == -1) ||
 		    store_release(&s, "spoold_msg", &err) == -1)
 			fail("%s: %s", f->name, err.msg);
 		if (rc == 1)
 			store_work_free(&next);
-		store_work_free(&w);
 		if ((i % BATCH == BATCH - 1 || i == p->nfiles - 1) &&
 		    store_commit(&s, &err) == -1)
 			fail("%s", err.msg);
@@ -569,16 +574,44 @@ step_store(struct parts *p, const char *path)
 	store_close(&s);
 }
 
-/* ledger rows: as the ledger handler writes a FinancialPosting. */
+/* A multi-row INSERT of n rows into ledger_postings, as the ledger's. */
+static sqlite3_stmt *
+ledger_stmt(sqlite3 *db, sqlite3_stmt **cache, size_t n)
+{
+	char sql[64 + LEDGER_ROWS_MAX * 48];
+	size_t k, off;
+
+	if (cache[n] != NULL)
+		return cache[n];
+	off = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO ledger_postings "
+	    "(message, line, account, debit, credit, currency, at) VALUES ");
+	for (k = 0; k < n; k++)
+		off += (size_t)snprintf(sql + off, sizeof(sql) - off,
+		    "%s(?%zu, ?%zu, ?%zu, ?%zu, ?%zu, ?%zu, ?%zu)",
+		    k > 0 ? ", " : "", 7 * k + 1, 7 * k + 2, 7 * k + 3,
+		    7 * k + 4, 7 * k + 5, 7 * k + 6, 7 * k + 7);
+	if (sqlite3_prepare_v2(db, sql, -1, &cache[n], NULL) != SQLITE_OK)
+		fail("prepare: %s", sqlite3_errmsg(db));
+	return cache[n];
+}
+
+/*
+ * ledger rows: as the ledger handler writes a FinancialPosting: a
+ * posting's lines by multi-row INSERTs (at most LEDGER_ROWS_MAX rows a
+ * statement, one statement a posting below that), bound without copies,
+ * one time for all its lines.
+ */
 static void
 step_ledger(struct parts *p, const char *path)
 {
 	const struct file *f;
 	const struct posting *ps;
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *cache[LEDGER_ROWS_MAX + 1] = { NULL }, *st;
 	sqlite3 *db = NULL;
-	size_t i, l;
+	size_t i, l, k, n;
+	sqlite3_int64 at;
 	double t0;
+	int c;
 
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE, NULL) != SQLITE_OK)
@@ -598,40 +631,46 @@ step_ledger(struct parts *p, const char *path)
 	    "  at INTEGER NOT NULL,"
 	    "  PRIMARY KEY (message, line)"
 	    ") WITHOUT ROWID");
-	if (sqlite3_prepare_v2(db, "INSERT INTO ledger_postings (message, "
-	    "line, account, debit, credit, currency, at) VALUES (?1, ?2, ?3, "
-	    "?4, ?5, ?6, ?7)", -1, &st, NULL) != SQLITE_OK)
-		fail("prepare: %s", sqlite3_errmsg(db));
 
 	t0 = now();
 	for (i = 0; i < p->nfiles; i++) {
 		if (i % BATCH == 0)
 			sql_exec(db, "BEGIN");
 		f = p->order[i];
-		for (l = 0; l < f->nlines; l++) {
-			ps = &p->postings[f->first + l];
+		at = store_now_ms();
+		for (l = 0; l < f->nlines; l += n) {
+			n = f->nlines - l;
+			if (n > LEDGER_ROWS_MAX)
+				n = LEDGER_ROWS_MAX;
+			st = ledger_stmt(db, cache, n);
+			for (k = 0; k < n; k++) {
+				ps = &p->postings[f->first + l + k];
+				c = (int)(7 * k);
+				sqlite3_bind_int64(st, c + 1,
+				    (sqlite3_int64)f->idx + 1);
+				sqlite3_bind_int(st, c + 2, (int)(l + k) + 1);
+				sqlite3_bind_text(st, c + 3, ps->account, -1,
+				    SQLITE_STATIC);
+				sqlite3_bind_int64(st, c + 4, ps->debit);
+				sqlite3_bind_int64(st, c + 5, ps->credit);
+				if (f->currency != NULL)
+					sqlite3_bind_text(st, c + 6,
+					    f->currency, -1, SQLITE_STATIC);
+				sqlite3_bind_int64(st, c + 7, at);
+			}
+			if (sqlite3_step(st) != SQLITE_DONE)
+				fail("insert lines of %s: %s", f->name,
+				    sqlite3_errmsg(db));
 			sqlite3_reset(st);
 			sqlite3_clear_bindings(st);
-			sqlite3_bind_int64(st, 1, (sqlite3_int64)f->idx + 1);
-			sqlite3_bind_int(st, 2, (int)l + 1);
-			sqlite3_bind_text(st, 3, ps->account, -1,
-			    SQLITE_TRANSIENT);
-			sqlite3_bind_int64(st, 4, ps->debit);
-			sqlite3_bind_int64(st, 5, ps->credit);
-			if (f->currency != NULL)
-				sqlite3_bind_text(st, 6, f->currency, -1,
-				    SQLITE_TRANSIENT);
-			sqlite3_bind_int64(st, 7, store_now_ms());
-			if (sqlite3_step(st) != SQLITE_DONE)
-				fail("insert line %zu of %s: %s", l + 1,
-				    f->name, sqlite3_errmsg(db));
 		}
 		if (i % BATCH == BATCH - 1 || i == p->nfiles - 1)
 			sql_exec(db, "COMMIT");
 	}
 	p->secs[S_LEDGER] = now() - t0;
 
-	sqlite3_finalize(st);
+	for (n = 0; n <= LEDGER_ROWS_MAX; n++)
+		sqlite3_finalize(cache[n]);
 	if (sqlite3_close(db) != SQLITE_OK)
 		fail("close %s: %s", path, sqlite3_errmsg(db));
 }
