@@ -30,7 +30,10 @@ duplicates() {
 # Written in place.
 msg acme - 1 | drop acme one.xml
 wait_until 10 '[ "$(accepted)" -eq 1 ]' || fail "in-place file not queued"
-[ ! -e "$T/spool/incoming/acme/one.xml" ] || fail "one.xml still in incoming"
+# Moved after the COMMIT (by the mover thread, while the next batch is
+# recorded): out of incoming/ moments after its row is there.
+wait_until 10 '[ ! -e "$T/spool/incoming/acme/one.xml" ]' ||
+    fail "one.xml still in incoming"
 [ "$(ls "$T/spool/queue" "$T/spool/hold" | grep -c ',-,0,ProductInfo,1.xml$')" -eq 1 ] ||
     fail "accepted file not in queue/ or hold/"
 ok "a file written in place is accepted"
