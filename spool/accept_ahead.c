@@ -182,6 +182,9 @@ accept_ahead(struct accept_ctx *c, const struct accept_file *f,
 	(void)pthread_sigmask(SIG_SETMASK, &all, &old);
 	e = pthread_create(&th, NULL, ahead_run, a);
 	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e == 0)
+		/* For top -H and perf. */
+		(void)pthread_setname_np(th, "spoold-ahead");
 	if (e != 0) {
 		pthread_cond_destroy(&a->cv);
 		pthread_mutex_destroy(&a->mu);
