@@ -5,10 +5,15 @@
 # are processed 1, 2, 3; interchange 2 dropped again is a duplicate,
 # counted and not processed; interchange 2 with one segment changed is
 # rejected; a gap (4 missing, 5 parked) is closed by spoolctl skip --control
-# (the pair by its sender and recipient ids), which
-# records who and why. Then order = after: a ubl.Invoice waits, parked
-# with a reason naming the ubl.Order it waits for, until that Order of the
-# same transaction is done. The interchanges are made here with printf,
+# (the pair by its sender and recipient ids; for EDIFACT with --json),
+# which records who and why. Each interchange gets an acknowledgment (ack
+# = 997; UNB 0031 asks for a CONTRL), checked by X12::Parser for X12: the
+# redelivered 2 a new one, under a new control number of ours, repeating
+# 2's verdicts; the changed 2 one rejecting it (AK5 R 23, UCM 4 26); the
+# same after the files were purged; no number of ours used twice. Then
+# order = after: a ubl.Invoice waits, parked with a reason naming the
+# ubl.Order it waits for, until that Order of the same transaction is
+# done. The interchanges are made here with printf,
 # their envelope counts correct.
 . "$(dirname "$0")/lib.sh"
 
@@ -37,6 +42,7 @@ command = $T/h.sh
 ids = ZZ:ACMEX12 ZZ:ACMEEDI
 order = interchange
 first_control = 1
+ack = 997
 [partner shop]
 ids = GLN:4000000000002 GLN:4000000000003
 order = after
@@ -59,10 +65,12 @@ x12() {
 	    "${2:-PO-$1}"
 	printf 'GE*1*%d~\nIEA*1*%09d~\n' "$1" "$1"
 }
-# edifact N [PO]: interchange N (UNB 0020), one ORDERS whose BGM is PO.
+# edifact N [PO]: interchange N (UNB 0020), one ORDERS whose BGM is PO;
+# UNB 0031 = 1 asks for a CONTRL (acme's ack = 997 is X12's).
 edifact() {
-	printf "UNA:+.? '\nUNB+UNOC:3+ACMEEDI:ZZ+SPOOLD:ZZ+261130:1200+%d'\n" \
+	printf "UNA:+.? '\nUNB+UNOC:3+ACMEEDI:ZZ+SPOOLD:ZZ+261130:1200+%d" \
 	    "$1"
+	printf "++++1'\n"
 	printf "UNH+1+ORDERS:D:96A:UN'\nBGM+220+%s+9'\nUNT+3+1'\n" \
 	    "${2:-PO-$1}"
 	printf "UNZ+1+%d'\n" "$1"
@@ -79,6 +87,49 @@ n_state() {
 	    state = '$2' AND duplicate_of IS NULL"
 }
 mkdir -p "$T/work"
+# acks SYN N: the acknowledgments in outgoing/acme/ answering interchange
+# N (X12: AK1 names its GS06, which x12 N makes N; EDIFACT: UCI 0020),
+# oldest first by outbound ID.
+acks() {
+	for f in $(ls "$T/spool/outgoing/acme" 2>/dev/null | sort -t, -k5n); do
+		f=$T/spool/outgoing/acme/$f
+		if [ "$1" = x12 ]; then
+			seg "$f" AK1 | grep -qx "AK1\*PO\*$2" && echo "$f"
+		else
+			tr -d '\n' <"$f" | tr "'" '\n' |
+			    grep -q "^UCI+$2+ACMEEDI:ZZ+SPOOLD:ZZ+" && echo "$f"
+		fi
+	done
+	true
+}
+# verdicts SYN FILE: what an acknowledgment says (AK5s, AK9; UCI, UCMs).
+verdicts() {
+	if [ "$1" = x12 ]; then
+		seg "$2" AK5
+		seg "$2" AK9
+	else
+		tr -d '\n' <"$2" | tr "'" '\n' | grep -E '^(UCI|UCM)\+' || true
+	fi
+}
+# ours SYN FILE: the acknowledgment's interchange control number (ours).
+ours() {
+	if [ "$1" = x12 ]; then
+		seg "$2" ISA | cut -d'*' -f14
+	else
+		tr -d '\n' <"$2" | tr "'" '\n' | grep '^UNB+' | cut -d+ -f6
+	fi
+}
+# x12check ORIG ACK: X12::Parser (x12ack-check.pl) agrees with the 997.
+x12check() {
+	set +e
+	perl "$top_srcdir/tests/unit/x12ack-check.pl" 997 "$1" "$2" \
+	    >"$T/perl.out" 2>&1
+	rc=$?
+	set -e
+	[ "$rc" -eq 0 ] || [ "$rc" -eq 77 ] ||
+	    { cat "$T/perl.out" "$2" >&2; fail "X12::Parser: $2"; }
+}
+n_acks() { acks "$1" "$2" | wc -l; }
 
 # run SYNTAX PAIR: the whole story for one syntax.
 run() {
@@ -120,12 +171,39 @@ run() {
 	    state = 'done' AND duplicate_of IS NULL ORDER BY updated_at, id" |
 	    tr '\n' ' ' | grep -q '^1 2 3 $' ||
 	    fail "$syn: done rows not in order 1, 2, 3"
+	# Each of 1, 2, 3 has one acknowledgment accepting it (3's made
+	# while it was parked).
+	for n in 1 2 3; do
+		wait_until 20 "[ \$(n_acks $syn $n) = 1 ]" ||
+		    fail "$syn: not one acknowledgment of interchange $n"
+	done
+	a2=$(acks $syn 2)
+	verdicts $syn "$a2" >"$T/v2"
+	if [ "$syn" = x12 ]; then
+		printf 'AK5*A\nAK9*A*1*1*1\n' >"$T/want"
+	else
+		printf '%s\n' "UCI+2+ACMEEDI:ZZ+SPOOLD:ZZ+7" \
+		    "UCM+1+ORDERS:D:96A:UN+7" >"$T/want"
+	fi
+	cmp -s "$T/want" "$T/v2" ||
+	    { cat "$a2" >&2; fail "$syn: 2's acknowledgment does not accept"; }
+	[ "$syn" = edifact ] || x12check "$T/work/x12-2.edi" "$a2"
 
 	# The same interchange again: a duplicate, never processed.
 	put "$syn-2-again.edi" acme
 	wait_until 20 "taken acme && [ \$(sql \"SELECT count(*) FROM messages
 	    WHERE ic_pair = '$pair' AND ic_control = 2 AND duplicate_of IS NOT
 	    NULL\") = 1 ]" || fail "$syn: interchange 2 again not a duplicate"
+	# ... and a new acknowledgment, a new number of ours, 2's verdicts.
+	wait_until 20 "[ \$(n_acks $syn 2) = 2 ]" ||
+	    fail "$syn: no new acknowledgment for the redelivered 2"
+	d2=$(acks $syn 2 | tail -n 1)
+	verdicts $syn "$d2" | cmp -s - "$T/v2" ||
+	    { cat "$d2" >&2; fail "$syn: the redelivery's verdicts differ"; }
+	[ -n "$(ours $syn "$d2")" ] &&
+	    [ "$(ours $syn "$d2")" != "$(ours $syn "$a2")" ] ||
+	    fail "$syn: the redelivery's acknowledgment reuses our number"
+	[ "$syn" = edifact ] || x12check "$T/work/x12-2-again.edi" "$d2"
 	# Changed: rejected, with the reason.
 	put "$syn-2-changed.edi" acme
 	wait_until 20 "taken acme && [ \$(sql \"SELECT count(*) FROM messages
@@ -134,6 +212,20 @@ run() {
 	sql "SELECT reason FROM messages WHERE ic_pair = '$pair' AND
 	    state = 'rejected'" | grep -q "reused with different content" ||
 	    fail "$syn: the rejection does not say why"
+	# Its acknowledgment rejects the message: reused (23, 26).
+	wait_until 20 "[ \$(n_acks $syn 2) = 3 ]" ||
+	    fail "$syn: no acknowledgment for the changed 2"
+	c2=$(acks $syn 2 | tail -n 1)
+	verdicts $syn "$c2" >"$T/vc"
+	if [ "$syn" = x12 ]; then
+		printf 'AK5*R*23\nAK9*R*1*1*0\n' >"$T/want"
+	else
+		printf '%s\n' "UCI+2+ACMEEDI:ZZ+SPOOLD:ZZ+7" \
+		    "UCM+1+ORDERS:D:96A:UN+4+26" >"$T/want"
+	fi
+	cmp -s "$T/want" "$T/vc" ||
+	    { cat "$c2" >&2; fail "$syn: the changed 2 is not rejected"; }
+	[ "$syn" = edifact ] || x12check "$T/work/x12-2-changed.edi" "$c2"
 	[ "$(wc -l <"$T/calls.log")" = 3 ] ||
 	    { cat "$T/calls.log" >&2; fail "$syn: a copy was processed"; }
 
@@ -172,15 +264,27 @@ run() {
 	fi
 	grep -q "QUAL:ID" "$T/out" ||
 	    { cat "$T/out" >&2; fail "$syn: skip --control: no reason"; }
-	ctl skip --control acme "$snd" "$rcp" 4 --reason "never sent" \
-	    >"$T/out" 2>&1 ||
-	    { cat "$T/out" >&2; fail "$syn: spoolctl skip --control refused"; }
-	grep -qx "skip: sequence 4 of acme $pair declared done by .*" \
-	    "$T/out" || { cat "$T/out" >&2; fail "$syn: skip --control said"; }
+	if [ "$syn" = x12 ]; then
+		ctl skip --control acme "$snd" "$rcp" 4 --reason "never sent" \
+		    >"$T/out" 2>&1 || { cat "$T/out" >&2;
+		    fail "$syn: spoolctl skip --control refused"; }
+		grep -qx "skip: sequence 4 of acme $pair declared done by .*" \
+		    "$T/out" ||
+		    { cat "$T/out" >&2; fail "$syn: skip --control said"; }
+	else
+		ctl --json skip --control acme "$snd" "$rcp" 4 \
+		    --reason "never sent" >"$T/json" 2>"$T/out" ||
+		    { cat "$T/out" >&2; fail "$syn: skip --control --json"; }
+		[ "$(jq -c '[.partner, .transaction_id, .seq, .to, .reason,
+		    (.user | length > 0)]' "$T/json")" = \
+		    "[\"acme\",\"$pair\",4,4,\"never sent\",true]" ] ||
+		    { cat "$T/json" >&2; fail "$syn: skip --control --json"; }
+	fi
 	wait_until 20 "[ \$(wc -l <'$T/calls.log') -ge 4 ]" ||
 	    fail "$syn: 5 not processed after the skip"
-	[ "$(sql "SELECT reason FROM skips WHERE transaction_id = '$pair'
-	    AND seq = 4")" = "never sent" ] || fail "$syn: the skip's why"
+	[ "$(sql "SELECT user != '' AND user = '$(id -un)', reason FROM skips
+	    WHERE transaction_id = '$pair' AND seq = 4")" = "1|never sent" ] ||
+	    fail "$syn: the skip's who and why"
 	# 5's row is done just after the program ends.
 	wait_until 20 "[ \"\$(sql \"SELECT next_seq FROM transactions WHERE
 	    transaction_id = '$pair'\")\" = 6 ]" || fail "$syn: next is not 6"
@@ -247,6 +351,58 @@ wait_until 20 "[ \$(sql \"SELECT count(*) FROM messages WHERE ic_control = 10
 ok "x12: an interchange twice in one file is processed once"
 run edifact "interchange ZZ:ACMEEDI ZZ:SPOOLD"
 ok "edifact: the same"
+
+# After a purge (DESIGN 18, the files gone), 3 again, within
+# dedup_window, is still a duplicate, never processed, and gets one more
+# acknowledgment, under a new number of ours, repeating the verdicts; a
+# changed 3 is rejected.
+for syn in x12 edifact; do
+	[ "$syn" = x12 ] && pair="interchange ZZ:ACMEX12 ZZ:SPOOLD" ||
+	    pair="interchange ZZ:ACMEEDI ZZ:SPOOLD"
+	expect_exit 0 ctl purge --done-older-than 0s
+	# Its row is slimmed and marked purged (its acknowledgment's
+	# outbound row names it), or gone, leaving a tombstone.
+	[ "$(sql "SELECT count(*) FROM messages WHERE ic_pair = '$pair' AND
+	    ic_control = 3 AND purged_at IS NULL")" = 0 ] ||
+	    fail "$syn: 3 not purged"
+	[ -z "$(ls "$T/spool/done" | grep "$syn\.")" ] ||
+	    fail "$syn: files left in done/"
+	calls=$(wc -l <"$T/calls.log")
+	n=$(n_acks $syn 3)
+	cp "$T/work/$syn-3.edi" "$T/work/$syn-3-purged.edi"
+	put "$syn-3-purged.edi" acme
+	wait_until 20 "taken acme && [ \$(n_acks $syn 3) -gt $n ]" ||
+	    fail "$syn: no acknowledgment for 3 after the purge"
+	[ "$(sql "SELECT e.fate FROM batch_entries e JOIN batches b ON
+	    b.id = e.batch WHERE b.orig_name = '$syn-3-purged.edi'")" = \
+	    duplicate ] || fail "$syn: 3 after the purge is not a duplicate"
+	verdicts $syn "$(acks $syn 3 | head -n 1)" >"$T/v3"
+	verdicts $syn "$(acks $syn 3 | tail -n 1)" | cmp -s - "$T/v3" ||
+	    fail "$syn: after the purge, other verdicts"
+	$syn 3 PO-CHANGED >"$T/work/$syn-3-changed.edi"
+	put "$syn-3-changed.edi" acme
+	wait_until 20 "taken acme && [ \$(n_acks $syn 3) -gt $((n + 1)) ]" ||
+	    fail "$syn: no acknowledgment for the changed 3 after the purge"
+	[ "$(sql "SELECT e.fate FROM batch_entries e JOIN batches b ON
+	    b.id = e.batch WHERE b.orig_name = '$syn-3-changed.edi'")" = \
+	    rejected ] || fail "$syn: a changed 3 after the purge passed"
+	[ "$(wc -l <"$T/calls.log")" = "$calls" ] ||
+	    fail "$syn: a copy was processed after the purge"
+done
+ok "after a purge, 3 again is a duplicate with a new ack; changed, rejected"
+
+# No control number of ours used twice: ISA13 and UNB 0020 of every
+# acknowledgment acme got.
+for f in "$T"/spool/outgoing/acme/*; do
+	case $f in
+	*x12.*) printf 'x12 %s\n' "$(ours x12 "$f")" ;;
+	*) printf 'edifact %s\n' "$(ours edifact "$f")" ;;
+	esac
+done | sort >"$T/ours"
+[ "$(wc -l <"$T/ours")" -ge 20 ] || fail "fewer acknowledgments than sent"
+[ -z "$(uniq -d "$T/ours")" ] ||
+    fail "a control number of ours used twice: $(uniq -d "$T/ours")"
+ok "no control number of ours used twice ($(wc -l <"$T/ours") acks)"
 
 # order = after: an Invoice waits for its Order.
 ubl() {
