@@ -8,7 +8,8 @@
 # samples' envelope faults get a TA1 (ISA/IEA mismatch: R 001) and a
 # CONTRL rejecting the interchange (UNZ reference: 4 28 UNZ), a UCM
 # rejecting EXAMPLE0's message (UNT count: 4 29 UNT) and one for
-# pydifact's order without UNZ (4 13 UNZ); a spoofed
+# pydifact's order without UNZ (4 13 UNZ); ISA14 = 1 a TA1 A 000 (alone
+# for ack = none, before the 997 for ack = 997); a spoofed
 # sender a TA1 R 006; a rejected set R 4, repeated for a redelivery and
 # after a purge; an interchange of acknowledgments gets none.
 . "$(dirname "$0")/lib.sh"
@@ -150,6 +151,39 @@ c=$OUT/quiet/$(newest quiet)
 grep -q "^UCI+ASK1+QUIETEU:ZZ+8888888:ZZ+7'" "$c" ||
     { cat "$c" >&2; fail "the CONTRL asked for does not accept ASK1"; }
 ok "ack = none, UNB 0031 = 1: a CONTRL all the same"
+
+# 3c. ISA14 = 1 asks for a TA1: ack = none gets a TA1 A 000 alone (an
+# interchange of its own, no group), ack = 997 one before the 997's group.
+sed 's/\*000003438\*0\*P\*/*000003501*1*P*/
+    s/^IEA\*1\*000003438/IEA*1*000003501/' "$R/x12-node-x12/850.edi" \
+    >"$T/ask.x12"
+grep -q '^ISA.*\*000003501\*1\*P\*' "$T/ask.x12" || fail "no ISA14 = 1 made"
+n=$(nout quiet)
+deliver quiet "$T/ask.x12" ask.x12
+wait_until 30 '[ "$(nout quiet)" -gt '"$n"' ]' || fail "no TA1 for ISA14 = 1"
+cp "$OUT/quiet/$(newest quiet)" "$T/ask-ta1"
+[ "$(seg "$T/ask-ta1" TA1)" = 'TA1*000003501*101127*1719*A*000' ] ||
+    { cat "$T/ask-ta1" >&2; fail "ISA14 = 1, ack = none: not a TA1 A 000"; }
+[ -z "$(seg "$T/ask-ta1" GS)" ] || fail "the TA1 alone has a group"
+set +e
+perl "$top_srcdir/tests/unit/x12ack-check.pl" ta1 "$T/ask.x12" \
+    "$T/ask-ta1" >"$T/out" 2>&1
+rc=$?
+set -e
+[ "$rc" -eq 0 ] || [ "$rc" -eq 77 ] ||
+    { cat "$T/out" "$T/ask-ta1" >&2; fail "X12::Parser refuses the TA1"; }
+sed 's/000003501/000003502/g' "$T/ask.x12" >"$T/ask2.x12"
+n=$(nout acme)
+deliver acme "$T/ask2.x12" ask2.x12
+wait_until 30 '[ "$(nout acme)" -gt '"$n"' ]' ||
+    fail "no 997 for ISA14 = 1, ack = 997"
+cp "$OUT/acme/$(newest acme)" "$T/ask-997"
+tr -d '\r\n' <"$T/ask-997" | tr '~' '\n' | cut -d'*' -f1 | tr '\n' ' ' |
+    grep -q '^ISA TA1 GS ST AK1 AK2 AK5 AK9 SE GE IEA $' ||
+    { cat "$T/ask-997" >&2; fail "ISA14 = 1, ack = 997: not TA1, 997"; }
+[ "$(seg "$T/ask-997" TA1)" = 'TA1*000003502*101127*1719*A*000' ] ||
+    { cat "$T/ask-997" >&2; fail "ISA14 = 1, ack = 997: not TA1 A 000"; }
+ok "ISA14 = 1: a TA1 A 000, alone (ack = none) or before the 997"
 
 # 4. EDIFACT with ack = contrl.
 deliver euro "$R/edifact-php-edifact/D96ADESADV.edi" desadv.edi
