@@ -5,7 +5,8 @@
 # too) and is recorded as awaiting acknowledgment; the partner's 997 for
 # it, accepted as an x12.997 message, is matched to it; spoolctl status
 # and show --outbound tell it is acknowledged; one never acknowledged is
-# reported overdue after ack_overdue, once (log, status, metric).
+# reported overdue after ack_overdue, once (log, status, metric). The same
+# for EDIFACT: UNB/UNZ 0020 stamped, the partner's CONTRL rejecting it.
 . "$(dirname "$0")/lib.sh"
 
 real_samples x12-node-x12/850.edi
@@ -14,6 +15,17 @@ real_samples x12-node-x12/850.edi
 cat >"$T/h.sh" <<'EOF'
 #!/bin/sh
 cat >/dev/null
+if [ "$SPOOLD_TYPE" = edifact.ORDERS ]; then
+	# An ORDRSP with the program's own interchange number (PROG99).
+	cat >"$SPOOLD_OUTBOUND" <<EDI
+UNB+UNOC:3+8888888:ZZ+EUROPART:ZZ+261130:0500+PROG99'
+UNH+1+ORDRSP:D:96A:UN'
+BGM+231+PO-1+9'
+UNT+3+1'
+UNZ+1+PROG99'
+EDI
+	exit 0
+fi
 [ "$SPOOLD_TYPE" = x12.850 ] || exit 0
 cat >"$SPOOLD_OUTBOUND" <<X12
 ISA*00*          *00*          *01*999999999      *12*4405197800     *261130*0500*U*00401*000000099*0*P*>~
@@ -25,10 +37,13 @@ GE*1*77~
 IEA*1*000000099~
 X12
 EOF
-ack_spool 01:999999999 <<EOF
+ack_spool "01:999999999 ZZ:8888888" <<EOF
 [partner acme]
 ids = 12:4405197800
 ack = 997
+[partner euro]
+ids = ZZ:EUROPART
+ack = contrl
 [http]
 listen = 127.0.0.1:0
 EOF
@@ -126,4 +141,58 @@ expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" show --outbound acme \
     "$(echo "$late" | sed "s/^0*//")"
 expect_out "received"
 ok "a partner's TA1 is matched to our interchange $late (received)"
+
+# EDIFACT: the ORDRSP the program answers an ORDERS with gets UNB 0020
+# and UNZ 0020 of ours (the counter our CONTRL for the ORDERS draws from
+# too); the partner's CONTRL rejecting it (UCI action 4) is accepted as
+# an edifact.CONTRL message, matched, and the interchange is rejected in
+# spoolctl show --outbound and status.
+EOUT=$T/spool/outgoing/euro
+cat >"$T/orders.edi" <<'EDI'
+UNB+UNOC:3+EUROPART:ZZ+8888888:ZZ+261130:0500+E1'
+UNH+1+ORDERS:D:96A:UN'
+BGM+220+PO-1+9'
+UNT+3+1'
+UNZ+1+E1'
+EDI
+deliver euro "$T/orders.edi" orders.edi
+wait_until 30 '[ -n "$(ls "$EOUT" 2>/dev/null | grep edifact.ORDRSP)" ]' ||
+    fail "no ORDRSP in outgoing/euro"
+f=$EOUT/$(ls "$EOUT" | grep edifact.ORDRSP)
+unb=$(tr -d '\n' <"$f" | tr "'" '\n' | grep '^UNB+' | cut -d+ -f6)
+unz=$(tr -d '\n' <"$f" | tr "'" '\n' | grep '^UNZ+' | cut -d+ -f3)
+[ -n "$unb" ] && [ "$unb" != PROG99 ] && [ "$unz" = "$unb" ] ||
+    { cat "$f" >&2; fail "the ORDRSP's UNB/UNZ 0020 are not ours"; }
+c=$EOUT/$(ls "$EOUT" | grep edifact.CONTRL)
+[ "$(tr -d '\n' <"$c" | tr "'" '\n' | grep '^UNB+' | cut -d+ -f6)" != \
+    "$unb" ] || fail "the CONTRL and the ORDRSP share UNB 0020 $unb"
+[ "$(sql "SELECT state FROM our_interchanges WHERE partner = 'euro'
+    AND control = '$unb'")" = pending ] ||
+    fail "the ORDRSP is not awaiting acknowledgment"
+cat >"$T/contrl.edi" <<EDI
+UNB+UNOC:3+EUROPART:ZZ+8888888:ZZ+261130:0501+C1'
+UNH+1+CONTRL:D:3:UN'
+UCI+$unb+8888888:ZZ+EUROPART:ZZ+4+2+UNB'
+UNT+3+1'
+UNZ+1+C1'
+EDI
+n=$(ls "$EOUT" | wc -l)
+deliver euro "$T/contrl.edi" contrl.edi
+wait_until 30 '[ "$(sql "SELECT state FROM our_interchanges WHERE
+    partner = '"'euro'"' AND control = '"'$unb'"'")" = rejected ]' ||
+    fail "the partner's CONTRL was not matched"
+[ "$(ls "$EOUT" | wc -l)" = "$n" ] || fail "the partner's CONTRL was answered"
+wait_until 30 '[ "$(sql "SELECT count(*) FROM messages WHERE
+    partner = '"'euro'"' AND type = '"'edifact.CONTRL'"' AND
+    state = '"'done'"'")" = 1 ]' ||
+    { sql "SELECT id, type, state, reason FROM messages WHERE
+      partner = 'euro'" >&2;
+      fail "the CONTRL is not a message routed and done"; }
+expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" show --outbound euro "$unb"
+expect_out "rejected"
+expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" show --outbound euro "$unb" --json
+expect_out '"state":"rejected"'
+expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" status
+expect_out " 1 rejected"
+ok "outbound EDIFACT stamped ($unb); the partner's CONTRL rejecting it matched"
 stop_daemon
