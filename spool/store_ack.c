@@ -36,6 +36,8 @@ enum {
 	KQ_MARK,
 	KQ_FIND,
 	KQ_TALLY,
+	KQ_OPEN,
+	KQ_SETTLED,
 	KQ_COUNT
 };
 
@@ -76,6 +78,11 @@ static const char *sqls[KQ_COUNT] = {
 	    "coalesce(sum(state IN ('accepted', 'received')), 0), "
 	    "coalesce(sum(state IN ('rejected', 'partial')), 0) "
 	    "FROM our_interchanges",
+	[KQ_OPEN] = "SELECT " ROW_COLS " FROM our_interchanges WHERE "
+	    "partner = ?1 AND state NOT IN ('accepted', 'received') "
+	    "ORDER BY id LIMIT ?2",
+	[KQ_SETTLED] = "SELECT count(*) FROM our_interchanges WHERE "
+	    "partner = ?1 AND state IN ('accepted', 'received')",
 };
 
 struct ack_part {
@@ -453,6 +460,46 @@ store_ack_tally(struct store *s, int64_t before, struct store_ack_tally *t,
 	t->overdue = sqlite3_column_int64(st, 1);
 	t->acknowledged = sqlite3_column_int64(st, 2);
 	t->rejected = sqlite3_column_int64(st, 3);
+	sqlite3_reset(st);
+	return 0;
+}
+
+int
+store_ack_open(struct store *s, const char *partner, int64_t limit,
+    int (*fn)(void *, const struct store_ack_row *), void *arg,
+    int64_t *settled, struct spool_error *err)
+{
+	struct store_ack_row row;
+	sqlite3_stmt *st;
+	int x;
+
+	*settled = 0;
+	if ((st = stmt(s, KQ_SETTLED, err)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return store_stmt_err(s, st, err);
+	*settled = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if ((st = stmt(s, KQ_OPEN, err)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, partner, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, limit > 0 ? limit : -1);
+	while ((x = sqlite3_step(st)) == SQLITE_ROW) {
+		if (read_row(st, &row) == -1) {
+			sqlite3_reset(st);
+			spool_seterr(err, "out of memory");
+			return -1;
+		}
+		x = fn(arg, &row);
+		store_ack_row_free(&row);
+		if (x == -1) {
+			sqlite3_reset(st);
+			return -1;
+		}
+	}
+	if (x != SQLITE_DONE)
+		return store_stmt_err(s, st, err);
 	sqlite3_reset(st);
 	return 0;
 }

@@ -71,6 +71,17 @@ int	store_ack_overdue(struct store *, int64_t before,
 int	store_ack_find(struct store *, const char *partner,
 	    const char *control, struct store_ack_row *, struct spool_error *);
 
+/*
+ * For show --outbound PARTNER: fn is called for each of our interchanges
+ * to partner that the partner has not acknowledged as accepted or
+ * received (pending, partial, rejected), oldest first, at most limit of
+ * them (0: all); *settled counts the others. fn returning -1 stops with
+ * that error.
+ */
+int	store_ack_open(struct store *, const char *partner, int64_t limit,
+	    int (*fn)(void *, const struct store_ack_row *), void *arg,
+	    int64_t *settled, struct spool_error *);
+
 /* Our interchanges by their acknowledgment, for status and metrics:
    overdue = pending and sent before `before'. */
 struct store_ack_tally {

@@ -101,7 +101,8 @@ int		 cmd_delete(struct ctl *, int argc, char **argv);
 int		 cmd_log(struct ctl *, int argc, char **argv);
 
 /* Our outbound interchanges and their acknowledgments (ctl_ack.c): the
-   status line, its JSON object "acks", and show --outbound. */
+   status line, its JSON object "acks", and show --outbound (control
+   NULL: the partner's interchanges not acknowledged as accepted). */
 void		 ctl_ack_text(struct ctl *);
 void		 ctl_ack_json(struct ctl *);
 int		 ctl_show_outbound(struct ctl *, const char *partner,

@@ -330,8 +330,9 @@ cmd_show(struct ctl *c, int argc, char **argv)
 
 	if (argc == 4 && strcmp(argv[1], "--tx") == 0)
 		return show_tx(c, argv[2], argv[3]);
-	if (argc == 4 && strcmp(argv[1], "--outbound") == 0)
-		return ctl_show_outbound(c, argv[2], argv[3]);
+	if ((argc == 3 || argc == 4) && strcmp(argv[1], "--outbound") == 0)
+		return ctl_show_outbound(c, argv[2], argc == 4 ? argv[3] :
+		    NULL);
 	if (argc == 4 && strcmp(argv[1], "--interchange") == 0)
 		return cmd_show_interchange(c, argv[2], argv[3]);
 	if (argc == 2 && argv[1][0] != '-') {
@@ -342,5 +343,5 @@ cmd_show(struct ctl *c, int argc, char **argv)
 	}
 	return fail(EX_USAGE, "usage: spoolctl show MSGID | show --tx PARTNER "
 	    "ID | show --interchange PARTNER NUMBER | show --outbound PARTNER "
-	    "CONTROL");
+	    "[CONTROL]");
 }

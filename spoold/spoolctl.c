@@ -69,10 +69,11 @@ static const struct {
 	    "at most 100 (--limit 0: all); --control: each pair ordered by\n"
 	    "interchange control number, its next number, parked ones, gaps" },
 	{ "show", "show MSGID | show --tx PARTNER ID | show --interchange "
-	    "PARTNER N | show --outbound PARTNER CONTROL",
+	    "PARTNER N | show --outbound PARTNER [CONTROL]",
 	    "one message, a transaction's timeline, the messages and fates\n"
 	    "of one interchange control number, or one of our outbound EDI\n"
-	    "interchanges and its acknowledgment" },
+	    "interchanges and its acknowledgment (without CONTROL: those\n"
+	    "not acknowledged as accepted: pending, overdue, rejected)" },
 	{ "retry", "retry MSGID... | retry - | retry --tx PARTNER ID | "
 	    "retry --all-failed",
 	    "queue failed or deferred messages again (-: IDs from standard\n"

@@ -5,7 +5,8 @@
 # too) and is recorded as awaiting acknowledgment; the partner's 997 for
 # it, accepted as an x12.997 message, is matched to it; spoolctl status
 # and show --outbound tell it is acknowledged; one never acknowledged is
-# reported overdue after ack_overdue, once (log, status, metric). The same
+# reported overdue after ack_overdue, once (log, status, metric), and
+# listed by show --outbound PARTNER. The same
 # for EDIFACT: UNB/UNZ 0020 stamped, the partner's CONTRL rejecting it.
 . "$(dirname "$0")/lib.sh"
 
@@ -118,8 +119,21 @@ if command -v curl >/dev/null 2>&1; then
 	grep -qx 'spoold_acks_overdue 1' "$T/metrics" ||
 	    { grep acks "$T/metrics" >&2; fail "spoold_acks_overdue is not 1"; }
 fi
-ok "an unacknowledged interchange is reported overdue once; status and" \
-    "spoold_acks_overdue say so"
+# show --outbound without a number: which are not acknowledged (the
+# overdue one, not the accepted one).
+expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" show --outbound acme
+late=$(sql "SELECT control FROM our_interchanges WHERE state = 'pending'")
+grep -Eq "^$late +x12 .* overdue\$" "$T/out" ||
+    { cat "$T/out" >&2; fail "show --outbound acme does not list $late"; }
+grep -q "^$isa13 " "$T/out" && fail "show --outbound lists the accepted one"
+expect_out "1 acknowledged (accepted or received), not listed"
+expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" --json show --outbound acme
+[ "$(jq -c '[.partner, [.interchanges[] | .control, .state],
+    .acknowledged]' "$T/out")" = "[\"acme\",[\"$late\",\"overdue\"],1]" ] ||
+    { cat "$T/out" >&2; fail "show --outbound acme --json"; }
+expect_exit 65 $SPOOLCTL -c "$T/spoold.conf" show --outbound nobody
+ok "an unacknowledged interchange is reported overdue once; status," \
+    "show --outbound and spoold_acks_overdue say so"
 # A TA1 for the overdue one: an interchange without a message, refused
 # as a batch (nothing to process), yet its TA1 is matched: the envelope
 # was received (a TA1 says nothing of the groups); show finds it by its
@@ -194,5 +208,8 @@ expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" show --outbound euro "$unb" --json
 expect_out '"state":"rejected"'
 expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" status
 expect_out " 1 rejected"
+expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" show --outbound euro
+grep -Eq "^$unb +edifact .* rejected, code 2\$" "$T/out" ||
+    { cat "$T/out" >&2; fail "show --outbound euro does not list $unb"; }
 ok "outbound EDIFACT stamped ($unb); the partner's CONTRL rejecting it matched"
 stop_daemon

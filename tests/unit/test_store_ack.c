@@ -283,6 +283,22 @@ test_overdue_is_reported_once_and_never_when_settled(void **state)
 	    on_overdue, &sn, &err), 0);
 	assert_int_equal(sn.n, 1);
 	assert_int_equal(store_commit(&s, &err), 0);
+	/* show --outbound PARTNER: the one not acknowledged, the other
+	   counted; another partner has none. */
+	{
+		struct seen op = { 0, "" };
+		int64_t settled;
+
+		assert_int_equal(store_ack_open(&s, "acme", 0, on_overdue,
+		    &op, &settled, &err), 0);
+		assert_int_equal(op.n, 1);
+		assert_string_equal(op.last, "2");
+		assert_int_equal(settled, 1);
+		op.n = 0;
+		assert_int_equal(store_ack_open(&s, "other", 0, on_overdue,
+		    &op, &settled, &err), 0);
+		assert_int_equal(op.n + settled, 0);
+	}
 	/* Outside a transaction: refused. */
 	assert_int_equal(store_ack_overdue(&s, store_now_ms() + 1000,
 	    on_overdue, &sn, &err), -1);
