@@ -46,6 +46,10 @@ ack = 997
 [partner shop]
 ids = GLN:4000000000002 GLN:4000000000003
 order = after
+[partner shop2]
+ids = GLN:4000000000004 GLN:4000000000005
+order = after
+after.ubl.Invoice = ubl.OrderResponse
 [processing]
 settle_time = 0s
 gap_alert_after = 1s
@@ -456,6 +460,25 @@ cut -d'|' -f1 "$T/calls.log" | tr '\n' ' ' |
     grep -q '^ubl.Order ubl.Invoice ubl.Invoice $' ||
     { cat "$T/calls.log" >&2; fail "not Order, then the Invoices"; }
 ok "after: the Invoices waited for their Order"
+
+# A partner's after.ubl.Invoice replaces the dialect's rule: shop2's
+# Invoice waits for a ubl.OrderResponse, and its Order does not free it.
+sed 's/4000000000003/4000000000005/; s/PO-77/PO-78/' "$T/work/inv1.xml" \
+    >"$T/work/inv3.xml"
+sed 's/4000000000002/4000000000004/; s/PO-77/PO-78/' "$T/work/order.xml" \
+    >"$T/work/order2.xml"
+put inv3.xml shop2
+wait_until 20 "taken shop2 && [ \$(n_state shop2 parked) = 1 ]" ||
+    fail "shop2's Invoice is not parked"
+sql "SELECT reason FROM messages WHERE partner = 'shop2'" |
+    grep -q 'waits for ubl.OrderResponse of transaction PO-78' ||
+    fail "shop2's Invoice does not wait for its partner's rule"
+put order2.xml shop2
+wait_until 20 "[ \$(n_state shop2 done) = 1 ]" ||
+    fail "shop2's Order not processed"
+[ "$(n_state shop2 parked)" = 1 ] ||
+    fail "shop2's Invoice went with the dialect's rule"
+ok "after: a partner's after.TYPE replaces the dialect's rule"
 
 stop_daemon
 ok "interchange.sh"
