@@ -10,10 +10,11 @@
 # = 997; UNB 0031 asks for a CONTRL), checked by X12::Parser for X12: the
 # redelivered 2 a new one, under a new control number of ours, repeating
 # 2's verdicts; the changed 2 one rejecting it (AK5 R 23, UCM 4 26); the
-# same after the files were purged; no number of ours used twice. Then
-# order = after: a ubl.Invoice waits, parked with a reason naming the
-# ubl.Order it waits for, until that Order of the same transaction is
-# done. The interchanges are made here with printf,
+# same after the files were purged; no number of ours used twice; a
+# control number that is no number is rejected. Then order = after: a
+# ubl.Invoice waits, parked with a reason naming the ubl.Order it waits
+# for, until that Order of the same transaction is done; a partner's
+# after.ubl.Invoice replaces the dialect's rule. The interchanges are made here with printf,
 # their envelope counts correct.
 . "$(dirname "$0")/lib.sh"
 
@@ -355,6 +356,18 @@ wait_until 20 "[ \$(sql \"SELECT count(*) FROM messages WHERE ic_control = 10
 ok "x12: an interchange twice in one file is processed once"
 run edifact "interchange ZZ:ACMEEDI ZZ:SPOOLD"
 ok "edifact: the same"
+
+# order = interchange and an EDIFACT 0020 that is not a number: rejected,
+# with the reason.
+edifact 9 | sed "s/+9++++1'\$/+ABC9++++1'/; s/^UNZ+1+9'/UNZ+1+ABC9'/" \
+    >"$T/work/edifact-abc.edi"
+grep -q "^UNZ+1+ABC9'" "$T/work/edifact-abc.edi" || fail "no ABC9 made"
+put edifact-abc.edi acme
+wait_until 20 "taken acme && [ \$(sql \"SELECT count(*) FROM messages WHERE
+    partner = 'acme' AND state = 'rejected' AND reason LIKE
+    '%yields no interchange control number that is a number%'\") = 1 ]" ||
+    fail "an interchange control number ABC9 was not rejected"
+ok "edifact: an interchange control number that is no number is rejected"
 
 # After a purge (DESIGN 18, the files gone), 3 again, within
 # dedup_window, is still a duplicate, never processed, and gets one more
