@@ -407,6 +407,12 @@ for syn in x12 edifact; do
 	    fail "$syn: a copy was processed after the purge"
 done
 ok "after a purge, 3 again is a duplicate with a new ack; changed, rejected"
+# The duplicate interchanges are counted: 2 again and 3 after the purge
+# (X12, EDIFACT) and the second 10 of one file.
+ctl --json status >"$T/json"
+[ "$(jq '.duplicates.last_hour' "$T/json")" -eq 5 ] ||
+    { jq .duplicates "$T/json" >&2; fail "duplicates not counted"; }
+ok "the duplicate interchanges are counted in spoolctl status"
 
 # No control number of ours used twice: ISA13 and UNB 0020 of every
 # acknowledgment acme got.
