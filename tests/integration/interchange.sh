@@ -10,8 +10,8 @@
 # = 997; UNB 0031 asks for a CONTRL), checked by X12::Parser for X12: the
 # redelivered 2 a new one, under a new control number of ours, repeating
 # 2's verdicts; the changed 2 one rejecting it (AK5 R 23, UCM 4 26); the
-# same after the files were purged; no number of ours used twice; a
-# control number that is no number is rejected. Then order = after: a
+# same after the files were purged; no number of ours used twice;
+# first_control = auto; a control number that is no number is rejected. Then order = after: a
 # ubl.Invoice waits, parked with a reason naming the ubl.Order it waits
 # for, until that Order of the same transaction is done; a partner's
 # after.ubl.Invoice replaces the dialect's rule. The interchanges are made here with printf,
@@ -44,6 +44,9 @@ ids = ZZ:ACMEX12 ZZ:ACMEEDI
 order = interchange
 first_control = 1
 ack = 997
+[partner auto]
+ids = ZZ:AUTOX12
+order = interchange
 [partner shop]
 ids = GLN:4000000000002 GLN:4000000000003
 order = after
@@ -356,6 +359,24 @@ wait_until 20 "[ \$(sql \"SELECT count(*) FROM messages WHERE ic_control = 10
 ok "x12: an interchange twice in one file is processed once"
 run edifact "interchange ZZ:ACMEEDI ZZ:SPOOLD"
 ok "edifact: the same"
+
+# first_control = auto (the default): the first interchange a pair sends
+# (7) sets the next expected number; 9 then waits for 8.
+: >"$T/calls.log"
+for n in 7 9 8; do
+	x12 "$n" | sed 's/ACMEX12/AUTOX12/g' >"$T/work/auto-$n.edi"
+done
+put auto-7.edi auto
+wait_until 20 "[ \$(n_state auto done) = 1 ]" ||
+    fail "auto: the first interchange (7) is not processed"
+put auto-9.edi auto
+wait_until 20 "taken auto && [ \$(n_state auto parked) = 1 ]" ||
+    fail "auto: 9 is not parked behind 8"
+put auto-8.edi auto
+wait_until 20 "[ \$(n_state auto done) = 3 ]" || fail "auto: 8, 9 not done"
+[ "$(sql "SELECT next_seq FROM transactions WHERE partner = 'auto'")" = \
+    10 ] || fail "auto: the pair does not expect 10"
+ok "first_control = auto: the first interchange of a pair sets it"
 
 # order = interchange and an EDIFACT 0020 that is not a number: rejected,
 # with the reason.
