@@ -28,8 +28,10 @@ handler = ledger
 listen = 127.0.0.1:0
 admin_token_sha256 = $(sha "$ADMIN")
 [partner acme]
+ids = ZZ:ACMEX12
 token_sha256 = $(sha "$ACME")
 [partner globex]
+ids = ZZ:GLOBEX
 token_sha256 = $(sha "$GLOBEX")
 CONF
 $SPOOLD -c "$T/spoold.conf" --init >/dev/null 2>&1
@@ -343,6 +345,55 @@ expect 200
 [ "$(find "$T/spool/done" -maxdepth 1 -type f -name '*.bundle' |
     wc -l)" = 0 ] || fail "bundle files not purged"
 ok "POST /api/admin/purge: dry run, 422, 200 and done/ emptied"
+
+# Every archive form a dropped bundle may take (DESIGN 9): 202 each.
+for f in tar zip tar.xz; do
+	mv_msg acme "F-$f" 1 5 >"$T/w/f.xml"
+	(cd "$T/w" && bsdtar -a -cf "$T/b.$f" f.xml)
+	req POST /api/batches "$ACME" --data-binary @"$T/b.$f"
+	expect 202
+	[ "$(json .entries[0].fate)" = accepted ] || fail "$f: entry not accepted"
+done
+# A bundle whose every entry speaks for another partner: 403.
+mv_msg globex BG1 1 5 >"$T/w/g1.xml"
+mv_msg globex BG2 1 5 >"$T/w/g2.xml"
+(cd "$T/w" && bsdtar -czf "$T/g.tgz" g1.xml g2.xml)
+req POST /api/batches "$ACME" --data-binary @"$T/g.tgz"
+expect 403
+[ "$(json .error)" = forbidden ] || fail "spoofed bundle: error"
+[ "$(json '.counts.rejected')" = 2 ] || fail "spoofed bundle: not rejected"
+# A body that is no archive: one message, as a dropped file would be.
+mv_msg acme F-plain 1 5 >"$T/req"
+req POST /api/batches "$ACME" --data-binary @"$T/req"
+expect 201
+[ "$(json .classification)" = accepted ] || fail "plain body to batches"
+ok "POST /api/batches: tar, zip, tar.xz 202; a spoofed bundle 403; no archive 201"
+
+# One message in another dialect (an X12 interchange of one 850, which
+# spoold records as a batch of one) is one message: 201 as for any
+# other, and 403 when its envelope names another partner's id.
+x12() {
+	printf 'ISA*00*          *00*          *ZZ*%-15s*ZZ*%-15s*261130*1200*U*00401*%09d*0*P*>~\n' \
+	    "$1" SPOOLD "$2"
+	printf 'GS*PO*%s*SPOOLD*20261130*1200*%d*X*004010~\n' "$1" "$2"
+	printf 'ST*850*0001~\nBEG*00*SA*PO-%d**20261130~\nSE*3*0001~\n' "$2"
+	printf 'GE*1*%d~\nIEA*1*%09d~\n' "$2" "$2"
+}
+x12 ACMEX12 1 >"$T/req"; submit "$ACME"
+expect 201
+[ "$(json .classification)" = accepted ] || fail "x12: classification"
+[ "$(json .message.dialect)" = x12 ] || fail "x12: dialect"
+[ "$(json .message.batch)" != null ] || fail "x12: no batch"
+before=$(sql \
+    "SELECT count(*) FROM messages WHERE state <> 'rejected'")
+x12 GLOBEX 2 >"$T/req"; submit "$ACME"
+expect 403
+[ "$(json .error)" = forbidden ] || fail "x12 spoofed: error"
+json .reason | grep -q 'spoofed: sender' || fail "x12 403: $(json .reason)"
+after=$(sql \
+    "SELECT count(*) FROM messages WHERE state <> 'rejected'")
+[ "$before" = "$after" ] || fail "a spoofed interchange was accepted"
+ok "POST /api/messages of an X12 interchange: 201; spoofed: 403"
 
 # An admin body over its bound: 413.
 head -c 100000 /dev/zero | tr '\0' ' ' >"$T/big.json"
