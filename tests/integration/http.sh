@@ -197,6 +197,59 @@ expect_exit 71 timeout 20 $SPOOLD -c "$T/bad.conf"
 expect_out "listen = localhost:80"
 ok "a port in use or a name for listen: no start, a reason"
 
+# The connection limits and the idle timeout. max_connections = 3,
+# per_ip_limit = 2, timeout = 4s: a third connection from one address
+# is closed at once; three idle connections from two addresses hold
+# every slot, so a fourth client (a third address) is not served until
+# the server has closed the idle ones, at the timeout, and then it is.
+cp "$T/spoold.conf" "$T/plain.conf"
+sed -e 's/^max_connections = .*/max_connections = 3/' \
+    -e 's/^per_ip_limit = .*/per_ip_limit = 2/' \
+    -e 's/^timeout = .*/timeout = 4s/' "$T/plain.conf" >"$T/spoold.conf"
+start_daemon
+wait_until 10 'grep -q "event=http status=listening" "$T/log"' ||
+    fail "no HTTP server"
+PORT=$(sed -n 's/.*event=http status=listening.* port=\([0-9]*\).*/\1/p' \
+    "$T/log")
+python3 - "$PORT" >"$T/limits.out" 2>&1 <<'PY' || {
+import http.client, socket, sys, time
+port = int(sys.argv[1])
+
+def idle(src):
+    return socket.create_connection(("127.0.0.1", port), 10, (src, 0))
+
+def get(src):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30,
+                                   source_address=(src, 0))
+    try:
+        c.request("GET", "/health")
+        return c.getresponse().status
+    except (OSError, http.client.HTTPException) as e:
+        return type(e).__name__
+
+t0 = time.monotonic()
+held = [idle("127.0.0.1"), idle("127.0.0.1")]
+t = time.monotonic()
+r = get("127.0.0.1")
+assert r != 200 and time.monotonic() - t < 3, \
+    "per_ip_limit: a third connection got %r after %.1f s" % (
+    r, time.monotonic() - t)
+held.append(idle("127.0.0.2"))
+r = get("127.0.0.3")
+waited = time.monotonic() - t0
+assert r == 200, "the fourth client got %r" % r
+assert waited >= 3, "served after %.1f s with every slot held" % waited
+for s in held:
+    s.settimeout(20)
+    assert s.recv(1) == b"", "an idle connection got data"
+    assert time.monotonic() - t0 < 25, "an idle connection stayed open"
+print("ok %.1f" % waited)
+PY
+	cat "$T/limits.out" >&2; fail "connection limits"; }
+stop_daemon
+cp "$T/plain.conf" "$T/spoold.conf"
+ok "per_ip_limit refuses at once; max_connections holds; idle ones time out"
+
 # HTTPS with tls_cert and tls_key.
 if command -v openssl >/dev/null 2>&1; then
 	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \
