@@ -173,7 +173,26 @@ LAST=$(json '.messages[1].id')
 req GET "/api/messages?partner=acme&limit=2&after=$LAST" "$ADMIN"
 expect 200
 [ "$(json '.messages[0].id')" -gt "$LAST" ] || fail "after"
-ok "GET /api/messages/{id} and ?state=&partner=&limit=&after=: 200/400/403/404"
+req GET '/api/messages?tx=TX3' "$ACME"
+expect 200
+[ "$(json .total)" = 1 ] && [ "$(json '.messages[0].id')" = "$PARKED" ] ||
+    fail "tx= filter: $(json .total)"
+req GET '/api/messages?type=InventoryMovement&state=done' "$ADMIN"
+expect 200
+[ "$(json .total)" = "$(sql "SELECT count(*) FROM messages WHERE
+    type = 'InventoryMovement' AND state = 'done'")" ] ||
+    fail "type= filter: $(json .total)"
+[ "$(json .total)" -ge 2 ] || fail "type= filter found $(json .total)"
+req GET '/api/messages?type=ProductInfo' "$ADMIN"
+expect 200
+[ "$(json .total)" = 0 ] || fail "type=ProductInfo: $(json .total)"
+req GET '/api/messages?partner=acme&state=done,parked,rejected' "$ADMIN"
+$SPOOLCTL -c "$T/spoold.conf" list --json --partner acme --state done \
+    --state parked --state rejected |
+    jq -S 'del(.messages[].age_seconds)' >"$T/a"
+jq -S 'del(.messages[].age_seconds)' "$T/body" >"$T/b"
+cmp -s "$T/a" "$T/b" || { diff "$T/a" "$T/b" >&2; fail "list not spoolctl's"; }
+ok "GET /api/messages/{id} and ?state=&partner=&type=&tx=&limit=&after=: 200/400/403/404"
 
 # Transactions, by path and by query (an ID with '/').
 req GET /api/transactions/acme/TX3 "$ACME"
@@ -211,9 +230,18 @@ expect 200
 [ "$(json '.entries | length')" = 2 ] || fail "entries"
 req GET "/api/batches/$BATCH" "$GLOBEX"
 expect 404
+wait_until 10 '[ "$($SPOOLCTL -c "$T/spoold.conf" batch --json "$BATCH" |
+    jq -r .state)" = done ]' || fail "batch $BATCH not done"
+req GET "/api/batches/$BATCH" "$ADMIN"
+$SPOOLCTL -c "$T/spoold.conf" batch --json "$BATCH" | jq -S . >"$T/a"
+jq -S . "$T/body" >"$T/b"
+cmp -s "$T/a" "$T/b" || { diff "$T/a" "$T/b" >&2; fail "batch not spoolctl's"; }
 req GET /api/batches "$ADMIN"
 expect 200
 [ "$(json '.batches[0].batch')" = "$BATCH" ] || fail "newest first"
+$SPOOLCTL -c "$T/spoold.conf" batches --json | jq -S . >"$T/a"
+jq -S . "$T/body" >"$T/b"
+cmp -s "$T/a" "$T/b" || { diff "$T/a" "$T/b" >&2; fail "batches not spoolctl's"; }
 req GET /api/batches "$GLOBEX"
 expect 200
 [ "$(json .total)" = 0 ] || fail "globex sees acme's batches"
@@ -286,6 +314,32 @@ wait_until 10 '[ "$(show "$NEXT" | jq -r .message.state)" = done ]' ||
 show --tx acme TX5 | jq -e '.skips[0].reason == "stock was corrected by hand"' \
     >/dev/null || fail "spoolctl show does not see the skip"
 ok "skip over HTTP: 422 bad JSON/unknown field, 409, 404, 200 releases"
+
+# A transaction ID holding '/': retry by the query form, skip by the
+# percent-encoded path; spoolctl show sees both.
+mv_msg acme 'PO/9' 1 -5 >"$T/req"; submit "$ACME"
+expect 201
+SL=$(json .id)
+wait_until 10 '[ "$(show "$SL" | jq -r .message.state)" = failed ]' ||
+    fail "PO/9 not failed"
+mv_msg acme 'PO/9' 2 5 >"$T/req"; submit "$ACME"
+expect 201
+SL2=$(json .id)
+req POST '/api/admin/transactions/retry?partner=acme&id=PO%2F9' "$ADMIN"
+expect 200
+wait_until 10 '[ "$(show "$SL" | jq -r .message.attempts)" = 2 ]' ||
+    fail "the query form's retry did not run another attempt"
+wait_until 10 '[ "$(show "$SL" | jq -r .message.state)" = failed ]' ||
+    fail "PO/9 not failed again"
+req POST /api/admin/transactions/acme/PO%2F9/skip "$ADMIN" \
+    -d '{"seq": 1, "reason": "an ID with a slash"}'
+expect 200
+[ "$(json .transaction_id)" = PO/9 ] || fail "skip: $(json .transaction_id)"
+wait_until 10 '[ "$(show "$SL2" | jq -r .message.state)" = done ]' ||
+    fail "the skip of PO/9 did not release sequence 2"
+show --tx acme PO/9 | jq -e '.skips[0].reason == "an ID with a slash"' \
+    >/dev/null || fail "spoolctl show does not see the skip of PO/9"
+ok "retry (?partner=&id=) and skip (%2F in the path) of an ID with '/'"
 
 # config: in force, changed until the next reload, checked.
 req GET /api/admin/config "$ADMIN"
@@ -416,6 +470,15 @@ wait_until 10 'grep -q "event=http status=listening" "$T/log"' ||
 PORT=$(sed -n 's/.*event=http status=listening.* port=\([0-9]*\).*/\1/p' \
     "$T/log")
 URL="http://127.0.0.1:$PORT"
+# Below min_free_space: not ready (the disk check says why), not accepting.
+req GET /health/ready ""
+expect 503
+[ "$(json .checks.disk.ok)" = false ] || fail "disk check: $(cat "$T/body")"
+json .checks.disk.detail | grep -q 'min_free_space' ||
+    fail "disk detail: $(json .checks.disk.detail)"
+[ "$(json .checks.loop.ok)" = true ] || fail "loop check"
+curl -s "$URL/metrics" | grep -qx 'spoold_accepting 0' ||
+    fail "spoold_accepting is not 0 below min_free_space"
 mv_msg acme TX9 1 5 >"$T/req"
 curl -s -o "$T/late" -w '%{http_code}' -H "Authorization: Bearer $ACME" \
     --data-binary @"$T/req" "$URL/api/messages" >"$T/late.code" &
@@ -434,5 +497,14 @@ wait_until 10 '[ -z "$(ls "$T/spool/incoming/acme")" ]' ||
 sql "SELECT count(*) FROM messages WHERE \
     transaction_id = 'TX9' AND state <> 'rejected'" | grep -qx 1 ||
     fail "TX9 not accepted after the restart"
+wait_until 10 'grep -q "event=http status=listening" "$T/log"' ||
+    fail "no HTTP server"
+PORT=$(sed -n 's/.*event=http status=listening.* port=\([0-9]*\).*/\1/p' \
+    "$T/log")
+URL="http://127.0.0.1:$PORT"
+req GET /health/ready ""
+expect 200
+[ "$(json .checks.disk.ok)" = true ] || fail "disk check after the restart"
 stop_daemon
+ok "below min_free_space: /health/ready 503 (disk), spoold_accepting 0"
 ok "a waiting submission at stop: 503, its file accepted at the next start"

@@ -124,11 +124,16 @@ wait_until 10 'curl -s "$URL/metrics" |
     grep -q "^spoold_processed_total{partner=\"acme\",type=\"[^\"]*\"} 1\$"' ||
     fail "processed_total not 1: $(curl -s "$URL/metrics")"
 curl -s "$URL/metrics" >"$T/metrics"
-for m in spoold_messages spoold_accepted_total spoold_processed_total \
-    spoold_cycle_duration_seconds spoold_oldest_gap_age_seconds \
-    spoold_oldest_deferred_age_seconds spoold_exec_running \
-    spoold_store_size_bytes; do
-	grep -q "^# TYPE $m " "$T/metrics" || fail "no $m"
+# DESIGN 17's list, each with its HELP and TYPE.
+for m in spoold_messages:gauge spoold_accepted_total:counter \
+    spoold_rejected_total:counter spoold_processed_total:counter \
+    spoold_failed_total:counter spoold_drop_to_done_seconds:histogram \
+    spoold_cycle_duration_seconds:histogram \
+    spoold_oldest_gap_age_seconds:gauge \
+    spoold_oldest_deferred_age_seconds:gauge spoold_exec_running:gauge \
+    spoold_store_size_bytes:gauge; do
+	grep -q "^# HELP ${m%:*} [A-Z]" "$T/metrics" || fail "no HELP ${m%:*}"
+	grep -qx "# TYPE ${m%:*} ${m#*:}" "$T/metrics" || fail "no TYPE $m"
 done
 grep -q '^spoold_messages{state="done",partner="acme"} 1$' "$T/metrics" ||
     fail "spoold_messages lacks acme's done message"
