@@ -377,6 +377,21 @@ conf_keys_check(struct conf_parse *p)
 			return conf_fail(p, "max_delay must not be shorter "
 			    "than initial_delay");
 		}
+		if (strcmp(keys[i].name, "admin_token_sha256") == 0 &&
+		    c->http_admin_token_sha256 != NULL) {
+			size_t j;
+
+			for (j = 0; j < c->npartners; j++)
+				if (c->partners[j].token_sha256 != NULL &&
+				    strcmp(c->partners[j].token_sha256,
+				    c->http_admin_token_sha256) == 0) {
+					p->line = p->key_line[i];
+					return conf_fail(p, "admin_token_sha256 "
+					    "is also [partner %s]'s token_sha256: "
+					    "the admin needs a token of its own",
+					    c->partners[j].name);
+				}
+		}
 		if (strcmp(keys[i].name, "tls_key") == 0 &&
 		    (c->http_tls_cert == NULL) != (c->http_tls_key == NULL)) {
 			p->line = p->key_line[i] ? p->key_line[i] :
