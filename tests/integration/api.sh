@@ -156,6 +156,19 @@ req GET /api/messages/999999 "$ADMIN"
 expect 404
 req GET /api/messages/..%2F..%2Fspool.db "$ADMIN"
 expect 404
+req GET /api/messages/../../spool.db "$ADMIN" --path-as-is
+expect 404
+req GET /api/transactions/..%2F..%2Fspool.db/x "$ADMIN"
+expect 404
+mv_msg acme TXT 1 5 >"$T/req"; submit "$ADMIN" '?partner=..%2F..%2Fx'
+expect 400
+[ ! -e "$T/x" ] && [ ! -e "$T/spool/x" ] || fail "a path from partner="
+[ -z "$(ls -A "$T/spool/incoming/acme")" ] || fail "incoming/acme not empty"
+# A partner's token lists its own partner's messages only.
+req GET /api/messages "$GLOBEX"
+expect 200
+[ "$(json '[.messages[].partner] | unique | join(",")')" = globex ] ||
+    fail "globex lists: $(json '[.messages[].partner] | unique')"
 req GET '/api/messages?state=parked' "$ACME"
 expect 200
 [ "$(json .total)" = 1 ] || fail "parked total $(json .total)"

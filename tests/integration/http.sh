@@ -115,6 +115,8 @@ expect 413
 json .reason | grep -q max_message_size || fail "413 reason"
 [ "$(find "$T/spool" -type f -size +1000k | wc -l)" -eq 0 ] ||
     fail "a large file was kept"
+[ -z "$(ls -A "$T/spool/incoming/acme" 2>/dev/null)" ] ||
+    fail "left in incoming/acme: $(ls -A "$T/spool/incoming/acme")"
 ok "10 MB body over a 1 MB limit: 413, nothing kept"
 
 # /metrics: the families, valid for promtool.
@@ -177,6 +179,33 @@ expect 200
 kill -0 "$SLOW" 2>/dev/null || fail "the slow client ended too soon"
 kill "$SLOW" 2>/dev/null || true
 ok "a client sending a byte a second: files still processed, others served"
+
+# The same for a submission whose body comes a byte a second: its dot
+# file grows in incoming/acme/ while dropped files are processed; the
+# client gone, nothing of it is left.
+python3 - "$PORT" "$ACME" >"$T/slowpost.out" 2>&1 <<'PY' &
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.send(("POST /api/messages HTTP/1.1\r\nHost: x\r\n"
+        "Authorization: Bearer %s\r\nContent-Length: 1000\r\n\r\n"
+        % sys.argv[2]).encode())
+for i in range(60):
+    s.send(b"<")
+    time.sleep(1)
+PY
+SLOW=$!
+wait_until 10 'ls -A "$T/spool/incoming/acme" | grep -q "^\.http-"' ||
+    fail "the slow submission has no dot file"
+mv_msg acme TX1 3 1 | drop acme three.xml
+wait_until 10 '[ "$(count done)" -eq 3 ]' ||
+    fail "a slow submission held up processing"
+kill -0 "$SLOW" 2>/dev/null || fail "the slow submission ended too soon"
+kill "$SLOW" 2>/dev/null || true
+wait "$SLOW" 2>/dev/null || true
+wait_until 10 '[ -z "$(ls -A "$T/spool/incoming/acme")" ]' ||
+    fail "a submission whose client went away left: \
+$(ls -A "$T/spool/incoming/acme")"
+ok "a submission sent a byte a second: files processed; gone, nothing left"
 
 stop_daemon
 ok "spoold stops cleanly with the HTTP server running"
