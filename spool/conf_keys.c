@@ -355,11 +355,26 @@ line_of(const struct conf_parse *p, const char *name)
 	return 0;
 }
 
+/* The partner whose token is the admin's, or npartners: none. */
+static size_t
+admin_token_shared(const struct conf *c)
+{
+	size_t j;
+
+	for (j = 0; c->http_admin_token_sha256 != NULL && j < c->npartners;
+	    j++)
+		if (c->partners[j].token_sha256 != NULL &&
+		    strcmp(c->partners[j].token_sha256,
+		    c->http_admin_token_sha256) == 0)
+			return j;
+	return c->npartners;
+}
+
 int
 conf_keys_check(struct conf_parse *p)
 {
 	struct conf *c = p->conf;
-	size_t i;
+	size_t i, j;
 
 	for (i = 0; i < NKEYS; i++) {
 		if (strcmp(keys[i].name, "chunk_size") == 0 &&
@@ -376,6 +391,13 @@ conf_keys_check(struct conf_parse *p)
 			    line_of(p, "initial_delay");
 			return conf_fail(p, "max_delay must not be shorter "
 			    "than initial_delay");
+		}
+		if (strcmp(keys[i].name, "admin_token_sha256") == 0 &&
+		    (j = admin_token_shared(c)) < c->npartners) {
+			p->line = p->key_line[i];
+			return conf_fail(p, "admin_token_sha256 is also "
+			    "[partner %s]'s token_sha256: the admin needs a "
+			    "token of its own", c->partners[j].name);
 		}
 		if (strcmp(keys[i].name, "tls_key") == 0 &&
 		    (c->http_tls_cert == NULL) != (c->http_tls_key == NULL)) {

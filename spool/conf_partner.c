@@ -326,6 +326,16 @@ conf_partner_key(struct conf_parse *p, const char *name, const char *key,
 			return conf_fail(p, "token_sha256 must be a SHA-256 in "
 			    "hex (64 characters 0-9a-f, as sha256sum prints "
 			    "it)");
+		/* A token names one partner: a shared one would let each
+		 * speak for the other (the admin's: conf_keys_check()). */
+		for (i = 0; &p->conf->partners[i] != pa; i++)
+			if (p->conf->partners[i].token_sha256 != NULL &&
+			    strcmp(p->conf->partners[i].token_sha256,
+			    pa->token_sha256) == 0)
+				return conf_fail(p, "token_sha256 is also "
+				    "[partner %s]'s: each partner needs a "
+				    "token of its own",
+				    p->conf->partners[i].name);
 		return 1;
 	case PK_TEST:
 		if (strcmp(v, "process") == 0)

@@ -19,8 +19,10 @@
  * so that /health can tell a loop that turns from one that hangs.
  *
  * Clients that would pin the server: at most max_connections at once
- * and per_ip_limit from one address (libmicrohttpd refuses the rest at
- * accept), and a connection idle for `timeout' is closed; a client that
+ * (libmicrohttpd stops accepting until one closes: the rest wait in the
+ * kernel's listen queue) and per_ip_limit from one address (one more is
+ * closed as soon as it is accepted), and a connection idle for `timeout'
+ * is closed (http.sh tests all three); a client that
  * sends one byte per second holds one connection slot, not the thread,
  * since libmicrohttpd reads without blocking. Bodies are bounded before
  * they are read (413).

@@ -14,11 +14,15 @@
  * Waiting for the acceptance COMMIT: the request is suspended on the
  * server's waiting list (http.c); after every acceptance batch the loop
  * wakes every waiting request (http_kick()), and each looks its file up
- * in the store by (partner, upload name, SHA-256): a batch (a bundle:
- * 202 with the batch), or a message (201 with its id, state and
+ * in the store by (partner, upload name, SHA-256): a batch (a bundle or
+ * an EDI interchange: 202 with the batch; 403 when every entry was
+ * rejected as spoofed), or a message (201 with its id, state and
  * classification: accepted, parked or duplicate; 422 with the rejection
  * reason when it was rejected, 403 when it was rejected as spoofed: a
- * partner's token never speaks for another partner). A wake-up counter
+ * partner's token never speaks for another partner). POST /api/messages
+ * of a body that became a batch of one message (an EDI interchange of
+ * one message) is answered as that message: one message, any dialect,
+ * is 201 (or 422, 403) whatever its envelope. A wake-up counter
  * read before each look closes the race between the look and going back
  * to sleep. The loop also wakes waiters at every turn (at least every 5
  * s while HTTP is on), so a request that waited submit_wait_ms (60 s;
@@ -55,6 +59,7 @@ struct submit {
 	struct sha256_ctx sha;
 	uint8_t		 digest[SHA256_DIGEST_SIZE];
 	bool		 renamed;
+	bool		 bundle;	/* POST /api/batches */
 	struct http	*landing;	/* counted in http_landed() */
 	int64_t		 deadline;	/* ms */
 	/* Refused before or while writing: the answer. */
@@ -167,6 +172,7 @@ open_drop(struct http *h, struct submit *s, bool bundle)
 		    strerror(errno));
 		return -1;
 	}
+	s->bundle = bundle;
 	n = (unsigned long long)++h->nsubmit;
 	snprintf(s->name, sizeof(s->name), "http-%" PRId64 "-%ld-%llu.%s",
 	    now, (long)getpid(), n, bundle ? "bundle" : "xml");
@@ -256,13 +262,98 @@ land(struct http *h, struct submit *s)
 	return 0;
 }
 
-/* A rejection as spoofed: Sender names another partner (accept.c). */
+/*
+ * A rejection as spoofed, by its reason: a native message's Sender names
+ * another partner (accept_prep.c), or a dialect's sender is none of the
+ * partner's ids (accept_read.c); in a bundle or an interchange after the
+ * entry's "bundle B, entry E: " (as accept_ack.c reads them).
+ */
 static bool
-spoofed(const struct store_admin_msg *m)
+spoof_reason(const char *r)
 {
-	return m->sender != NULL && m->partner != NULL && m->reason != NULL &&
-	    strcmp(m->sender, m->partner) != 0 &&
-	    strncmp(m->reason, "Sender ", 7) == 0;
+	if (r == NULL)
+		return false;
+	if (strncmp(r, "spoofed: sender ", 16) == 0 ||
+	    strstr(r, ": spoofed: sender ") != NULL)
+		return true;
+	return (strncmp(r, "Sender ", 7) == 0 || strstr(r, ": Sender ") !=
+	    NULL) && (strstr(r, " does not match partner directory ") !=
+	    NULL || strstr(r, " is a partner of its own ") != NULL);
+}
+
+/* Every entry of a batch document was rejected as spoofed. */
+static bool
+batch_spoofed(json_t *doc)
+{
+	json_t *es = json_object_get(doc, "entries"), *e;
+	size_t i;
+
+	if (json_array_size(es) == 0)
+		return false;
+	json_array_foreach(es, i, e)
+		if (!spoof_reason(json_string_value(json_object_get(e,
+		    "reason"))))
+			return false;
+	return true;
+}
+
+/* The one message of a batch document of one entry, or 0. */
+static int64_t
+batch_single(json_t *doc)
+{
+	json_t *es = json_object_get(doc, "entries"), *m;
+
+	if (json_array_size(es) != 1)
+		return 0;
+	m = json_object_get(json_array_get(es, 0), "message");
+	return json_is_integer(m) ? (int64_t)json_integer_value(m) : 0;
+}
+
+/* Answer with message id: 201, 422 or 403. 1, or -1 error (err). */
+static int
+answer_msg(struct MHD_Connection *c, struct store *st, int64_t id,
+    enum MHD_Result *res, struct spool_error *err)
+{
+	struct store_admin_msg m;
+	struct jdoc j;
+	json_t *doc;
+	const char *cls;
+	unsigned status;
+
+	if (store_admin_msg_get(st, id, &m, err) != 1) {
+		if (err->msg[0] == '\0')
+			spool_seterr(err, "message %" PRId64 " is gone", id);
+		return -1;
+	}
+	if (m.state == ST_REJECTED) {
+		status = spoof_reason(m.reason) ? MHD_HTTP_FORBIDDEN :
+		    HTTP_UNPROCESSABLE;
+		cls = "rejected";
+	} else {
+		status = MHD_HTTP_CREATED;
+		cls = m.duplicate_of != 0 ? "duplicate" : m.state ==
+		    ST_PARKED ? "parked" : "accepted";
+	}
+	jd_init(&j, NULL);
+	jd_object(&j);
+	if (status != MHD_HTTP_CREATED) {
+		jd_kstr(&j, "error", status == MHD_HTTP_FORBIDDEN ?
+		    "forbidden" : "rejected");
+		jd_kstr(&j, "reason", m.reason);
+	}
+	jd_kint(&j, "id", m.id);
+	jd_kstr(&j, "state", state_name(m.state));
+	jd_kstr(&j, "classification", cls);
+	jd_key(&j, "message");
+	jv_msg(&j, &m, store_now_ms());
+	jd_object_end(&j);
+	store_admin_msg_free(&m);
+	if ((doc = jd_take(&j)) == NULL) {
+		spool_seterr(err, "out of memory");
+		return -1;
+	}
+	*res = http_json(c, status, doc);
+	return 1;
 }
 
 /* 1 answered (in *res), 0 not in the store yet, -1 error (answered). */
@@ -270,15 +361,13 @@ static int
 look(struct http *h, struct MHD_Connection *c, struct submit *s,
     enum MHD_Result *res)
 {
-	struct store_admin_msg m;
 	struct store_msgref ref;
 	struct store_batch b;
 	struct spool_error err;
 	struct store *st;
 	struct jdoc j;
 	json_t *doc;
-	const char *cls;
-	unsigned status;
+	int64_t one;
 	int rc;
 
 	spool_clearerr(&err);
@@ -306,6 +395,22 @@ look(struct http *h, struct MHD_Connection *c, struct submit *s,
 		}
 		if ((doc = jd_take(&j)) == NULL)
 			return -1;
+		/* One message, any dialect: answered as a message. */
+		if (!s->bundle && (one = batch_single(doc)) > 0) {
+			json_decref(doc);
+			if (answer_msg(c, st, one, res, &err) == -1)
+				goto down;
+			return 1;
+		}
+		if (batch_spoofed(doc)) {
+			json_object_set_new(doc, "error",
+			    json_string("forbidden"));
+			json_object_set(doc, "reason", json_object_get(
+			    json_array_get(json_object_get(doc, "entries"),
+			    0), "reason"));
+			*res = http_json(c, MHD_HTTP_FORBIDDEN, doc);
+			return 1;
+		}
 		*res = http_json(c, MHD_HTTP_ACCEPTED, doc);
 		return 1;
 	}
@@ -315,36 +420,10 @@ look(struct http *h, struct MHD_Connection *c, struct submit *s,
 		goto down;
 	if (rc == 0)
 		return 0;
-	rc = store_admin_msg_get(st, ref.id, &m, &err);
+	one = ref.id;
 	store_msgref_free(&ref);
-	if (rc != 1)
+	if (answer_msg(c, st, one, res, &err) == -1)
 		goto down;
-	if (m.state == ST_REJECTED) {
-		status = spoofed(&m) ? MHD_HTTP_FORBIDDEN :
-		    HTTP_UNPROCESSABLE;
-		cls = "rejected";
-	} else {
-		status = MHD_HTTP_CREATED;
-		cls = m.duplicate_of != 0 ? "duplicate" : m.state ==
-		    ST_PARKED ? "parked" : "accepted";
-	}
-	jd_init(&j, NULL);
-	jd_object(&j);
-	if (status != MHD_HTTP_CREATED) {
-		jd_kstr(&j, "error", status == MHD_HTTP_FORBIDDEN ?
-		    "forbidden" : "rejected");
-		jd_kstr(&j, "reason", m.reason);
-	}
-	jd_kint(&j, "id", m.id);
-	jd_kstr(&j, "state", state_name(m.state));
-	jd_kstr(&j, "classification", cls);
-	jd_key(&j, "message");
-	jv_msg(&j, &m, store_now_ms());
-	jd_object_end(&j);
-	store_admin_msg_free(&m);
-	if ((doc = jd_take(&j)) == NULL)
-		return -1;
-	*res = http_json(c, status, doc);
 	return 1;
 down:
 	*res = http_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "store unavailable",

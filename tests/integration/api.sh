@@ -28,8 +28,10 @@ handler = ledger
 listen = 127.0.0.1:0
 admin_token_sha256 = $(sha "$ADMIN")
 [partner acme]
+ids = ZZ:ACMEX12
 token_sha256 = $(sha "$ACME")
 [partner globex]
+ids = ZZ:GLOBEX
 token_sha256 = $(sha "$GLOBEX")
 CONF
 $SPOOLD -c "$T/spoold.conf" --init >/dev/null 2>&1
@@ -154,6 +156,19 @@ req GET /api/messages/999999 "$ADMIN"
 expect 404
 req GET /api/messages/..%2F..%2Fspool.db "$ADMIN"
 expect 404
+req GET /api/messages/../../spool.db "$ADMIN" --path-as-is
+expect 404
+req GET /api/transactions/..%2F..%2Fspool.db/x "$ADMIN"
+expect 404
+mv_msg acme TXT 1 5 >"$T/req"; submit "$ADMIN" '?partner=..%2F..%2Fx'
+expect 400
+[ ! -e "$T/x" ] && [ ! -e "$T/spool/x" ] || fail "a path from partner="
+[ -z "$(ls -A "$T/spool/incoming/acme")" ] || fail "incoming/acme not empty"
+# A partner's token lists its own partner's messages only.
+req GET /api/messages "$GLOBEX"
+expect 200
+[ "$(json '[.messages[].partner] | unique | join(",")')" = globex ] ||
+    fail "globex lists: $(json '[.messages[].partner] | unique')"
 req GET '/api/messages?state=parked' "$ACME"
 expect 200
 [ "$(json .total)" = 1 ] || fail "parked total $(json .total)"
@@ -171,7 +186,26 @@ LAST=$(json '.messages[1].id')
 req GET "/api/messages?partner=acme&limit=2&after=$LAST" "$ADMIN"
 expect 200
 [ "$(json '.messages[0].id')" -gt "$LAST" ] || fail "after"
-ok "GET /api/messages/{id} and ?state=&partner=&limit=&after=: 200/400/403/404"
+req GET '/api/messages?tx=TX3' "$ACME"
+expect 200
+[ "$(json .total)" = 1 ] && [ "$(json '.messages[0].id')" = "$PARKED" ] ||
+    fail "tx= filter: $(json .total)"
+req GET '/api/messages?type=InventoryMovement&state=done' "$ADMIN"
+expect 200
+[ "$(json .total)" = "$(sql "SELECT count(*) FROM messages WHERE
+    type = 'InventoryMovement' AND state = 'done'")" ] ||
+    fail "type= filter: $(json .total)"
+[ "$(json .total)" -ge 2 ] || fail "type= filter found $(json .total)"
+req GET '/api/messages?type=ProductInfo' "$ADMIN"
+expect 200
+[ "$(json .total)" = 0 ] || fail "type=ProductInfo: $(json .total)"
+req GET '/api/messages?partner=acme&state=done,parked,rejected' "$ADMIN"
+$SPOOLCTL -c "$T/spoold.conf" list --json --partner acme --state done \
+    --state parked --state rejected |
+    jq -S 'del(.messages[].age_seconds)' >"$T/a"
+jq -S 'del(.messages[].age_seconds)' "$T/body" >"$T/b"
+cmp -s "$T/a" "$T/b" || { diff "$T/a" "$T/b" >&2; fail "list not spoolctl's"; }
+ok "GET /api/messages/{id} and ?state=&partner=&type=&tx=&limit=&after=: 200/400/403/404"
 
 # Transactions, by path and by query (an ID with '/').
 req GET /api/transactions/acme/TX3 "$ACME"
@@ -209,9 +243,18 @@ expect 200
 [ "$(json '.entries | length')" = 2 ] || fail "entries"
 req GET "/api/batches/$BATCH" "$GLOBEX"
 expect 404
+wait_until 10 '[ "$($SPOOLCTL -c "$T/spoold.conf" batch --json "$BATCH" |
+    jq -r .state)" = done ]' || fail "batch $BATCH not done"
+req GET "/api/batches/$BATCH" "$ADMIN"
+$SPOOLCTL -c "$T/spoold.conf" batch --json "$BATCH" | jq -S . >"$T/a"
+jq -S . "$T/body" >"$T/b"
+cmp -s "$T/a" "$T/b" || { diff "$T/a" "$T/b" >&2; fail "batch not spoolctl's"; }
 req GET /api/batches "$ADMIN"
 expect 200
 [ "$(json '.batches[0].batch')" = "$BATCH" ] || fail "newest first"
+$SPOOLCTL -c "$T/spoold.conf" batches --json | jq -S . >"$T/a"
+jq -S . "$T/body" >"$T/b"
+cmp -s "$T/a" "$T/b" || { diff "$T/a" "$T/b" >&2; fail "batches not spoolctl's"; }
 req GET /api/batches "$GLOBEX"
 expect 200
 [ "$(json .total)" = 0 ] || fail "globex sees acme's batches"
@@ -285,6 +328,32 @@ show --tx acme TX5 | jq -e '.skips[0].reason == "stock was corrected by hand"' \
     >/dev/null || fail "spoolctl show does not see the skip"
 ok "skip over HTTP: 422 bad JSON/unknown field, 409, 404, 200 releases"
 
+# A transaction ID holding '/': retry by the query form, skip by the
+# percent-encoded path; spoolctl show sees both.
+mv_msg acme 'PO/9' 1 -5 >"$T/req"; submit "$ACME"
+expect 201
+SL=$(json .id)
+wait_until 10 '[ "$(show "$SL" | jq -r .message.state)" = failed ]' ||
+    fail "PO/9 not failed"
+mv_msg acme 'PO/9' 2 5 >"$T/req"; submit "$ACME"
+expect 201
+SL2=$(json .id)
+req POST '/api/admin/transactions/retry?partner=acme&id=PO%2F9' "$ADMIN"
+expect 200
+wait_until 10 '[ "$(show "$SL" | jq -r .message.attempts)" = 2 ]' ||
+    fail "the query form's retry did not run another attempt"
+wait_until 10 '[ "$(show "$SL" | jq -r .message.state)" = failed ]' ||
+    fail "PO/9 not failed again"
+req POST /api/admin/transactions/acme/PO%2F9/skip "$ADMIN" \
+    -d '{"seq": 1, "reason": "an ID with a slash"}'
+expect 200
+[ "$(json .transaction_id)" = PO/9 ] || fail "skip: $(json .transaction_id)"
+wait_until 10 '[ "$(show "$SL2" | jq -r .message.state)" = done ]' ||
+    fail "the skip of PO/9 did not release sequence 2"
+show --tx acme PO/9 | jq -e '.skips[0].reason == "an ID with a slash"' \
+    >/dev/null || fail "spoolctl show does not see the skip of PO/9"
+ok "retry (?partner=&id=) and skip (%2F in the path) of an ID with '/'"
+
 # config: in force, changed until the next reload, checked.
 req GET /api/admin/config "$ADMIN"
 expect 200
@@ -344,6 +413,55 @@ expect 200
     wc -l)" = 0 ] || fail "bundle files not purged"
 ok "POST /api/admin/purge: dry run, 422, 200 and done/ emptied"
 
+# Every archive form a dropped bundle may take (DESIGN 9): 202 each.
+for f in tar zip tar.xz; do
+	mv_msg acme "F-$f" 1 5 >"$T/w/f.xml"
+	(cd "$T/w" && bsdtar -a -cf "$T/b.$f" f.xml)
+	req POST /api/batches "$ACME" --data-binary @"$T/b.$f"
+	expect 202
+	[ "$(json .entries[0].fate)" = accepted ] || fail "$f: entry not accepted"
+done
+# A bundle whose every entry speaks for another partner: 403.
+mv_msg globex BG1 1 5 >"$T/w/g1.xml"
+mv_msg globex BG2 1 5 >"$T/w/g2.xml"
+(cd "$T/w" && bsdtar -czf "$T/g.tgz" g1.xml g2.xml)
+req POST /api/batches "$ACME" --data-binary @"$T/g.tgz"
+expect 403
+[ "$(json .error)" = forbidden ] || fail "spoofed bundle: error"
+[ "$(json '.counts.rejected')" = 2 ] || fail "spoofed bundle: not rejected"
+# A body that is no archive: one message, as a dropped file would be.
+mv_msg acme F-plain 1 5 >"$T/req"
+req POST /api/batches "$ACME" --data-binary @"$T/req"
+expect 201
+[ "$(json .classification)" = accepted ] || fail "plain body to batches"
+ok "POST /api/batches: tar, zip, tar.xz 202; a spoofed bundle 403; no archive 201"
+
+# One message in another dialect (an X12 interchange of one 850, which
+# spoold records as a batch of one) is one message: 201 as for any
+# other, and 403 when its envelope names another partner's id.
+x12() {
+	printf 'ISA*00*          *00*          *ZZ*%-15s*ZZ*%-15s*261130*1200*U*00401*%09d*0*P*>~\n' \
+	    "$1" SPOOLD "$2"
+	printf 'GS*PO*%s*SPOOLD*20261130*1200*%d*X*004010~\n' "$1" "$2"
+	printf 'ST*850*0001~\nBEG*00*SA*PO-%d**20261130~\nSE*3*0001~\n' "$2"
+	printf 'GE*1*%d~\nIEA*1*%09d~\n' "$2" "$2"
+}
+x12 ACMEX12 1 >"$T/req"; submit "$ACME"
+expect 201
+[ "$(json .classification)" = accepted ] || fail "x12: classification"
+[ "$(json .message.dialect)" = x12 ] || fail "x12: dialect"
+[ "$(json .message.batch)" != null ] || fail "x12: no batch"
+before=$(sql \
+    "SELECT count(*) FROM messages WHERE state <> 'rejected'")
+x12 GLOBEX 2 >"$T/req"; submit "$ACME"
+expect 403
+[ "$(json .error)" = forbidden ] || fail "x12 spoofed: error"
+json .reason | grep -q 'spoofed: sender' || fail "x12 403: $(json .reason)"
+after=$(sql \
+    "SELECT count(*) FROM messages WHERE state <> 'rejected'")
+[ "$before" = "$after" ] || fail "a spoofed interchange was accepted"
+ok "POST /api/messages of an X12 interchange: 201; spoofed: 403"
+
 # An admin body over its bound: 413.
 head -c 100000 /dev/zero | tr '\0' ' ' >"$T/big.json"
 req POST /api/admin/config "$ADMIN" --data-binary @"$T/big.json"
@@ -365,6 +483,15 @@ wait_until 10 'grep -q "event=http status=listening" "$T/log"' ||
 PORT=$(sed -n 's/.*event=http status=listening.* port=\([0-9]*\).*/\1/p' \
     "$T/log")
 URL="http://127.0.0.1:$PORT"
+# Below min_free_space: not ready (the disk check says why), not accepting.
+req GET /health/ready ""
+expect 503
+[ "$(json .checks.disk.ok)" = false ] || fail "disk check: $(cat "$T/body")"
+json .checks.disk.detail | grep -q 'min_free_space' ||
+    fail "disk detail: $(json .checks.disk.detail)"
+[ "$(json .checks.loop.ok)" = true ] || fail "loop check"
+curl -s "$URL/metrics" | grep -qx 'spoold_accepting 0' ||
+    fail "spoold_accepting is not 0 below min_free_space"
 mv_msg acme TX9 1 5 >"$T/req"
 curl -s -o "$T/late" -w '%{http_code}' -H "Authorization: Bearer $ACME" \
     --data-binary @"$T/req" "$URL/api/messages" >"$T/late.code" &
@@ -383,5 +510,14 @@ wait_until 10 '[ -z "$(ls "$T/spool/incoming/acme")" ]' ||
 sql "SELECT count(*) FROM messages WHERE \
     transaction_id = 'TX9' AND state <> 'rejected'" | grep -qx 1 ||
     fail "TX9 not accepted after the restart"
+wait_until 10 'grep -q "event=http status=listening" "$T/log"' ||
+    fail "no HTTP server"
+PORT=$(sed -n 's/.*event=http status=listening.* port=\([0-9]*\).*/\1/p' \
+    "$T/log")
+URL="http://127.0.0.1:$PORT"
+req GET /health/ready ""
+expect 200
+[ "$(json .checks.disk.ok)" = true ] || fail "disk check after the restart"
 stop_daemon
+ok "below min_free_space: /health/ready 503 (disk), spoold_accepting 0"
 ok "a waiting submission at stop: 503, its file accepted at the next start"

@@ -30,9 +30,24 @@ initial_delay = 1s
 jitter = 0
 [route InventoryMovement]
 handler = ledger
+[http]
+listen = 127.0.0.1:0
 CONF
 $SPOOLD -c "$T/spoold.conf" --init >/dev/null 2>&1
 DB="$T/spool/spool.db"
+
+# health PATH: GET /health/PATH of the running spoold; status in $code,
+# the body in $T/health. Without curl and jq, false (not checked).
+health() {
+	command -v curl >/dev/null 2>&1 && command -v jq >/dev/null 2>&1 ||
+	    return 1
+	wait_until 10 'grep -q "event=http status=listening" "$T/log"' ||
+	    fail "no HTTP server"
+	hp=$(sed -n 's/.*event=http status=listening.* port=\([0-9]*\).*/\1/p' \
+	    "$T/log" | tail -n 1)
+	code=$(curl -s -o "$T/health" -w '%{http_code}' \
+	    "http://127.0.0.1:$hp/health/$1") || code=000
+}
 
 # A padded movement: NAME TX, about 8 KiB.
 pad=$(head -c 8000 /dev/zero | tr '\0' x)
@@ -100,6 +115,13 @@ jq -e '.disk.processing_paused == true and (.disk.reason | test("bundle"))' \
 [ "$(grep -c "status=unfinished.*the bundle stays" "$T/log")" -eq 1 ] ||
     fail "the unfinished bundle was logged more than once"
 ok "nothing is processed from it meanwhile; logged once; status says so"
+if health processor; then
+	[ "$code" = 503 ] || fail "/health/processor while paused: $code"
+	jq -e '.status == "fail" and .checks.processing.ok == false and
+	    .checks.loop.ok == true' "$T/health" >/dev/null ||
+	    { cat "$T/health" >&2; fail "/health/processor's checks"; }
+	ok "/health/processor: 503 while processing is paused"
+fi
 
 # Restarted while the disk is still full: still nothing is processed.
 stop_daemon
@@ -125,6 +147,8 @@ grep -q "status=finished" "$T/log" || fail "the end was not logged"
 expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" status --json
 jq -e '.disk.processing_paused == false' "$T/out" >/dev/null ||
     { cat "$T/out" >&2; fail "status still says paused"; }
+! health processor || [ "$code" = 200 ] ||
+    { cat "$T/health" >&2; fail "/health/processor: $code"; }
 ok "once there is room, the bundle is finished and processed by itself"
 
 # --- 2. The disk fills while an exec call runs: its end (a failure,

@@ -115,6 +115,8 @@ expect 413
 json .reason | grep -q max_message_size || fail "413 reason"
 [ "$(find "$T/spool" -type f -size +1000k | wc -l)" -eq 0 ] ||
     fail "a large file was kept"
+[ -z "$(ls -A "$T/spool/incoming/acme" 2>/dev/null)" ] ||
+    fail "left in incoming/acme: $(ls -A "$T/spool/incoming/acme")"
 ok "10 MB body over a 1 MB limit: 413, nothing kept"
 
 # /metrics: the families, valid for promtool.
@@ -124,11 +126,16 @@ wait_until 10 'curl -s "$URL/metrics" |
     grep -q "^spoold_processed_total{partner=\"acme\",type=\"[^\"]*\"} 1\$"' ||
     fail "processed_total not 1: $(curl -s "$URL/metrics")"
 curl -s "$URL/metrics" >"$T/metrics"
-for m in spoold_messages spoold_accepted_total spoold_processed_total \
-    spoold_cycle_duration_seconds spoold_oldest_gap_age_seconds \
-    spoold_oldest_deferred_age_seconds spoold_exec_running \
-    spoold_store_size_bytes; do
-	grep -q "^# TYPE $m " "$T/metrics" || fail "no $m"
+# DESIGN 17's list, each with its HELP and TYPE.
+for m in spoold_messages:gauge spoold_accepted_total:counter \
+    spoold_rejected_total:counter spoold_processed_total:counter \
+    spoold_failed_total:counter spoold_drop_to_done_seconds:histogram \
+    spoold_cycle_duration_seconds:histogram \
+    spoold_oldest_gap_age_seconds:gauge \
+    spoold_oldest_deferred_age_seconds:gauge spoold_exec_running:gauge \
+    spoold_store_size_bytes:gauge; do
+	grep -q "^# HELP ${m%:*} [A-Z]" "$T/metrics" || fail "no HELP ${m%:*}"
+	grep -qx "# TYPE ${m%:*} ${m#*:}" "$T/metrics" || fail "no TYPE $m"
 done
 grep -q '^spoold_messages{state="done",partner="acme"} 1$' "$T/metrics" ||
     fail "spoold_messages lacks acme's done message"
@@ -173,6 +180,33 @@ kill -0 "$SLOW" 2>/dev/null || fail "the slow client ended too soon"
 kill "$SLOW" 2>/dev/null || true
 ok "a client sending a byte a second: files still processed, others served"
 
+# The same for a submission whose body comes a byte a second: its dot
+# file grows in incoming/acme/ while dropped files are processed; the
+# client gone, nothing of it is left.
+python3 - "$PORT" "$ACME" >"$T/slowpost.out" 2>&1 <<'PY' &
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.send(("POST /api/messages HTTP/1.1\r\nHost: x\r\n"
+        "Authorization: Bearer %s\r\nContent-Length: 1000\r\n\r\n"
+        % sys.argv[2]).encode())
+for i in range(60):
+    s.send(b"<")
+    time.sleep(1)
+PY
+SLOW=$!
+wait_until 10 'ls -A "$T/spool/incoming/acme" | grep -q "^\.http-"' ||
+    fail "the slow submission has no dot file"
+mv_msg acme TX1 3 1 | drop acme three.xml
+wait_until 10 '[ "$(count done)" -eq 3 ]' ||
+    fail "a slow submission held up processing"
+kill -0 "$SLOW" 2>/dev/null || fail "the slow submission ended too soon"
+kill "$SLOW" 2>/dev/null || true
+wait "$SLOW" 2>/dev/null || true
+wait_until 10 '[ -z "$(ls -A "$T/spool/incoming/acme")" ]' ||
+    fail "a submission whose client went away left: \
+$(ls -A "$T/spool/incoming/acme")"
+ok "a submission sent a byte a second: files processed; gone, nothing left"
+
 stop_daemon
 ok "spoold stops cleanly with the HTTP server running"
 
@@ -196,6 +230,59 @@ sed 's|^listen = .*|listen = localhost:80|' "$T/spoold.conf" >"$T/bad.conf"
 expect_exit 71 timeout 20 $SPOOLD -c "$T/bad.conf"
 expect_out "listen = localhost:80"
 ok "a port in use or a name for listen: no start, a reason"
+
+# The connection limits and the idle timeout. max_connections = 3,
+# per_ip_limit = 2, timeout = 4s: a third connection from one address
+# is closed at once; three idle connections from two addresses hold
+# every slot, so a fourth client (a third address) is not served until
+# the server has closed the idle ones, at the timeout, and then it is.
+cp "$T/spoold.conf" "$T/plain.conf"
+sed -e 's/^max_connections = .*/max_connections = 3/' \
+    -e 's/^per_ip_limit = .*/per_ip_limit = 2/' \
+    -e 's/^timeout = .*/timeout = 4s/' "$T/plain.conf" >"$T/spoold.conf"
+start_daemon
+wait_until 10 'grep -q "event=http status=listening" "$T/log"' ||
+    fail "no HTTP server"
+PORT=$(sed -n 's/.*event=http status=listening.* port=\([0-9]*\).*/\1/p' \
+    "$T/log")
+python3 - "$PORT" >"$T/limits.out" 2>&1 <<'PY' || {
+import http.client, socket, sys, time
+port = int(sys.argv[1])
+
+def idle(src):
+    return socket.create_connection(("127.0.0.1", port), 10, (src, 0))
+
+def get(src):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30,
+                                   source_address=(src, 0))
+    try:
+        c.request("GET", "/health")
+        return c.getresponse().status
+    except (OSError, http.client.HTTPException) as e:
+        return type(e).__name__
+
+t0 = time.monotonic()
+held = [idle("127.0.0.1"), idle("127.0.0.1")]
+t = time.monotonic()
+r = get("127.0.0.1")
+assert r != 200 and time.monotonic() - t < 3, \
+    "per_ip_limit: a third connection got %r after %.1f s" % (
+    r, time.monotonic() - t)
+held.append(idle("127.0.0.2"))
+r = get("127.0.0.3")
+waited = time.monotonic() - t0
+assert r == 200, "the fourth client got %r" % r
+assert waited >= 3, "served after %.1f s with every slot held" % waited
+for s in held:
+    s.settimeout(20)
+    assert s.recv(1) == b"", "an idle connection got data"
+    assert time.monotonic() - t0 < 25, "an idle connection stayed open"
+print("ok %.1f" % waited)
+PY
+	cat "$T/limits.out" >&2; fail "connection limits"; }
+stop_daemon
+cp "$T/plain.conf" "$T/spoold.conf"
+ok "per_ip_limit refuses at once; max_connections holds; idle ones time out"
 
 # HTTPS with tls_cert and tls_key.
 if command -v openssl >/dev/null 2>&1; then

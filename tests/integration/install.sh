@@ -50,6 +50,8 @@ grep -qx "ExecStartPre=$sbindir/spoold --init -c $sysconfdir/spoold/spoold.conf"
     "$unit" || fail "no ExecStartPre --init"
 grep -q '@[a-z]*@' "$unit" && fail "unsubstituted @var@ left in the unit"
 grep -qx 'UMask=0027' "$unit" || fail "unit lacks UMask=0027"
+grep -qx 'Type=notify' "$unit" || fail "unit is not Type=notify"
+grep -q '^WatchdogSec=[1-9]' "$unit" || fail "unit has no WatchdogSec"
 grep -qx 'AmbientCapabilities=CAP_DAC_READ_SEARCH' "$unit" ||
     fail "unit lacks the ambient CAP_DAC_READ_SEARCH"
 grep -qx 'CapabilityBoundingSet=CAP_DAC_READ_SEARCH' "$unit" ||

@@ -81,6 +81,7 @@ has 'spoold_processed_total{partner="acme",type="InventoryMovement"} 2'
 has 'spoold_rejected_total{partner="acme",type="(other)"} 1'
 has 'spoold_accepted_total{partner="acme",type="(other)"} 1'
 has 'spoold_processed_total{partner="globex",type="InventoryMovement"} 1'
+has 'spoold_failed_total{partner="acme",type="(other)"} 1'
 grep -q '^spoold_[a-z_]*{.*partner="stranger"' "$T/metrics" &&
     fail "a partner without a section has series of its own"
 grep -q '^spoold_[a-z_]*{.*type="ProductInfo"' "$T/metrics" &&

@@ -11,6 +11,7 @@
 command -v python3 >/dev/null 2>&1 || { echo "SKIP: no python3"; exit 77; }
 
 # The listener: one line per datagram (newlines inside become '|').
+# With READY=1 it notes how many files queue/ holds at that moment.
 cat >"$T/listen.py" <<'PY'
 import os, socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -19,10 +20,12 @@ open(sys.argv[1] + ".up", "w").close()
 with open(sys.argv[2], "a", buffering=1) as out:
     while True:
         d = s.recv(4096).decode("utf-8", "replace")
+        if "READY=1" in d and os.path.isdir(sys.argv[3]):
+            d += "\nqueue=%d" % len(os.listdir(sys.argv[3]))
         out.write(d.replace("\n", "|") + "\n")
 PY
 : >"$T/notes"
-python3 "$T/listen.py" "$T/notify.sock" "$T/notes" &
+python3 "$T/listen.py" "$T/notify.sock" "$T/notes" "$T/spool/queue" &
 LISTENER=$!
 trap 'rc=$?; kill "$LISTENER" 2>/dev/null; cleanup; exit $rc' EXIT
 wait_until 10 '[ -e "$T/notify.sock.up" ]' || fail "listener did not start"
@@ -85,3 +88,18 @@ $(cat "$T/env.out")"
 ! grep -q '^NOTIFY_SOCKET=\|^WATCHDOG_' "$T/env.out" ||
     fail "an exec program inherits: $(grep '^NOTIFY\|^WATCHDOG' "$T/env.out")"
 ok "exec programs get no NOTIFY_SOCKET or WATCHDOG_*"
+
+# READY=1 comes after start-up reconciliation: files a crash left in
+# the wrong directory (their rows say failed, the files lie in queue/)
+# are back in failed/ when systemd hears READY=1.
+: >"$T/notes"
+mv "$T/spool/failed/"*.xml "$T/spool/queue/"
+[ "$(ls "$T/spool/queue" | wc -l)" -ge 2 ] || fail "nothing to reconcile"
+NOTIFY_SOCKET="$T/notify.sock" start_daemon
+wait_until 10 'grep -q "^READY=1" "$T/notes"' || fail "no READY=1"
+grep -q '^READY=1|.*|queue=0$' "$T/notes" ||
+    fail "READY=1 before reconciliation: $(grep READY "$T/notes")"
+grep -q 'event=reconcile' "$T/log" || fail "no reconciliation logged"
+stop_daemon
+[ -z "$(ls "$T/spool/queue")" ] || fail "queue/ not reconciled"
+ok "READY=1 only after start-up reconciliation"

@@ -93,6 +93,10 @@ q='sum(spoold_processed_total{partner="acme"})'
 [ "$(query 'sum(spoold_drop_to_done_seconds_count)')" = 3 ] ||
     fail "drop-to-done count"
 [ "$(query 'spoold_store_up')" = 1 ] || fail "spoold_store_up"
+# acme's TX2 waits for its number 1: the oldest gap has an age.
+gap=$(query 'spoold_oldest_gap_age_seconds')
+awk -v a="$gap" 'BEGIN { exit !(a > 0 && a < 600) }' ||
+    fail "oldest gap age: $gap"
 ok "totals per partner and the drop-to-done histogram in Prometheus"
 
 stop_daemon

@@ -427,6 +427,8 @@ test_missing_file_is_an_error(void **state)
 
 #define HEX64	"0123456789abcdef0123456789abcdef" \
 		"0123456789ABCDEF0123456789ABCDEF"
+#define HEX64B	"BA9876543210FEDCBA9876543210FEDC" \
+		"ba9876543210fedcba9876543210fedc"
 
 /* [http]: keys read, digests lowercased, bad digests and half TLS
  * refused with file:line. */
@@ -439,7 +441,7 @@ test_http_keys_and_tokens(void **state)
 	c = load_ok("[http]\nlisten = 127.0.0.1:8025\n"
 	    "admin_token_sha256 = " HEX64 "\nmax_connections = 10\n"
 	    "per_ip_limit = 2\ntimeout = 5s\n"
-	    "[partner acme]\ntoken_sha256 = " HEX64 "\n");
+	    "[partner acme]\ntoken_sha256 = " HEX64B "\n");
 	assert_string_equal(c.http_listen, "127.0.0.1:8025");
 	assert_string_equal(c.http_admin_token_sha256,
 	    "0123456789abcdef0123456789abcdef"
@@ -449,7 +451,8 @@ test_http_keys_and_tokens(void **state)
 	assert_int_equal(c.http_timeout_ms, 5000);
 	assert_non_null(c.partners[0].token_sha256);
 	assert_string_equal(c.partners[0].token_sha256,
-	    c.http_admin_token_sha256);
+	    "ba9876543210fedcba9876543210fedc"
+	    "ba9876543210fedcba9876543210fedc");
 	conf_free(&c);
 	c = load_ok("");
 	assert_null(c.http_listen);
@@ -464,6 +467,17 @@ test_http_keys_and_tokens(void **state)
 	expect_error("[http]\ntls_cert = /etc/c.pem\n", 2,
 	    "tls_cert and tls_key go together");
 	expect_error("[http]\ntimeout = 0s\n", 2, "out of range");
+	/* A token names one identity: two partners, or a partner and the
+	 * admin, never share one (either way round in the file). */
+	expect_error("[partner acme]\ntoken_sha256 = " HEX64 "\n"
+	    "[partner globex]\ntoken_sha256 = " HEX64 "\n", 4,
+	    "token_sha256 is also [partner acme]'s");
+	expect_error("[partner acme]\ntoken_sha256 = " HEX64 "\n"
+	    "[http]\nadmin_token_sha256 = " HEX64 "\n", 4,
+	    "admin_token_sha256 is also [partner acme]'s");
+	expect_error("[http]\nadmin_token_sha256 = " HEX64 "\n"
+	    "[partner acme]\ntoken_sha256 = " HEX64 "\n", 2,
+	    "admin_token_sha256 is also [partner acme]'s");
 }
 
 static void
