@@ -395,18 +395,22 @@ bundle_collect(void *arg, int64_t id, const char *name)
 }
 
 int64_t
-retention_bundles(struct store *s, struct spooldir *sd, int64_t before,
-    bool dry_run, struct spool_error *err)
+retention_bundles(struct store *s, struct spooldir *sd, int state,
+    int64_t before, int64_t limit, bool dry_run, bool archived_only,
+    struct spool_error *err)
 {
 	struct cands c;
+	char side[SPOOLDIR_NAME_MAX + 16];
 	int64_t n = 0;
 	size_t i;
+	int fd = sd->state_fd[state];
 
 	memset(&c, 0, sizeof(c));
 	if (store_admin_read_begin(s, err) == -1)
 		return -1;
-	if (store_batch_purge_candidates(s, before, bundle_collect, &c,
-	    err) == -1) {
+	if (store_batch_purge_candidates(s, state == ST_REJECTED ?
+	    SBP_REJECTED : dry_run ? SBP_DONE_DRY : SBP_DONE, before,
+	    archived_only, limit, bundle_collect, &c, err) == -1) {
 		store_admin_read_end(s);
 		if (err->msg[0] == '\0')
 			spool_seterr(err, "out of memory");
@@ -415,19 +419,22 @@ retention_bundles(struct store *s, struct spooldir *sd, int64_t before,
 	}
 	store_admin_read_end(s);
 	for (i = 0; i < c.n; i++) {
-		if (!usable_name(c.name[i]))
+		if (!usable_name(c.name[i]) || snprintf(side, sizeof(side),
+		    "%s.reason", c.name[i]) >= (int)sizeof(side))
 			continue;
 		if (dry_run) {
 			n++;
 			continue;
 		}
-		if (unlinkat(sd->state_fd[ST_DONE], c.name[i], 0) == -1 &&
-		    errno != ENOENT) {
-			spool_seterr(err, "cannot remove done/%s: %s",
-			    c.name[i], strerror(errno));
+		if (unlinkat(fd, c.name[i], 0) == -1 && errno != ENOENT) {
+			spool_seterr(err, "cannot remove %s/%s: %s",
+			    spooldir_dir_name(state), c.name[i],
+			    strerror(errno));
 			n = -1;
 			goto out;
 		}
+		if (state == ST_REJECTED)
+			(void)unlinkat(fd, side, 0);
 		if (store_begin(s, err) == -1) {
 			n = -1;
 			goto out;
@@ -441,7 +448,7 @@ retention_bundles(struct store *s, struct spooldir *sd, int64_t before,
 		n++;
 	}
 	if (!dry_run && n > 0)
-		spooldir_fsync_fd(sd->state_fd[ST_DONE], "done", NULL);
+		spooldir_fsync_fd(fd, spooldir_dir_name(state), NULL);
 out:
 	cands_free(&c);
 	return n;
