@@ -1,5 +1,6 @@
 /*
- * retention.c - spoold's own purge of done/ (DESIGN 18).
+ * retention.c - spoold's own purge of done/, rejected/ and failed/
+ * (DESIGN 18).
  *
  * A processed message's file leaves done/ `retention' after it reached
  * done. spoold looks at least once a minute (retention_interval) and
@@ -28,6 +29,13 @@
  * transaction (retention_archive_list(), retention_archive_mark(),
  * spoold/archive.c); a file whose archiving failed is kept, its
  * archive_error recorded and reported.
+ *
+ * Bundle files (retention_bundles()) go after their messages: one in
+ * done/ once none of its messages is left unpurged, one rejected whole
+ * from rejected/ (with its .reason) after rejected_retention; the file
+ * goes first, then the batch forgets its name in a transaction of its
+ * own, so a crash in between leaves a batch naming a gone file, which
+ * the next look forgets (ENOENT counts as removed).
  *
  * A purged message that is not a duplicate leaves a tombstone (store
  * migration 11: partner, keys, digest, type, fate), so that a redelivery

@@ -214,3 +214,41 @@ wait_until 20 'grep -q "event=retention dir=failed removed=" "$T/log" &&
 stop_daemon
 expect_exit 0 ctl check
 ok "spoold empties rejected/ and failed/ after their own retentions"
+
+# Bundle files go too: a bundle's file leaves done/ once retention has
+# purged its messages, a bundle rejected whole leaves rejected/ (with its
+# .reason) after rejected_retention; the batches stay, with no file
+# (issue 16: spoold left both for ever).
+write_conf
+cat >>"$T/spoold.conf" <<CONF
+retention = 2s
+rejected_retention = 2s
+retention_interval = 1s
+[route InventoryMovement]
+handler = ledger
+CONF
+mkdir -p "$T/w"
+mv_msg acme BR 1 2 >"$T/w/br1.xml"
+mv_msg acme BR 2 2 >"$T/w/br2.xml"
+(cd "$T/w" && tar -czf "$T/work/pair.tgz" br1.xml br2.xml)
+head -c 100 "$T/work/pair.tgz" >"$T/work/cut.tgz"
+start_daemon
+cp "$T/work/pair.tgz" "$T/work/cut.tgz" "$T/spool/incoming/acme/"
+wait_until 20 '[ "$(sql "SELECT count(*) FROM batches WHERE
+    orig_name IN ('"'pair.tgz'"', '"'cut.tgz'"')")" -eq 2 ]' ||
+    fail "the bundles were not taken"
+[ "$(sql "SELECT state FROM batches WHERE orig_name = 'cut.tgz'")" = \
+    rejected ] || fail "cut.tgz not rejected"
+wait_until 20 '[ "$(sql "SELECT count(*) FROM batches WHERE
+    orig_name IN ('"'pair.tgz'"', '"'cut.tgz'"') AND file_name = '"''"'")" \
+    -eq 2 ]' || fail "spoold kept the bundle files: $(ls "$T/spool/done" \
+    "$T/spool/rejected")"
+! ls "$T/spool/done" "$T/spool/rejected" | grep -q '\.bundle' ||
+    fail "bundle files left: $(ls "$T/spool/done" "$T/spool/rejected")"
+[ "$(sql "SELECT count(*) FROM messages WHERE transaction_id = 'BR' AND
+    purged_at IS NOT NULL")" -eq 2 ] || fail "BR's rows not kept slimmed"
+stop_daemon
+expect_exit 0 ctl check
+expect_exit 0 ctl batches
+expect_out "cut.tgz"
+ok "spoold removes bundle files from done/ and rejected/ after retention"
