@@ -18,8 +18,9 @@ unitdir=$(mkvar systemdsystemunitdir)
 sysusersdir=$(mkvar sysusersdir)
 tmpfilesdir=$(mkvar tmpfilesdir)
 mandir=$(mkvar mandir)
+compdir=$(mkvar bashcompletiondir)
 for v in "$sbindir" "$sysconfdir" "$unitdir" "$sysusersdir" "$tmpfilesdir" \
-    "$mandir"; do
+    "$mandir" "$compdir"; do
 	case $v in
 	/*) ;;
 	*) fail "an installation directory is not absolute: '$v'" ;;
@@ -36,10 +37,12 @@ install_tree
 unit=$D$unitdir/spoold.service
 conf=$D$sysconfdir/spoold/spoold.conf
 for f in "$D$sbindir/spoold" "$unit" "$D$sysusersdir/spoold.conf" \
-    "$D$tmpfilesdir/spoold.conf" "$conf"; do
+    "$D$tmpfilesdir/spoold.conf" "$conf" "$D$compdir/spoolctl"; do
 	[ -f "$f" ] || fail "not installed: ${f#"$D"}"
 done
-ok "unit, sysusers.d, tmpfiles.d and config installed"
+cmp -s "$D$compdir/spoolctl" "$top_srcdir/contrib/bash-completion/spoolctl" ||
+    fail "the installed bash completion is not contrib's"
+ok "unit, sysusers.d, tmpfiles.d, config and bash completion installed"
 
 # The unit runs the installed spoold on the installed config.
 grep -qx "ExecStart=$sbindir/spoold -c $sysconfdir/spoold/spoold.conf" \
@@ -131,7 +134,7 @@ env -u MAKEFLAGS -u MFLAGS make -C "$top_builddir" uninstall DESTDIR="$D" \
     >"$T/uninstall.log" 2>&1 || fail "make uninstall failed"
 cmp -s "$conf" "$T/changed" || fail "make uninstall removed a changed config"
 for f in "$D$sbindir/spoold" "$unit" "$D$sysusersdir/spoold.conf" \
-    "$D$tmpfilesdir/spoold.conf"; do
+    "$D$tmpfilesdir/spoold.conf" "$D$compdir/spoolctl"; do
 	[ ! -e "$f" ] || fail "left by make uninstall: ${f#"$D"}"
 done
 ok "make uninstall keeps the changed config, removes the rest"
