@@ -252,3 +252,41 @@ expect_exit 0 ctl check
 expect_exit 0 ctl batches
 expect_out "cut.tgz"
 ok "spoold removes bundle files from done/ and rejected/ after retention"
+
+# Tombstones last dedup_window, then spoold forgets them: a redelivery
+# outside transactions is new again, and a sequence number below its
+# transaction's next is rejected as processed before and purged.
+rm -f "$T/calls.log"
+write_conf
+cat >>"$T/spoold.conf" <<CONF
+dedup_window = 2s
+retention_interval = 1s
+[route InventoryMovement]
+handler = ledger
+[route ProductInfo]
+handler = exec
+command = $T/ok.sh
+CONF
+start_daemon
+msg acme - 7 >"$T/work/p7.xml"
+msg acme SW 1 >"$T/work/sw1.xml"
+cp "$T/work/p7.xml" "$T/work/sw1.xml" "$T/spool/incoming/acme/"
+wait_until 20 '[ "$(wc -l <"$T/calls.log" 2>/dev/null || echo 0)" -eq 2 ]' ||
+    fail "p7 and SW 1 not processed"
+wait_until 20 '[ "$(sql "SELECT count(*) FROM messages WHERE
+    orig_name IN ('"'p7.xml'"', '"'sw1.xml'"') AND state = '"'done'"'")" \
+    -eq 2 ]' || fail "p7 and SW 1 not done"
+expect_exit 0 ctl purge --done-older-than 0s
+wait_until 20 '[ "$(sql "SELECT count(*) FROM tombstones")" -eq 0 ]' ||
+    fail "spoold kept tombstones past dedup_window"
+cp "$T/work/p7.xml" "$T/spool/incoming/acme/p7-again.xml"
+cp "$T/work/sw1.xml" "$T/spool/incoming/acme/sw1-again.xml"
+wait_until 20 '[ "$(wc -l <"$T/calls.log")" -eq 3 ] &&
+    ls "$T/spool/rejected" | grep -q "sw1-again.*\.reason$"' ||
+    fail "after dedup_window: calls $(cat "$T/calls.log"), rejected: $(ls \
+    "$T/spool/rejected")"
+grep -q "processed before and its record has been purged" \
+    "$T"/spool/rejected/*sw1-again*.reason ||
+    fail "reason: $(cat "$T"/spool/rejected/*sw1-again*.reason)"
+stop_daemon
+ok "after dedup_window a redelivery is new again, or rejected in a transaction"
