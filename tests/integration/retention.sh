@@ -153,8 +153,9 @@ stop_daemon
 F1=$(sql "SELECT id FROM messages WHERE transaction_id = 'F'")
 G1=$(sql "SELECT id FROM messages WHERE transaction_id = 'G'")
 J=$(sql "SELECT id FROM messages WHERE orig_name = 'junk.xml'")
-rm "$T/spool/failed/$(sql "SELECT file_name FROM messages WHERE id = $F1")"
-rm "$T/spool/rejected/$(sql "SELECT file_name FROM messages WHERE id = $J")"
+F1N=$(sql "SELECT file_name FROM messages WHERE id = $F1")
+JN=$(sql "SELECT file_name FROM messages WHERE id = $J")
+rm "$T/spool/failed/$F1N" "$T/spool/rejected/$JN"
 rm "$T/spool/done/$(sql "SELECT file_name FROM messages WHERE id = $G1")"
 expect_exit 65 ctl check
 expect_out "row without file: message $F1 (failed)"
@@ -170,6 +171,11 @@ for id in $F1 $J $G1; do
 done
 [ "$(sql "SELECT state FROM messages WHERE id = $F1")" = failed ] ||
     fail "the settled failed message changed state"
+# The .reason sidecars the admin left go with the settling: nothing else
+# would ever remove them (issue 16: stray files left in rejected/).
+[ ! -e "$T/spool/failed/$F1N.reason" ] &&
+    [ ! -e "$T/spool/rejected/$JN.reason" ] || fail "check --repair left the .reason sidecars: $(ls "$T/spool/failed" \
+    "$T/spool/rejected")"
 ok "check --repair settles rows whose files were removed by hand"
 
 # rejected/ and failed/ have retentions of their own: with 2s both are
