@@ -554,7 +554,8 @@ out:
  * A row of a final state (done, rejected, failed) whose file an admin
  * removed by hand: with the full check's --repair (include_done: an
  * admin's act, never spoold's start-up), record it as removed, by whom
- * and when, and stop reporting it (store_admin_settle_removed()).
+ * and when, and stop reporting it (store_admin_settle_removed()); a
+ * .reason sidecar the admin left is removed.
  */
 static void
 settle_removed(struct run *r, const struct store_msgref *ref)
@@ -563,7 +564,7 @@ settle_removed(struct run *r, const struct store_msgref *ref)
 	struct passwd *pw;
 	struct tm tm;
 	time_t now = time(NULL);
-	char note[256], t[32], who[1536];
+	char note[256], t[32], who[1536], side[SPOOLDIR_NAME_MAX + 16];
 	int rc;
 
 	pw = getpwuid(geteuid());
@@ -578,6 +579,12 @@ settle_removed(struct run *r, const struct store_msgref *ref)
 		log_notice("event=settle %s file=%s reason=%s",
 		    ref_logid(who, sizeof(who), ref), LOG_Q(ref->file_name),
 		    LOG_Q(note));
+	/* A .reason sidecar left behind goes too: nothing else would
+	 * remove it (retention skips a row marked purged). */
+	if (rc == 1 && (ref->state == ST_REJECTED || ref->state ==
+	    ST_FAILED) && snprintf(side, sizeof(side), "%s.reason",
+	    ref->file_name) < (int)sizeof(side))
+		(void)unlinkat(r->sd->state_fd[ref->state], side, 0);
 	emit(r, RECONCILE_ROW_WITHOUT_FILE, ref->id, -1, ref->state,
 	    ref->file_name, rc == 1, rc == -1 ? err.msg : NULL);
 }

@@ -1,5 +1,6 @@
 /*
- * retention.c - spoold's own purge of done/ (DESIGN 18).
+ * retention.c - spoold's own purge of done/, rejected/ and failed/
+ * (DESIGN 18).
  *
  * A processed message's file leaves done/ `retention' after it reached
  * done. spoold looks at least once a minute (retention_interval) and
@@ -29,6 +30,13 @@
  * spoold/archive.c); a file whose archiving failed is kept, its
  * archive_error recorded and reported.
  *
+ * Bundle files (retention_bundles()) go after their messages: one in
+ * done/ once none of its messages is left unpurged, one rejected whole
+ * from rejected/ (with its .reason) after rejected_retention; the file
+ * goes first, then the batch forgets its name in a transaction of its
+ * own, so a crash in between leaves a batch naming a gone file, which
+ * the next look forgets (ENOENT counts as removed).
+ *
  * A purged message that is not a duplicate leaves a tombstone (store
  * migration 11: partner, keys, digest, type, fate), so that a redelivery
  * is still a duplicate; retention_forget() drops tombstones older than
@@ -49,10 +57,20 @@
 #include "store_admin.h"
 #include "store_batch.h"
 
+#define LOGID_LEN	1536	/* id=, partner=, tx=, seq= and type= */
+
+/* A message's identity in the log, as the cycle's (cycle_logid()). */
+struct ident {
+	char		*partner;	/* NULL if unknown */
+	char		*tx;		/* NULL outside transactions */
+	int64_t		 seq;
+	char		*type;		/* NULL if unknown */
+};
+
 struct cands {
 	int64_t		*id;
 	char		**name;
-	char		**partner;	/* for the log, NULL if unknown */
+	struct ident	*who;		/* for the log */
 	bool		*gone;		/* removed, logged after the COMMIT */
 	size_t		 n, cap;
 };
@@ -66,6 +84,7 @@ collect(void *arg, struct store_admin_msg *m)
 		size_t cap = c->cap ? c->cap * 2 : 64;
 		int64_t *ni;
 		char **nn;
+		struct ident *nw;
 		bool *ng;
 
 		if ((ni = reallocarray(c->id, cap, sizeof(*ni))) == NULL)
@@ -74,10 +93,9 @@ collect(void *arg, struct store_admin_msg *m)
 		if ((nn = reallocarray(c->name, cap, sizeof(*nn))) == NULL)
 			return -1;
 		c->name = nn;
-		if ((nn = reallocarray(c->partner, cap, sizeof(*nn))) ==
-		    NULL)
+		if ((nw = reallocarray(c->who, cap, sizeof(*nw))) == NULL)
 			return -1;
-		c->partner = nn;
+		c->who = nw;
 		if ((ng = reallocarray(c->gone, cap, sizeof(*ng))) == NULL)
 			return -1;
 		c->gone = ng;
@@ -86,8 +104,13 @@ collect(void *arg, struct store_admin_msg *m)
 	c->id[c->n] = m->id;
 	c->name[c->n] = m->file_name;	/* take it over */
 	m->file_name = NULL;
-	c->partner[c->n] = m->partner;	/* take it over */
+	c->who[c->n].partner = m->partner;	/* take them over */
 	m->partner = NULL;
+	c->who[c->n].tx = m->transaction_id;
+	m->transaction_id = NULL;
+	c->who[c->n].seq = m->sender_seq;
+	c->who[c->n].type = m->type;
+	m->type = NULL;
 	c->gone[c->n] = false;
 	c->n++;
 	return 0;
@@ -100,28 +123,49 @@ cands_free(struct cands *c)
 
 	for (i = 0; i < c->n; i++) {
 		free(c->name[i]);
-		free(c->partner[i]);
+		free(c->who[i].partner);
+		free(c->who[i].tx);
+		free(c->who[i].type);
 	}
 	free(c->id);
 	free(c->name);
-	free(c->partner);
+	free(c->who);
 	free(c->gone);
+}
+
+/* id=, partner=, tx= and seq= in a transaction, type=: candidate i. */
+static void
+cand_logid(char *buf, size_t len, const struct cands *c, size_t i)
+{
+	const struct ident *w = &c->who[i];
+
+	if (w->tx != NULL)
+		snprintf(buf, len, "id=%" PRId64 " partner=%s tx=%s seq=%"
+		    PRId64 " type=%s", c->id[i], LOG_Q(w->partner),
+		    LOG_Q(w->tx), w->seq, w->type != NULL ? LOG_Q(w->type) :
+		    "-");
+	else
+		snprintf(buf, len, "id=%" PRId64 " partner=%s type=%s",
+		    c->id[i], LOG_Q(w->partner), w->type != NULL ?
+		    LOG_Q(w->type) : "-");
 }
 
 /* One line for each message whose file went, once it is committed. */
 static void
 log_removed(const struct cands *c, int state)
 {
+	char who[LOGID_LEN];
 	size_t i;
 
 	if (log_level() < LOG_DEBUG)
 		return;
 	for (i = 0; i < c->n; i++)
-		if (c->gone[i])
-			log_debug("event=retention id=%" PRId64 " partner=%s "
-			    "file=%s state=%s status=removed", c->id[i],
-			    LOG_Q(c->partner[i]), LOG_Q(c->name[i]),
+		if (c->gone[i]) {
+			cand_logid(who, sizeof(who), c, i);
+			log_debug("event=retention %s file=%s state=%s "
+			    "status=removed", who, LOG_Q(c->name[i]),
 			    spool_state_name(state));
+		}
 }
 
 static bool
@@ -138,15 +182,15 @@ retention_state(struct store *s, struct spooldir *sd, int state,
 {
 	sqlite3_stmt *sel = NULL, *mark = NULL;
 	struct cands c;
-	char side[SPOOLDIR_NAME_MAX + 16];
+	char side[SPOOLDIR_NAME_MAX + 16], who[LOGID_LEN];
 	size_t i;
 	int r, fd = sd->state_fd[state];
 
 	memset(&c, 0, sizeof(c));
 	if (store_begin(s, err) == -1)
 		return -1;
-	if (store_prepare(s, &sel, "SELECT id, file_name, partner FROM messages "
-	    "WHERE state = ?1 AND purged_at IS NULL AND updated_at < ?2 "
+	if (store_prepare(s, &sel, "SELECT id, file_name, partner, "
+	    "transaction_id, sender_seq, type FROM messages WHERE state = ?1 AND purged_at IS NULL AND updated_at < ?2 "
 	    "AND (?4 = 0 OR archived_at IS NOT NULL) ORDER BY id LIMIT ?3",
 	    err) == NULL ||
 	    store_prepare(s, &mark, "UPDATE messages SET purged_at = ?2 "
@@ -162,12 +206,19 @@ retention_state(struct store *s, struct spooldir *sd, int state,
 
 		memset(&m, 0, sizeof(m));
 		m.id = sqlite3_column_int64(sel, 0);
+		m.sender_seq = sqlite3_column_int64(sel, 4);
 		if ((m.file_name = store_col_strdup(sel, 1)) == NULL ||
 		    (sqlite3_column_type(sel, 2) != SQLITE_NULL &&
 		    (m.partner = store_col_strdup(sel, 2)) == NULL) ||
+		    (sqlite3_column_type(sel, 3) != SQLITE_NULL &&
+		    (m.transaction_id = store_col_strdup(sel, 3)) == NULL) ||
+		    (sqlite3_column_type(sel, 5) != SQLITE_NULL &&
+		    (m.type = store_col_strdup(sel, 5)) == NULL) ||
 		    collect(&c, &m) == -1) {
 			free(m.file_name);
 			free(m.partner);
+			free(m.transaction_id);
+			free(m.type);
 			spool_seterr(err, "out of memory");
 			goto fail;
 		}
@@ -183,9 +234,9 @@ retention_state(struct store *s, struct spooldir *sd, int state,
 			continue;
 		}
 		if (unlinkat(fd, c.name[i], 0) == -1 && errno != ENOENT) {
-			log_warn("event=retention id=%" PRId64 " partner=%s "
-			    "file=%s status=kept reason=%s", c.id[i],
-			    LOG_Q(c.partner[i]), LOG_Q(c.name[i]),
+			cand_logid(who, sizeof(who), &c, i);
+			log_warn("event=retention %s file=%s status=kept "
+			    "reason=%s", who, LOG_Q(c.name[i]),
 			    LOG_Q(strerror(errno)));
 			rc->kept++;
 			continue;
@@ -255,6 +306,7 @@ retention_done(struct store *s, struct spooldir *sd, int64_t before,
 {
 	struct store_admin_purge *p = NULL;
 	struct cands c;
+	char who[LOGID_LEN];
 	size_t i;
 	int r;
 
@@ -282,9 +334,9 @@ retention_done(struct store *s, struct spooldir *sd, int64_t before,
 		}
 		if (unlinkat(sd->state_fd[ST_DONE], c.name[i], 0) == -1 &&
 		    errno != ENOENT) {
-			log_warn("event=retention id=%" PRId64 " partner=%s "
-			    "file=%s status=kept reason=%s", c.id[i],
-			    LOG_Q(c.partner[i]), LOG_Q(c.name[i]),
+			cand_logid(who, sizeof(who), &c, i);
+			log_warn("event=retention %s file=%s status=kept "
+			    "reason=%s", who, LOG_Q(c.name[i]),
 			    LOG_Q(strerror(errno)));
 			if (store_admin_purge_done(p, false, err) == -1)
 				goto rollback;
@@ -395,18 +447,22 @@ bundle_collect(void *arg, int64_t id, const char *name)
 }
 
 int64_t
-retention_bundles(struct store *s, struct spooldir *sd, int64_t before,
-    bool dry_run, struct spool_error *err)
+retention_bundles(struct store *s, struct spooldir *sd, int state,
+    int64_t before, int64_t limit, bool dry_run, bool archived_only,
+    struct spool_error *err)
 {
 	struct cands c;
+	char side[SPOOLDIR_NAME_MAX + 16];
 	int64_t n = 0;
 	size_t i;
+	int fd = sd->state_fd[state];
 
 	memset(&c, 0, sizeof(c));
 	if (store_admin_read_begin(s, err) == -1)
 		return -1;
-	if (store_batch_purge_candidates(s, before, bundle_collect, &c,
-	    err) == -1) {
+	if (store_batch_purge_candidates(s, state == ST_REJECTED ?
+	    SBP_REJECTED : dry_run ? SBP_DONE_DRY : SBP_DONE, before,
+	    archived_only, limit, bundle_collect, &c, err) == -1) {
 		store_admin_read_end(s);
 		if (err->msg[0] == '\0')
 			spool_seterr(err, "out of memory");
@@ -415,19 +471,22 @@ retention_bundles(struct store *s, struct spooldir *sd, int64_t before,
 	}
 	store_admin_read_end(s);
 	for (i = 0; i < c.n; i++) {
-		if (!usable_name(c.name[i]))
+		if (!usable_name(c.name[i]) || snprintf(side, sizeof(side),
+		    "%s.reason", c.name[i]) >= (int)sizeof(side))
 			continue;
 		if (dry_run) {
 			n++;
 			continue;
 		}
-		if (unlinkat(sd->state_fd[ST_DONE], c.name[i], 0) == -1 &&
-		    errno != ENOENT) {
-			spool_seterr(err, "cannot remove done/%s: %s",
-			    c.name[i], strerror(errno));
+		if (unlinkat(fd, c.name[i], 0) == -1 && errno != ENOENT) {
+			spool_seterr(err, "cannot remove %s/%s: %s",
+			    spooldir_dir_name(state), c.name[i],
+			    strerror(errno));
 			n = -1;
 			goto out;
 		}
+		if (state == ST_REJECTED)
+			(void)unlinkat(fd, side, 0);
 		if (store_begin(s, err) == -1) {
 			n = -1;
 			goto out;
@@ -441,7 +500,7 @@ retention_bundles(struct store *s, struct spooldir *sd, int64_t before,
 		n++;
 	}
 	if (!dry_run && n > 0)
-		spooldir_fsync_fd(sd->state_fd[ST_DONE], "done", NULL);
+		spooldir_fsync_fd(fd, spooldir_dir_name(state), NULL);
 out:
 	cands_free(&c);
 	return n;

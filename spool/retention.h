@@ -81,14 +81,19 @@ int	retention_archive_mark(struct store *, int64_t id, const char *error,
 	    struct spool_error *);
 
 /*
- * Bundle files in done/ received before `before' none of whose messages
- * is left (spoolctl purge, POST /api/admin/purge): each file is removed,
- * then its name forgotten in the store, one short write transaction
- * each (a crash in between leaves a batch naming a file that is gone,
- * which nothing acts on). With dry_run only counted. The number removed
- * (or that would be), or -1.
+ * Bundle files received before `before', at most limit (0: all): in
+ * done/ (state ST_DONE) those none of whose messages is left (spoolctl
+ * purge, POST /api/admin/purge, spoold's own retention), in rejected/
+ * (ST_REJECTED) those rejected whole, with their .reason sidecars
+ * (spoold's retention). Each file is removed, then its name forgotten in
+ * the store, one short write transaction each (a crash in between leaves
+ * a batch naming a file that is gone, which the next look forgets). With
+ * dry_run only counted, and in done/ the bundles whose messages a purge
+ * of done/ before `before' (with archived_only, of the archived ones)
+ * removes count too. The number removed (or that would be), or -1.
  */
-int64_t	retention_bundles(struct store *, struct spooldir *, int64_t before,
-	    bool dry_run, struct spool_error *);
+int64_t	retention_bundles(struct store *, struct spooldir *, int state,
+	    int64_t before, int64_t limit, bool dry_run, bool archived_only,
+	    struct spool_error *);
 
 #endif

@@ -24,6 +24,8 @@ enum {
 	SB_ENTRIES,
 	SB_IDS,
 	SB_PURGE,
+	SB_PURGE_DRY,
+	SB_PURGE_REJECTED,
 	SB_FORGET,
 	SB_COUNT
 };
@@ -54,7 +56,17 @@ static const char *sql[SB_COUNT] = {
 	[SB_PURGE] = "SELECT id, file_name FROM batches WHERE state = 'done' "
 	    "AND file_name <> '' AND received_at < ?1 AND NOT EXISTS "
 	    "(SELECT 1 FROM messages WHERE batch = batches.id AND "
-	    "purged_at IS NULL) ORDER BY id",
+	    "purged_at IS NULL) ORDER BY id LIMIT ?3",
+	/* As SB_PURGE, counting the done messages that a purge of done/
+	 * before ?1 removes first as gone (?2: only archived ones). */
+	[SB_PURGE_DRY] = "SELECT id, file_name FROM batches WHERE "
+	    "state = 'done' AND file_name <> '' AND received_at < ?1 AND NOT "
+	    "EXISTS (SELECT 1 FROM messages WHERE batch = batches.id AND "
+	    "purged_at IS NULL AND NOT (state = 'done' AND updated_at < ?1 "
+	    "AND (?2 = 0 OR archived_at IS NOT NULL))) ORDER BY id LIMIT ?3",
+	[SB_PURGE_REJECTED] = "SELECT id, file_name FROM batches WHERE "
+	    "state = 'rejected' AND file_name <> '' AND received_at < ?1 "
+	    "ORDER BY id LIMIT ?3",
 	[SB_FORGET] = "UPDATE batches SET file_name = '' WHERE id = ?1",
 };
 
@@ -291,7 +303,8 @@ store_batch_ids(struct store *s, int (*fn)(void *, int64_t), void *arg,
 }
 
 int
-store_batch_purge_candidates(struct store *s, int64_t before,
+store_batch_purge_candidates(struct store *s, enum store_batch_purge which,
+    int64_t before, bool archived_only, int64_t limit,
     int (*fn)(void *, int64_t, const char *), void *arg,
     struct spool_error *err)
 {
@@ -299,9 +312,14 @@ store_batch_purge_candidates(struct store *s, int64_t before,
 	const char *name;
 	int rc;
 
-	if ((st = stmt(s, SB_PURGE, err)) == NULL)
+	if ((st = stmt(s, which == SBP_DONE_DRY ? SB_PURGE_DRY :
+	    which == SBP_REJECTED ? SB_PURGE_REJECTED : SB_PURGE, err)) ==
+	    NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, before);
+	if (which == SBP_DONE_DRY)
+		sqlite3_bind_int(st, 2, archived_only);
+	sqlite3_bind_int64(st, 3, limit > 0 ? limit : -1);
 	while ((rc = store_row(s, st, err)) == 1) {
 		name = (const char *)sqlite3_column_text(st, 1);
 		if (fn(arg, sqlite3_column_int64(st, 0), name != NULL ? name :

@@ -9,6 +9,7 @@
 #ifndef SPOOL_STORE_BATCH_H
 #define SPOOL_STORE_BATCH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -81,12 +82,18 @@ int	store_batch_ids(struct store *, int (*fn)(void *, int64_t), void *arg,
 	    struct spool_error *);
 
 /*
- * Purging done/: the bundles in done/ received before `before' (ms)
- * none of whose messages is left; fn gets each one's ID and file name.
- * Once its file is removed, store_batch_forget_file() records that (the
- * batch and its entries' fates stay).
+ * Purging: the bundle files received before `before' (ms), at most limit
+ * (0: all), in ID order; fn gets each one's ID and file name. SBP_DONE:
+ * in done/, none of whose messages is left; SBP_DONE_DRY: in done/, none
+ * of whose messages is left once the done ones updated before `before'
+ * (with archived_only, the archived ones) are purged, for a dry run;
+ * SBP_REJECTED: rejected whole, in rejected/. Once its file is removed,
+ * store_batch_forget_file() records that (the batch and its entries'
+ * fates stay).
  */
-int	store_batch_purge_candidates(struct store *, int64_t before,
+enum store_batch_purge { SBP_DONE, SBP_DONE_DRY, SBP_REJECTED };
+int	store_batch_purge_candidates(struct store *, enum store_batch_purge,
+	    int64_t before, bool archived_only, int64_t limit,
 	    int (*fn)(void *, int64_t, const char *), void *arg,
 	    struct spool_error *);
 int	store_batch_forget_file(struct store *, int64_t id,

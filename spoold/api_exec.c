@@ -248,8 +248,8 @@ purge(struct api_ctx *x, struct api_cmd *c)
 		matched += n;
 	} while (n == RETENTION_BATCH && rc.removed > before_removed &&
 	    ++rounds < PURGE_ROUNDS_MAX);
-	if ((bundles = retention_bundles(x->store, x->sd, c->before, false,
-	    &err)) == -1) {
+	if ((bundles = retention_bundles(x->store, x->sd, ST_DONE, c->before,
+	    0, false, false, &err)) == -1) {
 		store_trouble(x, c, &err);
 		return;
 	}

@@ -245,8 +245,8 @@ cmd_purge(struct ctl *c, int argc, char **argv)
 		free(vs.v);
 		store_admin_purge_close(p);
 	}
-	if ((bundles = retention_bundles(&c->store, &c->sd, before,
-	    vs.dry_run, &err)) == -1)
+	if ((bundles = retention_bundles(&c->store, &c->sd, ST_DONE, before, 0,
+	    vs.dry_run, c->conf.archive_argv != NULL, &err)) == -1)
 		return store_fail(c, &err);
 	if (c->json) {
 		jd_array_end(j);

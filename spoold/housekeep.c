@@ -211,7 +211,8 @@ hk_acks(struct daemon *d)
 
 /*
  * Retention (DESIGN 18, spool/retention.c): at most one batch of each of
- * done/, rejected/ and failed/ per look, a look every retention_interval,
+ * done/, rejected/ and failed/ per look (and one of bundle files in done/
+ * and rejected/), a look every retention_interval,
  * the next one at once when a batch was full; tombstones older than
  * dedup_window are forgotten. Returns ms until the next look, or -1
  * (nothing is ever removed).
@@ -250,6 +251,26 @@ retention_one(struct daemon *d, int st, uint64_t keep, int64_t now,
 		    " kept=%" PRId64, spool_state_name(st), rc.removed,
 		    rc.kept);
 	if (n == RETENTION_BATCH && rc.removed > 0)
+		*more = true;
+	/*
+	 * Then the bundle files: in done/ those whose messages are all
+	 * purged, in rejected/ those rejected whole (not archived, so not
+	 * with archive_command set).
+	 */
+	if (st == ST_FAILED || (st == ST_REJECTED &&
+	    d->conf->archive_argv != NULL))
+		return 0;
+	n = retention_bundles(&d->store, &d->sd, st, now - (int64_t)keep,
+	    RETENTION_BATCH, false, false, &err);
+	if (n == -1) {
+		log_err("event=retention dir=%s what=bundles status=failed "
+		    "reason=%s", spool_state_name(st), LOG_Q(err.msg));
+		return -1;
+	}
+	if (n > 0)
+		log_info("event=retention dir=%s bundles=%" PRId64,
+		    spool_state_name(st), n);
+	if (n == RETENTION_BATCH)
 		*more = true;
 	return 0;
 }

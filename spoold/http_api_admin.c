@@ -214,7 +214,8 @@ admin_purge(struct http *h, struct MHD_Connection *c, struct http_req *r)
 	    dry_one, &d, &err);
 	store_admin_read_end(s);
 	if (rc == -1 || (sd = http_spooldir(h, &err)) == NULL ||
-	    (bundles = retention_bundles(s, sd, before, true, &err)) == -1) {
+	    (bundles = retention_bundles(s, sd, ST_DONE, before, 0, true,
+	    h->archive, &err)) == -1) {
 		json_decref(d.ids);
 		return api_store_down(c, &err);
 	}

@@ -450,3 +450,31 @@ expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" batch 2 --json
     "null 4 " ] || fail "purged batch"
 expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" check
 ok "purge removes a bundle file once its messages are gone"
+
+# The dry run counts the bundle files that the purge removes along with
+# their messages, not only those whose messages are gone already (issue
+# 16: purge --dry-run said something other than what the purge did).
+mv_msg acme TXP 1 3 >"$T/w/p1.xml"
+mv_msg acme TXP 2 3 >"$T/w/p2.xml"
+(cd "$T/w" && bsdtar -czf "$T/work/pair.tgz" p1.xml p2.xml)
+bundle pair.tgz
+run_once
+b=$(db "SELECT id FROM batches WHERE orig_name = 'pair.tgz'")
+[ "$(db "SELECT count(*) FROM messages WHERE batch = $b AND
+    state = 'done'")" -eq 2 ] || fail "pair.tgz's messages not done"
+db "UPDATE messages SET updated_at = updated_at - 864000000 WHERE batch = $b"
+db "UPDATE batches SET received_at = received_at - 864000000 WHERE id = $b"
+expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" purge --done-older-than 7d \
+    --dry-run
+expect_out "would remove 2 messages"
+expect_out "would remove 1 bundle file from done/"
+[ -f "$T/spool/done/acme,pair.tgz,$b.bundle" ] || fail "dry run removed"
+expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" --json purge --done-older-than \
+    7d --dry-run
+[ "$(jq .bundles "$T/out")" -eq 1 ] || fail "purge --dry-run --json bundles"
+expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" purge --done-older-than 7d
+expect_out "removed 2 messages"
+expect_out "removed 1 bundle file from done/"
+[ ! -e "$T/spool/done/acme,pair.tgz,$b.bundle" ] || fail "bundle not purged"
+expect_exit 0 $SPOOLCTL -c "$T/spoold.conf" check
+ok "purge --dry-run counts the bundle files its messages take along"

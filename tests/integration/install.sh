@@ -18,8 +18,9 @@ unitdir=$(mkvar systemdsystemunitdir)
 sysusersdir=$(mkvar sysusersdir)
 tmpfilesdir=$(mkvar tmpfilesdir)
 mandir=$(mkvar mandir)
+compdir=$(mkvar bashcompletiondir)
 for v in "$sbindir" "$sysconfdir" "$unitdir" "$sysusersdir" "$tmpfilesdir" \
-    "$mandir"; do
+    "$mandir" "$compdir"; do
 	case $v in
 	/*) ;;
 	*) fail "an installation directory is not absolute: '$v'" ;;
@@ -36,16 +37,16 @@ install_tree
 unit=$D$unitdir/spoold.service
 conf=$D$sysconfdir/spoold/spoold.conf
 for f in "$D$sbindir/spoold" "$unit" "$D$sysusersdir/spoold.conf" \
-    "$D$tmpfilesdir/spoold.conf" "$conf"; do
+    "$D$tmpfilesdir/spoold.conf" "$conf" "$D$compdir/spoolctl"; do
 	[ -f "$f" ] || fail "not installed: ${f#"$D"}"
 done
-ok "unit, sysusers.d, tmpfiles.d and config installed"
+cmp -s "$D$compdir/spoolctl" "$top_srcdir/contrib/bash-completion/spoolctl" ||
+    fail "the installed bash completion is not contrib's"
+ok "unit, sysusers.d, tmpfiles.d, config and bash completion installed"
 
 # The unit runs the installed spoold on the installed config.
 grep -qx "ExecStart=$sbindir/spoold -c $sysconfdir/spoold/spoold.conf" \
     "$unit" || { grep Exec "$unit" >&2; fail "ExecStart has other paths"; }
-grep -qx "ExecStartPre=$sbindir/spoold --check-config -c $sysconfdir/spoold/spoold.conf" \
-    "$unit" || fail "no ExecStartPre --check-config"
 grep -qx "ExecStartPre=$sbindir/spoold --init -c $sysconfdir/spoold/spoold.conf" \
     "$unit" || fail "no ExecStartPre --init"
 grep -q '@[a-z]*@' "$unit" && fail "unsubstituted @var@ left in the unit"
@@ -64,11 +65,40 @@ grep -qx 'd /var/spool/spoold 0750 spoold spoold -' \
     "$D$tmpfilesdir/spoold.conf" || fail "tmpfiles.d entry differs"
 ok "sysusers.d: user spoold; tmpfiles.d: /var/spool/spoold 0750"
 
-# The installed configuration is valid as it is, checked the way the
-# unit's ExecStartPre does.
+# The installed configuration is valid as it is, exec commands and all,
+# as spoold --check-config sees it.
 expect_exit 0 "$D$sbindir/spoold" --check-config -c "$conf"
 expect_out "configuration ok"
 ok "installed config passes --check-config"
+
+# The unit's ExecStartPre commands, run by hand on a configuration that
+# routes a type to an exec command that is missing: they only warn, so
+# that spoold starts and holds what needs the command (DESIGN 18); a bad
+# configuration still fails them with file:line (exit 78). Issue 16: the
+# unit ran --check-config first, so a missing command kept spoold from
+# starting at all.
+write_conf
+cat >>"$T/spoold.conf" <<CONF
+[route ProductInfo]
+handler = exec
+command = $T/no-such-program
+CONF
+sed -n "s|^ExecStartPre=$sbindir/|$D$sbindir/|p" "$unit" |
+    sed "s|$sysconfdir/spoold/spoold.conf|$T/spoold.conf|" >"$T/pre"
+[ -s "$T/pre" ] || fail "no ExecStartPre with this build's paths"
+while read -r cmd; do
+	# shellcheck disable=SC2086
+	expect_exit 0 $cmd
+done <"$T/pre"
+grep -q "event=config route=ProductInfo .*not found" "$T/out" ||
+    fail "the missing command was not warned about: $(cat "$T/out")"
+[ -f "$T/spool/spool.db" ] || fail "ExecStartPre made no spool"
+echo "[bogus]" >>"$T/spoold.conf"
+read -r cmd <"$T/pre"
+# shellcheck disable=SC2086
+expect_exit 78 $cmd
+expect_out "spoold.conf:"
+ok "the unit's ExecStartPre warns of a missing exec command, refuses a bad config"
 
 # A second install keeps a changed configuration.
 echo "# changed by the admin" >>"$conf"
@@ -106,7 +136,7 @@ env -u MAKEFLAGS -u MFLAGS make -C "$top_builddir" uninstall DESTDIR="$D" \
     >"$T/uninstall.log" 2>&1 || fail "make uninstall failed"
 cmp -s "$conf" "$T/changed" || fail "make uninstall removed a changed config"
 for f in "$D$sbindir/spoold" "$unit" "$D$sysusersdir/spoold.conf" \
-    "$D$tmpfilesdir/spoold.conf"; do
+    "$D$tmpfilesdir/spoold.conf" "$D$compdir/spoolctl"; do
 	[ ! -e "$f" ] || fail "left by make uninstall: ${f#"$D"}"
 done
 ok "make uninstall keeps the changed config, removes the rest"

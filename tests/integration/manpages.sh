@@ -1,5 +1,6 @@
 #!/bin/sh
-# manpages.sh - the man pages render without a single warning.
+# manpages.sh - the man pages render without a single warning, and
+# every cross-reference (Sx) names a section that exists.
 #
 # Each page in spoold/ is formatted by man(1) with every groff warning
 # enabled, at 80 columns, as a user would see it; any line on standard
@@ -56,5 +57,55 @@ for p in $pages; do
 		echo "ok: $p"
 	fi
 done
+
+# Every section a page points to (Sx, on its own page or "in" another
+# page's Xr) exists: man(1) and groff say nothing of a missing one
+# (issue 16: spoolctl(8) pointed to a section it did not have).
+xref=$(cd "$top_srcdir" && awk '
+function base(f) { sub(/.*\//, "", f); return f }
+FNR == 1 { page = base(FILENAME); pages[page] = 1 }
+/^\.S[hs] / { t = $0; sub(/^\.S[hs] /, "", t); sec[page SUBSEP t] = 1 }
+{ line[page, FNR] = $0; nlines[page] = FNR }
+END {
+	for (p in pages)
+		for (i = 1; i <= nlines[p]; i++) {
+			l = line[p, i]
+			if (l !~ /^\./ || l !~ /(^\.| )Sx /)
+				continue
+			n = split(l, w, " ")
+			for (k = 1; k <= n; k++) {
+				if (w[k] != "Sx" && w[k] != ".Sx")
+					continue
+				t = ""
+				for (j = k + 1; j <= n; j++) {
+					if (w[j] ~ /^(No|Ns|Pc|Qc|Dc|Ec|Xr)$/ ||
+					    (w[j] ~ /^[.,;:()\]]+$/ &&
+					    !(w[j] == "]" && t ~ /\[/)))
+						break
+					t = t (t == "" ? "" : " ") w[j]
+				}
+				tgt = p
+				if (w[j] == "No" && w[j + 1] == "in" &&
+				    w[j + 2] == "Xr")
+					tgt = w[j + 3] "." w[j + 4]
+				else if (j > n && line[p, i + 1] == "in" &&
+				    line[p, i + 2] ~ /^\.Xr [^ ]+ [0-9]/) {
+					split(line[p, i + 2], x, " ")
+					tgt = x[2] "." x[3]
+				}
+				if ((tgt in pages) && !((tgt SUBSEP t) in sec))
+					printf "%s:%d: Sx %s: no section of %s\n",
+					    p, i, t, tgt
+			}
+		}
+}
+' $pages)
+if [ -n "$xref" ]; then
+	echo "FAIL: cross-references to sections that do not exist:"
+	printf '%s\n' "$xref" | sed 's/^/    /'
+	fail=1
+else
+	echo "ok: every Sx names an existing section"
+fi
 
 exit $fail

@@ -124,8 +124,14 @@ if grep -q "id=$B \|id=$C \|id=$D \|partner=globex\|\"T 10\"" "$T/out"; then
 	cat "$T/out" >&2
 	fail "log --tx printed another transaction's lines"
 fi
+# Its removal by retention too: that line names the transaction (issue
+# 16: it carried only id= and partner=, so log --tx missed it).
+grep -q "event=retention id=$A partner=acme tx=\"T 1\" seq=1 \
+type=ExecRetry " "$T/out" || fail "log --tx lacks A's retention"
 expect_exit 0 ctl log --file "$T/log" --tx acme "T 10"
 grep -q "event=fail id=$B " "$T/out" || fail "log --tx T 10 lacks B's fail"
+grep -q "event=retention id=$B " "$T/out" ||
+    fail "log --tx T 10 lacks B's retention"
 if grep -q "id=$A " "$T/out"; then
 	fail "log --tx T 10 printed T 1's lines"
 fi

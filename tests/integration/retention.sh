@@ -153,8 +153,9 @@ stop_daemon
 F1=$(sql "SELECT id FROM messages WHERE transaction_id = 'F'")
 G1=$(sql "SELECT id FROM messages WHERE transaction_id = 'G'")
 J=$(sql "SELECT id FROM messages WHERE orig_name = 'junk.xml'")
-rm "$T/spool/failed/$(sql "SELECT file_name FROM messages WHERE id = $F1")"
-rm "$T/spool/rejected/$(sql "SELECT file_name FROM messages WHERE id = $J")"
+F1N=$(sql "SELECT file_name FROM messages WHERE id = $F1")
+JN=$(sql "SELECT file_name FROM messages WHERE id = $J")
+rm "$T/spool/failed/$F1N" "$T/spool/rejected/$JN"
 rm "$T/spool/done/$(sql "SELECT file_name FROM messages WHERE id = $G1")"
 expect_exit 65 ctl check
 expect_out "row without file: message $F1 (failed)"
@@ -170,6 +171,11 @@ for id in $F1 $J $G1; do
 done
 [ "$(sql "SELECT state FROM messages WHERE id = $F1")" = failed ] ||
     fail "the settled failed message changed state"
+# The .reason sidecars the admin left go with the settling: nothing else
+# would ever remove them (issue 16: stray files left in rejected/).
+[ ! -e "$T/spool/failed/$F1N.reason" ] &&
+    [ ! -e "$T/spool/rejected/$JN.reason" ] || fail "check --repair left the .reason sidecars: $(ls "$T/spool/failed" \
+    "$T/spool/rejected")"
 ok "check --repair settles rows whose files were removed by hand"
 
 # rejected/ and failed/ have retentions of their own: with 2s both are
@@ -214,3 +220,79 @@ wait_until 20 'grep -q "event=retention dir=failed removed=" "$T/log" &&
 stop_daemon
 expect_exit 0 ctl check
 ok "spoold empties rejected/ and failed/ after their own retentions"
+
+# Bundle files go too: a bundle's file leaves done/ once retention has
+# purged its messages, a bundle rejected whole leaves rejected/ (with its
+# .reason) after rejected_retention; the batches stay, with no file
+# (issue 16: spoold left both for ever).
+write_conf
+cat >>"$T/spoold.conf" <<CONF
+retention = 2s
+rejected_retention = 2s
+retention_interval = 1s
+[route InventoryMovement]
+handler = ledger
+CONF
+mkdir -p "$T/w"
+mv_msg acme BR 1 2 >"$T/w/br1.xml"
+mv_msg acme BR 2 2 >"$T/w/br2.xml"
+(cd "$T/w" && tar -czf "$T/work/pair.tgz" br1.xml br2.xml)
+head -c 100 "$T/work/pair.tgz" >"$T/work/cut.tgz"
+start_daemon
+cp "$T/work/pair.tgz" "$T/work/cut.tgz" "$T/spool/incoming/acme/"
+wait_until 20 '[ "$(sql "SELECT count(*) FROM batches WHERE
+    orig_name IN ('"'pair.tgz'"', '"'cut.tgz'"')")" -eq 2 ]' ||
+    fail "the bundles were not taken"
+[ "$(sql "SELECT state FROM batches WHERE orig_name = 'cut.tgz'")" = \
+    rejected ] || fail "cut.tgz not rejected"
+wait_until 20 '[ "$(sql "SELECT count(*) FROM batches WHERE
+    orig_name IN ('"'pair.tgz'"', '"'cut.tgz'"') AND file_name = '"''"'")" \
+    -eq 2 ]' || fail "spoold kept the bundle files: $(ls "$T/spool/done" \
+    "$T/spool/rejected")"
+! ls "$T/spool/done" "$T/spool/rejected" | grep -q '\.bundle' ||
+    fail "bundle files left: $(ls "$T/spool/done" "$T/spool/rejected")"
+[ "$(sql "SELECT count(*) FROM messages WHERE transaction_id = 'BR' AND
+    purged_at IS NOT NULL")" -eq 2 ] || fail "BR's rows not kept slimmed"
+stop_daemon
+expect_exit 0 ctl check
+expect_exit 0 ctl batches
+expect_out "cut.tgz"
+ok "spoold removes bundle files from done/ and rejected/ after retention"
+
+# Tombstones last dedup_window, then spoold forgets them: a redelivery
+# outside transactions is new again, and a sequence number below its
+# transaction's next is rejected as processed before and purged.
+rm -f "$T/calls.log"
+write_conf
+cat >>"$T/spoold.conf" <<CONF
+dedup_window = 2s
+retention_interval = 1s
+[route InventoryMovement]
+handler = ledger
+[route ProductInfo]
+handler = exec
+command = $T/ok.sh
+CONF
+start_daemon
+msg acme - 7 >"$T/work/p7.xml"
+msg acme SW 1 >"$T/work/sw1.xml"
+cp "$T/work/p7.xml" "$T/work/sw1.xml" "$T/spool/incoming/acme/"
+wait_until 20 '[ "$(wc -l <"$T/calls.log" 2>/dev/null || echo 0)" -eq 2 ]' ||
+    fail "p7 and SW 1 not processed"
+wait_until 20 '[ "$(sql "SELECT count(*) FROM messages WHERE
+    orig_name IN ('"'p7.xml'"', '"'sw1.xml'"') AND state = '"'done'"'")" \
+    -eq 2 ]' || fail "p7 and SW 1 not done"
+expect_exit 0 ctl purge --done-older-than 0s
+wait_until 20 '[ "$(sql "SELECT count(*) FROM tombstones")" -eq 0 ]' ||
+    fail "spoold kept tombstones past dedup_window"
+cp "$T/work/p7.xml" "$T/spool/incoming/acme/p7-again.xml"
+cp "$T/work/sw1.xml" "$T/spool/incoming/acme/sw1-again.xml"
+wait_until 20 '[ "$(wc -l <"$T/calls.log")" -eq 3 ] &&
+    ls "$T/spool/rejected" | grep -q "sw1-again.*\.reason$"' ||
+    fail "after dedup_window: calls $(cat "$T/calls.log"), rejected: $(ls \
+    "$T/spool/rejected")"
+grep -q "processed before and its record has been purged" \
+    "$T"/spool/rejected/*sw1-again*.reason ||
+    fail "reason: $(cat "$T"/spool/rejected/*sw1-again*.reason)"
+stop_daemon
+ok "after dedup_window a redelivery is new again, or rejected in a transaction"
