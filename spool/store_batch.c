@@ -64,9 +64,10 @@ static const char *sql[SB_COUNT] = {
 	    "EXISTS (SELECT 1 FROM messages WHERE batch = batches.id AND "
 	    "purged_at IS NULL AND NOT (state = 'done' AND updated_at < ?1 "
 	    "AND (?2 = 0 OR archived_at IS NOT NULL))) ORDER BY id LIMIT ?3",
+	/* ?2: only those archive_command archived (DESIGN 18). */
 	[SB_PURGE_REJECTED] = "SELECT id, file_name FROM batches WHERE "
 	    "state = 'rejected' AND file_name <> '' AND received_at < ?1 "
-	    "ORDER BY id LIMIT ?3",
+	    "AND (?2 = 0 OR archived_at IS NOT NULL) ORDER BY id LIMIT ?3",
 	[SB_FORGET] = "UPDATE batches SET file_name = '' WHERE id = ?1",
 };
 
@@ -317,7 +318,7 @@ store_batch_purge_candidates(struct store *s, enum store_batch_purge which,
 	    NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, before);
-	if (which == SBP_DONE_DRY)
+	if (which == SBP_DONE_DRY || which == SBP_REJECTED)
 		sqlite3_bind_int(st, 2, archived_only);
 	sqlite3_bind_int64(st, 3, limit > 0 ? limit : -1);
 	while ((rc = store_row(s, st, err)) == 1) {

@@ -256,6 +256,17 @@ status_json(struct ctl *c, const int64_t *counts, int64_t incoming,
 		jd_knull(j, "reason");
 	}
 	jd_object_end(j);
+	jd_key(j, "archive_failed_bundles");
+	jd_object(j);
+	jd_kint(j, "count", as->archive_failed_bundles);
+	if (as->archive_failed_bundles > 0) {
+		jd_kint(j, "oldest_batch", as->archive_failed_batch);
+		jd_kstr(j, "reason", as->archive_failed_bundle_error);
+	} else {
+		jd_knull(j, "oldest_batch");
+		jd_knull(j, "reason");
+	}
+	jd_object_end(j);
 	jd_key(j, "processed");
 	jd_object(j);
 	jd_kint(j, "last_minute", as->processed_last_minute);
@@ -337,6 +348,13 @@ status_text(struct ctl *c, const int64_t *counts, int64_t incoming,
 		    "failed (oldest #%" PRId64 ": %s)\n", as->archive_failed,
 		    as->archive_failed == 1 ? "" : "s", as->archive_failed_id,
 		    first_line(b1, sizeof(b1), as->archive_failed_error,
+		    SHORT_REASON * 2));
+	if (as->archive_failed_bundles > 0)
+		printf("archive   %" PRId64 " bundle file%s kept, "
+		    "archive_command failed (oldest batch %" PRId64 ": %s)\n",
+		    as->archive_failed_bundles, as->archive_failed_bundles ==
+		    1 ? "" : "s", as->archive_failed_batch, first_line(b1,
+		    sizeof(b1), as->archive_failed_bundle_error,
 		    SHORT_REASON * 2));
 	printf("processed %" PRId64 " in the last minute, %" PRId64
 	    " in the last hour\n", as->processed_last_minute,
