@@ -31,7 +31,7 @@ enum {
 };
 
 #define BATCH_COLS "id, state, partner, orig_name, file_name, reason, " \
-	"sha256, size, entries, received_at"
+	"sha256, size, entries, received_at, archived_at, archive_error"
 
 static const char *sql[SB_COUNT] = {
 	[SB_INSERT] = "INSERT INTO batches (id, partner, orig_name, "
@@ -110,6 +110,7 @@ store_batch_free(struct store_batch *b)
 	free(b->orig_name);
 	free(b->file_name);
 	free(b->reason);
+	free(b->archive_error);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -197,9 +198,11 @@ lookup(struct store *s, sqlite3_stmt *st, struct store_batch *b,
 	b->size = sqlite3_column_int64(st, 7);
 	b->entries = sqlite3_column_int64(st, 8);
 	b->received_at = sqlite3_column_int64(st, 9);
+	b->archived_at = sqlite3_column_int64(st, 10);
+	rc = store_col_dup(st, 11, &b->archive_error);
 	sqlite3_reset(st);
 	if (b->partner == NULL || b->orig_name == NULL ||
-	    b->file_name == NULL) {
+	    b->file_name == NULL || rc == -1) {
 		store_batch_free(b);
 		spool_seterr(err, "out of memory");
 		return -1;

@@ -35,6 +35,10 @@ struct store_batch {
 	int64_t		 size;
 	int64_t		 entries;
 	int64_t		 received_at;
+	/* archive_command on a bundle rejected whole (DESIGN 18): when it
+	 * archived the file (0: not), or why it failed (NULL: not). */
+	int64_t		 archived_at;
+	char		*archive_error;
 };
 
 void	store_batch_free(struct store_batch *);

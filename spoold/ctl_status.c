@@ -653,6 +653,12 @@ cmd_batch(struct ctl *c, int argc, char **argv)
 	if (b.reason != NULL)
 		printf("reason        %s\n", first_line(buf,
 		    sizeof(buf), b.reason, 0));
+	if (b.archived_at > 0)
+		printf("archived      %s\n", tlocal(t, sizeof(t),
+		    b.archived_at, true));
+	else if (b.archive_error != NULL)
+		printf("archive       failed, the file is kept: %s\n",
+		    first_line(buf, sizeof(buf), b.archive_error, 0));
 	if (b.entries > 0)
 		printf("\n%6s  %-9s  %8s  %-9s  %s\n", "entry", "fate",
 		    "message", "state", "name");

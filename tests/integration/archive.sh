@@ -185,6 +185,11 @@ grep -q \
     "$T/log" || fail "the bundle's archiving was not logged"
 [ -n "$(sql "SELECT archived_at FROM batches WHERE id = $BE")" ] ||
     fail "the batch's archived_at not recorded"
+expect_exit 0 ctl batch "$BE"
+expect_out "archived      "
+expect_exit 0 ctl --json batch "$BE"
+tr -d '\n ' <"$T/out" | grep -q '"archived_at":"[0-9]' ||
+    { cat "$T/out"; fail "batch --json: no archived_at"; }
 ok "a bundle rejected whole is archived (SPOOLD_BATCH), then removed"
 
 wait_until 20 '[ "$(grep -c \
@@ -206,6 +211,12 @@ expect_exit 0 ctl --json status
 tr -d '\n ' <"$T/out" |
     grep -q "\"archive_failed_bundles\":{\"count\":1,\"oldest_batch\":$BK," ||
     { cat "$T/out"; fail "status --json: no archive_failed_bundles"; }
+expect_exit 0 ctl batch "$BK"
+expect_out "archive       failed, the file is kept: archive_command exited 3: no room for bundles"
+expect_exit 0 ctl --json batch "$BK"
+tr -d '\n' <"$T/out" | grep -q '"archived_at": *null' &&
+    grep -q '"archive_error": *"archive_command exited 3: no room for bundles"' \
+    "$T/out" || { cat "$T/out"; fail "batch --json: no archive_error"; }
 ok "a bundle whose archiving failed is kept, logged once, shown by status"
 
 rm "$T/keep"
