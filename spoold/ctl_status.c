@@ -604,7 +604,7 @@ cmd_batch(struct ctl *c, int argc, char **argv)
 		return fail(EX_USAGE, "usage: spoolctl batch ID");
 	spool_clearerr(&err);
 	if (c->json) {
-		if ((rc = jv_batch(&c->j, &c->store, id, &err)) == 0)
+		if ((rc = jv_batch(&c->j, &c->store, id, true, &err)) == 0)
 			return fail(EX_DATAERR, "no batch %" PRId64, id);
 		if (rc == -1)
 			return store_fail(c, &err);
