@@ -472,12 +472,12 @@ record(struct exec_calls *q, struct call *c)
 	if (c->result == CYCLE_OK)
 		log_info("event=exec %s status=ok duration=%" PRId64 "ms",
 		    c->who, store_now_ms() - c->started);
-	else
+	else	/* What became of the message: deferred, failed or held. */
 		log_debug("event=exec %s status=%s exit=%d duration=%" PRId64
 		    "ms reason=%s", c->who, c->result == CYCLE_TEMPORARY ?
-		    "temporary" : "permanent", c->exit_status,
-		    store_now_ms() - c->started, log_quote(why, sizeof(why),
-		    c->reason));
+		    "temporary" : c->result == CYCLE_HOLD ? "held" :
+		    "permanent", c->exit_status, store_now_ms() - c->started,
+		    log_quote(why, sizeof(why), c->reason));
 	q->completed++;
 	call_free(q, c);
 }

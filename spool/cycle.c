@@ -611,12 +611,20 @@ cycle_move_files(struct cycle *c)
 				log_err("event=fail %s attempt=%d reason=%s",
 				    id, it->attempt, LOG_Q(it->reason));
 		}
+		/*
+		 * Held by spoold for a mistake on our side (a cause): a
+		 * warning. Held by an admin (lever_hold(), no cause): what
+		 * was asked for, a notice, as a release is; spoolctl,
+		 * which shows warnings on stderr, prints its own line.
+		 */
 		if (it->to_state == ST_HELD && it->w.state != ST_HELD) {
 			cycle_logid(id, sizeof(id), &it->w);
-			log_warn("event=hold %s%s%s reason=%s", id,
-			    it->cause[0] != '\0' ? " cause=" : "",
-			    it->cause[0] != '\0' ? LOG_Q(it->cause) : "",
-			    LOG_Q(it->reason));
+			if (it->cause[0] != '\0')
+				log_warn("event=hold %s cause=%s reason=%s", id,
+				    LOG_Q(it->cause), LOG_Q(it->reason));
+			else
+				log_notice("event=hold %s reason=%s", id,
+				    LOG_Q(it->reason));
 		}
 		if (it->to_state < 0 || it->to_state == it->w.state)
 			continue;

@@ -28,7 +28,9 @@
  * (archived_only): spoold runs it on each candidate first, outside any
  * transaction (retention_archive_list(), retention_archive_mark(),
  * spoold/archive.c); a file whose archiving failed is kept, its
- * archive_error recorded and reported.
+ * archive_error recorded and reported. Bundle files rejected whole are
+ * archived the same way, recorded on their batch (store migration 24:
+ * retention_archive_list_bundles(), retention_archive_mark_bundle()).
  *
  * Bundle files (retention_bundles()) go after their messages: one in
  * done/ once none of its messages is left unpurged, one rejected whole
@@ -416,6 +418,67 @@ retention_archive_mark(struct store *s, int64_t id, const char *error,
 	int r;
 
 	if (store_prepare(s, &st, "UPDATE messages SET archived_at = CASE WHEN "
+	    "?2 IS NULL THEN ?3 END, archive_error = ?2 WHERE id = ?1",
+	    err) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	if (error != NULL)
+		sqlite3_bind_text(st, 2, error, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, store_now_ms());
+	r = sqlite3_step(st);
+	if (r != SQLITE_DONE)
+		store_stmt_err(s, st, err);
+	sqlite3_finalize(st);
+	return r == SQLITE_DONE ? 0 : -1;
+}
+
+int
+retention_archive_list_bundles(struct store *s, int64_t before,
+    int64_t limit, int (*fn)(void *, const struct retention_file *),
+    void *arg, struct spool_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct retention_file f;
+	int r, ret = 0;
+
+	/* The candidates of retention_bundles(ST_REJECTED) not archived. */
+	if (store_prepare(s, &st, "SELECT id, partner, file_name, "
+	    "archive_error IS NOT NULL FROM batches WHERE state = 'rejected' "
+	    "AND file_name <> '' AND received_at < ?1 AND archived_at IS NULL "
+	    "ORDER BY id LIMIT ?2", err) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, before);
+	sqlite3_bind_int64(st, 2, limit);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&f, 0, sizeof(f));
+		f.batch = sqlite3_column_int64(st, 0);
+		f.state = ST_REJECTED;
+		f.partner = (const char *)sqlite3_column_text(st, 1);
+		f.file_name = (const char *)sqlite3_column_text(st, 2);
+		f.failed_before = sqlite3_column_int(st, 3) != 0;
+		if (f.partner == NULL || f.file_name == NULL)
+			continue;
+		if (fn(arg, &f) == -1) {
+			ret = -1;
+			break;
+		}
+	}
+	if (ret == 0 && r != SQLITE_DONE) {
+		store_stmt_err(s, st, err);
+		ret = -1;
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int
+retention_archive_mark_bundle(struct store *s, int64_t id, const char *error,
+    struct spool_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (store_prepare(s, &st, "UPDATE batches SET archived_at = CASE WHEN "
 	    "?2 IS NULL THEN ?3 END, archive_error = ?2 WHERE id = ?1",
 	    err) == NULL)
 		return -1;

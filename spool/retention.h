@@ -56,10 +56,13 @@ int64_t	retention_forget(struct store *, int64_t before,
 
 /*
  * archive_command (DESIGN 18): a file retention would remove now and
- * that is not archived yet. Strings live until fn returns.
+ * that is not archived yet, a message's or a bundle's rejected whole
+ * (batch set, id 0, no type nor transaction). Strings live until fn
+ * returns.
  */
 struct retention_file {
-	int64_t		 id;
+	int64_t		 id;		/* the message, 0 for a bundle */
+	int64_t		 batch;		/* the bundle's, 0 for a message */
 	int		 state;		/* ST_DONE, ST_REJECTED, ST_FAILED */
 	const char	*partner;
 	const char	*type;		/* NULL: not known */
@@ -80,17 +83,28 @@ int	retention_archive_list(struct store *, int st, int64_t before,
 int	retention_archive_mark(struct store *, int64_t id, const char *error,
 	    struct spool_error *);
 
+/* The same for the bundle files rejected whole that retention_bundles()
+ * would remove from rejected/ now (received before `before'), and the
+ * mark of batch id. */
+int	retention_archive_list_bundles(struct store *, int64_t before,
+	    int64_t limit, int (*fn)(void *, const struct retention_file *),
+	    void *arg, struct spool_error *);
+int	retention_archive_mark_bundle(struct store *, int64_t id,
+	    const char *error, struct spool_error *);
+
 /*
  * Bundle files received before `before', at most limit (0: all): in
  * done/ (state ST_DONE) those none of whose messages is left (spoolctl
  * purge, POST /api/admin/purge, spoold's own retention), in rejected/
  * (ST_REJECTED) those rejected whole, with their .reason sidecars
- * (spoold's retention). Each file is removed, then its name forgotten in
- * the store, one short write transaction each (a crash in between leaves
- * a batch naming a file that is gone, which the next look forgets). With
- * dry_run only counted, and in done/ the bundles whose messages a purge
- * of done/ before `before' (with archived_only, of the archived ones)
- * removes count too. The number removed (or that would be), or -1.
+ * (spoold's retention; with archived_only, only those archive_command
+ * archived, retention_archive_mark_bundle()). Each file is removed,
+ * then its name forgotten in the store, one short write transaction
+ * each (a crash in between leaves a batch naming a file that is gone,
+ * which the next look forgets). With dry_run only counted, and in done/
+ * the bundles whose messages a purge of done/ before `before' (with
+ * archived_only, of the archived ones) removes count too. The number
+ * removed (or that would be), or -1.
  */
 int64_t	retention_bundles(struct store *, struct spooldir *, int state,
 	    int64_t before, int64_t limit, bool dry_run, bool archived_only,

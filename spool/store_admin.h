@@ -135,6 +135,11 @@ struct store_admin_status {
 	int64_t		 archive_failed;
 	int64_t		 archive_failed_id;
 	char		*archive_failed_error;
+	/* The same for bundle files rejected whole: how many, the oldest
+	 * batch and why. */
+	int64_t		 archive_failed_bundles;
+	int64_t		 archive_failed_batch;
+	char		*archive_failed_bundle_error;
 	bool		 daemon_known;	/* the daemon table has a row */
 	int64_t		 daemon_pid;
 	int64_t		 daemon_started_at;

@@ -3,7 +3,8 @@
  * counts per state (struct store_admin_status): open gaps and the
  * oldest one with what blocks it, the oldest deferred message, what was
  * processed in the last minute and hour, the files archive_command
- * failed on, and the daemon's row.
+ * failed on (messages', and bundles' rejected whole), and the daemon's
+ * row.
  *
  * Each figure is one constant query of at most one row, prepared per
  * call (spoolctl status runs them once) inside the caller's read
@@ -25,6 +26,7 @@ store_admin_status_free(struct store_admin_status *st)
 	free(st->oldest_gap_next_state);
 	free(st->daemon_version);
 	free(st->archive_failed_error);
+	free(st->archive_failed_bundle_error);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -101,6 +103,14 @@ row_archive(sqlite3_stmt *st, struct store_admin_status *o)
 }
 
 static int
+row_archive_bundles(sqlite3_stmt *st, struct store_admin_status *o)
+{
+	o->archive_failed_bundles = sqlite3_column_int64(st, 0);
+	o->archive_failed_batch = sqlite3_column_int64(st, 1);
+	return store_col_dup(st, 2, &o->archive_failed_bundle_error);
+}
+
+static int
 row_daemon(sqlite3_stmt *st, struct store_admin_status *o)
 {
 	o->daemon_known = true;
@@ -141,7 +151,12 @@ store_admin_status(struct store *s, int64_t now, struct store_admin_status *o,
 	    one_row(s, "SELECT count(*), min(id), (SELECT archive_error FROM "
 	    "messages WHERE archive_error IS NOT NULL AND purged_at IS NULL "
 	    "ORDER BY id LIMIT 1) FROM messages WHERE archive_error IS NOT "
-	    "NULL AND purged_at IS NULL", 0, 0, row_archive, o, err) == -1) {
+	    "NULL AND purged_at IS NULL", 0, 0, row_archive, o, err) == -1 ||
+	    one_row(s, "SELECT count(*), min(id), (SELECT archive_error FROM "
+	    "batches WHERE archive_error IS NOT NULL AND file_name <> '' "
+	    "ORDER BY id LIMIT 1) FROM batches WHERE archive_error IS NOT "
+	    "NULL AND file_name <> ''", 0, 0, row_archive_bundles, o,
+	    err) == -1) {
 		store_admin_status_free(o);
 		return -1;
 	}

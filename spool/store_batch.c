@@ -31,7 +31,7 @@ enum {
 };
 
 #define BATCH_COLS "id, state, partner, orig_name, file_name, reason, " \
-	"sha256, size, entries, received_at"
+	"sha256, size, entries, received_at, archived_at, archive_error"
 
 static const char *sql[SB_COUNT] = {
 	[SB_INSERT] = "INSERT INTO batches (id, partner, orig_name, "
@@ -64,9 +64,10 @@ static const char *sql[SB_COUNT] = {
 	    "EXISTS (SELECT 1 FROM messages WHERE batch = batches.id AND "
 	    "purged_at IS NULL AND NOT (state = 'done' AND updated_at < ?1 "
 	    "AND (?2 = 0 OR archived_at IS NOT NULL))) ORDER BY id LIMIT ?3",
+	/* ?2: only those archive_command archived (DESIGN 18). */
 	[SB_PURGE_REJECTED] = "SELECT id, file_name FROM batches WHERE "
 	    "state = 'rejected' AND file_name <> '' AND received_at < ?1 "
-	    "ORDER BY id LIMIT ?3",
+	    "AND (?2 = 0 OR archived_at IS NOT NULL) ORDER BY id LIMIT ?3",
 	[SB_FORGET] = "UPDATE batches SET file_name = '' WHERE id = ?1",
 };
 
@@ -109,6 +110,7 @@ store_batch_free(struct store_batch *b)
 	free(b->orig_name);
 	free(b->file_name);
 	free(b->reason);
+	free(b->archive_error);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -196,9 +198,11 @@ lookup(struct store *s, sqlite3_stmt *st, struct store_batch *b,
 	b->size = sqlite3_column_int64(st, 7);
 	b->entries = sqlite3_column_int64(st, 8);
 	b->received_at = sqlite3_column_int64(st, 9);
+	b->archived_at = sqlite3_column_int64(st, 10);
+	rc = store_col_dup(st, 11, &b->archive_error);
 	sqlite3_reset(st);
 	if (b->partner == NULL || b->orig_name == NULL ||
-	    b->file_name == NULL) {
+	    b->file_name == NULL || rc == -1) {
 		store_batch_free(b);
 		spool_seterr(err, "out of memory");
 		return -1;
@@ -317,7 +321,7 @@ store_batch_purge_candidates(struct store *s, enum store_batch_purge which,
 	    NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, before);
-	if (which == SBP_DONE_DRY)
+	if (which == SBP_DONE_DRY || which == SBP_REJECTED)
 		sqlite3_bind_int(st, 2, archived_only);
 	sqlite3_bind_int64(st, 3, limit > 0 ? limit : -1);
 	while ((rc = store_row(s, st, err)) == 1) {

@@ -35,6 +35,10 @@ struct store_batch {
 	int64_t		 size;
 	int64_t		 entries;
 	int64_t		 received_at;
+	/* archive_command on a bundle rejected whole (DESIGN 18): when it
+	 * archived the file (0: not), or why it failed (NULL: not). */
+	int64_t		 archived_at;
+	char		*archive_error;
 };
 
 void	store_batch_free(struct store_batch *);
@@ -87,7 +91,8 @@ int	store_batch_ids(struct store *, int (*fn)(void *, int64_t), void *arg,
  * in done/, none of whose messages is left; SBP_DONE_DRY: in done/, none
  * of whose messages is left once the done ones updated before `before'
  * (with archived_only, the archived ones) are purged, for a dry run;
- * SBP_REJECTED: rejected whole, in rejected/. Once its file is removed,
+ * SBP_REJECTED: rejected whole, in rejected/ (with archived_only, only
+ * those archive_command archived). Once its file is removed,
  * store_batch_forget_file() records that (the batch and its entries'
  * fates stay).
  */

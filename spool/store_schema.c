@@ -761,6 +761,16 @@ static const char *migrations[] = {
 	" outcome = ''permanent'')')"
 	"  WHERE type = 'table' AND name = 'attempts';"
 	"PRAGMA writable_schema = RESET;",
+	/*
+	 * 24: archive_command for bundles rejected whole (DESIGN 18), as 15
+	 * for messages: when the bundle file in rejected/ that retention
+	 * is about to remove was archived (archived_at), or why its
+	 * archiving failed (archive_error; the file is kept).
+	 */
+	"ALTER TABLE batches ADD COLUMN archived_at INTEGER;"
+	"ALTER TABLE batches ADD COLUMN archive_error TEXT;"
+	"CREATE INDEX batches_archive_error ON batches (id)"
+	"  WHERE archive_error IS NOT NULL;",
 };
 
 int

@@ -7,12 +7,19 @@
  * argv from the configuration (no shell), the file on standard input,
  * and the SPOOLD_* environment of an exec call (SPOOLD_MESSAGE_ID,
  * SPOOLD_PARTNER, SPOOLD_TYPE, SPOOLD_TRANSACTION_ID, SPOOLD_SEQUENCE,
- * SPOOLD_FILE=/dev/stdin) plus SPOOLD_STATE (done, rejected, failed) and
- * SPOOLD_NAME (the file's name in that directory). Exit 0 marks it
- * archived (retention_archive_mark()), and only archived files are
- * removed; any other end, or archive_timeout, records the reason
- * (archive_error), logged once at warning level, shown by spoolctl
- * status, and the file is kept; it is tried again at the next look.
+ * SPOOLD_FILE=/dev/stdin) plus SPOOLD_STATE (done, rejected, failed),
+ * SPOOLD_NAME (the file's name in that directory) and SPOOLD_BATCH
+ * (empty). A bundle file rejected whole (a batch, no message) gets
+ * SPOOLD_BATCH, SPOOLD_PARTNER, SPOOLD_STATE=rejected, SPOOLD_NAME and
+ * SPOOLD_FILE, and every message variable empty: exactly one of
+ * SPOOLD_MESSAGE_ID and SPOOLD_BATCH is set, so a program tells the two
+ * apart, and one written for messages alone never takes a bundle for
+ * message "". Exit 0 marks it archived (retention_archive_mark(), _bundle()
+ * for a batch), and only archived files are removed; any other end, or
+ * archive_timeout, records the reason (archive_error), logged once at
+ * warning level, shown by spoolctl status, and the file is kept; it is
+ * tried again at the next look. In rejected/, the messages' files come
+ * first, then the bundles', in the same budget.
  *
  * The calls run one at a time in the daemon's loop, outside any store
  * transaction, at most ARCHIVE_BATCH per look and none started after
@@ -45,7 +52,8 @@
 extern char **environ;
 
 struct afile {
-	int64_t	 id;
+	int64_t	 id;		/* the message, 0 for a bundle */
+	int64_t	 batch;		/* the bundle, 0 for a message */
 	int	 state;
 	char	*partner, *type, *tx, *name;
 	int64_t	 seq;
@@ -57,11 +65,15 @@ struct alist {
 	size_t		 n, cap;
 };
 
-/* The file's message in a log line, as the cycle's (cycle_logid()). */
+/* The file's message in a log line, as the cycle's (cycle_logid()), or
+ * its bundle as acceptance names it (batch=, partner=). */
 static const char *
 afile_logid(char *buf, size_t len, const struct afile *f)
 {
-	if (f->tx != NULL)
+	if (f->batch != 0)
+		snprintf(buf, len, "batch=%" PRId64 " partner=%s", f->batch,
+		    LOG_Q(f->partner));
+	else if (f->tx != NULL)
 		snprintf(buf, len, "id=%" PRId64 " partner=%s tx=%s seq=%"
 		    PRId64 " type=%s", f->id, LOG_Q(f->partner), LOG_Q(f->tx),
 		    f->seq, f->type != NULL ? LOG_Q(f->type) : "-");
@@ -120,6 +132,7 @@ take(void *arg, const struct retention_file *rf)
 	f = &l->v[l->n];
 	memset(f, 0, sizeof(*f));
 	f->id = rf->id;
+	f->batch = rf->batch;
 	f->state = rf->state;
 	f->seq = rf->sender_seq;
 	f->failed_before = rf->failed_before;
@@ -135,17 +148,23 @@ take(void *arg, const struct retention_file *rf)
 	return 0;
 }
 
-/* environ without SPOOLD_* and systemd's, then ours; NULL on no memory. */
+/*
+ * environ without SPOOLD_* and systemd's, then ours; NULL on no memory.
+ * A message's ID or a bundle's batch, the other empty.
+ */
 static char **
 make_env(const struct afile *f, char ***own)
 {
-	char **v, *e[8];
+	char **v, *e[9];
 	size_t n, i, k = 0, m = 0;
 
 	for (n = 0; environ[n] != NULL; n++)
 		;
 	memset(e, 0, sizeof(e));
-	if (asprintf(&e[m++], "SPOOLD_MESSAGE_ID=%" PRId64, f->id) == -1 ||
+	if ((f->batch != 0 ? asprintf(&e[m++], "SPOOLD_MESSAGE_ID=") :
+	    asprintf(&e[m++], "SPOOLD_MESSAGE_ID=%" PRId64, f->id)) == -1 ||
+	    (f->batch != 0 ? asprintf(&e[m++], "SPOOLD_BATCH=%" PRId64,
+	    f->batch) : asprintf(&e[m++], "SPOOLD_BATCH=")) == -1 ||
 	    asprintf(&e[m++], "SPOOLD_PARTNER=%s", f->partner) == -1 ||
 	    asprintf(&e[m++], "SPOOLD_TYPE=%s", f->type != NULL ? f->type :
 	    "") == -1 ||
@@ -299,46 +318,56 @@ out:
 	return ret;
 }
 
-int
-archive_look(const struct conf *conf, struct store *store,
-    struct spooldir *sd, int st, int64_t before, bool *more,
-    struct spool_error *err)
+static void
+alist_free(struct alist *l)
 {
-	struct alist l;
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		afile_free(&l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+/*
+ * archive_command on each file of l, until the look's budget (from t0)
+ * is spent, each outcome recorded; *ok counts the archived ones, *out
+ * is set when the budget ended the list early. 0, or -1 when the store
+ * failed (err).
+ */
+static int
+archive_list(const struct conf *conf, struct store *store,
+    struct spooldir *sd, const struct alist *l, int64_t t0, size_t *ok,
+    bool *out, struct spool_error *err)
+{
 	struct spool_error merr;
 	char why[1024], who[1536];
-	int64_t t0 = mono_ms();
-	size_t i, ok = 0;
-	int rc, ret = 0;
+	size_t i;
+	int rc, mr;
 
-	memset(&l, 0, sizeof(l));
-	if (retention_archive_list(store, st, before, ARCHIVE_BATCH, take, &l,
-	    err) == -1) {
-		if (err != NULL && err->msg[0] == '\0')
-			spool_seterr(err, "out of memory");
-		ret = -1;
-		goto out;
-	}
-	for (i = 0; i < l.n; i++) {
-		struct afile *f = &l.v[i];
+	for (i = 0; i < l->n; i++) {
+		struct afile *f = &l->v[i];
 
 		if (mono_ms() - t0 >= ARCHIVE_BUDGET_MS) {
-			if (ok > 0)
-				*more = true;
+			*out = true;
 			break;
 		}
 		why[0] = '\0';
 		rc = run_one(conf, sd, f, why, sizeof(why));
 		spool_clearerr(&merr);
-		if (retention_archive_mark(store, f->id, rc == 0 ? NULL : why,
-		    &merr) == -1) {
+		mr = f->batch != 0 ? retention_archive_mark_bundle(store,
+		    f->batch, rc == 0 ? NULL : why, &merr) :
+		    retention_archive_mark(store, f->id, rc == 0 ? NULL : why,
+		    &merr);
+		if (mr == -1) {
 			log_err("event=archive %s status=failed reason=%s",
 			    afile_logid(who, sizeof(who), f), LOG_Q(merr.msg));
-			ret = -1;
-			break;
+			if (err != NULL)
+				*err = merr;
+			return -1;
 		}
 		if (rc == 0)
-			ok++;
+			(*ok)++;
 		if (rc == 0)
 			log_info("event=archive %s file=%s/%s status=ok",
 			    afile_logid(who, sizeof(who), f),
@@ -353,13 +382,54 @@ archive_look(const struct conf *conf, struct store *store,
 			log_debug("event=archive %s status=failed reason=%s",
 			    afile_logid(who, sizeof(who), f), LOG_Q(why));
 	}
+	return 0;
+}
+
+int
+archive_look(const struct conf *conf, struct store *store,
+    struct spooldir *sd, int st, int64_t before, bool *more,
+    struct spool_error *err)
+{
+	struct alist l;
+	int64_t t0 = mono_ms();
+	size_t ok = 0, okb = 0;
+	bool out = false;
+	int ret = 0;
+
+	memset(&l, 0, sizeof(l));
+	if (retention_archive_list(store, st, before, ARCHIVE_BATCH, take, &l,
+	    err) == -1) {
+		if (err != NULL && err->msg[0] == '\0')
+			spool_seterr(err, "out of memory");
+		ret = -1;
+		goto out;
+	}
+	if (archive_list(conf, store, sd, &l, t0, &ok, &out, err) == -1) {
+		ret = -1;
+		goto out;
+	}
 	/* A full batch that made progress: more at once (one that only
 	 * failed again waits for the next look). */
-	if (l.n == ARCHIVE_BATCH && ok > 0)
+	if ((out || l.n == ARCHIVE_BATCH) && ok > 0)
+		*more = true;
+	if (out || st != ST_REJECTED)
+		goto out;
+	/* Then the bundle files rejected whole, in what is left of it. */
+	alist_free(&l);
+	if (retention_archive_list_bundles(store, before, ARCHIVE_BATCH, take,
+	    &l, err) == -1) {
+		if (err != NULL && err->msg[0] == '\0')
+			spool_seterr(err, "out of memory");
+		ret = -1;
+		goto out;
+	}
+	if (archive_list(conf, store, sd, &l, t0, &okb, &out, err) == -1) {
+		ret = -1;
+		goto out;
+	}
+	if ((out || l.n == ARCHIVE_BATCH) && okb > 0)
 		*more = true;
 out:
-	for (i = 0; i < l.n; i++)
-		afile_free(&l.v[i]);
-	free(l.v);
+	alist_free(&l);
 	return ret;
 }

@@ -256,6 +256,17 @@ status_json(struct ctl *c, const int64_t *counts, int64_t incoming,
 		jd_knull(j, "reason");
 	}
 	jd_object_end(j);
+	jd_key(j, "archive_failed_bundles");
+	jd_object(j);
+	jd_kint(j, "count", as->archive_failed_bundles);
+	if (as->archive_failed_bundles > 0) {
+		jd_kint(j, "oldest_batch", as->archive_failed_batch);
+		jd_kstr(j, "reason", as->archive_failed_bundle_error);
+	} else {
+		jd_knull(j, "oldest_batch");
+		jd_knull(j, "reason");
+	}
+	jd_object_end(j);
 	jd_key(j, "processed");
 	jd_object(j);
 	jd_kint(j, "last_minute", as->processed_last_minute);
@@ -337,6 +348,13 @@ status_text(struct ctl *c, const int64_t *counts, int64_t incoming,
 		    "failed (oldest #%" PRId64 ": %s)\n", as->archive_failed,
 		    as->archive_failed == 1 ? "" : "s", as->archive_failed_id,
 		    first_line(b1, sizeof(b1), as->archive_failed_error,
+		    SHORT_REASON * 2));
+	if (as->archive_failed_bundles > 0)
+		printf("archive   %" PRId64 " bundle file%s kept, "
+		    "archive_command failed (oldest batch %" PRId64 ": %s)\n",
+		    as->archive_failed_bundles, as->archive_failed_bundles ==
+		    1 ? "" : "s", as->archive_failed_batch, first_line(b1,
+		    sizeof(b1), as->archive_failed_bundle_error,
 		    SHORT_REASON * 2));
 	printf("processed %" PRId64 " in the last minute, %" PRId64
 	    " in the last hour\n", as->processed_last_minute,
@@ -586,7 +604,7 @@ cmd_batch(struct ctl *c, int argc, char **argv)
 		return fail(EX_USAGE, "usage: spoolctl batch ID");
 	spool_clearerr(&err);
 	if (c->json) {
-		if ((rc = jv_batch(&c->j, &c->store, id, &err)) == 0)
+		if ((rc = jv_batch(&c->j, &c->store, id, true, &err)) == 0)
 			return fail(EX_DATAERR, "no batch %" PRId64, id);
 		if (rc == -1)
 			return store_fail(c, &err);
@@ -635,6 +653,12 @@ cmd_batch(struct ctl *c, int argc, char **argv)
 	if (b.reason != NULL)
 		printf("reason        %s\n", first_line(buf,
 		    sizeof(buf), b.reason, 0));
+	if (b.archived_at > 0)
+		printf("archived      %s\n", tlocal(t, sizeof(t),
+		    b.archived_at, true));
+	else if (b.archive_error != NULL)
+		printf("archive       failed, the file is kept: %s\n",
+		    first_line(buf, sizeof(buf), b.archive_error, 0));
 	if (b.entries > 0)
 		printf("\n%6s  %-9s  %8s  %-9s  %s\n", "entry", "fate",
 		    "message", "state", "name");

@@ -254,14 +254,15 @@ retention_one(struct daemon *d, int st, uint64_t keep, int64_t now,
 		*more = true;
 	/*
 	 * Then the bundle files: in done/ those whose messages are all
-	 * purged, in rejected/ those rejected whole (not archived, so not
-	 * with archive_command set).
+	 * purged (the messages were archived), in rejected/ those rejected
+	 * whole (with archive_command set, once archived: archive_look()
+	 * did those too).
 	 */
-	if (st == ST_FAILED || (st == ST_REJECTED &&
-	    d->conf->archive_argv != NULL))
+	if (st == ST_FAILED)
 		return 0;
 	n = retention_bundles(&d->store, &d->sd, st, now - (int64_t)keep,
-	    RETENTION_BATCH, false, false, &err);
+	    RETENTION_BATCH, false, st == ST_REJECTED &&
+	    d->conf->archive_argv != NULL, &err);
 	if (n == -1) {
 		log_err("event=retention dir=%s what=bundles status=failed "
 		    "reason=%s", spool_state_name(st), LOG_Q(err.msg));

@@ -198,7 +198,7 @@ api_get_batches(struct http *h, struct MHD_Connection *c, struct http_req *r,
 		}
 		return api_send_doc(c, MHD_HTTP_OK, &j);
 	}
-	if ((rc = jv_batch(&j, s, id, &err)) == -1) {
+	if ((rc = jv_batch(&j, s, id, r->who.admin, &err)) == -1) {
 		jd_free(&j);
 		return api_store_down(c, &err);
 	}

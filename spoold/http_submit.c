@@ -389,7 +389,7 @@ look(struct http *h, struct MHD_Connection *c, struct submit *s,
 		}
 		store_batch_free(&b);
 		jd_init(&j, NULL);
-		if ((rc = jv_batch(&j, st, id, &err)) != 1) {
+		if ((rc = jv_batch(&j, st, id, false, &err)) != 1) {
 			jd_free(&j);
 			goto down;
 		}

@@ -63,9 +63,10 @@ int		 jv_message(struct jdoc *, struct store *,
 int		 jv_list(struct jdoc *, struct store *,
 		    const struct store_admin_filter *, int64_t now,
 		    struct spool_error *);
-/* batch ID: the bundle, its counts and its entries' fates. */
+/* batch ID: the bundle, its counts and its entries' fates; with admin,
+ * its archive_command outcome too (ours, not the partner's business). */
 int		 jv_batch(struct jdoc *, struct store *, int64_t id,
-		    struct spool_error *);
+		    bool admin, struct spool_error *);
 /* batches: {"batches": [...] newest first, "total", "limit"}; only
  * partner's (NULL: every partner's). */
 int		 jv_batches(struct jdoc *, struct store *, const char *partner,

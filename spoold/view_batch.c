@@ -67,7 +67,7 @@ batch_entry(void *arg, const struct store_batch_entry *e)
 }
 
 int
-jv_batch(struct jdoc *j, struct store *s, int64_t id,
+jv_batch(struct jdoc *j, struct store *s, int64_t id, bool admin,
     struct spool_error *err)
 {
 	int64_t counts[ST_NSTATES];
@@ -103,6 +103,14 @@ jv_batch(struct jdoc *j, struct store *s, int64_t id,
 	jd_kint(j, "entry_count", b.entries);
 	jd_ktime(j, "received_at", b.received_at);
 	jd_kstr(j, "reason", b.reason);
+	/* archive_command on a bundle rejected whole (DESIGN 18). */
+	if (admin) {
+		if (b.archived_at > 0)
+			jd_ktime(j, "archived_at", b.archived_at);
+		else
+			jd_knull(j, "archived_at");
+		jd_kstr(j, "archive_error", b.archive_error);
+	}
 	jd_key(j, "entries");
 	jd_array(j);
 	rc = store_batch_entries(s, b.id, batch_entry, j, err);

@@ -261,6 +261,17 @@ expect 200
 head -c $(($(wc -c <"$T/b.tgz") / 2)) "$T/b.tgz" >"$T/cut.tgz"
 req POST /api/batches "$ACME" --data-binary @"$T/cut.tgz"
 expect 422
+CUT=$(json .batch)
+# What archive_command made of it is ours: the admin sees it, the
+# partner does not.
+req GET "/api/batches/$CUT" "$ADMIN"
+expect 200
+[ "$(json 'has("archive_error") and has("archived_at")')" = true ] ||
+    fail "the admin does not see archive_error: $(cat "$T/body")"
+req GET "/api/batches/$CUT" "$ACME"
+expect 200
+[ "$(json 'has("archive_error") or has("archived_at")')" = false ] ||
+    fail "the partner sees archive_error: $(cat "$T/body")"
 ok "POST /api/batches 202, GET /api/batches[/{id}], truncated bundle 422"
 
 # --- Admin levers: partners may not.

@@ -3,7 +3,9 @@
 # (DESIGN 18, issue 16): argv without a shell, the file on stdin, the
 # SPOOLD_* environment; only archived files are removed; a file whose
 # archiving failed is kept, logged once and shown by spoolctl status,
-# and archived and removed once the command works again.
+# and archived and removed once the command works again. The same for
+# bundle files rejected whole (a broken tar, an interchange with a bad
+# envelope), with SPOOLD_BATCH instead of SPOOLD_MESSAGE_ID.
 . "$(dirname "$0")/lib.sh"
 
 DB=$T/spool/spool.db
@@ -16,15 +18,29 @@ ctl() {
 mkdir -p "$T/arch"
 cat >"$T/archive.sh" <<'SH'
 #!/bin/sh
-# archive.sh DIR: the file on stdin to DIR/STATE-ID, its environment
-# beside it; fails while DIR/../fail exists.
+# archive.sh DIR: the file on stdin to DIR/STATE-ID (a message) or
+# DIR/bundle-BATCH (a bundle), its environment beside it; fails while
+# DIR/../fail exists, and for a bundle named *keep* while DIR/../keep
+# does.
 if [ -e "$1/../fail" ]; then
 	cat >/dev/null
 	echo "the archive is full" >&2
 	exit 1
 fi
-cat >"$1/$SPOOLD_STATE-$SPOOLD_MESSAGE_ID"
-env | grep '^SPOOLD_' | sort >"$1/$SPOOLD_STATE-$SPOOLD_MESSAGE_ID.env"
+case $SPOOLD_NAME in
+*keep*)	if [ -e "$1/../keep" ]; then
+		cat >/dev/null
+		echo "no room for bundles" >&2
+		exit 3
+	fi ;;
+esac
+if [ -n "${SPOOLD_BATCH:-}" ]; then
+	to=$1/bundle-$SPOOLD_BATCH
+else
+	to=$1/$SPOOLD_STATE-$SPOOLD_MESSAGE_ID
+fi
+cat >"$to"
+env | grep '^SPOOLD_' | sort >"$to.env"
 SH
 chmod 755 "$T/archive.sh"
 
@@ -32,10 +48,13 @@ write_conf
 cat >>"$T/spoold.conf" <<CONF
 retention = 2s
 failed_retention = 2s
+rejected_retention = 2s
 retention_interval = 1s
 archive_command = $T/archive.sh "$T/arch"
 [route InventoryMovement]
 handler = ledger
+[partner edi]
+ids = ZZ:SENDER
 CONF
 $SPOOLD -c "$T/spoold.conf" --init >/dev/null 2>&1
 expect_exit 0 $SPOOLD -c "$T/spoold.conf" --check-config
@@ -108,5 +127,107 @@ wait_until 20 '[ -e "$T/arch/done-$B1" ] && [ "$(count done)" -eq 0 ]' ||
 expect_exit 0 ctl status
 grep -q "^archive " "$T/out" && fail "status still reports the archive"
 ok "archived and removed once archive_command works again"
+
+# Bundles rejected whole: an EDIFACT interchange whose UNZ names another
+# interchange is archived (SPOOLD_BATCH, not SPOOLD_MESSAGE_ID), then
+# removed with its .reason; a broken tar whose archiving fails is kept,
+# logged once, shown by status, and goes once the command works (issue
+# 16: with archive_command set they were kept for ever).
+{
+	echo "UNA:+.? '"
+	echo "UNB+UNOC:3+SENDER:ZZ+RECEIVER:ZZ+200101:1200+87846596'"
+	echo "UNH+1+ORDERS:D:96A:UN'"
+	echo "BGM+220+PO2+9'"
+	echo "UNT+3+1'"
+	echo "UNZ+1+12115118'"
+} >"$T/work/bad.edi"
+mv_msg acme K 1 1 >"$T/w1.xml"
+(cd "$T" && tar -czf "$T/work/pair.tgz" w1.xml)
+head -c 100 "$T/work/pair.tgz" >"$T/work/acme,keep.tgz"
+touch "$T/keep"
+mkdir -p "$T/spool/incoming/edi"
+cp "$T/work/bad.edi" "$T/spool/incoming/edi/.bad.edi"
+mv "$T/spool/incoming/edi/.bad.edi" "$T/spool/incoming/edi/bad.edi"
+drop_file acme,keep.tgz
+rejected_batch() {
+	sql "SELECT id FROM batches WHERE orig_name LIKE '$1%' AND
+	    state = 'rejected'"
+}
+wait_until 20 '[ -n "$(rejected_batch bad.edi)" ] &&
+    [ -n "$(rejected_batch acme,keep.tgz)" ]' ||
+    fail "the bundles were not rejected whole: $(sql "SELECT id, orig_name,
+    state, reason FROM batches")"
+BE=$(rejected_batch bad.edi)
+BK=$(rejected_batch acme,keep.tgz)
+BEN=$(sql "SELECT file_name FROM batches WHERE id = $BE")
+BKN=$(sql "SELECT file_name FROM batches WHERE id = $BK")
+wait_until 20 '[ -e "$T/arch/bundle-$BE.env" ] &&
+    [ "$(sql "SELECT file_name FROM batches WHERE id = $BE")" = "" ]' ||
+    fail "the rejected interchange was not archived and removed: $(ls \
+    "$T/arch" "$T/spool/rejected")"
+[ ! -e "$T/spool/rejected/$BEN" ] && [ ! -e "$T/spool/rejected/$BEN.reason" ] ||
+    fail "$BEN or its reason left in rejected/"
+cmp "$T/work/bad.edi" "$T/arch/bundle-$BE" || fail "bundle-$BE differs"
+grep -q "^SPOOLD_BATCH=$BE\$" "$T/arch/bundle-$BE.env" &&
+    grep -q '^SPOOLD_MESSAGE_ID=$' "$T/arch/bundle-$BE.env" &&
+    grep -q '^SPOOLD_PARTNER=edi$' "$T/arch/bundle-$BE.env" &&
+    grep -q '^SPOOLD_STATE=rejected$' "$T/arch/bundle-$BE.env" &&
+    grep -qxF "SPOOLD_NAME=$BEN" "$T/arch/bundle-$BE.env" &&
+    grep -q '^SPOOLD_FILE=/dev/stdin$' "$T/arch/bundle-$BE.env" &&
+    grep -q '^SPOOLD_TYPE=$' "$T/arch/bundle-$BE.env" &&
+    grep -q '^SPOOLD_TRANSACTION_ID=$' "$T/arch/bundle-$BE.env" &&
+    grep -q '^SPOOLD_SEQUENCE=$' "$T/arch/bundle-$BE.env" ||
+    fail "the environment for a bundle: $(cat "$T/arch/bundle-$BE.env")"
+grep -q '^SPOOLD_BATCH=$' "$T/arch/done-1.env" ||
+    fail "SPOOLD_BATCH not empty for a message: $(cat "$T/arch/done-1.env")"
+grep -q \
+    "level=info event=archive batch=$BE partner=edi file=rejected/.*status=ok" \
+    "$T/log" || fail "the bundle's archiving was not logged"
+[ -n "$(sql "SELECT archived_at FROM batches WHERE id = $BE")" ] ||
+    fail "the batch's archived_at not recorded"
+expect_exit 0 ctl batch "$BE"
+expect_out "archived      "
+expect_exit 0 ctl --json batch "$BE"
+tr -d '\n ' <"$T/out" | grep -q '"archived_at":"[0-9]' ||
+    { cat "$T/out"; fail "batch --json: no archived_at"; }
+ok "a bundle rejected whole is archived (SPOOLD_BATCH), then removed"
+
+wait_until 20 '[ "$(grep -c \
+    "level=debug event=archive batch=$BK .*status=failed" "$T/log")" -ge 2 ]' || fail "the bundle's archiving was not tried again"
+[ -f "$T/spool/rejected/$BKN" ] && [ -f "$T/spool/rejected/$BKN.reason" ] ||
+    fail "a bundle whose archiving failed was removed"
+[ ! -e "$T/arch/bundle-$BK" ] || fail "keep.tgz archived"
+[ "$(grep -c "level=warning event=archive batch=$BK " "$T/log")" -eq 1 ] ||
+    fail "the bundle's failed archiving was not logged once"
+[ "$(sql "SELECT archive_error FROM batches WHERE id = $BK")" = \
+    "archive_command exited 3: no room for bundles" ] ||
+    fail "the batch's archive_error: $(sql "SELECT archive_error FROM
+    batches WHERE id = $BK")"
+expect_exit 0 ctl status
+expect_out "archive   1 bundle file kept, archive_command failed (oldest batch $BK: archive_command exited 3: no room for bundles)"
+grep -q "^archive   1 file" "$T/out" &&
+    fail "status counts the bundle as a message"
+expect_exit 0 ctl --json status
+tr -d '\n ' <"$T/out" |
+    grep -q "\"archive_failed_bundles\":{\"count\":1,\"oldest_batch\":$BK," ||
+    { cat "$T/out"; fail "status --json: no archive_failed_bundles"; }
+expect_exit 0 ctl batch "$BK"
+expect_out "archive       failed, the file is kept: archive_command exited 3: no room for bundles"
+expect_exit 0 ctl --json batch "$BK"
+tr -d '\n' <"$T/out" | grep -q '"archived_at": *null' &&
+    grep -q '"archive_error": *"archive_command exited 3: no room for bundles"' \
+    "$T/out" || { cat "$T/out"; fail "batch --json: no archive_error"; }
+ok "a bundle whose archiving failed is kept, logged once, shown by status"
+
+rm "$T/keep"
+wait_until 20 '[ -e "$T/arch/bundle-$BK.env" ] &&
+    [ "$(sql "SELECT file_name FROM batches WHERE id = $BK")" = "" ]' ||
+    fail "keep.tgz not archived and removed once the command works again"
+cmp "$T/work/acme,keep.tgz" "$T/arch/bundle-$BK" || fail "bundle-$BK differs"
+[ ! -e "$T/spool/rejected/$BKN" ] && [ ! -e "$T/spool/rejected/$BKN.reason" ] ||
+    fail "$BKN or its reason left in rejected/"
+expect_exit 0 ctl status
+grep -q "^archive " "$T/out" && fail "status still reports the bundle"
+ok "a bundle archived once archive_command works again, then removed"
 stop_daemon
 expect_exit 0 ctl check

@@ -94,6 +94,13 @@ Q1=$(sql "SELECT id FROM messages WHERE transaction_id = 'Q' AND \
 grep -q "event=hold id=$Q1 partner=acme tx=Q seq=1 type=ProductInfo cause=external reason=.*cannot execute $T/later.sh" \
     "$T/log" || fail "the missing command's hold was not logged"
 [ "$(count failed)" -eq 0 ] || fail "a message failed for our command"
+# The exec call's own line says it is held, never permanent (it said
+# status=permanent while the message was held).
+grep -q "level=debug event=exec id=$Q1 .*status=held" "$T/log" ||
+    fail "the exec line does not say held: $(grep "event=exec id=$Q1 " \
+    "$T/log")"
+grep "event=exec id=$Q1 " "$T/log" | grep -q "status=permanent" &&
+    fail "a held message's exec line says permanent"
 # A SIGHUP that fixes nothing releases nothing.
 kill -HUP "$DAEMON_PID"
 wait_until 10 '[ "$(grep -c "event=reload status=ok" "$T/log")" -ge 1 ]' ||

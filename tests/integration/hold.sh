@@ -35,8 +35,12 @@ start_daemon
 drop_file acme,l2.xml
 wait_until 20 '[ "$(count parked)" -eq 1 ]' || fail "2 not parked"
 expect_exit 64 ctl hold --tx acme L
-expect_exit 0 ctl hold --tx acme L --reason "check the quantities"
+ctl hold --tx acme L --reason "check the quantities" >"$T/out" 2>"$T/err" ||
+    fail "hold --tx acme L: exit $?"
 expect_out "hold: 1 message held by"
+# A plain line on stdout, nothing on stderr (it printed spoold's logfmt
+# line, level=warning event=hold ..., as if it were a problem).
+[ ! -s "$T/err" ] || fail "hold wrote on stderr: $(cat "$T/err")"
 [ "$(count hold)" -eq 1 ] && [ "$(count parked)" -eq 0 ] ||
     fail "the held message is not in hold/"
 [ -f "$T/spool/hold/$(ls "$T/spool/hold" | grep -v reason).reason" ] ||
@@ -102,8 +106,10 @@ mv_msg acme M 1 1 >"$T/work/acme,m1.xml"
 drop_file acme,m2.xml
 wait_until 20 '[ "$(count parked)" -eq 1 ]' || fail "M2 not parked"
 IDM=$(sql "SELECT id FROM messages WHERE transaction_id = 'M'")
-expect_exit 0 ctl --json hold "$IDM" --reason "look"
+ctl --json hold "$IDM" --reason "look" >"$T/out" 2>"$T/err" ||
+    fail "--json hold: exit $?"
 grep -q '"held": *1' "$T/out" || { cat "$T/out"; fail "hold --json"; }
+[ ! -s "$T/err" ] || fail "hold --json wrote on stderr: $(cat "$T/err")"
 expect_exit 0 ctl release --tx acme M
 [ "$(count parked)" -eq 1 ] || fail "M2 released to somewhere else than parked/"
 drop_file acme,m1.xml
