@@ -6,11 +6,14 @@
  * by edi_read() once (bundle_edi_load(), or bundle_edi_adopt() of what
  * accept_split.c tokenized already), and its messages are handed out as
  * entries as often as asked (bundle_edi_entries(): pass 1, then pass 2
- * of accept_bundle.c). An envelope error (a trailer reference or count that
- * does not match, a missing trailer, a broken UNA or ISA) refuses the
- * file whole with the tokenizer's reason, as a corrupt archive is. Else
- * each message becomes an entry whose bytes are the message's original
- * bytes in their original envelope, cut down to that one message:
+ * of accept_bundle.c; or one at a time, bundle_edi_next() and
+ * bundle_edi_entry(), to threads that share the file and read its
+ * tokens only: accept_ahead.c). An envelope error (a trailer reference
+ * or count that does not match, a missing trailer, a broken UNA or ISA)
+ * refuses the file whole with the tokenizer's reason, as a corrupt
+ * archive is. Else each message becomes an entry whose bytes are the
+ * message's original bytes in their original envelope, cut down to
+ * that one message:
  *
  *   EDIFACT: [UNA] UNB [UNG] UNH..UNT [UNE+1+ref'] UNZ+1+ref'
  *   X12:     ISA GS ST..SE GE*1*GS06~ IEA*1*ISA13~
@@ -27,8 +30,9 @@
  *
  * Each entry carries one dictionary of names (struct bundle_entry dict)
  * for the pooled tree acceptance lays its message out in
- * (edi_message_tree_pooled()): made once per file instead of once per
- * message, it holds the tree's element and attribute names only.
+ * (edi_message_tree_pooled()): made once per file (once per thread,
+ * by the caller of bundle_edi_entry()) instead of once per message, it
+ * holds the tree's element and attribute names only.
  *
  * Entry names are "interchange-I-message-M-ref-R" (data, never a path).
  * A file of several interchanges comes here cut into one file each by
@@ -77,7 +81,8 @@ putc1(struct bundle_edi_buf *b, char c)
 
 /* A value, with the release character before any separator in it. */
 static int
-put_value(struct bundle_edi_buf *b, const struct edi_interchange *ic, const char *v)
+put_value(struct bundle_edi_buf *b, const struct edi_interchange *ic,
+    const char *v)
 {
 	unsigned char c;
 
