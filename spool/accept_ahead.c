@@ -56,8 +56,9 @@
 #include "log.h"
 
 #define AHEAD		64	/* entries checked ahead of the store thread */
-#define AHEAD_LOW	(AHEAD / 2)	/* a helper that found the window
-					   full sleeps until it is this empty */
+#define AHEAD_LOW	(AHEAD * 3 / 4)	/* a helper that found the window
+					   full sleeps until no more are
+					   ahead */
 #define HELPERS_MAX	15	/* besides the store thread */
 
 enum slot_state { SLOT_FREE, SLOT_BUSY, SLOT_READY };
@@ -97,6 +98,8 @@ struct ahead {
 	bool			 full;	/* a helper waits for room */
 	bool			 end;	/* nothing more to claim */
 	bool			 stop;
+	uint64_t		 waits;	/* the store thread's, for a helper */
+	uint64_t		 fulls;	/* helpers', for room */
 	/* The file's verdict, once end: bundle_edi_entries()'s 0 or 1. */
 	int			 rc;
 	char			 why[SPOOL_ERRLEN];
@@ -209,6 +212,7 @@ helper(void *arg)
 			if (a->stop || a->end)
 				break;
 			a->full = true;
+			a->fulls++;
 			(void)pthread_cond_wait(&a->work, &a->mu);
 			continue;
 		}
@@ -264,6 +268,7 @@ take(struct checker *own)
 		}
 		if (ch->state == SLOT_FREE)
 			return NULL;	/* the end, or stopped */
+		a->waits++;
 		(void)pthread_cond_wait(&a->ready, &a->mu);
 	}
 }
@@ -376,8 +381,9 @@ stop:
 		if (a->q[i].state == SLOT_READY)
 			checked_free(&a->q[i]);
 	log_debug("event=ahead partner=%s file=%s recorded=%" PRIu64
-	    " helpers=%u stolen=%" PRIu64, LOG_Q(f->partner), LOG_Q(f->name),
-	    a->next - 1, started, own->nchecked);
+	    " helpers=%u stolen=%" PRIu64 " waits=%" PRIu64 " fulls=%" PRIu64,
+	    LOG_Q(f->partner), LOG_Q(f->name), a->next - 1, started,
+	    own->nchecked, a->waits, a->fulls);
 	pthread_cond_destroy(&a->work);
 	pthread_cond_destroy(&a->ready);
 	pthread_mutex_destroy(&a->mu);
