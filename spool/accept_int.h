@@ -256,11 +256,12 @@ int	accept_bundle(struct accept_ctx *, const struct accept_file *, int fd,
 int	accept_bundle_finish(struct accept_ctx *, const struct accept_file *,
 	    struct outcome *, bool retrying, struct accept_stats *);
 /*
- * Pass 1 of an EDI file (edi, read by accept_bundle.c) with a helper
- * thread checking its entries ahead (accept_ahead.c): record(arg, be, k,
- * sha) for each, in order, on the calling thread; k is its check (NULL:
- * larger than max_message_size, not checked), sha its SHA-256, and of
- * be only index, name and len are set. 2: no helper thread could be
+ * Pass 1 of an EDI file (edi, read by accept_bundle.c) with helper
+ * threads checking its entries ahead, and the calling thread too when
+ * they are behind (accept_ahead.c): record(arg, be, k, sha) for each,
+ * in order, on the calling thread; k is its check (NULL: larger than
+ * max_message_size, not checked), sha its SHA-256, and of be only
+ * index, name and len are set. 2: no helper thread could be
  * started (nothing called); else bundle_edi_entries()'s 0, 1 (why) or
  * -1 (err; also when record says -1).
  */

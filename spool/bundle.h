@@ -102,6 +102,34 @@ int	bundle_edi_entries(const struct bundle_edi *,
 	    struct spool_error *err);
 size_t	bundle_edi_size(const struct bundle_edi *);
 const char *bundle_edi_data(const struct bundle_edi *, size_t *len);
+/*
+ * The same entries one at a time, for a caller that hands them out to
+ * several threads (accept_ahead.c). bundle_edi_next() moves pos (zeroed:
+ * before the first) to the next message: 1, 0 none is left (pos->index
+ * is then the number of entries), 2 it would be one more than
+ * max_entries (why says so: the file is refused whole). Only pos
+ * changes, so threads may share the bundle_edi. bundle_edi_entry()
+ * makes the entry at pos into be, as bundle_edi_entries() hands it to
+ * its callback: its bytes in buf (grown as needed; free() buf->p), its
+ * name in name, dict its be->dict. 0, or -1 out of memory.
+ */
+struct bundle_edi_pos {
+	const struct edi_interchange *ic;
+	size_t		 icn;		/* ic's number, from 1 */
+	size_t		 msg;		/* its message, from 0 */
+	uint64_t	 index;		/* the entry's, from 1 */
+};
+struct bundle_edi_buf {
+	char		*p;
+	size_t		 len, cap;
+};
+int	bundle_edi_next(const struct bundle_edi *,
+	    const struct bundle_limits *, struct bundle_edi_pos *, char *why,
+	    size_t whylen);
+int	bundle_edi_entry(const struct bundle_edi *,
+	    const struct bundle_edi_pos *, struct bundle_edi_buf *,
+	    struct _xmlDict *dict, char *name, size_t namelen,
+	    struct bundle_entry *be);
 void	bundle_edi_free(struct bundle_edi *);
 
 #endif

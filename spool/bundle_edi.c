@@ -6,11 +6,14 @@
  * by edi_read() once (bundle_edi_load(), or bundle_edi_adopt() of what
  * accept_split.c tokenized already), and its messages are handed out as
  * entries as often as asked (bundle_edi_entries(): pass 1, then pass 2
- * of accept_bundle.c). An envelope error (a trailer reference or count that
- * does not match, a missing trailer, a broken UNA or ISA) refuses the
- * file whole with the tokenizer's reason, as a corrupt archive is. Else
- * each message becomes an entry whose bytes are the message's original
- * bytes in their original envelope, cut down to that one message:
+ * of accept_bundle.c; or one at a time, bundle_edi_next() and
+ * bundle_edi_entry(), to threads that share the file and read its
+ * tokens only: accept_ahead.c). An envelope error (a trailer reference
+ * or count that does not match, a missing trailer, a broken UNA or ISA)
+ * refuses the file whole with the tokenizer's reason, as a corrupt
+ * archive is. Else each message becomes an entry whose bytes are the
+ * message's original bytes in their original envelope, cut down to
+ * that one message:
  *
  *   EDIFACT: [UNA] UNB [UNG] UNH..UNT [UNE+1+ref'] UNZ+1+ref'
  *   X12:     ISA GS ST..SE GE*1*GS06~ IEA*1*ISA13~
@@ -27,8 +30,9 @@
  *
  * Each entry carries one dictionary of names (struct bundle_entry dict)
  * for the pooled tree acceptance lays its message out in
- * (edi_message_tree_pooled()): made once per file instead of once per
- * message, it holds the tree's element and attribute names only.
+ * (edi_message_tree_pooled()): made once per file (once per thread,
+ * by the caller of bundle_edi_entry()) instead of once per message, it
+ * holds the tree's element and attribute names only.
  *
  * Entry names are "interchange-I-message-M-ref-R" (data, never a path).
  * A file of several interchanges comes here cut into one file each by
@@ -49,13 +53,8 @@
 #include "bundle_int.h"
 #include "edi.h"
 
-struct ebuf {
-	char	*p;
-	size_t	 len, cap;
-};
-
 static int
-put(struct ebuf *b, const char *s, size_t n)
+put(struct bundle_edi_buf *b, const char *s, size_t n)
 {
 	char *np;
 	size_t cap;
@@ -75,14 +74,15 @@ put(struct ebuf *b, const char *s, size_t n)
 }
 
 static int
-putc1(struct ebuf *b, char c)
+putc1(struct bundle_edi_buf *b, char c)
 {
 	return put(b, &c, 1);
 }
 
 /* A value, with the release character before any separator in it. */
 static int
-put_value(struct ebuf *b, const struct edi_interchange *ic, const char *v)
+put_value(struct bundle_edi_buf *b, const struct edi_interchange *ic,
+    const char *v)
 {
 	unsigned char c;
 
@@ -101,7 +101,7 @@ put_value(struct ebuf *b, const struct edi_interchange *ic, const char *v)
 
 /* TAG<e>1<e>ref<s>nl */
 static int
-put_trailer(struct ebuf *b, const struct edi_interchange *ic,
+put_trailer(struct bundle_edi_buf *b, const struct edi_interchange *ic,
     const char *tag, const char *ref, const char *nl)
 {
 	if (put(b, tag, strlen(tag)) == -1 || putc1(b, (char)ic->elem) ==
@@ -130,7 +130,7 @@ line_break(const struct edi_interchange *ic, const char *buf, size_t len,
 
 static int
 entry_bytes(const struct edi_interchange *ic, size_t i, const char *buf,
-    size_t len, struct ebuf *b)
+    size_t len, struct bundle_edi_buf *b)
 {
 	const struct edi_message *m = &ic->msgs[i];
 	const struct edi_group *g = m->group >= 0 ?
@@ -310,57 +310,95 @@ bundle_edi_free(struct bundle_edi *be)
 }
 
 int
+bundle_edi_next(const struct bundle_edi *bedi,
+    const struct bundle_limits *lim, struct bundle_edi_pos *pos, char *why,
+    size_t whylen)
+{
+	const struct edi_interchange *ic = pos->ic;
+	size_t icn = pos->icn, i = pos->msg + 1;
+
+	if (ic == NULL) {
+		ic = bedi->ics;
+		icn = 1;
+		i = 0;
+	}
+	while (ic != NULL && i >= ic->nmsgs) {
+		ic = ic->next;
+		icn++;
+		i = 0;
+	}
+	if (ic == NULL)
+		return 0;
+	if (pos->index + 1 > lim->max_entries) {
+		snprintf(why, whylen, "more than %llu messages ([bundle] "
+		    "max_entries)", (unsigned long long)lim->max_entries);
+		return 2;
+	}
+	pos->ic = ic;
+	pos->icn = icn;
+	pos->msg = i;
+	pos->index++;
+	return 1;
+}
+
+int
+bundle_edi_entry(const struct bundle_edi *bedi,
+    const struct bundle_edi_pos *pos, struct bundle_edi_buf *buf,
+    struct _xmlDict *dict, char *name, size_t namelen,
+    struct bundle_entry *be)
+{
+	const struct edi_interchange *ic = pos->ic;
+
+	if (entry_bytes(ic, pos->msg, bedi->buf, bedi->len, buf) == -1)
+		return -1;
+	snprintf(name, namelen, "interchange-%zu-message-%zu-ref-%.60s",
+	    pos->icn, pos->msg + 1, ic->msgs[pos->msg].ref != NULL ?
+	    ic->msgs[pos->msg].ref : "-");
+	memset(be, 0, sizeof(*be));
+	be->index = pos->index;
+	be->name = name;
+	be->data = buf->p;
+	be->len = buf->len;
+	be->dict = dict;
+	be->ic = ic;
+	be->msg = pos->msg;
+	be->file = bedi->buf;
+	be->filelen = bedi->len;
+	return 0;
+}
+
+int
 bundle_edi_entries(const struct bundle_edi *bedi,
     const struct bundle_limits *lim, bundle_entry_fn fn, void *arg,
     uint64_t *nentries, char *why, size_t whylen, struct spool_error *err)
 {
-	const struct edi_interchange *ic;
+	struct bundle_edi_pos pos;
+	struct bundle_edi_buf b = { NULL, 0, 0 };
 	struct bundle_entry be;
-	struct ebuf b = { NULL, 0, 0 };
 	xmlDictPtr dict = NULL;
-	const char *buf = bedi->buf;
 	char name[160];
-	size_t len = bedi->len, i, icn = 0;
-	uint64_t n = 0;
-	int ret = -1;
+	int ret = -1, rc;
 
 	*nentries = 0;
+	memset(&pos, 0, sizeof(pos));
 	/* One dictionary of names for every entry's tree (NULL: each
 	 * makes its own). */
 	dict = xmlDictCreate();
-	for (ic = bedi->ics; ic != NULL; ic = ic->next) {
-		icn++;
-		for (i = 0; i < ic->nmsgs; i++) {
-			if (entry_bytes(ic, i, buf, len, &b) == -1) {
-				spool_seterr(err, "out of memory splitting an "
-				    "interchange");
-				goto out;
-			}
-			if (++n > lim->max_entries) {
-				snprintf(why, whylen, "more than %llu "
-				    "messages ([bundle] max_entries)",
-				    (unsigned long long)lim->max_entries);
-				ret = 1;
-				goto out;
-			}
-			snprintf(name, sizeof(name), "interchange-%zu-message-"
-			    "%zu-ref-%.60s", icn, i + 1, ic->msgs[i].ref !=
-			    NULL ? ic->msgs[i].ref : "-");
-			memset(&be, 0, sizeof(be));
-			be.index = n;
-			be.name = name;
-			be.data = b.p;
-			be.len = b.len;
-			be.dict = dict;
-			be.ic = ic;
-			be.msg = i;
-			be.file = buf;
-			be.filelen = len;
-			if (fn(arg, &be, err) == -1)
-				goto out;
+	while ((rc = bundle_edi_next(bedi, lim, &pos, why, whylen)) == 1) {
+		if (bundle_edi_entry(bedi, &pos, &b, dict, name, sizeof(name),
+		    &be) == -1) {
+			spool_seterr(err, "out of memory splitting an "
+			    "interchange");
+			goto out;
 		}
+		if (fn(arg, &be, err) == -1)
+			goto out;
 	}
-	*nentries = n;
+	if (rc == 2) {
+		ret = 1;
+		goto out;
+	}
+	*nentries = pos.index;
 	ret = 0;
 out:
 	if (dict != NULL)

@@ -1,8 +1,9 @@
 #!/bin/sh
 # ediahead.sh - an EDIFACT and an X12 interchange accepted with pass 1
-# on one thread ([processing] parse_threads = 1) and over two (= 2: a
-# helper thread checks the entries ahead of the store thread,
-# accept_bundle.c) give the same rows, reasons and entry files. Each
+# on one thread ([processing] parse_threads = 1), over two (= 2: a
+# helper thread checks the entries ahead of the store thread, which
+# checks some itself when the helper is behind, accept_ahead.c) and over
+# three (= 3: two helpers) give the same rows, reasons and entry files. Each
 # interchange holds 150 messages; in each, message 7 has a wrong trailer
 # count (rejected alone, with its reason) and message 9 is larger than
 # max_message_size (rejected unchecked). spoold runs --once on a fresh
@@ -68,7 +69,7 @@ directory = $T/spool
 schemas = $top_srcdir/schemas
 dialects = $top_srcdir/dialects
 [log]
-level = info
+level = debug
 [partner acme]
 ids = ZZ:SENDER
 [processing]
@@ -96,6 +97,8 @@ CONF
 
 run 1
 run 2
+cp "$T/log" "$T/log.2"
+run 3
 
 n=$(wc -l <"$T/rows.1")
 [ "$n" -eq 300 ] || fail "$n rows, not 300"
@@ -107,7 +110,31 @@ cmp -s "$T/files.1" "$T/files.2" || {
 	diff "$T/files.1" "$T/files.2" | head -n 20 >&2
 	fail "the entry files differ between one thread and two"
 }
-ok "parse_threads 1 and 2: the same $n rows and entry files"
+for t in 3; do
+	cmp -s "$T/rows.1" "$T/rows.$t" || {
+		diff "$T/rows.1" "$T/rows.$t" | head -n 20 >&2
+		fail "the rows differ between one thread and $t"
+	}
+	cmp -s "$T/files.1" "$T/files.$t" || {
+		diff "$T/files.1" "$T/files.$t" | head -n 20 >&2
+		fail "the entry files differ between one thread and $t"
+	}
+done
+ok "parse_threads 1, 2 and 3: the same $n rows and entry files"
+
+# Pass 1 went through the helpers (event=ahead, one line per file).
+[ "$(grep -c "event=ahead .*recorded=150 helpers=1 " "$T/log.2")" -eq 2 ] ||
+    fail "parse_threads = 2: not both files through one helper"
+[ "$(grep -c "event=ahead .*recorded=150 helpers=2 " "$T/log")" -eq 2 ] ||
+    fail "parse_threads = 3: not both files through two helpers"
+grep -h "event=ahead" "$T/log.2" "$T/log" | sed 's/.*event=/# event=/'
+# The store thread checked entries too, rather than wait for a helper
+# (it always may at a file's start: it takes entry 1 at once).
+[ "$(grep -h "event=ahead" "$T/log.2" "$T/log" |
+    sed -n 's/.* stolen=\([0-9]*\).*/\1/p' |
+    awk '{ s += $1 } END { print s + 0 }')" -gt 0 ] ||
+    fail "the store thread checked no entry itself"
+ok "the store thread checks entries when the helpers are behind"
 
 grep -q "message-7-ref-7|.*UNT segment count 99" "$T/rows.2" ||
     fail "EDIFACT message 7 is not rejected for its UNT count"

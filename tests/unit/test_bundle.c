@@ -1,7 +1,8 @@
 /*
  * test_bundle.c - reading bundles: entries in order, links and devices
  * skipped, limits enforced while reading, corrupt archives refused, XML
- * never taken for an archive. The archives are written here with
+ * never taken for an archive; an EDI file's entries one at a time as
+ * in one pass. The archives are written here with
  * libarchive's writer into a temporary file.
  */
 #include "config.h"
@@ -836,11 +837,145 @@ test_a_tar_cut_between_two_entries_is_refused(void **state)
 	damage_free(&d);
 }
 
+/* What bundle_edi_entries() hands its callback, kept. */
+struct edi_seen {
+	size_t		 n;
+	uint64_t	 index[8];
+	char		 name[8][160];
+	char		 data[8][512];
+	size_t		 len[8];
+};
+
+static int
+edi_keep(void *arg, const struct bundle_entry *be, struct spool_error *err)
+{
+	struct edi_seen *s = arg;
+
+	(void)err;
+	assert_true(s->n < 8);
+	assert_true(be->len < sizeof(s->data[0]));
+	s->index[s->n] = be->index;
+	snprintf(s->name[s->n], sizeof(s->name[0]), "%s", be->name);
+	memcpy(s->data[s->n], be->data, be->len);
+	s->len[s->n] = be->len;
+	s->n++;
+	return 0;
+}
+
+static struct bundle_edi *
+edi_load(const char *text, uint64_t max_entries)
+{
+	struct bundle_limits lim = { max_entries, 1 << 20, 1 << 20 };
+	struct bundle_edi *be = NULL;
+	struct spool_error err;
+	char why[256];
+	FILE *fp;
+
+	assert_non_null(fp = tmpfile());
+	assert_int_equal(fwrite(text, 1, strlen(text), fp), strlen(text));
+	assert_int_equal(fflush(fp), 0);
+	assert_int_equal(lseek(fileno(fp), 0, SEEK_SET), 0);
+	spool_clearerr(&err);
+	assert_int_equal(bundle_edi_load(fileno(fp), &lim, &be, why,
+	    sizeof(why), &err), 0);
+	fclose(fp);
+	return be;
+}
+
+/* Two interchanges of 2 and 1 messages. */
+#define EDI_TWO \
+	"UNB+UNOC:3+S:ZZ+R:ZZ+260101:1200+IC1'\n" \
+	"UNH+1+ORDERS:D:96A:UN'BGM+220+PO1+9'UNT+3+1'\n" \
+	"UNH+2+ORDERS:D:96A:UN'BGM+220+PO2+9'UNT+3+2'\n" \
+	"UNZ+2+IC1'\n" \
+	"UNB+UNOC:3+S:ZZ+R:ZZ+260101:1200+IC2'\n" \
+	"UNH+3+ORDERS:D:96A:UN'BGM+220+PO3+9'UNT+3+3'\n" \
+	"UNZ+1+IC2'\n"
+
+static void
+test_edi_entries_one_at_a_time_are_those_of_the_whole_pass(void **state)
+{
+	struct bundle_limits lim = { 10, 1 << 20, 1 << 20 };
+	struct bundle_edi_buf buf = { NULL, 0, 0 };
+	struct bundle_edi_pos pos;
+	struct bundle_entry be;
+	struct spool_error err;
+	struct bundle_edi *bedi;
+	struct edi_seen s;
+	uint64_t n;
+	char why[256], name[160];
+	size_t i = 0;
+
+	(void)state;
+	bedi = edi_load(EDI_TWO, 10);
+	memset(&s, 0, sizeof(s));
+	spool_clearerr(&err);
+	assert_int_equal(bundle_edi_entries(bedi, &lim, edi_keep, &s, &n, why,
+	    sizeof(why), &err), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(s.n, 3);
+	assert_string_equal(s.name[2], "interchange-2-message-1-ref-3");
+	memset(&pos, 0, sizeof(pos));
+	while (bundle_edi_next(bedi, &lim, &pos, why, sizeof(why)) == 1) {
+		assert_true(i < 3);
+		assert_int_equal(bundle_edi_entry(bedi, &pos, &buf, NULL, name,
+		    sizeof(name), &be), 0);
+		assert_int_equal(be.index, s.index[i]);
+		assert_string_equal(be.name, s.name[i]);
+		assert_int_equal(be.len, s.len[i]);
+		assert_memory_equal(be.data, s.data[i], be.len);
+		i++;
+	}
+	assert_int_equal(i, 3);
+	assert_int_equal(pos.index, 3);
+	/* At the end it stays there. */
+	assert_int_equal(bundle_edi_next(bedi, &lim, &pos, why, sizeof(why)),
+	    0);
+	free(buf.p);
+	bundle_edi_free(bedi);
+}
+
+static void
+test_edi_next_stops_at_max_entries(void **state)
+{
+	struct bundle_limits lim = { 2, 1 << 20, 1 << 20 };
+	struct bundle_edi_pos pos;
+	struct spool_error err;
+	struct bundle_edi *bedi;
+	struct edi_seen s;
+	uint64_t n = 99;
+	char why[256];
+
+	(void)state;
+	/* Loaded with room for all three; read with room for two. */
+	bedi = edi_load(EDI_TWO, 10);
+	memset(&pos, 0, sizeof(pos));
+	assert_int_equal(bundle_edi_next(bedi, &lim, &pos, why, sizeof(why)),
+	    1);
+	assert_int_equal(bundle_edi_next(bedi, &lim, &pos, why, sizeof(why)),
+	    1);
+	why[0] = '\0';
+	assert_int_equal(bundle_edi_next(bedi, &lim, &pos, why, sizeof(why)),
+	    2);
+	assert_string_equal(why, "more than 2 messages ([bundle] max_entries)");
+	assert_int_equal(pos.index, 2);
+	memset(&s, 0, sizeof(s));
+	spool_clearerr(&err);
+	assert_int_equal(bundle_edi_entries(bedi, &lim, edi_keep, &s, &n, why,
+	    sizeof(why), &err), 1);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(n, 0);
+	bundle_edi_free(bedi);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_xml_text_is_never_an_archive),
+		cmocka_unit_test(
+		    test_edi_entries_one_at_a_time_are_those_of_the_whole_pass),
+		cmocka_unit_test(test_edi_next_stops_at_max_entries),
 		cmocka_unit_test(test_plain_file_is_not_an_archive),
 		cmocka_unit_test(
 		    test_entries_come_in_archive_order_with_their_content),
