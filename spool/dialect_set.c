@@ -66,6 +66,7 @@ dialect_free(struct dialect *d)
 				if (d->keys[i].alt[k][a].comp != NULL)
 					xmlXPathFreeCompExpr(
 					    d->keys[i].alt[k][a].comp);
+				dialect_fast_free(d->keys[i].alt[k][a].fast);
 			}
 	}
 	free(d->keys);

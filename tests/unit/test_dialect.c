@@ -24,6 +24,7 @@
 #include "accept_int.h"
 #include "conf.h"
 #include "dialect.h"
+#include "edi.h"
 #include "message.h"
 
 static struct dialect_set builtin;
@@ -410,6 +411,165 @@ test_kept_xpath_context_reads_the_same(void **state)
 	dialect_xctx_free(NULL);
 }
 
+/* Every expression of d the walk takes gives libxml2's value on doc;
+ * returns how many it took. */
+static size_t
+fast_same(const struct dialect *d, xmlDocPtr doc)
+{
+	char why[1024];
+	size_t n;
+
+	if (dialect_fast_selfcheck(d, doc, &n, why, sizeof(why)) == -1)
+		fail_msg("%s", why);
+	return n;
+}
+
+/* The EDI interchange s's message i through d (the built-in name). */
+static size_t
+fast_same_edi(const char *dname, const char *s, size_t i)
+{
+	struct edi_interchange *ic = NULL;
+	struct edi_limits lim;
+	struct spool_error err;
+	const struct dialect *d;
+	xmlDictPtr dict;
+	xmlDocPtr doc;
+	size_t n;
+
+	edi_limits_default(&lim);
+	if (edi_read(s, strlen(s), &lim, &ic, &err) == -1)
+		fail_msg("%s", err.msg);
+	assert_non_null(d = dialect_find(&builtin, dname));
+	/* Both kinds of tree, the pooled one in a dictionary. */
+	doc = edi_message_tree(ic, i, s, strlen(s), &err);
+	assert_non_null(doc);
+	n = fast_same(d, doc);
+	xmlFreeDoc(doc);
+	assert_non_null(dict = xmlDictCreate());
+	doc = edi_message_tree_pooled(ic, i, s, strlen(s), dict, &err);
+	assert_non_null(doc);
+	assert_int_equal(fast_same(d, doc), n);
+	edi_tree_free(doc);
+	xmlDictFree(dict);
+	edi_free(ic);
+	return n;
+}
+
+/*
+ * The walk of dialect_fast.c reads what libxml2's XPath reads: every
+ * expression of the built-in edifact and x12 dialects is the walk's, on
+ * messages with and without groups, RFF+ON and DTM+137, and every
+ * expression of a dialect written for the walk's corners (document
+ * order across a union, positions before and after a test, values made
+ * of several texts, namespaces, white space) gives libxml2's value on
+ * documents made to trip it.
+ */
+static void
+test_fast_walk_reads_as_libxml2(void **state)
+{
+	static const char *edifact[] = {
+		"UNA:+.? 'UNB+UNOC:3+SENDER:ZZ+RECEIVER:ZZ+260101:1200+R1'"
+		"UNH+1+ORDERS:D:96A:UN'BGM+220+PO1+9'DTM+137:20260101:102'"
+		"RFF+ON:X1'RFF+ON:X2'UNT+6+1'UNZ+1+R1'",
+		"UNB+UNOC:3+SENDER+RECEIVER:ZZ+260101:1200+R2'"
+		"UNG+ORDERS+S+R+260101:1200+G1+UN+D:96A'"
+		"UNH+1+ORDERS:D:96A:UN'BGM+220'DTM+2:1'RFF+VN:Y'"
+		"DTM+137:20260102:102'UNT+6+1'UNE+1+G1'UNZ+1+R2'",
+		"UNB+UNOC:3+SENDER:ZZ+RECEIVER+260101:1200+R3'"
+		"UNH+7+INVOIC:D:96A:UN'BGM++DOC 9'RFF+ON'RFF+ON: Z '"
+		"UNT+4+7'UNZ+1+R3'",
+	};
+	static const char *x12 =
+	    "ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER"
+	    "       *260101*1200*^*00501*000000001*0*P*:~"
+	    "GS*PO*SENDER*RECEIVER*20260101*1200*1*X*005010~"
+	    "ST*850*0001~BEG*00*SA*PO1**20260101~SE*3*0001~"
+	    "ST*855*0002~BAK*00*AC*PO2*20260101~BIG*X*Y~SE*4*0002~"
+	    "ST*810*0003~BIG*20260101*INV1**PO3~SE*3*0003~"
+	    "GE*3*1~IEA*1*000000001~";
+	static const char *docs[] = {
+		"<r xmlns:p='urn:p'><b x='b1'/><a x='a1' k='1'><c>x</c>"
+		"<d>d1</d></a><a k='2'><c>y</c><d>d2</d></a><a k='1'>"
+		"<c>x</c><d>d3</d></a><p:e p:y='py'>pe</p:e><e>e0</e>"
+		"<m>  one \n\t two  </m><v>t1<!-- c --><![CDATA[t2]]><w>t3"
+		"</w><?pi z?>t4</v><c/><z k=''/></r>",
+		"<r><a><c></c><d>only</d></a><b><c>q</c></b></r>",
+		"<r xmlns='urn:p'><a>in the default namespace</a></r>",
+		"<!DOCTYPE r [<!ENTITY e 'ent'>]><r><a>&e;</a><b x='&e;'/></r>",
+		"<r/>",
+	};
+	static const char *fd = HEAD
+	    "[namespaces]\np = urn:p\n[keys]\n"
+	    "type = local-name(/*)\n"
+	    "type = local-name((/r/b | /r/a))\n"
+	    "type = local-name(/r/*[3])\n"
+	    "sender = (/r/b | /r/a)/@x\n"
+	    "sender = (/r/a | /r/b)/c\n"
+	    "sender = /r/a[2]/d\n"
+	    "sender = /r/a[@k = '1'][2]/d\n"
+	    "sender = /r/a[2][@k = '1']/d\n"
+	    "sender = /r/a[c = 'x']/d\n"
+	    "sender = /r/a['y' = c]/d\n"
+	    "sender = concat(/r/a/@k, '-', /r/nothing, '-', /r/a[3]/d)\n"
+	    "recipient = string(/r/v)\n"
+	    "recipient = /r/p:e/@p:y\n"
+	    "recipient = concat(/r/p:e, /r/e, /*/p:e, /*/e)\n"
+	    "recipient = /r/a[c = '']/d\n"
+	    "recipient = /r/z[@k = '']/@k\n"
+	    "recipient = (/r/a)[1]/@k\n"
+	    "recipient = ((/r/b | /r/a)/c)[1]\n"
+	    "recipient = a/d | b/c\n"
+	    "message_id = */c\n"
+	    "message_id = /r/a[c][1]\n"
+	    "message_id = /r/*[2]/@k\n"
+	    "message_id = /r/a/@x | /r/b/@x\n"
+	    "message_id = normalize-space(concat(' a ', /r/m, ' '))\n"
+	    "message_id = /r/a\n"
+	    "message_id = /r/b/@x\n"
+	    "message_id = string(/r)\n"
+	    "created = /r/a[d = 'd3'][1]/@k\n"
+	    "created = /r/a[@k = '1'][c = 'x'][2]/d\n"
+	    "created = /r/a[3][c = 'x']/d\n"
+	    "created = /r/a[4]/d\n"
+	    "created = local-name(/r/p:e/@p:y)\n"
+	    "created = normalize-space(/r/m)\n";
+	struct dialect_set s;
+	struct spool_error err;
+	char *dirs[2] = { NULL, NULL };
+	const struct dialect *d;
+	const char *dir;
+	xmlDocPtr doc;
+	size_t i, n;
+
+	(void)state;
+	/* The built-in EDI dialects: all their expressions are the walk's
+	 * (edifact 9, x12 13). */
+	for (i = 0; i < sizeof(edifact) / sizeof(edifact[0]); i++)
+		assert_int_equal(fast_same_edi("edifact", edifact[i], 0), 9);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(fast_same_edi("x12", x12, i), 13);
+	/* A dialect of corners, on documents made to trip the walk. */
+	dir = one_dialect("t", fd);
+	dirs[0] = (char *)dir;
+	spool_clearerr(&err);
+	if (dialect_set_load(&s, dirs, NULL, &err) == -1)
+		fail_msg("%s", err.msg);
+	assert_non_null(d = dialect_find(&s, "t"));
+	for (i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		doc = xml_mem(docs[i], NULL, NULL, XML_PARSE_NONET);
+		assert_non_null(doc);
+		n = fast_same(d, doc);
+		/* All but /r/a[c][1] (a test without '=') and
+		 * (/r/a)[1]/@k (steps after [1]), which libxml2 reads;
+		 * an entity reference (docs[3]) is libxml2's too. */
+		if (i != 3)
+			assert_int_equal(n, 31);
+		xmlFreeDoc(doc);
+	}
+	dialect_set_free(&s);
+	rm_dialect(dir, "t");
+}
+
 /* Native is the catch-all for XML, and not recognised when not allowed. */
 static void
 test_recognition_and_allowed_dialects(void **state)
@@ -561,6 +721,7 @@ main(void)
 		cmocka_unit_test(test_ubl_keys_by_document_type),
 		cmocka_unit_test(test_cii_and_opentrans_keys),
 		cmocka_unit_test(test_kept_xpath_context_reads_the_same),
+		cmocka_unit_test(test_fast_walk_reads_as_libxml2),
 		cmocka_unit_test(test_recognition_and_allowed_dialects),
 		cmocka_unit_test(test_spoofed_misdirected_and_test_interchanges),
 	};
