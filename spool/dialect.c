@@ -92,6 +92,12 @@ dialect_after(const struct dialect *d, const char *qtype)
 	return NULL;
 }
 
+char *const *
+dialect_edi_tags(const struct dialect *d)
+{
+	return d->edi_tags;
+}
+
 bool
 dialect_orders(const struct dialect *d)
 {

@@ -121,6 +121,15 @@ int	dialect_extract_xctx(const struct dialect *, enum conf_order order,
 	    xmlDocPtr doc, struct msg_header *h, char **business_tx,
 	    struct dialect_xctx *xc, struct spool_error *);
 /*
+ * An EDI dialect whose keys read the values of some segments only (by
+ * tag, [@tag = 'BGM']) and never the text of the others or of what holds
+ * them: those tags, NULL-terminated, for a tree with the other segments
+ * left bare (edi_entry_tree_tags()), which gives the same keys. NULL:
+ * the keys need the whole tree (an XML dialect, an expression
+ * dialect_fast.c does not evaluate, a value that spans segments).
+ */
+char *const	*dialect_edi_tags(const struct dialect *);
+/*
  * For tests and the fuzz target: every expression of d that
  * dialect_fast.c evaluates, evaluated on doc both ways (as a key is, from
  * its root element); 0 when each gives libxml2's string, -1 and why (the

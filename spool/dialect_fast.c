@@ -959,3 +959,132 @@ dialect_fbuf_free(struct dialect_fbuf *b)
 	free(b->p);
 	memset(b, 0, sizeof(*b));
 }
+
+/*
+ * Which segments' values an EDI dialect reads (dialect_fast_tags()).
+ *
+ * A tree whose other segments are left bare (the segment and its
+ * attributes, no element under it: edi_entry_tree_tags()) gives every
+ * expression the value of the whole tree when no walk goes below a
+ * segment it did not choose by its tag, nor takes the string value of
+ * such a segment or of what holds segments. The walk reads a node's
+ * children at a step and a node's text for a value; so each step is
+ * followed with what its context may be: OUT, anything not below a
+ * chosen segment (the document, an interchange, a message: it may hold
+ * bare segments); BARE, maybe a bare segment (a step named segment or *
+ * without a [@tag = 'T'] predicate): its attributes only; CHOSEN, a
+ * segment chosen by [@tag = 'T'] (T is then built whole) or below one.
+ * A value is read at an attribute, or at a node CHOSEN.
+ */
+enum fstate { S_OUT, S_BARE, S_CHOSEN };
+
+struct ftags {
+	char	***tags;
+	size_t	  *ntags;
+	bool	   oom;
+};
+
+static bool
+tags_add(struct ftags *ts, const char *t)
+{
+	char **n;
+	size_t i;
+
+	for (i = 0; i < *ts->ntags; i++)
+		if (strcmp((*ts->tags)[i], t) == 0)
+			return true;
+	if ((n = realloc(*ts->tags, (*ts->ntags + 2) * sizeof(*n))) == NULL) {
+		ts->oom = true;
+		return false;
+	}
+	*ts->tags = n;
+	if ((n[*ts->ntags] = strdup(t)) == NULL) {
+		ts->oom = true;
+		return false;
+	}
+	n[++*ts->ntags] = NULL;
+	return true;
+}
+
+static bool
+path_tags(const struct fpath *p, enum fstate st, bool value, struct ftags *ts)
+{
+	const struct fstep *s;
+	const struct fpred *pr;
+	enum fstate node;
+	size_t i, k;
+	bool seg;
+
+	for (i = 0; i < p->nsteps; i++) {
+		s = &p->steps[i];
+		if (s->attr)
+			return true;	/* the last step; kept everywhere */
+		if (st == S_BARE)
+			return false;	/* below a bare segment */
+		seg = s->local == NULL || (s->uri == NULL &&
+		    strcmp(s->local, "segment") == 0);
+		node = st == S_CHOSEN ? S_CHOSEN : seg ? S_BARE : S_OUT;
+		/* The walk tries a node's predicates in order and stops at
+		 * the first that fails: past [@tag = 'T'], the node is a T. */
+		for (k = 0; k < s->npreds; k++) {
+			pr = &s->preds[k];
+			if (pr->pos > 0)
+				continue;
+			if (!path_tags(&pr->rel, node, true, ts))
+				return false;
+			if (node == S_BARE && pr->rel.nsteps == 1 &&
+			    pr->rel.steps[0].attr &&
+			    pr->rel.steps[0].uri == NULL &&
+			    strcmp(pr->rel.steps[0].local, "tag") == 0) {
+				if (!tags_add(ts, pr->lit))
+					return false;
+				node = S_CHOSEN;
+			}
+		}
+		st = node;
+	}
+	return !value || st == S_CHOSEN;
+}
+
+static bool
+nodes_tags(const struct fnodes *n, bool value, struct ftags *ts)
+{
+	size_t i;
+
+	for (i = 0; i < n->nalts; i++)
+		if (!path_tags(&n->alts[i], S_OUT, value, ts))
+			return false;
+	return true;
+}
+
+static bool
+str_tags(const struct fstr *s, struct ftags *ts)
+{
+	size_t i;
+
+	switch (s->kind) {
+	case F_LIT:
+		return true;
+	case F_NODES:
+		return nodes_tags(&s->nodes, true, ts);
+	case F_LOCAL:
+		return nodes_tags(&s->nodes, false, ts);
+	case F_CONCAT:
+	case F_NORM:
+		for (i = 0; i < s->nargs; i++)
+			if (!str_tags(&s->args[i], ts))
+				return false;
+		return true;
+	}
+	return false;
+}
+
+int
+dialect_fast_tags(const struct dialect_fast *f, char ***tags, size_t *ntags)
+{
+	struct ftags ts = { tags, ntags, false };
+
+	if (str_tags(&f->top, &ts))
+		return 1;
+	return ts.oom ? -1 : 0;
+}

@@ -69,6 +69,11 @@ struct dialect {
 	size_t			 nxsd;
 	struct schema_set	*schemas;	/* compiled, by qualified type;
 						   NULL: none */
+	char			**edi_tags;	/* EDI: the segments whose
+						   values the keys read
+						   (NULL-terminated); NULL:
+						   any, a whole tree */
+	size_t			 nedi_tags;
 };
 
 /* The parse of one file. */
@@ -121,6 +126,11 @@ void	dialect_fbuf_free(struct dialect_fbuf *);
 struct dialect_fast *dialect_fast_compile(const struct dialect *,
 	    const char *src);
 void	dialect_fast_free(struct dialect_fast *);
+/* The segment tags f reads the values of, added to the NULL-terminated
+ * *tags (*ntags of them; realloc'd): 1; 0: f may read any segment's (or
+ * what holds segments), the tree must be whole; -1: out of memory. */
+int	dialect_fast_tags(const struct dialect_fast *, char ***tags,
+	    size_t *ntags);
 /* f's string value on doc, ctx the context node, into out (scratch for
  * comparisons): 1; 0: this document is libxml2's to read (nothing in
  * out); -1: out of memory. */

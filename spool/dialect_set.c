@@ -70,6 +70,9 @@ dialect_free(struct dialect *d)
 			}
 	}
 	free(d->keys);
+	for (i = 0; i < d->nedi_tags; i++)
+		free(d->edi_tags[i]);
+	free(d->edi_tags);
 	free(d);
 }
 

@@ -71,6 +71,33 @@ compile_one(struct dparse *p, xmlXPathContextPtr ctx, xmlNodePtr root,
 	return 0;
 }
 
+/* An EDI dialect's segments whose values its keys read (dialect_fast.c),
+ * when every expression is the walk's: d->edi_tags, else NULL (out of
+ * memory too: only the speed is lost). */
+static void
+edi_tags(struct dialect *d)
+{
+	size_t i, k, a, j;
+	int r = 1;
+
+	if (d->syntax == DIALECT_XML ||
+	    (d->edi_tags = calloc(1, sizeof(char *))) == NULL)
+		return;
+	for (i = 0; i < d->nkeys && r == 1; i++)
+		for (k = 0; k < DK_NKEYS && r == 1; k++)
+			for (a = 0; a < d->keys[i].nalt[k] && r == 1; a++)
+				r = d->keys[i].alt[k][a].fast == NULL ? 0 :
+				    dialect_fast_tags(d->keys[i].alt[k][a].fast,
+				    &d->edi_tags, &d->nedi_tags);
+	if (r != 1) {
+		for (j = 0; j < d->nedi_tags; j++)
+			free(d->edi_tags[j]);
+		free(d->edi_tags);
+		d->edi_tags = NULL;
+		d->nedi_tags = 0;
+	}
+}
+
 /* Compile every expression and try each once on an empty document. */
 int
 dialect_xpath_compile(struct dparse *p)
@@ -99,6 +126,7 @@ dialect_xpath_compile(struct dparse *p)
 				    &d->keys[i].alt[k][a]) == -1)
 					goto out;
 	ret = 0;
+	edi_tags(d);
 
 	goto out;
 oom:

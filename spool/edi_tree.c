@@ -67,6 +67,7 @@ struct tree {
 	struct pool			*pool;	/* the newest block first */
 	const xmlChar			*n_segment, *n_element, *n_component,
 					*n_tag, *n_pos, *n_rep;
+	char *const			*tags;	/* NULL: every segment whole */
 	int				 conv_needed;	/* not UTF-8 */
 	iconv_t				 cd;	/* (iconv_t)-1: not open yet */
 	char				*conv;
@@ -294,6 +295,17 @@ utf8(struct tree *t, const char *s, size_t *len)
 }
 
 static int
+tag_in(char *const *tags, const char *tag)
+{
+	size_t i;
+
+	for (i = 0; tags[i] != NULL; i++)
+		if (strcmp(tags[i], tag) == 0)
+			return 1;
+	return 0;
+}
+
+static int
 segment(xmlNodePtr parent, const struct edi_seg *s, unsigned long pos,
     struct tree *t)
 {
@@ -307,6 +319,18 @@ segment(xmlNodePtr parent, const struct edi_seg *s, unsigned long pos,
 	    prop_len(sn, t->n_tag, s->tag, strlen(s->tag), t) == -1 ||
 	    (pos > 0 && propnum(sn, t->n_pos, pos, t) == -1))
 		return -1;
+	if (t->tags != NULL && !tag_in(t->tags, s->tag)) {
+		/* Bare; its values converted all the same, so that a value
+		 * the whole tree would refuse is refused here too. */
+		for (i = 0; i < s->nvals; i++) {
+			v = &s->vals[i];
+			len = v->len;
+			if (v->elem != 0 && utf8(t, s->text + v->off,
+			    &len) == NULL)
+				return -1;
+		}
+		return 0;
+	}
 	for (i = 0; i < s->nvals; i++) {
 		v = &s->vals[i];
 		if (v->elem == 0)
@@ -397,7 +421,8 @@ pool_free(struct pool *b)
 /* The tree, its nodes malloc'd (pooled 0) or in t's pool (1). */
 static xmlDocPtr
 tree(const struct edi_interchange *ic, size_t i, size_t pos, const char *buf,
-    size_t len, xmlDictPtr dict, int pooled, struct spool_error *err)
+    size_t len, xmlDictPtr dict, int pooled, char *const *tags,
+    struct spool_error *err)
 {
 	const struct edi_message *m;
 	const struct edi_group *g = NULL;
@@ -420,6 +445,7 @@ tree(const struct edi_interchange *ic, size_t i, size_t pos, const char *buf,
 	t.conv_needed = strcmp(ic->charset, "UTF-8") != 0 &&
 	    strcmp(ic->charset, "ASCII") != 0;
 	t.pooled = pooled;
+	t.tags = tags;
 	/* Names (segment, element, pos, ...) interned in a dictionary,
 	 * the caller's or the document's: a third fewer allocations. */
 	if ((doc = xmlNewDoc((const xmlChar *)"1.0")) == NULL ||
@@ -491,21 +517,29 @@ xmlDocPtr
 edi_message_tree(const struct edi_interchange *ic, size_t i, const char *buf,
     size_t len, struct spool_error *err)
 {
-	return tree(ic, i, i + 1, buf, len, NULL, 0, err);
+	return tree(ic, i, i + 1, buf, len, NULL, 0, NULL, err);
 }
 
 xmlDocPtr
 edi_message_tree_pooled(const struct edi_interchange *ic, size_t i,
     const char *buf, size_t len, xmlDictPtr dict, struct spool_error *err)
 {
-	return tree(ic, i, i + 1, buf, len, dict, 1, err);
+	return tree(ic, i, i + 1, buf, len, dict, 1, NULL, err);
 }
 
 xmlDocPtr
 edi_entry_tree_pooled(const struct edi_interchange *ic, size_t i,
     const char *buf, size_t len, xmlDictPtr dict, struct spool_error *err)
 {
-	return tree(ic, i, 1, buf, len, dict, 1, err);
+	return tree(ic, i, 1, buf, len, dict, 1, NULL, err);
+}
+
+xmlDocPtr
+edi_entry_tree_tags(const struct edi_interchange *ic, size_t i,
+    const char *buf, size_t len, xmlDictPtr dict, char *const *tags,
+    struct spool_error *err)
+{
+	return tree(ic, i, 1, buf, len, dict, 1, tags, err);
 }
 
 void

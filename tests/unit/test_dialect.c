@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 #include <libxml/parser.h>
+#include <libxml/xpath.h>
 
 #include "accept.h"
 #include "accept_int.h"
@@ -411,6 +412,23 @@ test_kept_xpath_context_reads_the_same(void **state)
 	dialect_xctx_free(NULL);
 }
 
+/* The string value of expr on doc, by libxml2. */
+static char *
+eval_str(xmlDocPtr doc, const char *expr)
+{
+	xmlXPathContextPtr ctx;
+	xmlXPathObjectPtr o;
+	char *s;
+
+	assert_non_null(ctx = xmlXPathNewContext(doc));
+	assert_non_null(o = xmlXPathEvalExpression((const xmlChar *)expr,
+	    ctx));
+	s = (char *)xmlXPathCastToString(o);
+	xmlXPathFreeObject(o);
+	xmlXPathFreeContext(ctx);
+	return s;
+}
+
 /* Every expression of d the walk takes gives libxml2's value on doc;
  * returns how many it took. */
 static size_t
@@ -570,6 +588,165 @@ test_fast_walk_reads_as_libxml2(void **state)
 	rm_dialect(dir, "t");
 }
 
+/* The tags of dname's segments its keys read are want (in any order). */
+static void
+tags_are(const struct dialect_set *s, const char *dname, const char *want)
+{
+	const struct dialect *d;
+	char *const *t;
+	size_t i, o = 0;
+
+	assert_non_null(d = dialect_find(s, dname));
+	if ((t = dialect_edi_tags(d)) == NULL) {
+		if (want != NULL)
+			fail_msg("%s: no tags, want \"%s\"", dname, want);
+		return;
+	}
+	if (want == NULL)
+		fail_msg("%s: tags, want none", dname);
+	for (i = 0; t[i] != NULL; i++) {
+		assert_non_null(strstr(want, t[i]));
+		o += strlen(t[i]) + 1;
+	}
+	assert_int_equal(o, want[0] != '\0' ? strlen(want) + 1 : 0);
+}
+
+/* The keys of the interchange s's message i through the built-in dname
+ * from a tree with bare segments are those from the whole tree; the
+ * bare segments have no element, the others theirs. */
+static void
+bare_same(const char *dname, const char *s, size_t i)
+{
+	struct edi_interchange *ic = NULL;
+	struct edi_limits lim;
+	struct spool_error err;
+	struct msg_header a, b;
+	const struct dialect *d;
+	xmlDocPtr whole, bare;
+	char *ta, *tb, *n;
+
+	edi_limits_default(&lim);
+	if (edi_read(s, strlen(s), &lim, &ic, &err) == -1)
+		fail_msg("%s", err.msg);
+	assert_non_null(d = dialect_find(&builtin, dname));
+	assert_non_null(dialect_edi_tags(d));
+	whole = edi_entry_tree_pooled(ic, i, s, strlen(s), NULL, &err);
+	bare = edi_entry_tree_tags(ic, i, s, strlen(s), NULL,
+	    dialect_edi_tags(d), &err);
+	assert_non_null(whole);
+	assert_non_null(bare);
+	if (dialect_extract(d, whole, &a, &ta, &err) == -1)
+		fail_msg("%s", err.msg);
+	if (dialect_extract(d, bare, &b, &tb, &err) == -1)
+		fail_msg("%s", err.msg);
+	same_str(a.type, b.type);
+	same_str(a.sender, b.sender);
+	same_str(a.recipient, b.recipient);
+	same_str(a.message_id, b.message_id);
+	same_str(a.created, b.created);
+	same_str(ta, tb);
+	assert_int_equal(a.has_control, b.has_control);
+	assert_true(a.control == b.control);
+	/* Whole: every segment has its elements; bare: only the tags'. */
+	n = eval_str(whole, "count(//segment[not(element)])");
+	assert_string_equal(n, "0");
+	free(n);
+	n = eval_str(bare, "count(//segment[not(element)]) > 0 and "
+	    "count(//segment[@tag = 'UNH' or @tag = 'ST' or @tag = 'UNB' or "
+	    "@tag = 'ISA'][element]) = 0 and count(//segment[@tag = 'BGM' or "
+	    "@tag = 'BEG' or @tag = 'BAK' or @tag = 'BIG'][not(element)]) = 0");
+	assert_string_equal(n, "true");
+	free(n);
+	hdr_free(&a);
+	hdr_free(&b);
+	free(ta);
+	free(tb);
+	edi_tree_free(whole);
+	edi_tree_free(bare);
+	edi_free(ic);
+}
+
+#define EDI_HEAD "[dialect]\nname = e\nsyntax = edifact\n[keys]\n" \
+	"type = /edifact/interchange/message/@type\n" \
+	"sender = /edifact/interchange/@sender\n"
+
+/*
+ * An EDI dialect's keys that read some segments' values by their tag
+ * and nothing else spanning segments may have the others left bare (the
+ * built-in edifact and x12 dialects): the same keys from either tree. A
+ * key that reads a value across segments, or below a segment not chosen
+ * by its tag, or that libxml2 evaluates, needs the whole tree.
+ */
+static void
+test_keys_from_bare_segments_are_the_same(void **state)
+{
+	static const char *edifact =
+	    "UNA:+.? 'UNB+UNOC:3+SENDER:ZZ+RECEIVER:ZZ+260101:1200+R1'"
+	    "UNH+1+ORDERS:D:96A:UN'BGM+220+PO1+9'NAD+BY+1::9'"
+	    "DTM+137:20260101:102'RFF+ON:X1'UNT+6+1'"
+	    "UNH+2+ORDERS:D:96A:UN'BGM+220+PO2+9'DTM+2:1'UNT+4+2'UNZ+2+R1'";
+	static const char *x12 =
+	    "ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER"
+	    "       *260101*1200*^*00501*000000001*0*P*:~"
+	    "GS*PO*SENDER*RECEIVER*20260101*1200*1*X*005010~"
+	    "ST*850*0001~BEG*00*SA*PO1**20260101~N1*BY*B~SE*4*0001~"
+	    "ST*855*0002~BAK*00*AC*PO2*20260101~SE*3*0002~"
+	    "GE*2*1~IEA*1*000000001~";
+	static const struct {
+		const char	*keys;
+		const char	*tags;	/* NULL: a whole tree */
+	} c[] = {
+		{ "", "" },
+		{ "transaction = /edifact/interchange/message/segment[@tag = "
+		    "'BGM']/element[@pos = '2']\n", "BGM" },
+		{ "transaction = (/edifact/interchange/message/segment[2]"
+		    "[@tag = 'BGM'] | /edifact/interchange/message/segment"
+		    "[@tag = 'RFF'][1])/element\n", "BGM RFF" },
+		{ "transaction = /edifact/interchange/message/segment[2]/@tag"
+		    "\ncreated = local-name(/edifact/interchange/message/"
+		    "segment/element)\n", NULL },
+		{ "transaction = /edifact/interchange/message/segment[2]/"
+		    "element\n", NULL },
+		{ "transaction = /edifact/interchange/message/segment[element"
+		    " = 'X']/@tag\n", NULL },
+		{ "transaction = string(/edifact/interchange/message)\n",
+		    NULL },
+		{ "transaction = /edifact/interchange/message/*[@tag = 'BGM']"
+		    "/element\n", "BGM" },
+		{ "transaction = /edifact/interchange/message/segment[@tag = "
+		    "'BGM']\n", "BGM" },
+		{ "transaction = /edifact/interchange/message/segment[@tag = "
+		    "'BGM'][element/component = 'x']/@tag\n", "BGM" },
+		{ "transaction = (//segment[@tag = 'BGM'])[1]\n", NULL },
+	};
+	struct dialect_set s;
+	struct spool_error err;
+	char *dirs[2] = { NULL, NULL }, text[1024];
+	const char *dir;
+	size_t i;
+
+	(void)state;
+	tags_are(&builtin, "edifact", "RFF BGM DTM");
+	tags_are(&builtin, "x12", "BEG BAK BIG PRF BSN GS");
+	tags_are(&builtin, "ubl", NULL);
+	bare_same("edifact", edifact, 0);
+	bare_same("edifact", edifact, 1);
+	bare_same("x12", x12, 0);
+	bare_same("x12", x12, 1);
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		snprintf(text, sizeof(text), "%s%s", EDI_HEAD, c[i].keys);
+		dir = one_dialect("e", text);
+		dirs[0] = (char *)dir;
+		spool_clearerr(&err);
+		if (dialect_set_load(&s, dirs, NULL, &err) == -1)
+			fail_msg("%s", err.msg);
+		print_message("case %zu\n", i);
+		tags_are(&s, "e", c[i].tags);
+		dialect_set_free(&s);
+		rm_dialect(dir, "e");
+	}
+}
+
 /* Native is the catch-all for XML, and not recognised when not allowed. */
 static void
 test_recognition_and_allowed_dialects(void **state)
@@ -722,6 +899,7 @@ main(void)
 		cmocka_unit_test(test_cii_and_opentrans_keys),
 		cmocka_unit_test(test_kept_xpath_context_reads_the_same),
 		cmocka_unit_test(test_fast_walk_reads_as_libxml2),
+		cmocka_unit_test(test_keys_from_bare_segments_are_the_same),
 		cmocka_unit_test(test_recognition_and_allowed_dialects),
 		cmocka_unit_test(test_spoofed_misdirected_and_test_interchanges),
 	};
