@@ -32,6 +32,12 @@
  * allocations instead of about a thousand; edi_tree_free() frees the
  * document and its blocks at once. Such a tree is read only: a node
  * libxml2 unlinked and freed would be freed into a block.
+ * edi_entry_tree_tags() is the pooled tree of an entry with the segments
+ * whose tags its dialect's keys do not read left bare (the segment and
+ * its attributes, no element: a fifth of the nodes), for those keys
+ * only (dialect_edi_tags() says when they read the same; test_dialect.c
+ * and the dialect fuzz target compare); the values of a bare segment are
+ * converted all the same, so that it fails where the whole tree would.
  *
  * Crash safety: nothing to say; pure computation over the caller's
  * bytes.
