@@ -155,6 +155,14 @@ printable(char *out, size_t outlen, const char *s, size_t n)
 	out[o] = '\0';
 }
 
+/* c (a separator, -1 none) into the set sp of 256 bits. */
+static void
+special(unsigned char sp[32], int c)
+{
+	if (c >= 0 && c < 256)
+		sp[c >> 3] |= (unsigned char)(1 << (c & 7));
+}
+
 int
 edi_lex_next(struct edi_lex *lx, struct edi_seg *s, struct spool_error *err)
 {
@@ -162,6 +170,7 @@ edi_lex_next(struct edi_lex *lx, struct edi_seg *s, struct spool_error *err)
 	unsigned elem = 0, rep = 1, comp = 1;
 	size_t vstart = 0, t = 0, need;
 	char *nt, show[64];
+	unsigned char sp[32];
 	int c;
 
 	edi_lex_skipws(lx);
@@ -192,7 +201,28 @@ edi_lex_next(struct edi_lex *lx, struct edi_seg *s, struct spool_error *err)
 		s->text = nt;
 		s->textcap = need;
 	}
+	/* The bytes the loop below does more with than copy: separators,
+	 * the release character, CR and LF. */
+	memset(sp, 0, sizeof(sp));
+	special(sp, lx->seg);
+	special(sp, lx->elem);
+	special(sp, lx->comp);
+	special(sp, lx->rep);
+	special(sp, lx->release);
+	special(sp, '\r');
+	special(sp, '\n');
 	for (;;) {
+		/* A run of other bytes, copied as the loop copies each
+		 * (the loop itself says why a limit stops one). */
+		while (lx->pos < lx->len) {
+			c = (unsigned char)lx->buf[lx->pos];
+			if ((sp[c >> 3] & (1 << (c & 7))) != 0 ||
+			    t - vstart >= lim->max_value ||
+			    t + 2 >= s->textcap)
+				break;
+			s->text[t++] = (char)c;
+			lx->pos++;
+		}
 		if (lx->pos >= lx->len) {
 			if (lx->seg != '\n' && lx->seg != '\r') {
 				printable(show, sizeof(show), s->text,
@@ -372,6 +402,9 @@ edi_check_bytes(struct edi_interchange *ic, struct edi_lex *lx,
 	    strcmp(ic->syntax_id, "UNOA") == 0;
 	for (i = 0; i < n; i++) {
 		c = p[i];
+		/* Printable ASCII: nothing to check but UNOA's set. */
+		if (c >= 0x20 && c < 0x7f && !unoa)
+			continue;
 		high |= c & 0x80;
 		if (c == '\n')
 			line++;
