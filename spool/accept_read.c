@@ -75,6 +75,7 @@ accept_read(struct accept_ctx *c, const char *partner, const char *buf,
 	struct dialect_xctx *xctx = src != NULL ? src->xctx : NULL;
 	const struct edi_interchange *ric;
 	char *const *tags;
+	bool omit;
 	const struct conf_partner *pc = conf_partner(c->conf, partner);
 	char *const *allowed = pc != NULL ? pc->dialects : NULL;
 	const struct dialect *d;
@@ -119,10 +120,10 @@ accept_read(struct accept_ctx *c, const char *partner, const char *buf,
 			 * accept_read_whole() gives a whole tree): the
 			 * segments the keys do not read are left bare. */
 			ric = be->ic;
-			tags = dialect_edi_tags(d);
+			tags = dialect_edi_tags(d, &omit);
 			ri->bare = tags != NULL;
 			msg->doc = edi_entry_tree_tags(ric, be->msg,
-			    be->file, be->filelen, dict, tags, &perr);
+			    be->file, be->filelen, dict, tags, omit, &perr);
 		} else {
 			edi_limits_default(&lim);
 			if (edi_read(buf, len, &lim, &ic, &perr) == -1) {

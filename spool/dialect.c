@@ -93,8 +93,10 @@ dialect_after(const struct dialect *d, const char *qtype)
 }
 
 char *const *
-dialect_edi_tags(const struct dialect *d)
+dialect_edi_tags(const struct dialect *d, bool *omit)
 {
+	if (omit != NULL)
+		*omit = d->edi_omit;
 	return d->edi_tags;
 }
 

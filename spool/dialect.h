@@ -124,11 +124,13 @@ int	dialect_extract_xctx(const struct dialect *, enum conf_order order,
  * An EDI dialect whose keys read the values of some segments only (by
  * tag, [@tag = 'BGM']) and never the text of the others or of what holds
  * them: those tags, NULL-terminated, for a tree with the other segments
- * left bare (edi_entry_tree_tags()), which gives the same keys. NULL:
- * the keys need the whole tree (an XML dialect, an expression
- * dialect_fast.c does not evaluate, a value that spans segments).
+ * left bare (edi_entry_tree_tags()), which gives the same keys; *omit
+ * (if not NULL) true when they may even be left out (every step that may
+ * find such a segment tests its tag first). NULL: the keys need the
+ * whole tree (an XML dialect, an expression dialect_fast.c does not
+ * evaluate, a value that spans segments).
  */
-char *const	*dialect_edi_tags(const struct dialect *);
+char *const	*dialect_edi_tags(const struct dialect *, bool *omit);
 /*
  * For tests and the fuzz target: every expression of d that
  * dialect_fast.c evaluates, evaluated on doc both ways (as a key is, from

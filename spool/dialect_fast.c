@@ -975,6 +975,12 @@ dialect_fbuf_free(struct dialect_fbuf *b)
  * without a [@tag = 'T'] predicate): its attributes only; CHOSEN, a
  * segment chosen by [@tag = 'T'] (T is then built whole) or below one.
  * A value is read at an attribute, or at a node CHOSEN.
+ *
+ * The other segments may even be left out (edi_entry_tree_tags() with
+ * omit) when, moreover, every step that may find a segment outside a
+ * chosen one tests its tag first ([@tag = 'T'] its first predicate): a
+ * segment left out is then one such a step would have dropped at once,
+ * and nothing else counts or names segments.
  */
 enum fstate { S_OUT, S_BARE, S_CHOSEN };
 
@@ -982,7 +988,16 @@ struct ftags {
 	char	***tags;
 	size_t	  *ntags;
 	bool	   oom;
+	bool	   omit;	/* the others may be left out */
 };
+
+static bool
+is_tag_test(const struct fpred *pr)
+{
+	return pr->pos == 0 && pr->rel.nsteps == 1 && pr->rel.steps[0].attr &&
+	    pr->rel.steps[0].uri == NULL &&
+	    strcmp(pr->rel.steps[0].local, "tag") == 0;
+}
 
 static bool
 tags_add(struct ftags *ts, const char *t)
@@ -1024,6 +1039,9 @@ path_tags(const struct fpath *p, enum fstate st, bool value, struct ftags *ts)
 		seg = s->local == NULL || (s->uri == NULL &&
 		    strcmp(s->local, "segment") == 0);
 		node = st == S_CHOSEN ? S_CHOSEN : seg ? S_BARE : S_OUT;
+		if (node == S_BARE && (s->npreds == 0 ||
+		    !is_tag_test(&s->preds[0])))
+			ts->omit = false;
 		/* The walk tries a node's predicates in order and stops at
 		 * the first that fails: past [@tag = 'T'], the node is a T. */
 		for (k = 0; k < s->npreds; k++) {
@@ -1032,10 +1050,7 @@ path_tags(const struct fpath *p, enum fstate st, bool value, struct ftags *ts)
 				continue;
 			if (!path_tags(&pr->rel, node, true, ts))
 				return false;
-			if (node == S_BARE && pr->rel.nsteps == 1 &&
-			    pr->rel.steps[0].attr &&
-			    pr->rel.steps[0].uri == NULL &&
-			    strcmp(pr->rel.steps[0].local, "tag") == 0) {
+			if (node == S_BARE && is_tag_test(pr)) {
 				if (!tags_add(ts, pr->lit))
 					return false;
 				node = S_CHOSEN;
@@ -1080,11 +1095,15 @@ str_tags(const struct fstr *s, struct ftags *ts)
 }
 
 int
-dialect_fast_tags(const struct dialect_fast *f, char ***tags, size_t *ntags)
+dialect_fast_tags(const struct dialect_fast *f, char ***tags, size_t *ntags,
+    bool *omit)
 {
-	struct ftags ts = { tags, ntags, false };
+	struct ftags ts = { tags, ntags, false, true };
 
-	if (str_tags(&f->top, &ts))
+	if (str_tags(&f->top, &ts)) {
+		if (!ts.omit)
+			*omit = false;
 		return 1;
+	}
 	return ts.oom ? -1 : 0;
 }

@@ -74,6 +74,8 @@ struct dialect {
 						   (NULL-terminated); NULL:
 						   any, a whole tree */
 	size_t			 nedi_tags;
+	bool			 edi_omit;	/* the other segments may be
+						   left out */
 };
 
 /* The parse of one file. */
@@ -127,10 +129,11 @@ struct dialect_fast *dialect_fast_compile(const struct dialect *,
 	    const char *src);
 void	dialect_fast_free(struct dialect_fast *);
 /* The segment tags f reads the values of, added to the NULL-terminated
- * *tags (*ntags of them; realloc'd): 1; 0: f may read any segment's (or
- * what holds segments), the tree must be whole; -1: out of memory. */
+ * *tags (*ntags of them; realloc'd): 1, and *omit cleared unless the
+ * other segments may be left out; 0: f may read any segment's (or what
+ * holds segments), the tree must be whole; -1: out of memory. */
 int	dialect_fast_tags(const struct dialect_fast *, char ***tags,
-	    size_t *ntags);
+	    size_t *ntags, bool *omit);
 /* f's string value on doc, ctx the context node, into out (scratch for
  * comparisons): 1; 0: this document is libxml2's to read (nothing in
  * out); -1: out of memory. */

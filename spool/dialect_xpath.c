@@ -83,18 +83,20 @@ edi_tags(struct dialect *d)
 	if (d->syntax == DIALECT_XML ||
 	    (d->edi_tags = calloc(1, sizeof(char *))) == NULL)
 		return;
+	d->edi_omit = true;
 	for (i = 0; i < d->nkeys && r == 1; i++)
 		for (k = 0; k < DK_NKEYS && r == 1; k++)
 			for (a = 0; a < d->keys[i].nalt[k] && r == 1; a++)
 				r = d->keys[i].alt[k][a].fast == NULL ? 0 :
 				    dialect_fast_tags(d->keys[i].alt[k][a].fast,
-				    &d->edi_tags, &d->nedi_tags);
+				    &d->edi_tags, &d->nedi_tags, &d->edi_omit);
 	if (r != 1) {
 		for (j = 0; j < d->nedi_tags; j++)
 			free(d->edi_tags[j]);
 		free(d->edi_tags);
 		d->edi_tags = NULL;
 		d->nedi_tags = 0;
+		d->edi_omit = false;
 	}
 }
 

@@ -212,16 +212,24 @@ edi_lex_next(struct edi_lex *lx, struct edi_seg *s, struct spool_error *err)
 	special(sp, '\r');
 	special(sp, '\n');
 	for (;;) {
-		/* A run of other bytes, copied as the loop copies each
-		 * (the loop itself says why a limit stops one). */
-		while (lx->pos < lx->len) {
-			c = (unsigned char)lx->buf[lx->pos];
-			if ((sp[c >> 3] & (1 << (c & 7))) != 0 ||
-			    t - vstart >= lim->max_value ||
-			    t + 2 >= s->textcap)
-				break;
-			s->text[t++] = (char)c;
-			lx->pos++;
+		/* A run of other bytes, copied as the loop copies each, up
+		 * to where a limit stops the loop (which says why). */
+		if (lx->pos < lx->len && t - vstart < lim->max_value &&
+		    t + 2 < s->textcap) {
+			const unsigned char *b = (const unsigned char *)
+			    lx->buf + lx->pos;
+			size_t n = lx->len - lx->pos, i;
+
+			if (n > lim->max_value - (t - vstart))
+				n = lim->max_value - (t - vstart);
+			if (n > s->textcap - 2 - t)
+				n = s->textcap - 2 - t;
+			for (i = 0; i < n && (sp[b[i] >> 3] &
+			    (1 << (b[i] & 7))) == 0; i++)
+				;
+			memcpy(s->text + t, b, i);
+			t += i;
+			lx->pos += i;
 		}
 		if (lx->pos >= lx->len) {
 			if (lx->seg != '\n' && lx->seg != '\r') {

@@ -34,7 +34,8 @@
  * libxml2 unlinked and freed would be freed into a block.
  * edi_entry_tree_tags() is the pooled tree of an entry with the segments
  * whose tags its dialect's keys do not read left bare (the segment and
- * its attributes, no element: a fifth of the nodes), for those keys
+ * its attributes, no element: a fifth of the nodes) or left out (when
+ * the keys find segments only by their tag), for those keys
  * only (dialect_edi_tags() says when they read the same; test_dialect.c
  * and the dialect fuzz target compare); the values of a bare segment are
  * converted all the same, so that it fails where the whole tree would.
@@ -74,6 +75,8 @@ struct tree {
 	const xmlChar			*n_segment, *n_element, *n_component,
 					*n_tag, *n_pos, *n_rep;
 	char *const			*tags;	/* NULL: every segment whole */
+	int				 omit;	/* the others left out, not
+						   bare */
 	int				 conv_needed;	/* not UTF-8 */
 	iconv_t				 cd;	/* (iconv_t)-1: not open yet */
 	char				*conv;
@@ -321,13 +324,15 @@ segment(xmlNodePtr parent, const struct edi_seg *s, unsigned long pos,
 	const char *val;
 	size_t i, len;
 
-	if ((sn = child(parent, t->n_segment, t)) == NULL ||
-	    prop_len(sn, t->n_tag, s->tag, strlen(s->tag), t) == -1 ||
-	    (pos > 0 && propnum(sn, t->n_pos, pos, t) == -1))
-		return -1;
 	if (t->tags != NULL && !tag_in(t->tags, s->tag)) {
-		/* Bare; its values converted all the same, so that a value
-		 * the whole tree would refuse is refused here too. */
+		/* Bare, or left out; its values converted all the same, so
+		 * that a value the whole tree would refuse is refused here
+		 * too. */
+		if (!t->omit && ((sn = child(parent, t->n_segment, t)) ==
+		    NULL || prop_len(sn, t->n_tag, s->tag, strlen(s->tag),
+		    t) == -1 || (pos > 0 && propnum(sn, t->n_pos, pos,
+		    t) == -1)))
+			return -1;
 		for (i = 0; i < s->nvals; i++) {
 			v = &s->vals[i];
 			len = v->len;
@@ -337,6 +342,10 @@ segment(xmlNodePtr parent, const struct edi_seg *s, unsigned long pos,
 		}
 		return 0;
 	}
+	if ((sn = child(parent, t->n_segment, t)) == NULL ||
+	    prop_len(sn, t->n_tag, s->tag, strlen(s->tag), t) == -1 ||
+	    (pos > 0 && propnum(sn, t->n_pos, pos, t) == -1))
+		return -1;
 	for (i = 0; i < s->nvals; i++) {
 		v = &s->vals[i];
 		if (v->elem == 0)
@@ -427,7 +436,7 @@ pool_free(struct pool *b)
 /* The tree, its nodes malloc'd (pooled 0) or in t's pool (1). */
 static xmlDocPtr
 tree(const struct edi_interchange *ic, size_t i, size_t pos, const char *buf,
-    size_t len, xmlDictPtr dict, int pooled, char *const *tags,
+    size_t len, xmlDictPtr dict, int pooled, char *const *tags, int omit,
     struct spool_error *err)
 {
 	const struct edi_message *m;
@@ -452,6 +461,7 @@ tree(const struct edi_interchange *ic, size_t i, size_t pos, const char *buf,
 	    strcmp(ic->charset, "ASCII") != 0;
 	t.pooled = pooled;
 	t.tags = tags;
+	t.omit = omit;
 	/* Names (segment, element, pos, ...) interned in a dictionary,
 	 * the caller's or the document's: a third fewer allocations. */
 	if ((doc = xmlNewDoc((const xmlChar *)"1.0")) == NULL ||
@@ -523,29 +533,29 @@ xmlDocPtr
 edi_message_tree(const struct edi_interchange *ic, size_t i, const char *buf,
     size_t len, struct spool_error *err)
 {
-	return tree(ic, i, i + 1, buf, len, NULL, 0, NULL, err);
+	return tree(ic, i, i + 1, buf, len, NULL, 0, NULL, 0, err);
 }
 
 xmlDocPtr
 edi_message_tree_pooled(const struct edi_interchange *ic, size_t i,
     const char *buf, size_t len, xmlDictPtr dict, struct spool_error *err)
 {
-	return tree(ic, i, i + 1, buf, len, dict, 1, NULL, err);
+	return tree(ic, i, i + 1, buf, len, dict, 1, NULL, 0, err);
 }
 
 xmlDocPtr
 edi_entry_tree_pooled(const struct edi_interchange *ic, size_t i,
     const char *buf, size_t len, xmlDictPtr dict, struct spool_error *err)
 {
-	return tree(ic, i, 1, buf, len, dict, 1, NULL, err);
+	return tree(ic, i, 1, buf, len, dict, 1, NULL, 0, err);
 }
 
 xmlDocPtr
 edi_entry_tree_tags(const struct edi_interchange *ic, size_t i,
     const char *buf, size_t len, xmlDictPtr dict, char *const *tags,
-    struct spool_error *err)
+    int omit, struct spool_error *err)
 {
-	return tree(ic, i, 1, buf, len, dict, 1, tags, err);
+	return tree(ic, i, 1, buf, len, dict, 1, tags, omit, err);
 }
 
 void

@@ -12,7 +12,8 @@
  * control character. Every expression of the dialect that dialect_fast.c
  * evaluates by a walk gives libxml2's value on the document
  * (dialect_fast_selfcheck()), and an EDI entry's keys from the tree with
- * bare segments (edi_entry_tree_tags()) are those from the whole tree.
+ * bare or left out segments (edi_entry_tree_tags()) are those from the
+ * whole tree.
  *
  * Built two ways, like the others: with -fsanitize=fuzzer, and with
  * replay.c as a test program that runs corpus/dialect/ under make check.
@@ -120,26 +121,27 @@ same(const char *a, const char *b)
 	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
 }
 
-/* The keys of entry be from its tree with bare segments are those from
- * its whole tree (doc). */
+/* The keys of entry be from its tree with bare (omit 0) or left out
+ * segments are those from its whole tree (doc). */
 static void
 same_bare(const struct bundle_entry *be, const struct edi_interchange *ic,
-    enum dialect_syntax syn, xmlDocPtr doc)
+    enum dialect_syntax syn, xmlDocPtr doc, int omit)
 {
 	struct spool_error e1, e2;
 	struct msg_header h1, h2;
 	const struct dialect *d;
 	char tried[256], *b1 = NULL, *b2 = NULL;
 	xmlDocPtr bare;
+	bool may;
 	int r1, r2;
 
 	d = dialect_recognise(&set, NULL, syn, doc, tried, sizeof(tried));
-	if (d == NULL || dialect_edi_tags(d) == NULL)
+	if (d == NULL || dialect_edi_tags(d, &may) == NULL || (omit && !may))
 		return;
 	spool_clearerr(&e1);
 	spool_clearerr(&e2);
 	if ((bare = edi_entry_tree_tags(ic, 0, be->data, be->len, be->dict,
-	    dialect_edi_tags(d), &e2)) == NULL)
+	    dialect_edi_tags(d, NULL), omit, &e2)) == NULL)
 		abort();
 	r1 = dialect_extract(d, doc, &h1, &b1, &e1);
 	r2 = dialect_extract(d, bare, &h2, &b2, &e2);
@@ -185,7 +187,9 @@ entry(void *arg, const struct bundle_entry *be, struct spool_error *err)
 		if (m.doc == NULL)
 			abort();
 		same_bare(be, ic, syn == EDI_EDIFACT ? DIALECT_EDIFACT :
-		    DIALECT_X12, m.doc);
+		    DIALECT_X12, m.doc, 0);
+		same_bare(be, ic, syn == EDI_EDIFACT ? DIALECT_EDIFACT :
+		    DIALECT_X12, m.doc, 1);
 		read_doc(syn == EDI_EDIFACT ? DIALECT_EDIFACT : DIALECT_X12,
 		    &m);
 	}

@@ -588,16 +588,19 @@ test_fast_walk_reads_as_libxml2(void **state)
 	rm_dialect(dir, "t");
 }
 
-/* The tags of dname's segments its keys read are want (in any order). */
+/* The tags of dname's segments its keys read are want (in any order);
+ * whether the others may be left out, omit. */
 static void
-tags_are(const struct dialect_set *s, const char *dname, const char *want)
+tags_are(const struct dialect_set *s, const char *dname, const char *want,
+    bool omit)
 {
 	const struct dialect *d;
 	char *const *t;
 	size_t i, o = 0;
+	bool may;
 
 	assert_non_null(d = dialect_find(s, dname));
-	if ((t = dialect_edi_tags(d)) == NULL) {
+	if ((t = dialect_edi_tags(d, &may)) == NULL) {
 		if (want != NULL)
 			fail_msg("%s: no tags, want \"%s\"", dname, want);
 		return;
@@ -609,13 +612,15 @@ tags_are(const struct dialect_set *s, const char *dname, const char *want)
 		o += strlen(t[i]) + 1;
 	}
 	assert_int_equal(o, want[0] != '\0' ? strlen(want) + 1 : 0);
+	if (may != omit)
+		fail_msg("%s: may omit %d, want %d", dname, may, omit);
 }
 
 /* The keys of the interchange s's message i through the built-in dname
- * from a tree with bare segments are those from the whole tree; the
- * bare segments have no element, the others theirs. */
+ * from a tree with bare (omit 0) or left out segments are those from
+ * the whole tree; the bare segments have no element, the others theirs. */
 static void
-bare_same(const char *dname, const char *s, size_t i)
+bare_same(const char *dname, const char *s, size_t i, int omit)
 {
 	struct edi_interchange *ic = NULL;
 	struct edi_limits lim;
@@ -629,10 +634,10 @@ bare_same(const char *dname, const char *s, size_t i)
 	if (edi_read(s, strlen(s), &lim, &ic, &err) == -1)
 		fail_msg("%s", err.msg);
 	assert_non_null(d = dialect_find(&builtin, dname));
-	assert_non_null(dialect_edi_tags(d));
+	assert_non_null(dialect_edi_tags(d, NULL));
 	whole = edi_entry_tree_pooled(ic, i, s, strlen(s), NULL, &err);
 	bare = edi_entry_tree_tags(ic, i, s, strlen(s), NULL,
-	    dialect_edi_tags(d), &err);
+	    dialect_edi_tags(d, NULL), omit, &err);
 	assert_non_null(whole);
 	assert_non_null(bare);
 	if (dialect_extract(d, whole, &a, &ta, &err) == -1)
@@ -647,11 +652,16 @@ bare_same(const char *dname, const char *s, size_t i)
 	same_str(ta, tb);
 	assert_int_equal(a.has_control, b.has_control);
 	assert_true(a.control == b.control);
-	/* Whole: every segment has its elements; bare: only the tags'. */
+	/* Whole: every segment has its elements; bare: only the tags';
+	 * left out: only the tags' segments, with their positions. */
 	n = eval_str(whole, "count(//segment[not(element)])");
 	assert_string_equal(n, "0");
 	free(n);
-	n = eval_str(bare, "count(//segment[not(element)]) > 0 and "
+	n = eval_str(bare, omit ? "count(//segment[not(element)]) = 0 and "
+	    "count(//segment[@tag = 'UNH' or @tag = 'ST' or @tag = 'UNB' or "
+	    "@tag = 'ISA']) = 0 and count(//segment[@tag = 'BGM' or "
+	    "@tag = 'BEG' or @tag = 'BAK'][@pos = '2']) = 1" :
+	    "count(//segment[not(element)]) > 0 and "
 	    "count(//segment[@tag = 'UNH' or @tag = 'ST' or @tag = 'UNB' or "
 	    "@tag = 'ISA'][element]) = 0 and count(//segment[@tag = 'BGM' or "
 	    "@tag = 'BEG' or @tag = 'BAK' or @tag = 'BIG'][not(element)]) = 0");
@@ -695,29 +705,35 @@ test_keys_from_bare_segments_are_the_same(void **state)
 	static const struct {
 		const char	*keys;
 		const char	*tags;	/* NULL: a whole tree */
+		bool		 omit;	/* the others may be left out */
 	} c[] = {
-		{ "", "" },
+		{ "", "", true },
 		{ "transaction = /edifact/interchange/message/segment[@tag = "
-		    "'BGM']/element[@pos = '2']\n", "BGM" },
+		    "'BGM']/element[@pos = '2']\n", "BGM", true },
 		{ "transaction = (/edifact/interchange/message/segment[2]"
 		    "[@tag = 'BGM'] | /edifact/interchange/message/segment"
-		    "[@tag = 'RFF'][1])/element\n", "BGM RFF" },
+		    "[@tag = 'RFF'][1])/element\n", "BGM RFF", false },
 		{ "transaction = /edifact/interchange/message/segment[2]/@tag"
-		    "\ncreated = local-name(/edifact/interchange/message/"
-		    "segment/element)\n", NULL },
+		    "\n", "", false },
+		{ "transaction = local-name(/edifact/interchange/message/"
+		    "segment/element)\n", NULL, false },
 		{ "transaction = /edifact/interchange/message/segment[2]/"
-		    "element\n", NULL },
+		    "element\n", NULL, false },
 		{ "transaction = /edifact/interchange/message/segment[element"
-		    " = 'X']/@tag\n", NULL },
+		    " = 'X']/@tag\n", NULL, false },
 		{ "transaction = string(/edifact/interchange/message)\n",
-		    NULL },
+		    NULL, false },
 		{ "transaction = /edifact/interchange/message/*[@tag = 'BGM']"
-		    "/element\n", "BGM" },
+		    "/element\n", "BGM", true },
+		{ "transaction = /edifact/interchange/*[1]/@tag\n", "",
+		    false },
 		{ "transaction = /edifact/interchange/message/segment[@tag = "
-		    "'BGM']\n", "BGM" },
+		    "'BGM']\n", "BGM", true },
 		{ "transaction = /edifact/interchange/message/segment[@tag = "
-		    "'BGM'][element/component = 'x']/@tag\n", "BGM" },
-		{ "transaction = (//segment[@tag = 'BGM'])[1]\n", NULL },
+		    "'BGM'][element/component = 'x']/@tag\n", "BGM", true },
+		{ "transaction = /edifact/interchange/message[segment/@tag = "
+		    "'BGM']/@ref\n", "", false },
+		{ "transaction = (//segment[@tag = 'BGM'])[1]\n", NULL, false },
 	};
 	struct dialect_set s;
 	struct spool_error err;
@@ -726,13 +742,15 @@ test_keys_from_bare_segments_are_the_same(void **state)
 	size_t i;
 
 	(void)state;
-	tags_are(&builtin, "edifact", "RFF BGM DTM");
-	tags_are(&builtin, "x12", "BEG BAK BIG PRF BSN GS");
-	tags_are(&builtin, "ubl", NULL);
-	bare_same("edifact", edifact, 0);
-	bare_same("edifact", edifact, 1);
-	bare_same("x12", x12, 0);
-	bare_same("x12", x12, 1);
+	tags_are(&builtin, "edifact", "RFF BGM DTM", true);
+	tags_are(&builtin, "x12", "BEG BAK BIG PRF BSN GS", true);
+	tags_are(&builtin, "ubl", NULL, false);
+	for (i = 0; i < 2; i++) {
+		bare_same("edifact", edifact, i, 0);
+		bare_same("edifact", edifact, i, 1);
+		bare_same("x12", x12, i, 0);
+		bare_same("x12", x12, i, 1);
+	}
 	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		snprintf(text, sizeof(text), "%s%s", EDI_HEAD, c[i].keys);
 		dir = one_dialect("e", text);
@@ -741,7 +759,7 @@ test_keys_from_bare_segments_are_the_same(void **state)
 		if (dialect_set_load(&s, dirs, NULL, &err) == -1)
 			fail_msg("%s", err.msg);
 		print_message("case %zu\n", i);
-		tags_are(&s, "e", c[i].tags);
+		tags_are(&s, "e", c[i].tags, c[i].omit);
 		dialect_set_free(&s);
 		rm_dialect(dir, "e");
 	}
