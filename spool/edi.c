@@ -155,6 +155,61 @@ printable(char *out, size_t outlen, const char *s, size_t n)
 	out[o] = '\0';
 }
 
+int
+edi_lex_plain(struct edi_lex *lx, char tag[4], size_t *end)
+{
+	const struct edi_limits *lim = lx->lim;
+	const unsigned char *b = (const unsigned char *)lx->buf;
+	size_t i, p;
+	int c;
+
+	edi_lex_skipws(lx);
+	if (lx->pos >= lx->len)
+		return 0;
+	if (lim->max_segments != SIZE_MAX || lim->max_elements != SIZE_MAX ||
+	    lim->max_components != SIZE_MAX ||
+	    lim->max_repetitions != SIZE_MAX || lim->max_value != SIZE_MAX)
+		return 2;
+	p = lx->pos;
+	/* The tag: up to the first separator (no repetition in it). */
+	for (i = p; i < lx->len; i++) {
+		c = b[i];
+		if (c == lx->release || c == '\r' || c == '\n' || c >= 0x80)
+			break;
+		if (c == lx->seg || c == lx->elem || c == lx->comp)
+			break;
+	}
+	if (i == lx->len || (b[i] != lx->seg && b[i] != lx->elem &&
+	    b[i] != lx->comp) || !tag_ok((const char *)b + p, i - p))
+		return 2;
+	memcpy(tag, b + p, i - p);
+	tag[i - p] = '\0';
+	/* The rest: to the terminator. */
+	for (; i < lx->len; i++) {
+		c = b[i];
+		if (c == lx->release || c >= 0x80)
+			return 2;
+		if (c == lx->seg)
+			break;
+		if (c == '\r' || c == '\n')
+			return 2;
+	}
+	if (i == lx->len)
+		return 2;
+	*end = i + 1;
+	return 1;
+}
+
+void
+edi_lex_skip(struct edi_lex *lx, size_t end)
+{
+	lx->nsegs++;
+	lx->unterminated = 0;
+	if (lx->seg == '\n')
+		lx->line++;
+	lx->pos = end;
+}
+
 /* c (a separator, -1 none) into the set sp of 256 bits. */
 static void
 special(unsigned char sp[32], int c)

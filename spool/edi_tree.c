@@ -314,6 +314,19 @@ tag_in(char *const *tags, const char *tag)
 	return 0;
 }
 
+/* A bare segment: the element and its attributes. */
+static int
+bare(xmlNodePtr parent, const char *tag, unsigned long pos, struct tree *t)
+{
+	xmlNodePtr sn;
+
+	if ((sn = child(parent, t->n_segment, t)) == NULL ||
+	    prop_len(sn, t->n_tag, tag, strlen(tag), t) == -1 ||
+	    (pos > 0 && propnum(sn, t->n_pos, pos, t) == -1))
+		return -1;
+	return 0;
+}
+
 static int
 segment(xmlNodePtr parent, const struct edi_seg *s, unsigned long pos,
     struct tree *t)
@@ -328,10 +341,7 @@ segment(xmlNodePtr parent, const struct edi_seg *s, unsigned long pos,
 		/* Bare, or left out; its values converted all the same, so
 		 * that a value the whole tree would refuse is refused here
 		 * too. */
-		if (!t->omit && ((sn = child(parent, t->n_segment, t)) ==
-		    NULL || prop_len(sn, t->n_tag, s->tag, strlen(s->tag),
-		    t) == -1 || (pos > 0 && propnum(sn, t->n_pos, pos,
-		    t) == -1)))
+		if (!t->omit && bare(parent, s->tag, pos, t) == -1)
 			return -1;
 		for (i = 0; i < s->nvals; i++) {
 			v = &s->vals[i];
@@ -381,6 +391,8 @@ segments(xmlNodePtr parent, const char *buf, size_t start, size_t end,
 	struct edi_lex lx;
 	struct edi_seg s;
 	unsigned long pos = 0;
+	size_t skip;
+	char tag[4];
 	int r, rc = -1;
 
 	memset(&lim, 0xff, sizeof(lim));	/* edi_read() bounded it */
@@ -397,9 +409,28 @@ segments(xmlNodePtr parent, const char *buf, size_t start, size_t end,
 	/* ISA11 and ISA16 are data in ISA; UNB has no repetitions. */
 	lx.comp = header && ic->syntax == EDI_X12 ? -1 : ic->comp;
 	lx.rep = header ? -1 : ic->rep;
-	while ((r = edi_lex_next(&lx, &s, t->err)) == 1)
+	for (;;) {
+		/* A plain segment the keys do not read: its tag is enough
+		 * (its values need no conversion to be checked). */
+		if (t->tags != NULL && (r = edi_lex_plain(&lx, tag,
+		    &skip)) != 2) {
+			if (r == 0)
+				break;
+			if (!tag_in(t->tags, tag)) {
+				edi_lex_skip(&lx, skip);
+				if (number)
+					pos++;
+				if (!t->omit && bare(parent, tag, number ? pos :
+				    0, t) == -1)
+					goto out;
+				continue;
+			}
+		}
+		if ((r = edi_lex_next(&lx, &s, t->err)) != 1)
+			break;
 		if (segment(parent, &s, number ? ++pos : 0, t) == -1)
 			goto out;
+	}
 	if (r == 0)
 		rc = 0;
 out:

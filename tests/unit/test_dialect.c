@@ -693,7 +693,8 @@ test_keys_from_bare_segments_are_the_same(void **state)
 	static const char *edifact =
 	    "UNA:+.? 'UNB+UNOC:3+SENDER:ZZ+RECEIVER:ZZ+260101:1200+R1'"
 	    "UNH+1+ORDERS:D:96A:UN'BGM+220+PO1+9'NAD+BY+1::9'"
-	    "DTM+137:20260101:102'RFF+ON:X1'UNT+6+1'"
+	    "FTX+AAI+++A?'B'FTX+AAI+++A\rB'\r\nNAD+SU+\xe9T'"
+	    "DTM+137:20260101:102'RFF+ON:X1'UNT+9+1'"
 	    "UNH+2+ORDERS:D:96A:UN'BGM+220+PO2+9'DTM+2:1'UNT+4+2'UNZ+2+R1'";
 	static const char *x12 =
 	    "ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER"
