@@ -38,7 +38,9 @@
  * the keys find segments only by their tag), for those keys
  * only (dialect_edi_tags() says when they read the same; test_dialect.c
  * and the dialect fuzz target compare); the values of a bare segment are
- * converted all the same, so that it fails where the whole tree would.
+ * converted all the same, so that it fails where the whole tree would,
+ * unless the segment is plain (edi_lex_plain(): nothing in it to convert
+ * or to release), which is then skipped after its tag, not tokenized.
  *
  * Crash safety: nothing to say; pure computation over the caller's
  * bytes.
