@@ -92,6 +92,9 @@ struct accept_readinfo {
 	int64_t			 first_control;	/* [partner] first_control */
 	char			 warning[256];	/* the tokenizer's, e.g. lower
 						   case in UNOA; "" none */
+	bool			 bare;		/* msg.doc has bare segments
+						   (a bundle entry's tree for
+						   its keys only) */
 };
 
 /* The checks of one message that need no store (accept_prep.c). */
@@ -221,6 +224,11 @@ int	accept_batch(struct accept_ctx *, const struct accept_apply *,
  */
 int	accept_read(struct accept_ctx *, const char *partner, const char *buf,
 	    size_t len, const struct accept_src *, struct msg *msg,
+	    struct accept_readinfo *ri, char *why, size_t whylen);
+/* A bundle entry's whole tree in place of the one with bare segments
+ * accept_read() made for its keys (ri->bare), for a schema: 0, or -1
+ * and why. */
+int	accept_read_whole(const struct accept_src *, struct msg *msg,
 	    struct accept_readinfo *ri, char *why, size_t whylen);
 
 /* Record a rejection with o->reason (o->id preset). */

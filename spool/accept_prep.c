@@ -189,6 +189,8 @@ accept_check(struct accept_ctx *c, const struct accept_src *src,
 	/* A dialect's own XSD for the type ([schemas], DESIGN 15). */
 	if (!ri->native && ri->dialect != NULL && schema_set_has(
 	    dialect_schemas(ri->dialect), msg->hdr.type)) {
+		if (accept_read_whole(src, msg, ri, why, sizeof(why)) == -1)
+			return refuse(k, src, why, true);
 		if (schema_validate(dialect_schemas(ri->dialect),
 		    msg->hdr.type, msg->doc, &perr) == -1) {
 			snprintf(why, sizeof(why), "%.100s does not match its "
@@ -198,6 +200,8 @@ accept_check(struct accept_ctx *c, const struct accept_src *src,
 		}
 	} else if (c->schemas != NULL &&
 	    schema_set_has(c->schemas, msg->hdr.type)) {
+		if (accept_read_whole(src, msg, ri, why, sizeof(why)) == -1)
+			return refuse(k, src, why, true);
 		if (schema_validate(c->schemas, msg->hdr.type, msg->doc,
 		    &perr) == -1) {
 			snprintf(why, sizeof(why), "%.100s does not match its "

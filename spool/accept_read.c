@@ -74,6 +74,8 @@ accept_read(struct accept_ctx *c, const char *partner, const char *buf,
 	struct _xmlDict *dict = src != NULL ? src->dict : NULL;
 	struct dialect_xctx *xctx = src != NULL ? src->xctx : NULL;
 	const struct edi_interchange *ric;
+	char *const *tags;
+	bool omit;
 	const struct conf_partner *pc = conf_partner(c->conf, partner);
 	char *const *allowed = pc != NULL ? pc->dialects : NULL;
 	const struct dialect *d;
@@ -113,10 +115,15 @@ accept_read(struct accept_ctx *c, const char *partner, const char *buf,
 		    be->ic->msgs[be->msg].reason == NULL) {
 			/* An entry of an interchange read whole, sound: its
 			 * own bytes would read the same (entry_bytes() in
-			 * bundle_edi.c), so they are not read again. */
+			 * bundle_edi.c), so they are not read again. Its
+			 * tree serves its keys (and a schema, which
+			 * accept_read_whole() gives a whole tree): the
+			 * segments the keys do not read are left bare. */
 			ric = be->ic;
-			msg->doc = edi_entry_tree_pooled(ric, be->msg,
-			    be->file, be->filelen, dict, &perr);
+			tags = dialect_edi_tags(d, &omit);
+			ri->bare = tags != NULL;
+			msg->doc = edi_entry_tree_tags(ric, be->msg,
+			    be->file, be->filelen, dict, tags, omit, &perr);
 		} else {
 			edi_limits_default(&lim);
 			if (edi_read(buf, len, &lim, &ic, &perr) == -1) {
@@ -226,4 +233,26 @@ out:
 		/* The keys read so far stay, for the rejected row. */
 	}
 	return ret;
+}
+
+int
+accept_read_whole(const struct accept_src *src, struct msg *msg,
+    struct accept_readinfo *ri, char *why, size_t whylen)
+{
+	const struct bundle_entry *be = src->entry;
+	struct spool_error perr;
+	xmlDocPtr doc;
+
+	if (!ri->bare)
+		return 0;
+	spool_clearerr(&perr);
+	if ((doc = edi_entry_tree_pooled(be->ic, be->msg, be->file,
+	    be->filelen, src->dict, &perr)) == NULL) {
+		snprintf(why, whylen, "%s", perr.msg);
+		return -1;
+	}
+	edi_tree_free(msg->doc);
+	msg->doc = doc;
+	ri->bare = false;
+	return 0;
 }

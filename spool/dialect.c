@@ -92,6 +92,14 @@ dialect_after(const struct dialect *d, const char *qtype)
 	return NULL;
 }
 
+char *const *
+dialect_edi_tags(const struct dialect *d, bool *omit)
+{
+	if (omit != NULL)
+		*omit = d->edi_omit;
+	return d->edi_tags;
+}
+
 bool
 dialect_orders(const struct dialect *d)
 {
@@ -173,53 +181,95 @@ dialect_recognise(const struct dialect_set *s, char *const *allowed,
 	return native;
 }
 
+/* One document's evaluation: the XPath context made only when an
+ * expression is libxml2's (dialect_fast.c evaluates the others). */
+struct keyev {
+	const struct dialect	*d;
+	xmlDocPtr		 doc;
+	xmlNodePtr		 root;
+	struct dialect_xctx	*xc;
+	xmlXPathContextPtr	 ctx;
+	struct xmlquiet		 qt;
+	struct dialect_fbuf	*out, *scr;
+};
+
+static xmlXPathContextPtr	xctx_get(const struct dialect *, xmlDocPtr,
+				    struct dialect_xctx *);
+
+/* e's string value on the document, xmlFree()d by *fr when not NULL;
+ * NULL: the expression failed, err set (or out of memory). */
+static const char *
+eval_expr(struct keyev *ev, const struct dexpr *e, enum dialect_key k,
+    xmlChar **fr, struct spool_error *err)
+{
+	xmlXPathObjectPtr obj;
+	int r;
+
+	*fr = NULL;
+	if (e->fast != NULL && (r = dialect_fast_eval(e->fast, ev->doc,
+	    ev->root, ev->out, ev->scr)) != 0) {
+		if (r == 1)
+			return ev->out->p;
+		spool_seterr(err, "out of memory reading %s",
+		    dialect_key_names[k]);
+		return NULL;
+	}
+	if (ev->ctx == NULL) {
+		if ((ev->ctx = xctx_get(ev->d, ev->doc, ev->xc)) == NULL) {
+			spool_seterr(err, "out of memory making an XPath "
+			    "context");
+			return NULL;
+		}
+		xmlquiet_begin(&ev->qt, NULL, NULL);
+	}
+	ev->ctx->node = ev->root;
+	obj = xmlXPathCompiledEval(e->comp, ev->ctx);
+	if (obj == NULL) {
+		spool_seterr(err, "dialect %s: the expression for %s "
+		    "(%s:%d) failed on this document", ev->d->name,
+		    dialect_key_names[k], ev->d->path, e->line);
+		return NULL;
+	}
+	*fr = xmlXPathCastToString(obj);
+	xmlXPathFreeObject(obj);
+	if (*fr == NULL)
+		spool_seterr(err, "out of memory reading %s",
+		    dialect_key_names[k]);
+	return (const char *)*fr;
+}
+
 /* Evaluate the first alternative of key k that yields a non-empty value;
  * *out NULL when none does. */
 static int
-eval_key(const struct dialect *d, const struct dkeys *ks,
-    const struct dkeys *base, enum dialect_key k, xmlXPathContextPtr ctx,
-    xmlNodePtr root, char **out, struct spool_error *err)
+eval_key(struct keyev *ev, const struct dkeys *ks, const struct dkeys *base,
+    enum dialect_key k, char **out, struct spool_error *err)
 {
 	const struct dkeys *use = ks != NULL && ks->nalt[k] > 0 ? ks : base;
-	xmlXPathObjectPtr obj;
-	xmlChar *v;
-	char *s, *e, *b;
+	const char *v, *b, *e;
+	xmlChar *fr;
+	char *s;
 	size_t a;
 
 	*out = NULL;
 	for (a = 0; use != NULL && a < use->nalt[k]; a++) {
-		ctx->node = root;
-		obj = xmlXPathCompiledEval(use->alt[k][a].comp, ctx);
-		if (obj == NULL) {
-			spool_seterr(err, "dialect %s: the expression for %s "
-			    "(%s:%d) failed on this document", d->name,
-			    dialect_key_names[k], d->path, use->alt[k][a].line);
+		if ((v = eval_expr(ev, &use->alt[k][a], k, &fr, err)) == NULL)
 			return -1;
-		}
-		v = xmlXPathCastToString(obj);
-		xmlXPathFreeObject(obj);
-		if (v == NULL) {
-			spool_seterr(err, "out of memory reading %s",
-			    dialect_key_names[k]);
-			return -1;
-		}
 		/* Trim XML white space; a leading ':' (no qualifier) goes;
 		 * a trailing ':' (a qualifier and no value) is empty. */
-		for (b = (char *)v; msg_is_space(*b); b++)
+		for (b = v; msg_is_space(*b); b++)
 			;
 		for (e = b + strlen(b); e > b && msg_is_space(e[-1]); e--)
 			;
-		*e = '\0';
-		if (*b == ':') {
-			for (b++; msg_is_space(*b); b++)
+		if (*b == ':' && b < e) {
+			for (b++; b < e && msg_is_space(*b); b++)
 				;
 		}
-		if (*b == '\0' || e[-1] == ':') {
-			xmlFree(v);
+		if (b == e || e[-1] == ':') {
+			xmlFree(fr);
 			continue;
 		}
-		s = strdup(b);
-		xmlFree(v);
+		s = strndup(b, (size_t)(e - b));
+		xmlFree(fr);
 		if (s == NULL) {
 			spool_seterr(err, "out of memory reading %s",
 			    dialect_key_names[k]);
@@ -305,6 +355,7 @@ dialect_extract(const struct dialect *d, xmlDocPtr doc, struct msg_header *h,
 struct dialect_xctx {
 	const struct dialect	*d;	/* whose namespaces ctx knows */
 	xmlXPathContextPtr	 ctx;
+	struct dialect_fbuf	 out, scr;	/* dialect_fast.c's */
 };
 
 struct dialect_xctx *
@@ -319,6 +370,8 @@ dialect_xctx_free(struct dialect_xctx *xc)
 	if (xc == NULL)
 		return;
 	xmlXPathFreeContext(xc->ctx);
+	dialect_fbuf_free(&xc->out);
+	dialect_fbuf_free(&xc->scr);
 	free(xc);
 }
 
@@ -357,9 +410,9 @@ dialect_extract_xctx(const struct dialect *d, enum conf_order order,
     struct dialect_xctx *xc, struct spool_error *err)
 {
 	struct spool_error cerr;
-	xmlXPathContextPtr ctx = NULL;
+	struct dialect_fbuf out = { NULL, 0, 0 }, scr = { NULL, 0, 0 };
 	const struct dkeys *ks = NULL;
-	struct xmlquiet qt;
+	struct keyev ev;
 	xmlNodePtr root;
 	char *v[DK_NKEYS], q[MSG_QBUF], *t;
 	size_t i, tl;
@@ -373,13 +426,14 @@ dialect_extract_xctx(const struct dialect *d, enum conf_order order,
 		spool_seterr(err, "the document has no root element");
 		return -1;
 	}
-	if ((ctx = xctx_get(d, doc, xc)) == NULL) {
-		spool_seterr(err, "out of memory making an XPath context");
-		return -1;
-	}
-	xmlquiet_begin(&qt, NULL, NULL);
-	if (eval_key(d, NULL, &d->keys[0], DK_TYPE, ctx, root, &v[DK_TYPE],
-	    err) == -1)
+	memset(&ev, 0, sizeof(ev));
+	ev.d = d;
+	ev.doc = doc;
+	ev.root = root;
+	ev.xc = xc;
+	ev.out = xc != NULL ? &xc->out : &out;
+	ev.scr = xc != NULL ? &xc->scr : &scr;
+	if (eval_key(&ev, NULL, &d->keys[0], DK_TYPE, &v[DK_TYPE], err) == -1)
 		goto out;
 	if (v[DK_TYPE] == NULL) {
 		spool_seterr(err, "dialect %s finds no message type in this "
@@ -396,8 +450,8 @@ dialect_extract_xctx(const struct dialect *d, enum conf_order order,
 		if (strcmp(d->keys[i].type, v[DK_TYPE]) == 0)
 			ks = &d->keys[i];
 	for (k = DK_SENDER; k < DK_NKEYS; k++) {
-		if (eval_key(d, ks, &d->keys[0], (enum dialect_key)k, ctx,
-		    root, &v[k], err) == -1)
+		if (eval_key(&ev, ks, &d->keys[0], (enum dialect_key)k, &v[k],
+		    err) == -1)
 			goto out;
 		if (v[k] != NULL && check_value(d, (enum dialect_key)k, v[k],
 		    k == DK_CREATED ? MSG_CREATED_MAX : MSG_ID_MAX, err) == -1)
@@ -461,12 +515,16 @@ out:
 		free(h->transaction_id);
 		memset(h, 0, sizeof(*h));
 	}
-	xmlquiet_end(&qt);
-	if (xc == NULL)
-		xmlXPathFreeContext(ctx);
-	else {
-		ctx->doc = NULL;	/* the caller frees it */
-		ctx->node = NULL;
+	if (ev.ctx != NULL) {
+		xmlquiet_end(&ev.qt);
+		if (xc == NULL)
+			xmlXPathFreeContext(ev.ctx);
+		else {
+			ev.ctx->doc = NULL;	/* the caller frees it */
+			ev.ctx->node = NULL;
+		}
 	}
+	dialect_fbuf_free(&out);
+	dialect_fbuf_free(&scr);
 	return ret;
 }

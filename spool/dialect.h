@@ -120,6 +120,26 @@ void	dialect_xctx_free(struct dialect_xctx *);
 int	dialect_extract_xctx(const struct dialect *, enum conf_order order,
 	    xmlDocPtr doc, struct msg_header *h, char **business_tx,
 	    struct dialect_xctx *xc, struct spool_error *);
+/*
+ * An EDI dialect whose keys read the values of some segments only (by
+ * tag, [@tag = 'BGM']) and never the text of the others or of what holds
+ * them: those tags, NULL-terminated, for a tree with the other segments
+ * left bare (edi_entry_tree_tags()), which gives the same keys; *omit
+ * (if not NULL) true when they may even be left out (every step that may
+ * find such a segment tests its tag first). NULL: the keys need the
+ * whole tree (an XML dialect, an expression dialect_fast.c does not
+ * evaluate, a value that spans segments).
+ */
+char *const	*dialect_edi_tags(const struct dialect *, bool *omit);
+/*
+ * For tests and the fuzz target: every expression of d that
+ * dialect_fast.c evaluates, evaluated on doc both ways (as a key is, from
+ * its root element); 0 when each gives libxml2's string, -1 and why (the
+ * expression, both values) when one does not, or out of memory.
+ * *nfast (if not NULL): how many were compared.
+ */
+int	dialect_fast_selfcheck(const struct dialect *, xmlDocPtr doc,
+	    size_t *nfast, char *why, size_t whylen);
 
 /*
  * The XSDs of d's [schemas], keyed by qualified type ("ubl.Invoice"), for

@@ -28,10 +28,13 @@
 /* "type", "sender", ...: the names of the keys in a file and in errors. */
 extern const char *const dialect_key_names[DK_NKEYS];
 
+struct dialect_fast;
+
 struct dexpr {
 	char			*src;
 	int			 line;
 	xmlXPathCompExprPtr	 comp;
+	struct dialect_fast	*fast;	/* NULL: libxml2 evaluates it */
 };
 
 struct dkeys {
@@ -66,6 +69,13 @@ struct dialect {
 	size_t			 nxsd;
 	struct schema_set	*schemas;	/* compiled, by qualified type;
 						   NULL: none */
+	char			**edi_tags;	/* EDI: the segments whose
+						   values the keys read
+						   (NULL-terminated); NULL:
+						   any, a whole tree */
+	size_t			 nedi_tags;
+	bool			 edi_omit;	/* the other segments may be
+						   left out */
 };
 
 /* The parse of one file. */
@@ -105,5 +115,30 @@ xmlXPathContextPtr dialect_xpath_context(const struct dialect *,
 /* Compile every expression of p->d and try each once on an empty
  * document: 0, or -1 with the expression's file:line. */
 int	dialect_xpath_compile(struct dparse *);
+
+/* dialect_fast.c: the simple expressions, evaluated by a walk. */
+/* A growing string: p NUL-terminated, len bytes, cap allocated. */
+struct dialect_fbuf {
+	char	*p;
+	size_t	 len, cap;
+};
+void	dialect_fbuf_free(struct dialect_fbuf *);
+/* src compiled for d's namespaces; NULL: not one of the shapes of
+ * dialect_fast.c (or out of memory), libxml2's to evaluate. */
+struct dialect_fast *dialect_fast_compile(const struct dialect *,
+	    const char *src);
+void	dialect_fast_free(struct dialect_fast *);
+/* The segment tags f reads the values of, added to the NULL-terminated
+ * *tags (*ntags of them; realloc'd): 1, and *omit cleared unless the
+ * other segments may be left out; 0: f may read any segment's (or what
+ * holds segments), the tree must be whole; -1: out of memory. */
+int	dialect_fast_tags(const struct dialect_fast *, char ***tags,
+	    size_t *ntags, bool *omit);
+/* f's string value on doc, ctx the context node, into out (scratch for
+ * comparisons): 1; 0: this document is libxml2's to read (nothing in
+ * out); -1: out of memory. */
+int	dialect_fast_eval(const struct dialect_fast *, xmlDocPtr doc,
+	    xmlNodePtr ctx, struct dialect_fbuf *out,
+	    struct dialect_fbuf *scratch);
 
 #endif

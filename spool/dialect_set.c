@@ -66,9 +66,13 @@ dialect_free(struct dialect *d)
 				if (d->keys[i].alt[k][a].comp != NULL)
 					xmlXPathFreeCompExpr(
 					    d->keys[i].alt[k][a].comp);
+				dialect_fast_free(d->keys[i].alt[k][a].fast);
 			}
 	}
 	free(d->keys);
+	for (i = 0; i < d->nedi_tags; i++)
+		free(d->edi_tags[i]);
+	free(d->edi_tags);
 	free(d);
 }
 

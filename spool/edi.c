@@ -156,12 +156,76 @@ printable(char *out, size_t outlen, const char *s, size_t n)
 }
 
 int
+edi_lex_plain(struct edi_lex *lx, char tag[4], size_t *end)
+{
+	const struct edi_limits *lim = lx->lim;
+	const unsigned char *b = (const unsigned char *)lx->buf;
+	size_t i, p;
+	int c;
+
+	edi_lex_skipws(lx);
+	if (lx->pos >= lx->len)
+		return 0;
+	if (lim->max_segments != SIZE_MAX || lim->max_elements != SIZE_MAX ||
+	    lim->max_components != SIZE_MAX ||
+	    lim->max_repetitions != SIZE_MAX || lim->max_value != SIZE_MAX)
+		return 2;
+	p = lx->pos;
+	/* The tag: up to the first separator (no repetition in it). */
+	for (i = p; i < lx->len; i++) {
+		c = b[i];
+		if (c == lx->release || c == '\r' || c == '\n' || c >= 0x80)
+			break;
+		if (c == lx->seg || c == lx->elem || c == lx->comp)
+			break;
+	}
+	if (i == lx->len || (b[i] != lx->seg && b[i] != lx->elem &&
+	    b[i] != lx->comp) || !tag_ok((const char *)b + p, i - p))
+		return 2;
+	memcpy(tag, b + p, i - p);
+	tag[i - p] = '\0';
+	/* The rest: to the terminator. */
+	for (; i < lx->len; i++) {
+		c = b[i];
+		if (c == lx->release || c >= 0x80)
+			return 2;
+		if (c == lx->seg)
+			break;
+		if (c == '\r' || c == '\n')
+			return 2;
+	}
+	if (i == lx->len)
+		return 2;
+	*end = i + 1;
+	return 1;
+}
+
+void
+edi_lex_skip(struct edi_lex *lx, size_t end)
+{
+	lx->nsegs++;
+	lx->unterminated = 0;
+	if (lx->seg == '\n')
+		lx->line++;
+	lx->pos = end;
+}
+
+/* c (a separator, -1 none) into the set sp of 256 bits. */
+static void
+special(unsigned char sp[32], int c)
+{
+	if (c >= 0 && c < 256)
+		sp[c >> 3] |= (unsigned char)(1 << (c & 7));
+}
+
+int
 edi_lex_next(struct edi_lex *lx, struct edi_seg *s, struct spool_error *err)
 {
 	const struct edi_limits *lim = lx->lim;
 	unsigned elem = 0, rep = 1, comp = 1;
 	size_t vstart = 0, t = 0, need;
 	char *nt, show[64];
+	unsigned char sp[32];
 	int c;
 
 	edi_lex_skipws(lx);
@@ -192,7 +256,36 @@ edi_lex_next(struct edi_lex *lx, struct edi_seg *s, struct spool_error *err)
 		s->text = nt;
 		s->textcap = need;
 	}
+	/* The bytes the loop below does more with than copy: separators,
+	 * the release character, CR and LF. */
+	memset(sp, 0, sizeof(sp));
+	special(sp, lx->seg);
+	special(sp, lx->elem);
+	special(sp, lx->comp);
+	special(sp, lx->rep);
+	special(sp, lx->release);
+	special(sp, '\r');
+	special(sp, '\n');
 	for (;;) {
+		/* A run of other bytes, copied as the loop copies each, up
+		 * to where a limit stops the loop (which says why). */
+		if (lx->pos < lx->len && t - vstart < lim->max_value &&
+		    t + 2 < s->textcap) {
+			const unsigned char *b = (const unsigned char *)
+			    lx->buf + lx->pos;
+			size_t n = lx->len - lx->pos, i;
+
+			if (n > lim->max_value - (t - vstart))
+				n = lim->max_value - (t - vstart);
+			if (n > s->textcap - 2 - t)
+				n = s->textcap - 2 - t;
+			for (i = 0; i < n && (sp[b[i] >> 3] &
+			    (1 << (b[i] & 7))) == 0; i++)
+				;
+			memcpy(s->text + t, b, i);
+			t += i;
+			lx->pos += i;
+		}
 		if (lx->pos >= lx->len) {
 			if (lx->seg != '\n' && lx->seg != '\r') {
 				printable(show, sizeof(show), s->text,
@@ -372,6 +465,9 @@ edi_check_bytes(struct edi_interchange *ic, struct edi_lex *lx,
 	    strcmp(ic->syntax_id, "UNOA") == 0;
 	for (i = 0; i < n; i++) {
 		c = p[i];
+		/* Printable ASCII: nothing to check but UNOA's set. */
+		if (c >= 0x20 && c < 0x7f && !unoa)
+			continue;
 		high |= c & 0x80;
 		if (c == '\n')
 			line++;

@@ -157,6 +157,14 @@ xmlDocPtr	edi_message_tree_pooled(const struct edi_interchange *ic,
 xmlDocPtr	edi_entry_tree_pooled(const struct edi_interchange *ic,
 		    size_t i, const char *buf, size_t len, xmlDictPtr dict,
 		    struct spool_error *err);
+/* edi_entry_tree_pooled() with the segments whose tag is not in tags
+ * (NULL-terminated) left bare: the segment element and its attributes,
+ * no element under it; with omit, left out (the others keep their pos).
+ * Their values are still checked as the whole tree would. For keys that
+ * read no other segment's values (dialect_edi_tags()). */
+xmlDocPtr	edi_entry_tree_tags(const struct edi_interchange *ic,
+		    size_t i, const char *buf, size_t len, xmlDictPtr dict,
+		    char *const *tags, int omit, struct spool_error *err);
 void		edi_tree_free(xmlDocPtr);
 
 #endif

@@ -45,6 +45,19 @@ struct edi_lex {
 int		 edi_lex_next(struct edi_lex *, struct edi_seg *,
 		    struct spool_error *);
 void		 edi_lex_skipws(struct edi_lex *);
+/*
+ * For a lexer without limits (all SIZE_MAX, the tree's): whether the next
+ * segment is a plain one, which edi_lex_next() would read without error
+ * and whose values need no character set conversion: a valid tag, no
+ * release character, CR, LF (but as its terminator) or byte above 0x7f,
+ * a terminator before the end. 1: plain, its tag in tag and *end just
+ * past it (nothing read yet: edi_lex_skip() or edi_lex_next()); 0: the
+ * end of the data; 2: not plain, read it with edi_lex_next().
+ */
+int		 edi_lex_plain(struct edi_lex *, char tag[4], size_t *end);
+/* Past the plain segment edi_lex_plain() found, as edi_lex_next() would
+ * be. */
+void		 edi_lex_skip(struct edi_lex *, size_t end);
 void		 edi_seg_free(struct edi_seg *);
 /* Value of element e, component c, first repetition; "" if absent. */
 const char	*edi_seg_val(const struct edi_seg *, unsigned, unsigned);

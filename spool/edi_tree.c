@@ -32,6 +32,15 @@
  * allocations instead of about a thousand; edi_tree_free() frees the
  * document and its blocks at once. Such a tree is read only: a node
  * libxml2 unlinked and freed would be freed into a block.
+ * edi_entry_tree_tags() is the pooled tree of an entry with the segments
+ * whose tags its dialect's keys do not read left bare (the segment and
+ * its attributes, no element: a fifth of the nodes) or left out (when
+ * the keys find segments only by their tag), for those keys
+ * only (dialect_edi_tags() says when they read the same; test_dialect.c
+ * and the dialect fuzz target compare); the values of a bare segment are
+ * converted all the same, so that it fails where the whole tree would,
+ * unless the segment is plain (edi_lex_plain(): nothing in it to convert
+ * or to release), which is then skipped after its tag, not tokenized.
  *
  * Crash safety: nothing to say; pure computation over the caller's
  * bytes.
@@ -67,6 +76,9 @@ struct tree {
 	struct pool			*pool;	/* the newest block first */
 	const xmlChar			*n_segment, *n_element, *n_component,
 					*n_tag, *n_pos, *n_rep;
+	char *const			*tags;	/* NULL: every segment whole */
+	int				 omit;	/* the others left out, not
+						   bare */
 	int				 conv_needed;	/* not UTF-8 */
 	iconv_t				 cd;	/* (iconv_t)-1: not open yet */
 	char				*conv;
@@ -294,6 +306,30 @@ utf8(struct tree *t, const char *s, size_t *len)
 }
 
 static int
+tag_in(char *const *tags, const char *tag)
+{
+	size_t i;
+
+	for (i = 0; tags[i] != NULL; i++)
+		if (strcmp(tags[i], tag) == 0)
+			return 1;
+	return 0;
+}
+
+/* A bare segment: the element and its attributes. */
+static int
+bare(xmlNodePtr parent, const char *tag, unsigned long pos, struct tree *t)
+{
+	xmlNodePtr sn;
+
+	if ((sn = child(parent, t->n_segment, t)) == NULL ||
+	    prop_len(sn, t->n_tag, tag, strlen(tag), t) == -1 ||
+	    (pos > 0 && propnum(sn, t->n_pos, pos, t) == -1))
+		return -1;
+	return 0;
+}
+
+static int
 segment(xmlNodePtr parent, const struct edi_seg *s, unsigned long pos,
     struct tree *t)
 {
@@ -303,6 +339,21 @@ segment(xmlNodePtr parent, const struct edi_seg *s, unsigned long pos,
 	const char *val;
 	size_t i, len;
 
+	if (t->tags != NULL && !tag_in(t->tags, s->tag)) {
+		/* Bare, or left out; its values converted all the same, so
+		 * that a value the whole tree would refuse is refused here
+		 * too. */
+		if (!t->omit && bare(parent, s->tag, pos, t) == -1)
+			return -1;
+		for (i = 0; i < s->nvals; i++) {
+			v = &s->vals[i];
+			len = v->len;
+			if (v->elem != 0 && utf8(t, s->text + v->off,
+			    &len) == NULL)
+				return -1;
+		}
+		return 0;
+	}
 	if ((sn = child(parent, t->n_segment, t)) == NULL ||
 	    prop_len(sn, t->n_tag, s->tag, strlen(s->tag), t) == -1 ||
 	    (pos > 0 && propnum(sn, t->n_pos, pos, t) == -1))
@@ -342,6 +393,8 @@ segments(xmlNodePtr parent, const char *buf, size_t start, size_t end,
 	struct edi_lex lx;
 	struct edi_seg s;
 	unsigned long pos = 0;
+	size_t skip;
+	char tag[4];
 	int r, rc = -1;
 
 	memset(&lim, 0xff, sizeof(lim));	/* edi_read() bounded it */
@@ -358,9 +411,28 @@ segments(xmlNodePtr parent, const char *buf, size_t start, size_t end,
 	/* ISA11 and ISA16 are data in ISA; UNB has no repetitions. */
 	lx.comp = header && ic->syntax == EDI_X12 ? -1 : ic->comp;
 	lx.rep = header ? -1 : ic->rep;
-	while ((r = edi_lex_next(&lx, &s, t->err)) == 1)
+	for (;;) {
+		/* A plain segment the keys do not read: its tag is enough
+		 * (its values need no conversion to be checked). */
+		if (t->tags != NULL && (r = edi_lex_plain(&lx, tag,
+		    &skip)) != 2) {
+			if (r == 0)
+				break;
+			if (!tag_in(t->tags, tag)) {
+				edi_lex_skip(&lx, skip);
+				if (number)
+					pos++;
+				if (!t->omit && bare(parent, tag, number ? pos :
+				    0, t) == -1)
+					goto out;
+				continue;
+			}
+		}
+		if ((r = edi_lex_next(&lx, &s, t->err)) != 1)
+			break;
 		if (segment(parent, &s, number ? ++pos : 0, t) == -1)
 			goto out;
+	}
 	if (r == 0)
 		rc = 0;
 out:
@@ -397,7 +469,8 @@ pool_free(struct pool *b)
 /* The tree, its nodes malloc'd (pooled 0) or in t's pool (1). */
 static xmlDocPtr
 tree(const struct edi_interchange *ic, size_t i, size_t pos, const char *buf,
-    size_t len, xmlDictPtr dict, int pooled, struct spool_error *err)
+    size_t len, xmlDictPtr dict, int pooled, char *const *tags, int omit,
+    struct spool_error *err)
 {
 	const struct edi_message *m;
 	const struct edi_group *g = NULL;
@@ -420,6 +493,8 @@ tree(const struct edi_interchange *ic, size_t i, size_t pos, const char *buf,
 	t.conv_needed = strcmp(ic->charset, "UTF-8") != 0 &&
 	    strcmp(ic->charset, "ASCII") != 0;
 	t.pooled = pooled;
+	t.tags = tags;
+	t.omit = omit;
 	/* Names (segment, element, pos, ...) interned in a dictionary,
 	 * the caller's or the document's: a third fewer allocations. */
 	if ((doc = xmlNewDoc((const xmlChar *)"1.0")) == NULL ||
@@ -491,21 +566,29 @@ xmlDocPtr
 edi_message_tree(const struct edi_interchange *ic, size_t i, const char *buf,
     size_t len, struct spool_error *err)
 {
-	return tree(ic, i, i + 1, buf, len, NULL, 0, err);
+	return tree(ic, i, i + 1, buf, len, NULL, 0, NULL, 0, err);
 }
 
 xmlDocPtr
 edi_message_tree_pooled(const struct edi_interchange *ic, size_t i,
     const char *buf, size_t len, xmlDictPtr dict, struct spool_error *err)
 {
-	return tree(ic, i, i + 1, buf, len, dict, 1, err);
+	return tree(ic, i, i + 1, buf, len, dict, 1, NULL, 0, err);
 }
 
 xmlDocPtr
 edi_entry_tree_pooled(const struct edi_interchange *ic, size_t i,
     const char *buf, size_t len, xmlDictPtr dict, struct spool_error *err)
 {
-	return tree(ic, i, 1, buf, len, dict, 1, err);
+	return tree(ic, i, 1, buf, len, dict, 1, NULL, 0, err);
+}
+
+xmlDocPtr
+edi_entry_tree_tags(const struct edi_interchange *ic, size_t i,
+    const char *buf, size_t len, xmlDictPtr dict, char *const *tags,
+    int omit, struct spool_error *err)
+{
+	return tree(ic, i, 1, buf, len, dict, 1, tags, omit, err);
 }
 
 void

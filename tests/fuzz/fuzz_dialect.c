@@ -9,7 +9,11 @@
  * the dialect that recognises it (native: msg_read_native). Checks: a
  * refusal has a reason; a read gives a type qualified with the dialect's
  * name (none for native), a sender, and keys of at most 128 bytes with no
- * control character.
+ * control character. Every expression of the dialect that dialect_fast.c
+ * evaluates by a walk gives libxml2's value on the document
+ * (dialect_fast_selfcheck()), and an EDI entry's keys from the tree with
+ * bare or left out segments (edi_entry_tree_tags()) are those from the
+ * whole tree.
  *
  * Built two ways, like the others: with -fsanitize=fuzzer, and with
  * replay.c as a test program that runs corpus/dialect/ under make check.
@@ -17,8 +21,10 @@
 #define _GNU_SOURCE
 #include "config.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -73,11 +79,15 @@ read_doc(enum dialect_syntax syn, struct msg *m)
 {
 	const struct dialect *d;
 	struct spool_error err;
-	char tried[256], *btx = NULL;
+	char tried[256], why[1024], *btx = NULL;
 
 	d = dialect_recognise(&set, NULL, syn, m->doc, tried, sizeof(tried));
 	if (d == NULL)
 		abort();	/* native takes any XML; EDI has its own */
+	if (dialect_fast_selfcheck(d, m->doc, NULL, why, sizeof(why)) == -1) {
+		fprintf(stderr, "dialect %s: %s\n", dialect_name(d), why);
+		abort();
+	}
 	spool_clearerr(&err);
 	if (dialect_is_native(d)) {
 		if (msg_read_native(m, &err) == 0)
@@ -92,6 +102,62 @@ read_doc(enum dialect_syntax syn, struct msg *m)
 	} else if (err.msg[0] == '\0')
 		abort();
 	free(btx);
+}
+
+static void
+hdr_free(struct msg_header *h)
+{
+	free(h->type);
+	free(h->sender);
+	free(h->recipient);
+	free(h->message_id);
+	free(h->transaction_id);
+	free(h->created);
+}
+
+static bool
+same(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+/* The keys of entry be from its tree with bare (omit 0) or left out
+ * segments are those from its whole tree (doc). */
+static void
+same_bare(const struct bundle_entry *be, const struct edi_interchange *ic,
+    enum dialect_syntax syn, xmlDocPtr doc, int omit)
+{
+	struct spool_error e1, e2;
+	struct msg_header h1, h2;
+	const struct dialect *d;
+	char tried[256], *b1 = NULL, *b2 = NULL;
+	xmlDocPtr bare;
+	bool may;
+	int r1, r2;
+
+	d = dialect_recognise(&set, NULL, syn, doc, tried, sizeof(tried));
+	if (d == NULL || dialect_edi_tags(d, &may) == NULL || (omit && !may))
+		return;
+	spool_clearerr(&e1);
+	spool_clearerr(&e2);
+	if ((bare = edi_entry_tree_tags(ic, 0, be->data, be->len, be->dict,
+	    dialect_edi_tags(d, NULL), omit, &e2)) == NULL)
+		abort();
+	r1 = dialect_extract(d, doc, &h1, &b1, &e1);
+	r2 = dialect_extract(d, bare, &h2, &b2, &e2);
+	if (r1 != r2 || strcmp(e1.msg, e2.msg) != 0 ||
+	    (r1 == 0 && (!same(h1.type, h2.type) ||
+	    !same(h1.sender, h2.sender) || !same(h1.recipient, h2.recipient) ||
+	    !same(h1.message_id, h2.message_id) ||
+	    !same(h1.created, h2.created) ||
+	    !same(h1.transaction_id, h2.transaction_id) || !same(b1, b2) ||
+	    h1.has_control != h2.has_control || h1.control != h2.control)))
+		abort();
+	hdr_free(&h1);
+	hdr_free(&h2);
+	free(b1);
+	free(b2);
+	edi_tree_free(bare);
 }
 
 static int
@@ -120,6 +186,10 @@ entry(void *arg, const struct bundle_entry *be, struct spool_error *err)
 		m.doc_free = edi_tree_free;
 		if (m.doc == NULL)
 			abort();
+		same_bare(be, ic, syn == EDI_EDIFACT ? DIALECT_EDIFACT :
+		    DIALECT_X12, m.doc, 0);
+		same_bare(be, ic, syn == EDI_EDIFACT ? DIALECT_EDIFACT :
+		    DIALECT_X12, m.doc, 1);
 		read_doc(syn == EDI_EDIFACT ? DIALECT_EDIFACT : DIALECT_X12,
 		    &m);
 	}

@@ -19,11 +19,13 @@
 
 #include <cmocka.h>
 #include <libxml/parser.h>
+#include <libxml/xpath.h>
 
 #include "accept.h"
 #include "accept_int.h"
 #include "conf.h"
 #include "dialect.h"
+#include "edi.h"
 #include "message.h"
 
 static struct dialect_set builtin;
@@ -410,6 +412,360 @@ test_kept_xpath_context_reads_the_same(void **state)
 	dialect_xctx_free(NULL);
 }
 
+/* The string value of expr on doc, by libxml2. */
+static char *
+eval_str(xmlDocPtr doc, const char *expr)
+{
+	xmlXPathContextPtr ctx;
+	xmlXPathObjectPtr o;
+	char *s;
+
+	assert_non_null(ctx = xmlXPathNewContext(doc));
+	assert_non_null(o = xmlXPathEvalExpression((const xmlChar *)expr,
+	    ctx));
+	s = (char *)xmlXPathCastToString(o);
+	xmlXPathFreeObject(o);
+	xmlXPathFreeContext(ctx);
+	return s;
+}
+
+/* Every expression of d the walk takes gives libxml2's value on doc;
+ * returns how many it took. */
+static size_t
+fast_same(const struct dialect *d, xmlDocPtr doc)
+{
+	char why[1024];
+	size_t n;
+
+	if (dialect_fast_selfcheck(d, doc, &n, why, sizeof(why)) == -1)
+		fail_msg("%s", why);
+	return n;
+}
+
+/* The EDI interchange s's message i through d (the built-in name). */
+static size_t
+fast_same_edi(const char *dname, const char *s, size_t i)
+{
+	struct edi_interchange *ic = NULL;
+	struct edi_limits lim;
+	struct spool_error err;
+	const struct dialect *d;
+	xmlDictPtr dict;
+	xmlDocPtr doc;
+	size_t n;
+
+	edi_limits_default(&lim);
+	if (edi_read(s, strlen(s), &lim, &ic, &err) == -1)
+		fail_msg("%s", err.msg);
+	assert_non_null(d = dialect_find(&builtin, dname));
+	/* Both kinds of tree, the pooled one in a dictionary. */
+	doc = edi_message_tree(ic, i, s, strlen(s), &err);
+	assert_non_null(doc);
+	n = fast_same(d, doc);
+	xmlFreeDoc(doc);
+	assert_non_null(dict = xmlDictCreate());
+	doc = edi_message_tree_pooled(ic, i, s, strlen(s), dict, &err);
+	assert_non_null(doc);
+	assert_int_equal(fast_same(d, doc), n);
+	edi_tree_free(doc);
+	xmlDictFree(dict);
+	edi_free(ic);
+	return n;
+}
+
+/*
+ * The walk of dialect_fast.c reads what libxml2's XPath reads: every
+ * expression of the built-in edifact and x12 dialects is the walk's, on
+ * messages with and without groups, RFF+ON and DTM+137, and every
+ * expression of a dialect written for the walk's corners (document
+ * order across a union, positions before and after a test, values made
+ * of several texts, namespaces, white space) gives libxml2's value on
+ * documents made to trip it.
+ */
+static void
+test_fast_walk_reads_as_libxml2(void **state)
+{
+	static const char *edifact[] = {
+		"UNA:+.? 'UNB+UNOC:3+SENDER:ZZ+RECEIVER:ZZ+260101:1200+R1'"
+		"UNH+1+ORDERS:D:96A:UN'BGM+220+PO1+9'DTM+137:20260101:102'"
+		"RFF+ON:X1'RFF+ON:X2'UNT+6+1'UNZ+1+R1'",
+		"UNB+UNOC:3+SENDER+RECEIVER:ZZ+260101:1200+R2'"
+		"UNG+ORDERS+S+R+260101:1200+G1+UN+D:96A'"
+		"UNH+1+ORDERS:D:96A:UN'BGM+220'DTM+2:1'RFF+VN:Y'"
+		"DTM+137:20260102:102'UNT+6+1'UNE+1+G1'UNZ+1+R2'",
+		"UNB+UNOC:3+SENDER:ZZ+RECEIVER+260101:1200+R3'"
+		"UNH+7+INVOIC:D:96A:UN'BGM++DOC 9'RFF+ON'RFF+ON: Z '"
+		"UNT+4+7'UNZ+1+R3'",
+	};
+	static const char *x12 =
+	    "ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER"
+	    "       *260101*1200*^*00501*000000001*0*P*:~"
+	    "GS*PO*SENDER*RECEIVER*20260101*1200*1*X*005010~"
+	    "ST*850*0001~BEG*00*SA*PO1**20260101~SE*3*0001~"
+	    "ST*855*0002~BAK*00*AC*PO2*20260101~BIG*X*Y~SE*4*0002~"
+	    "ST*810*0003~BIG*20260101*INV1**PO3~SE*3*0003~"
+	    "GE*3*1~IEA*1*000000001~";
+	static const char *docs[] = {
+		"<r xmlns:p='urn:p'><b x='b1'/><a x='a1' k='1'><c>x</c>"
+		"<d>d1</d></a><a k='2'><c>y</c><d>d2</d></a><a k='1'>"
+		"<c>x</c><d>d3</d></a><p:e p:y='py'>pe</p:e><e>e0</e>"
+		"<m>  one \n\t two  </m><v>t1<!-- c --><![CDATA[t2]]><w>t3"
+		"</w><?pi z?>t4</v><c/><z k=''/></r>",
+		"<r><a><c></c><d>only</d></a><b><c>q</c></b></r>",
+		"<r xmlns='urn:p'><a>in the default namespace</a></r>",
+		"<!DOCTYPE r [<!ENTITY e 'ent'>]><r><a>&e;</a><b x='&e;'/></r>",
+		"<r/>",
+	};
+	static const char *fd = HEAD
+	    "[namespaces]\np = urn:p\n[keys]\n"
+	    "type = local-name(/*)\n"
+	    "type = local-name((/r/b | /r/a))\n"
+	    "type = local-name(/r/*[3])\n"
+	    "sender = (/r/b | /r/a)/@x\n"
+	    "sender = (/r/a | /r/b)/c\n"
+	    "sender = /r/a[2]/d\n"
+	    "sender = /r/a[@k = '1'][2]/d\n"
+	    "sender = /r/a[2][@k = '1']/d\n"
+	    "sender = /r/a[c = 'x']/d\n"
+	    "sender = /r/a['y' = c]/d\n"
+	    "sender = concat(/r/a/@k, '-', /r/nothing, '-', /r/a[3]/d)\n"
+	    "recipient = string(/r/v)\n"
+	    "recipient = /r/p:e/@p:y\n"
+	    "recipient = concat(/r/p:e, /r/e, /*/p:e, /*/e)\n"
+	    "recipient = /r/a[c = '']/d\n"
+	    "recipient = /r/z[@k = '']/@k\n"
+	    "recipient = (/r/a)[1]/@k\n"
+	    "recipient = ((/r/b | /r/a)/c)[1]\n"
+	    "recipient = a/d | b/c\n"
+	    "message_id = */c\n"
+	    "message_id = /r/a[c][1]\n"
+	    "message_id = /r/*[2]/@k\n"
+	    "message_id = /r/a/@x | /r/b/@x\n"
+	    "message_id = normalize-space(concat(' a ', /r/m, ' '))\n"
+	    "message_id = /r/a\n"
+	    "message_id = /r/b/@x\n"
+	    "message_id = string(/r)\n"
+	    "created = /r/a[d = 'd3'][1]/@k\n"
+	    "created = /r/a[@k = '1'][c = 'x'][2]/d\n"
+	    "created = /r/a[3][c = 'x']/d\n"
+	    "created = /r/a[4]/d\n"
+	    "created = local-name(/r/p:e/@p:y)\n"
+	    "created = normalize-space(/r/m)\n";
+	struct dialect_set s;
+	struct spool_error err;
+	char *dirs[2] = { NULL, NULL };
+	const struct dialect *d;
+	const char *dir;
+	xmlDocPtr doc;
+	size_t i, n;
+
+	(void)state;
+	/* The built-in EDI dialects: all their expressions are the walk's
+	 * (edifact 9, x12 13). */
+	for (i = 0; i < sizeof(edifact) / sizeof(edifact[0]); i++)
+		assert_int_equal(fast_same_edi("edifact", edifact[i], 0), 9);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(fast_same_edi("x12", x12, i), 13);
+	/* A dialect of corners, on documents made to trip the walk. */
+	dir = one_dialect("t", fd);
+	dirs[0] = (char *)dir;
+	spool_clearerr(&err);
+	if (dialect_set_load(&s, dirs, NULL, &err) == -1)
+		fail_msg("%s", err.msg);
+	assert_non_null(d = dialect_find(&s, "t"));
+	for (i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		doc = xml_mem(docs[i], NULL, NULL, XML_PARSE_NONET);
+		assert_non_null(doc);
+		n = fast_same(d, doc);
+		/* All but /r/a[c][1] (a test without '=') and
+		 * (/r/a)[1]/@k (steps after [1]), which libxml2 reads;
+		 * an entity reference (docs[3]) is libxml2's too. */
+		if (i != 3)
+			assert_int_equal(n, 31);
+		xmlFreeDoc(doc);
+	}
+	dialect_set_free(&s);
+	rm_dialect(dir, "t");
+}
+
+/* The tags of dname's segments its keys read are want (in any order);
+ * whether the others may be left out, omit. */
+static void
+tags_are(const struct dialect_set *s, const char *dname, const char *want,
+    bool omit)
+{
+	const struct dialect *d;
+	char *const *t;
+	size_t i, o = 0;
+	bool may;
+
+	assert_non_null(d = dialect_find(s, dname));
+	if ((t = dialect_edi_tags(d, &may)) == NULL) {
+		if (want != NULL)
+			fail_msg("%s: no tags, want \"%s\"", dname, want);
+		return;
+	}
+	if (want == NULL)
+		fail_msg("%s: tags, want none", dname);
+	for (i = 0; t[i] != NULL; i++) {
+		assert_non_null(strstr(want, t[i]));
+		o += strlen(t[i]) + 1;
+	}
+	assert_int_equal(o, want[0] != '\0' ? strlen(want) + 1 : 0);
+	if (may != omit)
+		fail_msg("%s: may omit %d, want %d", dname, may, omit);
+}
+
+/* The keys of the interchange s's message i through the built-in dname
+ * from a tree with bare (omit 0) or left out segments are those from
+ * the whole tree; the bare segments have no element, the others theirs. */
+static void
+bare_same(const char *dname, const char *s, size_t i, int omit)
+{
+	struct edi_interchange *ic = NULL;
+	struct edi_limits lim;
+	struct spool_error err;
+	struct msg_header a, b;
+	const struct dialect *d;
+	xmlDocPtr whole, bare;
+	char *ta, *tb, *n;
+
+	edi_limits_default(&lim);
+	if (edi_read(s, strlen(s), &lim, &ic, &err) == -1)
+		fail_msg("%s", err.msg);
+	assert_non_null(d = dialect_find(&builtin, dname));
+	assert_non_null(dialect_edi_tags(d, NULL));
+	whole = edi_entry_tree_pooled(ic, i, s, strlen(s), NULL, &err);
+	bare = edi_entry_tree_tags(ic, i, s, strlen(s), NULL,
+	    dialect_edi_tags(d, NULL), omit, &err);
+	assert_non_null(whole);
+	assert_non_null(bare);
+	if (dialect_extract(d, whole, &a, &ta, &err) == -1)
+		fail_msg("%s", err.msg);
+	if (dialect_extract(d, bare, &b, &tb, &err) == -1)
+		fail_msg("%s", err.msg);
+	same_str(a.type, b.type);
+	same_str(a.sender, b.sender);
+	same_str(a.recipient, b.recipient);
+	same_str(a.message_id, b.message_id);
+	same_str(a.created, b.created);
+	same_str(ta, tb);
+	assert_int_equal(a.has_control, b.has_control);
+	assert_true(a.control == b.control);
+	/* Whole: every segment has its elements; bare: only the tags';
+	 * left out: only the tags' segments, with their positions. */
+	n = eval_str(whole, "count(//segment[not(element)])");
+	assert_string_equal(n, "0");
+	free(n);
+	n = eval_str(bare, omit ? "count(//segment[not(element)]) = 0 and "
+	    "count(//segment[@tag = 'UNH' or @tag = 'ST' or @tag = 'UNB' or "
+	    "@tag = 'ISA']) = 0 and count(//segment[@tag = 'BGM' or "
+	    "@tag = 'BEG' or @tag = 'BAK'][@pos = '2']) = 1" :
+	    "count(//segment[not(element)]) > 0 and "
+	    "count(//segment[@tag = 'UNH' or @tag = 'ST' or @tag = 'UNB' or "
+	    "@tag = 'ISA'][element]) = 0 and count(//segment[@tag = 'BGM' or "
+	    "@tag = 'BEG' or @tag = 'BAK' or @tag = 'BIG'][not(element)]) = 0");
+	assert_string_equal(n, "true");
+	free(n);
+	hdr_free(&a);
+	hdr_free(&b);
+	free(ta);
+	free(tb);
+	edi_tree_free(whole);
+	edi_tree_free(bare);
+	edi_free(ic);
+}
+
+#define EDI_HEAD "[dialect]\nname = e\nsyntax = edifact\n[keys]\n" \
+	"type = /edifact/interchange/message/@type\n" \
+	"sender = /edifact/interchange/@sender\n"
+
+/*
+ * An EDI dialect's keys that read some segments' values by their tag
+ * and nothing else spanning segments may have the others left bare (the
+ * built-in edifact and x12 dialects): the same keys from either tree. A
+ * key that reads a value across segments, or below a segment not chosen
+ * by its tag, or that libxml2 evaluates, needs the whole tree.
+ */
+static void
+test_keys_from_bare_segments_are_the_same(void **state)
+{
+	static const char *edifact =
+	    "UNA:+.? 'UNB+UNOC:3+SENDER:ZZ+RECEIVER:ZZ+260101:1200+R1'"
+	    "UNH+1+ORDERS:D:96A:UN'BGM+220+PO1+9'NAD+BY+1::9'"
+	    "FTX+AAI+++A?'B'FTX+AAI+++A\rB'\r\nNAD+SU+\xe9T'"
+	    "DTM+137:20260101:102'RFF+ON:X1'UNT+9+1'"
+	    "UNH+2+ORDERS:D:96A:UN'BGM+220+PO2+9'DTM+2:1'UNT+4+2'UNZ+2+R1'";
+	static const char *x12 =
+	    "ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER"
+	    "       *260101*1200*^*00501*000000001*0*P*:~"
+	    "GS*PO*SENDER*RECEIVER*20260101*1200*1*X*005010~"
+	    "ST*850*0001~BEG*00*SA*PO1**20260101~N1*BY*B~SE*4*0001~"
+	    "ST*855*0002~BAK*00*AC*PO2*20260101~SE*3*0002~"
+	    "GE*2*1~IEA*1*000000001~";
+	static const struct {
+		const char	*keys;
+		const char	*tags;	/* NULL: a whole tree */
+		bool		 omit;	/* the others may be left out */
+	} c[] = {
+		{ "", "", true },
+		{ "transaction = /edifact/interchange/message/segment[@tag = "
+		    "'BGM']/element[@pos = '2']\n", "BGM", true },
+		{ "transaction = (/edifact/interchange/message/segment[2]"
+		    "[@tag = 'BGM'] | /edifact/interchange/message/segment"
+		    "[@tag = 'RFF'][1])/element\n", "BGM RFF", false },
+		{ "transaction = /edifact/interchange/message/segment[2]/@tag"
+		    "\n", "", false },
+		{ "transaction = local-name(/edifact/interchange/message/"
+		    "segment/element)\n", NULL, false },
+		{ "transaction = /edifact/interchange/message/segment[2]/"
+		    "element\n", NULL, false },
+		{ "transaction = /edifact/interchange/message/segment[element"
+		    " = 'X']/@tag\n", NULL, false },
+		{ "transaction = string(/edifact/interchange/message)\n",
+		    NULL, false },
+		{ "transaction = /edifact/interchange/message/*[@tag = 'BGM']"
+		    "/element\n", "BGM", true },
+		{ "transaction = /edifact/interchange/*[1]/@tag\n", "",
+		    false },
+		{ "transaction = /edifact/interchange/message/segment[@tag = "
+		    "'BGM']\n", "BGM", true },
+		{ "transaction = /edifact/interchange/message/segment[@tag = "
+		    "'BGM'][element/component = 'x']/@tag\n", "BGM", true },
+		{ "transaction = /edifact/interchange/message[segment/@tag = "
+		    "'BGM']/@ref\n", "", false },
+		{ "transaction = (//segment[@tag = 'BGM'])[1]\n", NULL, false },
+	};
+	struct dialect_set s;
+	struct spool_error err;
+	char *dirs[2] = { NULL, NULL }, text[1024];
+	const char *dir;
+	size_t i;
+
+	(void)state;
+	tags_are(&builtin, "edifact", "RFF BGM DTM", true);
+	tags_are(&builtin, "x12", "BEG BAK BIG PRF BSN GS", true);
+	tags_are(&builtin, "ubl", NULL, false);
+	for (i = 0; i < 2; i++) {
+		bare_same("edifact", edifact, i, 0);
+		bare_same("edifact", edifact, i, 1);
+		bare_same("x12", x12, i, 0);
+		bare_same("x12", x12, i, 1);
+	}
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		snprintf(text, sizeof(text), "%s%s", EDI_HEAD, c[i].keys);
+		dir = one_dialect("e", text);
+		dirs[0] = (char *)dir;
+		spool_clearerr(&err);
+		if (dialect_set_load(&s, dirs, NULL, &err) == -1)
+			fail_msg("%s", err.msg);
+		print_message("case %zu\n", i);
+		tags_are(&s, "e", c[i].tags, c[i].omit);
+		dialect_set_free(&s);
+		rm_dialect(dir, "e");
+	}
+}
+
 /* Native is the catch-all for XML, and not recognised when not allowed. */
 static void
 test_recognition_and_allowed_dialects(void **state)
@@ -561,6 +917,8 @@ main(void)
 		cmocka_unit_test(test_ubl_keys_by_document_type),
 		cmocka_unit_test(test_cii_and_opentrans_keys),
 		cmocka_unit_test(test_kept_xpath_context_reads_the_same),
+		cmocka_unit_test(test_fast_walk_reads_as_libxml2),
+		cmocka_unit_test(test_keys_from_bare_segments_are_the_same),
 		cmocka_unit_test(test_recognition_and_allowed_dialects),
 		cmocka_unit_test(test_spoofed_misdirected_and_test_interchanges),
 	};

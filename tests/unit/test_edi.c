@@ -716,6 +716,37 @@ test_broken_isa(void **state)
 	free(s);
 }
 
+/*
+ * A value of exactly max_value bytes is read, one more is refused, also
+ * when a release character stands inside it (the tokenizer copies a run
+ * of plain bytes at once, up to the bound, and then byte by byte).
+ */
+static void
+test_value_bound_is_exact(void **state)
+{
+	static const char s[] = UNB "UNH+1+ORDERS:D:96A:UN'"
+	    "FTX+AAA+++0123456789'UNT+3+1'UNZ+1+REF1'";
+	static const char r[] = UNB "UNH+1+ORDERS:D:96A:UN'"
+	    "FTX+AAA+++0123?+56789'UNT+3+1'UNZ+1+REF1'";
+	struct edi_limits save = lim;
+	struct edi_interchange *ic;
+
+	(void)state;
+	lim.max_value = 10;
+	ic = OK(s);
+	edi_free(ic);
+	ic = OK(r);
+	edi_free(ic);
+	lim.max_value = 9;
+	REFUSED(s, "a value longer than 9 bytes");
+	REFUSED(r, "a value longer than 9 bytes");
+	lim.max_value = 4;
+	REFUSED(r, "a value longer than 4 bytes");
+	lim.max_value = 5;
+	REFUSED(r, "a value longer than 5 bytes");
+	lim = save;
+}
+
 static void
 test_bounds_each_fail_with_a_reason(void **state)
 {
@@ -942,6 +973,7 @@ main(void)
 		cmocka_unit_test_setup(test_pooled_tree_texts_of_every_length,
 		    setup),
 		cmocka_unit_test_setup(test_pooled_tree_validates, setup),
+		cmocka_unit_test_setup(test_value_bound_is_exact, setup),
 		cmocka_unit_test_setup(test_bounds_each_fail_with_a_reason,
 		    setup),
 		cmocka_unit_test_setup(test_real_samples, setup),
