@@ -62,6 +62,10 @@
  * Entry names are data: they are stored, escaped in reasons and logs,
  * and never used as paths. Entry files are named by spooldir_name() from
  * escaped header fields and the message's store ID.
+ *
+ * Length: a little over the project's 800 lines; both passes and the
+ * restore share this file's crash argument, which a split would leave
+ * in two places.
  */
 #include "config.h"
 
