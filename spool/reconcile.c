@@ -23,7 +23,12 @@
  * the spool.
  *
  * Bundle files (<partner>,<name>,<batch>.bundle in done/ or rejected/)
- * are judged against their batch row, as message files against theirs.
+ * are judged against their batch row, as message files against theirs,
+ * and (include_done) each batch that names a bundle file is looked for
+ * it (check_batch()); one whose file an admin removed by hand is
+ * settled by --repair as a message row is (settle_bundle_removed()): the
+ * batch forgets the name, so that retention and archive_command stop
+ * trying it.
  *
  * One row without a file is settled rather than reported: a message
  * still to be processed whose upload the partner removed after spoold's
@@ -80,6 +85,8 @@ struct run {
 	size_t			 nfiles, capfiles;
 	int64_t			*rows;
 	size_t			 nrows, caprows;
+	int64_t			*batches;	/* batch rows without file */
+	size_t			 nbatches, capbatches;
 	struct spool_error	*err;
 };
 
@@ -284,22 +291,28 @@ oom:
 }
 
 static int
-add_row(struct run *r, int64_t id)
+add_id(struct run *r, int64_t **v, size_t *n, size_t *capp, int64_t id)
 {
 	int64_t *nr;
 
-	if (r->nrows == r->caprows) {
-		size_t cap = r->caprows ? r->caprows * 2 : 16;
+	if (*n == *capp) {
+		size_t cap = *capp ? *capp * 2 : 16;
 
-		if ((nr = reallocarray(r->rows, cap, sizeof(*nr))) == NULL) {
+		if ((nr = reallocarray(*v, cap, sizeof(*nr))) == NULL) {
 			spool_seterr(r->err, "out of memory");
 			return -1;
 		}
-		r->rows = nr;
-		r->caprows = cap;
+		*v = nr;
+		*capp = cap;
 	}
-	r->rows[r->nrows++] = id;
+	(*v)[(*n)++] = id;
 	return 0;
+}
+
+static int
+add_row(struct run *r, int64_t id)
+{
+	return add_id(r, &r->rows, &r->nrows, &r->caprows, id);
 }
 
 /* Pass 1, files: list one state directory. */
@@ -379,14 +392,42 @@ check_row(void *arg, int64_t id, int state, const char *name)
 	return add_row(r, id);
 }
 
+/* Pass 1, batch rows (include_done): is each bundle file where its
+ * batch says? One lying in another state directory is a file candidate
+ * already. */
+static int
+check_batch(void *arg, int64_t id, int state, const char *name)
+{
+	struct run *r = arg;
+	int rc, where;
+
+	r->stats.rows++;
+	if (state != ST_DONE && state != ST_REJECTED)
+		return 0;
+	if (!name_ok(name))
+		return add_id(r, &r->batches, &r->nbatches, &r->capbatches,
+		    id);
+	if ((rc = present(r, state, name)) == -1)
+		return -1;
+	if (rc == 1)
+		return 0;
+	if (find_elsewhere(r, state, name, &where) == -1)
+		return -1;
+	if (where >= 0)
+		return 0;
+	return add_id(r, &r->batches, &r->nbatches, &r->capbatches, id);
+}
+
 static void
-emit(struct run *r, enum reconcile_kind kind, int64_t id, int found,
-    int expected, const char *name, bool repaired, const char *error)
+emit_f(struct run *r, enum reconcile_kind kind, int64_t id, bool batch,
+    int found, int expected, const char *name, bool repaired,
+    const char *error)
 {
 	struct reconcile_finding f;
 
 	f.kind = kind;
 	f.id = id;
+	f.batch = batch;
 	f.found = found;
 	f.expected = expected;
 	f.file_name = name;
@@ -397,6 +438,13 @@ emit(struct run *r, enum reconcile_kind kind, int64_t id, int found,
 		r->stats.repaired++;
 	if (r->report != NULL)
 		r->report(r->arg, &f);
+}
+
+static void
+emit(struct run *r, enum reconcile_kind kind, int64_t id, int found,
+    int expected, const char *name, bool repaired, const char *error)
+{
+	emit_f(r, kind, id, false, found, expected, name, repaired, error);
 }
 
 /* Move a misplaced file (and, to failed/ or rejected/, its sidecar). */
@@ -557,22 +605,31 @@ out:
  * and when, and stop reporting it (store_admin_settle_removed()); a
  * .reason sidecar the admin left is removed.
  */
+/* The record of a settled row: who and when. */
 static void
-settle_removed(struct run *r, const struct store_msgref *ref)
+settle_note(char *note, size_t len)
 {
-	struct spool_error err;
 	struct passwd *pw;
 	struct tm tm;
 	time_t now = time(NULL);
-	char note[256], t[32], who[1536], side[SPOOLDIR_NAME_MAX + 16];
-	int rc;
+	char t[32];
 
 	pw = getpwuid(geteuid());
 	gmtime_r(&now, &tm);
 	strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	snprintf(note, sizeof(note), "file removed by hand; settled by "
+	snprintf(note, len, "file removed by hand; settled by "
 	    "spoolctl check --repair as %s (uid %ld) at %s",
 	    pw != NULL ? pw->pw_name : "?", (long)geteuid(), t);
+}
+
+static void
+settle_removed(struct run *r, const struct store_msgref *ref)
+{
+	struct spool_error err;
+	char note[256], who[1536], side[SPOOLDIR_NAME_MAX + 16];
+	int rc;
+
+	settle_note(note, sizeof(note));
 	spool_clearerr(&err);
 	rc = store_admin_settle_removed(r->store, ref->id, note, &err);
 	if (rc == 1)
@@ -644,6 +701,74 @@ out:
 	return ret;
 }
 
+/*
+ * A batch whose bundle file an admin removed by hand (--repair of the
+ * full check): the batch forgets the name, the note says who and when
+ * (store_admin_settle_bundle_removed()); a .reason sidecar of a bundle
+ * rejected whole goes too.
+ */
+static void
+settle_bundle_removed(struct run *r, const struct store_batch *b)
+{
+	struct spool_error err;
+	char note[256], side[SPOOLDIR_NAME_MAX + 16];
+	int rc;
+
+	settle_note(note, sizeof(note));
+	spool_clearerr(&err);
+	rc = store_admin_settle_bundle_removed(r->store, b->id, b->file_name,
+	    note, &err);
+	if (rc == 1)
+		log_notice("event=settle batch=%" PRId64 " partner=%s file=%s "
+		    "reason=%s", b->id, LOG_Q(b->partner),
+		    LOG_Q(b->file_name), LOG_Q(note));
+	if (rc == 1 && b->state == ST_REJECTED && snprintf(side,
+	    sizeof(side), "%s.reason", b->file_name) < (int)sizeof(side))
+		(void)unlinkat(r->sd->state_fd[ST_REJECTED], side, 0);
+	emit_f(r, RECONCILE_ROW_WITHOUT_FILE, b->id, true, -1, b->state,
+	    b->file_name, rc == 1, rc == -1 ? err.msg : NULL);
+}
+
+/* Pass 2, a batch candidate: does it still name a file that is
+ * nowhere? */
+static int
+confirm_batch(struct run *r, int64_t id)
+{
+	struct store_batch b;
+	int rc, where, ret = -1;
+
+	if ((rc = store_batch_get(r->store, id, &b, r->err)) <= 0)
+		return rc;
+	if (b.file_name == NULL || b.file_name[0] == '\0' ||
+	    (b.state != ST_DONE && b.state != ST_REJECTED)) {
+		ret = 0;
+		goto out;
+	}
+	if (!name_ok(b.file_name)) {
+		emit_f(r, RECONCILE_ROW_WITHOUT_FILE, id, true, -1, b.state,
+		    b.file_name, false, NULL);
+		ret = 0;
+		goto out;
+	}
+	if ((rc = present(r, b.state, b.file_name)) == -1)
+		goto out;
+	if (rc == 1) {
+		ret = 0;
+		goto out;
+	}
+	if (find_elsewhere(r, b.state, b.file_name, &where) == -1)
+		goto out;
+	if (where < 0 && r->repair)
+		settle_bundle_removed(r, &b);
+	else if (where < 0)
+		emit_f(r, RECONCILE_ROW_WITHOUT_FILE, id, true, -1, b.state,
+		    b.file_name, false, NULL);
+	ret = 0;
+out:
+	store_batch_free(&b);
+	return ret;
+}
+
 static void
 settle(void)
 {
@@ -678,9 +803,12 @@ reconcile_run(struct spooldir *sd, struct store *store, bool repair,
 			goto out;
 	if (store_admin_rows(store, include_done, check_row, &r, err) == -1)
 		goto out;
+	if (include_done && store_admin_batch_rows(store, check_batch, &r,
+	    err) == -1)
+		goto out;
 
 	/* Pass 2: what still disagrees a moment later. */
-	if (r.nfiles > 0 || r.nrows > 0)
+	if (r.nfiles > 0 || r.nrows > 0 || r.nbatches > 0)
 		settle();
 	if (r.nfiles > 0)
 		qsort(r.files, r.nfiles, sizeof(*r.files), cmp_cand);
@@ -689,6 +817,9 @@ reconcile_run(struct spooldir *sd, struct store *store, bool repair,
 			goto out;
 	for (i = 0; i < r.nrows; i++)
 		if (confirm_row(&r, r.rows[i]) == -1)
+			goto out;
+	for (i = 0; i < r.nbatches; i++)
+		if (confirm_batch(&r, r.batches[i]) == -1)
 			goto out;
 	if (spooldir_sync(sd, err) == -1)
 		goto out;
@@ -700,5 +831,6 @@ out:
 		free(r.files[i].name);
 	free(r.files);
 	free(r.rows);
+	free(r.batches);
 	return ret;
 }

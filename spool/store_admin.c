@@ -159,6 +159,30 @@ store_admin_rows(struct store *s, bool include_done,
 }
 
 int
+store_admin_batch_rows(struct store *s,
+    int (*fn)(void *, int64_t, int, const char *), void *arg,
+    struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	const char *state, *name;
+	int rc;
+
+	if (store_admin_prep(s, "SELECT id, state, file_name FROM batches "
+	    "WHERE file_name <> '' ORDER BY id", &st, err) == -1)
+		return -1;
+	while ((rc = store_row(s, st, err)) == 1) {
+		state = (const char *)sqlite3_column_text(st, 1);
+		name = (const char *)sqlite3_column_text(st, 2);
+		if (fn(arg, sqlite3_column_int64(st, 0), state != NULL ?
+		    spool_state_parse(state) : -1, name != NULL ? name : "") !=
+		    0)
+			break;
+	}
+	sqlite3_finalize(st);
+	return rc == 0 ? 0 : -1;
+}
+
+int
 store_admin_msg_get(struct store *s, int64_t id, struct store_admin_msg *m,
     struct spool_error *err)
 {

@@ -257,6 +257,23 @@ int	store_admin_settle_removed(struct store *, int64_t id,
 	    const char *note, struct spool_error *);
 
 /*
+ * The same for a batch whose bundle file (in done/ or rejected/) an
+ * admin removed by hand: the batch forgets the file's name, so that
+ * retention and archive_command no longer look for it, and note (who,
+ * when) is appended to its reason. Its own write transaction. 1
+ * settled, 0 nothing to do (no such batch, or it names no file or
+ * another one), -1 error.
+ */
+int	store_admin_settle_bundle_removed(struct store *, int64_t id,
+	    const char *file_name, const char *note, struct spool_error *);
+
+/* fn(arg, id, state, file_name) for each batch that names a bundle file
+ * (done/ or rejected/), in ID order; fn returns non-zero to stop. */
+int	store_admin_batch_rows(struct store *,
+	    int (*fn)(void *, int64_t, int, const char *), void *arg,
+	    struct spool_error *);
+
+/*
  * spoolctl delete (lever_delete()), inside the caller's write
  * transaction: message id goes (its attempts with it), leaving a
  * tombstone (fate "deleted") unless it was rejected at acceptance; a row

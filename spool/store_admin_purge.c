@@ -212,6 +212,42 @@ store_admin_settle_removed(struct store *s, int64_t id, const char *note,
 	return n > 0;
 }
 
+int
+store_admin_settle_bundle_removed(struct store *s, int64_t id,
+    const char *file_name, const char *note, struct spool_error *err)
+{
+	sqlite3_stmt *st;
+	int rc, n;
+
+	if (store_begin(s, err) == -1)
+		return -1;
+	if (store_admin_prep(s,
+	    "UPDATE batches SET file_name = '', reason = CASE WHEN "
+	    "reason IS NULL OR reason = '' THEN ?3 ELSE reason || '; ' || ?3 "
+	    "END WHERE id = ?1 AND file_name = ?2 AND file_name <> ''", &st,
+	    err) == -1) {
+		store_rollback(s);
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, file_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, note, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	n = sqlite3_changes(s->db);
+	if (rc != SQLITE_DONE) {
+		store_stmt_err(s, st, err);
+		sqlite3_finalize(st);
+		store_rollback(s);
+		return -1;
+	}
+	sqlite3_finalize(st);
+	if (store_commit(s, err) == -1) {
+		store_rollback(s);
+		return -1;
+	}
+	return n > 0;
+}
+
 /* Step one statement bound to id (and text t as ?2): SQLITE_DONE or rc. */
 static int
 step_id(struct store *s, const char *sql, int64_t id, const char *t,

@@ -298,6 +298,7 @@ check_report(void *arg, const struct reconcile_finding *f)
 		jd_object(j);
 		jd_kstr(j, "kind", reconcile_kind_name(f->kind));
 		jd_kopt(j, "id", f->id);
+		jd_kbool(j, "batch", f->batch);
 		jd_kstr(j, "file_name", f->file_name);
 		jd_kstr(j, "directory", dir);
 		jd_kstr(j, "expected_state", exp);
@@ -321,9 +322,10 @@ check_report(void *arg, const struct reconcile_finding *f)
 		printf("\n");
 		break;
 	case RECONCILE_ROW_WITHOUT_FILE:
-		printf("row without file: message %" PRId64 " (%s): %s/%s is "
-		    "missing%s\n", f->id, exp, exp, b, f->repaired ?
-		    ": settled, recorded as removed by hand" : "");
+		printf("row without file: %s %" PRId64 " (%s): %s/%s is "
+		    "missing%s\n", f->batch ? "batch" : "message", f->id, exp,
+		    exp, b, f->repaired ? ": settled, recorded as removed by "
+		    "hand" : "");
 		break;
 	}
 }

@@ -231,3 +231,41 @@ grep -q "^archive " "$T/out" && fail "status still reports the bundle"
 ok "a bundle archived once archive_command works again, then removed"
 stop_daemon
 expect_exit 0 ctl check
+
+# A bundle rejected whole whose file an admin removed by hand while its
+# archiving kept failing: check reports the batch, check --repair settles
+# it (recorded with who and when) and status stops counting it as an
+# archive failure, which nothing could clear before (issue 16).
+touch "$T/keep"
+start_daemon
+head -c 90 "$T/work/pair.tgz" >"$T/work/acme,keep2.tgz"
+drop_file acme,keep2.tgz
+wait_until 20 '[ -n "$(rejected_batch acme,keep2.tgz)" ]' ||
+    fail "keep2.tgz not rejected whole"
+B2=$(rejected_batch acme,keep2.tgz)
+B2N=$(sql "SELECT file_name FROM batches WHERE id = $B2")
+wait_until 20 '[ -n "$(sql "SELECT archive_error FROM batches
+    WHERE id = $B2")" ]' || fail "keep2.tgz's archiving did not fail"
+stop_daemon
+rm "$T/spool/rejected/$B2N"
+expect_exit 3 ctl status
+expect_out "archive   1 bundle file kept"
+expect_exit 65 ctl check
+expect_out "row without file: batch $B2 (rejected): rejected/$B2N is missing"
+expect_exit 65 ctl --json check
+grep -q '"batch": *true' "$T/out" ||
+    { cat "$T/out"; fail "check --json: the batch not named a batch"; }
+expect_exit 0 ctl check --repair
+expect_out "row without file: batch $B2 (rejected): rejected/$B2N is missing: settled, recorded as removed by hand"
+[ "$(sql "SELECT file_name FROM batches WHERE id = $B2")" = "" ] ||
+    fail "the settled batch still names its file"
+sql "SELECT reason FROM batches WHERE id = $B2" | grep -q \
+    "file removed by hand; settled by spoolctl check --repair as root (uid 0) at 20" ||
+    fail "the settlement not recorded: $(sql "SELECT reason FROM batches
+    WHERE id = $B2")"
+[ ! -e "$T/spool/rejected/$B2N.reason" ] ||
+    fail "check --repair left the bundle's .reason sidecar"
+expect_exit 0 ctl check
+expect_exit 3 ctl status
+grep -q "^archive " "$T/out" && fail "status still reports the settled bundle"
+ok "check --repair settles a batch whose bundle file was removed by hand"
