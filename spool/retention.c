@@ -31,6 +31,9 @@
  * archive_error recorded and reported. Bundle files rejected whole are
  * archived the same way, recorded on their batch (store migration 24:
  * retention_archive_list_bundles(), retention_archive_mark_bundle()).
+ * The lists come in two kinds, files never tried and files whose
+ * archiving failed before, each from an ID on, so that spoold tries new
+ * files first and the failed ones in turn (archive.c).
  *
  * Bundle files (retention_bundles()) go after their messages: one in
  * done/ once none of its messages is left unpurged, one rejected whole
@@ -370,21 +373,31 @@ fail:
 
 int
 retention_archive_list(struct store *s, int state, int64_t before,
-    int64_t limit, int (*fn)(void *, const struct retention_file *),
-    void *arg, struct spool_error *err)
+    int64_t limit, bool failed, int64_t after, int64_t upto,
+    int (*fn)(void *, const struct retention_file *), void *arg,
+    struct spool_error *err)
 {
 	sqlite3_stmt *st = NULL;
 	struct retention_file f;
 	int r, ret = 0;
 
-	if (store_prepare(s, &st, "SELECT id, partner, type, transaction_id, "
-	    "sender_seq, file_name, archive_error IS NOT NULL FROM messages "
+	/* Two texts, so that the failed ones are found through the partial
+	 * index messages_archive_error. */
+	if (store_prepare(s, &st, failed ? "SELECT id, partner, type, "
+	    "transaction_id, sender_seq, file_name, 1 FROM messages "
+	    "WHERE archive_error IS NOT NULL AND state = ?1 AND purged_at IS "
+	    "NULL AND updated_at < ?2 AND archived_at IS NULL AND id > ?4 AND "
+	    "id <= ?5 ORDER BY id LIMIT ?3" : "SELECT id, partner, type, "
+	    "transaction_id, sender_seq, file_name, 0 FROM messages "
 	    "WHERE state = ?1 AND purged_at IS NULL AND updated_at < ?2 AND "
-	    "archived_at IS NULL ORDER BY id LIMIT ?3", err) == NULL)
+	    "archived_at IS NULL AND archive_error IS NULL AND id > ?4 AND "
+	    "id <= ?5 ORDER BY id LIMIT ?3", err) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, spool_state_name(state), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, before);
 	sqlite3_bind_int64(st, 3, limit);
+	sqlite3_bind_int64(st, 4, after);
+	sqlite3_bind_int64(st, 5, upto);
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		memset(&f, 0, sizeof(f));
 		f.id = sqlite3_column_int64(st, 0);
@@ -434,21 +447,28 @@ retention_archive_mark(struct store *s, int64_t id, const char *error,
 
 int
 retention_archive_list_bundles(struct store *s, int64_t before,
-    int64_t limit, int (*fn)(void *, const struct retention_file *),
-    void *arg, struct spool_error *err)
+    int64_t limit, bool failed, int64_t after, int64_t upto,
+    int (*fn)(void *, const struct retention_file *), void *arg,
+    struct spool_error *err)
 {
 	sqlite3_stmt *st = NULL;
 	struct retention_file f;
 	int r, ret = 0;
 
 	/* The candidates of retention_bundles(ST_REJECTED) not archived. */
-	if (store_prepare(s, &st, "SELECT id, partner, file_name, "
-	    "archive_error IS NOT NULL FROM batches WHERE state = 'rejected' "
-	    "AND file_name <> '' AND received_at < ?1 AND archived_at IS NULL "
-	    "ORDER BY id LIMIT ?2", err) == NULL)
+	if (store_prepare(s, &st, failed ? "SELECT id, partner, file_name, 1 "
+	    "FROM batches WHERE archive_error IS NOT NULL AND state = "
+	    "'rejected' AND file_name <> '' AND received_at < ?1 AND "
+	    "archived_at IS NULL AND id > ?3 AND id <= ?4 ORDER BY id LIMIT ?2" :
+	    "SELECT id, partner, file_name, 0 FROM batches WHERE state = "
+	    "'rejected' AND file_name <> '' AND received_at < ?1 AND "
+	    "archived_at IS NULL AND archive_error IS NULL AND id > ?3 AND "
+	    "id <= ?4 ORDER BY id LIMIT ?2", err) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, before);
 	sqlite3_bind_int64(st, 2, limit);
+	sqlite3_bind_int64(st, 3, after);
+	sqlite3_bind_int64(st, 4, upto);
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		memset(&f, 0, sizeof(f));
 		f.batch = sqlite3_column_int64(st, 0);

@@ -73,10 +73,13 @@ struct retention_file {
 };
 
 /* Files of state st last updated before `before' and not archived, at
- * most limit, in ID order: fn for each (-1 stops). Reads only. */
+ * most limit, in ID order: fn for each (-1 stops). failed: those whose
+ * archiving failed before, else those never tried; only IDs in
+ * (after, upto]. Reads only. */
 int	retention_archive_list(struct store *, int st, int64_t before,
-	    int64_t limit, int (*fn)(void *, const struct retention_file *),
-	    void *arg, struct spool_error *);
+	    int64_t limit, bool failed, int64_t after, int64_t upto,
+	    int (*fn)(void *, const struct retention_file *), void *arg,
+	    struct spool_error *);
 
 /* The archiving of message id: done (error NULL; archived_at set) or
  * failed, with why (archive_error; the file is kept). Autocommit. */
@@ -87,8 +90,9 @@ int	retention_archive_mark(struct store *, int64_t id, const char *error,
  * would remove from rejected/ now (received before `before'), and the
  * mark of batch id. */
 int	retention_archive_list_bundles(struct store *, int64_t before,
-	    int64_t limit, int (*fn)(void *, const struct retention_file *),
-	    void *arg, struct spool_error *);
+	    int64_t limit, bool failed, int64_t after, int64_t upto,
+	    int (*fn)(void *, const struct retention_file *), void *arg,
+	    struct spool_error *);
 int	retention_archive_mark_bundle(struct store *, int64_t id,
 	    const char *error, struct spool_error *);
 

@@ -19,7 +19,10 @@
  * archive_timeout, records the reason (archive_error), logged once at
  * warning level, shown by spoolctl status, and the file is kept; it is
  * tried again at the next look. In rejected/, the messages' files come
- * first, then the bundles', in the same budget.
+ * first, then the bundles', in the same budget. Files never tried come
+ * before those that failed already, which are tried in turn from where
+ * the last look stopped (struct archive_cursor, kept by the daemon):
+ * files that keep failing never starve newer ones, nor one another.
  *
  * The calls run one at a time in the daemon's loop, outside any store
  * transaction, at most ARCHIVE_BATCH per look and none started after
@@ -338,7 +341,7 @@ alist_free(struct alist *l)
 static int
 archive_list(const struct conf *conf, struct store *store,
     struct spooldir *sd, const struct alist *l, int64_t t0, size_t *ok,
-    bool *out, struct spool_error *err)
+    int64_t *cursor, bool *out, struct spool_error *err)
 {
 	struct spool_error merr;
 	char why[1024], who[1536];
@@ -366,6 +369,8 @@ archive_list(const struct conf *conf, struct store *store,
 				*err = merr;
 			return -1;
 		}
+		if (f->failed_before)
+			*cursor = f->batch != 0 ? f->batch : f->id;
 		if (rc == 0)
 			(*ok)++;
 		if (rc == 0)
@@ -385,10 +390,41 @@ archive_list(const struct conf *conf, struct store *store,
 	return 0;
 }
 
+/*
+ * The list of one look: the files never tried, then those that failed
+ * before after *cursor, then (wrapping round) those up to it, at most
+ * ARCHIVE_BATCH in all.
+ */
+static int
+gather(struct store *store, int st, bool bundles, int64_t before,
+    int64_t cursor, struct alist *l, struct spool_error *err)
+{
+	int pass, r;
+	int64_t after, upto;
+
+	for (pass = 0; pass < 3 && l->n < ARCHIVE_BATCH; pass++) {
+		if (pass == 2 && cursor <= 0)
+			break;
+		after = pass == 1 ? cursor : 0;
+		upto = pass == 2 ? cursor : INT64_MAX;
+		r = bundles ? retention_archive_list_bundles(store, before,
+		    ARCHIVE_BATCH - (int64_t)l->n, pass > 0, after, upto,
+		    take, l, err) : retention_archive_list(store, st, before,
+		    ARCHIVE_BATCH - (int64_t)l->n, pass > 0, after, upto,
+		    take, l, err);
+		if (r == -1) {
+			if (err != NULL && err->msg[0] == '\0')
+				spool_seterr(err, "out of memory");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 archive_look(const struct conf *conf, struct store *store,
-    struct spooldir *sd, int st, int64_t before, bool *more,
-    struct spool_error *err)
+    struct spooldir *sd, int st, int64_t before, struct archive_cursor *cur,
+    bool *more, struct spool_error *err)
 {
 	struct alist l;
 	int64_t t0 = mono_ms();
@@ -397,14 +433,13 @@ archive_look(const struct conf *conf, struct store *store,
 	int ret = 0;
 
 	memset(&l, 0, sizeof(l));
-	if (retention_archive_list(store, st, before, ARCHIVE_BATCH, take, &l,
-	    err) == -1) {
-		if (err != NULL && err->msg[0] == '\0')
-			spool_seterr(err, "out of memory");
+	if (gather(store, st, false, before, cur->failed[st], &l, err) ==
+	    -1) {
 		ret = -1;
 		goto out;
 	}
-	if (archive_list(conf, store, sd, &l, t0, &ok, &out, err) == -1) {
+	if (archive_list(conf, store, sd, &l, t0, &ok, &cur->failed[st], &out,
+	    err) == -1) {
 		ret = -1;
 		goto out;
 	}
@@ -416,14 +451,13 @@ archive_look(const struct conf *conf, struct store *store,
 		goto out;
 	/* Then the bundle files rejected whole, in what is left of it. */
 	alist_free(&l);
-	if (retention_archive_list_bundles(store, before, ARCHIVE_BATCH, take,
-	    &l, err) == -1) {
-		if (err != NULL && err->msg[0] == '\0')
-			spool_seterr(err, "out of memory");
+	if (gather(store, st, true, before, cur->failed_bundles, &l, err) ==
+	    -1) {
 		ret = -1;
 		goto out;
 	}
-	if (archive_list(conf, store, sd, &l, t0, &okb, &out, err) == -1) {
+	if (archive_list(conf, store, sd, &l, t0, &okb, &cur->failed_bundles,
+	    &out, err) == -1) {
 		ret = -1;
 		goto out;
 	}

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "accept.h"
+#include "archive.h"
 #include "conf.h"
 #include "dialect.h"
 #include "error.h"
@@ -67,6 +68,7 @@ struct daemon {
 	struct stat		 lock_st, db_st;	/* what we hold */
 	int64_t			 guard_at;	/* next check, store_now_ms */
 	int64_t			 retention_at;	/* next look at done/ */
+	struct archive_cursor	 archive_cur;	/* archive.c's turn */
 	int64_t			 acks_at;	/* next look for overdue acks */
 	/*
 	 * Disk trouble (see the top of this file): spoold.status (or -1);

@@ -231,7 +231,8 @@ retention_one(struct daemon *d, int st, uint64_t keep, int64_t now,
 	spool_clearerr(&err);
 	/* archive_command first: only what it archived is removed. */
 	if (d->conf->archive_argv != NULL && archive_look(d->conf, &d->store,
-	    &d->sd, st, now - (int64_t)keep, more, &err) == -1) {
+	    &d->sd, st, now - (int64_t)keep, &d->archive_cur, more,
+	    &err) == -1) {
 		log_err("event=archive dir=%s status=failed reason=%s",
 		    spooldir_dir_name(st), LOG_Q(err.msg));
 		return -1;

@@ -20,7 +20,8 @@ cat >"$T/archive.sh" <<'SH'
 #!/bin/sh
 # archive.sh DIR: the file on stdin to DIR/STATE-ID (a message) or
 # DIR/bundle-BATCH (a bundle), its environment beside it; fails while
-# DIR/../fail exists, and for a bundle named *keep* while DIR/../keep
+# DIR/../fail exists, for a bundle named *keep* while DIR/../keep does,
+# and for a file named *,BAD* (transaction BAD...) while DIR/../failbad
 # does.
 if [ -e "$1/../fail" ]; then
 	cat >/dev/null
@@ -32,6 +33,11 @@ case $SPOOLD_NAME in
 		cat >/dev/null
 		echo "no room for bundles" >&2
 		exit 3
+	fi ;;
+*,BAD*)	if [ -e "$1/../failbad" ]; then
+		cat >/dev/null
+		echo "bad is refused" >&2
+		exit 4
 	fi ;;
 esac
 if [ -n "${SPOOLD_BATCH:-}" ]; then
@@ -269,3 +275,42 @@ expect_exit 0 ctl check
 expect_exit 3 ctl status
 grep -q "^archive " "$T/out" && fail "status still reports the settled bundle"
 ok "check --repair settles a batch whose bundle file was removed by hand"
+
+# Files whose archiving keeps failing, more of them than one look takes
+# (64), ahead of a newer one: the newer one is archived all the same,
+# and each failed one is tried again in turn (before, the list was the
+# 64 lowest IDs, earlier failures included, for ever).
+touch "$T/failbad"
+start_daemon
+i=1
+while [ $i -le 70 ]; do
+	mv_msg acme "BAD$i" 1 1 >"$T/work/acme,bad$i.xml"
+	drop_file "acme,bad$i.xml"
+	i=$((i + 1))
+done
+nbad() {
+	sql "SELECT count(*) FROM messages WHERE transaction_id LIKE 'BAD%'
+	    AND archive_error IS NOT NULL"
+}
+wait_until 90 '[ "$(nbad)" -eq 70 ]' ||
+    fail "only $(nbad) of 70 files' archiving failed"
+mv_msg acme GOOD 1 1 >"$T/work/acme,good.xml"
+drop_file acme,good.xml
+wait_until 20 '[ -n "$(sql "SELECT id FROM messages
+    WHERE transaction_id = '"'GOOD'"' AND state = '"'done'"'")" ]' ||
+    fail "acme,good.xml not done"
+G=$(sql "SELECT id FROM messages WHERE transaction_id = 'GOOD'")
+wait_until 30 '[ -e "$T/arch/done-$G" ]' ||
+    fail "a newer file was not archived behind 70 failing ones"
+retried() {
+	for id in $(sql "SELECT id FROM messages
+	    WHERE transaction_id LIKE 'BAD%'"); do
+		grep -q "level=debug event=archive id=$id .*status=failed" \
+		    "$T/log" && echo "$id"
+	done | wc -l
+}
+wait_until 60 '[ "$(retried)" -eq 70 ]' ||
+    fail "only $(retried) of 70 failed files were tried again"
+[ "$(nbad)" -eq 70 ] || fail "a refused file was marked archived"
+ok "files that keep failing to archive starve neither newer ones nor each other"
+stop_daemon
