@@ -21,6 +21,7 @@
 #include "reconcile.h"
 #include "spooldir.h"
 #include "store.h"
+#include "store_batch.h"
 
 #define MAXF 16
 
@@ -35,6 +36,7 @@ struct found {
 	int64_t			 id;
 	int			 found, expected;
 	char			 name[256];
+	bool			 batch;
 	bool			 repaired;
 };
 
@@ -54,6 +56,7 @@ collect(void *arg, const struct reconcile_finding *f)
 	fs->f[fs->n].found = f->found;
 	fs->f[fs->n].expected = f->expected;
 	fs->f[fs->n].repaired = f->repaired;
+	fs->f[fs->n].batch = f->batch;
 	snprintf(fs->f[fs->n].name, sizeof(fs->f[fs->n].name), "%s",
 	    f->file_name);
 	fs->n++;
@@ -505,6 +508,108 @@ test_lost_upload_fails_at_once_with_its_reason(void **state)
 	assert_int_equal(fs.n, 0);
 }
 
+/* Record a batch (bundle) in state st; its file name in name. */
+static int64_t
+add_batch(struct fixture *fx, int st, const char *orig, char *name,
+    size_t len)
+{
+	struct spool_error err;
+	struct store_batch b;
+	int64_t id;
+
+	memset(&b, 0, sizeof(b));
+	b.partner = (char *)"acme";
+	b.orig_name = (char *)orig;
+	b.file_name = (char *)"";
+	b.state = st;
+	b.received_at = 1;
+	assert_int_equal(store_begin(&fx->store, &err), 0);
+	assert_int_equal(store_batch_insert(&fx->store, &b, &id, &err), 0);
+	assert_int_equal(spooldir_bundle_name(name, len, "acme", orig, id),
+	    0);
+	assert_int_equal(store_batch_finish(&fx->store, id, st, name,
+	    st == ST_REJECTED ? "bundle is corrupt" : NULL, 0, &err), 0);
+	assert_int_equal(store_commit(&fx->store, &err), 0);
+	return id;
+}
+
+/*
+ * A batch whose bundle file was removed by hand: the full check reports
+ * it (start-up does not look), its --repair settles it, recorded, and
+ * the batch forgets the name (issue 16).
+ */
+static void
+test_batch_without_bundle_file(void **state)
+{
+	struct fixture *fx = *state;
+	struct spool_error err;
+	struct store_batch b;
+	struct findings fs;
+	const struct found *f;
+	char gone[256], kept[256], side[400];
+	int64_t d, r;
+
+	d = add_batch(fx, ST_DONE, "up.tgz", gone, sizeof(gone));
+	r = add_batch(fx, ST_REJECTED, "bad.tgz", kept, sizeof(kept));
+	put(fx, ST_REJECTED, kept);
+	snprintf(side, sizeof(side), "%s.reason", kept);
+	put(fx, ST_REJECTED, side);
+
+	memset(&fs, 0, sizeof(fs));
+	assert_int_equal(reconcile_run(&fx->sd, &fx->store, true, false,
+	    collect, &fs, NULL, &err), 0);
+	assert_int_equal(fs.n, 0);
+
+	memset(&fs, 0, sizeof(fs));
+	assert_int_equal(reconcile_run(&fx->sd, &fx->store, false, true,
+	    collect, &fs, NULL, &err), 1);
+	assert_int_equal(fs.n, 1);
+	assert_non_null(f = find(&fs, RECONCILE_ROW_WITHOUT_FILE, gone));
+	assert_true(f->batch);
+	assert_int_equal(f->id, d);
+	assert_int_equal(f->expected, ST_DONE);
+	assert_false(f->repaired);
+
+	memset(&fs, 0, sizeof(fs));
+	assert_int_equal(reconcile_run(&fx->sd, &fx->store, true, true,
+	    collect, &fs, NULL, &err), 0);
+	assert_non_null(f = find(&fs, RECONCILE_ROW_WITHOUT_FILE, gone));
+	assert_true(f->batch);
+	assert_true(f->repaired);
+	assert_int_equal(store_batch_get(&fx->store, d, &b, &err), 1);
+	assert_string_equal(b.file_name, "");
+	assert_non_null(b.reason);
+	assert_non_null(strstr(b.reason, "file removed by hand; settled by "
+	    "spoolctl check --repair as "));
+	store_batch_free(&b);
+	assert_true(is_in(fx, ST_REJECTED, kept));
+
+	/* The rejected one removed by hand too: settled, its sidecar
+	 * gone, its reason kept before the note. */
+	snprintf(side, sizeof(side), "%s/rejected/%s", fx->root, kept);
+	assert_int_equal(unlink(side), 0);
+	memset(&fs, 0, sizeof(fs));
+	assert_int_equal(reconcile_run(&fx->sd, &fx->store, true, true,
+	    collect, &fs, NULL, &err), 0);
+	assert_int_equal(fs.n, 1);
+	assert_non_null(f = find(&fs, RECONCILE_ROW_WITHOUT_FILE, kept));
+	assert_int_equal(f->id, r);
+	assert_true(f->repaired);
+	snprintf(side, sizeof(side), "%s.reason", kept);
+	assert_false(is_in(fx, ST_REJECTED, side));
+	assert_int_equal(store_batch_get(&fx->store, r, &b, &err), 1);
+	assert_string_equal(b.file_name, "");
+	assert_non_null(b.reason);
+	assert_true(strncmp(b.reason, "bundle is corrupt; file removed by "
+	    "hand", 37) == 0);
+	store_batch_free(&b);
+
+	memset(&fs, 0, sizeof(fs));
+	assert_int_equal(reconcile_run(&fx->sd, &fx->store, false, true,
+	    collect, &fs, NULL, &err), 0);
+	assert_int_equal(fs.n, 0);
+}
+
 static void
 test_kind_names_are_stable(void **state)
 {
@@ -540,6 +645,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_lost_upload_fails_at_once_with_its_reason, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_batch_without_bundle_file, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
