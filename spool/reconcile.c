@@ -85,7 +85,7 @@ struct run {
 	size_t			 nfiles, capfiles;
 	int64_t			*rows;
 	size_t			 nrows, caprows;
-	int64_t			*batches;	/* batch rows without file */
+	int64_t			*batches;	/* without a file */
 	size_t			 nbatches, capbatches;
 	struct spool_error	*err;
 };

@@ -28,8 +28,8 @@ struct reconcile_finding {
 	int			 expected;	/* state the store names,
 						 * -1: no row */
 	const char		*file_name;
-	bool			 batch;	/* id is a batch's, file_name its
-					 * bundle file's */
+	bool			 batch;		/* id is a batch's,
+						 * file_name its bundle's */
 	bool			 repaired;	/* moved where the store says */
 	const char		*error;		/* why a repair failed, or
 						 * NULL */

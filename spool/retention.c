@@ -459,7 +459,8 @@ retention_archive_list_bundles(struct store *s, int64_t before,
 	if (store_prepare(s, &st, failed ? "SELECT id, partner, file_name, 1 "
 	    "FROM batches WHERE archive_error IS NOT NULL AND state = "
 	    "'rejected' AND file_name <> '' AND received_at < ?1 AND "
-	    "archived_at IS NULL AND id > ?3 AND id <= ?4 ORDER BY id LIMIT ?2" :
+	    "archived_at IS NULL AND id > ?3 AND id <= ?4 ORDER BY id "
+	    "LIMIT ?2" :
 	    "SELECT id, partner, file_name, 0 FROM batches WHERE state = "
 	    "'rejected' AND file_name <> '' AND received_at < ?1 AND "
 	    "archived_at IS NULL AND archive_error IS NULL AND id > ?3 AND "
