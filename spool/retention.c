@@ -423,16 +423,16 @@ retention_archive_list(struct store *s, int state, int64_t before,
 	return ret;
 }
 
-int
-retention_archive_mark(struct store *s, int64_t id, const char *error,
+/* Record an archiving's outcome on a message's row (sql names messages)
+ * or a bundle's (batches): archived now, or the error. */
+static int
+archive_mark(struct store *s, const char *sql, int64_t id, const char *error,
     struct spool_error *err)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if (store_prepare(s, &st, "UPDATE messages SET archived_at = CASE WHEN "
-	    "?2 IS NULL THEN ?3 END, archive_error = ?2 WHERE id = ?1",
-	    err) == NULL)
+	if (store_prepare(s, &st, sql, err) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	if (error != NULL)
@@ -443,6 +443,15 @@ retention_archive_mark(struct store *s, int64_t id, const char *error,
 		store_stmt_err(s, st, err);
 	sqlite3_finalize(st);
 	return r == SQLITE_DONE ? 0 : -1;
+}
+
+int
+retention_archive_mark(struct store *s, int64_t id, const char *error,
+    struct spool_error *err)
+{
+	return archive_mark(s, "UPDATE messages SET archived_at = CASE WHEN "
+	    "?2 IS NULL THEN ?3 END, archive_error = ?2 WHERE id = ?1", id,
+	    error, err);
 }
 
 int
@@ -496,22 +505,9 @@ int
 retention_archive_mark_bundle(struct store *s, int64_t id, const char *error,
     struct spool_error *err)
 {
-	sqlite3_stmt *st = NULL;
-	int r;
-
-	if (store_prepare(s, &st, "UPDATE batches SET archived_at = CASE WHEN "
-	    "?2 IS NULL THEN ?3 END, archive_error = ?2 WHERE id = ?1",
-	    err) == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	if (error != NULL)
-		sqlite3_bind_text(st, 2, error, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, store_now_ms());
-	r = sqlite3_step(st);
-	if (r != SQLITE_DONE)
-		store_stmt_err(s, st, err);
-	sqlite3_finalize(st);
-	return r == SQLITE_DONE ? 0 : -1;
+	return archive_mark(s, "UPDATE batches SET archived_at = CASE WHEN "
+	    "?2 IS NULL THEN ?3 END, archive_error = ?2 WHERE id = ?1", id,
+	    error, err);
 }
 
 static int
