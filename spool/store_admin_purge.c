@@ -176,12 +176,30 @@ store_admin_purge_done(struct store_admin_purge *p, bool keep_deletion,
 	    "ROLLBACK TO purge_row; RELEASE purge_row", err);
 }
 
+/* Run a settling UPDATE begun by the caller's transaction and commit it:
+ * 1 if it changed a row, 0 if none (settled already), -1 on error. */
+static int
+settle_step(struct store *s, sqlite3_stmt *st, struct spool_error *err)
+{
+	int rc, n;
+
+	rc = sqlite3_step(st);
+	n = sqlite3_changes(s->db);
+	if (rc != SQLITE_DONE)
+		store_stmt_err(s, st, err);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE || store_commit(s, err) == -1) {
+		store_rollback(s);
+		return -1;
+	}
+	return n > 0;
+}
+
 int
 store_admin_settle_removed(struct store *s, int64_t id, const char *note,
     struct spool_error *err)
 {
 	sqlite3_stmt *st;
-	int rc, n;
 
 	if (store_begin(s, err) == -1)
 		return -1;
@@ -196,20 +214,7 @@ store_admin_settle_removed(struct store *s, int64_t id, const char *note,
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, note, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, store_now_ms());
-	rc = sqlite3_step(st);
-	n = sqlite3_changes(s->db);
-	if (rc != SQLITE_DONE) {
-		store_stmt_err(s, st, err);
-		sqlite3_finalize(st);
-		store_rollback(s);
-		return -1;
-	}
-	sqlite3_finalize(st);
-	if (store_commit(s, err) == -1) {
-		store_rollback(s);
-		return -1;
-	}
-	return n > 0;
+	return settle_step(s, st, err);
 }
 
 int
@@ -217,7 +222,6 @@ store_admin_settle_bundle_removed(struct store *s, int64_t id,
     const char *file_name, const char *note, struct spool_error *err)
 {
 	sqlite3_stmt *st;
-	int rc, n;
 
 	if (store_begin(s, err) == -1)
 		return -1;
@@ -232,20 +236,7 @@ store_admin_settle_bundle_removed(struct store *s, int64_t id,
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, file_name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, note, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	n = sqlite3_changes(s->db);
-	if (rc != SQLITE_DONE) {
-		store_stmt_err(s, st, err);
-		sqlite3_finalize(st);
-		store_rollback(s);
-		return -1;
-	}
-	sqlite3_finalize(st);
-	if (store_commit(s, err) == -1) {
-		store_rollback(s);
-		return -1;
-	}
-	return n > 0;
+	return settle_step(s, st, err);
 }
 
 /* Step one statement bound to id (and text t as ?2): SQLITE_DONE or rc. */
